@@ -1,0 +1,60 @@
+"""Compiling a metadata package into SQLAlchemy Core tables for one tenant's storage."""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import Column, Index, Integer, MetaData, Table
+
+from engine.coltypes import ID_TYPE, UTCDateTime
+from engine.fieldtypes import columns_for
+
+MAX_IDENTIFIER = 63  # PostgreSQL's limit; SQLite has none
+
+
+def system_columns() -> list[Column]:
+    """The columns every entity table has, whatever its metadata says."""
+    return [
+        Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Column("created_by", ID_TYPE),
+        Column("updated_by", ID_TYPE),
+        Column("owner_id", ID_TYPE),
+        Column("version", Integer, nullable=False),
+    ]
+
+
+def index_name(prefix: str, entity: str, field: str) -> str:
+    """A stable index name that fits PostgreSQL's 63-byte identifiers."""
+    name = f"{prefix}_{entity}_{field}"
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[:MAX_IDENTIFIER - 9]}_{digest}"
+
+
+def field_indexes(entity_name: str, field) -> list[tuple[str, bool]]:
+    """(index name, unique) pairs a field asks for; references are always indexed, so
+    that deleting the referenced record finds its dependants quickly."""
+    if field.unique:
+        return [(index_name("ux", entity_name, field.name), True)]
+    if field.indexed or (field.base_type or field.type) == "reference":
+        return [(index_name("ix", entity_name, field.name), False)]
+    return []
+
+
+def compile_entity(entity, md: MetaData, schema: str | None) -> Table:
+    columns = system_columns()
+    for field in entity.fields:
+        columns.extend(columns_for(field, schema))
+    table = Table(entity.name, md, *columns, schema=schema)
+    for field in entity.fields:
+        for name, unique in field_indexes(entity.name, field):
+            Index(name, table.c[field.name], unique=unique)
+    return table
+
+
+def compile_tables(package, schema: str | None) -> dict[str, Table]:
+    """One Table per entity, in a MetaData of their own (so references resolve)."""
+    md = MetaData()
+    return {entity.name: compile_entity(entity, md, schema) for entity in package.entities}

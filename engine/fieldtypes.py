@@ -1,0 +1,338 @@
+"""Field types: how each metadata type is stored, checked, written out and queried.
+
+One converter per type is the single source of truth for validation; the marshmallow
+schemas (`engine.schemas`) and the fast batch loader (`engine.records.loader`) both
+call it, so a value is judged the same way on every path.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Callable
+from urllib.parse import urlsplit
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, String, Text
+
+from engine.coltypes import ID_TYPE, JSON_TYPE, ExactDecimal, UTCDateTime
+from engine.currencies import ISO_4217
+
+INT64 = 2**63 - 1
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().\-]{1,30}[0-9]$")
+STRING_TYPES = {"string", "text", "email", "phone", "url", "choice"}
+CURRENCY_SUFFIX = "__currency"
+
+
+class FieldInvalid(ValueError):
+    """A value that does not fit its field; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class CustomFieldType:
+    """A field type a plugin adds: stored and checked as `base`, then by `validate`.
+
+    `validate(value)` returns the (possibly normalised) value or raises ValueError
+    with a message for the user."""
+
+    name: str
+    base: str
+    validate: Callable
+    description: str = ""
+
+
+# -- converters: JSON value -> Python value for the column --------------------------
+
+def _string(field, value):
+    if not isinstance(value, str):
+        raise FieldInvalid("must be a string")
+    if field.max_length is not None and len(value) > field.max_length:
+        raise FieldInvalid(f"must be at most {field.max_length} characters (got {len(value)})")
+    if "\x00" in value:
+        raise FieldInvalid("must not contain NUL characters")
+    return value
+
+
+def _email(field, value):
+    value = _string(field, value)
+    if not EMAIL_RE.match(value) or len(value) > 254:
+        raise FieldInvalid(f"{value!r} is not a valid e-mail address")
+    return value
+
+
+def _phone(field, value):
+    value = _string(field, value)
+    if not PHONE_RE.match(value) or sum(c.isdigit() for c in value) < 3:
+        raise FieldInvalid(f"{value!r} is not a valid phone number")
+    return value
+
+
+def _url(field, value):
+    value = _string(field, value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        raise FieldInvalid(f"{value!r} is not a valid http(s) URL")
+    return value
+
+
+def _choice(field, value):
+    if not isinstance(value, str) or value not in field.option_values():
+        raise FieldInvalid(f"{value!r} is not one of: {', '.join(field.option_values())}")
+    return value
+
+
+def _multi_choice(field, value):
+    if not isinstance(value, list):
+        raise FieldInvalid("must be a list of options")
+    allowed = field.option_values()
+    bad = [v for v in value if not isinstance(v, str) or v not in allowed]
+    if bad:
+        raise FieldInvalid(f"{bad[0]!r} is not one of: {', '.join(allowed)}")
+    if len(set(value)) != len(value):
+        raise FieldInvalid("must not repeat an option")
+    return value
+
+
+def _integer(field, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldInvalid("must be a whole number")
+    if abs(value) > INT64:
+        raise FieldInvalid("is out of range for a whole number")
+    return _in_range(field, value)
+
+
+def _to_decimal(field, value) -> Decimal:
+    if isinstance(value, bool):
+        raise FieldInvalid("must be a number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FieldInvalid("must be a finite number")
+        value = repr(value)
+    if isinstance(value, (int, str)):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise FieldInvalid(f"{value!r} is not a number") from None
+    elif isinstance(value, Decimal):
+        number = value
+    else:
+        raise FieldInvalid("must be a number")
+    if not number.is_finite():
+        raise FieldInvalid("must be a finite number")
+    precision, scale = field.precision or 18, field.scale if field.scale is not None else 2
+    exponent = number.as_tuple().exponent
+    if -exponent > scale and number != number.quantize(Decimal(1).scaleb(-scale)):
+        raise FieldInvalid(f"must have at most {scale} decimal places")
+    number = number.quantize(Decimal(1).scaleb(-scale))
+    if number.adjusted() >= precision - scale:
+        raise FieldInvalid(f"must have at most {precision - scale} digits before the decimal point")
+    return number
+
+
+def _decimal(field, value):
+    return _in_range(field, _to_decimal(field, value))
+
+
+def _boolean(field, value):
+    if not isinstance(value, bool):
+        raise FieldInvalid("must be true or false")
+    return value
+
+
+def _date(field, value):
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return _in_range(field, value)
+    if not isinstance(value, str):
+        raise FieldInvalid("must be a date as YYYY-MM-DD")
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise FieldInvalid(f"{value!r} is not a date as YYYY-MM-DD") from None
+    if len(value) != 10:
+        raise FieldInvalid(f"{value!r} is not a date as YYYY-MM-DD")
+    return _in_range(field, parsed)
+
+
+def parse_datetime(value) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise FieldInvalid(f"{value!r} is not an ISO 8601 date and time") from None
+    else:
+        raise FieldInvalid("must be an ISO 8601 date and time")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _datetime(field, value):
+    return _in_range(field, parse_datetime(value))
+
+
+def _reference(field, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value > INT64:
+        raise FieldInvalid(f"must be the id of a {field.to} record")
+    return value
+
+
+def _currency(field, value):
+    if not isinstance(value, dict) or set(value) - {"amount", "currency"} or "amount" not in value:
+        raise FieldInvalid('must be {"amount": number, "currency": "ISO 4217 code"}')
+    code = value.get("currency")
+    if not isinstance(code, str) or code not in ISO_4217:
+        raise FieldInvalid(f"{code!r} is not an ISO 4217 currency code")
+    return {"amount": _in_range(field, _to_decimal(field, value["amount"])), "currency": code}
+
+
+def _json(field, value):
+    return value
+
+
+def _in_range(field, value):
+    low, high = _bound(field, field.min), _bound(field, field.max)
+    if low is not None and value < low:
+        raise FieldInvalid(f"must be at least {field.min}")
+    if high is not None and value > high:
+        raise FieldInvalid(f"must be at most {field.max}")
+    return value
+
+
+def _bound(field, bound):
+    if bound is None:
+        return None
+    base = field.base_type or field.type
+    if base == "date":
+        return date.fromisoformat(bound)
+    if base == "datetime":
+        return parse_datetime(bound)
+    if base in ("decimal", "currency"):
+        return Decimal(str(bound))
+    return bound
+
+
+def _with_pattern(convert):
+    def checked(field, value):
+        value = convert(field, value)
+        if field.pattern and not re.fullmatch(field.pattern, value):
+            raise FieldInvalid(f"{value!r} does not match the pattern {field.pattern}")
+        return value
+    return checked
+
+
+CONVERTERS = {
+    "string": _with_pattern(_string),
+    "text": _with_pattern(_string),
+    "email": _with_pattern(_email),
+    "phone": _with_pattern(_phone),
+    "url": _with_pattern(_url),
+    "choice": _choice,
+    "multi_choice": _multi_choice,
+    "integer": _integer,
+    "decimal": _decimal,
+    "boolean": _boolean,
+    "date": _date,
+    "datetime": _datetime,
+    "reference": _reference,
+    "currency": _currency,
+    "json": _json,
+}
+
+
+# -- columns ------------------------------------------------------------------------
+
+def columns_for(field, schema: str | None) -> list[Column]:
+    """The real columns one field is stored in (currency takes two)."""
+    base = field.base_type or field.type
+    nullable = not field.required
+    if base == "currency":
+        return [
+            Column(field.name, ExactDecimal(field.precision or 18, _scale(field)), nullable=nullable),
+            Column(field.name + CURRENCY_SUFFIX, String(3), nullable=nullable),
+        ]
+    if base == "reference":
+        target = f"{schema}.{field.to}.id" if schema else f"{field.to}.id"
+        ondelete = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}[
+            field.on_delete or "restrict"]
+        return [Column(field.name, ID_TYPE, ForeignKey(target, ondelete=ondelete), nullable=nullable)]
+    return [Column(field.name, column_type(field), nullable=nullable)]
+
+
+def column_type(field):
+    base = field.base_type or field.type
+    if base in ("string", "email", "phone", "url", "choice"):
+        return String(field.max_length) if field.max_length else String()
+    if base == "text":
+        return Text()
+    if base == "integer":
+        return BigInteger()
+    if base == "decimal":
+        return ExactDecimal(field.precision or 18, _scale(field))
+    if base == "boolean":
+        return Boolean(create_constraint=False)
+    if base == "date":
+        return Date()
+    if base == "datetime":
+        return UTCDateTime()
+    if base in ("multi_choice", "json"):
+        return JSON_TYPE
+    if base == "reference":
+        return ID_TYPE
+    raise KeyError(base)
+
+
+def _scale(field) -> int:
+    return field.scale if field.scale is not None else 2
+
+
+# -- writing values out as JSON -----------------------------------------------------
+
+def dump_value(base: str, value):
+    if value is None:
+        return None
+    if base in ("decimal",):
+        return str(value)
+    if base == "date":
+        return value.isoformat()
+    if base == "datetime":
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value
+
+
+# -- query-string values ------------------------------------------------------------
+
+def parse_query_value(field, raw: str):
+    """A value from the query string, converted as the field's type wants it."""
+    base = field.base_type or field.type
+    if base in ("integer", "reference"):
+        try:
+            value = int(raw)
+        except ValueError:
+            raise FieldInvalid(f"{raw!r} is not a whole number") from None
+        if abs(value) > INT64:
+            raise FieldInvalid(f"{raw!r} is out of range")
+        return value
+    if base in ("decimal", "currency"):
+        return _to_decimal(field, raw)
+    if base == "boolean":
+        lowered = raw.lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise FieldInvalid(f"{raw!r} is not true or false")
+    if base == "date":
+        return _date(_unbounded(field), raw)
+    if base == "datetime":
+        return parse_datetime(raw)
+    if base in ("multi_choice", "json"):
+        raise FieldInvalid("cannot be filtered by value")
+    return raw
+
+
+def _unbounded(field):
+    return field.__class__(name=field.name, type=field.type, label={}, base_type=field.base_type)

@@ -1,0 +1,25 @@
+"""Calling the record hooks of the plugins one tenant enabled."""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("loom.hooks")
+
+
+class TenantHooks:
+    def __init__(self, plugins, enabled):
+        self._before = plugins.hook("loom_record_before_write", enabled)
+        self._after = plugins.hook("loom_record_after_commit", enabled)
+        self.wants_record_events = bool(self._before.get_hookimpls() or self._after.get_hookimpls())
+
+    def before_write(self, event) -> None:
+        if self.wants_record_events:
+            self._before(event=event)
+
+    def after_commit(self, event) -> None:
+        if not self.wants_record_events:
+            return
+        try:
+            self._after(event=event)
+        except Exception:  # a plugin's failure after commit must not fail the write
+            log.exception("loom_record_after_commit failed for %s %s", event.name, event.record_id)

@@ -1,0 +1,71 @@
+"""Loom's hook specifications: the whole contract between the engine and its plugins.
+
+One hook, one purpose. Every hook is documented here and in docs/plugins.md: what it
+receives, what it returns and when it runs. A plugin is installed for the install
+(entry-point group `loom.plugins`) and acts only for the tenants that enabled it; hooks
+called without a tenant (field types, CLI commands, blueprints, metadata packages)
+describe what a plugin offers, and the engine scopes their use per tenant.
+"""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("loom")
+hookimpl = pluggy.HookimplMarker("loom")
+
+
+@hookspec
+def loom_metadata_packages():
+    """Contribute metadata packages a tenant admin can apply.
+
+    Returns a list of dicts `{"name": str, "label": {lang: text}, "document": {...}}`,
+    where `document` is a metadata package (`{"entities": [...]}`). Called when the
+    packages are listed or applied (`loom metadata apply TENANT --package NAME`); a
+    package is offered only to tenants that enabled its plugin."""
+
+
+@hookspec
+def loom_record_before_write(event):
+    """Check a record write inside its transaction, before it commits.
+
+    Receives a `engine.events.RecordEvent` (tenant, entity, action, record id, the
+    record as it will be, the changed fields with old and new values, the actor).
+    Returns nothing; raise `engine.errors.LoomError` (or a subclass such as
+    `ValidationFailed`) to refuse the write — the transaction is rolled back and the
+    caller gets the error. Runs only for tenants that enabled the plugin."""
+
+
+@hookspec
+def loom_record_after_commit(event):
+    """React to a record created, updated or deleted, after its transaction committed.
+
+    Receives the same `RecordEvent`. Returns nothing. An exception here is logged and
+    never undoes or fails the write (the outbox row keeps the event for reliable
+    asynchronous consumers). Runs only for tenants that enabled the plugin."""
+
+
+@hookspec
+def loom_field_types():
+    """Add field types that metadata documents may use.
+
+    Returns a list of `engine.fieldtypes.CustomFieldType(name, base, validate,
+    description)`: stored and checked as the built-in `base` type, then passed to
+    `validate(value)`, which returns the value (possibly normalised) or raises
+    ValueError with a message for the user. Called once when the plugin manager is
+    built; a type is usable only by tenants that enabled its plugin."""
+
+
+@hookspec
+def loom_cli_commands():
+    """Add commands to the `loom` CLI.
+
+    Returns a list of `click.Command` (or groups). Called once when the CLI starts; the
+    commands are added under their own names and must name a tenant themselves if they
+    act on one."""
+
+
+@hookspec
+def loom_blueprints():
+    """Add Flask blueprints to the web app.
+
+    Returns a list of `flask.Blueprint`. Called once by the app factory. A blueprint
+    whose routes carry a `<tenant>` URL variable answers 404 for tenants that did not
+    enable the plugin, exactly as for an unknown tenant."""

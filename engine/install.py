@@ -1,0 +1,85 @@
+"""One Loom install: settings, storage, the tenant registry, plugins and the metadata
+cache, wired together once and shared by the CLI and the web app."""
+from __future__ import annotations
+
+from functools import cached_property
+
+from engine import migration
+from engine.errors import Forbidden, NotFound
+from engine.hooks import TenantHooks
+from engine.plugins import Plugins
+from engine.records.service import RecordService
+from engine.runtime import MetadataCache
+from tenants import Registry, Settings, Storage
+
+
+class Install:
+    def __init__(self, settings: Settings | None = None, plugins: Plugins | None = None):
+        self.settings = settings or Settings.from_env()
+        self.storage = Storage(self.settings)
+        self.registry = Registry(self.storage)
+        self._plugins = plugins
+        self.cache = MetadataCache()
+
+    @cached_property
+    def plugins(self) -> Plugins:
+        return self._plugins or Plugins()
+
+    def tenant(self, slug: str):
+        tenant = self.registry.get(slug)
+        if tenant is None:
+            raise NotFound(f"no tenant {slug!r}", code="tenant_not_found")
+        return tenant
+
+    def session(self, slug: str, actor=None) -> "TenantSession":
+        return TenantSession(self, self.tenant(slug), actor)
+
+    def dispose(self) -> None:
+        self.storage.dispose()
+
+
+class TenantSession:
+    """What one caller may do in one tenant."""
+
+    def __init__(self, install: Install, tenant, actor=None):
+        self.install = install
+        self.tenant = tenant
+        self.actor = actor
+        self.storage = install.registry.storage_of(tenant)
+        self.enabled = tenant.plugins
+
+    @property
+    def extra_types(self):
+        return self.install.plugins.extra_types(self.enabled)
+
+    def metadata(self):
+        with self.storage.connect() as conn:
+            return self.install.cache.get(self.storage, conn, self.extra_types,
+                                          self.install.plugins.validators(self.enabled))
+
+    @property
+    def records(self) -> RecordService:
+        hooks = TenantHooks(self.install.plugins, self.enabled)
+        return RecordService(self.storage, self.metadata(), hooks, self.actor, self.tenant.slug)
+
+    def require_admin(self) -> None:
+        if self.actor is not None and not self.actor.is_admin:
+            raise Forbidden("only a tenant admin may change metadata", code="admin_only")
+
+    def apply_metadata(self, document, allow_drop=False, dry_run=False):
+        self.require_admin()
+        result = migration.apply_document(
+            self.storage, document, allow_drop=allow_drop, dry_run=dry_run,
+            actor=self.actor.email if self.actor else "cli", extra_types=self.extra_types)
+        self.install.cache.forget(self.tenant.slug)
+        return result
+
+    def rollback_metadata(self, version: int):
+        self.require_admin()
+        result = migration.rollback(self.storage, version, actor=self.actor.email if self.actor else "cli",
+                                    extra_types=self.extra_types)
+        self.install.cache.forget(self.tenant.slug)
+        return result
+
+    def metadata_history(self):
+        return migration.history(self.storage)

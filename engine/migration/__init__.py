@@ -1,0 +1,136 @@
+"""Applying a metadata document to a tenant's live schema, the version history, and
+rolling back to an earlier version.
+
+Everything happens in one transaction: the checks, the DDL, the data moves, the
+archive copies and the version row. A failure anywhere leaves schema, metadata and data
+exactly as they were."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError
+
+from engine.compiler import compile_tables
+from engine.errors import MigrationRefused, NotFound, ValidationFailed
+from engine.migration import versions
+from engine.migration.checks import blocking_problems
+from engine.migration.ddl import Migrator
+from metadata import MetadataInvalid, Package, diff_packages, load_package
+
+
+@dataclass
+class MigrationResult:
+    version: int
+    previous_version: int
+    changes: list = field(default_factory=list)
+    archives: list = field(default_factory=list)
+    applied: bool = False
+    dry_run: bool = False
+
+    def to_dict(self) -> dict:
+        return {"version": self.version, "previous_version": self.previous_version,
+                "applied": self.applied, "dry_run": self.dry_run,
+                "changes": self.changes, "archives": self.archives}
+
+
+def parse_document(document, extra_types=None) -> Package:
+    try:
+        return load_package(document, extra_types=extra_types)
+    except MetadataInvalid as exc:
+        raise ValidationFailed(
+            f"the metadata document has {len(exc.problems)} problem(s)", details=exc.problems,
+            code="invalid_metadata") from None
+
+
+def current_package(conn, schema, extra_types=None) -> tuple[int, Package | None]:
+    version = versions.current_version(conn, schema)
+    if not version:
+        return 0, None
+    row = versions.load_version(conn, schema, version)
+    return version, Package.from_document(row["document"], extra_types=extra_types)
+
+
+def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False, actor=None,
+                   extra_types=None, action="apply", restore=False) -> MigrationResult:
+    """Diff `document` against the live schema and migrate to it, or refuse and change nothing."""
+    package = parse_document(document, extra_types)
+    schema = tenant_storage.schema
+    try:
+        with tenant_storage.migration() as conn:
+            previous, old_pkg = current_package(conn, schema, extra_types)
+            changes = diff_packages(old_pkg, package)
+            result = MigrationResult(version=previous, previous_version=previous,
+                                     changes=[_describe(c) for c in changes], dry_run=dry_run)
+            if not changes and action == "apply":
+                return result
+            _refuse_drops(changes, allow_drop)
+            old_tables = compile_tables(old_pkg, schema) if old_pkg else {}
+            new_tables = compile_tables(package, schema)
+            problems = blocking_problems(conn, changes, old_pkg, package, old_tables, new_tables)
+            if problems:
+                raise MigrationRefused(
+                    f"refused: {len(problems)} change(s) would lose or break data; nothing was changed",
+                    details=problems)
+            if dry_run:
+                return result
+            version = previous + 1
+            migrator = Migrator(conn, schema, old_pkg, package, old_tables, new_tables, version, restore)
+            _run(migrator, changes)
+            versions.record_version(conn, schema, version, package.to_dict(), result.changes,
+                                    migrator.archives, action, actor)
+            result.version, result.applied, result.archives = version, True, migrator.archives
+            return result
+    except DBAPIError as exc:
+        raise MigrationRefused(
+            "the database refused the migration; nothing was changed",
+            details=[{"message": str(exc.orig).strip().splitlines()[0]}]) from None
+    except RuntimeError as exc:
+        raise MigrationRefused(f"{exc}; nothing was changed") from None
+
+
+def _run(migrator: Migrator, changes) -> None:
+    added = [c.entity for c in changes if c.kind == "add_entity"]
+    dropped = [c.entity for c in changes if c.kind == "drop_entity"]
+    deferred = migrator.create_entities(added)
+    per_entity: dict[str, list] = {}
+    for change in changes:
+        if change.field and change.entity not in added and change.entity not in dropped:
+            if change.needs_ddl or change.kind in ("drop_field",):
+                per_entity.setdefault(change.entity, []).append(change)
+    for entity_name in sorted({e for e, _ in deferred}):
+        per_entity.setdefault(entity_name, [])
+    for entity_name, entity_changes in per_entity.items():
+        migrator.alter_entity(entity_name, entity_changes, extra_adds=deferred)
+    migrator.drop_entities(dropped)
+
+
+def _refuse_drops(changes, allow_drop) -> None:
+    drops = [c for c in changes if c.destructive]
+    if drops and not allow_drop:
+        raise MigrationRefused(
+            f"refused: the document omits {len(drops)} definition(s) that hold data; "
+            "apply again with allow_drop (CLI: --allow-drop) to archive and drop them",
+            details=[{"field": f"{c.entity}.{c.field}" if c.field else c.entity,
+                      "message": c.describe()} for c in drops],
+            code="destructive_change")
+
+
+def _describe(change) -> dict:
+    return {"kind": change.kind, "entity": change.entity, "field": change.field,
+            "ddl": change.needs_ddl, "description": change.describe()}
+
+
+def history(tenant_storage) -> list[dict]:
+    with tenant_storage.connect() as conn:
+        return versions.history(conn, tenant_storage.schema)
+
+
+def rollback(tenant_storage, version: int, *, actor=None, extra_types=None) -> MigrationResult:
+    """Return schema and metadata to `version` as a new version. Fields and entities
+    added since are archived, and ones dropped since are restored from their archives."""
+    with tenant_storage.connect() as conn:
+        row = versions.load_version(conn, tenant_storage.schema, version)
+    if row is None:
+        raise NotFound(f"no metadata version {version}", code="version_not_found")
+    return apply_document(tenant_storage, row["document"], allow_drop=True, actor=actor,
+                          extra_types=extra_types, action=f"rollback to {version}", restore=True)

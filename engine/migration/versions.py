@@ -1,0 +1,35 @@
+"""The record of applied metadata versions (`loom_metadata_versions`)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from engine.systables import loom_table
+
+
+def versions_table(schema):
+    return loom_table(schema, "loom_metadata_versions")
+
+
+def current_version(conn, schema) -> int:
+    table = versions_table(schema)
+    return conn.execute(select(func.coalesce(func.max(table.c.version), 0))).scalar_one()
+
+
+def load_version(conn, schema, version: int):
+    table = versions_table(schema)
+    return conn.execute(select(table).where(table.c.version == version)).mappings().first()
+
+
+def history(conn, schema) -> list[dict]:
+    table = versions_table(schema)
+    rows = conn.execute(select(table).order_by(table.c.version)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def record_version(conn, schema, version, document, changes, archives, action, actor):
+    conn.execute(versions_table(schema).insert().values(
+        version=version, applied_at=datetime.now(timezone.utc), applied_by=actor,
+        action=action, document=document, changes=changes, archives=archives,
+    ))

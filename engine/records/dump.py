@@ -1,0 +1,67 @@
+"""Records as JSON: column values to the API's representation, and back to columns."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from engine.fieldtypes import CURRENCY_SUFFIX, dump_value
+
+SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "owner_id")
+
+
+def _iso(value):
+    return None if value is None else value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class RecordShape:
+    """How one entity's rows become JSON; built once per compiled entity."""
+
+    def __init__(self, entity):
+        self.entity = entity
+        self.fields = [(f.name, f.base_type or f.type) for f in entity.fields]
+
+    def dump(self, row, only=None) -> dict:
+        record = {
+            "id": row["id"], "version": row["version"],
+            "created_at": _iso(row["created_at"]), "updated_at": _iso(row["updated_at"]),
+            "created_by": row["created_by"], "updated_by": row["updated_by"],
+            "owner_id": row["owner_id"],
+        }
+        for name, base in self.fields:
+            if only is not None and name not in only:
+                continue
+            if base == "currency":
+                amount = row.get(name)
+                record[name] = None if amount is None else {
+                    "amount": str(amount), "currency": row.get(name + CURRENCY_SUFFIX)}
+            else:
+                record[name] = dump_value(base, row.get(name))
+        if only is not None:
+            record = {k: v for k, v in record.items() if k in only or k in ("id", "version")}
+        return record
+
+    def dump_values(self, values: dict) -> dict:
+        """Converted field values (as the loaders return them) in JSON form."""
+        out = {}
+        for name, base in self.fields:
+            if name in values:
+                value = values[name]
+                if base == "currency":
+                    out[name] = None if value is None else {
+                        "amount": str(value["amount"]), "currency": value["currency"]}
+                else:
+                    out[name] = dump_value(base, value)
+        return out
+
+    def to_columns(self, values: dict) -> dict:
+        """Converted field values as column values (a currency fills two columns)."""
+        columns = {}
+        for name, base in self.fields:
+            if name not in values:
+                continue
+            value = values[name]
+            if base == "currency":
+                columns[name] = None if value is None else value["amount"]
+                columns[name + CURRENCY_SUFFIX] = None if value is None else value["currency"]
+            else:
+                columns[name] = value
+        return columns

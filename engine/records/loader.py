@@ -1,0 +1,55 @@
+"""The batch path's validator: the marshmallow schema's rules in one tight loop.
+
+Imports of 100,000 records cannot afford marshmallow's per-record machinery; this loader
+applies the same converters, the same required/default/unknown rules and the same
+messages (a property test holds the two paths to identical results)."""
+from __future__ import annotations
+
+from engine.fieldtypes import CONVERTERS, FieldInvalid
+from engine.schemas import MESSAGES, default_factory
+
+_MISSING = object()
+
+
+class BatchLoader:
+    def __init__(self, entity, validators=None):
+        validators = validators or {}
+        self.specs = []
+        for f in entity.fields:
+            self.specs.append((
+                f.name, f, CONVERTERS[f.base_type or f.type],
+                f.required and not f.has_default, f.required,
+                default_factory(f) if f.has_default else None,
+                validators.get(f.type),
+            ))
+        self.names = frozenset(f.name for f in entity.fields)
+
+    def load_one(self, data) -> tuple[dict, list]:
+        """(values, [(field, message), ...]) for one input object."""
+        if not isinstance(data, dict):
+            return {}, [("", "must be an object")]
+        errors = [(key, f"unknown field '{key}'") for key in data if key not in self.names]
+        values = {}
+        for name, field, convert, required, not_null, default, custom in self.specs:
+            value = data.get(name, _MISSING)
+            if value is _MISSING:
+                if required:
+                    errors.append((name, MESSAGES["required"]))
+                elif default is not None:
+                    values[name] = default()
+                continue
+            if value is None:
+                if not_null:
+                    errors.append((name, MESSAGES["null"]))
+                else:
+                    values[name] = None
+                continue
+            try:
+                value = convert(field, value)
+                if custom is not None:
+                    value = custom(value)
+            except (FieldInvalid, ValueError) as exc:
+                errors.append((name, str(exc)))
+                continue
+            values[name] = value
+        return values, errors

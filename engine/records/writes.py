@@ -1,0 +1,24 @@
+"""The rows a write leaves beside the record: the audit trail and the outbox."""
+from __future__ import annotations
+
+from engine.systables import loom_table
+
+
+def audit_row(at, actor_id, action, entity, record_id, version, changes) -> dict:
+    return {"at": at, "actor_id": actor_id, "action": action, "entity": entity,
+            "record_id": record_id, "record_version": version, "changes": changes}
+
+
+def outbox_row(at, event) -> dict:
+    return {"at": at, "event": event.name, "entity": event.entity, "record_id": event.record_id,
+            "payload": event.to_dict(), "attempts": 0}
+
+
+def write_audit(conn, schema, rows) -> None:
+    if rows:
+        conn.execute(loom_table(schema, "loom_audit").insert(), rows)
+
+
+def write_outbox(conn, schema, rows) -> None:
+    if rows:
+        conn.execute(loom_table(schema, "loom_outbox").insert(), rows)

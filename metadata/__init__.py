@@ -1,0 +1,19 @@
+"""Loom metadata: the schema, model, validation and diffing of tenant entity definitions.
+
+Pure Python (stdlib + jsonschema, imported lazily).  Typical use::
+
+    package = metadata.load_package(document)          # raises MetadataInvalid
+    changes = metadata.diff_packages(old_package, package)
+"""
+
+from .diff import Change, diff_packages
+from .errors import MetadataInvalid, Problem
+from .model import BUILTIN_FIELD_TYPES, SYSTEM_COLUMNS, Entity, Field, Option, Package
+from .resources import example_path, load_example, load_schema, schema_path
+from .validation import check_package, load_package
+
+__all__ = [
+    "load_package", "check_package", "Package", "Entity", "Field", "Option", "Problem",
+    "MetadataInvalid", "diff_packages", "Change", "BUILTIN_FIELD_TYPES", "SYSTEM_COLUMNS",
+    "schema_path", "load_schema", "example_path", "load_example",
+]

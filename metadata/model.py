@@ -1,0 +1,255 @@
+"""The normalised, immutable metadata model the engine, API and UI build on.
+
+Documents arrive in a forgiving shape (plain-string labels, plain-string options,
+omitted defaults); the model holds one canonical shape so consumers never have
+to handle the variants.  Building the model does NOT validate: use
+``metadata.load_package`` for untrusted input.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Mapping
+
+BUILTIN_FIELD_TYPES = (
+    "string", "text", "integer", "decimal", "boolean", "date", "datetime", "email",
+    "phone", "url", "choice", "multi_choice", "reference", "currency", "json",
+)
+SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "created_by", "updated_by", "owner_id", "version")
+
+DECIMAL_TYPES = ("decimal", "currency")
+DEFAULT_PRECISION = 18
+DEFAULT_SCALE = 2
+DEFAULT_ON_DELETE = "restrict"
+
+
+def language_map(value) -> dict | None:
+    """Normalise a label: a plain string ``s`` becomes ``{"en": s}``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {"en": value}
+    return dict(value)
+
+
+def optional_text(value) -> dict | None:
+    """Normalise help / description: like a label, but empty text means none."""
+    return None if value == "" else language_map(value)
+
+
+def default_label(name: str) -> dict:
+    """The label used when none is given: ``full_name`` -> ``{"en": "Full name"}``."""
+    return {"en": name.replace("_", " ").capitalize()}
+
+
+def base_type_of(type_name: str, extra_types: Mapping[str, str] | None = None) -> str:
+    """The built-in type a field type is stored as ("" when unknown)."""
+    if type_name in BUILTIN_FIELD_TYPES:
+        return type_name
+    return (extra_types or {}).get(type_name, "")
+
+
+def _whole(value):
+    # JSON Schema accepts 12.0 as an integer; the model wants a real int.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a choice / multi_choice field."""
+
+    value: str
+    label: dict
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "label": dict(self.label)}
+
+    @classmethod
+    def from_document(cls, doc) -> "Option":
+        if isinstance(doc, Mapping):
+            value = doc["value"]
+            return cls(value, language_map(doc.get("label")) or {"en": value})
+        return cls(doc, {"en": doc})
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an entity, with type-dependent defaults filled in."""
+
+    name: str
+    type: str
+    label: dict
+    help: dict | None = None
+    required: bool = False
+    unique: bool = False
+    indexed: bool = False
+    pii: bool = False
+    readonly: bool = False
+    has_default: bool = False
+    default: object = None
+    max_length: int | None = None
+    min: object = None
+    max: object = None
+    pattern: str | None = None  # Python regex the whole value must match (re.fullmatch)
+    precision: int | None = None
+    scale: int | None = None
+    options: tuple = ()
+    to: str | None = None
+    on_delete: str | None = None
+    base_type: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.options, tuple):
+            object.__setattr__(self, "options", tuple(self.options))
+
+    def option_values(self) -> tuple[str, ...]:
+        return tuple(o.value for o in self.options)
+
+    def to_dict(self) -> dict:
+        """Canonical JSON-able form: labels as maps, options as objects, no default-valued keys.
+
+        ``label`` is always present (it is never absent from the model).
+        """
+        out: dict = {"name": self.name, "type": self.type, "label": dict(self.label)}
+        if self.help is not None:
+            out["help"] = dict(self.help)
+        for flag in ("required", "unique", "indexed", "pii", "readonly"):
+            if getattr(self, flag):
+                out[flag] = True
+        if self.has_default:
+            out["default"] = copy.deepcopy(self.default)
+        for key in ("max_length", "min", "max", "pattern"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        decimal = self.base_type in DECIMAL_TYPES
+        if self.precision is not None and not (decimal and self.precision == DEFAULT_PRECISION):
+            out["precision"] = self.precision
+        if self.scale is not None and not (decimal and self.scale == DEFAULT_SCALE):
+            out["scale"] = self.scale
+        if self.options:
+            out["options"] = [o.to_dict() for o in self.options]
+        if self.to is not None:
+            out["to"] = self.to
+        if self.on_delete is not None and not (
+            self.base_type == "reference" and self.on_delete == DEFAULT_ON_DELETE
+        ):
+            out["on_delete"] = self.on_delete
+        return out
+
+    @classmethod
+    def from_document(cls, doc: Mapping, extra_types: Mapping[str, str] | None = None) -> "Field":
+        name, type_name = doc["name"], doc["type"]
+        base = base_type_of(type_name, extra_types)
+        precision, scale = _whole(doc.get("precision")), _whole(doc.get("scale"))
+        on_delete = doc.get("on_delete")
+        if base in DECIMAL_TYPES:
+            precision = DEFAULT_PRECISION if precision is None else precision
+            scale = DEFAULT_SCALE if scale is None else scale
+        if base == "reference" and on_delete is None:
+            on_delete = DEFAULT_ON_DELETE
+        return cls(
+            name=name,
+            type=type_name,
+            label=language_map(doc.get("label")) or default_label(name),
+            help=optional_text(doc.get("help")),
+            required=bool(doc.get("required", False)),
+            unique=bool(doc.get("unique", False)),
+            indexed=bool(doc.get("indexed", False)),
+            pii=bool(doc.get("pii", False)),
+            readonly=bool(doc.get("readonly", False)),
+            has_default="default" in doc,
+            default=copy.deepcopy(doc.get("default")),
+            max_length=_whole(doc.get("max_length")),
+            min=doc.get("min"),
+            max=doc.get("max"),
+            pattern=doc.get("pattern"),
+            precision=precision,
+            scale=scale,
+            options=tuple(Option.from_document(o) for o in doc.get("options", ())),
+            to=doc.get("to"),
+            on_delete=on_delete,
+            base_type=base,
+        )
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A record type (e.g. ``contact``) and its fields in document order."""
+
+    name: str
+    label: dict
+    fields: tuple
+    plural_label: dict | None = None
+    description: dict | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.fields, tuple):
+            object.__setattr__(self, "fields", tuple(self.fields))
+        by_name: dict = {}
+        for f in self.fields:
+            by_name.setdefault(f.name, f)
+        # Not a dataclass field, so it stays out of __eq__ / __repr__.
+        object.__setattr__(self, "_by_name", by_name)
+
+    def field(self, name: str) -> Field | None:
+        return self._by_name.get(name)
+
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def to_dict(self) -> dict:
+        out: dict = {"name": self.name, "label": dict(self.label)}
+        if self.plural_label is not None:
+            out["plural_label"] = dict(self.plural_label)
+        if self.description is not None:
+            out["description"] = dict(self.description)
+        out["fields"] = [f.to_dict() for f in self.fields]
+        return out
+
+    @classmethod
+    def from_document(cls, doc: Mapping, extra_types: Mapping[str, str] | None = None) -> "Entity":
+        name = doc["name"]
+        return cls(
+            name=name,
+            label=language_map(doc.get("label")) or default_label(name),
+            fields=tuple(Field.from_document(f, extra_types) for f in doc["fields"]),
+            plural_label=language_map(doc.get("plural_label")),
+            description=optional_text(doc.get("description")),
+        )
+
+
+@dataclass(frozen=True)
+class Package:
+    """A tenant's whole metadata: its entities in document order."""
+
+    entities: tuple
+
+    def __post_init__(self):
+        if not isinstance(self.entities, tuple):
+            object.__setattr__(self, "entities", tuple(self.entities))
+        by_name: dict = {}
+        for e in self.entities:
+            by_name.setdefault(e.name, e)
+        object.__setattr__(self, "_by_name", by_name)
+
+    def entity(self, name: str) -> Entity | None:
+        return self._by_name.get(name)
+
+    def entity_names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.entities)
+
+    def to_dict(self) -> dict:
+        """Canonical form; ``Package.from_document(p.to_dict()) == p``."""
+        return {"entities": [e.to_dict() for e in self.entities]}
+
+    @classmethod
+    def from_document(cls, doc: Mapping, extra_types: Mapping[str, str] | None = None) -> "Package":
+        """Build the model WITHOUT validating (the document must already be valid).
+
+        Use ``metadata.load_package`` for anything a user or file supplied.
+        Top-level ``version`` / ``description`` are accepted but not kept.
+        """
+        return cls(tuple(Entity.from_document(e, extra_types) for e in doc["entities"]))

@@ -1,0 +1,129 @@
+"""Validate a metadata package document: JSON Schema first, then semantic checks.
+
+All problems are collected in one pass so a tenant admin can fix everything at
+once.  jsonschema is imported on first use to keep ``import metadata`` cheap.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Mapping
+
+from .errors import MetadataInvalid, Problem, pointer, tidy
+from .fieldtypes import known_types, show
+from .model import Package
+from .resources import cached_schema
+from .semantic import semantic_problems
+
+_TYPE_WORDS = {
+    "object": "an object", "array": "a list", "string": "text", "integer": "a whole number",
+    "number": "a number", "boolean": "true or false", "null": "null",
+}
+
+
+@lru_cache(maxsize=1)
+def package_validator():
+    """A Draft 2020-12 validator for packages; ``$ref``s resolve locally, never over the network."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    schemas = [cached_schema("entity"), cached_schema("package")]
+    registry = Registry().with_resources((s["$id"], DRAFT202012.create_resource(s)) for s in schemas)
+    return Draft202012Validator(cached_schema("package"), registry=registry)
+
+
+def check_package(document, extra_types: Mapping[str, str] | None = None) -> list[Problem]:
+    """Every problem in ``document`` (any JSON value), sorted by path; [] when valid.
+
+    ``extra_types`` maps plugin field types to the built-in type they are stored
+    as, e.g. ``{"vin": "string"}``.  A malformed mapping raises ``ValueError``.
+    """
+    types = known_types(extra_types)
+    problems = []
+    for error in package_validator().iter_errors(document):
+        problems += _translate(error)
+    problems += semantic_problems(document, types)
+    return tidy(problems)
+
+
+def load_package(document, extra_types: Mapping[str, str] | None = None) -> Package:
+    """The normalised Package, or ``MetadataInvalid`` carrying every problem."""
+    problems = check_package(document, extra_types)
+    if problems:
+        raise MetadataInvalid(problems)
+    return Package.from_document(document, extra_types)
+
+
+# --- turning jsonschema errors into Problems in plain words -----------------------
+
+
+def _expected(schema, fallback: str) -> str:
+    description = schema.get("description") if isinstance(schema, dict) else None
+    return description if isinstance(description, str) and len(description) <= 80 else fallback
+
+
+def _branch_fits(errors) -> bool:
+    """A failed anyOf branch 'fits' when the instance has the branch's JSON type."""
+    for e in errors:
+        if e.relative_path:
+            continue
+        if e.validator == "type":
+            return False
+        if e.validator in ("anyOf", "oneOf") and _fitting_branch(e) is None:
+            return False
+    return True
+
+
+def _fitting_branch(error):
+    branches: dict[int, list] = {}
+    for e in error.context or ():
+        branches.setdefault(e.relative_schema_path[0], []).append(e)
+    for index in sorted(branches):
+        if _branch_fits(branches[index]):
+            return branches[index]
+    return None
+
+
+def _translate(error) -> list[Problem]:
+    path = pointer(*error.absolute_path)
+    keyword, value, instance = error.validator, error.validator_value, error.instance
+    if keyword in ("anyOf", "oneOf"):
+        branch = _fitting_branch(error)
+        if branch is not None:
+            return [p for e in branch for p in _translate(e)]
+        return [Problem(path, "schema", f"expected {_expected(error.schema, 'something else')}, "
+                                        f"got {show(instance)}")]
+    if keyword == "required":
+        return [Problem(f"{path}/{name}", "schema", f"{show(name)} is required")
+                for name in value if isinstance(instance, dict) and name not in instance]
+    if keyword == "additionalProperties" and value is False:
+        known = sorted(error.schema.get("properties", {}))
+        return [Problem(pointer(*error.absolute_path, key), "schema",
+                        f"unknown property {show(key)}; allowed: {', '.join(known)}")
+                for key in instance if key not in known]
+    return [Problem(path, "schema", _message(error, keyword, value, instance))]
+
+
+def _message(error, keyword, value, instance) -> str:
+    if keyword == "type":
+        types = [value] if isinstance(value, str) else list(value)
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+        return f"expected {_expected(error.schema, words)}, got {show(instance)}"
+    if keyword == "enum":
+        return f"{show(instance)} is not one of: {', '.join(map(str, value))}"
+    if keyword == "minimum":
+        return f"must be at least {value}, got {show(instance)}"
+    if keyword == "maximum":
+        return f"must be at most {value}, got {show(instance)}"
+    if keyword == "minLength":
+        return "must not be empty" if value == 1 else f"must be at least {value} characters long"
+    if keyword == "minItems":
+        return f"must list at least {value} item{'s' if value != 1 else ''}"
+    if keyword == "minProperties":
+        return "must not be empty"
+    if keyword == "pattern" and "propertyNames" in error.absolute_schema_path:
+        return f"{show(instance)} is not a language tag; use tags such as 'en' or 'zh-CN'"
+    if keyword == "pattern":
+        return f"{show(instance)} does not match the pattern {show(value)}"
+    return error.message

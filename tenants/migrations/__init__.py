@@ -1,0 +1,28 @@
+"""Alembic revisions for Loom's own tables: `system/` for the registry database,
+`tenant/` for the tables inside every tenant's storage."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+HERE = Path(__file__).parent
+VERSION_TABLE = "loom_alembic_version"
+
+
+def upgrade(connection, tree: str, schema: str | None) -> None:
+    """Bring `tree` ('system' or 'tenant') to head on `connection`, inside its transaction."""
+    config = Config()
+    config.set_main_option("script_location", str(HERE / tree))
+    config.attributes["connection"] = connection
+    config.attributes["schema"] = schema
+    command.upgrade(config, "head")
+
+
+def heads(tree: str) -> str:
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(HERE / tree))
+    return ScriptDirectory.from_config(config).get_current_head()

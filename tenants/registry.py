@@ -1,0 +1,159 @@
+"""The tenant registry: which tenants exist, and provisioning and removing them."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from tenants import migrations
+from tenants.export import export_tenant
+from tenants.storage import SLUG_PATTERN, Storage, TenantStorage
+from tenants.tables import system_tables
+
+
+class TenantError(Exception):
+    """A refused tenant operation: `code` for programs, the message for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: int
+    slug: str
+    name: str
+    status: str
+    plugins: tuple
+    created_at: datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Registry:
+    """Tenants of one install. The system database is migrated on first use."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+        self._ready = False
+        self._lock = threading.Lock()
+
+    @property
+    def table(self):
+        return system_tables(self.storage.system_schema).tables[
+            _qualified(self.storage.system_schema, "loom_tenants")
+        ]
+
+    def ensure_ready(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            with self.storage.system_engine.connect() as conn:
+                conn = conn.execution_options(loom_write=True)
+                with conn.begin():
+                    self.storage.ensure_system_schema(conn)
+                    migrations.upgrade(conn, "system", self.storage.system_schema)
+            self._ready = True
+
+    # -- reading ---------------------------------------------------------------
+    def get(self, slug: str) -> Tenant | None:
+        if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+            return None
+        self.ensure_ready()
+        with self.storage.system_engine.connect() as conn:
+            row = conn.execute(select(self.table).where(self.table.c.slug == slug)).first()
+        return _tenant(row) if row else None
+
+    def require(self, slug: str) -> Tenant:
+        tenant = self.get(slug)
+        if tenant is None:
+            raise TenantError("tenant_not_found", f"no tenant {slug!r}")
+        return tenant
+
+    def list(self) -> list[Tenant]:
+        self.ensure_ready()
+        with self.storage.system_engine.connect() as conn:
+            rows = conn.execute(select(self.table).order_by(self.table.c.slug)).all()
+        return [_tenant(r) for r in rows]
+
+    def storage_of(self, tenant: Tenant | str) -> TenantStorage:
+        return self.storage.tenant(tenant if isinstance(tenant, str) else tenant.slug)
+
+    # -- changing --------------------------------------------------------------
+    def create(self, slug: str, name: str | None = None, plugins=()) -> Tenant:
+        """Provision storage, migrate Loom's tables into it and register the tenant.
+
+        A failure at any step removes what the earlier steps made."""
+        if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+            raise TenantError(
+                "invalid_slug",
+                f"invalid tenant slug {slug!r}: use 2-40 lowercase letters, digits and "
+                "hyphens, starting with a letter and not ending with a hyphen",
+            )
+        if self.get(slug) is not None:
+            raise TenantError("tenant_exists", f"tenant {slug!r} already exists")
+        try:
+            tenant_storage = self.storage.create_tenant_storage(slug)
+        except FileExistsError as exc:
+            raise TenantError("tenant_exists", f"storage for {slug!r} already exists: {exc}")
+        except Exception as exc:  # e.g. the PostgreSQL schema exists from an earlier install
+            raise TenantError("storage_failed", f"could not create storage for {slug!r}: {exc}")
+        try:
+            with tenant_storage.migration() as conn:
+                migrations.upgrade(conn, "tenant", tenant_storage.schema)
+            with self.storage.system_engine.connect() as conn:
+                conn = conn.execution_options(loom_write=True)
+                with conn.begin():
+                    conn.execute(self.table.insert().values(
+                        slug=slug, name=name or slug, status="active",
+                        plugins=list(plugins), created_at=utcnow(),
+                    ))
+        except BaseException:
+            self.storage.drop_tenant_storage(slug)
+            raise
+        return self.require(slug)
+
+    def upgrade_tenant_tables(self, slug: str) -> None:
+        """Bring Loom's own tables in a tenant to the latest revision."""
+        tenant_storage = self.storage_of(self.require(slug))
+        with tenant_storage.migration() as conn:
+            migrations.upgrade(conn, "tenant", tenant_storage.schema)
+
+    def set_plugins(self, slug: str, plugins) -> Tenant:
+        self.require(slug)
+        with self.storage.system_engine.connect() as conn:
+            conn = conn.execution_options(loom_write=True)
+            with conn.begin():
+                conn.execute(self.table.update().where(self.table.c.slug == slug)
+                             .values(plugins=sorted(set(plugins))))
+        return self.require(slug)
+
+    def delete(self, slug: str, export_dir) -> str:
+        """Export every table of the tenant, then drop its storage and registry row.
+
+        Returns the export's path. Nothing is dropped if the export fails."""
+        tenant = self.require(slug)
+        path = export_tenant(self.storage_of(tenant), export_dir, tenant.name)
+        self.storage.drop_tenant_storage(slug)
+        with self.storage.system_engine.connect() as conn:
+            conn = conn.execution_options(loom_write=True)
+            with conn.begin():
+                conn.execute(self.table.delete().where(self.table.c.slug == slug))
+        return str(path)
+
+
+def _qualified(schema, name):
+    return f"{schema}.{name}" if schema else name
+
+
+def _tenant(row) -> Tenant:
+    return Tenant(
+        id=row.id, slug=row.slug, name=row.name, status=row.status,
+        plugins=tuple(row.plugins or ()), created_at=row.created_at,
+    )

@@ -1,0 +1,105 @@
+"""Core table definitions of Loom's own tables, for queries.
+
+Their DDL is owned by the alembic revisions under `tenants/migrations/`; these
+definitions describe the head revision and must be kept in step with it (a test
+compares them with the migrated database).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData,
+    String, Table, Text,
+)
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+@lru_cache(maxsize=None)
+def system_tables(schema: str | None) -> MetaData:
+    """The install's registry: tenants and the plugins each enabled."""
+    md = MetaData(schema=schema)
+    Table(
+        "loom_tenants", md,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("slug", String(40), nullable=False, unique=True),
+        Column("name", String(200), nullable=False),
+        Column("status", String(20), nullable=False, default="active"),
+        Column("plugins", JSON, nullable=False, default=list),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    return md
+
+
+@lru_cache(maxsize=None)
+def tenant_tables(schema: str | None) -> MetaData:
+    """Loom's tables inside every tenant's storage, beside the tenant's own entities."""
+    md = MetaData(schema=schema)
+    Table(
+        "loom_users", md,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("email", String(254), nullable=False, unique=True),
+        Column("display_name", String(200)),
+        Column("role", String(20), nullable=False),
+        Column("locale", String(20), nullable=False, default="en"),
+        Column("password_hash", String(200)),
+        Column("active", Boolean, nullable=False, default=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    Table(
+        "loom_tokens", md,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("user_id", ID, ForeignKey("loom_users.id", ondelete="CASCADE"), nullable=False),
+        Column("token_hash", String(64), nullable=False, unique=True),
+        Column("label", String(200)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("revoked_at", DateTime(timezone=True)),
+    )
+    Table(
+        "loom_audit", md,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("actor_id", ID),
+        Column("action", String(20), nullable=False),
+        Column("entity", String(48), nullable=False),
+        Column("record_id", ID, nullable=False),
+        Column("record_version", Integer, nullable=False),
+        Column("changes", JSON, nullable=False),
+        Index("ix_loom_audit_record", "entity", "record_id"),
+    )
+    Table(
+        "loom_outbox", md,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("event", String(40), nullable=False),
+        Column("entity", String(48), nullable=False),
+        Column("record_id", ID, nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("processed_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False, default=0),
+        Index("ix_loom_outbox_pending", "processed_at", "id"),
+    )
+    Table(
+        "loom_metadata_versions", md,
+        Column("version", Integer, primary_key=True, autoincrement=False),
+        Column("applied_at", DateTime(timezone=True), nullable=False),
+        Column("applied_by", String(254)),
+        Column("action", String(20), nullable=False),
+        Column("document", JSON, nullable=False),
+        Column("changes", JSON, nullable=False),
+        Column("archives", JSON, nullable=False),
+    )
+    Table(
+        "loom_archives", md,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("version", Integer, nullable=False),
+        Column("kind", String(10), nullable=False),
+        Column("entity", String(48), nullable=False),
+        Column("field", String(48)),
+        Column("table_name", String(63), nullable=False),
+        Column("definition", JSON, nullable=False),
+        Column("row_count", Integer, nullable=False),
+        Column("restored_in", Integer),
+    )
+    return md
