@@ -19,9 +19,10 @@ SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 SYSTEM_SCHEMA = "loom_system"
 
 
-def tenant_schema_name(slug: str) -> str:
-    """Slugs never hold '_', so mapping '-' to '_' cannot make two tenants collide."""
-    return "tenant_" + slug.replace("-", "_")
+def tenant_schema_name(slug: str, prefix: str = "") -> str:
+    """Slugs never hold '_', so mapping '-' to '_' cannot make two tenants collide.
+    The install's prefix lets several installs share one PostgreSQL database."""
+    return f"{prefix}tenant_" + slug.replace("-", "_")
 
 
 def _sqlite_engine(path: Path, synchronous: str) -> Engine:
@@ -115,7 +116,7 @@ class Storage:
     # -- the system database -------------------------------------------------
     @property
     def system_schema(self) -> str | None:
-        return SYSTEM_SCHEMA if self.dialect == "postgresql" else None
+        return self.settings.schema_prefix + SYSTEM_SCHEMA if self.dialect == "postgresql" else None
 
     @property
     def system_engine(self) -> Engine:
@@ -132,14 +133,14 @@ class Storage:
 
     def ensure_system_schema(self, conn: Connection) -> None:
         if self.dialect == "postgresql":
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{SYSTEM_SCHEMA}"'))
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.system_schema}"'))
 
     # -- tenants ---------------------------------------------------------------
     def tenant(self, slug: str) -> TenantStorage:
         if not SLUG_PATTERN.match(slug):
             raise ValueError(f"not a tenant slug: {slug!r}")
         if self.dialect == "postgresql":
-            return TenantStorage(slug, self._postgres(), tenant_schema_name(slug), "postgresql")
+            return TenantStorage(slug, self._postgres(), tenant_schema_name(slug, self.settings.schema_prefix), "postgresql")
         with self._lock:
             engine = self._tenant_engines.get(slug)
             if engine is None:
@@ -153,7 +154,7 @@ class Storage:
     def create_tenant_storage(self, slug: str) -> TenantStorage:
         if self.dialect == "postgresql":
             with self._postgres().begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{tenant_schema_name(slug)}"'))
+                conn.execute(text(f'CREATE SCHEMA "{tenant_schema_name(slug, self.settings.schema_prefix)}"'))
         else:
             path = self.tenant_path(slug)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +165,7 @@ class Storage:
     def drop_tenant_storage(self, slug: str) -> None:
         if self.dialect == "postgresql":
             with self._postgres().begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{tenant_schema_name(slug)}" CASCADE'))
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{tenant_schema_name(slug, self.settings.schema_prefix)}" CASCADE'))
             return
         with self._lock:
             engine = self._tenant_engines.pop(slug, None)

@@ -18,6 +18,11 @@ class RecordShape:
     def __init__(self, entity):
         self.entity = entity
         self.fields = [(f.name, f.base_type or f.type) for f in entity.fields]
+        self.empty_columns = {}
+        for name, base in self.fields:
+            self.empty_columns[name] = None
+            if base == "currency":
+                self.empty_columns[name + CURRENCY_SUFFIX] = None
 
     def dump(self, row, only=None) -> dict:
         record = {

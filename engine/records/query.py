@@ -45,6 +45,7 @@ SYSTEM_FIELDS = {name: Field(name=name, type=kind, label={}, base_type=kind)
                  for name, kind in SYSTEM_TYPES.items()}
 CURSOR_TAGS = {"d": Decimal, "dt": datetime.fromisoformat, "date": date.fromisoformat}
 CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -100,17 +101,13 @@ def _guard(problems, key, parse, *args):
 def _check_text(raw):
     if len(raw) > MAX_VALUE_LENGTH:
         raise _Problem(f"is longer than {MAX_VALUE_LENGTH} characters")
-    if "\x00" in raw:
-        raise _Problem("must not contain NUL characters")
-    try:
-        raw.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _Problem("is not valid text") from None
+    if not _clean(raw):
+        raise _Problem("must be text without NUL characters")
 
 
-def _field(entity, name):
-    """A field or a synthetic one for a system column, so both filter and sort alike."""
-    return SYSTEM_FIELDS.get(name) or entity.field(name)
+def _clean(text) -> bool:
+    """PostgreSQL refuses NUL characters and lone surrogates in text."""
+    return not UNSTORABLE.search(text)
 
 
 def _base(field) -> str:
@@ -118,7 +115,8 @@ def _base(field) -> str:
 
 
 def _known(entity, name):
-    field = _field(entity, name)
+    """A field, or a synthetic one for a system column, so both filter and sort alike."""
+    field = SYSTEM_FIELDS.get(name) or entity.field(name)
     if field is None:
         raise _Problem(f"unknown field {name!r}")
     return field
@@ -137,31 +135,36 @@ def _filter(entity, table, key, raw):
     """One ``field`` / ``field__op`` parameter as a SQL condition."""
     name, sep, op = key.partition("__")
     field = _known(entity, name)
-    base, op = _base(field), (op if sep else "eq")
-    if base == "currency" and op.split("__")[0] == CURRENCY_SUFFIX[2:]:
-        raise _Problem(f"{name}{CURRENCY_SUFFIX} cannot be filtered; filter on {name!r} (the amount)")
-    if op not in OPERATORS:
-        raise _Problem(f"unknown operator {op!r}; use one of: {', '.join(OPERATORS)}")
+    op = op if sep else "eq"
+    _check_operator(name, _base(field), op)
     column = table.c[name]
     if op == "isnull":
-        missing = _missing(column, base)
+        missing = _missing(column, _base(field))
         return missing if _flag(raw) else ~missing
-    if base in OPAQUE_TYPES:
-        raise _Problem(f"a {base} field can only be filtered with {name}__isnull")
     if op in ("contains", "startswith"):
-        if base not in LIKE_TYPES:
-            raise _Problem(f"{op} works only on text fields, not on a {base} field")
         return (column.icontains if op == "contains" else column.istartswith)(raw, autoescape=True)
     if op == "in":
         return column.in_(_in_values(field, raw))
-    if op in RANGE_OPERATORS and base in UNORDERED_TYPES:
-        raise _Problem(f"{op} does not work on a {base} field")
     value = _convert(field, raw)
     if op == "eq":
         return column == value
     if op == "ne":  # "not X" includes records with no value, as a user would expect
         return or_(column != value, column.is_(None)) if column.nullable else column != value
     return getattr(column, RANGE_OPERATORS[op])(value)
+
+
+def _check_operator(name, base, op):
+    """Refuses operators that mean nothing for the field's type, naming what would work."""
+    if base == "currency" and op.split("__")[0] == CURRENCY_SUFFIX[2:]:
+        raise _Problem(f"{name}{CURRENCY_SUFFIX} cannot be filtered; filter on {name!r} (the amount)")
+    if op not in OPERATORS:
+        raise _Problem(f"unknown operator {op!r}; use one of: {', '.join(OPERATORS)}")
+    if op != "isnull" and base in OPAQUE_TYPES:
+        raise _Problem(f"a {base} field can only be filtered with {name}__isnull")
+    if op in ("contains", "startswith") and base not in LIKE_TYPES:
+        raise _Problem(f"{op} works only on text fields, not on a {base} field")
+    if op in RANGE_OPERATORS and base in UNORDERED_TYPES:
+        raise _Problem(f"{op} does not work on a {base} field")
 
 
 def _missing(column, base):
@@ -172,10 +175,9 @@ def _missing(column, base):
 
 
 def _flag(raw) -> bool:
-    lowered = raw.lower()
-    if lowered not in ("true", "false"):
+    if raw.lower() not in ("true", "false"):
         raise _Problem(f"{raw!r} is not true or false")
-    return lowered == "true"
+    return raw.lower() == "true"
 
 
 def _in_values(field, raw) -> list:
@@ -203,8 +205,9 @@ def _parse_sort(entity, raw) -> tuple:
     for item in items:
         descending = item.startswith("-")
         name = item[1:] if descending else item
-        if _base(_known(entity, name)) in OPAQUE_TYPES:
-            raise _Problem(f"cannot sort by {name!r}: a {_base(_field(entity, name))} field")
+        base = _base(_known(entity, name))
+        if base in OPAQUE_TYPES:
+            raise _Problem(f"cannot sort by {name!r}: a {base} field")
         if any(name == seen for seen, _ in order):
             raise _Problem(f"{name!r} is given more than once")
         order.append((name, descending))
@@ -314,17 +317,7 @@ def _fits(column, value) -> bool:
         return value.is_finite() and abs(value) < Decimal(10) ** digits
     if isinstance(value, datetime):
         return value.tzinfo is not None
-    if isinstance(value, str):
-        return "\x00" not in value and _encodable(value)
-    return True
-
-
-def _encodable(text) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return _clean(value) if isinstance(value, str) else True
 
 
 # -- SQL -----------------------------------------------------------------------------

@@ -143,7 +143,7 @@ class RecordService:
                 ids = allocate_ids(conn, table, len(loaded))
                 rows, audits, events = [], [], []
                 for record_id, values in zip(ids, loaded):
-                    rows.append({**shape.to_columns(values), "id": record_id, "created_at": at,
+                    rows.append({**shape.empty_columns, **shape.to_columns(values), "id": record_id, "created_at": at,
                                  "updated_at": at, "created_by": actor, "updated_by": actor,
                                  "owner_id": actor, "version": 1})
                     changes = {k: [None, v] for k, v in shape.dump_values(values).items()}

@@ -159,6 +159,7 @@ def problems(db, query_string, entity=None):
     ("email__isnull=true", [3, 5]),
     ("email__isnull=False", [1, 2, 4, 6]),
     ("tags__isnull=true", [3, 5]),
+    ("tags__isnull=false", [1, 2, 4, 6]),
     ("budget__isnull=true", [2, 4, 5]),
     ("budget=5", [1, 6]),
     ("budget__gt=6", [3]),
@@ -240,8 +241,15 @@ def test_all_bad_parameters_are_reported_together(db):
     assert set(found) == {"nope", "visits", "sort", "limit", "fields", "vip__lt"}
 
 
-def test_nul_in_a_value_is_refused(db):
+def test_unstorable_text_is_refused(db):
     assert "NUL" in problems(db, "full_name=a%00b")["full_name"]
+    with pytest.raises(BadQuery) as caught:
+        parse_list_query(db.entity, db.table, [("q", "a\ud800")])
+    assert caught.value.details[0]["field"] == "q"
+
+
+def test_in_takes_up_to_100_values(db):
+    assert ids(db, "visits__in=" + ",".join(str(n) for n in range(100))) == [1, 2, 4, 5, 6]
 
 
 # -- sorting and pagination --------------------------------------------------------------
@@ -293,7 +301,7 @@ def unpaginated(db, params):
     return [row.id for row in rows]
 
 
-@pytest.mark.parametrize("sort", ["-full_name,lifetime_value,vip", "tier,-birthday", "-budget", "vip,-email"])
+@pytest.mark.parametrize("sort", ["-full_name,lifetime_value,vip", "tier,-birthday", "-budget", "vip,-email", "-vip,created_at"])
 @pytest.mark.parametrize("limit", [1, 2, 4])
 def test_pages_cover_every_row_once_in_order(db, sort, limit):
     assert walk(db, [("sort", sort)], limit) == unpaginated(db, [("sort", sort)])

@@ -1,0 +1,1 @@
+"""The web UI: the designer for tenant admins and generated screens for end users."""

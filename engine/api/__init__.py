@@ -1,0 +1,1 @@
+"""The REST API blueprint, its errors and its OpenAPI document."""

@@ -1,0 +1,48 @@
+"""Reading a JSON request body safely: malformed, oversized or absurdly nested input is
+a 400 with a clear message, never a 500."""
+from __future__ import annotations
+
+import json
+
+from flask import request
+
+from engine.errors import LoomError
+
+MAX_DEPTH = 32
+
+
+class BadBody(LoomError):
+    status, code = 400, "bad_body"
+
+
+def json_body(expect=dict):
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise BadBody("the request needs a JSON body")
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except ValueError as exc:
+        raise BadBody(f"the body is not valid JSON: {exc}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)")
+    if expect is not None and not isinstance(value, expect):
+        kind = {dict: "an object", list: "an array"}.get(expect, expect.__name__)
+        raise BadBody(f"the JSON body must be {kind}")
+    return value
+
+
+def _depth(value) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest

@@ -1,0 +1,136 @@
+"""The REST API of one tenant: `/api/v1/t/<tenant>/…`, bearer tokens of that tenant."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from engine.api.body import json_body
+from engine.api.openapi import openapi_document
+from engine.auth import authenticate
+from engine.errors import NotFound, Unauthorized, ValidationFailed
+from engine.records.audit import record_history
+
+api = Blueprint("api", __name__, url_prefix="/api/v1/t/<tenant>")
+
+
+def _hidden():
+    """The same answer for an unknown tenant and a token that is not valid there."""
+    return NotFound("no such tenant, or the token is not valid for it", code="not_found")
+
+
+@api.url_value_preprocessor
+def _resolve(endpoint, values):
+    g.tenant_slug = values.pop("tenant", None)
+
+
+@api.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API token: Authorization: Bearer <token>")
+    install = current_app.extensions["loom"]
+    tenant = install.registry.get(g.tenant_slug)
+    if tenant is None or tenant.status != "active":
+        raise _hidden()
+    actor = authenticate(install.registry.storage_of(tenant), token.strip())
+    if actor is None:
+        raise _hidden()
+    g.session = install.session(tenant.slug, actor)
+
+
+def _record_response(record, status=200):
+    response = jsonify(record)
+    response.status_code = status
+    response.headers["ETag"] = f'"{record["version"]}"'
+    return response
+
+
+@api.post("/records/<entity>")
+def create_record(entity):
+    record = g.session.records.create(entity, json_body())
+    response = _record_response(record, 201)
+    response.headers["Location"] = f"{request.path}/{record['id']}"
+    return response
+
+
+@api.post("/records/<entity>/batch")
+def create_records(entity):
+    body = json_body()
+    records = body.get("records")
+    if set(body) - {"records"}:
+        raise ValidationFailed("the batch body is {\"records\": [...]}",
+                               details=[{"field": k, "message": "unknown key"} for k in set(body) - {"records"}])
+    ids = g.session.records.create_many(entity, records)
+    return jsonify({"created": len(ids), "ids": ids}), 201
+
+
+@api.get("/records/<entity>")
+def list_records(entity):
+    return jsonify(g.session.records.list(entity, request.args.items(multi=True)))
+
+
+@api.get("/records/<entity>/<record_id>")
+def get_record(entity, record_id):
+    return _record_response(g.session.records.get(entity, record_id))
+
+
+@api.patch("/records/<entity>/<record_id>")
+def update_record(entity, record_id):
+    record = g.session.records.update(entity, record_id, json_body(),
+                                      expected_version=request.headers.get("If-Match"))
+    return _record_response(record)
+
+
+@api.delete("/records/<entity>/<record_id>")
+def delete_record(entity, record_id):
+    return jsonify(g.session.records.delete(entity, record_id,
+                                            expected_version=request.headers.get("If-Match")))
+
+
+@api.get("/records/<entity>/<record_id>/history")
+def record_audit(entity, record_id):
+    g.session.records.get(entity, record_id)
+    return jsonify({"items": record_history(g.session.storage, entity, int(record_id))})
+
+
+@api.get("/metadata")
+def get_metadata():
+    g.session.require_admin()
+    compiled = g.session.metadata()
+    return jsonify({"version": compiled.version, "document": compiled.package.to_dict()})
+
+
+@api.put("/metadata")
+def put_metadata():
+    flags = {name: _flag(name) for name in ("allow_drop", "dry_run")}
+    result = g.session.apply_metadata(json_body(), **flags)
+    return jsonify(result.to_dict()), 200
+
+
+@api.get("/metadata/history")
+def metadata_history():
+    g.session.require_admin()
+    return jsonify({"items": [_version_summary(v) for v in g.session.metadata_history()]})
+
+
+@api.post("/metadata/rollback/<int:version>")
+def metadata_rollback(version):
+    return jsonify(g.session.rollback_metadata(version).to_dict())
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(g.session.tenant.slug, g.session.metadata()))
+
+
+def _flag(name) -> bool:
+    raw = request.args.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValidationFailed(f"{name} must be true or false", details=[{"field": name, "message": raw}])
+    return raw in ("true", "1", "yes")
+
+
+def _version_summary(row) -> dict:
+    return {"version": row["version"], "applied_at": row["applied_at"].isoformat(),
+            "applied_by": row["applied_by"], "action": row["action"],
+            "changes": row["changes"], "archives": row["archives"]}

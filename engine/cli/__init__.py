@@ -1,0 +1,35 @@
+"""The `loom` command line: tenants, users and tokens, metadata, plugins, the server.
+
+Errors go to stderr with a non-zero exit code and never as a traceback."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.cli.common import LoomGroup, pass_install
+from engine.cli.metadata import metadata
+from engine.cli.plugins import plugin
+from engine.cli.serve import demo, serve
+from engine.cli.tenants import tenant, token, user
+
+
+@click.group(cls=LoomGroup)
+@click.version_option(package_name="loom-crm", prog_name="loom")
+def cli():
+    """Loom: a low-code CRM engine. Settings come from LOOM_DATA_DIR and LOOM_DATABASE_URL."""
+
+
+for command in (tenant, user, token, metadata, plugin, serve, demo):
+    cli.add_command(command)
+
+
+def main(argv=None):
+    cli.add_plugin_commands()
+    return cli.main(args=argv, prog_name="loom")
+
+
+__all__ = ["cli", "main", "pass_install"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

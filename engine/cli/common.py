@@ -1,0 +1,72 @@
+"""What every `loom` command shares: the install, JSON output and error reporting."""
+from __future__ import annotations
+
+import json
+import sys
+from functools import update_wrapper
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from engine.errors import LoomError
+from tenants import TenantError
+
+
+class LoomGroup(click.Group):
+    """Turns Loom's errors into a message on stderr and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LoomError as exc:
+            _fail(str(exc), exc.code)
+        except TenantError as exc:
+            _fail(exc.message, exc.code)
+        except OperationalError as exc:
+            _fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}", "database")
+
+    def add_plugin_commands(self) -> None:
+        try:
+            from engine.plugins import Plugins
+
+            for _plugin, commands in Plugins().per_plugin("loom_cli_commands"):
+                for command in commands:
+                    if command.name not in self.commands:
+                        self.add_command(command)
+        except Exception as exc:  # a broken plugin must not take the CLI down
+            click.echo(f"warning: plugin commands unavailable: {exc}", err=True)
+
+
+def _fail(message: str, code: str):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def pass_install(f):
+    """Give a command the install (built from the environment once per process)."""
+    @click.pass_context
+    def wrapper(ctx, *args, **kwargs):
+        from engine.install import Install
+
+        root = ctx.find_root()
+        if root.obj is None:
+            root.obj = Install()
+            ctx.call_on_close(root.obj.dispose)
+        return ctx.invoke(f, root.obj, *args, **kwargs)
+    return update_wrapper(wrapper, f)
+
+
+def echo_json(value) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def read_json_file(path: str):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except OSError as exc:
+        raise LoomError(f"cannot read {path}: {exc.strerror}", code="file_error") from None
+    except RecursionError:
+        raise LoomError(f"{path} is nested too deeply", code="bad_json") from None
+    except ValueError as exc:
+        raise LoomError(f"{path} is not valid JSON: {exc}", code="bad_json") from None

@@ -1,0 +1,112 @@
+"""`loom metadata`: validate, apply, show, history and roll back a tenant's metadata."""
+from __future__ import annotations
+
+import click
+
+from engine.cli.common import echo_json, pass_install, read_json_file
+from engine.errors import LoomError
+from engine.migration import parse_document
+
+
+@click.group()
+def metadata():
+    """Define a tenant's entities and change them safely."""
+
+
+def _print_result(result, as_json):
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    if result.dry_run:
+        click.echo(f"dry run against version {result.previous_version}: nothing was changed")
+    elif not result.applied:
+        click.echo(f"no changes: the tenant is already at this document (version {result.version})")
+        return
+    else:
+        click.echo(f"applied version {result.version} (was {result.previous_version})")
+    for change in result.changes:
+        marker = "" if change["ddl"] else "  (no DDL)"
+        click.echo(f"  {change['description']}{marker}")
+    for archive in result.archives:
+        verb = "restored" if archive["kind"].startswith("restored") else "archived"
+        click.echo(f"  {verb} {archive['rows']} rows: {archive['table']}")
+
+
+@metadata.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def metadata_validate(file):
+    """Check FILE without applying it: every problem with its JSON path."""
+    package = parse_document(read_json_file(file))
+    click.echo(f"valid: {len(package.entities)} entities")
+
+
+@metadata.command("apply")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.option("--package", "package_name", help="Apply a package a plugin contributes instead of a file.")
+@click.option("--allow-drop", is_flag=True, help="Archive and drop fields/entities the document omits.")
+@click.option("--dry-run", is_flag=True, help="Show the changes and checks; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_install
+def metadata_apply(install, tenant_slug, file, package_name, allow_drop, dry_run, as_json):
+    """Migrate TENANT's schema to the metadata document FILE."""
+    session = install.session(tenant_slug)
+    if bool(file) == bool(package_name):
+        raise click.UsageError("give either FILE or --package NAME")
+    if package_name:
+        offered = {p["name"]: p for p in install.plugins.metadata_packages(session.enabled)}
+        if package_name not in offered:
+            raise LoomError(f"no package {package_name!r} among the plugins enabled for {tenant_slug}"
+                            f" (available: {', '.join(sorted(offered)) or 'none'})", code="package_not_found")
+        document = offered[package_name]["document"]
+    else:
+        document = read_json_file(file)
+    _print_result(session.apply_metadata(document, allow_drop=allow_drop, dry_run=dry_run), as_json)
+
+
+@metadata.command("history")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_install
+def metadata_history(install, tenant_slug, as_json):
+    """List the versions applied to TENANT."""
+    rows = install.session(tenant_slug).metadata_history()
+    if as_json:
+        echo_json([{k: v for k, v in r.items() if k != "document"} for r in rows])
+        return
+    if not rows:
+        click.echo("no metadata applied yet")
+    for row in rows:
+        entities = len(row["document"].get("entities", []))
+        click.echo(f"{row['version']}\t{row['applied_at']:%Y-%m-%d %H:%M:%S}\t{row['action']}\t"
+                   f"{entities} entities\t{len(row['changes'])} changes\t{row['applied_by'] or ''}")
+
+
+@metadata.command("rollback")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("version", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_install
+def metadata_rollback(install, tenant_slug, version, as_json):
+    """Return TENANT's schema and metadata to VERSION (recorded as a new version)."""
+    _print_result(install.session(tenant_slug).rollback_metadata(version), as_json)
+
+
+@metadata.command("show")
+@click.argument("tenant_slug", metavar="TENANT")
+@pass_install
+def metadata_show(install, tenant_slug):
+    """Print TENANT's current metadata document."""
+    compiled = install.session(tenant_slug).metadata()
+    echo_json({"version": compiled.version, "document": compiled.package.to_dict()})
+
+
+@metadata.command("packages")
+@pass_install
+def metadata_packages(install):
+    """List the metadata packages installed plugins contribute."""
+    packages = install.plugins.metadata_packages()
+    if not packages:
+        click.echo("no packages")
+    for package in packages:
+        click.echo(f"{package['name']}\t(plugin {package['plugin']})")

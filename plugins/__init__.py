@@ -1,0 +1,1 @@
+"""The built-in industry packs, each a pluggy plugin registered under `loom.plugins`."""

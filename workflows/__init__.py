@@ -1,0 +1,1 @@
+"""Workflows, business rules, background jobs and notifications (see issue 3)."""
