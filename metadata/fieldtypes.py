@@ -173,6 +173,11 @@ def _range_problem(field: Field, parsed, value) -> str | None:
     return None
 
 
+def _listing(field: Field) -> str:
+    values = [show(v) for v in dict.fromkeys(field.option_values()) if v.strip()]
+    return ", ".join(values) or "(none)"
+
+
 def value_problem(field: Field, value) -> str | None:
     """Why ``value`` cannot be stored in ``field`` (plain words), or None if it fits.
 
@@ -220,7 +225,7 @@ def value_problem(field: Field, value) -> str | None:
         return _range_problem(field, parsed, value)
     if base == "choice":
         if not isinstance(value, str) or value not in field.option_values():
-            return f"{show(value)} is not one of the options: {', '.join(field.option_values())}"
+            return f"{show(value)} is not one of the options: {_listing(field)}"
         return None
     if base == "multi_choice":
         if not isinstance(value, list):
@@ -228,7 +233,7 @@ def value_problem(field: Field, value) -> str | None:
         allowed = field.option_values()
         for item in value:
             if not isinstance(item, str) or item not in allowed:
-                return f"{show(item)} is not one of the options: {', '.join(allowed)}"
+                return f"{show(item)} is not one of the options: {_listing(field)}"
         if len(set(value)) != len(value):
             return f"{show(value)} lists an option more than once"
         return None

@@ -23,6 +23,11 @@ MAX_FIELDS = 500
 FIELD_KEYS = COMMON_PROPERTIES.union(*TYPE_PROPERTIES.values())
 
 
+def _a(word: str) -> str:
+    """'an integer', 'a string': messages are read by people."""
+    return ("an " if word[:1] in ("a", "e", "i", "o") else "a ") + word
+
+
 def _int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -96,13 +101,13 @@ def _field(doc: dict, path: str, entity_names, types) -> list[Problem]:
     for key in doc:
         if key in FIELD_KEYS and key not in allowed:
             extra = sorted(TYPE_PROPERTIES[base])
-            hint = f"; a {type_name} field accepts: {', '.join(extra)}" if extra else ""
+            hint = f"; {_a(type_name)} field accepts: {', '.join(extra)}" if extra else ""
             problems.append(Problem(f"{path}/{key}", "property_not_allowed",
-                                    f"{show(key)} does not apply to a {type_name} field{hint}"))
+                                    f"{show(key)} does not apply to {_a(type_name)} field{hint}"))
     for key in REQUIRED_PROPERTIES.get(base, ()):
         if key not in doc:
             problems.append(Problem(f"{path}/{key}", "missing_property",
-                                    f"a {type_name} field needs {show(key)}"))
+                                    f"{_a(type_name)} field needs {show(key)}"))
     spec = {k: v for k, v in doc.items() if k in allowed}
     problems += _pattern(spec, path)
     problems += _precision(spec, path, base)
@@ -193,7 +198,7 @@ def _bounds(spec, path, base, type_name) -> list[Problem]:
             value = parse_bound(base, spec[key])
             if value is None:
                 problems.append(Problem(f"{path}/{key}", "invalid_bound",
-                                        f"{key} must be {BOUND_HINTS[base]} for a {type_name} field, "
+                                        f"{key} must be {BOUND_HINTS[base]} for {_a(type_name)} field, "
                                         f"got {show(spec[key])}"))
             else:
                 parsed[key] = value

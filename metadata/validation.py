@@ -60,7 +60,7 @@ def load_package(document, extra_types: Mapping[str, str] | None = None) -> Pack
 
 def _expected(schema, fallback: str) -> str:
     description = schema.get("description") if isinstance(schema, dict) else None
-    return description if isinstance(description, str) and len(description) <= 80 else fallback
+    return description if isinstance(description, str) and len(description) <= 120 else fallback
 
 
 def _branch_fits(errors) -> bool:

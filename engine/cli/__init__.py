@@ -3,8 +3,6 @@
 Errors go to stderr with a non-zero exit code and never as a traceback."""
 from __future__ import annotations
 
-import sys
-
 import click
 
 from engine.cli.common import LoomGroup, pass_install
@@ -30,6 +28,3 @@ def main(argv=None):
 
 
 __all__ = ["cli", "main", "pass_install"]
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -10,7 +10,7 @@ from metadata.diff import KINDS
 from metadata.identifiers import identifier_problem
 from metadata.semantic import FIELD_KEYS
 
-SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 GENERATED = settings(SETTINGS, max_examples=100)  # drawing whole packages is the slow part
 
 

@@ -304,6 +304,25 @@ def test_schema_messages_are_plain_words():
     assert messages["/entities/0/fields/0/colour"].startswith("unknown property 'colour'")
     assert messages["/entities/0/fields/0/label"] == "'EN' is not a language tag; use tags such as 'en' or 'zh-CN'"
     assert messages["/entities/0/fields/0/max_length"] == "must be at least 1, got 0"
+    (option,) = check_package(doc_with({"name": "x", "type": "choice", "options": [5]}))
+    assert option.message.startswith("expected option text or an object such as {\"value\": \"gold\"")
+    (label,) = check_package(doc_with({"name": "x", "type": "string", "label": 5}))
+    assert label.message.startswith("expected non-empty text or a language map such as {\"en\": ")
+
+
+SPEC_RESERVED = """select from where table order group user index primary references default check column
+constraint create drop insert update delete and or not null true false limit offset union join having as by
+case when then else end in is like between distinct all any some exists foreign key unique grant to into values
+set on with desc asc cast current_date current_time current_timestamp current_user session_user fetch for only
+analyse analyze array both collate do except intersect leading trailing placing returning symmetric using
+variadic window authorization binary cross full inner left right natural outer verbose freeze ilike isnull
+notnull overlaps similar tablesample lateral concurrently initially deferrable localtime localtimestamp abort
+transaction commit rollback pragma vacuum trigger view""".split()
+
+
+@pytest.mark.parametrize("word", SPEC_RESERVED)
+def test_sql_reserved_words_are_refused_as_names(word):
+    assert found(doc_with({"name": word, "type": "string"})) == {(F + "/name", "unsafe_identifier")}
 
 
 def test_problems_are_sorted_numerically_by_path_then_code_and_deduplicated():
@@ -342,6 +361,16 @@ def test_plugin_types_validate_as_their_base_type_and_set_base_type():
 def test_malformed_plugin_type_mapping_is_a_programming_error(extra_types):
     with pytest.raises(ValueError):
         check_package(doc_with(), extra_types=extra_types)
+
+
+def test_value_problem_lets_the_engine_reuse_the_default_rules():
+    from metadata.fieldtypes import value_problem
+    field = load_package(doc_with({"name": "x", "type": "decimal", "precision": 5, "scale": 2, "min": 0,
+                                   "required": True})).entity("thing").field("x")
+    assert value_problem(field, "123.45") is None
+    assert "scale allows 2" in value_problem(field, "1.234")
+    assert "less than min 0" in value_problem(field, -1)
+    assert value_problem(field, None) == "a value is required"
 
 
 def test_problem_to_dict_uses_the_http_details_shape():

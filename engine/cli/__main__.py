@@ -1,0 +1,6 @@
+"""`python -m engine.cli` is the `loom` command."""
+import sys
+
+from engine.cli import main
+
+sys.exit(main())
