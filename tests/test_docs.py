@@ -1,0 +1,116 @@
+"""The examples in docs/ are run as written."""
+import json
+import re
+import types
+from pathlib import Path
+
+import click
+import pytest
+
+from engine.cli import cli
+from engine.errors import Conflict, ValidationFailed
+from engine.plugins import Plugins
+from metadata import check_package
+from tests.conftest import token_for
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def blocks(name: str, marker: str, language: str):
+    """(marker arguments, block text) for each code block announced by `<!-- marker ... -->`."""
+    text = (DOCS / name).read_text(encoding="utf-8")
+    pattern = rf"<!-- {marker}:?(.*?)-->\s*```{language}\n(.*?)```"
+    return [(args.strip(), body) for args, body in re.findall(pattern, text, re.S)]
+
+
+@pytest.mark.parametrize("args,body", blocks("metadata.md", "doc-example", "json"))
+def test_metadata_examples(args, body):
+    verdict, *paths = args.split()
+    problems = check_package(json.loads(body))
+    if verdict == "valid":
+        assert problems == []
+    else:
+        assert sorted({p.path for p in problems}) == sorted(paths)
+
+
+def parse_http(block: str):
+    head, _, body = block.partition("\n\n")
+    lines = head.strip().splitlines()
+    method, path = lines[0].split(" ", 1)
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return method, path, headers, body.strip()
+
+
+def test_api_examples_run_in_order(install, client):
+    install.registry.create("acme")
+    session = install.session("acme")
+    session.apply_metadata(json.loads((DOCS.parent / "metadata/examples/crm_minimal.json").read_text()))
+    token = token_for(install, "acme", "admin@acme.example", "admin")
+    examples = blocks("api.md", "http", "http")
+    assert len(examples) >= 15
+    for status, block in examples:
+        method, path, headers, body = parse_http(block)
+        response = client.open(path, method=method, data=body or None,
+                               headers={"Authorization": f"Bearer {token}", **headers},
+                               content_type="application/json")
+        assert response.status_code == int(status), (block, response.get_json())
+        assert response.is_json
+
+
+def documented_commands() -> set:
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    return {" ".join(m.split()[:3]) for m in re.findall(r"`(loom [a-z-]+(?: [a-z-]+)?)", text)}
+
+
+def all_commands(group=cli, prefix="loom") -> set:
+    found = set()
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found |= all_commands(command, f"{prefix} {name}")
+        else:
+            found.add(f"{prefix} {name}")
+    return found
+
+
+def test_cli_reference_lists_every_command():
+    documented = documented_commands()
+    missing = sorted(c for c in all_commands() if c not in documented)
+    assert missing == []
+
+
+def load_example_plugin() -> types.ModuleType:
+    (source,) = [body for _, body in blocks("plugins.md", "example-plugin", "python")]
+    module = types.ModuleType("garage")
+    exec(compile(source, "docs/plugins.md", "exec"), module.__dict__)
+    return module
+
+
+@pytest.fixture
+def plugins():
+    return Plugins(extra_plugins=[load_example_plugin()], load_entry_points=False)
+
+
+def test_example_plugin_works_for_enabled_tenants_only(install, plugins):
+    install.registry.create("garage-co", plugins=["garage"])
+    install.registry.create("bakery")
+    (package,) = install.plugins.metadata_packages(["garage"])
+    garage = install.session("garage-co")
+    garage.apply_metadata(package["document"])
+    car = garage.records.create("vehicle", {"vin": "1m8gdm9axkp042788", "under_warranty": True})
+    assert car["vin"] == "1M8GDM9AXKP042788"
+    with pytest.raises(ValidationFailed):
+        garage.records.create("vehicle", {"vin": "1M8GDM9AXKP042789"})
+    with pytest.raises(Conflict):
+        garage.records.delete("vehicle", car["id"])
+    assert garage.records.get("vehicle", car["id"])["id"] == car["id"]
+
+    with pytest.raises(ValidationFailed):
+        install.session("bakery").apply_metadata(package["document"])
+
+    from engine.app import create_app
+
+    client = create_app(install, {"TESTING": True}).test_client()
+    assert client.get("/garage/t/garage-co/status").get_json() == {"tenant": "garage-co", "garage": "open"}
+    assert client.get("/garage/t/bakery/status").status_code == 404
+    commands = [c.name for _, cs in install.plugins.per_plugin("loom_cli_commands") for c in cs]
+    assert commands == ["garage-hello"]
