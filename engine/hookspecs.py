@@ -69,3 +69,15 @@ def loom_blueprints():
     Returns a list of `flask.Blueprint`. Called once by the app factory. A blueprint
     whose routes carry a `<tenant>` URL variable answers 404 for tenants that did not
     enable the plugin, exactly as for an unknown tenant."""
+
+
+@hookspec
+def loom_actions():
+    """Add named actions that workflows and rules may run.
+
+    Returns a dict `{name: engine.actions.ActionSpec}`: `run(context, params)` does the
+    work (context: the tenant session, the triggering event and record, and an
+    idempotency key to pass to record writes) and returns a JSON-able outcome;
+    `check(params)` returns a list of problems (plain-words strings) for the metadata
+    validator. Called once when the action registry is built; an action is usable only
+    by tenants that enabled its plugin."""

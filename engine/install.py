@@ -20,6 +20,7 @@ class Install:
         self.registry = Registry(self.storage)
         self._plugins = plugins
         self.cache = MetadataCache()
+        self.extensions: dict = {}  # per-install state of the layers above (e.g. workflows)
 
     @cached_property
     def plugins(self) -> Plugins:

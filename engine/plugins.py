@@ -11,28 +11,45 @@ from engine import hookspecs
 
 log = logging.getLogger("loom.plugins")
 ENTRY_POINT_GROUP = "loom.plugins"
+CORE_ENTRY_POINT_GROUP = "loom.core"
 
 
 class Plugins:
-    """All plugins installed on this install, and per-tenant views of them."""
+    """All plugins installed on this install, and per-tenant views of them.
 
-    def __init__(self, extra_plugins=(), load_entry_points=True):
+    Core plugins (entry-point group `loom.core`: Loom's own workflows and rules) act for
+    every tenant; the others (`loom.plugins`) only for the tenants that enabled them."""
+
+    def __init__(self, extra_plugins=(), load_entry_points=True, core_plugins=None):
         self.pm = pluggy.PluginManager("loom")
         self.pm.add_hookspecs(hookspecs)
+        self.core: frozenset = frozenset()
+        if core_plugins is None:
+            before = set(self.pm.get_plugins())
+            self.pm.load_setuptools_entrypoints(CORE_ENTRY_POINT_GROUP)
+            self.core = frozenset(self.pm.get_name(p) for p in self.pm.get_plugins() - before)
+        else:
+            for plugin in core_plugins:
+                self.pm.register(plugin, name=_name_of(plugin))
+            self.core = frozenset(_name_of(p) for p in core_plugins)
         if load_entry_points:
             self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         for plugin in extra_plugins:
-            name = getattr(plugin, "LOOM_PLUGIN_NAME", None) or getattr(plugin, "__name__", None)
-            self.pm.register(plugin, name=name)
+            self.pm.register(plugin, name=_name_of(plugin))
         self._views: dict[frozenset, object] = {}
         self._lock = threading.Lock()
         self._field_types = None
 
     def names(self) -> list[str]:
-        return sorted(name for name, _ in self.pm.list_name_plugin())
+        """The plugins a tenant may enable (core plugins are always on)."""
+        return sorted(name for name, _ in self.pm.list_name_plugin() if name not in self.core)
+
+    def active(self, enabled) -> frozenset:
+        """What acts for a tenant: the core plugins and the installed ones it enabled."""
+        return (frozenset(enabled) & frozenset(self.names())) | self.core
 
     def _installed(self, enabled) -> frozenset:
-        return frozenset(enabled) & frozenset(self.names())
+        return self.active(enabled)
 
     def hook(self, name: str, enabled):
         """The hook caller for `name` that reaches only the `enabled` plugins."""
@@ -53,6 +70,11 @@ class Plugins:
             results.append((impl.plugin_name, list(impl.function() or [])))
         return results
 
+    def per_plugin_dict(self, hook_name: str) -> list[tuple[str, dict]]:
+        """(plugin name, its result) for a hook that returns a dict."""
+        return [(impl.plugin_name, dict(impl.function() or {}))
+                for impl in getattr(self.pm.hook, hook_name).get_hookimpls()]
+
     def field_types(self) -> dict[str, tuple[str, object]]:
         """{type name: (plugin name, CustomFieldType)} over every installed plugin."""
         if self._field_types is None:
@@ -65,17 +87,21 @@ class Plugins:
 
     def extra_types(self, enabled) -> dict[str, str]:
         """Field types a tenant may use in its metadata: {name: base type}."""
-        enabled = set(enabled)
+        enabled = self.active(enabled)
         return {name: ft.base for name, (plugin, ft) in self.field_types().items() if plugin in enabled}
 
     def validators(self, enabled) -> dict:
-        enabled = set(enabled)
+        enabled = self.active(enabled)
         return {name: ft.validate for name, (plugin, ft) in self.field_types().items() if plugin in enabled}
 
     def metadata_packages(self, enabled=None) -> list[dict]:
         packages = []
         for plugin_name, offered in self.per_plugin("loom_metadata_packages"):
-            if enabled is not None and plugin_name not in enabled:
+            if enabled is not None and plugin_name not in self.active(enabled):
                 continue
             packages += [dict(package, plugin=plugin_name) for package in offered]
         return packages
+
+
+def _name_of(plugin) -> str:
+    return getattr(plugin, "LOOM_PLUGIN_NAME", None) or getattr(plugin, "__name__", None)

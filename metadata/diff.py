@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from .fieldtypes import show
 from .model import Entity, Field, Package
 
+WORKFLOW_KINDS = ("add_workflow", "drop_workflow", "alter_workflow", "drop_state")
+RULESET_KINDS = ("add_ruleset", "drop_ruleset", "alter_ruleset")
+TEMPLATE_KINDS = ("add_template", "drop_template", "alter_template")
 KINDS = (
     "add_entity", "drop_entity", "add_field", "drop_field", "alter_type", "alter_length",
     "alter_precision", "alter_required", "alter_unique", "alter_indexed", "alter_reference",
     "alter_default", "alter_options", "alter_label", "alter_other",
-)
-_NO_DDL = frozenset(("alter_label", "alter_default", "alter_options", "alter_other"))
+) + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS
+_NO_DDL = frozenset(("alter_label", "alter_default", "alter_options", "alter_other")
+                    + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS)
 # Field attributes reported as alter_other, one Change each, with {attr: value} as old/new.
 _OTHER_FIELD_ATTRS = ("help", "pii", "readonly", "pattern", "min", "max")
 
@@ -30,6 +34,12 @@ class Change:
     alter_unique / alter_indexed: bools; alter_reference: (to, on_delete);
     alter_default: the default (None when there is none); alter_options: tuples of
     Option; alter_label: label maps; alter_other: ``{attribute: value}``.
+
+    Workflows (``entity`` = the workflow's entity, ``field`` None): add/drop/alter_workflow
+    hold Workflow objects; drop_state (``field`` = the state field) holds the removed
+    state's name in ``old`` and asks for a state map (``needs_state_map``) so records
+    in that state can be moved.  Rule sets (``entity`` ""): add/drop/alter_ruleset
+    hold the rule set dicts.  None of these needs DDL or destroys data.
     """
 
     kind: str
@@ -45,6 +55,11 @@ class Change:
     @property
     def destructive(self) -> bool:
         return self.kind in ("drop_entity", "drop_field")
+
+    @property
+    def needs_state_map(self) -> bool:
+        """True when records may sit in a state that no longer exists (drop_state)."""
+        return self.kind == "drop_state"
 
     @property
     def target(self) -> str:
@@ -76,11 +91,29 @@ class Change:
                     f"{', '.join(o.value for o in new)}")
         if k == "alter_default":
             return f"change {t} default {_opt(old)} -> {_opt(new)}"
+        if k in WORKFLOW_KINDS or k in RULESET_KINDS or k in TEMPLATE_KINDS:
+            return _describe_process(self)
         if k == "alter_other":
             (attr, before), (_, after) = next(iter(old.items())), next(iter(new.items()))
             return f"change {t} {attr} {show(before)} -> {show(after)}"
         attr = {"alter_type": "type", "alter_length": "max_length", "alter_label": "label"}.get(k, k)
         return f"change {t} {attr} {show(old)} -> {show(new)}"
+
+
+def _describe_process(change: Change) -> str:
+    k, old, new = change.kind, change.old, change.new
+    if k == "add_workflow":
+        return f"add workflow {new.name} on {new.entity}.{new.field} ({len(new.states)} states)"
+    if k == "drop_workflow":
+        return f"drop workflow {old.name} from {old.entity}.{old.field}"
+    if k == "alter_workflow":
+        return f"change workflow {new.name} on {new.entity}.{new.field}"
+    if k == "drop_state":
+        return f"drop state {show(old)} of {change.target}; records in it need a new state"
+    verb, kind = k.split("_", 1)
+    verb = {"alter": "change"}.get(verb, verb)
+    noun = {"ruleset": "rule set", "template": "template"}[kind]
+    return f"{verb} {noun} {(new if new is not None else old).get('name')}"
 
 
 def _opt(value) -> str:
@@ -91,7 +124,8 @@ def diff_packages(old: Package | None, new: Package) -> list[Change]:
     """Changes turning ``old`` into ``new`` (``old=None`` means an empty package).
 
     Order: add_entity (new order); then per kept entity (new order) its entity
-    level changes and its added/altered fields (new field order); then every
+    level changes and its added/altered fields (new field order); then workflow
+    changes and rule set changes (see ``_process_changes``); then every
     drop_field (old order); then every drop_entity (old order).  Renames are not
     detected: they appear as a drop plus an add.
     """
@@ -109,7 +143,45 @@ def diff_packages(old: Package | None, new: Package) -> list[Change]:
         drop_fields += [Change("drop_field", entity.name, f.name, old=f)
                         for f in before.fields if f.name not in after_names]
     drops = [Change("drop_entity", e.name, old=e) for e in old_entities if e.name not in new_names]
-    return adds + alters + drop_fields + drops
+    processes = _process_changes(old.workflows if old is not None else (), new.workflows,
+                                 old.rulesets if old is not None else (), new.rulesets)
+    processes += _named_changes("template", old.templates if old is not None else (), new.templates)
+    return adds + alters + processes + drop_fields + drops
+
+
+def _process_changes(old_workflows, new_workflows, old_rulesets, new_rulesets) -> list[Change]:
+    """Workflow changes, then rule set changes; each as drops (old order), alters, adds (new order).
+
+    A workflow is kept when one of the same name is bound to the same entity and
+    field; rebinding it is a drop plus an add.  A kept workflow that changed gives
+    alter_workflow followed by one drop_state per removed state (old state order).
+    """
+    def key(w):
+        return (w.name, w.entity, w.field)
+
+    before = {key(w): w for w in old_workflows}
+    after = {key(w) for w in new_workflows}
+    changes = [Change("drop_workflow", w.entity, old=w) for w in old_workflows if key(w) not in after]
+    for workflow in new_workflows:
+        old = before.get(key(workflow))
+        if old is not None and old != workflow:
+            changes.append(Change("alter_workflow", workflow.entity, old=old, new=workflow))
+            kept = set(workflow.state_names())
+            changes += [Change("drop_state", workflow.entity, workflow.field, old=s)
+                        for s in old.state_names() if s not in kept]
+    changes += [Change("add_workflow", w.entity, new=w) for w in new_workflows if key(w) not in before]
+    return changes + _named_changes("ruleset", old_rulesets, new_rulesets)
+
+
+def _named_changes(kind: str, old_items, new_items) -> list[Change]:
+    """Drops, alters and adds of a verbatim list of named documents (rule sets, templates)."""
+    old_by_name = {r["name"]: r for r in old_items}
+    new_names = {r["name"] for r in new_items}
+    changes = [Change(f"drop_{kind}", "", old=r) for r in old_items if r["name"] not in new_names]
+    changes += [Change(f"alter_{kind}", "", old=old_by_name[r["name"]], new=r) for r in new_items
+                if r["name"] in old_by_name and old_by_name[r["name"]] != r]
+    changes += [Change(f"add_{kind}", "", new=r) for r in new_items if r["name"] not in old_by_name]
+    return changes
 
 
 def _entity_changes(old: Entity, new: Entity) -> list[Change]:

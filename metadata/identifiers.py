@@ -39,17 +39,27 @@ rowid oid _rowid_ ctid xmin xmax cmin cmax tableoid
 """.split())
 
 
+_EXAMPLES = {"field": "full_name", "entity": "contact"}
+# Kinds whose names become SQL table or column names (the others never reach SQL).
+SQL_KINDS = ("entity", "field")
+
+
 def _suggest(name: str, kind: str) -> str:
     """A safe spelling of an unsafe name, to put in the message: 'Full Name' -> 'full_name'."""
     words = re.findall(r"[a-z0-9]+", name.lower())
     guess = "_".join(words)
     if not guess or not guess[0].isalpha():
-        guess = f"{kind}_{guess}" if guess else ("full_name" if kind == "field" else "contact")
+        guess = f"{kind}_{guess}" if guess else _EXAMPLES.get(kind, f"my_{kind}")
     return guess[:MAX_IDENTIFIER_LENGTH].rstrip("_")
 
 
 def identifier_problem(name: str, kind: str = "field") -> str | None:
-    """Why ``name`` is not a safe ``kind`` ("entity" or "field") name, or None if it is."""
+    """Why ``name`` is not a safe ``kind`` name, or None if it is.
+
+    ``kind`` is "entity" or "field" (names that become SQL identifiers, so SQL's
+    reserved words are refused too) or any other word for names that stay in
+    metadata and URLs: "workflow", "state", "transition", "timer", "ruleset".
+    """
     shown = repr(name)
     if not isinstance(name, str):
         return f"{kind} name must be text, got {shown}"
@@ -67,6 +77,6 @@ def identifier_problem(name: str, kind: str = "field") -> str | None:
     if kind == "field" and name in SYSTEM_COLUMNS:
         return (f"field name {shown} is a system column Loom adds to every entity "
                 f"({', '.join(SYSTEM_COLUMNS)}); choose another name")
-    if name in SQL_RESERVED_WORDS:
+    if kind in SQL_KINDS and name in SQL_RESERVED_WORDS:
         return f"{kind} name {shown} is a word reserved by SQL or the database; choose another name"
     return None

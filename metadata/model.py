@@ -223,17 +223,30 @@ class Entity:
 
 @dataclass(frozen=True)
 class Package:
-    """A tenant's whole metadata: its entities in document order."""
+    """A tenant's whole metadata: entities, workflows, rule sets and message templates,
+    in document order.
+
+    ``rulesets`` and ``templates`` are plain dicts kept verbatim (they are checked in
+    full by the layers that run them); each has at least a ``name``.
+    """
 
     entities: tuple
+    workflows: tuple = ()
+    rulesets: tuple = ()
+    templates: tuple = ()
 
     def __post_init__(self):
-        if not isinstance(self.entities, tuple):
-            object.__setattr__(self, "entities", tuple(self.entities))
+        for attr in ("entities", "workflows", "rulesets", "templates"):
+            if not isinstance(getattr(self, attr), tuple):
+                object.__setattr__(self, attr, tuple(getattr(self, attr)))
         by_name: dict = {}
         for e in self.entities:
             by_name.setdefault(e.name, e)
+        by_entity: dict = {}
+        for w in self.workflows:
+            by_entity.setdefault(w.entity, w)
         object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_workflow_by_entity", by_entity)
 
     def entity(self, name: str) -> Entity | None:
         return self._by_name.get(name)
@@ -241,9 +254,37 @@ class Package:
     def entity_names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.entities)
 
+    def workflow_for(self, entity_name: str):
+        """The Workflow bound to ``entity_name``, or None (an entity has at most one)."""
+        return self._workflow_by_entity.get(entity_name)
+
+    def workflow(self, name: str):
+        """The Workflow called ``name``, or None."""
+        return next((w for w in self.workflows if w.name == name), None)
+
+    def ruleset(self, name: str) -> dict | None:
+        """A private copy of the rule set called ``name``, or None."""
+        found = next((r for r in self.rulesets if r.get("name") == name), None)
+        return copy.deepcopy(found) if found is not None else None
+
+    def template(self, name: str) -> dict | None:
+        """A private copy of the message template called ``name``, or None."""
+        found = next((t for t in self.templates if t.get("name") == name), None)
+        return copy.deepcopy(found) if found is not None else None
+
     def to_dict(self) -> dict:
-        """Canonical form; ``Package.from_document(p.to_dict()) == p``."""
-        return {"entities": [e.to_dict() for e in self.entities]}
+        """Canonical form; ``Package.from_document(p.to_dict()) == p``.
+
+        ``workflows`` / ``rulesets`` are written only when there are some.
+        """
+        out: dict = {"entities": [e.to_dict() for e in self.entities]}
+        if self.workflows:
+            out["workflows"] = [w.to_dict() for w in self.workflows]
+        if self.rulesets:
+            out["rulesets"] = copy.deepcopy(list(self.rulesets))
+        if self.templates:
+            out["templates"] = copy.deepcopy(list(self.templates))
+        return out
 
     @classmethod
     def from_document(cls, doc: Mapping, extra_types: Mapping[str, str] | None = None) -> "Package":
@@ -252,4 +293,11 @@ class Package:
         Use ``metadata.load_package`` for anything a user or file supplied.
         Top-level ``version`` / ``description`` are accepted but not kept.
         """
-        return cls(tuple(Entity.from_document(e, extra_types) for e in doc["entities"]))
+        from .workflow import Workflow  # workflow.py builds on this module
+
+        return cls(
+            entities=tuple(Entity.from_document(e, extra_types) for e in doc["entities"]),
+            workflows=tuple(Workflow.from_document(w) for w in doc.get("workflows", ())),
+            rulesets=tuple(copy.deepcopy(dict(r)) for r in doc.get("rulesets", ())),
+            templates=tuple(copy.deepcopy(dict(t)) for t in doc.get("templates", ())),
+        )

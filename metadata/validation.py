@@ -14,6 +14,7 @@ from .fieldtypes import known_types, show
 from .model import Package
 from .resources import cached_schema
 from .semantic import semantic_problems
+from .workflow_checks import workflow_problems
 
 _TYPE_WORDS = {
     "object": "an object", "array": "a list", "string": "text", "integer": "a whole number",
@@ -28,28 +29,34 @@ def package_validator():
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    schemas = [cached_schema("entity"), cached_schema("package")]
+    schemas = [cached_schema("entity"), cached_schema("workflow"), cached_schema("package")]
     registry = Registry().with_resources((s["$id"], DRAFT202012.create_resource(s)) for s in schemas)
     return Draft202012Validator(cached_schema("package"), registry=registry)
 
 
-def check_package(document, extra_types: Mapping[str, str] | None = None) -> list[Problem]:
+def check_package(document, extra_types: Mapping[str, str] | None = None,
+                  known_actions=None, known_roles=None) -> list[Problem]:
     """Every problem in ``document`` (any JSON value), sorted by path; [] when valid.
 
     ``extra_types`` maps plugin field types to the built-in type they are stored
-    as, e.g. ``{"vin": "string"}``.  A malformed mapping raises ``ValueError``.
+    as, e.g. ``{"vin": "string"}``.  ``known_actions`` names the registered
+    workflow actions (None: action names are not checked); ``known_roles`` the
+    roles transitions and approvals may name (None: ``("admin", "member")``).
+    A malformed argument raises ``ValueError``: it is a programming error.
     """
     types = known_types(extra_types)
     problems = []
     for error in package_validator().iter_errors(document):
         problems += _translate(error)
     problems += semantic_problems(document, types)
+    problems += workflow_problems(document, types, known_actions, known_roles)
     return tidy(problems)
 
 
-def load_package(document, extra_types: Mapping[str, str] | None = None) -> Package:
+def load_package(document, extra_types: Mapping[str, str] | None = None,
+                 known_actions=None, known_roles=None) -> Package:
     """The normalised Package, or ``MetadataInvalid`` carrying every problem."""
-    problems = check_package(document, extra_types)
+    problems = check_package(document, extra_types, known_actions, known_roles)
     if problems:
         raise MetadataInvalid(problems)
     return Package.from_document(document, extra_types)
@@ -120,6 +127,8 @@ def _message(error, keyword, value, instance) -> str:
         return "must not be empty" if value == 1 else f"must be at least {value} characters long"
     if keyword == "minItems":
         return f"must list at least {value} item{'s' if value != 1 else ''}"
+    if keyword == "uniqueItems":
+        return f"lists the same value more than once: {show(instance)}"
     if keyword == "minProperties":
         return "must not be empty"
     if keyword == "pattern" and "propertyNames" in error.absolute_schema_path:

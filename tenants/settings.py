@@ -15,7 +15,8 @@ class Settings:
     database_url: str | None = None
     sqlite_synchronous: str = "NORMAL"
     schema_prefix: str = ""
-    extra: dict = field(default_factory=dict)
+    redis_url: str | None = None
+    extra: dict = field(default_factory=dict)  # every LOOM_* variable, for the layers above
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
@@ -25,6 +26,8 @@ class Settings:
             database_url=env.get("LOOM_DATABASE_URL") or None,
             sqlite_synchronous=(env.get("LOOM_SQLITE_SYNCHRONOUS") or "NORMAL").upper(),
             schema_prefix=env.get("LOOM_SCHEMA_PREFIX") or "",
+            redis_url=env.get("LOOM_REDIS_URL") or None,
+            extra={k: v for k, v in env.items() if k.startswith("LOOM_")},
         )
 
     def __post_init__(self):

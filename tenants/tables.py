@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData,
-    String, Table, Text,
+    String, Table, Text, UniqueConstraint, false,
 )
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -46,6 +46,8 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("password_hash", String(200)),
         Column("active", Boolean, nullable=False, default=True),
         Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("territory", String(100)),
+        Column("segments", JSON),
     )
     Table(
         "loom_tokens", md,
@@ -78,7 +80,11 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("payload", JSON, nullable=False),
         Column("processed_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, default=0),
+        Column("status", String(10), nullable=False, default="pending", server_default="pending"),
+        Column("next_attempt_at", DateTime(timezone=True)),
+        Column("last_error", Text),
         Index("ix_loom_outbox_pending", "processed_at", "id"),
+        Index("ix_loom_outbox_status", "status", "id"),
     )
     Table(
         "loom_metadata_versions", md,
@@ -102,4 +108,85 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("row_count", Integer, nullable=False),
         Column("restored_in", Integer),
     )
+    _workflow_tables(md)
     return md
+
+
+def _workflow_tables(md: MetaData) -> None:
+    """Revision 0002: workflows, rules, jobs and notifications."""
+    when = DateTime(timezone=True)
+    Table("loom_settings", md,
+          Column("key", String(100), primary_key=True),
+          Column("value", JSON, nullable=False))
+    Table("loom_effects", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("key", String(200), nullable=False, unique=True),
+          Column("at", when, nullable=False))
+    Table("loom_rule_trace", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("event_id", ID),
+          Column("event", String(40), nullable=False),
+          Column("entity", String(48), nullable=False),
+          Column("record_id", ID),
+          Column("ruleset", String(48), nullable=False),
+          Column("rule", String(48), nullable=False),
+          Column("kind", String(12), nullable=False),
+          Column("outcome", String(12), nullable=False),
+          Column("actions", JSON, nullable=False),
+          Column("detail", JSON),
+          Index("ix_loom_rule_trace_record", "entity", "record_id"))
+    Table("loom_correlations", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("ruleset", String(48), nullable=False),
+          Column("rule", String(48), nullable=False),
+          Column("key", String(200), nullable=False),
+          Column("event_id", ID, nullable=False),
+          Column("at", when, nullable=False),
+          UniqueConstraint("ruleset", "rule", "event_id", name="uq_loom_correlations_event"),
+          Index("ix_loom_correlations_key", "ruleset", "rule", "key", "at"))
+    Table("loom_transitions", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("entity", String(48), nullable=False),
+          Column("record_id", ID, nullable=False),
+          Column("workflow", String(48), nullable=False),
+          Column("transition", String(48), nullable=False),
+          Column("from_state", String(48)),
+          Column("to_state", String(48), nullable=False),
+          Column("actor_id", ID),
+          Column("comment", Text),
+          Index("ix_loom_transitions_record", "entity", "record_id"))
+    Table("loom_approvals", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("entity", String(48), nullable=False),
+          Column("record_id", ID, nullable=False),
+          Column("transition", String(48), nullable=False),
+          Column("from_state", String(48), nullable=False),
+          Column("actor_id", ID, nullable=False),
+          Column("comment", Text),
+          Column("consumed", Boolean, nullable=False, default=False, server_default=false()),
+          Index("ix_loom_approvals_record", "entity", "record_id", "transition"))
+    Table("loom_sla_timers", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("entity", String(48), nullable=False),
+          Column("record_id", ID, nullable=False),
+          Column("state", String(48), nullable=False),
+          Column("timer", String(48), nullable=False),
+          Column("started_at", when, nullable=False),
+          Column("due_at", when, nullable=False),
+          Column("status", String(12), nullable=False),
+          Column("finished_at", when),
+          Index("ix_loom_sla_timers_due", "status", "due_at"),
+          Index("ix_loom_sla_timers_record", "entity", "record_id"))
+    Table("loom_notifications", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("user_id", ID, nullable=False),
+          Column("title", String(300), nullable=False),
+          Column("body", Text, nullable=False),
+          Column("entity", String(48)),
+          Column("record_id", ID),
+          Column("read_at", when),
+          Index("ix_loom_notifications_user", "user_id", "read_at"))

@@ -84,7 +84,7 @@ def test_loading_does_not_alias_or_mutate_the_input_document():
     assert package.entity("account").label["en"] == "Account"
 
 
-@pytest.mark.parametrize("name", ["entity", "package"])
+@pytest.mark.parametrize("name", ["entity", "workflow", "package"])
 def test_schema_files_are_valid_draft_2020_12_with_loom_ids(name):
     schema = metadata.load_schema(name)
     Draft202012Validator.check_schema(schema)
@@ -104,7 +104,8 @@ def test_load_schema_returns_a_private_copy():
 
 def test_schema_and_example_files_ship_inside_the_package():
     root = importlib.resources.files("metadata")
-    for rel in ("schemas/entity.schema.json", "schemas/package.schema.json", "examples/crm_minimal.json"):
+    for rel in ("schemas/entity.schema.json", "schemas/workflow.schema.json", "schemas/package.schema.json",
+                "examples/crm_minimal.json"):
         assert json.loads(root.joinpath(rel).read_text(encoding="utf-8"))
 
 

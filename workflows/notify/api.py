@@ -1,0 +1,82 @@
+"""The in-app notifications API: `/api/v1/t/<tenant>/notifications`.
+
+Authentication repeats `engine.api.routes._authenticate` (no public helper exists):
+401 without a bearer token, and one 404 for an unknown tenant and a token of another
+tenant, so the API does not reveal which tenants exist. Register with
+`app.register_blueprint(notifications)`; error responses come from the app's handlers."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from engine.api.body import json_body
+from engine.auth import authenticate
+from engine.errors import NotFound, Unauthorized, ValidationFailed
+from workflows.notify import inapp
+
+notifications = Blueprint("notifications", __name__, url_prefix="/api/v1/t/<tenant>")
+INT64 = 2**63 - 1
+
+
+@notifications.url_value_preprocessor
+def _resolve(endpoint, values):
+    g.tenant_slug = values.pop("tenant", None)
+
+
+@notifications.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API token: Authorization: Bearer <token>")
+    install = current_app.extensions["loom"]
+    tenant = install.registry.get(g.tenant_slug)
+    if tenant is None or tenant.status != "active":
+        raise _hidden()
+    actor = authenticate(install.registry.storage_of(tenant), token.strip())
+    if actor is None:
+        raise _hidden()
+    g.session = install.session(tenant.slug, actor)
+
+
+def _hidden():
+    return NotFound("no such tenant, or the token is not valid for it", code="not_found")
+
+
+@notifications.get("/notifications")
+def list_notifications():
+    unread = _flag("unread")
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= inapp.MAX_LIMIT:
+        raise ValidationFailed(f"limit must be a number from 1 to {inapp.MAX_LIMIT}",
+                               details=[{"field": "limit", "message": limit[:20]}])
+    storage, user_id = g.session.storage, g.session.actor.id
+    return jsonify({"items": inapp.list_for(storage, user_id, unread_only=unread, limit=int(limit)),
+                    "unread": inapp.unread_count(storage, user_id)})
+
+
+@notifications.post("/notifications/read")
+def read_notifications():
+    body = json_body()
+    unknown = sorted(set(body) - {"ids"})
+    if unknown:
+        raise ValidationFailed('the body is {"ids": [...]}',
+                               details=[{"field": k, "message": "unknown key"} for k in unknown])
+    ids = body.get("ids")
+    if not isinstance(ids, list):
+        raise ValidationFailed("ids must be a list of notification ids",
+                               details=[{"field": "ids", "message": "expected a list"}])
+    if len(ids) > inapp.MAX_IDS:
+        raise ValidationFailed(f"at most {inapp.MAX_IDS} ids at a time",
+                               details=[{"field": "ids", "message": f"{len(ids)} ids"}])
+    bad = [{"field": f"ids/{i}", "message": "not a notification id"} for i, v in enumerate(ids)
+           if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= INT64]
+    if bad:
+        raise ValidationFailed("ids must be positive whole numbers", details=bad[:100])
+    return jsonify({"marked": inapp.mark_read(g.session.storage, g.session.actor.id, ids)})
+
+
+def _flag(name) -> bool:
+    raw = request.args.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValidationFailed(f"{name} must be true or false", details=[{"field": name, "message": raw[:20]}])
+    return raw in ("true", "1", "yes")
