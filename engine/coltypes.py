@@ -1,21 +1,40 @@
 """Column types that keep values exact on every backend.
 
-SQLite has no exact decimal and no time zones: decimals are stored as integers scaled
-by 10**scale (exact, and they still sort and compare correctly in SQL), datetimes as
-naive UTC. PostgreSQL gets NUMERIC and TIMESTAMPTZ.
+SQLite has no exact decimal, no time zones and gives a column named JSON numeric
+affinity: decimals are stored as integers scaled by 10**scale (exact, and they still sort
+and compare correctly in SQL) or, beyond 18 digits, as order-preserving text; datetimes
+as naive UTC; JSON as text. PostgreSQL gets NUMERIC, TIMESTAMPTZ and JSONB.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, Numeric
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, Numeric, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
-JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
 SQLITE_EXACT_DIGITS = 18
+WIDE = 80  # decimal context digits: enough for NUMERIC(38, s) arithmetic without rounding
+
+
+class SQLiteJSON(TypeDecorator):
+    """JSON kept as TEXT on SQLite, so numbers and strings come back exactly as stored."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+JSON_TYPE = JSON(none_as_null=True).with_variant(SQLiteJSON(), "sqlite").with_variant(
+    JSONB(none_as_null=True), "postgresql")
 
 
 class ExactDecimal(TypeDecorator):
@@ -31,28 +50,50 @@ class ExactDecimal(TypeDecorator):
         self._factor = Decimal(10) ** scale
         self._quantum = Decimal(1).scaleb(-scale)
 
-    def load_dialect_impl(self, dialect):
-        if dialect.name == "sqlite" and self.precision <= SQLITE_EXACT_DIGITS:
-            return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+    def _storage(self, dialect) -> str:
+        if dialect.name != "sqlite":
+            return "numeric"
+        return "scaled" if self.precision <= SQLITE_EXACT_DIGITS else "text"
 
-    def _scaled(self, dialect) -> bool:
-        return dialect.name == "sqlite" and self.precision <= SQLITE_EXACT_DIGITS
+    def load_dialect_impl(self, dialect):
+        storage = self._storage(dialect)
+        if storage == "scaled":
+            return dialect.type_descriptor(BigInteger())
+        if storage == "text":
+            return dialect.type_descriptor(String(self.precision + 1))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        value = Decimal(value)
-        if self._scaled(dialect):
-            return int((value * self._factor).to_integral_value())
-        return value
+        storage = self._storage(dialect)
+        with localcontext() as ctx:
+            ctx.prec = WIDE
+            value = Decimal(value)
+            if storage == "numeric":
+                return value
+            scaled = int((value * self._factor).to_integral_value())
+        if storage == "scaled":
+            return scaled
+        # Text that sorts like the number: a sign digit, then fixed-width digits
+        # (negatives as their complement to 10**precision).
+        if scaled >= 0:
+            return "1" + str(scaled).zfill(self.precision)
+        return "0" + str(10 ** self.precision + scaled).zfill(self.precision)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        if self._scaled(dialect):
-            return (Decimal(int(value)) / self._factor).quantize(self._quantum)
-        return Decimal(value).quantize(self._quantum)
+        storage = self._storage(dialect)
+        with localcontext() as ctx:
+            ctx.prec = WIDE
+            if storage == "text":
+                digits = int(value[1:])
+                scaled = digits if value[0] == "1" else digits - 10 ** self.precision
+                return (Decimal(scaled) / self._factor).quantize(self._quantum)
+            if storage == "scaled":
+                return (Decimal(int(value)) / self._factor).quantize(self._quantum)
+            return Decimal(value).quantize(self._quantum)
 
     def process_literal_param(self, value, dialect):
         return str(self.process_bind_param(value, dialect))

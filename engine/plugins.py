@@ -54,7 +54,9 @@ class Plugins:
     def hook(self, name: str, enabled):
         """The hook caller for `name` that reaches only the `enabled` plugins."""
         enabled = self._installed(enabled)
-        key = (name, enabled)
+        # The number of registered plugins is part of the key: registering one later
+        # must not leave a stale view that reaches (or misses) it.
+        key = (name, enabled, len(self.pm.get_plugins()))
         with self._lock:
             caller = self._views.get(key)
             if caller is None:
@@ -77,13 +79,14 @@ class Plugins:
 
     def field_types(self) -> dict[str, tuple[str, object]]:
         """{type name: (plugin name, CustomFieldType)} over every installed plugin."""
-        if self._field_types is None:
+        count = len(self.pm.get_plugins())
+        if self._field_types is None or self._field_types[0] != count:
             found = {}
             for plugin_name, types in self.per_plugin("loom_field_types"):
                 for field_type in types:
                     found[field_type.name] = (plugin_name, field_type)
-            self._field_types = found
-        return self._field_types
+            self._field_types = (count, found)
+        return self._field_types[1]
 
     def extra_types(self, enabled) -> dict[str, str]:
         """Field types a tenant may use in its metadata: {name: base type}."""

@@ -183,7 +183,9 @@ def _value_problem(field: Field | None, value) -> str | None:
     if base == "integer" and isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON does not tell 42.0 from 42
     # Only the type counts: a comparison value may lie outside the field's range or pattern.
-    relaxed = Field(name=field.name, type=field.type, label={}, base_type=base, options=field.options, to=field.to)
+    # A currency compares by its amount, so its comparison value is a plain number.
+    relaxed = Field(name=field.name, type=field.type, label={}, options=field.options, to=field.to,
+                    base_type="decimal" if base == "currency" else base)
     message = value_problem(relaxed, value)
     return f"{message} (comparing with {show(field.name)})" if message else None
 

@@ -45,6 +45,9 @@ _DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?"
 )
 _DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+_PHONE = re.compile(r"\+?[0-9][0-9 ().\-]{1,30}[0-9]")
+_URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]+")
 
 
@@ -197,6 +200,10 @@ def value_problem(field: Field, value) -> str | None:
                 return f"{show(value)} does not match the pattern {show(field.pattern)}"
         if base == "email" and not _EMAIL.fullmatch(value):
             return f"{show(value)} is not a plausible email address"
+        if base == "phone" and (not _PHONE.fullmatch(value) or sum(c.isdigit() for c in value) < 3):
+            return f"{show(value)} is not a plausible phone number"
+        if base == "url" and not _URL.fullmatch(value):
+            return f"{show(value)} is not an http(s) URL"
         return None
     if base == "integer":
         if not isinstance(value, int) or isinstance(value, bool):
@@ -204,6 +211,12 @@ def value_problem(field: Field, value) -> str | None:
         if not INT64_MIN <= value <= INT64_MAX:
             return f"{show(value)} does not fit in a 64-bit integer"
         return _range_problem(field, value, value)
+    if base == "currency":
+        if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
+            return f'expected {{"amount": number, "currency": "ISO 4217 code"}}, got {show(value)}'
+        if not isinstance(value["currency"], str) or not _CURRENCY.fullmatch(value["currency"]):
+            return f"{show(value['currency'])} is not a three-letter ISO 4217 currency code"
+        value = value["amount"]
     if base in DECIMAL_TYPES:
         number = parse_decimal(value)
         if number is None:

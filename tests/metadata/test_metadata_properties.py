@@ -93,7 +93,8 @@ def fields(draw, name, targets):
         precision = draw(st.integers(1, 38))
         field.update(precision=precision, scale=draw(st.integers(0, min(precision, 2))))
         if draw(st.booleans()):
-            field["default"] = draw(st.sampled_from([0, "0", "0.5", 0.25][: 1 + 3 * (field["scale"] >= 2)]))
+            amount = draw(st.sampled_from([0, "0", "0.5", 0.25][: 1 + 3 * (field["scale"] >= 2)]))
+            field["default"] = {"amount": amount, "currency": "CNY"} if base == "currency" else amount
     elif base == "boolean" and draw(st.booleans()):
         field["default"] = draw(st.booleans())
     elif base == "date":
