@@ -1,10 +1,11 @@
 """The Flask app factory."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g, request
 
 from engine.api.errors import register_error_handlers
 from engine.api.routes import api
+from engine.errors import NotFound
 from engine.install import Install
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -13,6 +14,7 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 def create_app(install: Install | None = None, config: dict | None = None) -> Flask:
     """Build the app for an install (read from the environment when not given)."""
     app = Flask("loom")
+    app.url_map.merge_slashes = False  # a redirect would answer bad paths with HTML, not a JSON 404
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.config.update(config or {})
     install = install or Install()
@@ -31,10 +33,6 @@ def create_app(install: Install | None = None, config: dict | None = None) -> Fl
 
 
 def _register_plugin_blueprints(app, install) -> None:
-    from flask import g, request
-
-    from engine.errors import NotFound
-
     for plugin_name, blueprints in install.plugins.per_plugin("loom_blueprints"):
         for blueprint in blueprints:
             def only_enabled(plugin_name=plugin_name):

@@ -38,7 +38,7 @@ def _digest(token: str) -> str:
 
 def create_user(storage, email: str, role: str = "member", display_name=None, locale="en") -> Actor:
     email = (email or "").strip().lower()
-    if not EMAIL_RE.match(email):
+    if not EMAIL_RE.fullmatch(email):
         raise ValidationFailed(f"{email!r} is not a valid e-mail address",
                                details=[{"field": "email", "message": "not an e-mail address"}])
     if role not in ROLES:

@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, localcontext
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -20,8 +20,15 @@ from engine.coltypes import ID_TYPE, JSON_TYPE, ExactDecimal, UTCDateTime
 from engine.currencies import ISO_4217
 
 INT64 = 2**63 - 1
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().\-]{1,30}[0-9]$")
+MAX_JSON_DEPTH = 32
+# Patterns are used with fullmatch: `$` would let a trailing newline through.
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]+")
+PHONE_RE = re.compile(r"\+?[0-9][0-9 ().\-]{1,30}[0-9]")
+DECIMAL_RE = re.compile(r"[+-]?[0-9]{1,100}(\.[0-9]{1,100})?")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATETIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 STRING_TYPES = {"string", "text", "email", "phone", "url", "choice"}
 CURRENCY_SUFFIX = "__currency"
 
@@ -50,22 +57,22 @@ def _string(field, value):
         raise FieldInvalid("must be a string")
     if field.max_length is not None and len(value) > field.max_length:
         raise FieldInvalid(f"must be at most {field.max_length} characters (got {len(value)})")
-    if "\x00" in value:
-        raise FieldInvalid("must not contain NUL characters")
+    if UNSTORABLE.search(value):
+        raise FieldInvalid("must be text without NUL characters or unpaired surrogates")
     return value
 
 
 def _email(field, value):
     value = _string(field, value)
-    if not EMAIL_RE.match(value) or len(value) > 254:
-        raise FieldInvalid(f"{value!r} is not a valid e-mail address")
+    if not EMAIL_RE.fullmatch(value) or len(value) > 254:
+        raise FieldInvalid(f"{_short(value)} is not a valid e-mail address")
     return value
 
 
 def _phone(field, value):
     value = _string(field, value)
-    if not PHONE_RE.match(value) or sum(c.isdigit() for c in value) < 3:
-        raise FieldInvalid(f"{value!r} is not a valid phone number")
+    if not PHONE_RE.fullmatch(value) or sum(c.isdigit() for c in value) < 3:
+        raise FieldInvalid(f"{_short(value)} is not a valid phone number")
     return value
 
 
@@ -73,13 +80,13 @@ def _url(field, value):
     value = _string(field, value)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
-        raise FieldInvalid(f"{value!r} is not a valid http(s) URL")
+        raise FieldInvalid(f"{_short(value)} is not a valid http(s) URL")
     return value
 
 
 def _choice(field, value):
     if not isinstance(value, str) or value not in field.option_values():
-        raise FieldInvalid(f"{value!r} is not one of: {', '.join(field.option_values())}")
+        raise FieldInvalid(f"{_short(value)} is not one of: {', '.join(field.option_values())}")
     return value
 
 
@@ -89,7 +96,7 @@ def _multi_choice(field, value):
     allowed = field.option_values()
     bad = [v for v in value if not isinstance(v, str) or v not in allowed]
     if bad:
-        raise FieldInvalid(f"{bad[0]!r} is not one of: {', '.join(allowed)}")
+        raise FieldInvalid(f"{_short(bad[0])} is not one of: {', '.join(allowed)}")
     if len(set(value)) != len(value):
         raise FieldInvalid("must not repeat an option")
     return value
@@ -104,17 +111,20 @@ def _integer(field, value):
 
 
 def _to_decimal(field, value) -> Decimal:
+    """A JSON number, a plain decimal string ('-12.50', no exponent) or a Decimal,
+    with at most `scale` decimal places and `precision - scale` digits before the point."""
     if isinstance(value, bool):
         raise FieldInvalid("must be a number")
     if isinstance(value, float):
         if not math.isfinite(value):
             raise FieldInvalid("must be a finite number")
-        value = repr(value)
-    if isinstance(value, (int, str)):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise FieldInvalid(f"{value!r} is not a number") from None
+        number = Decimal(repr(value))
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        if not DECIMAL_RE.fullmatch(value):
+            raise FieldInvalid(f"{_short(value)} is not a number such as '12.50'")
+        number = Decimal(value)
     elif isinstance(value, Decimal):
         number = value
     else:
@@ -122,13 +132,15 @@ def _to_decimal(field, value) -> Decimal:
     if not number.is_finite():
         raise FieldInvalid("must be a finite number")
     precision, scale = field.precision or 18, field.scale if field.scale is not None else 2
-    exponent = number.as_tuple().exponent
-    if -exponent > scale and number != number.quantize(Decimal(1).scaleb(-scale)):
-        raise FieldInvalid(f"must have at most {scale} decimal places")
-    number = number.quantize(Decimal(1).scaleb(-scale))
-    if number.adjusted() >= precision - scale:
+    if number and number.adjusted() >= precision - scale:
         raise FieldInvalid(f"must have at most {precision - scale} digits before the decimal point")
-    return number
+    quantum = Decimal(1).scaleb(-scale)
+    with localcontext() as context:
+        context.prec = precision + scale + 2  # room for the digits a value may bring
+        rounded = number.quantize(quantum)
+    if rounded != number:
+        raise FieldInvalid(f"must have at most {scale} decimal places")
+    return abs(rounded) if not rounded else rounded  # no negative zero: the databases drop its sign
 
 
 def _decimal(field, value):
@@ -146,28 +158,36 @@ def _date(field, value):
         return _in_range(field, value)
     if not isinstance(value, str):
         raise FieldInvalid("must be a date as YYYY-MM-DD")
+    invalid = FieldInvalid(f"{_short(value)} is not a date as YYYY-MM-DD")
+    if not DATE_RE.fullmatch(value):
+        raise invalid
     try:
         parsed = date.fromisoformat(value)
     except ValueError:
-        raise FieldInvalid(f"{value!r} is not a date as YYYY-MM-DD") from None
-    if len(value) != 10:
-        raise FieldInvalid(f"{value!r} is not a date as YYYY-MM-DD")
+        raise invalid from None
     return _in_range(field, parsed)
 
 
 def parse_datetime(value) -> datetime:
+    """An aware datetime in UTC; a value without an offset is taken as UTC."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
+        invalid = FieldInvalid(f"{_short(value)} is not an ISO 8601 date and time such as '2024-05-01T09:30:00Z'")
+        if not DATETIME_RE.fullmatch(value):
+            raise invalid
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise FieldInvalid(f"{value!r} is not an ISO 8601 date and time") from None
+            raise invalid from None
     else:
         raise FieldInvalid("must be an ISO 8601 date and time")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise FieldInvalid(f"{_short(str(value))} is outside the years 1 to 9999 in UTC") from None
 
 
 def _datetime(field, value):
@@ -176,21 +196,47 @@ def _datetime(field, value):
 
 def _reference(field, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value > INT64:
-        raise FieldInvalid(f"must be the id of a {field.to} record")
+        raise FieldInvalid(f"must be the id (a whole number) of a record in {field.to}")
     return value
 
 
 def _currency(field, value):
-    if not isinstance(value, dict) or set(value) - {"amount", "currency"} or "amount" not in value:
+    if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
         raise FieldInvalid('must be {"amount": number, "currency": "ISO 4217 code"}')
-    code = value.get("currency")
+    code = value["currency"]
     if not isinstance(code, str) or code not in ISO_4217:
-        raise FieldInvalid(f"{code!r} is not an ISO 4217 currency code")
+        raise FieldInvalid(f"{_short(code)} is not an ISO 4217 currency code such as 'EUR'")
     return {"amount": _in_range(field, _to_decimal(field, value["amount"])), "currency": code}
 
 
 def _json(field, value):
+    """Any JSON value both backends can store: finite numbers, text keys, no NUL."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise FieldInvalid(f"is nested more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str) or UNSTORABLE.search(key):
+                    raise FieldInvalid("must have text keys without NUL characters")
+                stack.append((inner, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str):
+            if UNSTORABLE.search(item):
+                raise FieldInvalid("must hold text without NUL characters or unpaired surrogates")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise FieldInvalid("must hold only finite numbers")
+        elif item is not None and not isinstance(item, (bool, int)):
+            raise FieldInvalid("must be a JSON value")
     return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _in_range(field, value):
@@ -219,7 +265,7 @@ def _with_pattern(convert):
     def checked(field, value):
         value = convert(field, value)
         if field.pattern and not re.fullmatch(field.pattern, value):
-            raise FieldInvalid(f"{value!r} does not match the pattern {field.pattern}")
+            raise FieldInvalid(f"{_short(value)} does not match the pattern {field.pattern}")
         return value
     return checked
 

@@ -5,68 +5,101 @@ OpenAPI document. Each field delegates to the type's converter in `engine.fieldt
 the same one the batch loader uses, so both paths judge a value alike."""
 from __future__ import annotations
 
+import copy
+
 from marshmallow import RAISE, Schema, ValidationError, fields
 
-from engine.fieldtypes import CONVERTERS, FieldInvalid
+from engine.fieldtypes import CONVERTERS, DECIMAL_RE, FieldInvalid
+from engine.records.dump import SYSTEM_FIELDS
 
-SYSTEM_READONLY = ("id", "created_at", "updated_at", "created_by", "updated_by", "owner_id")
-
+_DECIMAL_INPUT = {"anyOf": [{"type": "string", "pattern": f"^{DECIMAL_RE.pattern}$"}, {"type": "number"}]}
 _OPENAPI = {
     "string": {"type": "string"}, "text": {"type": "string"},
     "email": {"type": "string", "format": "email"}, "phone": {"type": "string"},
     "url": {"type": "string", "format": "uri"}, "integer": {"type": "integer", "format": "int64"},
-    "decimal": {"type": "string", "format": "decimal"}, "boolean": {"type": "boolean"},
+    "decimal": _DECIMAL_INPUT, "boolean": {"type": "boolean"},
     "date": {"type": "string", "format": "date"}, "datetime": {"type": "string", "format": "date-time"},
     "choice": {"type": "string"}, "multi_choice": {"type": "array", "items": {"type": "string"}},
-    "reference": {"type": "integer", "format": "int64"},
-    "currency": {"type": "object", "properties": {
-        "amount": {"type": "string", "format": "decimal"}, "currency": {"type": "string"}},
+    "reference": {"type": "integer", "format": "int64", "minimum": 1},
+    "currency": {"type": "object", "additionalProperties": False, "properties": {
+        "amount": _DECIMAL_INPUT, "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}},
         "required": ["amount", "currency"]},
     "json": {},
 }
-
+# Records as the API returns them: decimals are always strings.
+_OUTPUT = {"decimal": {"type": "string", "format": "decimal"},
+           "currency": {"type": "object", "properties": {
+               "amount": {"type": "string", "format": "decimal"}, "currency": {"type": "string"}},
+               "required": ["amount", "currency"]}}
 
 MESSAGES = {"required": "is required", "null": "is required and cannot be null"}
+READ_ONLY = "is read-only"
+
+
+def unknown_field_message(key, readonly=frozenset()) -> str:
+    """What is wrong with an input key that is not a writable field."""
+    if key in SYSTEM_FIELDS or key in readonly:
+        return READ_ONLY
+    return f"unknown field '{key}'"
 
 
 def default_factory(meta_field):
-    """The field's default, converted once; a fresh copy for every record."""
-    import copy
+    """The field's default, converted once; a fresh copy for every record. A default
+    that does not fit its field is reported on the field of each record that needs it."""
+    try:
+        value = CONVERTERS[meta_field.base_type or meta_field.type](meta_field, meta_field.default)
+    except ValueError as exc:  # FieldInvalid included
+        problem = f"is missing, and its default {meta_field.default!r} does not fit: {exc}"
 
-    value = CONVERTERS[meta_field.base_type or meta_field.type](meta_field, meta_field.default)
+        def broken():
+            raise FieldInvalid(problem)
+        return broken
     return lambda: copy.deepcopy(value)
+
+
+def _marshmallow_default(factory):
+    def load_default():
+        try:
+            return factory()
+        except FieldInvalid as exc:
+            raise ValidationError(str(exc)) from None
+    return load_default
 
 
 class LoomField(fields.Field):
     """A marshmallow field for one metadata field."""
 
-    def __init__(self, meta_field, custom_validate=None, **kwargs):
+    def __init__(self, meta_field, custom_validate=None, output=False, **kwargs):
         self.meta_field = meta_field
         self.base = meta_field.base_type or meta_field.type
         self.custom_validate = custom_validate
-        super().__init__(metadata={"openapi": openapi_property(meta_field)}, **kwargs)
+        prop = openapi_property(meta_field, output)
+        if kwargs.get("allow_none") and "enum" in prop:
+            prop["enum"].append(None)
+        super().__init__(metadata={"openapi": prop}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             value = CONVERTERS[self.base](self.meta_field, value)
             if self.custom_validate is not None:
                 value = self.custom_validate(value)
-        except (FieldInvalid, ValueError) as exc:
+        except ValueError as exc:  # FieldInvalid included
             raise ValidationError(str(exc)) from None
         return value
 
 
-def openapi_property(meta_field) -> dict:
+def openapi_property(meta_field, output=False) -> dict:
     base = meta_field.base_type or meta_field.type
-    prop = dict(_OPENAPI[base])
-    if base in ("choice",):
+    prop = copy.deepcopy(_OUTPUT.get(base, _OPENAPI[base]) if output else _OPENAPI[base])
+    if base == "choice":
         prop["enum"] = list(meta_field.option_values())
     if base == "multi_choice":
         prop["items"] = {"type": "string", "enum": list(meta_field.option_values())}
+        prop["uniqueItems"] = True
     if meta_field.max_length:
         prop["maxLength"] = meta_field.max_length
     if meta_field.pattern:
-        prop["pattern"] = meta_field.pattern
+        prop["pattern"] = f"^(?:{meta_field.pattern})$"  # metadata patterns match the whole value
     if base == "integer":
         if meta_field.min is not None:
             prop["minimum"] = meta_field.min
@@ -77,7 +110,7 @@ def openapi_property(meta_field) -> dict:
     if meta_field.help:
         prop["description"] = meta_field.help.get("en") or next(iter(meta_field.help.values()))
     if base == "reference":
-        prop["description"] = f"id of a {meta_field.to} record"
+        prop["description"] = f"the id of a {meta_field.to} record"
     return prop
 
 
@@ -94,7 +127,7 @@ def entity_schema(entity, validators=None, for_update=False) -> Schema:
             if f.required and not f.has_default:
                 kwargs["required"] = True
             elif f.has_default:
-                kwargs["load_default"] = default_factory(f)
+                kwargs["load_default"] = _marshmallow_default(default_factory(f))
         attrs[f.name] = LoomField(f, validators.get(f.type), **kwargs)
     name = f"{entity.name.title().replace('_', '')}{'Update' if for_update else 'Create'}"
     cls = type(name, (Schema,), {**attrs, "Meta": type("Meta", (), {"unknown": RAISE})})
@@ -104,27 +137,22 @@ def entity_schema(entity, validators=None, for_update=False) -> Schema:
 def output_schema(entity) -> Schema:
     """The record as the API returns it (for the OpenAPI document)."""
     attrs = {
-        "id": fields.Integer(metadata={"openapi": {"type": "integer", "format": "int64"}}),
-        "version": fields.Integer(),
+        "id": fields.Integer(required=True), "version": fields.Integer(required=True),
         "created_at": fields.DateTime(), "updated_at": fields.DateTime(),
         "created_by": fields.Integer(allow_none=True), "updated_by": fields.Integer(allow_none=True),
         "owner_id": fields.Integer(allow_none=True),
     }
     for f in entity.fields:
-        attrs[f.name] = LoomField(f, allow_none=not f.required)
+        attrs[f.name] = LoomField(f, output=True, allow_none=not f.required)
     return type(f"{entity.name.title().replace('_', '')}Record", (Schema,), attrs)()
 
 
-def errors_to_details(messages, prefix="") -> list[dict]:
-    """Marshmallow's nested error dict as a flat list of {field, message}."""
+def errors_to_details(messages, readonly=frozenset()) -> list[dict]:
+    """Marshmallow's error dict as a flat list of {field, message}, sorted by field."""
     details = []
     for key, value in sorted(messages.items(), key=lambda kv: str(kv[0])):
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            details += errors_to_details(value, prefix=f"{path}.")
-        else:
-            for message in value if isinstance(value, list) else [value]:
-                if message == "Unknown field.":
-                    message = f"unknown field '{key}'"
-                details.append({"field": path, "message": str(message)})
+        for message in value if isinstance(value, list) else [value]:
+            if message == "Unknown field.":
+                message = unknown_field_message(key, readonly)
+            details.append({"field": str(key), "message": str(message)})
     return details

@@ -3,6 +3,7 @@ a 400 with a clear message, never a 500."""
 from __future__ import annotations
 
 import json
+import math
 
 from flask import request
 
@@ -15,21 +16,32 @@ class BadBody(LoomError):
     status, code = 400, "bad_body"
 
 
-def json_body(expect=dict):
+def json_body() -> dict:
+    """The request's JSON body, which must be an object."""
     raw = request.get_data(cache=True)
     if not raw:
         raise BadBody("the request needs a JSON body")
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError as exc:
         raise BadBody(f"the body is not valid JSON: {exc}") from None
     if _depth(value) > MAX_DEPTH:
         raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)")
-    if expect is not None and not isinstance(value, expect):
-        kind = {dict: "an object", list: "an array"}.get(expect, expect.__name__)
-        raise BadBody(f"the JSON body must be {kind}")
+    if not isinstance(value, dict):
+        raise BadBody("the JSON body must be an object")
+    return value
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
     return value
 
 

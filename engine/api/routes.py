@@ -1,15 +1,18 @@
 """The REST API of one tenant: `/api/v1/t/<tenant>/…`, bearer tokens of that tenant."""
 from __future__ import annotations
 
+import re
+from datetime import timezone
+
 from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
 from engine.auth import authenticate
 from engine.errors import NotFound, Unauthorized, ValidationFailed
-from engine.records.audit import record_history
 
 api = Blueprint("api", __name__, url_prefix="/api/v1/t/<tenant>")
+VERSION_TEXT = re.compile(r"[0-9]{1,9}")
 
 
 def _hidden():
@@ -56,11 +59,11 @@ def create_record(entity):
 @api.post("/records/<entity>/batch")
 def create_records(entity):
     body = json_body()
-    records = body.get("records")
-    if set(body) - {"records"}:
-        raise ValidationFailed("the batch body is {\"records\": [...]}",
-                               details=[{"field": k, "message": "unknown key"} for k in set(body) - {"records"}])
-    ids = g.session.records.create_many(entity, records)
+    unknown = sorted(set(body) - {"records"})
+    if unknown:
+        raise ValidationFailed('the batch body is {"records": [...]}',
+                               details=[{"field": k, "message": "unknown key"} for k in unknown])
+    ids = g.session.records.create_many(entity, body.get("records"))
     return jsonify({"created": len(ids), "ids": ids}), 201
 
 
@@ -89,8 +92,7 @@ def delete_record(entity, record_id):
 
 @api.get("/records/<entity>/<record_id>/history")
 def record_audit(entity, record_id):
-    g.session.records.get(entity, record_id)
-    return jsonify({"items": record_history(g.session.storage, entity, int(record_id))})
+    return jsonify({"items": g.session.records.history(entity, record_id)})
 
 
 @api.get("/metadata")
@@ -102,6 +104,7 @@ def get_metadata():
 
 @api.put("/metadata")
 def put_metadata():
+    g.session.require_admin()
     flags = {name: _flag(name) for name in ("allow_drop", "dry_run")}
     result = g.session.apply_metadata(json_body(), **flags)
     return jsonify(result.to_dict()), 200
@@ -113,9 +116,12 @@ def metadata_history():
     return jsonify({"items": [_version_summary(v) for v in g.session.metadata_history()]})
 
 
-@api.post("/metadata/rollback/<int:version>")
+@api.post("/metadata/rollback/<version>")
 def metadata_rollback(version):
-    return jsonify(g.session.rollback_metadata(version).to_dict())
+    g.session.require_admin()
+    if not VERSION_TEXT.fullmatch(version):
+        raise NotFound(f"no metadata version {version[:40]!r}", code="version_not_found")
+    return jsonify(g.session.rollback_metadata(int(version)).to_dict())
 
 
 @api.get("/openapi.json")
@@ -131,6 +137,10 @@ def _flag(name) -> bool:
 
 
 def _version_summary(row) -> dict:
-    return {"version": row["version"], "applied_at": row["applied_at"].isoformat(),
+    applied_at = row["applied_at"]
+    if applied_at.tzinfo is None:  # SQLite keeps UTC without the offset
+        applied_at = applied_at.replace(tzinfo=timezone.utc)
+    return {"version": row["version"],
+            "applied_at": applied_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
             "applied_by": row["applied_by"], "action": row["action"],
             "changes": row["changes"], "archives": row["archives"]}

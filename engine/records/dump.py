@@ -6,6 +6,7 @@ from datetime import timezone
 from engine.fieldtypes import CURRENCY_SUFFIX, dump_value
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "owner_id")
+_STAMPS = ("created_at", "updated_at")
 
 
 def _iso(value):
@@ -25,23 +26,21 @@ class RecordShape:
                 self.empty_columns[name + CURRENCY_SUFFIX] = None
 
     def dump(self, row, only=None) -> dict:
-        record = {
-            "id": row["id"], "version": row["version"],
-            "created_at": _iso(row["created_at"]), "updated_at": _iso(row["updated_at"]),
-            "created_by": row["created_by"], "updated_by": row["updated_by"],
-            "owner_id": row["owner_id"],
-        }
+        """The record as JSON; `only` (field names, from `fields=`) limits it to those
+        columns, which are then all a partial row needs to hold."""
+        record = {}
+        for name in SYSTEM_FIELDS:
+            if only is None or name in only:
+                record[name] = _iso(row[name]) if name in _STAMPS else row[name]
         for name, base in self.fields:
             if only is not None and name not in only:
                 continue
             if base == "currency":
-                amount = row.get(name)
+                amount = row[name]
                 record[name] = None if amount is None else {
-                    "amount": str(amount), "currency": row.get(name + CURRENCY_SUFFIX)}
+                    "amount": str(amount), "currency": row[name + CURRENCY_SUFFIX]}
             else:
-                record[name] = dump_value(base, row.get(name))
-        if only is not None:
-            record = {k: v for k, v in record.items() if k in only or k in ("id", "version")}
+                record[name] = dump_value(base, row[name])
         return record
 
     def dump_values(self, values: dict) -> dict:

@@ -1,31 +1,44 @@
-"""Clean errors for references and uniqueness, never a raw IntegrityError."""
+"""Clean errors for references and uniqueness, never a raw IntegrityError.
+
+In a batch (`indexed=True`) every problem names its record: `/index/field`."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.errors import Conflict, ValidationFailed
+from engine.errors import Conflict
+from engine.fieldtypes import dump_value
+
+CHUNK = 1000
+MAX_LISTED = 20
+UNCOMPARABLE = ("currency", "json", "multi_choice")  # no plain value to look up
 
 
-def check_references(conn, metadata, entity, records) -> None:
+def _path(field, index, indexed) -> str:
+    return f"/{index}/{field}" if indexed else field
+
+
+def reference_problems(conn, metadata, entity, records, indexed=False) -> list[dict]:
     """Every reference value must name an existing record of its target."""
     details = []
     for field in entity.fields:
         if (field.base_type or field.type) != "reference":
             continue
-        wanted = {r[field.name] for r in records if r.get(field.name) is not None}
+        wanted = sorted({r[field.name] for r in records if r.get(field.name) is not None})
         if not wanted:
             continue
         target = metadata.tables[field.to]
         found = set()
-        wanted_list = sorted(wanted)
-        for start in range(0, len(wanted_list), 1000):
-            chunk = wanted_list[start:start + 1000]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start:start + CHUNK]
             found |= set(conn.execute(select(target.c.id).where(target.c.id.in_(chunk))).scalars())
-        for missing in sorted(wanted - found)[:20]:
-            details.append({"field": field.name, "message": f"no {field.to} record with id {missing}"})
-    if details:
-        raise ValidationFailed("a reference names a record that does not exist", details=details,
-                               code="missing_reference")
+        missing = set(wanted) - found
+        listed = 0
+        for index, values in enumerate(records):
+            if values.get(field.name) in missing and listed < MAX_LISTED:
+                listed += 1
+                details.append({"field": _path(field.name, index, indexed),
+                                "message": f"no {field.to} record with id {values[field.name]}"})
+    return details
 
 
 def duplicates_within(entity, records) -> list[dict]:
@@ -48,26 +61,30 @@ def duplicates_within(entity, records) -> list[dict]:
     return details
 
 
-def explain_integrity_error(storage, metadata, entity, records, exc, record_id=None):
+def explain_integrity_error(storage, metadata, entity, records, exc, record_id=None, indexed=False):
     """After the failed transaction rolled back, find which unique field collided."""
     table = metadata.tables[entity.name]
     details = []
     with storage.connect() as conn:
         for field in entity.fields:
-            if not field.unique:
+            base = field.base_type or field.type
+            if not field.unique or base in UNCOMPARABLE:
                 continue
-            for values in records:
-                value = values.get(field.name)
-                if value is None:
-                    continue
-                stmt = select(table.c.id).where(table.c[field.name] == value)
+            column = table.c[field.name]
+            wanted = {v[field.name] for v in records if v.get(field.name) is not None}
+            holders = {}
+            values = sorted(wanted, key=repr)
+            for start in range(0, len(values), CHUNK):
+                stmt = select(column, table.c.id).where(column.in_(values[start:start + CHUNK]))
                 if record_id is not None:
                     stmt = stmt.where(table.c.id != record_id)
-                holder = conn.execute(stmt.limit(1)).scalar()
-                if holder is not None:
-                    details.append({"field": field.name,
-                                    "message": f"{value!r} is already used by {entity.name} {holder}"})
-                    break
+                holders.update((value, holder) for value, holder in conn.execute(stmt))
+            for index, values_of in enumerate(records):
+                value = values_of.get(field.name)
+                if value in holders and len(details) < MAX_LISTED:
+                    details.append({"field": _path(field.name, index, indexed),
+                                    "message": f"{dump_value(base, value)!r} is already used by "
+                                               f"{entity.name} {holders[value]}"})
     if details:
         return Conflict(f"a unique field of {entity.name} already has this value", details=details,
                         code="unique_violation")

@@ -5,8 +5,8 @@ applies the same converters, the same required/default/unknown rules and the sam
 messages (a property test holds the two paths to identical results)."""
 from __future__ import annotations
 
-from engine.fieldtypes import CONVERTERS, FieldInvalid
-from engine.schemas import MESSAGES, default_factory
+from engine.fieldtypes import CONVERTERS
+from engine.schemas import MESSAGES, default_factory, unknown_field_message
 
 _MISSING = object()
 
@@ -28,27 +28,27 @@ class BatchLoader:
         """(values, [(field, message), ...]) for one input object."""
         if not isinstance(data, dict):
             return {}, [("", "must be an object")]
-        errors = [(key, f"unknown field '{key}'") for key in data if key not in self.names]
+        errors = [(key, unknown_field_message(key)) for key in data if key not in self.names]
         values = {}
         for name, field, convert, required, not_null, default, custom in self.specs:
             value = data.get(name, _MISSING)
-            if value is _MISSING:
-                if required:
-                    errors.append((name, MESSAGES["required"]))
-                elif default is not None:
-                    values[name] = default()
-                continue
-            if value is None:
-                if not_null:
-                    errors.append((name, MESSAGES["null"]))
-                else:
-                    values[name] = None
-                continue
             try:
+                if value is _MISSING:
+                    if required:
+                        errors.append((name, MESSAGES["required"]))
+                    elif default is not None:
+                        values[name] = default()
+                    continue
+                if value is None:
+                    if not_null:
+                        errors.append((name, MESSAGES["null"]))
+                    else:
+                        values[name] = None
+                    continue
                 value = convert(field, value)
                 if custom is not None:
                     value = custom(value)
-            except (FieldInvalid, ValueError) as exc:
+            except ValueError as exc:  # FieldInvalid included
                 errors.append((name, str(exc)))
                 continue
             values[name] = value
