@@ -399,8 +399,6 @@ def test_a_tenant_that_did_not_enable_the_plugin_does_not_see_its_hooks(install,
     assert len(rows(other, "loom_outbox")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="engine/plugins.py caches a tenant's hook view with the plugins "
-                   "registered at the time; a plugin registered later leaks into it")
 def test_a_plugin_registered_after_a_tenants_first_write_stays_invisible_to_it(install, plugins, acme):
     acme.records.create("contact", {"full_name": "before"})
     recorder = Recorder()
