@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
+from engine.api.auth import hidden
 from engine.api.errors import register_error_handlers
 from engine.api.routes import api
-from engine.errors import NotFound
 from engine.install import Install
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -33,16 +33,22 @@ def create_app(install: Install | None = None, config: dict | None = None) -> Fl
 
 
 def _register_plugin_blueprints(app, install) -> None:
+    """Plugin routes under a `<tenant>` answer only for tenants whose active plugins
+    include the blueprint's plugin; for the others, the same 404 as an unknown tenant."""
+    owners = {}
     for plugin_name, blueprints in install.plugins.per_plugin("loom_blueprints"):
         for blueprint in blueprints:
-            def only_enabled(plugin_name=plugin_name):
-                slug = (request.view_args or {}).get("tenant")
-                if slug is None:
-                    return None
-                tenant = install.registry.get(slug)
-                if tenant is None or plugin_name not in tenant.plugins:
-                    raise NotFound("no such tenant, or the token is not valid for it", code="not_found")
-                g.loom_tenant = tenant
-                return None
-            blueprint.before_request(only_enabled)
+            owners[blueprint.name] = plugin_name
             app.register_blueprint(blueprint)
+
+    @app.before_request
+    def only_where_enabled():
+        plugin_name = owners.get(request.blueprint)
+        slug = (request.view_args or {}).get("tenant") or g.get("tenant_slug")
+        if plugin_name is None or slug is None:
+            return None
+        tenant = install.registry.get(slug)
+        if tenant is None or plugin_name not in install.plugins.active(tenant.plugins):
+            raise hidden()
+        g.loom_tenant = tenant
+        return None

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 class RecordEvent:
     tenant: str
     entity: str
-    action: str            # "created" | "updated" | "deleted"
+    action: str            # "created" | "updated" | "deleted" | "transitioned"
     record_id: int
     record: dict           # the record as JSON (after the write; before it, for deletes)
     changes: dict = field(default_factory=dict)   # {field: [old, new]} in JSON form
     actor: str | None = None  # the acting user's e-mail, None for the system
+    extra: dict = field(default_factory=dict)     # e.g. the transition taken, for "transitioned"
 
     @property
     def name(self) -> str:
@@ -21,4 +22,4 @@ class RecordEvent:
     def to_dict(self) -> dict:
         return {"event": self.name, "tenant": self.tenant, "entity": self.entity,
                 "id": self.record_id, "record": self.record, "changes": self.changes,
-                "actor": self.actor}
+                "actor": self.actor, **({"extra": self.extra} if self.extra else {})}

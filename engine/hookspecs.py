@@ -23,21 +23,23 @@ def loom_metadata_packages():
 
 
 @hookspec
-def loom_record_before_write(event):
+def loom_record_before_write(event, session):
     """Check a record write inside its transaction, before it commits.
 
     Receives a `engine.events.RecordEvent` (tenant, entity, action, record id, the
-    record as it will be, the changed fields with old and new values, the actor).
+    record as it will be, the changed fields with old and new values, the actor) and
+    the `TenantSession` doing the write (its metadata, storage and install).
     Returns nothing; raise `engine.errors.LoomError` (or a subclass such as
     `ValidationFailed`) to refuse the write — the transaction is rolled back and the
     caller gets the error. Runs only for tenants that enabled the plugin."""
 
 
 @hookspec
-def loom_record_after_commit(event):
-    """React to a record created, updated or deleted, after its transaction committed.
+def loom_record_after_commit(event, session):
+    """React to a record created, updated, deleted or transitioned, after its transaction
+    committed.
 
-    Receives the same `RecordEvent`. Returns nothing. An exception here is logged and
+    Receives the same `RecordEvent` and `TenantSession`. Returns nothing. An exception here is logged and
     never undoes or fails the write (the outbox row keeps the event for reliable
     asynchronous consumers). Runs only for tenants that enabled the plugin."""
 
@@ -81,3 +83,13 @@ def loom_actions():
     `check(params)` returns a list of problems (plain-words strings) for the metadata
     validator. Called once when the action registry is built; an action is usable only
     by tenants that enabled its plugin."""
+
+
+@hookspec
+def loom_check_metadata(package, document, session):
+    """Check the parts of a metadata document that a plugin runs (rule sets, templates…).
+
+    Receives the loaded `metadata.Package` (entities and workflows already checked), the
+    raw document and the `TenantSession` it is for (its actions, settings). Returns a list of problems, each `{"field": JSON path, "code": str,
+    "message": str}`; any problem refuses the document before anything is changed.
+    Called on every `metadata apply` and validation, for the tenant's active plugins."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import cached_property
 
 from engine import migration
-from engine.errors import Forbidden, NotFound
+from engine.actions import registry as action_registry
+from engine.auth import ROLES
+from engine.errors import Forbidden, NotFound, ValidationFailed
 from engine.hooks import TenantHooks
 from engine.plugins import Plugins
 from engine.records.service import RecordService
@@ -60,15 +62,40 @@ class TenantSession:
 
     @property
     def records(self) -> RecordService:
-        hooks = TenantHooks(self.install.plugins, self.enabled)
+        hooks = TenantHooks(self.install.plugins, self.enabled, self)
         return RecordService(self.storage, self.metadata(), hooks, self.actor, self.tenant.slug)
 
     def require_admin(self) -> None:
         if self.actor is not None and not self.actor.is_admin:
             raise Forbidden("only a tenant admin may change metadata", code="admin_only")
 
+    def actions(self) -> dict:
+        """The named actions workflows and rules of this tenant may use."""
+        return action_registry(self.install.plugins, self.enabled)
+
+    def check_document(self, document):
+        """The whole document checked — entities, workflows (with this tenant's actions
+        and roles) and what active plugins check (rule sets, templates) — all problems
+        at once. Returns the Package or raises ValidationFailed."""
+        from metadata import MetadataInvalid, load_package
+
+        try:
+            package = load_package(document, extra_types=self.extra_types,
+                                   known_actions=sorted(self.actions()), known_roles=ROLES)
+        except MetadataInvalid as exc:
+            raise ValidationFailed(f"the metadata document has {len(exc.problems)} problem(s)",
+                                   details=exc.problems, code="invalid_metadata") from None
+        hook = self.install.plugins.hook("loom_check_metadata", self.enabled)
+        problems = [p for found in hook(package=package, document=document, session=self) for p in found]
+        if problems:
+            raise ValidationFailed(f"the metadata document has {len(problems)} problem(s)",
+                                   details=sorted(problems, key=lambda p: p["field"]),
+                                   code="invalid_metadata")
+        return package
+
     def apply_metadata(self, document, allow_drop=False, dry_run=False):
         self.require_admin()
+        self.check_document(document)
         result = migration.apply_document(
             self.storage, document, allow_drop=allow_drop, dry_run=dry_run,
             actor=self.actor.email if self.actor else "cli", extra_types=self.extra_types)

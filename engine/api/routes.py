@@ -4,41 +4,16 @@ from __future__ import annotations
 import re
 from datetime import timezone
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
+from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
-from engine.auth import authenticate
-from engine.errors import NotFound, Unauthorized, ValidationFailed
+from engine.errors import NotFound, ValidationFailed
 
 api = Blueprint("api", __name__, url_prefix="/api/v1/t/<tenant>")
+tenant_api(api)
 VERSION_TEXT = re.compile(r"[0-9]{1,9}")
-
-
-def _hidden():
-    """The same answer for an unknown tenant and a token that is not valid there."""
-    return NotFound("no such tenant, or the token is not valid for it", code="not_found")
-
-
-@api.url_value_preprocessor
-def _resolve(endpoint, values):
-    g.tenant_slug = values.pop("tenant", None)
-
-
-@api.before_request
-def _authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send an API token: Authorization: Bearer <token>")
-    install = current_app.extensions["loom"]
-    tenant = install.registry.get(g.tenant_slug)
-    if tenant is None or tenant.status != "active":
-        raise _hidden()
-    actor = authenticate(install.registry.storage_of(tenant), token.strip())
-    if actor is None:
-        raise _hidden()
-    g.session = install.session(tenant.slug, actor)
 
 
 def _record_response(record, status=200):

@@ -11,7 +11,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engine.errors import NotFound, StaleVersion, ValidationFailed
+from engine import effects
+from engine.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from engine.events import RecordEvent
 from engine.records import query as list_query
 from engine.records.audit import record_history
@@ -92,6 +93,41 @@ class RecordService:
             raise ValidationFailed(_invalid_message(entity, records, details, indexed),
                                    details=details[:MAX_DETAILS])
 
+    def _claim(self, conn, effect_key) -> bool:
+        """Claim an effect key in the write's transaction; False if it was done before."""
+        if not effect_key:
+            return True
+        if effects.done(conn, self.storage.schema, effect_key):
+            return False
+        effects.record(conn, self.storage.schema, effect_key)
+        return True
+
+    # -- workflow state fields ------------------------------------------------------------
+    def _workflow(self, entity):
+        return self.metadata.package.workflow_for(entity.name)
+
+    def _start_state(self, entity, values) -> dict | None:
+        """A record of a workflow entity starts in the workflow's initial state."""
+        workflow = self._workflow(entity)
+        if workflow is None:
+            return None
+        given = values.get(workflow.field)
+        if given is not None and given != workflow.initial:
+            return {"field": workflow.field,
+                    "message": f"starts at {workflow.initial!r}; it changes only through the "
+                               f"workflow's transitions"}
+        values[workflow.field] = workflow.initial
+        return None
+
+    def _refuse_state_change(self, entity, changes) -> None:
+        workflow = self._workflow(entity)
+        if workflow is not None and workflow.field in changes:
+            raise Conflict(
+                f"{entity.name}.{workflow.field} changes only through a transition: "
+                f"POST .../records/{entity.name}/<id>/transitions/<name>",
+                details=[{"field": workflow.field, "message": "set by the workflow"}],
+                code="state_by_transition")
+
     # -- reading ----------------------------------------------------------------------
     def get(self, entity_name, record_id):
         entity, table, shape = self._entity(entity_name)
@@ -120,15 +156,22 @@ class RecordService:
         return items
 
     # -- creating ---------------------------------------------------------------------
-    def create(self, entity_name, data):
+    def create(self, entity_name, data, effect_key=None):
+        """Create a record. With `effect_key`, a second call with the same key (a retried
+        job) writes nothing and returns None."""
         entity, table, shape = self._entity(entity_name)
         values = self._load(entity, self.metadata.create_schema(entity_name), data)
+        problem = self._start_state(entity, values)
+        if problem:
+            raise ValidationFailed(f"invalid {entity.name} record", details=[problem])
         at = utcnow()
         row = {**shape.empty_columns, **shape.to_columns(values), "created_at": at, "updated_at": at,
                "created_by": self.actor_id, "updated_by": self.actor_id,
                "owner_id": self.actor_id, "version": 1}
         try:
             with self.storage.begin() as conn:
+                if not self._claim(conn, effect_key):
+                    return None
                 self._check_references(conn, entity, [values])
                 row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
                 record = shape.dump(row)
@@ -154,6 +197,9 @@ class RecordService:
         for index, item in enumerate(items):
             values, errors = loader.load_one(item)
             details += [{"field": f"/{index}/{f}" if f else f"/{index}", "message": m} for f, m in errors]
+            problem = self._start_state(entity, values)
+            if problem:
+                details.append({"field": f"/{index}/{problem['field']}", "message": problem["message"]})
             loaded.append(values)
         details += duplicates_within(entity, loaded)
         at = utcnow()
@@ -183,9 +229,10 @@ class RecordService:
         return ids
 
     # -- updating ---------------------------------------------------------------------
-    def update(self, entity_name, record_id, data, expected_version=None):
+    def update(self, entity_name, record_id, data, expected_version=None, effect_key=None):
         """Change the fields in `data`; `version` in it (or `expected_version`, the
-        If-Match header) must be the record's current version."""
+        If-Match header) must be the record's current version. With `effect_key`, a
+        repeated call writes nothing and returns None."""
         entity, table, shape = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
         if not isinstance(data, dict):
@@ -195,6 +242,8 @@ class RecordService:
         values = self._load(entity, self.metadata.update_schema(entity_name), data, partial=True)
         try:
             with self.storage.begin() as conn:
+                if not self._claim(conn, effect_key):
+                    return None
                 old = self._fetch(conn, table, record_id, lock=True)
                 if old is None:
                     raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
@@ -204,6 +253,7 @@ class RecordService:
                 changes = {k: [before[k], v] for k, v in shape.dump_values(values).items() if before[k] != v}
                 if not changes:
                     return before
+                self._refuse_state_change(entity, changes)
                 self._check_references(conn, entity, [{k: values[k] for k in changes}])
                 at = utcnow()
                 new_columns = {**shape.to_columns({k: values[k] for k in changes}),
@@ -218,6 +268,42 @@ class RecordService:
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc,
                                           record_id=record_id) from None
+        self.hooks.after_commit(event)
+        return record
+
+    def write_state(self, entity_name, record_id, to_state, expected_version=None, extra=None,
+                    on_write=None, effect_key=None):
+        """Move a workflow record to `to_state`: the one write that may change a state
+        field. `on_write(conn, before, after, at)` adds rows in the same transaction
+        (the transition log, SLA timers); the event is `record.transitioned`."""
+        entity, table, shape = self._entity(entity_name)
+        workflow = self._workflow(entity)
+        if workflow is None:
+            raise NotFound(f"{entity_name} has no workflow", code="no_workflow")
+        record_id = _record_id(record_id, entity_name)
+        expected_version = _expected_version(None, expected_version)
+        with self.storage.begin() as conn:
+            if not self._claim(conn, effect_key):
+                return None
+            old = self._fetch(conn, table, record_id, lock=True)
+            if old is None:
+                raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+            if expected_version is not None and old["version"] != expected_version:
+                raise _stale(entity_name, record_id, old["version"], expected_version)
+            before = shape.dump(old)
+            at = utcnow()
+            new_columns = {workflow.field: to_state, "version": old["version"] + 1,
+                           "updated_at": at, "updated_by": self.actor_id}
+            conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
+            record = shape.dump({**old, **new_columns})
+            changes = {workflow.field: [before[workflow.field], to_state]}
+            event = RecordEvent(self.tenant, entity.name, "transitioned", record_id, record, changes,
+                                self.actor_email, dict(extra or {}))
+            if on_write is not None:
+                on_write(conn, before, record, at)
+            audit = audit_row(at, self.actor_id, "transition", entity.name, record_id,
+                              new_columns["version"], changes)
+            self._finish(conn, [event], [audit], at)
         self.hooks.after_commit(event)
         return record
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Callable
 
 from engine.actions import ActionContext, ActionFailed, ActionSpec
-from workflows.notify import effects, inapp
+from engine import effects
+from workflows.notify import inapp
 from workflows.notify.mailer import EFFECT_HEADER, AddressRefused, Mailer
 from workflows.notify.recipients import Recipient, parse_spec, resolve
 from workflows.notify.templates import NAME_RE, TemplateFailed, render

@@ -1,45 +1,20 @@
 """The in-app notifications API: `/api/v1/t/<tenant>/notifications`.
 
-Authentication repeats `engine.api.routes._authenticate` (no public helper exists):
-401 without a bearer token, and one 404 for an unknown tenant and a token of another
-tenant, so the API does not reveal which tenants exist. Register with
-`app.register_blueprint(notifications)`; error responses come from the app's handlers."""
+Authentication is the tenant API's (`engine.api.auth`): 401 without a bearer token, one
+404 for an unknown tenant and a token of another tenant. Error responses come from the
+app's handlers."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
+from engine.api.auth import tenant_api
 from engine.api.body import json_body
-from engine.auth import authenticate
-from engine.errors import NotFound, Unauthorized, ValidationFailed
+from engine.errors import ValidationFailed
 from workflows.notify import inapp
 
 notifications = Blueprint("notifications", __name__, url_prefix="/api/v1/t/<tenant>")
+tenant_api(notifications)
 INT64 = 2**63 - 1
-
-
-@notifications.url_value_preprocessor
-def _resolve(endpoint, values):
-    g.tenant_slug = values.pop("tenant", None)
-
-
-@notifications.before_request
-def _authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send an API token: Authorization: Bearer <token>")
-    install = current_app.extensions["loom"]
-    tenant = install.registry.get(g.tenant_slug)
-    if tenant is None or tenant.status != "active":
-        raise _hidden()
-    actor = authenticate(install.registry.storage_of(tenant), token.strip())
-    if actor is None:
-        raise _hidden()
-    g.session = install.session(tenant.slug, actor)
-
-
-def _hidden():
-    return NotFound("no such tenant, or the token is not valid for it", code="not_found")
 
 
 @notifications.get("/notifications")

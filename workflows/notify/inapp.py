@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.systables import loom_table
-from workflows.notify import effects
+from engine import effects
 
 MAX_TITLE = 300
 MAX_LIMIT = 200

@@ -1,6 +1,6 @@
-"""Effect keys in `loom_effects`: proof that a delivery already happened, so a retried
-job does not notify anyone twice. Keys are namespaced by the caller (the notify action
-appends `|notify:<channel>:<who>` to the event's effect key)."""
+"""Effect keys in `loom_effects`: proof that an effect of an event already happened, so a
+retried job changes nothing twice. Record writes claim their key in their own transaction;
+deliveries (e-mail) record it right after sending. Callers namespace their keys."""
 from __future__ import annotations
 
 import hashlib
