@@ -9,6 +9,9 @@ from engine.coltypes import ID_TYPE, UTCDateTime
 from engine.fieldtypes import columns_for
 
 MAX_IDENTIFIER = 63  # PostgreSQL's limit; SQLite has none
+# SQLite reuses the highest rowid after a delete unless the table says AUTOINCREMENT; an
+# id must never name two records (audit trails and outbox events refer to it).
+ENTITY_TABLE_OPTIONS = {"sqlite_autoincrement": True}
 
 
 def system_columns() -> list[Column]:
@@ -47,7 +50,7 @@ def compile_entity(entity, md: MetaData, schema: str | None) -> Table:
     columns = system_columns()
     for field in entity.fields:
         columns.extend(columns_for(field, schema))
-    table = Table(entity.name, md, *columns, schema=schema)
+    table = Table(entity.name, md, *columns, schema=schema, **ENTITY_TABLE_OPTIONS)
     for field in entity.fields:
         for name, unique in field_indexes(entity.name, field):
             Index(name, table.c[field.name], unique=unique)

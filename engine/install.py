@@ -12,6 +12,7 @@ from engine.hooks import TenantHooks
 from engine.plugins import Plugins
 from engine.records.service import RecordService
 from engine.runtime import MetadataCache
+from engine.words import counted
 from tenants import Registry, Settings, Storage
 
 
@@ -83,12 +84,12 @@ class TenantSession:
             package = load_package(document, extra_types=self.extra_types,
                                    known_actions=sorted(self.actions()), known_roles=ROLES)
         except MetadataInvalid as exc:
-            raise ValidationFailed(f"the metadata document has {len(exc.problems)} problem(s)",
+            raise ValidationFailed(f"the metadata document has {counted(len(exc.problems), 'problem')}",
                                    details=exc.problems, code="invalid_metadata") from None
         hook = self.install.plugins.hook("loom_check_metadata", self.enabled)
         problems = [p for found in hook(package=package, document=document, session=self) for p in found]
         if problems:
-            raise ValidationFailed(f"the metadata document has {len(problems)} problem(s)",
+            raise ValidationFailed(f"the metadata document has {counted(len(problems), 'problem')}",
                                    details=sorted(problems, key=lambda p: p["field"]),
                                    code="invalid_metadata")
         return package

@@ -47,7 +47,7 @@ def test_walkthrough_works_as_written(backend, tmp_path):
     assert "created tenant acme (Acme Retail)" in out
     assert "applied version 1 (was 0)" in out
     assert "applied version 2 (was 1)" in out and "add field contact.wechat_id" in out
-    assert "applied version 3 (was 2)" in out and "archived 1 rows" in out
+    assert "applied version 3 (was 2)" in out and "archived 1 row:" in out
     documents = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     created, _second, listed, patched, after_rollback = documents
     assert created["id"] == 1 and created["version"] == 1 and created["tier"] == "gold"

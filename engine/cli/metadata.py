@@ -6,6 +6,7 @@ import click
 from engine.cli.common import echo_json, pass_install, read_json_file
 from engine.errors import LoomError
 from engine.migration import parse_document
+from engine.words import counted
 
 
 @click.group()
@@ -29,7 +30,7 @@ def _print_result(result, as_json):
         click.echo(f"  {change['description']}{marker}")
     for archive in result.archives:
         verb = "restored" if archive["kind"].startswith("restored") else "archived"
-        click.echo(f"  {verb} {archive['rows']} rows: {archive['table']}")
+        click.echo(f"  {verb} {counted(archive['rows'], 'row')}: {archive['table']}")
 
 
 @metadata.command("validate")

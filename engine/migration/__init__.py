@@ -13,8 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from engine.compiler import compile_tables
 from engine.errors import MigrationRefused, NotFound, ValidationFailed
 from engine.migration import versions
-from engine.migration.checks import blocking_problems
+from engine.migration.checks import blocking_problems, drop_refusal, refusal
 from engine.migration.ddl import Migrator
+from engine.words import counted
 from metadata import MetadataInvalid, Package, diff_packages, load_package
 
 
@@ -38,7 +39,7 @@ def parse_document(document, extra_types=None) -> Package:
         return load_package(document, extra_types=extra_types)
     except MetadataInvalid as exc:
         raise ValidationFailed(
-            f"the metadata document has {len(exc.problems)} problem(s)", details=exc.problems,
+            f"the metadata document has {counted(len(exc.problems), 'problem')}", details=exc.problems,
             code="invalid_metadata") from None
 
 
@@ -51,31 +52,33 @@ def current_package(conn, schema, extra_types=None) -> tuple[int, Package | None
 
 
 def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False, actor=None,
-                   extra_types=None, action="apply", restore=False) -> MigrationResult:
+                   extra_types=None, action="apply", restoring=False) -> MigrationResult:
     """Diff `document` against the live schema and migrate to it, or refuse and change nothing."""
     package = parse_document(document, extra_types)
     schema = tenant_storage.schema
     try:
         with tenant_storage.migration() as conn:
+            versions.lock_history(conn, schema)
             previous, old_pkg = current_package(conn, schema, extra_types)
             changes = diff_packages(old_pkg, package)
             result = MigrationResult(version=previous, previous_version=previous,
                                      changes=[_describe(c) for c in changes], dry_run=dry_run)
             if not changes and action == "apply":
                 return result
-            _refuse_drops(changes, allow_drop)
+            drops = [c for c in changes if c.destructive]
+            if drops and not (allow_drop or dry_run):  # a dry run previews the drops
+                raise MigrationRefused(drop_refusal(drops), code="destructive_change",
+                                       details=[{"field": c.target, "message": c.describe()} for c in drops])
             old_tables = compile_tables(old_pkg, schema) if old_pkg else {}
-            new_tables = compile_tables(package, schema)
-            problems = blocking_problems(conn, changes, old_pkg, package, old_tables, new_tables)
+            problems = blocking_problems(conn, changes, old_pkg, package, old_tables, restoring)
             if problems:
-                raise MigrationRefused(
-                    f"refused: {len(problems)} change(s) would lose or break data; nothing was changed",
-                    details=problems)
+                raise MigrationRefused(refusal(problems), details=problems)
             if dry_run:
                 return result
             version = previous + 1
-            migrator = Migrator(conn, schema, old_pkg, package, old_tables, new_tables, version, restore)
-            _run(migrator, changes)
+            migrator = Migrator(conn, schema, old_pkg, package, old_tables, compile_tables(package, schema),
+                                version, restoring)
+            migrator.run(changes)
             versions.record_version(conn, schema, version, package.to_dict(), result.changes,
                                     migrator.archives, action, actor)
             result.version, result.applied, result.archives = version, True, migrator.archives
@@ -84,35 +87,6 @@ def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False,
         raise MigrationRefused(
             "the database refused the migration; nothing was changed",
             details=[{"message": str(exc.orig).strip().splitlines()[0]}]) from None
-    except RuntimeError as exc:
-        raise MigrationRefused(f"{exc}; nothing was changed") from None
-
-
-def _run(migrator: Migrator, changes) -> None:
-    added = [c.entity for c in changes if c.kind == "add_entity"]
-    dropped = [c.entity for c in changes if c.kind == "drop_entity"]
-    deferred = migrator.create_entities(added)
-    per_entity: dict[str, list] = {}
-    for change in changes:
-        if change.field and change.entity not in added and change.entity not in dropped:
-            if change.needs_ddl or change.kind in ("drop_field",):
-                per_entity.setdefault(change.entity, []).append(change)
-    for entity_name in sorted({e for e, _ in deferred}):
-        per_entity.setdefault(entity_name, [])
-    for entity_name, entity_changes in per_entity.items():
-        migrator.alter_entity(entity_name, entity_changes, extra_adds=deferred)
-    migrator.drop_entities(dropped)
-
-
-def _refuse_drops(changes, allow_drop) -> None:
-    drops = [c for c in changes if c.destructive]
-    if drops and not allow_drop:
-        raise MigrationRefused(
-            f"refused: the document omits {len(drops)} definition(s) that hold data; "
-            "apply again with allow_drop (CLI: --allow-drop) to archive and drop them",
-            details=[{"field": f"{c.entity}.{c.field}" if c.field else c.entity,
-                      "message": c.describe()} for c in drops],
-            code="destructive_change")
 
 
 def _describe(change) -> dict:
@@ -133,4 +107,4 @@ def rollback(tenant_storage, version: int, *, actor=None, extra_types=None) -> M
     if row is None:
         raise NotFound(f"no metadata version {version}", code="version_not_found")
     return apply_document(tenant_storage, row["document"], allow_drop=True, actor=actor,
-                          extra_types=extra_types, action=f"rollback to {version}", restore=True)
+                          extra_types=extra_types, action=f"rollback to {version}", restoring=True)

@@ -4,27 +4,29 @@ Every change that could lose or break data is checked against the live rows; a c
 with blocking rows is refused with their number and nothing is touched."""
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import func, select
 
 from engine.fieldtypes import FieldInvalid
+from engine.migration import restore
 from engine.migration.convert import base_of, convert, stored_value
+from engine.migration.moves import chunks, field_columns
+from engine.words import counted, listed
 
-REWRITES = {"alter_type", "alter_precision", "alter_reference"}
-SCAN_CHUNK = 5000
 
-
-def blocking_problems(conn, changes, old_pkg, new_pkg, old_tables, new_tables) -> list[dict]:
+def blocking_problems(conn, changes, old_pkg, new_pkg, old_tables, restoring=False) -> list[dict]:
+    """One {"field", "message"} per change that existing rows block. With `restoring`
+    (a rollback), added fields count the values their archives will put back."""
     problems = []
     for change in changes:
         check = _CHECKS.get(change.kind)
-        if check is None:
-            continue
         table = old_tables.get(change.entity)
-        if table is None:
+        if check is None or table is None:
             continue
-        old_field = old_pkg.entity(change.entity).field(change.field) if change.field else None
-        new_field = new_pkg.entity(change.entity).field(change.field) if change.field else None
-        message = check(conn, table, old_field, new_field, new_tables)
+        old_field = old_pkg.entity(change.entity).field(change.field)
+        new_field = new_pkg.entity(change.entity).field(change.field)
+        message = check(conn, table, old_field, new_field, old_tables, restoring)
         if message:
             problems.append({"field": f"{change.entity}.{change.field}", "message": message})
     return problems
@@ -34,95 +36,132 @@ def _count(conn, stmt) -> int:
     return conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
-def _add_field(conn, table, _old, field, _tables):
-    if not field.required or field.has_default:
+def _empty(name, n) -> str:
+    return f"{name} is empty in {counted(n, 'row')}; fill in the values or give the field a default first"
+
+
+def _add_field(conn, table, _old, field, _tables, restoring):
+    if not field.required and not field.unique:
         return None
-    rows = conn.execute(select(func.count()).select_from(table)).scalar_one()
-    if rows:
-        return (f"new required field {table.name}.{field.name} has no default and {rows} "
-                "existing rows would have no value; give it a default or make it optional first")
+    if restoring:
+        lacking = restore.rows_without_value(conn, table.schema, table.name, field, table)
+    else:
+        lacking = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    if field.required and not field.has_default and lacking:
+        return (f"{table.name}.{field.name} is required and has no default, but {counted(lacking, 'existing row')} "
+                "would have no value; give it a default or make it optional first")
+    if field.unique and field.has_default and lacking > 1:
+        return (f"{counted(lacking, 'existing row')} would share the default {field.default!r} of the "
+                f"unique field {field.name}; add it without a default first")
     return None
 
 
-def _alter_required(conn, table, _old, field, _tables):
+def _alter_required(conn, table, _old, field, _tables, _restoring):
     if not field.required or field.has_default:
         return None
     empty = _count(conn, select(table.c.id).where(table.c[field.name].is_(None)))
-    if empty:
-        return f"{empty} rows have no {field.name}; fill them or give the field a default first"
-    return None
+    return _empty(field.name, empty) if empty else None
 
 
-def _alter_unique(conn, table, _old, field, _tables):
+def _alter_unique(conn, table, _old, field, _tables, _restoring):
     if not field.unique:
         return None
     column = table.c[field.name]
-    dupes = (select(column, func.count().label("n")).where(column.is_not(None))
+    dupes = (select(func.count().label("n")).where(column.is_not(None))
              .group_by(column).having(func.count() > 1).subquery())
     rows = conn.execute(select(func.coalesce(func.sum(dupes.c.n), 0))).scalar_one()
     if rows:
-        return f"{rows} rows share a value of {field.name}, so it cannot become unique"
+        return f"{field.name} has duplicate values in {counted(rows, 'row')}, so it cannot become unique"
     return None
 
 
-def _alter_length(conn, table, old, field, _tables):
+def _alter_length(conn, table, old, field, _tables, _restoring):
     if field.max_length is None or (old.max_length is not None and field.max_length >= old.max_length):
         return None
-    column = table.c[field.name]
-    longer = _count(conn, select(table.c.id).where(func.length(column) > field.max_length))
+    longer = _count(conn, select(table.c.id).where(func.length(table.c[field.name]) > field.max_length))
     if longer:
-        return (f"{longer} rows hold a {field.name} longer than {field.max_length} characters; "
-                "shortening max_length would cut them")
+        return (f"{field.name} is longer than {field.max_length} characters in {counted(longer, 'row')}; "
+                f"shortening max_length would cut {'it' if longer == 1 else 'them'}")
     return None
 
 
-def _alter_options(conn, table, old, field, _tables):
-    removed = set(old.option_values()) - set(field.option_values())
+def _alter_options(conn, table, old, field, _tables, _restoring):
+    removed = sorted(set(old.option_values()) - set(field.option_values()))
     if not removed:
         return None
     column = table.c[field.name]
     if base_of(field) == "choice":
-        holding = _count(conn, select(table.c.id).where(column.in_(sorted(removed))))
+        holding = _count(conn, select(table.c.id).where(column.in_(removed)))
     else:
-        holding = sum(1 for (value,) in conn.execute(select(column).where(column.is_not(None)))
-                      if set(value or ()) & removed)
+        holding = sum(1 for rows in chunks(conn, table, [column], where=column.is_not(None))
+                      for row in rows if set(row[field.name] or ()) & set(removed))
     if holding:
-        return (f"{holding} rows hold the removed option(s) {', '.join(sorted(removed))}; "
-                "change those rows first")
+        options = f"option {removed[0]} is" if len(removed) == 1 else f"options {', '.join(removed)} are"
+        return (f"the removed {options} still used in {counted(holding, 'row')}; "
+                f"change {'that row' if holding == 1 else 'those rows'} first")
     return None
 
 
-def _rewrite(conn, table, old, field, tables):
-    """Changes that move values into a new column: every value must convert exactly."""
-    failing, example = 0, None
-    columns = [c for c in table.c if c.name == old.name or c.name == old.name + "__currency"]
-    result = conn.execution_options(yield_per=SCAN_CHUNK).execute(select(table.c.id, *columns))
-    for row in result.mappings():
-        try:
-            convert(old, field, stored_value(old, row))
-        except FieldInvalid as exc:
-            failing += 1
-            example = example or f"row {row['id']}: {exc}"
+def _rewrite(conn, table, old, field, tables, _restoring):
+    """Changes that move values into a new column: every value must convert exactly, and
+    the converted values must still be unique, present and pointing at existing records."""
+    failing, example, empty, seen = 0, None, 0, Counter()
+    for rows in chunks(conn, table, field_columns(table, old)):
+        for row in rows:
+            try:
+                value = convert(old, field, stored_value(old, row))
+            except FieldInvalid as exc:
+                failing, example = failing + 1, example or f"row {row['id']}: {exc}"
+                continue
+            if value is None:
+                empty += 1
+            elif field.unique:
+                seen[repr(value)] += 1
     if failing:
         return (f"changing {field.name} from {_describe(old)} to {_describe(field)} would lose "
-                f"data in {failing} rows (for example {example})")
+                f"data in {counted(failing, 'row')} (for example {example})")
+    duplicates = sum(n for n in seen.values() if n > 1)
+    if duplicates:
+        return f"{field.name} would have duplicate values in {counted(duplicates, 'row')}, so it cannot stay unique"
+    if empty and field.required and not field.has_default:
+        return _empty(field.name, empty)
     if base_of(field) == "reference":
-        target = tables[field.to]
-        column = table.c[field.name]
-        orphans = _count(conn, select(table.c.id).where(
-            column.is_not(None), column.not_in(select(target.c.id))))
-        if orphans:
-            return f"{orphans} rows refer to {field.to} records that do not exist"
+        return _orphans(conn, table, field, tables)
+    return None
+
+
+def _orphans(conn, table, field, tables):
+    column = table.c[field.name]
+    stmt = select(table.c.id).where(column.is_not(None))
+    target = tables.get(field.to)  # a table created by this migration has no rows yet
+    if target is not None:
+        stmt = stmt.where(column.not_in(select(target.c.id)))
+    orphans = _count(conn, stmt)
+    if orphans:
+        return f"{field.name} refers to missing {field.to} records in {counted(orphans, 'row')}"
     return None
 
 
 def _describe(field) -> str:
     base = base_of(field)
     if base in ("decimal", "currency"):
-        return f"{base}({field.precision or 18},{field.scale if field.scale is not None else 2})"
+        return f"{base}({field.precision},{field.scale})"
     if base == "reference":
         return f"reference to {field.to}"
     return base
+
+
+def refusal(problems) -> str:
+    return f"refused: {counted(len(problems), 'change')} would lose or break data; nothing was changed"
+
+
+def drop_refusal(drops) -> str:
+    fields = [c.target for c in drops if c.field]
+    entities = [c.target for c in drops if not c.field]
+    parts = [f"{'field' if len(fields) == 1 else 'fields'} {listed(fields)}"] if fields else []
+    parts += [f"{'entity' if len(entities) == 1 else 'entities'} {listed(entities)}"] if entities else []
+    return (f"refused: applying this document would drop {' and '.join(parts)}; apply it again with "
+            "allow_drop (CLI: --allow-drop) to archive their data and drop them")
 
 
 _CHECKS = {

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from engine.fieldtypes import CONVERTERS, FieldInvalid, dump_value
+from engine.fieldtypes import CONVERTERS, CURRENCY_SUFFIX, FieldInvalid, dump_value
 
 INTEGER_RE = re.compile(r"^[+-]?\d+$")
 STRINGY = {"string", "text", "email", "phone", "url", "choice"}
@@ -24,8 +24,16 @@ def stored_value(field, row) -> object:
         amount = row[field.name]
         if amount is None:
             return None
-        return {"amount": str(amount), "currency": row[field.name + "__currency"]}
+        return {"amount": str(amount), "currency": row[field.name + CURRENCY_SUFFIX]}
     return dump_value(base, row[field.name])
+
+
+def column_values(field, value) -> dict:
+    """Column name -> value for a converted value of `field` (currency takes two columns)."""
+    if base_of(field) == "currency":
+        amount, code = (None, None) if value is None else (value["amount"], value["currency"])
+        return {field.name: amount, field.name + CURRENCY_SUFFIX: code}
+    return {field.name: value}
 
 
 def convert(old_field, new_field, value):

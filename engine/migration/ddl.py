@@ -3,211 +3,208 @@ transaction. Batch mode makes the same code work on SQLite (which rebuilds the t
 only when ALTER cannot do the job) and on PostgreSQL (where it runs ALTER directly)."""
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import replace
+
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, select
+from sqlalchemy import Column, inspect
 
-from engine.compiler import field_indexes, system_columns
+from engine.compiler import ENTITY_TABLE_OPTIONS, field_indexes, index_name, system_columns
+from engine.errors import MigrationRefused
 from engine.fieldtypes import columns_for
-from engine.migration import archive
-from engine.migration.convert import base_of, convert, stored_value
+from engine.migration import archive, moves, restore
+from engine.migration.convert import base_of
+from engine.words import counted
 
 TEMP = "__tmp"
-REWRITES = {"alter_type", "alter_precision", "alter_reference"}
-WRITE_CHUNK = 2000
+REWRITES = ("alter_type", "alter_precision", "alter_reference")
 
 
 class Migrator:
-    def __init__(self, conn, schema, old_pkg, new_pkg, old_tables, new_tables, version, restore):
+    def __init__(self, conn, schema, old_pkg, new_pkg, old_tables, new_tables, version, restoring):
         self.conn = conn
         self.schema = schema
         self.op = Operations(MigrationContext.configure(conn))
         self.old_pkg, self.new_pkg = old_pkg, new_pkg
         self.old_tables, self.new_tables = old_tables, new_tables
         self.version = version
-        self.restore = restore
+        self.restoring = restoring
         self.archives: list[dict] = []
 
+    def run(self, changes) -> None:
+        added = [c.entity for c in changes if c.kind == "add_entity"]
+        dropped = [c.entity for c in changes if c.kind == "drop_entity"]
+        self.create_entities(added)
+        per_entity = defaultdict(list)
+        for change in changes:
+            if change.field and change.needs_ddl and change.entity not in added + dropped:
+                per_entity[change.entity].append(change)
+        for name, entity_changes in per_entity.items():
+            self.alter_entity(name, entity_changes)
+        self.drop_entities(dropped)
+        self._check_references()
+
     # -- whole entities ----------------------------------------------------------
-    def create_entities(self, names: list[str]) -> list[tuple[str, str]]:
-        """Create new tables in reference order; returns (entity, field) pairs of
-        references inside a cycle, to be added once every table exists."""
-        deferred, created = [], set()
-        pending = list(names)
-        while pending:
-            ready = [n for n in pending if self._refs_ready(n, created | set(self.old_tables), pending)]
-            if not ready:  # a cycle: create the first anyway, its cyclic refs later
-                ready = [pending[0]]
-            for name in ready:
-                deferred += self._create_entity(name, created | set(self.old_tables))
-                created.add(name)
-                pending.remove(name)
-        return deferred
-
-    def _refs_ready(self, name, existing, pending) -> bool:
-        entity = self.new_pkg.entity(name)
-        return all(f.to == name or f.to in existing
-                   for f in entity.fields if base_of(f) == "reference")
-
-    def _create_entity(self, name, existing) -> list[tuple[str, str]]:
-        entity = self.new_pkg.entity(name)
-        columns, deferred = system_columns(), []
-        for field in entity.fields:
-            if base_of(field) == "reference" and field.to != name and field.to not in existing:
-                deferred.append((name, field.name))
-                continue
-            columns += columns_for(field, self.schema)
-        self.op.create_table(name, *columns, schema=self.schema)
-        for field in entity.fields:
-            if (name, field.name) not in deferred:
+    def create_entities(self, names: list[str]) -> None:
+        """Create new tables in reference order. A reference to a table created later (a
+        cycle) becomes a column once every table exists. When rolling back, archived rows
+        go in before NOT NULL, indexes and the references between restored tables."""
+        order, deferred = self._creation_order(names)
+        for name in order:
+            entity = self.new_pkg.entity(name)
+            fields = [self._loose(f) for f in entity.fields if f.name not in deferred[name]]
+            columns = system_columns() + [c for f in fields for c in columns_for(f, self.schema)]
+            self.op.create_table(name, *columns, schema=self.schema, **ENTITY_TABLE_OPTIONS)
+        for name in order:
+            self._add_columns(name, [self.new_pkg.entity(name).field(f) for f in deferred[name]])
+        if self.restoring:
+            self._restore_entities(order)
+        for name in order:
+            entity = self.new_pkg.entity(name)
+            loose = entity.fields if self.restoring else [entity.field(f) for f in deferred[name]]
+            self._tighten(name, [f for f in loose if f.required])
+            for field in entity.fields:
                 self._create_indexes(name, field)
-        if self.restore:
-            self.archives += archive.restore_entity(self.conn, self.schema, entity, self.new_tables[name], self.version)
-        return deferred
+
+    def _creation_order(self, names):
+        """(names in creation order, {name: reference fields to add once every table exists})."""
+        order, pending = [], list(names)
+        while pending:
+            ready = [n for n in pending if all(t in self.old_tables or t in order or t == n
+                                               for t in self._targets(n))]
+            order += ready or pending[:1]  # a cycle: the first goes ahead, its references wait
+            pending = [n for n in pending if n not in order]
+        deferred = {n: [f.name for f in self.new_pkg.entity(n).fields
+                        if base_of(f) == "reference" and f.to in order and order.index(f.to) > order.index(n)]
+                    for n in order}
+        return order, deferred
+
+    def _targets(self, name):
+        return [f.to for f in self.new_pkg.entity(name).fields if base_of(f) == "reference"]
+
+    def _loose(self, field):
+        return _optional(field) if self.restoring else field
+
+    def _restore_entities(self, order) -> None:
+        restored = [restore.restore_entity(self.conn, self.schema, self.new_pkg.entity(name),
+                                           self.new_tables[name], self.version) for name in order]
+        for entity in filter(None, restored):
+            self.archives += restore.finish_entity(self.conn, self.schema, entity, self.version)
 
     def drop_entities(self, names: list[str]) -> None:
-        for name in self._drop_order(names):
+        for name in names:
             self.archives.append(archive.archive_entity(
                 self.conn, self.op, self.schema, self.old_pkg.entity(name), self.old_tables[name], self.version))
-            for field in self.old_pkg.entity(name).fields:
-                self._drop_indexes(name, field)
+        if self.conn.dialect.name == "postgresql":  # references between dropped tables go first
+            inspector = inspect(self.conn)
+            for name in names:
+                for fk in inspector.get_foreign_keys(name, schema=self.schema):
+                    if fk["referred_table"] in names and fk["referred_table"] != name:
+                        self.op.drop_constraint(fk["name"], name, type_="foreignkey", schema=self.schema)
+        for name in names:
             self.op.drop_table(name, schema=self.schema)
 
-    def _drop_order(self, names):
-        """Tables that refer to others go first."""
-        names = list(names)
-        ordered = []
-        while names:
-            for name in names:
-                referenced_by_pending = any(
-                    f.to == name for other in names if other != name
-                    for f in self.old_pkg.entity(other).fields if base_of(f) == "reference")
-                if not referenced_by_pending:
-                    ordered.append(name)
-                    names.remove(name)
-                    break
-            else:
-                ordered += names
-                break
-        return ordered
-
     # -- fields of an existing entity -----------------------------------------------
-    def alter_entity(self, name, changes, extra_adds=()) -> None:
+    def alter_entity(self, name, changes) -> None:
         old_entity, new_entity = self.old_pkg.entity(name), self.new_pkg.entity(name)
-        by_kind = {}
+        by_kind = defaultdict(list)
         for change in changes:
-            by_kind.setdefault(change.kind, []).append(change.field)
-        added = list(by_kind.get("add_field", [])) + [f for e, f in extra_adds if e == name]
-        dropped = by_kind.get("drop_field", [])
-        rewritten = [f for kind in REWRITES for f in by_kind.get(kind, [])]
-        reindexed = set(rewritten) | set(by_kind.get("alter_unique", [])) | set(by_kind.get("alter_indexed", []))
-        required_flips = by_kind.get("alter_required", [])
-        resized = by_kind.get("alter_length", [])
+            by_kind[change.kind].append(change.field)
+        added = [new_entity.field(f) for f in by_kind["add_field"]]
+        dropped = [old_entity.field(f) for f in by_kind["drop_field"]]
+        rewritten = [f for kind in REWRITES for f in by_kind[kind]]
+        reindexed = set(rewritten) | set(by_kind["alter_unique"]) | set(by_kind["alter_indexed"])
 
-        for field_name in set(dropped) | reindexed:
+        for field_name in sorted(reindexed):
             self._drop_indexes(name, old_entity.field(field_name))
-        for field_name in dropped:
+        for field in dropped:
+            self._drop_indexes(name, field)
             self.archives.append(archive.archive_field(
-                self.conn, self.op, self.schema, name, old_entity.field(field_name),
-                self.old_tables[name], self.version))
+                self.conn, self.op, self.schema, name, field, self.old_tables[name], self.version))
 
-        new_columns = [c for f in added for c in columns_for(_optional(new_entity.field(f)), self.schema)]
-        temp_columns = [_renamed(c, c.name + TEMP) for f in rewritten
-                        for c in columns_for(_optional(new_entity.field(f)), self.schema)]
-        if new_columns or temp_columns:
-            with self.op.batch_alter_table(name, schema=self.schema) as batch:
-                for column in new_columns + temp_columns:
-                    batch.add_column(column)
-
-        table = self._live_table(name, new_columns + temp_columns)
-        for field_name in rewritten:
-            self._copy_converted(table, old_entity.field(field_name), new_entity.field(field_name))
-        for field_name in added:
-            field = new_entity.field(field_name)
+        temps = {f: _temporary(new_entity.field(f)) for f in rewritten}
+        new_columns = self._add_columns(name, added + list(temps.values()))
+        table = moves.live_table(self.old_tables[name], new_columns)
+        for field_name, temp in temps.items():
+            new_field = new_entity.field(field_name)
+            moves.copy_converted(self.conn, table, old_entity.field(field_name), new_field, temp)
+            if new_field.required and new_field.has_default:
+                moves.backfill(self.conn, table, new_field, temp)
+        for field in added:
             if field.has_default:
-                self._backfill(table, field)
-            if self.restore:
-                self.archives += archive.restore_field(self.conn, self.schema, name, field, table, self.version)
-        for field_name in required_flips:
-            field = new_entity.field(field_name)
+                moves.backfill(self.conn, table, field)
+            if self.restoring:
+                self.archives += restore.restore_field(self.conn, self.schema, name, field, table, self.version)
+        flips = [new_entity.field(f) for f in by_kind["alter_required"]]
+        for field in flips:
             if field.required and field.has_default:
-                self._backfill(table, field)
+                moves.backfill(self.conn, table, field)
 
-        self._restructure(name, new_entity, dropped, rewritten, added, required_flips, resized)
-        for field_name in set(added) | reindexed:
-            self._create_indexes(name, new_entity.field(field_name))
+        self._restructure(name, dropped, [new_entity.field(f) for f in rewritten], by_kind["alter_length"])
+        self._tighten(name, [f for f in added + flips if f.required], nullable=[f for f in flips if not f.required])
+        for field in added + [new_entity.field(f) for f in sorted(reindexed)]:
+            self._create_indexes(name, field)
 
-    def _restructure(self, name, new_entity, dropped, rewritten, added, required_flips, resized):
-        old_entity = self.old_pkg.entity(name)
-        dropping = [c.name for f in dropped for c in columns_for(old_entity.field(f), self.schema)]
-        dropping += [c.name for f in rewritten for c in columns_for(old_entity.field(f), self.schema)]
-        renames = [(c.name + TEMP, c) for f in rewritten for c in columns_for(new_entity.field(f), self.schema)]
-        not_null = [c for f in set(added) | set(required_flips) | set(rewritten)
-                    for c in columns_for(new_entity.field(f), self.schema)
-                    if new_entity.field(f).required]
-        nullable = [c for f in required_flips for c in columns_for(new_entity.field(f), self.schema)
-                    if not new_entity.field(f).required]
-        retyped = [c for f in resized for c in columns_for(new_entity.field(f), self.schema)]
-        if self.conn.dialect.name == "sqlite":
-            retyped = []  # SQLite does not enforce VARCHAR lengths; the record service does
-        if not (dropping or renames or not_null or nullable or retyped):
+    def _add_columns(self, name, fields) -> list:
+        """Add fields as nullable columns (tightened once their values are in place)."""
+        columns = [c for f in fields for c in columns_for(_optional(f), self.schema)]
+        if columns:
+            with self.op.batch_alter_table(name, schema=self.schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
+                for column in columns:
+                    if column.foreign_keys and self.conn.dialect.name == "sqlite":
+                        self._add_reference(batch, name, column)
+                    else:
+                        batch.add_column(column)
+        return columns
+
+    def _add_reference(self, batch, name, column) -> None:
+        """SQLite: a reference column with its foreign key as a table constraint, the only
+        form whose ON DELETE survives the table copies of later batch operations."""
+        [fk] = column.foreign_keys
+        batch.add_column(Column(column.name, column.type))
+        batch.create_foreign_key(index_name("fk", name, column.name.removesuffix(TEMP)),
+                                 fk.target_fullname.split(".")[0], [column.name], ["id"], ondelete=fk.ondelete)
+
+    def _restructure(self, name, dropped, rewritten, resized) -> None:
+        """Drop old columns and move the rewritten ones into place."""
+        old_entity, new_entity = self.old_pkg.entity(name), self.new_pkg.entity(name)
+        dropping = [c.name for f in dropped for c in columns_for(f, self.schema)]
+        dropping += [c.name for f in rewritten for c in columns_for(old_entity.field(f.name), self.schema)]
+        renames = [(temp.name, column) for f in rewritten
+                   for temp, column in zip(columns_for(_temporary(f), self.schema), columns_for(f, self.schema))]
+        retyped = []
+        if self.conn.dialect.name != "sqlite":  # SQLite does not enforce VARCHAR lengths; the record service does
+            retyped = [c for f in resized for c in columns_for(new_entity.field(f), self.schema)]
+        if not (dropping or renames or retyped):
             return
-        with self.op.batch_alter_table(name, schema=self.schema) as batch:
+        with self.op.batch_alter_table(name, schema=self.schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
             for column_name in dropping:
                 batch.drop_column(column_name)
             for temp_name, column in renames:
-                batch.alter_column(temp_name, new_column_name=column.name)
+                batch.alter_column(temp_name, new_column_name=column.name, nullable=column.nullable)
             for column in retyped:
-                batch.alter_column(column.name, type_=column.type)
-            for column in not_null:
-                batch.alter_column(column.name, nullable=False, existing_type=column.type)
-            for column in nullable:
-                batch.alter_column(column.name, nullable=True, existing_type=column.type)
+                batch.alter_column(column.name, type_=column.type, existing_nullable=column.nullable)
 
-    # -- data moves -------------------------------------------------------------------
-    def _live_table(self, name, added_columns):
-        """The old table plus the columns just added, for the data moves in between."""
-        from sqlalchemy import MetaData, Table
-
-        old = self.old_tables[name]
-        md = MetaData()
-        columns = [Column(c.name, c.type) for c in old.columns]
-        columns += [Column(c.name, c.type) for c in added_columns]
-        return Table(name, md, *columns, schema=self.schema)
-
-    def _copy_converted(self, table, old_field, new_field) -> None:
-        sources = [c for c in table.c if c.name in (old_field.name, old_field.name + "__currency")]
-        rows = self.conn.execute(select(table.c.id, *sources).where(sources[0].is_not(None))).mappings().all()
-        updates = []
-        for row in rows:
-            value = convert(old_field, new_field, stored_value(old_field, row))
-            if base_of(new_field) == "currency":
-                updates.append({"_id": row["id"], new_field.name + TEMP: value["amount"],
-                                new_field.name + "__currency" + TEMP: value["currency"]})
-            else:
-                updates.append({"_id": row["id"], new_field.name + TEMP: value})
-        self._write_by_id(table, updates)
-
-    def _backfill(self, table, field) -> None:
-        from engine.fieldtypes import CONVERTERS
-
-        value = CONVERTERS[base_of(field)](field, field.default)
-        if base_of(field) == "currency":
-            values = {field.name: value["amount"], field.name + "__currency": value["currency"]}
-        else:
-            values = {field.name: value}
-        self.conn.execute(table.update().where(table.c[field.name].is_(None)).values(**values))
-
-    def _write_by_id(self, table, updates) -> None:
-        if not updates:
+    def _tighten(self, name, required, nullable=()) -> None:
+        """Set NOT NULL on the columns of `required` fields (and drop it for `nullable`)."""
+        changes = [(c, False) for f in required for c in columns_for(f, self.schema)]
+        changes += [(c, True) for f in nullable for c in columns_for(f, self.schema)]
+        if not changes:
             return
-        from sqlalchemy import bindparam
+        with self.op.batch_alter_table(name, schema=self.schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
+            for column, allow_null in changes:
+                batch.alter_column(column.name, nullable=allow_null)
 
-        names = [k for k in updates[0] if k != "_id"]
-        stmt = table.update().where(table.c.id == bindparam("_id")).values(
-            {n: bindparam(n) for n in names})
-        for start in range(0, len(updates), WRITE_CHUNK):
-            self.conn.execute(stmt, updates[start:start + WRITE_CHUNK])
+    def _check_references(self) -> None:
+        """SQLite checks foreign keys only at the end (they are off while tables are rebuilt)."""
+        if self.conn.dialect.name != "sqlite":
+            return
+        broken = self.conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise MigrationRefused(
+                f"refused: the migration would leave {counted(len(broken), 'row')} referring to records "
+                "that do not exist; nothing was changed")
 
     # -- indexes ----------------------------------------------------------------------
     def _create_indexes(self, entity_name, field) -> None:
@@ -221,10 +218,9 @@ class Migrator:
 
 def _optional(field):
     """Columns are added nullable and tightened after their values are in place."""
-    from dataclasses import replace
-
     return replace(field, required=False)
 
 
-def _renamed(column: Column, name: str) -> Column:
-    return Column(name, column.type, *[fk.copy() for fk in column.foreign_keys], nullable=True)
+def _temporary(field):
+    """The field a rewritten column is built in before it takes the old one's place."""
+    return replace(field, name=field.name + TEMP, required=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.systables import loom_table
 
@@ -33,3 +33,11 @@ def record_version(conn, schema, version, document, changes, archives, action, a
         version=version, applied_at=datetime.now(timezone.utc), applied_by=actor,
         action=action, document=document, changes=changes, archives=archives,
     ))
+
+
+def lock_history(conn, schema) -> None:
+    """Migrations of one tenant take turns: the next one waits, then diffs against the
+    version the previous one recorded. (SQLite: the write transaction already does this.)"""
+    if conn.dialect.name == "postgresql":
+        table = versions_table(schema)
+        conn.execute(text(f'LOCK TABLE "{table.schema}"."{table.name}" IN SHARE ROW EXCLUSIVE MODE'))

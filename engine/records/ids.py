@@ -15,4 +15,6 @@ def allocate_ids(conn, table, count: int) -> list[int]:
     # SQLite: the caller holds the write lock (BEGIN IMMEDIATE), so nobody else can
     # insert between reading the highest id and using the ones after it.
     highest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    used = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name}).scalar()
+    highest = max(highest, used or 0)
     return list(range(highest + 1, highest + 1 + count))

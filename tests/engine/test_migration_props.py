@@ -133,7 +133,8 @@ def test_rollback_to_version_1_keeps_rows_and_restores_version_1_columns(steps):
             for name, table in compiled.items():
                 live = {c["name"]: c["nullable"] for c in inspector.get_columns(name)}
                 assert live == {c.name: c.nullable for c in table.columns}
-                indexes = {i["name"]: (tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(name)}
+                indexes = {i["name"]: (tuple(i["column_names"]), bool(i["unique"]))
+                           for i in inspector.get_indexes(name)}
                 assert indexes == {i.name: (tuple(c.name for c in i.columns), i.unique) for i in table.indexes}
         finally:
             install.dispose()
