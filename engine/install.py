@@ -43,7 +43,11 @@ class Install:
 
 
 class TenantSession:
-    """What one caller may do in one tenant."""
+    """What one caller may do in one tenant: one request, one job, one CLI command.
+
+    The tenant's compiled metadata is looked up once per session (a cheap version
+    check, see `MetadataCache`) and kept for the session's life, so every step of a
+    request sees the same metadata; applying metadata through the session renews it."""
 
     def __init__(self, install: Install, tenant, actor=None):
         self.install = install
@@ -51,15 +55,18 @@ class TenantSession:
         self.actor = actor
         self.storage = install.registry.storage_of(tenant)
         self.enabled = tenant.plugins
+        self._compiled = None
 
     @property
     def extra_types(self):
         return self.install.plugins.extra_types(self.enabled)
 
     def metadata(self):
-        with self.storage.connect() as conn:
-            return self.install.cache.get(self.storage, conn, self.extra_types,
-                                          self.install.plugins.validators(self.enabled))
+        if self._compiled is None:
+            with self.storage.connect() as conn:
+                self._compiled = self.install.cache.get(self.storage, conn, self.extra_types,
+                                                        self.install.plugins.validators(self.enabled))
+        return self._compiled
 
     @property
     def records(self) -> RecordService:
@@ -101,6 +108,7 @@ class TenantSession:
             self.storage, document, allow_drop=allow_drop, dry_run=dry_run,
             actor=self.actor.email if self.actor else "cli", extra_types=self.extra_types)
         self.install.cache.forget(self.tenant.slug)
+        self._compiled = None
         return result
 
     def rollback_metadata(self, version: int):
@@ -108,6 +116,7 @@ class TenantSession:
         result = migration.rollback(self.storage, version, actor=self.actor.email if self.actor else "cli",
                                     extra_types=self.extra_types)
         self.install.cache.forget(self.tenant.slug)
+        self._compiled = None
         return result
 
     def metadata_history(self):

@@ -7,12 +7,15 @@ huey, is the source of truth, so losing a queued task never loses an event."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from huey import RedisHuey, SqliteHuey, crontab
 
 from workflows import outbox
 
 log = logging.getLogger("loom.jobs")
+COALESCE_SECONDS = 0.5
 
 
 def make_huey(settings, immediate: bool = False):
@@ -41,24 +44,51 @@ class Jobs:
 
         self.drain_task = drain
         self.tick_task = tick
+        self._lock = threading.Lock()
+        self._last_push: dict[str, float] = {}
+        self._delayed_until: dict[str, float] = {}
+        self._draining = threading.local()
 
     def enqueue_drain(self, slug: str) -> None:
+        """Ask a worker to drain the tenant's outbox soon. Writes come in bursts, so at
+        most one drain is queued per tenant every half second (plus one delayed drain
+        for the writes inside that window); a drain in progress picks up new events
+        itself. The minute tick drains anyway, so a lost push loses nothing."""
+        if getattr(self._draining, "active", False):
+            return
+        now = time.monotonic()
+        with self._lock:
+            last = self._last_push.get(slug)
+            if last is None or now - last >= COALESCE_SECONDS:
+                self._last_push[slug], delay = now, None
+            elif self._delayed_until.get(slug, 0) <= now:
+                self._delayed_until[slug] = last + COALESCE_SECONDS
+                delay = last + COALESCE_SECONDS - now
+            else:
+                return
         try:
-            self.drain_task(slug)
-        except Exception:  # the minute tick drains anyway; a lost enqueue loses nothing
+            if delay is None:
+                self.drain_task(slug)
+            else:
+                self.drain_task.schedule(args=(slug,), delay=delay)
+        except Exception:  # the queue is down: the minute tick will find the events
             log.exception("could not queue a drain for %s", slug)
 
     def drain(self, slug: str, limit: int = 200) -> dict:
         """Handle the due events of one tenant, batch after batch, until none are due."""
         totals = {"done": 0, "retry": 0, "failed": 0}
         storage = self.runtime.install.registry.storage_of(slug)
-        while True:
-            counts = outbox.process(storage, lambda row: self.runtime.handle_event(slug, row),
-                                    limit, self.retry_base)
-            for key, value in counts.items():
-                totals[key] += value
-            if sum(counts.values()) < limit:
-                return totals
+        self._draining.active = True
+        try:
+            while True:
+                counts = outbox.process(storage, lambda row: self.runtime.handle_event(slug, row),
+                                        limit, self.retry_base)
+                for key, value in counts.items():
+                    totals[key] += value
+                if sum(counts.values()) < limit:
+                    return totals
+        finally:
+            self._draining.active = False
 
     def tick(self) -> dict:
         summary = {}

@@ -8,6 +8,8 @@ types, the action registry, value kinds, the regex dialect and durable-rules' li
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +27,15 @@ SYSTEM_FIELD_TYPES = {"id": "integer", "created_at": "datetime", "updated_at": "
 MAX_DEPTH = 8
 MAX_FIELDS = 200   # durable-rules refuses facts with more than 255 properties
 MAX_PATTERNS = 20  # each `matches` runs in Python for every event of its type
+MAX_OFFSET_DAYS = 36600
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DATE_TYPES = ("date", "datetime")
+_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+_OFFSET = re.compile(r"^-?[0-9]+d$")
+_DAY_OF_MONTH = re.compile(r"^(0?[1-9]|[12][0-9]|3[01])$")
+_ON_EXAMPLES = {"week": "a weekday: mon, tue, wed, thu, fri, sat or sun",
+                "month": "a day of the month, 1 to 31 (a shorter month fires on its last day)",
+                "year": "a month and day as MM-DD, e.g. 01-01 (02-29 fires on 02-28 in other years)"}
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +68,7 @@ _NOT_ALLOWED = {
     "to": ("transition_not_allowed", "'to' applies to record.transitioned rules only"),
     "from": ("transition_not_allowed", "'from' applies to record.transitioned rules only"),
     "value": ("unexpected_value", "exists / not_exists take no value; remove it"),
+    "schedule": ("schedule_not_allowed", "'schedule' applies to timer rules only"),
 }
 _NAME_RULE = "lower-case letters, digits and single underscores, starting with a letter, at most 48 characters"
 
@@ -73,6 +85,10 @@ def _schema_problems(error, prefix: str) -> list[dict]:
                              "validation rules need a message: the refusal the user sees")]
         if name == "actions":
             return [_problem(f"{path}/actions", "missing_actions", "automation rules need at least one action")]
+        if name == "schedule":
+            return [_problem(f"{path}/schedule", "missing_schedule",
+                             'timer rules need a schedule: {"field": "expiry_date", "offset": "-30d"} or '
+                             '{"every": "year", "on": "01-01"}')]
         return [_problem(f"{path}/{name}", "missing", f"{name!r} is required")]
     if kind == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
@@ -94,6 +110,10 @@ def _schema_problems(error, prefix: str) -> list[dict]:
             return [_problem(path, "unsafe_name", f"{_show(inst)} is not a safe name: {_NAME_RULE}")]
         if last == "within":
             return [_problem(path, "invalid_window", f"{_show(inst)} is not a window such as 90m, 12h or 30d")]
+        if last == "offset":
+            return [_problem(path, "invalid_offset", f"{_show(inst)} is not an offset in days such as -30d, 0d or 7d")]
+        if last == "at":
+            return [_problem(path, "invalid_time", f"{_show(inst)} is not a time of day as HH:MM (00:00-23:59)")]
         return [_problem(path, "invalid_value", f"{_show(inst)} is not a valid name here")]
     if kind == "type":
         return [_problem(path, "invalid_type", f"expected {error.validator_value}, got {_show(inst)}")]
@@ -249,12 +269,87 @@ def _rule_problems(doc, fields, known_actions) -> list[dict]:
         if fields is not None and isinstance(correlate, dict) and isinstance(correlate.get("by"), str) \
                 and correlate["by"] not in fields:
             problems.append(_problem(f"/rules/{i}/correlate/by", "unknown_field", f"unknown field {correlate['by']!r}"))
+        if isinstance(when.get("schedule"), dict):
+            problems += _schedule_problems(when["schedule"], f"/rules/{i}/when/schedule", fields)
         actions = rule.get("actions") if isinstance(rule.get("actions"), list) else []
         for j, action in enumerate(actions):
             act = action.get("action") if isinstance(action, dict) else None
             if known_actions is not None and isinstance(act, str) and act not in known_actions:
                 problems.append(_problem(f"/rules/{i}/actions/{j}/action", "unknown_action",
                                          f"unknown action {act!r}; known: {', '.join(sorted(known_actions)) or 'none'}"))
+    return problems
+
+
+def schedule_on(every, on):
+    """The parsed `on` of a recurring schedule: a weekday 1-7 (week), a day 1-31 (month),
+    (month, day) (year), None for every day; ValueError when it does not fit `every`."""
+    if every == "day":
+        if on is not None:
+            raise ValueError("every day needs no 'on'")
+        return None
+    if every not in _ON_EXAMPLES:
+        raise ValueError("every is day, week, month or year")
+    if on is None:
+        raise ValueError(f"every {every} needs 'on': {_ON_EXAMPLES[every]}")
+    text = on if isinstance(on, str) else ""
+    if every == "week" and text in WEEKDAYS:
+        return WEEKDAYS.index(text) + 1
+    if every == "month" and _DAY_OF_MONTH.fullmatch(text):
+        return int(text)
+    if every == "year" and _MONTH_DAY.fullmatch(text) and _is_month_day(int(text[:2]), int(text[3:])):
+        return int(text[:2]), int(text[3:])
+    raise ValueError(f"{_show(on)} does not fit every {every}; expected {_ON_EXAMPLES[every]}")
+
+
+def _is_month_day(month: int, day: int) -> bool:
+    try:
+        date(2024, month, day)   # a leap year: 02-29 is a day
+    except ValueError:
+        return False
+    return True
+
+
+def offset_days(offset) -> int | None:
+    """`"-30d"` -> -30; None when malformed or beyond MAX_OFFSET_DAYS."""
+    if not isinstance(offset, str) or not _OFFSET.fullmatch(offset):
+        return None
+    days = int(offset[:-1])
+    return days if abs(days) <= MAX_OFFSET_DAYS else None
+
+
+def _schedule_problems(schedule: dict, path: str, fields) -> list[dict]:
+    """What the schema cannot say of a schedule: which keys go together, the field's type,
+    the offset's range and `on`."""
+    dated, recurring = "field" in schedule, "every" in schedule
+    if dated == recurring:
+        why = "is date-based (field + offset) or recurring (every), not both" if dated else \
+            'needs a date field and offset, e.g. {"field": "expiry_date", "offset": "-30d"}, ' \
+            'or a recurrence, e.g. {"every": "year", "on": "01-01"}'
+        return [_problem(path, "invalid_schedule", f"a schedule {why}")]
+    own = ("field", "offset", "yearly") if dated else ("every", "on")
+    problems = [_problem(f"{path}/{key}", "not_allowed_here",
+                         f"{key!r} belongs to {'recurring' if dated else 'date-based'} schedules")
+                for key in ("offset", "yearly", "on") if key in schedule and key not in own]
+    if recurring:
+        every, on = schedule["every"], schedule.get("on")
+        if every in ("day", *_ON_EXAMPLES) and (on is None or isinstance(on, str)):
+            try:
+                schedule_on(every, on)
+            except ValueError as exc:
+                problems.append(_problem(f"{path}/on", "missing" if on is None else "invalid_on", str(exc)))
+        return problems
+    offset = schedule.get("offset")
+    if offset is None:
+        problems.append(_problem(f"{path}/offset", "missing", "a date-based schedule needs an offset such as -30d or 0d"))
+    elif offset_days(offset) is None and isinstance(offset, str) and _OFFSET.fullmatch(offset):
+        problems.append(_problem(f"{path}/offset", "invalid_offset", f"an offset is at most {MAX_OFFSET_DAYS} days"))
+    name = schedule["field"]
+    if fields is not None and isinstance(name, str):
+        if name not in fields:
+            problems.append(_problem(f"{path}/field", "unknown_field", f"unknown field {name!r}"))
+        elif fields[name] not in DATE_TYPES:
+            problems.append(_problem(f"{path}/field", "not_a_date",
+                                     f"{name!r} is a {fields[name]} field; a schedule needs a date or datetime field"))
     return problems
 
 

@@ -1,0 +1,42 @@
+"""`set_field`: `{"field": name, "value": v}` sets a field of the triggering record.
+
+`value` may be `{"$record": "other_field"}` (copy a field of the record as the event
+saw it) or `{"$now": true}` (the current UTC date/time; today for a date field)."""
+from __future__ import annotations
+
+from engine.actions import ActionFailed, ActionSpec
+from workflows.actions.common import (
+    base_type, engine_errors, field_of, name_problem, params_problems, record_id, resolve,
+    value_problem,
+)
+
+NAME = "set_field"
+
+
+def check(params) -> list[str]:
+    problems, params = params_problems(NAME, params, ("field", "value"))
+    problems += name_problem(NAME, "field", params.get("field", "field"))
+    problems += value_problem(NAME, "value", params.get("value"))
+    return problems
+
+
+def run(context, params) -> dict:
+    problems = check(params)
+    if problems:
+        raise ActionFailed("; ".join(problems))
+    session, entity_name, field_name = context.session, context.entity, params["field"]
+    field = field_of(session, NAME, entity_name, field_name)
+    rid = record_id(context, NAME)
+    try:
+        value = resolve(params["value"], context.record or {}, base_type(field))
+    except ActionFailed as exc:
+        raise ActionFailed(f"{NAME}: {exc}") from None
+    with engine_errors(NAME):
+        written = session.records.update(entity_name, rid, {field_name: value},
+                                         effect_key=context.effect_key or None)
+    if written is None:
+        return {"field": field_name, "updated": False, "skipped": "already done for this event"}
+    return {"field": field_name, "value": written.get(field_name), "updated": True}
+
+
+SPEC = ActionSpec(run=run, check=check, description="Set a field of the record.")

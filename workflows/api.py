@@ -1,0 +1,136 @@
+"""The workflow and rules API of a tenant, beside the records API:
+transitions, the transition log, SLA timers, the rule trace (with "why not?"),
+business hours and the dead-letter list."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+
+from engine.api.auth import tenant_api
+from engine.api.body import json_body
+from engine.errors import NotFound, ValidationFailed
+from engine.systables import loom_table
+from workflows import outbox, transitions
+from workflows.runtime import rule_event, runtime_of
+
+workflow_api = Blueprint("workflows", __name__, url_prefix="/api/v1/t/<tenant>")
+tenant_api(workflow_api)
+RECORD = "/records/<entity>/<record_id>"
+
+
+def _optional_body() -> dict:
+    return json_body() if request.get_data(cache=True) else {}
+
+
+@workflow_api.get(f"{RECORD}/transitions")
+def list_transitions(entity, record_id):
+    return jsonify(transitions.available(g.session, entity, record_id))
+
+
+@workflow_api.post(f"{RECORD}/transitions/<name>")
+def take_transition(entity, record_id, name):
+    body = _optional_body()
+    unknown = sorted(set(body) - {"comment", "version"})
+    if unknown:
+        raise ValidationFailed("unknown keys in the transition body",
+                               details=[{"field": k, "message": "unknown key"} for k in unknown])
+    expected = body.get("version") if body.get("version") is not None else request.headers.get("If-Match")
+    status, result = transitions.perform(g.session, entity, record_id, name, body.get("comment"), expected)
+    return jsonify(result), status
+
+
+@workflow_api.get(f"{RECORD}/workflow-history")
+def workflow_history(entity, record_id):
+    return jsonify({"items": transitions.history(g.session, entity, record_id)})
+
+
+@workflow_api.get(f"{RECORD}/sla")
+def sla_timers(entity, record_id):
+    from workflows.sla import timers_for
+
+    g.session.records.get(entity, record_id)
+    return jsonify({"items": timers_for(g.session.storage, entity, int(record_id))})
+
+
+@workflow_api.get(f"{RECORD}/rule-trace")
+def rule_trace(entity, record_id):
+    """Every rule firing for the record; `?explain=<ruleset>.<rule>` also says why that
+    rule did or did not fire for the record's latest event."""
+    record = g.session.records.get(entity, record_id)
+    trace = loom_table(g.session.storage.schema, "loom_rule_trace")
+    with g.session.storage.connect() as conn:
+        rows = conn.execute(select(trace).where(trace.c.entity == entity, trace.c.record_id == record["id"])
+                            .order_by(trace.c.id)).mappings().all()
+    body = {"items": [_trace_item(r) for r in rows]}
+    target = request.args.get("explain")
+    if target:
+        body["explain"] = _explain(entity, record, target)
+    return jsonify(body)
+
+
+def _trace_item(row) -> dict:
+    at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=timezone.utc)
+    return {"at": at.isoformat().replace("+00:00", "Z"), "event_id": row["event_id"], "event": row["event"],
+            "ruleset": row["ruleset"], "rule": row["rule"], "kind": row["kind"], "outcome": row["outcome"],
+            "actions": row["actions"], "detail": row["detail"]}
+
+
+def _explain(entity, record, target) -> dict:
+    ruleset, _, rule = target.partition(".")
+    latest = _latest_event(entity, record["id"])
+    if latest is None:
+        raise NotFound(f"{entity} {record['id']} has no recorded event to explain", code="no_event")
+    rules = runtime_of(g.session.install).published_rules(g.session)
+    try:
+        return {"event_id": latest["id"], **rules.explain(rule_event(g.session.tenant.slug, latest), ruleset, rule)}
+    except LookupError:
+        raise NotFound(f"no rule {target!r} in this tenant's rule sets", code="unknown_rule") from None
+
+
+def _latest_event(entity, record_id):
+    table = loom_table(g.session.storage.schema, "loom_outbox")
+    with g.session.storage.connect() as conn:
+        row = conn.execute(select(table).where(table.c.entity == entity, table.c.record_id == record_id)
+                           .order_by(table.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
+@workflow_api.get("/settings/business-hours")
+def get_business_hours():
+    from workflows.calendar import load_calendar
+
+    return jsonify(load_calendar(g.session).to_dict())
+
+
+@workflow_api.put("/settings/business-hours")
+def put_business_hours():
+    from workflows.calendar import load_calendar, save_calendar
+
+    g.session.require_admin()
+    save_calendar(g.session, json_body())
+    return jsonify(load_calendar(g.session).to_dict())
+
+
+@workflow_api.get("/jobs/failed")
+def failed_jobs():
+    g.session.require_admin()
+    return jsonify({"items": [_job_item(r) for r in outbox.failed(g.session.storage)]})
+
+
+@workflow_api.post("/jobs/retry")
+def retry_jobs():
+    g.session.require_admin()
+    body = _optional_body()
+    ids = body.get("ids")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+        raise ValidationFailed("ids must be a list of event ids", details=[{"field": "ids", "message": "list of ids"}])
+    count = outbox.retry(g.session.storage, ids)
+    runtime_of(g.session.install).jobs.enqueue_drain(g.session.tenant.slug)
+    return jsonify({"requeued": count})
+
+
+def _job_item(row) -> dict:
+    return {"id": row["id"], "event": row["event"], "entity": row["entity"], "record_id": row["record_id"],
+            "attempts": row["attempts"], "error": row["last_error"]}

@@ -1,0 +1,178 @@
+"""Workflows and rules of one install at run time: the job queue, the rules engine with
+each tenant's published rule sets, and the handling of every outbox event.
+
+An event is handled by running, in order: the workflow's actions (entering the initial
+state on create; leaving, taking and entering on a transition) and the SLA timers of the
+initial state, then every automation rule it fires. Each action gets an effect key
+derived from the event id, so handling an event again after a crash changes nothing
+twice; every rule firing is written to the rule trace."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+from engine import effects
+from engine.actions import ActionContext, ActionFailed
+from engine.systables import loom_table
+from workflows import sla
+from workflows.calendar import load_calendar
+from workflows.correlations import DatabaseCorrelationStore
+from workflows.jobs import Jobs
+from workflows.rules import RulesEngine
+
+
+def runtime_of(install) -> "WorkflowRuntime":
+    """The install's runtime, made on first use (kept in `install.extensions`)."""
+    runtime = install.extensions.get("workflows")
+    if runtime is None:
+        with _LOCK:
+            runtime = install.extensions.setdefault("workflows", WorkflowRuntime(install))
+    return runtime
+
+
+_LOCK = threading.Lock()
+
+
+def entity_field_types(package) -> dict:
+    """{entity: {field: base type}}: how the rules engine compares each field."""
+    return {e.name: {f.name: f.base_type or f.type for f in e.fields} for e in package.entities}
+
+
+def rule_event(tenant: str, row: dict) -> dict:
+    """An outbox row as the rules engine reads an event."""
+    payload = row["payload"]
+    extra = payload.get("extra") or {}
+    event = {"id": row["id"], "event": payload["event"], "tenant": tenant, "entity": payload["entity"],
+             "record_id": payload["id"], "record": payload.get("record") or {},
+             "changes": payload.get("changes") or {}, "at": _aware(row.get("at"))}
+    if payload["event"] == "record.transitioned":
+        event["transition"] = {"from": extra.get("from"), "to": extra.get("to")}
+    return event
+
+
+def _aware(value):
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class WorkflowRuntime:
+    def __init__(self, install, immediate: bool | None = None):
+        self.install = install
+        self.rules = RulesEngine(DatabaseCorrelationStore(install))
+        if immediate is None:
+            immediate = install.settings.extra.get("LOOM_JOBS_IMMEDIATE", "") in ("1", "true")
+        self.jobs = Jobs(self, immediate=immediate)
+
+    # -- rules ------------------------------------------------------------------------------
+    def published_rules(self, session) -> RulesEngine:
+        """The rules engine with this tenant's current rule sets (republished when the
+        metadata version moved: a changed rule set acts at once, without a restart)."""
+        compiled = session.metadata()
+        self.rules.publish(session.tenant.slug, compiled.version, list(compiled.package.rulesets),
+                           entity_field_types(compiled.package))
+        return self.rules
+
+    # -- events -----------------------------------------------------------------------------
+    def handle_event(self, slug: str, row: dict) -> None:
+        session = self.install.session(slug)
+        event = rule_event(slug, row)
+        self._workflow_effects(session, event, row)
+        for firing in self.published_rules(session).evaluate(event, kind="automation"):
+            self._fire(session, event, firing)
+
+    def _workflow_effects(self, session, event, row) -> None:
+        compiled = session.metadata()
+        workflow = compiled.package.workflow_for(event["entity"])
+        if workflow is None:
+            return
+        if event["event"] == "record.created":
+            initial = workflow.state(workflow.initial)
+            self._start_initial_timers(session, workflow, event)
+            actions = list(initial.on_enter) if initial else []
+        elif event["event"] == "record.transitioned":
+            actions = (row["payload"].get("extra") or {}).get("actions") or []
+        else:
+            return
+        self.run_actions(session, event, actions, f"wf:{event['id']}")
+
+    def _start_initial_timers(self, session, workflow, event) -> None:
+        calendar = load_calendar(session)
+        with session.storage.begin() as conn:
+            sla.start_timers(conn, session.storage.schema, workflow, event["entity"], event["record_id"],
+                             workflow.initial, event["at"] or datetime.now(timezone.utc), calendar)
+
+    def run_actions(self, session, event, actions, key_prefix) -> list[dict]:
+        """Run named actions in order with idempotency keys `<prefix>:<index>`."""
+        registry = session.actions()
+        outcomes = []
+        for index, action in enumerate(actions):
+            spec = registry.get(action["action"])
+            if spec is None:
+                raise ActionFailed(f"unknown action {action['action']!r}")
+            record = self._current_record(session, event)
+            context = ActionContext(session=session, entity=event["entity"], record=record,
+                                    event=_public(event), effect_key=f"{key_prefix}:{index}")
+            outcomes.append({"action": action["action"], "outcome": spec.run(context, action.get("params") or {})})
+        return outcomes
+
+    @staticmethod
+    def _current_record(session, event) -> dict:
+        """Actions see the record as it is now (earlier actions may have changed it);
+        a deleted record is seen as the event left it."""
+        if event["event"] == "record.deleted":
+            return event["record"]
+        try:
+            return session.records.get(event["entity"], event["record_id"])
+        except Exception:  # deleted since the event: act on what the event saw
+            return event["record"]
+
+    def _fire(self, session, event, firing) -> None:
+        key = f"rule:{event['id']}:{firing.ruleset}:{firing.rule}"
+        try:
+            outcomes = self.run_actions(session, event, list(firing.actions), key)
+        except Exception as exc:
+            record_trace(session, event, firing, "failed", [], {"error": str(exc)}, key)
+            raise
+        record_trace(session, event, firing, "done", outcomes, None, key)
+
+    # -- scheduled work ---------------------------------------------------------------------
+    def run_schedules(self, slug: str) -> dict:
+        from workflows import schedules
+
+        session = self.install.session(slug)
+        now = datetime.now(timezone.utc)
+        swept = sla.sweep(session, now, self._escalate)
+        fired = schedules.run_schedules(session, now, self._fire_scheduled)
+        return {"sla": swept, "scheduled": fired}
+
+    def _escalate(self, session, timer, actions) -> None:
+        event = {"id": f"sla-{timer['id']}", "event": "timer", "tenant": session.tenant.slug,
+                 "entity": timer["entity"], "record_id": timer["record_id"], "record": {},
+                 "changes": {}, "at": timer["due_at"]}
+        self.run_actions(session, event, actions, f"sla:{timer['id']}")
+
+    def _fire_scheduled(self, session, ruleset, rule, record, effect_key) -> None:
+        event = {"id": effect_key, "event": "timer", "tenant": session.tenant.slug,
+                 "entity": record.get("_entity") or ruleset.get("entity"), "record_id": record["id"],
+                 "record": record, "changes": {}, "at": datetime.now(timezone.utc)}
+        self.run_actions(session, event, rule.get("actions") or [], effect_key)
+
+
+def _public(event) -> dict:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in event.items()}
+
+
+def record_trace(session, event, firing, outcome, actions, detail, key) -> None:
+    """One row per rule firing (once per event, even when the event is handled again)."""
+    trace = loom_table(session.storage.schema, "loom_rule_trace")
+    with session.storage.begin() as conn:
+        trace_key = f"trace:{key}:{outcome}"
+        if effects.done(conn, session.storage.schema, trace_key):
+            return
+        effects.record(conn, session.storage.schema, trace_key)
+        conn.execute(trace.insert().values(
+            at=datetime.now(timezone.utc), event_id=event["id"] if isinstance(event["id"], int) else None,
+            event=event["event"], entity=event["entity"], record_id=event.get("record_id"),
+            ruleset=firing.ruleset, rule=firing.rule, kind=firing.kind, outcome=outcome,
+            actions=actions, detail=detail))

@@ -1,0 +1,202 @@
+"""Workflow transitions: the only way a record's state field changes.
+
+A transition is checked in this order, and refused with the reason: it exists (404), it
+leaves the record's current state (409), the caller's role may take it (403), a comment
+is given where required (400), its guard holds and its required fields are filled (409).
+Then approvals, if the transition needs them (202 until enough people signed off), and
+the write: state, transition log, approvals consumed and SLA timers, in one transaction.
+The transition's actions run after commit through the job queue."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, func, select
+
+from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.systables import loom_table
+from metadata.conditions import evaluate_condition, explain_condition
+from workflows import sla
+from workflows.calendar import load_calendar
+
+MAX_COMMENT = 4000
+
+
+def _workflow(session, entity_name):
+    compiled = session.metadata()
+    entity = compiled.entity(entity_name)
+    if entity is None:
+        raise NotFound(f"no entity {entity_name!r}", code="entity_not_found")
+    workflow = compiled.package.workflow_for(entity_name)
+    if workflow is None:
+        raise NotFound(f"{entity_name} has no workflow", code="no_workflow")
+    return entity, workflow
+
+
+def _empty(value) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _role_ok(actor, transition) -> bool:
+    return actor is None or transition.allows_role(actor.role)
+
+
+def _blockers(transition, record, entity) -> list[dict]:
+    """Why the guard or required fields stop the transition now (empty: nothing does)."""
+    details = [{"field": name, "message": f"must be filled before {transition.name}"}
+               for name in transition.requires if _empty(record.get(name))]
+    if transition.guard and not evaluate_condition(transition.guard, record, entity):
+        details += [{"field": leaf["field"],
+                     "message": f"guard: {leaf['field']} {leaf['op']} {leaf.get('value', '')!r} "
+                                f"is false (it is {leaf['actual']!r})"}
+                    for leaf in explain_condition(transition.guard, record, entity) if not leaf["passed"]]
+    return details
+
+
+def available(session, entity_name, record_id) -> dict:
+    """The transitions the caller may take from the record's state now, and what stops
+    the others that leave this state."""
+    record = session.records.get(entity_name, record_id)
+    entity, workflow = _workflow(session, entity_name)
+    state = record[workflow.field]
+    items = []
+    for transition in workflow.transitions_from(state):
+        if not _role_ok(session.actor, transition):
+            continue
+        blockers = _blockers(transition, record, entity)
+        item = {"name": transition.name, "label": transition.label, "to": transition.to,
+                "allowed": not blockers, "blocked_by": blockers, "comment": transition.comment}
+        if transition.approval:
+            item["approval"] = _approval_status(session, entity_name, record, transition, state)
+        items.append(item)
+    return {"state": state, "workflow": workflow.name, "items": items}
+
+
+def perform(session, entity_name, record_id, name, comment=None, expected_version=None,
+            effect_key=None) -> tuple[int, dict]:
+    """Take transition `name`; returns (HTTP status, body): 200 done, 202 awaiting approvals."""
+    record = session.records.get(entity_name, record_id)
+    entity, workflow = _workflow(session, entity_name)
+    transition = workflow.transition(name) if isinstance(name, str) else None
+    if transition is None:
+        raise NotFound(f"workflow {workflow.name} has no transition {name!r}", code="unknown_transition")
+    state = record[workflow.field]
+    if not transition.leaves(state):
+        possible = ", ".join(t.name for t in workflow.transitions_from(state)) or "none"
+        raise Conflict(f"{name!r} cannot be taken from state {state!r}; from {state!r}: {possible}",
+                       code="illegal_transition")
+    if not _role_ok(session.actor, transition):
+        raise Forbidden(f"{name!r} is for the roles {', '.join(transition.roles)}; you are "
+                        f"{session.actor.role}", code="role_not_allowed")
+    comment = _comment(transition, comment)
+    blockers = _blockers(transition, record, entity)
+    if blockers:
+        raise Conflict(f"{name!r} is not possible now", details=blockers, code="transition_blocked")
+    if transition.approval and session.actor is not None:
+        pending = _approve(session, entity_name, record, transition, state, comment)
+        if pending is not None:
+            return 202, pending
+    record = _write(session, entity_name, record, workflow, transition, state, comment,
+                    expected_version, effect_key)
+    return 200, {"status": "done", "record": record}
+
+
+def _comment(transition, comment):
+    if comment is not None and not isinstance(comment, str):
+        raise ValidationFailed("comment must be text", details=[{"field": "comment", "message": "must be text"}])
+    comment = (comment or "").strip() or None
+    if transition.comment == "required" and comment is None:
+        raise ValidationFailed(f"{transition.name!r} needs a comment",
+                               details=[{"field": "comment", "message": "is required"}])
+    if comment and len(comment) > MAX_COMMENT:
+        raise ValidationFailed("the comment is too long",
+                               details=[{"field": "comment", "message": f"at most {MAX_COMMENT} characters"}])
+    return comment
+
+
+def _write(session, entity_name, record, workflow, transition, state, comment, expected_version, effect_key):
+    leaving, entering = workflow.state(state), workflow.state(transition.to)
+    actions = list((leaving.on_leave if leaving else ())) + list(transition.actions) + list(entering.on_enter)
+    extra = {"workflow": workflow.name, "transition": transition.name, "from": state,
+             "to": transition.to, "comment": comment, "actions": actions}
+    schema = session.storage.schema
+    calendar = load_calendar(session)
+    actor_id = session.actor.id if session.actor else None
+
+    def on_write(conn, before, after, at):
+        conn.execute(loom_table(schema, "loom_transitions").insert().values(
+            at=at, entity=entity_name, record_id=record["id"], workflow=workflow.name,
+            transition=transition.name, from_state=state, to_state=transition.to,
+            actor_id=actor_id, comment=comment))
+        approvals = loom_table(schema, "loom_approvals")
+        conn.execute(approvals.update().where(_approval_rows(approvals, entity_name, record["id"],
+                                                             transition.name, state)).values(consumed=True))
+        sla.stop_timers(conn, schema, entity_name, record["id"], state, at)
+        sla.start_timers(conn, schema, workflow, entity_name, record["id"], transition.to, at, calendar)
+
+    return session.records.write_state(entity_name, record["id"], transition.to, expected_version,
+                                       extra, on_write, effect_key)
+
+
+# -- approvals ---------------------------------------------------------------------------
+
+def _approval_rows(approvals, entity_name, record_id, transition_name, state):
+    return and_(approvals.c.entity == entity_name, approvals.c.record_id == record_id,
+                approvals.c.transition == transition_name, approvals.c.from_state == state,
+                approvals.c.consumed.is_(False))
+
+
+def _needed(session, approval) -> int:
+    if approval.mode == "any":
+        return approval.count
+    users = loom_table(session.storage.schema, "loom_users")
+    with session.storage.connect() as conn:
+        holders = conn.execute(select(func.count()).where(users.c.role == approval.role, users.c.active)).scalar_one()
+    return max(holders, 1)
+
+
+def _approval_status(session, entity_name, record, transition, state) -> dict:
+    approvals = loom_table(session.storage.schema, "loom_approvals")
+    with session.storage.connect() as conn:
+        given = conn.execute(select(approvals.c.actor_id).where(
+            _approval_rows(approvals, entity_name, record["id"], transition.name, state))).scalars().all()
+    return {"role": transition.approval.role, "mode": transition.approval.mode,
+            "approvals": len(given), "needed": _needed(session, transition.approval),
+            "approved_by_you": session.actor is not None and session.actor.id in given}
+
+
+def _approve(session, entity_name, record, transition, state, comment) -> dict | None:
+    """Record the caller's approval; None when enough approvals are in to proceed."""
+    actor = session.actor
+    if actor.role != transition.approval.role:
+        raise Forbidden(f"{transition.name!r} needs approval by the role {transition.approval.role}",
+                        code="approver_role")
+    approvals = loom_table(session.storage.schema, "loom_approvals")
+    with session.storage.begin() as conn:
+        mine = _approval_rows(approvals, entity_name, record["id"], transition.name, state)
+        if conn.execute(select(approvals.c.id).where(mine, approvals.c.actor_id == actor.id)).first():
+            raise Conflict(f"you already approved {transition.name!r} for this record", code="already_approved")
+        conn.execute(approvals.insert().values(
+            at=datetime.now(timezone.utc), entity=entity_name, record_id=record["id"], transition=transition.name,
+            from_state=state, actor_id=actor.id, comment=comment, consumed=False))
+    status = _approval_status(session, entity_name, record, transition, state)
+    if status["approvals"] >= status["needed"]:
+        return None
+    return {"status": "pending_approval", "approvals": status["approvals"], "needed": status["needed"],
+            "record": record}
+
+
+def history(session, entity_name, record_id) -> list[dict]:
+    """Every transition the record took, oldest first."""
+    session.records.get(entity_name, record_id)
+    log = loom_table(session.storage.schema, "loom_transitions")
+    with session.storage.connect() as conn:
+        rows = conn.execute(select(log).where(log.c.entity == entity_name, log.c.record_id == int(record_id))
+                            .order_by(log.c.id)).mappings().all()
+    return [{"at": _iso(r["at"]), "transition": r["transition"], "from": r["from_state"],
+             "to": r["to_state"], "actor_id": r["actor_id"], "comment": r["comment"]} for r in rows]
+
+
+def _iso(value):
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
