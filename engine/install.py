@@ -101,20 +101,22 @@ class TenantSession:
                                    code="invalid_metadata")
         return package
 
-    def apply_metadata(self, document, allow_drop=False, dry_run=False):
+    def apply_metadata(self, document, allow_drop=False, dry_run=False, state_map=None):
+        """`state_map` {(entity, removed state): new state} moves records out of states
+        the document removes (refused with their count otherwise)."""
         self.require_admin()
         self.check_document(document)
         result = migration.apply_document(
-            self.storage, document, allow_drop=allow_drop, dry_run=dry_run,
+            self.storage, document, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map,
             actor=self.actor.email if self.actor else "cli", extra_types=self.extra_types)
         self.install.cache.forget(self.tenant.slug)
         self._compiled = None
         return result
 
-    def rollback_metadata(self, version: int):
+    def rollback_metadata(self, version: int, state_map=None):
         self.require_admin()
         result = migration.rollback(self.storage, version, actor=self.actor.email if self.actor else "cli",
-                                    extra_types=self.extra_types)
+                                    extra_types=self.extra_types, state_map=state_map)
         self.install.cache.forget(self.tenant.slug)
         self._compiled = None
         return result

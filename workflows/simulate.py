@@ -2,7 +2,7 @@
 side effects, and report what would have fired and what it would have changed."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 

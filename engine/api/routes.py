@@ -10,6 +10,7 @@ from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
 from engine.errors import NotFound, ValidationFailed
+from engine.migration.states import parse_state_map
 
 api = Blueprint("api", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(api)
@@ -81,8 +82,16 @@ def get_metadata():
 def put_metadata():
     g.session.require_admin()
     flags = {name: _flag(name) for name in ("allow_drop", "dry_run")}
-    result = g.session.apply_metadata(json_body(), **flags)
+    result = g.session.apply_metadata(json_body(), state_map=_state_map(), **flags)
     return jsonify(result.to_dict()), 200
+
+
+def _state_map() -> dict:
+    """`?map_state=service_request.waiting=in_progress` (repeatable)."""
+    try:
+        return parse_state_map(request.args.getlist("map_state"))
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), details=[{"field": "map_state", "message": str(exc)}]) from None
 
 
 @api.get("/metadata/history")
@@ -96,7 +105,7 @@ def metadata_rollback(version):
     g.session.require_admin()
     if not VERSION_TEXT.fullmatch(version):
         raise NotFound(f"no metadata version {version[:40]!r}", code="version_not_found")
-    return jsonify(g.session.rollback_metadata(int(version)).to_dict())
+    return jsonify(g.session.rollback_metadata(int(version), _state_map()).to_dict())
 
 
 @api.get("/openapi.json")

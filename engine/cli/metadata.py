@@ -6,6 +6,7 @@ import click
 from engine.cli.common import echo_json, pass_install, read_json_file
 from engine.errors import LoomError
 from engine.migration import parse_document
+from engine.migration.states import parse_state_map
 from engine.words import counted
 
 
@@ -28,6 +29,9 @@ def _print_result(result, as_json):
     for change in result.changes:
         marker = "" if change["ddl"] else "  (no DDL)"
         click.echo(f"  {change['description']}{marker}")
+    for move in result.moves:
+        click.echo(f"  moved {counted(move['records'], 'record')} of {move['entity']} "
+                   f"from {move['from']!r} to {move['to']!r}")
     for archive in result.archives:
         verb = "restored" if archive["kind"].startswith("restored") else "archived"
         click.echo(f"  {verb} {counted(archive['rows'], 'row')}: {archive['table']}")
@@ -47,9 +51,11 @@ def metadata_validate(file):
 @click.option("--package", "package_name", help="Apply a package a plugin contributes instead of a file.")
 @click.option("--allow-drop", is_flag=True, help="Archive and drop fields/entities the document omits.")
 @click.option("--dry-run", is_flag=True, help="Show the changes and checks; change nothing.")
+@click.option("--map-state", "map_state", multiple=True, metavar="ENTITY.OLD=NEW",
+              help="Move records out of a workflow state the document removes (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_install
-def metadata_apply(install, tenant_slug, file, package_name, allow_drop, dry_run, as_json):
+def metadata_apply(install, tenant_slug, file, package_name, allow_drop, dry_run, map_state, as_json):
     """Migrate TENANT's schema to the metadata document FILE."""
     session = install.session(tenant_slug)
     if bool(file) == bool(package_name):
@@ -62,7 +68,8 @@ def metadata_apply(install, tenant_slug, file, package_name, allow_drop, dry_run
         document = offered[package_name]["document"]
     else:
         document = read_json_file(file)
-    _print_result(session.apply_metadata(document, allow_drop=allow_drop, dry_run=dry_run), as_json)
+    _print_result(session.apply_metadata(document, allow_drop=allow_drop, dry_run=dry_run,
+                                         state_map=_state_map(map_state)), as_json)
 
 
 @metadata.command("history")
@@ -86,11 +93,20 @@ def metadata_history(install, tenant_slug, as_json):
 @metadata.command("rollback")
 @click.argument("tenant_slug", metavar="TENANT")
 @click.argument("version", type=int)
+@click.option("--map-state", "map_state", multiple=True, metavar="ENTITY.OLD=NEW",
+              help="Move records out of a workflow state that VERSION does not have (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_install
-def metadata_rollback(install, tenant_slug, version, as_json):
+def metadata_rollback(install, tenant_slug, version, map_state, as_json):
     """Return TENANT's schema and metadata to VERSION (recorded as a new version)."""
-    _print_result(install.session(tenant_slug).rollback_metadata(version), as_json)
+    _print_result(install.session(tenant_slug).rollback_metadata(version, _state_map(map_state)), as_json)
+
+
+def _state_map(pairs) -> dict:
+    try:
+        return parse_state_map(pairs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map-state") from None
 
 
 @metadata.command("show")

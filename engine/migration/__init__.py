@@ -15,6 +15,7 @@ from engine.errors import MigrationRefused, NotFound, ValidationFailed
 from engine.migration import versions
 from engine.migration.checks import blocking_problems, drop_refusal, refusal
 from engine.migration.ddl import Migrator
+from engine.migration.states import move_records
 from engine.words import counted
 from metadata import MetadataInvalid, Package, diff_packages, load_package
 
@@ -27,11 +28,12 @@ class MigrationResult:
     archives: list = field(default_factory=list)
     applied: bool = False
     dry_run: bool = False
+    moves: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"version": self.version, "previous_version": self.previous_version,
                 "applied": self.applied, "dry_run": self.dry_run,
-                "changes": self.changes, "archives": self.archives}
+                "changes": self.changes, "archives": self.archives, "moved": self.moves}
 
 
 def parse_document(document, extra_types=None) -> Package:
@@ -52,7 +54,7 @@ def current_package(conn, schema, extra_types=None) -> tuple[int, Package | None
 
 
 def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False, actor=None,
-                   extra_types=None, action="apply", restoring=False) -> MigrationResult:
+                   extra_types=None, action="apply", restoring=False, state_map=None) -> MigrationResult:
     """Diff `document` against the live schema and migrate to it, or refuse and change nothing."""
     package = parse_document(document, extra_types)
     schema = tenant_storage.schema
@@ -70,7 +72,15 @@ def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False,
                 raise MigrationRefused(drop_refusal(drops), code="destructive_change",
                                        details=[{"field": c.target, "message": c.describe()} for c in drops])
             old_tables = compile_tables(old_pkg, schema) if old_pkg else {}
+            stranded, moves = move_records(conn, schema, changes, package, old_tables,
+                                           state_map or {}, dry_run)
+            if stranded:
+                raise MigrationRefused(refusal(stranded), details=stranded, code="stranded_records")
+            result.moves = moves
             problems = blocking_problems(conn, changes, old_pkg, package, old_tables, restoring)
+            if dry_run:  # the dry run did not move the mapped records; they do not block
+                moved = {f"{m['entity']}.{m['field']}" for m in moves}
+                problems = [p for p in problems if p.get("field") not in moved]
             if problems:
                 raise MigrationRefused(refusal(problems), details=problems)
             if dry_run:
@@ -99,7 +109,7 @@ def history(tenant_storage) -> list[dict]:
         return versions.history(conn, tenant_storage.schema)
 
 
-def rollback(tenant_storage, version: int, *, actor=None, extra_types=None) -> MigrationResult:
+def rollback(tenant_storage, version: int, *, actor=None, extra_types=None, state_map=None) -> MigrationResult:
     """Return schema and metadata to `version` as a new version. Fields and entities
     added since are archived, and ones dropped since are restored from their archives."""
     with tenant_storage.connect() as conn:
@@ -107,4 +117,5 @@ def rollback(tenant_storage, version: int, *, actor=None, extra_types=None) -> M
     if row is None:
         raise NotFound(f"no metadata version {version}", code="version_not_found")
     return apply_document(tenant_storage, row["document"], allow_drop=True, actor=actor,
-                          extra_types=extra_types, action=f"rollback to {version}", restoring=True)
+                          extra_types=extra_types, action=f"rollback to {version}", restoring=True,
+                          state_map=state_map)

@@ -1,0 +1,66 @@
+"""Workflow states a new document removes: records in them must be moved, never stranded.
+
+A removed state that still holds records is refused with the count, unless the admin maps
+it to a state of the new workflow (`--map-state service_request.waiting=in_progress`);
+mapped records move in the migration's transaction, each move audited."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from engine.records.writes import audit_row, write_audit
+from engine.words import counted
+
+
+def parse_state_map(pairs) -> dict:
+    """`["entity.old=new", ...]` → {(entity, old): new}; ValueError naming a bad pair."""
+    mapping = {}
+    for pair in pairs or ():
+        target, _, new = str(pair).partition("=")
+        entity, _, old = target.partition(".")
+        if not (entity and old and new):
+            raise ValueError(f"{pair!r} is not ENTITY.OLD_STATE=NEW_STATE")
+        mapping[(entity, old)] = new
+    return mapping
+
+
+def move_records(conn, schema, changes, new_pkg, old_tables, state_map, dry_run, actor_id=None):
+    """Refusal details for stranded records (none: every removed state is empty or mapped),
+    and the moves made (or, in a dry run, that would be made)."""
+    dropped = [(c.entity, c.field, c.old) for c in changes if c.kind == "drop_state"]
+    problems, moves = [], []
+    for (entity, old), new in state_map.items():
+        if (entity, old) not in {(e, s) for e, _, s in dropped}:
+            problems.append({"field": f"{entity}.{old}", "message": "is not a state this document removes"})
+    for entity, field, state in dropped:
+        table = old_tables[entity]
+        held = conn.execute(select(func.count()).where(table.c[field] == state)).scalar_one()
+        if not held:
+            continue
+        target = state_map.get((entity, state))
+        workflow = new_pkg.workflow_for(entity)
+        if target is None:
+            problems.append({"field": f"{entity}.{field}", "message": (
+                f"{counted(held, 'record')} of {entity} are in state {state!r}, which the new workflow "
+                f"removes; map them to a state: --map-state {entity}.{state}=<state> "
+                f"(one of {', '.join(workflow.state_names())})")})
+        elif workflow is None or workflow.state(target) is None:
+            problems.append({"field": f"{entity}.{state}", "message": f"{target!r} is not a state of the new workflow"})
+        else:
+            moves.append({"entity": entity, "field": field, "from": state, "to": target, "records": held})
+    if problems or dry_run:
+        return problems, moves
+    for move in moves:
+        _move(conn, schema, old_tables[move["entity"]], move, actor_id)
+    return [], moves
+
+
+def _move(conn, schema, table, move, actor_id) -> None:
+    at = datetime.now(timezone.utc)
+    field = table.c[move["field"]]
+    rows = conn.execute(select(table.c.id, table.c.version).where(field == move["from"])).all()
+    conn.execute(table.update().where(field == move["from"]).values(
+        {move["field"]: move["to"], "version": table.c.version + 1, "updated_at": at, "updated_by": actor_id}))
+    write_audit(conn, schema, [audit_row(at, actor_id, "state_map", move["entity"], row.id, row.version + 1,
+                                         {move["field"]: [move["from"], move["to"]]}) for row in rows])
