@@ -64,3 +64,34 @@ def test_invalid_example_is_refused_with_paths(backend):
     for path in ("/entities/0/fields/0/type", "/entities/0/fields/1/to",
                  "/entities/0/fields/2/name", "/entities/0/fields/3/name"):
         assert path in done.stderr
+
+
+def service_walkthrough() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- service:start -->\s*```bash\n(.*?)```\s*<!-- service:end -->", text, re.S)
+    assert block, "README.md lost its service walkthrough markers"
+    return block.group(1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_service_walkthrough_works_as_written(backend, tmp_path):
+    """Acceptance: a request made by API gets a ticket number, an assignee, a plan and,
+    after resolving, a survey e-mail in the local SMTP server."""
+    script = service_walkthrough().replace("8000", str(free_port())).replace("8025", str(free_port()))
+    script = script.replace("mail.log", str(tmp_path / "mail.log"))
+    env = {**os.environ, "LOOM_DATA_DIR": str(tmp_path / "data"),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("LOOM_DATABASE_URL", None)
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    documents = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    created, request, tasks, transitions, started, _patched, resolved, trace = documents
+    assert created["status"] == "new"
+    assert request["ticket_no"] == "SR-000001" and request["assignee_id"] is not None
+    assert [t["title"] for t in tasks["items"]][0] == "Call the customer back"
+    assert {t["name"] for t in transitions["items"]} >= {"start", "cancel"}
+    assert started["record"]["status"] == "in_progress" and resolved["record"]["status"] == "resolved"
+    assert "Subject: We received your request SR-000001" in done.stdout
+    assert "Subject: How did we do with SR-000001?" in done.stdout
+    assert trace["items"][0]["rule"] == "survey_on_resolve"
