@@ -115,3 +115,30 @@ def test_example_plugin_works_for_enabled_tenants_only(install, plugins):
     commands = [c.name for name, cs in install.plugins.per_plugin("loom_cli_commands") if name == "garage"
                 for c in cs]
     assert commands == ["garage-hello"]
+
+
+def json_blocks(name: str) -> list:
+    text = (DOCS / name).read_text(encoding="utf-8")
+    return [json.loads(body) for body in re.findall(r"```json\n(.*?)```", text, re.S)]
+
+
+def test_workflow_doc_examples_apply_together(install):
+    workflow, ruleset, template = json_blocks("workflows.md")
+    document = {"entities": [
+        {"name": "service_request", "fields": [
+            {"name": "subject", "type": "string"}, {"name": "ticket_no", "type": "string"},
+            {"name": "assignee_id", "type": "integer"},
+            {"name": "priority", "type": "choice", "options": ["normal", "high", "blocked"]},
+            {"name": "status", "type": "choice", "options": ["new", "in_progress", "resolved", "cancelled"]}]},
+        {"name": "contact", "fields": [
+            {"name": "lifetime_value", "type": "decimal"},
+            {"name": "tier", "type": "choice", "options": ["regular", "gold"]}]}],
+        "workflows": [workflow], "rulesets": [ruleset], "templates": [template]}
+    install.registry.create("docs")
+    assert install.session("docs").apply_metadata(document).version == 1
+
+
+def test_the_service_example_applies(install):
+    install.registry.create("svc")
+    example = json.loads((DOCS.parent / "examples/service/service.json").read_text(encoding="utf-8"))
+    assert install.session("svc").apply_metadata(example).applied
