@@ -3,8 +3,6 @@ transitions, the transition log, SLA timers, the rule trace (with "why not?"),
 business hours and the dead-letter list."""
 from __future__ import annotations
 
-from datetime import timezone
-
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
@@ -12,6 +10,7 @@ from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.errors import NotFound, ValidationFailed
 from engine.systables import loom_table
+from engine.timefmt import iso_utc
 from workflows import outbox, transitions
 from workflows.runtime import rule_event, runtime_of
 
@@ -71,8 +70,7 @@ def rule_trace(entity, record_id):
 
 
 def _trace_item(row) -> dict:
-    at = row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=timezone.utc)
-    return {"at": at.isoformat().replace("+00:00", "Z"), "event_id": row["event_id"], "event": row["event"],
+    return {"at": iso_utc(row["at"]), "event_id": row["event_id"], "event": row["event"],
             "ruleset": row["ruleset"], "rule": row["rule"], "kind": row["kind"], "outcome": row["outcome"],
             "actions": row["actions"], "detail": row["detail"]}
 

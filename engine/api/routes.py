@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timezone
 
 from flask import Blueprint, g, jsonify, request
 
@@ -11,6 +10,7 @@ from engine.api.body import json_body
 from engine.api.openapi import openapi_document
 from engine.errors import NotFound, ValidationFailed
 from engine.migration.states import parse_state_map
+from engine.timefmt import iso_utc
 
 api = Blueprint("api", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(api)
@@ -121,10 +121,6 @@ def _flag(name) -> bool:
 
 
 def _version_summary(row) -> dict:
-    applied_at = row["applied_at"]
-    if applied_at.tzinfo is None:  # SQLite keeps UTC without the offset
-        applied_at = applied_at.replace(tzinfo=timezone.utc)
-    return {"version": row["version"],
-            "applied_at": applied_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+    return {"version": row["version"], "applied_at": iso_utc(row["applied_at"]),
             "applied_by": row["applied_by"], "action": row["action"],
             "changes": row["changes"], "archives": row["archives"]}

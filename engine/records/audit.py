@@ -1,11 +1,10 @@
 """Reading a record's audit trail."""
 from __future__ import annotations
 
-from datetime import timezone
-
 from sqlalchemy import select
 
 from engine.systables import loom_table
+from engine.timefmt import iso_utc
 
 
 def record_history(storage, entity: str, record_id: int) -> list[dict]:
@@ -14,11 +13,5 @@ def record_history(storage, entity: str, record_id: int) -> list[dict]:
             .order_by(audit.c.id))
     with storage.connect() as conn:
         rows = conn.execute(stmt).mappings().all()
-    return [{"at": _utc(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
+    return [{"at": iso_utc(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
              "version": r["record_version"], "changes": r["changes"]} for r in rows]
-
-
-def _utc(value):
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,16 +1,12 @@
 """Records as JSON: column values to the API's representation, and back to columns."""
 from __future__ import annotations
 
-from datetime import timezone
-
 from engine.fieldtypes import CURRENCY_SUFFIX, dump_value
+from engine.timefmt import iso_utc
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "owner_id")
 _STAMPS = ("created_at", "updated_at")
 
-
-def _iso(value):
-    return None if value is None else value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class RecordShape:
@@ -31,7 +27,7 @@ class RecordShape:
         record = {}
         for name in SYSTEM_FIELDS:
             if only is None or name in only:
-                record[name] = _iso(row[name]) if name in _STAMPS else row[name]
+                record[name] = iso_utc(row[name]) if name in _STAMPS else row[name]
         for name, base in self.fields:
             if only is not None and name not in only:
                 continue

@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.systables import loom_table
 from engine import effects
+from engine.systables import loom_table
+from engine.timefmt import iso_utc
 
 MAX_TITLE = 300
 MAX_LIMIT = 200
@@ -80,14 +81,6 @@ def unread_count(storage, user_id: int) -> int:
 
 
 def _item(row) -> dict:
-    return {"id": row["id"], "at": _iso(row["at"]), "title": row["title"], "body": row["body"],
+    return {"id": row["id"], "at": iso_utc(row["at"]), "title": row["title"], "body": row["body"],
             "entity": row["entity"], "record_id": row["record_id"],
-            "read": row["read_at"] is not None, "read_at": _iso(row["read_at"])}
-
-
-def _iso(value):
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite keeps UTC without the offset
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            "read": row["read_at"] is not None, "read_at": iso_utc(row["read_at"])}
