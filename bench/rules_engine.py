@@ -66,6 +66,8 @@ def _rule(rnd: random.Random, n: int, event: str) -> dict:
         when["changed"] = rnd.sample([f"n{i}" for i in range(8)] + [f"s{i}" for i in range(6)], rnd.randint(1, 2))
     if event == "record.transitioned" and rnd.random() < 0.7:
         when["to"] = rnd.choice(STATES)
+    if event == "timer":
+        when["schedule"] = {"every": "day"}
     return {"name": f"r{n}", "when": when, "actions": [{"action": "notify", "params": {"n": n}}]}
 
 

@@ -18,7 +18,7 @@ from workflows import sla
 from workflows.calendar import load_calendar
 from workflows.correlations import DatabaseCorrelationStore
 from workflows.jobs import Jobs
-from workflows.rules import RulesEngine
+from workflows.rules import Firing, RulesEngine
 
 
 def runtime_of(install) -> "WorkflowRuntime":
@@ -154,9 +154,12 @@ class WorkflowRuntime:
 
     def _fire_scheduled(self, session, ruleset, rule, record, effect_key) -> None:
         event = {"id": effect_key, "event": "timer", "tenant": session.tenant.slug,
-                 "entity": record.get("_entity") or ruleset.get("entity"), "record_id": record["id"],
+                 "entity": ruleset.get("entity"), "record_id": record["id"],
                  "record": record, "changes": {}, "at": datetime.now(timezone.utc)}
-        self.run_actions(session, event, rule.get("actions") or [], effect_key)
+        firing = Firing(tenant=session.tenant.slug, ruleset=ruleset["name"], rule=rule["name"],
+                        kind=ruleset.get("kind", "automation"), event_id=None,
+                        actions=tuple(rule.get("actions") or ()), message=None)
+        self._fire(session, event, firing)
 
 
 def _public(event) -> dict:

@@ -191,6 +191,8 @@ def _effects_table(storage):
 
 
 def _already(storage, keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
     table = _effects_table(storage)
     rows = {effects.row_key(k): k for k in keys}
     with storage.connect() as conn:

@@ -8,9 +8,11 @@ actions are handed to the caller, once per timer. The status change is the guard
 rows that one sweep's UPDATE moved from running to breached are escalated, so sweeping
 twice, or from two workers at once, escalates each timer exactly once.
 
-Escalations are handed over after the breach is committed: a crash between the two loses
-those escalations (the timers stay `breached`); an `escalate` that raises is logged and
-counted as failed, not retried.
+Escalations are handed over after the breach is committed. An `escalate` that raises is
+logged and its timer set running again at the end of the sweep, so the next sweep tries
+again (the caller's effect keys `sla:<timer id>:<i>` keep done actions from repeating); a
+crash between the commit and `escalate` loses those escalations (the timers stay
+`breached`).
 """
 from __future__ import annotations
 
@@ -121,13 +123,13 @@ def escalation_actions(package, entity_name: str, state_name: str, timer: str) -
 def sweep(session, now: datetime, escalate, batch: int = BATCH) -> dict:
     """Breach every running timer due by `now` and call `escalate(session, timer_row,
     actions)` once for each (timer_row: the timer's columns, datetimes aware UTC;
-    actions: shared by the timers of one state, to read, not to change).
-    Returns {"breached", "escalated", "failed"}."""
+    actions: shared by the timers of one state, to read, not to change). Timers whose
+    `escalate` raised are running again when the sweep ends, for the next sweep.
+    Returns {"breached", "escalated", "failed"} (breached = escalated + failed)."""
     now, storage = _utc(now), session.storage
     package = session.metadata().package
     timers = _table(storage.schema)
-    counts = {"breached": 0, "escalated": 0, "failed": 0}
-    actions: dict = {}
+    counts, actions, failed = {"breached": 0, "escalated": 0, "failed": 0}, {}, []
     while True:
         with storage.begin() as conn:
             rows = _breach_batch(conn, timers, now, batch)
@@ -141,9 +143,23 @@ def sweep(session, now: datetime, escalate, batch: int = BATCH) -> dict:
                 counts["escalated"] += 1
             except Exception:  # one failing escalation must not stop the others
                 log.exception("escalating SLA timer %s of %s %s failed", row["id"], row["entity"], row["record_id"])
-                counts["failed"] += 1
+                failed.append(row["id"])
         if len(rows) < batch:
-            return counts
+            break
+    counts["failed"] = _rearm(storage, timers, failed)
+    return counts
+
+
+def _rearm(storage, timers, ids: list) -> int:
+    """Put timers whose escalation failed back to running (unless their record left the
+    state meanwhile); the caller's effect keys keep the actions that did run from
+    running twice."""
+    for first in range(0, len(ids), BATCH):
+        with storage.begin() as conn:
+            conn.execute(timers.update().where(timers.c.id.in_(ids[first:first + BATCH]),
+                                               timers.c.status == BREACHED, timers.c.finished_at.is_(None))
+                         .values(status=RUNNING))
+    return len(ids)
 
 
 def _iso(value):

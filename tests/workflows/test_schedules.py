@@ -3,7 +3,7 @@ triggers ("30 days before expiry", birthdays), recurring ones ("every year on 01
 condition), the tenant-local `at` time, once per record per day, and the checks of the
 `schedule` a rule set may carry."""
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -97,6 +97,13 @@ def at(*args):
 
 def add(session, entity, **values):
     return session.records.create(entity, values)["id"]
+
+
+def backdate(session, entity):
+    """As if every record of `entity` was last written yesterday."""
+    table = session.metadata().tables[entity]
+    with session.storage.begin() as conn:
+        conn.execute(table.update().values(updated_at=datetime.now(timezone.utc) - timedelta(days=1)))
 
 
 def due_names(session, now):
@@ -224,12 +231,30 @@ def test_repeated_runs_fire_once_per_record_per_day(shop):
 def test_a_failing_fire_is_tried_again_on_the_next_run(shop):
     flaky = add(shop, "customer", name="Flaky", consent_marketing=True)
     fine = add(shop, "customer", name="Fine", consent_marketing=True)
+    backdate(shop, "customer")
     failing = Fire(fail_for=[flaky])
     counts = run_schedules(shop, at(2027, 1, 1, 8, 0), failing)
     assert (counts["fired"], counts["failed"]) == (1, 1) and failing.of("new_year") == [fine]
     fire = Fire()
     run_schedules(shop, at(2027, 1, 1, 8, 1), fire)
     assert fire.of("new_year") == [flaky]
+
+
+def test_later_runs_of_the_day_read_only_records_written_since(shop):
+    loyal = add(shop, "customer", name="Loyal", consent_marketing=True)
+    shy = add(shop, "customer", name="Shy", consent_marketing=False)
+    backdate(shop, "customer")
+    fire = Fire()
+    assert run_schedules(shop, at(2027, 1, 1, 8, 0), fire)["matched"] == 1
+    assert run_schedules(shop, at(2027, 1, 1, 8, 1), fire)["matched"] == 0    # nothing written since
+    shop.records.update("customer", shy, {"consent_marketing": True})
+    assert run_schedules(shop, at(2027, 1, 1, 8, 2), fire)["fired"] == 1
+    assert fire.of("new_year") == sorted([loyal, shy])
+    # A changed rule reads every record again (and fires nothing twice).
+    greetings = {**GREETINGS, "rules": [dict(GREETINGS["rules"][1], description="reworded")]}
+    shop.apply_metadata({**SHOP, "rulesets": [POLICY_RULES, greetings]})
+    counts = run_schedules(shop, at(2027, 1, 1, 8, 3), fire)
+    assert (counts["matched"], counts["skipped"], counts["fired"]) == (2, 2, 0)
 
 
 def test_naive_now_is_refused(shop):

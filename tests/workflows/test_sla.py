@@ -241,14 +241,31 @@ def test_sweep_works_in_batches(desk):
     assert sorted(c[1] for c in escalate.calls) == list(range(1, 26))
 
 
-def test_a_failing_escalation_does_not_stop_the_others_nor_repeat(desk):
+def test_a_failing_escalation_does_not_stop_the_others_and_is_tried_again(desk):
     a, b = ticket(desk), ticket(desk)
     start(desk, a, "new", FRIDAY_4PM)
     start(desk, b, "new", FRIDAY_4PM)
+    now = datetime(2026, 3, 10, tzinfo=UTC)
     escalate = Escalations(fail_for=[a])
-    assert sla.sweep(desk, datetime(2026, 3, 10, tzinfo=UTC), escalate) == {"breached": 2, "escalated": 1, "failed": 1}
+    assert sla.sweep(desk, now, escalate, batch=1) == {"breached": 2, "escalated": 1, "failed": 1}
     assert [c[1] for c in escalate.calls] == [b]
-    assert sla.sweep(desk, datetime(2026, 3, 10, tzinfo=UTC), escalate)["breached"] == 0
+    assert [r["status"] for r in rows(desk)] == ["running", "breached"]
+    escalate.fail_for.clear()
+    assert sla.sweep(desk, now, escalate) == {"breached": 1, "escalated": 1, "failed": 0}
+    assert [c[1] for c in escalate.calls] == [b, a]
+    assert sla.sweep(desk, now, escalate)["breached"] == 0
+
+
+def test_a_failed_escalation_of_a_record_that_left_the_state_is_not_retried(desk):
+    record_id = ticket(desk)
+    start(desk, record_id, "new", FRIDAY_4PM)
+
+    def escalate_while_leaving(session, timer, actions):
+        stop(session, record_id, "new", datetime(2026, 3, 10, tzinfo=UTC))
+        raise RuntimeError("mail server down")
+
+    assert sla.sweep(desk, datetime(2026, 3, 10, tzinfo=UTC), escalate_while_leaving)["failed"] == 1
+    assert [r["status"] for r in rows(desk)] == ["breached"]
 
 
 def test_escalation_reads_the_current_metadata(desk):
