@@ -82,8 +82,8 @@ class TenantStorage:
     @contextmanager
     def migration(self):
         """A transaction for DDL. On SQLite, foreign keys are switched off around it
-        (the table copies of batch mode would otherwise fire ON DELETE actions) and
-        checked before commit."""
+        (the table copies of batch mode would otherwise fire ON DELETE actions); the
+        caller checks the references it could have broken before the block ends."""
         with self.engine.connect() as conn:
             conn = conn.execution_options(loom_write=True)
             raw = conn.connection.driver_connection if self.dialect == "sqlite" else None
@@ -92,10 +92,6 @@ class TenantStorage:
             try:
                 with conn.begin():
                     yield conn
-                    if raw is not None:
-                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                        if broken:
-                            raise RuntimeError(f"migration would break {len(broken)} references")
             finally:
                 if raw is not None:
                     raw.execute("PRAGMA foreign_keys=ON")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.errors import Conflict
+from engine.errors import Conflict, ValidationFailed
 from engine.fieldtypes import dump_value
 
 CHUNK = 1000
@@ -62,7 +62,8 @@ def duplicates_within(entity, records) -> list[dict]:
 
 
 def explain_integrity_error(storage, metadata, entity, records, exc, record_id=None, indexed=False):
-    """After the failed transaction rolled back, find which unique field collided."""
+    """After the failed transaction rolled back, find which unique field collided or which
+    reference names a missing record (single writes leave that check to the foreign key)."""
     table = metadata.tables[entity.name]
     details = []
     with storage.connect() as conn:
@@ -85,8 +86,11 @@ def explain_integrity_error(storage, metadata, entity, records, exc, record_id=N
                     details.append({"field": _path(field.name, index, indexed),
                                     "message": f"{dump_value(base, value)!r} is already used by "
                                                f"{entity.name} {holders[value]}"})
+        missing = [] if details else reference_problems(conn, metadata, entity, records, indexed)
     if details:
         return Conflict(f"a unique field of {entity.name} already has this value", details=details,
                         code="unique_violation")
+    if missing:  # the foreign key refused it: say which reference, as validation would
+        return ValidationFailed(f"invalid {entity.name} record", details=missing)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "integrity error"
     return Conflict(f"the database refused the write: {reason}", code="integrity_error")

@@ -172,7 +172,6 @@ class RecordService:
             with self.storage.begin() as conn:
                 if not self._claim(conn, effect_key):
                     return None
-                self._check_references(conn, entity, [values])
                 row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
                 record = shape.dump(row)
                 event = self.event(entity, "created", row["id"], record, _created(shape, values))
@@ -254,7 +253,6 @@ class RecordService:
                 if not changes:
                     return before
                 self._refuse_state_change(entity, changes)
-                self._check_references(conn, entity, [{k: values[k] for k in changes}])
                 at = utcnow()
                 new_columns = {**shape.to_columns({k: values[k] for k in changes}),
                                "version": old["version"] + 1, "updated_at": at,
