@@ -46,6 +46,36 @@ def field_indexes(entity_name: str, field) -> list[tuple[str, bool]]:
     return []
 
 
+def composite_index_name(entity_name: str, index) -> str:
+    """``ix_<entity>_<fields>`` (``ux_`` when unique), hashed to fit; an explicit name wins."""
+    if index.name:
+        return index.name
+    return index_name("ux" if index.unique else "ix", entity_name, "_".join(index.fields))
+
+
+def composite_index_columns(index) -> list[str]:
+    """The index's columns. A non-unique index ends with ``id``: list queries always sort
+    by ``id`` last, so the index also serves their keyset pagination."""
+    if index.unique or "id" in index.fields:
+        return list(index.fields)
+    return list(index.fields) + ["id"]
+
+
+def composite_index_options(table: Table, index) -> dict:
+    """Dialect options of a composite index. List queries sort NULL as the smallest value
+    (ascending: NULLS FIRST); PostgreSQL sorts it largest unless told, so its nullable
+    columns are indexed NULLS FIRST (a backward scan serves descending NULLS LAST).
+    SQLite sorts NULL smallest already, and ignores ``postgresql_ops``."""
+    nullable = {n: "NULLS FIRST" for n in composite_index_columns(index) if table.c[n].nullable}
+    return {"postgresql_ops": nullable} if nullable else {}
+
+
+def composite_indexes(entity, table: Table) -> list[tuple[str, list[str], bool, dict]]:
+    """(name, column names, unique, dialect options) for each of the entity's composite indexes."""
+    return [(composite_index_name(entity.name, index), composite_index_columns(index), index.unique,
+             composite_index_options(table, index)) for index in entity.indexes]
+
+
 def compile_entity(entity, md: MetaData, schema: str | None) -> Table:
     columns = system_columns()
     for field in entity.fields:
@@ -54,6 +84,8 @@ def compile_entity(entity, md: MetaData, schema: str | None) -> Table:
     for field in entity.fields:
         for name, unique in field_indexes(entity.name, field):
             Index(name, table.c[field.name], unique=unique)
+    for name, columns, unique, options in composite_indexes(entity, table):
+        Index(name, *(table.c[c] for c in columns), unique=unique, **options)
     return table
 
 

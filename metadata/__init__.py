@@ -11,13 +11,13 @@ Pure Python (stdlib + jsonschema, imported lazily).  Typical use::
 from .conditions import check_condition, evaluate_condition, explain_condition
 from .diff import Change, diff_packages
 from .errors import MetadataInvalid, Problem
-from .model import BUILTIN_FIELD_TYPES, SYSTEM_COLUMNS, Entity, Field, Option, Package
+from .model import BUILTIN_FIELD_TYPES, SYSTEM_COLUMNS, Entity, Field, Index, Option, Package
 from .resources import example_path, load_example, load_schema, schema_path
 from .validation import check_package, load_package
 from .workflow import Approval, Sla, State, Transition, Workflow
 
 __all__ = [
-    "load_package", "check_package", "Package", "Entity", "Field", "Option", "Problem",
+    "load_package", "check_package", "Package", "Entity", "Field", "Index", "Option", "Problem",
     "MetadataInvalid", "diff_packages", "Change", "BUILTIN_FIELD_TYPES", "SYSTEM_COLUMNS",
     "schema_path", "load_schema", "example_path", "load_example",
     "Workflow", "State", "Sla", "Transition", "Approval",

@@ -17,7 +17,7 @@ TEMPLATE_KINDS = ("add_template", "drop_template", "alter_template")
 KINDS = (
     "add_entity", "drop_entity", "add_field", "drop_field", "alter_type", "alter_length",
     "alter_precision", "alter_required", "alter_unique", "alter_indexed", "alter_reference",
-    "alter_default", "alter_options", "alter_label", "alter_other",
+    "alter_default", "alter_options", "alter_label", "alter_other", "add_index", "drop_index",
 ) + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS
 _NO_DDL = frozenset(("alter_label", "alter_default", "alter_options", "alter_other")
                     + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS)
@@ -33,7 +33,8 @@ class Change:
     alter_length: max_length; alter_precision: (precision, scale); alter_required /
     alter_unique / alter_indexed: bools; alter_reference: (to, on_delete);
     alter_default: the default (None when there is none); alter_options: tuples of
-    Option; alter_label: label maps; alter_other: ``{attribute: value}``.
+    Option; alter_label: label maps; alter_other: ``{attribute: value}``;
+    add_index / drop_index (``field`` None): the composite ``Index``.
 
     Workflows (``entity`` = the workflow's entity, ``field`` None): add/drop/alter_workflow
     hold Workflow objects; drop_state (``field`` = the state field) holds the removed
@@ -76,6 +77,10 @@ class Change:
             return f"add field {t} ({new.type})"
         if k == "drop_field":
             return f"drop field {t}"
+        if k in ("add_index", "drop_index"):
+            index = new if k == "add_index" else old
+            unique = "unique " if index.unique else ""
+            return f"{k.split('_')[0]} {unique}index on {t} ({', '.join(index.fields)})"
         if k == "alter_required":
             return f"make {t} {'required' if new else 'optional'}"
         if k == "alter_unique":
@@ -124,7 +129,8 @@ def diff_packages(old: Package | None, new: Package) -> list[Change]:
     """Changes turning ``old`` into ``new`` (``old=None`` means an empty package).
 
     Order: add_entity (new order); then per kept entity (new order) its entity
-    level changes and its added/altered fields (new field order); then workflow
+    level changes, its added/altered fields (new field order), its dropped
+    composite indexes (old order) and its added ones (new order); then workflow
     changes and rule set changes (see ``_process_changes``); then every
     drop_field (old order); then every drop_entity (old order).  Renames are not
     detected: they appear as a drop plus an add.
@@ -203,6 +209,9 @@ def _entity_changes(old: Entity, new: Entity) -> list[Change]:
             changes.append(Change("add_field", new.name, field.name, new=field))
         else:
             changes += _field_changes(new.name, before, field)
+    # An index whose fields, uniqueness or name changed is dropped and created again.
+    changes += [Change("drop_index", new.name, old=i) for i in old.indexes if i not in new.indexes]
+    changes += [Change("add_index", new.name, new=i) for i in new.indexes if i not in old.indexes]
     return changes
 
 

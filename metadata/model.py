@@ -176,6 +176,35 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Index:
+    """A composite (multi-column) index of an entity, in column order.
+
+    ``fields`` may name system columns (``created_at``, ``updated_at``, ``owner_id``);
+    ``name`` None means the engine derives one from the entity and field names.
+    """
+
+    fields: tuple
+    unique: bool = False
+    name: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.fields, tuple):
+            object.__setattr__(self, "fields", tuple(self.fields))
+
+    def to_dict(self) -> dict:
+        out: dict = {"fields": list(self.fields)}
+        if self.unique:
+            out["unique"] = True
+        if self.name is not None:
+            out["name"] = self.name
+        return out
+
+    @classmethod
+    def from_document(cls, doc: Mapping) -> "Index":
+        return cls(fields=tuple(doc["fields"]), unique=bool(doc.get("unique", False)), name=doc.get("name"))
+
+
+@dataclass(frozen=True)
 class Entity:
     """A record type (e.g. ``contact``) and its fields in document order."""
 
@@ -184,10 +213,13 @@ class Entity:
     fields: tuple
     plural_label: dict | None = None
     description: dict | None = None
+    indexes: tuple = ()  # composite Index definitions, in document order
 
     def __post_init__(self):
         if not isinstance(self.fields, tuple):
             object.__setattr__(self, "fields", tuple(self.fields))
+        if not isinstance(self.indexes, tuple):
+            object.__setattr__(self, "indexes", tuple(self.indexes))
         by_name: dict = {}
         for f in self.fields:
             by_name.setdefault(f.name, f)
@@ -207,6 +239,8 @@ class Entity:
         if self.description is not None:
             out["description"] = dict(self.description)
         out["fields"] = [f.to_dict() for f in self.fields]
+        if self.indexes:  # omitted when empty: older documents keep their canonical form
+            out["indexes"] = [i.to_dict() for i in self.indexes]
         return out
 
     @classmethod
@@ -218,6 +252,7 @@ class Entity:
             fields=tuple(Field.from_document(f, extra_types) for f in doc["fields"]),
             plural_label=language_map(doc.get("plural_label")),
             description=optional_text(doc.get("description")),
+            indexes=tuple(Index.from_document(i) for i in doc.get("indexes", ())),
         )
 
 

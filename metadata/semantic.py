@@ -19,6 +19,10 @@ from .identifiers import identifier_problem
 from .model import DECIMAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE, Field, Option
 
 MAX_FIELDS = 500
+# System columns a composite index may name besides the entity's own fields.
+INDEXABLE_SYSTEM_COLUMNS = ("created_at", "updated_at", "owner_id")
+UNINDEXABLE_TYPES = ("multi_choice", "json")
+MAX_INDEX_FIELDS = 8  # as the entity schema says
 # Keys the field schema defines; unknown keys are the schema layer's to report.
 FIELD_KEYS = COMMON_PROPERTIES.union(*TYPE_PROPERTIES.values())
 
@@ -43,6 +47,13 @@ def semantic_problems(document, types: Mapping[str, str]) -> list[Problem]:
     entity_names = [e.get("name") for e in entities if isinstance(e, dict) and isinstance(e.get("name"), str)]
     problems: list[Problem] = []
     first_seen: dict[str, int] = {}
+    # Database index names, package-wide: the tables and the fields' own indexes first.
+    index_names: dict[str, str] = {}
+    for i, entity in enumerate(entities):
+        if isinstance(entity, dict) and isinstance(entity.get("name"), str):
+            index_names.setdefault(entity["name"], f"the table of {pointer('entities', i)}")
+            for name in _field_index_names(entity, types):
+                index_names.setdefault(name, f"a field index of {pointer('entities', i)}")
     for i, entity in enumerate(entities):
         if not isinstance(entity, dict):
             continue
@@ -60,7 +71,91 @@ def semantic_problems(document, types: Mapping[str, str]) -> list[Problem]:
         fields = entity.get("fields")
         if isinstance(fields, list):
             problems += _entity_fields(fields, i, entity_names, types)
+        if isinstance(entity.get("indexes"), list):
+            problems += _entity_indexes(entity, i, types, index_names)
     return problems
+
+
+def _field_index_names(entity: dict, types) -> list[str]:
+    """The (unhashed) names of the indexes the fields' own flags ask for."""
+    names = []
+    fields = entity.get("fields") if isinstance(entity.get("fields"), list) else []
+    for field in fields:
+        if not isinstance(field, dict) or not isinstance(field.get("name"), str):
+            continue
+        base = types.get(field.get("type")) if isinstance(field.get("type"), str) else None
+        if field.get("unique") is True:
+            names.append(f"ux_{entity['name']}_{field['name']}")
+        elif field.get("indexed") is True or base == "reference":
+            names.append(f"ix_{entity['name']}_{field['name']}")
+    return names
+
+
+def _entity_indexes(entity: dict, i: int, types, index_names: dict) -> list[Problem]:
+    """Composite indexes: known, indexable, distinct fields; distinct field lists and names.
+
+    ``index_names`` (name -> path, shared by the whole package) catches two indexes
+    that would get the same database name: PostgreSQL names indexes per schema.
+    """
+    problems: list[Problem] = []
+    fields = entity.get("fields") if isinstance(entity.get("fields"), list) else []
+    by_name = {f["name"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
+    entity_name = entity.get("name") if isinstance(entity.get("name"), str) else None
+    seen_lists: dict[tuple, int] = {}
+    for k, index in enumerate(entity["indexes"]):
+        if not isinstance(index, dict) or not isinstance(index.get("fields"), list) \
+                or not 1 <= len(index["fields"]) <= MAX_INDEX_FIELDS:
+            continue  # the schema reports it
+        path = pointer("entities", i, "indexes", k)
+        names = index["fields"]
+        seen: set = set()
+        for n, name in enumerate(names):
+            if not isinstance(name, str):
+                continue
+            where = f"{path}/fields/{n}"
+            if name in seen:
+                problems.append(Problem(where, "duplicate_name", f"field {show(name)} is listed twice in this index"))
+                continue
+            seen.add(name)
+            field = by_name.get(name)
+            if field is None and name not in INDEXABLE_SYSTEM_COLUMNS:
+                known = ", ".join(list(by_name) + list(INDEXABLE_SYSTEM_COLUMNS))
+                problems.append(Problem(where, "unknown_field",
+                                        f"{show(name)} is not a field of this entity; fields: {known}"))
+            elif field is not None and types.get(field.get("type")) in UNINDEXABLE_TYPES:
+                problems.append(Problem(where, "not_indexable",
+                                        f"{show(name)} is a {field.get('type')} field, which cannot be indexed"))
+        key = tuple(n for n in names if isinstance(n, str))
+        if len(key) == len(names):
+            if key in seen_lists:
+                problems.append(Problem(path + "/fields", "duplicate_index",
+                                        f"the same fields are already indexed by "
+                                        f"{pointer('entities', i, 'indexes', seen_lists[key])}"))
+                continue
+            seen_lists[key] = k
+        complete = key if len(key) == len(names) else ()  # else no name can be derived
+        problems += _index_name(index, path, entity_name, complete, index_names)
+    return problems
+
+
+def _index_name(index: dict, path: str, entity_name, fields: tuple, index_names: dict) -> list[Problem]:
+    explicit = index.get("name")
+    if isinstance(explicit, str):
+        message = identifier_problem(explicit, "index")
+        if message:
+            return [Problem(path + "/name", "unsafe_identifier", message)]
+        name, where = explicit, path + "/name"
+    elif explicit is None and entity_name is not None and fields:
+        prefix = "ux" if index.get("unique") is True else "ix"
+        name, where = f"{prefix}_{entity_name}_{'_'.join(fields)}", path + "/fields"
+    else:
+        return []
+    if name in index_names:
+        return [Problem(where, "duplicate_name",
+                        f"index name {show(name)} is already used by {index_names[name]}"
+                        + ("" if explicit else "; give this index a \"name\""))]
+    index_names[name] = path
+    return []
 
 
 def _entity_fields(fields: list, i: int, entity_names, types) -> list[Problem]:

@@ -20,8 +20,13 @@ def blocking_problems(conn, changes, old_pkg, new_pkg, old_tables, restoring=Fal
     (a rollback), added fields count the values their archives will put back."""
     problems = []
     for change in changes:
-        check = _CHECKS.get(change.kind)
         table = old_tables.get(change.entity)
+        if change.kind == "add_index" and table is not None:
+            message = _add_unique_index(conn, table, change.new, new_pkg.entity(change.entity))
+            if message:
+                problems.append({"field": change.entity, "message": message})
+            continue
+        check = _CHECKS.get(change.kind)
         if check is None or table is None:
             continue
         old_field = old_pkg.entity(change.entity).field(change.field)
@@ -72,6 +77,28 @@ def _alter_unique(conn, table, _old, field, _tables, _restoring):
     rows = conn.execute(select(func.coalesce(func.sum(dupes.c.n), 0))).scalar_one()
     if rows:
         return f"{field.name} has duplicate values in {counted(rows, 'row')}, so it cannot become unique"
+    return None
+
+
+def _add_unique_index(conn, table, index, entity):
+    """A unique composite index over rows that already repeat a combination of values.
+    NULL never collides; a field added by the same migration holds NULL or its default."""
+    if not index.unique:
+        return None
+    columns = []
+    for name in index.fields:
+        if name in table.c:
+            columns.append(table.c[name])
+        elif not entity.field(name).has_default:
+            return None  # every row gets NULL there
+    if not columns:
+        return None  # all new with a default: fails only with 2+ rows, the database says so
+    dupes = (select(func.count().label("n")).where(*(c.is_not(None) for c in columns))
+             .group_by(*columns).having(func.count() > 1).subquery())
+    rows = conn.execute(select(func.coalesce(func.sum(dupes.c.n), 0))).scalar_one()
+    if rows:
+        return (f"{counted(rows, 'row')} of {table.name} repeat a combination of "
+                f"({', '.join(index.fields)}), so the unique index on them cannot be created")
     return None
 
 

@@ -10,7 +10,9 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, inspect
 
-from engine.compiler import ENTITY_TABLE_OPTIONS, field_indexes, index_name, system_columns
+from engine.compiler import (
+    ENTITY_TABLE_OPTIONS, composite_index_name, composite_indexes, field_indexes, index_name, system_columns,
+)
 from engine.errors import MigrationRefused
 from engine.fieldtypes import columns_for
 from engine.migration import archive, moves, restore
@@ -19,6 +21,7 @@ from engine.words import counted
 
 TEMP = "__tmp"
 REWRITES = ("alter_type", "alter_precision", "alter_reference")
+INDEX_KINDS = ("add_index", "drop_index")
 
 
 class Migrator:
@@ -38,7 +41,7 @@ class Migrator:
         self.create_entities(added)
         per_entity = defaultdict(list)
         for change in changes:
-            if change.field and change.needs_ddl and change.entity not in added + dropped:
+            if (change.field or change.kind in INDEX_KINDS) and change.needs_ddl and change.entity not in added + dropped:
                 per_entity[change.entity].append(change)
         for name, entity_changes in per_entity.items():
             self.alter_entity(name, entity_changes)
@@ -66,6 +69,7 @@ class Migrator:
             self._tighten(name, [f for f in loose if f.required])
             for field in entity.fields:
                 self._create_indexes(name, field)
+            self._create_composites(name, entity.indexes)
 
     def _creation_order(self, names):
         """(names in creation order, {name: reference fields to add once every table exists})."""
@@ -116,6 +120,9 @@ class Migrator:
         rewritten = [f for kind in REWRITES for f in by_kind[kind]]
         reindexed = set(rewritten) | set(by_kind["alter_unique"]) | set(by_kind["alter_indexed"])
 
+        stale, fresh = self._composite_changes(name, changes, set(rewritten) | set(by_kind["drop_field"]),
+                                               by_kind["alter_required"])
+        self._drop_composites(name, stale)
         for field_name in sorted(reindexed):
             self._drop_indexes(name, old_entity.field(field_name))
         for field in dropped:
@@ -145,6 +152,7 @@ class Migrator:
         self._tighten(name, [f for f in added + flips if f.required], nullable=[f for f in flips if not f.required])
         for field in added + [new_entity.field(f) for f in sorted(reindexed)]:
             self._create_indexes(name, field)
+        self._create_composites(name, fresh)
 
     def _add_columns(self, name, fields) -> list:
         """Add fields as nullable columns (tightened once their values are in place)."""
@@ -220,6 +228,36 @@ class Migrator:
         for index, _unique in field_indexes(entity_name, field):
             self.op.drop_index(index, table_name=entity_name, schema=self.schema)
 
+    def _composite_changes(self, name, changes, moved, required) -> tuple[list, list]:
+        """(composite indexes to drop first, ones to create last) for an altered entity:
+        the dropped and added ones, plus those over columns that are dropped or rebuilt
+        (and, where the NULLS ordering depends on it, whose nullability flips)."""
+        old_entity, new_entity = self.old_pkg.entity(name), self.new_pkg.entity(name)
+        old_table, new_table = self.old_tables[name], self.new_tables[name]
+        dropped = [c.old for c in changes if c.kind == "drop_index"]
+        added = [c.new for c in changes if c.kind == "add_index"]
+        flipped = set(required)
+        kept = [i for i in old_entity.indexes if i in new_entity.indexes]
+        rebuilt = [i for i in kept if set(i.fields) & set(moved) or (
+            set(i.fields) & flipped and [o for *_, o in composite_indexes(_only(old_entity, i), old_table)]
+            != [o for *_, o in composite_indexes(_only(new_entity, i), new_table)])]
+        return dropped + rebuilt, rebuilt + added
+
+    def _create_composites(self, entity_name, indexes) -> None:
+        table = self.new_tables[entity_name]
+        for index in indexes:
+            [(name, columns, unique, options)] = composite_indexes(_only(self.new_pkg.entity(entity_name), index), table)
+            self.op.create_index(name, entity_name, columns, unique=unique, schema=self.schema, **options)
+
+    def _drop_composites(self, entity_name, indexes) -> None:
+        for index in indexes:
+            self.op.drop_index(composite_index_name(entity_name, index), table_name=entity_name, schema=self.schema)
+
+
+def _only(entity, index):
+    """The entity with just one composite index (to name and shape that one)."""
+    return replace(entity, indexes=(index,))
+
 
 def _optional(field):
     """Columns are added nullable and tightened after their values are in place."""
@@ -232,7 +270,7 @@ def _temporary(field):
 
 
 SAFE_FOR_REFERENCES = {"alter_indexed", "alter_unique", "alter_label", "alter_other", "alter_default",
-                       "alter_options", "alter_length"}
+                       "alter_options", "alter_length", "add_index", "drop_index"}
 
 
 def _harmless(change, new_pkg) -> bool:

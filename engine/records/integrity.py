@@ -86,6 +86,8 @@ def explain_integrity_error(storage, metadata, entity, records, exc, record_id=N
                     details.append({"field": _path(field.name, index, indexed),
                                     "message": f"{dump_value(base, value)!r} is already used by "
                                                f"{entity.name} {holders[value]}"})
+        if not details:
+            details = _composite_holders(conn, table, entity, records, record_id, indexed)
         missing = [] if details else reference_problems(conn, metadata, entity, records, indexed)
     if details:
         return Conflict(f"a unique field of {entity.name} already has this value", details=details,
@@ -94,3 +96,22 @@ def explain_integrity_error(storage, metadata, entity, records, exc, record_id=N
         return ValidationFailed(f"invalid {entity.name} record", details=missing)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "integrity error"
     return Conflict(f"the database refused the write: {reason}", code="integrity_error")
+
+
+def _composite_holders(conn, table, entity, records, record_id, indexed) -> list[dict]:
+    """Which unique composite index a record collided with, and the record holding it."""
+    details = []
+    for index in (i for i in entity.indexes if i.unique):
+        for position, values in enumerate(records):
+            if any(values.get(f) is None for f in index.fields if f in values) or \
+                    not all(f in values for f in index.fields):
+                continue
+            stmt = select(table.c.id).where(*[table.c[f] == values[f] for f in index.fields])
+            if record_id is not None:
+                stmt = stmt.where(table.c.id != record_id)
+            holder = conn.execute(stmt.limit(1)).scalar()
+            if holder is not None and len(details) < MAX_LISTED:
+                shown = ", ".join(index.fields)
+                details.append({"field": _path(shown, position, indexed),
+                                "message": f"the combination ({shown}) is already used by {entity.name} {holder}"})
+    return details
