@@ -9,6 +9,7 @@ from sqlalchemy import select
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.errors import NotFound, ValidationFailed
+from engine.records.service import _expected_version
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 from workflows import outbox, transitions
@@ -17,6 +18,7 @@ from workflows.runtime import rule_event, runtime_of
 workflow_api = Blueprint("workflows", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(workflow_api)
 RECORD = "/records/<entity>/<record_id>"
+MAX_RETRY_IDS = 1000
 
 
 def _optional_body() -> dict:
@@ -35,7 +37,7 @@ def take_transition(entity, record_id, name):
     if unknown:
         raise ValidationFailed("unknown keys in the transition body",
                                details=[{"field": k, "message": "unknown key"} for k in unknown])
-    expected = body.get("version") if body.get("version") is not None else request.headers.get("If-Match")
+    expected = _expected_version(body.get("version"), request.headers.get("If-Match"))  # both: they must agree
     status, result = transitions.perform(g.session, entity, record_id, name, body.get("comment"), expected)
     return jsonify(result), status
 
@@ -122,8 +124,10 @@ def retry_jobs():
     g.session.require_admin()
     body = _optional_body()
     ids = body.get("ids")
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
-        raise ValidationFailed("ids must be a list of event ids", details=[{"field": "ids", "message": "list of ids"}])
+    if ids is not None and (not isinstance(ids, list) or len(ids) > MAX_RETRY_IDS or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 1 <= i < 2**63 for i in ids)):
+        raise ValidationFailed("ids must be a list of event ids",
+                               details=[{"field": "ids", "message": f"a list of at most {MAX_RETRY_IDS} event ids"}])
     count = outbox.retry(g.session.storage, ids)
     runtime_of(g.session.install).jobs.enqueue_drain(g.session.tenant.slug)
     return jsonify({"requeued": count})

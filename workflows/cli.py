@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -19,7 +20,12 @@ def worker(install, workers, once):
     """Run the job queue: outbox events, automation rules, SLA timers and schedules."""
     runtime = runtime_of(install)
     if once:
-        echo_json(runtime.jobs.tick())
+        summary = runtime.jobs.tick()
+        echo_json(summary)
+        failed = sorted(slug for slug, result in summary.items() if "error" in result)
+        if failed:
+            click.echo(f"error: the run failed for {', '.join(failed)} (see the summary)", err=True)
+            sys.exit(1)
         return
     click.echo(f"loom worker: {workers} threads, queue {'redis' if install.settings.redis_url else 'sqlite'}")
     runtime.jobs.consumer(workers).run()
@@ -54,7 +60,7 @@ def rows_value(value):
 
 @jobs.command("retry")
 @click.argument("tenant_slug", metavar="TENANT")
-@click.option("--id", "ids", multiple=True, type=int, help="An event id (repeatable).")
+@click.option("--id", "ids", multiple=True, type=click.IntRange(1, 2**63 - 1), help="An event id (repeatable).")
 @click.option("--all", "everything", is_flag=True, help="Every failed event.")
 @pass_install
 def jobs_retry(install, tenant_slug, ids, everything):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from huey import RedisHuey, SqliteHuey, crontab
 
@@ -16,6 +17,7 @@ from workflows import outbox
 
 log = logging.getLogger("loom.jobs")
 COALESCE_SECONDS = 0.5
+MAX_ROUNDS = 100  # batches one drain takes before it queues another drain and returns
 
 
 def make_huey(settings, immediate: bool = False):
@@ -32,7 +34,11 @@ class Jobs:
         self.runtime = runtime
         install = runtime.install
         self.huey = make_huey(install.settings, immediate)
-        self.retry_base = float(install.settings.extra.get("LOOM_RETRY_BASE_SECONDS", 30))
+        extra = install.settings.extra
+        self.retry_base = float(extra.get("LOOM_RETRY_BASE_SECONDS", 30))
+        # How long a claimed batch stays with its worker; a killed worker's events are
+        # taken again after it (tests shorten it).
+        self.lease = timedelta(seconds=float(extra.get("LOOM_OUTBOX_LEASE_SECONDS", outbox.LEASE.total_seconds())))
 
         @self.huey.task(name="loom.drain")
         def drain(slug):
@@ -75,28 +81,42 @@ class Jobs:
             log.exception("could not queue a drain for %s", slug)
 
     def drain(self, slug: str, limit: int = 200) -> dict:
-        """Handle the due events of one tenant, batch after batch, until none are due."""
+        """Handle the due events of one tenant, batch after batch, until none are due.
+        Events the handled ones wrote meanwhile (an action's record write) are due too:
+        a batch that handled something is followed by another (their queueing was skipped)."""
         totals = {"done": 0, "retry": 0, "failed": 0}
         storage = self.runtime.install.registry.storage_of(slug)
         self._draining.active = True
         try:
-            while True:
+            for _ in range(MAX_ROUNDS):
                 counts = outbox.process(storage, lambda row: self.runtime.handle_event(slug, row),
-                                        limit, self.retry_base)
+                                        limit, self.retry_base, self.lease)
                 for key, value in counts.items():
                     totals[key] += value
-                if sum(counts.values()) < limit:
+                if sum(counts.values()) < limit and not counts["done"]:
                     return totals
         finally:
             self._draining.active = False
+        # Still more (a burst, or rules that keep writing): give the other tenants a turn.
+        try:
+            self.drain_task.schedule(args=(slug,), delay=1)
+        except Exception:  # the minute tick drains anyway
+            log.exception("could not queue a drain for %s", slug)
+        return totals
 
     def tick(self) -> dict:
+        """Drain and run the schedules of every active tenant; one tenant's failure is
+        logged and reported as its `error`, and the others still get their turn."""
         summary = {}
         for tenant in self.runtime.install.registry.list():
             if tenant.status != "active":
                 continue
-            summary[tenant.slug] = {"events": self.drain(tenant.slug),
-                                    "scheduled": self.runtime.run_schedules(tenant.slug)}
+            try:
+                summary[tenant.slug] = {"events": self.drain(tenant.slug),
+                                        "scheduled": self.runtime.run_schedules(tenant.slug)}
+            except Exception as exc:  # noqa: BLE001 - reported, and the next tenant goes on
+                log.error("the tick failed for %s: %s", tenant.slug, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+                summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
         return summary
 
     def consumer(self, workers: int = 2):

@@ -30,8 +30,9 @@ def backoff(attempts: int, base_seconds: float) -> timedelta:
     return timedelta(seconds=min(base_seconds * 2 ** (attempts - 1), 3600))
 
 
-def claim(storage, limit: int) -> list[dict]:
-    """Due pending rows, leased to this worker; the lease ends on done, failure or death."""
+def claim(storage, limit: int, lease: timedelta = LEASE) -> list[dict]:
+    """Due pending rows, leased to this worker; the lease ends on done, failure or death
+    (then, once `lease` has run out, another worker takes them)."""
     outbox = loom_table(storage.schema, "loom_outbox")
     now = utcnow()
     due = and_(outbox.c.status == "pending",
@@ -43,7 +44,7 @@ def claim(storage, limit: int) -> list[dict]:
         ids = conn.execute(pick).scalars().all()
         if not ids:
             return []
-        conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(next_attempt_at=now + LEASE))
+        conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(next_attempt_at=now + lease))
         rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).mappings().all()
     return [dict(r) for r in rows]
 
@@ -69,10 +70,10 @@ def mark_failed(storage, row: dict, error: str, base_seconds: float) -> str:
     return status
 
 
-def process(storage, handle, limit: int = 200, base_seconds: float = 30.0) -> dict:
+def process(storage, handle, limit: int = 200, base_seconds: float = 30.0, lease: timedelta = LEASE) -> dict:
     """Claim and handle one batch; returns counts. `handle(row)` raises to fail a row."""
     counts = {"done": 0, "retry": 0, "failed": 0}
-    for row in claim(storage, limit):
+    for row in claim(storage, limit, lease):
         try:
             handle(row)
         except Exception as exc:  # any handler failure is retried, never lost

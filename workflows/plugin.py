@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.errors import ValidationFailed
 from engine.hookspecs import hookimpl
+from metadata.fieldtypes import value_problem
 from workflows.runtime import entity_field_types, runtime_of
 
 LOOM_PLUGIN_NAME = "workflows"
@@ -53,23 +54,36 @@ def loom_actions():
 @hookimpl
 def loom_check_metadata(package, document, session):
     from workflows.notify.templates import check_template
-    from workflows.rules import check_ruleset
 
     actions = session.actions()
     fields = entity_field_types(package)
     problems = []
     for index, ruleset in enumerate(document.get("rulesets") or []):
-        entity = ruleset.get("entity") if isinstance(ruleset, dict) else None
-        problems += check_ruleset(ruleset, fields.get(entity) if isinstance(entity, str) else None,
-                                  set(actions), f"/rulesets/{index}")
-        for rule_index, rule in enumerate(ruleset.get("rules") or [] if isinstance(ruleset, dict) else []):
-            if isinstance(rule, dict):
-                problems += _param_problems(actions, rule.get("actions"),
-                                            f"/rulesets/{index}/rules/{rule_index}/actions")
+        problems += ruleset_problems(package, actions, ruleset, f"/rulesets/{index}", fields)
     for index, template in enumerate(document.get("templates") or []):
         problems += check_template(template, f"/templates/{index}")
     for index, workflow in enumerate(document.get("workflows") or []):
         problems += _workflow_params(actions, workflow, f"/workflows/{index}")
+    return problems
+
+
+def ruleset_problems(package, actions, ruleset, path, fields=None) -> list:
+    """One rule set checked against a package: its shape and conditions, its entity, and
+    each action's params (with the fields they name)."""
+    from workflows.rules import check_ruleset
+
+    fields = entity_field_types(package) if fields is None else fields
+    entity = ruleset.get("entity") if isinstance(ruleset, dict) else None
+    problems = check_ruleset(ruleset, fields.get(entity) if isinstance(entity, str) else None,
+                             set(actions), path)
+    if isinstance(entity, str) and entity not in fields and not any(
+            p["field"] == f"{path}/entity" for p in problems):
+        problems.append({"field": f"{path}/entity", "code": "unknown_entity",
+                         "message": f"{entity!r} is not an entity; entities: {', '.join(fields) or 'none'}"})
+    for rule_index, rule in enumerate(ruleset.get("rules") or [] if isinstance(ruleset, dict) else []):
+        if isinstance(rule, dict):
+            problems += _param_problems(actions, rule.get("actions"), f"{path}/rules/{rule_index}/actions",
+                                        package, entity)
     return problems
 
 
@@ -86,13 +100,53 @@ def _workflow_params(actions, workflow, path) -> list:
     return problems
 
 
-def _param_problems(actions, listed, path) -> list:
+def _param_problems(actions, listed, path, package=None, entity=None) -> list:
     problems = []
     for index, action in enumerate(listed if isinstance(listed, list) else []):
         spec = actions.get(action.get("action")) if isinstance(action, dict) else None
         if spec is not None:
-            problems += [{"field": f"{path}/{index}/params", "code": "invalid_params", "message": message}
-                         for message in spec.check(action.get("params") or {})]
+            found = [{"field": f"{path}/{index}/params", "code": "invalid_params", "message": message}
+                     for message in spec.check(action.get("params") or {})]
+            if not found and package is not None:
+                found = _target_problems(package, entity, action, f"{path}/{index}/params")
+            problems += found
+    return problems
+
+
+def _target_problems(package, entity_name, action, path) -> list:
+    """The fields a rule's set_field (on the rule set's entity) or create_record names
+    exist and take the values given. (Workflows' set_field: see metadata's checks.)"""
+    params = action.get("params") or {}
+    if action["action"] == "set_field":
+        values = {params["field"]: (f"{path}/field", f"{path}/value", params["value"])}
+    elif action["action"] == "create_record":
+        entity_name = params["entity"]
+        if package.entity(entity_name) is None:
+            return [{"field": f"{path}/entity", "code": "unknown_entity",
+                     "message": f"create_record: {entity_name!r} is not an entity"}]
+        values = {k: (f"{path}/values/{k}",) * 2 + (v,) for k, v in (params.get("values") or {}).items()}
+    else:
+        return []
+    entity = package.entity(entity_name) if isinstance(entity_name, str) else None
+    if entity is None:
+        return []  # the rule set's unknown entity is reported on its own
+    workflow = package.workflow_for(entity.name)
+    problems = []
+    for name, (field_path, value_path, value) in values.items():
+        field = entity.field(name)
+        if field is None:
+            problems.append({"field": field_path, "code": "unknown_field",
+                             "message": f"{action['action']}: {name!r} is not a field of {entity.name}"})
+        elif action["action"] == "set_field" and workflow is not None and workflow.field == name:
+            problems.append({"field": field_path, "code": "state_field_not_settable",
+                             "message": f"set_field cannot change the state field {name!r}; "
+                                        "the state changes only through transitions"})
+        elif not (isinstance(value, dict) and any(str(k).startswith("$") for k in value)):
+            message = value_problem(field, value)
+            if message:
+                problems.append({"field": value_path, "code": "invalid_value",
+                                 "message": f"{action['action']}: the value does not fit {entity.name}.{name}: "
+                                            f"{message}"})
     return problems
 
 

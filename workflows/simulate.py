@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from engine.errors import ValidationFailed
 from engine.systables import loom_table
-from workflows.rules import InMemoryCorrelationStore, RulesEngine, RulesetInvalid, check_ruleset, parse_window
+from workflows.plugin import ruleset_problems
+from workflows.rules import InMemoryCorrelationStore, RulesEngine, RulesetInvalid, parse_window
 from workflows.runtime import entity_field_types, rule_event
 
 
@@ -24,11 +25,10 @@ def simulate(session, draft, since: str = "30d", limit: int = 100_000) -> dict:
     rulesets = _draft_rulesets(draft)
     package = session.metadata().package
     fields = entity_field_types(package)
+    actions = session.actions()
     problems = []
-    for index, ruleset in enumerate(rulesets):
-        entity = ruleset.get("entity") if isinstance(ruleset, dict) else None
-        problems += check_ruleset(ruleset, fields.get(entity) if isinstance(entity, str) else None,
-                                  set(session.actions()), f"/rulesets/{index}")
+    for index, ruleset in enumerate(rulesets):  # what applying them would check
+        problems += ruleset_problems(package, actions, ruleset, f"/rulesets/{index}", fields)
     if problems:
         raise ValidationFailed(f"the draft has {len(problems)} problem(s)", details=problems,
                                code="invalid_rules")
@@ -51,7 +51,8 @@ def simulate(session, draft, since: str = "30d", limit: int = 100_000) -> dict:
             per_rule[name] = per_rule.get(name, 0) + 1
             fired.append({"event_id": row["id"], "event": event["event"], "entity": event["entity"],
                           "record_id": event["record_id"], "rule": name, "kind": firing.kind,
-                          "would": [_would(a, event["record"]) for a in firing.actions]})
+                          "would": [_would(a, event["record"]) for a in firing.actions]
+                          or [{"action": "refuse", "message": firing.message}]})  # a validation rule
     return {"events": len(events), "since": since, "firings": len(fired), "per_rule": per_rule,
             "items": fired}
 

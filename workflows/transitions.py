@@ -8,17 +8,21 @@ the write: state, transition log, approvals consumed and SLA timers, in one tran
 The transition's actions run after commit through the job queue."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, func, select
 
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.records.service import _expected_version, _stale
 from engine.systables import loom_table
+from engine.timefmt import iso_utc
 from metadata.conditions import evaluate_condition, explain_condition
 from workflows import sla
 from workflows.calendar import load_calendar
 
 MAX_COMMENT = 4000
+UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters (tab, newlines are fine)
 
 
 def _workflow(session, entity_name):
@@ -91,13 +95,26 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
     blockers = _blockers(transition, record, entity)
     if blockers:
         raise Conflict(f"{name!r} is not possible now", details=blockers, code="transition_blocked")
+    approval = None
     if transition.approval and session.actor is not None:
-        pending = _approve(session, entity_name, record, transition, state, comment)
+        _check_version(entity_name, record, expected_version)  # a stale approval counts for nothing
+        approval, pending = _approve(session, entity_name, record, workflow.field, transition, state, comment)
         if pending is not None:
             return 202, pending
-    record = _write(session, entity_name, record, workflow, transition, state, comment,
-                    expected_version, effect_key)
+    try:
+        record = _write(session, entity_name, record, workflow, transition, state, comment,
+                        expected_version, effect_key)
+    except Exception:
+        if approval is not None:  # refused after all: the last approval was not given either
+            _withdraw(session, approval)
+        raise
     return 200, {"status": "done", "record": record}
+
+
+def _check_version(entity_name, record, expected_version) -> None:
+    expected = _expected_version(None, expected_version)
+    if expected is not None and expected != record["version"]:
+        raise _stale(entity_name, record["id"], record["version"], expected)
 
 
 def _comment(transition, comment):
@@ -110,7 +127,18 @@ def _comment(transition, comment):
     if comment and len(comment) > MAX_COMMENT:
         raise ValidationFailed("the comment is too long",
                                details=[{"field": "comment", "message": f"at most {MAX_COMMENT} characters"}])
+    if comment and (UNSTORABLE.search(comment) or _invalid_unicode(comment)):
+        raise ValidationFailed("the comment holds characters that cannot be stored",
+                               details=[{"field": "comment", "message": "control characters or invalid Unicode"}])
     return comment
+
+
+def _invalid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return True
+    return False
 
 
 def _write(session, entity_name, record, workflow, transition, state, comment, expected_version, effect_key):
@@ -123,13 +151,17 @@ def _write(session, entity_name, record, workflow, transition, state, comment, e
     actor_id = session.actor.id if session.actor else None
 
     def on_write(conn, before, after, at):
+        if before[workflow.field] != state:  # another transition got there first
+            raise Conflict(f"{entity_name} {record['id']} moved to {before[workflow.field]!r} meanwhile; "
+                           f"reload it and try again", code="state_changed")
         conn.execute(loom_table(schema, "loom_transitions").insert().values(
             at=at, entity=entity_name, record_id=record["id"], workflow=workflow.name,
             transition=transition.name, from_state=state, to_state=transition.to,
             actor_id=actor_id, comment=comment))
         approvals = loom_table(schema, "loom_approvals")
-        conn.execute(approvals.update().where(_approval_rows(approvals, entity_name, record["id"],
-                                                             transition.name, state)).values(consumed=True))
+        conn.execute(approvals.update().where(  # every approval given in the state it leaves
+            approvals.c.entity == entity_name, approvals.c.record_id == record["id"],
+            approvals.c.consumed.is_(False)).values(consumed=True))
         sla.stop_timers(conn, schema, entity_name, record["id"], state, at)
         sla.start_timers(conn, schema, workflow, entity_name, record["id"], transition.to, at, calendar)
 
@@ -157,32 +189,48 @@ def _needed(session, approval) -> int:
 def _approval_status(session, entity_name, record, transition, state) -> dict:
     approvals = loom_table(session.storage.schema, "loom_approvals")
     with session.storage.connect() as conn:
-        given = conn.execute(select(approvals.c.actor_id).where(
+        given = conn.execute(select(approvals.c.actor_id).distinct().where(
             _approval_rows(approvals, entity_name, record["id"], transition.name, state))).scalars().all()
     return {"role": transition.approval.role, "mode": transition.approval.mode,
             "approvals": len(given), "needed": _needed(session, transition.approval),
             "approved_by_you": session.actor is not None and session.actor.id in given}
 
 
-def _approve(session, entity_name, record, transition, state, comment) -> dict | None:
-    """Record the caller's approval; None when enough approvals are in to proceed."""
+def _approve(session, entity_name, record, field, transition, state, comment) -> tuple[int, dict | None]:
+    """Record the caller's approval: (its id, the 202 body, or None when enough
+    approvals are in to proceed)."""
     actor = session.actor
     if actor.role != transition.approval.role:
         raise Forbidden(f"{transition.name!r} needs approval by the role {transition.approval.role}",
                         code="approver_role")
     approvals = loom_table(session.storage.schema, "loom_approvals")
+    table = session.metadata().tables[entity_name]
     with session.storage.begin() as conn:
+        # The record's row lock serialises approvals and transitions of the record, so an
+        # approval counts only for the state the record is still in, and only once.
+        now_in = select(table.c[field]).where(table.c.id == record["id"])
+        if conn.dialect.name == "postgresql":
+            now_in = now_in.with_for_update()
+        if conn.execute(now_in).scalar() != state:
+            raise Conflict(f"{entity_name} {record['id']} left state {state!r} meanwhile; reload it and try again",
+                           code="state_changed")
         mine = _approval_rows(approvals, entity_name, record["id"], transition.name, state)
         if conn.execute(select(approvals.c.id).where(mine, approvals.c.actor_id == actor.id)).first():
             raise Conflict(f"you already approved {transition.name!r} for this record", code="already_approved")
-        conn.execute(approvals.insert().values(
+        approval_id = conn.execute(approvals.insert().returning(approvals.c.id).values(
             at=datetime.now(timezone.utc), entity=entity_name, record_id=record["id"], transition=transition.name,
-            from_state=state, actor_id=actor.id, comment=comment, consumed=False))
+            from_state=state, actor_id=actor.id, comment=comment, consumed=False)).scalar_one()
     status = _approval_status(session, entity_name, record, transition, state)
     if status["approvals"] >= status["needed"]:
-        return None
-    return {"status": "pending_approval", "approvals": status["approvals"], "needed": status["needed"],
-            "record": record}
+        return approval_id, None
+    return approval_id, {"status": "pending_approval", "approvals": status["approvals"],
+                         "needed": status["needed"], "record": record}
+
+
+def _withdraw(session, approval_id) -> None:
+    approvals = loom_table(session.storage.schema, "loom_approvals")
+    with session.storage.begin() as conn:
+        conn.execute(approvals.delete().where(approvals.c.id == approval_id, approvals.c.consumed.is_(False)))
 
 
 def history(session, entity_name, record_id) -> list[dict]:
@@ -192,11 +240,5 @@ def history(session, entity_name, record_id) -> list[dict]:
     with session.storage.connect() as conn:
         rows = conn.execute(select(log).where(log.c.entity == entity_name, log.c.record_id == int(record_id))
                             .order_by(log.c.id)).mappings().all()
-    return [{"at": _iso(r["at"]), "transition": r["transition"], "from": r["from_state"],
+    return [{"at": iso_utc(r["at"]), "transition": r["transition"], "from": r["from_state"],
              "to": r["to_state"], "actor_id": r["actor_id"], "comment": r["comment"]} for r in rows]
-
-
-def _iso(value):
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
