@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.errors import NotFound, ValidationFailed
-from engine.records.service import _expected_version
+from engine.records.service import expected_version_of
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 from workflows import outbox, transitions
@@ -37,7 +37,7 @@ def take_transition(entity, record_id, name):
     if unknown:
         raise ValidationFailed("unknown keys in the transition body",
                                details=[{"field": k, "message": "unknown key"} for k in unknown])
-    expected = _expected_version(body.get("version"), request.headers.get("If-Match"))  # both: they must agree
+    expected = expected_version_of(body.get("version"), request.headers.get("If-Match"))  # both: they must agree
     status, result = transitions.perform(g.session, entity, record_id, name, body.get("comment"), expected)
     return jsonify(result), status
 

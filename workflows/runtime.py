@@ -91,7 +91,10 @@ class WorkflowRuntime:
             self._start_initial_timers(session, workflow, event)
             actions = list(initial.on_enter) if initial else []
         elif event["event"] == "record.transitioned":
-            actions = (row["payload"].get("extra") or {}).get("actions") or []
+            extra = row["payload"].get("extra") or {}
+            if extra.get("state_map"):  # moved by a metadata change: timers follow the move
+                self._move_timers(session, workflow, event, extra)
+            actions = extra.get("actions") or []
         else:
             return
         self.run_actions(session, event, actions, f"wf:{event['id']}")
@@ -101,6 +104,14 @@ class WorkflowRuntime:
         with session.storage.begin() as conn:
             sla.start_timers(conn, session.storage.schema, workflow, event["entity"], event["record_id"],
                              workflow.initial, event["at"] or datetime.now(timezone.utc), calendar)
+
+    def _move_timers(self, session, workflow, event, extra) -> None:
+        calendar = load_calendar(session)
+        at = event["at"] or datetime.now(timezone.utc)
+        with session.storage.begin() as conn:
+            sla.stop_timers(conn, session.storage.schema, event["entity"], event["record_id"], extra["from"], at)
+            sla.start_timers(conn, session.storage.schema, workflow, event["entity"], event["record_id"],
+                             extra["to"], at, calendar)
 
     def run_actions(self, session, event, actions, key_prefix) -> list[dict]:
         """Run named actions in order with idempotency keys `<prefix>:<index>`."""

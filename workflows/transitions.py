@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, func, select
 
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from engine.records.service import _expected_version, _stale
+from engine.records.service import expected_version_of, stale_version
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 from metadata.conditions import evaluate_condition, explain_condition
@@ -112,9 +112,9 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
 
 
 def _check_version(entity_name, record, expected_version) -> None:
-    expected = _expected_version(None, expected_version)
+    expected = expected_version_of(None, expected_version)
     if expected is not None and expected != record["version"]:
-        raise _stale(entity_name, record["id"], record["version"], expected)
+        raise stale_version(entity_name, record["id"], record["version"], expected)
 
 
 def _comment(transition, comment):

@@ -73,7 +73,8 @@ def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False,
                                        details=[{"field": c.target, "message": c.describe()} for c in drops])
             old_tables = compile_tables(old_pkg, schema) if old_pkg else {}
             stranded, moves = move_records(conn, schema, changes, package, old_tables,
-                                           state_map or {}, dry_run)
+                                           state_map or {}, dry_run, tenant=tenant_storage.slug,
+                                           old_pkg=old_pkg)
             if stranded:
                 raise MigrationRefused(refusal(stranded), details=stranded, code="stranded_records")
             result.moves = moves

@@ -9,7 +9,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from engine.records.writes import audit_row, write_audit
+from engine.events import RecordEvent
+from engine.records.dump import RecordShape
+from engine.records.writes import audit_row, outbox_row, write_audit, write_outbox
+from engine.systables import loom_table
 from engine.words import counted
 
 
@@ -25,7 +28,8 @@ def parse_state_map(pairs) -> dict:
     return mapping
 
 
-def move_records(conn, schema, changes, new_pkg, old_tables, state_map, dry_run, actor_id=None):
+def move_records(conn, schema, changes, new_pkg, old_tables, state_map, dry_run, actor_id=None,
+                 tenant=None, old_pkg=None):
     """Refusal details for stranded records (none: every removed state is empty or mapped),
     and the moves made (or, in a dry run, that would be made)."""
     dropped = [(c.entity, c.field, c.old) for c in changes if c.kind == "drop_state"]
@@ -52,15 +56,35 @@ def move_records(conn, schema, changes, new_pkg, old_tables, state_map, dry_run,
     if problems or dry_run:
         return problems, moves
     for move in moves:
-        _move(conn, schema, old_tables[move["entity"]], move, actor_id)
+        workflow = new_pkg.workflow_for(move["entity"])
+        shape = RecordShape(old_pkg.entity(move["entity"])) if old_pkg else None
+        _move(conn, schema, old_tables[move["entity"]], move, actor_id, tenant, workflow.name, shape)
     return [], moves
 
 
-def _move(conn, schema, table, move, actor_id) -> None:
+def _move(conn, schema, table, move, actor_id, tenant, workflow_name, shape) -> None:
+    """Move the records, each like a transition: audited, logged in the transition log and
+    announced as `record.transitioned` (marked `state_map`), so SLA timers and rules follow."""
     at = datetime.now(timezone.utc)
     field = table.c[move["field"]]
-    rows = conn.execute(select(table.c.id, table.c.version).where(field == move["from"])).all()
+    rows = conn.execute(select(table).where(field == move["from"])).mappings().all()
     conn.execute(table.update().where(field == move["from"]).values(
         {move["field"]: move["to"], "version": table.c.version + 1, "updated_at": at, "updated_by": actor_id}))
-    write_audit(conn, schema, [audit_row(at, actor_id, "state_map", move["entity"], row.id, row.version + 1,
-                                         {move["field"]: [move["from"], move["to"]]}) for row in rows])
+    changes = {move["field"]: [move["from"], move["to"]]}
+    write_audit(conn, schema, [audit_row(at, actor_id, "state_map", move["entity"], row["id"], row["version"] + 1,
+                                         changes) for row in rows])
+    if not rows:
+        return
+    conn.execute(loom_table(schema, "loom_transitions").insert(), [
+        {"at": at, "entity": move["entity"], "record_id": row["id"], "workflow": workflow_name,
+         "transition": "state_map", "from_state": move["from"], "to_state": move["to"], "actor_id": actor_id,
+         "comment": "moved by a metadata change that removed its state"} for row in rows])
+    extra = {"workflow": workflow_name, "transition": "state_map", "from": move["from"], "to": move["to"],
+             "comment": None, "actions": [], "state_map": True}
+    events = []
+    for row in rows:
+        record = shape.dump({**row, move["field"]: move["to"], "version": row["version"] + 1,
+                             "updated_at": at}) if shape else {"id": row["id"], move["field"]: move["to"]}
+        event = RecordEvent(tenant or "", move["entity"], "transitioned", row["id"], record, changes, None, extra)
+        events.append(outbox_row(at, event))
+    write_outbox(conn, schema, events)

@@ -237,7 +237,7 @@ class RecordService:
         if not isinstance(data, dict):
             raise ValidationFailed("the body must be a JSON object of fields to change")
         data = dict(data)
-        expected_version = _expected_version(data.pop("version", None), expected_version)
+        expected_version = expected_version_of(data.pop("version", None), expected_version)
         values = self._load(entity, self.metadata.update_schema(entity_name), data, partial=True)
         try:
             with self.storage.begin() as conn:
@@ -247,7 +247,7 @@ class RecordService:
                 if old is None:
                     raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
                 if expected_version is not None and old["version"] != expected_version:
-                    raise _stale(entity_name, record_id, old["version"], expected_version)
+                    raise stale_version(entity_name, record_id, old["version"], expected_version)
                 before = shape.dump(old)
                 changes = {k: [before[k], v] for k, v in shape.dump_values(values).items() if before[k] != v}
                 if not changes:
@@ -279,7 +279,7 @@ class RecordService:
         if workflow is None:
             raise NotFound(f"{entity_name} has no workflow", code="no_workflow")
         record_id = _record_id(record_id, entity_name)
-        expected_version = _expected_version(None, expected_version)
+        expected_version = expected_version_of(None, expected_version)
         with self.storage.begin() as conn:
             if not self._claim(conn, effect_key):
                 return None
@@ -287,7 +287,7 @@ class RecordService:
             if old is None:
                 raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
             if expected_version is not None and old["version"] != expected_version:
-                raise _stale(entity_name, record_id, old["version"], expected_version)
+                raise stale_version(entity_name, record_id, old["version"], expected_version)
             before = shape.dump(old)
             at = utcnow()
             new_columns = {workflow.field: to_state, "version": old["version"] + 1,
@@ -310,7 +310,7 @@ class RecordService:
         """Delete a record (If-Match: `expected_version`) and apply its referrers' on_delete rules."""
         entity, table, _ = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
-        expected_version = _expected_version(None, expected_version)
+        expected_version = expected_version_of(None, expected_version)
         at = utcnow()
         try:
             with self.storage.begin() as conn:
@@ -318,7 +318,7 @@ class RecordService:
                 if old is None:
                     raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
                 if expected_version is not None and old["version"] != expected_version:
-                    raise _stale(entity_name, record_id, old["version"], expected_version)
+                    raise stale_version(entity_name, record_id, old["version"], expected_version)
                 deletion = Deletion(self, conn, at)
                 deletion.run(entity, old)
                 self._finish(conn, deletion.events, deletion.audits, at)
@@ -350,7 +350,7 @@ def _record_id(value, entity_name) -> int:
     return int(text)
 
 
-def _expected_version(body_version, header_version):
+def expected_version_of(body_version, header_version):
     """The version the caller expects (body `version` or If-Match), None for any."""
     versions = []
     for source, value in (("version", body_version), ("If-Match", header_version)):
@@ -369,7 +369,7 @@ def _expected_version(body_version, header_version):
     return versions[0] if versions else None
 
 
-def _stale(entity_name, record_id, current, expected) -> StaleVersion:
+def stale_version(entity_name, record_id, current, expected) -> StaleVersion:
     return StaleVersion(f"{entity_name} {record_id} was changed by someone else: you sent "
                         f"version {expected}, it is at version {current}; reload it and try again",
                         details=[{"field": "version", "message": f"is {current}, not {expected}"}])

@@ -335,10 +335,6 @@ def test_records_in_a_removed_state_move_when_mapped(install, desk):
     assert status == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.migration.states._move updates the state column and writes audit rows only: no outbox "
-    "event (record.transitioned) and no transition-log row, so the workflow runtime never stops the "
-    "removed state's SLA timer nor starts the target state's; see the report"))
 def test_records_moved_by_a_state_map_leave_the_removed_states_timer_and_start_the_new_one(install, desk):
     from workflows.sla import timers_for
 
