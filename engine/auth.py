@@ -1,8 +1,8 @@
 """Users and API tokens of a tenant, kept in the tenant's own storage.
 
 Tokens are random 256-bit secrets shown once and stored as SHA-256 digests (a slow
-password hash buys nothing for secrets of that strength and would cost every request);
-passwords, for the UI, use argon2."""
+password hash buys nothing for secrets of that strength and would cost every request).
+Passwords (argon2) arrive with the web UI, which is the first thing that needs them."""
 from __future__ import annotations
 
 import hashlib
