@@ -19,6 +19,7 @@ from engine.systables import loom_table
 log = logging.getLogger("loom.outbox")
 LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 6
+DONE_BATCH = 50
 
 
 def utcnow() -> datetime:
@@ -49,10 +50,14 @@ def claim(storage, limit: int, lease: timedelta = LEASE) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def mark_done(storage, event_id: int) -> None:
+def mark_done(storage, event_ids) -> None:
+    """Mark handled events done, several in one transaction (a crash before this only
+    means they are handled again, which their idempotent effects make harmless)."""
+    if not event_ids:
+        return
     outbox = loom_table(storage.schema, "loom_outbox")
     with storage.begin() as conn:
-        conn.execute(outbox.update().where(outbox.c.id == event_id).values(
+        conn.execute(outbox.update().where(outbox.c.id.in_(list(event_ids))).values(
             status="done", processed_at=utcnow(), next_attempt_at=None, last_error=None))
 
 
@@ -73,6 +78,7 @@ def mark_failed(storage, row: dict, error: str, base_seconds: float) -> str:
 def process(storage, handle, limit: int = 200, base_seconds: float = 30.0, lease: timedelta = LEASE) -> dict:
     """Claim and handle one batch; returns counts. `handle(row)` raises to fail a row."""
     counts = {"done": 0, "retry": 0, "failed": 0}
+    handled = []
     for row in claim(storage, limit, lease):
         try:
             handle(row)
@@ -81,8 +87,12 @@ def process(storage, handle, limit: int = 200, base_seconds: float = 30.0, lease
             status = mark_failed(storage, row, "".join(traceback.format_exception_only(exc)).strip(), base_seconds)
             counts["failed" if status == "failed" else "retry"] += 1
             continue
-        mark_done(storage, row["id"])
+        handled.append(row["id"])
         counts["done"] += 1
+        if len(handled) >= DONE_BATCH:
+            mark_done(storage, handled)
+            handled = []
+    mark_done(storage, handled)
     return counts
 
 

@@ -339,19 +339,17 @@ def test_a_crash_after_the_effect_before_the_done_mark_changes_nothing_twice(ins
     install.settings.extra["LOOM_OUTBOX_LEASE_SECONDS"] = "0.3"
     session = tenant(install)
     ids = session.records.create_many("source", [{"name": f"s{i}"} for i in range(5)])
-    real, calls = outbox.mark_done, []
+    real = outbox.mark_done
 
-    def die_on_the_third(storage, event_id):
-        calls.append(event_id)
-        if len(calls) == 3:
-            raise KeyboardInterrupt("worker killed")   # not an Exception: nothing catches it
-        real(storage, event_id)
+    def die_before_marking(storage, event_ids):
+        raise KeyboardInterrupt("worker killed")   # not an Exception: nothing catches it
 
-    monkeypatch.setattr(outbox, "mark_done", die_on_the_third)
+    monkeypatch.setattr(outbox, "mark_done", die_before_marking)
     with pytest.raises(KeyboardInterrupt):
         runtime_of(install).jobs.drain("acme")
     monkeypatch.setattr(outbox, "mark_done", real)
-    assert effect_counts(session) == {i: 1 for i in ids[:3]}
+    assert effect_counts(session) == {i: 1 for i in ids}          # handled, not yet marked done
+    assert {r["status"] for r in outbox_rows(session)} == {"pending"}
     time.sleep(0.4)
     runtime_of(install).jobs.drain("acme")
     assert effect_counts(session) == {i: 1 for i in ids}
