@@ -89,7 +89,8 @@ class Jobs:
         self._draining.active = True
         try:
             for _ in range(MAX_ROUNDS):
-                counts = outbox.process(storage, lambda row: self.runtime.handle_event(slug, row),
+                session = self.runtime.install.session(slug)  # one metadata check per batch
+                counts = outbox.process(storage, lambda row: self.runtime.handle_event(slug, row, session),
                                         limit, self.retry_base, self.lease)
                 for key, value in counts.items():
                     totals[key] += value

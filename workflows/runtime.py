@@ -74,8 +74,8 @@ class WorkflowRuntime:
         return self.rules
 
     # -- events -----------------------------------------------------------------------------
-    def handle_event(self, slug: str, row: dict) -> None:
-        session = self.install.session(slug)
+    def handle_event(self, slug: str, row: dict, session=None) -> None:
+        session = session or self.install.session(slug)
         event = rule_event(slug, row)
         self._workflow_effects(session, event, row)
         for firing in self.published_rules(session).evaluate(event, kind="automation"):
