@@ -13,6 +13,7 @@ from engine.plugins import Plugins
 from engine.records.service import RecordService
 from engine.runtime import MetadataCache
 from engine.words import counted
+from metadata import MetadataInvalid, load_package
 from tenants import Registry, Settings, Storage
 
 
@@ -85,8 +86,6 @@ class TenantSession:
         """The whole document checked — entities, workflows (with this tenant's actions
         and roles) and what active plugins check (rule sets, templates) — all problems
         at once. Returns the Package or raises ValidationFailed."""
-        from metadata import MetadataInvalid, load_package
-
         try:
             package = load_package(document, extra_types=self.extra_types,
                                    known_actions=sorted(self.actions()), known_roles=ROLES)
