@@ -2,12 +2,15 @@
 
 Tokens are random 256-bit secrets shown once and stored as SHA-256 digests (a slow
 password hash buys nothing for secrets of that strength and would cost every request).
-Passwords (argon2) arrive with the web UI, which is the first thing that needs them."""
+Passwords (argon2) arrive with the web UI, which is the first thing that needs them.
+
+A user may have a manager (another user of the tenant; chains never loop) and
+attributes (``{"agent": 12, "region": ["north", "east"]}``): record sharing reads them."""
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -15,50 +18,191 @@ from sqlalchemy import select
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.fieldtypes import EMAIL_RE
 from engine.systables import loom_table
+from metadata.identifiers import identifier_problem
 
 ROLES = ("admin", "member")
 TOKEN_PREFIX = "loom_"
+UNSET = object()  # update_user: "leave as it is"
+MAX_ATTRIBUTES = 50
+MAX_VALUES = 100
+MAX_TEXT = 200
 
 
 @dataclass(frozen=True)
 class Actor:
+    """Who is acting.  ``attributes`` maps a name to a scalar or a list of scalars."""
+
     id: int
     email: str
     role: str
     locale: str = "en"
+    manager_id: int | None = None
+    attributes: dict = field(default_factory=dict, hash=False)
+    _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def reports(self, storage) -> frozenset:
+        """Ids of the users whose manager chain reaches this user (not the user itself).
+
+        One query over the tenant's users, kept on this Actor: an Actor lives for one
+        request, job or command, so the answer is as fresh as the request."""
+        found = self._cache.get("reports")
+        if found is None:
+            found = self._cache["reports"] = frozenset(_reports(_manager_links(storage), self.id))
+        return found
+
+    def attribute_values(self, name: str) -> list | None:
+        """The attribute as a list ("any of"), or None when the user does not have it."""
+        value = self.attributes.get(name) if self.attributes else None
+        if value is None:
+            return None
+        return list(value) if isinstance(value, list) else [value]
+
+
+def _manager_links(storage) -> dict:
+    users = loom_table(storage.schema, "loom_users")
+    with storage.connect() as conn:
+        rows = conn.execute(select(users.c.id, users.c.manager_id).where(users.c.manager_id.is_not(None)))
+        return {row.id: row.manager_id for row in rows}
+
+
+def _reports(links: dict, manager_id: int) -> set:
+    children: dict = {}
+    for user_id, manager in links.items():
+        children.setdefault(manager, []).append(user_id)
+    found, todo = set(), [manager_id]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found and child != manager_id:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _actor(row) -> Actor:
+    return Actor(row["id"], row["email"], row["role"], row["locale"], row["manager_id"],
+                 dict(row["attributes"] or {}))
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(storage, email: str, role: str = "member", display_name=None, locale="en") -> Actor:
+def _email(email) -> str:
     email = (email or "").strip().lower()
     if not EMAIL_RE.fullmatch(email):
         raise ValidationFailed(f"{email!r} is not a valid e-mail address",
                                details=[{"field": "email", "message": "not an e-mail address"}])
+    return email
+
+
+def _role(role) -> str:
     if role not in ROLES:
         raise ValidationFailed(f"unknown role {role!r}; use one of: {', '.join(ROLES)}",
                                details=[{"field": "role", "message": f"not one of {', '.join(ROLES)}"}])
+    return role
+
+
+def check_attributes(attributes) -> dict:
+    """A private copy of valid attributes: identifier names, scalar or list-of-scalar values."""
+    if not isinstance(attributes, dict):
+        raise ValidationFailed("attributes must be an object of name: value")
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise ValidationFailed(f"at most {MAX_ATTRIBUTES} attributes per user")
+    details = []
+    for name, value in attributes.items():
+        problem = identifier_problem(name, "attribute") if isinstance(name, str) else "must be text"
+        values = value if isinstance(value, list) else [value]
+        if problem is None and not (values and len(values) <= MAX_VALUES and all(map(_scalar, values))):
+            problem = (f"the value must be text, a number, true/false or a list of at most "
+                       f"{MAX_VALUES} of those, got {str(value)[:60]!r}")
+        if problem:
+            details.append({"field": f"attributes.{name}", "message": problem})
+    if details:
+        raise ValidationFailed("invalid user attributes", details=details)
+    return {name: list(value) if isinstance(value, list) else value for name, value in attributes.items()}
+
+
+def _scalar(value) -> bool:
+    if isinstance(value, str):
+        return 0 < len(value) <= MAX_TEXT
+    return isinstance(value, (bool, int, float)) and value == value  # no NaN
+
+
+def _manager_id(conn, users, manager_email, user_id=None):
+    """The id of the manager e-mail (None for none); refuses unknown users and loops."""
+    if manager_email is None:
+        return None
+    email = (manager_email or "").strip().lower()
+    manager_id = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
+    if manager_id is None:
+        raise NotFound(f"no user {email} in this tenant to be the manager", code="user_not_found",
+                       details=[{"field": "manager", "message": "no such user"}])
+    if user_id is not None:
+        links = dict(conn.execute(select(users.c.id, users.c.manager_id)
+                                  .where(users.c.manager_id.is_not(None))).all())
+        seen, current = set(), manager_id
+        while current is not None and current not in seen:
+            if current == user_id:
+                raise ValidationFailed(f"{email} cannot be the manager: the manager chain would loop",
+                                       details=[{"field": "manager", "message": "makes a cycle"}],
+                                       code="manager_cycle")
+            seen.add(current)
+            current = links.get(current)
+    return manager_id
+
+
+def create_user(storage, email: str, role: str = "member", display_name=None, locale="en",
+                manager: str | None = None, attributes: dict | None = None) -> Actor:
+    """A new user; ``manager`` is an existing user's e-mail."""
+    email, role = _email(email), _role(role)
+    attributes = check_attributes(attributes or {})
     users = loom_table(storage.schema, "loom_users")
     with storage.begin() as conn:
         if conn.execute(select(users.c.id).where(users.c.email == email)).first():
             raise Conflict(f"user {email} already exists in this tenant", code="user_exists")
+        manager_id = _manager_id(conn, users, manager)
         user_id = conn.execute(users.insert().returning(users.c.id).values(
             email=email, role=role, display_name=display_name, locale=locale, active=True,
-            created_at=datetime.now(timezone.utc))).scalar_one()
-    return Actor(user_id, email, role, locale)
+            created_at=datetime.now(timezone.utc), manager_id=manager_id,
+            attributes=attributes or None)).scalar_one()
+    return Actor(user_id, email, role, locale, manager_id, attributes)
+
+
+def update_user(storage, email: str, role=UNSET, manager=UNSET, attributes=None, clear=()) -> Actor:
+    """Change a user: ``role``; ``manager`` (an e-mail, or None for no manager);
+    ``attributes`` set (replacing those names' values); ``clear`` removes names."""
+    email = (email or "").strip().lower()
+    users = loom_table(storage.schema, "loom_users")
+    with storage.begin() as conn:
+        row = conn.execute(select(users).where(users.c.email == email)).mappings().first()
+        if row is None:
+            raise NotFound(f"no user {email} in this tenant", code="user_not_found")
+        values = {}
+        if role is not UNSET:
+            values["role"] = _role(role)
+        if manager is not UNSET:
+            values["manager_id"] = _manager_id(conn, users, manager, row["id"])
+        if attributes or clear:
+            merged = {**(row["attributes"] or {}), **check_attributes(attributes or {})}
+            unknown = [name for name in clear if name not in merged]
+            if unknown:
+                raise ValidationFailed(f"{email} has no attribute {unknown[0]!r} to clear",
+                                       details=[{"field": f"attributes.{n}", "message": "not set"} for n in unknown])
+            values["attributes"] = {k: v for k, v in merged.items() if k not in clear} or None
+        if values:
+            conn.execute(users.update().where(users.c.id == row["id"]).values(values))
+    return _actor({**row, **values})
 
 
 def list_users(storage) -> list[Actor]:
     users = loom_table(storage.schema, "loom_users")
     with storage.connect() as conn:
         rows = conn.execute(select(users).order_by(users.c.email)).mappings().all()
-    return [Actor(r["id"], r["email"], r["role"], r["locale"]) for r in rows]
+    return [_actor(r) for r in rows]
 
 
 def create_token(storage, email: str, label: str | None = None) -> str:
@@ -82,9 +226,10 @@ def authenticate(storage, token: str) -> Actor | None:
         return None
     users = loom_table(storage.schema, "loom_users")
     tokens = loom_table(storage.schema, "loom_tokens")
-    stmt = (select(users.c.id, users.c.email, users.c.role, users.c.locale)
+    stmt = (select(users.c.id, users.c.email, users.c.role, users.c.locale, users.c.manager_id,
+                   users.c.attributes)
             .join(tokens, tokens.c.user_id == users.c.id)
             .where(tokens.c.token_hash == _digest(token), tokens.c.revoked_at.is_(None), users.c.active))
     with storage.connect() as conn:
-        row = conn.execute(stmt).first()
-    return Actor(row.id, row.email, row.role, row.locale) if row else None
+        row = conn.execute(stmt).mappings().first()
+    return _actor(row) if row else None

@@ -13,9 +13,9 @@ class TenantHooks:
         self._after = plugins.hook("loom_record_after_commit", enabled)
         self.wants_record_events = bool(self._before.get_hookimpls() or self._after.get_hookimpls())
 
-    def before_write(self, event) -> None:
+    def before_write(self, event, conn=None) -> None:
         if self.wants_record_events:
-            self._before(event=event, session=self.session)
+            self._before(event=event, session=self.session, conn=conn)
 
     def after_commit(self, event) -> None:
         if not self.wants_record_events:

@@ -23,13 +23,15 @@ def loom_metadata_packages():
 
 
 @hookspec
-def loom_record_before_write(event, session):
+def loom_record_before_write(event, session, conn):
     """Check a record write inside its transaction, before it commits.
 
     Receives a `engine.events.RecordEvent` (tenant, entity, action, record id, the
-    record as it will be, the changed fields with old and new values, the actor) and
-    the `TenantSession` doing the write (its metadata, storage and install).
-    Returns nothing; raise `engine.errors.LoomError` (or a subclass such as
+    record as it will be, the changed fields with old and new values, the actor),
+    the `TenantSession` doing the write (its metadata, storage and install) and `conn`,
+    the SQLAlchemy connection of the write's transaction: rows a plugin writes through
+    it (a balance kept beside a ledger, say) commit or roll back with the record.
+    Declare only the arguments you use. Returns nothing; raise `engine.errors.LoomError` (or a subclass such as
     `ValidationFailed`) to refuse the write — the transaction is rolled back and the
     caller gets the error. Runs only for tenants that enabled the plugin."""
 
@@ -93,3 +95,15 @@ def loom_check_metadata(package, document, session):
     raw document and the `TenantSession` it is for (its actions, settings). Returns a list of problems, each `{"field": JSON path, "code": str,
     "message": str}`; any problem refuses the document before anything is changed.
     Called on every `metadata apply` and validation, for the tenant's active plugins."""
+
+
+@hookspec
+def loom_packs():
+    """Ship industry packs: metadata bundles a tenant installs as its base layer.
+
+    Returns a list of `engine.packs.Pack` (manifest: name, version, label, description,
+    depends; bundle: entities, layouts, workflows, rule sets, templates, extensions of
+    the packs it depends on, demo data, upgrade steps). A pack's name is its plugin's
+    name: installing the pack for a tenant enables the plugin, so its actions, field
+    types and hooks act for that tenant only. Called when the pack catalogue is built
+    (`loom pack list`, install, upgrade)."""

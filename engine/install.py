@@ -104,21 +104,16 @@ class TenantSession:
         """`state_map` {(entity, removed state): new state} moves records out of states
         the document removes (refused with their count otherwise)."""
         self.require_admin()
-        self.check_document(document)
-        result = migration.apply_document(
-            self.storage, document, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map,
-            actor=self.actor.email if self.actor else "cli", extra_types=self.extra_types)
-        self.install.cache.forget(self.tenant.slug)
-        self._compiled = None
-        return result
+        package = self.check_document(document)
+        from engine.packs.layers import apply_desired  # packs build on the session
+
+        return apply_desired(self, package, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map)
 
     def rollback_metadata(self, version: int, state_map=None):
         self.require_admin()
-        result = migration.rollback(self.storage, version, actor=self.actor.email if self.actor else "cli",
-                                    extra_types=self.extra_types, state_map=state_map)
-        self.install.cache.forget(self.tenant.slug)
-        self._compiled = None
-        return result
+        from engine.packs.rollback import rollback_layers
+
+        return rollback_layers(self, version, state_map)
 
     def metadata_history(self):
         return migration.history(self.storage)

@@ -77,25 +77,31 @@ class Plugins:
         return [(impl.plugin_name, dict(impl.function() or {}))
                 for impl in getattr(self.pm.hook, hook_name).get_hookimpls()]
 
-    def field_types(self) -> dict[str, tuple[str, object]]:
-        """{type name: (plugin name, CustomFieldType)} over every installed plugin."""
+    def _offered_types(self) -> list[tuple[str, object]]:
+        """(plugin name, CustomFieldType) of every installed plugin, in registration order.
+        Two plugins may offer a type of the same name (a pack's `vin` and another
+        plugin's): each tenant gets the one of the plugins it enabled."""
         count = len(self.pm.get_plugins())
         if self._field_types is None or self._field_types[0] != count:
-            found = {}
-            for plugin_name, types in self.per_plugin("loom_field_types"):
-                for field_type in types:
-                    found[field_type.name] = (plugin_name, field_type)
-            self._field_types = (count, found)
+            offered = [(plugin_name, field_type) for plugin_name, types in self.per_plugin("loom_field_types")
+                       for field_type in types]
+            self._field_types = (count, offered)
         return self._field_types[1]
+
+    def field_types(self) -> dict[str, tuple[str, object]]:
+        """{type name: (plugin name, CustomFieldType)} over every installed plugin."""
+        return {field_type.name: (plugin_name, field_type) for plugin_name, field_type in self._offered_types()}
+
+    def _enabled_types(self, enabled) -> dict:
+        enabled = self.active(enabled)
+        return {ft.name: ft for plugin, ft in self._offered_types() if plugin in enabled}
 
     def extra_types(self, enabled) -> dict[str, str]:
         """Field types a tenant may use in its metadata: {name: base type}."""
-        enabled = self.active(enabled)
-        return {name: ft.base for name, (plugin, ft) in self.field_types().items() if plugin in enabled}
+        return {name: ft.base for name, ft in self._enabled_types(enabled).items()}
 
     def validators(self, enabled) -> dict:
-        enabled = self.active(enabled)
-        return {name: ft.validate for name, (plugin, ft) in self.field_types().items() if plugin in enabled}
+        return {name: ft.validate for name, ft in self._enabled_types(enabled).items()}
 
     def metadata_packages(self, enabled=None) -> list[dict]:
         packages = []

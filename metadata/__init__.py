@@ -6,11 +6,13 @@ Pure Python (stdlib + jsonschema, imported lazily).  Typical use::
     package = metadata.load_package(document)          # raises MetadataInvalid
     changes = metadata.diff_packages(old_package, package)
     workflow = package.workflow_for("service_request")
+    form = metadata.effective_layout(package, "contact_form")  # hidden fields left out
 """
 
 from .conditions import check_condition, evaluate_condition, explain_condition
 from .diff import Change, diff_packages
 from .errors import MetadataInvalid, Problem
+from .layouts import effective_layout, effective_layouts
 from .model import BUILTIN_FIELD_TYPES, SYSTEM_COLUMNS, Entity, Field, Index, Option, Package
 from .resources import example_path, load_example, load_schema, schema_path
 from .validation import check_package, load_package
@@ -22,4 +24,5 @@ __all__ = [
     "schema_path", "load_schema", "example_path", "load_example",
     "Workflow", "State", "Sla", "Transition", "Approval",
     "check_condition", "evaluate_condition", "explain_condition",
+    "effective_layout", "effective_layouts",
 ]

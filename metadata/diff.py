@@ -14,13 +14,16 @@ from .model import Entity, Field, Package
 WORKFLOW_KINDS = ("add_workflow", "drop_workflow", "alter_workflow", "drop_state")
 RULESET_KINDS = ("add_ruleset", "drop_ruleset", "alter_ruleset")
 TEMPLATE_KINDS = ("add_template", "drop_template", "alter_template")
+LAYOUT_KINDS = ("add_layout", "change_layout", "drop_layout")
 KINDS = (
     "add_entity", "drop_entity", "add_field", "drop_field", "alter_type", "alter_length",
     "alter_precision", "alter_required", "alter_unique", "alter_indexed", "alter_reference",
-    "alter_default", "alter_options", "alter_label", "alter_other", "add_index", "drop_index",
-) + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS
-_NO_DDL = frozenset(("alter_label", "alter_default", "alter_options", "alter_other")
-                    + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS)
+    "alter_default", "alter_options", "alter_label", "alter_hidden", "alter_other", "add_index", "drop_index",
+    "change_sharing",
+) + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS
+_NO_DDL = frozenset(("alter_label", "alter_hidden", "alter_default", "alter_options", "alter_other",
+                     "change_sharing")
+                    + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS)
 # Field attributes reported as alter_other, one Change each, with {attr: value} as old/new.
 _OTHER_FIELD_ATTRS = ("help", "pii", "readonly", "pattern", "min", "max")
 
@@ -41,6 +44,13 @@ class Change:
     state's name in ``old`` and asks for a state map (``needs_state_map``) so records
     in that state can be moved.  Rule sets (``entity`` ""): add/drop/alter_ruleset
     hold the rule set dicts.  None of these needs DDL or destroys data.
+
+    change_sharing (an entity, ``field`` None): the entity's ``sharing`` dicts (None
+    when it has none); it changes who sees records, never the schema.
+
+    alter_hidden (a field): the ``hidden`` bools.  Layouts (``entity`` = the layout's
+    entity, ``field`` None): add/change/drop_layout hold the layout dicts; like labels,
+    they need no DDL and dropping a layout destroys no data.
     """
 
     kind: str
@@ -98,6 +108,14 @@ class Change:
             return f"change {t} default {_opt(old)} -> {_opt(new)}"
         if k in WORKFLOW_KINDS or k in RULESET_KINDS or k in TEMPLATE_KINDS:
             return _describe_process(self)
+        if k in LAYOUT_KINDS:
+            layout = new if new is not None else old
+            verb = k.split("_")[0]
+            return f"{verb} {layout.get('kind')} layout {layout.get('name')} of {layout.get('entity')}"
+        if k == "change_sharing":
+            return f"change sharing of {t}: {_sharing_words(old)} -> {_sharing_words(new)}"
+        if k == "alter_hidden":
+            return f"hide {t} from layouts" if new else f"show {t} in layouts again"
         if k == "alter_other":
             (attr, before), (_, after) = next(iter(old.items())), next(iter(new.items()))
             return f"change {t} {attr} {show(before)} -> {show(after)}"
@@ -119,6 +137,13 @@ def _describe_process(change: Change) -> str:
     verb = {"alter": "change"}.get(verb, verb)
     noun = {"ruleset": "rule set", "template": "template"}[kind]
     return f"{verb} {noun} {(new if new is not None else old).get('name')}"
+
+
+def _sharing_words(sharing) -> str:
+    if sharing is None:
+        return "everyone"
+    return (f"default {sharing['default']}" + (", managers" if sharing["managers"] else "")
+            + f", {len(sharing['rules'])} rule{'s' if len(sharing['rules']) != 1 else ''}")
 
 
 def _opt(value) -> str:
@@ -152,6 +177,7 @@ def diff_packages(old: Package | None, new: Package) -> list[Change]:
     processes = _process_changes(old.workflows if old is not None else (), new.workflows,
                                  old.rulesets if old is not None else (), new.rulesets)
     processes += _named_changes("template", old.templates if old is not None else (), new.templates)
+    processes += _layout_changes(old.layouts if old is not None else (), new.layouts)
     return adds + alters + processes + drop_fields + drops
 
 
@@ -190,6 +216,17 @@ def _named_changes(kind: str, old_items, new_items) -> list[Change]:
     return changes
 
 
+def _layout_changes(old_layouts, new_layouts) -> list[Change]:
+    """Layout drops (old order), changes and adds (new order); ``entity`` is the layout's entity."""
+    old_by_name = {t["name"]: t for t in old_layouts}
+    new_names = {t["name"] for t in new_layouts}
+    changes = [Change("drop_layout", t.get("entity", ""), old=t) for t in old_layouts if t["name"] not in new_names]
+    changes += [Change("change_layout", t.get("entity", ""), old=old_by_name[t["name"]], new=t) for t in new_layouts
+                if t["name"] in old_by_name and old_by_name[t["name"]] != t]
+    changes += [Change("add_layout", t.get("entity", ""), new=t) for t in new_layouts if t["name"] not in old_by_name]
+    return changes
+
+
 def _entity_changes(old: Entity, new: Entity) -> list[Change]:
     changes = []
     if old.label != new.label:
@@ -198,6 +235,8 @@ def _entity_changes(old: Entity, new: Entity) -> list[Change]:
         if getattr(old, attr) != getattr(new, attr):
             changes.append(Change("alter_other", new.name, old={attr: getattr(old, attr)},
                                   new={attr: getattr(new, attr)}))
+    if old.sharing != new.sharing:
+        changes.append(Change("change_sharing", new.name, old=old.sharing, new=new.sharing))
     kept_old = [n for n in old.field_names() if new.field(n) is not None]
     kept_new = [n for n in new.field_names() if old.field(n) is not None]
     if kept_old != kept_new:
@@ -238,6 +277,8 @@ def _field_changes(entity: str, old: Field, new: Field) -> list[Change]:
         changes.append(change("alter_options", old.options, new.options))
     if old.label != new.label:
         changes.append(change("alter_label", old.label, new.label))
+    if old.hidden != new.hidden:
+        changes.append(change("alter_hidden", old.hidden, new.hidden))
     for attr in _OTHER_FIELD_ATTRS:
         if getattr(old, attr) != getattr(new, attr):
             changes.append(change("alter_other", {attr: getattr(old, attr)}, {attr: getattr(new, attr)}))

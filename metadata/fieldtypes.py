@@ -16,7 +16,7 @@ from typing import Mapping
 from .model import BUILTIN_FIELD_TYPES, DECIMAL_TYPES, Field
 
 COMMON_PROPERTIES = frozenset(
-    ("name", "type", "label", "help", "required", "unique", "indexed", "pii", "readonly", "default")
+    ("name", "type", "label", "help", "required", "unique", "indexed", "pii", "readonly", "hidden", "default")
 )
 STRING_TYPES = ("string", "text", "email", "phone", "url")
 _TEXT_PROPS = frozenset(("max_length", "pattern"))

@@ -88,6 +88,7 @@ class Field:
     indexed: bool = False
     pii: bool = False
     readonly: bool = False
+    hidden: bool = False  # left out of layouts and screens; keeps its column, data and API presence
     has_default: bool = False
     default: object = None
     max_length: int | None = None
@@ -116,7 +117,7 @@ class Field:
         out: dict = {"name": self.name, "type": self.type, "label": dict(self.label)}
         if self.help is not None:
             out["help"] = dict(self.help)
-        for flag in ("required", "unique", "indexed", "pii", "readonly"):
+        for flag in ("required", "unique", "indexed", "pii", "readonly", "hidden"):
             if getattr(self, flag):
                 out[flag] = True
         if self.has_default:
@@ -160,6 +161,7 @@ class Field:
             indexed=bool(doc.get("indexed", False)),
             pii=bool(doc.get("pii", False)),
             readonly=bool(doc.get("readonly", False)),
+            hidden=bool(doc.get("hidden", False)),
             has_default="default" in doc,
             default=copy.deepcopy(doc.get("default")),
             max_length=_whole(doc.get("max_length")),
@@ -214,6 +216,7 @@ class Entity:
     plural_label: dict | None = None
     description: dict | None = None
     indexes: tuple = ()  # composite Index definitions, in document order
+    sharing: dict | None = None  # record sharing (see normal_sharing); None = no restriction
 
     def __post_init__(self):
         if not isinstance(self.fields, tuple):
@@ -241,6 +244,8 @@ class Entity:
         out["fields"] = [f.to_dict() for f in self.fields]
         if self.indexes:  # omitted when empty: older documents keep their canonical form
             out["indexes"] = [i.to_dict() for i in self.indexes]
+        if self.sharing is not None:  # likewise: only entities that share by rule carry it
+            out["sharing"] = copy.deepcopy(self.sharing)
         return out
 
     @classmethod
@@ -253,25 +258,45 @@ class Entity:
             plural_label=language_map(doc.get("plural_label")),
             description=optional_text(doc.get("description")),
             indexes=tuple(Index.from_document(i) for i in doc.get("indexes", ())),
+            sharing=normal_sharing(doc.get("sharing")),
         )
+
+
+def normal_sharing(doc) -> dict | None:
+    """The canonical sharing rule: ``default`` and ``managers`` filled in, rules as given.
+
+    One shape (``{"default", "managers", "rules"}``) so the engine never handles
+    omitted keys; None stays None (the entity is not restricted).
+    """
+    if doc is None:
+        return None
+    rules = []
+    for rule in doc.get("rules", ()):
+        keys = ("parent", "access") if "parent" in rule else ("field", "user", "access")
+        rules.append({k: rule[k] for k in keys if k in rule})
+    return {"default": doc.get("default", "none"), "managers": bool(doc.get("managers", False)),
+            "rules": rules}
 
 
 @dataclass(frozen=True)
 class Package:
-    """A tenant's whole metadata: entities, workflows, rule sets and message templates,
-    in document order.
+    """A tenant's whole metadata: entities, workflows, rule sets, message templates and
+    layouts, in document order.
 
-    ``rulesets`` and ``templates`` are plain dicts kept verbatim (they are checked in
-    full by the layers that run them); each has at least a ``name``.
+    ``rulesets``, ``templates`` and ``layouts`` are plain dicts kept verbatim (rule sets
+    and templates are checked in full by the layers that run them; layouts by
+    ``metadata.layout_checks``); each has at least a ``name``.  Screens render
+    ``metadata.layouts.effective_layout``, which leaves hidden fields out.
     """
 
     entities: tuple
     workflows: tuple = ()
     rulesets: tuple = ()
     templates: tuple = ()
+    layouts: tuple = ()
 
     def __post_init__(self):
-        for attr in ("entities", "workflows", "rulesets", "templates"):
+        for attr in ("entities", "workflows", "rulesets", "templates", "layouts"):
             if not isinstance(getattr(self, attr), tuple):
                 object.__setattr__(self, attr, tuple(getattr(self, attr)))
         by_name: dict = {}
@@ -307,10 +332,20 @@ class Package:
         found = next((t for t in self.templates if t.get("name") == name), None)
         return copy.deepcopy(found) if found is not None else None
 
+    def layout(self, name: str) -> dict | None:
+        """A private copy of the layout called ``name`` as written (hidden fields included), or None."""
+        found = next((t for t in self.layouts if t.get("name") == name), None)
+        return copy.deepcopy(found) if found is not None else None
+
+    def layouts_for(self, entity_name: str) -> list[dict]:
+        """Private copies of the layouts of ``entity_name``, in document order."""
+        return [copy.deepcopy(t) for t in self.layouts if t.get("entity") == entity_name]
+
     def to_dict(self) -> dict:
         """Canonical form; ``Package.from_document(p.to_dict()) == p``.
 
-        ``workflows`` / ``rulesets`` are written only when there are some.
+        ``workflows`` / ``rulesets`` / ``templates`` / ``layouts`` are written only when
+        there are some.
         """
         out: dict = {"entities": [e.to_dict() for e in self.entities]}
         if self.workflows:
@@ -319,6 +354,8 @@ class Package:
             out["rulesets"] = copy.deepcopy(list(self.rulesets))
         if self.templates:
             out["templates"] = copy.deepcopy(list(self.templates))
+        if self.layouts:
+            out["layouts"] = copy.deepcopy(list(self.layouts))
         return out
 
     @classmethod
@@ -335,4 +372,5 @@ class Package:
             workflows=tuple(Workflow.from_document(w) for w in doc.get("workflows", ())),
             rulesets=tuple(copy.deepcopy(dict(r)) for r in doc.get("rulesets", ())),
             templates=tuple(copy.deepcopy(dict(t)) for t in doc.get("templates", ())),
+            layouts=tuple(copy.deepcopy(dict(t)) for t in doc.get("layouts", ())),
         )

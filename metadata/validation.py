@@ -11,9 +11,11 @@ from typing import Mapping
 
 from .errors import MetadataInvalid, Problem, pointer, tidy
 from .fieldtypes import known_types, show
+from .layout_checks import layout_problems
 from .model import Package
 from .resources import cached_schema
 from .semantic import semantic_problems
+from .sharing_checks import sharing_problems
 from .workflow_checks import workflow_problems
 
 _TYPE_WORDS = {
@@ -29,7 +31,7 @@ def package_validator():
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    schemas = [cached_schema("entity"), cached_schema("workflow"), cached_schema("package")]
+    schemas = [cached_schema(name) for name in ("entity", "workflow", "layout", "package")]
     registry = Registry().with_resources((s["$id"], DRAFT202012.create_resource(s)) for s in schemas)
     return Draft202012Validator(cached_schema("package"), registry=registry)
 
@@ -49,7 +51,9 @@ def check_package(document, extra_types: Mapping[str, str] | None = None,
     for error in package_validator().iter_errors(document):
         problems += _translate(error)
     problems += semantic_problems(document, types)
+    problems += sharing_problems(document, types)
     problems += workflow_problems(document, types, known_actions, known_roles)
+    problems += layout_problems(document, types)
     return tidy(problems)
 
 

@@ -314,6 +314,19 @@ def _set_field(action: dict, path: str, scope: _Scope) -> list[Problem]:
     field = scope.entity.field(name)
     if field is None:
         return problems + [Problem(f"{path}/params/field", "unknown_field", _unknown_field(scope.entity, name))]
+    value = params.get("value")
+    if isinstance(value, dict) and set(value) == {"$now"}:
+        if value["$now"] is not True or field.base_type not in ("date", "datetime"):
+            problems.append(Problem(f"{path}/params/value", "invalid_value",
+                                    f'{{"$now": true}} fills a date or datetime field; '
+                                    f"{scope.entity.name}.{name} is {field.base_type}"))
+        return problems
+    if isinstance(value, dict) and set(value) == {"$record"}:
+        if not isinstance(value["$record"], str) or (
+                scope.entity.field(value["$record"]) is None and value["$record"] != "id"):
+            problems.append(Problem(f"{path}/params/value/$record", "unknown_field",
+                                    _unknown_field(scope.entity, str(value["$record"]))))
+        return problems
     if "value" in params:
         message = value_problem(field, params["value"])
         if message:

@@ -134,6 +134,15 @@ class Registry:
                              .values(plugins=sorted(set(plugins))))
         return self.require(slug)
 
+    def discard(self, slug: str) -> None:
+        """Drop a tenant that was never put to use (its set-up failed): no export."""
+        self.require(slug)
+        self.storage.drop_tenant_storage(slug)
+        with self.storage.system_engine.connect() as conn:
+            conn = conn.execution_options(loom_write=True)
+            with conn.begin():
+                conn.execute(self.table.delete().where(self.table.c.slug == slug))
+
     def delete(self, slug: str, export_dir) -> str:
         """Export every table of the tenant, then drop its storage and registry row.
 

@@ -48,6 +48,8 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("territory", String(100)),
         Column("segments", JSON),
+        Column("manager_id", ID),
+        Column("attributes", JSON),
     )
     Table(
         "loom_tokens", md,
@@ -95,6 +97,7 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("document", JSON, nullable=False),
         Column("changes", JSON, nullable=False),
         Column("archives", JSON, nullable=False),
+        Column("layers", JSON),
     )
     Table(
         "loom_archives", md,
@@ -109,7 +112,29 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("restored_in", Integer),
     )
     _workflow_tables(md)
+    _pack_tables(md)
     return md
+
+
+def _pack_tables(md: MetaData) -> None:
+    """Revision 0003: the packs a tenant installed and the tenant's overlay of changes."""
+    when = DateTime(timezone=True)
+    Table("loom_packs", md,
+          Column("name", String(48), primary_key=True),
+          Column("version", String(40), nullable=False),
+          Column("position", Integer, nullable=False),
+          Column("base", JSON, nullable=False),
+          Column("installed_at", when, nullable=False),
+          Column("upgraded_at", when))
+    Table("loom_overlay", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("position", Integer, nullable=False),
+          Column("op", String(10), nullable=False),
+          Column("path", String(400), nullable=False),
+          Column("value", JSON),
+          Column("was", JSON),
+          Column("created_at", when, nullable=False),
+          Column("created_by", String(254)))
 
 
 def _workflow_tables(md: MetaData) -> None:

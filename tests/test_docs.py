@@ -142,3 +142,22 @@ def test_the_service_example_applies(install):
     install.registry.create("svc")
     example = json.loads((DOCS.parent / "examples/service/service.json").read_text(encoding="utf-8"))
     assert install.session("svc").apply_metadata(example).applied
+
+
+EXAMPLE_PACK = DOCS.parent / "examples" / "loom-pack-example" / "loom_pack_example"
+
+
+def test_the_documented_pack_manifest_is_the_example_packs():
+    (manifest,) = [json.loads(body) for _, body in blocks("plugins.md", "example-pack-manifest", "json")]
+    assert manifest == json.loads((EXAMPLE_PACK / "pack.json").read_text(encoding="utf-8"))
+
+
+def test_the_documented_hook_snippets_are_the_example_packs_code():
+    """The short snippets of plugins.md quote the example pack; keep them in step."""
+    plugin = (EXAMPLE_PACK / "plugin.py").read_text(encoding="utf-8")
+    for line in ('PACK = Pack.from_directory(Path(__file__).parent)',
+                 '"extend_renewal": ActionSpec(run=extend_renewal, check=check_extend,'):
+        assert line in plugin
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    for body in re.findall(r"```python\n(.*?)```", text, re.S):
+        compile(body, "docs/plugins.md", "exec")

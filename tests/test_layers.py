@@ -28,3 +28,15 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
     assert "metadata._upward_probe" in result.stdout
+
+
+def test_a_plugin_reaching_into_engine_internals_breaks_the_contract():
+    """Plugins get the engine's public API; its record internals are off limits."""
+    offender = ROOT / "plugins" / "_internal_probe.py"
+    offender.write_text("import engine.records.writes  # deliberately internal\n")
+    try:
+        result = lint_imports(ROOT / "setup.cfg")
+    finally:
+        offender.unlink()
+    assert result.returncode != 0
+    assert "plugins._internal_probe" in result.stdout

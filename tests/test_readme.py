@@ -95,3 +95,39 @@ def test_service_walkthrough_works_as_written(backend, tmp_path):
     assert "Subject: We received your request SR-000001" in done.stdout
     assert "Subject: How did we do with SR-000001?" in done.stdout
     assert trace["items"][0]["rule"] == "survey_on_resolve"
+
+
+def packs_walkthrough() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- packs:start -->\s*```bash\n(.*?)```\s*<!-- packs:end -->", text, re.S)
+    assert block, "README.md lost its packs walkthrough markers"
+    return block.group(1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_packs_walkthrough_works_as_written(backend, tmp_path):
+    """Issue 4, acceptance 1 and 2, as a new user tries them: one command gives a tenant
+    its industry CRM with demo data; the tier rule upgrades a member; an agent sees only
+    their own policies; a bad VIN is refused with a clear message."""
+    script = packs_walkthrough().replace("8000", str(free_port()))
+    env = {**os.environ, "LOOM_DATA_DIR": str(tmp_path / "data"),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("LOOM_DATABASE_URL", None)
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "installed crm_core 1.0.0 for shop" in out and "installed retail_loyalty 1.0.0 for shop" in out
+    assert "retail_loyalty\t1.0.0\tRetail loyalty" in out
+    documents = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    members, rewards, entry, upgraded, refused, policies, vin = documents
+    assert len(members["items"]) == 5 and {m["tier"] for m in members["items"]} >= {"diamond", "gold", "silver"}
+    assert members["items"][3]["tier"] == "silver"
+    assert rewards["items"] and all(r["points_cost"] > 0 for r in rewards["items"])
+    assert entry["points"] == 2000 and entry["occurred_at"]
+    assert (upgraded["id"], upgraded["tier"], upgraded["points_12m"]) == (4, "gold", 5200)
+    assert refused["error"]["code"] == "insufficient_points" and "nothing was written" in refused["error"]["message"]
+    agents = {p["agent"] for p in policies["items"]}
+    assert policies["items"] and len(agents) == 1          # one agent's book, not the agency's
+    assert vin["error"]["details"][0]["field"] == "vin"
+    assert "check digit" in vin["error"]["details"][0]["message"]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.errors import NotFound, ValidationFailed
-from engine.records.service import expected_version_of
+from engine.records.inputs import expected_version_of
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 from workflows import outbox, transitions

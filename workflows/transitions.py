@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, func, select
 
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from engine.records.service import expected_version_of, stale_version
+from engine.records.inputs import expected_version_of, stale_version
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 from metadata.conditions import evaluate_condition, explain_condition

@@ -52,13 +52,15 @@ def openapi_document(slug: str, compiled) -> dict:
     spec.components.schema("Error", ERROR)
     for status, text in (("400", "invalid input"), ("401", "no token"),
                          ("404", "not found (also: a token of another tenant)"), ("409", "conflict"),
-                         ("403", "only a tenant admin may do this"), ("412", "stale version"),
+                         ("403", "forbidden: admin_only, read_only (a record shared with you to read, "
+                                  "not to change) or not_shared (a value outside what is shared with you)"), ("412", "stale version"),
                          ("413", "body too large")):
         spec.components.response(f"E{status}", {"description": text, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
     for entity in compiled.package.entities:
         _entity_paths(spec, compiled, entity)
     _metadata_paths(spec)
+    _layout_paths(spec)
     document = spec.to_dict()
     document["security"] = [{"bearer": []}]
     return document
@@ -82,7 +84,7 @@ def _entity_paths(spec, compiled, entity) -> None:
                                                 "properties": {"items": {"type": "array", "items": record},
                                                                "next_cursor": {"type": "string", "nullable": True}}})},
         "post": {"summary": f"Create a {label} record", "tags": tags, "requestBody": _body(f"{title}Create"),
-                 "responses": _responses("201", record, ("409",))},
+                 "responses": _responses("201", record, ("403", "409"))},
     })
     spec.path(path=f"/records/{entity.name}/batch", operations={
         "post": {"summary": f"Create many {label} records: all of them or none", "tags": tags,
@@ -92,21 +94,37 @@ def _entity_paths(spec, compiled, entity) -> None:
                          "$ref": f"#/components/schemas/{title}Create"}}}}}}},
                  "responses": _responses("201", {"type": "object", "properties": {
                      "created": {"type": "integer"}, "ids": {"type": "array", "items": {"type": "integer"}}}},
-                     ("409",))},
+                     ("403", "409"))},
     })
+    _export_path(spec, entity, label, tags)
     spec.path(path=f"/records/{entity.name}/{{id}}", operations={
         "get": {"summary": f"Read a {label} record", "tags": tags,
                 "parameters": [id_param], "responses": _responses("200", record)},
         "patch": {"summary": f"Change fields of a {label} record", "tags": tags,
                   "parameters": [id_param, if_match], "requestBody": _body(f"{title}Update"),
-                  "responses": _responses("200", record, ("409", "412"))},
+                  "responses": _responses("200", record, ("403", "409", "412"))},
         "delete": {"summary": f"Delete a {label} record", "tags": tags, "parameters": [id_param, if_match],
-                   "responses": _responses("200", DELETED, ("409", "412"))},
+                   "responses": _responses("200", DELETED, ("403", "409", "412"))},
     })
     spec.path(path=f"/records/{entity.name}/{{id}}/history", operations={
         "get": {"summary": f"The audit trail of a {label} record", "tags": tags, "parameters": [id_param],
                 "responses": _responses("200", HISTORY)},
     })
+
+
+def _export_path(spec, entity, label, tags) -> None:
+    """Streams every record the caller may read that matches the list filters."""
+    params = [p for p in _list_parameters(entity) if p["name"] not in ("limit", "cursor")]
+    params.append({"name": "format", "in": "query", "required": False,
+                   "schema": {"type": "string", "enum": ["jsonl", "csv"], "default": "jsonl"},
+                   "description": "jsonl: one record as JSON per line; csv: a header line, then a line per record"})
+    text = {"type": "string"}
+    responses = _responses("200", text)
+    responses["200"] = {"description": "the records, streamed", "content": {
+        "application/x-ndjson": {"schema": text}, "text/csv": {"schema": text}}}
+    spec.path(path=f"/records/{entity.name}/export", operations={
+        "get": {"summary": f"Export every {label} record you may read (filters as for the list)",
+                "tags": tags, "parameters": params, "responses": responses}})
 
 
 def _metadata_paths(spec) -> None:
@@ -116,8 +134,14 @@ def _metadata_paths(spec) -> None:
                                 ("dry_run", "check and show the changes; change nothing"))]
     admin = ["metadata"]
     spec.path(path="/metadata", operations={
-        "get": {"summary": "The tenant's metadata document (admins only)", "tags": admin,
-                "responses": _responses("200", anything, ("403",))},
+        "get": {"summary": "The tenant's metadata: the effective document with the source of each "
+                           "definition, the packs' base or the tenant's own changes (admins only)",
+                "tags": admin, "parameters": [{
+                    "name": "layer", "in": "query", "required": False,
+                    "schema": {"type": "string", "enum": ["effective", "pack", "tenant"], "default": "effective"},
+                    "description": "effective (packs + tenant), pack (the installed packs' base) or tenant "
+                                   "(the tenant's changes, with ids)"}],
+                "responses": _responses("200", anything, ("400", "403"))},
         "put": {"summary": "Apply a metadata document: diff, migrate, new version (admins only)",
                 "tags": admin, "parameters": flags,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": anything}}},
@@ -131,6 +155,38 @@ def _metadata_paths(spec) -> None:
                  "tags": admin, "parameters": [{"name": "version", "in": "path", "required": True,
                                                 "schema": {"type": "integer", "minimum": 1}}],
                  "responses": _responses("200", anything, ("403", "409"))}})
+
+
+LANGUAGE_MAP = {"type": "object", "additionalProperties": {"type": "string"},
+                "description": "text by language tag, e.g. {\"en\": \"Contact\", \"zh-CN\": \"联系人\"}"}
+LAYOUT = {"type": "object", "required": ["name", "entity", "kind", "label"], "properties": {
+    "name": {"type": "string"}, "entity": {"type": "string"},
+    "kind": {"type": "string", "enum": ["form", "list"]}, "label": LANGUAGE_MAP,
+    "sections": {"type": "array", "description": "form layouts: the sections, hidden fields left out",
+                 "items": {"type": "object", "required": ["name", "label", "columns", "fields"], "properties": {
+                     "name": {"type": "string"}, "label": LANGUAGE_MAP,
+                     "columns": {"type": "integer", "minimum": 1, "maximum": 4},
+                     "fields": {"type": "array", "items": {"type": "string"}}}}},
+    "columns": {"type": "array", "items": {"type": "string"},
+                "description": "list layouts: the columns, hidden fields left out"},
+    "sort": {"type": "string", "description": "list layouts: the list API's sort, e.g. -joined,number"},
+    "page_size": {"type": "integer", "minimum": 1, "maximum": 200}}}
+
+
+def _layout_paths(spec) -> None:
+    spec.components.schema("Layout", LAYOUT)
+    layout = {"$ref": "#/components/schemas/Layout"}
+    tags = ["layouts"]
+    spec.path(path="/layouts", operations={
+        "get": {"summary": "The forms and list views to render, hidden fields left out", "tags": tags,
+                "parameters": [{"name": "entity", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": "only this entity's layouts"}],
+                "responses": _responses("200", {"type": "object", "required": ["items"], "properties": {
+                    "items": {"type": "array", "items": layout}}})}})
+    spec.path(path="/layouts/{name}", operations={
+        "get": {"summary": "One form or list view, hidden fields left out", "tags": tags,
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": _responses("200", layout)}})
 
 
 def _body(schema_name) -> dict:

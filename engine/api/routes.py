@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
 from engine.errors import NotFound, ValidationFailed
 from engine.migration.states import parse_state_map
+from engine.records.export import FORMATS, as_csv, as_jsonl, columns_of
 from engine.timefmt import iso_utc
+from metadata import effective_layout, effective_layouts
 
 api = Blueprint("api", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(api)
@@ -48,6 +50,26 @@ def list_records(entity):
     return jsonify(g.session.records.list(entity, request.args.items(multi=True)))
 
 
+@api.get("/records/<entity>/export")
+def export_records(entity):
+    """Every readable record matching the list filters, streamed: `?format=jsonl|csv`."""
+    params = [(k, v) for k, v in request.args.items(multi=True) if k != "format"]
+    kind = request.args.get("format", "jsonl")
+    if kind not in FORMATS:
+        raise ValidationFailed(f"format must be one of: {', '.join(FORMATS)}",
+                               details=[{"field": "format", "message": f"{kind[:40]!r} is not a format"}])
+    records = g.session.records.export(entity, params)
+    if kind == "csv":
+        fields = request.args.get("fields")
+        only = None if fields is None else {"id", "version", *fields.split(",")}
+        body = as_csv(records, columns_of(g.session.metadata().entity(entity), only))
+    else:
+        body = as_jsonl(records)
+    response = Response(stream_with_context(body), content_type=FORMATS[kind])
+    response.headers["Content-Disposition"] = f'attachment; filename="{entity}.{kind}"'
+    return response
+
+
 @api.get("/records/<entity>/<record_id>")
 def get_record(entity, record_id):
     return _record_response(g.session.records.get(entity, record_id))
@@ -73,9 +95,19 @@ def record_audit(entity, record_id):
 
 @api.get("/metadata")
 def get_metadata():
+    """The effective document (default) with the source of each definition, or one layer:
+    `?layer=pack` the installed packs' base, `?layer=tenant` the tenant's own changes."""
+    from engine.packs.show import show_layer
+
     g.session.require_admin()
-    compiled = g.session.metadata()
-    return jsonify({"version": compiled.version, "document": compiled.package.to_dict()})
+    layer = request.args.get("layer", "effective")
+    if layer not in LAYERS:
+        raise ValidationFailed(f"layer must be one of {', '.join(LAYERS)}",
+                               details=[{"field": "layer", "message": layer[:40]}])
+    return jsonify(show_layer(g.session, layer))
+
+
+LAYERS = ("effective", "pack", "tenant")
 
 
 @api.put("/metadata")
@@ -106,6 +138,28 @@ def metadata_rollback(version):
     if not VERSION_TEXT.fullmatch(version):
         raise NotFound(f"no metadata version {version[:40]!r}", code="version_not_found")
     return jsonify(g.session.rollback_metadata(int(version), _state_map()).to_dict())
+
+
+@api.get("/layouts")
+def list_layouts():
+    """Every layout as screens render it (hidden fields left out); `?entity=` narrows it."""
+    unknown = sorted(set(request.args) - {"entity"})
+    if unknown:
+        raise ValidationFailed(f"unknown query parameter {unknown[0]!r}; only 'entity' is accepted",
+                               details=[{"field": k, "message": "unknown query parameter"} for k in unknown])
+    package = g.session.metadata().package
+    entity = request.args.get("entity")
+    if entity is not None and package.entity(entity) is None:
+        raise NotFound(f"no entity {entity[:60]!r}", code="entity_not_found")
+    return jsonify({"items": effective_layouts(package, entity)})
+
+
+@api.get("/layouts/<name>")
+def get_layout(name):
+    layout = effective_layout(g.session.metadata().package, name)
+    if layout is None:
+        raise NotFound(f"no layout {name[:60]!r}", code="layout_not_found")
+    return jsonify(layout)
 
 
 @api.get("/openapi.json")

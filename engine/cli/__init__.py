@@ -7,6 +7,7 @@ import click
 
 from engine.cli.common import LoomGroup, pass_install
 from engine.cli.metadata import metadata
+from engine.cli.packs import pack
 from engine.cli.plugins import plugin
 from engine.cli.serve import demo, serve
 from engine.cli.tenants import tenant, token, user
@@ -18,7 +19,7 @@ def cli():
     """Loom: a low-code CRM engine. Settings come from LOOM_DATA_DIR and LOOM_DATABASE_URL."""
 
 
-for command in (tenant, user, token, metadata, plugin, serve, demo):
+for command in (tenant, user, token, metadata, pack, plugin, serve, demo):
     cli.add_command(command)
 
 

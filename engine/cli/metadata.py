@@ -111,11 +111,14 @@ def _state_map(pairs) -> dict:
 
 @metadata.command("show")
 @click.argument("tenant_slug", metavar="TENANT")
+@click.option("--layer", type=click.Choice(["effective", "pack", "tenant"]), default="effective",
+              show_default=True, help="The packs' base, the tenant's changes, or both combined.")
 @pass_install
-def metadata_show(install, tenant_slug):
-    """Print TENANT's current metadata document."""
-    compiled = install.session(tenant_slug).metadata()
-    echo_json({"version": compiled.version, "document": compiled.package.to_dict()})
+def metadata_show(install, tenant_slug, layer):
+    """Print TENANT's metadata and where each definition comes from."""
+    from engine.packs.show import show_layer
+
+    echo_json(show_layer(install.session(tenant_slug), layer))
 
 
 @metadata.command("packages")

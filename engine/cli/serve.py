@@ -11,6 +11,19 @@ from engine.cli.common import pass_install
 
 DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.example"
+DEMO_PACK = "retail_loyalty"
+
+
+def _example_tenant(session) -> None:
+    session.apply_metadata(json.loads(Path(example_path("crm_minimal")).read_text(encoding="utf-8")))
+    account = session.records.create("account", {"name": "Demo Retail Ltd", "industry": "retail"})
+    session.records.create_many("contact", [
+        {"full_name": "Li Lei", "email": "li.lei@example.cn", "tier": "gold",
+         "lifetime_value": "12800.00", "account": account["id"]},
+        {"full_name": "Han Meimei", "email": "han.meimei@example.cn", "tier": "silver",
+         "lifetime_value": "5600.50", "account": account["id"]},
+        {"full_name": "Wang Fang", "email": "wang.fang@example.cn"},
+    ])
 
 
 @click.command()
@@ -32,28 +45,34 @@ def serve(install, host, port, debug):
 @click.option("--no-serve", is_flag=True, help="Set up the demo tenant and stop.")
 @pass_install
 def demo(install, host, port, no_serve):
-    """Create the demo tenant (once) with sample metadata, an admin and a token; then serve."""
+    """Create the demo tenant (once) — the retail loyalty pack with its demo data, an admin
+    and a token — then serve."""
     from engine.app import create_app
     from metadata import example_path
 
+    from engine.packs.service import PackService
+
+    packs = PackService(install)
+    with_pack = DEMO_PACK in packs.catalog()
     if install.registry.get(DEMO_TENANT) is None:
         install.registry.create(DEMO_TENANT, "Demo company")
+        try:
+            if with_pack:  # the retail loyalty CRM with its demo members, points and rewards
+                packs.install(DEMO_TENANT, DEMO_PACK, demo=True)
+            else:          # an install without the built-in packs: the example document
+                _example_tenant(install.session(DEMO_TENANT))
+        except BaseException:
+            install.registry.discard(DEMO_TENANT)
+            raise
         session = install.session(DEMO_TENANT)
-        session.apply_metadata(json.loads(Path(example_path("crm_minimal")).read_text(encoding="utf-8")))
         auth.create_user(session.storage, DEMO_ADMIN, "admin")
-        account = session.records.create("account", {"name": "Demo Retail Ltd", "industry": "retail"})
-        session.records.create_many("contact", [
-            {"full_name": "Li Lei", "email": "li.lei@example.cn", "tier": "gold",
-             "lifetime_value": "12800.00", "account": account["id"]},
-            {"full_name": "Han Meimei", "email": "han.meimei@example.cn", "tier": "silver",
-             "lifetime_value": "5600.50", "account": account["id"]},
-            {"full_name": "Wang Fang", "email": "wang.fang@example.cn"},
-        ])
         token = auth.create_token(session.storage, DEMO_ADMIN, "demo")
         click.echo(f"demo tenant ready: {DEMO_TENANT}; admin {DEMO_ADMIN}; API token:")
         click.echo(token)
     else:
         click.echo(f"demo tenant exists; make a new token with: loom token create {DEMO_TENANT} {DEMO_ADMIN}")
     if not no_serve:
-        click.echo(f"try: curl -H 'Authorization: Bearer <token>' http://{host}:{port}/api/v1/t/{DEMO_TENANT}/records/contact")
+        entity = "membership" if with_pack else "contact"
+        click.echo(f"try: curl -H 'Authorization: Bearer <token>' "
+                   f"http://{host}:{port}/api/v1/t/{DEMO_TENANT}/records/{entity}")
         create_app(install).run(host=host, port=port)

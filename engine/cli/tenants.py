@@ -1,6 +1,8 @@
 """`loom tenant`, `loom user` and `loom token`."""
 from __future__ import annotations
 
+import json
+
 import click
 
 from engine import auth
@@ -16,14 +18,39 @@ def tenant():
 @click.argument("slug")
 @click.option("--name", help="Display name (defaults to the slug).")
 @click.option("--plugin", "plugins", multiple=True, help="Enable an installed plugin (repeatable).")
+@click.option("--pack", "packs", multiple=True, metavar="NAME",
+              help="Install an industry pack and the packs it depends on (repeatable).")
+@click.option("--demo", is_flag=True, help="Load the demo data of the packs installed.")
 @pass_install
-def tenant_create(install, slug, name, plugins):
-    """Create tenant SLUG with its own isolated storage."""
+def tenant_create(install, slug, name, plugins, packs, demo):
+    """Create tenant SLUG with its own isolated storage, optionally with industry packs."""
+    from engine.cli.packs import print_install
+    from engine.packs.service import PackService
+
     unknown = sorted(set(plugins) - set(install.plugins.names()))
     if unknown:
         raise click.UsageError(f"no installed plugin named {', '.join(unknown)}")
+    service = PackService(install)
+    offered = service.catalog()
+    missing = sorted(set(packs) - set(offered))
+    if missing:
+        raise click.UsageError(f"no installed pack named {', '.join(missing)} "
+                               f"(installed: {', '.join(sorted(offered)) or 'none'})")
+    if demo and not packs:
+        raise click.UsageError("--demo loads the demo data of packs: name them with --pack")
     created = install.registry.create(slug, name, plugins)
+    try:
+        reports = []
+        for pack_name in packs:
+            if pack_name not in {p.name for p in service.installed(slug)}:  # a dependency of an earlier one
+                reports.append(service.install(slug, pack_name, demo=demo))
+    except BaseException:
+        install.registry.discard(slug)  # a tenant half set up is worse than none
+        install.cache.forget(slug)
+        raise
     click.echo(f"created tenant {created.slug} ({created.name})")
+    for report in reports:
+        print_install(report)
 
 
 @tenant.command("list")
@@ -65,27 +92,80 @@ def user():
     """Manage a tenant's users."""
 
 
+def _attributes(pairs) -> dict:
+    """`--attr agent=12 --attr region=north --attr region=east`: a repeated key makes a
+    list; whole numbers become numbers."""
+    out: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--attr wants KEY=VALUE, got {pair!r}")
+        value = int(raw) if raw.isdigit() and len(raw) < 19 else raw
+        key = key.strip()
+        if key in out:
+            out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]
+        else:
+            out[key] = value
+    return out
+
+
+ATTR_HELP = "A sharing attribute KEY=VALUE (repeat a KEY for a list)."
+
+
 @user.command("create")
 @click.argument("tenant_slug", metavar="TENANT")
 @click.argument("email")
 @click.option("--role", type=click.Choice(auth.ROLES), default="member", show_default=True)
 @click.option("--name", "display_name", help="Display name.")
 @click.option("--locale", default="en", show_default=True)
+@click.option("--manager", help="The e-mail of the user's manager (an existing user).")
+@click.option("--attr", "attrs", multiple=True, metavar="KEY=VALUE", help=ATTR_HELP)
 @pass_install
-def user_create(install, tenant_slug, email, role, display_name, locale):
+def user_create(install, tenant_slug, email, role, display_name, locale, manager, attrs):
     """Create user EMAIL in TENANT."""
     session = install.session(tenant_slug)
-    created = auth.create_user(session.storage, email, role, display_name, locale)
+    created = auth.create_user(session.storage, email, role, display_name, locale,
+                               manager=manager, attributes=_attributes(attrs))
     click.echo(f"created {created.role} {created.email} in {tenant_slug}")
+
+
+@user.command("update")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("email")
+@click.option("--role", type=click.Choice(auth.ROLES), default=None)
+@click.option("--manager", help="The e-mail of the user's new manager.")
+@click.option("--no-manager", is_flag=True, help="Remove the user's manager.")
+@click.option("--attr", "attrs", multiple=True, metavar="KEY=VALUE", help=ATTR_HELP)
+@click.option("--clear-attr", "clear", multiple=True, metavar="KEY", help="Remove an attribute (repeatable).")
+@pass_install
+def user_update(install, tenant_slug, email, role, manager, no_manager, attrs, clear):
+    """Change EMAIL's role, manager or attributes in TENANT."""
+    if manager and no_manager:
+        raise click.UsageError("give --manager or --no-manager, not both")
+    storage = install.session(tenant_slug).storage
+    changed = auth.update_user(storage, email,
+                               role=role or auth.UNSET,
+                               manager=None if no_manager else (manager or auth.UNSET),
+                               attributes=_attributes(attrs), clear=tuple(clear))
+    emails = {a.id: a.email for a in auth.list_users(storage)}
+    click.echo(f"updated {changed.email} in {tenant_slug}: {_describe(changed, emails)}")
+
+
+def _describe(actor, emails) -> str:
+    manager = emails.get(actor.manager_id, actor.manager_id) if actor.manager_id else "-"
+    attributes = json.dumps(actor.attributes, ensure_ascii=False, sort_keys=True) if actor.attributes else "-"
+    return f"{actor.role}\tmanager: {manager}\tattributes: {attributes}"
 
 
 @user.command("list")
 @click.argument("tenant_slug", metavar="TENANT")
 @pass_install
 def user_list(install, tenant_slug):
-    """List TENANT's users."""
-    for actor in auth.list_users(install.session(tenant_slug).storage):
-        click.echo(f"{actor.email}\t{actor.role}")
+    """List TENANT's users with their roles, managers and attributes."""
+    actors = auth.list_users(install.session(tenant_slug).storage)
+    emails = {a.id: a.email for a in actors}
+    for actor in actors:
+        click.echo(f"{actor.email}\t{_describe(actor, emails)}")
 
 
 @click.group()

@@ -54,8 +54,14 @@ def current_package(conn, schema, extra_types=None) -> tuple[int, Package | None
 
 
 def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False, actor=None,
-                   extra_types=None, action="apply", restoring=False, state_map=None) -> MigrationResult:
-    """Diff `document` against the live schema and migrate to it, or refuse and change nothing."""
+                   extra_types=None, action="apply", restoring=False, state_map=None,
+                   layers=None, on_commit=None, after_ddl=None) -> MigrationResult:
+    """Diff `document` against the live schema and migrate to it, or refuse and change nothing.
+
+    `layers` (JSON) is kept with the version (the packs and overlay behind `document`);
+    `after_ddl(conn, tables, archives)` moves data once the new columns exist, and
+    `on_commit(conn)` writes what must change with the version — both in the migration's
+    transaction."""
     package = parse_document(document, extra_types)
     schema = tenant_storage.schema
     try:
@@ -90,8 +96,12 @@ def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False,
             migrator = Migrator(conn, schema, old_pkg, package, old_tables, compile_tables(package, schema),
                                 version, restoring)
             migrator.run(changes)
+            if after_ddl is not None:
+                after_ddl(conn, migrator.new_tables, migrator.archives)
+            if on_commit is not None:
+                on_commit(conn)
             versions.record_version(conn, schema, version, package.to_dict(), result.changes,
-                                    migrator.archives, action, actor)
+                                    migrator.archives, action, actor, layers)
             result.version, result.applied, result.archives = version, True, migrator.archives
             return result
     except DBAPIError as exc:

@@ -28,10 +28,10 @@ def history(conn, schema) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def record_version(conn, schema, version, document, changes, archives, action, actor):
+def record_version(conn, schema, version, document, changes, archives, action, actor, layers=None):
     conn.execute(versions_table(schema).insert().values(
         version=version, applied_at=datetime.now(timezone.utc), applied_by=actor,
-        action=action, document=document, changes=changes, archives=archives,
+        action=action[:20], document=document, changes=changes, archives=archives, layers=layers,
     ))
 
 

@@ -4,7 +4,7 @@ Each write is one transaction holding the record, its audit row and its outbox r
 plugins see it before commit (and may refuse it) and after commit."""
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from marshmallow import ValidationError
@@ -12,20 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import effects
-from engine.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent
 from engine.records import query as list_query
 from engine.records.audit import record_history
 from engine.records.deletes import Deletion
+from engine.records.export import export_records
 from engine.records.ids import allocate_ids
+from engine.records.inputs import expected_version_of, record_id_of as _record_id, stale_version
 from engine.records.integrity import duplicates_within, explain_integrity_error, reference_problems
+from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.writes import audit_row, outbox_row, write_audit, write_outbox
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
 MAX_DETAILS = 100
-ID_TEXT = re.compile(r"[0-9]{1,19}")
-INT64 = 2**63 - 1
 
 
 def utcnow() -> datetime:
@@ -39,6 +40,7 @@ class RecordService:
         self.hooks = hooks
         self.actor = actor
         self.tenant = tenant or storage.slug
+        self.sharing = Sharing(metadata, actor, storage)  # who may read / edit which records
 
     # -- helpers --------------------------------------------------------------------
     @property
@@ -61,12 +63,14 @@ class RecordService:
     def _finish(self, conn, events, audits, at) -> None:
         """Inside the write's transaction: plugins may refuse; then audit and outbox rows."""
         for event in events:
-            self.hooks.before_write(event)
+            self.hooks.before_write(event, conn)
         write_audit(conn, self.storage.schema, audits)
         write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in events])
 
-    def _fetch(self, conn, table, record_id, lock=False):
+    def _fetch(self, conn, table, record_id, lock=False, where=None):
         stmt = select(table).where(table.c.id == record_id)
+        if where is not None:
+            stmt = stmt.where(where)
         if lock and conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         return conn.execute(stmt).mappings().first()
@@ -133,7 +137,7 @@ class RecordService:
         entity, table, shape = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
         with self.storage.connect() as conn:
-            row = self._fetch(conn, table, record_id)
+            row = self._fetch(conn, table, record_id, where=self.sharing.read_clause(entity))
         if row is None:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
         return shape.dump(row)
@@ -141,15 +145,25 @@ class RecordService:
     def list(self, entity_name, params=()):
         entity, table, shape = self._entity(entity_name)
         query = list_query.parse_list_query(entity, table, params)
+        clause = self.sharing.read_clause(entity)
+        if clause is not None:
+            query = replace(query, where=query.where + (clause,))
         with self.storage.connect() as conn:
             rows = conn.execute(list_query.build_select(table, query)).mappings().all()
         rows, cursor = list_query.page(rows, query)
         return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
 
+    def export(self, entity_name, params=()):
+        """Every readable record matching the list filters: an iterator read in keyset batches."""
+        entity, table, shape = self._entity(entity_name)
+        return export_records(self, entity, table, shape, params)
+
     def history(self, entity_name, record_id) -> list[dict]:
         """The audit trail of a record, oldest first; deleted records keep theirs."""
         entity, _, _ = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
+        if restricted(entity, self.actor):  # a deleted record's trail stays with those who see all
+            self.get(entity_name, record_id)
         items = record_history(self.storage, entity.name, record_id)
         if not items:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
@@ -160,27 +174,50 @@ class RecordService:
         """Create a record. With `effect_key`, a second call with the same key (a retried
         job) writes nothing and returns None."""
         entity, table, shape = self._entity(entity_name)
-        values = self._load(entity, self.metadata.create_schema(entity_name), data)
+        values = self._load(entity, self.metadata.create_schema(entity_name), self.sharing.fill(entity, data))
+        refuse(entity, self.sharing.refused(entity, values))
         problem = self._start_state(entity, values)
         if problem:
             raise ValidationFailed(f"invalid {entity.name} record", details=[problem])
-        at = utcnow()
-        row = {**shape.empty_columns, **shape.to_columns(values), "created_at": at, "updated_at": at,
-               "created_by": self.actor_id, "updated_by": self.actor_id,
-               "owner_id": self.actor_id, "version": 1}
         try:
             with self.storage.begin() as conn:
                 if not self._claim(conn, effect_key):
                     return None
-                row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
-                record = shape.dump(row)
-                event = self.event(entity, "created", row["id"], record, _created(shape, values))
-                audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, event.changes)
-                self._finish(conn, [event], [audit], at)
+                record, event = self._insert(conn, entity, table, shape, values)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc) from None
         self.hooks.after_commit(event)
         return record
+
+    def create_within(self, conn, entity_name, data):
+        """Create a record inside a write already under way: `conn` is the transaction a
+        `loom_record_before_write` hook received, so the new record commits or rolls back
+        with the one being written (a ledger entry a redemption takes). Validation,
+        sharing, hooks before write, audit and outbox as for `create`; after-commit hooks
+        do not run for it — its outbox event reaches rules and the job queue."""
+        entity, table, shape = self._entity(entity_name)
+        values = self._load(entity, self.metadata.create_schema(entity_name), self.sharing.fill(entity, data))
+        refuse(entity, self.sharing.refused(entity, values))
+        problem = self._start_state(entity, values)
+        if problem:
+            raise ValidationFailed(f"invalid {entity.name} record", details=[problem])
+        try:
+            record, _ = self._insert(conn, entity, table, shape, values)
+        except IntegrityError as exc:
+            raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc) from None
+        return record
+
+    def _insert(self, conn, entity, table, shape, values):
+        at = utcnow()
+        row = {**shape.empty_columns, **shape.to_columns(values), "created_at": at, "updated_at": at,
+               "created_by": self.actor_id, "updated_by": self.actor_id,
+               "owner_id": self.actor_id, "version": 1}
+        row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
+        record = shape.dump(row)
+        event = self.event(entity, "created", row["id"], record, _created(shape, values))
+        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, event.changes)
+        self._finish(conn, [event], [audit], at)
+        return record, event
 
     def create_many(self, entity_name, items):
         """Validate every item first; write all of them in one transaction, or none.
@@ -192,14 +229,18 @@ class RecordService:
         if len(items) > MAX_BATCH:
             raise ValidationFailed(f"at most {MAX_BATCH} records in one batch (got {len(items)})")
         loader = self.metadata.batch_loader(entity_name)
-        loaded, details = [], []
+        loaded, details, refused = [], [], []
+        shared = restricted(entity, self.actor)  # checked once: big batches pay nothing without sharing
         for index, item in enumerate(items):
-            values, errors = loader.load_one(item)
+            values, errors = loader.load_one(self.sharing.fill(entity, item) if shared else item)
+            if shared:
+                refused += [{**p, "field": f"/{index}/{p['field']}"} for p in self.sharing.refused(entity, values)]
             details += [{"field": f"/{index}/{f}" if f else f"/{index}", "message": m} for f, m in errors]
             problem = self._start_state(entity, values)
             if problem:
                 details.append({"field": f"/{index}/{problem['field']}", "message": problem["message"]})
             loaded.append(values)
+        refuse(entity, refused[:MAX_DETAILS])
         details += duplicates_within(entity, loaded)
         at = utcnow()
         actor = self.actor_id
@@ -246,12 +287,14 @@ class RecordService:
                 old = self._fetch(conn, table, record_id, lock=True)
                 if old is None:
                     raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+                self.sharing.require_edit(conn, entity, record_id)
                 if expected_version is not None and old["version"] != expected_version:
                     raise stale_version(entity_name, record_id, old["version"], expected_version)
                 before = shape.dump(old)
                 changes = {k: [before[k], v] for k, v in shape.dump_values(values).items() if before[k] != v}
                 if not changes:
                     return before
+                refuse(entity, self.sharing.refused(entity, {k: values[k] for k in changes}))
                 self._refuse_state_change(entity, changes)
                 at = utcnow()
                 new_columns = {**shape.to_columns({k: values[k] for k in changes}),
@@ -286,6 +329,7 @@ class RecordService:
             old = self._fetch(conn, table, record_id, lock=True)
             if old is None:
                 raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+            self.sharing.require_edit(conn, entity, record_id)
             if expected_version is not None and old["version"] != expected_version:
                 raise stale_version(entity_name, record_id, old["version"], expected_version)
             before = shape.dump(old)
@@ -317,6 +361,7 @@ class RecordService:
                 old = self._fetch(conn, table, record_id, lock=True)
                 if old is None:
                     raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+                self.sharing.require_edit(conn, entity, record_id)
                 if expected_version is not None and old["version"] != expected_version:
                     raise stale_version(entity_name, record_id, old["version"], expected_version)
                 deletion = Deletion(self, conn, at)
@@ -341,35 +386,3 @@ def _invalid_message(entity, records, details, indexed) -> str:
         return f"invalid {entity.name} record"
     failing = len({d["field"].split("/")[1] for d in details})
     return f"{failing} of {len(records)} records are invalid; nothing was written"
-
-
-def _record_id(value, entity_name) -> int:
-    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not ID_TEXT.fullmatch(text) or not 1 <= int(text) <= INT64:
-        raise NotFound(f"no {entity_name} record {str(value)[:40]!r}", code="record_not_found")
-    return int(text)
-
-
-def expected_version_of(body_version, header_version):
-    """The version the caller expects (body `version` or If-Match), None for any."""
-    versions = []
-    for source, value in (("version", body_version), ("If-Match", header_version)):
-        if value is None or value == "*":
-            continue
-        if isinstance(value, str):
-            value = value.strip().removeprefix("W/").strip('"')
-            value = int(value) if ID_TEXT.fullmatch(value) else value
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValidationFailed("the expected version must be a positive whole number",
-                                   details=[{"field": source, "message": f"{str(value)[:40]!r} is not a version"}])
-        versions.append(value)
-    if len(set(versions)) > 1:
-        raise ValidationFailed("If-Match and the body's version disagree",
-                               details=[{"field": "version", "message": "differs from If-Match"}])
-    return versions[0] if versions else None
-
-
-def stale_version(entity_name, record_id, current, expected) -> StaleVersion:
-    return StaleVersion(f"{entity_name} {record_id} was changed by someone else: you sent "
-                        f"version {expected}, it is at version {current}; reload it and try again",
-                        details=[{"field": "version", "message": f"is {current}, not {expected}"}])

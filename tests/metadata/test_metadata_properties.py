@@ -73,7 +73,7 @@ def fields(draw, name, targets):
     type_name = draw(st.sampled_from(BUILTIN_FIELD_TYPES + ("vin",)))
     base = "string" if type_name == "vin" else type_name
     field = {"name": name, "type": type_name}
-    for key in ("required", "unique", "indexed", "pii", "readonly"):
+    for key in ("required", "unique", "indexed", "pii", "readonly", "hidden"):
         if draw(st.booleans()):
             field[key] = draw(st.booleans())
     if draw(st.booleans()):
@@ -132,7 +132,49 @@ def valid_documents(draw):
             if draw(st.booleans()):
                 entity[key] = draw(strategy)
         entities.append(entity)
-    return {"entities": entities}
+    document = {"entities": entities}
+    if draw(st.booleans()):
+        document["layouts"] = draw(layouts(entities))
+    return document
+
+
+LIST_SYSTEM_COLUMNS = ["id", "created_at", "updated_at", "owner_id"]
+
+
+@st.composite
+def layouts(draw, entities):
+    """Valid layouts of ``entities``: forms place each field at most once, lists sort by sortable keys."""
+    result = []
+    for name in draw(st.lists(identifiers, max_size=4, unique=True)):
+        entity = draw(st.sampled_from(entities))
+        field_names = [f["name"] for f in entity["fields"]]
+        layout = {"name": name, "entity": entity["name"]}
+        if draw(st.booleans()):
+            layout["label"] = draw(language_maps)
+        if field_names and draw(st.booleans()):
+            placed = draw(st.permutations(field_names))[: draw(st.integers(1, len(field_names)))]
+            cuts = sorted(draw(st.lists(st.integers(1, len(placed)), max_size=3, unique=True)) + [len(placed)])
+            starts, sections = [0] + [c for c in cuts[:-1]], []
+            for k, (start, end) in enumerate(zip(starts, cuts)):
+                if start < end:
+                    section = {"name": f"s{k}", "fields": placed[start:end]}
+                    for key, strategy in (("label", language_maps), ("columns", st.integers(1, 4))):
+                        if draw(st.booleans()):
+                            section[key] = draw(strategy)
+                    sections.append(section)
+            layout.update(kind="form", sections=sections)
+        else:
+            choices = field_names + LIST_SYSTEM_COLUMNS
+            layout.update(kind="list", columns=draw(st.lists(st.sampled_from(choices), min_size=1, max_size=6,
+                                                             unique=True)))
+            sortable = [f["name"] for f in entity["fields"] if f["type"] not in ("json", "multi_choice")]
+            keys = draw(st.lists(st.sampled_from(sortable + LIST_SYSTEM_COLUMNS), max_size=3, unique=True))
+            if keys:
+                layout["sort"] = ",".join(draw(st.sampled_from(["", "-"])) + k for k in keys)
+            if draw(st.booleans()):
+                layout["page_size"] = draw(st.integers(1, 200))
+        result.append(layout)
+    return result
 
 
 EXTRA = {"vin": "string"}
@@ -148,7 +190,8 @@ def test_generated_valid_documents_load_and_round_trip(document):
     assert check_package(canonical, extra_types=EXTRA) == []
     assert load_package(canonical, extra_types=EXTRA).to_dict() == canonical
     assert diff_packages(package, package) == []
-    assert [c.kind for c in diff_packages(None, package)] == ["add_entity"] * len(package.entities)
+    assert [c.kind for c in diff_packages(None, package)] == (["add_entity"] * len(package.entities)
+                                                              + ["add_layout"] * len(package.layouts))
 
 
 @GENERATED

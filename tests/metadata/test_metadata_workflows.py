@@ -351,3 +351,23 @@ def test_workflow_dataclasses_are_frozen():
     with pytest.raises(AttributeError):
         FLOW.name = "x"
     assert isinstance(FLOW, Workflow) and isinstance(FLOW.states[0], State)
+
+
+def test_set_field_in_a_workflow_may_take_now_or_another_field():
+    from metadata import check_package
+
+    def doc(value, field="closed_on"):
+        return {"entities": [{"name": "deal", "fields": [
+            {"name": "stage", "type": "choice", "options": ["open", "won"]},
+            {"name": "closed_on", "type": "date"}, {"name": "note", "type": "string"}]}],
+            "workflows": [{"name": "sales", "entity": "deal", "field": "stage", "initial": "open",
+                           "states": [{"name": "open", "category": "open"}, {"name": "won", "category": "done"}],
+                           "transitions": [{"name": "win", "from": ["open"], "to": "won", "actions": [
+                               {"action": "set_field", "params": {"field": field, "value": value}}]}]}]}
+
+    assert check_package(doc({"$now": True})) == []
+    assert check_package(doc({"$record": "note"}, field="note")) == []
+    [problem] = check_package(doc({"$now": True}, field="note"))
+    assert "fills a date or datetime field" in problem.message
+    [problem] = check_package(doc({"$record": "nothing"}))
+    assert problem.code == "unknown_field"

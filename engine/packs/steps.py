@@ -1,0 +1,92 @@
+"""Moving data between two versions of a pack, inside the upgrade's migration: after the
+new columns exist, before the version is recorded. A source field the upgrade dropped
+is read from the archive the migration just made, so `copy` works for renames too."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marshmallow import ValidationError
+from sqlalchemy import MetaData, Table, select, update
+
+from engine.errors import MigrationRefused
+from engine.records.dump import RecordShape
+from engine.schemas import entity_schema
+
+
+@dataclass
+class StepContext:
+    """What a Python upgrade step gets: the migration's connection, the new tables
+    ({entity: Table}), the archives made so far and the tenant session."""
+
+    conn: object
+    tables: dict
+    archives: list
+    session: object
+
+
+class StepRunner:
+    """`package`: the metadata being migrated to, so step values are converted and
+    checked as the API would (a date given as text, say)."""
+
+    def __init__(self, session, steps, package=None):
+        self.session = session
+        self.steps = steps
+        self.package = package
+        self.report: list[dict] = []
+
+    def _value(self, entity, field, value):
+        model = self.package.entity(entity) if self.package else None
+        if model is None or model.field(field) is None:
+            return {field: value}
+        try:
+            loaded = entity_schema(model, for_update=True).load({field: value}, partial=True)
+        except ValidationError as exc:
+            raise MigrationRefused(f"an upgrade step sets {entity}.{field} to {value!r}: "
+                                   f"{'; '.join(map(str, exc.messages.get(field, ['not a valid value'])))}") from None
+        return RecordShape(model).to_columns(loaded)
+
+    def __call__(self, conn, tables, archives) -> None:
+        for kind, to, body in self.steps:
+            if kind == "python":
+                body(StepContext(conn, tables, archives, self.session))
+                self.report.append({"to": to, "step": getattr(body, "__name__", "python"), "rows": None})
+                continue
+            (verb, params), = body.items()
+            rows = getattr(self, f"_{verb}")(conn, tables, archives, **params)
+            self.report.append({"to": to, "step": verb, **params, "rows": rows})
+
+    def _table(self, tables, entity):
+        table = tables.get(entity)
+        if table is None:
+            raise MigrationRefused(f"an upgrade step names entity {entity!r}, which the new version does not have")
+        return table
+
+    def _column(self, table, name):
+        if name not in table.c:
+            raise MigrationRefused(f"an upgrade step names {table.name}.{name}, which the new version does not have")
+        return table.c[name]
+
+    def _copy(self, conn, tables, archives, entity, **names):
+        table = self._table(tables, entity)
+        source, target = names["from"], self._column(table, names["to"])
+        if source in table.c:
+            return conn.execute(update(table).values({target.name: table.c[source]})).rowcount
+        archive = next((a for a in archives if a["entity"] == entity and a.get("field") == source), None)
+        if archive is None:
+            raise MigrationRefused(f"an upgrade step copies {entity}.{source}, which neither exists nor was archived")
+        archived = Table(archive["table"], MetaData(), autoload_with=conn, schema=table.schema)
+        value = select(archived.c[source]).where(archived.c.id == table.c.id).scalar_subquery()
+        return conn.execute(update(table).values({target.name: value})).rowcount
+
+    def _fill(self, conn, tables, archives, entity, field, value):
+        table = self._table(tables, entity)
+        column = self._column(table, field)
+        return conn.execute(update(table).where(column.is_(None))
+                            .values(self._value(entity, field, value))).rowcount
+
+    def _map(self, conn, tables, archives, entity, field, values):
+        table = self._table(tables, entity)
+        column = self._column(table, field)
+        return sum(conn.execute(update(table).where(column == self._value(entity, field, old)[field])
+                                .values(self._value(entity, field, new))).rowcount
+                   for old, new in values.items())

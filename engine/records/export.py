@@ -1,0 +1,88 @@
+"""Exporting records: every record a caller may read that matches the list filters,
+read in keyset batches (constant memory, no OFFSET) and written as JSON lines or CSV.
+
+Export is a read path like list, so the same sharing condition is added to each batch."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import replace
+
+from engine.errors import BadQuery
+from engine.records import query as list_query
+from engine.records.dump import SYSTEM_FIELDS
+
+BATCH = 500
+FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+NOT_FOR_EXPORT = ("limit", "cursor")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def export_records(service, entity, table, shape, params):
+    """The records as an iterator; the query is parsed (and refused) before it is returned."""
+    params = list(params)
+    given = sorted({key for key, _ in params if key in NOT_FOR_EXPORT})
+    if given:
+        raise BadQuery("an export has every matching record: it takes no limit or cursor",
+                       details=[(key, "not accepted by export") for key in given])
+    query = list_query.parse_list_query(entity, table, params)
+    clause = service.sharing.read_clause(entity)
+    query = replace(query, limit=BATCH, where=query.where + ((clause,) if clause is not None else ()))
+    return _batches(service.storage, table, shape, query)
+
+
+def _batches(storage, table, shape, query):
+    while True:
+        with storage.connect() as conn:
+            rows = conn.execute(list_query.build_select(table, query)).mappings().all()
+        for row in rows[:query.limit]:
+            yield shape.dump(row, query.columns)
+        if len(rows) <= query.limit:
+            return
+        last = rows[query.limit - 1]
+        query = replace(query, after=tuple(last[name] for name, _ in query.order))
+
+
+def columns_of(entity, only=None) -> list[str]:
+    """CSV header: system columns then fields, limited to ``fields=`` when given."""
+    names = list(SYSTEM_FIELDS) + [f.name for f in entity.fields]
+    return [n for n in names if only is None or n in only]
+
+
+def as_jsonl(records):
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def as_csv(records, header):
+    """One header line, then a line per record; lists, objects and currencies as JSON text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for record in records:
+        writer.writerow([_cell(record.get(name)) for name in header])
+        if buffer.tell() > 64_000:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS and not NUMBER.fullmatch(value):
+        return "'" + value  # a spreadsheet must show it, not run it (CSV formula injection)
+    return value
+
+
+def _drain(buffer) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text

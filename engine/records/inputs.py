@@ -1,0 +1,43 @@
+"""What callers hand the record service besides field values: record ids and the
+version they expect (a body `version` or an If-Match header)."""
+from __future__ import annotations
+
+import re
+
+from engine.errors import NotFound, StaleVersion, ValidationFailed
+
+ID_TEXT = re.compile(r"[0-9]{1,19}")
+INT64 = 2**63 - 1
+
+
+def record_id_of(value, entity_name) -> int:
+    """A record id from a URL or body; anything else is a plain 404, never a 500."""
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not ID_TEXT.fullmatch(text) or not 1 <= int(text) <= INT64:
+        raise NotFound(f"no {entity_name} record {str(value)[:40]!r}", code="record_not_found")
+    return int(text)
+
+
+def expected_version_of(body_version, header_version):
+    """The version the caller expects (body `version` or If-Match), None for any."""
+    versions = []
+    for source, value in (("version", body_version), ("If-Match", header_version)):
+        if value is None or value == "*":
+            continue
+        if isinstance(value, str):
+            value = value.strip().removeprefix("W/").strip('"')
+            value = int(value) if ID_TEXT.fullmatch(value) else value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationFailed("the expected version must be a positive whole number",
+                                   details=[{"field": source, "message": f"{str(value)[:40]!r} is not a version"}])
+        versions.append(value)
+    if len(set(versions)) > 1:
+        raise ValidationFailed("If-Match and the body's version disagree",
+                               details=[{"field": "version", "message": "differs from If-Match"}])
+    return versions[0] if versions else None
+
+
+def stale_version(entity_name, record_id, current, expected) -> StaleVersion:
+    return StaleVersion(f"{entity_name} {record_id} was changed by someone else: you sent "
+                        f"version {expected}, it is at version {current}; reload it and try again",
+                        details=[{"field": "version", "message": f"is {current}, not {expected}"}])

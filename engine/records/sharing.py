@@ -1,0 +1,152 @@
+"""Record sharing: which records of an entity an actor may read and which it may edit.
+
+An entity's ``sharing`` (see docs/metadata.md) becomes two SQL conditions added to the
+record service's statements, so list, search, paging and export filter in the
+database and never load what the caller may not see.  A member's access to a record
+is the best of: the entity's ``default``; ``edit`` as its owner; ``edit`` as a manager
+of its owner (``managers``); and each rule that matches.  Admins and the system (no
+actor: rules, jobs, the CLI) are never restricted, nor is an entity without sharing.
+"""
+from __future__ import annotations
+
+from sqlalchemy import case, false, literal, or_, select
+
+from engine.errors import Forbidden, NotFound
+from engine.fieldtypes import FieldInvalid, dump_value, parse_query_value
+
+MAX_DEPTH = 5  # parent rules followed this deep; deeper (or a cycle) grants nothing
+ACCESS = {"none": 0, "read": 1, "edit": 2}
+
+
+class NotShared(Forbidden):
+    """A write the actor's sharing does not allow (403)."""
+
+    code = "not_shared"
+
+
+def restricted(entity, actor) -> bool:
+    """Whether sharing applies at all: the cheap test every record path makes first."""
+    return entity.sharing is not None and actor is not None and not actor.is_admin
+
+
+class Sharing:
+    """One actor's view of a tenant's records, for one record service."""
+
+    def __init__(self, metadata, actor, storage):
+        self.metadata = metadata
+        self.actor = actor
+        self.storage = storage
+
+    def read_clause(self, entity):
+        """A WHERE condition for the records the actor may read; None = every record."""
+        return self._clause(entity, "read", 0) if restricted(entity, self.actor) else None
+
+    def edit_clause(self, entity):
+        """A WHERE condition for the records the actor may change; None = every record."""
+        return self._clause(entity, "edit", 0) if restricted(entity, self.actor) else None
+
+    def _clause(self, entity, access, depth):
+        sharing = entity.sharing
+        if ACCESS[sharing["default"]] >= ACCESS[access]:
+            return None
+        table = self.metadata.tables[entity.name]
+        owners = [self.actor.id]
+        if sharing["managers"]:
+            owners += sorted(self.actor.reports(self.storage))
+        terms = [table.c.owner_id == owners[0] if len(owners) == 1 else table.c.owner_id.in_(owners)]
+        for rule in sharing["rules"]:
+            if ACCESS[rule["access"]] < ACCESS[access]:
+                continue
+            if "parent" in rule:
+                terms.append(self._parent_term(entity, table, rule["parent"], depth))
+            else:
+                values = self.attribute_values(entity, rule)
+                if values:
+                    terms.append(table.c[rule["field"]].in_(values))
+        return or_(*terms)
+
+    def _parent_term(self, entity, table, field_name, depth):
+        """The reference points at a record the actor may read (any access to it)."""
+        column = table.c[field_name]
+        parent = self.metadata.entity(entity.field(field_name).to)
+        if depth >= MAX_DEPTH:
+            return false()
+        if parent is None or parent.sharing is None:
+            return column.is_not(None)
+        inner = self._clause(parent, "read", depth + 1)
+        if inner is None:
+            return column.is_not(None)
+        parent_table = self.metadata.tables[parent.name]
+        return column.in_(select(parent_table.c.id).where(inner))
+
+    def attribute_values(self, entity, rule) -> list | None:
+        """The actor's attribute of a field rule converted to the field's type; values
+        that cannot be of that type are dropped; None when the actor lacks it."""
+        raw = self.actor.attribute_values(rule["user"])
+        if raw is None:
+            return None
+        field = entity.field(rule["field"])
+        converted = []
+        for value in raw:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            try:
+                converted.append(parse_query_value(field, text))
+            except (FieldInvalid, ValueError, ArithmeticError):
+                continue
+        return converted
+
+    def require_edit(self, conn, entity, record_id) -> None:
+        """For a write, on the row it locked: 404 when the actor may not read the
+        record (never a hint it exists), 403 ``read_only`` when it may only read it."""
+        if not restricted(entity, self.actor):
+            return
+        table = self.metadata.tables[entity.name]
+        read, edit = self.read_clause(entity), self.edit_clause(entity)
+        flags = [case((clause, 1), else_=0) if clause is not None else literal(1) for clause in (read, edit)]
+        row = conn.execute(select(*flags).where(table.c.id == record_id)).first()
+        if row is None or not row[0]:
+            raise NotFound(f"no {entity.name} record {record_id}", code="record_not_found")
+        if not row[1]:
+            raise Forbidden(f"{entity.name} {record_id} is shared with you to read, not to change",
+                            code="read_only")
+
+    # -- creating -------------------------------------------------------------------
+    def fill(self, entity, data):
+        """A copy of ``data`` (a create body) with each empty field-rule field set to the
+        actor's attribute when the actor has exactly one value for it."""
+        if not restricted(entity, self.actor) or not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for rule in _field_rules(entity):
+            if data.get(rule["field"]) is None:
+                values = self.attribute_values(entity, rule)
+                if values is not None and len(values) == 1:
+                    field = entity.field(rule["field"])
+                    data[rule["field"]] = dump_value(field.base_type or field.type, values[0])
+        return data
+
+    def refused(self, entity, values: dict) -> list[dict]:
+        """Problems with converted field values the actor may not give: a field-rule
+        field holding a value outside the actor's attribute (when the actor has it)."""
+        if not restricted(entity, self.actor):
+            return []
+        problems = []
+        for rule in _field_rules(entity):
+            value = values.get(rule["field"])
+            allowed = self.attribute_values(entity, rule) if value is not None else None
+            if allowed is not None and value not in allowed:
+                problems.append({"field": rule["field"],
+                                 "message": f"{dump_value(entity.field(rule['field']).base_type, value)!r} "
+                                            f"is not one of your {rule['user']!r} values"})
+        return problems
+
+
+def _field_rules(entity):
+    return [rule for rule in entity.sharing["rules"] if "field" in rule]
+
+
+def refuse(entity, problems, prefix=""):
+    """Raise the 403 for values the actor may not write (``prefix``: a batch item path)."""
+    if problems:
+        raise NotShared(f"you may not create or move a {entity.name} record outside what is "
+                        f"shared with you", details=[{**p, "field": prefix + p["field"]} for p in problems])

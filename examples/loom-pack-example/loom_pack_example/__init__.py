@@ -1,0 +1,1 @@
+"""An example Loom pack: subscriptions on top of crm_core."""

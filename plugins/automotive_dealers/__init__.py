@@ -1,0 +1,1 @@
+"""The automotive_dealers industry pack."""

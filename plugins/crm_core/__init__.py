@@ -1,0 +1,1 @@
+"""The crm_core industry pack."""

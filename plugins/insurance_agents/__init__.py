@@ -1,0 +1,1 @@
+"""The insurance_agents industry pack."""
