@@ -4,6 +4,7 @@ its entry point, installed for one tenant with the `loom` CLI and working there 
 absent for a tenant that did not install it."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,8 +20,10 @@ LOOM = Path(sys.executable).with_name("loom")
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("src") / EXAMPLE.name   # a build writes beside the sources
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     built = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                            "--target", str(target), str(EXAMPLE)], capture_output=True, text=True,
+                            "--target", str(target), str(source)], capture_output=True, text=True,
                            timeout=600)
     assert built.returncode == 0, built.stderr
     assert (target / "loom_pack_example" / "pack.json").is_file()   # the JSON ships with it
