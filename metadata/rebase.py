@@ -7,7 +7,7 @@ import copy
 import json
 from dataclasses import dataclass, field
 
-from metadata.layering import MISSING, LayerError, apply_change, item_key, split_path, value_at
+from .layering import MISSING, LayerError, apply_change, item_key, split_path, value_at
 
 
 @dataclass
