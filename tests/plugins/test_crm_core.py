@@ -237,7 +237,7 @@ def one(items):
 @needs_packs
 def test_the_demo_records_are_listable_through_the_api(shop):
     loaded = shop["report"]["demo"]["crm_core"]
-    assert loaded["users"] == 3
+    assert loaded["users"] == 4
     for entity, count in loaded["records"].items():
         assert len(shop["find"](entity)) >= count, entity
     names = {p["name"] for p in shop["find"]("party")}
