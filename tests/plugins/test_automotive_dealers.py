@@ -10,7 +10,6 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from hypothesis import given, settings as hsettings, strategies as st
 
@@ -23,7 +22,7 @@ from metadata.layering import compose
 from plugins.automotive_dealers.vin import ALPHABET, check_digit, check_vin, with_check_digit
 from tenants import Settings
 from tests.conftest import PG_URL, drop_prefixed_schemas, require_postgres
-from tests.workflows.test_notify import Collector, free_port
+from tests.mail import running_smtp
 from workflows.runtime import runtime_of
 from workflows.schedules import run_schedules
 
@@ -170,12 +169,8 @@ def test_every_demo_vin_is_valid_and_unique():
 
 @pytest.fixture(scope="module")
 def smtp():
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    collector.port = controller.port
-    yield collector
-    controller.stop()
+    with running_smtp() as collector:
+        yield collector
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

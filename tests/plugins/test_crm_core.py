@@ -13,6 +13,7 @@ from engine.auth import ROLES, create_token
 from engine.plugins import Plugins
 from metadata import load_package
 from plugins.crm_core import plugin as crm_plugin
+from tests.mail import running_smtp
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "plugins" / "crm_core"
 LANGS = {"en", "zh-CN"}
@@ -159,29 +160,12 @@ def test_the_demo_references_only_what_it_defines():
 # --- (b) installed with its demo on a fresh tenant ------------------------------------
 
 
-def _services_ready():
-    try:
-        from engine.packs.service import PackService  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_packs = pytest.mark.skipif(not _services_ready(), reason="engine.packs.PackService is not built yet")
 
 
 @pytest.fixture
 def smtp():
-    from aiosmtpd.controller import Controller
-
-    from tests.workflows.test_notify import Collector, free_port
-
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    collector.port = controller.port
-    yield collector
-    controller.stop()
+    with running_smtp() as collector:
+        yield collector
 
 
 @pytest.fixture
@@ -234,7 +218,6 @@ def one(items):
     return items[0]
 
 
-@needs_packs
 def test_the_demo_records_are_listable_through_the_api(shop):
     loaded = shop["report"]["demo"]["crm_core"]
     assert loaded["users"] == 4
@@ -255,7 +238,6 @@ def test_the_demo_records_are_listable_through_the_api(shop):
     assert len(activities) == 3 and all(a["related_id"] for a in activities)
 
 
-@needs_packs
 def test_the_value_tier_follows_lifetime_value(shop):
     call, work, find = shop["call"], shop["work"], shop["find"]
     tiers = {p["name"]: p["value_tier"] for p in find("party")}
@@ -282,7 +264,6 @@ def test_the_value_tier_follows_lifetime_value(shop):
     assert [(t["rule"], t["outcome"]) for t in trace["items"]] == [("silver_on_create", "done")]
 
 
-@needs_packs
 def test_the_lifecycle_workflow_warns_of_decline_and_wins_back(shop):
     call, work, find = shop["call"], shop["work"], shop["find"]
     liu = one(find("party", name="刘洋"))
@@ -317,7 +298,6 @@ def test_the_lifecycle_workflow_warns_of_decline_and_wins_back(shop):
     assert status == 409 and body["error"]["code"] == "state_by_transition"
 
 
-@needs_packs
 def test_service_requests_get_ticket_numbers_acknowledgements_and_plans(shop):
     call, work, find, smtp = shop["call"], shop["work"], shop["find"], shop["smtp"]
     requests = find("service_request", sort="id")
@@ -348,7 +328,6 @@ def test_service_requests_get_ticket_numbers_acknowledgements_and_plans(shop):
     assert invitation["To"] == "liu.yang@example.cn" and "请评价我们的服务" in invitation["Subject"]
 
 
-@needs_packs
 def test_sales_rules_pricing_and_roi(shop):
     find = shop["find"]
     tom = one(find("party", name="Tom Becker"))
@@ -385,7 +364,6 @@ def test_sales_rules_pricing_and_roi(shop):
     assert call("GET", f"/records/quote/{quote['id']}")[1]["total"]["amount"] == "250146.00"
 
 
-@needs_packs
 def test_surveys_consents_and_sharing(shop):
     call, work, find = shop["call"], shop["work"], shop["find"]
     by_title = {(s["title"], s["recipient_email"]): s for s in find("survey")}

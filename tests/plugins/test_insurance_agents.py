@@ -11,15 +11,11 @@ One tenant per backend serves the module (loading crm_core and the demo takes se
 tests add their own records and count only what they own or what nothing else changes."""
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import socket
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from engine.app import create_app
@@ -31,6 +27,7 @@ from metadata import load_package
 from metadata.layering import compose
 from plugins.insurance_agents.plugin import PACK
 from tests.conftest import drop_prefixed_schemas, make_settings, require_postgres
+from tests.mail import running_smtp
 from workflows.calendar import load_calendar
 from workflows.runtime import runtime_of
 from workflows.schedules import run_schedules
@@ -46,35 +43,10 @@ EAST_POLICIES = LI_POLICIES | ZHAO_POLICIES | {"P-SH-2025-00006"}
 WEST_POLICIES = {"P-CD-2025-00007", "P-CD-2025-00008", "P-CD-2025-00009"}
 
 
-# -- a real SMTP server ---------------------------------------------------------------------
-
-class Collector:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def messages(self):
-        return [email.message_from_bytes(e.original_content, policy=email.policy.default)
-                for e in self.envelopes]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def smtp():
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    collector.port = controller.port
-    yield collector
-    controller.stop()
+    with running_smtp() as collector:
+        yield collector
 
 
 # -- the tenant, made as an operator makes it -----------------------------------------------
@@ -381,7 +353,7 @@ def test_renewal_reminders_and_the_renewal_record(ins, smtp):
     manager_notes = items(ins.client.get(f"{API}/notifications?limit=100", headers=ins.tokens[MANAGER]))
     assert any(n["record_id"] == li_property["id"] for n in manager_notes if n["entity"] == "policy")
     # and by e-mail; an agent without a login (Chen Jie) is reached by e-mail only
-    new_mail = smtp.messages()[sent_before:]
+    new_mail = smtp.messages[sent_before:]
     assert any(LI in m["To"] and li_auto["number"] in m["Subject"] for m in new_mail)
     assert any("chen.jie@west-agency.example" in m["To"] and west["number"] in m["Subject"] for m in new_mail)
     # the agent follows the renewal up in their own book; the other agency's stays hidden

@@ -2,10 +2,6 @@
 real tenants on SQLite and PostgreSQL, the real Flask app."""
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -16,6 +12,7 @@ from engine.auth import create_user
 from engine.systables import loom_table
 from tenants import Settings
 from tests.conftest import crm_document, token_for
+from tests.mail import Collector, free_port, running_smtp
 from workflows.notify import inapp
 from workflows.notify.action import check, make_notify_action
 from workflows.notify.api import notifications
@@ -33,43 +30,12 @@ SURVEY = {
 
 
 # -- a real SMTP server -------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Collector:
-    """Keeps every message; refuses recipients whose mailbox starts with 'nobody'."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    @property
-    def messages(self):
-        return [email.message_from_bytes(e.original_content, policy=email.policy.default)
-                for e in self.envelopes]
-
-
 @pytest.fixture
 def smtp():
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    collector.mailer = Mailer(SmtpSettings(host="127.0.0.1", port=controller.port,
-                                           sender="Loom <loom@acme.example>", timeout=5))
-    yield collector
-    controller.stop()
+    with running_smtp() as collector:
+        collector.mailer = Mailer(SmtpSettings(host="127.0.0.1", port=collector.port,
+                                               sender="Loom <loom@acme.example>", timeout=5))
+        yield collector
 
 
 def closed_mailer() -> Mailer:

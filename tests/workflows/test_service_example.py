@@ -5,10 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from engine.auth import create_token, create_user
-from tests.workflows.test_notify import Collector, free_port
+from tests.mail import running_smtp
 from workflows.runtime import runtime_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "service" / "service.json"
@@ -16,12 +15,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "service" / "servic
 
 @pytest.fixture
 def smtp():
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    collector.port = controller.port
-    yield collector
-    controller.stop()
+    with running_smtp() as collector:
+        yield collector
 
 
 @pytest.fixture
