@@ -47,11 +47,11 @@ class Actor:
     def reports(self, storage) -> frozenset:
         """Ids of the users whose manager chain reaches this user (not the user itself).
 
-        One query over the tenant's users, kept on this Actor: an Actor lives for one
+        One recursive query over the user's subtree, kept on this Actor: an Actor lives for one
         request, job or command, so the answer is as fresh as the request."""
         found = self._cache.get("reports")
         if found is None:
-            found = self._cache["reports"] = frozenset(_reports(_manager_links(storage), self.id))
+            found = self._cache["reports"] = frozenset(_reports_of(storage, self.id))
         return found
 
     def attribute_values(self, name: str) -> list | None:
@@ -62,24 +62,14 @@ class Actor:
         return list(value) if isinstance(value, list) else [value]
 
 
-def _manager_links(storage) -> dict:
+def _reports_of(storage, manager_id: int) -> set:
+    """Everyone below `manager_id` in the manager tree, by one recursive query that
+    reads only that subtree (indexed by manager_id); UNION stops at a cycle."""
     users = loom_table(storage.schema, "loom_users")
+    tree = select(users.c.id).where(users.c.manager_id == manager_id).cte("reports", recursive=True)
+    tree = tree.union(select(users.c.id).join(tree, users.c.manager_id == tree.c.id))
     with storage.connect() as conn:
-        rows = conn.execute(select(users.c.id, users.c.manager_id).where(users.c.manager_id.is_not(None)))
-        return {row.id: row.manager_id for row in rows}
-
-
-def _reports(links: dict, manager_id: int) -> set:
-    children: dict = {}
-    for user_id, manager in links.items():
-        children.setdefault(manager, []).append(user_id)
-    found, todo = set(), [manager_id]
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            if child not in found and child != manager_id:
-                found.add(child)
-                todo.append(child)
-    return found
+        return set(conn.execute(select(tree.c.id)).scalars()) - {manager_id}
 
 
 def _actor(row) -> Actor:

@@ -50,6 +50,7 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("segments", JSON),
         Column("manager_id", ID),
         Column("attributes", JSON),
+        Index("ix_loom_users_manager", "manager_id"),
     )
     Table(
         "loom_tokens", md,

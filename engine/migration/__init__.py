@@ -55,14 +55,15 @@ def current_package(conn, schema, extra_types=None) -> tuple[int, Package | None
 
 def apply_document(tenant_storage, document, *, allow_drop=False, dry_run=False, actor=None,
                    extra_types=None, action="apply", restoring=False, state_map=None,
-                   layers=None, on_commit=None, after_ddl=None) -> MigrationResult:
+                   layers=None, on_commit=None, after_ddl=None, package=None) -> MigrationResult:
     """Diff `document` against the live schema and migrate to it, or refuse and change nothing.
 
     `layers` (JSON) is kept with the version (the packs and overlay behind `document`);
     `after_ddl(conn, tables, archives)` moves data once the new columns exist, and
     `on_commit(conn)` writes what must change with the version — both in the migration's
     transaction."""
-    package = parse_document(document, extra_types)
+    if package is None:  # `package`: the caller has already checked `document` in full
+        package = parse_document(document, extra_types)
     schema = tenant_storage.schema
     try:
         with tenant_storage.migration() as conn:

@@ -92,7 +92,7 @@ def _same(a, b) -> bool:
 
 
 def publish(session, layers: state.Layers, *, action="apply", allow_drop=False, dry_run=False,
-            state_map=None, after_ddl=None, enabled=None):
+            state_map=None, after_ddl=None, enabled=None, checked=None):
     """Migrate the tenant to the effective document of `layers` and store the layers with
     the new version, in one transaction. `enabled`: the plugins acting for the tenant
     once this is applied (a pack being installed is checked with its actions)."""
@@ -100,7 +100,10 @@ def publish(session, layers: state.Layers, *, action="apply", allow_drop=False, 
         session.enabled = tuple(sorted(set(enabled)))
         session._compiled = None
     document = effective_document(layers, session.extra_types)
-    session.check_document(document)
+    if checked is not None and checked.to_dict() == document:
+        package = checked  # the caller's document, already checked in full: not twice
+    else:
+        package = session.check_document(document)
     actor = session.actor.email if session.actor else "cli"
 
     def write_layers(conn):
@@ -109,7 +112,7 @@ def publish(session, layers: state.Layers, *, action="apply", allow_drop=False, 
     result = migration.apply_document(
         session.storage, document, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map,
         actor=actor, extra_types=session.extra_types, action=action, on_commit=write_layers,
-        after_ddl=after_ddl, layers=layers.to_dict())
+        after_ddl=after_ddl, layers=layers.to_dict(), package=package)
     session.install.cache.forget(session.tenant.slug)
     session._compiled = None
     return result
@@ -120,4 +123,4 @@ def apply_desired(session, package: Package, *, allow_drop=False, dry_run=False,
     layers = load_layers(session)
     layers.overlay = overlay_for(session, layers, package.to_dict())
     return publish(session, layers, action="apply", allow_drop=allow_drop, dry_run=dry_run,
-                   state_map=state_map)
+                   state_map=state_map, checked=package)

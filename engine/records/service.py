@@ -174,11 +174,7 @@ class RecordService:
         """Create a record. With `effect_key`, a second call with the same key (a retried
         job) writes nothing and returns None."""
         entity, table, shape = self._entity(entity_name)
-        values = self._load(entity, self.metadata.create_schema(entity_name), self.sharing.fill(entity, data))
-        refuse(entity, self.sharing.refused(entity, values))
-        problem = self._start_state(entity, values)
-        if problem:
-            raise ValidationFailed(f"invalid {entity.name} record", details=[problem])
+        values = self._new_values(entity, data)
         try:
             with self.storage.begin() as conn:
                 if not self._claim(conn, effect_key):
@@ -196,16 +192,21 @@ class RecordService:
         sharing, hooks before write, audit and outbox as for `create`; after-commit hooks
         do not run for it — its outbox event reaches rules and the job queue."""
         entity, table, shape = self._entity(entity_name)
-        values = self._load(entity, self.metadata.create_schema(entity_name), self.sharing.fill(entity, data))
-        refuse(entity, self.sharing.refused(entity, values))
-        problem = self._start_state(entity, values)
-        if problem:
-            raise ValidationFailed(f"invalid {entity.name} record", details=[problem])
+        values = self._new_values(entity, data)
         try:
             record, _ = self._insert(conn, entity, table, shape, values)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc) from None
         return record
+
+    def _new_values(self, entity, data) -> dict:
+        """A new record's values: loaded and checked, sharing fields filled, its state set."""
+        values = self._load(entity, self.metadata.create_schema(entity.name), self.sharing.fill(entity, data))
+        refuse(entity, self.sharing.refused(entity, values))
+        problem = self._start_state(entity, values)
+        if problem:
+            raise ValidationFailed(f"invalid {entity.name} record", details=[problem])
+        return values
 
     def _insert(self, conn, entity, table, shape, values):
         at = utcnow()

@@ -19,6 +19,7 @@ def upgrade(schema=None):
     with op.batch_alter_table("loom_users", schema=schema) as batch:
         batch.add_column(sa.Column("manager_id", ID))
         batch.add_column(sa.Column("attributes", sa.JSON))
+    op.create_index("ix_loom_users_manager", "loom_users", ["manager_id"], schema=schema)
     with op.batch_alter_table("loom_metadata_versions", schema=schema) as batch:
         batch.add_column(sa.Column("layers", sa.JSON))
     op.create_table(
@@ -50,6 +51,7 @@ def downgrade(schema=None):
     op.drop_table("loom_packs", schema=schema)
     with op.batch_alter_table("loom_metadata_versions", schema=schema) as batch:
         batch.drop_column("layers")
+    op.drop_index("ix_loom_users_manager", "loom_users", schema=schema)
     with op.batch_alter_table("loom_users", schema=schema) as batch:
         batch.drop_column("attributes")
         batch.drop_column("manager_id")
