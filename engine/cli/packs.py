@@ -97,6 +97,9 @@ def pack_upgrade(install, tenant_slug, name, dry_run, keep_tenant, take_pack, as
     if as_json:
         echo_json(report)
         return
+    if report.get("up_to_date"):
+        click.echo(f"{tenant_slug} already has {name} {report['to']}: nothing to upgrade")
+        return
     verb = "would upgrade" if dry_run else "upgraded"
     click.echo(f"{verb} {name} {report['from']} -> {report['to']} for {tenant_slug}"
                + ("" if dry_run else f" (metadata version {report['version']})"))

@@ -99,6 +99,11 @@ class PackService:
         if version_key(pack.version) < version_key(installed.version):
             raise Conflict(f"{slug} has {name} {installed.version}; the installed distribution is the older "
                            f"{pack.version} — packs are not downgraded", code="pack_downgrade")
+        if pack.version == installed.version and pack.bundle == installed.base:
+            return {"tenant": slug, "pack": name, "from": installed.version, "to": pack.version,
+                    "dry_run": dry_run, "up_to_date": True, "conflicts": [], "absorbed": [], "dropped": [],
+                    "steps": [], "version": session.metadata().version, "applied": False, "changes": [],
+                    "archives": [], "moved": []}
         unknown = sorted((set(keep_tenant) | set(take_pack)) - {c.get("id") for c in layers.overlay})
         if unknown:
             raise NotFound(f"no tenant change with id {', '.join(map(str, unknown))}; see loom metadata show "

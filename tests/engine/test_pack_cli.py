@@ -99,6 +99,9 @@ def test_upgrade_dry_run_then_upgrade(loom, settings):
     assert newer.session("shop").metadata().package.entity("membership").field("joined") is None
     done = run(newer, "pack", "upgrade", "shop", "shop_pack")
     assert done.exit_code == 0 and "upgraded shop_pack 1.0.0 -> 1.1.0 for shop (metadata version 2)" in done.output
+    again = run(newer, "pack", "upgrade", "shop", "shop_pack")
+    assert again.exit_code == 0 and "shop already has shop_pack 1.1.0: nothing to upgrade" in again.output
+    assert newer.session("shop").metadata().version == 2
     newer.dispose()
 
 
