@@ -513,8 +513,9 @@ class Bench:
         log(f"   manager chain: loom p50 {fmt_ms(loom_med)}, core p50 {fmt_ms(core_med)}")
         self.rows.append(Row(
             self.backend,
-            f"1e. the manager chain each request looks up (`Actor.reports`: reads all {fmt_n(links)} manager "
-            f"links of the tenant) vs a Core recursive CTE of the manager's {len(self.reports)} reports",
+            f"1e. the manager chain each request looks up (`Actor.reports`, a recursive query over the "
+            f"manager's subtree; {fmt_n(links)} manager links in the tenant) vs a Core recursive CTE of the "
+            f"manager's {len(self.reports)} reports",
             f"p50 {fmt_ms(loom_med)} (p95 {fmt_ms(p95(loom_lat))})",
             f"p50 {fmt_ms(core_med)} (p95 {fmt_ms(p95(core_lat))})", loom_med / core_med, "—", None,
             {"links": links, "loom_s": loom_lat, "core_s": core_lat}))

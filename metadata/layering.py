@@ -40,10 +40,13 @@ def split_path(path) -> list[str]:
 
 
 def item_key(item):
-    """What names a list item: its `name`, or for a choice option its `value`."""
+    """What names a list item: its `name`; for a choice option its `value`; for an
+    unnamed composite index its columns (`tier+lifetime_value`)."""
     if not isinstance(item, dict):
         return None
     key = item.get("name", item.get("value"))
+    if key is None and isinstance(item.get("fields"), list) and all(isinstance(f, str) for f in item["fields"]):
+        key = "+".join(item["fields"])
     return key if isinstance(key, str) and key else None
 
 
