@@ -14,11 +14,16 @@ from tests.conftest import PG_URL, drop_prefixed_schemas
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def walkthrough() -> str:
+def readme_block(marker: str) -> str:
+    """The bash block between `<!-- MARKER:start -->` and `<!-- MARKER:end -->`."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- walkthrough:start -->\s*```bash\n(.*?)```\s*<!-- walkthrough:end -->", text, re.S)
-    assert block, "README.md lost its walkthrough markers"
+    block = re.search(rf"<!-- {marker}:start -->\s*```bash\n(.*?)```\s*<!-- {marker}:end -->", text, re.S)
+    assert block, f"README.md lost its {marker} markers"
     return block.group(1)
+
+
+def walkthrough() -> str:
+    return readme_block("walkthrough")
 
 
 def free_port() -> int:
@@ -67,10 +72,7 @@ def test_invalid_example_is_refused_with_paths(backend):
 
 
 def service_walkthrough() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- service:start -->\s*```bash\n(.*?)```\s*<!-- service:end -->", text, re.S)
-    assert block, "README.md lost its service walkthrough markers"
-    return block.group(1)
+    return readme_block("service")
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -98,10 +100,7 @@ def test_service_walkthrough_works_as_written(backend, tmp_path):
 
 
 def packs_walkthrough() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- packs:start -->\s*```bash\n(.*?)```\s*<!-- packs:end -->", text, re.S)
-    assert block, "README.md lost its packs walkthrough markers"
-    return block.group(1)
+    return readme_block("packs")
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

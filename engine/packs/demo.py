@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -88,11 +88,8 @@ def _user_links(session, specs, context, now) -> None:
         attributes = resolve(spec.get("attributes"), context, now) if spec.get("attributes") else None
         if manager is None and attributes is None:
             continue
-        update_user = getattr(auth, "update_user", None)
-        if update_user is None:  # sharing support not in this build: nothing to link
-            continue
-        update_user(session.storage, spec["email"],
-                    manager=context.users[manager].email if manager else None, attributes=attributes)
+        auth.update_user(session.storage, spec["email"],
+                         manager=context.users[manager].email if manager else None, attributes=attributes)
 
 
 def _reload_users(session, context) -> None:
@@ -137,4 +134,3 @@ def _offset(text) -> timedelta:
     return -delta if sign == "-" else delta
 
 
-__all__ = ["load_demo", "DemoContext", "resolve", "date"]

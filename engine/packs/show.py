@@ -2,6 +2,7 @@
 metadata — each with where every definition comes from."""
 from __future__ import annotations
 
+from engine.packs import state
 from engine.packs.layers import base_document, canonical, load_layers
 from metadata.layering import layer_origins
 
@@ -12,7 +13,7 @@ def show_layer(session, layer: str = "effective") -> dict:
     labels = {p.name: f"{p.name} {p.version}" for p in layers.packs}
     if layer == "tenant":
         return {"layer": "tenant", "packs": packs,
-                "changes": [_change(c) for c in layers.overlay]}
+                "changes": [state.plain_change(c) for c in layers.overlay]}
     base, origins = base_document(layers)
     if layer == "pack":
         document = canonical(base, session.extra_types) if layers.packs else base
@@ -23,13 +24,3 @@ def show_layer(session, layer: str = "effective") -> dict:
     return {"layer": "effective", "version": compiled.version, "packs": packs,
             "document": compiled.package.to_dict(),
             "sources": {path: labels.get(owner, owner) for path, owner in sources.items()}}
-
-
-def _change(change) -> dict:
-    out = {k: change[k] for k in ("id", "op", "path") if k in change}
-    for key in ("value", "after", "was", "created_by"):
-        if key in change:
-            out[key] = change[key]
-    if change.get("created_at") is not None:
-        out["created_at"] = str(change["created_at"])
-    return out

@@ -37,7 +37,7 @@ class Layers:
     def to_dict(self) -> dict:
         """The JSON kept with every metadata version, so a rollback restores the layers."""
         return {"packs": [{"name": p.name, "version": p.version, "base": p.base} for p in self.packs],
-                "overlay": [_plain(c) for c in self.overlay]}
+                "overlay": [plain_change(c) for c in self.overlay]}
 
     @classmethod
     def from_dict(cls, data) -> "Layers":
@@ -45,7 +45,8 @@ class Layers:
         return cls(packs, [dict(c) for c in data.get("overlay", ())])
 
 
-def _plain(change) -> dict:
+def plain_change(change) -> dict:
+    """A stored change as JSON (its time as text)."""
     out = {k: change[k] for k in ("id", "op", "path") if k in change}
     for key in ("value", "after", "was", "created_by", "replace"):
         if key in change:
