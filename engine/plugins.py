@@ -2,6 +2,7 @@
 hooks only for the plugins a tenant enabled."""
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import threading
 
@@ -32,13 +33,29 @@ class Plugins:
             for plugin in core_plugins:
                 self.pm.register(plugin, name=_name_of(plugin))
             self.core = frozenset(_name_of(p) for p in core_plugins)
+        self.broken: dict[str, str] = {}  # entry point name -> why it could not be loaded
         if load_entry_points:
-            self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            self._load_entry_points(ENTRY_POINT_GROUP)
         for plugin in extra_plugins:
             self.pm.register(plugin, name=_name_of(plugin))
         self._views: dict[frozenset, object] = {}
         self._lock = threading.Lock()
         self._field_types = None
+
+    def _load_entry_points(self, group: str) -> None:
+        """Register every installed plugin of `group`. One that fails to import (a broken
+        third-party pack) is left out and reported (`loom plugin list`), never taking the
+        install down with it."""
+        for entry_point in importlib.metadata.entry_points(group=group):
+            if self.pm.has_plugin(entry_point.name) or self.pm.is_blocked(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+                self.pm.register(plugin, name=entry_point.name)
+            except Exception as exc:  # noqa: BLE001 - any failure of foreign code
+                self.broken[entry_point.name] = f"{type(exc).__name__}: {exc}"
+                log.warning("plugin %s (%s) could not be loaded: %s", entry_point.name,
+                            entry_point.value, self.broken[entry_point.name])
 
     def names(self) -> list[str]:
         """The plugins a tenant may enable (core plugins are always on)."""

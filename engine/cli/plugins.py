@@ -17,6 +17,8 @@ def plugin_list(install):
     """List the plugins installed on this install."""
     names = install.plugins.names()
     click.echo("\n".join(names) if names else "no plugins installed")
+    for name, why in sorted(install.plugins.broken.items()):
+        click.echo(f"{name}\tBROKEN, not loaded: {why}")
 
 
 def _change(install, tenant_slug, name, enable):

@@ -14,7 +14,13 @@ def catalog(plugins) -> dict[str, Pack]:
     """{name: Pack} of every installed pack; a pack must be shipped by the plugin of
     the same name (installing it enables that plugin for the tenant)."""
     found: dict[str, Pack] = {}
-    for plugin_name, packs in plugins.per_plugin("loom_packs"):
+    for impl in plugins.pm.hook.loom_packs.get_hookimpls():
+        plugin_name = impl.plugin_name
+        try:
+            packs = list(impl.function() or ())
+        except Exception as exc:  # noqa: BLE001 - a broken pack must not hide the others
+            log.warning("plugin %s failed to list its packs: %s", plugin_name, exc)
+            continue
         for pack in packs:
             if not isinstance(pack, Pack):
                 log.warning("plugin %s returned %r from loom_packs, not a Pack", plugin_name, pack)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 
-from engine.errors import Conflict, LoomError, NotFound
+from engine.errors import Conflict, LoomError, NotFound, ValidationFailed
 from engine.packs import catalog as catalogue
 from engine.packs import state
 from engine.packs.demo import load_demo
@@ -65,7 +66,8 @@ class PackService:
             layers.packs.append(state.InstalledPack(pack_name, pack.version, len(layers.packs),
                                                     copy.deepcopy(pack.bundle)))
         enabled = set(session.enabled) | set(missing)
-        result = publish(session, layers, action="pack install", enabled=enabled)
+        with _named_pack(f"{', '.join(f'{n} {packs[n].version}' for n in missing)}", slug):
+            result = publish(session, layers, action="pack install", enabled=enabled)
         self.loom.registry.set_plugins(slug, enabled)
         self.loom.cache.forget(slug)
         report = {"tenant": slug, "installed": [{"name": n, "version": packs[n].version} for n in missing],
@@ -132,8 +134,9 @@ class PackService:
         new_layers.overlay = rebased.changes
         runner = StepRunner(session, pack.steps_between(installed.version, pack.version),
                             _package_or_none(effective_document(new_layers, extra_types), extra_types))
-        result = publish(session, new_layers, action="pack upgrade", allow_drop=True, dry_run=dry_run,
-                         after_ddl=runner, enabled=enabled)
+        with _named_pack(f"{name} {pack.version}", slug):
+            result = publish(session, new_layers, action="pack upgrade", allow_drop=True, dry_run=dry_run,
+                             after_ddl=runner, enabled=enabled)
         if not dry_run:
             self.loom.registry.set_plugins(slug, enabled)
             self.loom.cache.forget(slug)
@@ -179,6 +182,20 @@ class PackService:
         self.loom.cache.forget(slug)
         report.update(version=result.version, changes=result.changes, archives=result.archives)
         return report
+
+
+@contextmanager
+def _named_pack(what, slug):
+    """A pack's metadata refused by the checks says which pack it is (its author's bug,
+    or a clash with the tenant's own definitions), with every problem."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        if exc.code != "invalid_metadata":
+            raise
+        raise ValidationFailed(f"{what}: its metadata does not fit tenant {slug}: {exc.message} (paths are into the "
+                               f"tenant's metadata with the pack)", details=exc.details,
+                               code="pack_invalid") from None
 
 
 def _package_or_none(document, extra_types):

@@ -327,3 +327,19 @@ def test_rolling_back_past_an_install_takes_the_pack_off_again(settings):
     assert PackService(install).installed("mine") == []
     assert not set(install.registry.get("mine").plugins) & {"base_pack", "shop_pack"}
     install.dispose()
+
+
+def test_a_pack_whose_metadata_is_invalid_is_refused_naming_it(settings):
+    broken = Pack(name="shop_pack", version="1.0.0", label="Broken", depends=["base_pack"],
+                  bundle={"entities": [{"name": "membership", "fields": [
+                      {"name": "party", "type": "reference", "to": "nobody"}]}]})
+    install = install_with(settings, base_pack(), broken)
+    install.registry.create("shop")
+    with pytest.raises(ValidationFailed) as refused:
+        PackService(install).install("shop", "shop_pack")
+    assert refused.value.code == "pack_invalid"
+    assert refused.value.message.startswith("base_pack 1.0.0, shop_pack 1.0.0: its metadata does not fit tenant shop")
+    assert any("nobody" in d["message"] for d in refused.value.details)
+    assert install.session("shop").metadata().version == 0
+    assert not install.registry.get("shop").plugins
+    install.dispose()

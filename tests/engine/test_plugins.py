@@ -121,3 +121,20 @@ def test_cli_commands_and_package_apply(probe_site, tmp_path):
     assert refused.returncode == 1
     assert "no package 'garage'" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_broken_plugin_is_reported_and_the_rest_still_works(tmp_path):
+    """A third-party pack whose module fails to import (an invalid pack.json, say) is left
+    out and named by `loom plugin list`; every other plugin and command keeps working."""
+    site = tmp_path / "site"
+    info = site / "loom_broken-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: loom-broken\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[loom.plugins]\nbroken = loom_broken\n")
+    (site / "loom_broken.py").write_text("raise ValueError('pack.json: /version: 1.0 is not a version')\n")
+    listed = run_loom(["plugin", "list"], site, tmp_path / "data")
+    assert listed.returncode == 0, listed.stderr
+    assert "crm_core" in listed.stdout
+    assert "broken\tBROKEN, not loaded: ValueError: pack.json: /version: 1.0 is not a version" in listed.stdout
+    packs = run_loom(["pack", "list"], site, tmp_path / "data")
+    assert packs.returncode == 0 and "retail_loyalty" in packs.stdout and "Traceback" not in packs.stderr
