@@ -45,14 +45,11 @@ import platform
 import random
 import shutil
 import signal
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import types
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -80,6 +77,7 @@ from engine.packs import Pack  # noqa: E402
 from engine.packs.service import PackService  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
 from engine.systables import loom_table  # noqa: E402
+from bench.common import Row, drop_prefixed_schemas, fmt_ms, fmt_n, fmt_s, log, median, p95, print_table, source_revision  # noqa: E402,E501
 from tenants import Settings  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get(
@@ -100,10 +98,6 @@ RETAIL = Path(retail_plugin.__file__).parent
 TARGET_LIST_MS = 20.0
 TARGET_LIST_RATIO = 2.0
 TARGET_UPGRADE_S = 1.0
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # -- the tenant document of part 1 -------------------------------------------------------
@@ -131,47 +125,6 @@ def policy_document(owner_index: bool) -> dict:
 
 
 # -- statistics and formatting (as bench/records.py) -----------------------------------------
-
-def median(values) -> float:
-    return statistics.median(values)
-
-
-def p95(values) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-
-
-def fmt_s(seconds: float) -> str:
-    if seconds >= 10:
-        return f"{seconds:.1f} s"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    return f"{seconds * 1000:.0f} ms" if seconds >= 0.1 else f"{seconds * 1000:.1f} ms"
-
-
-def fmt_ms(seconds: float) -> str:
-    ms = seconds * 1000
-    return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.2f} ms" if ms < 1 else f"{ms:.1f} ms"
-
-
-def fmt_n(n: int) -> str:
-    return f"{n:,}"
-
-
-@dataclass
-class Row:
-    backend: str
-    name: str
-    loom: str
-    core: str
-    ratio: float | None
-    target: str
-    met: bool | None          # None: informational, no target
-    raw: dict = field(default_factory=dict)
-
-    def verdict(self) -> str:
-        return "—" if self.met is None else ("**met**" if self.met else "**missed**")
-
 
 class Capture:
     """The last SELECT Loom sent on a table, to EXPLAIN exactly what Loom ran."""
@@ -834,33 +787,6 @@ UPGRADE_EDITS = (("referral_code", "club"), ("referral_source", "email"), ("card
 
 # -- cleanup -------------------------------------------------------------------------------
 
-def drop_prefixed_schemas(url: str, prefix: str) -> list[str]:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
-            names = conn.execute(text("select nspname from pg_namespace where nspname like :p"),
-                                 {"p": pattern}).scalars().all()
-            for name in names:
-                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        return names
-    finally:
-        engine.dispose()
-
-
-def source_revision() -> str:
-    """The commit measured, without touching the git index (--no-optional-locks)."""
-    def git(*argv):
-        return subprocess.run(["git", "--no-optional-locks", "-C", str(ROOT), *argv], capture_output=True,
-                              text=True, check=True, timeout=10).stdout.strip()
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return f"{ROOT} (not a git checkout)"
-    return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
-
-
 def environment(args, backends) -> list[str]:
     import sqlite3
 
@@ -884,20 +810,6 @@ def environment(args, backends) -> list[str]:
     lines.append(f"- scale {args.scale:g}, {args.queries} queries per list case, {args.pack_runs} run(s) per pack, "
                  f"{args.upgrades} upgrade(s), run {datetime.now().strftime('%Y-%m-%d %H:%M')}")
     return lines
-
-
-def print_table(rows: list[Row], env_lines: list[str]) -> None:
-    out = sys.stdout
-    print("", file=out)
-    for line in env_lines:
-        print(line, file=out)
-    print("", file=out)
-    print("| Backend | Measurement | Loom | Core | Loom/Core | Target | Result |", file=out)
-    print("|---|---|---|---|---|---|---|", file=out)
-    for r in rows:
-        ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×"
-        print(f"| {r.backend} | {r.name} | {r.loom} | {r.core} | {ratio} | {r.target} | {r.verdict()} |", file=out)
-    out.flush()
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,100 @@
+"""What the benchmark scripts share: timing statistics and formats, the result row and
+its markdown table, the measured commit, and cleaning up PostgreSQL schemas."""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def p95(values) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def fmt_s(seconds: float) -> str:
+    if seconds >= 10:
+        return f"{seconds:.1f} s"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    return f"{seconds * 1000:.0f} ms" if seconds >= 0.1 else f"{seconds * 1000:.1f} ms"
+
+
+def fmt_ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.2f} ms" if ms < 1 else f"{ms:.1f} ms"
+
+
+def fmt_n(n: int) -> str:
+    return f"{n:,}"
+
+
+@dataclass
+class Row:
+    backend: str
+    name: str
+    loom: str
+    core: str
+    ratio: float | None
+    target: str
+    met: bool | None          # None: informational, no target
+    raw: dict = field(default_factory=dict)
+
+    def verdict(self) -> str:
+        return "—" if self.met is None else ("**met**" if self.met else "**missed**")
+
+
+def drop_prefixed_schemas(url: str, prefix: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+            names = conn.execute(text("select nspname from pg_namespace where nspname like :p"),
+                                 {"p": pattern}).scalars().all()
+            for name in names:
+                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        return names
+    finally:
+        engine.dispose()
+
+
+def source_revision() -> str:
+    """The commit measured, without touching the git index (--no-optional-locks)."""
+    def git(*argv):
+        return subprocess.run(["git", "--no-optional-locks", "-C", str(ROOT), *argv], capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return f"{ROOT} (not a git checkout)"
+    return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
+
+
+def print_table(rows: list[Row], env_lines: list[str]) -> None:
+    out = sys.stdout
+    print("", file=out)
+    for line in env_lines:
+        print(line, file=out)
+    print("", file=out)
+    print("| Backend | Measurement | Loom | Core | Loom/Core | Target | Result |", file=out)
+    print("|---|---|---|---|---|---|---|", file=out)
+    for r in rows:
+        ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×"
+        print(f"| {r.backend} | {r.name} | {r.loom} | {r.core} | {ratio} | {r.target} | {r.verdict()} |", file=out)
+    out.flush()
