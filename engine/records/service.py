@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import effects
@@ -145,11 +145,15 @@ class RecordService:
     def list(self, entity_name, params=()):
         entity, table, shape = self._entity(entity_name)
         query = list_query.parse_list_query(entity, table, params)
-        clause = self.sharing.read_clause(entity)
-        if clause is not None:
-            query = replace(query, where=query.where + (clause,))
+        shared = self.sharing.read_terms(entity)
         with self.storage.connect() as conn:
-            rows = conn.execute(list_query.build_select(table, query)).mappings().all()
+            if shared is not None and len(shared) > 1 and conn.dialect.name == "sqlite":
+                stmt = list_query.build_union_select(table, query, shared)
+            else:
+                if shared is not None:
+                    query = replace(query, where=query.where + (or_(*shared),))
+                stmt = list_query.build_select(table, query)
+            rows = conn.execute(stmt).mappings().all()
         rows, cursor = list_query.page(rows, query)
         return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
 
