@@ -8,7 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
+from engine.install import Install
 from engine.packs.layers import load_layers
+from engine.packs.service import PackService
+from engine.plugins import Plugins
 from tests.engine.test_packs import DEMO, base_pack, conflicting_pack, install_with, shop_pack
 
 
@@ -145,3 +148,19 @@ def test_purge_exports_first(loom, tmp_path):
     assert f"exported shop to {tmp_path}" in purged.output
     assert "removed /entities/membership" in purged.output
     assert loom.session("shop").metadata().package.entity("membership") is None
+
+
+def test_loom_demo_sets_up_the_retail_tenant_once(settings):
+    """The quick start's `scripts/demo`: a tenant with the retail loyalty pack, its demo
+    data, an admin and a token; run again, it keeps what is there."""
+    install = Install(settings, Plugins())
+    first = run(install, "demo", "--no-serve")
+    assert first.exit_code == 0, first.output
+    assert "demo tenant ready: demo; admin admin@demo.example" in first.output
+    assert first.output.strip().splitlines()[-1].startswith("loom_")
+    session = install.session("demo")
+    assert {p.name for p in PackService(install).installed("demo")} == {"crm_core", "retail_loyalty"}
+    assert len(session.records.list("membership")["items"]) >= 5
+    again = run(install, "demo", "--no-serve")
+    assert again.exit_code == 0 and "demo tenant exists" in again.output
+    install.dispose()
