@@ -1,11 +1,17 @@
 """What the benchmark scripts share: timing statistics and formats, the result row and
-its markdown table, the measured commit, and cleaning up PostgreSQL schemas."""
+its markdown table, the measured commit, and running the backends with their temporary
+files and PostgreSQL schemas cleaned up."""
 from __future__ import annotations
 
+import json
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,3 +104,46 @@ def print_table(rows: list[Row], env_lines: list[str]) -> None:
         ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×"
         print(f"| {r.backend} | {r.name} | {r.loom} | {r.core} | {ratio} | {r.target} | {r.verdict()} |", file=out)
     out.flush()
+
+
+def run_backends(args, bench_class, environment, tmp_prefix: str, schema_tag: str) -> int:
+    """Run `bench_class(backend, args, tmp, prefix)` for each backend asked for, then print
+    the table. A temporary directory and PostgreSQL schemas with a unique prefix are made
+    for the run and removed at the end, also after an error, Ctrl-C or a plain `kill`."""
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix))
+    prefix = f"{schema_tag}{uuid.uuid4().hex[:8]}_"
+    rows: list = []
+    env_lines: list[str] = []
+    failed = False
+    try:
+        env_lines = environment(args, backends)
+        for backend in backends:
+            bench = bench_class(backend, args, tmp, prefix)
+            try:
+                bench.run()
+            except BaseException:
+                failed = True
+                raise
+            finally:
+                bench.close()
+                rows += bench.rows
+    finally:
+        # Clean up first: printing can fail too (a closed pipe), and must not leave schemas behind.
+        if "postgresql" in backends:
+            try:
+                dropped = drop_prefixed_schemas(args.database_url, prefix)
+                log(f"dropped PostgreSQL schemas: {', '.join(dropped) or 'none'}")
+            except Exception as exc:  # never hide the real error behind a cleanup failure
+                log(f"could not drop schemas {prefix}*: {exc}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        log(f"removed {tmp}")
+        if args.json and rows:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump([r.__dict__ for r in rows], fh, indent=1, default=str)
+        if rows:
+            print_table(rows, env_lines)
+            if failed:
+                print("\n(incomplete: the run failed, see stderr)")
+    return 0

@@ -38,12 +38,8 @@ import json
 import os
 import platform
 import random
-import shutil
-import signal
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -59,7 +55,7 @@ from engine.install import Install  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
 from engine.systables import loom_table  # noqa: E402
 from metadata import example_path  # noqa: E402
-from bench.common import Row, drop_prefixed_schemas, fmt_ms, fmt_n, fmt_s, log, median, p95, print_table, source_revision  # noqa: E402,E501
+from bench.common import Row, fmt_ms, fmt_n, fmt_s, log, median, p95, run_backends, source_revision  # noqa: E402,E501
 from tenants import Settings  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get(
@@ -494,45 +490,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be positive")
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    # A plain `kill` must still drop the schemas and remove the files below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
-    tmp = Path(tempfile.mkdtemp(prefix="loom-bench-"))
-    prefix = f"bench{uuid.uuid4().hex[:8]}_"
-    rows: list[Row] = []
-    failed = False
-    try:
-        env_lines = environment(args, backends)
-        for backend in backends:
-            bench = Bench(backend, args, tmp, prefix)
-            try:
-                bench.run()
-            except BaseException:
-                failed = True
-                rows += bench.rows
-                raise
-            finally:
-                bench.close()
-            rows += bench.rows
-    finally:
-        # Clean up first: printing can fail too (a closed pipe), and must not leave schemas behind.
-        if "postgresql" in backends:
-            try:
-                dropped = drop_prefixed_schemas(args.database_url, prefix)
-                log(f"dropped PostgreSQL schemas: {', '.join(dropped) or 'none'}")
-            except Exception as exc:  # never hide the real error behind a cleanup failure
-                log(f"could not drop schemas {prefix}*: {exc}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        log(f"removed {tmp}")
-        if args.json and rows:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump([r.__dict__ for r in rows], fh, indent=1, default=str)
-        if rows:
-            print_table(rows, env_lines if "env_lines" in locals() else [])
-            if failed:
-                print("\n(incomplete: the run failed, see stderr)")
-    return 0
+    return run_backends(args, Bench, environment, "loom-bench-", "bench")
 
 
 if __name__ == "__main__":
