@@ -46,7 +46,6 @@ import random
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -63,6 +62,7 @@ import sqlalchemy  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from bench import rules_engine as workload  # noqa: E402
+from bench.common import drop_prefixed_schemas, source_revision  # noqa: E402
 from engine.actions import ActionSpec  # noqa: E402
 from engine.hookspecs import hookimpl  # noqa: E402
 from engine.install import Install  # noqa: E402
@@ -433,30 +433,6 @@ def own_sla_sweeps(backend: str, timers: int, args, tmp: Path) -> list[tuple]:
 
 
 # --- reporting ---------------------------------------------------------------------------------
-
-def drop_prefixed_schemas(url: str, prefix: str) -> list[str]:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            names = conn.execute(text("select nspname from pg_namespace where nspname like :p"),
-                                 {"p": prefix.replace("_", r"\_") + "%"}).scalars().all()
-            for name in names:
-                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    finally:
-        engine.dispose()
-    return list(names)
-
-
-def source_revision() -> str:
-    def git(*argv):
-        return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return f"{ROOT} (not a git checkout)"
-    return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
-
 
 def environment(args, backends) -> list[str]:
     import sqlite3

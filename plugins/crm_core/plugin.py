@@ -192,16 +192,20 @@ def _no_params(action):
     return lambda params: _params(action, params)
 
 
-def _price_quote_line(context, params) -> dict:
-    problems = _params("price_quote_line", params or {})
+def _triggering_record(context, action, params):
+    """(session, id, record) of the record an action runs for, its params checked."""
+    problems = _params(action, params or {})
     if problems:
         raise ActionFailed("; ".join(problems))
-    session = context.session
-    line_id = _record_id(context, "price_quote_line")
+    record_id = _record_id(context, action)
     try:
-        line = session.records.get(context.entity, line_id)
+        return context.session, record_id, context.session.records.get(context.entity, record_id)
     except LoomError as exc:
-        raise ActionFailed(f"price_quote_line: {exc}") from None
+        raise ActionFailed(f"{action}: {exc}") from None
+
+
+def _price_quote_line(context, params) -> dict:
+    session, line_id, line = _triggering_record(context, "price_quote_line", params)
     quantity, price = _amount(line.get("quantity")), _amount(line.get("unit_price"))
     discount = _amount(line.get("discount")) or Decimal(0)
     if quantity is None or price is None:
@@ -213,14 +217,7 @@ def _price_quote_line(context, params) -> dict:
         _write(session, "price_quote_line", context.entity, line_id, {"line_total": line_total},
                _key(context, "line"))
     quote_id = line.get("quote")
-    lines, cursor, sum_ = [], None, Decimal(0)
-    while True:
-        query = [("quote", str(quote_id)), ("limit", "200"), ("sort", "id")] + ([("cursor", cursor)] if cursor else [])
-        page = session.records.list(context.entity, query)
-        lines += page["items"]
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
+    lines, sum_ = list(session.records.export(context.entity, [("quote", str(quote_id))])), Decimal(0)
     for item in lines:
         value = total if item["id"] == line_id else _amount(item.get("line_total"))
         sum_ += value or Decimal(0)
@@ -233,15 +230,7 @@ def _price_quote_line(context, params) -> dict:
 
 
 def _campaign_roi(context, params) -> dict:
-    problems = _params("campaign_roi", params or {})
-    if problems:
-        raise ActionFailed("; ".join(problems))
-    session = context.session
-    campaign_id = _record_id(context, "campaign_roi")
-    try:
-        campaign = session.records.get(context.entity, campaign_id)
-    except LoomError as exc:
-        raise ActionFailed(f"campaign_roi: {exc}") from None
+    session, campaign_id, campaign = _triggering_record(context, "campaign_roi", params)
     cost, revenue = _amount(campaign.get("cost")), _amount(campaign.get("revenue"))
     if not cost or revenue is None:
         roi = None
