@@ -242,6 +242,14 @@ def _parse_limit(raw) -> int:
     return int(raw)
 
 
+def parse_fields(entity, raw):
+    """``fields=`` of a single record's GET: the list's rule and the list's 400."""
+    try:
+        return _parse_fields(entity, raw)
+    except _Problem as problem:
+        raise BadQuery("the query has invalid parameters", details=[("fields", str(problem))]) from None
+
+
 def _parse_fields(entity, raw):
     if raw is None:
         return None
