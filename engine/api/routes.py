@@ -7,8 +7,8 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
-from engine.api.params import accepts, accepts_filters
 from engine.api.openapi import openapi_document
+from engine.api.params import accepts, accepts_filters
 from engine.errors import NotFound, ValidationFailed
 from engine.migration.states import parse_state_map
 from engine.records.export import FORMATS, as_csv, as_jsonl, columns_of
