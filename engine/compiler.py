@@ -46,6 +46,12 @@ def field_indexes(entity_name: str, field) -> list[tuple[str, bool]]:
     return []
 
 
+def field_index_options(field) -> dict:
+    """A multi_choice field's index is a GIN index on PostgreSQL: the one that serves its
+    filters (`@>`, `?|`); SQLite ignores the option."""
+    return {"postgresql_using": "gin"} if (field.base_type or field.type) == "multi_choice" else {}
+
+
 def composite_index_name(entity_name: str, index) -> str:
     """``ix_<entity>_<fields>`` (``ux_`` when unique), hashed to fit; an explicit name wins."""
     if index.name:
@@ -83,7 +89,7 @@ def compile_entity(entity, md: MetaData, schema: str | None) -> Table:
     table = Table(entity.name, md, *columns, schema=schema, **ENTITY_TABLE_OPTIONS)
     for field in entity.fields:
         for name, unique in field_indexes(entity.name, field):
-            Index(name, table.c[field.name], unique=unique)
+            Index(name, table.c[field.name], unique=unique, **field_index_options(field))
     for name, columns, unique, options in composite_indexes(entity, table):
         Index(name, *(table.c[c] for c in columns), unique=unique, **options)
     return table

@@ -375,7 +375,9 @@ def parse_query_value(field, raw: str):
         return _date(_unbounded(field), raw)
     if base == "datetime":
         return parse_datetime(raw)
-    if base in ("multi_choice", "json"):
+    if base in ("choice", "multi_choice"):  # one option: a misspelt one is an error, not "no match"
+        return _choice(field, raw)
+    if base == "json":
         raise FieldInvalid("cannot be filtered by value")
     return raw
 

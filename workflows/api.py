@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
+from engine.api.params import accepts
 from engine.errors import NotFound, ValidationFailed
 from engine.records.inputs import expected_version_of
 from engine.systables import loom_table
@@ -21,10 +22,6 @@ RECORD = "/records/<entity>/<record_id>"
 MAX_RETRY_IDS = 1000
 
 
-def _optional_body() -> dict:
-    return json_body() if request.get_data(cache=True) else {}
-
-
 @workflow_api.get(f"{RECORD}/transitions")
 def list_transitions(entity, record_id):
     return jsonify(transitions.available(g.session, entity, record_id))
@@ -32,11 +29,7 @@ def list_transitions(entity, record_id):
 
 @workflow_api.post(f"{RECORD}/transitions/<name>")
 def take_transition(entity, record_id, name):
-    body = _optional_body()
-    unknown = sorted(set(body) - {"comment", "version"})
-    if unknown:
-        raise ValidationFailed("unknown keys in the transition body",
-                               details=[{"field": k, "message": "unknown key"} for k in unknown])
+    body = json_body(keys=("comment", "version"), optional=True)
     expected = expected_version_of(body.get("version"), request.headers.get("If-Match"))  # both: they must agree
     status, result = transitions.perform(g.session, entity, record_id, name, body.get("comment"), expected)
     return jsonify(result), status
@@ -56,6 +49,7 @@ def sla_timers(entity, record_id):
 
 
 @workflow_api.get(f"{RECORD}/rule-trace")
+@accepts("explain")
 def rule_trace(entity, record_id):
     """Every rule firing for the record; `?explain=<ruleset>.<rule>` also says why that
     rule did or did not fire for the record's latest event."""
@@ -122,8 +116,7 @@ def failed_jobs():
 @workflow_api.post("/jobs/retry")
 def retry_jobs():
     g.session.require_admin()
-    body = _optional_body()
-    ids = body.get("ids")
+    ids = json_body(keys=("ids",), optional=True).get("ids")
     if ids is not None and (not isinstance(ids, list) or len(ids) > MAX_RETRY_IDS or not all(
             isinstance(i, int) and not isinstance(i, bool) and 1 <= i < 2**63 for i in ids)):
         raise ValidationFailed("ids must be a list of event ids",

@@ -2,7 +2,9 @@
 
 A transition is checked in this order, and refused with the reason: it exists (404), it
 leaves the record's current state (409), the caller's role may take it (403), a comment
-is given where required (400), its guard holds and its required fields are filled (409).
+is given where required (400), its guard holds and its required fields are filled (409),
+and, if it needs approvals, the caller holds the approving role (403) and has not approved
+it yet (409). The list of transitions states the same refusals, from the same function.
 Then approvals, if the transition needs them (202 until enough people signed off), and
 the write: state, transition log, approvals consumed and SLA timers, in one transaction.
 The transition's actions run after commit through the job queue."""
@@ -56,9 +58,37 @@ def _blockers(transition, record, entity) -> list[dict]:
     return details
 
 
+def _refusal(session, transition, blockers, approval_status):
+    """Why the caller cannot take `transition` now, as the error `perform` answers (after
+    the role and comment checks), or None. `approval_status`: `_approval_status` when
+    the transition needs approvals."""
+    if blockers:
+        return Conflict(f"{transition.name!r} is not possible now", details=blockers, code="transition_blocked")
+    approval, actor = transition.approval, session.actor
+    if approval is None or actor is None:
+        return None
+    if actor.role != approval.role:
+        return Forbidden(f"{transition.name!r} needs approval by the role {approval.role} "
+                         f"({approval_status['approvals']} of {approval_status['needed']} given); as "
+                         f"{actor.role} you cannot give it: ask a user with the role {approval.role}",
+                         code="approver_role")
+    if approval_status["approved_by_you"]:
+        return Conflict(f"you already approved {transition.name!r} for this record; it needs "
+                        f"{approval_status['needed'] - approval_status['approvals']} more", code="already_approved")
+    return None
+
+
+def _approval_status_of(session, entity_name, record, transition, state):
+    if transition.approval is None or session.actor is None:
+        return None
+    return _approval_status(session, entity_name, record, transition, state)
+
+
 def available(session, entity_name, record_id) -> dict:
-    """The transitions the caller may take from the record's state now, and what stops
-    the others that leave this state."""
+    """The transitions of the caller's role that leave the record's state: `allowed` with
+    the `outcome` of taking it (`done`, or `pending_approval` when the caller's approval
+    is recorded and more are needed), or `refused` with the status, code and message
+    that taking it answers now."""
     record = session.records.get(entity_name, record_id)
     entity, workflow = _workflow(session, entity_name)
     state = record[workflow.field]
@@ -67,10 +97,18 @@ def available(session, entity_name, record_id) -> dict:
         if not _role_ok(session.actor, transition):
             continue
         blockers = _blockers(transition, record, entity)
+        status = _approval_status_of(session, entity_name, record, transition, state)
+        refusal = _refusal(session, transition, blockers, status)
         item = {"name": transition.name, "label": transition.label, "to": transition.to,
-                "allowed": not blockers, "blocked_by": blockers, "comment": transition.comment}
-        if transition.approval:
-            item["approval"] = _approval_status(session, entity_name, record, transition, state)
+                "allowed": refusal is None, "blocked_by": blockers, "comment": transition.comment}
+        if refusal is None:
+            pending = status is not None and status["approvals"] + 1 < status["needed"]
+            item["outcome"] = "pending_approval" if pending else "done"
+        else:
+            item["refused"] = {"status": refusal.status, "code": refusal.code, "message": refusal.message}
+        if status is not None:
+            item["approval"] = {**status, "you_may_approve": session.actor.role == transition.approval.role
+                                and not status["approved_by_you"]}
         items.append(item)
     return {"state": state, "workflow": workflow.name, "items": items}
 
@@ -92,9 +130,10 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
         raise Forbidden(f"{name!r} is for the roles {', '.join(transition.roles)}; you are "
                         f"{session.actor.role}", code="role_not_allowed")
     comment = _comment(transition, comment)
-    blockers = _blockers(transition, record, entity)
-    if blockers:
-        raise Conflict(f"{name!r} is not possible now", details=blockers, code="transition_blocked")
+    refusal = _refusal(session, transition, _blockers(transition, record, entity),
+                       _approval_status_of(session, entity_name, record, transition, state))
+    if refusal is not None:
+        raise refusal
     approval = None
     if transition.approval and session.actor is not None:
         _check_version(entity_name, record, expected_version)  # a stale approval counts for nothing
@@ -199,10 +238,7 @@ def _approval_status(session, entity_name, record, transition, state) -> dict:
 def _approve(session, entity_name, record, field, transition, state, comment) -> tuple[int, dict | None]:
     """Record the caller's approval: (its id, the 202 body, or None when enough
     approvals are in to proceed)."""
-    actor = session.actor
-    if actor.role != transition.approval.role:
-        raise Forbidden(f"{transition.name!r} needs approval by the role {transition.approval.role}",
-                        code="approver_role")
+    actor = session.actor  # holds the approving role: `_refusal` checked it
     approvals = loom_table(session.storage.schema, "loom_approvals")
     table = session.metadata().tables[entity_name]
     with session.storage.begin() as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
+from engine.api.params import refuse_unknown_parameters
 from engine.auth import authenticate
 from engine.errors import NotFound, Unauthorized
 
@@ -36,6 +37,8 @@ def authenticate_request() -> None:
 
 
 def tenant_api(blueprint) -> None:
-    """Make `blueprint` (url_prefix `/api/v1/t/<tenant>`) an authenticated tenant API."""
+    """Make `blueprint` (url_prefix `/api/v1/t/<tenant>`) an authenticated tenant API
+    whose views refuse the query parameters they do not declare (`engine.api.params`)."""
     blueprint.url_value_preprocessor(take_tenant)
     blueprint.before_request(authenticate_request)
+    blueprint.before_request(refuse_unknown_parameters)

@@ -1,5 +1,5 @@
 """Reading a JSON request body safely: malformed, oversized or absurdly nested input is
-a 400 with a clear message, never a 500."""
+a 400 with a clear message, never a 500; so is a key a fixed-shape body does not have."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import math
 
 from flask import request
 
-from engine.errors import LoomError
+from engine.errors import LoomError, ValidationFailed
 
 MAX_DEPTH = 32
 
@@ -16,10 +16,13 @@ class BadBody(LoomError):
     status, code = 400, "bad_body"
 
 
-def json_body() -> dict:
-    """The request's JSON body, which must be an object."""
+def json_body(keys=None, optional=False) -> dict:
+    """The request's JSON body, which must be an object. `keys`: the only keys a
+    fixed-shape body may hold (None: its own schema checks it); `optional`: no body is {}."""
     raw = request.get_data(cache=True)
     if not raw:
+        if optional:
+            return {}
         raise BadBody("the request needs a JSON body")
     try:
         value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
@@ -31,6 +34,11 @@ def json_body() -> dict:
         raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)")
     if not isinstance(value, dict):
         raise BadBody("the JSON body must be an object")
+    unknown = [] if keys is None else sorted(set(value) - set(keys))
+    if unknown:
+        shape = ", ".join(repr(k) for k in keys)
+        raise ValidationFailed(f"unknown key {unknown[0][:40]!r} in the body; it takes only: {shape}",
+                               details=[{"field": k[:100], "message": "unknown key"} for k in unknown])
     return value
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
+from engine.api.params import accepts, accepts_filters
 from engine.errors import NotFound, ValidationFailed
 from engine.migration.states import parse_state_map
 from engine.records.export import FORMATS, as_csv, as_jsonl, columns_of
@@ -36,21 +37,19 @@ def create_record(entity):
 
 @api.post("/records/<entity>/batch")
 def create_records(entity):
-    body = json_body()
-    unknown = sorted(set(body) - {"records"})
-    if unknown:
-        raise ValidationFailed('the batch body is {"records": [...]}',
-                               details=[{"field": k, "message": "unknown key"} for k in unknown])
+    body = json_body(keys=("records",))
     ids = g.session.records.create_many(entity, body.get("records"))
     return jsonify({"created": len(ids), "ids": ids}), 201
 
 
 @api.get("/records/<entity>")
+@accepts_filters
 def list_records(entity):
     return jsonify(g.session.records.list(entity, request.args.items(multi=True)))
 
 
 @api.get("/records/<entity>/export")
+@accepts_filters
 def export_records(entity):
     """Every readable record matching the list filters, streamed: `?format=jsonl|csv`."""
     params = [(k, v) for k, v in request.args.items(multi=True) if k != "format"]
@@ -71,8 +70,9 @@ def export_records(entity):
 
 
 @api.get("/records/<entity>/<record_id>")
+@accepts("fields")
 def get_record(entity, record_id):
-    return _record_response(g.session.records.get(entity, record_id))
+    return _record_response(g.session.records.get(entity, record_id, fields=request.args.get("fields")))
 
 
 @api.patch("/records/<entity>/<record_id>")
@@ -94,6 +94,7 @@ def record_audit(entity, record_id):
 
 
 @api.get("/metadata")
+@accepts("layer")
 def get_metadata():
     """The effective document (default) with the source of each definition, or one layer:
     `?layer=pack` the installed packs' base, `?layer=tenant` the tenant's own changes."""
@@ -111,6 +112,7 @@ LAYERS = ("effective", "pack", "tenant")
 
 
 @api.put("/metadata")
+@accepts("allow_drop", "dry_run", "map_state")
 def put_metadata():
     g.session.require_admin()
     flags = {name: _flag(name) for name in ("allow_drop", "dry_run")}
@@ -133,6 +135,7 @@ def metadata_history():
 
 
 @api.post("/metadata/rollback/<version>")
+@accepts("map_state")
 def metadata_rollback(version):
     g.session.require_admin()
     if not VERSION_TEXT.fullmatch(version):
@@ -141,12 +144,9 @@ def metadata_rollback(version):
 
 
 @api.get("/layouts")
+@accepts("entity")
 def list_layouts():
     """Every layout as screens render it (hidden fields left out); `?entity=` narrows it."""
-    unknown = sorted(set(request.args) - {"entity"})
-    if unknown:
-        raise ValidationFailed(f"unknown query parameter {unknown[0]!r}; only 'entity' is accepted",
-                               details=[{"field": k, "message": "unknown query parameter"} for k in unknown])
     package = g.session.metadata().package
     entity = request.args.get("entity")
     if entity is not None and package.entity(entity) is None:

@@ -11,7 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, inspect
 
 from engine.compiler import (
-    ENTITY_TABLE_OPTIONS, composite_index_name, composite_indexes, field_indexes, index_name, system_columns,
+    ENTITY_TABLE_OPTIONS, composite_index_name, composite_indexes, field_index_options, field_indexes, index_name,
+    system_columns,
 )
 from engine.errors import MigrationRefused
 from engine.fieldtypes import columns_for
@@ -222,7 +223,8 @@ class Migrator:
     # -- indexes ----------------------------------------------------------------------
     def _create_indexes(self, entity_name, field) -> None:
         for index, unique in field_indexes(entity_name, field):
-            self.op.create_index(index, entity_name, [field.name], unique=unique, schema=self.schema)
+            self.op.create_index(index, entity_name, [field.name], unique=unique, schema=self.schema,
+                                 **field_index_options(field))
 
     def _drop_indexes(self, entity_name, field) -> None:
         for index, _unique in field_indexes(entity_name, field):

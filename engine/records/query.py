@@ -22,6 +22,7 @@ from sqlalchemy import Select, String, and_, cast, false, literal, or_, select, 
 
 from engine.errors import BadQuery
 from engine.fieldtypes import CURRENCY_SUFFIX, INT64, FieldInvalid, dump_value, parse_query_value
+from engine.records.options import holds
 from metadata.model import Field
 
 MAX_LIMIT = 200
@@ -31,7 +32,8 @@ MAX_IN_VALUES = 100
 MAX_VALUE_LENGTH = 1000
 
 RESERVED = ("q", "sort", "limit", "cursor", "fields")
-OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "isnull")
+OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "isnull", "any", "all")
+OPTION_OPERATORS = ("eq", "ne", "any", "all", "isnull")  # a multi_choice field: holds / lacks an option
 RANGE_OPERATORS = {"lt": "__lt__", "lte": "__le__", "gt": "__gt__", "gte": "__ge__"}
 SYSTEM_TYPES = {"id": "integer", "created_at": "datetime", "updated_at": "datetime",
                 "created_by": "integer", "updated_by": "integer", "owner_id": "integer",
@@ -39,7 +41,7 @@ SYSTEM_TYPES = {"id": "integer", "created_at": "datetime", "updated_at": "dateti
 ALWAYS_SELECTED = ("id", "version")
 LIKE_TYPES = frozenset({"string", "text", "email", "phone", "url", "choice"})
 SEARCH_TYPES = LIKE_TYPES - {"choice"}
-OPAQUE_TYPES = frozenset({"multi_choice", "json"})      # only __isnull
+OPAQUE_TYPES = frozenset({"multi_choice", "json"})      # not sorted; json only __isnull
 UNORDERED_TYPES = OPAQUE_TYPES | {"boolean"}            # no lt/lte/gt/gte
 SYSTEM_FIELDS = {name: Field(name=name, type=kind, label={}, base_type=kind)
                  for name, kind in SYSTEM_TYPES.items()}
@@ -145,6 +147,8 @@ def _filter(entity, table, key, raw):
         return (column.icontains if op == "contains" else column.istartswith)(raw, autoescape=True)
     if op == "in":
         return column.in_(_in_values(field, raw))
+    if _base(field) == "multi_choice":
+        return _options(field, column, op, raw)
     value = _convert(field, raw)
     if op == "eq":
         return column == value
@@ -159,8 +163,14 @@ def _check_operator(name, base, op):
         raise _Problem(f"{name}{CURRENCY_SUFFIX} cannot be filtered; filter on {name!r} (the amount)")
     if op not in OPERATORS:
         raise _Problem(f"unknown operator {op!r}; use one of: {', '.join(OPERATORS)}")
-    if op != "isnull" and base in OPAQUE_TYPES:
-        raise _Problem(f"a {base} field can only be filtered with {name}__isnull")
+    if base == "multi_choice" and op not in OPTION_OPERATORS:
+        raise _Problem(f"a multi_choice field is filtered with {name}=option (holds it), {name}__ne=option, "
+                       f"{name}__any=a,b, {name}__all=a,b or {name}__isnull")
+    if op in ("any", "all") and base != "multi_choice":
+        hint = f"; use {name}__in=a,b" if op == "any" else ""
+        raise _Problem(f"{op} works only on multi_choice fields, not on a {base} field{hint}")
+    if op != "isnull" and base == "json":
+        raise _Problem(f"a json field can only be filtered with {name}__isnull")
     if op in ("contains", "startswith") and base not in LIKE_TYPES:
         raise _Problem(f"{op} works only on text fields, not on a {base} field")
     if op in RANGE_OPERATORS and base in UNORDERED_TYPES:
@@ -174,16 +184,24 @@ def _missing(column, base):
     return column.is_(None)
 
 
+def _options(field, column, op, raw):
+    """A multi_choice field: eq holds the option, ne lacks it (or has no value), any / all."""
+    if op in ("eq", "ne"):
+        held = holds(column, [_convert(field, raw)], every=True)
+        return held if op == "eq" else or_(~held, column.is_(None))
+    return holds(column, _in_values(field, raw, op), every=op == "all")
+
+
 def _flag(raw) -> bool:
     if raw.lower() not in ("true", "false"):
         raise _Problem(f"{raw!r} is not true or false")
     return raw.lower() == "true"
 
 
-def _in_values(field, raw) -> list:
+def _in_values(field, raw, op="in") -> list:
     values = raw.split(",")
     if len(values) > MAX_IN_VALUES:
-        raise _Problem(f"in takes at most {MAX_IN_VALUES} values (got {len(values)})")
+        raise _Problem(f"{op} takes at most {MAX_IN_VALUES} values (got {len(values)})")
     return [_convert(field, value) for value in values]
 
 
@@ -222,6 +240,14 @@ def _parse_limit(raw) -> int:
     if not re.fullmatch(r"[0-9]{1,6}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise _Problem(f"must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
+
+
+def parse_fields(entity, raw):
+    """``fields=`` of a single record's GET: the list's rule and the list's 400."""
+    try:
+        return _parse_fields(entity, raw)
+    except _Problem as problem:
+        raise BadQuery("the query has invalid parameters", details=[("fields", str(problem))]) from None
 
 
 def _parse_fields(entity, raw):

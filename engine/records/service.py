@@ -133,14 +133,16 @@ class RecordService:
                 code="state_by_transition")
 
     # -- reading ----------------------------------------------------------------------
-    def get(self, entity_name, record_id):
+    def get(self, entity_name, record_id, fields=None):
+        """One record; `fields` (the text of ``fields=``) narrows it as in a list."""
         entity, table, shape = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
+        columns = list_query.parse_fields(entity, fields)
         with self.storage.connect() as conn:
             row = self._fetch(conn, table, record_id, where=self.sharing.read_clause(entity))
         if row is None:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return shape.dump(row)
+        return shape.dump(row, columns)
 
     def list(self, entity_name, params=()):
         entity, table, shape = self._entity(entity_name)

@@ -37,6 +37,8 @@ DOCUMENT = {"entities": [
         {"name": "notes", "type": "text"},
     ]},
     {"name": "tally", "label": "Tally", "fields": [{"name": "total", "type": "integer"}]},
+    {"name": "badge", "label": "Badge", "fields": [
+        {"name": "marks", "type": "multi_choice", "options": ["p", "q", "r", "s"]}]},
 ]}
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -184,6 +186,15 @@ def problems(db, query_string, entity=None):
     ("visits__gte=1&visits__lte=5", [2, 5]),
     ("tier__ne=gold&tier__ne=silver", [3, 5]),
     ("q=o&tier=silver", [2, 6]),
+    ("tags=a", [1, 4]),
+    ("tags__eq=b", [4, 6]),
+    ("tags__ne=a", [2, 3, 5, 6]),
+    ("tags__any=a,b", [1, 4, 6]),
+    ("tags__any=b", [4, 6]),
+    ("tags__all=a,b", [4]),
+    ("tags__all=b,a,b", [4]),
+    ("tags__all=a", [1, 4]),
+    ("tags__any=a&tags__ne=b", [1]),
 ])
 def test_filters_return_exactly_the_matching_rows(db, query_string, expected):
     assert ids(db, query_string) == expected
@@ -206,8 +217,19 @@ def test_search_needs_text_fields(db, package):
     ("birthday__lt=yesterday", "birthday__lt", ["'yesterday'"]),
     ("vip__gt=true", "vip__gt", ["boolean"]),
     ("vip=maybe", "vip", ["'maybe'"]),
-    ("tags=a", "tags", ["tags__isnull"]),
-    ("tags__contains=a", "tags__contains", ["tags__isnull"]),
+    ("tags__contains=a", "tags__contains", ["tags__any"]),
+    ("tags__in=a,b", "tags__in", ["tags__any", "tags__all"]),
+    ("tags__gt=a", "tags__gt", ["multi_choice"]),
+    ("tier__any=gold", "tier__any", ["multi_choice", "tier__in"]),
+    ("visits__all=1", "visits__all", ["multi_choice"]),
+    ("tier=wonn", "tier", ["'wonn'", "regular, silver, gold"]),
+    ("tier__ne=wonn", "tier__ne", ["'wonn'", "regular, silver, gold"]),
+    ("tier__in=gold,wonn", "tier__in", ["'wonn'", "regular, silver, gold"]),
+    ("tags=c", "tags", ["'c'", "a, b"]),
+    ("tags__ne=c", "tags__ne", ["'c'", "a, b"]),
+    ("tags__any=a,c", "tags__any", ["'c'", "a, b"]),
+    ("tags__all=c", "tags__all", ["'c'", "a, b"]),
+    ("tags__any=" + ",".join(["a"] * 101), "tags__any", ["at most 100"]),
     ("visits__contains=1", "visits__contains", ["text"]),
     ("budget__currency=EUR", "budget__currency", ["budget__currency", "'budget'"]),
     ("budget__currency__eq=EUR", "budget__currency__eq", ["budget__currency"]),
@@ -315,6 +337,40 @@ def test_pages_respect_filters(db):
 def test_last_page_has_no_cursor(db):
     assert fetch(db, [("limit", "6")])[1] is None
     assert fetch(db, [("limit", "5")])[1] is not None
+
+
+# -- multi_choice filters as a property: SQL == the documented meaning ------------------
+
+OPTION_LISTS = st.none() | st.lists(st.sampled_from("pqrs"), unique=True, max_size=4)
+MARK_FILTERS = st.tuples(st.sampled_from(["eq", "ne", "any", "all"]),
+                         st.lists(st.sampled_from("pqrs"), min_size=1, max_size=4))
+
+
+def expected_marks(marks, op, values) -> bool:
+    held = set(marks or ())
+    return {"eq": lambda: values[0] in held, "ne": lambda: values[0] not in held,
+            "any": lambda: bool(held & set(values)), "all": lambda: set(values) <= held}[op]()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def badge_db(request, package):
+    with database(request.param, package) as (engine, tables):
+        yield DB(engine, package.entity("badge"), tables["badge"], tables)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(OPTION_LISTS, max_size=12), filters=st.lists(MARK_FILTERS, min_size=1, max_size=2))
+def test_multi_choice_filters_match_their_meaning(badge_db, rows, filters):
+    table = badge_db.table
+    with badge_db.engine.begin() as conn:
+        conn.execute(table.delete())
+        if rows:
+            conn.execute(table.insert(), [{"id": i + 1, "marks": marks, "created_at": T0, "updated_at": T0,
+                                           "version": 1} for i, marks in enumerate(rows)])
+    params = [(f"marks__{op}", ",".join(values[:1] if op in ("eq", "ne") else values)) for op, values in filters]
+    wanted = [i + 1 for i, marks in enumerate(rows)
+              if all(expected_marks(marks, op, values) for op, values in filters)]
+    assert [row.id for row in fetch(badge_db, params + [("limit", "200")])[0]] == wanted
 
 
 SORTABLE = ["full_name", "tier", "lifetime_value", "birthday", "vip", "visits", "budget", "created_at", "id"]

@@ -208,7 +208,7 @@ def test_the_available_transitions_with_their_blockers(client, users):
     assert items["start"]["allowed"] is False
     assert {b["field"] for b in items["start"]["blocked_by"]} == {"assignee", "priority"}
     assert items["cancel"]["approval"] == {"role": "admin", "mode": "any", "approvals": 0, "needed": 2,
-                                           "approved_by_you": False}
+                                           "approved_by_you": False, "you_may_approve": False}
     admin = {i["name"] for i in client.get(f"{URL}/{record['id']}/transitions",
                                            headers=users["ann"]).get_json()["items"]}
     assert admin == {"start", "escalate", "cancel"}
@@ -399,3 +399,58 @@ def test_one_approver_approving_twice_at_once_counts_once(install, desk):
         thread.join()
     assert sorted(outcomes, key=str) == [202, 409, 409, 409], outcomes
     assert desk.records.get("service_request", record["id"])["status"] == "new"
+
+
+# -- the list of transitions agrees with what taking them does --------------------------------
+
+SCENARIOS = {  # values of a new record, transitions taken by mia, then approvals given (by whom, what)
+    "new, nothing filled": ({}, [], []),
+    "new, blocked": ({"assignee": "Mia", "priority": "blocked"}, [], []),
+    "new, ready, ann approved cancel": ({"assignee": "Mia"}, [], [("ann", "cancel")]),
+    "resolved, ann and bob approved close": ({"assignee": "Mia"}, ["start", "resolve"],
+                                             [("ann", "close"), ("bob", "close")]),
+}
+
+
+def build(client, users, scenario) -> int:
+    values, path, approvals = SCENARIOS[scenario]
+    record = create(client, users["mia"], **values)
+    for name in path:
+        assert take(client, users["mia"], record["id"], name, comment="c").status_code == 200
+    for who, name in approvals:
+        assert take(client, users[who], record["id"], name).status_code == 202
+    return record["id"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_listed_transitions_agree_with_taking_them(install, client, users, scenario):
+    """Each transition listed as allowed succeeds when taken (200, or 202 when it is stated
+    that the approval is recorded and more are needed); each listed as not allowed is
+    refused with the stated status, code and message — for members, approvers and
+    approvers who already approved."""
+    for actor in ("ann", "cid", "mia"):
+        listing = client.get(f"{URL}/{build(client, users, scenario)}/transitions", headers=users[actor]).get_json()
+        for item in listing["items"]:
+            fresh = build(client, users, scenario)
+            comment = "c" if item["comment"] == "required" else None
+            response = take(client, users[actor], fresh, item["name"], **({"comment": comment} if comment else {}))
+            where = (scenario, actor, item)
+            if item["allowed"]:
+                assert response.status_code == {"done": 200, "pending_approval": 202}[item["outcome"]], where
+                assert "refused" not in item, where
+            else:
+                refused = item["refused"]
+                assert response.status_code == refused["status"], where
+                assert error(response)["code"] == refused["code"], where
+                assert error(response)["message"] == refused["message"], where
+
+
+def test_a_member_is_told_who_must_approve_instead_of_being_offered_the_transition(install, client, users):
+    record = create(client, users["mia"])
+    items = {i["name"]: i for i in client.get(f"{URL}/{record['id']}/transitions",
+                                              headers=users["mia"]).get_json()["items"]}
+    cancel = items["cancel"]
+    assert cancel["allowed"] is False and cancel["refused"]["code"] == "approver_role"
+    assert "admin" in cancel["refused"]["message"]
+    assert cancel["approval"]["you_may_approve"] is False
+    assert take(client, users["mia"], record["id"], "cancel").status_code == 403

@@ -9,6 +9,7 @@ from flask import Blueprint, g, jsonify, request
 
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
+from engine.api.params import accepts
 from engine.errors import ValidationFailed
 from workflows.notify import inapp
 
@@ -18,6 +19,7 @@ INT64 = 2**63 - 1
 
 
 @notifications.get("/notifications")
+@accepts("unread", "limit")
 def list_notifications():
     unread = _flag("unread")
     limit = request.args.get("limit", "50")
@@ -31,12 +33,7 @@ def list_notifications():
 
 @notifications.post("/notifications/read")
 def read_notifications():
-    body = json_body()
-    unknown = sorted(set(body) - {"ids"})
-    if unknown:
-        raise ValidationFailed('the body is {"ids": [...]}',
-                               details=[{"field": k, "message": "unknown key"} for k in unknown])
-    ids = body.get("ids")
+    ids = json_body(keys=("ids",)).get("ids")
     if not isinstance(ids, list):
         raise ValidationFailed("ids must be a list of notification ids",
                                details=[{"field": "ids", "message": "expected a list"}])

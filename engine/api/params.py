@@ -1,0 +1,41 @@
+"""The query parameters of a tenant API endpoint: each view declares the ones it reads,
+and a request naming any other is a 400 before the view runs, so a misspelt parameter
+is never silently ignored.
+
+`@accepts("fields")` under the route decorator declares them; a view without the mark
+reads none; `@accepts_filters` marks the views whose parameters are list filters, which
+the list query checks itself."""
+from __future__ import annotations
+
+from flask import current_app, request
+
+from engine.errors import BadQuery
+
+ATTRIBUTE = "loom_query_parameters"
+
+
+def accepts(*names):
+    """Decorator: the view reads these query parameters and no others."""
+    def mark(view):
+        setattr(view, ATTRIBUTE, frozenset(names))
+        return view
+    return mark
+
+
+def accepts_filters(view):
+    """Decorator: the view reads list filters (any field name), and checks them itself."""
+    setattr(view, ATTRIBUTE, None)
+    return view
+
+
+def refuse_unknown_parameters() -> None:
+    """`before_request`: a 400 naming every query parameter the endpoint does not read."""
+    view = current_app.view_functions.get(request.endpoint)
+    accepted = getattr(view, ATTRIBUTE, frozenset())
+    if accepted is None:
+        return
+    unknown = sorted(set(request.args) - accepted)
+    if unknown:
+        known = ", ".join(sorted(accepted)) or "none"
+        raise BadQuery(f"unknown query parameter {unknown[0][:40]!r}; this endpoint accepts: {known}",
+                       details=[{"field": name[:100], "message": "unknown query parameter"} for name in unknown])
