@@ -123,3 +123,60 @@ def test_a_deleted_tenant_dies_in_every_server_process_and_its_slug_serves_the_n
             listed = requests.get(url + "/api/v1/t/acme/records/note", headers=_bearer(new_token), timeout=30)
             assert listed.status_code == 200, (url, listed.text)
             assert "old secret" not in listed.text
+
+
+RULED = {
+    "entities": [{"name": "source", "fields": [{"name": "name", "type": "string"}]},
+                 {"name": "effect_log", "fields": [{"name": "note", "type": "string"}]}],
+    "rulesets": [{"name": "effects", "kind": "automation", "entity": "source", "rules": [
+        {"name": "log_each", "when": {"event": "record.created"},
+         "actions": [{"action": "create_record",
+                      "params": {"entity": "effect_log", "values": {"note": "deleted tenant's rule"}}}]}]}],
+}
+
+
+def test_a_tenant_created_again_under_a_slug_runs_its_own_rules_in_a_running_worker(install):
+    from workflows.runtime import runtime_of
+
+    jobs = runtime_of(install).jobs
+    install.registry.create("acme")
+    install.session("acme").apply_metadata(RULED)
+    install.session("acme").records.create("source", {"name": "first"})
+    jobs.drain("acme")  # the worker has compiled and published the first tenant's rules
+    old_uid = install.registry.require("acme").uid
+
+    install.registry.delete("acme", install.settings.data_dir / "exports")
+    install.registry.create("acme")
+    assert install.registry.require("acme").uid != old_uid
+    again = json.loads(json.dumps(RULED))
+    again["rulesets"][0]["rules"][0]["actions"][0]["params"]["values"]["note"] = "new tenant's rule"
+    install.session("acme").apply_metadata(again)  # version 1 again, like the deleted tenant's
+    install.session("acme").records.create("source", {"name": "second"})
+    assert jobs.drain("acme")["done"] == 2
+    notes = install.session("acme").records.list("effect_log")
+    assert [item["note"] for item in notes["items"]] == ["new tenant's rule"]
+
+
+def test_tenants_of_an_install_from_before_identities_get_one_each(install):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from tenants import migrations
+
+    storage = install.storage
+    table = f"{storage.system_schema}.loom_tenants" if storage.system_schema else "loom_tenants"
+    with storage.system_engine.connect() as conn:
+        conn = conn.execution_options(loom_write=True)
+        with conn.begin():
+            storage.ensure_system_schema(conn)
+            config = Config()
+            config.set_main_option("script_location", str(migrations.HERE / "system"))
+            config.attributes.update(connection=conn, schema=storage.system_schema)
+            command.upgrade(config, "0001")
+            for slug in ("old-one", "old-two"):
+                conn.execute(text(f"INSERT INTO {table} (slug, name, status, plugins, created_at) "
+                                  "VALUES (:slug, :slug, 'active', '[]', CURRENT_TIMESTAMP)"), {"slug": slug})
+    uids = {t.slug: t.uid for t in install.registry.list()}
+    assert sorted(uids) == ["old-one", "old-two"]
+    assert all(len(uid) == 32 for uid in uids.values()) and len(set(uids.values())) == 2

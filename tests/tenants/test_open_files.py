@@ -66,3 +66,27 @@ def test_every_tenant_answers_under_a_low_open_file_limit(tmp_path):
     assert worker.returncode == 0, worker.stderr[-3000:]
     summary = json.loads(worker.stdout)
     assert {slug: result["events"]["done"] for slug, result in summary.items()} == {slug: 1 for slug in tokens}
+
+
+def test_the_least_recently_used_idle_tenant_closes_and_one_in_use_stays_open(tmp_path):
+    from sqlalchemy import text
+
+    install = Install(Settings(data_dir=tmp_path, max_open_tenants=2))
+    for slug in ("busy", "shop-a", "shop-b", "shop-c"):
+        install.registry.create(slug)
+    install.dispose()
+    install = Install(Settings(data_dir=tmp_path, max_open_tenants=2))
+    try:
+        busy = install.registry.storage_of("busy")
+        with busy.connect() as conn:  # a request still working in the least recently used tenant
+            for slug in ("shop-a", "shop-b", "shop-c"):
+                with install.registry.storage_of(slug).connect() as other:
+                    other.execute(text("select 1"))
+            assert conn.execute(text("select count(*) from loom_users")).scalar() == 0
+            assert install.storage.open_tenants() == 2  # busy and shop-c: shop-a and shop-b closed
+        for slug in ("shop-a", "busy", "shop-b"):  # closed tenants open again on use
+            with install.registry.storage_of(slug).connect() as conn:
+                assert conn.execute(text("select count(*) from loom_users")).scalar() == 0
+        assert install.storage.open_tenants() == 2
+    finally:
+        install.dispose()
