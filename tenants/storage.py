@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import os
 import re
+import sqlite3
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -31,8 +32,15 @@ def tenant_schema_name(slug: str, prefix: str = "") -> str:
     return f"{prefix}tenant_" + slug.replace("-", "_")
 
 
-def _sqlite_engine(path: Path, synchronous: str) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+def _sqlite_engine(path: Path, synchronous: str, create: bool = True) -> Engine:
+    """An engine on the SQLite file `path`; with `create=False` a missing file is an
+    error, never an empty database made in its place (a tenant deleted meanwhile)."""
+    if create:
+        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+    else:
+        uri = f"{Path(path).absolute().as_uri()}?mode=rw"
+        engine = create_engine(f"sqlite:///{path}", creator=lambda: sqlite3.connect(
+            uri, uri=True, timeout=30, check_same_thread=False))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -220,7 +228,7 @@ class Storage:
             else:
                 if found is not None:  # the slug was deleted and names another tenant now
                     stale.append(found[1])
-                engine = _sqlite_engine(self.tenant_path(slug), self.settings.sqlite_synchronous)
+                engine = _sqlite_engine(self.tenant_path(slug), self.settings.sqlite_synchronous, create=False)
                 self._tenant_engines[slug] = (uid, engine)
                 stale += self._least_recently_used()
         for old in stale:
