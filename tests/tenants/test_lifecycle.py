@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def environment(backend, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOM_")}
     env["LOOM_DATA_DIR"] = str(tmp_path / "data")
     if backend == "postgresql":
-        env.update(LOOM_DATABASE_URL=PG_URL, LOOM_SCHEMA_PREFIX=f"life{os.getpid() % 10000}_")
+        env.update(LOOM_DATABASE_URL=PG_URL, LOOM_SCHEMA_PREFIX=f"l{uuid.uuid4().hex[:8]}_")
     yield env
     if backend == "postgresql":
         drop_prefixed_schemas(env["LOOM_SCHEMA_PREFIX"])
