@@ -83,3 +83,19 @@ def test_a_tick_longer_than_its_interval_says_so(install, caplog):
     with caplog.at_level(logging.WARNING, logger="loom.jobs"):
         assert "acme" in jobs.tick()
     assert "the tick overran" in caplog.text
+
+
+def test_loom_worker_once_says_it_skipped_while_another_tick_runs(install):
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    cli.add_plugin_commands()
+    install.registry.create("acme")
+    with install.storage.exclusive("tick") as alone:  # a tick of another worker holds the install
+        assert alone
+        result = CliRunner().invoke(cli, ["worker", "--once"], obj=install)
+    assert result.exit_code == 0
+    assert "another tick of this install is still running" in result.stderr and result.stdout == ""
+    after = CliRunner().invoke(cli, ["worker", "--once"], obj=install)
+    assert after.exit_code == 0 and "acme" in after.stdout
