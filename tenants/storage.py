@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import os
 import re
+import resource
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -71,22 +72,27 @@ def _postgres_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+UNLIMITED_FILES = 1 << 20
+
+
+def open_file_limit() -> int:
+    """How many files this process may have open (its soft limit)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return UNLIMITED_FILES if soft == resource.RLIM_INFINITY else soft
+
+
 def raise_open_file_limit() -> int:
     """Raise this process's soft limit on open files as far as its hard limit allows
-    (an install with many tenants opens many files). Returns the soft limit now."""
-    try:
-        import resource
-    except ImportError:  # no such limit on this platform
-        return 1 << 20
+    (an install with many tenants opens many files); the entry points call it at start.
+    Returns the soft limit now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    wanted = UNLIMITED_FILES if hard == resource.RLIM_INFINITY else hard
     if soft != resource.RLIM_INFINITY and soft < wanted:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            soft = wanted
         except (ValueError, OSError):  # e.g. macOS caps the soft limit below "unlimited"
             pass
-    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+    return open_file_limit()
 
 
 def _lock_key(name: str) -> int:
@@ -239,7 +245,7 @@ class Storage:
     def max_open_tenants(self) -> int:
         """LOOM_MAX_OPEN_TENANTS, or fewer when the open-file limit cannot hold as many."""
         if self._max_open is None:
-            room = (raise_open_file_limit() - FILES_KEPT_FREE) // FILES_PER_TENANT
+            room = (open_file_limit() - FILES_KEPT_FREE) // FILES_PER_TENANT
             self._max_open = max(2, min(self.settings.max_open_tenants, room))
         return self._max_open
 
