@@ -95,6 +95,10 @@ class MetadataCache:
                 self._compiled.popitem(last=False)
         return compiled
 
+    def __len__(self) -> int:
+        """How many tenants' compiled metadata are kept."""
+        return len(self._compiled)
+
     def forget(self, slug: str) -> None:
         with self._lock:
             for uid in [uid for uid, entry in self._compiled.items() if entry.slug == slug]:

@@ -87,6 +87,8 @@ def test_the_least_recently_used_idle_tenant_closes_and_one_in_use_stays_open(tm
         for slug in ("shop-a", "busy", "shop-b"):  # closed tenants open again on use
             with install.registry.storage_of(slug).connect() as conn:
                 assert conn.execute(text("select count(*) from loom_users")).scalar() == 0
+            assert install.session(slug).metadata().version == 0
         assert install.storage.open_tenants() == 2
+        assert len(install.cache) == 2  # compiled metadata is kept for as many tenants
     finally:
         install.dispose()
