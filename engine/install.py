@@ -23,7 +23,7 @@ class Install:
         self.storage = Storage(self.settings)
         self.registry = Registry(self.storage)
         self._plugins = plugins
-        self.cache = MetadataCache()
+        self.cache = MetadataCache(self.settings.max_open_tenants)
         self.extensions: dict = {}  # per-install state of the layers above (e.g. workflows)
 
     @cached_property

@@ -1,11 +1,14 @@
-"""A tenant's compiled metadata, cached per tenant and metadata version.
+"""A tenant's compiled metadata, cached per tenant identity and metadata version.
 
 Every request pays one cheap query (the current version number); compiling tables and
 schemas happens only when the version moved, so every worker stays current without a
-restart."""
+restart. An entry serves only the tenant identity it was compiled for (a slug deleted
+and created again names a new tenant, whose version numbers start over), and only the
+most recently used tenants keep theirs."""
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,6 +26,7 @@ class CompiledMetadata:
     package: Package
     schema: str | None
     validators: dict = field(default_factory=dict)
+    slug: str = ""
 
     @cached_property
     def tables(self) -> dict:
@@ -63,26 +67,39 @@ EMPTY = Package(entities=())
 
 
 class MetadataCache:
-    def __init__(self):
-        self._compiled: dict[str, CompiledMetadata] = {}
+    def __init__(self, max_tenants: int = 128):
+        self.max_tenants = max_tenants
+        self._compiled: OrderedDict[str, CompiledMetadata] = OrderedDict()  # by tenant uid
         self._lock = threading.Lock()
 
     def get(self, tenant_storage, conn, extra_types=None, validators=None) -> CompiledMetadata:
         version = versions.current_version(conn, tenant_storage.schema)
-        key = tenant_storage.slug
-        cached = self._compiled.get(key)
-        if cached is not None and cached.version == version and cached.schema == tenant_storage.schema:
-            return cached
+        key = tenant_storage.uid
+        with self._lock:
+            cached = self._compiled.get(key)
+            if cached is not None and cached.version == version and cached.schema == tenant_storage.schema:
+                self._compiled.move_to_end(key)
+                return cached
         if version:
             row = versions.load_version(conn, tenant_storage.schema, version)
             package = Package.from_document(row["document"], extra_types=extra_types)
         else:
             package = EMPTY
-        compiled = CompiledMetadata(version, package, tenant_storage.schema, dict(validators or {}))
+        compiled = CompiledMetadata(version, package, tenant_storage.schema, dict(validators or {}),
+                                    slug=tenant_storage.slug)
         with self._lock:
+            for uid in [uid for uid, entry in self._compiled.items() if entry.slug == compiled.slug]:
+                del self._compiled[uid]  # this version, or the slug's deleted tenant
             self._compiled[key] = compiled
+            while len(self._compiled) > self.max_tenants:
+                self._compiled.popitem(last=False)
         return compiled
+
+    def __len__(self) -> int:
+        """How many tenants' compiled metadata are kept."""
+        return len(self._compiled)
 
     def forget(self, slug: str) -> None:
         with self._lock:
-            self._compiled.pop(slug, None)
+            for uid in [uid for uid, entry in self._compiled.items() if entry.slug == slug]:
+                del self._compiled[uid]

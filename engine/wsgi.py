@@ -1,4 +1,6 @@
 """WSGI entry point for gunicorn: `gunicorn 'engine.wsgi:app'`."""
 from engine.app import create_app
+from tenants import raise_open_file_limit
 
+raise_open_file_limit()  # every worker may hold many tenants' files
 app = create_app()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -30,6 +31,7 @@ class Tenant:
     status: str
     plugins: tuple
     created_at: datetime
+    uid: str  # the identity, never reused: a slug deleted and created again names another tenant
 
 
 def utcnow() -> datetime:
@@ -51,6 +53,8 @@ class Registry:
         ]
 
     def ensure_ready(self) -> None:
+        """Create and migrate the system tables once per process (safe when several
+        processes start at once: see `Storage.ensure_system_schema`)."""
         with self._lock:
             if self._ready:
                 return
@@ -83,7 +87,9 @@ class Registry:
         return [_tenant(r) for r in rows]
 
     def storage_of(self, tenant: Tenant | str) -> TenantStorage:
-        return self.storage.tenant(tenant if isinstance(tenant, str) else tenant.slug)
+        """The storage of a tenant (a slug is looked up: TenantError when it names none)."""
+        tenant = self.require(tenant) if isinstance(tenant, str) else tenant
+        return self.storage.tenant(tenant.slug, tenant.uid)
 
     # -- changing --------------------------------------------------------------
     def create(self, slug: str, name: str | None = None, plugins=()) -> Tenant:
@@ -98,8 +104,9 @@ class Registry:
             )
         if self.get(slug) is not None:
             raise TenantError("tenant_exists", f"tenant {slug!r} already exists")
+        uid = uuid.uuid4().hex
         try:
-            tenant_storage = self.storage.create_tenant_storage(slug)
+            tenant_storage = self.storage.create_tenant_storage(slug, uid)
         except FileExistsError as exc:
             raise TenantError("tenant_exists", f"storage for {slug!r} already exists: {exc}")
         except Exception as exc:  # e.g. the PostgreSQL schema exists from an earlier install
@@ -112,7 +119,7 @@ class Registry:
                 with conn.begin():
                     conn.execute(self.table.insert().values(
                         slug=slug, name=name or slug, status="active",
-                        plugins=list(plugins), created_at=utcnow(),
+                        plugins=list(plugins), created_at=utcnow(), uid=uid,
                     ))
         except BaseException:
             self.storage.drop_tenant_storage(slug)
@@ -164,5 +171,5 @@ def _qualified(schema, name):
 def _tenant(row) -> Tenant:
     return Tenant(
         id=row.id, slug=row.slug, name=row.name, status=row.status,
-        plugins=tuple(row.plugins or ()), created_at=row.created_at,
+        plugins=tuple(row.plugins or ()), created_at=row.created_at, uid=row.uid,
     )

@@ -16,6 +16,7 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     schema_prefix: str = ""
     redis_url: str | None = None
+    max_open_tenants: int = 128  # SQLite tenants kept open at once (the least recently used close)
     extra: dict = field(default_factory=dict)  # every LOOM_* variable, for the layers above
 
     @classmethod
@@ -27,6 +28,7 @@ class Settings:
             sqlite_synchronous=(env.get("LOOM_SQLITE_SYNCHRONOUS") or "NORMAL").upper(),
             schema_prefix=env.get("LOOM_SCHEMA_PREFIX") or "",
             redis_url=env.get("LOOM_REDIS_URL") or None,
+            max_open_tenants=_positive(env, "LOOM_MAX_OPEN_TENANTS", 128),
             extra={k: v for k, v in env.items() if k.startswith("LOOM_")},
         )
 
@@ -36,6 +38,19 @@ class Settings:
         if self.schema_prefix and not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", self.schema_prefix):
             raise ValueError("LOOM_SCHEMA_PREFIX must be up to 16 lowercase letters, digits or _")
 
+        if not isinstance(self.max_open_tenants, int) or self.max_open_tenants < 1:
+            raise ValueError("LOOM_MAX_OPEN_TENANTS must be a whole number of at least 1")
+
     @property
     def backend(self) -> str:
         return "postgresql" if self.database_url else "sqlite"
+
+
+def _positive(env, name: str, default: int) -> int:
+    raw = env.get(name) or ""
+    if not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}") from None

@@ -7,8 +7,14 @@ can run without naming its tenant.
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import re
+import resource
+import sqlite3
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +23,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 SYSTEM_SCHEMA = "loom_system"
+FILES_PER_TENANT = 4   # what one open SQLite tenant may hold: database, WAL, shared memory, spare
+FILES_KEPT_FREE = 64   # for the system and queue databases, sockets and the interpreter itself
 
 
 def tenant_schema_name(slug: str, prefix: str = "") -> str:
@@ -25,8 +33,15 @@ def tenant_schema_name(slug: str, prefix: str = "") -> str:
     return f"{prefix}tenant_" + slug.replace("-", "_")
 
 
-def _sqlite_engine(path: Path, synchronous: str) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+def _sqlite_engine(path: Path, synchronous: str, create: bool = True) -> Engine:
+    """An engine on the SQLite file `path`; with `create=False` a missing file is an
+    error, never an empty database made in its place (a tenant deleted meanwhile)."""
+    if create:
+        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+    else:
+        uri = f"{Path(path).absolute().as_uri()}?mode=rw"
+        engine = create_engine(f"sqlite:///{path}", creator=lambda: sqlite3.connect(
+            uri, uri=True, timeout=30, check_same_thread=False))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -57,11 +72,42 @@ def _postgres_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-class TenantStorage:
-    """One tenant's isolated storage: an engine and, on PostgreSQL, its schema."""
+UNLIMITED_FILES = 1 << 20
 
-    def __init__(self, slug: str, engine: Engine, schema: str | None, dialect: str):
+
+def open_file_limit() -> int:
+    """How many files this process may have open (its soft limit)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return UNLIMITED_FILES if soft == resource.RLIM_INFINITY else soft
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft limit on open files as far as its hard limit allows
+    (an install with many tenants opens many files); the entry points call it at start.
+    Returns the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = UNLIMITED_FILES if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):  # e.g. macOS caps the soft limit below "unlimited"
+            pass
+    return open_file_limit()
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory-lock key (signed 64-bit) for an install-wide lock name."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+class TenantStorage:
+    """One tenant's isolated storage: an engine and, on PostgreSQL, its schema.
+
+    `uid` is the tenant's identity, never reused: what caches of the tenant are keyed by."""
+
+    def __init__(self, slug: str, engine: Engine, schema: str | None, dialect: str, uid: str):
         self.slug = slug
+        self.uid = uid
         self.engine = engine
         self.schema = schema
         self.dialect = dialect
@@ -98,16 +144,22 @@ class TenantStorage:
 
 
 class Storage:
-    """The databases of one install. Opening is lazy: constructing this touches nothing."""
+    """The databases of one install. Opening is lazy: constructing this touches nothing.
+
+    On SQLite only the most recently used tenants keep their database open (at most
+    `settings.max_open_tenants`, fewer when the open-file limit is low); the least
+    recently used idle one is closed when another opens. An open tenant is keyed by
+    its identity: a slug that now names another tenant closes the old one's files."""
 
     def __init__(self, settings):
         self.settings = settings
         self.dialect = settings.backend
         self._lock = threading.Lock()
         self._system_engine: Engine | None = None
-        self._tenant_engines: dict[str, Engine] = {}
+        self._tenant_engines: OrderedDict[str, tuple[str, Engine]] = OrderedDict()  # slug: (uid, engine)
         self._shared_engine: Engine | None = None
         self._pg_lock = threading.Lock()
+        self._max_open: int | None = None
 
     # -- the system database -------------------------------------------------
     @property
@@ -128,35 +180,110 @@ class Storage:
             return self._system_engine
 
     def ensure_system_schema(self, conn: Connection) -> None:
+        """Create the system schema. On PostgreSQL the transaction first takes the
+        install's set-up lock, so processes starting at once set up one at a time (the
+        later ones find everything made and wait only for the first)."""
         if self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                         {"key": _lock_key(f"{self.system_schema}:setup")})
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.system_schema}"'))
 
+    @contextmanager
+    def exclusive(self, name: str):
+        """Yields True while this caller alone holds the install-wide lock `name` (any
+        process, any thread), False at once when another holder has it. PostgreSQL: a
+        session advisory lock; SQLite: flock on `<data dir>/<name>.lock`. A holder that
+        dies releases it."""
+        if self.dialect == "postgresql":
+            key = _lock_key(f"{self.system_schema}:{name}")
+            with self._postgres().connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                held = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+                try:
+                    yield bool(held)
+                finally:
+                    if held:
+                        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            return
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.settings.data_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # closing releases the lock
+
     # -- tenants ---------------------------------------------------------------
-    def tenant(self, slug: str) -> TenantStorage:
+    def tenant(self, slug: str, uid: str) -> TenantStorage:
+        """The storage of the tenant `uid`, now registered as `slug`."""
         if not SLUG_PATTERN.match(slug):
             raise ValueError(f"not a tenant slug: {slug!r}")
         if self.dialect == "postgresql":
-            return TenantStorage(slug, self._postgres(), tenant_schema_name(slug, self.settings.schema_prefix), "postgresql")
+            return TenantStorage(slug, self._postgres(), tenant_schema_name(slug, self.settings.schema_prefix),
+                                 "postgresql", uid)
+        stale = []
         with self._lock:
-            engine = self._tenant_engines.get(slug)
-            if engine is None:
-                engine = _sqlite_engine(self.tenant_path(slug), self.settings.sqlite_synchronous)
-                self._tenant_engines[slug] = engine
-        return TenantStorage(slug, engine, None, "sqlite")
+            found = self._tenant_engines.get(slug)
+            if found is not None and found[0] == uid:
+                engine = found[1]
+                self._tenant_engines.move_to_end(slug)
+            else:
+                if found is not None:  # the slug was deleted and names another tenant now
+                    stale.append(found[1])
+                engine = _sqlite_engine(self.tenant_path(slug), self.settings.sqlite_synchronous, create=False)
+                self._tenant_engines[slug] = (uid, engine)
+                stale += self._least_recently_used()
+        for old in stale:
+            old.dispose()
+        return TenantStorage(slug, engine, None, "sqlite", uid)
+
+    @property
+    def max_open_tenants(self) -> int:
+        """LOOM_MAX_OPEN_TENANTS, or fewer when the open-file limit cannot hold as many."""
+        if self._max_open is None:
+            room = (open_file_limit() - FILES_KEPT_FREE) // FILES_PER_TENANT
+            self._max_open = max(2, min(self.settings.max_open_tenants, room))
+        return self._max_open
+
+    def _least_recently_used(self) -> list[Engine]:
+        """Take idle engines off the open list, oldest first, until it fits. An engine
+        with a connection checked out stays open (closing it would break its user)."""
+        closing = []
+        for slug in list(self._tenant_engines)[:-1]:
+            if len(self._tenant_engines) <= self.max_open_tenants:
+                break
+            engine = self._tenant_engines[slug][1]
+            if engine.pool.checkedout() == 0:
+                del self._tenant_engines[slug]
+                closing.append(engine)
+        return closing
+
+    def open_tenants(self) -> int:
+        """How many SQLite tenant databases this process keeps open."""
+        with self._lock:
+            return len(self._tenant_engines)
 
     def tenant_path(self, slug: str) -> Path:
         return self.settings.data_dir / "tenants" / f"{slug}.db"
 
-    def create_tenant_storage(self, slug: str) -> TenantStorage:
+    def create_tenant_storage(self, slug: str, uid: str) -> TenantStorage:
+        """New, empty storage for tenant `uid`; FileExistsError (SQLite) or the database's
+        error (PostgreSQL) when the slug's storage exists, so two creators never share it."""
         if self.dialect == "postgresql":
             with self._postgres().begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA "{tenant_schema_name(slug, self.settings.schema_prefix)}"'))
         else:
             path = self.tenant_path(slug)
             path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                raise FileExistsError(f"tenant database already exists: {path}")
-        return self.tenant(slug)
+            try:
+                path.touch(exist_ok=False)
+            except FileExistsError:
+                raise FileExistsError(f"tenant database already exists: {path}") from None
+        return self.tenant(slug, uid)
 
     def drop_tenant_storage(self, slug: str) -> None:
         if self.dialect == "postgresql":
@@ -164,9 +291,9 @@ class Storage:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{tenant_schema_name(slug, self.settings.schema_prefix)}" CASCADE'))
             return
         with self._lock:
-            engine = self._tenant_engines.pop(slug, None)
-        if engine is not None:
-            engine.dispose()
+            found = self._tenant_engines.pop(slug, None)
+        if found is not None:
+            found[1].dispose()
         base = self.tenant_path(slug)
         for suffix in ("", "-wal", "-shm", "-journal"):
             candidate = base.with_name(base.name + suffix)
@@ -184,7 +311,7 @@ class Storage:
 
     def dispose(self) -> None:
         with self._lock:
-            engines = list(self._tenant_engines.values())
+            engines = [engine for _uid, engine in self._tenant_engines.values()]
             self._tenant_engines.clear()
             for engine in engines + [self._system_engine, self._shared_engine]:
                 if engine is not None:

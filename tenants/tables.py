@@ -28,6 +28,7 @@ def system_tables(schema: str | None) -> MetaData:
         Column("status", String(20), nullable=False, default="active"),
         Column("plugins", JSON, nullable=False, default=list),
         Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("uid", String(32), nullable=False, unique=True),  # never reused, unlike the slug
     )
     return md
 

@@ -21,6 +21,10 @@ def worker(install, workers, once):
     runtime = runtime_of(install)
     if once:
         summary = runtime.jobs.tick()
+        if summary is None:
+            click.echo("another tick of this install is still running: it handles what is due; "
+                       "this run skipped", err=True)
+            return
         echo_json(summary)
         failed = sorted(slug for slug, result in summary.items() if "error" in result)
         if failed:

@@ -2,7 +2,9 @@
 
 Two tasks: `drain(tenant)`, queued after every committed write, and `tick()`, every
 minute, which drains whatever is due in every tenant (retries, events whose queueing
-was lost in a crash), sweeps SLA timers and fires scheduled rules. The outbox, not
+was lost in a crash), sweeps SLA timers and fires scheduled rules. One tick runs at a
+time in an install (a lock per install on PostgreSQL, per data directory on SQLite):
+a tick that finds another still running skips its turn. The outbox, not
 huey, is the source of truth, so losing a queued task never loses an event."""
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from workflows import outbox
 log = logging.getLogger("loom.jobs")
 COALESCE_SECONDS = 0.5
 MAX_ROUNDS = 100  # batches one drain takes before it queues another drain and returns
+TICK_SECONDS = 60  # the tick's interval (crontab: every minute)
+TICK_LOCK = "tick"
 
 
 def make_huey(settings, immediate: bool = False):
@@ -49,6 +53,7 @@ class Jobs:
             return self.tick()
 
         self.drain_task = drain
+        self.tick_seconds = TICK_SECONDS
         self.tick_task = tick
         self._lock = threading.Lock()
         self._last_push: dict[str, float] = {}
@@ -105,9 +110,26 @@ class Jobs:
             log.exception("could not queue a drain for %s", slug)
         return totals
 
-    def tick(self) -> dict:
+    def tick(self) -> dict | None:
         """Drain and run the schedules of every active tenant; one tenant's failure is
-        logged and reported as its `error`, and the others still get their turn."""
+        logged and reported as its `error`, and the others still get their turn.
+
+        Returns None, and logs it, when another tick of the install is still running (in
+        any thread or process): two ticks never sweep or fire the same things at once.
+        A tick that took longer than its interval says so in the log."""
+        with self.runtime.install.storage.exclusive(TICK_LOCK) as alone:
+            if not alone:
+                log.warning("tick skipped: another tick of this install is still running")
+                return None
+            started = time.monotonic()
+            summary = self._tick_every_tenant()
+        took = time.monotonic() - started
+        if took > self.tick_seconds:
+            log.warning("the tick overran: it took %.1f s, longer than its interval of %s s",
+                        took, self.tick_seconds)
+        return summary
+
+    def _tick_every_tenant(self) -> dict:
         summary = {}
         for tenant in self.runtime.install.registry.list():
             if tenant.status != "active":

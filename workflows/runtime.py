@@ -63,12 +63,20 @@ class WorkflowRuntime:
         if immediate is None:
             immediate = install.settings.extra.get("LOOM_JOBS_IMMEDIATE", "") in ("1", "true")
         self.jobs = Jobs(self, immediate=immediate)
+        self._published_for: dict[str, str] = {}  # slug: the uid of the tenant whose rules are published
+        self._published_lock = threading.Lock()
 
     # -- rules ------------------------------------------------------------------------------
     def published_rules(self, session) -> RulesEngine:
         """The rules engine with this tenant's current rule sets (republished when the
-        metadata version moved: a changed rule set acts at once, without a restart)."""
+        metadata version moved: a changed rule set acts at once, without a restart). The
+        rules of a deleted tenant whose slug now names another are withdrawn first."""
         compiled = session.metadata()
+        slug, uid = session.tenant.slug, session.tenant.uid
+        with self._published_lock:
+            if self._published_for.get(slug) != uid:
+                self.rules.withdraw(slug)
+                self._published_for[slug] = uid
         self.rules.publish(session.tenant.slug, compiled.version, list(compiled.package.rulesets),
                            entity_field_types(compiled.package))
         return self.rules

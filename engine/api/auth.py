@@ -7,6 +7,7 @@ from flask import current_app, g, request
 from engine.api.params import refuse_unknown_parameters
 from engine.auth import authenticate
 from engine.errors import NotFound, Unauthorized
+from engine.install import TenantSession
 
 
 def hidden() -> NotFound:
@@ -33,7 +34,9 @@ def authenticate_request() -> None:
     actor = authenticate(install.registry.storage_of(tenant), token.strip())
     if actor is None:
         raise hidden()
-    g.session = install.session(tenant.slug, actor)
+    # The session is of the tenant the token was checked in, not of whatever the slug
+    # names a moment later (a tenant deleted and created again).
+    g.session = TenantSession(install, tenant, actor)
 
 
 def tenant_api(blueprint) -> None:

@@ -11,6 +11,7 @@ from engine.cli.packs import pack
 from engine.cli.plugins import plugin
 from engine.cli.serve import demo, serve
 from engine.cli.tenants import tenant, token, user
+from tenants import raise_open_file_limit
 
 
 @click.group(cls=LoomGroup)
@@ -24,6 +25,7 @@ for command in (tenant, user, token, metadata, pack, plugin, serve, demo):
 
 
 def main(argv=None):
+    raise_open_file_limit()  # `loom serve` and `loom worker` may hold many tenants' files
     cli.add_plugin_commands()
     return cli.main(args=argv, prog_name="loom")
 

@@ -50,7 +50,10 @@ def pass_install(f):
 
         root = ctx.find_root()
         if root.obj is None:
-            root.obj = Install()
+            try:
+                root.obj = Install()
+            except ValueError as exc:  # a setting from the environment is wrong
+                _fail(str(exc), "settings")
             ctx.call_on_close(root.obj.dispose)
         return ctx.invoke(f, root.obj, *args, **kwargs)
     return update_wrapper(wrapper, f)

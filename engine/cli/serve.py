@@ -32,7 +32,14 @@ def _example_tenant(session) -> None:
 @click.option("--debug", is_flag=True, help="Flask's debugger and reloader (never in production).")
 @pass_install
 def serve(install, host, port, debug):
-    """Run the web server (for production, run gunicorn 'engine.wsgi:app')."""
+    """Run the development web server (one process; not for production).
+
+    For production, install the server extra and run gunicorn with the same LOOM_* settings:
+
+    \b
+        pip install 'loom-crm[server]'
+        gunicorn -w 4 -b 127.0.0.1:8000 'engine.wsgi:app'
+    """
     from engine.app import create_app
 
     install.registry.ensure_ready()

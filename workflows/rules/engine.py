@@ -205,6 +205,17 @@ class RulesEngine:
                 raise RulesetInvalid(problems)
             self._swap(tenant, version, compiled, current)
 
+    def withdraw(self, tenant: str) -> None:
+        """Remove every rule set of ``tenant`` (deleted, or its name now names another
+        tenant, whose versions start over)."""
+        with self._publish_lock:
+            current = self._tenants.get(tenant)
+            if current is None:
+                return
+            self._tenants = {name: p for name, p in self._tenants.items() if name != tenant}
+            for live in current.lives:
+                self._retire(live)
+
     def _swap(self, tenant, version, compiled, current) -> None:
         old = {live.chunk.key: live for live in (current.lives if current else ())}
         lives, created, routes, versions = [], [], {}, {}
