@@ -69,10 +69,16 @@ class TenantSession:
                                                         self.install.plugins.validators(self.enabled))
         return self._compiled
 
+    def renew_metadata(self):
+        """The tenant's current compiled metadata, after it moved under this session."""
+        self._compiled = None
+        return self.metadata()
+
     @property
     def records(self) -> RecordService:
         hooks = TenantHooks(self.install.plugins, self.enabled, self)
-        return RecordService(self.storage, self.metadata(), hooks, self.actor, self.tenant.slug)
+        return RecordService(self.storage, self.metadata(), hooks, self.actor, self.tenant.slug,
+                             renew=self.renew_metadata)
 
     def require_admin(self) -> None:
         if self.actor is not None and not self.actor.is_admin:
