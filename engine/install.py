@@ -48,7 +48,8 @@ class TenantSession:
 
     The tenant's compiled metadata is looked up once per session (a cheap version
     check, see `MetadataCache`) and kept for the session's life, so every step of a
-    request sees the same metadata; applying metadata through the session renews it."""
+    request sees the same metadata; applying metadata through the session renews it, and
+    so does a record operation that finds the version moved under it (it runs again)."""
 
     def __init__(self, install: Install, tenant, actor=None):
         self.install = install

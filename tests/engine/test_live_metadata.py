@@ -3,11 +3,21 @@ served under one metadata version (retried once under the new one when the versi
 under it) or refused with a retryable 503 `metadata_changed` — never a 500, never a record
 written under a version that is no longer current."""
 import copy
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
+from engine.install import Install
 from tests.conftest import crm_document, token_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BASE = "/api/v1/t/acme"
 HOT = {"name": "hot", "type": "boolean", "default": True}
@@ -135,3 +145,96 @@ def test_requests_while_metadata_is_applied_and_rolled_back_never_answer_500(ins
     for record_id, name in created:
         record = final.get("contact", record_id)
         assert record["full_name"] == name and record["hot"] is not None, record
+
+
+# -- a real server ------------------------------------------------------------------------------------
+
+def call(port, method, path, headers, body=None):
+    """(status, JSON body, Retry-After) of one HTTP request to the server on `port`."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        data = json.dumps(body) if body is not None else None
+        connection.request(method, BASE + path, body=data, headers={**headers, "Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null"), response.getheader("Retry-After")
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def server(settings, tmp_path):
+    """`loom serve` on a free port over `settings`, with tenant acme (contact has `hot`):
+    (port, admin headers, member headers, the server's log file)."""
+    install = Install(settings)
+    install.registry.create("acme", "Acme Retail")
+    install.session("acme").apply_metadata(with_hot())
+    admin = {"Authorization": f"Bearer {token_for(install, 'acme', 'admin@acme.example', 'admin')}"}
+    member = {"Authorization": f"Bearer {token_for(install, 'acme', 'member@acme.example')}"}
+    install.dispose()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOM_")}
+    env["LOOM_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url:
+        env.update(LOOM_DATABASE_URL=settings.database_url, LOOM_SCHEMA_PREFIX=settings.schema_prefix)
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port)],
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health")
+                break
+            except OSError:
+                process.poll()
+                assert process.returncode is None, log.read_text()
+                threading.Event().wait(0.1)
+        yield port, admin, member, log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_loom_serve_answers_no_500_while_metadata_changes(settings, server):
+    port, admin, member, log = server
+    done = threading.Event()
+    answers, created = [], []
+
+    def write(n):
+        name = f"Served {threading.get_ident()} {n}"
+        answer = call(port, "POST", "/records/contact", member, {"full_name": name})
+        if answer[0] == 201:
+            created.append((answer[1]["id"], name))
+        return answer
+
+    def read(n):
+        return call(port, "GET", "/records/contact?limit=10&sort=-id", member)
+
+    def run(work):
+        for n in range(40):
+            if done.is_set() and n >= 5:
+                return
+            answers.append(work(n))
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (write, write, read)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(2):
+            assert call(port, "PUT", "/metadata?allow_drop=true", admin, crm_document())[0] == 200
+            assert call(port, "POST", "/metadata/rollback/1", admin)[0] == 200
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+
+    wrong = [(status, body) for status, body, retry_after in answers
+             if not (200 <= status < 300 or (status == 503 and body["error"]["code"] == "metadata_changed"
+                                             and retry_after == "1"))]
+    assert wrong == [] and created
+    assert "unhandled error" not in log.read_text()
+    for record_id, name in created:
+        status, record, _ = call(port, "GET", f"/records/contact/{record_id}", member)
+        assert status == 200 and record["full_name"] == name and record["hot"] is not None, record
