@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.install import Install
+from engine.records.pinning import MetadataChanged
+from engine.records.service import RecordService
 from tests.conftest import crm_document, token_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +79,31 @@ def test_reads_prepared_under_an_old_version_are_answered_under_the_new_one(inst
 
     assert "hot" not in service.get("contact", record["id"])
     assert [r["full_name"] for r in service.list("contact")["items"]] == ["Cleo Park"]
+
+
+def test_an_operation_whose_version_moves_again_is_refused_with_503_and_writes_nothing(install, tenant):
+    session, _, _ = tenant
+    stale = session.metadata()  # version 1
+    install.session("acme").apply_metadata(crm_document(), allow_drop=True)
+    again_stale = RecordService(session.storage, stale, session.records.hooks, renew=lambda: stale)
+
+    for operation in (lambda: again_stale.create("contact", {"full_name": "Dan Wu"}),
+                      lambda: again_stale.create_many("contact", [{"full_name": "Eve Ng"}]),
+                      lambda: again_stale.list("contact")):
+        with pytest.raises(MetadataChanged) as refused:
+            operation()
+        assert (refused.value.status, refused.value.code, refused.value.retry_after) == (503, "metadata_changed", 1)
+    assert install.session("acme").records.list("contact")["items"] == []
+
+
+def test_the_api_answers_metadata_changed_with_503_and_retry_after(app):
+    @app.get("/moved-twice")
+    def moved_twice():
+        raise MetadataChanged()
+
+    response = app.test_client().get("/moved-twice")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.get_json()["error"]["code"] == "metadata_changed"
 
 
 # -- many requests while metadata changes ---------------------------------------------------------
