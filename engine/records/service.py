@@ -343,12 +343,13 @@ class RecordService:
         self.hooks.after_commit(event)
         return record
 
-    @one_version
     def write_state(self, entity_name, record_id, to_state, expected_version=None, extra=None,
                     on_write=None, effect_key=None):
         """Move a workflow record to `to_state`: the one write that may change a state
         field. `on_write(conn, before, after, at)` adds rows in the same transaction
-        (the transition log, SLA timers); the event is `record.transitioned`."""
+        (the transition log, SLA timers); the event is `record.transitioned`. The caller
+        chose the transition under this service's metadata, so a moved version is not
+        retried here: it is `MetadataChanged`."""
         entity, table, shape = self._entity(entity_name)
         workflow = self._workflow(entity)
         if workflow is None:
