@@ -96,6 +96,26 @@ def test_an_operation_whose_version_moves_again_is_refused_with_503_and_writes_n
     assert install.session("acme").records.list("contact")["items"] == []
 
 
+def test_a_state_change_prepared_under_an_old_version_is_refused_not_retried(install, tenant):
+    """The caller chose the transition under the old workflow, which may no longer have it."""
+    document = with_hot()
+    document["entities"].append({"name": "ticket", "fields": [
+        {"name": "title", "type": "string"}, {"name": "status", "type": "choice", "options": ["new", "done"]}]})
+    document["workflows"] = [{"name": "flow", "entity": "ticket", "field": "status", "initial": "new",
+                              "states": [{"name": "new", "category": "open"}, {"name": "done", "category": "done"}],
+                              "transitions": [{"name": "finish", "from": ["new"], "to": "done"}]}]
+    install.session("acme").apply_metadata(document)
+    ticket = install.session("acme").records.create("ticket", {"title": "Broken tap"})
+    stale = install.session("acme").records
+    without_hot = {"entities": crm_document()["entities"] + document["entities"][-1:],
+                   "workflows": document["workflows"]}
+    install.session("acme").apply_metadata(without_hot, allow_drop=True)
+
+    with pytest.raises(MetadataChanged):
+        stale.write_state("ticket", ticket["id"], "done")
+    assert install.session("acme").records.get("ticket", ticket["id"])["status"] == "new"
+
+
 def test_the_api_answers_metadata_changed_with_503_and_retry_after(app):
     @app.get("/moved-twice")
     def moved_twice():
