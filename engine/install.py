@@ -48,7 +48,8 @@ class TenantSession:
 
     The tenant's compiled metadata is looked up once per session (a cheap version
     check, see `MetadataCache`) and kept for the session's life, so every step of a
-    request sees the same metadata; applying metadata through the session renews it."""
+    request sees the same metadata; applying metadata through the session renews it, and
+    so does a record operation that finds the version moved under it (it runs again)."""
 
     def __init__(self, install: Install, tenant, actor=None):
         self.install = install
@@ -69,10 +70,16 @@ class TenantSession:
                                                         self.install.plugins.validators(self.enabled))
         return self._compiled
 
+    def renew_metadata(self):
+        """The tenant's current compiled metadata, after it moved under this session."""
+        self._compiled = None
+        return self.metadata()
+
     @property
     def records(self) -> RecordService:
         hooks = TenantHooks(self.install.plugins, self.enabled, self)
-        return RecordService(self.storage, self.metadata(), hooks, self.actor, self.tenant.slug)
+        return RecordService(self.storage, self.metadata(), hooks, self.actor, self.tenant.slug,
+                             renew=self.renew_metadata)
 
     def require_admin(self) -> None:
         if self.actor is not None and not self.actor.is_admin:

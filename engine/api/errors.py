@@ -25,6 +25,9 @@ def register_error_handlers(app) -> None:
     def _loom_error(exc: LoomError):
         response = jsonify(exc.to_dict())
         response.status_code = exc.status
+        retry_after = getattr(exc, "retry_after", None)  # a retryable refusal says when to retry
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.errorhandler(HTTPException)

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select, text
 
+from engine.records.pinning import exclude_writers
 from engine.systables import loom_table
 
 
@@ -37,7 +38,9 @@ def record_version(conn, schema, version, document, changes, archives, action, a
 
 def lock_history(conn, schema) -> None:
     """Migrations of one tenant take turns: the next one waits, then diffs against the
-    version the previous one recorded. (SQLite: the write transaction already does this.)"""
+    version the previous one recorded; and record writes in flight finish first, while
+    new ones wait for the new version. (SQLite: the write transaction already does this.)"""
+    exclude_writers(conn, schema)
     if conn.dialect.name == "postgresql":
         table = versions_table(schema)
         conn.execute(text(f'LOCK TABLE "{table.schema}"."{table.name}" IN SHARE ROW EXCLUSIVE MODE'))

@@ -1,7 +1,8 @@
 """The record service: the one way anything above the engine reads and writes records.
 
 Each write is one transaction holding the record, its audit row and its outbox row;
-plugins see it before commit (and may refuse it) and after commit."""
+plugins see it before commit (and may refuse it) and after commit. Each operation runs
+under one metadata version (see `pinning`)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -21,6 +22,7 @@ from engine.records.export import export_records
 from engine.records.ids import allocate_ids
 from engine.records.inputs import expected_version_of, record_id_of as _record_id, stale_version
 from engine.records.integrity import duplicates_within, explain_integrity_error, reference_problems
+from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.writes import audit_row, outbox_row, write_audit, write_outbox
 from engine.schemas import errors_to_details
@@ -34,13 +36,21 @@ def utcnow() -> datetime:
 
 
 class RecordService:
-    def __init__(self, storage, metadata, hooks, actor=None, tenant=None):
+    def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None):
         self.storage = storage
         self.metadata = metadata
         self.hooks = hooks
         self.actor = actor
         self.tenant = tenant or storage.slug
         self.sharing = Sharing(metadata, actor, storage)  # who may read / edit which records
+        self._renew = renew  # () -> the tenant's current compiled metadata
+
+    def renew(self) -> None:
+        """Take the tenant's current metadata, after it moved under this service."""
+        if self._renew is None:
+            raise MetadataChanged()
+        self.metadata = self._renew()
+        self.sharing = Sharing(self.metadata, self.actor, self.storage)
 
     # -- helpers --------------------------------------------------------------------
     @property
@@ -132,7 +142,14 @@ class RecordService:
                 details=[{"field": workflow.field, "message": "set by the workflow"}],
                 code="state_by_transition")
 
+    def _hold(self, conn) -> None:
+        hold(conn, self.storage.schema, self.metadata.version)
+
+    def _confirm(self, conn) -> None:
+        confirm(conn, self.storage.schema, self.metadata.version)
+
     # -- reading ----------------------------------------------------------------------
+    @one_version
     def get(self, entity_name, record_id, fields=None):
         """One record; `fields` (the text of ``fields=``) narrows it as in a list."""
         entity, table, shape = self._entity(entity_name)
@@ -140,10 +157,12 @@ class RecordService:
         columns = list_query.parse_fields(entity, fields)
         with self.storage.connect() as conn:
             row = self._fetch(conn, table, record_id, where=self.sharing.read_clause(entity))
+            self._confirm(conn)
         if row is None:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
         return shape.dump(row, columns)
 
+    @one_version
     def list(self, entity_name, params=()):
         entity, table, shape = self._entity(entity_name)
         query = list_query.parse_list_query(entity, table, params)
@@ -156,6 +175,7 @@ class RecordService:
                     query = replace(query, where=query.where + (or_(*shared),))
                 stmt = list_query.build_select(table, query)
             rows = conn.execute(stmt).mappings().all()
+            self._confirm(conn)
         rows, cursor = list_query.page(rows, query)
         return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
 
@@ -176,6 +196,7 @@ class RecordService:
         return items
 
     # -- creating ---------------------------------------------------------------------
+    @one_version
     def create(self, entity_name, data, effect_key=None):
         """Create a record. With `effect_key`, a second call with the same key (a retried
         job) writes nothing and returns None."""
@@ -183,6 +204,7 @@ class RecordService:
         values = self._new_values(entity, data)
         try:
             with self.storage.begin() as conn:
+                self._hold(conn)
                 if not self._claim(conn, effect_key):
                     return None
                 record, event = self._insert(conn, entity, table, shape, values)
@@ -226,6 +248,7 @@ class RecordService:
         self._finish(conn, [event], [audit], at)
         return record, event
 
+    @one_version
     def create_many(self, entity_name, items):
         """Validate every item first; write all of them in one transaction, or none.
         Returns the new ids in the order of `items`."""
@@ -254,6 +277,7 @@ class RecordService:
         wants_events = self.hooks.wants_record_events
         try:
             with self.storage.begin() as conn:
+                self._hold(conn)
                 self._check_references(conn, entity, loaded, indexed=True, details=details)
                 ids = allocate_ids(conn, table, len(loaded))
                 rows, audits, events = [], [], []
@@ -276,6 +300,7 @@ class RecordService:
         return ids
 
     # -- updating ---------------------------------------------------------------------
+    @one_version
     def update(self, entity_name, record_id, data, expected_version=None, effect_key=None):
         """Change the fields in `data`; `version` in it (or `expected_version`, the
         If-Match header) must be the record's current version. With `effect_key`, a
@@ -289,6 +314,7 @@ class RecordService:
         values = self._load(entity, self.metadata.update_schema(entity_name), data, partial=True)
         try:
             with self.storage.begin() as conn:
+                self._hold(conn)
                 if not self._claim(conn, effect_key):
                     return None
                 old = self._fetch(conn, table, record_id, lock=True)
@@ -323,7 +349,9 @@ class RecordService:
                     on_write=None, effect_key=None):
         """Move a workflow record to `to_state`: the one write that may change a state
         field. `on_write(conn, before, after, at)` adds rows in the same transaction
-        (the transition log, SLA timers); the event is `record.transitioned`."""
+        (the transition log, SLA timers); the event is `record.transitioned`. The caller
+        chose the transition under this service's metadata, so a moved version is not
+        retried here: it is `MetadataChanged`."""
         entity, table, shape = self._entity(entity_name)
         workflow = self._workflow(entity)
         if workflow is None:
@@ -331,6 +359,7 @@ class RecordService:
         record_id = _record_id(record_id, entity_name)
         expected_version = expected_version_of(None, expected_version)
         with self.storage.begin() as conn:
+            self._hold(conn)
             if not self._claim(conn, effect_key):
                 return None
             old = self._fetch(conn, table, record_id, lock=True)
@@ -357,6 +386,7 @@ class RecordService:
         return record
 
     # -- deleting ---------------------------------------------------------------------
+    @one_version
     def delete(self, entity_name, record_id, expected_version=None):
         """Delete a record (If-Match: `expected_version`) and apply its referrers' on_delete rules."""
         entity, table, _ = self._entity(entity_name)
@@ -365,6 +395,7 @@ class RecordService:
         at = utcnow()
         try:
             with self.storage.begin() as conn:
+                self._hold(conn)
                 old = self._fetch(conn, table, record_id, lock=True)
                 if old is None:
                     raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")

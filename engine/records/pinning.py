@@ -1,0 +1,123 @@
+"""Pinning each record operation to one metadata version.
+
+The record service compiles its statements from the metadata version its session
+loaded; an admin may apply another version between that load and the operation's
+transaction. Each transaction of the service therefore checks the version it runs
+under: a write before its first statement (`hold`), a read after its rows (`confirm`).
+When the version moved they raise `MetadataChanged`; the service then runs the
+operation once more under the new version, and the caller gets this retryable 503 only
+if the version moves again.
+
+Writes. On SQLite a write transaction holds the database's write lock from its first
+statement, so no migration commits before it ends. On PostgreSQL the transaction
+takes the tenant's version lock in shared mode and then reads the version, in one
+round trip; a migration takes the lock exclusively (`exclude_writers`) before anything
+else, so it waits for the writes in flight, and writes that begin during it wait for
+it and then read its version.
+
+Reads take no lock. On SQLite the version is read in the snapshot the rows came from;
+on PostgreSQL (read committed) just after them, so an unchanged version means no
+migration had committed when the rows were read."""
+from __future__ import annotations
+
+import functools
+import zlib
+
+from sqlalchemy.exc import DBAPIError
+
+from engine.errors import LoomError
+
+LOCK_CLASS = 0x4C4F4F4D  # "LOOM": the first key of the version lock; the second is the tenant's
+
+
+class MetadataChanged(LoomError):
+    """The tenant's metadata changed while the request ran; nothing was written."""
+
+    status, code = 503, "metadata_changed"
+    retry_after = 1  # seconds (the Retry-After header)
+
+    def __init__(self, message="the tenant's metadata changed while the request ran; nothing was "
+                               "written: send the request again", **kwargs):
+        super().__init__(message, **kwargs)
+
+
+def hold(conn, schema: str | None, version: int) -> None:
+    """First statement of a write transaction: keep the version from moving until commit."""
+    if conn.dialect.name == "postgresql":  # the lock, then the version in a snapshot of its own
+        _check(_read(conn, f"SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, {_tenant_key(schema)}); "
+                           f"{_version_sql(schema)}", second=True), version)
+    else:
+        _check(_read(conn, _version_sql(schema)), version)
+
+
+def confirm(conn, schema: str | None, version: int) -> None:
+    """Last statement of a read: the rows were read under `version`."""
+    _check(_read(conn, _version_sql(schema)), version)
+
+
+def current(conn, schema: str | None) -> int:
+    return _read(conn, _version_sql(schema))
+
+
+def _read(conn, sql: str, second: bool = False) -> int:
+    """One number through the driver's cursor, in the connection's transaction: this runs
+    in every record operation, and skipping SQLAlchemy's statement handling halves its cost."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        if second:
+            cursor.nextset()
+        return cursor.fetchone()[0]
+    finally:
+        cursor.close()
+
+
+def exclude_writers(conn, schema: str | None) -> None:
+    """A migration's first statement (PostgreSQL): wait for the writes in flight and hold
+    new ones until commit. On SQLite the migration's write transaction does this."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {_tenant_key(schema)})")
+
+
+def _check(current_version: int, version: int) -> None:
+    if current_version != version:
+        raise MetadataChanged()
+
+
+def _version_sql(schema: str | None) -> str:
+    table = f'"{schema}".loom_metadata_versions' if schema else "loom_metadata_versions"
+    return f"SELECT coalesce(max(version), 0) FROM {table}"
+
+
+def _tenant_key(schema: str | None) -> int:
+    """A 32-bit key per tenant schema (two tenants sharing one only wait for each other)."""
+    return zlib.crc32((schema or "").encode()) - 2**31
+
+
+def one_version(operation):
+    """A record service operation run under one metadata version: run once more under the
+    new version when the version moved under the first run (which wrote nothing), and
+    `MetadataChanged` if it moves again. A database error while the version stood still
+    is not the metadata's doing and passes through."""
+
+    @functools.wraps(operation)
+    def run(service, *args, **kwargs):
+        try:
+            return operation(service, *args, **kwargs)
+        except (MetadataChanged, DBAPIError) as exc:
+            if isinstance(exc, DBAPIError) and not _moved(service):
+                raise
+        service.renew()
+        try:
+            return operation(service, *args, **kwargs)
+        except DBAPIError:
+            if _moved(service):
+                raise MetadataChanged() from None
+            raise
+
+    return run
+
+
+def _moved(service) -> bool:
+    with service.storage.connect() as conn:
+        return current(conn, service.storage.schema) != service.metadata.version
