@@ -1,6 +1,9 @@
 """`notify`, wired to the tenant's published message templates and the install's
-`LOOM_SMTP_*` settings (the work is `workflows.notify.action`'s)."""
+`LOOM_SMTP_*` settings (the work is `workflows.notify.action`'s). While e-mail is off,
+the install's log says so once."""
 from __future__ import annotations
+
+import logging
 
 from engine.actions import ActionSpec
 from workflows.notify.action import make_notify_action
@@ -11,8 +14,18 @@ def templates_for(session) -> dict:
     return {t["name"]: t for t in session.metadata().package.templates}
 
 
+log = logging.getLogger("loom.notify")
+SAID_OFF = "notify.said-email-is-off"
+
+
 def mailer_for(session) -> Mailer:
-    return Mailer.from_environ(session.install.settings.extra)
+    install = session.install
+    mailer = Mailer.from_environ(install.settings.extra)
+    said = object()
+    if not mailer.enabled and install.extensions.setdefault(SAID_OFF, said) is said:
+        log.warning("e-mail is off: LOOM_SMTP_HOST is not set, so e-mail notifications are skipped "
+                    "(each one is recorded on the rule trace); set LOOM_SMTP_HOST to send them")
+    return mailer
 
 
 def check(params) -> list[str]:
