@@ -2,6 +2,12 @@
 real tenants on SQLite and PostgreSQL, the real Flask app."""
 from __future__ import annotations
 
+import os
+import select
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -11,6 +17,7 @@ from engine.actions import ActionContext, ActionFailed
 from engine.auth import create_user
 from engine.systables import loom_table
 from workflows import outbox
+from workflows.actions.notify import say_email_is_off
 from workflows.runtime import runtime_of
 from tenants import Settings
 from tests.conftest import crm_document, token_for
@@ -340,6 +347,24 @@ def test_with_no_smtp_host_email_is_off_said_once_and_each_e_mail_is_skipped_not
     said = [r.getMessage() for r in caplog.records if "e-mail is off" in r.getMessage()]
     assert said == ["e-mail is off: LOOM_SMTP_HOST is not set, so e-mail notifications are skipped "
                     "(each one is recorded on the rule trace); set LOOM_SMTP_HOST to send them"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_worker_says_at_start_that_e_mail_is_off(backend, install, tmp_path, caplog):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOM_")}
+    env["LOOM_DATA_DIR"] = str(tmp_path / "data")
+    worker = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], env=env, text=True,
+                              cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    ready, _, _ = select.select([worker.stderr], [], [], 60)
+    first = worker.stderr.readline() if ready else "(nothing in 60 s)"
+    worker.terminate()
+    worker.communicate(timeout=60)
+    assert first.startswith("e-mail is off: LOOM_SMTP_HOST is not set"), first
+    # an install with a mail server says nothing
+    install.settings.extra["LOOM_SMTP_HOST"] = "127.0.0.1"
+    say_email_is_off(install)
+    assert not [r for r in caplog.records if "e-mail is off" in r.getMessage()]
 
 
 @pytest.fixture

@@ -19,13 +19,24 @@ SAID_OFF = "notify.said-email-is-off"
 
 
 def mailer_for(session) -> Mailer:
-    install = session.install
-    mailer = Mailer.from_environ(install.settings.extra)
+    mailer = Mailer.from_environ(session.install.settings.extra)
+    if not mailer.enabled:
+        say_email_is_off(session.install)
+    return mailer
+
+
+def say_email_is_off(install) -> None:
+    """Log, once per install, that e-mail is off — when it is (a worker says so at start,
+    `loom worker --once` when it first skips an e-mail)."""
+    try:
+        if Mailer.from_environ(install.settings.extra).enabled:
+            return
+    except ValueError:  # wrong LOOM_SMTP_* values: each notify reports them
+        return
     said = object()
-    if not mailer.enabled and install.extensions.setdefault(SAID_OFF, said) is said:
+    if install.extensions.setdefault(SAID_OFF, said) is said:
         log.warning("e-mail is off: LOOM_SMTP_HOST is not set, so e-mail notifications are skipped "
                     "(each one is recorded on the rule trace); set LOOM_SMTP_HOST to send them")
-    return mailer
 
 
 def check(params) -> list[str]:
