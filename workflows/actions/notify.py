@@ -9,19 +9,18 @@ from engine.actions import ActionSpec
 from workflows.notify.action import make_notify_action
 from workflows.notify.mailer import Mailer
 
+log = logging.getLogger("loom.notify")
+SAID_OFF = "notify.said-email-is-off"  # the install.extensions key: said once per install
+
 
 def templates_for(session) -> dict:
     return {t["name"]: t for t in session.metadata().package.templates}
 
 
-log = logging.getLogger("loom.notify")
-SAID_OFF = "notify.said-email-is-off"
-
-
 def mailer_for(session) -> Mailer:
     mailer = Mailer.from_environ(session.install.settings.extra)
     if not mailer.enabled:
-        say_email_is_off(session.install)
+        _say_once(session.install)
     return mailer
 
 
@@ -29,10 +28,14 @@ def say_email_is_off(install) -> None:
     """Log, once per install, that e-mail is off — when it is (a worker says so at start,
     `loom worker --once` when it first skips an e-mail)."""
     try:
-        if Mailer.from_environ(install.settings.extra).enabled:
-            return
+        off = not Mailer.from_environ(install.settings.extra).enabled
     except ValueError:  # wrong LOOM_SMTP_* values: each notify reports them
         return
+    if off:
+        _say_once(install)
+
+
+def _say_once(install) -> None:
     said = object()
     if install.extensions.setdefault(SAID_OFF, said) is said:
         log.warning("e-mail is off: LOOM_SMTP_HOST is not set, so e-mail notifications are skipped "

@@ -1,9 +1,10 @@
 """E-mail over SMTP (smtplib), configured by `LOOM_SMTP_*` settings.
 
 E-mail is off until `LOOM_SMTP_HOST` is set: an install with no mail server sends
-nothing, rather than trying a port 25 that is usually not there. Every failure to hand a message to the server is an `ActionFailed` with words a tenant
-admin can act on, so the job queue retries it; an address that can never work is refused
-before any connection is made. With an idempotency key the Message-ID is derived from it,
+nothing, rather than trying a port 25 that is usually not there. Every failure to hand a
+message to the server is an `ActionFailed` with words a tenant admin can act on, so the
+job queue retries it; an address that can never work is refused before any connection
+is made. With an idempotency key the Message-ID is derived from it,
 so a message re-sent after a worker crash is recognisably the same message."""
 from __future__ import annotations
 
@@ -26,8 +27,6 @@ RESERVED = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "sender"
             "mime-version", "content-type", "content-transfer-encoding"}
 MAX_RECIPIENTS = 100
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
-
-
 OFF = "e-mail is off (LOOM_SMTP_HOST is not set)"
 
 
