@@ -8,6 +8,7 @@ import click
 
 from engine.cli.common import echo_json, pass_install, read_json_file
 from workflows import outbox
+from workflows.actions.notify import say_email_is_off
 from workflows.runtime import runtime_of
 from workflows.simulate import simulate
 
@@ -32,6 +33,7 @@ def worker(install, workers, once):
             sys.exit(1)
         return
     click.echo(f"loom worker: {workers} threads, queue {'redis' if install.settings.redis_url else 'sqlite'}")
+    say_email_is_off(install)
     runtime.jobs.consumer(workers).run()
 
 

@@ -2,6 +2,12 @@
 real tenants on SQLite and PostgreSQL, the real Flask app."""
 from __future__ import annotations
 
+import os
+import select
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -10,6 +16,9 @@ from sqlalchemy import update
 from engine.actions import ActionContext, ActionFailed
 from engine.auth import create_user
 from engine.systables import loom_table
+from workflows import outbox
+from workflows.actions.notify import say_email_is_off
+from workflows.runtime import runtime_of
 from tenants import Settings
 from tests.conftest import crm_document, token_for
 from tests.mail import Collector, free_port, running_smtp
@@ -89,7 +98,8 @@ def test_a_refused_login_is_a_clear_action_failure():
                             authenticator=authenticator, auth_require_tls=False)
     controller.start()
     try:
-        mailer = Mailer(SmtpSettings(port=controller.port, user="loom", password="wrong", timeout=5))
+        mailer = Mailer(SmtpSettings(host="127.0.0.1", port=controller.port, user="loom", password="wrong",
+                                     timeout=5))
         with pytest.raises(ActionFailed, match=r"refused the login of 'loom'.*535"):
             mailer.send("a@example.org", "hi", "body")
     finally:
@@ -112,7 +122,9 @@ def test_header_injection_and_reserved_headers_are_refused():
 
 
 def test_smtp_settings_from_a_mapping():
-    assert smtp_settings({}) == SmtpSettings()
+    assert smtp_settings({}) == SmtpSettings() and smtp_settings({}).host is None  # e-mail is off
+    assert not Mailer.from_environ({"LOOM_SMTP_HOST": ""}).enabled
+    assert Mailer.from_environ({"LOOM_SMTP_HOST": "127.0.0.1"}).settings.port == 25
     extra = Settings.from_env({"LOOM_SMTP_HOST": "mail.example.org", "LOOM_SMTP_PORT": "587",
                                "LOOM_SMTP_USER": "u", "LOOM_SMTP_PASSWORD": "p",
                                "LOOM_SMTP_FROM": "crm@example.org", "LOOM_SMTP_STARTTLS": "true",
@@ -185,14 +197,18 @@ def test_check_template_reports_problems_with_paths_and_lines():
 
 
 # -- tenants with people --------------------------------------------------------------------
-@pytest.fixture
-def shop(install, acme):
-    """`acme` with a `locale` and an `assignee_id` on contacts, and three users."""
+def shop_document() -> dict:
     doc = crm_document()
     contact = next(e for e in doc["entities"] if e["name"] == "contact")
     contact["fields"] += [{"name": "locale", "type": "choice", "options": ["en", "zh-CN"]},
                           {"name": "assignee_id", "type": "integer"}]
-    acme.apply_metadata(doc)
+    return doc
+
+
+@pytest.fixture
+def shop(install, acme):
+    """`acme` with a `locale` and an `assignee_id` on contacts, and three users."""
+    acme.apply_metadata(shop_document())
     storage = acme.storage
     acme.ann = create_user(storage, "ann@acme.example", "admin", "Ann Admin", "zh-CN")
     acme.bob = create_user(storage, "bob@acme.example", "member", "Bob Member", "en")
@@ -301,6 +317,54 @@ def test_notify_failures_are_action_failures(install, shop, smtp):
         "名字@example.org: '名字@example.org': addresses with non-ASCII names are not supported"]}
     outcome = notify_action(smtp.mailer).run(context(install, dict(record, email="wang@例子.测试"), key=""), params)
     assert outcome["sent"] == 1 and smtp.envelopes[-1].rcpt_tos == ["wang@xn--fsqu00a.xn--0zwm56d"]
+
+
+def test_with_no_smtp_host_email_is_off_said_once_and_each_e_mail_is_skipped_not_retried(install, shop, caplog):
+    """No LOOM_SMTP_HOST: the worker says once that e-mail is off; every e-mail notification
+    is recorded on the rule trace as skipped, and its event is done (no retry, no dead letter)."""
+    assert "LOOM_SMTP_HOST" not in install.settings.extra
+    doc = shop_document()
+    doc["templates"] = [SURVEY]
+    doc["rulesets"] = [{"name": "welcome", "kind": "automation", "entity": "contact", "rules": [
+        {"name": "greet", "when": {"event": "record.created"},
+         "actions": [{"action": "notify", "params": {"template": "survey_invite", "to": ["field:email", "owner"],
+                                                     "channel": "both"}}]}]}]
+    shop.apply_metadata(doc)
+    jobs = runtime_of(install).jobs
+    for email in ("wang@example.cn", "li@example.cn"):
+        contact(install, shop, email=email)
+        assert jobs.drain("acme") == {"done": 1, "retry": 0, "failed": 0}
+    assert outbox.failed(shop.storage) == []
+    trace = loom_table(shop.storage.schema, "loom_rule_trace")
+    with shop.storage.connect() as conn:
+        rows = [dict(r) for r in conn.execute(trace.select().order_by(trace.c.id)).mappings()]
+    assert [(r["rule"], r["outcome"]) for r in rows] == [("greet", "done"), ("greet", "done")]
+    assert [r["actions"][0]["outcome"] for r in rows] == [
+        {"sent": 0, "in_app": 1, "skipped": [f"{email}: not a user, so no in-app notification",
+                                             f"{email}: e-mail is off (LOOM_SMTP_HOST is not set)",
+                                             "bob@acme.example: e-mail is off (LOOM_SMTP_HOST is not set)"]}
+        for email in ("wang@example.cn", "li@example.cn")]
+    said = [r.getMessage() for r in caplog.records if "e-mail is off" in r.getMessage()]
+    assert said == ["e-mail is off: LOOM_SMTP_HOST is not set, so e-mail notifications are skipped "
+                    "(each one is recorded on the rule trace); set LOOM_SMTP_HOST to send them"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_worker_says_at_start_that_e_mail_is_off(backend, install, tmp_path, caplog):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOM_")}
+    env["LOOM_DATA_DIR"] = str(tmp_path / "data")
+    worker = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], env=env, text=True,
+                              cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    ready, _, _ = select.select([worker.stderr], [], [], 60)
+    first = worker.stderr.readline() if ready else "(nothing in 60 s)"
+    worker.terminate()
+    worker.communicate(timeout=60)
+    assert first.startswith("e-mail is off: LOOM_SMTP_HOST is not set"), first
+    # an install with a mail server says nothing
+    install.settings.extra["LOOM_SMTP_HOST"] = "127.0.0.1"
+    say_email_is_off(install)
+    assert not [r for r in caplog.records if "e-mail is off" in r.getMessage()]
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ Where templates live and how the mailer is configured is the caller's business, 
 come in as callables. With an effect key every delivery is recorded in `loom_effects`,
 so a job retried after a partial failure skips the people already notified; e-mails
 also carry the key in `X-Loom-Effect` for receivers to deduplicate the unavoidable
-crash-between-send-and-record case."""
+crash-between-send-and-record case. While e-mail is off (no SMTP host), each e-mail is
+skipped with that reason: nothing to retry, and in-app notifications still go out."""
 from __future__ import annotations
 
 from typing import Callable
@@ -13,7 +14,7 @@ from typing import Callable
 from engine.actions import ActionContext, ActionFailed, ActionSpec
 from engine import effects
 from workflows.notify import inapp
-from workflows.notify.mailer import EFFECT_HEADER, AddressRefused, Mailer
+from workflows.notify.mailer import EFFECT_HEADER, OFF, AddressRefused, Mailer
 from workflows.notify.recipients import Recipient, parse_spec, resolve
 from workflows.notify.templates import NAME_RE, TemplateFailed, render
 
@@ -125,6 +126,9 @@ class _Delivery:
         key = self._key("email", person)
         if key and effects.already(self.storage, key):
             self.outcome["skipped"].append(f"{person.email}: e-mail already sent")
+            return
+        if not self._mailer().enabled:
+            self.outcome["skipped"].append(f"{person.email}: {OFF}")
             return
         headers = {EFFECT_HEADER: self.context.effect_key} if self.context.effect_key else None
         try:

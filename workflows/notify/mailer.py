@@ -1,8 +1,10 @@
 """E-mail over SMTP (smtplib), configured by `LOOM_SMTP_*` settings.
 
-Every failure to hand a message to the server is an `ActionFailed` with words a tenant
-admin can act on, so the job queue retries it; an address that can never work is refused
-before any connection is made. With an idempotency key the Message-ID is derived from it,
+E-mail is off until `LOOM_SMTP_HOST` is set: an install with no mail server sends
+nothing, rather than trying a port 25 that is usually not there. Every failure to hand a
+message to the server is an `ActionFailed` with words a tenant admin can act on, so the
+job queue retries it; an address that can never work is refused before any connection
+is made. With an idempotency key the Message-ID is derived from it,
 so a message re-sent after a worker crash is recognisably the same message."""
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ RESERVED = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "sender"
             "mime-version", "content-type", "content-transfer-encoding"}
 MAX_RECIPIENTS = 100
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+OFF = "e-mail is off (LOOM_SMTP_HOST is not set)"
 
 
 class AddressRefused(ActionFailed):
@@ -33,7 +36,7 @@ class AddressRefused(ActionFailed):
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    host: str = "127.0.0.1"
+    host: str | None = None  # None: e-mail is off
     port: int = 25
     user: str | None = None
     password: str | None = None
@@ -58,7 +61,7 @@ def smtp_settings(environ: Mapping) -> SmtpSettings:
         raise ValueError(f"LOOM_SMTP_TIMEOUT must be seconds, not {str(timeout)[:20]!r}") from None
     if not 0 < timeout <= 600:
         raise ValueError("LOOM_SMTP_TIMEOUT must be between 0 and 600 seconds")
-    settings = SmtpSettings(host=get("HOST", "127.0.0.1"), port=int(port), user=get("USER"),
+    settings = SmtpSettings(host=get("HOST"), port=int(port), user=get("USER"),
                             password=get("PASSWORD"), sender=get("FROM", "loom@localhost"),
                             starttls=_flag(get("STARTTLS", "false"), "STARTTLS"),
                             ssl=_flag(get("SSL", "false"), "SSL"), timeout=timeout)
@@ -106,6 +109,10 @@ class Mailer:
         return cls(smtp_settings(environ))
 
     @property
+    def enabled(self) -> bool:
+        return self.settings.host is not None
+
+    @property
     def where(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
 
@@ -147,6 +154,8 @@ class Mailer:
         """Hand one message to the SMTP server; returns its Message-ID."""
         msg = self.build(to, subject, body, headers)
         s = self.settings
+        if not self.enabled:
+            raise ActionFailed(f"could not send the message: {OFF}")
         try:
             if s.ssl:
                 smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
