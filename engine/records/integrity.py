@@ -17,8 +17,9 @@ def _path(field, index, indexed) -> str:
     return f"/{index}/{field}" if indexed else field
 
 
-def reference_problems(conn, metadata, entity, records, indexed=False) -> list[dict]:
-    """Every reference value must name an existing record of its target."""
+def reference_problems(conn, metadata, entity, records, indexed=False, sharing=None) -> list[dict]:
+    """Every reference value must name an existing record of its target — one the actor
+    may read, with `sharing`: a hidden record is reported exactly as a missing one."""
     details = []
     for field in entity.fields:
         if (field.base_type or field.type) != "reference":
@@ -27,10 +28,13 @@ def reference_problems(conn, metadata, entity, records, indexed=False) -> list[d
         if not wanted:
             continue
         target = metadata.tables[field.to]
+        readable = sharing.read_clause(metadata.entity(field.to)) if sharing is not None else None
         found = set()
         for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start:start + CHUNK]
-            found |= set(conn.execute(select(target.c.id).where(target.c.id.in_(chunk))).scalars())
+            stmt = select(target.c.id).where(target.c.id.in_(wanted[start:start + CHUNK]))
+            if readable is not None:
+                stmt = stmt.where(readable)
+            found |= set(conn.execute(stmt).scalars())
         missing = set(wanted) - found
         listed = 0
         for index, values in enumerate(records):

@@ -1,7 +1,9 @@
 """The record service: the one way anything above the engine reads and writes records.
 
 Each write is one transaction holding the record, its audit row and its outbox row;
-plugins see it before commit (and may refuse it) and after commit."""
+plugins see it before commit (and may refuse it) and after commit.  A reference to a
+record the actor may not read is refused as a reference to a missing one, before any
+row is written or any hook reads it."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -86,16 +88,25 @@ class RecordService:
             readonly = {f.name for f in entity.fields if f.readonly}
             details = errors_to_details(exc.messages, readonly)
             with self.storage.connect() as conn:
-                details += reference_problems(conn, self.metadata, entity, [exc.valid_data or {}])
+                details += reference_problems(conn, self.metadata, entity, [exc.valid_data or {}],
+                                              sharing=self.sharing)
             raise ValidationFailed(f"invalid {entity.name} record",
                                    details=sorted(details, key=lambda d: d["field"])) from None
         return values
 
     def _check_references(self, conn, entity, records, indexed=False, details=()) -> None:
-        details = list(details) + reference_problems(conn, self.metadata, entity, records, indexed)
+        details = list(details) + reference_problems(conn, self.metadata, entity, records, indexed,
+                                                     sharing=self.sharing)
         if details:
             raise ValidationFailed(_invalid_message(entity, records, details, indexed),
                                    details=details[:MAX_DETAILS])
+
+    def _check_readable_references(self, conn, entity, values) -> None:
+        """A single write's references, when the actor may not read every record they
+        could name: checked here, before the row and the hooks (otherwise the foreign key
+        refuses a missing record and the same message comes from the integrity error)."""
+        if self.sharing.references_limited(entity):
+            self._check_references(conn, entity, [values])
 
     def _claim(self, conn, effect_key) -> bool:
         """Claim an effect key in the write's transaction; False if it was done before."""
@@ -213,6 +224,7 @@ class RecordService:
         return values
 
     def _insert(self, conn, entity, table, shape, values):
+        self._check_readable_references(conn, entity, values)
         at = utcnow()
         row = {**shape.empty_columns, **shape.to_columns(values), "created_at": at, "updated_at": at,
                "created_by": self.actor_id, "updated_by": self.actor_id,
@@ -301,6 +313,7 @@ class RecordService:
                     return before
                 refuse(entity, self.sharing.refused(entity, {k: values[k] for k in changes}))
                 self._refuse_state_change(entity, changes)
+                self._check_readable_references(conn, entity, {k: values[k] for k in changes})
                 at = utcnow()
                 new_columns = {**shape.to_columns({k: values[k] for k in changes}),
                                "version": old["version"] + 1, "updated_at": at,

@@ -4,8 +4,11 @@ An entity's ``sharing`` (see docs/metadata.md) becomes two SQL conditions added 
 record service's statements, so list, search, paging and export filter in the
 database and never load what the caller may not see.  A member's access to a record
 is the best of: the entity's ``default``; ``edit`` as its owner; ``edit`` as a manager
-of its owner (``managers``); and each rule that matches.  Admins and the system (no
-actor: rules, jobs, the CLI) are never restricted, nor is an entity without sharing.
+of its owner (``managers``); and each rule that matches: a field rule, a parent rule (the
+record it references is readable) or a referrer rule (a readable record references it).
+Admins and the system (no actor: rules, jobs, the CLI) are never restricted, nor is an
+entity without sharing.  The same read condition decides which records a write may
+reference (``references_limited``): what the actor cannot read does not exist for them.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from sqlalchemy import case, false, literal, or_, select
 from engine.errors import Forbidden, NotFound
 from engine.fieldtypes import FieldInvalid, dump_value, parse_query_value
 
-MAX_DEPTH = 5  # parent rules followed this deep; deeper (or a cycle) grants nothing
+MAX_DEPTH = 5  # parent and referrer rules followed this deep; deeper (or a cycle) grants nothing
 ACCESS = {"none": 0, "read": 1, "edit": 2}
 
 
@@ -69,6 +72,8 @@ class Sharing:
                 continue
             if "parent" in rule:
                 terms.append(self._parent_term(entity, table, rule["parent"], depth))
+            elif "referenced_by" in rule:
+                terms.append(self._referrer_term(table, rule["referenced_by"], depth))
             else:
                 values = self.attribute_values(entity, rule)
                 if values:
@@ -88,6 +93,31 @@ class Sharing:
             return column.is_not(None)
         parent_table = self.metadata.tables[parent.name]
         return column.in_(select(parent_table.c.id).where(inner))
+
+    def _referrer_term(self, table, referrer, depth):
+        """A readable record of entity E references this one through its field F
+        (``referenced_by: "E.F"``): the policyholders of a visible policy."""
+        entity_name, field_name = referrer.split(".", 1)
+        child = self.metadata.entity(entity_name)
+        if depth >= MAX_DEPTH or child is None:
+            return false()
+        column = self.metadata.tables[child.name].c[field_name]
+        referring = select(column).where(column.is_not(None))
+        inner = self._clause(child, "read", depth + 1) if child.sharing is not None else None
+        if inner is not None:
+            referring = referring.where(inner)
+        return table.c.id.in_(referring)
+
+    def references_limited(self, entity) -> bool:
+        """Whether a write of ``entity`` by this actor may reference records it cannot read:
+        then the record service checks every reference against the read condition."""
+        if self.actor is None or self.actor.is_admin:
+            return False
+        for field in entity.fields:
+            if (field.base_type or field.type) == "reference" and \
+                    restricted(self.metadata.entity(field.to), self.actor):
+                return True
+        return False
 
     def attribute_values(self, entity, rule) -> list | None:
         """The actor's attribute of a field rule converted to the field's type; values
