@@ -9,6 +9,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.fieldtypes import dump_value
 
 CHUNK = 1000
+MAX_DETAILS = 100  # problems reported for one batch
 MAX_LISTED = 20
 UNCOMPARABLE = ("currency", "json", "multi_choice")  # no plain value to look up
 
@@ -43,6 +44,22 @@ def reference_problems(conn, metadata, entity, records, indexed=False, sharing=N
                 details.append({"field": _path(field.name, index, indexed),
                                 "message": f"no {field.to} record with id {values[field.name]}"})
     return details
+
+
+def check_references(conn, metadata, entity, records, sharing, indexed=False, details=()) -> None:
+    """Raise every problem of `records` at once: `details` found before, then each reference
+    to a record that is missing or that the actor (`sharing`) may not read."""
+    details = list(details) + reference_problems(conn, metadata, entity, records, indexed, sharing)
+    if details:
+        raise ValidationFailed(_invalid_message(entity, records, details, indexed),
+                               details=details[:MAX_DETAILS])
+
+
+def _invalid_message(entity, records, details, indexed) -> str:
+    if not indexed:
+        return f"invalid {entity.name} record"
+    failing = len({d["field"].split("/")[1] for d in details})
+    return f"{failing} of {len(records)} records are invalid; nothing was written"
 
 
 def duplicates_within(entity, records) -> list[dict]:

@@ -22,13 +22,13 @@ from engine.records.deletes import Deletion
 from engine.records.export import export_records
 from engine.records.ids import allocate_ids
 from engine.records.inputs import expected_version_of, record_id_of as _record_id, stale_version
-from engine.records.integrity import duplicates_within, explain_integrity_error, reference_problems
+from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
+                                     explain_integrity_error, reference_problems)
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.writes import audit_row, outbox_row, write_audit, write_outbox
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
-MAX_DETAILS = 100
 
 
 def utcnow() -> datetime:
@@ -94,19 +94,12 @@ class RecordService:
                                    details=sorted(details, key=lambda d: d["field"])) from None
         return values
 
-    def _check_references(self, conn, entity, records, indexed=False, details=()) -> None:
-        details = list(details) + reference_problems(conn, self.metadata, entity, records, indexed,
-                                                     sharing=self.sharing)
-        if details:
-            raise ValidationFailed(_invalid_message(entity, records, details, indexed),
-                                   details=details[:MAX_DETAILS])
-
     def _check_readable_references(self, conn, entity, values) -> None:
         """A single write's references, when the actor may not read every record they
         could name: checked here, before the row and the hooks (otherwise the foreign key
         refuses a missing record and the same message comes from the integrity error)."""
         if self.sharing.references_limited(entity):
-            self._check_references(conn, entity, [values])
+            check_references(conn, self.metadata, entity, [values], self.sharing)
 
     def _claim(self, conn, effect_key) -> bool:
         """Claim an effect key in the write's transaction; False if it was done before."""
@@ -264,7 +257,8 @@ class RecordService:
         wants_events = self.hooks.wants_record_events
         try:
             with self.storage.begin() as conn:
-                self._check_references(conn, entity, loaded, indexed=True, details=details)
+                check_references(conn, self.metadata, entity, loaded, self.sharing, indexed=True,
+                                 details=details)
                 ids = allocate_ids(conn, table, len(loaded))
                 rows, audits, events = [], [], []
                 for record_id, values in zip(ids, loaded):
@@ -398,9 +392,3 @@ def _created(shape, values) -> dict:
     """A new record's audited changes: every field given a value."""
     return {k: [None, v] for k, v in shape.dump_values(values).items() if v is not None}
 
-
-def _invalid_message(entity, records, details, indexed) -> str:
-    if not indexed:
-        return f"invalid {entity.name} record"
-    failing = len({d["field"].split("/")[1] for d in details})
-    return f"{failing} of {len(records)} records are invalid; nothing was written"
