@@ -151,7 +151,7 @@ class RecordService:
         query = list_query.parse_list_query(entity, table, params)
         shared = self.sharing.read_terms(entity)
         with self.storage.connect() as conn:
-            if shared is not None and len(shared) > 1 and conn.dialect.name == "sqlite":
+            if shared is not None and len(shared) > 1 and self.sharing.by_union(entity, conn.dialect.name):
                 stmt = list_query.build_union_select(table, query, shared)
             else:
                 if shared is not None:

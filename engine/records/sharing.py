@@ -50,6 +50,12 @@ class Sharing:
         with one query per alternative; None = every record."""
         return self._terms(entity, "read", 0) if restricted(entity, self.actor) else None
 
+    def by_union(self, entity, dialect: str) -> bool:
+        """Whether a member's list page is best a UNION of one query per read term: on
+        SQLite always (it sorts every row matching an OR); on PostgreSQL when a referrer
+        rule makes terms sparse subqueries (an OR walks the whole primary key)."""
+        return dialect == "sqlite" or any("referenced_by" in rule for rule in entity.sharing["rules"])
+
     def edit_clause(self, entity):
         """A WHERE condition for the records the actor may change; None = every record."""
         return self._clause(entity, "edit", 0) if restricted(entity, self.actor) else None
@@ -73,7 +79,7 @@ class Sharing:
             if "parent" in rule:
                 terms.append(self._parent_term(entity, table, rule["parent"], depth))
             elif "referenced_by" in rule:
-                terms.append(self._referrer_term(table, rule["referenced_by"], depth))
+                terms += self._referrer_terms(table, rule["referenced_by"], depth)
             else:
                 values = self.attribute_values(entity, rule)
                 if values:
@@ -94,19 +100,21 @@ class Sharing:
         parent_table = self.metadata.tables[parent.name]
         return column.in_(select(parent_table.c.id).where(inner))
 
-    def _referrer_term(self, table, referrer, depth):
+    def _referrer_terms(self, table, referrer, depth) -> list:
         """A readable record of entity E references this one through its field F
-        (``referenced_by: "E.F"``): the policyholders of a visible policy."""
+        (``referenced_by: "E.F"``): the policyholders of a visible policy.  One term per
+        alternative of E's read condition, so each reads E through that alternative's
+        index (an OR of them inside one subquery makes SQLite scan E)."""
         entity_name, field_name = referrer.split(".", 1)
         child = self.metadata.entity(entity_name)
         if depth >= MAX_DEPTH or child is None:
-            return false()
+            return [false()]
         column = self.metadata.tables[child.name].c[field_name]
         referring = select(column).where(column.is_not(None))
-        inner = self._clause(child, "read", depth + 1) if child.sharing is not None else None
-        if inner is not None:
-            referring = referring.where(inner)
-        return table.c.id.in_(referring)
+        inner = self._terms(child, "read", depth + 1) if child.sharing is not None else None
+        if inner is None:
+            return [table.c.id.in_(referring)]
+        return [table.c.id.in_(referring.where(term)) for term in inner]
 
     def references_limited(self, entity) -> bool:
         """Whether a write of ``entity`` by this actor may reference records it cannot read:
