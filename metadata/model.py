@@ -272,7 +272,8 @@ def normal_sharing(doc) -> dict | None:
         return None
     rules = []
     for rule in doc.get("rules", ()):
-        keys = ("parent", "access") if "parent" in rule else ("field", "user", "access")
+        keys = (("parent", "access") if "parent" in rule else
+                ("referenced_by", "access") if "referenced_by" in rule else ("field", "user", "access"))
         rules.append({k: rule[k] for k in keys if k in rule})
     return {"default": doc.get("default", "none"), "managers": bool(doc.get("managers", False)),
             "rules": rules}

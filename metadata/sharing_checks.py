@@ -1,6 +1,7 @@
 """Semantic checks of an entity's ``sharing`` that JSON Schema cannot make: a field rule
 names a field of the entity that can equal a user attribute (and the attribute is a
-safe name), a parent rule names a reference field.  Like ``semantic``, it inspects
+safe name), a parent rule names a reference field, a referrer rule names a reference
+field of another entity that points at this one.  Like ``semantic``, it inspects
 only values of the right JSON type and leaves the rest to the schema layer."""
 
 from __future__ import annotations
@@ -20,18 +21,28 @@ def sharing_problems(document, types: Mapping[str, str]) -> list[Problem]:
     if not isinstance(document, dict) or not isinstance(document.get("entities"), list):
         return []
     problems: list[Problem] = []
+    entities = {e["name"]: _fields(e) for e in document["entities"]
+                if isinstance(e, dict) and isinstance(e.get("name"), str)}
     for i, entity in enumerate(document["entities"]):
         if not isinstance(entity, dict) or not isinstance(entity.get("sharing"), dict):
             continue
         rules = entity["sharing"].get("rules")
         if not isinstance(rules, list):
             continue
-        fields = entity.get("fields") if isinstance(entity.get("fields"), list) else []
-        by_name = {f["name"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
         for k, rule in enumerate(rules):
-            if isinstance(rule, dict):
-                problems += _rule(rule, pointer("entities", i, "sharing", "rules", k), by_name, types)
+            if not isinstance(rule, dict):
+                continue
+            path = pointer("entities", i, "sharing", "rules", k)
+            if "referenced_by" in rule:
+                problems += _referrer(rule, path, entity.get("name"), entities, types)
+            else:
+                problems += _rule(rule, path, _fields(entity), types)
     return problems
+
+
+def _fields(entity: dict) -> dict:
+    fields = entity.get("fields") if isinstance(entity.get("fields"), list) else []
+    return {f["name"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
 
 
 def _base(field: dict, types) -> str | None:
@@ -66,6 +77,25 @@ def _rule(rule: dict, path: str, by_name: dict, types) -> list[Problem]:
         if message:
             problems.append(Problem(f"{path}/user", "unsafe_identifier", message))
     return problems
+
+
+def _referrer(rule: dict, path: str, name, entities: dict, types) -> list[Problem]:
+    """``{"referenced_by": "E.F"}``: F is a reference field of entity E pointing at this entity."""
+    if any(key in rule for key in ("parent", "field", "user")):
+        return [Problem(path, "bad_rule", "a referrer rule is {referenced_by, access} alone, "
+                                          "not mixed with a parent or a field rule")]
+    given = rule["referenced_by"]
+    if not isinstance(given, str):
+        return []
+    candidates = [f"{e}.{f}" for e, fields in entities.items() for f, field in fields.items()
+                  if _base(field, types) == "reference" and field.get("to") == name]
+    entity_name, _, field_name = given.partition(".")
+    field = entities.get(entity_name, {}).get(field_name)
+    if field is None or _base(field, types) != "reference" or field.get("to") != name:
+        return [Problem(f"{path}/referenced_by", "bad_rule",
+                        f"{show(given)} is not 'entity.field' naming a reference to {show(name)}; "
+                        f"references to it: {', '.join(candidates) or 'none'}")]
+    return []
 
 
 def _parent(name, path: str, by_name: dict, types) -> list[Problem]:

@@ -1,6 +1,7 @@
-"""Loading a pack's demo data: users first, then records through the record service (so
-validation, hooks, rules and the audit trail all apply), then the users' attributes
-(which may name demo records), then workflow transitions.
+"""Loading a pack's demo data: users first with their managers (so a manager's records
+may name what their reports own), then records through the record service (so
+validation, sharing, hooks, rules and the audit trail all apply), then the users'
+attributes (which may name demo records), then workflow transitions.
 
 `"@entity:key"` names a demo record created earlier; `{"$date": "+30d"}` and
 `{"$datetime": "-2h"}` are relative to the moment of loading."""
@@ -52,6 +53,8 @@ def load_demo(session, pack) -> dict:
             context.users[spec["key"]] = auth.create_user(
                 session.storage, spec["email"], spec.get("role", "member"), spec.get("display_name"),
                 spec.get("locale", "en"))
+        _managers(session, demo.get("users", ()), context)
+        _reload_users(session, context)
         for n, spec in enumerate(demo.get("records", ())):
             actor_session = context.session_as(spec["owner"]) if spec.get("owner") else session
             values = resolve(spec.get("values", {}), context, now)
@@ -81,15 +84,18 @@ def load_demo(session, pack) -> dict:
     return {"users": len(context.users), "records": counts}
 
 
-def _user_links(session, specs, context, now) -> None:
-    """Managers and attributes, once the records they name exist."""
+def _managers(session, specs, context) -> None:
     for spec in specs:
-        manager = spec.get("manager")
-        attributes = resolve(spec.get("attributes"), context, now) if spec.get("attributes") else None
-        if manager is None and attributes is None:
-            continue
-        auth.update_user(session.storage, spec["email"],
-                         manager=context.users[manager].email if manager else None, attributes=attributes)
+        if spec.get("manager"):
+            auth.update_user(session.storage, spec["email"], manager=context.users[spec["manager"]].email)
+
+
+def _user_links(session, specs, context, now) -> None:
+    """Attributes, once the records they name exist."""
+    for spec in specs:
+        if spec.get("attributes"):
+            auth.update_user(session.storage, spec["email"],
+                             attributes=resolve(spec["attributes"], context, now))
 
 
 def _reload_users(session, context) -> None:

@@ -9,6 +9,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.fieldtypes import dump_value
 
 CHUNK = 1000
+MAX_DETAILS = 100  # problems reported for one batch
 MAX_LISTED = 20
 UNCOMPARABLE = ("currency", "json", "multi_choice")  # no plain value to look up
 
@@ -17,8 +18,9 @@ def _path(field, index, indexed) -> str:
     return f"/{index}/{field}" if indexed else field
 
 
-def reference_problems(conn, metadata, entity, records, indexed=False) -> list[dict]:
-    """Every reference value must name an existing record of its target."""
+def reference_problems(conn, metadata, entity, records, indexed=False, sharing=None) -> list[dict]:
+    """Every reference value must name an existing record of its target — one the actor
+    may read, with `sharing`: a hidden record is reported exactly as a missing one."""
     details = []
     for field in entity.fields:
         if (field.base_type or field.type) != "reference":
@@ -27,10 +29,13 @@ def reference_problems(conn, metadata, entity, records, indexed=False) -> list[d
         if not wanted:
             continue
         target = metadata.tables[field.to]
+        readable = sharing.read_clause(metadata.entity(field.to)) if sharing is not None else None
         found = set()
         for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start:start + CHUNK]
-            found |= set(conn.execute(select(target.c.id).where(target.c.id.in_(chunk))).scalars())
+            stmt = select(target.c.id).where(target.c.id.in_(wanted[start:start + CHUNK]))
+            if readable is not None:
+                stmt = stmt.where(readable)
+            found |= set(conn.execute(stmt).scalars())
         missing = set(wanted) - found
         listed = 0
         for index, values in enumerate(records):
@@ -39,6 +44,22 @@ def reference_problems(conn, metadata, entity, records, indexed=False) -> list[d
                 details.append({"field": _path(field.name, index, indexed),
                                 "message": f"no {field.to} record with id {values[field.name]}"})
     return details
+
+
+def check_references(conn, metadata, entity, records, sharing, indexed=False, details=()) -> None:
+    """Raise every problem of `records` at once: `details` found before, then each reference
+    to a record that is missing or that the actor (`sharing`) may not read."""
+    details = list(details) + reference_problems(conn, metadata, entity, records, indexed, sharing)
+    if details:
+        raise ValidationFailed(_invalid_message(entity, records, details, indexed),
+                               details=details[:MAX_DETAILS])
+
+
+def _invalid_message(entity, records, details, indexed) -> str:
+    if not indexed:
+        return f"invalid {entity.name} record"
+    failing = len({d["field"].split("/")[1] for d in details})
+    return f"{failing} of {len(records)} records are invalid; nothing was written"
 
 
 def duplicates_within(entity, records) -> list[dict]:

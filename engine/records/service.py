@@ -2,7 +2,9 @@
 
 Each write is one transaction holding the record, its audit row and its outbox row;
 plugins see it before commit (and may refuse it) and after commit. Each operation runs
-under one metadata version (see `pinning`)."""
+under one metadata version (see `pinning`). A reference to a record the actor may not
+read is refused as a reference to a missing one, before any row is written or any hook
+reads it."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -21,14 +23,14 @@ from engine.records.deletes import Deletion
 from engine.records.export import export_records
 from engine.records.ids import allocate_ids
 from engine.records.inputs import expected_version_of, record_id_of as _record_id, stale_version
-from engine.records.integrity import duplicates_within, explain_integrity_error, reference_problems
+from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
+                                      explain_integrity_error, reference_problems)
 from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.writes import audit_row, outbox_row, write_audit, write_outbox
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
-MAX_DETAILS = 100
 
 
 def utcnow() -> datetime:
@@ -96,16 +98,18 @@ class RecordService:
             readonly = {f.name for f in entity.fields if f.readonly}
             details = errors_to_details(exc.messages, readonly)
             with self.storage.connect() as conn:
-                details += reference_problems(conn, self.metadata, entity, [exc.valid_data or {}])
+                details += reference_problems(conn, self.metadata, entity, [exc.valid_data or {}],
+                                              sharing=self.sharing)
             raise ValidationFailed(f"invalid {entity.name} record",
                                    details=sorted(details, key=lambda d: d["field"])) from None
         return values
 
-    def _check_references(self, conn, entity, records, indexed=False, details=()) -> None:
-        details = list(details) + reference_problems(conn, self.metadata, entity, records, indexed)
-        if details:
-            raise ValidationFailed(_invalid_message(entity, records, details, indexed),
-                                   details=details[:MAX_DETAILS])
+    def _check_readable_references(self, conn, entity, values) -> None:
+        """A single write's references, when the actor may not read every record they
+        could name: checked here, before the row and the hooks (otherwise the foreign key
+        refuses a missing record and the same message comes from the integrity error)."""
+        if self.sharing.references_limited(entity):
+            check_references(conn, self.metadata, entity, [values], self.sharing)
 
     def _claim(self, conn, effect_key) -> bool:
         """Claim an effect key in the write's transaction; False if it was done before."""
@@ -168,7 +172,7 @@ class RecordService:
         query = list_query.parse_list_query(entity, table, params)
         shared = self.sharing.read_terms(entity)
         with self.storage.connect() as conn:
-            if shared is not None and len(shared) > 1 and conn.dialect.name == "sqlite":
+            if shared is not None and len(shared) > 1 and self.sharing.by_union(entity, conn.dialect.name):
                 stmt = list_query.build_union_select(table, query, shared)
             else:
                 if shared is not None:
@@ -237,6 +241,7 @@ class RecordService:
         return values
 
     def _insert(self, conn, entity, table, shape, values):
+        self._check_readable_references(conn, entity, values)
         at = utcnow()
         row = {**shape.empty_columns, **shape.to_columns(values), "created_at": at, "updated_at": at,
                "created_by": self.actor_id, "updated_by": self.actor_id,
@@ -278,7 +283,8 @@ class RecordService:
         try:
             with self.storage.begin() as conn:
                 self._hold(conn)
-                self._check_references(conn, entity, loaded, indexed=True, details=details)
+                check_references(conn, self.metadata, entity, loaded, self.sharing, indexed=True,
+                                 details=details)
                 ids = allocate_ids(conn, table, len(loaded))
                 rows, audits, events = [], [], []
                 for record_id, values in zip(ids, loaded):
@@ -329,6 +335,7 @@ class RecordService:
                     return before
                 refuse(entity, self.sharing.refused(entity, {k: values[k] for k in changes}))
                 self._refuse_state_change(entity, changes)
+                self._check_readable_references(conn, entity, {k: values[k] for k in changes})
                 at = utcnow()
                 new_columns = {**shape.to_columns({k: values[k] for k in changes}),
                                "version": old["version"] + 1, "updated_at": at,
@@ -418,9 +425,3 @@ def _created(shape, values) -> dict:
     """A new record's audited changes: every field given a value."""
     return {k: [None, v] for k, v in shape.dump_values(values).items() if v is not None}
 
-
-def _invalid_message(entity, records, details, indexed) -> str:
-    if not indexed:
-        return f"invalid {entity.name} record"
-    failing = len({d["field"].split("/")[1] for d in details})
-    return f"{failing} of {len(records)} records are invalid; nothing was written"

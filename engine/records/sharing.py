@@ -4,8 +4,11 @@ An entity's ``sharing`` (see docs/metadata.md) becomes two SQL conditions added 
 record service's statements, so list, search, paging and export filter in the
 database and never load what the caller may not see.  A member's access to a record
 is the best of: the entity's ``default``; ``edit`` as its owner; ``edit`` as a manager
-of its owner (``managers``); and each rule that matches.  Admins and the system (no
-actor: rules, jobs, the CLI) are never restricted, nor is an entity without sharing.
+of its owner (``managers``); and each rule that matches: a field rule, a parent rule (the
+record it references is readable) or a referrer rule (a readable record references it).
+Admins and the system (no actor: rules, jobs, the CLI) are never restricted, nor is an
+entity without sharing.  The same read condition decides which records a write may
+reference (``references_limited``): what the actor cannot read does not exist for them.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from sqlalchemy import case, false, literal, or_, select
 from engine.errors import Forbidden, NotFound
 from engine.fieldtypes import FieldInvalid, dump_value, parse_query_value
 
-MAX_DEPTH = 5  # parent rules followed this deep; deeper (or a cycle) grants nothing
+MAX_DEPTH = 5  # parent and referrer rules followed this deep; deeper (or a cycle) grants nothing
 ACCESS = {"none": 0, "read": 1, "edit": 2}
 
 
@@ -47,6 +50,12 @@ class Sharing:
         with one query per alternative; None = every record."""
         return self._terms(entity, "read", 0) if restricted(entity, self.actor) else None
 
+    def by_union(self, entity, dialect: str) -> bool:
+        """Whether a member's list page is best a UNION of one query per read term: on
+        SQLite always (it sorts every row matching an OR); on PostgreSQL when a referrer
+        rule makes terms sparse subqueries (an OR walks the whole primary key)."""
+        return dialect == "sqlite" or any("referenced_by" in rule for rule in entity.sharing["rules"])
+
     def edit_clause(self, entity):
         """A WHERE condition for the records the actor may change; None = every record."""
         return self._clause(entity, "edit", 0) if restricted(entity, self.actor) else None
@@ -69,6 +78,8 @@ class Sharing:
                 continue
             if "parent" in rule:
                 terms.append(self._parent_term(entity, table, rule["parent"], depth))
+            elif "referenced_by" in rule:
+                terms += self._referrer_terms(table, rule["referenced_by"], depth)
             else:
                 values = self.attribute_values(entity, rule)
                 if values:
@@ -88,6 +99,33 @@ class Sharing:
             return column.is_not(None)
         parent_table = self.metadata.tables[parent.name]
         return column.in_(select(parent_table.c.id).where(inner))
+
+    def _referrer_terms(self, table, referrer, depth) -> list:
+        """A readable record of entity E references this one through its field F
+        (``referenced_by: "E.F"``): the policyholders of a visible policy.  One term per
+        alternative of E's read condition, so each reads E through that alternative's
+        index (an OR of them inside one subquery makes SQLite scan E)."""
+        entity_name, field_name = referrer.split(".", 1)
+        child = self.metadata.entity(entity_name)
+        if depth >= MAX_DEPTH or child is None:
+            return [false()]
+        column = self.metadata.tables[child.name].c[field_name]
+        referring = select(column).where(column.is_not(None))
+        inner = self._terms(child, "read", depth + 1) if child.sharing is not None else None
+        if inner is None:
+            return [table.c.id.in_(referring)]
+        return [table.c.id.in_(referring.where(term)) for term in inner]
+
+    def references_limited(self, entity) -> bool:
+        """Whether a write of ``entity`` by this actor may reference records it cannot read:
+        then the record service checks every reference against the read condition."""
+        if self.actor is None or self.actor.is_admin:
+            return False
+        for field in entity.fields:
+            if (field.base_type or field.type) == "reference" and \
+                    restricted(self.metadata.entity(field.to), self.actor):
+                return True
+        return False
 
     def attribute_values(self, entity, rule) -> list | None:
         """The actor's attribute of a field rule converted to the field's type; values

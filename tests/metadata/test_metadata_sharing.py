@@ -83,3 +83,29 @@ def test_a_sharing_change_is_a_no_ddl_change():
     [change] = diff_packages(after, load_package(doc(tighter)))
     assert change.kind == "change_sharing" and "default read" in change.describe()
     assert diff_packages(after, load_package(doc())) == []
+
+
+def holder_doc(*rules):
+    """`holder` shared through the policies that reference it (a referrer rule)."""
+    document = doc(None)
+    document["entities"][0]["sharing"] = {"rules": list(rules)}
+    return document
+
+
+def test_a_referrer_rule_names_a_reference_field_that_points_at_the_entity():
+    rule = {"referenced_by": "policy.holder", "access": "read"}
+    package = load_package(holder_doc(rule))
+    assert package.entity("holder").sharing["rules"] == [rule]
+    assert Package.from_document(package.to_dict()) == package
+    H = "/entities/0/sharing/rules"
+    found = {(p.path, p.code): p.message for p in check_package(holder_doc(
+        {"referenced_by": "policy.agent", "access": "read"},        # not a reference
+        {"referenced_by": "claim.holder", "access": "read"},        # no such entity
+        {"referenced_by": "policy", "access": "read"},              # no field
+        {"referenced_by": "policy.holder", "parent": "x", "access": "read"},
+        {"referenced_by": 3, "access": "read"},
+    ))}
+    assert set(found) == {(f"{H}/0/referenced_by", "bad_rule"), (f"{H}/1/referenced_by", "bad_rule"),
+                          (f"{H}/2/referenced_by", "bad_rule"), (f"{H}/3", "bad_rule"),
+                          (f"{H}/4/referenced_by", "schema")}
+    assert "references to it: policy.holder" in found[(f"{H}/0/referenced_by", "bad_rule")]

@@ -239,9 +239,14 @@ def test_the_agency_manager_sees_the_agencys_agents_and_no_other_agency(ins):
 
 def test_an_agent_writes_policies_only_into_their_own_book(ins):
     client, zhao = ins.client, ins.tokens[ZHAO]
-    holder = ins.session.records.create("party", {"kind": "person", "name": "Gao Ming", "roles": ["customer"]})
+    # the agent registers the policyholder: a party outside their book they cannot name
+    holder = client.post(f"{API}/records/party", json={"kind": "person", "name": "Gao Ming", "roles": ["customer"]},
+                         headers=zhao).get_json()
     body = {"number": "P-SH-TEST-ZHAO-1", "product_line": "travel", "policyholder": holder["id"],
             "premium": {"amount": "420.00", "currency": "CNY"}, "effective": "2030-01-01", "expiry": "2030-02-01"}
+    stranger = ins.session.records.create("party", {"kind": "person", "name": "Gao Li"})
+    assert client.post(f"{API}/records/policy", json={**body, "policyholder": stranger["id"]},
+                       headers=zhao).status_code == 400
     response = client.post(f"{API}/records/policy", json=body, headers=zhao)
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
@@ -416,3 +421,80 @@ def test_the_book_of_business_stays_consistent(ins):
     with pytest.raises(Exception):
         session.records.update("agent", li, {"parent_agent": li})
     assert session.records.get("agent", li)["parent_agent"] is None
+
+
+# -- references follow sharing ------------------------------------------------------------------
+
+def counts(ins, *entities):
+    return {e: len(ins.session.records.list(e, [("limit", "200")])["items"]) for e in entities}
+
+
+def test_a_reference_to_a_record_the_agent_cannot_read_is_refused_as_if_it_did_not_exist(ins):
+    client, li = ins.client, ins.tokens[LI]
+    foreign = ins.policies["P-SH-2025-00004"]                      # Zhao's
+    assert error_code(client.get(f"{API}/records/policy/{foreign['id']}", headers=li)) == (404, "record_not_found")
+    before = counts(ins, "claim", "commission")
+    effective = date.fromisoformat(foreign["effective"])
+    claim = {"incident_date": (effective + timedelta(days=1)).isoformat(), "description": "Probe.",
+             "amount_claimed": {"amount": "10.00", "currency": "CNY"}}
+    outside = {**claim, "incident_date": (effective - timedelta(days=400)).isoformat()}
+    commission = {"agent": agent_id(ins, "E001"), "rate": "100", "period": "2026-03"}
+    for entity, body in (("claim", claim), ("claim", outside), ("commission", commission)):
+        refused = client.post(f"{API}/records/{entity}", json={**body, "policy": foreign["id"]}, headers=li)
+        missing = client.post(f"{API}/records/{entity}", json={**body, "policy": 999999}, headers=li)
+        assert refused.status_code == missing.status_code == 400, refused.get_json()
+        text = json.dumps(refused.get_json())
+        assert text == json.dumps(missing.get_json()).replace("999999", str(foreign["id"]))
+        assert f"no policy record with id {foreign['id']}" in text
+        assert foreign["effective"] not in text and foreign["premium"]["amount"] not in text
+        batch = client.post(f"{API}/records/{entity}/batch",
+                            json={"records": [{**body, "policy": ins.policies["P-SH-2025-00001"]["id"]},
+                                              {**body, "policy": foreign["id"]}]}, headers=li)
+        assert batch.status_code == 400, batch.get_json()
+        assert batch.get_json()["error"]["details"] == [
+            {"field": "/1/policy", "message": f"no policy record with id {foreign['id']}"}]
+    # pointing an own claim at another agent's policy is refused the same way
+    own = next(c for c in ins.session.records.list("claim", [("limit", "200")])["items"]
+               if c["policy"] == ins.policies["P-SH-2025-00001"]["id"])
+    url = f"{API}/records/claim/{own['id']}"
+    moved = client.patch(url, json={"policy": foreign["id"]}, headers=li)
+    gone = client.patch(url, json={"policy": 999999}, headers=li)
+    assert moved.status_code == gone.status_code == 400, moved.get_json()
+    assert moved.get_json()["error"]["details"] == [
+        {"field": "policy", "message": f"no policy record with id {foreign['id']}"}]
+    assert ins.session.records.get("claim", own["id"])["policy"] == own["policy"]
+    assert counts(ins, "claim", "commission") == before
+    # the system (rules, jobs, the CLI) still sees everything
+    system = ins.session.records.create("commission", {**commission, "policy": foreign["id"]})
+    assert system["amount"]["amount"] == foreign["premium"]["amount"]
+    ins.session.records.delete("commission", system["id"])
+
+
+def test_an_agent_sees_the_parties_of_their_own_book(ins):
+    client, li, manager = ins.client, ins.tokens[LI], ins.tokens[MANAGER]
+    everyone = {p["id"]: p for p in ins.session.records.list("party", [("limit", "200")])["items"]}
+    made = client.post(f"{API}/records/party", json={"kind": "person", "name": "Tang Yi"}, headers=li)
+    assert made.status_code == 201, made.get_json()
+    made = made.get_json()["id"]
+
+    def book(token):
+        policies = items(client.get(f"{API}/records/policy?limit=200", headers=token))
+        return {p[f] for p in policies for f in ("policyholder", "insured")} - {None}
+
+    theirs, east = book(li) | {made}, book(manager)
+    west = {ins.policies[n]["policyholder"] for n in WEST_POLICIES} - east
+    others = set(everyone) - theirs
+    assert len(theirs) > 1 and west and others
+    listed = {p["id"] for p in items(client.get(f"{API}/records/party?limit=200", headers=li))}
+    assert listed == theirs
+    for party_id in sorted(others)[:4]:
+        assert error_code(client.get(f"{API}/records/party/{party_id}", headers=li)) == (404, "record_not_found")
+        found = items(client.get(f"{API}/records/party", query_string={"q": everyone[party_id]["name"]}, headers=li))
+        assert party_id not in {p["id"] for p in found}
+    exported = client.get(f"{API}/records/party/export?format=jsonl", headers=li)
+    lines = [json.loads(line) for line in exported.get_data(as_text=True).splitlines() if line.strip()]
+    assert {r["id"] for r in lines} == theirs
+    # the manager sees the agency's book and what their agents created, not the other agency's
+    seen = {p["id"] for p in items(client.get(f"{API}/records/party?limit=200", headers=manager))}
+    assert east | {made} <= seen and not seen & west
+    assert client.get(f"{API}/records/party/{made}", headers=ins.tokens[ZHAO]).status_code == 404
