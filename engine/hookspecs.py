@@ -118,5 +118,5 @@ def loom_openapi_paths(package):
     OpenAPI path templates (`/records/ticket/{id}/sla`), each operation an OpenAPI 3.0
     Operation Object with request and response schemas. Error responses refer to the
     document's shared ones, `{"$ref": "#/components/responses/E404"}` (400, 401, 403, 404,
-    409, 412, 413 and 503; `engine.api.openapi.error_responses` writes them). Called each
-    time the document is built (`GET /openapi.json`), for the tenant's active plugins."""
+    409, 412, 413 and 503, all of the one error shape). Called each time the document is
+    built (`GET /openapi.json`), for the tenant's active plugins."""
