@@ -82,10 +82,30 @@ def test_every_route_of_the_tenant_api_is_in_the_document(shop, backend):
             assert endpoint != "static", path
 
 
-def test_no_operation_answers_5xx_or_off_its_schema(shop, backend):
-    app, token = shop
+def loaded_schema(app, token):
     schema = schemathesis.openapi.from_dict(document_of(app, token))
     schema.app = app
+    return schema
+
+
+def test_the_metadata_changes_left_out_of_fuzzing_answer_as_documented(shop, backend):
+    app, token = shop
+    schema = loaded_schema(app, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    checks = [not_a_server_error, response_schema_conformance]
+    current = app.test_client().get(f"{PREFIX}/metadata", headers=headers).get_json()["document"]
+    put = schema["/metadata"]["PUT"]
+    rollback = schema["/metadata/rollback/{version}"]["POST"]
+    calls = [put.Case(body=current, query={"dry_run": True}), put.Case(body={"entities": 3}),
+             put.Case(body={"entities": [{"name": "x"}]}, query={"allow_drop": "maybe"}),
+             rollback.Case(path_parameters={"version": 99}), rollback.Case(path_parameters={"version": 1})]
+    statuses = [case.call_and_validate(headers=headers, checks=checks).status_code for case in calls]
+    assert statuses[:4] == [200, 400, 400, 404] and statuses[4] in (200, 409), statuses
+
+
+def test_no_operation_answers_5xx_or_off_its_schema(shop, backend):
+    app, token = shop
+    schema = loaded_schema(app, token)
     headers = {"Authorization": f"Bearer {token}"}
     failures = []
     for result in schema.get_all_operations():
