@@ -4,10 +4,11 @@ operation generated requests (valid and invalid ones) as an admin of a tenant wi
 crm_core pack and its demo data: no answer is a 5xx, and every answer matches the schema
 declared for its status.
 
-Left out of the fuzzing, and covered by their own tests (tests/engine/test_api.py,
-test_packs.py): `PUT /metadata` and `POST /metadata/rollback/{version}`. Generated
-documents and rollbacks replace the tenant's entities, so every later operation would
-only meet 404s for entities that no longer exist and test nothing."""
+Left out of the fuzzing: `PUT /metadata` and `POST /metadata/rollback/{version}`.
+Generated documents and rollbacks replace the tenant's entities, so every later operation
+would only meet 404s for entities that no longer exist and test nothing. Explicit cases
+below check their answers against the document; tests/engine/test_api.py and
+test_packs.py test what they do."""
 from __future__ import annotations
 
 import os
