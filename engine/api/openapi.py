@@ -62,10 +62,8 @@ def error_responses(*statuses) -> dict:
 
 
 def _responses(ok_status: str, ok_schema, extra=()) -> dict:
-    responses = {ok_status: {"description": "success", "content": {"application/json": {"schema": ok_schema}}}}
-    for status in (*COMMON_ERRORS, *extra):
-        responses[status] = {"$ref": f"#/components/responses/E{status}"}
-    return responses
+    return {ok_status: {"description": "success", "content": {"application/json": {"schema": ok_schema}}},
+            **error_responses(*extra)}
 
 
 def openapi_document(slug: str, compiled, plugin_paths=()) -> dict:
