@@ -107,3 +107,16 @@ def loom_packs():
     name: installing the pack for a tenant enables the plugin, so its actions, field
     types and hooks act for that tenant only. Called when the pack catalogue is built
     (`loom pack list`, install, upgrade)."""
+
+
+@hookspec
+def loom_openapi_paths(package):
+    """Describe a plugin's routes under `/api/v1/t/<tenant>/` in the tenant's OpenAPI document.
+
+    Receives the tenant's `metadata.Package` (its entities and workflows). Returns a dict
+    `{path: {method: operation}}`: paths relative to `/api/v1/t/<tenant>`, written as
+    OpenAPI path templates (`/records/ticket/{id}/sla`), each operation an OpenAPI 3.0
+    Operation Object with request and response schemas. Error responses refer to the
+    document's shared ones, `{"$ref": "#/components/responses/E404"}` (400, 401, 403, 404,
+    409, 412, 413 and 503, all of the one error shape). Called each time the document is
+    built (`GET /openapi.json`), for the tenant's active plugins."""

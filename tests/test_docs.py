@@ -161,3 +161,16 @@ def test_the_documented_hook_snippets_are_the_example_packs_code():
     text = (DOCS / "plugins.md").read_text(encoding="utf-8")
     for body in re.findall(r"```python\n(.*?)```", text, re.S):
         compile(body, "docs/plugins.md", "exec")
+
+
+def test_every_hook_is_documented_with_its_signature():
+    import inspect
+
+    from engine import hookspecs
+
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    hooks = [name for name, f in vars(hookspecs).items() if name.startswith("loom_") and callable(f)]
+    assert "loom_openapi_paths" in hooks
+    for name in hooks:
+        params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
+        assert f"### `{name}({params})`" in text, name

@@ -95,16 +95,14 @@ def _latest_event(entity, record_id):
 def get_business_hours():
     from workflows.calendar import load_calendar
 
-    return jsonify(load_calendar(g.session).to_dict())
+    return jsonify(load_calendar(g.session).to_settings())
 
 
 @workflow_api.put("/settings/business-hours")
 def put_business_hours():
-    from workflows.calendar import load_calendar, save_calendar
+    from workflows.calendar import save_calendar
 
-    g.session.require_admin()
-    save_calendar(g.session, json_body())
-    return jsonify(load_calendar(g.session).to_dict())
+    return jsonify(save_calendar(g.session, json_body()))
 
 
 @workflow_api.get("/jobs/failed")

@@ -159,6 +159,13 @@ def loom_blueprints():
 
 
 @hookimpl
+def loom_openapi_paths(package):
+    from workflows.openapi import openapi_paths
+
+    return openapi_paths(package)
+
+
+@hookimpl
 def loom_cli_commands():
     from workflows.cli import jobs, rules, worker
 

@@ -1,4 +1,7 @@
-"""The OpenAPI 3 document of one tenant, generated from its metadata with apispec."""
+"""The OpenAPI 3 document of one tenant, generated from its metadata with apispec.
+
+The engine describes its own routes; the layers above describe theirs through the
+`loom_openapi_paths` hook, whose answers are merged in as they are."""
 from __future__ import annotations
 
 from apispec import APISpec
@@ -23,23 +26,48 @@ DELETED = {"type": "object", "properties": {
 HISTORY = {"type": "object", "properties": {"items": {"type": "array", "items": {
     "type": "object", "properties": {
         "at": {"type": "string", "format": "date-time"}, "actor_id": {"type": "integer", "nullable": True},
-        "action": {"type": "string", "enum": ["create", "update", "delete"]},
+        "action": {"type": "string", "enum": ["create", "update", "delete", "transition", "state_map"],
+                   "description": "state_map: moved out of a state that a metadata change removed"},
         "version": {"type": "integer"},
         "changes": {"type": "object", "description": "field: [old value, new value]"}}}}}}
+
+
+def record_ref(entity_name: str) -> dict:
+    """A reference to the schema of an entity's records as the API answers them."""
+    return {"$ref": f"#/components/schemas/{_title(entity_name)}Record"}
+
+
+def _title(entity_name: str) -> str:
+    return entity_name.title().replace("_", "")
 
 
 def _loom_field_property(self, field, ret, **kwargs):
     return dict(field.metadata.get("openapi", {})) if isinstance(field, LoomField) else {}
 
 
+COMMON_ERRORS = ("400", "401", "404", "413", "503")
+ERROR_RESPONSES = (
+    ("400", "invalid input"), ("401", "no token"), ("404", "not found (also: a token of another tenant)"),
+    ("403", "forbidden: admin_only, read_only (a record shared with you to read, not to change) or "
+            "not_shared (a value outside what is shared with you)"),
+    ("409", "conflict"), ("412", "stale version"), ("413", "body too large"),
+    ("503", "metadata_changed: the tenant's metadata changed while the request ran; nothing was "
+            "changed, send it again"))
+
+
+def error_responses(*statuses) -> dict:
+    """`{status: reference}` to the shared error responses, the common ones included."""
+    return {status: {"$ref": f"#/components/responses/E{status}"}
+            for status in sorted(set(COMMON_ERRORS) | set(statuses))}
+
+
 def _responses(ok_status: str, ok_schema, extra=()) -> dict:
-    responses = {ok_status: {"description": "success", "content": {"application/json": {"schema": ok_schema}}}}
-    for status in ("400", "401", "404", "413", *extra):
-        responses[status] = {"$ref": f"#/components/responses/E{status}"}
-    return responses
+    return {ok_status: {"description": "success", "content": {"application/json": {"schema": ok_schema}}},
+            **error_responses(*extra)}
 
 
-def openapi_document(slug: str, compiled) -> dict:
+def openapi_document(slug: str, compiled, plugin_paths=()) -> dict:
+    """`plugin_paths`: the `loom_openapi_paths` answers of the tenant's active plugins."""
     plugin = MarshmallowPlugin()
     spec = APISpec(
         title=f"Loom API for tenant {slug}", version=str(compiled.version), openapi_version="3.0.3",
@@ -50,28 +78,29 @@ def openapi_document(slug: str, compiled) -> dict:
     plugin.converter.add_attribute_function(_loom_field_property)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", ERROR)
-    for status, text in (("400", "invalid input"), ("401", "no token"),
-                         ("404", "not found (also: a token of another tenant)"), ("409", "conflict"),
-                         ("403", "forbidden: admin_only, read_only (a record shared with you to read, "
-                                  "not to change) or not_shared (a value outside what is shared with you)"), ("412", "stale version"),
-                         ("413", "body too large")):
+    for status, text in ERROR_RESPONSES:
         spec.components.response(f"E{status}", {"description": text, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
     for entity in compiled.package.entities:
         _entity_paths(spec, compiled, entity)
     _metadata_paths(spec)
     _layout_paths(spec)
+    spec.path(path="/openapi.json", operations={"get": {
+        "summary": "This document", "tags": ["metadata"], "responses": _responses("200", {"type": "object"})}})
+    for paths in plugin_paths:
+        for path, operations in paths.items():
+            spec.path(path=path, operations=operations)
     document = spec.to_dict()
     document["security"] = [{"bearer": []}]
     return document
 
 
 def _entity_paths(spec, compiled, entity) -> None:
-    title = entity.name.title().replace("_", "")
+    title = _title(entity.name)
     spec.components.schema(f"{title}Create", schema=compiled.create_schema(entity.name))
     spec.components.schema(f"{title}Update", schema=compiled.update_schema(entity.name))
     spec.components.schema(f"{title}Record", schema=output_schema(entity))
-    record = {"$ref": f"#/components/schemas/{title}Record"}
+    record = record_ref(entity.name)
     label = entity.label.get("en") or entity.name
     tags = [entity.name]
     id_param = {"name": "id", "in": "path", "required": True,

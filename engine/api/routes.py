@@ -164,7 +164,10 @@ def get_layout(name):
 
 @api.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(g.session.tenant.slug, g.session.metadata()))
+    session = g.session
+    compiled = session.metadata()
+    described = session.install.plugins.hook("loom_openapi_paths", session.enabled)(package=compiled.package)
+    return jsonify(openapi_document(session.tenant.slug, compiled, described))
 
 
 def _flag(name) -> bool:

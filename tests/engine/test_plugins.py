@@ -100,6 +100,25 @@ def test_blueprint_answers_only_for_enabled_tenants(two_tenants):
         assert hidden.get_json()["error"]["code"] == "not_found"
 
 
+def test_a_plugin_describes_its_api_routes_for_enabled_tenants_only(two_tenants):
+    from openapi_spec_validator import validate
+
+    from engine.app import create_app
+    from tests.conftest import token_for
+
+    client = create_app(two_tenants, {"TESTING": True}).test_client()
+    documents = {}
+    for slug in ("garage", "bakery"):
+        token = token_for(two_tenants, slug, f"admin@{slug}.example", "admin")
+        response = client.get(f"/api/v1/t/{slug}/openapi.json", headers={"Authorization": f"Bearer {token}"})
+        documents[slug] = response.get_json()
+        validate(documents[slug])
+    hello = documents["garage"]["paths"]["/probe/hello"]["get"]
+    assert hello["responses"]["404"] == {"$ref": "#/components/responses/E404"}
+    assert "/probe/hello" not in documents["bakery"]["paths"]
+    assert "/settings/business-hours" in documents["bakery"]["paths"]  # the core plugin's, for everyone
+
+
 def run_loom(args, site, data_dir):
     env = {**os.environ, "PYTHONPATH": str(site), "LOOM_DATA_DIR": str(data_dir)}
     env.pop("LOOM_DATABASE_URL", None)

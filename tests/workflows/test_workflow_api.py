@@ -203,3 +203,22 @@ def test_a_multi_line_comment_in_any_language_is_kept(install, client, member):
                            headers=member)
     assert response.status_code == 200
     assert transitions.history(install.session("acme"), "ticket", record["id"])[0]["comment"] == comment
+
+
+def test_business_hours_are_read_by_anyone_and_saved_by_admins(client, admin, member):
+    defaults = client.get(f"{BASE}/settings/business-hours", headers=member)
+    assert defaults.status_code == 200, defaults.get_json()
+    assert defaults.get_json() == {"timezone": "UTC", "days": [1, 2, 3, 4, 5], "start": "09:00", "end": "18:00",
+                                   "holidays": []}
+    saved = client.put(f"{BASE}/settings/business-hours", headers=admin,
+                       json={"timezone": "Asia/Shanghai", "days": [5, 1], "holidays": ["2026-10-01"]})
+    assert saved.status_code == 200, saved.get_json()
+    expected = {"timezone": "Asia/Shanghai", "days": [1, 5], "start": "09:00", "end": "18:00",
+                "holidays": ["2026-10-01"]}
+    assert saved.get_json() == expected
+    assert client.get(f"{BASE}/settings/business-hours", headers=member).get_json() == expected
+    refused = client.put(f"{BASE}/settings/business-hours", headers=member, json={"start": "08:00"})
+    assert refused.status_code == 403
+    bad = client.put(f"{BASE}/settings/business-hours", headers=admin, json={"start": "25:00", "colour": "red"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_business_hours"
+    assert client.get(f"{BASE}/settings/business-hours", headers=member).get_json() == expected
