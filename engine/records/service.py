@@ -51,6 +51,13 @@ class RecordService:
     def actor_email(self):
         return self.actor.email if self.actor else None
 
+    @property
+    def is_system(self) -> bool:
+        """Whether Loom itself writes (no user: the actions of rules and workflows, jobs,
+        the CLI). The system may set read-only fields (a number the `number` action
+        gives); a user may only set them when creating a record."""
+        return self.actor is None
+
     def _entity(self, name):
         entity = self.metadata.entity(name)
         if entity is None:
@@ -284,7 +291,8 @@ class RecordService:
             raise ValidationFailed("the body must be a JSON object of fields to change")
         data = dict(data)
         expected_version = expected_version_of(data.pop("version", None), expected_version)
-        values = self._load(entity, self.metadata.update_schema(entity_name), data, partial=True)
+        values = self._load(entity, self.metadata.update_schema(entity_name, readonly=self.is_system), data,
+                            partial=True)
         try:
             with self.storage.begin() as conn:
                 if not self._claim(conn, effect_key):

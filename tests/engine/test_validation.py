@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from engine.auth import create_user
 from engine.errors import Conflict, ValidationFailed
 from engine.records.loader import BatchLoader
 from engine.schemas import entity_schema, errors_to_details
@@ -251,12 +252,21 @@ def test_an_update_is_validated_like_a_create_and_reports_every_problem(lab):
     assert lab.records.get("sample", record["id"]) == record
 
 
-def test_a_readonly_field_is_set_on_create_and_refused_on_update(lab):
-    record = lab.records.create("sample", {"size": "s", "serial": "S-9"})
+def test_a_readonly_field_is_set_on_create_and_refused_on_a_users_update(lab, install):
+    user = install.session("lab", create_user(lab.storage, "member@lab.example"))
+    record = user.records.create("sample", {"size": "s", "serial": "S-9"})
     assert record["serial"] == "S-9"
-    details = refused(lab.records.update, "sample", record["id"], {"serial": "S-10", "count": 3})
+    details = refused(user.records.update, "sample", record["id"], {"serial": "S-10", "count": 3})
     assert details == [{"field": "serial", "message": "is read-only"}]
     assert lab.records.get("sample", record["id"])["count"] is None
+
+
+def test_the_system_sets_a_readonly_field_on_update(lab):
+    """Rules, workflows and jobs act as the system (no user): they may fill a read-only field."""
+    record = lab.records.create("sample", {"size": "s"})
+    assert lab.records.update("sample", record["id"], {"serial": "S-10"})["serial"] == "S-10"
+    details = refused(lab.records.update, "sample", record["id"], {"serial": 7})
+    assert [d["field"] for d in details] == ["serial"]
 
 
 # -- uniqueness ---------------------------------------------------------------------------------
