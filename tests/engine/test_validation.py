@@ -2,6 +2,7 @@
 uniqueness, on SQLite and PostgreSQL; and the batch loader judging exactly like the
 marshmallow schema (a property test)."""
 import copy
+import faulthandler
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -427,3 +428,24 @@ def test_decimals_are_exact(lab):
 def test_a_decimal_wider_than_18_digits_is_exact(lab, value):
     record = lab.records.create("sample", {"size": "s", "fine": value})
     assert Decimal(lab.records.get("sample", record["id"])["fine"]) == Decimal(value)
+
+
+# -- patterns cannot stall a write --------------------------------------------------------------
+
+
+def test_a_backtracking_pattern_refuses_a_long_near_miss_without_stalling(lab):
+    """`([a-z0-9]+\\.?)+@example\\.com` takes `re` time doubling with each character of a near
+    miss; Loom's matcher reads the 5,001 characters once (single write and batch)."""
+    doc = copy.deepcopy(ALL_TYPES)
+    doc["entities"][1]["fields"].append({"name": "login", "type": "string", "pattern": r"([a-z0-9]+\.?)+@example\.com"})
+    lab.apply_metadata(doc)
+    near_miss = "a" * 5000 + "!"
+    faulthandler.dump_traceback_later(120, exit=True)  # a stall ends the run, even while C code holds the GIL
+    try:
+        single = refused(lab.records.create, "sample", {"size": "s", "login": near_miss})
+        batch = refused(lab.records.create_many, "sample", [{"size": "s", "login": near_miss}])
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert single[0]["field"] == "login" and "does not match the pattern" in single[0]["message"]
+    assert batch[0]["field"].endswith("login") and "does not match the pattern" in batch[0]["message"]
+    assert lab.records.create("sample", {"size": "s", "login": "ann.lee@example.com"})["login"] == "ann.lee@example.com"
