@@ -34,12 +34,16 @@ def utcnow() -> datetime:
 
 
 class RecordService:
-    def __init__(self, storage, metadata, hooks, actor=None, tenant=None):
+    def __init__(self, storage, metadata, hooks, actor=None, tenant=None, system=False):
         self.storage = storage
         self.metadata = metadata
         self.hooks = hooks
         self.actor = actor
         self.tenant = tenant or storage.slug
+        # Loom itself writes (the actions of rules and workflows): it may fill read-only
+        # fields, such as the number the `number` action gives; a user may set them only
+        # when creating a record.
+        self.system = system
         self.sharing = Sharing(metadata, actor, storage)  # who may read / edit which records
 
     # -- helpers --------------------------------------------------------------------
@@ -50,13 +54,6 @@ class RecordService:
     @property
     def actor_email(self):
         return self.actor.email if self.actor else None
-
-    @property
-    def is_system(self) -> bool:
-        """Whether Loom itself writes (no user: the actions of rules and workflows, jobs,
-        the CLI). The system may set read-only fields (a number the `number` action
-        gives); a user may only set them when creating a record."""
-        return self.actor is None
 
     def _entity(self, name):
         entity = self.metadata.entity(name)
@@ -291,7 +288,7 @@ class RecordService:
             raise ValidationFailed("the body must be a JSON object of fields to change")
         data = dict(data)
         expected_version = expected_version_of(data.pop("version", None), expected_version)
-        values = self._load(entity, self.metadata.update_schema(entity_name, readonly=self.is_system), data,
+        values = self._load(entity, self.metadata.update_schema(entity_name, readonly=self.system), data,
                             partial=True)
         try:
             with self.storage.begin() as conn:

@@ -262,11 +262,13 @@ def test_a_readonly_field_is_set_on_create_and_refused_on_a_users_update(lab, in
     assert lab.records.get("sample", record["id"])["count"] is None
 
 
-def test_the_system_sets_a_readonly_field_on_update(lab):
-    """Rules, workflows and jobs act as the system (no user): they may fill a read-only field."""
+def test_the_actions_of_rules_and_workflows_fill_a_readonly_field(lab):
     record = lab.records.create("sample", {"size": "s"})
-    assert lab.records.update("sample", record["id"], {"serial": "S-10"})["serial"] == "S-10"
-    details = refused(lab.records.update, "sample", record["id"], {"serial": 7})
+    assert refused(lab.records.update, "sample", record["id"], {"serial": "S-10"}) == \
+        [{"field": "serial", "message": "is read-only"}]
+    acting = lab.for_actions().records
+    assert acting.update("sample", record["id"], {"serial": "S-10"})["serial"] == "S-10"
+    details = refused(acting.update, "sample", record["id"], {"serial": 7})
     assert [d["field"] for d in details] == ["serial"]
 
 
