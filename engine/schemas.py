@@ -11,6 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 
 from engine.fieldtypes import CONVERTERS, DECIMAL_RE, FieldInvalid
 from engine.records.dump import SYSTEM_FIELDS
+from metadata.regex import IGNORE_CASE
 
 _DECIMAL_INPUT = {"anyOf": [{"type": "string", "pattern": f"^{DECIMAL_RE.pattern}$"}, {"type": "number"}]}
 _OPENAPI = {
@@ -98,7 +99,7 @@ def openapi_property(meta_field, output=False) -> dict:
         prop["uniqueItems"] = True
     if meta_field.max_length:
         prop["maxLength"] = meta_field.max_length
-    if meta_field.pattern:
+    if meta_field.pattern and not meta_field.pattern.startswith(IGNORE_CASE):  # ECMA has no inline flags
         prop["pattern"] = f"^(?:{meta_field.pattern})$"  # metadata patterns match the whole value
     if base == "integer":
         if meta_field.min is not None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from engine.auth import create_user
 from engine.errors import Conflict, ValidationFailed
 from engine.records.loader import BatchLoader
-from engine.schemas import entity_schema, errors_to_details
+from engine.schemas import entity_schema, errors_to_details, openapi_property
 from metadata import load_package
 
 ALL_TYPES = {"entities": [
@@ -451,3 +451,12 @@ def test_a_backtracking_pattern_refuses_a_long_near_miss_without_stalling(lab):
     assert single[0]["field"] == "login" and "does not match the pattern" in single[0]["message"]
     assert batch[0]["field"].endswith("login") and "does not match the pattern" in batch[0]["message"]
     assert lab.records.create("sample", {"size": "s", "login": "ann.lee@example.com"})["login"] == "ann.lee@example.com"
+
+
+def test_the_openapi_document_gives_a_pattern_to_clients_only_when_they_can_read_it():
+    package = load_package({"entities": [{"name": "thing", "fields": [
+        {"name": "code", "type": "string", "pattern": "[A-Z]{2}-[0-9]+"},
+        {"name": "tag", "type": "string", "pattern": "(?i)[a-z]+"}]}]})
+    code, tag = package.entity("thing").fields
+    assert openapi_property(code)["pattern"] == "^(?:[A-Z]{2}-[0-9]+)$"
+    assert "pattern" not in openapi_property(tag)  # JSON Schema's ECMA regexes have no inline flags
