@@ -119,6 +119,7 @@ def _overlay_row(position, change, now, actor) -> dict:
             "created_at": _when(change.get("created_at")) or now,
             "created_by": change.get("created_by", actor)}
 
+
 def _when(value):
     if value is None or isinstance(value, datetime):
         return value
