@@ -19,7 +19,7 @@ class ActionSpec:
 
 @dataclass
 class ActionContext:
-    session: object                    # engine.install.TenantSession (system actor)
+    session: object                    # engine.install.TenantSession (for_actions: system writes)
     entity: str
     record: dict                       # the record as the event saw it
     event: dict = field(default_factory=dict)

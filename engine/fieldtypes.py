@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, String, Te
 
 from engine.coltypes import ID_TYPE, JSON_TYPE, ExactDecimal, UTCDateTime
 from engine.currencies import ISO_4217
+from metadata.regex import compile_pattern, pattern_problem
 
 INT64 = 2**63 - 1
 MAX_JSON_DEPTH = 32
@@ -264,8 +265,13 @@ def _bound(field, bound):
 def _with_pattern(convert):
     def checked(field, value):
         value = convert(field, value)
-        if field.pattern and not re.fullmatch(field.pattern, value):
-            raise FieldInvalid(f"{_short(value)} does not match the pattern {field.pattern}")
+        if field.pattern:
+            problem = pattern_problem(field.pattern)  # stored before patterns had their dialect
+            if problem:
+                raise FieldInvalid(f"the field's pattern {field.pattern} cannot be checked ({problem}); "
+                                   "an admin must change it")
+            if not compile_pattern(field.pattern).fullmatch(value):
+                raise FieldInvalid(f"{_short(value)} does not match the pattern {field.pattern}")
         return value
     return checked
 

@@ -58,6 +58,7 @@ class TenantSession:
         self.storage = install.registry.storage_of(tenant)
         self.enabled = tenant.plugins
         self._compiled = None
+        self.system_writes = False  # see for_actions
 
     @property
     def extra_types(self):
@@ -79,7 +80,15 @@ class TenantSession:
     def records(self) -> RecordService:
         hooks = TenantHooks(self.install.plugins, self.enabled, self)
         return RecordService(self.storage, self.metadata(), hooks, self.actor, self.tenant.slug,
-                             renew=self.renew_metadata)
+                             renew=self.renew_metadata, system=self.system_writes)
+
+    def for_actions(self) -> "TenantSession":
+        """This session as the actions of rules and workflows run in it: the same actor
+        and metadata, and its record writes are the system's, which may fill read-only
+        fields (a user's writes may not change them)."""
+        session = TenantSession(self.install, self.tenant, self.actor)
+        session.enabled, session._compiled, session.system_writes = self.enabled, self._compiled, True
+        return session
 
     def require_admin(self) -> None:
         if self.actor is not None and not self.actor.is_admin:

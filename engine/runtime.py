@@ -42,8 +42,10 @@ class CompiledMetadata:
     def create_schema(self, name):
         return self._cached(("create", name), lambda e: entity_schema(e, self.validators))
 
-    def update_schema(self, name):
-        return self._cached(("update", name), lambda e: entity_schema(e, self.validators, for_update=True))
+    def update_schema(self, name, readonly=False):
+        """The schema of a change; with `readonly`, one that may set read-only fields."""
+        return self._cached(("update", name, readonly),
+                            lambda e: entity_schema(e, self.validators, for_update=True, readonly=readonly))
 
     def batch_loader(self, name):
         return self._cached(("batch", name), lambda e: BatchLoader(e, self.validators))

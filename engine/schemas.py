@@ -11,6 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 
 from engine.fieldtypes import CONVERTERS, DECIMAL_RE, FieldInvalid
 from engine.records.dump import SYSTEM_FIELDS
+from metadata.regex import IGNORE_CASE
 
 _DECIMAL_INPUT = {"anyOf": [{"type": "string", "pattern": f"^{DECIMAL_RE.pattern}$"}, {"type": "number"}]}
 _OPENAPI = {
@@ -98,7 +99,7 @@ def openapi_property(meta_field, output=False) -> dict:
         prop["uniqueItems"] = True
     if meta_field.max_length:
         prop["maxLength"] = meta_field.max_length
-    if meta_field.pattern:
+    if meta_field.pattern and not meta_field.pattern.startswith(IGNORE_CASE):  # ECMA has no inline flags
         prop["pattern"] = f"^(?:{meta_field.pattern})$"  # metadata patterns match the whole value
     if base == "integer":
         if meta_field.min is not None:
@@ -114,13 +115,14 @@ def openapi_property(meta_field, output=False) -> dict:
     return prop
 
 
-def entity_schema(entity, validators=None, for_update=False) -> Schema:
+def entity_schema(entity, validators=None, for_update=False, readonly=False) -> Schema:
     """The input schema of an entity: required fields and defaults on create;
-    everything optional and read-only fields refused on update."""
+    everything optional and read-only fields refused on update (unless `readonly`:
+    the system's own writes may set them)."""
     validators = validators or {}
     attrs = {}
     for f in entity.fields:
-        if for_update and f.readonly:
+        if for_update and f.readonly and not readonly:
             continue
         kwargs = {"allow_none": not f.required, "error_messages": MESSAGES}
         if not for_update:
@@ -129,7 +131,7 @@ def entity_schema(entity, validators=None, for_update=False) -> Schema:
             elif f.has_default:
                 kwargs["load_default"] = _marshmallow_default(default_factory(f))
         attrs[f.name] = LoomField(f, validators.get(f.type), **kwargs)
-    name = f"{entity.name.title().replace('_', '')}{'Update' if for_update else 'Create'}"
+    name = f"{entity.name.title().replace('_', '')}{'Update' if for_update else 'Create'}{'System' if readonly else ''}"
     cls = type(name, (Schema,), {**attrs, "Meta": type("Meta", (), {"unknown": RAISE})})
     return cls()
 

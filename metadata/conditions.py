@@ -23,11 +23,9 @@ from datetime import datetime, time, timezone
 from typing import Mapping
 
 from .errors import Problem, pointer
-from .fieldtypes import (
-    STRING_TYPES, compile_pattern, parse_date, parse_datetime, parse_decimal, pattern_error, show,
-    value_problem,
-)
+from .fieldtypes import STRING_TYPES, parse_date, parse_datetime, parse_decimal, show, value_problem
 from .model import SYSTEM_COLUMNS, Field
+from .regex import compile_pattern, pattern_problem
 
 OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "exists", "not_exists")
 COMBINATORS = ("all", "any", "not")
@@ -157,8 +155,8 @@ def _check_value(cond: dict, op: str, field: Field | None, where: str) -> list[P
     if op == "matches":
         if not isinstance(value, str):
             return [Problem(where, "invalid_value", f"'matches' needs a regular expression as text, got {show(value)}")]
-        error = pattern_error(value)
-        return [Problem(where, "invalid_pattern", f"{show(value)} is not a valid regular expression: {error}")] \
+        error = pattern_problem(value)
+        return [Problem(where, "invalid_pattern", f"{show(value)} is not a pattern Loom can match: {error}")] \
             if error else []
     if op == "contains" and (field is None or field.base_type != "multi_choice"):
         message = None if isinstance(value, str) else f"'contains' needs text, got {show(value)}"
@@ -281,8 +279,8 @@ def _test(op: str, actual, value, base: str | None) -> bool:
             return isinstance(value, str) and value in actual
         return isinstance(actual, list) and any(_equal(item, value, None) for item in actual)
     if op == "matches":
-        return (isinstance(actual, str) and isinstance(value, str) and pattern_error(value) is None
-                and compile_pattern(value).search(actual) is not None)
+        return (isinstance(actual, str) and isinstance(value, str) and pattern_problem(value) is None
+                and compile_pattern(value).search(actual))
     order = _compare(actual, value, base)
     if order is None:
         return False

@@ -10,10 +10,10 @@ import json
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Mapping
 
 from .model import BUILTIN_FIELD_TYPES, DECIMAL_TYPES, Field
+from .regex import compile_pattern, pattern_problem
 
 COMMON_PROPERTIES = frozenset(
     ("name", "type", "label", "help", "required", "unique", "indexed", "pii", "readonly", "hidden", "default")
@@ -77,22 +77,6 @@ def show(value, limit: int = 60) -> str:
         except (TypeError, ValueError):
             text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-@lru_cache(maxsize=512)
-def compile_pattern(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
-
-
-def pattern_error(pattern: str) -> str | None:
-    """Python's own complaint about a regular expression, or None if it compiles."""
-    try:
-        compile_pattern(pattern)
-    except re.error as exc:
-        return str(exc)
-    except (RecursionError, OverflowError, ValueError, MemoryError) as exc:  # pathological input
-        return f"{type(exc).__name__}: {exc}"
-    return None
 
 
 def parse_date(value) -> date | None:
@@ -195,7 +179,7 @@ def value_problem(field: Field, value) -> str | None:
             return f"expected text, got {show(value)}"
         if field.max_length is not None and len(value) > field.max_length:
             return f"{show(value)} is {len(value)} characters long, more than max_length {field.max_length}"
-        if field.pattern is not None and pattern_error(field.pattern) is None:
+        if field.pattern is not None and pattern_problem(field.pattern) is None:
             if not compile_pattern(field.pattern).fullmatch(value):
                 return f"{show(value)} does not match the pattern {show(field.pattern)}"
         if base == "email" and not _EMAIL.fullmatch(value):

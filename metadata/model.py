@@ -94,7 +94,7 @@ class Field:
     max_length: int | None = None
     min: object = None
     max: object = None
-    pattern: str | None = None  # Python regex the whole value must match (re.fullmatch)
+    pattern: str | None = None  # the whole value must match (metadata.regex, fullmatch)
     precision: int | None = None
     scale: int | None = None
     options: tuple = ()

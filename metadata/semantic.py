@@ -13,10 +13,11 @@ from typing import Mapping
 from .errors import Problem, pointer
 from .fieldtypes import (
     BOUND_HINTS, COMMON_PROPERTIES, REQUIRED_PROPERTIES, TYPE_PROPERTIES, parse_bound,
-    pattern_error, show, value_problem,
+    show, value_problem,
 )
 from .identifiers import identifier_problem
 from .model import DECIMAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE, Field, Option
+from .regex import pattern_problem
 
 MAX_FIELDS = 500
 # System columns a composite index may name besides the entity's own fields.
@@ -216,10 +217,10 @@ def _field(doc: dict, path: str, entity_names, types) -> list[Problem]:
 def _pattern(spec, path) -> list[Problem]:
     pattern = spec.get("pattern")
     if isinstance(pattern, str):
-        error = pattern_error(pattern)
+        error = pattern_problem(pattern)
         if error:
             return [Problem(path + "/pattern", "invalid_pattern",
-                            f"pattern {show(pattern)} is not a valid regular expression: {error}")]
+                            f"pattern {show(pattern)} is not a pattern Loom can match: {error}")]
     return []
 
 
@@ -327,7 +328,7 @@ def _sanitised_field(spec, base, type_name) -> Field:
         name="default", type=type_name, label={}, base_type=base,
         required=spec.get("required") is True,
         max_length=max_length if _int(max_length) and max_length >= 1 else None,
-        pattern=pattern if isinstance(pattern, str) and pattern_error(pattern) is None else None,
+        pattern=pattern if isinstance(pattern, str) and pattern_problem(pattern) is None else None,
         options=tuple(Option(v, {}) for v in values),
         min=None if bad_range else spec.get("min"),
         max=None if bad_range else spec.get("max"),

@@ -124,13 +124,14 @@ class WorkflowRuntime:
     def run_actions(self, session, event, actions, key_prefix) -> list[dict]:
         """Run named actions in order with idempotency keys `<prefix>:<index>`."""
         registry = session.actions()
+        acting = session.for_actions()
         outcomes = []
         for index, action in enumerate(actions):
             spec = registry.get(action["action"])
             if spec is None:
                 raise ActionFailed(f"unknown action {action['action']!r}")
             record = self._current_record(session, event)
-            context = ActionContext(session=session, entity=event["entity"], record=record,
+            context = ActionContext(session=acting, entity=event["entity"], record=record,
                                     event=_public(event), effect_key=f"{key_prefix}:{index}")
             outcomes.append({"action": action["action"], "outcome": spec.run(context, action.get("params") or {})})
         return outcomes

@@ -16,7 +16,7 @@ from engine.compiler import (
 )
 from engine.errors import MigrationRefused
 from engine.fieldtypes import columns_for
-from engine.migration import archive, moves, restore
+from engine.migration import archive, moves, restore, sequences
 from engine.migration.convert import base_of
 from engine.words import counted
 
@@ -39,6 +39,7 @@ class Migrator:
     def run(self, changes) -> None:
         added = [c.entity for c in changes if c.kind == "add_entity"]
         dropped = [c.entity for c in changes if c.kind == "drop_entity"]
+        self.add_autoincrement([n for n in self.old_tables if n not in dropped])
         self.create_entities(added)
         per_entity = defaultdict(list)
         for change in changes:
@@ -48,6 +49,14 @@ class Migrator:
             self.alter_entity(name, entity_changes)
         self.drop_entities(dropped)
         self._check_references(changes)
+        sequences.keep_ids_ahead(self.conn, self.schema, [e.name for e in self.new_pkg.entities])
+
+    def add_autoincrement(self, names) -> None:
+        """SQLite: rebuild the entity tables created without AUTOINCREMENT with it."""
+        for name in sequences.lacking_autoincrement(self.conn, names):
+            with self.op.batch_alter_table(name, schema=self.schema, recreate="always",
+                                           table_kwargs=ENTITY_TABLE_OPTIONS):
+                pass
 
     # -- whole entities ----------------------------------------------------------
     def create_entities(self, names: list[str]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Column, MetaData, Table, exists, func, select, text
+from sqlalchemy import Column, MetaData, Table, exists, func, select
 
 from engine.coltypes import ID_TYPE
 from engine.compiler import system_columns
@@ -178,7 +178,6 @@ def restore_entity(conn, schema, entity, table, version) -> RestoredEntity | Non
         if inserts:
             conn.execute(table.insert(), inserts)
     _refuse_unfit(failing, example, entity.name)
-    _reset_sequence(conn, table)
     entry = _mark_restored(conn, schema, found, version, {"kind": "restored_entity", "entity": entity.name})
     absent = [f for f in entity.fields if archived.field(f.name) is None]
     return RestoredEntity(entity, table, entry, references, absent)
@@ -199,11 +198,3 @@ def finish_entity(conn, schema, restored: RestoredEntity, version) -> list[dict]
         report += restore_field(conn, schema, name, field, table, version)
     return report
 
-
-def _reset_sequence(conn, table) -> None:
-    """PostgreSQL: the next id follows the restored ones."""
-    if conn.dialect.name != "postgresql":
-        return
-    qualified = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-    conn.execute(text(f"SELECT setval(pg_get_serial_sequence(:t, 'id'), "
-                      f"(SELECT coalesce(max(id), 0) + 1 FROM {qualified}), false)"), {"t": qualified})

@@ -79,7 +79,8 @@ def load(conn, schema) -> Layers:
 
 def save(conn, schema, layers: Layers, actor=None) -> None:
     """Replace the stored layers with `layers`; unchanged overlay rows keep their id and
-    creation time, new ones get fresh ids."""
+    creation time, new ones get ids the database assigns. The kept rows go in first, so
+    that an id given to a new change can never be one a kept change still holds."""
     now = datetime.now(timezone.utc)
     packs_t, overlay_t = loom_table(schema, "loom_packs"), loom_table(schema, "loom_overlay")
     previous = {p.name: p for p in load(conn, schema).packs}
@@ -91,19 +92,32 @@ def save(conn, schema, layers: Layers, actor=None) -> None:
             installed_at=before.installed_at if before else now,
             upgraded_at=now if before and before.version != pack.version else (before.upgraded_at if before else None)))
     conn.execute(delete(overlay_t))
-    for position, change in enumerate(layers.overlay):
-        value = {} if change["op"] == "unset" else {"value": change.get("value")}
-        if "after" in change:
-            value["after"] = change["after"]
-        if change.get("replace"):
-            value["replace"] = True
-        row = {"position": position, "op": change["op"], "path": change["path"], "value": value,
-               "was": {"value": change["was"]} if "was" in change else None,
-               "created_at": _when(change.get("created_at")) or now,
-               "created_by": change.get("created_by", actor)}
-        if change.get("id") is not None:
+    rows = [_overlay_row(position, change, now, actor) for position, change in enumerate(layers.overlay)]
+    kept, seen = [], set()
+    for change, row in zip(layers.overlay, rows):
+        if change.get("id") is not None and change["id"] not in seen:
+            seen.add(change["id"])
+            kept.append(row)
             row["id"] = change["id"]
-        change["id"] = conn.execute(overlay_t.insert().returning(overlay_t.c.id).values(row)).scalar_one()
+    if kept:
+        conn.execute(overlay_t.insert(), kept)
+    for change, row in zip(layers.overlay, rows):  # new changes after the kept ones: ids above theirs
+        if "id" in row:
+            change["id"] = row["id"]
+        else:
+            change["id"] = conn.execute(overlay_t.insert().returning(overlay_t.c.id).values(row)).scalar_one()
+
+
+def _overlay_row(position, change, now, actor) -> dict:
+    value = {} if change["op"] == "unset" else {"value": change.get("value")}
+    if "after" in change:
+        value["after"] = change["after"]
+    if change.get("replace"):
+        value["replace"] = True
+    return {"position": position, "op": change["op"], "path": change["path"], "value": value,
+            "was": {"value": change["was"]} if "was" in change else None,
+            "created_at": _when(change.get("created_at")) or now,
+            "created_by": change.get("created_by", actor)}
 
 
 def _when(value):

@@ -38,12 +38,16 @@ def utcnow() -> datetime:
 
 
 class RecordService:
-    def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None):
+    def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
         self.hooks = hooks
         self.actor = actor
         self.tenant = tenant or storage.slug
+        # Loom itself writes (the actions of rules and workflows): it may fill read-only
+        # fields, such as the number the `number` action gives; a user may set them only
+        # when creating a record.
+        self.system = system
         self.sharing = Sharing(metadata, actor, storage)  # who may read / edit which records
         self._renew = renew  # () -> the tenant's current compiled metadata
 
@@ -317,7 +321,8 @@ class RecordService:
             raise ValidationFailed("the body must be a JSON object of fields to change")
         data = dict(data)
         expected_version = expected_version_of(data.pop("version", None), expected_version)
-        values = self._load(entity, self.metadata.update_schema(entity_name), data, partial=True)
+        values = self._load(entity, self.metadata.update_schema(entity_name, readonly=self.system), data,
+                            partial=True)
         try:
             with self.storage.begin() as conn:
                 self._hold(conn)

@@ -165,7 +165,7 @@ def before_membership(event, session) -> None:
                 raise _invalid(f"membership.{name} is kept by the points ledger and starts at 0; post an "
                                f"'adjust' points entry for an opening balance", name, "kept by the points ledger")
     elif event.action == "updated":
-        kept = [name for name in ROLLING_FIELDS if name in event.changes]
+        kept = [name for name in KEPT_FIELDS if name in event.changes]  # actions may write read-only fields
         if kept and RECOMPUTING.get() != event.record_id:
             raise ValidationFailed(
                 f"membership.{', '.join(kept)} {'is' if len(kept) == 1 else 'are'} read-only: recomputed "

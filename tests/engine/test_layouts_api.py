@@ -110,3 +110,17 @@ def test_the_openapi_document_describes_the_layout_paths(acme, client, member):
     validate(spec)
     assert {"/layouts", "/layouts/{name}"} <= set(spec["paths"])
     assert "Layout" in spec["components"]["schemas"]
+
+
+def test_a_tenant_with_layouts_adds_an_entity_and_keeps_its_changes(acme, client, install):
+    admin = {"Authorization": f"Bearer {token_for(install, 'acme', 'admin@acme.example', 'admin')}"}
+    assert client.put(f"{BASE}/metadata", json=with_layouts(), headers=admin).status_code == 200
+    document = client.get(f"{BASE}/metadata", headers=admin).get_json()["document"]
+    document["entities"].insert(0, {"name": "branch", "fields": [{"name": "city", "type": "string"}]})
+    applied = client.put(f"{BASE}/metadata", json=document, headers=admin)
+    assert applied.status_code == 200, applied.get_json()
+    document["entities"].append({"name": "region", "fields": [{"name": "code", "type": "string"}]})
+    assert client.put(f"{BASE}/metadata", json=document, headers=admin).status_code == 200
+    current = client.get(f"{BASE}/metadata", headers=admin).get_json()
+    assert [e["name"] for e in current["document"]["entities"]] == ["branch", "account", "contact", "region"]
+    assert [la["name"] for la in current["document"]["layouts"]] == [la["name"] for la in LAYOUTS]

@@ -943,3 +943,59 @@ def test_a_database_refusal_changes_nothing(acme, crm_doc):
     assert error.message == "the database refused the migration; nothing was changed"
     assert error.details and "ticket" in error.details[0]["message"]
     assert snapshot(acme) == before
+
+
+# -- ids are never reused ------------------------------------------------------------
+
+
+def _fresh_after(session, entity, issued, data):
+    """Create a record after the highest one was deleted: its id is new and its history its own."""
+    record = session.records.create(entity, data)
+    assert record["id"] > max(issued), (entity, record["id"], issued)
+    assert [h["action"] for h in session.records.history(entity, record["id"])] == ["create"]
+    issued.append(record["id"])
+    return record
+
+
+def _delete_highest(session, entity, issued, data):
+    doomed = session.records.create(entity, data)
+    issued.append(doomed["id"])
+    session.records.delete(entity, doomed["id"])
+
+
+def test_ids_are_never_reused_across_rebuilds_type_changes_and_rollbacks(acme, crm_doc):
+    contact = {"full_name": "Ada"}
+    issued = [c["id"] for c in fill_contacts(acme, "Ada", "Bob")[1]]
+    coded = with_field(crm_doc, "contact", name="code", type="integer")
+    steps = [lambda: acme.apply_metadata(without_field(crm_doc, "contact", "birthday"), allow_drop=True),
+             lambda: acme.apply_metadata(without_field(coded, "contact", "birthday")),
+             lambda: acme.apply_metadata(with_changed(without_field(coded, "contact", "birthday"),
+                                                      "contact", "code", type="string")),
+             lambda: acme.rollback_metadata(1)]
+    for step in steps:
+        _delete_highest(acme, "contact", issued, contact)
+        step()
+        _fresh_after(acme, "contact", issued, contact)
+
+
+def test_ids_of_a_restored_entity_are_never_reused(acme, crm_doc):
+    issued = [acme.records.create("account", {"name": n})["id"] for n in ("A", "B")]
+    _delete_highest(acme, "account", issued, {"name": "C"})
+    acme.apply_metadata(without_entity(without_field(crm_doc, "contact", "account"), "account"), allow_drop=True)
+    acme.rollback_metadata(1)
+    _fresh_after(acme, "account", issued, {"name": "D"})
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_table_created_without_autoincrement_gets_it_at_the_next_migration(acme, crm_doc):
+    with acme.storage.engine.begin() as conn:  # an entity table as an older install created it
+        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'contact'").scalar_one()
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        conn.exec_driver_sql("DROP TABLE contact")
+        conn.exec_driver_sql(sql.replace("AUTOINCREMENT", ""))
+    issued = [c["id"] for c in fill_contacts(acme, "Ada", "Bob")[1]]
+    _delete_highest(acme, "contact", issued, {"full_name": "Carol"})
+    acme.apply_metadata(with_field(crm_doc, "contact", name="code", type="string"))
+    _fresh_after(acme, "contact", issued, {"full_name": "Dan"})
+    _delete_highest(acme, "contact", issued, {"full_name": "Eve"})
+    _fresh_after(acme, "contact", issued, {"full_name": "Fay"})

@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import inspect
 
+from engine.app import create_app
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.hookspecs import hookimpl
 from engine.install import Install
@@ -16,6 +17,7 @@ from engine.packs.layers import load_layers
 from engine.packs.service import UpgradeConflicts
 from engine.packs.show import show_layer
 from engine.plugins import Plugins
+from tests.conftest import token_for
 
 PARTY = {"name": "party", "label": {"en": "Party", "zh-CN": "客户"}, "fields": [
     {"name": "name", "type": "string", "required": True},
@@ -343,3 +345,16 @@ def test_a_pack_whose_metadata_is_invalid_is_refused_naming_it(settings):
     assert install.session("shop").metadata().version == 0
     assert not install.registry.get("shop").plugins
     install.dispose()
+
+
+def test_a_tenant_with_changes_over_a_pack_adds_an_entity_through_the_api(shop):
+    tenant_changes(shop)
+    client = create_app(shop, {"TESTING": True}).test_client()
+    admin = {"Authorization": f"Bearer {token_for(shop, 'shop', 'admin@shop.example', 'admin')}"}
+    document = client.get("/api/v1/t/shop/metadata", headers=admin).get_json()["document"]
+    document["entities"].insert(0, {"name": "branch", "fields": [{"name": "city", "type": "string"}]})
+    applied = client.put("/api/v1/t/shop/metadata", json=document, headers=admin)
+    assert applied.status_code == 200, applied.get_json()
+    overlay = load_layers(shop.session("shop")).overlay
+    assert len({c["id"] for c in overlay}) == len(overlay) == 3
+    assert entity(shop, "membership").field("nickname") is not None

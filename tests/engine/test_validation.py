@@ -2,6 +2,7 @@
 uniqueness, on SQLite and PostgreSQL; and the batch loader judging exactly like the
 marshmallow schema (a property test)."""
 import copy
+import faulthandler
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -11,9 +12,10 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from engine.auth import create_user
 from engine.errors import Conflict, ValidationFailed
 from engine.records.loader import BatchLoader
-from engine.schemas import entity_schema, errors_to_details
+from engine.schemas import entity_schema, errors_to_details, openapi_property
 from metadata import load_package
 
 ALL_TYPES = {"entities": [
@@ -251,12 +253,23 @@ def test_an_update_is_validated_like_a_create_and_reports_every_problem(lab):
     assert lab.records.get("sample", record["id"]) == record
 
 
-def test_a_readonly_field_is_set_on_create_and_refused_on_update(lab):
-    record = lab.records.create("sample", {"size": "s", "serial": "S-9"})
+def test_a_readonly_field_is_set_on_create_and_refused_on_a_users_update(lab, install):
+    user = install.session("lab", create_user(lab.storage, "member@lab.example"))
+    record = user.records.create("sample", {"size": "s", "serial": "S-9"})
     assert record["serial"] == "S-9"
-    details = refused(lab.records.update, "sample", record["id"], {"serial": "S-10", "count": 3})
+    details = refused(user.records.update, "sample", record["id"], {"serial": "S-10", "count": 3})
     assert details == [{"field": "serial", "message": "is read-only"}]
     assert lab.records.get("sample", record["id"])["count"] is None
+
+
+def test_the_actions_of_rules_and_workflows_fill_a_readonly_field(lab):
+    record = lab.records.create("sample", {"size": "s"})
+    assert refused(lab.records.update, "sample", record["id"], {"serial": "S-10"}) == \
+        [{"field": "serial", "message": "is read-only"}]
+    acting = lab.for_actions().records
+    assert acting.update("sample", record["id"], {"serial": "S-10"})["serial"] == "S-10"
+    details = refused(acting.update, "sample", record["id"], {"serial": 7})
+    assert [d["field"] for d in details] == ["serial"]
 
 
 # -- uniqueness ---------------------------------------------------------------------------------
@@ -417,3 +430,33 @@ def test_decimals_are_exact(lab):
 def test_a_decimal_wider_than_18_digits_is_exact(lab, value):
     record = lab.records.create("sample", {"size": "s", "fine": value})
     assert Decimal(lab.records.get("sample", record["id"])["fine"]) == Decimal(value)
+
+
+# -- patterns cannot stall a write --------------------------------------------------------------
+
+
+def test_a_backtracking_pattern_refuses_a_long_near_miss_without_stalling(lab):
+    """`([a-z0-9]+\\.?)+@example\\.com` takes `re` time doubling with each character of a near
+    miss; Loom's matcher reads the 5,001 characters once (single write and batch)."""
+    doc = copy.deepcopy(ALL_TYPES)
+    doc["entities"][1]["fields"].append({"name": "login", "type": "string", "pattern": r"([a-z0-9]+\.?)+@example\.com"})
+    lab.apply_metadata(doc)
+    near_miss = "a" * 5000 + "!"
+    faulthandler.dump_traceback_later(120, exit=True)  # a stall ends the run, even while C code holds the GIL
+    try:
+        single = refused(lab.records.create, "sample", {"size": "s", "login": near_miss})
+        batch = refused(lab.records.create_many, "sample", [{"size": "s", "login": near_miss}])
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert single[0]["field"] == "login" and "does not match the pattern" in single[0]["message"]
+    assert batch[0]["field"].endswith("login") and "does not match the pattern" in batch[0]["message"]
+    assert lab.records.create("sample", {"size": "s", "login": "ann.lee@example.com"})["login"] == "ann.lee@example.com"
+
+
+def test_the_openapi_document_gives_a_pattern_to_clients_only_when_they_can_read_it():
+    package = load_package({"entities": [{"name": "thing", "fields": [
+        {"name": "code", "type": "string", "pattern": "[A-Z]{2}-[0-9]+"},
+        {"name": "tag", "type": "string", "pattern": "(?i)[a-z]+"}]}]})
+    code, tag = package.entity("thing").fields
+    assert openapi_property(code)["pattern"] == "^(?:[A-Z]{2}-[0-9]+)$"
+    assert "pattern" not in openapi_property(tag)  # JSON Schema's ECMA regexes have no inline flags

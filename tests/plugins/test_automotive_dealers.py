@@ -411,3 +411,19 @@ def test_date_ranges_and_dealer_brands_are_checked(cars):
     assert status == 400 and body["error"]["details"][0]["field"] == "owned_to"
     status, body = cars.call("POST", "/records/dealer", body={"name": "East", "code": "SH-001", "brands": [999999]})
     assert status == 400 and body["error"]["details"] == [{"field": "brands", "message": "no brand with id 999999"}]
+
+
+def test_repair_orders_are_numbered_by_the_worker_and_staff_cannot_renumber_them(cars):
+    cars.work()
+    assert cars.one("repair_order", dealer=cars.one("dealer", code="GZ-001")["id"])["number"] == "RO-000001"
+    vehicle = next(v for v in cars.all("vehicle") if v["dealer"] == cars.one("dealer", code="GZ-001")["id"])
+    status, order = cars.call("POST", "/records/repair_order", as_=SOUTH_STAFF,
+                              body={"vehicle": vehicle["id"], "work": "tyres"})
+    assert status == 201 and order["number"] is None
+    assert cars.work()["failed"] == 0
+    numbered = cars.session.records.get("repair_order", order["id"])
+    assert numbered["number"] == "RO-000002"
+    status, body = cars.call("PATCH", f"/records/repair_order/{order['id']}", as_=SOUTH_STAFF,
+                             body={"number": "RO-999999"})
+    assert status == 400 and body["error"]["details"] == [{"field": "number", "message": "is read-only"}]
+    assert cars.session.records.get("repair_order", order["id"])["number"] == "RO-000002"

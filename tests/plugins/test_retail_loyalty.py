@@ -203,6 +203,9 @@ def test_ledger_entries_are_immutable_and_kept_figures_are_read_only(shop):
 
     with pytest.raises(ValidationFailed):          # readonly in the metadata
         shop.records.update("membership", card, {"points_balance": 10_000})
+    with pytest.raises(ValidationFailed) as refused:  # and kept by the ledger from actions too
+        shop.for_actions().records.update("membership", card, {"points_balance": 10_000})
+    assert refused.value.code == "kept_by_ledger"
     with pytest.raises(ValidationFailed) as refused:
         shop.records.update("membership", card, {"points_12m": 10_000})
     assert refused.value.code == "kept_by_ledger"

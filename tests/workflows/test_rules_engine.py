@@ -3,7 +3,6 @@ republishing, durable-rules' limits, correlation, validation messages, check_rul
 and explain() agreeing with what durable-rules decides."""
 
 import json
-import re
 import resource
 import threading
 from datetime import datetime, timedelta, timezone
@@ -18,7 +17,6 @@ from jsonschema import Draft202012Validator
 from workflows.rules import (
     InMemoryCorrelationStore, RulesEngine, RulesetInvalid, check_ruleset, parse_window, schema,
 )
-from workflows.rules.regex import PatternError, compile_pattern
 
 FIELDS = {"tier": "choice", "lifetime_value": "decimal", "notes": "text", "tags": "multi_choice",
           "email": "email", "phone": "string", "signed_on": "date", "seen_at": "datetime", "vip": "boolean",
@@ -493,27 +491,3 @@ def test_check_ruleset_on_non_objects_and_unknown_keys():
     assert ("/rules/0/extra", "unknown_property") in found
     assert ("/rules/0/when/event", "unknown_event") in found
     assert ("/rules/0/when/condition", "invalid_condition") in found
-
-
-# --- the regex dialect --------------------------------------------------------------------------
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list("ab.*+?|()[]^$-{}12,\\ds") + ["[a-c]", "{1,2}", r"\.", r"\d", "(a|b)"]),
-                min_size=1, max_size=8).map("".join),
-       st.lists(st.text(alphabet='ab.é"\\\n-1 2$^', max_size=8), min_size=1, max_size=10))
-def test_matches_reads_patterns_as_python_does(pattern, texts):
-    try:
-        compiled = compile_pattern(pattern)
-    except PatternError:
-        return
-    python = re.compile(pattern[:-1] + r"\Z" if compiled.end else pattern, re.ASCII)
-    for text in texts:
-        assert compiled.search(text) == (python.search(text) is not None), (pattern, text)
-
-
-def test_matches_runs_in_linear_time_on_catastrophic_patterns():
-    import time
-    start = time.perf_counter()
-    assert compile_pattern("^(a+)+b$").search("a" * 30000) is False
-    assert time.perf_counter() - start < 2

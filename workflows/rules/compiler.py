@@ -10,7 +10,7 @@ durable-rules.
 
 A fact carries only what the chunk's rules test: ``f_<field>`` normalised values,
 ``k<n>`` flags of contains / matches leaves that hold (decided in Python, see
-regex.py), ``c<n>`` changed-flags, ``tt``/``tf`` the transition's states, and the marker
+metadata.regex), ``c<n>`` changed-flags, ``tt``/``tf`` the transition's states, and the marker
 ``ev`` every rule tests (a rule without it would also match durable-rules' own
 session-state fact, and loop).
 """

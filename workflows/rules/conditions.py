@@ -12,7 +12,7 @@ Semantics (close to metadata.conditions, which guards workflows):
 - an empty value fails every operator except ne, not_in and not_exists.
 - contains: substring of a text or item of a list (multi_choice), case-sensitive.
 - matches: a regular expression searched in the text (^ and $ anchor it), in the
-  linear-time dialect of regex.py.  contains and matches are decided in Python and
+  linear-time dialect of metadata.regex.  contains and matches are decided in Python and
   reach durable-rules as flags: its own $mt gives wrong verdicts.
 - gt/gte/lt/lte apply to numbers and moments only.
 """
@@ -25,14 +25,13 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from .regex import PatternError, compile_pattern
+from metadata.regex import compile_pattern, pattern_problem as dialect_problem
 
 OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "exists", "not_exists")
 NO_VALUE_OPS = ("exists", "not_exists")
 ORDERING = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 COMPLEMENT = {"gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt"}
 MAX_CONJUNCTIONS = 32      # durable rules one rule may expand to (see to_dnf)
-MAX_PATTERN = 200
 _SAFE_INT = 2 ** 53
 _DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -136,16 +135,10 @@ def value_kind(value) -> str | None:
 
 
 def pattern_problem(pattern) -> str | None:
-    """Why ``pattern`` is not an accepted regular expression (see regex.py), or None."""
+    """Why ``pattern`` is not an accepted regular expression (see metadata.regex), or None."""
     if not isinstance(pattern, str) or not pattern:
         return "'matches' needs a regular expression as non-empty text"
-    if len(pattern) > MAX_PATTERN:
-        return f"patterns may be at most {MAX_PATTERN} characters long"
-    try:
-        compile_pattern(pattern)
-    except PatternError as exc:
-        return str(exc)
-    return None
+    return dialect_problem(pattern)
 
 
 def matches(raw, pattern: str) -> bool:
@@ -216,7 +209,7 @@ def _literal(leaf: dict, negated: bool, names) -> list[list[dict]]:
     flip = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
     if op in flip:
         op, negated = flip[op], not negated
-    if op in ("contains", "matches"):  # decided in Python, passed as a flag (see regex.py)
+    if op in ("contains", "matches"):  # decided in Python, passed as a flag (see metadata.regex)
         flag = names.flag(op, leaf)
         return [[{"$nex": {flag: 1}}]] if negated else [[{flag: 1}]]
     f = names.field(leaf["field"])

@@ -1,21 +1,29 @@
-"""The regular expressions of ``matches``: a linear-time matcher for a subset of Python's syntax.
+"""The regular expressions of Loom: one linear-time matcher and its dialect, for field
+``pattern`` (the whole value must match) and the ``matches`` of conditions and rules
+(searched in the text).
 
-Why not durable-rules' ``$mt``: its DFA construction gives wrong verdicts (``.*1*a .*``
-does not match ``*a a``) and refuses ordinary patterns (errors 503/504/507).  Why not
-``re``: a tenant's pattern must not be able to stall a worker by backtracking
-(``(a+)+b``).  This matcher simulates a Thompson NFA, caching state sets as a lazy DFA:
-time linear in the text, whatever the pattern.
+Why not ``re``: a tenant's pattern must not be able to stall a web process or a worker
+by backtracking (``([a-z0-9]+\\.?)+@example\\.com`` on a long near-miss).  Why not
+durable-rules' ``$mt``: its DFA construction gives wrong verdicts (``.*1*a .*`` does not
+match ``*a a``) and refuses ordinary patterns (errors 503/504/507).  This matcher
+simulates a Thompson NFA, caching state sets as a lazy DFA: time linear in the text,
+whatever the pattern.
 
-Dialect, read as Python's ``re.search`` with ``re.ASCII`` reads it: literals, ``.`` (not
+Dialect, read as Python's ``re`` with ``re.ASCII`` reads it: literals, ``.`` (not
 a newline), classes ``[a-z0-9_]`` and ``[^...]``, groups ``(...)``, ``|``, ``* + ?``,
 ``{n}`` ``{n,}`` ``{n,m}`` (n, m <= 100), escapes ``\\.`` ``\\(`` ... ``\\d \\w \\s \\D \\W \\S
-\\n \\t``; ``^`` may start and ``$`` end the pattern ($ = end of text).
+\\n \\t``; ``^`` may start and ``$`` end the pattern ($ = end of text); a leading ``(?i)``
+ignores the case of ASCII letters.  Everything else is refused with the reason:
+back-references, lookarounds and other ``(?...)`` groups,
+lazy and possessive quantifiers, ``\\b`` and other escapes.  At most ``MAX_LENGTH``
+characters.
 """
 
 from __future__ import annotations
 
 import re
 
+MAX_LENGTH = 200
 MAX_STATES = 2000
 _CACHE_LIMIT = 20000
 _SPECIAL = set(".^$*+?()[]{}|\\-/")
@@ -25,6 +33,8 @@ _SPACE = frozenset(" \t\n\r\f\v")
 _CLASSES = {"d": (False, _DIGIT), "D": (True, _DIGIT), "w": (False, _WORD), "W": (True, _WORD),
             "s": (False, _SPACE), "S": (True, _SPACE)}
 _ANY = (True, frozenset("\n"))   # '.': everything but a newline
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+IGNORE_CASE = "(?i)"  # the one flag, and only first: ASCII letters match either case
 
 
 class PatternError(ValueError):
@@ -149,8 +159,10 @@ class Pattern:
 
     def __init__(self, text: str):
         self.text = text
-        self.start = text.startswith("^")
-        body = text[1:] if self.start else text
+        self.ignore_case = text.startswith(IGNORE_CASE)
+        body = text[len(IGNORE_CASE):] if self.ignore_case else text
+        self.start = body.startswith("^")
+        body = body[1:] if self.start else body
         escapes = len(body[:-1]) - len(body[:-1].rstrip("\\"))
         self.end = body.endswith("$") and escapes % 2 == 0
         body = body[:-1] if self.end else body
@@ -213,19 +225,22 @@ class Pattern:
                         todo.append(target)
         return frozenset(seen)
 
-    @staticmethod
-    def _member(charset, char: str) -> bool:
+    def _member(self, charset, char: str) -> bool:
         _, negated, chars, ranges = charset
         inside = char in chars or any(low <= char <= high for low, high in ranges)
+        if not inside and self.ignore_case and char in _LETTERS:
+            other = char.swapcase()
+            inside = other in chars or any(low <= other <= high for low, high in ranges)
         return inside != negated
 
-    def _step(self, current: frozenset, char: str) -> frozenset:
-        key = (current, char)
+    def _step(self, current: frozenset, char: str, searching: bool) -> frozenset:
+        """The states after ``char``; while ``searching``, a match may also start there."""
+        key = (current, char, searching)
         found = self._steps.get(key)
         if found is None:
             moved = {t for s in current if self.sets[s] is not None and self._member(self.sets[s], char)
                      for t in self.edges[s]}
-            if not self.start:
+            if searching:
                 moved |= self.initial
             found = self._close(moved)
             if len(self._steps) > _CACHE_LIMIT:
@@ -234,11 +249,21 @@ class Pattern:
         return found
 
     def search(self, text: str) -> bool:
-        current = self.initial
+        """Whether the pattern matches somewhere in ``text`` (``re.search``)."""
+        current, searching = self.initial, not self.start
         for char in text:
             if self.accept in current and not self.end:
                 return True
-            current = self._step(current, char)
+            current = self._step(current, char, searching)
+            if not current:
+                return False
+        return self.accept in current
+
+    def fullmatch(self, text: str) -> bool:
+        """Whether the pattern matches the whole of ``text`` (``re.fullmatch``)."""
+        current = self.initial
+        for char in text:
+            current = self._step(current, char, False)
             if not current:
                 return False
         return self.accept in current
@@ -251,8 +276,19 @@ def compile_pattern(text: str) -> Pattern:
     """The compiled pattern (cached); PatternError says why ``text`` is not accepted."""
     found = _COMPILED.get(text)
     if found is None:
+        if len(text) > MAX_LENGTH:
+            raise PatternError(f"patterns may be at most {MAX_LENGTH} characters long")
         found = Pattern(text)
         if len(_COMPILED) > 1000:
             _COMPILED.clear()
         _COMPILED[text] = found
     return found
+
+
+def pattern_problem(text: str) -> str | None:
+    """Why ``text`` is not a pattern of the dialect, or None when it is."""
+    try:
+        compile_pattern(text)
+    except PatternError as exc:
+        return str(exc)
+    return None

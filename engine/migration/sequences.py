@@ -1,0 +1,59 @@
+"""Record ids are never issued twice: each entity table's id sequence stays ahead of
+every id it ever gave out, whatever a migration did to the table.
+
+An id names one record for good (its audit trail, its outbox events and references
+in other records use it), so a migration must not let the next record take the id of
+one deleted earlier. Three things could make it do so: SQLite rebuilding a table in
+batch mode (the copy's AUTOINCREMENT counter starts from the highest id still there),
+a table restored by a rollback (its rows go back with explicit ids into a fresh
+table), and, on SQLite, an entity table created without AUTOINCREMENT (SQLite then
+reuses the highest id after a delete). After every migration each entity's counter is
+raised to the highest id its table holds or its audit trail names; on SQLite a table
+without AUTOINCREMENT is rebuilt with it first."""
+from __future__ import annotations
+
+from sqlalchemy import Column, MetaData, Table, func, select, text
+
+from engine.coltypes import ID_TYPE
+from engine.systables import loom_table
+
+
+def lacking_autoincrement(conn, names) -> list[str]:
+    """SQLite: the entity tables among ``names`` created without AUTOINCREMENT."""
+    if conn.dialect.name != "sqlite" or not names:
+        return []
+    rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all()
+    plain = {name for name, sql in rows if "AUTOINCREMENT" not in (sql or "").upper()}
+    return [name for name in names if name in plain]
+
+
+def highest_issued(conn, schema, name) -> int:
+    """The highest id the entity's table holds or its audit trail names (0 for none)."""
+    table = Table(name, MetaData(), Column("id", ID_TYPE), schema=schema)
+    audit = loom_table(schema, "loom_audit")
+    stored = conn.execute(select(func.max(table.c.id))).scalar()
+    audited = conn.execute(select(func.max(audit.c.record_id)).where(audit.c.entity == name)).scalar()
+    return max(stored or 0, audited or 0)
+
+
+def keep_ids_ahead(conn, schema, names) -> None:
+    """Raise each named entity table's id counter to at least its highest issued id."""
+    for name in names:
+        highest = highest_issued(conn, schema, name)
+        if highest:
+            _raise_counter(conn, schema, name, highest)
+
+
+def _raise_counter(conn, schema, name, highest) -> None:
+    if conn.dialect.name == "postgresql":
+        qualified = f'"{schema}"."{name}"' if schema else f'"{name}"'
+        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": qualified}).scalar_one()
+        last, called = conn.execute(text(f"SELECT last_value, is_called FROM {sequence}")).one()
+        if (last if called else last - 1) < highest:
+            conn.execute(text("SELECT setval(:s, :v, true)"), {"s": sequence, "v": highest})
+        return
+    used = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": name}).first()
+    if used is None:
+        conn.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES (:t, :v)"), {"t": name, "v": highest})
+    elif used[0] < highest:
+        conn.execute(text("UPDATE sqlite_sequence SET seq = :v WHERE name = :t"), {"t": name, "v": highest})
