@@ -51,3 +51,73 @@ def fingerprint(pack: Pack) -> str:
 @pytest.mark.parametrize("name", sorted(PACKS))
 def test_split_sources_compose_the_same_pack_as_before(name):
     assert fingerprint(Pack.from_directory(PACKS[name])) == FINGERPRINTS[name]
+
+
+def test_the_packs_write_no_rule_twice_for_create_and_update():
+    """A rule on created and updated events is one rule listing both."""
+    for directory in PACKS.values():
+        for ruleset in Pack.from_directory(directory).bundle.get("rulesets", ()):
+            by_body = {}
+            for rule in ruleset["rules"]:
+                body = json.dumps({**rule, "name": None, "when": {k: v for k, v in rule["when"].items()
+                                                                  if k not in ("event", "changed")}},
+                                  sort_keys=True)
+                by_body.setdefault(body, []).append(rule["name"])
+            assert [names for names in by_body.values() if len(names) > 1] == [], ruleset["name"]
+
+
+@pytest.fixture
+def example(tmp_path):
+    directory = tmp_path / "pack"
+    shutil.copytree(PACKS["subscriptions"], directory, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return directory
+
+
+def refusal(directory, problems=1) -> str:
+    with pytest.raises(PackInvalid) as caught:
+        Pack.from_directory(directory)
+    assert len(caught.value.problems) == problems
+    return caught.value.problems[0]
+
+
+def test_a_listed_file_that_is_missing_is_refused_naming_it(example):
+    (example / "rulesets" / "subscription_plans.json").unlink()
+    assert refusal(example).startswith("rulesets/subscription_plans.json: listed in pack.json but cannot be read")
+
+
+def test_a_file_of_invalid_json_is_refused_naming_it(example):
+    (example / "workflows" / "subscription_lifecycle.json").write_text('{"name": "subscription_lifecycle",')
+    assert refusal(example).startswith("workflows/subscription_lifecycle.json: not valid JSON")
+
+
+def test_a_definition_named_otherwise_than_its_file_is_refused_naming_it(example):
+    source = example / "entities" / "subscription.json"
+    source.write_text(json.dumps({**json.loads(source.read_text(encoding="utf-8")), "name": "plan"}))
+    assert refusal(example) == "entities/subscription.json: its name 'plan' differs from the file's name 'subscription'"
+
+
+def test_a_layout_file_of_another_entity_is_refused_naming_it(example):
+    (example / "layouts" / "subscription.json").rename(example / "layouts" / "plan.json")
+    manifest = json.loads((example / "pack.json").read_text(encoding="utf-8"))
+    manifest["bundle"]["layouts"] = ["layouts/plan.json"]
+    (example / "pack.json").write_text(json.dumps(manifest))
+    assert refusal(example, problems=2).startswith("layouts/plan.json: layout 0 is for entity 'subscription', not 'plan'")
+
+
+@pytest.mark.parametrize("listing, expected", [
+    ({"entities": ["../outside.json"]}, "/bundle/entities/0: "),
+    ({"entities": ["entities/a.json", "entities/a.json"]}, "/bundle/entities: "),
+    ({"pages": ["pages/a.json"]}, "/bundle: "),
+])
+def test_a_malformed_listing_is_refused_by_the_manifest_schema(example, listing, expected):
+    manifest = json.loads((example / "pack.json").read_text(encoding="utf-8"))
+    manifest["bundle"] = listing
+    (example / "pack.json").write_text(json.dumps(manifest))
+    assert refusal(example).startswith(expected)
+
+
+def test_bundle_and_metadata_together_are_refused(example):
+    manifest = json.loads((example / "pack.json").read_text(encoding="utf-8"))
+    manifest["metadata"] = "metadata.json"
+    (example / "pack.json").write_text(json.dumps(manifest))
+    assert "either as `bundle` (its files) or as `metadata`, not both" in refusal(example)
