@@ -621,8 +621,8 @@ class Bench:
         manifest = json.loads((directory / "pack.json").read_text(encoding="utf-8"))
         manifest["version"] = version
         (directory / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
-        bundle = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
-        membership = next(e for e in bundle["entities"] if e["name"] == "membership")
+        source = directory / "entities" / "membership.json"
+        membership = json.loads(source.read_text(encoding="utf-8"))
         fields = {f["name"]: f for f in membership["fields"]}
         for k in range(1, number + 1):
             added, relabelled = UPGRADE_EDITS[(k - 1) % len(UPGRADE_EDITS)]
@@ -631,7 +631,7 @@ class Bench:
                                          "label": {"en": name.replace("_", " ").capitalize(), "zh-CN": "新字段"}})
             fields[relabelled]["label"] = {"en": f"{relabelled.capitalize()} (v{k})",
                                            "zh-CN": f"{fields[relabelled]['label']['zh-CN']}（{k}）"}
-        (directory / "metadata.json").write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+        source.write_text(json.dumps(membership, ensure_ascii=False), encoding="utf-8")
         return Pack.from_directory(directory)
 
     @staticmethod

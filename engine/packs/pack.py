@@ -13,6 +13,8 @@ from metadata.layering import check_change
 from metadata.model import language_map
 from metadata.resources import cached_schema
 
+from .sources import compose
+
 
 class PackInvalid(ValueError):
     """A pack whose manifest or bundle is malformed: a programming error of its author,
@@ -25,8 +27,8 @@ class PackInvalid(ValueError):
 
 @dataclass(frozen=True)
 class Pack:
-    """What `loom_packs()` returns. Build it with `Pack.from_directory` (pack.json beside
-    metadata.json and demo.json) or directly."""
+    """What `loom_packs()` returns. Build it with `Pack.from_directory` (pack.json listing
+    the bundle's files, see sources.py, beside demo.json) or directly."""
 
     name: str
     version: str
@@ -83,7 +85,8 @@ class Pack:
 
     @classmethod
     def from_directory(cls, directory, *, upgrade_steps=None, demo_loader=None, **overrides) -> "Pack":
-        """Read pack.json in `directory`; its `metadata` / `demo` name files beside it.
+        """Read pack.json in `directory`: its `bundle` lists the bundle's files (or
+        `metadata` names one file holding the whole bundle), `demo` names a file beside it.
         `overrides` replace manifest values (a test's next version, say)."""
         directory = Path(directory)
         manifest = _read(directory / "pack.json")
@@ -91,7 +94,12 @@ class Pack:
         problems = manifest_problems(manifest)
         if problems:
             raise PackInvalid(manifest.get("name", directory.name), problems)
-        bundle = _part(directory, manifest.get("metadata"), {"entities": []})
+        if "bundle" in manifest:
+            bundle, problems = compose(directory, manifest["bundle"])
+            if problems:
+                raise PackInvalid(manifest["name"], problems)
+        else:
+            bundle = _part(directory, manifest.get("metadata"), {"entities": []})
         demo = _part(directory, manifest.get("demo"), None)
         return cls(name=manifest["name"], version=manifest["version"], label=manifest["label"],
                    description=manifest.get("description"), depends=tuple(manifest.get("depends", ())),
@@ -132,7 +140,10 @@ def manifest_problems(manifest) -> list[str]:
     problems = []
     for error in sorted(_validator().iter_errors(manifest), key=lambda e: list(e.absolute_path)):
         where = "/" + "/".join(str(p) for p in error.absolute_path)
-        problems.append(f"{where}: {error.message}")
+        message = error.message
+        if error.validator == "not" and not error.absolute_path:
+            message = "give the bundle either as `bundle` (its files) or as `metadata`, not both"
+        problems.append(f"{where}: {message}")
     if not problems and manifest["name"] in manifest.get("depends", ()):
         problems.append("/depends: a pack cannot depend on itself")
     return problems

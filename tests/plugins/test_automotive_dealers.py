@@ -16,6 +16,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from engine.auth import create_token, create_user
 from engine.cli import cli
 from engine.install import Install
+from engine.packs import Pack
 from engine.plugins import Plugins
 from metadata import load_package
 from metadata.layering import compose
@@ -112,7 +113,7 @@ def labels(node, path=""):
 
 
 def test_every_label_speaks_english_and_chinese():
-    bundle = read(PACK_DIR / "metadata.json")
+    bundle = Pack.from_directory(PACK_DIR).bundle
     found = list(labels(bundle))
     assert len(found) > 300
     bad = [(path, value) for path, value in found
@@ -126,7 +127,7 @@ def test_every_label_speaks_english_and_chinese():
 
 
 def test_every_entity_has_a_form_and_a_list_and_dealer_scoped_ones_are_shared_by_dealer():
-    bundle = read(PACK_DIR / "metadata.json")
+    bundle = Pack.from_directory(PACK_DIR).bundle
     kinds = {(layout["entity"], layout["kind"]) for layout in bundle["layouts"]}
     for entity in bundle["entities"]:
         assert {(entity["name"], "form"), (entity["name"], "list")} <= kinds, entity["name"]
@@ -142,8 +143,8 @@ def test_every_entity_has_a_form_and_a_list_and_dealer_scoped_ones_are_shared_by
 
 
 def test_the_bundle_composed_over_crm_core_is_a_valid_package():
-    document, origins = compose([("crm_core", read(CRM_DIR / "metadata.json")),
-                                 ("automotive_dealers", read(PACK_DIR / "metadata.json"))])
+    document, origins = compose([("crm_core", Pack.from_directory(CRM_DIR).bundle),
+                                 ("automotive_dealers", Pack.from_directory(PACK_DIR).bundle)])
     package = load_package(document, extra_types={"vin": "string"})
     assert origins["/entities/vehicle"] == "automotive_dealers"
     assert origins["/entities/opportunity/fields/dealer"] == "automotive_dealers"

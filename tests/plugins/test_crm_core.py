@@ -10,6 +10,7 @@ import pytest
 
 from engine.actions import registry as action_registry
 from engine.auth import ROLES, create_token
+from engine.packs import Pack
 from engine.plugins import Plugins
 from metadata import load_package
 from plugins.crm_core import plugin as crm_plugin
@@ -27,7 +28,7 @@ def read(name):
 
 
 def bundle() -> dict:
-    return {k: v for k, v in read("metadata.json").items() if k != "extends"}
+    return Pack.from_directory(PACK_DIR).document()
 
 
 def known_actions() -> list[str]:
@@ -45,7 +46,9 @@ def test_the_manifest_names_the_pack_and_its_files():
     manifest = read("pack.json")
     assert manifest["name"] == "crm_core" and manifest["version"] == "1.0.0"
     assert manifest["depends"] == [] and set(manifest["label"]) == LANGS
-    assert (PACK_DIR / manifest["metadata"]).is_file() and (PACK_DIR / manifest["demo"]).is_file()
+    listed = [ref for refs in manifest["bundle"].values() if isinstance(refs, list) for ref in refs]
+    assert len(listed) > 50 and all((PACK_DIR / ref).is_file() for ref in listed)
+    assert (PACK_DIR / manifest["demo"]).is_file()
 
 
 def test_the_bundle_loads_with_the_known_actions_and_roles():
@@ -261,7 +264,7 @@ def test_the_value_tier_follows_lifetime_value(shop):
     work()
     assert call("GET", f"/records/party/{new['id']}")[1]["value_tier"] == "silver"
     _, trace = call("GET", f"/records/party/{new['id']}/rule-trace")
-    assert [(t["rule"], t["outcome"]) for t in trace["items"]] == [("silver_on_create", "done")]
+    assert [(t["rule"], t["outcome"]) for t in trace["items"]] == [("silver", "done")]
 
 
 def test_the_lifecycle_workflow_warns_of_decline_and_wins_back(shop):

@@ -27,6 +27,9 @@ def site(tmp_path_factory):
                            timeout=600)
     assert built.returncode == 0, built.stderr
     assert (target / "loom_pack_example" / "pack.json").is_file()   # the JSON ships with it
+    manifest = json.loads((target / "loom_pack_example" / "pack.json").read_text(encoding="utf-8"))
+    listed = [ref for refs in manifest["bundle"].values() if isinstance(refs, list) for ref in refs]
+    assert listed and all((target / "loom_pack_example" / ref).is_file() for ref in listed)  # its folders too
     return target
 
 

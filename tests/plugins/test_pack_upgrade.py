@@ -31,10 +31,10 @@ def next_version(tmp_path, version, edit) -> Pack:
     manifest = json.loads((directory / "pack.json").read_text(encoding="utf-8"))
     manifest["version"] = version
     (directory / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
-    bundle = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
-    membership = next(e for e in bundle["entities"] if e["name"] == "membership")
+    source = directory / "entities" / "membership.json"
+    membership = json.loads(source.read_text(encoding="utf-8"))
     edit({f["name"]: f for f in membership["fields"]}, membership["fields"])
-    (directory / "metadata.json").write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    source.write_text(json.dumps(membership, ensure_ascii=False), encoding="utf-8")
     return Pack.from_directory(directory)
 
 

@@ -64,9 +64,9 @@ _NOT_ALLOWED = {
     "actions": ("actions_not_allowed", "validation rules have no actions: they refuse the write with their message"),
     "message": ("message_not_allowed", "only validation rules have a message; automation rules have actions"),
     "correlate": ("correlate_not_allowed", "validation rules cannot correlate events"),
-    "changed": ("changed_not_allowed", "'changed' applies to record.updated rules only"),
-    "to": ("transition_not_allowed", "'to' applies to record.transitioned rules only"),
-    "from": ("transition_not_allowed", "'from' applies to record.transitioned rules only"),
+    "changed": ("changed_not_allowed", "'changed' applies to record.updated only (alone, or in a rule's list of events)"),
+    "to": ("transition_not_allowed", "'to' applies to record.transitioned only (alone, or in a rule's list of events)"),
+    "from": ("transition_not_allowed", "'from' applies to record.transitioned only (alone, or in a rule's list of events)"),
     "value": ("unexpected_value", "exists / not_exists take no value; remove it"),
     "schedule": ("schedule_not_allowed", "'schedule' applies to timer rules only"),
 }
@@ -102,7 +102,8 @@ def _schema_problems(error, prefix: str) -> list[dict]:
         return [_problem(f"{path}/{k}", *_NOT_ALLOWED[k]) for k in keys
                 if k in json.dumps(error.validator_value)] or [_problem(path, "invalid", error.message)]
     if kind == "enum":
-        code = {"op": "unknown_op", "event": "unknown_event"}.get(last, "invalid_value")
+        code = {"op": "unknown_op", "event": "unknown_event"}.get(
+            "event" if len(parts) > 1 and parts[-2] == "event" else last, "invalid_value")
         return [_problem(path, code, f"{_show(inst)} is not allowed here; expected one of: "
                                      f"{', '.join(map(str, error.validator_value))}")]
     if kind == "pattern":

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from .checks import analyze, check_ruleset
 from .conditions import contains, is_leaf, matches, normalize, to_dnf
 from .correlation import parse_window
+from .events import for_event, rule_events
 
 EVENTS = {"record.created": "c", "record.updated": "u", "record.transitioned": "t", "timer": "m"}
 CHUNK_BUDGET = 48
@@ -125,8 +126,13 @@ def _states(value) -> tuple | None:
     return None if value is None else ((value,) if isinstance(value, str) else tuple(value))
 
 
-def _rule(doc: dict, index: int, kinds: dict) -> Rule:
+def _rules(doc: dict, index: int, kinds: dict) -> list[Rule]:
+    """One Rule per event the rule listens to, each as if written for that event alone."""
     raw = doc["rules"][index]
+    return [_rule(doc, index, for_event(raw, event), kinds) for event in rule_events(raw["when"])]
+
+
+def _rule(doc: dict, index: int, raw: dict, kinds: dict) -> Rule:
     when = raw["when"]
     correlate = raw.get("correlate")
     if correlate:
@@ -179,12 +185,15 @@ def _properties(rule: Rule, kinds: dict) -> int:
 
 
 def compile_ruleset(doc, entity_fields: dict | None = None, path_prefix: str = ""):
-    """(rules, chunks, kinds) of one rule set; RulesetInvalid with every problem if it has any."""
+    """(rules, chunks, kinds) of one rule set; RulesetInvalid with every problem if it has any.
+
+    A rule listening to several events gives one Rule per event (same name and index),
+    each in its event's chunks: it fires exactly as rules written once per event would."""
     problems = check_ruleset(doc, entity_fields, None, path_prefix)
     if problems:
         raise RulesetInvalid(problems)
     kinds, _ = analyze(doc, entity_fields)
-    rules = [_rule(doc, i, kinds) for i in range(len(doc["rules"]))]
+    rules = [rule for i in range(len(doc["rules"])) for rule in _rules(doc, i, kinds)]
     chunks: list[Chunk] = []
     for event in EVENTS:
         group = [r for r in rules if r.event == event]

@@ -133,7 +133,7 @@ class _Retired(Exception):
 class _Published:
     version: int
     versions: dict        # rule set name -> the version that published it
-    rules: dict           # (rule set, rule) -> compiler.Rule
+    rules: dict           # (rule set, rule) -> (compiler.Rule, ...): one per event it listens to
     kinds: dict           # rule set -> {field: kind}
     routes: dict          # (entity, event) -> [_Live]
     lives: tuple
@@ -235,7 +235,7 @@ class RulesEngine:
             raise
         published = _Published(
             version=version, versions=versions, lives=tuple(lives), routes=routes,
-            rules={(r.ruleset, r.name): r for _, rules, _, _ in compiled for r in rules},
+            rules=_by_name(r for _, rules, _, _ in compiled for r in rules),
             kinds={doc["name"]: kinds for doc, _, _, kinds in compiled})
         self._tenants = {**self._tenants, tenant: published}
         for live in old.values():
@@ -338,9 +338,10 @@ class RulesEngine:
         CorrelationStore decides whether the rule fires (explain records nothing).
         """
         current = self._tenants.get(event.get("tenant"))
-        found = current.rules.get((ruleset, rule)) if current else None
-        if found is None:
+        candidates = current.rules.get((ruleset, rule)) if current else None
+        if not candidates:
             raise LookupError(f"tenant {event.get('tenant')!r} has no published rule {ruleset}/{rule}")
+        found = next((r for r in candidates if r.event == event.get("event")), candidates[0])
         ctx = _Context(event)
         event_ok = event.get("event") == found.event and event.get("entity") == found.entity
         changed_ok = found.changed is None or bool(ctx.changed & found.changed)
@@ -359,6 +360,13 @@ class RulesEngine:
                                   "within": found.correlate["text"]}
             out["fired"] = out["fired"] and _usable_key(key)
         return out
+
+
+def _by_name(rules) -> dict:
+    out: dict = {}
+    for rule in rules:
+        out[(rule.ruleset, rule.name)] = out.get((rule.ruleset, rule.name), ()) + (rule,)
+    return out
 
 
 def _usable_key(key) -> bool:
