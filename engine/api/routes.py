@@ -100,7 +100,7 @@ def get_metadata():
     `?layer=pack` the installed packs' base, `?layer=tenant` the tenant's own changes."""
     from engine.packs.show import show_layer
 
-    g.session.require_admin()
+    g.session.require_admin(to="read the full metadata document", instead=_members_read())
     layer = request.args.get("layer", "effective")
     if layer not in LAYERS:
         raise ValidationFailed(f"layer must be one of {', '.join(LAYERS)}",
@@ -114,7 +114,7 @@ LAYERS = ("effective", "pack", "tenant")
 @api.put("/metadata")
 @accepts("allow_drop", "dry_run", "map_state")
 def put_metadata():
-    g.session.require_admin()
+    g.session.require_admin(to="change metadata")
     flags = {name: _flag(name) for name in ("allow_drop", "dry_run")}
     result = g.session.apply_metadata(json_body(), state_map=_state_map(), **flags)
     return jsonify(result.to_dict()), 200
@@ -130,14 +130,14 @@ def _state_map() -> dict:
 
 @api.get("/metadata/history")
 def metadata_history():
-    g.session.require_admin()
+    g.session.require_admin(to="read the metadata history", instead=_members_read())
     return jsonify({"items": [_version_summary(v) for v in g.session.metadata_history()]})
 
 
 @api.post("/metadata/rollback/<version>")
 @accepts("map_state")
 def metadata_rollback(version):
-    g.session.require_admin()
+    g.session.require_admin(to="roll metadata back")
     if not VERSION_TEXT.fullmatch(version):
         raise NotFound(f"no metadata version {version[:40]!r}", code="version_not_found")
     return jsonify(g.session.rollback_metadata(int(version), _state_map()).to_dict())
@@ -181,3 +181,7 @@ def _version_summary(row) -> dict:
     return {"version": row["version"], "applied_at": iso_utc(row["applied_at"]),
             "applied_by": row["applied_by"], "action": row["action"],
             "changes": row["changes"], "archives": row["archives"]}
+
+
+def _members_read() -> str:
+    return f"members read GET /api/v1/t/{g.session.tenant.slug}/metadata/app"
