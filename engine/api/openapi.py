@@ -176,6 +176,7 @@ def _metadata_paths(spec) -> None:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": anything}}},
                 "responses": _responses("200", anything, ("403", "409"))},
     })
+    _app_path(spec)
     spec.path(path="/metadata/history", operations={
         "get": {"summary": "The applied metadata versions (admins only)", "tags": admin,
                 "responses": _responses("200", anything, ("403",))}})
@@ -184,6 +185,59 @@ def _metadata_paths(spec) -> None:
                  "tags": admin, "parameters": [{"name": "version", "in": "path", "required": True,
                                                 "schema": {"type": "integer", "minimum": 1}}],
                  "responses": _responses("200", anything, ("403", "409"))}})
+
+
+TEXT = {"anyOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}],
+        "nullable": True, "description": "a language map, or one text with ?lang="}
+NAMED = {"type": "object", "required": ["name", "label"], "properties": {"name": {"type": "string"}, "label": TEXT}}
+APP_VIEW = {"type": "object", "required": ["version", "role", "language", "entities", "layouts", "workflows"],
+            "properties": {
+    "version": {"type": "integer"}, "role": {"type": "string"},
+    "language": {"type": "string", "nullable": True},
+    "entities": {"type": "array", "items": {"type": "object", "required": ["name", "label", "fields"], "properties": {
+        "name": {"type": "string"}, "label": TEXT, "plural_label": TEXT, "description": TEXT,
+        "workflow": {"type": "string", "nullable": True},
+        "fields": {"type": "array", "description": "hidden fields left out", "items": {
+            "type": "object", "required": ["name", "type", "base_type", "label", "required", "readonly"],
+            "properties": {"name": {"type": "string"}, "type": {"type": "string"}, "base_type": {"type": "string"},
+                           "label": TEXT, "help": TEXT, "required": {"type": "boolean"},
+                           "readonly": {"type": "boolean"}, "unique": {"type": "boolean"},
+                           "choices": {"type": "array", "items": {"type": "object", "properties": {
+                               "value": {"type": "string"}, "label": TEXT}}},
+                           "to": {"type": "string", "description": "reference: the entity referred to"}}}}}}},
+    "layouts": {"type": "array", "items": {"type": "object", "required": ["name", "entity", "kind", "label"],
+                                           "properties": {
+        "name": {"type": "string"}, "entity": {"type": "string"}, "kind": {"type": "string"}, "label": TEXT,
+        "sections": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "label": TEXT, "columns": {"type": "integer"},
+            "fields": {"type": "array", "items": NAMED}}}},
+        "columns": {"type": "array", "items": NAMED}}}},
+    "workflows": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "entity": {"type": "string"}, "field": {"type": "string"}, "label": TEXT,
+        "initial": {"type": "string"},
+        "states": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "label": TEXT, "category": {"type": "string"}, "final": {"type": "boolean"}}}},
+        "transitions": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "label": TEXT, "to": {"type": "string"},
+            "from": {"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]},
+            "roles": {"type": "array", "items": {"type": "string"}, "description": "empty: any role"},
+            "allowed": {"type": "boolean", "description": "whether your role may take it"},
+            "requires": {"type": "array", "items": {"type": "string"}},
+            "comment": {"type": "string", "enum": ["none", "optional", "required"]}}}}}}}}}
+
+
+def _app_path(spec) -> None:
+    spec.components.schema("AppMetadata", APP_VIEW)
+    responses = _responses("200", {"$ref": "#/components/schemas/AppMetadata"})
+    responses["304"] = {"description": "not modified: the If-None-Match ETag is still current"}
+    spec.path(path="/metadata/app", operations={"get": {
+        "summary": "What screens render, for every user: entities and their visible fields, layouts with "
+                   "the label of each field, workflows' states and transitions",
+        "tags": ["metadata"], "responses": responses, "parameters": [
+            {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "a language tag (e.g. zh-CN): each label as that language's text, not a language map"},
+            {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": "the ETag of an earlier answer: 304 while the metadata is unchanged"}]}})
 
 
 LANGUAGE_MAP = {"type": "object", "additionalProperties": {"type": "string"},

@@ -9,11 +9,13 @@ from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
 from engine.api.params import accepts, accepts_filters
+from engine.app_view import cached_view
 from engine.errors import NotFound, ValidationFailed
 from engine.migration.states import parse_state_map
 from engine.records.export import FORMATS, as_csv, as_jsonl, columns_of
 from engine.timefmt import iso_utc
 from metadata import effective_layout, effective_layouts
+from metadata.language import is_language_tag
 
 api = Blueprint("api", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(api)
@@ -132,6 +134,33 @@ def _state_map() -> dict:
 def metadata_history():
     g.session.require_admin(to="read the metadata history", instead=_members_read())
     return jsonify({"items": [_version_summary(v) for v in g.session.metadata_history()]})
+
+
+@api.get("/metadata/app")
+@accepts("lang")
+def metadata_for_screens():
+    """The members' metadata view (`engine.app_view`), for every user of the tenant;
+    `?lang=zh-CN` gives each label as one text. Its ETag names the metadata version, so
+    a screen revalidates with If-None-Match and gets a 304 while nothing changed."""
+    session, language = g.session, _language()
+    compiled = session.metadata()
+    role = session.actor.role if session.actor is not None else "admin"
+    etag = f"{session.tenant.uid[:12]}.{compiled.version}.{role}.{language or 'all'}"
+    if request.if_none_match.contains(etag) or request.if_none_match.star_tag:
+        response = Response(status=304)
+    else:
+        response = jsonify(cached_view(compiled, role, language))
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _language() -> str | None:
+    language = request.args.get("lang")
+    if language is not None and not is_language_tag(language):
+        raise ValidationFailed("lang must be a language tag such as en or zh-CN",
+                               details=[{"field": "lang", "message": f"{language[:40]!r} is not a language tag"}])
+    return language
 
 
 @api.post("/metadata/rollback/<version>")
