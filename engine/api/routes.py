@@ -192,11 +192,14 @@ def get_layout(name):
 
 
 @api.get("/openapi.json")
+@accepts("lang")
 def openapi():
+    """Titles and descriptions in the tenant's default language, or `?lang=`."""
     session = g.session
     compiled = session.metadata()
     described = session.install.plugins.hook("loom_openapi_paths", session.enabled)(package=compiled.package)
-    return jsonify(openapi_document(session.tenant.slug, compiled, described))
+    language = _language() or session.tenant.language
+    return jsonify(openapi_document(session.tenant.slug, compiled, described, language))
 
 
 def _flag(name) -> bool:
