@@ -18,6 +18,8 @@ Labels are language maps by default; with a `language` each is the text for that
 language (`metadata.language.text_in`)."""
 from __future__ import annotations
 
+import json
+
 from metadata.language import text_in
 from metadata.layouts import effective_layouts
 from metadata.model import default_label
@@ -50,11 +52,13 @@ def app_view(package, version: int, role: str, language: str | None = None) -> d
     }
 
 
-def cached_view(compiled, role: str, language: str | None = None) -> dict:
-    """`app_view` of the compiled metadata, kept with it for the languages of its entity
-    labels (others, e.g. a misspelt tag, are built on each call, so they cost no memory)."""
+def cached_view(compiled, role: str, language: str | None = None) -> bytes:
+    """`app_view` of the compiled metadata as JSON (UTF-8), kept with it for the languages
+    of its entity labels (others, e.g. a misspelt tag, are built on each call, so they
+    cost no memory)."""
     def build():
-        return app_view(compiled.package, compiled.version, role, language)
+        view = app_view(compiled.package, compiled.version, role, language)
+        return json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
 
     languages = compiled.memo(("app_languages",), lambda: {
         tag.lower() for entity in compiled.package.entities for tag in entity.label})
