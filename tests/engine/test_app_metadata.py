@@ -141,3 +141,10 @@ def test_a_member_of_a_pack_tenant_reads_zh_cn_labels_and_not_the_full_document(
     spec = client.get("/api/v1/t/shop/openapi.json", headers=member).get_json()
     validate(spec)
     assert set(spec["paths"]["/metadata/app"]["get"]["responses"]) >= {"200", "304", "400"}
+
+
+def test_a_tenant_without_metadata_has_an_empty_view(install, client):
+    install.registry.create("blank")
+    response = client.get("/api/v1/t/blank/metadata/app", headers=bearer(install, "blank", "m@blank.example"))
+    assert response.status_code == 200 and response.get_json() == {
+        "version": 0, "role": "member", "language": None, "entities": [], "layouts": [], "workflows": []}
