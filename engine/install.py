@@ -81,7 +81,7 @@ class TenantSession:
         return RecordService(self.storage, self.metadata(), hooks, self.actor, self.tenant.slug,
                              renew=self.renew_metadata)
 
-    def require_admin(self, to: str, instead: str | None = None) -> None:
+    def require_admin(self, to: str = "change metadata", instead: str | None = None) -> None:
         """Refuse a member (403 admin_only) with a message naming what was refused, `to`
         ("read the metadata history"), and what a member may do `instead`."""
         if self.actor is not None and not self.actor.is_admin:
@@ -113,14 +113,14 @@ class TenantSession:
     def apply_metadata(self, document, allow_drop=False, dry_run=False, state_map=None):
         """`state_map` {(entity, removed state): new state} moves records out of states
         the document removes (refused with their count otherwise)."""
-        self.require_admin(to="change metadata")
+        self.require_admin()
         package = self.check_document(document)
         from engine.packs.layers import apply_desired  # packs build on the session
 
         return apply_desired(self, package, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map)
 
     def rollback_metadata(self, version: int, state_map=None):
-        self.require_admin(to="roll metadata back")
+        self.require_admin()
         from engine.packs.rollback import rollback_layers
 
         return rollback_layers(self, version, state_map)
