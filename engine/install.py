@@ -90,9 +90,12 @@ class TenantSession:
         session.enabled, session._compiled, session.system_writes = self.enabled, self._compiled, True
         return session
 
-    def require_admin(self) -> None:
+    def require_admin(self, to: str = "change metadata", instead: str | None = None) -> None:
+        """Refuse a member (403 admin_only) with a message naming what was refused, `to`
+        ("read the metadata history"), and what a member may do `instead`."""
         if self.actor is not None and not self.actor.is_admin:
-            raise Forbidden("only a tenant admin may change metadata", code="admin_only")
+            message = f"only a tenant admin may {to}" + (f"; {instead}" if instead else "")
+            raise Forbidden(message, code="admin_only")
 
     def actions(self) -> dict:
         """The named actions workflows and rules of this tenant may use."""

@@ -54,9 +54,13 @@ class CompiledMetadata:
         return self._cached(("shape", name), RecordShape)
 
     def _cached(self, key, build):
+        return self.memo(key, lambda: build(self.package.entity(key[1])))
+
+    def memo(self, key: tuple, build):
+        """`build()`, made once for this metadata version and `key`."""
         found = self._schemas.get(key)
         if found is None:
-            found = self._schemas[key] = build(self.package.entity(key[1]))
+            found = self._schemas[key] = build()
         return found
 
     def referrers(self, target: str) -> list:

@@ -90,6 +90,8 @@ class LoomField(fields.Field):
 
 
 def openapi_property(meta_field, output=False) -> dict:
+    """The OpenAPI property of a field's type and limits; the API document adds its title
+    and description in the language it is written in."""
     base = meta_field.base_type or meta_field.type
     prop = copy.deepcopy(_OUTPUT.get(base, _OPENAPI[base]) if output else _OPENAPI[base])
     if base == "choice":
@@ -106,10 +108,6 @@ def openapi_property(meta_field, output=False) -> dict:
             prop["minimum"] = meta_field.min
         if meta_field.max is not None:
             prop["maximum"] = meta_field.max
-    label = meta_field.label.get("en") or next(iter(meta_field.label.values()), meta_field.name)
-    prop["title"] = label
-    if meta_field.help:
-        prop["description"] = meta_field.help.get("en") or next(iter(meta_field.help.values()))
     if base == "reference":
         prop["description"] = f"the id of a {meta_field.to} record"
     return prop

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+from metadata.language import DEFAULT_LANGUAGE, is_language_tag
 from tenants import migrations
 from tenants.export import export_tenant
 from tenants.storage import SLUG_PATTERN, Storage, TenantStorage
@@ -32,6 +33,7 @@ class Tenant:
     plugins: tuple
     created_at: datetime
     uid: str  # the identity, never reused: a slug deleted and created again names another tenant
+    language: str = DEFAULT_LANGUAGE  # the tag its API describes entities and fields in
 
 
 def utcnow() -> datetime:
@@ -92,7 +94,7 @@ class Registry:
         return self.storage.tenant(tenant.slug, tenant.uid)
 
     # -- changing --------------------------------------------------------------
-    def create(self, slug: str, name: str | None = None, plugins=()) -> Tenant:
+    def create(self, slug: str, name: str | None = None, plugins=(), language: str = DEFAULT_LANGUAGE) -> Tenant:
         """Provision storage, migrate Loom's tables into it and register the tenant.
 
         A failure at any step removes what the earlier steps made."""
@@ -102,6 +104,7 @@ class Registry:
                 f"invalid tenant slug {slug!r}: use 2-40 lowercase letters, digits and "
                 "hyphens, starting with a letter and not ending with a hyphen",
             )
+        _check_language(language)
         if self.get(slug) is not None:
             raise TenantError("tenant_exists", f"tenant {slug!r} already exists")
         uid = uuid.uuid4().hex
@@ -119,7 +122,7 @@ class Registry:
                 with conn.begin():
                     conn.execute(self.table.insert().values(
                         slug=slug, name=name or slug, status="active",
-                        plugins=list(plugins), created_at=utcnow(), uid=uid,
+                        plugins=list(plugins), created_at=utcnow(), uid=uid, language=language,
                     ))
         except BaseException:
             self.storage.drop_tenant_storage(slug)
@@ -139,6 +142,16 @@ class Registry:
             with conn.begin():
                 conn.execute(self.table.update().where(self.table.c.slug == slug)
                              .values(plugins=sorted(set(plugins))))
+        return self.require(slug)
+
+    def set_language(self, slug: str, language: str) -> Tenant:
+        """Change the tenant's default language (a language tag such as `zh-CN`)."""
+        _check_language(language)
+        self.require(slug)
+        with self.storage.system_engine.connect() as conn:
+            conn = conn.execution_options(loom_write=True)
+            with conn.begin():
+                conn.execute(self.table.update().where(self.table.c.slug == slug).values(language=language))
         return self.require(slug)
 
     def discard(self, slug: str) -> None:
@@ -168,8 +181,14 @@ def _qualified(schema, name):
     return f"{schema}.{name}" if schema else name
 
 
+def _check_language(language) -> None:
+    if not is_language_tag(language):
+        raise TenantError("invalid_language", f"invalid language {str(language)[:40]!r}: use a language tag "
+                                              "such as en or zh-CN (2-3 lowercase letters, then -subtags)")
+
+
 def _tenant(row) -> Tenant:
     return Tenant(
         id=row.id, slug=row.slug, name=row.name, status=row.status,
-        plugins=tuple(row.plugins or ()), created_at=row.created_at, uid=row.uid,
+        plugins=tuple(row.plugins or ()), created_at=row.created_at, uid=row.uid, language=row.language,
     )

@@ -29,6 +29,7 @@ def system_tables(schema: str | None) -> MetaData:
         Column("plugins", JSON, nullable=False, default=list),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("uid", String(32), nullable=False, unique=True),  # never reused, unlike the slug
+        Column("language", String(35), nullable=False, server_default="en"),  # the default language tag
     )
     return md
 

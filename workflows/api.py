@@ -107,13 +107,13 @@ def put_business_hours():
 
 @workflow_api.get("/jobs/failed")
 def failed_jobs():
-    g.session.require_admin()
+    g.session.require_admin(to="read the failed jobs")
     return jsonify({"items": [_job_item(r) for r in outbox.failed(g.session.storage)]})
 
 
 @workflow_api.post("/jobs/retry")
 def retry_jobs():
-    g.session.require_admin()
+    g.session.require_admin(to="retry failed jobs")
     ids = json_body(keys=("ids",), optional=True).get("ids")
     if ids is not None and (not isinstance(ids, list) or len(ids) > MAX_RETRY_IDS or not all(
             isinstance(i, int) and not isinstance(i, bool) and 1 <= i < 2**63 for i in ids)):

@@ -194,7 +194,7 @@ def load_calendar(session) -> BusinessCalendar:
 
 def save_calendar(session, value) -> dict:
     """Validate and store the tenant's business hours (admins only); returns them in full."""
-    session.require_admin()
+    session.require_admin(to="change the business hours")
     calendar = BusinessCalendar.from_settings(value, default_timezone(session))
     document = calendar.to_settings()
     table = loom_table(session.storage.schema, "loom_settings")

@@ -9,6 +9,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
+from metadata.language import DEFAULT_LANGUAGE, text_in
 
 ERROR = {
     "type": "object", "required": ["error"],
@@ -41,8 +42,18 @@ def _title(entity_name: str) -> str:
     return entity_name.title().replace("_", "")
 
 
-def _loom_field_property(self, field, ret, **kwargs):
-    return dict(field.metadata.get("openapi", {})) if isinstance(field, LoomField) else {}
+def _loom_field_property(language: str):
+    """An apispec attribute function: a metadata field's OpenAPI property, its title (the
+    label) and description (the help) in `language`."""
+    def attribute(self, field, ret, **kwargs):
+        if not isinstance(field, LoomField):
+            return {}
+        prop, meta = dict(field.metadata.get("openapi", {})), field.meta_field
+        prop["title"] = text_in(meta.label, language) or meta.name
+        if meta.help and (meta.base_type or meta.type) != "reference":
+            prop["description"] = text_in(meta.help, language)
+        return prop
+    return attribute
 
 
 COMMON_ERRORS = ("400", "401", "404", "413", "503")
@@ -66,8 +77,10 @@ def _responses(ok_status: str, ok_schema, extra=()) -> dict:
             **error_responses(*extra)}
 
 
-def openapi_document(slug: str, compiled, plugin_paths=()) -> dict:
-    """`plugin_paths`: the `loom_openapi_paths` answers of the tenant's active plugins."""
+def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAULT_LANGUAGE) -> dict:
+    """`plugin_paths`: the `loom_openapi_paths` answers of the tenant's active plugins;
+    `language`: the tag the entities' and fields' titles and descriptions are given in
+    (the tenant's default language)."""
     plugin = MarshmallowPlugin()
     spec = APISpec(
         title=f"Loom API for tenant {slug}", version=str(compiled.version), openapi_version="3.0.3",
@@ -75,33 +88,49 @@ def openapi_document(slug: str, compiled, plugin_paths=()) -> dict:
         info={"description": "Records of every entity in this tenant's metadata. "
                              "Authenticate with `Authorization: Bearer <token>`."},
     )
-    plugin.converter.add_attribute_function(_loom_field_property)
+    plugin.converter.add_attribute_function(_loom_field_property(language))
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", ERROR)
     for status, text in ERROR_RESPONSES:
         spec.components.response(f"E{status}", {"description": text, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
     for entity in compiled.package.entities:
-        _entity_paths(spec, compiled, entity)
+        _entity_paths(spec, compiled, entity, language)
     _metadata_paths(spec)
     _layout_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
-        "summary": "This document", "tags": ["metadata"], "responses": _responses("200", {"type": "object"})}})
+        "summary": "This document", "tags": ["metadata"], "responses": _responses("200", {"type": "object"}),
+        "parameters": [{"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "the language of the entities' and fields' titles and descriptions "
+                                       "(default: the tenant's default language)"}]}})
     for paths in plugin_paths:
         for path, operations in paths.items():
             spec.path(path=path, operations=operations)
     document = spec.to_dict()
+    document["info"]["x-language"] = language
+    _entity_titles(document["components"]["schemas"], compiled.package, language)
     document["security"] = [{"bearer": []}]
     return document
 
 
-def _entity_paths(spec, compiled, entity) -> None:
+def _entity_titles(schemas: dict, package, language: str) -> None:
+    """Each entity's schemas titled with its label, described with its description."""
+    for entity in package.entities:
+        for kind in ("Create", "Update", "Record"):
+            schema = schemas[f"{_title(entity.name)}{kind}"]
+            schema["title"] = text_in(entity.label, language)
+            if entity.description:
+                schema["description"] = text_in(entity.description, language)
+
+
+def _entity_paths(spec, compiled, entity, language) -> None:
     title = _title(entity.name)
     spec.components.schema(f"{title}Create", schema=compiled.create_schema(entity.name))
     spec.components.schema(f"{title}Update", schema=compiled.update_schema(entity.name))
     spec.components.schema(f"{title}Record", schema=output_schema(entity))
     record = record_ref(entity.name)
-    label = entity.label.get("en") or entity.name
+    label = text_in(entity.label, language) or entity.name
+    spec.tag({"name": entity.name, "description": label})
     tags = [entity.name]
     id_param = {"name": "id", "in": "path", "required": True,
                 "schema": {"type": "integer", "format": "int64", "minimum": 1}}
@@ -176,6 +205,7 @@ def _metadata_paths(spec) -> None:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": anything}}},
                 "responses": _responses("200", anything, ("403", "409"))},
     })
+    _app_path(spec)
     spec.path(path="/metadata/history", operations={
         "get": {"summary": "The applied metadata versions (admins only)", "tags": admin,
                 "responses": _responses("200", anything, ("403",))}})
@@ -184,6 +214,59 @@ def _metadata_paths(spec) -> None:
                  "tags": admin, "parameters": [{"name": "version", "in": "path", "required": True,
                                                 "schema": {"type": "integer", "minimum": 1}}],
                  "responses": _responses("200", anything, ("403", "409"))}})
+
+
+TEXT = {"anyOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}],
+        "nullable": True, "description": "a language map, or one text with ?lang="}
+NAMED = {"type": "object", "required": ["name", "label"], "properties": {"name": {"type": "string"}, "label": TEXT}}
+APP_VIEW = {"type": "object", "required": ["version", "role", "language", "entities", "layouts", "workflows"],
+            "properties": {
+    "version": {"type": "integer"}, "role": {"type": "string"},
+    "language": {"type": "string", "nullable": True},
+    "entities": {"type": "array", "items": {"type": "object", "required": ["name", "label", "fields"], "properties": {
+        "name": {"type": "string"}, "label": TEXT, "plural_label": TEXT, "description": TEXT,
+        "workflow": {"type": "string", "nullable": True},
+        "fields": {"type": "array", "description": "hidden fields left out", "items": {
+            "type": "object", "required": ["name", "type", "base_type", "label", "required", "readonly"],
+            "properties": {"name": {"type": "string"}, "type": {"type": "string"}, "base_type": {"type": "string"},
+                           "label": TEXT, "help": TEXT, "required": {"type": "boolean"},
+                           "readonly": {"type": "boolean"}, "unique": {"type": "boolean"},
+                           "choices": {"type": "array", "items": {"type": "object", "properties": {
+                               "value": {"type": "string"}, "label": TEXT}}},
+                           "to": {"type": "string", "description": "reference: the entity referred to"}}}}}}},
+    "layouts": {"type": "array", "items": {"type": "object", "required": ["name", "entity", "kind", "label"],
+                                           "properties": {
+        "name": {"type": "string"}, "entity": {"type": "string"}, "kind": {"type": "string"}, "label": TEXT,
+        "sections": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "label": TEXT, "columns": {"type": "integer"},
+            "fields": {"type": "array", "items": NAMED}}}},
+        "columns": {"type": "array", "items": NAMED}}}},
+    "workflows": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "entity": {"type": "string"}, "field": {"type": "string"}, "label": TEXT,
+        "initial": {"type": "string"},
+        "states": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "label": TEXT, "category": {"type": "string"}, "final": {"type": "boolean"}}}},
+        "transitions": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "label": TEXT, "to": {"type": "string"},
+            "from": {"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]},
+            "roles": {"type": "array", "items": {"type": "string"}, "description": "empty: any role"},
+            "allowed": {"type": "boolean", "description": "whether your role may take it"},
+            "requires": {"type": "array", "items": {"type": "string"}},
+            "comment": {"type": "string", "enum": ["none", "optional", "required"]}}}}}}}}}
+
+
+def _app_path(spec) -> None:
+    spec.components.schema("AppMetadata", APP_VIEW)
+    responses = _responses("200", {"$ref": "#/components/schemas/AppMetadata"})
+    responses["304"] = {"description": "not modified: the If-None-Match ETag is still current"}
+    spec.path(path="/metadata/app", operations={"get": {
+        "summary": "What screens render, for every user: entities and their visible fields, layouts with "
+                   "the label of each field, workflows' states and transitions",
+        "tags": ["metadata"], "responses": responses, "parameters": [
+            {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "a language tag (e.g. zh-CN): each label as that language's text, not a language map"},
+            {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": "the ETag of an earlier answer: 304 while the metadata is unchanged"}]}})
 
 
 LANGUAGE_MAP = {"type": "object", "additionalProperties": {"type": "string"},

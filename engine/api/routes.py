@@ -9,11 +9,13 @@ from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
 from engine.api.params import accepts, accepts_filters
+from engine.app_view import cached_view
 from engine.errors import NotFound, ValidationFailed
 from engine.migration.states import parse_state_map
 from engine.records.export import FORMATS, as_csv, as_jsonl, columns_of
 from engine.timefmt import iso_utc
 from metadata import effective_layout, effective_layouts
+from metadata.language import is_language_tag
 
 api = Blueprint("api", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(api)
@@ -100,7 +102,7 @@ def get_metadata():
     `?layer=pack` the installed packs' base, `?layer=tenant` the tenant's own changes."""
     from engine.packs.show import show_layer
 
-    g.session.require_admin()
+    g.session.require_admin(to="read the full metadata document", instead=_members_read())
     layer = request.args.get("layer", "effective")
     if layer not in LAYERS:
         raise ValidationFailed(f"layer must be one of {', '.join(LAYERS)}",
@@ -114,7 +116,7 @@ LAYERS = ("effective", "pack", "tenant")
 @api.put("/metadata")
 @accepts("allow_drop", "dry_run", "map_state")
 def put_metadata():
-    g.session.require_admin()
+    g.session.require_admin(to="change metadata")
     flags = {name: _flag(name) for name in ("allow_drop", "dry_run")}
     result = g.session.apply_metadata(json_body(), state_map=_state_map(), **flags)
     return jsonify(result.to_dict()), 200
@@ -130,14 +132,41 @@ def _state_map() -> dict:
 
 @api.get("/metadata/history")
 def metadata_history():
-    g.session.require_admin()
+    g.session.require_admin(to="read the metadata history", instead=_members_read())
     return jsonify({"items": [_version_summary(v) for v in g.session.metadata_history()]})
+
+
+@api.get("/metadata/app")
+@accepts("lang")
+def metadata_for_screens():
+    """The members' metadata view (`engine.app_view`), for every user of the tenant;
+    `?lang=zh-CN` gives each label as one text. Its ETag names the metadata version, so
+    a screen revalidates with If-None-Match and gets a 304 while nothing changed."""
+    session, language = g.session, _language()
+    compiled = session.metadata()
+    role = session.actor.role
+    etag = f"{session.tenant.uid[:12]}.{compiled.version}.{role}.{language or 'all'}"
+    if request.if_none_match.contains(etag) or request.if_none_match.star_tag:
+        response = Response(status=304)
+    else:
+        response = Response(cached_view(compiled, role, language), mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _language() -> str | None:
+    language = request.args.get("lang")
+    if language is not None and not is_language_tag(language):
+        raise ValidationFailed("lang must be a language tag such as en or zh-CN",
+                               details=[{"field": "lang", "message": f"{language[:40]!r} is not a language tag"}])
+    return language
 
 
 @api.post("/metadata/rollback/<version>")
 @accepts("map_state")
 def metadata_rollback(version):
-    g.session.require_admin()
+    g.session.require_admin(to="roll metadata back")
     if not VERSION_TEXT.fullmatch(version):
         raise NotFound(f"no metadata version {version[:40]!r}", code="version_not_found")
     return jsonify(g.session.rollback_metadata(int(version), _state_map()).to_dict())
@@ -163,11 +192,14 @@ def get_layout(name):
 
 
 @api.get("/openapi.json")
+@accepts("lang")
 def openapi():
+    """Titles and descriptions in the tenant's default language, or `?lang=`."""
     session = g.session
     compiled = session.metadata()
     described = session.install.plugins.hook("loom_openapi_paths", session.enabled)(package=compiled.package)
-    return jsonify(openapi_document(session.tenant.slug, compiled, described))
+    language = _language() or session.tenant.language
+    return jsonify(openapi_document(session.tenant.slug, compiled, described, language))
 
 
 def _flag(name) -> bool:
@@ -181,3 +213,7 @@ def _version_summary(row) -> dict:
     return {"version": row["version"], "applied_at": iso_utc(row["applied_at"]),
             "applied_by": row["applied_by"], "action": row["action"],
             "changes": row["changes"], "archives": row["archives"]}
+
+
+def _members_read() -> str:
+    return f"members read GET /api/v1/t/{g.session.tenant.slug}/metadata/app"

@@ -21,8 +21,10 @@ def tenant():
 @click.option("--pack", "packs", multiple=True, metavar="NAME",
               help="Install an industry pack and the packs it depends on (repeatable).")
 @click.option("--demo", is_flag=True, help="Load the demo data of the packs installed.")
+@click.option("--language", default="en", show_default=True, metavar="TAG",
+              help="The tenant's default language (e.g. zh-CN): its API document describes entities and fields in it.")
 @pass_install
-def tenant_create(install, slug, name, plugins, packs, demo):
+def tenant_create(install, slug, name, plugins, packs, demo, language):
     """Create tenant SLUG with its own isolated storage, optionally with industry packs."""
     from engine.cli.packs import print_install
     from engine.packs.service import PackService
@@ -38,7 +40,7 @@ def tenant_create(install, slug, name, plugins, packs, demo):
                                f"(installed: {', '.join(sorted(offered)) or 'none'})")
     if demo and not packs:
         raise click.UsageError("--demo loads the demo data of packs: name them with --pack")
-    created = install.registry.create(slug, name, plugins)
+    created = install.registry.create(slug, name, plugins, language=language)
     try:
         reports = []
         for pack_name in packs:
@@ -61,12 +63,22 @@ def tenant_list(install, as_json):
     tenants = install.registry.list()
     if as_json:
         echo_json([{"slug": t.slug, "name": t.name, "status": t.status, "plugins": list(t.plugins),
-                    "created_at": t.created_at.isoformat()} for t in tenants])
+                    "language": t.language, "created_at": t.created_at.isoformat()} for t in tenants])
         return
     if not tenants:
         click.echo("no tenants")
     for t in tenants:
-        click.echo(f"{t.slug}\t{t.name}\t{t.status}\tplugins: {', '.join(t.plugins) or '-'}")
+        click.echo(f"{t.slug}\t{t.name}\t{t.status}\tlanguage: {t.language}\tplugins: {', '.join(t.plugins) or '-'}")
+
+
+@tenant.command("update")
+@click.argument("slug")
+@click.option("--language", required=True, metavar="TAG", help="The tenant's default language, e.g. zh-CN.")
+@pass_install
+def tenant_update(install, slug, language):
+    """Change tenant SLUG's settings: its default language."""
+    changed = install.registry.set_language(slug, language)
+    click.echo(f"tenant {changed.slug}: language {changed.language}")
 
 
 @tenant.command("delete")

@@ -40,11 +40,11 @@ class PackService:
         return catalogue.catalog(self.loom.plugins)
 
     def installed(self, slug) -> list[state.InstalledPack]:
-        return load_layers(self._session(slug)).packs
+        return load_layers(self._session(slug, "read the installed packs")).packs
 
-    def _session(self, slug):
+    def _session(self, slug, to):
         session = self.loom.session(slug, self.actor)
-        session.require_admin()
+        session.require_admin(to=to)
         return session
 
     # -- install -------------------------------------------------------------------
@@ -52,7 +52,7 @@ class PackService:
         """Install `name` (and the packs it depends on that are missing) for tenant `slug`;
         with `demo`, load the demo data of each pack installed now."""
         packs = self.catalog()
-        session = self._session(slug)
+        session = self._session(slug, "install packs")
         layers = load_layers(session)
         order = catalogue.with_dependencies(packs, [name])
         missing = [n for n in order if layers.pack(n) is None]
@@ -80,7 +80,7 @@ class PackService:
 
     def load_demo(self, slug, name) -> dict:
         pack = catalogue.require(self.catalog(), name)
-        session = self._session(slug)
+        session = self._session(slug, "load demo data")
         if load_layers(session).pack(name) is None:
             raise NotFound(f"{name} is not installed for {slug}", code="pack_not_installed")
         return load_demo(session, pack)
@@ -92,7 +92,7 @@ class PackService:
         with `keep_tenant` / `take_pack` (overlay change ids)."""
         packs = self.catalog()
         pack = catalogue.require(packs, name)
-        session = self._session(slug)
+        session = self._session(slug, "upgrade packs")
         layers = load_layers(session)
         installed = layers.pack(name)
         if installed is None:
@@ -150,7 +150,7 @@ class PackService:
         as the tenant's own definitions; with it, the tenant is exported first, then the
         pack's definitions are dropped (their data archived)."""
         packs = self.catalog()
-        session = self._session(slug)
+        session = self._session(slug, "remove packs")
         layers = load_layers(session)
         if layers.pack(name) is None:
             raise NotFound(f"{name} is not installed for {slug}", code="pack_not_installed")

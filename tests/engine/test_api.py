@@ -166,14 +166,19 @@ def test_an_invalid_metadata_document_is_a_400_with_json_paths(client, admin):
         assert_error(client.post(f"{BASE}/metadata/rollback/{version}", headers=admin), 404)
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/metadata"), ("PUT", "/metadata"),
-                                          ("PUT", "/metadata?dry_run=true"), ("GET", "/metadata/history"),
-                                          ("POST", "/metadata/rollback/1")])
-def test_metadata_is_for_admins_only(client, member, method, path):
+@pytest.mark.parametrize("method, path, refused", [
+    ("GET", "/metadata", "only a tenant admin may read the full metadata document; "
+                         "members read GET /api/v1/t/acme/metadata/app"),
+    ("PUT", "/metadata", "only a tenant admin may change metadata"),
+    ("PUT", "/metadata?dry_run=true", "only a tenant admin may change metadata"),
+    ("GET", "/metadata/history", "only a tenant admin may read the metadata history; "
+                                 "members read GET /api/v1/t/acme/metadata/app"),
+    ("POST", "/metadata/rollback/1", "only a tenant admin may roll metadata back")])
+def test_metadata_is_for_admins_only_and_the_refusal_says_what_was_refused(client, member, method, path, refused):
     for body in (json.dumps(crm_document()), "{not json"):
         response = client.open(f"{BASE}{path}", method=method, data=body, headers=member,
                                content_type="application/json")
-        assert_error(response, 403, "admin_only")
+        assert assert_error(response, 403, "admin_only")["message"] == refused
 
 
 # -- tokens and tenants ----------------------------------------------------------------------------
