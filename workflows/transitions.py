@@ -47,10 +47,14 @@ def _blockers(transition, record, entity) -> list[dict]:
     details = [{"field": name, "message": f"must be filled before {transition.name}"}
                for name in transition.requires if is_empty(record.get(name))]
     if transition.guard and not evaluate_condition(transition.guard, record, entity):
+        leaves = explain_condition(transition.guard, record, entity)
+        # The false leaves say why; a guard false under "not" has only true ones: name those.
+        decisive = [leaf for leaf in leaves if not leaf["passed"]] or leaves
         details += [{"field": leaf["field"],
                      "message": f"guard: {leaf['field']} {leaf['op']} {leaf.get('value', '')!r} "
-                                f"is false (it is {leaf['actual']!r})"}
-                    for leaf in explain_condition(transition.guard, record, entity) if not leaf["passed"]]
+                                f"is {'true' if leaf['passed'] else 'false'}"
+                                f"{' where it must not be' if leaf['passed'] else ''} (it is {leaf['actual']!r})"}
+                    for leaf in decisive]
     return details
 
 
