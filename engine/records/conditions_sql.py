@@ -57,20 +57,23 @@ def _substring_postgresql(element, compiler, **kw):
     return f"(strpos({compiler.process(element.column, **kw)}, {compiler.process(literal(element.needle), **kw)}) > 0)"
 
 
-def condition_clause(condition, entity, table, parsed: bool = False):
+def condition_clause(condition, entity, table, parsed: bool = False, negated: bool = False):
     """The SQL form of a condition ``check_condition`` accepts (NotSQL if it has none).
 
-    ``parsed``: leaf values are already the column's Python values (list filters)."""
+    ``parsed``: leaf values are already the column's Python values (list filters).
+    Under an odd number of negations a leaf must be two-valued (NOT NULL is NULL, which a
+    WHERE drops); elsewhere NULL already acts as false (AND / OR are monotone), so the
+    leaf needs no ``IS NOT NULL`` and stays the plain, indexable comparison."""
     key = next((k for k in COMBINATORS if k in condition), None)
     if key == "not":
-        return not_(condition_clause(condition["not"], entity, table, parsed))
+        return not_(condition_clause(condition["not"], entity, table, parsed, not negated))
     if key is not None:
-        parts = [condition_clause(c, entity, table, parsed) for c in condition[key]]
+        parts = [condition_clause(c, entity, table, parsed, negated) for c in condition[key]]
         return and_(*parts) if key == "all" else or_(*parts)
     op = condition["op"]
     if op in NEGATIONS:
-        return not_(_positive(condition, NEGATIONS[op], entity, table, parsed))
-    return _positive(condition, op, entity, table, parsed)
+        return not_(_positive(condition, NEGATIONS[op], entity, table, parsed, not negated))
+    return _positive(condition, op, entity, table, parsed, negated)
 
 
 def empty_clause(field, column):
@@ -83,11 +86,17 @@ def empty_clause(field, column):
     return column.is_(None)
 
 
-def _positive(leaf: dict, op: str, entity, table, parsed: bool):
-    """A leaf whose op an empty value fails: true or false for every row, never NULL."""
+def _positive(leaf: dict, op: str, entity, table, parsed: bool, negated: bool):
+    """A leaf whose op an empty value fails; ``negated``: true or false, never NULL."""
     assert op not in EMPTY_PASSES
     field = condition_field(entity, leaf["field"])
     base, column = field.base_type, table.c[field.name]
+
+    def known(*tests):  # the column's NULL test only where NULL must read as false
+        if negated and column.nullable:
+            return and_(column.isnot(None), *tests)
+        return and_(*tests) if len(tests) > 1 else tests[0]
+
     if op == "exists":
         return not_(empty_clause(field, column))
     if base == "json":
@@ -97,19 +106,19 @@ def _positive(leaf: dict, op: str, entity, table, parsed: bool):
     value = leaf["value"]
     if op == "contains":
         test = holds(column, [value], every=True) if base == "multi_choice" else _Substring(column, value)
-        return and_(column.isnot(None), test)
+        return known(test)
     if base == "multi_choice":  # eq: the same set of options
         wanted = set(value)
         others = [o for o in field.option_values() if o not in wanted]
         test = holds(column, sorted(wanted), every=True)
-        return and_(column.isnot(None), test, not_(holds(column, others, every=False)) if others else true())
+        return known(test, not_(holds(column, others, every=False)) if others else true())
     if op == "in":
         values = value if parsed else [_sql_value(base, v) for v in value]
-        return and_(column.isnot(None), column.in_(values)) if values else false()
+        return known(column.in_(values)) if values else false()
     value = value if parsed else _sql_value(base, value)
     if op == "eq":
-        return and_(column.isnot(None), column == value)
-    return and_(column.isnot(None), getattr(column, ORDERING[op])(value))
+        return known(column == value)
+    return known(getattr(column, ORDERING[op])(value))
 
 
 def _sql_value(base: str, value):

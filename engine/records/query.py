@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, String, and_, cast, false, literal, not_, or_, select, union
+from sqlalchemy import Select, String, and_, cast, false, literal, or_, select, union
 
 from engine.errors import BadQuery
 from engine.fieldtypes import CURRENCY_SUFFIX, INT64, FieldInvalid, dump_value, parse_query_value
@@ -152,9 +152,8 @@ def _filter(entity, table, key, raw):
     # eq, ne, in and the ranges are leaves of the condition language, compiled by its one
     # SQL compiler: "not X" includes records with no value, as a condition's ne does.
     if _base(field) == "multi_choice":  # field=option holds it, field__ne=option lacks it
-        clause = condition_clause({"field": name, "op": "contains", "value": _convert(field, raw)},
-                                  entity, column.table, parsed=True)
-        return clause if op == "eq" else not_(clause)
+        leaf = {"field": name, "op": "contains", "value": _convert(field, raw)}
+        return condition_clause(leaf if op == "eq" else {"not": leaf}, entity, column.table, parsed=True)
     value = _in_values(field, raw) if op == "in" else _convert(field, raw)
     if "" in (value if op == "in" else [value]):
         raise _Problem("compare with a non-empty value: an empty value fails eq and in and passes ne "
