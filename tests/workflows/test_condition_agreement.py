@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ValidationFailed
+from engine.errors import BadQuery, ValidationFailed
 from metadata.conditions import evaluate_condition
 from workflows import transitions
 
@@ -121,8 +121,8 @@ def test_python_sql_guard_and_rule_agree(install):
         created = [session.records.create("probe", row) for row in rows]
         try:
             listed = {r["id"] for r in session.records.list("probe", condition=condition)["items"]}
-        except Exception as error:  # matches has no SQL form: the others must still agree
-            assert "matches" in str(error), error
+        except BadQuery as error:  # matches has no SQL form: the others must still agree
+            assert "'matches' has no SQL form" in str(error), error
             listed = None
         for record in created:
             verdict = evaluate_condition(condition, record, entity)
@@ -152,3 +152,15 @@ def test_a_guard_false_only_under_not_blocks_the_transition(install):
         transitions.perform(session, "probe", record["id"], "finish")
     assert getattr(refused.value, "status", None) == 409
     assert session.records.get("probe", record["id"])["stage"] == "open"
+
+
+def test_listing_with_a_bad_or_sql_less_condition_is_a_bad_query(install):
+    install.registry.create("acme", "Acme")
+    session = install.session("acme")
+    session.apply_metadata(document({"field": "c", "op": "exists"}))
+    session = install.session("acme")
+    with pytest.raises(BadQuery) as bad:
+        session.records.list("probe", condition={"field": "cc", "op": "eq", "value": ""})
+    assert [d["field"] for d in bad.value.details] == ["/condition/field", "/condition/value"]
+    with pytest.raises(BadQuery, match="'matches' has no SQL form"):
+        session.records.list("probe", condition={"field": "t", "op": "matches", "value": "^a"})
