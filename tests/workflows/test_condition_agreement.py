@@ -111,7 +111,7 @@ def test_python_sql_guard_and_rule_agree(install):
     install.registry.create("acme", "Acme")
     counter = iter(range(10**6))
 
-    @settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=80, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(conditions, records)
     def agree(condition, rows):
         session = install.session("acme")
