@@ -24,8 +24,9 @@ from sqlalchemy import Boolean, and_, false, literal, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
+from engine.errors import BadQuery
 from engine.records.options import holds
-from metadata.conditions import COMBINATORS, EMPTY_PASSES, condition_field
+from metadata.conditions import COMBINATORS, EMPTY_PASSES, check_condition, condition_field
 from metadata.fieldtypes import parse_date, parse_datetime
 
 NEGATIONS = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
@@ -74,6 +75,17 @@ def condition_clause(condition, entity, table, parsed: bool = False, negated: bo
     if op in NEGATIONS:
         return not_(_positive(condition, NEGATIONS[op], entity, table, parsed, not negated))
     return _positive(condition, op, entity, table, parsed, negated)
+
+
+def condition_where(entity, table, condition):
+    """A condition (the language of docs/metadata.md#conditions) as a WHERE clause."""
+    problems = check_condition(condition, entity, "/condition")
+    if problems:
+        raise BadQuery("the condition is invalid", details=[(p.path, p.message) for p in problems])
+    try:
+        return condition_clause(condition, entity, table)
+    except NotSQL as unsupported:
+        raise BadQuery(str(unsupported), details=[("condition", str(unsupported))]) from None
 
 
 def empty_clause(field, column):

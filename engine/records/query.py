@@ -22,9 +22,8 @@ from sqlalchemy import Select, String, and_, cast, false, literal, or_, select, 
 
 from engine.errors import BadQuery
 from engine.fieldtypes import CURRENCY_SUFFIX, INT64, FieldInvalid, dump_value, parse_query_value
-from engine.records.conditions_sql import NotSQL, condition_clause
+from engine.records.conditions_sql import condition_clause
 from engine.records.options import holds
-from metadata.conditions import check_condition
 from metadata.model import Field
 
 MAX_LIMIT = 200
@@ -159,17 +158,6 @@ def _filter(entity, table, key, raw):
         raise _Problem("compare with a non-empty value: an empty value fails eq and in and passes ne "
                        f"(see the conditions' truth table); {name}__isnull=true finds records without one")
     return condition_clause({"field": name, "op": op, "value": value}, entity, column.table, parsed=True)
-
-
-def condition_where(entity, table, condition):
-    """A condition (the language of docs/metadata.md#conditions) as a WHERE clause."""
-    problems = check_condition(condition, entity, "/condition")
-    if problems:
-        raise BadQuery("the condition is invalid", details=[(p.path, p.message) for p in problems])
-    try:
-        return condition_clause(condition, entity, table)
-    except NotSQL as unsupported:
-        raise BadQuery(str(unsupported), details=[("condition", str(unsupported))]) from None
 
 
 def _check_operator(name, base, op):

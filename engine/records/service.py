@@ -19,6 +19,7 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent
 from engine.records import query as list_query
 from engine.records.audit import record_history
+from engine.records.conditions_sql import condition_where
 from engine.records.deletes import Deletion
 from engine.records.export import export_records
 from engine.records.ids import allocate_ids
@@ -177,7 +178,7 @@ class RecordService:
         entity, table, shape = self._entity(entity_name)
         query = list_query.parse_list_query(entity, table, params)
         if condition is not None:
-            query = replace(query, where=query.where + (list_query.condition_where(entity, table, condition),))
+            query = replace(query, where=query.where + (condition_where(entity, table, condition),))
         shared = self.sharing.read_terms(entity)
         with self.storage.connect() as conn:
             if shared is not None and len(shared) > 1 and self.sharing.by_union(entity, conn.dialect.name):
