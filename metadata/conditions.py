@@ -5,9 +5,11 @@ a combinator ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": {...}}``.
 
 Evaluation is pure Python over a record in its JSON form (decimals as strings,
 currency as ``{"amount": "12.50", "currency": "EUR"}``, dates as ISO strings).
-A missing or null value fails every operator except ``ne`` and ``not_exists``;
-``exists`` / ``not_exists`` also treat ``""`` and ``[]`` as empty.  ``matches``
-searches (use ``^...$`` to anchor).  Pass the entity to compare by field type;
+An empty value (missing, null, ``""`` or ``[]``) fails every operator except
+``ne``, ``not_in`` and ``not_exists``, which it passes (the truth table in
+docs/metadata.md); so does a value that does not fit its field's type; comparison values are never empty (``check_condition`` refuses
+them).  Text compares exactly: case-sensitive, code point by code point, no Unicode
+normalisation.  ``matches`` searches (use ``^...$`` to anchor).  Pass the entity to compare by field type;
 without it, types are inferred from the values (numbers with numeric text compare
 as numbers, two ISO date/times compare as moments, decimal texts compare
 numerically only when ordered, lists compare as multisets).
@@ -153,13 +155,14 @@ def _check_value(cond: dict, op: str, field: Field | None, where: str) -> list[P
         return [Problem(f"{where}/{k}", "invalid_value", message)
                 for k, item in enumerate(value) if (message := _value_problem(field, item))]
     if op == "matches":
-        if not isinstance(value, str):
-            return [Problem(where, "invalid_value", f"'matches' needs a regular expression as text, got {show(value)}")]
+        if not isinstance(value, str) or not value:
+            return [Problem(where, "invalid_value",
+                            f"'matches' needs a regular expression as non-empty text, got {show(value)}")]
         error = pattern_problem(value)
         return [Problem(where, "invalid_pattern", f"{show(value)} is not a pattern Loom can match: {error}")] \
             if error else []
     if op == "contains" and (field is None or field.base_type != "multi_choice"):
-        message = None if isinstance(value, str) else f"'contains' needs text, got {show(value)}"
+        message = None if isinstance(value, str) and value else f"'contains' needs non-empty text, got {show(value)}"
     elif op == "contains":  # one option of a multi_choice field
         message = _value_problem(Field(field.name, "choice", {}, base_type="choice", options=field.options), value)
     else:
@@ -169,8 +172,9 @@ def _check_value(cond: dict, op: str, field: Field | None, where: str) -> list[P
 
 def _value_problem(field: Field | None, value) -> str | None:
     """Why ``value`` cannot be compared with ``field`` (None when it can)."""
-    if value is None:
-        return "null is not a value to compare with; use 'exists' or 'not_exists' to test for an empty field"
+    if value is None or value == "" or value == []:
+        return (f"{show(value)} is not a value to compare with (empty values fail every operator but ne, "
+                f"not_in and not_exists); use 'exists' or 'not_exists' to test for an empty field")
     if field is None:
         return None
     base = field.base_type
@@ -194,6 +198,8 @@ def _value_problem(field: Field | None, value) -> str | None:
 def evaluate_condition(condition, record: Mapping, entity=None) -> bool:
     """Whether ``record`` (a JSON-form dict) satisfies ``condition``.
 
+    ``entity`` (an Entity, or a ``{field: base type}`` mapping) types the comparisons.
+
     Never raises for a condition ``check_condition`` accepts; raises ``ValueError``
     for a structurally malformed one (not an object, unknown operator, no field).
     """
@@ -214,6 +220,10 @@ def explain_condition(condition, record: Mapping, entity=None) -> list[dict]:
 
 
 def _typer(entity):
+    """The base type of a field name, from an entity or a ``{name: base type}`` mapping."""
+    if isinstance(entity, Mapping):
+        return lambda name: entity.get(name) or SYSTEM_FIELD_TYPES.get(name)
+
     def base_of(name: str) -> str | None:
         field = condition_field(entity, name)
         return (field.base_type or None) if field is not None else None
@@ -257,17 +267,33 @@ def _evaluate(cond, record, base_of, leaves, path: str, depth: int) -> bool:
     return passed
 
 
-def _empty(value) -> bool:
+EMPTY_PASSES = frozenset(("ne", "not_in", "not_exists"))  # the operators an empty value passes
+
+
+def is_empty(value) -> bool:
+    """Whether a record value counts as empty: missing, null, "" or []."""
     return value is None or value == "" or value == []
 
 
+def fits(value, base: str | None) -> bool:
+    """Whether a non-empty record value is of its field's base type; one that is not (text
+    in a number field of an unvalidated event, say) compares as empty."""
+    if base in _NUMERIC or base == "reference":
+        return _number(value) is not None
+    if base in _MOMENTS:
+        return _moment(value) is not None
+    if base == "boolean":
+        return isinstance(value, bool)
+    if base in STRING_TYPES or base == "choice":
+        return isinstance(value, str)
+    return True
+
+
 def _test(op: str, actual, value, base: str | None) -> bool:
-    if op == "exists":
-        return not _empty(actual)
-    if op == "not_exists":
-        return _empty(actual)
-    if actual is None:
-        return op == "ne"
+    if is_empty(actual) or not fits(actual, base):
+        return op in EMPTY_PASSES
+    if op in ("exists", "not_exists"):
+        return op == "exists"
     if op in ("eq", "ne"):
         return _equal(actual, value, base) is (op == "eq")
     if op in ("in", "not_in"):

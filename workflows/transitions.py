@@ -19,7 +19,7 @@ from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.records.inputs import expected_version_of, stale_version
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
-from metadata.conditions import evaluate_condition, explain_condition
+from metadata.conditions import evaluate_condition, explain_condition, is_empty
 from workflows import sla
 from workflows.calendar import load_calendar
 
@@ -38,10 +38,6 @@ def _workflow(session, entity_name):
     return entity, workflow
 
 
-def _empty(value) -> bool:
-    return value is None or value == "" or value == []
-
-
 def _role_ok(actor, transition) -> bool:
     return actor is None or transition.allows_role(actor.role)
 
@@ -49,12 +45,16 @@ def _role_ok(actor, transition) -> bool:
 def _blockers(transition, record, entity) -> list[dict]:
     """Why the guard or required fields stop the transition now (empty: nothing does)."""
     details = [{"field": name, "message": f"must be filled before {transition.name}"}
-               for name in transition.requires if _empty(record.get(name))]
+               for name in transition.requires if is_empty(record.get(name))]
     if transition.guard and not evaluate_condition(transition.guard, record, entity):
+        leaves = explain_condition(transition.guard, record, entity)
+        # The false leaves say why; a guard false under "not" has only true ones: name those.
+        decisive = [leaf for leaf in leaves if not leaf["passed"]] or leaves
         details += [{"field": leaf["field"],
                      "message": f"guard: {leaf['field']} {leaf['op']} {leaf.get('value', '')!r} "
-                                f"is false (it is {leaf['actual']!r})"}
-                    for leaf in explain_condition(transition.guard, record, entity) if not leaf["passed"]]
+                                f"is {'true' if leaf['passed'] else 'false'}"
+                                f"{' where it must not be' if leaf['passed'] else ''} (it is {leaf['actual']!r})"}
+                    for leaf in decisive]
     return details
 
 

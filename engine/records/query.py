@@ -22,6 +22,7 @@ from sqlalchemy import Select, String, and_, cast, false, literal, or_, select, 
 
 from engine.errors import BadQuery
 from engine.fieldtypes import CURRENCY_SUFFIX, INT64, FieldInvalid, dump_value, parse_query_value
+from engine.records.conditions_sql import condition_clause
 from engine.records.options import holds
 from metadata.model import Field
 
@@ -145,16 +146,18 @@ def _filter(entity, table, key, raw):
         return missing if _flag(raw) else ~missing
     if op in ("contains", "startswith"):
         return (column.icontains if op == "contains" else column.istartswith)(raw, autoescape=True)
-    if op == "in":
-        return column.in_(_in_values(field, raw))
-    if _base(field) == "multi_choice":
-        return _options(field, column, op, raw)
-    value = _convert(field, raw)
-    if op == "eq":
-        return column == value
-    if op == "ne":  # "not X" includes records with no value, as a user would expect
-        return or_(column != value, column.is_(None)) if column.nullable else column != value
-    return getattr(column, RANGE_OPERATORS[op])(value)
+    if op in ("any", "all"):
+        return holds(column, _in_values(field, raw, op), every=op == "all")
+    # eq, ne, in and the ranges are leaves of the condition language, compiled by its one
+    # SQL compiler: "not X" includes records with no value, as a condition's ne does.
+    if _base(field) == "multi_choice":  # field=option holds it, field__ne=option lacks it
+        leaf = {"field": name, "op": "contains", "value": _convert(field, raw)}
+        return condition_clause(leaf if op == "eq" else {"not": leaf}, entity, column.table, parsed=True)
+    value = _in_values(field, raw) if op == "in" else _convert(field, raw)
+    if "" in (value if op == "in" else [value]):
+        raise _Problem("compare with a non-empty value: an empty value fails eq and in and passes ne "
+                       f"(see the conditions' truth table); {name}__isnull=true finds records without one")
+    return condition_clause({"field": name, "op": op, "value": value}, entity, column.table, parsed=True)
 
 
 def _check_operator(name, base, op):
@@ -182,14 +185,6 @@ def _missing(column, base):
     if base in OPAQUE_TYPES:
         return or_(column.is_(None), cast(column, String) == "null")
     return column.is_(None)
-
-
-def _options(field, column, op, raw):
-    """A multi_choice field: eq holds the option, ne lacks it (or has no value), any / all."""
-    if op in ("eq", "ne"):
-        held = holds(column, [_convert(field, raw)], every=True)
-        return held if op == "eq" else or_(~held, column.is_(None))
-    return holds(column, _in_values(field, raw, op), every=op == "all")
 
 
 def _flag(raw) -> bool:

@@ -19,6 +19,7 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent
 from engine.records import query as list_query
 from engine.records.audit import record_history
+from engine.records.conditions_sql import condition_where
 from engine.records.deletes import Deletion
 from engine.records.export import export_records
 from engine.records.ids import allocate_ids
@@ -171,9 +172,13 @@ class RecordService:
         return shape.dump(row, columns)
 
     @one_version
-    def list(self, entity_name, params=()):
+    def list(self, entity_name, params=(), condition=None):
+        """A page of readable records matching the list filters ``params`` and, when given,
+        ``condition`` (the condition language, compiled to SQL; BadQuery if it is invalid)."""
         entity, table, shape = self._entity(entity_name)
         query = list_query.parse_list_query(entity, table, params)
+        if condition is not None:
+            query = replace(query, where=query.where + (condition_where(entity, table, condition),))
         shared = self.sharing.read_terms(entity)
         with self.storage.connect() as conn:
             if shared is not None and len(shared) > 1 and self.sharing.by_union(entity, conn.dialect.name):

@@ -16,6 +16,7 @@ from sqlalchemy import case, false, literal, or_, select
 
 from engine.errors import Forbidden, NotFound
 from engine.fieldtypes import FieldInvalid, dump_value, parse_query_value
+from engine.records.conditions_sql import condition_clause
 
 MAX_DEPTH = 5  # parent and referrer rules followed this deep; deeper (or a cycle) grants nothing
 ACCESS = {"none": 0, "read": 1, "edit": 2}
@@ -72,7 +73,7 @@ class Sharing:
         owners = [self.actor.id]
         if sharing["managers"]:
             owners += sorted(self.actor.reports(self.storage))
-        terms = [table.c.owner_id == owners[0] if len(owners) == 1 else table.c.owner_id.in_(owners)]
+        terms = [_term(entity, table, "owner_id", owners)]
         for rule in sharing["rules"]:
             if ACCESS[rule["access"]] < ACCESS[access]:
                 continue
@@ -81,9 +82,9 @@ class Sharing:
             elif "referenced_by" in rule:
                 terms += self._referrer_terms(table, rule["referenced_by"], depth)
             else:
-                values = self.attribute_values(entity, rule)
-                if values:
-                    terms.append(table.c[rule["field"]].in_(values))
+                values = [v for v in self.attribute_values(entity, rule) or () if v != ""]
+                if values:  # an empty attribute value matches nothing, as in every condition
+                    terms.append(_term(entity, table, rule["field"], values))
         return terms
 
     def _parent_term(self, entity, table, field_name, depth):
@@ -187,6 +188,14 @@ class Sharing:
                                  "message": f"{dump_value(entity.field(rule['field']).base_type, value)!r} "
                                             f"is not one of your {rule['user']!r} values"})
         return problems
+
+
+def _term(entity, table, name: str, values: list):
+    """``name`` equals one of ``values`` (converted already): a leaf of the condition
+    language, compiled by its one SQL compiler (engine.records.conditions_sql)."""
+    leaf = {"field": name, "op": "eq", "value": values[0]} if len(values) == 1 else \
+        {"field": name, "op": "in", "value": values}
+    return condition_clause(leaf, entity, table, parsed=True)
 
 
 def _field_rules(entity):

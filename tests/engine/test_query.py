@@ -213,6 +213,8 @@ def test_search_needs_text_fields(db, package):
     ("tier__=x", "tier__", ["unknown operator"]),
     ("visits=abc", "visits", ["'abc'"]),
     ("visits__in=1,x", "visits__in", ["'x'"]),
+    ("full_name=", "full_name", ["non-empty value", "passes ne"]),  # the conditions' truth table
+    ("full_name__in=a,", "full_name__in", ["non-empty value"]),
     ("lifetime_value=1.234", "lifetime_value", ["decimal places"]),
     ("birthday__lt=yesterday", "birthday__lt", ["'yesterday'"]),
     ("vip__gt=true", "vip__gt", ["boolean"]),

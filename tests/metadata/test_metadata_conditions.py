@@ -44,7 +44,7 @@ def leaf(field, op, *value):
 
 
 @pytest.mark.parametrize("condition", [
-    leaf("name", "eq", "Acme"), leaf("name", "ne", ""), leaf("name", "in", ["a", "b"]),
+    leaf("name", "eq", "Acme"), leaf("name", "ne", "x"), leaf("name", "in", ["a", "b"]),
     leaf("name", "not_in", ["a"]), leaf("name", "contains", "cm"), leaf("name", "matches", "^A.*e$"),
     leaf("name", "exists"), leaf("name", "not_exists"),
     leaf("email", "contains", "@example.com"), leaf("email", "eq", "not-an-address"),
@@ -57,7 +57,7 @@ def leaf(field, op, *value):
     leaf("birthday", "lt", "2000-01-01"), leaf("birthday", "in", ["2000-01-01", "2000-01-02"]),
     leaf("seen_at", "gte", "2024-01-01T09:30:00+08:00"), leaf("seen_at", "lt", "2024-01-01"),
     leaf("tier", "eq", "gold"), leaf("tier", "in", ["silver", "gold"]), leaf("tier", "not_in", ["bronze"]),
-    leaf("tags", "contains", "vip"), leaf("tags", "eq", ["vip", "new"]), leaf("tags", "eq", []),
+    leaf("tags", "contains", "vip"), leaf("tags", "eq", ["vip", "new"]),
     leaf("tags", "exists"), leaf("account", "eq", 7), leaf("account", "in", [1, "a-uuid"]),
     leaf("extra", "eq", {"any": ["json", None]}), leaf("extra", "not_exists"),
     *[leaf(name, "exists") for name in SYSTEM_FIELD_TYPES],
@@ -113,6 +113,10 @@ def test_well_formed_conditions_are_accepted(condition):
     (leaf("name", "eq", 5), [("/value", "invalid_value")]),
     (leaf("active", "eq", "true"), [("/value", "invalid_value")]),
     (leaf("account", "eq", ""), [("/value", "invalid_value")]),
+    # empty comparison values: an empty record value fails eq and passes ne whatever it is compared with
+    (leaf("name", "eq", ""), [("/value", "invalid_value")]), (leaf("name", "ne", ""), [("/value", "invalid_value")]),
+    (leaf("tags", "eq", []), [("/value", "invalid_value")]), (leaf("tier", "in", ["gold", ""]), [("/value/1", "invalid_value")]),
+    (leaf("name", "contains", ""), [("/value", "invalid_value")]),
     (leaf("id", "eq", "1"), [("/value", "invalid_value")]),
     (leaf("created_at", "gt", "last week"), [("/value", "invalid_value")]),
     ({**leaf("name", "eq", "x"), "extra": 1}, [("/extra", "invalid_condition")]),
@@ -196,7 +200,8 @@ GOLD = {"name": "Acme", "email": "ops@acme.test", "age": 42, "score": "12.50",
     (leaf("tags", "eq", ["vip", "new"]), True), (leaf("tags", "ne", ["vip"]), True),
     (leaf("account", "eq", 7), True), (leaf("account", "in", [1, 2]), False),
     (leaf("extra", "eq", {"a": [1, 2]}), True), (leaf("extra", "eq", {"a": [2, 1]}), False),
-    (leaf("notes", "exists"), False), (leaf("notes", "not_exists"), True), (leaf("notes", "eq", ""), True),
+    (leaf("notes", "exists"), False), (leaf("notes", "not_exists"), True), (leaf("notes", "ne", "x"), True),
+    (leaf("notes", "not_in", ["x"]), True), (leaf("notes", "in", ["x"]), False),
     (leaf("birthday", "exists"), True), (leaf("id", "eq", 1), True),
     ({"all": [leaf("tier", "eq", "gold"), leaf("age", "gt", 40)]}, True),
     ({"all": [leaf("tier", "eq", "gold"), leaf("age", "gt", 50)]}, False),
@@ -214,10 +219,20 @@ def test_evaluate_compares_by_field_type(condition, expected):
     ("eq", 1), ("ne", 1), ("gt", 1), ("gte", 1), ("lt", 1), ("lte", 1), ("in", [1]), ("not_in", [1]),
     ("contains", "a"), ("matches", "a"), ("exists", None), ("not_exists", None),
 ])
-@pytest.mark.parametrize("record", [{}, {"x": None}])
-def test_missing_or_null_fails_every_op_except_ne_and_not_exists(op, value, record):
+@pytest.mark.parametrize("record", [{}, {"x": None}, {"x": ""}, {"x": []}])
+def test_an_empty_value_fails_every_op_except_ne_not_in_and_not_exists(op, value, record):
+    """The truth table of docs/metadata.md#conditions."""
     condition = leaf("x", op) if op in NO_VALUE_OPS else leaf("x", op, value)
-    assert evaluate_condition(condition, record) is (op in ("ne", "not_exists"))
+    assert evaluate_condition(condition, record) is (op in ("ne", "not_in", "not_exists"))
+
+
+@pytest.mark.parametrize("condition, record, expected", [
+    (leaf("age", "ne", 3), {"age": "three"}, True), (leaf("age", "exists"), {"age": "three"}, False),
+    (leaf("active", "eq", True), {"active": 1}, False), (leaf("active", "not_exists"), {"active": 1}, True),
+    (leaf("name", "not_in", ["5"]), {"name": 5}, True), (leaf("birthday", "exists"), {"birthday": "someday"}, False),
+])
+def test_a_value_that_does_not_fit_its_type_counts_as_empty(condition, record, expected):
+    assert evaluate_condition(condition, record, DEAL) is expected
 
 
 @pytest.mark.parametrize("condition, record, expected", [
@@ -285,6 +300,10 @@ dates = st.dates().map(lambda d: d.isoformat())
 
 
 def values_for(field):
+    return _values_for(field).filter(lambda v: v != "" and v != [])  # never an empty comparison value
+
+
+def _values_for(field):
     base = field.base_type
     if base in ("string", "text", "email", "phone", "url"):
         return st.text(alphabet=string.ascii_letters + "@. 客", max_size=6)
@@ -316,11 +335,11 @@ def leaves(draw):
     if op in ("in", "not_in"):
         return leaf(field.name, op, draw(st.lists(values_for(field), min_size=1, max_size=3)))
     if op == "matches":
-        return leaf(field.name, op, draw(st.sampled_from(["^a", "b+", "[0-9]{2}", "x|y", "", "(?i)A.c"])))
+        return leaf(field.name, op, draw(st.sampled_from(["^a", "b+", "[0-9]{2}", "x|y", "(?i)A.c"])))
     if op == "contains" and field.base_type == "multi_choice":
         return leaf(field.name, op, draw(st.sampled_from(field.option_values())))
     if op == "contains":
-        return leaf(field.name, op, draw(st.text(alphabet="abc@.", max_size=3)))
+        return leaf(field.name, op, draw(st.text(alphabet="abc@.", min_size=1, max_size=3)))
     return leaf(field.name, op, draw(values_for(field)))
 
 

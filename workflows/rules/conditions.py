@@ -1,20 +1,16 @@
-"""The rules' condition language: value kinds, evaluation in Python (for explain) and
-compilation to durable-rules expressions (for evaluate).
+"""The rules' side of the one condition language (metadata.conditions): value kinds and
+the translation of a condition into durable-rules expressions.
 
-Both paths read record values through one normalisation (``normalize``), so explain()
-and durable-rules agree by construction; a hypothesis test holds them to it.
-
-Semantics (close to metadata.conditions, which guards workflows):
-- every field is compared as one *kind*: number, moment (ISO date/datetime -> UTC
-  seconds), bool or string (text, choice).  The kind comes from the entity's field type
-  when known, else from the rule values.  A value that does not fit the kind (null,
-  "", [], "abc" for a number) counts as empty.
-- an empty value fails every operator except ne, not_in and not_exists.
-- contains: substring of a text or item of a list (multi_choice), case-sensitive.
-- matches: a regular expression searched in the text (^ and $ anchor it), in the
-  linear-time dialect of metadata.regex.  contains and matches are decided in Python and
-  reach durable-rules as flags: its own $mt gives wrong verdicts.
-- gt/gte/lt/lte apply to numbers and moments only.
+metadata.conditions checks, evaluates and explains conditions for guards, schedules and
+rules alike (explain() here calls it); this module only *translates*.  Record values
+reach durable-rules through one normalisation (``normalize``) that follows the same
+truth table (docs/metadata.md): every field is compared as one *kind* — number, moment
+(ISO date/datetime -> UTC seconds), bool or string (text, choice) — from the entity's
+field type when known, else from the rule values; an empty value (null, "", [], or a
+value that does not fit the kind) is absent from the fact, so it fails every operator
+except ne, not_in and not_exists.  contains and matches are decided in Python and reach
+durable-rules as flags (its own $mt gives wrong verdicts).  A hypothesis test
+(tests/properties/test_condition_agreement.py) holds the two to one answer.
 """
 
 from __future__ import annotations
@@ -25,6 +21,7 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from metadata.conditions import evaluate_condition, explain_condition
 from metadata.regex import compile_pattern, pattern_problem as dialect_problem
 
 OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "exists", "not_exists")
@@ -146,49 +143,40 @@ def matches(raw, pattern: str) -> bool:
     return text is not None and compile_pattern(pattern).search(text)
 
 
-# --- evaluation in Python (explain) ----------------------------------------------------
+# --- explaining ----------------------------------------------------------------------
+
+# The base type metadata.conditions compares a field of each kind as: explain() and
+# guards use that one evaluator; durable-rules gets the same condition translated.
+KIND_BASE_TYPES = {"number": "decimal", "moment": "datetime", "bool": "boolean", "string": "text",
+                   "list": "multi_choice"}
 
 
 def is_leaf(node: dict) -> bool:
     return not any(key in node for key in ("all", "any", "not"))
 
 
-def test_leaf(leaf: dict, kind: str, raw) -> bool:
-    """One leaf's verdict for the record value ``raw`` (rule values already normalised)."""
-    op, value = leaf["op"], leaf.get("value")
-    if op == "contains":
-        return contains(raw, value)
-    if op == "matches":
-        return matches(raw, value)
-    actual = normalize(kind, raw)
-    if op in ("ne", "not_in", "not_exists"):
-        return not test_leaf({**leaf, "op": {"ne": "eq", "not_in": "in", "not_exists": "exists"}[op]}, kind, raw)
-    if actual is None:
-        return False
-    if op == "exists":
-        return True
-    if op == "eq":
-        return actual == value
-    if op == "in":
-        return actual in value
-    return {"gt": actual > value, "gte": actual >= value, "lt": actual < value, "lte": actual <= value}[op]
+def source_condition(node: dict) -> dict:
+    """A normalised condition (see compiler) back as written: its leaves' source values."""
+    if not is_leaf(node):
+        key = next(k for k in ("all", "any", "not") if k in node)
+        inner = node[key]
+        return {key: source_condition(inner) if key == "not" else [source_condition(c) for c in inner]}
+    out = {"field": node["field"], "op": node["op"]}
+    if "value" in node:
+        out["value"] = node.get("source_value", node["value"])
+    return out
 
 
-def evaluate(node: dict, kinds: dict, record: dict, reasons: list | None = None, path: str = "") -> bool:
-    """The condition's verdict; with ``reasons``, every leaf is evaluated and reported."""
-    if "not" in node:
-        return not evaluate(node["not"], kinds, record, reasons, path + "/not")
-    for key in ("all", "any"):
-        if key in node:
-            verdicts = [evaluate(c, kinds, record, reasons, f"{path}/{key}/{k}") for k, c in enumerate(node[key])]
-            return all(verdicts) if key == "all" else any(verdicts)
-    raw = record.get(node["field"])
-    passed = test_leaf(node, kinds.get(node["field"], "any"), raw)
-    if reasons is not None:
-        shown = "" if node["op"] in NO_VALUE_OPS else " " + json.dumps(node.get("source_value"), ensure_ascii=False)
-        reasons.append({"path": path, "condition": f"{node['field']} {node['op']}{shown}",
-                        "value": raw, "passed": passed})
-    return passed
+def explain(node: dict, kinds: dict, record: dict) -> tuple[bool, list[dict]]:
+    """(verdict, reasons) of a normalised condition, by metadata.conditions' one evaluator."""
+    condition = source_condition(node)
+    types = {name: KIND_BASE_TYPES.get(kind) for name, kind in kinds.items()}
+    reasons = []
+    for leaf in explain_condition(condition, record, types):
+        shown = "" if leaf["op"] in NO_VALUE_OPS else " " + json.dumps(leaf.get("value"), ensure_ascii=False)
+        reasons.append({"path": leaf["path"], "condition": f"{leaf['field']} {leaf['op']}{shown}",
+                        "value": leaf["actual"], "passed": leaf["passed"]})
+    return evaluate_condition(condition, record, types), reasons
 
 
 # --- compilation to durable-rules ------------------------------------------------------

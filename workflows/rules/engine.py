@@ -31,7 +31,7 @@ import durable_rules_engine as dre
 from durable.engine import Host
 
 from .compiler import Chunk, RulesetInvalid, compile_ruleset
-from .conditions import evaluate as evaluate_condition
+from .conditions import explain as explain_condition
 from .conditions import normalize
 from .correlation import CorrelationStore, InMemoryCorrelationStore, event_time
 
@@ -350,7 +350,7 @@ class RulesEngine:
         reasons: list[dict] = []
         condition_ok = True
         if found.condition is not None:
-            condition_ok = evaluate_condition(found.condition, current.kinds[ruleset], ctx.record, reasons)
+            condition_ok, reasons = explain_condition(found.condition, current.kinds[ruleset], ctx.record)
         out = {"fired": event_ok and changed_ok and transition_ok and condition_ok, "reasons": reasons,
                "event_type_matched": event_ok, "changed_matched": changed_ok,
                "transition_matched": transition_ok, "condition_matched": condition_ok, "kind": found.kind}
