@@ -1,9 +1,12 @@
-"""Errors as values: a code, a message and the details (path + message) of what was wrong.
+"""Errors as values: a code, a message and the details of what was wrong, each a
+`metadata.errors.Problem` (path, code, message).
 
 The same objects serve the API (as JSON with the right 4xx status), the CLI (on stderr
 with a non-zero exit) and the designer UI.
 """
 from __future__ import annotations
+
+from metadata.errors import Problem
 
 
 class LoomError(Exception):
@@ -15,33 +18,36 @@ class LoomError(Exception):
     def __init__(self, message: str, details=None, code: str | None = None, status: int | None = None):
         super().__init__(message)
         self.message = message
-        self.details = [_detail(d) for d in (details or [])]
         if code:
             self.code = code
         if status:
             self.status = status
+        self.problems: list[Problem] = [_problem(d, self.code) for d in (details or [])]
+
+    @property
+    def details(self) -> list[dict]:
+        """The problems as the API's `details` entries: {"field", "code", "message", ...}."""
+        return [p.to_dict() for p in self.problems]
 
     def to_dict(self) -> dict:
         error = {"code": self.code, "message": self.message}
-        if self.details:
+        if self.problems:
             error["details"] = self.details
         return {"error": error}
 
     def __str__(self) -> str:
-        lines = [self.message]
-        lines += [f"  {d['field']}: {d['message']}" if d.get("field") else f"  {d['message']}"
-                  for d in self.details]
-        return "\n".join(lines)
+        return "\n".join([self.message] + [f"  {p.line()}" for p in self.problems])
 
 
-def _detail(detail) -> dict:
+def _problem(detail, code: str) -> Problem:
+    """A detail given as a Problem, a {"field", "message", ...} mapping or a (field, message) pair;
+    one without a code of its own takes the error's."""
+    if isinstance(detail, Problem):
+        return detail
     if isinstance(detail, dict):
-        return {k: v for k, v in detail.items() if v is not None}
-    to_dict = getattr(detail, "to_dict", None)
-    if to_dict:
-        return to_dict()
+        return Problem.from_dict(detail, code)
     field, message = detail
-    return {"field": field, "message": message}
+    return Problem(str(field), code, str(message))
 
 
 class ValidationFailed(LoomError):

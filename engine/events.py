@@ -1,7 +1,21 @@
-"""What a record write announces to plugins and to the outbox."""
+"""What a record write announces: one event type, in one shape, for plugins' hooks, the
+outbox, the rules engine, the rule trace, actions and webhooks.
+
+`RecordEvent.to_dict()` is that shape (version `v` 1), plain JSON:
+
+    {"v": 1, "event": "record.updated", "id": 42, "tenant": "acme", "entity": "contact",
+     "record_id": 7, "record": {...}, "changes": {"email": ["a@x", "b@x"]},
+     "actor": "ann@acme.test", "extra": {}, "at": "2026-01-02T03:04:05+00:00"}
+
+`id` is the outbox event's id (null until the event is in the outbox), `at` when the write
+happened. `RecordEvent.from_dict()` reads it back, and also the payloads the outbox held
+before the shape had a version (where `id` was the record's id)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -14,12 +28,64 @@ class RecordEvent:
     changes: dict = field(default_factory=dict)   # {field: [old, new]} in JSON form
     actor: str | None = None  # the acting user's e-mail, None for the system
     extra: dict = field(default_factory=dict)     # e.g. the transition taken, for "transitioned"
+    at: datetime | None = None  # when the write happened (aware UTC)
+    id: int | None = None       # the outbox event's id, once the event is in the outbox
+
+    def __post_init__(self):
+        object.__setattr__(self, "at", _when(self.at))
 
     @property
     def name(self) -> str:
         return f"record.{self.action}"
 
     def to_dict(self) -> dict:
-        return {"event": self.name, "tenant": self.tenant, "entity": self.entity,
-                "id": self.record_id, "record": self.record, "changes": self.changes,
-                "actor": self.actor, **({"extra": self.extra} if self.extra else {})}
+        """The event as plain JSON, in the one shape every consumer reads."""
+        return {"v": VERSION, "event": self.name, "id": self.id, "tenant": self.tenant,
+                "entity": self.entity, "record_id": self.record_id, "record": thaw(self.record),
+                "changes": thaw(self.changes), "actor": self.actor, "extra": thaw(self.extra),
+                "at": self.at.isoformat() if self.at else None}
+
+    @classmethod
+    def from_dict(cls, data: dict, **given) -> "RecordEvent":
+        """The event `to_dict` gave (or an outbox payload written before it had a version);
+        `given` fields (e.g. the outbox row's `id`, `at`) take precedence."""
+        versioned = "v" in data
+        event = data["event"]
+        fields = {
+            "tenant": data.get("tenant") or "", "entity": data["entity"],
+            "action": event.split(".", 1)[1] if event.startswith("record.") else event,
+            "record_id": data["record_id"] if versioned else data["id"],
+            "record": data.get("record") or {}, "changes": data.get("changes") or {},
+            "actor": data.get("actor"), "extra": data.get("extra") or {},
+            "at": _when(data.get("at")), "id": data.get("id") if versioned else None}
+        fields.update({k: (_when(v) if k == "at" else v) for k, v in given.items()})
+        return cls(**fields)
+
+    @classmethod
+    def from_outbox(cls, row: dict, tenant: str | None = None) -> "RecordEvent":
+        """The event an outbox row carries, with the row's id and time."""
+        given = {"id": row["id"], "at": row.get("at")}
+        return cls.from_dict(row["payload"], **(given | ({"tenant": tenant} if tenant else {})))
+
+    def happened_at(self, at: datetime) -> "RecordEvent":
+        """The same event stamped with the write's time (kept if it has one)."""
+        return self if self.at else replace(self, at=at)
+
+
+def _when(value):
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def thaw(value):
+    """A plain, JSON-ready copy of an event's value (mappings become dicts, sequences lists)."""
+    if isinstance(value, (str, bytes)) or value is None:
+        return value
+    if hasattr(value, "items"):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value

@@ -6,24 +6,46 @@ tenant admin submitted, so every client can highlight the exact input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a submitted document.
+    """One thing wrong with a submitted document or request: the one problem type of the
+    validator, the API's error details and the CLI.
 
-    ``path`` is a JSON Pointer ("" is the root), ``code`` a short machine code
-    (e.g. ``unknown_type``), ``message`` plain words naming the offending value.
+    ``path`` is where: a JSON Pointer into a submitted document ("" is the root), or the
+    field name of a record; ``code`` a short machine code (e.g. ``unknown_type``),
+    ``message`` plain words naming the offending value, ``details`` any further facts
+    (e.g. a count), read-only.
     """
 
     path: str
     code: str
     message: str
+    details: Mapping = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    def __reduce__(self):  # a read-only mapping does not pickle; its contents do
+        return (Problem, (self.path, self.code, self.message, dict(self.details)))
 
     def to_dict(self) -> dict:
         # "field" because the HTTP error format reports details[].field.
-        return {"field": self.path, "code": self.code, "message": self.message}
+        return {**self.details, "field": self.path, "code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: Mapping, code: str = "invalid") -> "Problem":
+        """The inverse of `to_dict`; `code` when the entry names none."""
+        rest = {k: v for k, v in data.items() if k not in ("field", "code", "message") and v is not None}
+        return cls(str(data.get("field") or ""), str(data.get("code") or code), str(data.get("message", "")), rest)
+
+    def line(self) -> str:
+        """The problem on one line, as the CLI prints it."""
+        return f"{self.path or '/'}: {self.message} [{self.code}]"
 
     def __str__(self) -> str:
         return f"{self.path or '/'}: {self.message}"

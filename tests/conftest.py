@@ -20,6 +20,8 @@ from engine.plugins import Plugins
 from metadata import example_path
 from tenants import Settings
 
+pytest_plugins = ["tests.tree_guard"]
+
 PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("LOOM_TEST_REQUIRE_POSTGRES") == "1"
 

@@ -9,6 +9,7 @@ import pytest
 
 from engine.cli import cli
 from engine.errors import Conflict, ValidationFailed
+from engine.events import RecordEvent
 from engine.plugins import Plugins
 from metadata import check_package
 from tests.conftest import token_for
@@ -122,8 +123,13 @@ def json_blocks(name: str) -> list:
     return [json.loads(body) for body in re.findall(r"```json\n(.*?)```", text, re.S)]
 
 
+def test_the_documented_record_event_is_the_one_shape():
+    documented = json_blocks("workflows.md")[3]
+    assert RecordEvent.from_dict(documented).to_dict() == documented
+
+
 def test_workflow_doc_examples_apply_together(install):
-    workflow, ruleset, template = json_blocks("workflows.md")
+    workflow, ruleset, template, _event = json_blocks("workflows.md")
     document = {"entities": [
         {"name": "service_request", "fields": [
             {"name": "subject", "type": "string"}, {"name": "ticket_no", "type": "string"},

@@ -10,13 +10,6 @@ from workflows.runtime import entity_field_types, runtime_of
 LOOM_PLUGIN_NAME = "workflows"
 
 
-def _event_for_rules(event) -> dict:
-    return {"id": None, "event": event.name, "tenant": event.tenant, "entity": event.entity,
-            "record_id": event.record_id, "record": event.record, "changes": event.changes,
-            **({"transition": {"from": event.extra.get("from"), "to": event.extra.get("to")}}
-               if event.extra else {})}
-
-
 def _text(message, locale) -> str:
     if isinstance(message, str):
         return message
@@ -29,7 +22,7 @@ def _text(message, locale) -> str:
 def loom_record_before_write(event, session):
     """Validation rules run inside the write and refuse it with their message."""
     rules = runtime_of(session.install).published_rules(session)
-    firings = rules.evaluate(_event_for_rules(event), kind="validation")
+    firings = rules.evaluate(event.to_dict(), kind="validation")
     if firings:
         locale = session.actor.locale if session.actor else "en"
         raise ValidationFailed(

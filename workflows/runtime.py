@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from engine import effects
 from engine.actions import ActionContext, ActionFailed
+from engine.events import RecordEvent
 from engine.systables import loom_table
 from workflows import sla
 from workflows.calendar import load_calendar
@@ -39,21 +40,9 @@ def entity_field_types(package) -> dict:
 
 
 def rule_event(tenant: str, row: dict) -> dict:
-    """An outbox row as the rules engine reads an event."""
-    payload = row["payload"]
-    extra = payload.get("extra") or {}
-    event = {"id": row["id"], "event": payload["event"], "tenant": tenant, "entity": payload["entity"],
-             "record_id": payload["id"], "record": payload.get("record") or {},
-             "changes": payload.get("changes") or {}, "at": _aware(row.get("at"))}
-    if payload["event"] == "record.transitioned":
-        event["transition"] = {"from": extra.get("from"), "to": extra.get("to")}
-    return event
-
-
-def _aware(value):
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
+    """An outbox row's event in the one shape (`RecordEvent.to_dict()`): what the rules
+    engine, the rule trace, actions and webhooks read."""
+    return RecordEvent.from_outbox(row, tenant).to_dict()
 
 
 class WorkflowRuntime:
@@ -99,7 +88,7 @@ class WorkflowRuntime:
             self._start_initial_timers(session, workflow, event)
             actions = list(initial.on_enter) if initial else []
         elif event["event"] == "record.transitioned":
-            extra = row["payload"].get("extra") or {}
+            extra = event["extra"]
             if extra.get("state_map"):  # moved by a metadata change: timers follow the move
                 self._move_timers(session, workflow, event, extra)
             actions = extra.get("actions") or []
@@ -111,11 +100,11 @@ class WorkflowRuntime:
         calendar = load_calendar(session)
         with session.storage.begin() as conn:
             sla.start_timers(conn, session.storage.schema, workflow, event["entity"], event["record_id"],
-                             workflow.initial, event["at"] or datetime.now(timezone.utc), calendar)
+                             workflow.initial, _at(event), calendar)
 
     def _move_timers(self, session, workflow, event, extra) -> None:
         calendar = load_calendar(session)
-        at = event["at"] or datetime.now(timezone.utc)
+        at = _at(event)
         with session.storage.begin() as conn:
             sla.stop_timers(conn, session.storage.schema, event["entity"], event["record_id"], extra["from"], at)
             sla.start_timers(conn, session.storage.schema, workflow, event["entity"], event["record_id"],
@@ -184,6 +173,14 @@ class WorkflowRuntime:
 
 def _public(event) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in event.items()}
+
+
+def _at(event) -> datetime:
+    """When the event happened (its ISO 'at'), else now."""
+    at = event.get("at")
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at or datetime.now(timezone.utc)
 
 
 def record_trace(session, event, firing, outcome, actions, detail, key) -> None:

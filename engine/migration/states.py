@@ -85,6 +85,6 @@ def _move(conn, schema, table, move, actor_id, tenant, workflow_name, shape) -> 
     for row in rows:
         record = shape.dump({**row, move["field"]: move["to"], "version": row["version"] + 1,
                              "updated_at": at}) if shape else {"id": row["id"], move["field"]: move["to"]}
-        event = RecordEvent(tenant or "", move["entity"], "transitioned", row["id"], record, changes, None, extra)
+        event = RecordEvent(tenant or "", move["entity"], "transitioned", row["id"], record, changes, None, extra, at)
         events.append(outbox_row(at, event))
     write_outbox(conn, schema, events)

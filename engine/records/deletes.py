@@ -99,7 +99,7 @@ class Deletion:
                "updated_at": self.at, "updated_by": service.actor_id}
         self.conn.execute(table.update().where(table.c.id == row["id"]).values(new))
         changes = {name: [row[name], None] for name in field_names}
-        self.events.append(service.event(entity, "updated", row["id"], shape.dump({**row, **new}), changes))
+        self.events.append(service.event(entity, "updated", row["id"], shape.dump({**row, **new}), changes, self.at))
         self.audits.append(audit_row(self.at, service.actor_id, "update", entity.name, row["id"],
                                      new["version"], changes))
 
@@ -112,6 +112,6 @@ class Deletion:
         for row in rows:
             record = shape.dump(row)
             changes = {k: [v, None] for k, v in record.items() if k not in SYSTEM_FIELDS and v is not None}
-            self.events.append(service.event(entity, "deleted", row["id"], record, changes))
+            self.events.append(service.event(entity, "deleted", row["id"], record, changes, self.at))
             self.audits.append(audit_row(self.at, service.actor_id, "delete", entity.name, row["id"],
                                          row["version"], changes))

@@ -74,8 +74,8 @@ class RecordService:
             raise NotFound(f"no entity {name!r}", code="entity_not_found")
         return entity, self.metadata.tables[name], self.metadata.shape(name)
 
-    def event(self, entity, action, record_id, record, changes) -> RecordEvent:
-        return RecordEvent(self.tenant, entity.name, action, record_id, record, changes, self.actor_email)
+    def event(self, entity, action, record_id, record, changes, at) -> RecordEvent:
+        return RecordEvent(self.tenant, entity.name, action, record_id, record, changes, self.actor_email, at=at)
 
     def _finish(self, conn, events, audits, at) -> None:
         """Inside the write's transaction: plugins may refuse; then audit and outbox rows."""
@@ -257,7 +257,7 @@ class RecordService:
                "owner_id": self.actor_id, "version": 1}
         row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
         record = shape.dump(row)
-        event = self.event(entity, "created", row["id"], record, _created(shape, values))
+        event = self.event(entity, "created", row["id"], record, _created(shape, values), at)
         audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, event.changes)
         self._finish(conn, [event], [audit], at)
         return record, event
@@ -304,7 +304,7 @@ class RecordService:
                     audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
                     events.append(self.event(entity, "created", record_id,
                                              shape.dump(rows[-1]) if wants_events else {"id": record_id},
-                                             changes))
+                                             changes, at))
                 conn.execute(table.insert(), rows)
                 self._finish(conn, events, audits, at)
         except IntegrityError as exc:
@@ -352,7 +352,7 @@ class RecordService:
                                "updated_by": self.actor_id}
                 conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
                 record = shape.dump({**old, **new_columns})
-                event = self.event(entity, "updated", record_id, record, changes)
+                event = self.event(entity, "updated", record_id, record, changes, at)
                 audit = audit_row(at, self.actor_id, "update", entity.name, record_id,
                                   new_columns["version"], changes)
                 self._finish(conn, [event], [audit], at)
@@ -393,7 +393,7 @@ class RecordService:
             record = shape.dump({**old, **new_columns})
             changes = {workflow.field: [before[workflow.field], to_state]}
             event = RecordEvent(self.tenant, entity.name, "transitioned", record_id, record, changes,
-                                self.actor_email, dict(extra or {}))
+                                self.actor_email, dict(extra or {}), at)
             if on_write is not None:
                 on_write(conn, before, record, at)
             audit = audit_row(at, self.actor_id, "transition", entity.name, record_id,

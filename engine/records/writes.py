@@ -10,8 +10,9 @@ def audit_row(at, actor_id, action, entity, record_id, version, changes) -> dict
 
 
 def outbox_row(at, event) -> dict:
+    """The outbox row of an event; its payload is `RecordEvent.to_dict()` stamped with `at`."""
     return {"at": at, "event": event.name, "entity": event.entity, "record_id": event.record_id,
-            "payload": event.to_dict(), "attempts": 0}
+            "payload": event.happened_at(at).to_dict(), "attempts": 0}
 
 
 def write_audit(conn, schema, rows) -> None:

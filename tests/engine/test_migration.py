@@ -246,7 +246,7 @@ def test_making_a_field_required_is_refused_while_rows_lack_it(acme, crm_doc, na
     fill_contacts(acme, *names)
     before = snapshot(acme)
     error = refused(acme, with_changed(crm_doc, "contact", "birthday", required=True))
-    assert error.details == [{"field": "contact.birthday", "message":
+    assert error.details == [{"field": "contact.birthday", "code": "migration_refused", "message":
                               f"birthday is empty in {words}; fill in the values or give the field a default first"}]
     assert snapshot(acme) == before
 
@@ -569,7 +569,7 @@ def test_shorter_max_length_is_refused_while_values_are_longer(acme, crm_doc):
     fill_contacts(acme, "Ada Lovelace", "Bob")
     before = snapshot(acme)
     error = refused(acme, with_changed(crm_doc, "contact", "full_name", max_length=5))
-    assert error.details == [{"field": "contact.full_name", "message":
+    assert error.details == [{"field": "contact.full_name", "code": "migration_refused", "message":
                               "full_name is longer than 5 characters in 1 row; shortening max_length would cut it"}]
     assert snapshot(acme) == before
     acme.apply_metadata(with_changed(crm_doc, "contact", "full_name", max_length=12))
@@ -599,7 +599,7 @@ def test_removing_a_choice_option_still_in_use_is_refused(acme, crm_doc):
     acme.records.update("contact", ada["id"], {"tier": "gold"})
     before = snapshot(acme)
     error = refused(acme, with_changed(crm_doc, "contact", "tier", options=["regular", "silver", "diamond"]))
-    assert error.details == [{"field": "contact.tier",
+    assert error.details == [{"field": "contact.tier", "code": "migration_refused",
                               "message": "the removed option gold is still used in 1 row; change that row first"}]
     assert snapshot(acme) == before
     acme.apply_metadata(with_changed(crm_doc, "contact", "tier", options=["regular", "gold"]))
@@ -624,7 +624,7 @@ def test_making_a_field_unique_is_refused_while_duplicates_exist(acme, crm_doc):
     _, contacts = fill_contacts(acme, "Ada", "Ada", "Ada", "Bob")
     before = snapshot(acme)
     error = refused(acme, with_changed(crm_doc, "contact", "full_name", unique=True))
-    assert error.details == [{"field": "contact.full_name", "message":
+    assert error.details == [{"field": "contact.full_name", "code": "migration_refused", "message":
                               "full_name has duplicate values in 3 rows, so it cannot become unique"}]
     assert snapshot(acme) == before
 

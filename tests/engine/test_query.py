@@ -443,7 +443,7 @@ def test_cursor_from_another_sort_is_refused(db):
         params = ([("sort", sort)] if sort else []) + [("cursor", cursor)]
         with pytest.raises(BadQuery) as caught:
             parse_list_query(db.entity, db.table, params)
-        assert caught.value.details == [{"field": "cursor", "message": "does not belong to this sort order"}]
+        assert caught.value.details == [{"field": "cursor", "code": "bad_query", "message": "does not belong to this sort order"}]
 
 
 def _forge(body):

@@ -415,7 +415,7 @@ def test_delete_with_restricting_referrers_is_refused_with_409_listing_them(rel)
     with pytest.raises(Conflict) as exc:
         rel.records.delete("company", company["id"])
     assert exc.value.status == 409 and exc.value.code == "referenced"
-    assert exc.value.details == [{"field": "invoice.company",
+    assert exc.value.details == [{"field": "invoice.company", "code": "referenced",
                                   "message": f"ids {invoices[0]['id']}, {invoices[1]['id']}"}]
     assert rel.records.get("company", company["id"]) == company
     assert len(rows(rel, "loom_audit", action="delete")) == 0

@@ -229,12 +229,12 @@ def test_every_problem_of_one_record_is_reported_at_once(lab):
 
 
 def test_a_required_field_may_be_neither_missing_nor_null(lab):
-    assert refused(lab.records.create, "sample", {}) == [{"field": "size", "message": "is required"}]
+    assert refused(lab.records.create, "sample", {}) == [{"field": "size", "code": "validation_failed", "message": "is required"}]
     assert refused(lab.records.create, "sample", {"size": None}) == [
-        {"field": "size", "message": "is required and cannot be null"}]
+        {"field": "size", "code": "validation_failed", "message": "is required and cannot be null"}]
     record = lab.records.create("sample", {"size": "l"})
     assert refused(lab.records.update, "sample", record["id"], {"size": None}) == [
-        {"field": "size", "message": "is required and cannot be null"}]
+        {"field": "size", "code": "validation_failed", "message": "is required and cannot be null"}]
 
 
 def test_a_body_that_is_not_an_object_is_refused(lab):
@@ -258,14 +258,14 @@ def test_a_readonly_field_is_set_on_create_and_refused_on_a_users_update(lab, in
     record = user.records.create("sample", {"size": "s", "serial": "S-9"})
     assert record["serial"] == "S-9"
     details = refused(user.records.update, "sample", record["id"], {"serial": "S-10", "count": 3})
-    assert details == [{"field": "serial", "message": "is read-only"}]
+    assert details == [{"field": "serial", "code": "validation_failed", "message": "is read-only"}]
     assert lab.records.get("sample", record["id"])["count"] is None
 
 
 def test_the_actions_of_rules_and_workflows_fill_a_readonly_field(lab):
     record = lab.records.create("sample", {"size": "s"})
     assert refused(lab.records.update, "sample", record["id"], {"serial": "S-10"}) == \
-        [{"field": "serial", "message": "is read-only"}]
+        [{"field": "serial", "code": "validation_failed", "message": "is read-only"}]
     acting = lab.for_actions().records
     assert acting.update("sample", record["id"], {"serial": "S-10"})["serial"] == "S-10"
     details = refused(acting.update, "sample", record["id"], {"serial": 7})
@@ -279,7 +279,7 @@ def test_a_duplicate_unique_value_is_a_clean_409_naming_the_field(lab):
     with pytest.raises(Conflict) as exc:
         lab.records.create("sample", {"size": "m", "code": "AB-1"})
     assert exc.value.status == 409 and exc.value.code == "unique_violation"
-    assert exc.value.details == [{"field": "code", "message": f"'AB-1' is already used by sample {first['id']}"}]
+    assert exc.value.details == [{"field": "code", "code": "unique_violation", "message": f"'AB-1' is already used by sample {first['id']}"}]
     assert count(lab) == 1
 
 
@@ -306,7 +306,7 @@ def test_a_reference_must_name_an_existing_record_of_its_target(lab):
     owner = lab.records.create("owner", {"name": "Olga"})
     assert lab.records.create("sample", {"size": "s", "owner": owner["id"]})["owner"] == owner["id"]
     details = refused(lab.records.create, "sample", {"size": "s", "owner": owner["id"] + 1})
-    assert details == [{"field": "owner", "message": f"no owner record with id {owner['id'] + 1}"}]
+    assert details == [{"field": "owner", "code": "validation_failed", "message": f"no owner record with id {owner['id'] + 1}"}]
 
 
 def test_a_default_that_does_not_fit_its_field_is_refused_when_applied(install):

@@ -411,7 +411,7 @@ def test_date_ranges_and_dealer_brands_are_checked(cars):
         "vehicle": car["id"], "party": owner["id"], "owned_from": "2025-01-01", "owned_to": "2024-01-01"})
     assert status == 400 and body["error"]["details"][0]["field"] == "owned_to"
     status, body = cars.call("POST", "/records/dealer", body={"name": "East", "code": "SH-001", "brands": [999999]})
-    assert status == 400 and body["error"]["details"] == [{"field": "brands", "message": "no brand with id 999999"}]
+    assert status == 400 and body["error"]["details"] == [{"field": "brands", "code": "validation_failed", "message": "no brand with id 999999"}]
 
 
 def test_repair_orders_are_numbered_by_the_worker_and_staff_cannot_renumber_them(cars):
@@ -426,5 +426,5 @@ def test_repair_orders_are_numbered_by_the_worker_and_staff_cannot_renumber_them
     assert numbered["number"] == "RO-000002"
     status, body = cars.call("PATCH", f"/records/repair_order/{order['id']}", as_=SOUTH_STAFF,
                              body={"number": "RO-999999"})
-    assert status == 400 and body["error"]["details"] == [{"field": "number", "message": "is read-only"}]
+    assert status == 400 and body["error"]["details"] == [{"field": "number", "code": "validation_failed", "message": "is read-only"}]
     assert cars.session.records.get("repair_order", order["id"])["number"] == "RO-000002"

@@ -166,7 +166,7 @@ def test_a_validation_rule_refuses_the_save_with_its_message_and_writes_nothing(
     assert refused.status_code == 400
     error = refused.get_json()["error"]
     assert error["code"] == "rule_refused" and error["message"] == "A gold customer needs an e-mail address"
-    assert error["details"] == [{"field": "checks.gold_needs_email", "message": error["message"]}]
+    assert error["details"] == [{"field": "checks.gold_needs_email", "code": "rule_refused", "message": error["message"]}]
     created = client.post("/api/v1/t/acme/records/contact", json={"full_name": "Gil", "tier": "gold",
                                                                    "email": "gil@x.org"}, headers=headers)
     assert created.status_code == 400 and created.get_json()["error"]["message"] == "New contacts start below gold"

@@ -147,7 +147,7 @@ class _Context:
         self.record = record if isinstance(record, dict) else {}
         changed = event.get("changed", event.get("changes")) or ()
         self.changed = frozenset(changed)
-        transition = event.get("transition") or {}
+        transition = event.get("transition") or event.get("extra") or {}  # a RecordEvent's extra
         self.to = event.get("to", transition.get("to"))
         self.from_ = event.get("from", transition.get("from"))
         self._cache: dict = {}

@@ -1,0 +1,89 @@
+"""One record event, one shape: the event the record service writes to the outbox is the
+event the rules engine fires on, the rule trace records and a webhook receives."""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from engine.auth import create_user
+from engine.events import RecordEvent
+from engine.systables import loom_table
+from tests.conftest import crm_document
+from workflows.runtime import runtime_of
+
+
+class Receiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver(install):
+    install.settings.extra["LOOM_WEBHOOK_ALLOW_PRIVATE"] = "1"  # the receiver is on loopback
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def rows(session, name) -> list[dict]:
+    table = loom_table(session.storage.schema, name)
+    with session.storage.connect() as conn:
+        return [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
+
+
+def test_the_outbox_event_is_what_the_rule_trace_and_the_webhook_see(install, backend, receiver):
+    document = copy.deepcopy(crm_document())
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    document["rulesets"] = [{"name": "relay", "kind": "automation", "entity": "contact", "rules": [
+        {"name": "tier_changed", "when": {"event": "record.updated", "changed": ["tier"]},
+         "actions": [{"action": "webhook", "params": {"url": url}}]}]}]
+    install.registry.create("acme", "Acme")
+    install.session("acme").apply_metadata(document)
+    ann = create_user(install.session("acme").storage, "ann@acme.test", "admin")
+    records = install.session("acme", ann).records
+    contact = records.create("contact", {"full_name": "李娜", "tier": "regular"})
+    records.update("contact", contact["id"], {"tier": "gold"})
+    runtime_of(install).jobs.drain("acme")
+
+    updated = [r for r in rows(install.session("acme"), "loom_outbox") if r["event"] == "record.updated"]
+    [row] = updated
+    event = RecordEvent.from_outbox(row)
+    assert (event.name, event.entity, event.record_id, event.actor, event.id) == (
+        "record.updated", "contact", contact["id"], "ann@acme.test", row["id"])
+    assert dict(event.changes) == {"tier": ["regular", "gold"]}
+    assert event.to_dict() == {**row["payload"], "id": row["id"]}
+
+    [trace] = rows(install.session("acme"), "loom_rule_trace")
+    assert (trace["event_id"], trace["event"], trace["entity"], trace["record_id"], trace["outcome"]) == (
+        row["id"], "record.updated", "contact", contact["id"], "done")
+
+    [body] = receiver.received
+    assert body["event"] == event.to_dict()
+    assert RecordEvent.from_dict(body["event"]) == event
+    assert body["record"]["tier"] == "gold"
+
+
+def test_an_outbox_payload_written_before_the_shape_had_a_version_reads_the_same():
+    old = {"event": "record.transitioned", "tenant": "acme", "entity": "ticket", "id": 7,
+           "record": {"id": 7, "status": "open"}, "changes": {"status": ["new", "open"]},
+           "actor": None, "extra": {"from": "new", "to": "open"}}
+    event = RecordEvent.from_outbox({"id": 42, "at": None, "payload": old})
+    assert (event.action, event.record_id, event.id, dict(event.extra)) == (
+        "transitioned", 7, 42, {"from": "new", "to": "open"})
+    assert RecordEvent.from_dict(json.loads(json.dumps(event.to_dict()))) == event
