@@ -4,6 +4,8 @@ workflows and rule sets affected, what a real run would refuse) and changes noth
 the CLI, the API, packs and rollback all publish through it."""
 import copy
 import json
+import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -129,3 +131,28 @@ def test_every_way_to_change_metadata_publishes_through_the_publisher(settings, 
     assert published == recorded == [("pack install", 1), ("apply", 2), ("apply", 3), ("rollback to 2", 4),
                                      ("rollback to 1", 5), ("pack remove", 6)]
     install.dispose()
+
+
+def test_the_documented_plan_is_the_plan_a_dry_run_answers(acme, crm_doc):
+    text = (Path(__file__).parents[2] / "docs" / "migrations.md").read_text(encoding="utf-8")
+    documented = json.loads(re.search(r"<!-- plan-example -->\n```json\n(.*?)```", text, re.S).group(1))
+    fill_contacts(acme, "Ada", "Bob", "Cy")
+    acme.records.update("contact", 1, {"phone": "+1 555 0100"})
+    document = with_field(without_field(crm_doc, "contact", "phone"), "contact",
+                          name="nickname", type="string", required=True, default="-")
+    assert acme.apply_metadata(document, dry_run=True).plan == documented
+
+
+def test_a_pack_upgrade_dry_run_answers_the_plan_and_upgrades_nothing(settings):
+    install = install_with(settings, base_pack(), shop_pack())
+    install.registry.create("shop")
+    PackService(install).install("shop", "shop_pack")
+    install.session("shop").records.create("membership", {"number": "M1", "tier": "gold"})
+    upgraded = install_with(settings, base_pack(), shop_pack("1.1.0"))
+    report = PackService(upgraded).upgrade("shop", "shop_pack", dry_run=True)
+    joined = change(report["plan"], "add_field", "joined")
+    assert (joined["rows"], joined["values"], joined["destructive"]) == (1, 0, False)
+    assert upgraded.session("shop").metadata().version == 1
+    assert PackService(upgraded).installed("shop")[1].version == "1.0.0"
+    install.dispose()
+    upgraded.dispose()
