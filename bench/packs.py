@@ -60,7 +60,7 @@ from click.testing import CliRunner  # noqa: E402
 from sqlalchemy import (Column, MetaData, Table, create_engine, event, func, or_, select, text,  # noqa: E402
                         union)
 
-import engine.migration as migration  # noqa: E402
+import engine.publish.publisher as publisher_module  # noqa: E402
 import engine.packs.service as pack_service_module  # noqa: E402
 import plugins.crm_core.plugin as crm_core_plugin  # noqa: E402
 import plugins.retail_loyalty.plugin as retail_plugin  # noqa: E402
@@ -68,11 +68,12 @@ from engine.auth import Actor, create_user  # noqa: E402
 from engine.cli import cli  # noqa: E402
 from engine.errors import NotFound  # noqa: E402
 from engine.hookspecs import hookimpl  # noqa: E402
-from engine.install import Install, TenantSession  # noqa: E402
+from engine.install import Install  # noqa: E402
 from engine.migration.ddl import Migrator  # noqa: E402
 from engine.packs import Pack  # noqa: E402
 from engine.packs.service import PackService  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
+from engine.publish import Publisher  # noqa: E402
 from engine.systables import loom_table  # noqa: E402
 from bench.common import Row, fmt_ms, fmt_n, fmt_s, log, median, p95, run_backends, source_revision  # noqa: E402,E501
 from tenants import Settings  # noqa: E402
@@ -722,9 +723,9 @@ class Bench:
                 if who == "loom":
                     service = PackService(upgraded)
                     measured: dict = {}
-                    with self.timed_steps(measured, [(TenantSession, "check_document", "check"),
-                                                     (migration, "parse_document", "parse"),
-                                                     (migration, "apply_document", "migration"),
+                    with self.timed_steps(measured, [(Publisher, "check", "check"),
+                                                     (publisher_module, "parse_document", "parse"),
+                                                     (Publisher, "_migrate", "migration"),
                                                      (Migrator, "run", "ddl")]):
                         began = time.perf_counter()
                         report = service.upgrade("shop", "retail_loyalty")

@@ -6,14 +6,12 @@ from functools import cached_property
 
 from engine import migration
 from engine.actions import registry as action_registry
-from engine.auth import ROLES
-from engine.errors import Forbidden, NotFound, ValidationFailed
+from engine.errors import Forbidden, NotFound
 from engine.hooks import TenantHooks
 from engine.plugins import Plugins
+from engine.publish import Publisher, Target
 from engine.records.service import RecordService
 from engine.runtime import MetadataCache
-from engine.words import counted
-from metadata import MetadataInvalid, load_package
 from tenants import Registry, Settings, Storage
 
 
@@ -101,38 +99,45 @@ class TenantSession:
         """The named actions workflows and rules of this tenant may use."""
         return action_registry(self.install.plugins, self.enabled)
 
+    def with_plugins(self, enabled) -> "TenantSession":
+        """This session as it will be once `enabled` plugins act for the tenant (a pack
+        being installed is checked with its actions)."""
+        session = TenantSession(self.install, self.tenant, self.actor)
+        session.enabled = tuple(sorted(set(enabled)))
+        return session
+
+    def publisher(self, enabled=None) -> Publisher:
+        """The publisher of this tenant's metadata, for `enabled` plugins (default: the
+        session's)."""
+        session = self if enabled is None else self.with_plugins(enabled)
+        return Publisher(Target(storage=self.storage, plugins=self.install.plugins, enabled=session.enabled,
+                                actor=self.actor.email if self.actor else "cli", cache=self.install.cache,
+                                check_session=session))
+
     def check_document(self, document):
         """The whole document checked — entities, workflows (with this tenant's actions
         and roles) and what active plugins check (rule sets, templates) — all problems
         at once. Returns the Package or raises ValidationFailed."""
-        try:
-            package = load_package(document, extra_types=self.extra_types,
-                                   known_actions=sorted(self.actions()), known_roles=ROLES)
-        except MetadataInvalid as exc:
-            raise ValidationFailed(f"the metadata document has {counted(len(exc.problems), 'problem')}",
-                                   details=exc.problems, code="invalid_metadata") from None
-        hook = self.install.plugins.hook("loom_check_metadata", self.enabled)
-        problems = [p for found in hook(package=package, document=document, session=self) for p in found]
-        if problems:
-            raise ValidationFailed(f"the metadata document has {counted(len(problems), 'problem')}",
-                                   details=sorted(problems, key=lambda p: p["field"]),
-                                   code="invalid_metadata")
-        return package
+        return self.publisher().check(document)
 
     def apply_metadata(self, document, allow_drop=False, dry_run=False, state_map=None):
         """`state_map` {(entity, removed state): new state} moves records out of states
         the document removes (refused with their count otherwise)."""
         self.require_admin()
-        package = self.check_document(document)
-        from engine.packs.layers import apply_desired  # packs build on the session
-
-        return apply_desired(self, package, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map)
+        result = self.publisher().apply(document, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map)
+        self._compiled = None
+        return result
 
     def rollback_metadata(self, version: int, state_map=None):
+        """Return to `version` as a new version, with the packs (and their plugins) of then."""
         self.require_admin()
-        from engine.packs.rollback import rollback_layers
-
-        return rollback_layers(self, version, state_map)
+        request, enabled = self.publisher().rollback_request(version, state_map)
+        result = self.publisher(enabled).publish(request)
+        if set(enabled) != set(self.enabled):
+            self.install.registry.set_plugins(self.tenant.slug, enabled)
+            self.enabled = tuple(sorted(enabled))
+        self._compiled = None
+        return result
 
     def metadata_history(self):
         return migration.history(self.storage)

@@ -33,6 +33,38 @@ HISTORY = {"type": "object", "properties": {"items": {"type": "array", "items": 
         "changes": {"type": "object", "description": "field: [old value, new value]"}}}}}}
 
 
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+PLAN = {"type": "object", "required": ["changes", "destructive", "checks", "moves", "affected", "refused"],
+        "description": "what the document would do: a dry run's preview", "properties": {
+    "changes": {"type": "array", "items": {"type": "object", "required": [
+        "kind", "entity", "field", "description", "ddl", "destructive", "rows", "values"], "properties": {
+        "kind": {"type": "string"}, "entity": {"type": "string"}, "field": {"type": "string", "nullable": True},
+        "description": {"type": "string"}, "ddl": {"type": "boolean"}, "destructive": {"type": "boolean"},
+        "rows": {"type": "integer", "description": "rows of the entity's table now"},
+        "values": {"type": "integer", "nullable": True,
+                   "description": "rows holding a value in the field (a removed state: records in it)"}}}},
+    "destructive": {**_STRINGS, "description": "entity or entity.field of each change that drops data"},
+    "checks": {"type": "array", "items": {"type": "object", "required": ["field", "check", "passed"], "properties": {
+        "field": {"type": "string"}, "check": {"type": "string"}, "passed": {"type": "boolean"},
+        "message": {"type": "string", "nullable": True}}}},
+    "moves": {"type": "array", "items": {"type": "object", "properties": {
+        "entity": {"type": "string"}, "field": {"type": "string"}, "from": {"type": "string"},
+        "to": {"type": "string"}, "records": {"type": "integer"}}}},
+    "affected": {"type": "object", "required": ["workflows", "rulesets"],
+                 "properties": {"workflows": _STRINGS, "rulesets": _STRINGS}},
+    "refused": {"type": "array", "description": "what applying it would refuse (the error a real run answers first)",
+                "items": ERROR["properties"]["error"]}}}
+PUBLISHED = {"type": "object", "required": ["version", "previous_version", "applied", "dry_run", "changes",
+                                            "archives", "moved"], "properties": {
+    "version": {"type": "integer"}, "previous_version": {"type": "integer"}, "applied": {"type": "boolean"},
+    "dry_run": {"type": "boolean"},
+    "changes": {"type": "array", "items": {"type": "object", "properties": {
+        "kind": {"type": "string"}, "entity": {"type": "string"}, "field": {"type": "string", "nullable": True},
+        "ddl": {"type": "boolean"}, "description": {"type": "string"}}}},
+    "archives": {"type": "array", "items": {"type": "object"}}, "moved": {"type": "array", "items": {"type": "object"}},
+    "plan": {"$ref": "#/components/schemas/MetadataPlan"}}}
+
+
 def record_ref(entity_name: str) -> dict:
     """A reference to the schema of an entity's records as the API answers them."""
     return {"$ref": f"#/components/schemas/{_title(entity_name)}Record"}
@@ -187,9 +219,12 @@ def _export_path(spec, entity, label, tags) -> None:
 
 def _metadata_paths(spec) -> None:
     anything = {"type": "object"}
+    spec.components.schema("MetadataPlan", PLAN)
+    spec.components.schema("Published", PUBLISHED)
+    published = {"$ref": "#/components/schemas/Published"}
     flags = [{"name": name, "in": "query", "required": False, "schema": {"type": "boolean"}, "description": text}
              for name, text in (("allow_drop", "archive and drop what the document omits"),
-                                ("dry_run", "check and show the changes; change nothing"))]
+                                ("dry_run", "check and answer the plan (`plan`); change nothing"))]
     admin = ["metadata"]
     spec.path(path="/metadata", operations={
         "get": {"summary": "The tenant's metadata: the effective document with the source of each "
@@ -203,7 +238,7 @@ def _metadata_paths(spec) -> None:
         "put": {"summary": "Apply a metadata document: diff, migrate, new version (admins only)",
                 "tags": admin, "parameters": flags,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": anything}}},
-                "responses": _responses("200", anything, ("403", "409"))},
+                "responses": _responses("200", published, ("403", "409"))},
     })
     _app_path(spec)
     spec.path(path="/metadata/history", operations={
@@ -213,7 +248,7 @@ def _metadata_paths(spec) -> None:
         "post": {"summary": "Return to an earlier metadata version, as a new version (admins only)",
                  "tags": admin, "parameters": [{"name": "version", "in": "path", "required": True,
                                                 "schema": {"type": "integer", "minimum": 1}}],
-                 "responses": _responses("200", anything, ("403", "409"))}})
+                 "responses": _responses("200", published, ("403", "409"))}})
 
 
 TEXT = {"anyOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}],

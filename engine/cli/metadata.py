@@ -26,15 +26,37 @@ def _print_result(result, as_json):
         return
     else:
         click.echo(f"applied version {result.version} (was {result.previous_version})")
-    for change in result.changes:
+    for change in (result.plan or {}).get("changes") or result.changes:
         marker = "" if change["ddl"] else "  (no DDL)"
-        click.echo(f"  {change['description']}{marker}")
+        click.echo(f"  {change['description']}{marker}{_touches(change)}")
     for move in result.moves:
         click.echo(f"  moved {counted(move['records'], 'record')} of {move['entity']} "
                    f"from {move['from']!r} to {move['to']!r}")
     for archive in result.archives:
         verb = "restored" if archive["kind"].startswith("restored") else "archived"
         click.echo(f"  {verb} {counted(archive['rows'], 'row')}: {archive['table']}")
+    if result.plan:
+        _print_plan(result.plan)
+
+
+def _touches(change) -> str:
+    """What a planned change touches, e.g. `  [destructive: 2 values in 3 rows]`."""
+    if "rows" not in change or not change["rows"]:
+        return ""
+    held = f"{counted(change['values'], 'value')} in " if change["values"] else ""
+    return f"  [{'destructive: ' if change['destructive'] else ''}{held}{counted(change['rows'], 'row')}]"
+
+
+def _print_plan(plan) -> None:
+    for check in plan["checks"]:
+        if not check["passed"]:
+            click.echo(f"  check {check['field']} fails: {check['message']}")
+    affected = plan["affected"]
+    if affected["workflows"] or affected["rulesets"]:
+        click.echo(f"  affects workflows: {', '.join(affected['workflows']) or 'none'}; "
+                   f"rule sets: {', '.join(affected['rulesets']) or 'none'}")
+    for refused in plan["refused"]:
+        click.echo(f"  would be refused: {refused['message']}")
 
 
 @metadata.command("validate")

@@ -18,13 +18,19 @@ from engine.words import counted, listed
 def blocking_problems(conn, changes, old_pkg, new_pkg, old_tables, restoring=False) -> list[dict]:
     """One {"field", "message"} per change that existing rows block. With `restoring`
     (a rollback), added fields count the values their archives will put back."""
-    problems = []
+    return [{"field": c["field"], "message": c["message"]}
+            for c in run_checks(conn, changes, old_pkg, new_pkg, old_tables, restoring) if not c["passed"]]
+
+
+def run_checks(conn, changes, old_pkg, new_pkg, old_tables, restoring=False) -> list[dict]:
+    """Every data check the changes call for, with its result: {"field", "check" (the
+    change's kind), "passed", "message" (why it fails; None when it passes)}."""
+    results = []
     for change in changes:
         table = old_tables.get(change.entity)
         if change.kind == "add_index" and table is not None:
             message = _add_unique_index(conn, table, change.new, new_pkg.entity(change.entity))
-            if message:
-                problems.append({"field": change.entity, "message": message})
+            results.append(_result(change.entity, change.kind, message))
             continue
         check = _CHECKS.get(change.kind)
         if check is None or table is None:
@@ -32,9 +38,12 @@ def blocking_problems(conn, changes, old_pkg, new_pkg, old_tables, restoring=Fal
         old_field = old_pkg.entity(change.entity).field(change.field)
         new_field = new_pkg.entity(change.entity).field(change.field)
         message = check(conn, table, old_field, new_field, old_tables, restoring)
-        if message:
-            problems.append({"field": f"{change.entity}.{change.field}", "message": message})
-    return problems
+        results.append(_result(f"{change.entity}.{change.field}", change.kind, message))
+    return results
+
+
+def _result(target, kind, message) -> dict:
+    return {"field": target, "check": kind, "passed": not message, "message": message or None}
 
 
 def _count(conn, stmt) -> int:

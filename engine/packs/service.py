@@ -9,10 +9,11 @@ from engine.errors import Conflict, LoomError, NotFound, ValidationFailed
 from engine.packs import catalog as catalogue
 from engine.packs import state
 from engine.packs.demo import load_demo
-from engine.packs.layers import base_document, canonical, effective_document, load_layers, publish
+from engine.packs.layers import base_document, canonical, effective_document, load_layers
 from engine.packs.pack import version_key
 from engine.packs.removal import detached_document
 from engine.packs.steps import StepRunner
+from engine.publish import PublishRequest
 from metadata import Package
 from metadata.layering import derive
 from metadata.rebase import rebase
@@ -67,7 +68,7 @@ class PackService:
                                                     copy.deepcopy(pack.bundle)))
         enabled = set(session.enabled) | set(missing)
         with _named_pack(f"{', '.join(f'{n} {packs[n].version}' for n in missing)}", slug):
-            result = publish(session, layers, action="pack install", enabled=enabled)
+            result = session.publisher(enabled).publish(PublishRequest(layers, action="pack install"))
         self.loom.registry.set_plugins(slug, enabled)
         self.loom.cache.forget(slug)
         report = {"tenant": slug, "installed": [{"name": n, "version": packs[n].version} for n in missing],
@@ -135,13 +136,15 @@ class PackService:
         runner = StepRunner(session, pack.steps_between(installed.version, pack.version),
                             _package_or_none(effective_document(new_layers, extra_types), extra_types))
         with _named_pack(f"{name} {pack.version}", slug):
-            result = publish(session, new_layers, action="pack upgrade", allow_drop=True, dry_run=dry_run,
-                             after_ddl=runner, enabled=enabled)
+            result = session.publisher(enabled).publish(PublishRequest(
+                new_layers, action="pack upgrade", allow_drop=True, dry_run=dry_run, after_ddl=runner))
         if not dry_run:
             self.loom.registry.set_plugins(slug, enabled)
             self.loom.cache.forget(slug)
         report.update(version=result.version, applied=result.applied, changes=result.changes,
                       archives=result.archives, moved=runner.report)
+        if result.plan is not None:
+            report["plan"] = result.plan
         return report
 
     # -- remove --------------------------------------------------------------------
@@ -177,7 +180,8 @@ class PackService:
         if purge:
             report["export"] = str(export_tenant(session.storage, export_dir or
                                                  self.loom.settings.data_dir / "exports", session.tenant.name))
-        result = publish(session, remaining, action="pack remove", allow_drop=purge, enabled=enabled)
+        result = session.publisher(enabled).publish(PublishRequest(remaining, action="pack remove",
+                                                                    allow_drop=purge))
         self.loom.registry.set_plugins(slug, enabled)
         self.loom.cache.forget(slug)
         report.update(version=result.version, changes=result.changes, archives=result.archives)

@@ -1,0 +1,188 @@
+"""The one path that publishes a tenant's metadata, for every caller (`loom metadata
+apply`, `PUT /metadata`, pack install/upgrade/remove, rollback): check → diff →
+preview → migrate → record.
+
+Everything after the check happens in one transaction: the diff, the data checks, the
+DDL, the data moves, the archive copies, the layers and the version row. A failure
+anywhere leaves schema, metadata and data exactly as they were. A dry run stops after
+the preview and returns the plan (`engine.publish.plan`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy.exc import DBAPIError
+
+from engine.compiler import compile_tables
+from engine.errors import MigrationRefused, NotFound
+from engine.migration import MigrationResult, current_package, describe, parse_document, versions
+from engine.migration.checks import drop_refusal, refusal, run_checks
+from engine.migration.ddl import Migrator
+from engine.migration.states import move_records
+from engine.packs import state
+from engine.packs.layers import effective_document, overlay_for, read_layers
+from engine.publish.check import check_document
+from engine.publish.plan import preview
+from metadata import Package, diff_packages
+from metadata.layering import derive
+
+
+@dataclass(frozen=True)
+class Target:
+    """The tenant a publication is for, as plain objects: its storage, the plugins that
+    act for it once published (`enabled`), who publishes, the install's metadata cache
+    (renewed after a publication), and the session the plugins' metadata checks receive
+    (`loom_check_metadata`); the publisher never calls it."""
+
+    storage: object
+    plugins: object
+    enabled: tuple
+    actor: str = "cli"
+    cache: object = None
+    check_session: object = None
+
+    @property
+    def extra_types(self) -> dict:
+        return self.plugins.extra_types(self.enabled)
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What to publish: the layers (packs and the tenant's overlay) whose effective
+    document becomes the tenant's metadata, and how.
+
+    `after_ddl(conn, tables, archives)` moves data once the new columns exist (a pack
+    upgrade's steps), in the publication's transaction. `document` publishes that exact
+    document instead of the layers' (a rollback, which also `restores` archived values);
+    `checked` is the layers' document already checked in full by the caller."""
+
+    layers: state.Layers
+    action: str = "apply"
+    allow_drop: bool = False
+    dry_run: bool = False
+    state_map: dict = field(default_factory=dict)
+    after_ddl: Callable | None = None
+    document: dict | None = None
+    restoring: bool = False
+    checked: Package | None = None
+
+
+class Publisher:
+    def __init__(self, target: Target):
+        self.target = target
+
+    # -- the callers' entry points --------------------------------------------------
+    def check(self, document) -> Package:
+        return check_document(document, self.target.plugins, self.target.enabled, self.target.check_session)
+
+    def apply(self, document, *, allow_drop=False, dry_run=False, state_map=None) -> MigrationResult:
+        """A tenant admin's whole document, kept as the overlay over the installed packs."""
+        package = self.check(document)
+        storage = self.target.storage
+        with storage.connect() as conn:
+            layers = read_layers(conn, storage.schema, self.target.extra_types)
+        layers.overlay = overlay_for(layers, package.to_dict(), self.target.extra_types)
+        return self.publish(PublishRequest(layers, allow_drop=allow_drop, dry_run=dry_run,
+                                           state_map=state_map or {}, checked=package))
+
+    def rollback_request(self, version: int, state_map=None) -> tuple[PublishRequest, set]:
+        """(the request that returns the tenant to `version`, the plugins enabled then:
+        the plugins of the packs installed then, instead of those installed now)."""
+        storage = self.target.storage
+        with storage.connect() as conn:
+            row = versions.load_version(conn, storage.schema, version)
+            current = state.load(conn, storage.schema)
+        if row is None:
+            raise NotFound(f"no metadata version {version}", code="version_not_found")
+        if row["layers"]:
+            layers = state.Layers.from_dict(row["layers"])
+        else:  # a version from before layers were recorded: its document was all the tenant's
+            layers = state.Layers(overlay=derive({"entities": []}, row["document"])[0])
+        enabled = ((set(self.target.enabled) - {p.name for p in current.packs})
+                   | {p.name for p in layers.packs})
+        request = PublishRequest(layers, action=f"rollback to {version}", allow_drop=True,
+                                 state_map=state_map or {}, document=row["document"], restoring=True)
+        return request, enabled
+
+    # -- the one path ---------------------------------------------------------------
+    def publish(self, request: PublishRequest) -> MigrationResult:
+        """Check the document, then diff, preview, migrate and record it in one transaction."""
+        extra_types = self.target.extra_types
+        if request.document is not None:  # a recorded version: its document was checked then
+            document = request.document
+            package = parse_document(document, extra_types)
+        else:
+            document = effective_document(request.layers, extra_types)
+            if request.checked is not None and request.checked.to_dict() == document:
+                package = request.checked  # checked in full by the caller: not twice
+            else:
+                package = self.check(document)
+        try:
+            result = self._migrate(package, request)
+        finally:
+            if self.target.cache is not None:
+                self.target.cache.forget(self.target.storage.slug)
+        return result
+
+    def _migrate(self, package, request) -> MigrationResult:
+        storage, schema = self.target.storage, self.target.storage.schema
+        try:
+            with storage.migration() as conn:
+                versions.lock_history(conn, schema)
+                previous, old_pkg = current_package(conn, schema, self.target.extra_types)
+                changes = diff_packages(old_pkg, package)
+                result = MigrationResult(version=previous, previous_version=previous,
+                                         changes=[describe(c) for c in changes], dry_run=request.dry_run)
+                if not changes and request.action == "apply":
+                    if request.dry_run:
+                        result.plan = preview(conn, [], old_pkg, package, {}, [], [], [])
+                    return result
+                old_tables = compile_tables(old_pkg, schema) if old_pkg else {}
+                stranded, moves = move_records(conn, schema, changes, package, old_tables, request.state_map,
+                                               True, tenant=storage.slug, old_pkg=old_pkg)
+                result.moves = moves
+                checks = run_checks(conn, changes, old_pkg, package, old_tables, request.restoring)
+                refused = _refusals(changes, request.allow_drop, stranded, checks, moves)
+                if request.dry_run:
+                    result.plan = preview(conn, changes, old_pkg, package, old_tables, checks, moves,
+                                          [e.to_dict()["error"] for e in refused])
+                    return result
+                if refused:
+                    raise refused[0]
+                move_records(conn, schema, changes, package, old_tables, request.state_map, False,
+                             tenant=storage.slug, old_pkg=old_pkg)
+                version = previous + 1
+                migrator = Migrator(conn, schema, old_pkg, package, old_tables, compile_tables(package, schema),
+                                    version, request.restoring)
+                migrator.run(changes)
+                if request.after_ddl is not None:
+                    request.after_ddl(conn, migrator.new_tables, migrator.archives)
+                state.save(conn, schema, request.layers, self.target.actor)
+                versions.record_version(conn, schema, version, package.to_dict(), result.changes,
+                                        migrator.archives, request.action, self.target.actor,
+                                        request.layers.to_dict())
+                result.version, result.applied, result.archives = version, True, migrator.archives
+                return result
+        except DBAPIError as exc:
+            raise MigrationRefused(
+                "the database refused the migration; nothing was changed",
+                details=[{"message": str(exc.orig).strip().splitlines()[0]}]) from None
+
+
+def _refusals(changes, allow_drop, stranded, checks, moves) -> list[MigrationRefused]:
+    """What stops the publication, in the order it is reported: drops not confirmed,
+    records stranded in removed states, data checks that fail (a mapped state's records
+    do not block: they move first)."""
+    out = []
+    drops = [c for c in changes if c.destructive]
+    if drops and not allow_drop:
+        out.append(MigrationRefused(drop_refusal(drops), code="destructive_change",
+                                    details=[{"field": c.target, "message": c.describe()} for c in drops]))
+    if stranded:
+        out.append(MigrationRefused(refusal(stranded), details=stranded, code="stranded_records"))
+    moved = {f"{m['entity']}.{m['field']}" for m in moves}
+    failing = [{"field": c["field"], "message": c["message"]} for c in checks
+               if not c["passed"] and c["field"] not in moved]
+    if failing:
+        out.append(MigrationRefused(refusal(failing), details=failing))
+    return out
