@@ -9,6 +9,7 @@ from engine.actions import registry as action_registry
 from engine.auth import ROLES
 from engine.errors import Forbidden, NotFound, ValidationFailed
 from engine.hooks import TenantHooks
+from engine.plugin_session import plugin_action
 from engine.plugins import Plugins
 from engine.records.service import RecordService
 from engine.runtime import MetadataCache
@@ -96,7 +97,7 @@ class TenantSession:
 
     def actions(self) -> dict:
         """The named actions workflows and rules of this tenant may use."""
-        return action_registry(self.install.plugins, self.enabled)
+        return action_registry(self.install.plugins, self.enabled, wrap=plugin_action)
 
     def check_document(self, document):
         """The whole document checked — entities, workflows (with this tenant's actions

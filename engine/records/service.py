@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
+from decimal import Decimal
 
 from marshmallow import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine import effects
@@ -76,12 +77,44 @@ class RecordService:
     def event(self, entity, action, record_id, record, changes) -> RecordEvent:
         return RecordEvent(self.tenant, entity.name, action, record_id, record, changes, self.actor_email)
 
-    def _finish(self, conn, events, audits, at) -> None:
-        """Inside the write's transaction: plugins may refuse; then audit and outbox rows."""
+    def _finish(self, conn, events, audits, at) -> list:
+        """Inside the write's transaction: plugins may refuse or set values (applied to
+        the row, the event and its audit row); then audit and outbox rows. Returns the
+        events as they stand after the hooks."""
+        final = []
         for event in events:
-            self.hooks.before_write(event, conn)
+            values = self.hooks.before_write(event, self, conn)
+            if values:
+                event = self._apply_set(conn, event, values)
+                for audit in audits:
+                    if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
+                        audit["changes"] = event.changes
+            final.append(event)
         write_audit(conn, self.storage.schema, audits)
-        write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in events])
+        write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in final])
+        return final
+
+    def _apply_set(self, conn, event, values: dict):
+        """Values a before-write hook set on the record being written, checked as the
+        system's input (read-only fields included) and written to its row."""
+        entity, table, shape = self._entity(event.entity)
+        if event.action == "deleted":
+            raise Conflict(f"a plugin set {', '.join(sorted(values))} on a {entity.name} record being deleted",
+                           code="plugin_set_on_delete")
+        self._refuse_state_change(entity, values)
+        loaded = self._load(entity, self.metadata.update_schema(entity.name, readonly=True), dict(values),
+                            partial=True)
+        conn.execute(table.update().where(table.c.id == event.record_id).values(shape.to_columns(loaded)))
+        dumped = shape.dump_values(loaded)
+        changes = {k: list(v) for k, v in event.changes.items()}
+        for name, value in dumped.items():
+            old = changes[name][0] if name in changes else (
+                None if event.action == "created" else event.record.get(name))
+            if old == value:
+                changes.pop(name, None)
+            else:
+                changes[name] = [old, value]
+        return replace(event, record={**event.record, **dumped}, changes=changes)
 
     def _fetch(self, conn, table, record_id, lock=False, where=None):
         stmt = select(table).where(table.c.id == record_id)
@@ -254,8 +287,8 @@ class RecordService:
         record = shape.dump(row)
         event = self.event(entity, "created", row["id"], record, _created(shape, values))
         audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, event.changes)
-        self._finish(conn, [event], [audit], at)
-        return record, event
+        [event] = self._finish(conn, [event], [audit], at)
+        return event.record, event
 
     @one_version
     def create_many(self, entity_name, items):
@@ -301,7 +334,7 @@ class RecordService:
                                              shape.dump(rows[-1]) if wants_events else {"id": record_id},
                                              changes))
                 conn.execute(table.insert(), rows)
-                self._finish(conn, events, audits, at)
+                events = self._finish(conn, events, audits, at)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
                                           indexed=True) from None
@@ -328,34 +361,110 @@ class RecordService:
                 self._hold(conn)
                 if not self._claim(conn, effect_key):
                     return None
-                old = self._fetch(conn, table, record_id, lock=True)
-                if old is None:
-                    raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-                self.sharing.require_edit(conn, entity, record_id)
-                if expected_version is not None and old["version"] != expected_version:
-                    raise stale_version(entity_name, record_id, old["version"], expected_version)
-                before = shape.dump(old)
-                changes = {k: [before[k], v] for k, v in shape.dump_values(values).items() if before[k] != v}
-                if not changes:
-                    return before
-                refuse(entity, self.sharing.refused(entity, {k: values[k] for k in changes}))
-                self._refuse_state_change(entity, changes)
-                self._check_readable_references(conn, entity, {k: values[k] for k in changes})
-                at = utcnow()
-                new_columns = {**shape.to_columns({k: values[k] for k in changes}),
-                               "version": old["version"] + 1, "updated_at": at,
-                               "updated_by": self.actor_id}
-                conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
-                record = shape.dump({**old, **new_columns})
-                event = self.event(entity, "updated", record_id, record, changes)
-                audit = audit_row(at, self.actor_id, "update", entity.name, record_id,
-                                  new_columns["version"], changes)
-                self._finish(conn, [event], [audit], at)
+                record, event = self._change(conn, entity, table, shape, record_id, values, expected_version)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc,
                                           record_id=record_id) from None
-        self.hooks.after_commit(event)
+        if event is not None:
+            self.hooks.after_commit(event)
         return record
+
+    def update_within(self, conn, entity_name, record_id, data):
+        """Update a record inside a write already under way (see `create_within`)."""
+        entity, table, shape = self._entity(entity_name)
+        record_id = _record_id(record_id, entity_name)
+        if not isinstance(data, dict):
+            raise ValidationFailed("the body must be a JSON object of fields to change")
+        data = dict(data)
+        expected_version = expected_version_of(data.pop("version", None), None)
+        values = self._load(entity, self.metadata.update_schema(entity_name, readonly=self.system), data,
+                            partial=True)
+        try:
+            record, _ = self._change(conn, entity, table, shape, record_id, values, expected_version)
+        except IntegrityError as exc:
+            raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc,
+                                          record_id=record_id) from None
+        return record
+
+    def _change(self, conn, entity, table, shape, record_id, values, expected_version):
+        """The update of one record in `conn`: (the record, its event or None if nothing changed)."""
+        entity_name = entity.name
+        old = self._fetch(conn, table, record_id, lock=True)
+        if old is None:
+            raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+        self.sharing.require_edit(conn, entity, record_id)
+        if expected_version is not None and old["version"] != expected_version:
+            raise stale_version(entity_name, record_id, old["version"], expected_version)
+        before = shape.dump(old)
+        changes = {k: [before[k], v] for k, v in shape.dump_values(values).items() if before[k] != v}
+        if not changes:
+            return before, None
+        refuse(entity, self.sharing.refused(entity, {k: values[k] for k in changes}))
+        self._refuse_state_change(entity, changes)
+        self._check_readable_references(conn, entity, {k: values[k] for k in changes})
+        at = utcnow()
+        new_columns = {**shape.to_columns({k: values[k] for k in changes}),
+                       "version": old["version"] + 1, "updated_at": at,
+                       "updated_by": self.actor_id}
+        conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
+        record = shape.dump({**old, **new_columns})
+        event = self.event(entity, "updated", record_id, record, changes)
+        audit = audit_row(at, self.actor_id, "update", entity.name, record_id,
+                          new_columns["version"], changes)
+        [event] = self._finish(conn, [event], [audit], at)
+        return event.record, event
+
+    def increment_within(self, conn, entity_name, record_id, field_name, delta, at_least=None):
+        """Add `delta` to a number field in one conditional UPDATE inside the write under
+        way: with `at_least`, only if the result stays at or above it. The database checks
+        the condition against the row it locks, so concurrent increments cannot both pass
+        it. A system write (no sharing or read-only checks), audited and announced as
+        `record.updated`. Returns the record, or None when the condition refused it
+        (nothing written); NotFound when there is no such record."""
+        entity, table, shape = self._entity(entity_name)
+        record_id = _record_id(record_id, entity_name)
+        field = entity.field(field_name)
+        if field is None or (field.base_type or field.type) not in ("integer", "decimal"):
+            raise ValidationFailed(f"{entity_name}.{field_name} is not a number field to increment",
+                                   details=[{"field": field_name, "message": "must be an integer or decimal field"}])
+        if isinstance(delta, bool) or not isinstance(delta, (int, Decimal)):
+            raise ValidationFailed("an increment is a whole or decimal number",
+                                   details=[{"field": field_name, "message": "delta must be a number"}])
+        column = table.c[field_name]
+        current = func.coalesce(column, 0)
+        at = utcnow()
+        stmt = update(table).where(table.c.id == record_id)
+        if at_least is not None:
+            stmt = stmt.where(current + delta >= at_least)
+        row = conn.execute(stmt.values({field_name: current + delta, "version": table.c.version + 1,
+                                        "updated_at": at, "updated_by": self.actor_id})
+                           .returning(*table.c)).mappings().first()
+        if row is None:
+            if self._fetch(conn, table, record_id) is None:
+                raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+            return None
+        record = shape.dump(row)
+        new = record[field_name]
+        old = shape.dump({**row, field_name: row[field_name] - delta})[field_name]
+        changes = {field_name: [old, new]}
+        event = self.event(entity, "updated", record_id, record, changes)
+        audit = audit_row(at, self.actor_id, "update", entity.name, record_id, row["version"], changes)
+        [event] = self._finish(conn, [event], [audit], at)
+        return event.record
+
+    def get_within(self, conn, entity_name, record_id):
+        """One record read inside a write under way, whoever may see it (a hook checks data)."""
+        entity, table, shape = self._entity(entity_name)
+        row = self._fetch(conn, table, _record_id(record_id, entity_name))
+        return shape.dump(row) if row is not None else None
+
+    def list_within(self, conn, entity_name, params=()) -> list[dict]:
+        """Every record matching the list filters, read inside a write under way, whoever
+        may see them."""
+        entity, table, shape = self._entity(entity_name)
+        query = list_query.parse_list_query(entity, table, [p for p in params if p[0] != "limit"])
+        rows = conn.execute(select(table).where(*query.where).order_by(table.c.id)).mappings().all()
+        return [shape.dump(r, query.columns) for r in rows]
 
     def write_state(self, entity_name, record_id, to_state, expected_version=None, extra=None,
                     on_write=None, effect_key=None):
@@ -393,9 +502,9 @@ class RecordService:
                 on_write(conn, before, record, at)
             audit = audit_row(at, self.actor_id, "transition", entity.name, record_id,
                               new_columns["version"], changes)
-            self._finish(conn, [event], [audit], at)
+            [event] = self._finish(conn, [event], [audit], at)
         self.hooks.after_commit(event)
-        return record
+        return event.record
 
     # -- deleting ---------------------------------------------------------------------
     @one_version
@@ -416,7 +525,7 @@ class RecordService:
                     raise stale_version(entity_name, record_id, old["version"], expected_version)
                 deletion = Deletion(self, conn, at)
                 deletion.run(entity, old)
-                self._finish(conn, deletion.events, deletion.audits, at)
+                deletion.events = self._finish(conn, deletion.events, deletion.audits, at)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [], exc) from None
         for event in deletion.events:
