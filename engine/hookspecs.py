@@ -96,7 +96,7 @@ def loom_check_metadata(package, document, session):
     """Check the parts of a metadata document that a plugin runs (rule sets, templates…).
 
     Receives the loaded `metadata.Package` (entities and workflows already checked), the
-    raw document and the `TenantSession` it is for (its actions, settings). Returns a list of problems, each `{"field": JSON path, "code": str,
+    raw document and the plugin session of the tenant it is for. Returns a list of problems, each `{"field": JSON path, "code": str,
     "message": str}`; any problem refuses the document before anything is changed.
     Called on every `metadata apply` and validation, for the tenant's active plugins."""
 

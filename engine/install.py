@@ -9,7 +9,7 @@ from engine.actions import registry as action_registry
 from engine.auth import ROLES
 from engine.errors import Forbidden, NotFound, ValidationFailed
 from engine.hooks import TenantHooks
-from engine.plugin_session import plugin_action
+from engine.plugin_session import PluginSession, plugin_action
 from engine.plugins import Plugins
 from engine.records.service import RecordService
 from engine.runtime import MetadataCache
@@ -109,8 +109,11 @@ class TenantSession:
         except MetadataInvalid as exc:
             raise ValidationFailed(f"the metadata document has {counted(len(exc.problems), 'problem')}",
                                    details=exc.problems, code="invalid_metadata") from None
-        hook = self.install.plugins.hook("loom_check_metadata", self.enabled)
-        problems = [p for found in hook(package=package, document=document, session=self) for p in found]
+        plugins = self.install.plugins
+        found = [*plugins.core_hook("loom_check_metadata")(package=package, document=document, session=self),
+                 *plugins.pack_hook("loom_check_metadata", self.enabled)(package=package, document=document,
+                                                                        session=PluginSession(self))]
+        problems = [p for problems in found for p in problems]
         if problems:
             raise ValidationFailed(f"the metadata document has {counted(len(problems), 'problem')}",
                                    details=sorted(problems, key=lambda p: p["field"]),

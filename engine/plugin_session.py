@@ -80,12 +80,12 @@ class Records:
             return self._service.get_within(self._conn, entity, record_id)
         return self._service.get(entity, record_id)
 
-    def list(self, entity: str, params=()) -> list[dict] | dict:
+    def list(self, entity: str, params=()) -> dict:
         """Records matching the list API's filters (`[("status", "open"),
-        ("amount__gte", "10")]`). Outside a transaction: one page,
-        `{"items": [...], "next_cursor": ...}`; inside one: every match, a list."""
+        ("amount__gte", "10")]`): `{"items": [...], "next_cursor": ...}`, one page
+        (`limit`, `cursor`). Inside a transaction every match is on the one page."""
         if self._conn is not None:
-            return self._service.list_within(self._conn, entity, list(params))
+            return {"items": self._service.list_within(self._conn, entity, list(params)), "next_cursor": None}
         return self._service.list(entity, list(params))
 
     def export(self, entity: str, params=()):
@@ -155,7 +155,10 @@ class PluginSession:
 
     def as_system(self) -> "PluginSession":
         """A session of the same tenant acting as the system (outside any transaction)."""
-        return PluginSession(self._engine.install.session(self._engine.tenant.slug).for_actions())
+        if self._engine.actor is None and self._conn is None:
+            return self
+        system = type(self._engine)(self._engine.install, self._engine.tenant)
+        return PluginSession(system.for_actions())
 
     def run_action(self, name: str, entity: str, record: dict, params: dict, event=None,
                    effect_key: str = ""):

@@ -39,8 +39,8 @@ def brand_problems(brands, session) -> list[dict]:
         return [{"field": "brands", "message": "must not name a brand twice"}]
     if not brands:
         return []
-    found = {brand["id"] for brand in session.records.list("brand", [("id__in", ",".join(map(str, brands))),
-                                                                     ("fields", "id")])}
+    named = [("id__in", ",".join(map(str, brands))), ("fields", "id")]
+    found = {brand["id"] for brand in session.records.list("brand", named)["items"]}
     missing = [b for b in brands if b not in found]
     if missing:
         return [{"field": "brands", "message": f"no brand with id {', '.join(map(str, missing))}"}]

@@ -191,7 +191,7 @@ def _refund(event, session) -> None:
     """A cancelled redemption puts the reward back in stock and gives the points back
     (an `adjust` entry linked to the redemption)."""
     record = event.record
-    rows = session.records.list(ENTRY, [("redemption", str(event.record_id))])
+    rows = session.records.list(ENTRY, [("redemption", str(event.record_id))])["items"]
     taken = (sum(r["points"] for r in rows if r["kind"] == "redeem")
              - sum(r["points"] for r in rows if r["kind"] == "adjust"))
     if record.get("reward") is not None:
