@@ -80,3 +80,18 @@ def test_a_hook_that_changes_its_event_fails_and_nothing_is_written(stamped, cli
     assert error["code"] == "plugin_failed" and "TypeError" in error["message"]
     assert session.records.list("ticket")["items"] == []
     assert rows(session, "loom_audit") == [] and rows(session, "loom_outbox") == []
+
+
+def test_increment_stays_above_its_floor_and_is_audited(stamped):
+    from engine.plugin_api import PluginSession
+
+    _, session, _ = stamped
+    records = PluginSession(session).records
+    ticket = records.create("ticket", {"subject": "queue"})["id"]
+    assert records.increment("ticket", ticket, "size", -1, at_least=0) is None     # refused: nothing written
+    assert records.increment("ticket", ticket, "size", 5, at_least=0)["size"] == 5
+    assert records.increment("ticket", ticket, "size", -5, at_least=0)["size"] == 0
+    history = session.records.history("ticket", ticket)
+    assert [h["changes"].get("size") for h in history] == [None, [0, 5], [5, 0]]
+    with pytest.raises(ValidationFailed):
+        records.increment("ticket", ticket, "subject", 1)
