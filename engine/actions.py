@@ -19,7 +19,7 @@ class ActionSpec:
 
 @dataclass
 class ActionContext:
-    session: object                    # engine.install.TenantSession (for_actions: system writes)
+    session: object                    # the TenantSession for core actions; a PluginSession for a plugin's
     entity: str
     record: dict                       # the record as the event saw it
     event: dict = field(default_factory=dict)
@@ -30,10 +30,13 @@ class ActionFailed(Exception):
     """An action that could not do its job; the job queue retries it with backoff."""
 
 
-def registry(plugins, enabled) -> dict:
-    """{name: ActionSpec} for the plugins (core and enabled) of a tenant."""
+def registry(plugins, enabled, wrap=None) -> dict:
+    """{name: ActionSpec} for the plugins (core and enabled) of a tenant; `wrap(spec)`
+    turns an installed (not core) plugin's spec into the one the engine runs."""
     found = {}
     for plugin_name, offered in plugins.per_plugin_dict("loom_actions"):
         if plugin_name in plugins.active(enabled):
+            if wrap is not None and plugin_name not in plugins.core:
+                offered = {name: wrap(spec) for name, spec in offered.items()}
             found.update(offered)
     return found

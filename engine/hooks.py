@@ -1,26 +1,62 @@
-"""Calling the record hooks of the plugins one tenant enabled."""
+"""Calling the record hooks of the plugins one tenant enabled.
+
+Loom's core plugins receive the engine's `TenantSession`; pack plugins receive a
+`PluginSession` (bound, before a write, to its transaction) and the event frozen. A
+before-write hook returns the values it sets ({field: value}) or None."""
 from __future__ import annotations
 
 import logging
 
+from engine.errors import LoomError
+from engine.plugin_session import PluginSession, frozen_event
+
 log = logging.getLogger("loom.hooks")
+
+
+class PluginFailed(LoomError):
+    """A plugin's hook broke (a bug, not the user's input): the write is refused and
+    nothing of it is kept."""
+    status, code = 500, "plugin_failed"
 
 
 class TenantHooks:
     def __init__(self, plugins, enabled, session=None):
         self.session = session
-        self._before = plugins.hook("loom_record_before_write", enabled)
-        self._after = plugins.hook("loom_record_after_commit", enabled)
-        self.wants_record_events = bool(self._before.get_hookimpls() or self._after.get_hookimpls())
+        self._core_before = plugins.core_hook("loom_record_before_write")
+        self._core_after = plugins.core_hook("loom_record_after_commit")
+        self._before = plugins.pack_hook("loom_record_before_write", enabled)
+        self._after = plugins.pack_hook("loom_record_after_commit", enabled)
+        self.wants_record_events = any(caller.get_hookimpls() for caller in (
+            self._core_before, self._core_after, self._before, self._after))
 
-    def before_write(self, event, conn=None) -> None:
-        if self.wants_record_events:
-            self._before(event=event, session=self.session, conn=conn)
+    def before_write(self, event, service=None, conn=None) -> dict:
+        """Run the hooks before a write commits; the values pack plugins set, merged."""
+        if not self.wants_record_events:
+            return {}
+        self._core_before(event=event, session=self.session)
+        if not self._before.get_hookimpls():
+            return {}
+        try:
+            results = self._before(event=frozen_event(event), session=PluginSession(self.session, service, conn))
+        except LoomError:
+            raise
+        except Exception as exc:
+            log.exception("loom_record_before_write failed for %s %s", event.name, event.record_id)
+            raise PluginFailed(f"a plugin failed while checking this {event.entity} write "
+                               f"({type(exc).__name__}: {exc}); nothing was written") from None
+        values: dict = {}
+        for result in reversed(results):  # pluggy answers last registered first
+            if result is not None and not isinstance(result, dict):
+                raise PluginFailed(f"a loom_record_before_write hook returned {type(result).__name__}, "
+                                   f"not a dict of the values it sets; nothing was written")
+            values.update(result or {})
+        return values
 
     def after_commit(self, event) -> None:
         if not self.wants_record_events:
             return
-        try:
-            self._after(event=event, session=self.session)
-        except Exception:  # a plugin's failure after commit must not fail the write
-            log.exception("loom_record_after_commit failed for %s %s", event.name, event.record_id)
+        for caller, session in ((self._core_after, self.session), (self._after, PluginSession(self.session))):
+            try:
+                caller(event=event if session is self.session else frozen_event(event), session=session)
+            except Exception:  # a plugin's failure after commit must not fail the write
+                log.exception("loom_record_after_commit failed for %s %s", event.name, event.record_id)

@@ -23,17 +23,20 @@ def loom_metadata_packages():
 
 
 @hookspec
-def loom_record_before_write(event, session, conn):
-    """Check a record write inside its transaction, before it commits.
+def loom_record_before_write(event, session):
+    """Check a record write inside its transaction, before it commits, and set values on it.
 
-    Receives a `engine.events.RecordEvent` (tenant, entity, action, record id, the
-    record as it will be, the changed fields with old and new values, the actor),
-    the `TenantSession` doing the write (its metadata, storage and install) and `conn`,
-    the SQLAlchemy connection of the write's transaction: rows a plugin writes through
-    it (a balance kept beside a ledger, say) commit or roll back with the record.
-    Declare only the arguments you use. Returns nothing; raise `engine.errors.LoomError` (or a subclass such as
-    `ValidationFailed`) to refuse the write — the transaction is rolled back and the
-    caller gets the error. Runs only for tenants that enabled the plugin."""
+    Receives the `RecordEvent` (tenant, entity, action, record id, the record as it will
+    be, the changed fields with old and new values, the actor), frozen: a hook cannot
+    change it. `session` is the plugin session bound to the write's transaction: its
+    `records` read in it and write in it (a ledger entry, a balance moved with
+    `records.increment`), committing or rolling back with the record. Declare only the
+    arguments you use. Returns None or the values it sets on the record being written
+    (`{field: value}`, as JSON): the record service checks them as the system's input
+    and applies them before the audit and outbox rows are written. Raise
+    `LoomError` (or `ValidationFailed`, `Conflict`…) to refuse the write — the
+    transaction is rolled back and the caller gets the error. Runs only for tenants that
+    enabled the plugin."""
 
 
 @hookspec
@@ -41,9 +44,10 @@ def loom_record_after_commit(event, session):
     """React to a record created, updated, deleted or transitioned, after its transaction
     committed.
 
-    Receives the same `RecordEvent` and `TenantSession`. Returns nothing. An exception here is logged and
-    never undoes or fails the write (the outbox row keeps the event for reliable
-    asynchronous consumers). Runs only for tenants that enabled the plugin."""
+    Receives the same frozen `RecordEvent` and a plugin session (outside any
+    transaction). Returns nothing. An exception here is logged and never undoes or fails
+    the write (the outbox row keeps the event for reliable asynchronous consumers). Runs
+    only for tenants that enabled the plugin."""
 
 
 @hookspec
@@ -80,8 +84,8 @@ def loom_actions():
     """Add named actions that workflows and rules may run.
 
     Returns a dict `{name: engine.actions.ActionSpec}`: `run(context, params)` does the
-    work (context: the tenant session, the triggering event and record, and an
-    idempotency key to pass to record writes) and returns a JSON-able outcome;
+    work (context: `session`, a plugin session; `entity`; `record`, the triggering
+    record; `event`; `effect_key`, an idempotency key to pass to record writes) and returns a JSON-able outcome;
     `check(params)` returns a list of problems (plain-words strings) for the metadata
     validator. Called once when the action registry is built; an action is usable only
     by tenants that enabled its plugin."""
@@ -92,7 +96,7 @@ def loom_check_metadata(package, document, session):
     """Check the parts of a metadata document that a plugin runs (rule sets, templates…).
 
     Receives the loaded `metadata.Package` (entities and workflows already checked), the
-    raw document and the `TenantSession` it is for (its actions, settings). Returns a list of problems, each `{"field": JSON path, "code": str,
+    raw document and the plugin session of the tenant it is for. Returns a list of problems, each `{"field": JSON path, "code": str,
     "message": str}`; any problem refuses the document before anything is changed.
     Called on every `metadata apply` and validation, for the tenant's active plugins."""
 

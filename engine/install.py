@@ -8,6 +8,7 @@ from engine import migration
 from engine.actions import registry as action_registry
 from engine.errors import Forbidden, NotFound
 from engine.hooks import TenantHooks
+from engine.plugin_session import PluginSession, plugin_action
 from engine.plugins import Plugins
 from engine.publish import Publisher, Target
 from engine.records.service import RecordService
@@ -97,7 +98,7 @@ class TenantSession:
 
     def actions(self) -> dict:
         """The named actions workflows and rules of this tenant may use."""
-        return action_registry(self.install.plugins, self.enabled)
+        return action_registry(self.install.plugins, self.enabled, wrap=plugin_action)
 
     def with_plugins(self, enabled) -> "TenantSession":
         """This session as it will be once `enabled` plugins act for the tenant (a pack

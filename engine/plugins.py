@@ -82,6 +82,21 @@ class Plugins:
                 self._views[key] = caller
         return caller
 
+    def core_hook(self, name: str):
+        """The hook caller for `name` that reaches Loom's core plugins only."""
+        return self.hook(name, ())
+
+    def pack_hook(self, name: str, enabled):
+        """The hook caller for `name` that reaches the `enabled` installed plugins, not the core."""
+        key = ("pack", name, frozenset(enabled) & frozenset(self.names()), len(self.pm.get_plugins()))
+        with self._lock:
+            caller = self._views.get(key)
+            if caller is None:
+                others = [p for n, p in self.pm.list_name_plugin() if n not in key[2]]
+                caller = self.pm.subset_hook_caller(name, remove_plugins=others)
+                self._views[key] = caller
+        return caller
+
     def per_plugin(self, hook_name: str) -> list[tuple[str, list]]:
         """(plugin name, its results) for a hook that describes what plugins offer."""
         results = []

@@ -180,3 +180,79 @@ def test_every_hook_is_documented_with_its_signature():
     for name in hooks:
         params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
         assert f"### `{name}({params})`" in text, name
+
+
+def load_doc_module(marker: str, name: str) -> types.ModuleType:
+    (source,) = [body for _, body in blocks("plugins.md", marker, "python")]
+    module = types.ModuleType(name)
+    exec(compile(source, "docs/plugins.md", "exec"), module.__dict__)
+    return module
+
+
+@pytest.fixture
+def ledger_client(settings):
+    """An install whose only plugin is the ledger of plugins.md, taken from the doc alone."""
+    from engine.app import create_app
+    from engine.install import Install
+
+    plugin = load_doc_module("example-ledger-plugin", "ledger")
+    install = Install(settings, Plugins(extra_plugins=[plugin], load_entry_points=False))
+    install.registry.create("shop", plugins=["ledger"])
+    (metadata,) = [json.loads(body) for _, body in blocks("plugins.md", "example-ledger-metadata", "json")]
+    install.session("shop").apply_metadata(metadata)
+    token = token_for(install, "shop", "clerk@shop.example")
+    client = create_app(install, {"TESTING": True}).test_client()
+    yield client, {"Authorization": f"Bearer {token}"}
+    install.dispose()
+
+
+def test_a_plugin_written_from_the_docs_alone_keeps_its_ledger(ledger_client):
+    client, auth = ledger_client
+    base = "/api/v1/t/shop/records"
+    card = client.post(f"{base}/card", json={"holder": "Ann"}, headers=auth).get_json()
+    earned = client.post(f"{base}/entry", json={"card": card["id"], "points": 10}, headers=auth)
+    assert earned.status_code == 201
+    assert earned.get_json()["booked_at"] is not None          # set by the hook's returned values
+    refused = client.post(f"{base}/entry", json={"card": card["id"], "points": -15}, headers=auth)
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "insufficient_points"
+    assert client.get(f"{base}/card/{card['id']}", headers=auth).get_json()["balance"] == 10
+    assert len(client.get(f"{base}/entry", headers=auth).get_json()["items"]) == 1
+
+    (created,) = client.get(f"{base}/entry/{earned.get_json()['id']}/history", headers=auth).get_json()["items"]
+    assert created["changes"]["booked_at"] == [None, earned.get_json()["booked_at"]]
+    moves = client.get(f"{base}/card/{card['id']}/history", headers=auth).get_json()["items"]
+    assert [m["changes"].get("balance") for m in moves][-1] == [0, 10]
+
+    changed = client.patch(f"{base}/entry/{earned.get_json()['id']}", json={"points": 3}, headers=auth)
+    assert changed.status_code == 409 and changed.get_json()["error"]["code"] == "ledger_immutable"
+
+
+def test_the_plugin_docs_import_only_the_plugin_api():
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    plugin_code = [body for body in re.findall(r"```python\n(.*?)```", text, re.S) if "hookimpl" in body]
+    imports = {line.split()[1] for body in plugin_code for line in body.splitlines()
+               if line.startswith(("from engine", "from tenants", "from metadata", "from workflows"))}
+    assert imports == {"engine.plugin_api"}
+
+
+def test_the_hook_snippets_run_as_written():
+    """Each short hook snippet of plugins.md, run: its hook called as Loom calls it."""
+    import logging
+
+    from engine.plugin_api import ActionSpec, RecordEvent, hookimpl
+    from metadata import load_package
+
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    snippets = [body for body in re.findall(r"```python\n(.*?)```", text, re.S)
+                if "@hookimpl" in body and "LOOM_PLUGIN_NAME" not in body and "Blueprint" not in body]
+    namespace = {"hookimpl": hookimpl, "log": logging.getLogger("docs"),
+                 "extend_renewal": lambda context, params: {}, "check_extend": lambda params: []}
+    for body in snippets:
+        exec(compile(body, "docs/plugins.md", "exec"), namespace)
+    package = load_package({"entities": [{"name": "subscription", "fields": [
+        {"name": "party", "type": "integer"}]}]})
+    assert namespace["loom_check_metadata"](package, {}, None)[0]["code"] == "plan_missing"
+    assert "/subscriptions/due" in namespace["loom_openapi_paths"](package)
+    assert isinstance(namespace["loom_actions"]()["extend_renewal"], ActionSpec)
+    event = RecordEvent("acme", "subscription", "created", 1, {"party": 7})
+    assert namespace["loom_record_after_commit"](event, None) is None

@@ -28,6 +28,7 @@ from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_
                                       explain_integrity_error, reference_problems)
 from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.sharing import Sharing, refuse, restricted
+from engine.records.within import WithinWrites
 from engine.records.writes import audit_row, outbox_row, write_audit, write_outbox
 from engine.schemas import errors_to_details
 
@@ -38,7 +39,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class RecordService:
+class RecordService(WithinWrites):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
@@ -77,12 +78,44 @@ class RecordService:
     def event(self, entity, action, record_id, record, changes, at) -> RecordEvent:
         return RecordEvent(self.tenant, entity.name, action, record_id, record, changes, self.actor_email, at=at)
 
-    def _finish(self, conn, events, audits, at) -> None:
-        """Inside the write's transaction: plugins may refuse; then audit and outbox rows."""
+    def _finish(self, conn, events, audits, at) -> list:
+        """Inside the write's transaction: plugins may refuse or set values (applied to
+        the row, the event and its audit row); then audit and outbox rows. Returns the
+        events as they stand after the hooks."""
+        final = []
         for event in events:
-            self.hooks.before_write(event, conn)
+            values = self.hooks.before_write(event, self, conn)
+            if values:
+                event = self._apply_set(conn, event, values)
+                for audit in audits:
+                    if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
+                        audit["changes"] = event.changes
+            final.append(event)
         write_audit(conn, self.storage.schema, audits)
-        write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in events])
+        write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in final])
+        return final
+
+    def _apply_set(self, conn, event, values: dict):
+        """Values a before-write hook set on the record being written, checked as the
+        system's input (read-only fields included) and written to its row."""
+        entity, table, shape = self._entity(event.entity)
+        if event.action == "deleted":
+            raise Conflict(f"a plugin set {', '.join(sorted(values))} on a {entity.name} record being deleted",
+                           code="plugin_set_on_delete")
+        self._refuse_state_change(entity, values)
+        loaded = self._load(entity, self.metadata.update_schema(entity.name, readonly=True), dict(values),
+                            partial=True)
+        conn.execute(table.update().where(table.c.id == event.record_id).values(shape.to_columns(loaded)))
+        dumped = shape.dump_values(loaded)
+        changes = {k: list(v) for k, v in event.changes.items()}
+        for name, value in dumped.items():
+            old = changes[name][0] if name in changes else (
+                None if event.action == "created" else event.record.get(name))
+            if old == value:
+                changes.pop(name, None)
+            else:
+                changes[name] = [old, value]
+        return replace(event, record={**event.record, **dumped}, changes=changes)
 
     def _fetch(self, conn, table, record_id, lock=False, where=None):
         stmt = select(table).where(table.c.id == record_id)
@@ -259,8 +292,8 @@ class RecordService:
         record = shape.dump(row)
         event = self.event(entity, "created", row["id"], record, _created(shape, values), at)
         audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, event.changes)
-        self._finish(conn, [event], [audit], at)
-        return record, event
+        [event] = self._finish(conn, [event], [audit], at)
+        return event.record, event
 
     @one_version
     def create_many(self, entity_name, items):
@@ -306,7 +339,7 @@ class RecordService:
                                              shape.dump(rows[-1]) if wants_events else {"id": record_id},
                                              changes, at))
                 conn.execute(table.insert(), rows)
-                self._finish(conn, events, audits, at)
+                events = self._finish(conn, events, audits, at)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
                                           indexed=True) from None
@@ -333,34 +366,41 @@ class RecordService:
                 self._hold(conn)
                 if not self._claim(conn, effect_key):
                     return None
-                old = self._fetch(conn, table, record_id, lock=True)
-                if old is None:
-                    raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-                self.sharing.require_edit(conn, entity, record_id)
-                if expected_version is not None and old["version"] != expected_version:
-                    raise stale_version(entity_name, record_id, old["version"], expected_version)
-                before = shape.dump(old)
-                changes = {k: [before[k], v] for k, v in shape.dump_values(values).items() if before[k] != v}
-                if not changes:
-                    return before
-                refuse(entity, self.sharing.refused(entity, {k: values[k] for k in changes}))
-                self._refuse_state_change(entity, changes)
-                self._check_readable_references(conn, entity, {k: values[k] for k in changes})
-                at = utcnow()
-                new_columns = {**shape.to_columns({k: values[k] for k in changes}),
-                               "version": old["version"] + 1, "updated_at": at,
-                               "updated_by": self.actor_id}
-                conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
-                record = shape.dump({**old, **new_columns})
-                event = self.event(entity, "updated", record_id, record, changes, at)
-                audit = audit_row(at, self.actor_id, "update", entity.name, record_id,
-                                  new_columns["version"], changes)
-                self._finish(conn, [event], [audit], at)
+                record, event = self._change(conn, entity, table, shape, record_id, values, expected_version)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc,
                                           record_id=record_id) from None
-        self.hooks.after_commit(event)
+        if event is not None:
+            self.hooks.after_commit(event)
         return record
+
+    def _change(self, conn, entity, table, shape, record_id, values, expected_version):
+        """The update of one record in `conn`: (the record, its event or None if nothing changed)."""
+        entity_name = entity.name
+        old = self._fetch(conn, table, record_id, lock=True)
+        if old is None:
+            raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+        self.sharing.require_edit(conn, entity, record_id)
+        if expected_version is not None and old["version"] != expected_version:
+            raise stale_version(entity_name, record_id, old["version"], expected_version)
+        before = shape.dump(old)
+        changes = {k: [before[k], v] for k, v in shape.dump_values(values).items() if before[k] != v}
+        if not changes:
+            return before, None
+        refuse(entity, self.sharing.refused(entity, {k: values[k] for k in changes}))
+        self._refuse_state_change(entity, changes)
+        self._check_readable_references(conn, entity, {k: values[k] for k in changes})
+        at = utcnow()
+        new_columns = {**shape.to_columns({k: values[k] for k in changes}),
+                       "version": old["version"] + 1, "updated_at": at,
+                       "updated_by": self.actor_id}
+        conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
+        record = shape.dump({**old, **new_columns})
+        event = self.event(entity, "updated", record_id, record, changes, at)
+        audit = audit_row(at, self.actor_id, "update", entity.name, record_id,
+                          new_columns["version"], changes)
+        [event] = self._finish(conn, [event], [audit], at)
+        return event.record, event
 
     def write_state(self, entity_name, record_id, to_state, expected_version=None, extra=None,
                     on_write=None, effect_key=None):
@@ -398,9 +438,9 @@ class RecordService:
                 on_write(conn, before, record, at)
             audit = audit_row(at, self.actor_id, "transition", entity.name, record_id,
                               new_columns["version"], changes)
-            self._finish(conn, [event], [audit], at)
+            [event] = self._finish(conn, [event], [audit], at)
         self.hooks.after_commit(event)
-        return record
+        return event.record
 
     # -- deleting ---------------------------------------------------------------------
     @one_version
@@ -421,7 +461,7 @@ class RecordService:
                     raise stale_version(entity_name, record_id, old["version"], expected_version)
                 deletion = Deletion(self, conn, at)
                 deletion.run(entity, old)
-                self._finish(conn, deletion.events, deletion.audits, at)
+                deletion.events = self._finish(conn, deletion.events, deletion.audits, at)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [], exc) from None
         for event in deletion.events:

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from engine.actions import ActionFailed, ActionSpec
-from engine.errors import LoomError, NotFound
+from engine.plugin_api import ActionFailed, ActionSpec, LoomError, NotFound
 
 TIER_ORDER = ("standard", "luxury")   # later = higher: a luxury customer gets the luxury desk
 PAGE = 200

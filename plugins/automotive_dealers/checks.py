@@ -2,9 +2,7 @@
 records), run inside the write by `loom_record_before_write`."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from engine.errors import ValidationFailed
+from engine.plugin_api import ValidationFailed
 
 # entity: [(first field, second field, message)] — the second must not come before the first
 RANGES = {
@@ -15,7 +13,7 @@ RANGES = {
 }
 
 
-def check_write(event, session, conn) -> None:
+def check_write(event, session) -> None:
     if event.action not in ("created", "updated"):
         return
     record = event.record or {}
@@ -25,12 +23,12 @@ def check_write(event, session, conn) -> None:
         if low is not None and high is not None and high < low:
             details.append({"field": second, "message": f"{message} ({second} {high} < {first} {low})"})
     if event.entity == "dealer" and "brands" in (event.changes or {}):
-        details += brand_problems(record.get("brands"), session, conn)
+        details += brand_problems(record.get("brands"), session)
     if details:
         raise ValidationFailed(f"invalid {event.entity} record", details=details)
 
 
-def brand_problems(brands, session, conn) -> list[dict]:
+def brand_problems(brands, session) -> list[dict]:
     """`dealer.brands` is a list of distinct ids of existing brands (or empty)."""
     if brands is None:
         return []
@@ -41,8 +39,8 @@ def brand_problems(brands, session, conn) -> list[dict]:
         return [{"field": "brands", "message": "must not name a brand twice"}]
     if not brands:
         return []
-    table = session.metadata().tables["brand"]
-    found = set(conn.execute(select(table.c.id).where(table.c.id.in_(brands))).scalars())
+    named = [("id__in", ",".join(map(str, brands))), ("fields", "id")]
+    found = {brand["id"] for brand in session.records.list("brand", named)["items"]}
     missing = [b for b in brands if b not in found]
     if missing:
         return [{"field": "brands", "message": f"no brand with id {', '.join(map(str, missing))}"}]

@@ -3,10 +3,7 @@ centre (DOMAIN.md §4, §7). Installing the pack for a tenant enables this plugi
 so the `vin` field type, the actions and the record checks act for that tenant only."""
 from pathlib import Path
 
-from engine.fieldtypes import CustomFieldType
-from engine.hookspecs import hookimpl
-from engine.packs import Pack
-
+from engine.plugin_api import CustomFieldType, Pack, hookimpl
 from plugins.automotive_dealers.actions import ACTIONS
 from plugins.automotive_dealers.checks import check_write
 from plugins.automotive_dealers.vin import check_vin
@@ -32,5 +29,5 @@ def loom_actions():
 
 
 @hookimpl
-def loom_record_before_write(event, session, conn):
-    check_write(event, session, conn)
+def loom_record_before_write(event, session):
+    check_write(event, session)

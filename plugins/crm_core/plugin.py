@@ -20,10 +20,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from engine.actions import ActionContext, ActionFailed, ActionSpec
-from engine.errors import LoomError
-from engine.hookspecs import hookimpl
-from engine.packs import Pack
+from engine.plugin_api import ActionFailed, ActionSpec, LoomError, Pack, hookimpl
 
 LOOM_PLUGIN_NAME = "crm_core"
 PACK = Pack.from_directory(Path(__file__).parent)
@@ -70,7 +67,7 @@ def _record_id(context, action) -> int:
 
 def _reference(session, action, entity_name, field_name):
     """The entity a reference field of `entity_name` points to."""
-    entity = session.metadata().package.entity(entity_name)
+    entity = session.metadata.entity(entity_name)
     field = entity.field(field_name) if entity is not None else None
     if field is None or (field.base_type or field.type) != "reference":
         raise ActionFailed(f"{action}: {entity_name}.{field_name} is not a reference field")
@@ -165,7 +162,7 @@ def _transition_related(context, params) -> dict:
     target_id = (context.record or {}).get(field_name)
     if target_id is None:
         return {"performed": False, "skipped": f"{field_name} is empty"}
-    workflow = session.metadata().package.workflow_for(target_entity)
+    workflow = session.metadata.workflow_for(target_entity)
     transition = workflow.transition(name) if workflow is not None else None
     if transition is None:
         raise ActionFailed(f"transition_related: {target_entity} has no workflow transition {name!r}")
@@ -176,12 +173,11 @@ def _transition_related(context, params) -> dict:
     state = target.get(workflow.field)
     if transition not in workflow.transitions_from(state):
         return {"performed": False, "skipped": f"{target_entity} {target_id} is in {state!r}, which {name!r} does not leave"}
-    take = session.actions().get("transition")
-    if take is None:
+    if not session.has_action("transition"):
         raise ActionFailed("transition_related: the core 'transition' action is not available")
-    inner = ActionContext(session=session, entity=target_entity, record=target, event=context.event,
-                          effect_key=_key(context, f"{target_entity}:{target_id}") or "")
-    outcome = take.run(inner, {"name": name, **({"comment": params["comment"]} if "comment" in params else {})})
+    outcome = session.run_action("transition", target_entity, target,
+                                 {"name": name, **({"comment": params["comment"]} if "comment" in params else {})},
+                                 event=context.event, effect_key=_key(context, f"{target_entity}:{target_id}") or "")
     return {"entity": target_entity, "id": target_id, **outcome}
 
 

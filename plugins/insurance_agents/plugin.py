@@ -17,8 +17,9 @@ Record hook (`loom_record_before_write`, inside the write's transaction):
   ``not_shared``): an agency manager cannot hand a policy to another agency's agent;
 - an agent cannot report to itself or to an agent below it (no loops in the hierarchy).
 
-Filled values are written through the transaction's connection and into the event, so
-the API's answer, the audit trail and the outbox all carry them — and record sharing
+Filled values are returned by the hook and applied by the record service before the
+audit and outbox rows are written, so the API's answer, the audit trail and the outbox
+all carry them — and record sharing
 (the ``agency`` field rule) applies from the first commit.
 
 Action ``insurance_notify_agent`` ``{"template": T, "channel": "email" | "in_app" |
@@ -39,12 +40,7 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from sqlalchemy import select
-
-from engine.actions import ActionContext, ActionFailed, ActionSpec
-from engine.errors import Forbidden, LoomError, ValidationFailed
-from engine.hookspecs import hookimpl
-from engine.packs import Pack
+from engine.plugin_api import ActionFailed, ActionSpec, Forbidden, LoomError, Pack, ValidationFailed, hookimpl
 
 LOOM_PLUGIN_NAME = "insurance_agents"
 PACK = Pack.from_directory(Path(__file__).parent)
@@ -73,50 +69,40 @@ def loom_actions():
 
 
 @hookimpl
-def loom_record_before_write(event, session, conn):
+def loom_record_before_write(event, session):
+    """Checks, and the values a policy passes down (its agent's agency; a claim's,
+    renewal's or commission's agent and agency; a commission's amount): returned for
+    the record service to apply."""
     if event.action not in ("created", "updated"):
-        return
+        return None
+    sets: dict = {}
     if event.entity == "policy":
-        _policy(event, session, conn)
+        _policy(event, session, sets)
     elif event.entity in FROM_POLICY:
-        _from_policy(event, session, conn)
+        _from_policy(event, session, sets)
     elif event.entity == "agent":
-        _agent(event, session, conn)
+        _agent(event, session)
+    return sets or None
 
 
 def _touched(event, *names) -> bool:
     return event.action == "created" or any(n in event.changes for n in names)
 
 
-def _fetch(session, conn, entity, record_id) -> dict | None:
+def _fetch(session, entity, record_id) -> dict | None:
     """A record as JSON, read inside the write's transaction."""
     if record_id is None:
         return None
-    compiled = session.metadata()
-    table = compiled.tables[entity]
-    row = conn.execute(select(table).where(table.c.id == record_id)).mappings().first()
-    return compiled.shape(entity).dump(row) if row is not None else None
+    return session.records.get(entity, record_id)
 
 
-def _fill(event, session, conn, values: dict) -> None:
-    """Write `values` (JSON form) into the record being written: its row, the event's
-    record and its changes (the audit row and the outbox carry the same dicts)."""
-    values = {k: v for k, v in values.items() if event.record.get(k) != v}
-    if not values:
-        return
-    _check_shared(session, event.entity, values)
-    compiled = session.metadata()
-    table, shape = compiled.tables[event.entity], compiled.shape(event.entity)
-    columns = shape.to_columns(compiled.update_schema(event.entity).load(values, partial=True))
-    conn.execute(table.update().where(table.c.id == event.record_id).values(columns))
-    for name, value in values.items():
-        old = event.changes[name][0] if name in event.changes else (
-            None if event.action == "created" else event.record.get(name))
-        event.record[name] = value
-        if old == value:
-            event.changes.pop(name, None)
-        else:
-            event.changes[name] = [old, value]
+def _fill(event, session, sets: dict, values: dict) -> None:
+    """Add `values` (JSON form) to what the hook sets on the record being written."""
+    record = {**event.record, **sets}
+    values = {k: v for k, v in values.items() if record.get(k) != v}
+    if values:
+        _check_shared(session, event.entity, values)
+        sets.update(values)
 
 
 def _check_shared(session, entity_name, values) -> None:
@@ -124,7 +110,7 @@ def _check_shared(session, entity_name, values) -> None:
     record service checks the values given; this checks the ones the hook adds): a
     manager cannot move a policy to another agency's agent."""
     actor = session.actor
-    entity = session.metadata().package.entity(entity_name)
+    entity = session.metadata.entity(entity_name)
     if actor is None or actor.is_admin or entity is None or entity.sharing is None:
         return
     for rule in entity.sharing["rules"]:
@@ -142,14 +128,14 @@ def _refuse(field, message, summary):
                            code="invalid_record")
 
 
-def _policy(event, session, conn) -> None:
+def _policy(event, session, sets) -> None:
     record = event.record
     if _touched(event, "effective", "expiry") and record.get("effective") and record.get("expiry") \
             and record["expiry"] <= record["effective"]:
         _refuse("expiry", "must be after the effective date", "a policy expires after it takes effect")
     if not _touched(event, "agent", "agency"):
         return
-    agent = _fetch(session, conn, "agent", record.get("agent"))
+    agent = _fetch(session, "agent", record.get("agent"))
     if agent is None:
         return  # the reference check reports a missing agent
     agency = agent.get("agency")
@@ -160,17 +146,17 @@ def _policy(event, session, conn) -> None:
         _refuse("agency", f"the agent {agent.get('code') or agent['id']} belongs to agency {agency}",
                 "a policy's agency is its agent's agency")
     if agent_changed or given is None:
-        _fill(event, session, conn, {"agency": agency})
+        _fill(event, session, sets, {"agency": agency})
 
 
-def _from_policy(event, session, conn) -> None:
+def _from_policy(event, session, sets) -> None:
     record = event.record
-    policy = _fetch(session, conn, "policy", record.get("policy"))
+    policy = _fetch(session, "policy", record.get("policy"))
     if policy is not None and _touched(event, "policy", "agent", "agency"):
         values = {}
         if event.entity == "commission":  # an explicit agent stays (an override for the agent above)
             agent_id = record.get("agent") or policy.get("agent")
-            agent = _fetch(session, conn, "agent", agent_id) if agent_id != policy.get("agent") else None
+            agent = _fetch(session, "agent", agent_id) if agent_id != policy.get("agent") else None
             values["agent"] = agent_id
             values["agency"] = agent.get("agency") if agent is not None else policy.get("agency")
         else:
@@ -181,11 +167,11 @@ def _from_policy(event, session, conn) -> None:
                                  ("expected_premium", "premium")):
                 if record.get(name) is None:
                     values[name] = policy.get(source)
-        _fill(event, session, conn, values)
+        _fill(event, session, sets, values)
     if event.entity == "claim":
         _check_claim(event, session, record, policy)
     elif event.entity == "commission" and policy is not None:
-        _commission_amount(event, session, conn, record, policy)
+        _commission_amount(event, session, sets, {**record, **sets}, policy)
 
 
 def _check_claim(event, session, record, policy) -> None:
@@ -210,14 +196,14 @@ def _check_claim(event, session, record, policy) -> None:
                     "the date of loss must fall inside the policy's cover")
 
 
-def _commission_amount(event, session, conn, record, policy) -> None:
+def _commission_amount(event, session, sets, record, policy) -> None:
     if record.get("amount") is not None or record.get("rate") is None or not policy.get("premium"):
         return
     if not _touched(event, "rate", "amount", "policy"):
         return
     premium = policy["premium"]
     amount = (_decimal(premium) * Decimal(str(record["rate"])) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    _fill(event, session, conn, {"amount": {"amount": str(amount), "currency": premium["currency"]}})
+    _fill(event, session, sets, {"amount": {"amount": str(amount), "currency": premium["currency"]}})
 
 
 def _decimal(value) -> Decimal:
@@ -227,7 +213,7 @@ def _decimal(value) -> Decimal:
         return Decimal(0)
 
 
-def _agent(event, session, conn) -> None:
+def _agent(event, session) -> None:
     if not _touched(event, "parent_agent"):
         return
     parent_id, seen = event.record.get("parent_agent"), set()
@@ -236,7 +222,7 @@ def _agent(event, session, conn) -> None:
             _refuse("parent_agent", "would make the hierarchy a loop (an agent cannot report to itself "
                                     "or to an agent below it)", "the agent hierarchy cannot loop")
         seen.add(parent_id)
-        parent = _fetch(session, conn, "agent", parent_id)
+        parent = _fetch(session, "agent", parent_id)
         parent_id = parent.get("parent_agent") if parent is not None else None
         if parent_id in seen:
             break
@@ -268,8 +254,7 @@ def _notify_agent(context, params) -> dict:
     if problems:
         raise ActionFailed("; ".join(problems))
     session = context.session
-    notify = session.actions().get("notify")
-    if notify is None:
+    if not session.has_action("notify"):
         raise ActionFailed(f"{ACTION}: the core 'notify' action is not available")
     try:
         record = _enriched(session, context.entity, dict(context.record or {}), params.get("field", "agent"))
@@ -280,16 +265,19 @@ def _notify_agent(context, params) -> dict:
         people.append(record["manager_email"])
     to = [f"user:{address}" for address in people] or ["owner"]
     channel = params.get("channel", "in_app")
-    inner = ActionContext(session=session, entity=context.entity, record=record, event=context.event,
-                          effect_key=context.effect_key)
-    outcome = notify.run(inner, {"template": params["template"], "to": to, "channel": channel})
+
+    def notify(notify_params):
+        return session.run_action("notify", context.entity, record, notify_params, event=context.event,
+                                  effect_key=context.effect_key)
+
+    outcome = notify({"template": params["template"], "to": to, "channel": channel})
     # Someone without a login still gets the e-mail, at the address the record gives.
     no_login = [key for key, address in (("agent_email", record.get("agent_email")),
                                          ("manager_email", record.get("manager_email")))
                 if address in people and any(s.startswith(f"user:{address}: no active user") for s in outcome["skipped"])]
     if no_login and channel in ("email", "both"):
-        extra = notify.run(inner, {"template": params["template"], "to": [f"field:{k}" for k in no_login],
-                                   "channel": "email"})
+        extra = notify({"template": params["template"], "to": [f"field:{k}" for k in no_login],
+                        "channel": "email"})
         outcome = {"sent": outcome["sent"] + extra["sent"], "in_app": outcome["in_app"],
                    "skipped": outcome["skipped"] + extra["skipped"]}
     return {"to": to, **outcome}
@@ -314,7 +302,7 @@ def _enriched(session, entity_name, record, field) -> dict:
     if expiry:
         today = datetime.now(timezone.utc).date()
         out["days_to_expiry"] = (date.fromisoformat(expiry) - today).days
-    entity = session.metadata().package.entity(entity_name)
+    entity = session.metadata.entity(entity_name)
     status = entity.field("status") if entity is not None else None
     if status is not None and record.get("status"):
         label = _option_label(status, record["status"])

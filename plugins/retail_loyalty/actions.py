@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from engine.actions import ActionContext, ActionFailed, ActionSpec
-from engine.errors import LoomError
+from engine.plugin_api import ActionFailed, ActionSpec, LoomError
 from plugins.retail_loyalty import rolling
 from plugins.retail_loyalty.ledger import ENTRY, MEMBERSHIP
 
@@ -113,7 +112,7 @@ def check_convert(params) -> list[str]:
 
 
 def _option_values(session, entity, field) -> list:
-    found = session.metadata().package.entity(entity)
+    found = session.metadata.entity(entity)
     found = found.field(field) if found else None
     return [o.value if hasattr(o, "value") else o for o in (getattr(found, "options", None) or ())]
 
@@ -194,12 +193,12 @@ def run_convert(context, params) -> dict:
         membership = _ensure_membership(session, context, signup, party_id, params.get("tier", "member"))
         activated = False
         if params.get("activate", True) and membership.get("status") == "trial":
-            transition = session.actions().get("transition")
-            if transition is None:
+            if not session.has_action("transition"):
                 raise ActionFailed(f"{CONVERT}: the transition action is not available")
-            outcome = transition.run(ActionContext(session=session, entity=MEMBERSHIP, record=membership,
-                                                   event=context.event, effect_key=_key(context, "activate") or ""),
-                                     {"name": "activate", "comment": f"Converted from free-trial sign-up {signup['id']}"})
+            outcome = session.run_action(
+                "transition", MEMBERSHIP, membership,
+                {"name": "activate", "comment": f"Converted from free-trial sign-up {signup['id']}"},
+                event=context.event, effect_key=_key(context, "activate") or "")
             activated = bool(outcome.get("performed"))
     except LoomError as exc:
         raise ActionFailed(f"{CONVERT}: {exc}") from None

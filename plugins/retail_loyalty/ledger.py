@@ -1,17 +1,13 @@
 """The points ledger and the balance it keeps.
 
 `membership.points_balance` is never written by anyone but this module, and only with
-one atomic conditional UPDATE inside the transaction of the ledger write that moves it:
-
-    UPDATE membership SET points_balance = points_balance + :delta
-     WHERE id = :id AND points_balance + :delta >= 0
-
-The database evaluates the condition against the row it locks for the update, so two
-redemptions racing for the same points cannot both pass: on PostgreSQL the second waits
-for the first's row lock and re-checks the condition against the committed balance
-(READ COMMITTED re-evaluation); on SQLite writers are serialised (BEGIN IMMEDIATE). When
-no row was updated the write is refused with `ValidationFailed` and the whole
-transaction — the ledger entry, the redemption, the stock decrement — rolls back.
+`records.increment(..., at_least=0)` inside the transaction of the ledger write that
+moves it: one atomic conditional update the database checks against the row it locks,
+so two redemptions racing for the same points cannot both pass (on PostgreSQL the
+second waits for the first's row lock and re-checks against the committed balance; on
+SQLite writers are serialised). When the increment is refused the write is refused with
+`ValidationFailed` and the whole transaction — the ledger entry, the redemption, the
+stock taken — rolls back. Stock is taken the same way.
 
 Ledger entries are immutable: corrections are new `adjust` entries."""
 from __future__ import annotations
@@ -20,9 +16,7 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
-
-from engine.errors import Conflict, ValidationFailed
+from engine.plugin_api import Conflict, ValidationFailed
 
 MEMBERSHIP, ENTRY, REWARD, REDEMPTION = "membership", "points_entry", "reward", "redemption"
 KINDS = ("earn", "redeem", "adjust", "expire")
@@ -34,6 +28,8 @@ KEPT_FIELDS = ("points_balance",) + ROLLING_FIELDS
 # The membership whose rolling figures this plugin is writing right now (see rolling.py);
 # any other change of those fields is refused.
 RECOMPUTING: ContextVar = ContextVar("retail_loyalty_recomputing", default=None)
+# The membership whose balance the ledger is moving right now.
+MOVING: ContextVar = ContextVar("retail_loyalty_moving", default=None)
 # (redemption id, what it is for) while a redemption writes its own ledger entry.
 LINKING: ContextVar = ContextVar("retail_loyalty_linking", default=(None, None))
 
@@ -60,54 +56,41 @@ def entry_delta(record: dict) -> int:
     return SIGN[kind] * points
 
 
-def _tables(session):
-    return session.metadata().tables
-
-
 def _membership_label(row, membership_id) -> str:
-    number = row.number if row is not None else None
+    number = row.get("number") if row is not None else None
     return f"membership {number} (id {membership_id})" if number else f"membership {membership_id}"
 
 
-def membership_row(session, conn, membership_id):
-    table = _tables(session)[MEMBERSHIP]
-    return conn.execute(select(table.c.id, table.c.number, table.c.status, table.c.points_balance)
-                        .where(table.c.id == membership_id)).first()
-
-
-def check_membership_open(session, conn, membership_id, kind) -> None:
+def check_membership_open(session, membership_id, kind) -> None:
     """Earning and spending need a card that is not cancelled (suspended: no spending);
     adjustments and expiry are bookkeeping and always allowed."""
-    row = membership_row(session, conn, membership_id)
+    row = session.records.get(MEMBERSHIP, membership_id) if membership_id is not None else None
     if row is None:
         raise _invalid(f"there is no membership {membership_id}", "membership", "no such membership card",
                        code="record_not_found")
     if kind in ("adjust", "expire"):
         return
-    if row.status == "cancelled":
+    if row["status"] == "cancelled":
         raise _invalid(f"{_membership_label(row, membership_id)} is cancelled: no points can be "
                        f"{'earned' if kind == 'earn' else 'redeemed'} on it", "membership", "the card is cancelled",
                        code="membership_cancelled")
-    if row.status == "suspended" and kind == "redeem":
+    if row["status"] == "suspended" and kind == "redeem":
         raise _invalid(f"{_membership_label(row, membership_id)} is suspended: its points cannot be redeemed",
                        "membership", "the card is suspended", code="membership_suspended")
 
 
-def apply_delta(session, conn, membership_id: int, delta: int, what: str) -> None:
-    """Move the balance by `delta` in the caller's transaction, with one atomic
-    conditional UPDATE; refuse (rolling everything back) if it would go below zero."""
-    table = _tables(session)[MEMBERSHIP]
-    balance = func.coalesce(table.c.points_balance, 0)
-    result = conn.execute(update(table)
-                          .where(table.c.id == membership_id, balance + delta >= 0)
-                          .values(points_balance=balance + delta))
-    if result.rowcount == 1:
+def apply_delta(session, membership_id: int, delta: int, what: str) -> None:
+    """Move the balance by `delta` in the write's transaction, atomically; refuse
+    (rolling everything back) if it would go below zero."""
+    token = MOVING.set(membership_id)
+    try:
+        moved = session.records.increment(MEMBERSHIP, membership_id, "points_balance", delta, at_least=0)
+    finally:
+        MOVING.reset(token)
+    if moved is not None:
         return
-    row = membership_row(session, conn, membership_id)
-    if row is None:
-        raise _invalid(f"there is no membership {membership_id}", "membership", "no such membership card",
-                       code="record_not_found")
-    have = row.points_balance or 0
+    row = session.records.get(MEMBERSHIP, membership_id)
+    have = row.get("points_balance") or 0
     raise ValidationFailed(
         f"not enough points: {_membership_label(row, membership_id)} has a balance of {have} points "
         f"and {what} needs {-delta}; nothing was written",
@@ -115,20 +98,20 @@ def apply_delta(session, conn, membership_id: int, delta: int, what: str) -> Non
         code="insufficient_points")
 
 
-def insert_entry(session, conn, values: dict, at: datetime, what: str) -> int:
-    """Write a ledger entry inside the caller's transaction — a redemption must take
-    its points in the same transaction as its own row and the stock. The record service
+def insert_entry(session, values: dict, what: str) -> int:
+    """Write a ledger entry inside the write's transaction — a redemption must take its
+    points in the same transaction as its own row and the stock. The record service
     finishes it like any write (plugin hooks — `before_entry` moves the balance —,
     validation rules, audit row, outbox event)."""
     token = LINKING.set((values.get("redemption"), what))
     try:
-        return session.records.create_within(conn, ENTRY, values)["id"]
+        return session.records.create(ENTRY, values)["id"]
     finally:
         LINKING.reset(token)
 
 
 # -- the record hooks ---------------------------------------------------------------------------
-def before_entry(event, session, conn) -> None:
+def before_entry(event, session) -> dict | None:
     if event.action in ("updated", "deleted", "transitioned"):
         verb = "changed" if event.action != "deleted" else "deleted"
         raise Conflict(f"points entry {event.record_id} cannot be {verb}: the points ledger is immutable; "
@@ -138,23 +121,13 @@ def before_entry(event, session, conn) -> None:
     if record.get("redemption") is not None and record.get("redemption") != linked:
         raise _invalid("a points entry is linked to a redemption only by the redemption itself; "
                        "create a redemption to redeem a reward", "redemption", "set by the redemption")
-    if record.get("occurred_at") is None:
-        _occurred_now(session, conn, event)
     delta = entry_delta(record)
     membership_id = record.get("membership")
-    check_membership_open(session, conn, membership_id, record.get("kind"))
-    apply_delta(session, conn, membership_id, delta, what or f"this {record.get('kind')} entry")
-
-
-def _occurred_now(session, conn, event) -> None:
-    """An entry without its time happened when it was recorded; the answer, the audit
-    trail and the outbox event carry the time filled in."""
-    table = _tables(session)[ENTRY]
-    at = _now()
-    conn.execute(update(table).where(table.c.id == event.record_id).values(occurred_at=at))
-    stamp = at.isoformat().replace("+00:00", "Z")
-    event.record["occurred_at"] = stamp
-    event.changes["occurred_at"] = [None, stamp]
+    check_membership_open(session, membership_id, record.get("kind"))
+    apply_delta(session, membership_id, delta, what or f"this {record.get('kind')} entry")
+    # An entry without its time happened when it was recorded; the answer, the audit
+    # trail and the outbox event carry the time filled in.
+    return {"occurred_at": _now().isoformat()} if record.get("occurred_at") is None else None
 
 
 def before_membership(event, session) -> None:
@@ -166,18 +139,18 @@ def before_membership(event, session) -> None:
                                f"'adjust' points entry for an opening balance", name, "kept by the points ledger")
     elif event.action == "updated":
         kept = [name for name in KEPT_FIELDS if name in event.changes]  # actions may write read-only fields
-        if kept and RECOMPUTING.get() != event.record_id:
+        if kept and event.record_id not in (RECOMPUTING.get(), MOVING.get()):
             raise ValidationFailed(
                 f"membership.{', '.join(kept)} {'is' if len(kept) == 1 else 'are'} read-only: recomputed "
                 f"from the points ledger", details=[{"field": k, "message": "read-only: kept by the points ledger"}
                                                     for k in kept], code="kept_by_ledger")
 
 
-def before_redemption(event, session, conn) -> None:
+def before_redemption(event, session) -> None:
     if event.action == "created":
-        _redeem(event, session, conn)
+        _redeem(event, session)
     elif event.action == "transitioned" and (event.extra or {}).get("to") == "cancelled":
-        _refund(event, session, conn)
+        _refund(event, session)
     elif event.action == "updated" and {"membership", "reward", "quantity"} & set(event.changes):
         raise Conflict("a redemption's card, reward and quantity cannot change once the points are taken; "
                        "cancel it (the points and stock go back) and create a new one", code="redemption_fixed")
@@ -187,51 +160,44 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _redeem(event, session, conn) -> None:
+def _redeem(event, session) -> None:
     """Take the reward from stock and the points from the balance, and write the redeem
     entry — all in the redemption's transaction, or none of it."""
-    record, tables = event.record, _tables(session)
+    record = event.record
     quantity = record.get("quantity") or 1
-    rewards = tables[REWARD]
-    reward = conn.execute(select(rewards.c.name, rewards.c.points_cost, rewards.c.active)
-                          .where(rewards.c.id == record.get("reward"))).first()
+    reward = session.records.get(REWARD, record.get("reward")) if record.get("reward") is not None else None
     if reward is None:
         raise _invalid(f"there is no reward {record.get('reward')}", "reward", "no such reward", code="record_not_found")
-    if reward.active is False:
-        raise _invalid(f"the reward {reward.name!r} is not available for redemption", "reward",
+    if reward.get("active") is False:
+        raise _invalid(f"the reward {reward['name']!r} is not available for redemption", "reward",
                        "not active", code="reward_inactive")
     membership_id = record.get("membership")
-    check_membership_open(session, conn, membership_id, "redeem")
-    taken = conn.execute(update(rewards)
-                         .where(rewards.c.id == record["reward"], rewards.c.stock >= quantity)
-                         .values(stock=rewards.c.stock - quantity))
-    if taken.rowcount != 1:
-        left = conn.execute(select(rewards.c.stock).where(rewards.c.id == record["reward"])).scalar()
-        raise ValidationFailed(f"the reward {reward.name!r} is out of stock: {left or 0} left, {quantity} asked; "
+    check_membership_open(session, membership_id, "redeem")
+    if session.records.increment(REWARD, reward["id"], "stock", -quantity, at_least=0) is None:
+        left = session.records.get(REWARD, reward["id"]).get("stock")
+        raise ValidationFailed(f"the reward {reward['name']!r} is out of stock: {left or 0} left, {quantity} asked; "
                                f"nothing was written",
                                details=[{"field": "quantity", "message": f"only {left or 0} in stock"}],
                                code="out_of_stock")
-    points = (reward.points_cost or 0) * quantity
+    points = (reward.get("points_cost") or 0) * quantity
     if points > 0:   # the entry's own hook takes the points (or refuses, rolling all of this back)
-        insert_entry(session, conn, {
+        insert_entry(session, {
             "membership": membership_id, "kind": "redeem", "points": points,
-            "reason": f"Redeemed {quantity} × {reward.name}"[:200], "occurred_at": _now().isoformat(),
-            "redemption": event.record_id}, _now(), f"redeeming {quantity} × {reward.name}")
+            "reason": f"Redeemed {quantity} × {reward['name']}"[:200], "occurred_at": _now().isoformat(),
+            "redemption": event.record_id}, f"redeeming {quantity} × {reward['name']}")
 
 
-def _refund(event, session, conn) -> None:
+def _refund(event, session) -> None:
     """A cancelled redemption puts the reward back in stock and gives the points back
     (an `adjust` entry linked to the redemption)."""
-    record, tables = event.record, _tables(session)
-    entries = tables[ENTRY]
-    rows = conn.execute(select(entries.c.kind, entries.c.points)
-                        .where(entries.c.redemption == event.record_id)).all()
-    taken = sum(r.points for r in rows if r.kind == "redeem") - sum(r.points for r in rows if r.kind == "adjust")
-    rewards = tables[REWARD]
-    conn.execute(update(rewards).where(rewards.c.id == record.get("reward"))
-                 .values(stock=func.coalesce(rewards.c.stock, 0) + (record.get("quantity") or 1)))
+    record = event.record
+    rows = session.records.list(ENTRY, [("redemption", str(event.record_id))])["items"]
+    taken = (sum(r["points"] for r in rows if r["kind"] == "redeem")
+             - sum(r["points"] for r in rows if r["kind"] == "adjust"))
+    if record.get("reward") is not None:
+        session.records.increment(REWARD, record["reward"], "stock", record.get("quantity") or 1)
     if taken > 0:
-        insert_entry(session, conn, {
+        insert_entry(session, {
             "membership": record.get("membership"), "kind": "adjust", "points": taken,
             "reason": f"Refund: redemption {event.record_id} cancelled", "occurred_at": _now().isoformat(),
-            "redemption": event.record_id}, _now(), "the refund")
+            "redemption": event.record_id}, "the refund")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.hookspecs import hookimpl
-from engine.packs import Pack
+from engine.plugin_api import Pack, hookimpl
 from plugins.retail_loyalty import ledger, rolling
 from plugins.retail_loyalty.actions import ACTIONS
 
@@ -27,16 +26,17 @@ def loom_actions():
 
 
 @hookimpl
-def loom_record_before_write(event, session, conn):
+def loom_record_before_write(event, session):
     """Inside the write's transaction: the ledger moves the balance atomically (or
-    refuses), entries stay immutable, redemptions take stock and points together, and
-    the figures kept by the ledger are nobody's to edit."""
+    refuses), entries stay immutable (and get their time), redemptions take stock and
+    points together, and the figures kept by the ledger are nobody's to edit."""
     if event.entity == ledger.ENTRY:
-        ledger.before_entry(event, session, conn)
-    elif event.entity == ledger.MEMBERSHIP:
+        return ledger.before_entry(event, session)
+    if event.entity == ledger.MEMBERSHIP:
         ledger.before_membership(event, session)
     elif event.entity == ledger.REDEMPTION:
-        ledger.before_redemption(event, session, conn)
+        ledger.before_redemption(event, session)
+    return None
 
 
 @hookimpl

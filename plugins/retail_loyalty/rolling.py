@@ -13,9 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import select
-
-from engine.errors import StaleVersion
+from engine.plugin_api import StaleVersion
 from plugins.retail_loyalty.ledger import ENTRY, MEMBERSHIP, RECOMPUTING
 
 ATTEMPTS = 20
@@ -31,17 +29,22 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
-def _aware(value):
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
+def _moment(value: str) -> datetime:
+    """A datetime field's JSON value (ISO 8601, `Z` or an offset) as an aware datetime."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _amount(value) -> Decimal:
+    """A money or decimal field's JSON value as a Decimal (None as 0)."""
+    if isinstance(value, dict):
+        value = value.get("amount")
+    return Decimal(str(value)) if value is not None else Decimal("0")
 
 
 def system_session(session):
     """A session of the same tenant acting as the system (figures are nobody's edit)."""
-    if session.actor is None:
-        return session
-    return session.install.session(session.tenant.slug)
+    return session.as_system()
 
 
 def rolling_figures(session, membership_id: int, now: datetime | None = None) -> tuple[int, Decimal]:
@@ -49,13 +52,14 @@ def rolling_figures(session, membership_id: int, now: datetime | None = None) ->
     Redemptions, adjustments and expiry move the balance, not what was earned."""
     now = now or datetime.now(timezone.utc)
     start = months_before(now, 12)
-    table = session.metadata().tables[ENTRY]
-    with session.storage.connect() as conn:
-        rows = conn.execute(select(table.c.points, table.c.purchase_amount)
-                            .where(table.c.membership == membership_id, table.c.kind == "earn",
-                                   table.c.occurred_at > start)).all()
-    points = sum(r.points or 0 for r in rows)
-    spend = sum((Decimal(r.purchase_amount) for r in rows if r.purchase_amount is not None), Decimal("0"))
+    rows = session.records.export(ENTRY, [("membership", str(membership_id)), ("kind", "earn"),
+                                          ("occurred_at__gt", start.isoformat()),
+                                          ("fields", "points,purchase_amount")])
+    points = spend = 0
+    for row in rows:
+        points += row.get("points") or 0
+        spend += _amount(row.get("purchase_amount"))
+    spend = Decimal(spend)
     return points, spend.quantize(Decimal("0.01"))
 
 
@@ -91,17 +95,14 @@ def points_to_expire(session, membership_id: int, months: int, now: datetime | N
     debited (redeemed, expired, negative adjustments), capped by the balance."""
     now = now or datetime.now(timezone.utc)
     cutoff = months_before(now, months)
-    compiled = session.metadata()
-    entries, memberships = compiled.tables[ENTRY], compiled.tables[MEMBERSHIP]
-    with session.storage.connect() as conn:
-        rows = conn.execute(select(entries.c.kind, entries.c.points, entries.c.occurred_at)
-                            .where(entries.c.membership == membership_id)).all()
-        balance = conn.execute(select(memberships.c.points_balance)
-                               .where(memberships.c.id == membership_id)).scalar() or 0
+    rows = session.records.export(ENTRY, [("membership", str(membership_id)),
+                                          ("fields", "kind,points,occurred_at")])
+    balance = session.records.get(MEMBERSHIP, membership_id).get("points_balance") or 0
     old_credits = debits = 0
-    for kind, points, occurred_at in rows:
+    for row in rows:
+        kind, points = row["kind"], row["points"]
         signed = points if kind in ("earn", "adjust") else -points
-        if signed > 0 and _aware(occurred_at) <= cutoff:
+        if signed > 0 and _moment(row["occurred_at"]) <= cutoff:
             old_credits += signed
         elif signed < 0:
             debits -= signed

@@ -42,7 +42,7 @@ class Witness:
         self.seen = []
 
     @hookimpl
-    def loom_record_before_write(self, event, session, conn):
+    def loom_record_before_write(self, event, session):
         self.seen.append((event.entity, dict(event.record)))
 
 

@@ -7,11 +7,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from engine.actions import ActionFailed, ActionSpec
-from engine.errors import ValidationFailed
-from engine.fieldtypes import CustomFieldType
-from engine.hookspecs import hookimpl
-from engine.packs import Pack
+from engine.plugin_api import ActionFailed, ActionSpec, CustomFieldType, Pack, ValidationFailed, hookimpl
 
 LOOM_PLUGIN_NAME = "subscriptions"
 PACK = Pack.from_directory(Path(__file__).parent)

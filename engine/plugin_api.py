@@ -1,0 +1,30 @@
+"""Everything a Loom plugin imports: the one module plugins and packs may use.
+
+    from engine.plugin_api import hookimpl, Pack, ValidationFailed
+
+Hooks (`hookimpl`) and the errors that refuse a write; the frozen `RecordEvent` a
+record hook receives; `ActionSpec`, `ActionContext` and `ActionFailed` for named
+actions; `CustomFieldType` and `FieldInvalid` for field types; `Pack` for industry
+packs; and the `PluginSession` a hook or action receives as `session`, with its
+`Records`, `MetadataView` and `TenantView`. Nothing else of the engine is a plugin's
+to import."""
+from engine.actions import ActionContext, ActionFailed, ActionSpec
+from engine.errors import (BadQuery, Conflict, Forbidden, LoomError, NotFound, StaleVersion,
+                           ValidationFailed)
+from engine.events import RecordEvent
+from engine.fieldtypes import CustomFieldType, FieldInvalid
+from engine.hooks import PluginFailed
+from engine.hookspecs import hookimpl
+from engine.packs import Pack
+from engine.plugin_session import MetadataView, PluginSession, Records, TenantView
+
+__all__ = [
+    "ActionContext", "ActionFailed", "ActionSpec",
+    "BadQuery", "Conflict", "Forbidden", "LoomError", "NotFound", "StaleVersion", "ValidationFailed",
+    "PluginFailed",
+    "RecordEvent",
+    "CustomFieldType", "FieldInvalid",
+    "hookimpl",
+    "Pack",
+    "MetadataView", "PluginSession", "Records", "TenantView",
+]

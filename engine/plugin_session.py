@@ -1,0 +1,184 @@
+"""The plugin session: what a pack plugin's hooks and actions may reach of one tenant.
+
+Records through the record service (reads, writes, and — inside a before-write hook —
+writes in the transaction of the write under way), a read-only view of the tenant's
+metadata (entities, fields, workflows; no tables), the actor, the tenant and the
+plugin settings. Nothing here hands out a connection, a table or the engine's session."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from types import MappingProxyType
+
+from engine.actions import ActionContext, ActionSpec
+
+SECRET = re.compile(r"URL|SECRET|PASSWORD|TOKEN|KEY", re.IGNORECASE)
+
+
+def frozen_event(event):
+    """The event as a hook sees it: its record, changes and extra cannot be changed (and
+    the [old, new] pairs are copies, so nothing a hook does reaches the write)."""
+    return replace(event, record=MappingProxyType(dict(event.record or {})),
+                   changes=MappingProxyType({k: list(v) for k, v in (event.changes or {}).items()}),
+                   extra=MappingProxyType(dict(event.extra or {})))
+
+
+class TenantView:
+    """The tenant a plugin acts for: its slug and name."""
+
+    def __init__(self, tenant):
+        self.slug, self.name = tenant.slug, tenant.name
+
+    def __repr__(self) -> str:
+        return f"TenantView({self.slug!r})"
+
+
+class MetadataView:
+    """The tenant's published metadata, read-only: entities (with fields, options,
+    labels), workflows (states, transitions) and the version. The objects are the
+    engine's immutable metadata model."""
+
+    def __init__(self, compiled):
+        self._package = compiled.package
+        self.version = compiled.version
+
+    @property
+    def entities(self) -> tuple:
+        return self._package.entities
+
+    @property
+    def workflows(self) -> tuple:
+        return self._package.workflows
+
+    def entity(self, name: str):
+        """The entity `name` (`.fields`, `.field(name)`, `.label`), or None."""
+        return self._package.entity(name)
+
+    def workflow_for(self, entity_name: str):
+        """The workflow of an entity (`.field`, `.initial`, `.states`, `.transitions`), or None."""
+        return self._package.workflow_for(entity_name)
+
+
+class Records:
+    """Records of the tenant, through the record service: validation, sharing, audit,
+    outbox, hooks. Bound to a transaction (inside a before-write hook), `create`,
+    `update` and `increment` write in it and commit or roll back with the write under
+    way, and `get` / `list` read in it (every record, whoever the actor is: a hook checks
+    data, not what its actor may see)."""
+
+    def __init__(self, service, conn=None):
+        self._service, self._conn = service, conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn is not None
+
+    def get(self, entity: str, record_id: int) -> dict | None:
+        """One record as JSON. Outside a transaction: NotFound if missing or not readable;
+        inside one: None if missing."""
+        if self._conn is not None:
+            return self._service.get_within(self._conn, entity, record_id)
+        return self._service.get(entity, record_id)
+
+    def list(self, entity: str, params=()) -> dict:
+        """Records matching the list API's filters (`[("status", "open"),
+        ("amount__gte", "10")]`): `{"items": [...], "next_cursor": ...}`, one page
+        (`limit`, `cursor`). Inside a transaction every match is on the one page."""
+        if self._conn is not None:
+            return {"items": self._service.list_within(self._conn, entity, list(params)), "next_cursor": None}
+        return self._service.list(entity, list(params))
+
+    def export(self, entity: str, params=()):
+        """Every readable record matching the filters: an iterator read in batches."""
+        return self._service.export(entity, list(params))
+
+    def create(self, entity: str, data: dict, effect_key: str | None = None) -> dict | None:
+        """Create a record; with `effect_key` a repeat (a retried action) writes nothing
+        and returns None (outside a transaction only)."""
+        if self._conn is not None:
+            return self._service.create_within(self._conn, entity, data)
+        return self._service.create(entity, data, effect_key=effect_key)
+
+    def update(self, entity: str, record_id: int, data: dict, effect_key: str | None = None) -> dict | None:
+        """Change the fields in `data` (with `version` in it: only if the record is at
+        that version, else StaleVersion)."""
+        if self._conn is not None:
+            return self._service.update_within(self._conn, entity, record_id, data)
+        return self._service.update(entity, record_id, data, effect_key=effect_key)
+
+    def increment(self, entity: str, record_id: int, field: str, delta, at_least=None) -> dict | None:
+        """Add `delta` to a number field atomically — with `at_least`, only if the result
+        stays at or above it, checked by the database against the locked row, so two
+        concurrent increments cannot both pass. A system write, audited and announced as
+        `record.updated`. Returns the record, or None when `at_least` refused it
+        (nothing written); NotFound without such a record."""
+        if self._conn is not None:
+            return self._service.increment_within(self._conn, entity, record_id, field, delta, at_least)
+        service = self._service
+        with service.storage.begin() as conn:
+            record = service.increment_within(conn, entity, record_id, field, delta, at_least)
+        return record
+
+
+class PluginSession:
+    """What a pack plugin's hook or action receives as `session`."""
+
+    def __init__(self, engine_session, service=None, conn=None):
+        self._engine = engine_session
+        self._service = service
+        self._conn = conn
+
+    @property
+    def tenant(self) -> TenantView:
+        return TenantView(self._engine.tenant)
+
+    @property
+    def actor(self):
+        """The acting user (`.email`, `.is_admin`, `.locale`, `.attribute_values(name)`),
+        None for the system."""
+        return self._engine.actor
+
+    @property
+    def records(self) -> Records:
+        return Records(self._service if self._service is not None else self._engine.records, self._conn)
+
+    @property
+    def metadata(self) -> MetadataView:
+        service = self._service
+        return MetadataView(service.metadata if service is not None else self._engine.metadata())
+
+    @property
+    def settings(self):
+        """The install's LOOM_* settings (values naming secrets or connections left out)."""
+        extra = self._engine.install.settings.extra
+        return MappingProxyType({k: v for k, v in extra.items() if not SECRET.search(k)})
+
+    def as_system(self) -> "PluginSession":
+        """A session of the same tenant acting as the system (outside any transaction)."""
+        if self._engine.actor is None and self._conn is None:
+            return self
+        system = type(self._engine)(self._engine.install, self._engine.tenant)
+        return PluginSession(system.for_actions())
+
+    def run_action(self, name: str, entity: str, record: dict, params: dict, event=None,
+                   effect_key: str = ""):
+        """Run a named action (a built-in such as `notify` or `transition`, or a plugin's)
+        for `record` of `entity`; returns its outcome. KeyError if the tenant has none."""
+        spec = self._engine.actions()[name]
+        context = ActionContext(session=self._engine.for_actions(), entity=entity, record=dict(record),
+                                event=dict(event or {}), effect_key=effect_key)
+        return spec.run(context, params)
+
+    def has_action(self, name: str) -> bool:
+        return name in self._engine.actions()
+
+
+def plugin_action(spec: ActionSpec) -> ActionSpec:
+    """A plugin's action as the engine runs it: its context's session is a plugin session."""
+    def run(context, params):
+        session = context.session
+        if not isinstance(session, PluginSession):
+            context = replace(context, session=PluginSession(session))
+        return spec.run(context, params)
+
+    return replace(spec, run=run)
