@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import effects
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.events import RecordEvent
+from engine.events import RecordEvent, thaw
 from engine.records import query as list_query
 from engine.records.audit import record_history
 from engine.records.deletes import Deletion
@@ -253,7 +253,7 @@ class RecordService:
         row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
         record = shape.dump(row)
         event = self.event(entity, "created", row["id"], record, _created(shape, values), at)
-        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, event.changes)
+        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, thaw(event.changes))
         self._finish(conn, [event], [audit], at)
         return record, event
 
