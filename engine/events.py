@@ -8,7 +8,9 @@ outbox, the rules engine, the rule trace, actions and webhooks.
      "actor": "ann@acme.test", "extra": {}, "at": "2026-01-02T03:04:05+00:00"}
 
 `id` is the outbox event's id (null until the event is in the outbox), `at` when the write
-happened. `RecordEvent.from_dict()` reads it back, and also the payloads the outbox held
+happened. The event is deeply read-only: `record`, `changes` and `extra` and everything in
+them are dicts and lists that refuse changes (`TypeError`), so a hook cannot change what
+the audit trail and the outbox record. `RecordEvent.from_dict()` reads it back, and also the payloads the outbox held
 before the shape had a version (where `id` was the record's id)."""
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ class RecordEvent:
 
     def __post_init__(self):
         object.__setattr__(self, "at", _when(self.at))
+        for name in ("record", "changes", "extra"):
+            object.__setattr__(self, name, freeze(getattr(self, name)))
 
     @property
     def name(self) -> str:
@@ -77,6 +81,42 @@ def _when(value):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def _refuse(self, *args, **kwargs):
+    raise TypeError("a record event is read-only; a hook returns what it sets instead")
+
+
+class FrozenDict(dict):
+    """A dict that refuses changes (still a dict: JSON, comparisons and isinstance work)."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+
+class FrozenList(list):
+    """A list that refuses changes (still a list: JSON, comparisons and isinstance work)."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = pop = remove = \
+        clear = sort = reverse = _refuse
+
+    def __reduce__(self):
+        return (FrozenList, (list(self),))
+
+
+def freeze(value):
+    """A read-only copy, all the way down."""
+    if isinstance(value, (str, bytes)) or value is None:
+        return value
+    if hasattr(value, "items"):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return FrozenList(freeze(v) for v in value)
     return value
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from engine.errors import LoomError
-from engine.plugin_session import PluginSession, frozen_event
+from engine.plugin_session import PluginSession
 
 log = logging.getLogger("loom.hooks")
 
@@ -37,7 +37,7 @@ class TenantHooks:
         if not self._before.get_hookimpls():
             return {}
         try:
-            results = self._before(event=frozen_event(event), session=PluginSession(self.session, service, conn))
+            results = self._before(event=event, session=PluginSession(self.session, service, conn))
         except LoomError:
             raise
         except Exception as exc:
@@ -57,6 +57,6 @@ class TenantHooks:
             return
         for caller, session in ((self._core_after, self.session), (self._after, PluginSession(self.session))):
             try:
-                caller(event=event if session is self.session else frozen_event(event), session=session)
+                caller(event=event, session=session)
             except Exception:  # a plugin's failure after commit must not fail the write
                 log.exception("loom_record_after_commit failed for %s %s", event.name, event.record_id)

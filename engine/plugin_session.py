@@ -15,14 +15,6 @@ from engine.actions import ActionContext, ActionSpec
 SECRET = re.compile(r"URL|SECRET|PASSWORD|TOKEN|KEY", re.IGNORECASE)
 
 
-def frozen_event(event):
-    """The event as a hook sees it: its record, changes and extra cannot be changed (and
-    the [old, new] pairs are copies, so nothing a hook does reaches the write)."""
-    return replace(event, record=MappingProxyType(dict(event.record or {})),
-                   changes=MappingProxyType({k: list(v) for k, v in (event.changes or {}).items()}),
-                   extra=MappingProxyType(dict(event.extra or {})))
-
-
 class TenantView:
     """The tenant a plugin acts for: its slug and name."""
 

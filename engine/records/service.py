@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import effects
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.events import RecordEvent
+from engine.events import RecordEvent, thaw
 from engine.records import query as list_query
 from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
@@ -89,7 +89,7 @@ class RecordService(WithinWrites):
                 event = self._apply_set(conn, event, values)
                 for audit in audits:
                     if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
-                        audit["changes"] = event.changes
+                        audit["changes"] = thaw(event.changes)
             final.append(event)
         write_audit(conn, self.storage.schema, audits)
         write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in final])
@@ -291,7 +291,7 @@ class RecordService(WithinWrites):
         row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
         record = shape.dump(row)
         event = self.event(entity, "created", row["id"], record, _created(shape, values), at)
-        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, event.changes)
+        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, thaw(event.changes))
         [event] = self._finish(conn, [event], [audit], at)
         return event.record, event
 

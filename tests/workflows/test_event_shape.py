@@ -66,7 +66,7 @@ def test_the_outbox_event_is_what_the_rule_trace_and_the_webhook_see(install, ba
     event = RecordEvent.from_outbox(row)
     assert (event.name, event.entity, event.record_id, event.actor, event.id) == (
         "record.updated", "contact", contact["id"], "ann@acme.test", row["id"])
-    assert dict(event.changes) == {"tier": ["regular", "gold"]}
+    assert event.to_dict()["changes"] == {"tier": ["regular", "gold"]}
     assert event.to_dict() == {**row["payload"], "id": row["id"]}
 
     [trace] = rows(install.session("acme"), "loom_rule_trace")
@@ -84,6 +84,32 @@ def test_an_outbox_payload_written_before_the_shape_had_a_version_reads_the_same
            "record": {"id": 7, "status": "open"}, "changes": {"status": ["new", "open"]},
            "actor": None, "extra": {"from": "new", "to": "open"}}
     event = RecordEvent.from_outbox({"id": 42, "at": None, "payload": old})
-    assert (event.action, event.record_id, event.id, dict(event.extra)) == (
+    assert (event.action, event.record_id, event.id, event.extra) == (
         "transitioned", 7, 42, {"from": "new", "to": "open"})
     assert RecordEvent.from_dict(json.loads(json.dumps(event.to_dict()))) == event
+
+
+def test_a_hook_cannot_change_the_event_it_is_given():
+    event = RecordEvent("acme", "contact", "updated", 7, {"id": 7, "tags": ["a"], "address": {"city": "Wuhan"}},
+                        {"tags": [["x"], ["a"]]}, "ann@acme.test", {"note": {"k": "v"}})
+    for change in (lambda: event.record.__setitem__("tier", "gold"), lambda: event.changes.pop("tags"),
+                   lambda: event.record["address"].__setitem__("city", "Pune"),
+                   lambda: event.record["tags"].append("b"), lambda: event.extra["note"].clear(),
+                   lambda: setattr(event, "record", {})):
+        with pytest.raises((TypeError, AttributeError)):
+            change()
+    assert json.loads(json.dumps(event.to_dict()))["record"] == {"id": 7, "tags": ["a"], "address": {"city": "Wuhan"}}
+    assert event.to_dict()["changes"] == {"tags": [["x"], ["a"]]}
+
+
+def test_a_read_only_event_still_reads_copies_and_pickles_as_plain_json_values():
+    import copy
+    import pickle
+
+    event = RecordEvent("acme", "contact", "updated", 7, {"id": 7, "brands": [1, 2]}, {"brands": [[1], [1, 2]]})
+    assert isinstance(event.record, dict) and isinstance(event.record["brands"], list)
+    assert event.changes == {"brands": [[1], [1, 2]]}
+    for again in (pickle.loads(pickle.dumps(event)), copy.deepcopy(event)):
+        assert again == event
+        with pytest.raises(TypeError):
+            again.record["brands"].append(3)
