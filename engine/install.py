@@ -8,7 +8,7 @@ from engine import migration
 from engine.actions import registry as action_registry
 from engine.errors import Forbidden, NotFound
 from engine.hooks import TenantHooks
-from engine.plugin_session import PluginSession, plugin_action
+from engine.plugin_session import plugin_action
 from engine.plugins import Plugins
 from engine.publish import Publisher, Target
 from engine.records.service import RecordService

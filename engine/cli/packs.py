@@ -44,7 +44,7 @@ def pack_list(install, tenant_slug, as_json):
         if tenant_slug:
             have = row["installed"]
             line += "\t" + ("not installed" if have is None else f"installed {have}" +
-                            (f", upgrade available" if have != row["version"] else ""))
+                            (", upgrade available" if have != row["version"] else ""))
         click.echo(line)
 
 

@@ -7,7 +7,10 @@ from pathlib import Path
 import click
 
 from engine import auth
+from engine.app import create_app
 from engine.cli.common import pass_install
+from engine.packs.service import PackService
+from metadata import example_path
 
 DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.example"
@@ -40,7 +43,6 @@ def serve(install, host, port, debug):
         pip install 'loom-crm[server]'
         gunicorn -w 4 -b 127.0.0.1:8000 'engine.wsgi:app'
     """
-    from engine.app import create_app
 
     install.registry.ensure_ready()
     create_app(install).run(host=host, port=port, debug=debug, use_reloader=debug)
@@ -54,11 +56,6 @@ def serve(install, host, port, debug):
 def demo(install, host, port, no_serve):
     """Create the demo tenant (once) — the retail loyalty pack with its demo data, an admin
     and a token — then serve."""
-    from engine.app import create_app
-    from metadata import example_path
-
-    from engine.packs.service import PackService
-
     packs = PackService(install)
     with_pack = DEMO_PACK in packs.catalog()
     if install.registry.get(DEMO_TENANT) is None:

@@ -125,6 +125,17 @@ class RecordService(WithinWrites):
             stmt = stmt.with_for_update()
         return conn.execute(stmt).mappings().first()
 
+    def _editable(self, conn, entity, table, record_id, expected_version):
+        """The row a change is about to write, locked: it exists, the actor may edit it and
+        it is at `expected_version` (when one is given)."""
+        old = self._fetch(conn, table, record_id, lock=True)
+        if old is None:
+            raise NotFound(f"no {entity.name} record {record_id}", code="record_not_found")
+        self.sharing.require_edit(conn, entity, record_id)
+        if expected_version is not None and old["version"] != expected_version:
+            raise stale_version(entity.name, record_id, old["version"], expected_version)
+        return old
+
     def _load(self, entity, schema, data, **kwargs) -> dict:
         """Field values through the marshmallow schema; every problem of the record at
         once, missing references included."""
@@ -376,13 +387,7 @@ class RecordService(WithinWrites):
 
     def _change(self, conn, entity, table, shape, record_id, values, expected_version):
         """The update of one record in `conn`: (the record, its event or None if nothing changed)."""
-        entity_name = entity.name
-        old = self._fetch(conn, table, record_id, lock=True)
-        if old is None:
-            raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        self.sharing.require_edit(conn, entity, record_id)
-        if expected_version is not None and old["version"] != expected_version:
-            raise stale_version(entity_name, record_id, old["version"], expected_version)
+        old = self._editable(conn, entity, table, record_id, expected_version)
         before = shape.dump(old)
         changes = {k: [before[k], v] for k, v in shape.dump_values(values).items() if before[k] != v}
         if not changes:
@@ -419,12 +424,7 @@ class RecordService(WithinWrites):
             self._hold(conn)
             if not self._claim(conn, effect_key):
                 return None
-            old = self._fetch(conn, table, record_id, lock=True)
-            if old is None:
-                raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-            self.sharing.require_edit(conn, entity, record_id)
-            if expected_version is not None and old["version"] != expected_version:
-                raise stale_version(entity_name, record_id, old["version"], expected_version)
+            old = self._editable(conn, entity, table, record_id, expected_version)
             before = shape.dump(old)
             at = utcnow()
             new_columns = {workflow.field: to_state, "version": old["version"] + 1,
@@ -453,12 +453,7 @@ class RecordService(WithinWrites):
         try:
             with self.storage.begin() as conn:
                 self._hold(conn)
-                old = self._fetch(conn, table, record_id, lock=True)
-                if old is None:
-                    raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-                self.sharing.require_edit(conn, entity, record_id)
-                if expected_version is not None and old["version"] != expected_version:
-                    raise stale_version(entity_name, record_id, old["version"], expected_version)
+                old = self._editable(conn, entity, table, record_id, expected_version)
                 deletion = Deletion(self, conn, at)
                 deletion.run(entity, old)
                 deletion.events = self._finish(conn, deletion.events, deletion.audits, at)
