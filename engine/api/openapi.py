@@ -189,7 +189,7 @@ def _entity_paths(spec, compiled, entity, language) -> None:
     _export_path(spec, entity, label, tags)
     spec.path(path=f"/records/{entity.name}/{{id}}", operations={
         "get": {"summary": f"Read a {label} record", "tags": tags,
-                "parameters": [id_param], "responses": _responses("200", record)},
+                "parameters": [id_param, FIELDS_PARAM], "responses": _responses("200", record)},
         "patch": {"summary": f"Change fields of a {label} record", "tags": tags,
                   "parameters": [id_param, if_match], "requestBody": _body(f"{title}Update"),
                   "responses": _responses("200", record, ("403", "409", "412"))},
@@ -341,16 +341,20 @@ def _body(schema_name) -> dict:
         "schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
 
 
+FIELDS_PARAM = {"name": "fields", "in": "query", "schema": {"type": "string"},
+                "description": "the fields to answer with, comma-separated (id and version always)"}
+
+
 def _list_parameters(entity) -> list:
     params = [
         {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "search text fields"},
         {"name": "sort", "in": "query", "schema": {"type": "string"}, "description": "e.g. name,-created_at"},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-        {"name": "fields", "in": "query", "schema": {"type": "string"}},
+        FIELDS_PARAM,
     ]
     for field in entity.fields:
-        if (field.base_type or field.type) not in ("json", "multi_choice"):
+        if (field.base_type or field.type) != "json":
             params.append({"name": field.name, "in": "query", "required": False, "schema": {"type": "string"},
                            "description": f"filter; also {field.name}__op with op one of {', '.join(OPERATORS)}"})
     return params
