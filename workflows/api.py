@@ -14,6 +14,7 @@ from engine.records.inputs import expected_version_of
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 from workflows import outbox, transitions
+from workflows.calendar import load_calendar, save_calendar
 from workflows.runtime import rule_event, runtime_of
 
 workflow_api = Blueprint("workflows", __name__, url_prefix="/api/v1/t/<tenant>")
@@ -93,15 +94,11 @@ def _latest_event(entity, record_id):
 
 @workflow_api.get("/settings/business-hours")
 def get_business_hours():
-    from workflows.calendar import load_calendar
-
     return jsonify(load_calendar(g.session).to_settings())
 
 
 @workflow_api.put("/settings/business-hours")
 def put_business_hours():
-    from workflows.calendar import save_calendar
-
     return jsonify(save_calendar(g.session, json_body()))
 
 

@@ -15,13 +15,6 @@ from engine.migration.moves import chunks, field_columns
 from engine.words import counted, listed
 
 
-def blocking_problems(conn, changes, old_pkg, new_pkg, old_tables, restoring=False) -> list[dict]:
-    """One {"field", "message"} per change that existing rows block. With `restoring`
-    (a rollback), added fields count the values their archives will put back."""
-    return [{"field": c["field"], "message": c["message"]}
-            for c in run_checks(conn, changes, old_pkg, new_pkg, old_tables, restoring) if not c["passed"]]
-
-
 def run_checks(conn, changes, old_pkg, new_pkg, old_tables, restoring=False) -> list[dict]:
     """Every data check the changes call for, with its result: {"field", "check" (the
     change's kind), "passed", "message" (why it fails; None when it passes)}."""

@@ -17,7 +17,7 @@ values already converted (``parsed=True``) and compile them here.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import datetime, time, timezone
 from decimal import Decimal
 
 from sqlalchemy import Boolean, and_, false, literal, not_, or_, true
@@ -146,6 +146,4 @@ def _sql_value(base: str, value):
         if moment is None:
             moment = datetime.combine(parse_date(value), time(), tzinfo=timezone.utc)
         return moment
-    if isinstance(value, (date, datetime)):
-        return value
     return value

@@ -10,7 +10,7 @@ field type when known, else from the rule values; an empty value (null, "", [], 
 value that does not fit the kind) is absent from the fact, so it fails every operator
 except ne, not_in and not_exists.  contains and matches are decided in Python and reach
 durable-rules as flags (its own $mt gives wrong verdicts).  A hypothesis test
-(tests/properties/test_condition_agreement.py) holds the two to one answer.
+(tests/workflows/test_condition_agreement.py) holds the two to one answer.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from metadata.conditions import evaluate_condition, explain_condition
+from metadata.conditions import NO_VALUE_OPS, OPS, evaluate_condition, explain_condition
 from metadata.regex import compile_pattern, pattern_problem as dialect_problem
 
-OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "exists", "not_exists")
-NO_VALUE_OPS = ("exists", "not_exists")
 ORDERING = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 COMPLEMENT = {"gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt"}
 MAX_CONJUNCTIONS = 32      # durable rules one rule may expand to (see to_dnf)
