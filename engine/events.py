@@ -109,9 +109,12 @@ class FrozenList(list):
         return (FrozenList, (list(self),))
 
 
+_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
 def freeze(value):
-    """A read-only copy, all the way down."""
-    if isinstance(value, (str, bytes)) or value is None:
+    """A read-only copy, all the way down (what is frozen already is kept as it is)."""
+    if isinstance(value, _SCALARS) or isinstance(value, (FrozenDict, FrozenList)):
         return value
     if hasattr(value, "items"):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
@@ -122,7 +125,7 @@ def freeze(value):
 
 def thaw(value):
     """A plain, JSON-ready copy of an event's value (mappings become dicts, sequences lists)."""
-    if isinstance(value, (str, bytes)) or value is None:
+    if isinstance(value, _SCALARS):
         return value
     if hasattr(value, "items"):
         return {k: thaw(v) for k, v in value.items()}
