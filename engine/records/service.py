@@ -8,7 +8,6 @@ reads it."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
 
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
@@ -29,14 +28,10 @@ from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_
 from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.within import WithinWrites
-from engine.records.writes import audit_row, outbox_row, write_audit, write_outbox
+from engine.records.writes import audit_row, outbox_row, utcnow, write_audit, write_outbox
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class RecordService(WithinWrites):
@@ -366,12 +361,7 @@ class RecordService(WithinWrites):
         repeated call writes nothing and returns None."""
         entity, table, shape = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
-        if not isinstance(data, dict):
-            raise ValidationFailed("the body must be a JSON object of fields to change")
-        data = dict(data)
-        expected_version = expected_version_of(data.pop("version", None), expected_version)
-        values = self._load(entity, self.metadata.update_schema(entity_name, readonly=self.system), data,
-                            partial=True)
+        values, expected_version = self._update_values(entity, data, expected_version)
         try:
             with self.storage.begin() as conn:
                 self._hold(conn)
@@ -384,6 +374,17 @@ class RecordService(WithinWrites):
         if event is not None:
             self.hooks.after_commit(event)
         return record
+
+    def _update_values(self, entity, data, expected_version):
+        """The fields a change sets, loaded and checked, and the version it expects (`version`
+        in `data`, else `expected_version`: the If-Match header)."""
+        if not isinstance(data, dict):
+            raise ValidationFailed("the body must be a JSON object of fields to change")
+        data = dict(data)
+        expected_version = expected_version_of(data.pop("version", None), expected_version)
+        values = self._load(entity, self.metadata.update_schema(entity.name, readonly=self.system), data,
+                            partial=True)
+        return values, expected_version
 
     def _change(self, conn, entity, table, shape, record_id, values, expected_version):
         """The update of one record in `conn`: (the record, its event or None if nothing changed)."""

@@ -5,7 +5,6 @@ service (hooks before write, audit row, outbox event); after-commit hooks do not
 it — its outbox event reaches rules and the job queue."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -13,15 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.errors import NotFound, ValidationFailed
 from engine.records import query as list_query
-from engine.records.inputs import expected_version_of, record_id_of as _record_id
+from engine.records.inputs import record_id_of as _record_id
 from engine.records.integrity import explain_integrity_error
-from engine.records.writes import audit_row
+from engine.records.writes import audit_row, utcnow
 
 NUMBER_TYPES = ("integer", "decimal")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class WithinWrites:
@@ -31,12 +26,7 @@ class WithinWrites:
         """Update a record inside a write already under way (see `create_within`)."""
         entity, table, shape = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
-        if not isinstance(data, dict):
-            raise ValidationFailed("the body must be a JSON object of fields to change")
-        data = dict(data)
-        expected_version = expected_version_of(data.pop("version", None), None)
-        values = self._load(entity, self.metadata.update_schema(entity_name, readonly=self.system), data,
-                            partial=True)
+        values, expected_version = self._update_values(entity, data, None)
         try:
             record, _ = self._change(conn, entity, table, shape, record_id, values, expected_version)
         except IntegrityError as exc:

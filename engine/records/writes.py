@@ -1,7 +1,14 @@
 """The rows a write leaves beside the record: the audit trail and the outbox."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from engine.systables import loom_table
+
+
+def utcnow() -> datetime:
+    """The time a write happens (aware UTC)."""
+    return datetime.now(timezone.utc)
 
 
 def audit_row(at, actor_id, action, entity, record_id, version, changes) -> dict:
