@@ -1,1 +1,2 @@
-"""The web UI: the designer for tenant admins and generated screens for end users."""
+"""The web UI: the generated screens for end users (and, later, the designer for tenant
+admins), as a Flask blueprint under `/t/<tenant>/`."""

@@ -223,3 +223,10 @@ def authenticate(storage, token: str) -> Actor | None:
     with storage.connect() as conn:
         row = conn.execute(stmt).mappings().first()
     return _actor(row) if row else None
+
+
+def set_locale(storage, user_id: int, locale: str) -> None:
+    """Remember the language the user reads the screens in (`en`, `zh-CN`)."""
+    users = loom_table(storage.schema, "loom_users")
+    with storage.begin() as conn:
+        conn.execute(users.update().where(users.c.id == user_id).values(locale=locale))

@@ -52,7 +52,31 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("segments", JSON),
         Column("manager_id", ID),
         Column("attributes", JSON),
+        Column("failed_logins", Integer, nullable=False, server_default="0"),  # in a row, since the last success
+        Column("locked_until", DateTime(timezone=True)),
+        Column("password_changed_at", DateTime(timezone=True)),  # sessions signed in before it end
         Index("ix_loom_users_manager", "manager_id"),
+    )
+    Table(
+        "loom_password_resets", md,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("user_id", ID, ForeignKey("loom_users.id", ondelete="CASCADE"), nullable=False),
+        Column("token_hash", String(64), nullable=False, unique=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+        Column("used_at", DateTime(timezone=True)),
+    )
+    Table(
+        "loom_saved_views", md,
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("entity", String(48), nullable=False),
+        Column("name", String(200), nullable=False),
+        Column("owner_id", ID, ForeignKey("loom_users.id", ondelete="CASCADE")),  # None: shared by an admin
+        Column("shared", Boolean, nullable=False, server_default=false()),
+        Column("definition", JSON, nullable=False),  # columns, sort, filters, mode (list or kanban)
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Index("ix_loom_saved_views_entity", "entity", "owner_id"),
     )
     Table(
         "loom_tokens", md,

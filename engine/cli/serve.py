@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import click
 
-from engine import auth
+from engine import auth, passwords
 from engine.app import create_app
 from engine.cli.common import pass_install
 from engine.packs.service import PackService
@@ -75,6 +76,10 @@ def demo(install, host, port, no_serve):
         click.echo(token)
     else:
         click.echo(f"demo tenant exists; make a new token with: loom token create {DEMO_TENANT} {DEMO_ADMIN}")
+    password = secrets.token_urlsafe(9)  # a new one each run: only its hash is kept
+    passwords.set_password(install.session(DEMO_TENANT).storage, DEMO_ADMIN, password)
+    click.echo(f"screens: sign in at http://{host}:{port}/t/{DEMO_TENANT}/ "
+               f"as {DEMO_ADMIN} with the password {password}")
     if not no_serve:
         entity = "membership" if with_pack else "contact"
         click.echo(f"try: curl -H 'Authorization: Bearer <token>' "

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
-from engine import auth
+from engine import auth, passwords
 from engine.cli.common import echo_json, pass_install
 
 
@@ -132,13 +133,51 @@ ATTR_HELP = "A sharing attribute KEY=VALUE (repeat a KEY for a list)."
 @click.option("--locale", default="en", show_default=True)
 @click.option("--manager", help="The e-mail of the user's manager (an existing user).")
 @click.option("--attr", "attrs", multiple=True, metavar="KEY=VALUE", help=ATTR_HELP)
+@click.option("--password", "with_password", is_flag=True,
+              help="Also set a password for the screens: prompted, or read twice (one per line) "
+                   "from standard input when that is not a terminal.")
 @pass_install
-def user_create(install, tenant_slug, email, role, display_name, locale, manager, attrs):
+def user_create(install, tenant_slug, email, role, display_name, locale, manager, attrs, with_password):
     """Create user EMAIL in TENANT."""
     session = install.session(tenant_slug)
+    password = _read_password() if with_password else None  # refused before anything is created
     created = auth.create_user(session.storage, email, role, display_name, locale,
                                manager=manager, attributes=_attributes(attrs))
-    click.echo(f"created {created.role} {created.email} in {tenant_slug}")
+    if password is not None:
+        passwords.set_password(session.storage, created.email, password)
+    click.echo(f"created {created.role} {created.email} in {tenant_slug}"
+               + (" with a password" if password is not None else ""))
+
+
+@user.command("set-password")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("email")
+@pass_install
+def user_set_password(install, tenant_slug, email):
+    """Set EMAIL's password in TENANT: prompted twice, or read twice (one per line) from
+    standard input when that is not a terminal. Ends the user's signed-in sessions and
+    lifts a lock-out."""
+    storage = install.session(tenant_slug).storage
+    password = _read_password()
+    passwords.set_password(storage, email, password)
+    click.echo(f"password set for {email.strip().lower()} in {tenant_slug}")
+
+
+def _read_password() -> str:
+    """A new password, typed twice: at a prompt, or as two lines of standard input."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        lines = sys.stdin.read().splitlines()
+        if len(lines) < 2:
+            raise click.UsageError("give the password twice on standard input, one per line")
+        password, again = lines[0], lines[1]
+        if password != again:
+            raise click.UsageError("the two passwords on standard input differ")
+    problem = passwords.password_problem(password)
+    if problem:
+        raise click.UsageError(problem)
+    return password
 
 
 @user.command("update")

@@ -1,0 +1,42 @@
+"""The shell around every screen: the home page with the user's work, the navigation
+(the tenant's entities the user may read), and the language switch remembered per user."""
+from __future__ import annotations
+
+from flask import g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from admin_ui.i18n import COOKIE, LANGUAGES
+from admin_ui.view import screen_view
+from admin_ui.web import public, screens
+from engine import auth
+
+
+@screens.app_context_processor
+def _navigation():
+    if request.blueprint != "screens" or g.get("ui_user") is None:
+        return {}
+    return {"ui_entities": [{"name": e["name"], "label": e["plural_label"] or e["label"]}
+                            for e in screen_view()["entities"]]}
+
+
+@screens.get("/")
+def home():
+    return render_template("screens/home.html", title=_("Home"))
+
+
+@screens.post("/language")
+@public
+def set_language():
+    """Switch the language: remembered on the user (or, signed out, in a cookie)."""
+    language = request.form.get("language")
+    if language not in LANGUAGES:
+        return render_template("screens/error.html", title=_("Not possible"),
+                               message=_("Choose English or 中文.")), 400
+    back = request.form.get("back") or url_for("screens.home")
+    if not back.startswith(url_for("screens.home").rstrip("/") + "/") and back != url_for("screens.home"):
+        back = url_for("screens.home")
+    response = redirect(back)
+    if g.ui_user is not None:
+        auth.set_locale(g.session.storage, g.ui_user.id, language)
+    response.set_cookie(COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

@@ -1,0 +1,113 @@
+"""Signing in and out, and resetting a forgotten password by e-mail.
+
+Every refusal says the same for an unknown e-mail and a wrong password; a locked-out
+user is told for how long. A reset request answers the same whether or not the e-mail
+has an account, and the link it mails works once, for two hours."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from admin_ui.web import public, screens, sign_in_session, sign_out_session
+from engine import passwords
+from workflows.notify.mailer import Mailer
+
+log = logging.getLogger("loom.screens")
+
+
+def _storage():
+    return current_app.extensions["loom"].registry.storage_of(g.ui_tenant)
+
+
+def _next_url() -> str:
+    """Where to go after signing in: a path of this tenant's screens, never elsewhere."""
+    target = request.values.get("next") or ""
+    parts = urlsplit(target)
+    home = url_for("screens.home")
+    prefix = home.rstrip("/") + "/"
+    if parts.scheme or parts.netloc or not (target == home or target.startswith(prefix)):
+        return home
+    return target
+
+
+@screens.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    error, status, email = None, 200, ""
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip()[:254]
+        outcome = passwords.sign_in(_storage(), email, request.form.get("password") or "")
+        if outcome.actor is not None:
+            sign_in_session(g.ui_tenant, outcome.actor)
+            return redirect(_next_url())
+        status = 401
+        if outcome.refusal == "locked":
+            error = _("Too many failed attempts. Try again after %(time)s, or reset your password.",
+                      time=format_datetime(outcome.locked_until, "short"))
+        else:
+            error = _("The e-mail or the password is not right.")
+    return render_template("screens/login.html", error=error, email=email,
+                           next=request.values.get("next", "")), status
+
+
+@screens.post("/logout")
+@public
+def logout():
+    sign_out_session(g.ui_tenant)
+    flash(_("You have signed out."))
+    return redirect(url_for("screens.login"))
+
+
+@screens.route("/password-reset", methods=["GET", "POST"])
+@public
+def reset_request():
+    if request.method == "GET":
+        return render_template("screens/reset_request.html")
+    email = (request.form.get("email") or "").strip()[:254]
+    started = passwords.start_reset(_storage(), email)
+    if started is not None:
+        secret, actor = started
+        _mail_link(actor, url_for("screens.reset", secret=secret, _external=True))
+    return render_template("screens/reset_request.html", sent=True)
+
+
+def _mail_link(actor, link) -> None:
+    mailer = Mailer.from_environ(current_app.extensions["loom"].settings.extra)
+    if not mailer.enabled:
+        log.warning("password reset for %s in %s not mailed: e-mail is off (LOOM_SMTP_HOST); "
+                    "an operator can run `loom user set-password`", actor.email, g.ui_tenant.slug)
+        return
+    body = _("Someone (we hope you) asked to reset your Loom password for %(tenant)s.\n\n"
+             "Open this link within two hours to choose a new one:\n%(link)s\n\n"
+             "If it was not you, ignore this message: your password stays as it is.",
+             tenant=g.ui_tenant.name, link=link)
+    try:
+        mailer.send(actor.email, _("Reset your Loom password"), body)
+    except Exception as exc:  # the visitor is told the same either way; the operator reads the log
+        log.warning("password reset mail to %s failed: %s", actor.email, exc)
+
+
+@screens.route("/password-reset/<secret>", methods=["GET", "POST"])
+@public
+def reset(secret):
+    storage = _storage()
+    email = passwords.reset_user(storage, secret)
+    if email is None:
+        return render_template("screens/reset.html", invalid=True), 404
+    error = None
+    if request.method == "POST":
+        password = request.form.get("password") or ""
+        if password != (request.form.get("password_again") or ""):
+            error = _("The two passwords differ.")
+        elif passwords.password_problem(password):
+            error = _("A password needs at least %(n)s characters.", n=passwords.MIN_LENGTH)
+        elif passwords.finish_reset(storage, secret, password):
+            flash(_("Your password is changed. Sign in with it."))
+            return redirect(url_for("screens.login"))
+        else:
+            return render_template("screens/reset.html", invalid=True), 404
+    return render_template("screens/reset.html", email=email, error=error), 400 if error else 200

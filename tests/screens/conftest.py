@@ -1,0 +1,158 @@
+"""Browser tests: a real Loom server on localhost, Debian's Chromium driven by Playwright,
+elements found by role and accessible name, and axe-core on every screen.
+
+`site` is one server per test module over an install with the demo tenant (the retail
+loyalty pack and its demo data) and two users with passwords: an admin and a member.
+`page` is a fresh browser context per test (no cookies), in English unless a test
+switches. Screenshots go to the test's temporary folder, or to `LOOM_SCREENSHOTS_DIR`
+when set (`scripts/screenshots` sets it to docs/screenshots)."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import auth, passwords
+from engine.app import create_app
+from engine.install import Install
+from engine.packs.service import PackService
+from engine.plugins import Plugins
+from tests.conftest import make_settings, drop_prefixed_schemas
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("LOOM_TEST_CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / "admin_ui" / "node_modules" / "axe-core" / "axe.min.js"
+REQUIRE_BROWSER = os.environ.get("CI") == "true" or os.environ.get("LOOM_TEST_REQUIRE_BROWSER") == "1"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+ADMIN, MEMBER, PASSWORD = "admin@demo.example", "member@demo.example", "correct-horse-1"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def browser_problem() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    if not AXE.exists():
+        return f"no axe-core at {AXE} (scripts/setup test installs it)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    problem = browser_problem()
+    if problem:
+        if REQUIRE_BROWSER:
+            pytest.fail(problem)
+        pytest.skip(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class LiveServer:
+    """A threaded werkzeug server of `app` on a free localhost port."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@dataclass
+class Site:
+    install: Install
+    url: str
+    tenant: str = "demo"
+
+    def session(self, email=None):
+        """A session of the tenant as `email` (the system when None)."""
+        actor = None
+        if email is not None:
+            actor = next(a for a in auth.list_users(self.install.session(self.tenant).storage) if a.email == email)
+        return self.install.session(self.tenant, actor)
+
+    def screen(self, path="") -> str:
+        return f"{self.url}/t/{self.tenant}/{path.lstrip('/')}"
+
+
+def build_site(backend, folder) -> tuple[Site, LiveServer, object]:
+    settings = make_settings(backend, folder)
+    install = Install(settings, Plugins())
+    install.registry.create("demo", "Demo company")
+    PackService(install).install("demo", "retail_loyalty", demo=True)
+    storage = install.session("demo").storage
+    auth.create_user(storage, ADMIN, "admin", display_name="Ada Admin", locale="en")
+    auth.create_user(storage, MEMBER, "member", display_name="Mo Member", locale="en")
+    for email in (ADMIN, MEMBER):
+        passwords.set_password(storage, email, PASSWORD)
+    server = LiveServer(create_app(install, {"TESTING": False}))
+    return Site(install, server.url), server, settings
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The demo tenant on SQLite, served for one test module."""
+    found, server, settings = build_site("sqlite", tmp_path_factory.mktemp("site"))
+    yield found
+    server.stop()
+    found.install.dispose()
+    if settings.database_url:
+        drop_prefixed_schemas(settings.schema_prefix)
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    found = context.new_page()
+    found.loom_tmp = tmp_path
+    yield found
+    context.close()
+
+
+def sign_in(page, site: Site, email=ADMIN, password=PASSWORD, path=""):
+    """Sign in through the sign-in form, then open `path`."""
+    page.goto(site.screen("login"))
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    if path:
+        page.goto(site.screen(path))
+
+
+def axe_violations(page, exclude=()) -> list[dict]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))",
+        WCAG)
+
+
+def assert_accessible(page) -> None:
+    violations = axe_violations(page)
+    assert violations == [], "axe-core found WCAG A/AA violations:\n" + "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']} at {v['nodes'][:3]}" for v in violations)
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as `name`.png (docs/screenshots with LOOM_SCREENSHOTS_DIR)."""
+    folder = Path(os.environ.get("LOOM_SCREENSHOTS_DIR") or page.loom_tmp)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
