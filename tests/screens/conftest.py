@@ -9,6 +9,7 @@ when set (`scripts/screenshots` sets it to docs/screenshots)."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,3 +157,40 @@ def screenshot(page, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+class ScreenClient:
+    """A Flask test client signed in to a tenant's screens through the sign-in form, which
+    sends the page's CSRF token with every form post (`post`) and htmx request (`hx`)."""
+
+    CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+    def __init__(self, app, tenant: str, email: str, password: str = PASSWORD):
+        self.client, self.tenant = app.test_client(), tenant
+        page = self.client.get(f"/t/{tenant}/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        signed = self.client.post(f"/t/{tenant}/login", data={"email": email, "password": password,
+                                                              "csrf_token": token})
+        assert signed.status_code == 302, signed.text
+        self.token = self.CSRF.search(self.client.get(f"/t/{tenant}/").text).group(1)
+
+    def path(self, path: str) -> str:
+        return f"/t/{self.tenant}/{path.lstrip('/')}"
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(self.path(path), **kwargs)
+
+    def post(self, path: str, data=None, **kwargs):
+        return self.client.post(self.path(path), data={**(data or {}), "csrf_token": self.token}, **kwargs)
+
+    def hx(self, method: str, path: str, data=None, **kwargs):
+        headers = {"HX-Request": "true", "X-CSRFToken": self.token, **kwargs.pop("headers", {})}
+        return self.client.open(self.path(path), method=method, data=data, headers=headers, **kwargs)
+
+
+def with_passwords(install, tenant: str, users) -> None:
+    """Create `users` ({email: role}) in `tenant`, each with PASSWORD."""
+    storage = install.session(tenant).storage
+    for email, role in users.items():
+        auth.create_user(storage, email, role)
+        passwords.set_password(storage, email, PASSWORD)
