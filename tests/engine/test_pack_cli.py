@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from engine import passwords
 from engine.cli import cli
 from engine.install import Install
 from engine.packs.layers import load_layers
@@ -157,10 +158,14 @@ def test_loom_demo_sets_up_the_retail_tenant_once(settings):
     first = run(install, "demo", "--no-serve")
     assert first.exit_code == 0, first.output
     assert "demo tenant ready: demo; admin admin@demo.example" in first.output
-    assert first.output.strip().splitlines()[-1].startswith("loom_")
+    lines = first.output.strip().splitlines()
+    assert lines[lines.index(next(l for l in lines if l.endswith("API token:"))) + 1].startswith("loom_")
+    signed = next(l for l in lines if l.startswith("screens: sign in at http://127.0.0.1:8000/t/demo/"))
     session = install.session("demo")
+    assert passwords.sign_in(session.storage, "admin@demo.example", signed.rsplit(" ", 1)[1]).actor is not None
     assert {p.name for p in PackService(install).installed("demo")} == {"crm_core", "retail_loyalty"}
     assert len(session.records.list("membership")["items"]) >= 5
     again = run(install, "demo", "--no-serve")
     assert again.exit_code == 0 and "demo tenant exists" in again.output
+    assert "with the password" in again.output  # a new one each run: the old one is only a hash
     install.dispose()
