@@ -181,3 +181,29 @@ def test_the_type_ahead_offers_only_records_the_user_may_read(acme, app):
     offered = rep.get("e/account/choose/primary_contact?term=zeta")
     assert offered.status_code == 200 and "Zeta Rep" in offered.text and "Zeta Boss" not in offered.text
     assert "Zeta Boss" in ScreenClient(app, "acme", BOSS).get("e/account/choose/primary_contact?term=zeta").text
+
+
+def test_rows_link_to_record_pages_and_the_kanban_keeps_the_filters_when_those_screens_exist(acme):
+    app = create_app(acme, {"TESTING": True})
+    for rule, endpoint in (("/t/<tenant>/e/<entity>/<int:record_id>", "screens.record_page"),
+                           ("/t/<tenant>/e/<entity>/new", "screens.record_new"),
+                           ("/t/<tenant>/e/<entity>/kanban", "screens.entity_kanban")):
+        app.add_url_rule(rule, endpoint=endpoint, view_func=lambda **kwargs: "elsewhere")
+    made = contacts(acme, BOSS, 2)
+    page = ScreenClient(app, "acme", BOSS).get("e/contact?tier__in=regular&sort=-full_name")
+    assert f'href="/t/acme/e/contact/{made[0]}"' in page.text
+    assert 'href="/t/acme/e/contact/new"' in page.text
+    assert re.search(r'href="/t/acme/e/contact/kanban\?[^"]*tier__in=regular', page.text)
+
+
+def test_date_ranges_filter_dates_and_instants_and_a_bad_bulk_value_is_refused_whole(acme, app):
+    contacts(acme, BOSS, 3)
+    boss = ScreenClient(app, "acme", BOSS)
+    assert len(ROW_IDS.findall(boss.get("e/contact?created_at__gte=2000-01-01&created_at__lte=2999-12-31").text)) == 3
+    assert len(ROW_IDS.findall(boss.get("e/contact?created_at__lte=2000-01-01").text)) == 0
+    refused = boss.hx("POST", "e/contact/bulk", {"action": "edit", "field": "lifetime_value", "value": "lots",
+                                                 "ids": ["1"]})
+    assert refused.status_code == 200 and "refused" in refused.text
+    refused = boss.hx("POST", "e/account/bulk", {"action": "edit", "field": "primary_contact", "value": "x",
+                                                 "ids": ["1"]})
+    assert refused.status_code == 400 and "is not a value for" in refused.text
