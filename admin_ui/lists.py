@@ -72,15 +72,18 @@ def kanban_url(entity: dict, state) -> str | None:
 
 @screens.get("/e/<entity>")
 def entity_list(entity):
+    """The list; `?view=<id>` alone opens a saved view (what it names that the user can no
+    longer see is dropped, with a notice)."""
     found = list_entity(entity)
     args, notices, view = request.args, [], None
     if "view" in args:
         view = saved_views.get_view(g.session.storage, entity, args["view"], g.ui_user)
         if set(args) == {"view"}:
             args, notices = _args_of(view, found)
-            if view.definition.get("mode") == "kanban" and kanban_url(found, read_state(args, screen_view(), found)):
-                return redirect(kanban_url(found, read_state(args, screen_view(), found)))
     state = read_state(args, screen_view(), found)
+    if view is not None and view.definition.get("mode") == "kanban" \
+            and set(request.args) == {"view"} and kanban_url(found, state):
+        return redirect(kanban_url(found, state))  # a kanban view opens as the kanban
     for notice in notices:
         flash(notice)
     rows = _page(found, state)
