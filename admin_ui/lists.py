@@ -93,7 +93,7 @@ def entity_list(entity):
     return render_template(
         "screens/list.html", title=found["plural_label"] or found["label"], nav_entity=entity, **rows,
         filters=filters_for(found, state.filtered_columns(), labels), labels=labels, saved=view,
-        all_columns=_choosable_columns(found, labels),
+        all_columns=_choosable_columns(found, state, labels),
         views=saved_views.views_for(g.session.storage, entity, g.ui_user),
         bulk_fields=editable_fields(found), bulk_transitions=bulk_transitions(found),
         reference_titles=_reference_titles(found, state),
@@ -122,9 +122,11 @@ def _args_of(view, entity) -> tuple[MultiDict, list[str]]:
     return MultiDict(pairs), notices
 
 
-def _choosable_columns(entity: dict, labels: dict) -> list[dict]:
-    names = [f["name"] for f in entity["fields"]] + ["created_at", "updated_at", "owner_id"]
-    return [{"name": n, "label": labels.get(n, n)} for n in names]
+def _choosable_columns(entity: dict, state, labels: dict) -> list[dict]:
+    """The shown columns first, in their order (the form sends them back in this order),
+    then the others."""
+    names = [*state.columns, *(f["name"] for f in entity["fields"]), "created_at", "updated_at", "owner_id"]
+    return [{"name": n, "label": labels.get(n, n)} for n in dict.fromkeys(names)]
 
 
 def _page(entity: dict, state) -> dict:

@@ -207,3 +207,11 @@ def test_date_ranges_filter_dates_and_instants_and_a_bad_bulk_value_is_refused_w
     refused = boss.hx("POST", "e/account/bulk", {"action": "edit", "field": "primary_contact", "value": "x",
                                                  "ids": ["1"]})
     assert refused.status_code == 400 and "is not a value for" in refused.text
+
+
+def test_the_column_chooser_keeps_the_users_column_order(acme, app):
+    page = ScreenClient(app, "acme", BOSS).get("e/contact?columns=tier&columns=full_name")
+    chooser = re.findall(r'name="columns" value="(\w+)"', page.text)
+    assert chooser[:2] == ["tier", "full_name"] and "secret_code" not in chooser
+    headers = re.findall(r'<th scope="col"[^>]*>\s*<a href="[^"]*">([^<]+)<', page.text)
+    assert headers == ["Tier", "Full name"]
