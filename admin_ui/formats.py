@@ -12,8 +12,10 @@ from decimal import Decimal, InvalidOperation
 from flask import g
 from flask_babel import format_currency, format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from admin_ui.view import entity_view
+from engine.systables import loom_table
 
 TITLE_FIELDS = ("name", "full_name", "title", "subject", "number", "code", "email")
 TITLE_TYPES = ("string", "email", "phone")
@@ -136,3 +138,15 @@ def moment(value) -> str:
         return format_datetime(parsed, "medium")
     except ValueError:
         return str(value)
+
+
+def user_names(ids) -> dict:
+    """`{user id: name}` of the users among `ids` (an owner column), in one query."""
+    ids = {i for i in ids if isinstance(i, int)}
+    if not ids:
+        return {}
+    users = loom_table(g.session.storage.schema, "loom_users")
+    with g.session.storage.connect() as conn:
+        rows = conn.execute(select(users.c.id, users.c.display_name, users.c.email)
+                            .where(users.c.id.in_(sorted(ids)))).all()
+    return {row.id: row.display_name or row.email for row in rows}

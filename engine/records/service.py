@@ -231,6 +231,21 @@ class RecordService(WithinWrites):
         rows, cursor = list_query.page(rows, query)
         return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
 
+    @one_version
+    def count(self, entity_name, params=(), cap=1001) -> int:
+        """How many readable records match the list filters ``params``, at most `cap`
+        (a screen shows "1,000+" at the cap without a full count). Paging parameters
+        (sort, limit, cursor, fields) are accepted and do not change the count."""
+        entity, table, _ = self._entity(entity_name)
+        query = list_query.parse_list_query(entity, table, params)
+        clause = self.sharing.read_clause(entity)
+        if clause is not None:
+            query = replace(query, where=query.where + (clause,))
+        with self.storage.connect() as conn:
+            found = conn.execute(list_query.build_count(table, query, cap)).scalar_one()
+            self._confirm(conn)
+        return found
+
     def export(self, entity_name, params=()):
         """Every readable record matching the list filters: an iterator read in keyset batches."""
         entity, table, shape = self._entity(entity_name)
