@@ -1,0 +1,173 @@
+"""A record's timeline, the 360° history: field changes from the audit trail, workflow
+transitions and approvals, rule firings and notifications, of the record and of every
+record referencing it that the user may read (for a party: its activities, service
+requests, surveys and their answers…), newest first, filterable by kind, paged.
+
+The records come from the record service (`records.get` / `records.list`), so sharing
+decides which ones contribute; a record the user may not read contributes nothing. Their
+entries are read from the engine's tables in one query per table and entity. A
+notification is shown to the user it was sent to and to admins."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from flask import g, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from admin_ui.formats import display, record_title
+from admin_ui.people import names_of
+from admin_ui.record_access import entity_or_404, record_or_404
+from admin_ui.view import entity_view, screen_view
+from admin_ui.web import screens
+from engine.errors import ValidationFailed
+from engine.systables import loom_table
+
+PAGE = 15
+MAX_REFERRING = 200  # records of each referencing entity and field taken into the timeline
+MAX_DETAILS = 8
+KINDS = ("change", "activity", "transition", "approval", "rule", "notification", "survey")
+# Records of these entities are the timeline's activities and surveys; others' are changes.
+ENTITY_KINDS = {"activity": "activity", "survey": "survey", "survey_response": "survey"}
+
+
+def kind_labels() -> dict:
+    return {"change": _("Changes"), "activity": _("Activities"), "transition": _("Transitions"),
+            "approval": _("Approvals"), "rule": _("Rule firings"), "notification": _("Notifications"),
+            "survey": _("Surveys")}
+
+
+def subjects(entity: dict, record: dict) -> dict:
+    """`{entity name: {id: record}}`: the record and the readable records referencing it."""
+    out = {entity["name"]: {record["id"]: record}}
+    for other in screen_view()["entities"]:
+        for field in other["fields"]:
+            if field["base_type"] == "reference" and field.get("to") == entity["name"]:
+                params = [(field["name"], str(record["id"])), ("limit", str(MAX_REFERRING)), ("sort", "-id")]
+                for item in g.session.records.list(other["name"], params)["items"]:
+                    out.setdefault(other["name"], {})[item["id"]] = item
+    return out
+
+
+def entries(found: dict) -> list[dict]:
+    """Every entry of the records in `found`, newest first (not yet worded)."""
+    schema, out = g.session.storage.schema, []
+    with g.session.storage.connect() as conn:
+        for name, records in found.items():
+            ids = sorted(records)
+            for kind, table in (("audit", "loom_audit"), ("transition", "loom_transitions"),
+                                ("approval", "loom_approvals"), ("rule", "loom_rule_trace"),
+                                ("notification", "loom_notifications")):
+                source = loom_table(schema, table)
+                stmt = select(source).where(source.c.entity == name, source.c.record_id.in_(ids))
+                if kind == "notification" and not g.ui_user.is_admin:
+                    stmt = stmt.where(source.c.user_id == g.ui_user.id)
+                for row in conn.execute(stmt).mappings():
+                    out.append({"source": kind, "entity": name, "record": records[row["record_id"]], "row": dict(row)})
+    for entry in out:
+        entry["kind"] = _kind(entry)
+    out = [e for e in out if e["kind"] is not None]
+    for entry in out:
+        entry["key"] = f"{_stamp(entry['row']['at'])}|{KINDS.index(entry['kind'])}|{entry['row']['id']:012d}"
+    return sorted(out, key=lambda e: e["key"], reverse=True)
+
+
+def _kind(entry) -> str | None:
+    if entry["source"] != "audit":
+        return entry["source"]
+    if entry["row"]["action"] == "transition":
+        return None  # the transition log tells it, with the transition's name and comment
+    return ENTITY_KINDS.get(entry["entity"], "change")
+
+
+def _stamp(value) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str | None = None) -> dict:
+    """One page of the timeline: `items` (worded entries), `next_cursor`, `kind`, `kinds`."""
+    if kind is not None and kind not in KINDS:
+        raise ValidationFailed(_("There is no such kind of timeline entry."),
+                               details=[{"field": "kind", "message": kind[:40]}])
+    found = [e for e in entries(subjects(entity, record)) if kind is None or e["kind"] == kind]
+    if cursor:
+        found = [e for e in found if e["key"] < cursor]
+    page = found[:PAGE]
+    names = names_of({e["row"].get("actor_id") or e["row"].get("user_id") for e in page})
+    return {"items": [_worded(entity, record, e, names) for e in page],
+            "next_cursor": page[-1]["key"] if len(found) > PAGE else None,
+            "kind": kind, "kinds": kind_labels()}
+
+
+def _worded(entity, record, entry, names) -> dict:
+    """An entry as the timeline shows it: when, who, what and its details."""
+    row, about = entry["row"], entity_view(entry["entity"])
+    out = {"kind": entry["kind"], "at": row["at"], "who": names.get(row.get("actor_id")), "details": []}
+    if entry["record"] is not record:
+        out["subject"] = {"entity": about["label"], "title": record_title(about, entry["record"]),
+                          "url": url_for("screens.record_page", entity=about["name"], record_id=entry["record"]["id"])}
+    out["what"], out["details"] = WORDING[entry["source"]](about, row, names)
+    return out
+
+
+def _audit(about, row, names):
+    changes = row["changes"] or {}
+    lines = []
+    for name, (old, new) in changes.items():
+        field = about["field_by_name"].get(name)
+        if field is None:
+            continue
+        if row["action"] == "create":
+            if new not in (None, "", []):
+                lines.append(_("%(field)s: %(value)s", field=field["label"], value=display(field, new)))
+        else:
+            lines.append(_("%(field)s: %(old)s → %(new)s", field=field["label"],
+                           old=display(field, old) or "—", new=display(field, new) or "—"))
+    what = {"create": _("Created %(entity)s", entity=about["label"]),
+            "delete": _("Deleted %(entity)s", entity=about["label"])}.get(
+        row["action"], _("Changed %(entity)s", entity=about["label"]))
+    return what, lines[:MAX_DETAILS]
+
+
+def _transition(about, row, names):
+    workflow = screen_view()["workflow_by_entity"].get(about["name"]) or {"states": [], "transitions": []}
+    states = {s["name"]: s["label"] for s in workflow["states"]}
+    steps = {t["name"]: t["label"] for t in workflow["transitions"]}
+    what = _("%(step)s: %(old)s → %(new)s", step=steps.get(row["transition"]) or row["transition"],
+             old=states.get(row["from_state"], row["from_state"] or "—"),
+             new=states.get(row["to_state"], row["to_state"]))
+    return what, [row["comment"]] if row["comment"] else []
+
+
+def _approval(about, row, names):
+    workflow = screen_view()["workflow_by_entity"].get(about["name"]) or {"transitions": []}
+    steps = {t["name"]: t["label"] for t in workflow["transitions"]}
+    what = _("Approved %(step)s", step=steps.get(row["transition"]) or row["transition"])
+    return what, [row["comment"]] if row["comment"] else []
+
+
+def _rule(about, row, names):
+    return _("Rule %(rule)s (%(ruleset)s): %(outcome)s", rule=row["rule"], ruleset=row["ruleset"],
+             outcome=row["outcome"]), []
+
+
+def _notification(about, row, names):
+    return _("Notified %(person)s: %(title)s", person=names.get(row["user_id"]) or "—",
+             title=row["title"]), []
+
+
+WORDING = {"audit": _audit, "transition": _transition, "approval": _approval, "rule": _rule,
+           "notification": _notification}
+
+
+@screens.get("/e/<entity>/<record_id>/timeline")
+def record_timeline(entity, record_id):
+    """A page of the timeline (htmx: the entries and the next "more" button)."""
+    found = entity_or_404(entity)
+    record = record_or_404(found, record_id)
+    page = first_page(found, record, request.args.get("kind") or None, request.args.get("cursor"))
+    template = "screens/record/_timeline_items.html" if request.headers.get("HX-Request") and request.args.get(
+        "cursor") else "screens/record/_timeline.html"
+    return render_template(template, entity=found, record=record, timeline=page)
