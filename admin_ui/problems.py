@@ -20,7 +20,6 @@ BY_CODE = {
     "approver_role": lambda m: _("This step needs an approval from another role."),
     "already_approved": lambda m: _("You already approved this step; it needs more approvals."),
     "illegal_transition": lambda m: _("This step is not possible from the current state."),
-    "comment_required": lambda m: _("A comment is required for this step."),
 }
 
 BY_MESSAGE = [
@@ -44,6 +43,7 @@ BY_MESSAGE = [
     (r"must be \{\"amount\".*", lambda m: _("Enter an amount and a currency code.")),
     (r".* does not match the pattern .*", lambda m: _("This does not have the expected form.")),
     (r"must be filled before .*", lambda m: _("Fill this in for this step.")),
+    (r"'.*' needs a comment", lambda m: _("A comment is required for this step.")),
     (r"is read-only", lambda m: _("This field cannot be changed.")),
     (r"must be valid JSON", lambda m: _("Enter valid JSON.")),
 ]

@@ -83,7 +83,8 @@ def submitted(field: dict, form) -> object:
     if base == "multi_choice":
         return form.getlist(name)
     if base == "currency":
-        return {"amount": form.get(name, "").strip(), "currency": form.get(f"{name}__currency", "").strip().upper()}
+        amount = form.get(name, "").strip()
+        return {"amount": amount, "currency": form.get(f"{name}__currency", "").strip().upper() if amount else ""}
     return form.get(name, "").strip() if base not in TEXTAREA_TYPES else form.get(name, "")
 
 

@@ -61,7 +61,7 @@ def record_new(entity):
         try:
             created = g.session.records.create(found["name"], values)
         except ValidationFailed as error:
-            problems = _problems(error)
+            problems = _problems(found, error)
         else:
             flash(_("Created."))
             return redirect(url_for("screens.record_page", entity=found["name"], record_id=created["id"]))
@@ -87,7 +87,7 @@ def record_edit(entity, record_id):
         except StaleVersion:
             return _stale(found, record_or_404(found, record["id"]), loaded)
         except ValidationFailed as error:
-            problems = _problems(error)
+            problems = _problems(found, error)
         else:
             flash(_("Saved."))
             return redirect(url_for("screens.record_page", entity=found["name"], record_id=record["id"]))
@@ -116,8 +116,12 @@ def _input_values(entity: dict, record: dict) -> dict:
             for section in record_form.sections(entity) for field in section["fields"]}
 
 
-def _problems(error) -> dict:
+def _problems(entity: dict, error) -> dict:
+    """`{field: [text]}` of the error's problems; those of no field on the form (a rule's
+    refusal) under `""`, with the error's message when nothing else says what is wrong."""
     fields, general = by_field(error)
+    for name in [n for n in fields if n not in entity["field_by_name"]]:
+        general += fields.pop(name)
     if general or not fields:
         fields[""] = general or [error.message]
     return fields
