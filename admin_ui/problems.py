@@ -43,6 +43,8 @@ BY_MESSAGE = [
     (r"must be \{\"amount\".*", lambda m: _("Enter an amount and a currency code.")),
     (r".* does not match the pattern .*", lambda m: _("This does not have the expected form.")),
     (r"must be filled before .*", lambda m: _("Fill this in for this step.")),
+    (r"no \w+ record with id .*|must be the id \(a whole number\) of a record in .*",
+     lambda m: _("Choose a record from the list.")),
     (r"'.*' needs a comment", lambda m: _("A comment is required for this step.")),
     (r"is read-only", lambda m: _("This field cannot be changed.")),
     (r"must be valid JSON", lambda m: _("Enter valid JSON.")),

@@ -16,7 +16,9 @@ from admin_ui.problems import by_field
 from admin_ui.record_access import entity_or_404, record_or_404
 from admin_ui.view import entity_view, screen_view
 from admin_ui.web import screens
-from engine.errors import StaleVersion, ValidationFailed
+from engine.errors import Conflict, StaleVersion, ValidationFailed
+
+REFUSALS = (ValidationFailed, Conflict)  # shown on the form: bad values, a unique value taken
 
 KEY_FIELDS = 4
 
@@ -60,7 +62,7 @@ def record_new(entity):
     if not problems:
         try:
             created = g.session.records.create(found["name"], values)
-        except ValidationFailed as error:
+        except REFUSALS as error:
             problems = _problems(found, error)
         else:
             flash(_("Created."))
@@ -86,7 +88,7 @@ def record_edit(entity, record_id):
             g.session.records.update(found["name"], record["id"], values, expected_version=loaded)
         except StaleVersion:
             return _stale(found, record_or_404(found, record["id"]), loaded)
-        except ValidationFailed as error:
+        except REFUSALS as error:
             problems = _problems(found, error)
         else:
             flash(_("Saved."))

@@ -27,17 +27,17 @@ def referrers(entity: dict) -> list[tuple[dict, dict]]:
 
 def lists(entity: dict, record: dict) -> dict:
     """The first page of every related list: `filled` (lists with records) and `empty`."""
-    found = referrers(entity)
-    names = [other["name"] for other, _ in found]
     out = {"filled": [], "empty": []}
-    for other, field in found:
-        section = page(other, field, record, None, names.count(other["name"]) > 1)
+    for other, field in referrers(entity):
+        section = page(other, field, record, None)
         out["filled" if section["rows"] else "empty"].append(section)
     return out
 
 
-def page(other: dict, field: dict, record: dict, cursor: str | None, name_field: bool = True) -> dict:
-    """One page of the records of `other` whose `field` is `record`."""
+def page(other: dict, field: dict, record: dict, cursor: str | None) -> dict:
+    """One page of the records of `other` whose `field` is `record` (named by the field
+    too when `other` refers to the record's entity by more than one field)."""
+    name_field = sum(f["base_type"] == "reference" and f.get("to") == field["to"] for f in other["fields"]) > 1
     params = [(field["name"], str(record["id"])), ("limit", str(PAGE)), ("sort", "-id")]
     if cursor:
         params.append(("cursor", cursor))
@@ -50,6 +50,7 @@ def page(other: dict, field: dict, record: dict, cursor: str | None, name_field:
     label = other["plural_label"] or other["label"]
     return {"entity": other, "field": field, "record": record, "rows": rows, "next_cursor": found["next_cursor"],
             "label": f"{label} · {field['label']}" if name_field else label,
+            "new_label": f"{other['label']} · {field['label']}" if name_field else other["label"],
             "key": f"related-{other['name']}-{field['name']}"}
 
 

@@ -15,7 +15,7 @@ from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from admin_ui.formats import display, record_title
+from admin_ui.formats import display, record_title, titles_of
 from admin_ui.people import names_of
 from admin_ui.record_access import entity_or_404, record_or_404
 from admin_ui.view import entity_view, screen_view
@@ -96,23 +96,40 @@ def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str 
         found = [e for e in found if e["key"] < cursor]
     page = found[:PAGE]
     names = names_of({e["row"].get("actor_id") or e["row"].get("user_id") for e in page})
-    return {"items": [_worded(entity, record, e, names) for e in page],
+    labels = _reference_labels(page)
+    return {"items": [_worded(entity, record, e, names, labels) for e in page],
             "next_cursor": page[-1]["key"] if len(found) > PAGE else None,
             "kind": kind, "kinds": kind_labels()}
 
 
-def _worded(entity, record, entry, names) -> dict:
+def _reference_labels(page) -> dict:
+    """The titles of the records the page's field changes refer to (one query per entity;
+    a record the user may not read keeps its bare id)."""
+    wanted: dict = {}
+    for entry in page:
+        about = entity_view(entry["entity"])
+        for name, values in ((entry["row"].get("changes") or {}) if entry["source"] == "audit" else {}).items():
+            field = about["field_by_name"].get(name)
+            if field is not None and field["base_type"] == "reference":
+                wanted.setdefault(field["to"], set()).update(v for v in values if isinstance(v, int))
+    labels = {}
+    for target, ids in wanted.items():
+        labels.update(titles_of(target, ids))
+    return labels
+
+
+def _worded(entity, record, entry, names, labels) -> dict:
     """An entry as the timeline shows it: when, who, what and its details."""
     row, about = entry["row"], entity_view(entry["entity"])
     out = {"kind": entry["kind"], "at": row["at"], "who": names.get(row.get("actor_id")), "details": []}
     if entry["record"] is not record:
         out["subject"] = {"entity": about["label"], "title": record_title(about, entry["record"]),
                           "url": url_for("screens.record_page", entity=about["name"], record_id=entry["record"]["id"])}
-    out["what"], out["details"] = WORDING[entry["source"]](about, row, names)
+    out["what"], out["details"] = WORDING[entry["source"]](about, row, names, labels)
     return out
 
 
-def _audit(about, row, names):
+def _audit(about, row, names, labels):
     changes = row["changes"] or {}
     lines = []
     for name, (old, new) in changes.items():
@@ -121,17 +138,17 @@ def _audit(about, row, names):
             continue
         if row["action"] == "create":
             if new not in (None, "", []):
-                lines.append(_("%(field)s: %(value)s", field=field["label"], value=display(field, new)))
+                lines.append(_("%(field)s: %(value)s", field=field["label"], value=display(field, new, labels)))
         else:
             lines.append(_("%(field)s: %(old)s → %(new)s", field=field["label"],
-                           old=display(field, old) or "—", new=display(field, new) or "—"))
+                           old=display(field, old, labels) or "—", new=display(field, new, labels) or "—"))
     what = {"create": _("Created %(entity)s", entity=about["label"]),
             "delete": _("Deleted %(entity)s", entity=about["label"])}.get(
         row["action"], _("Changed %(entity)s", entity=about["label"]))
     return what, lines[:MAX_DETAILS]
 
 
-def _transition(about, row, names):
+def _transition(about, row, names, labels):
     workflow = screen_view()["workflow_by_entity"].get(about["name"]) or {"states": [], "transitions": []}
     states = {s["name"]: s["label"] for s in workflow["states"]}
     steps = {t["name"]: t["label"] for t in workflow["transitions"]}
@@ -141,19 +158,19 @@ def _transition(about, row, names):
     return what, [row["comment"]] if row["comment"] else []
 
 
-def _approval(about, row, names):
+def _approval(about, row, names, labels):
     workflow = screen_view()["workflow_by_entity"].get(about["name"]) or {"transitions": []}
     steps = {t["name"]: t["label"] for t in workflow["transitions"]}
     what = _("Approved %(step)s", step=steps.get(row["transition"]) or row["transition"])
     return what, [row["comment"]] if row["comment"] else []
 
 
-def _rule(about, row, names):
+def _rule(about, row, names, labels):
     return _("Rule %(rule)s (%(ruleset)s): %(outcome)s", rule=row["rule"], ruleset=row["ruleset"],
              outcome=row["outcome"]), []
 
 
-def _notification(about, row, names):
+def _notification(about, row, names, labels):
     return _("Notified %(person)s: %(title)s", person=names.get(row["user_id"]) or "—",
              title=row["title"]), []
 

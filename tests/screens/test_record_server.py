@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from engine import auth
 from engine.app import create_app
 from tests.conftest import crm_document
 from tests.screens.conftest import ScreenClient, with_passwords
@@ -26,8 +27,7 @@ def acme(install):
     install.registry.create("acme", "Acme")
     install.session("acme").apply_metadata(document)
     with_passwords(install, "acme", {BOSS: "admin", REP: "member"})
-    users = {a.email: a for a in __import__("engine.auth", fromlist=["list_users"]).list_users(
-        install.session("acme").storage)}
+    users = {a.email: a for a in auth.list_users(install.session("acme").storage)}
     boss, rep = install.session("acme", users[BOSS]), install.session("acme", users[REP])
     account = boss.records.create("account", {"name": "Globex"})
     rita = rep.records.create("contact", {"full_name": "Rita Rep", "account": account["id"]})
@@ -112,3 +112,13 @@ def test_a_bad_timeline_kind_is_a_clear_400(acme):
     rep = ScreenClient(acme["app"], "acme", REP)
     page = rep.get(f"e/account/{acme['account']['id']}/timeline?kind=nonsense")
     assert page.status_code == 400 and "There is no such kind of timeline entry." in page.text
+
+
+def test_engine_problems_read_in_chinese_for_a_chinese_user(acme, install):
+    rep_id = acme["rep"].actor.id
+    auth.set_locale(install.session("acme").storage, rep_id, "zh-CN")
+    rep = ScreenClient(acme["app"], "acme", REP)
+    page = rep.post("e/contact/new", {"full_name": "", "account": "999999"})
+    assert page.status_code == 422
+    assert 'id="f-full_name-error">必填。' in page.text
+    assert 'id="f-account-error">请从列表中选择一条记录。' in page.text
