@@ -22,11 +22,25 @@ INPUT_TYPES = {"email": "email", "phone": "tel", "url": "url", "date": "date",
                "datetime": "datetime-local", "integer": "number", "decimal": "number"}
 
 
+def layout_of(entity: dict, kind: str) -> dict | None:
+    """The entity's first layout of `kind` (`form` or `list`), as the screen view has it."""
+    return next((item for item in screen_view()["layouts"]
+                 if item["entity"] == entity["name"] and item["kind"] == kind), None)
+
+
+def summary_fields(entity: dict, skip, count: int) -> list[dict]:
+    """The first `count` fields that sum a record up (a header, a related list's row): its
+    list layout's columns, else its fields, without the field names in `skip`."""
+    layout = layout_of(entity, "list")
+    names = [c["name"] for c in layout["columns"]] if layout else [f["name"] for f in entity["fields"]]
+    fields = entity["field_by_name"]
+    return [fields[n] for n in names if n in fields and n not in skip][:count]
+
+
 def sections(entity: dict) -> list[dict]:
     """The entity's form layout's sections (`label`, `columns`, `fields` as field views),
     or one section of every field when the entity has no form layout."""
-    layout = next((item for item in screen_view()["layouts"]
-                   if item["entity"] == entity["name"] and item["kind"] == "form"), None)
+    layout = layout_of(entity, "form")
     if layout is None:
         return [{"name": "main", "label": entity["label"], "columns": FALLBACK_COLUMNS,
                  "fields": list(entity["fields"])}]

@@ -14,7 +14,6 @@ from admin_ui import record_form, related, stale_edit, timeline, workflow_bar
 from admin_ui.formats import record_title, reference_labels, title_field
 from admin_ui.problems import by_field
 from admin_ui.record_access import entity_or_404, record_or_404
-from admin_ui.view import entity_view, screen_view
 from admin_ui.web import screens
 from engine.errors import Conflict, StaleVersion, ValidationFailed
 
@@ -26,15 +25,7 @@ KEY_FIELDS = 4
 def key_fields(entity: dict) -> list[dict]:
     """A few fields that say what the record is, for its header: the list layout's columns
     (after the title and the workflow state), else the first fields."""
-    skip = {title_field(entity), record_form.state_field(entity)}
-    layout = next((item for item in _layouts() if item["entity"] == entity["name"] and item["kind"] == "list"), None)
-    names = [c["name"] for c in layout["columns"]] if layout else [f["name"] for f in entity["fields"]]
-    fields = [entity["field_by_name"][n] for n in names if n in entity["field_by_name"] and n not in skip]
-    return fields[:KEY_FIELDS]
-
-
-def _layouts():
-    return screen_view()["layouts"]
+    return record_form.summary_fields(entity, {title_field(entity), record_form.state_field(entity)}, KEY_FIELDS)
 
 
 @screens.get("/e/<entity>/<record_id>")

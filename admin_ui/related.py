@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import abort, g, render_template, request
 
 from admin_ui.formats import display, record_title, reference_labels, title_field
+from admin_ui.record_form import summary_fields
 from admin_ui.record_access import entity_or_404, record_or_404
 from admin_ui.view import screen_view
 from admin_ui.web import screens
@@ -42,7 +43,7 @@ def page(other: dict, field: dict, record: dict, cursor: str | None) -> dict:
     if cursor:
         params.append(("cursor", cursor))
     found = g.session.records.list(other["name"], params)
-    columns = _columns(other, field)
+    columns = summary_fields(other, {field["name"], title_field(other)}, COLUMNS)
     labels = reference_labels(found["items"], other)
     rows = [{"id": item["id"], "title": record_title(other, item),
              "cells": [(column["label"], display(column, item.get(column["name"]), labels)) for column in columns]}
@@ -52,15 +53,6 @@ def page(other: dict, field: dict, record: dict, cursor: str | None) -> dict:
             "label": f"{label} · {field['label']}" if name_field else label,
             "new_label": f"{other['label']} · {field['label']}" if name_field else other["label"],
             "key": f"related-{other['name']}-{field['name']}"}
-
-
-def _columns(other: dict, field: dict) -> list[dict]:
-    skip = {field["name"], title_field(other)}
-    layout = next((item for item in screen_view()["layouts"]
-                   if item["entity"] == other["name"] and item["kind"] == "list"), None)
-    names = [c["name"] for c in layout["columns"]] if layout else [f["name"] for f in other["fields"]]
-    fields = other["field_by_name"]
-    return [fields[n] for n in names if n in fields and n not in skip][:COLUMNS]
 
 
 @screens.get("/e/<entity>/<record_id>/related/<other>/<field>")

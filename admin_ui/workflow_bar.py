@@ -72,7 +72,8 @@ def take(entity: dict, record: dict, name: str, form, version: int) -> tuple[int
     try:
         values = _required_values(entity, record, view, form)
         if values:
-            version = g.session.records.update(entity["name"], record["id"], values, expected_version=version)["version"]
+            version = g.session.records.update(entity["name"], record["id"], values,
+                                               expected_version=version)["version"]
         status, _result = transitions.perform(g.session, entity["name"], record["id"], name, comment, version)
     except LoomError as error:
         return error.status, {"name": name, "messages": [translated(error.code, error.message)] + [

@@ -23,14 +23,21 @@ def test_a_new_record_shows_its_validation_error_beside_the_field_then_saves(pag
     assert_accessible(page)
     screenshot(page, "record-error")
     name.fill("周杰")
+    page.get_by_role("searchbox", name="Search Parent organisation").fill("华信")  # type-ahead
+    parent = page.get_by_role("combobox", name="Parent organisation", exact=True)
+    expect(parent.get_by_role("option", name="华信科技有限公司")).to_be_attached()
+    parent.select_option(label="华信科技有限公司")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="周杰", level=1)).to_be_visible()
+    expect(page.get_by_text("Parent organisation: 华信科技有限公司")).to_be_visible()  # in the timeline
     expect(page.get_by_role("status")).to_have_text("Created.")
     assert_accessible(page)
 
 
 def test_a_stale_edit_shows_the_other_change_and_reapplies_mine(page, site):
     sign_in(page, site, path="e/party/2/edit")
+    expect(page.get_by_role("heading", name=re.compile("^Edit "))).to_be_visible()
+    assert_accessible(page)
     page.get_by_role("textbox", name="Notes").fill("Prefers calls after 6 pm")
     site.session(ADMIN).records.update("party", 2, {"city": "杭州"})  # someone saves first
     page.get_by_role("button", name="Save").click()
@@ -49,8 +56,9 @@ def test_a_stale_edit_shows_the_other_change_and_reapplies_mine(page, site):
 
 def test_taking_transitions_and_the_party_timeline(page, site):
     admin = site.session(ADMIN)
-    request = admin.records.create("service_request", {"subject": "洗衣机漏水", "party": 9, "channel": "phone", "requester_phone": "+86 139 0000 1234",
-                                                      "request_type": "repair"})
+    request = admin.records.create("service_request", {
+        "subject": "洗衣机漏水", "party": 9, "channel": "phone", "request_type": "repair",
+        "requester_phone": "+86 139 0000 1234"})
     admin.records.create("survey_response", {"survey": 1, "party": 9, "topic": "service", "csat": 2,
                                             "comment": "上门太慢"})
     sign_in(page, site, path=f"e/service_request/{request['id']}")
