@@ -147,15 +147,24 @@ def read_form(entity: dict, form, before: dict | None = None) -> tuple[dict, dic
 
 
 def prefill(entity: dict, args) -> dict:
-    """The starting values of a new record from the query (`?party=12`): editable fields
-    only, each as its input value."""
-    out = {}
+    """The starting values of a new record from the query (`?party=12`, editable fields
+    only), else the fields' defaults; each as its input value."""
+    out = starting_values(entity)
     for section in sections(entity):
         for field in section["fields"]:
             if field["name"] in args and editable(entity, field):
                 out[field["name"]] = submitted(field, args)
-            elif "default" in field:
-                out[field["name"]] = input_value(field, field["default"])
+    return out
+
+
+def starting_values(entity: dict) -> dict:
+    """A new record's input values before anyone types: the fields' defaults, and the
+    workflow's first state in its state field (which the record service will set)."""
+    out = {name: input_value(field, field["default"])
+           for name, field in entity["field_by_name"].items() if "default" in field}
+    workflow = screen_view()["workflow_by_entity"].get(entity["name"])
+    if workflow is not None:
+        out[workflow["field"]] = workflow["initial"]
     return out
 
 

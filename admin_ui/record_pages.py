@@ -123,6 +123,7 @@ def _problems(entity: dict, error) -> dict:
 def form_page(entity: dict, record: dict | None, inputs: dict, problems=None, **extra):
     """The new or edit form with the inputs' values and problems (`{field: [text]}`,
     `""` for the form as a whole)."""
+    inputs = inputs if record else {**record_form.starting_values(entity), **inputs}
     values = dict(record or {})
     values.update({name: _as_record_value(entity, name, raw) for name, raw in inputs.items()})
     labels = reference_labels([values], entity)
