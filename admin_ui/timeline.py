@@ -9,11 +9,11 @@ entries are read from the engine's tables in one query per table and entity. A
 notification is shown to the user it was sent to and to admins."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 
 from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from admin_ui.formats import display, record_title, titles_of
 from admin_ui.people import names_of
@@ -24,6 +24,7 @@ from engine.errors import ValidationFailed
 from engine.systables import loom_table
 
 PAGE = 15
+STAMP = "%Y-%m-%dT%H:%M:%S.%f"
 MAX_REFERRING = 200  # records of each referencing entity and field taken into the timeline
 MAX_DETAILS = 8
 KINDS = ("change", "activity", "transition", "approval", "rule", "notification", "survey")
@@ -49,41 +50,74 @@ def subjects(entity: dict, record: dict) -> dict:
     return out
 
 
-def entries(found: dict) -> list[dict]:
-    """Every entry of the records in `found`, newest first (not yet worded)."""
-    schema, out = g.session.storage.schema, []
+SOURCES = (("audit", "loom_audit"), ("transition", "loom_transitions"), ("approval", "loom_approvals"),
+           ("rule", "loom_rule_trace"), ("notification", "loom_notifications"))
+
+
+def entries(found: dict, kind: str | None, cursor: str | None) -> tuple[list[dict], str | None]:
+    """A page of the entries of the records in `found` older than `cursor`, newest first
+    (not yet worded), and the cursor of the next page.
+
+    Each table is read newest first, at most a page and one row past the cursor; when a
+    table had more, the page ends at the oldest row read from it, so no older entry of
+    another table can be shown before that table's skipped ones."""
+    after = _parse_cursor(cursor)
+    out, cutoff = [], None
     with g.session.storage.connect() as conn:
         for name, records in found.items():
-            ids = sorted(records)
-            for kind, table in (("audit", "loom_audit"), ("transition", "loom_transitions"),
-                                ("approval", "loom_approvals"), ("rule", "loom_rule_trace"),
-                                ("notification", "loom_notifications")):
-                source = loom_table(schema, table)
-                stmt = select(source).where(source.c.entity == name, source.c.record_id.in_(ids))
-                if kind == "notification" and not g.ui_user.is_admin:
-                    stmt = stmt.where(source.c.user_id == g.ui_user.id)
-                for row in conn.execute(stmt).mappings():
-                    out.append({"source": kind, "entity": name, "record": records[row["record_id"]], "row": dict(row)})
-    for entry in out:
-        entry["kind"] = _kind(entry)
-    out = [e for e in out if e["kind"] is not None]
-    for entry in out:
-        entry["key"] = f"{_stamp(entry['row']['at'])}|{KINDS.index(entry['kind'])}|{entry['row']['id']:012d}"
-    return sorted(out, key=lambda e: e["key"], reverse=True)
+            for source, table in SOURCES:
+                entry_kind = ENTITY_KINDS.get(name, "change") if source == "audit" else source
+                if kind is not None and kind != entry_kind:
+                    continue
+                stmt = _query(conn, loom_table(g.session.storage.schema, table), source, name, sorted(records),
+                              KINDS.index(entry_kind), after)
+                rows = conn.execute(stmt).mappings().all()
+                batch = [{"source": source, "kind": entry_kind, "entity": name, "row": dict(row),
+                          "record": records[row["record_id"]],
+                          "key": f"{_stamp(row['at'])}|{KINDS.index(entry_kind)}|{row['id']:012d}"} for row in rows]
+                out += batch
+                if len(rows) > PAGE:
+                    cutoff = max(cutoff or "", batch[-1]["key"])
+    out = sorted((e for e in out if cutoff is None or e["key"] >= cutoff), key=lambda e: e["key"], reverse=True)
+    page = out[:PAGE]
+    return page, page[-1]["key"] if page and (len(out) > PAGE or cutoff is not None) else None
 
 
-def _kind(entry) -> str | None:
-    if entry["source"] != "audit":
-        return entry["source"]
-    if entry["row"]["action"] == "transition":
-        return None  # the transition log tells it, with the transition's name and comment
-    return ENTITY_KINDS.get(entry["entity"], "change")
+def _query(conn, table, source, entity_name, ids, rank, after):
+    """Newest first, one page and a row of `table`'s entries of the records past `after`."""
+    stmt = select(table).where(table.c.entity == entity_name, table.c.record_id.in_(ids))
+    if source == "audit":
+        stmt = stmt.where(table.c.action != "transition")  # the transition log tells it, with its name
+    if source == "notification" and not g.ui_user.is_admin:
+        stmt = stmt.where(table.c.user_id == g.ui_user.id)
+    if after is not None:
+        at, after_rank, after_id = after
+        at = at.replace(tzinfo=None) if conn.dialect.name == "sqlite" else at
+        if rank < after_rank:
+            stmt = stmt.where(table.c.at <= at)
+        elif rank > after_rank:
+            stmt = stmt.where(table.c.at < at)
+        else:
+            stmt = stmt.where(or_(table.c.at < at, and_(table.c.at == at, table.c.id < after_id)))
+    return stmt.order_by(table.c.at.desc(), table.c.id.desc()).limit(PAGE + 1)
+
+
+def _parse_cursor(cursor: str | None):
+    """`(time, kind rank, id)` of a cursor (a 400 for one this module did not write)."""
+    if not cursor:
+        return None
+    try:
+        stamp, rank, row_id = cursor.split("|")
+        return datetime.strptime(stamp, STAMP).replace(tzinfo=timezone.utc), int(rank), int(row_id)
+    except ValueError:
+        raise ValidationFailed(_("This link to older entries is not valid; reload the page."),
+                               details=[{"field": "cursor", "message": cursor[:40]}]) from None
 
 
 def _stamp(value) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return value.astimezone(timezone.utc).strftime(STAMP)
 
 
 def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str | None = None) -> dict:
@@ -91,15 +125,11 @@ def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str 
     if kind is not None and kind not in KINDS:
         raise ValidationFailed(_("There is no such kind of timeline entry."),
                                details=[{"field": "kind", "message": kind[:40]}])
-    found = [e for e in entries(subjects(entity, record)) if kind is None or e["kind"] == kind]
-    if cursor:
-        found = [e for e in found if e["key"] < cursor]
-    page = found[:PAGE]
+    page, next_cursor = entries(subjects(entity, record), kind, cursor)
     names = names_of({e["row"].get("actor_id") or e["row"].get("user_id") for e in page})
     labels = _reference_labels(page)
     return {"items": [_worded(entity, record, e, names, labels) for e in page],
-            "next_cursor": page[-1]["key"] if len(found) > PAGE else None,
-            "kind": kind, "kinds": kind_labels()}
+            "next_cursor": next_cursor, "kind": kind, "kinds": kind_labels()}
 
 
 def _reference_labels(page) -> dict:

@@ -122,3 +122,22 @@ def test_engine_problems_read_in_chinese_for_a_chinese_user(acme, install):
     assert page.status_code == 422
     assert 'id="f-full_name-error">必填。' in page.text
     assert 'id="f-account-error">请从列表中选择一条记录。' in page.text
+
+
+def test_the_timeline_pages_through_every_entry_once_newest_first(acme):
+    rita = acme["rita"]
+    for number in range(20):
+        acme["rep"].records.update("contact", rita["id"], {"phone": f"+86 21 5555 {number:04d}"})
+    acme["boss"].records.update("contact", acme["bob"]["id"], {"phone": "+86 21 5555 9999"})
+    rep = ScreenClient(acme["app"], "acme", REP)
+    page = rep.get(f"e/account/{acme['account']['id']}").text
+    phones = re.findall(r"Phone: (?:—|\+86 21 5555 \d{4}) → (\+86 21 5555 \d{4})", page)
+    seen = len(re.findall(r'class="entry ', page))
+    assert seen == 15 and phones[0] == "+86 21 5555 0019"
+    while (more := re.search(r'hx-get="/t/acme/([^"]*/timeline\?[^"]*cursor=[^"]+)"', page)):
+        page = rep.hx("GET", more.group(1).replace("&amp;", "&")).text
+        seen += len(re.findall(r'class="entry ', page))
+        phones += re.findall(r"Phone: (?:—|\+86 21 5555 \d{4}) → (\+86 21 5555 \d{4})", page)
+    assert seen == 22  # the account's creation, Rita's and her 20 changes; nothing of Bob
+    assert phones == [f"+86 21 5555 {n:04d}" for n in reversed(range(20))]
+    assert rep.get(f"e/account/{acme['account']['id']}/timeline?cursor=bad").status_code == 400
