@@ -74,7 +74,8 @@ def input_value(field: dict, value):
     if base == "boolean":
         return bool(value)
     if base == "multi_choice":
-        return list(value or [])
+        order = [c["value"] for c in field.get("choices", ())]
+        return sorted(value or [], key=lambda v: order.index(v) if v in order else len(order))
     if base == "currency":
         value = value if isinstance(value, dict) else {}
         return {"amount": _text(value.get("amount")), "currency": _text(value.get("currency"))}
@@ -99,7 +100,9 @@ def submitted(field: dict, form) -> object:
     if base == "currency":
         amount = form.get(name, "").strip()
         return {"amount": amount, "currency": form.get(f"{name}__currency", "").strip().upper() if amount else ""}
-    return form.get(name, "").strip() if base not in TEXTAREA_TYPES else form.get(name, "")
+    if base in TEXTAREA_TYPES:  # browsers send a textarea's line breaks as CR LF
+        return form.get(name, "").replace("\r\n", "\n")
+    return form.get(name, "").strip()
 
 
 def record_value(field: dict, raw):

@@ -98,6 +98,8 @@ def test_an_edit_sends_only_what_changed_and_a_stale_one_overwrites_nothing(acme
     assert saved.status_code == 302
     history = acme["rep"].records.history("contact", rita["id"])
     assert history[-1]["changes"] == {"email": [None, "rita@acme.example"]}
+    again = rep.post(f"e/contact/{rita['id']}/edit", {**form, "version": str(history[-1]["version"])})
+    assert again.status_code == 302 and len(acme["rep"].records.history("contact", rita["id"])) == len(history)
     acme["boss"].records.update("contact", rita["id"], {"phone": "+86 21 5555 0000"})
     stale = rep.post(f"e/contact/{rita['id']}/edit", {**form, "full_name": "Rita R."})
     assert stale.status_code == 409
