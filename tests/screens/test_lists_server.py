@@ -188,7 +188,8 @@ def test_rows_link_to_record_pages_and_the_kanban_keeps_the_filters_when_those_s
     for rule, endpoint in (("/t/<tenant>/e/<entity>/<int:record_id>", "screens.record_page"),
                            ("/t/<tenant>/e/<entity>/new", "screens.record_new"),
                            ("/t/<tenant>/e/<entity>/kanban", "screens.entity_kanban")):
-        app.add_url_rule(rule, endpoint=endpoint, view_func=lambda **kwargs: "elsewhere")
+        if endpoint not in app.view_functions:  # a screen not built (yet) in this checkout
+            app.add_url_rule(rule, endpoint=endpoint, view_func=lambda **kwargs: "elsewhere")
     made = contacts(acme, BOSS, 2)
     page = ScreenClient(app, "acme", BOSS).get("e/contact?tier__in=regular&sort=-full_name")
     assert f'href="/t/acme/e/contact/{made[0]}"' in page.text
