@@ -48,12 +48,12 @@ def approvals_waiting(session, view: dict) -> list[dict]:
     """Records in a state that a transition needing my role's approval leaves, where my
     approval is still open (the workflow engine's own `available` says so), newest first."""
     found = []
-    for workflow in session.metadata().package.workflows:
-        entity = view["entity_by_name"].get(workflow.entity)
+    for workflow in view["workflows"]:
+        entity = view["entity_by_name"].get(workflow["entity"])
         if entity is None:
             continue
-        for transition in workflow.transitions:
-            if transition.approval is None or transition.approval.role != session.actor.role:
+        for transition in workflow["transitions"]:
+            if (transition.get("approval") or {}).get("role") != session.actor.role:
                 continue
             found += _awaiting(session, entity, workflow, transition)
             if len(found) >= APPROVALS:
@@ -61,9 +61,11 @@ def approvals_waiting(session, view: dict) -> list[dict]:
     return found
 
 
-def _awaiting(session, entity: dict, workflow, transition) -> list[dict]:
-    states = transition.from_states or tuple(s.name for s in workflow.states if not s.final)
-    params = [(f"{workflow.field}__in", ",".join(states)), ("sort", "-id"), ("limit", str(CANDIDATES))]
+def _awaiting(session, entity: dict, workflow: dict, transition: dict) -> list[dict]:
+    states = transition["from"]
+    if states == "*":
+        states = [s["name"] for s in workflow["states"] if not s["final"]]
+    params = [(f"{workflow['field']}__in", ",".join(states)), ("sort", "-id"), ("limit", str(CANDIDATES))]
     out = []
     for record in session.records.list(entity["name"], params)["items"]:
         try:
@@ -72,10 +74,10 @@ def _awaiting(session, entity: dict, workflow, transition) -> list[dict]:
             continue
         for item in offered:
             approval = item.get("approval")
-            if item["name"] == transition.name and approval and approval["you_may_approve"]:
+            if item["name"] == transition["name"] and approval and approval["you_may_approve"]:
                 out.append({"entity": entity, "id": record["id"], "title": record_title(entity, record),
-                            "transition": item["label"] or item["name"], "given": approval["approvals"],
-                            "needed": approval["needed"]})
+                            "transition": transition["label"] or transition["name"],
+                            "given": approval["approvals"], "needed": approval["needed"]})
     return out
 
 
