@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,15 @@ def test_dates_and_numbers_follow_the_language_and_a_visitor_gets_the_tenant_lan
     install.registry.create("china", "华东", language="zh-CN")
     visitor = acme.test_client().get("/t/china/login").text
     assert '<html lang="zh-CN">' in visitor and "登录" in visitor
+
+
+def test_every_url_in_docs_screens_is_a_screen(acme):
+    """docs/screens.md's URL map names routes that exist, with the methods it says."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "screens.md").read_text(encoding="utf-8")
+    table = re.search(r"<!-- screens-urls:start -->(.*?)<!-- screens-urls:end -->", text, re.S).group(1)
+    rows = re.findall(r"^\| ([A-Z, ]+) \| `([^`]+)` \|", table, re.M)
+    assert len(rows) >= 8
+    routes = {rule.rule: rule.methods for rule in acme.url_map.iter_rules()}
+    for methods, path in rows:
+        assert path in routes, path
+        assert {m.strip() for m in methods.split(",")} <= routes[path], path
