@@ -36,11 +36,10 @@ def my_records(session, view: dict) -> list[dict]:
     me, out = str(session.actor.id), []
     for entity in view["entities"]:
         page = session.records.list(entity["name"], [("owner_id", me), ("sort", "-id"),
-                                                     ("limit", str(PER_ENTITY + 1))])["items"]
+                                                     ("limit", str(PER_ENTITY))])["items"]
         if page:
-            out.append({"entity": entity, "more": len(page) > PER_ENTITY,
-                        "records": [{"id": r["id"], "title": record_title(entity, r)}
-                                    for r in page[:PER_ENTITY]]})
+            out.append({"entity": entity, "records": [{"id": r["id"], "title": record_title(entity, r)}
+                                                      for r in page]})
     return out
 
 
