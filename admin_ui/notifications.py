@@ -16,14 +16,18 @@ ALL_BATCHES = 50  # "mark all" stops after this many batches of the inbox's page
 
 @screens.app_context_processor
 def _unread_badge():
-    """The header's unread count on every signed-in page (one COUNT query)."""
+    """The header's unread count on every signed-in page (one COUNT query per request, however
+    many templates it renders)."""
     if request.blueprint != "screens" or g.get("ui_user") is None:
         return {}
-    return {"ui_unread": inapp.unread_count(g.session.storage, g.ui_user.id)}
+    if "ui_unread" not in g:
+        g.ui_unread = inapp.unread_count(g.session.storage, g.ui_user.id)
+    return {"ui_unread": g.ui_unread}
 
 
 @screens.get("/notifications")
 def notifications():
+    """My notifications, newest first: all of them or only the unread (`?show=unread`)."""
     show = request.args.get("show", "all")
     if show not in ("all", "unread"):
         return render_template("screens/error.html", title=_("Not possible"),

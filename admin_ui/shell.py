@@ -29,6 +29,7 @@ def navigation(view: dict) -> list[dict]:
 
 @screens.get("/")
 def home():
+    """My work: what is mine to do now, each section bounded (admin_ui.mywork)."""
     return render_template("screens/home.html", title=_("Home"), work=my_work(g.session, screen_view()))
 
 
