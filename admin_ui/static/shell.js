@@ -8,6 +8,10 @@ window.LoomComponents.shellNav = function () {
     open: false,
     get openClass() { return this.open ? "open" : ""; },
     toggle: function () { this.open = !this.open; },
+    // Escape folds the open menu and gives the focus back to its button.
+    close: function () {
+      if (this.open) { this.open = false; this.$refs.menu.focus(); }
+    },
     filter: function () {
       var wanted = this.$refs.query.value.trim().toLocaleLowerCase();
       var shown = 0;

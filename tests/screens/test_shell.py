@@ -38,7 +38,7 @@ def test_my_work_shows_my_records_approvals_overdue_timers_and_notifications_mar
     expect(page.get_by_role("heading", name="My work")).to_be_visible()
     mine = page.get_by_role("region", name="Assigned to me")
     expect(mine.get_by_role("link", name="Broken card reader")).to_be_visible()
-    expect(mine.get_by_role("link", name="All my Service requests")).to_be_visible()
+    expect(mine.get_by_role("link", name="Service requests: all mine")).to_be_visible()
     approvals = page.get_by_role("region", name="Approvals waiting for me")
     expect(approvals.get_by_role("link", name="Broken card reader")).to_be_visible()
     expect(approvals).to_contain_text("0 of 1 approvals")
@@ -82,6 +82,9 @@ def test_at_phone_width_the_navigation_folds_behind_a_menu_button_and_filters(pa
     screenshot(page, "shell-phone-menu")
     nav.get_by_label("Lists").fill("zzz")
     expect(nav.get_by_text("No list matches.")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(menu).to_be_focused()
 
 
 def test_the_home_page_in_chinese(page, site, work):
