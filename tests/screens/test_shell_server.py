@@ -7,14 +7,17 @@ import copy
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from admin_ui import formats
 from engine import auth
 from engine.app import create_app
 from engine.systables import loom_table
 from tests.screens.conftest import ScreenClient, with_passwords
 from workflows import transitions
+from workflows.calendar import save_calendar
 from workflows.notify import inapp
 from workflows.runtime import runtime_of
 
@@ -165,3 +168,20 @@ def test_every_url_in_docs_screens_is_a_screen(acme):
     for methods, path in rows:
         assert path in routes, path
         assert {m.strip() for m in methods.split(",")} <= routes[path], path
+
+
+def test_times_are_shown_in_the_tenant_time_zone_and_amounts_per_language(acme, install):
+    ann = session_of(install, "ann@acme.example")
+    inapp.create(ann.storage, ann.actor.id, "Hello", "")
+    at = inapp.list_for(ann.storage, ann.actor.id)[0]["at"]
+    save_calendar(install.session("acme"), {"timezone": "Asia/Shanghai"})
+    client = ScreenClient(acme, "acme", "ann@acme.example")
+    client.post("/language", data={"language": "zh-CN"})
+    shown = re.search(r"<time [^>]*>([^<]+)</time>", client.get("/notifications").text).group(1)
+    local = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert shown.endswith(local.strftime("%H:%M:%S"))
+    with acme.test_request_context("/t/acme/", headers={"Cookie": "loom_lang=zh-CN"}):
+        assert formats.money("1234.5", "CNY") == "¥1,234.50" and formats.number("1234567.5") == "1,234,567.5"
+        assert formats.day("2026-12-06") == "2026年12月6日"
+    with acme.test_request_context("/t/acme/", headers={"Cookie": "loom_lang=en"}):
+        assert formats.money("1234.5", "CNY") == "CN¥1,234.50" and formats.day("2026-12-06") == "Dec 6, 2026"
