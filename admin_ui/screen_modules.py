@@ -3,6 +3,7 @@ registered (add a new screen's module here, one per line)."""
 from admin_ui import list_bulk  # noqa: F401
 from admin_ui import list_views  # noqa: F401
 from admin_ui import lists  # noqa: F401
+from admin_ui import notifications  # noqa: F401
 from admin_ui import record_pages  # noqa: F401
 from admin_ui import related  # noqa: F401
 from admin_ui import shell  # noqa: F401
