@@ -138,15 +138,3 @@ def moment(value) -> str:
         return format_datetime(parsed, "medium")
     except ValueError:
         return str(value)
-
-
-def user_names(ids) -> dict:
-    """`{user id: name}` of the users among `ids` (an owner column), in one query."""
-    ids = {i for i in ids if isinstance(i, int)}
-    if not ids:
-        return {}
-    users = loom_table(g.session.storage.schema, "loom_users")
-    with g.session.storage.connect() as conn:
-        rows = conn.execute(select(users.c.id, users.c.display_name, users.c.email)
-                            .where(users.c.id.in_(sorted(ids)))).all()
-    return {row.id: row.display_name or row.email for row in rows}

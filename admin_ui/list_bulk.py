@@ -4,8 +4,8 @@ delete the API runs, with their permissions, guards and sharing), and each gets 
 result: done, waiting for approval, or refused with the engine's reason. Nothing is
 all-or-nothing, and nothing is skipped silently.
 
-Assigning (changing `owner_id`) is not offered: the engine lets no one change a record's
-owner (it is set when the record is created)."""
+Assigning gives the rows to another owner through `records.assign`, which only a tenant
+admin may use: members are not offered it."""
 from __future__ import annotations
 
 from flask import g, render_template, request
@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from admin_ui import formats
 from admin_ui.list_state import list_entity
+from admin_ui.people import active_people
 from admin_ui.view import screen_view
 from admin_ui.web import screens
 from engine.errors import LoomError
@@ -35,6 +36,11 @@ def bulk_transitions(entity: dict) -> list[dict]:
     """The workflow transitions the user's role may take (the engine checks each row)."""
     workflow = screen_view()["workflow_by_entity"].get(entity["name"])
     return [t for t in workflow["transitions"] if t["allowed"]] if workflow else []
+
+
+def bulk_owners() -> list[tuple[int, str]]:
+    """Who the rows may be given to: every active user, for an admin; nobody otherwise."""
+    return active_people() if g.ui_user.is_admin else []
 
 
 @screens.get("/e/<entity>/bulk/value")
@@ -69,6 +75,11 @@ def bulk_action(entity):
         if name not in {t["name"] for t in bulk_transitions(found)}:
             return _answer([], _("Choose a transition."))
         results = _each(ids, lambda i: transitions.perform(g.session, entity, i, name))
+    elif action == "assign" and g.ui_user.is_admin:
+        owner = request.form.get("owner", "")
+        if owner not in {str(i) for i, _name in bulk_owners()}:
+            return _answer([], _("Choose who gets the records."))
+        results = _each(ids, lambda i: g.session.records.assign(entity, i, int(owner)))
     elif action == "delete":
         results = _each(ids, lambda i: g.session.records.delete(entity, i))
     else:

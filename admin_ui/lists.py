@@ -18,7 +18,8 @@ from werkzeug.datastructures import MultiDict
 from admin_ui import formats, saved_views
 from admin_ui.i18n import language_of_request
 from admin_ui.list_filters import filters_for
-from admin_ui.list_bulk import bulk_transitions, editable_fields
+from admin_ui.people import names_of
+from admin_ui.list_bulk import bulk_owners, bulk_transitions, editable_fields
 from admin_ui.list_state import list_entity, list_layout, read_state, sortable
 from admin_ui.view import entity_view, screen_view
 from admin_ui.web import screens
@@ -96,6 +97,7 @@ def entity_list(entity):
         all_columns=_choosable_columns(found, state, labels),
         views=saved_views.views_for(g.session.storage, entity, g.ui_user),
         bulk_fields=editable_fields(found), bulk_transitions=bulk_transitions(found),
+        bulk_owners=bulk_owners(),
         reference_titles=_reference_titles(found, state),
         kanban=kanban_url(found, state),
         new_url=url_for("screens.record_new", entity=entity) if endpoint_exists("screens.record_new") else None)
@@ -135,7 +137,7 @@ def _page(entity: dict, state) -> dict:
     found = g.session.records.list(entity["name"], state.params(page_size(entity), also=[title] if title else []))
     items = found["items"]
     references = formats.reference_labels(items, entity)
-    owners = formats.user_names(r.get("owner_id") for r in items) if "owner_id" in state.columns else {}
+    owners = names_of(r.get("owner_id") for r in items) if "owner_id" in state.columns else {}
     fields = entity["field_by_name"]
     rows = [{"id": r["id"], "title": formats.record_title(entity, r), "url": record_url(entity["name"], r["id"]),
              "cells": [_cell(fields.get(c), c, r.get(c), references, owners) for c in state.columns]} for r in items]

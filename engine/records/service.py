@@ -27,6 +27,7 @@ from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_
                                       explain_integrity_error, reference_problems)
 from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.sharing import Sharing, refuse, restricted
+from engine.records.ownership import OwnershipWrites
 from engine.records.within import WithinWrites
 from engine.records.writes import audit_row, outbox_row, utcnow, write_audit, write_outbox
 from engine.schemas import errors_to_details
@@ -34,7 +35,7 @@ from engine.schemas import errors_to_details
 MAX_BATCH = 100_000
 
 
-class RecordService(WithinWrites):
+class RecordService(WithinWrites, OwnershipWrites):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata

@@ -174,6 +174,24 @@ def test_bulk_actions_answer_row_by_row_with_the_engines_reason(acme, app):
     assert rep.hx("POST", "e/account/bulk", {"action": "delete"}).status_code == 400
 
 
+def test_an_admin_gives_selected_rows_to_another_owner_and_a_member_cannot(acme, app):
+    boss_session, rep_session = session_of(acme, BOSS), session_of(acme, REP)
+    ids = [str(i) for i in contacts(acme, BOSS, 2)]
+    boss, rep = ScreenClient(app, "acme", BOSS), ScreenClient(app, "acme", REP)
+    assert "Give to another owner" in boss.get("e/contact").text
+    assert "Give to another owner" not in rep.get("e/contact").text
+    given = boss.hx("POST", "e/contact/bulk", {"action": "assign", "owner": str(rep_session.actor.id),
+                                               "ids": ids + ["999"]})
+    assert given.text.count('class="done"') == 2 and given.text.count('class="refused"') == 1
+    assert sorted(str(r["id"]) for r in rep_session.records.list("contact")["items"]) == sorted(ids)
+    assert boss_session.records.history("contact", ids[0])[-1]["action"] == "assign"
+    refused = rep.hx("POST", "e/contact/bulk", {"action": "assign", "owner": str(boss_session.actor.id),
+                                                "ids": ids})
+    assert refused.status_code == 400
+    assert boss.hx("POST", "e/contact/bulk", {"action": "assign", "owner": "0", "ids": ids}).status_code == 400
+    assert all(r["owner_id"] == rep_session.actor.id for r in rep_session.records.list("contact")["items"])
+
+
 def test_the_type_ahead_offers_only_records_the_user_may_read(acme, app):
     session_of(acme, BOSS).records.create("contact", {"full_name": "Zeta Boss"})
     session_of(acme, REP).records.create("contact", {"full_name": "Zeta Rep"})
