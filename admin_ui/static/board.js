@@ -30,7 +30,7 @@ function loomBoards(root) {
     if (list.loomSortable || !window.Sortable) { return; }
     list.loomSortable = window.Sortable.create(list, {
       group: "kanban", draggable: ".kanban-card", filter: ".move", preventOnFilter: false,
-      forceFallback: true, animation: 0,
+      animation: 0,
       onEnd: function (event) {
         if (event.from === event.to) { return; }
         var form = event.item.querySelector("form.move-menu");

@@ -20,7 +20,7 @@ import unicodedata
 
 TERM_LENGTH = 64
 MIN_PHONE_DIGITS = 3
-_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")  # control characters count as spaces (no NUL in a term)
 _WORD_START = re.compile(r"(?<![^\W_])[^\W_]")  # a letter or digit after a non-word character
 _CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]")
 _PHONE_TEXT = re.compile(r"^[\d\s+\-().]+$")
