@@ -43,6 +43,14 @@ function loomBoards(root) {
   });
 }
 
+// After a move the board is new: keyboard users go on from the card they moved.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var board = document.getElementById("board");
+  if (!board || event.detail.elt !== board || !board.dataset.moved) { return; }
+  var button = board.querySelector('.kanban-card[data-id="' + board.dataset.moved + '"] [aria-haspopup]');
+  if (button) { button.focus(); }
+});
+
 document.addEventListener("DOMContentLoaded", function () {
   loomBoards(document);
   if (window.htmx) { window.htmx.onLoad(loomBoards); }

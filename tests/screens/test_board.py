@@ -53,6 +53,7 @@ def test_cards_move_by_keyboard_and_a_refused_move_snaps_back_with_its_reason(pa
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text(f"{first} moved to Needs analysis")
     expect(column(page, "Needs analysis").get_by_role("link", name=first, exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name=f"Move {first}")).to_be_focused()  # the keyboard goes on from there
     assert_accessible(page)
 
     choose_by_keyboard(page, second, ["ArrowDown", "ArrowDown"])  # Negotiation: no step leads there
@@ -115,6 +116,9 @@ def test_the_board_and_the_calendar_in_chinese(page, site):
     expect(page.get_by_role("button", name=f"移动 {title}")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "board-kanban-zh")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_accessible(page)
+    screenshot(page, "board-kanban-phone")
     page.goto(site.screen("e/activity/calendar"))
     expect(page.get_by_role("link", name="下一页")).to_be_visible()
     assert_accessible(page)
