@@ -31,6 +31,10 @@ class Board:
     def query(self) -> str:
         return query_string(self.filters, by=self.field["name"])
 
+    def load(self) -> list[dict]:
+        """Every column with its first page of cards."""
+        return [self.column(c["value"]) for c in self.columns]
+
     def column(self, value, cursor=None) -> dict:
         params = self.filters + [(self.field["name"], value), ("limit", str(PAGE))]
         if cursor:
@@ -65,18 +69,16 @@ def board_of(entity_name: str, by: str | None, filters) -> Board:
     return Board(entity, field, columns, filters, workflow)
 
 
-def _render_board(board: Board, outcome=None, status=200):
-    columns = [board.column(c["value"]) for c in board.columns]
-    return render_template("screens/_kanban_board.html", board=board, columns=columns, outcome=outcome), status
-
-
 @screens.get("/e/<entity>/kanban")
 def entity_kanban(entity):
     board = board_of(entity, request.args.get("by"), filters_of(request.args, OWN))
-    columns = [board.column(c["value"]) for c in board.columns]
-    return render_template("screens/kanban.html", board=board, columns=columns, outcome=None,
-                           nav_entity=entity, title=_("%(entity)s board", entity=board.entity["plural_label"]
-                                                      or board.entity["label"]))
+    return _page(board)
+
+
+def _page(board: Board, outcome=None, status=200):
+    title = _("%(entity)s board", entity=board.entity["plural_label"] or board.entity["label"])
+    return render_template("screens/kanban.html", board=board, columns=board.load(), outcome=outcome,
+                           nav_entity=board.entity["name"], title=title), status
 
 
 @screens.get("/e/<entity>/kanban/more")
@@ -98,10 +100,9 @@ def kanban_move(entity):
     board = board_of(entity, request.form.get("by"), filters)
     outcome = move_card(board, request.form)
     if request.headers.get("HX-Request"):
-        return _render_board(board, outcome, outcome.status)
+        return render_template("screens/_kanban_board.html", board=board, columns=board.load(),
+                               outcome=outcome), outcome.status
     if outcome.kind == "ask":
-        return render_template("screens/kanban.html", board=board, outcome=outcome, nav_entity=entity,
-                               columns=[board.column(c["value"]) for c in board.columns],
-                               title=board.entity["label"]), outcome.status
+        return _page(board, outcome, outcome.status)
     flash(outcome.message)
     return redirect(url_for("screens.entity_kanban", entity=entity) + "?" + board.query)

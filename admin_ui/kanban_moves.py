@@ -113,9 +113,9 @@ def _converted(field, raw: str):
     if raw == "":
         return None
     base = field["base_type"]
-    if base == "currency":
-        return {"amount": raw, "currency": field.get("default", {}).get("currency", "CNY")
-                if isinstance(field.get("default"), dict) else "CNY"}
+    if base == "currency":  # the amount, in the field's default currency (yuan without one)
+        default = field.get("default")
+        return {"amount": raw, "currency": default.get("currency", "CNY") if isinstance(default, dict) else "CNY"}
     if base in ("integer", "reference"):
         try:
             return int(raw)
