@@ -3,9 +3,12 @@ Chinese names and phone numbers however they are typed; and its normalisation as
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings as hsettings, strategies as st
 
+from engine.cli import cli
 from engine.records.search_index import find, reindex
+from engine.systables import loom_table
 from engine.records.search_terms import normalise, phone_numbers, query_forms, text_terms, upper_bound
 
 
@@ -57,6 +60,16 @@ def test_reindex_rebuilds_the_index_from_the_records(crm):
     assert len(before) == 30
     assert reindex(crm.storage, crm.metadata()) > 30
     assert find(crm.storage, "客户", ["contact"], 100) == before
+
+
+def test_loom_search_reindex_indexes_records_written_before_the_index(install, crm):
+    crm.records.create("contact", {"full_name": "刘洋", "phone": "+86 136 0136 0004"})
+    with crm.storage.begin() as conn:  # as after an upgrade: records, an empty index
+        conn.execute(loom_table(crm.storage.schema, "loom_search").delete())
+    assert find(crm.storage, "刘洋", ["contact"], 5) == []
+    result = CliRunner().invoke(cli, ["search", "reindex", "acme"], obj=install)
+    assert result.exit_code == 0 and "search terms indexed" in result.output
+    assert len(find(crm.storage, "136 0136 0004", ["contact"], 5)) == 1
 
 
 @given(st.text(max_size=40))
