@@ -90,7 +90,7 @@ def find(storage, query: str, entities, limit: int) -> list[tuple[str, int, int]
     exact = table.c.term.in_(forms)
     rank = func.min(case((and_(table.c.at_start, exact), 0), (table.c.at_start, 1), else_=2)).label("rank")
     stmt = (select(table.c.entity, table.c.record_id, rank)
-            .where(table.c.entity.in_(entities), or_(*matches))
+            .where(or_(*matches), func.coalesce(table.c.entity, "").in_(entities))  # coalesce: not the record index
             .group_by(table.c.entity, table.c.record_id)
             .order_by(rank, table.c.entity, table.c.record_id.desc()).limit(limit))
     with storage.connect() as conn:
