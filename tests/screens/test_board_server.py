@@ -206,3 +206,13 @@ def test_the_calendar_places_records_on_their_day_and_pages_by_month_and_week(sy
                                   "e/note/calendar"])
 def test_a_bad_calendar_request_is_a_400_page(boss, path):
     assert boss.get(path).status_code == 400
+
+
+def test_without_javascript_a_move_is_a_form_post_answered_with_the_board(system, boss):
+    record = deal(system, title="Plain form")
+    moved = boss.post("e/deal/kanban/move", {"id": record["id"], "version": record["version"], "to": "held",
+                                             "by": "stage", "filters": "priority=low"})
+    assert moved.status_code == 302 and moved.headers["Location"].endswith("/e/deal/kanban?priority=low&by=stage")
+    asked = boss.post("e/deal/kanban/move", {"id": record["id"], "version": record["version"], "to": "lost",
+                                             "by": "stage"})
+    assert asked.status_code == 200 and "<dialog open" in asked.text and "<h1>" in asked.text
