@@ -26,6 +26,7 @@ from engine.records.inputs import expected_version_of, record_id_of as _record_i
 from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
                                       explain_integrity_error, reference_problems)
 from engine.records.pinning import MetadataChanged, confirm, hold, one_version
+from engine.records.search_index import index_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.ownership import OwnershipWrites
 from engine.records.within import WithinWrites
@@ -76,8 +77,8 @@ class RecordService(WithinWrites, OwnershipWrites):
 
     def _finish(self, conn, events, audits, at) -> list:
         """Inside the write's transaction: plugins may refuse or set values (applied to
-        the row, the event and its audit row); then audit and outbox rows. Returns the
-        events as they stand after the hooks."""
+        the row, the event and its audit row); then audit and outbox rows and the search
+        index. Returns the events as they stand after the hooks."""
         final = []
         for event in events:
             values = self.hooks.before_write(event, self, conn)
@@ -89,6 +90,7 @@ class RecordService(WithinWrites, OwnershipWrites):
             final.append(event)
         write_audit(conn, self.storage.schema, audits)
         write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in final])
+        index_events(conn, self.storage.schema, self.metadata, final)
         return final
 
     def _apply_set(self, conn, event, values: dict):
