@@ -23,10 +23,16 @@ def entity_or_404(name: str) -> dict:
     return found
 
 
+LIST_ONLY = ("columns", "view")  # the list screen's own state, not filters
+
+
 def filters_of(args, own: tuple) -> list[tuple[str, str]]:
-    """The list's filters in the query string `args`: every parameter but the screen's `own`
-    and a list's own paging (the record service checks them: a bad one is a 400 page)."""
-    return [(key, value) for key, value in args.items(multi=True) if key not in own + ("cursor", "limit")]
+    """The list's filters in the query string `args` (a list links here with its own query
+    string): every parameter but the screen's `own`, the list's paging and the list screen's
+    own state (its columns and saved view). The record service checks them: a bad one is a
+    400 page."""
+    skip = own + ("cursor", "limit") + LIST_ONLY
+    return [(key, value) for key, value in args.items(multi=True) if key not in skip]
 
 
 def query_string(filters, **extra) -> str:

@@ -11,9 +11,10 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from admin_ui.board_common import cards, entity_or_404, filters_of, key_fields, query_string
+from admin_ui.list_filters import engine_filters
 from admin_ui.web import screens
 
-OWN = ("field", "month", "week")
+OWN = ("field", "month", "week", "sort")  # a calendar is in date order
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 MOST = 200  # events shown in one month or week; the page says when there are more
@@ -86,7 +87,7 @@ def entity_calendar(entity):
     kind, start, end, first = _period(request.args)
     filters = filters_of(request.args, OWN)
     name = field["name"]
-    page = g.session.records.list(entity, filters + [(f"{name}__gte", _bound(field, start)),
+    page = g.session.records.list(entity, engine_filters(view, filters) + [(f"{name}__gte", _bound(field, start)),
                                                      (f"{name}__lt", _bound(field, end)),
                                                      ("sort", name), ("limit", str(MOST))])
     events: dict = {}

@@ -11,6 +11,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin_ui.board_common import cards, entity_or_404, filters_of, key_fields, query_string
+from admin_ui.list_filters import engine_filters
 from admin_ui.kanban_moves import move_card
 from admin_ui.view import screen_view
 from admin_ui.web import screens
@@ -36,7 +37,7 @@ class Board:
         return [self.column(c["value"]) for c in self.columns]
 
     def column(self, value, cursor=None) -> dict:
-        params = self.filters + [(self.field["name"], value), ("limit", str(PAGE))]
+        params = engine_filters(self.entity, self.filters) + [(self.field["name"], value), ("limit", str(PAGE))]
         if cursor:
             params.append(("cursor", cursor))
         page = g.session.records.list(self.entity["name"], params)

@@ -43,6 +43,15 @@ def engine_value(base: str | None, op: str, value: str) -> str:
     return value
 
 
+def engine_filters(entity: dict, filters) -> list[tuple[str, str]]:
+    """The filters as the engine takes them (`engine_value` of each)."""
+    out = []
+    for key, value in filters:
+        name, _, op = key.partition("__")
+        out.append((key, engine_value(base_of(entity, name), op, value)))
+    return out
+
+
 def base_of(entity: dict, name: str) -> str | None:
     field = entity["field_by_name"].get(name)
     return field["base_type"] if field else SYSTEM_RANGES.get(name)

@@ -216,3 +216,19 @@ def test_without_javascript_a_move_is_a_form_post_answered_with_the_board(system
     asked = boss.post("e/deal/kanban/move", {"id": record["id"], "version": record["version"], "to": "lost",
                                              "by": "stage"})
     assert asked.status_code == 200 and "<dialog open" in asked.text and "<h1>" in asked.text
+
+
+def test_the_list_links_to_a_kanban_and_calendar_that_keep_its_filters_and_read_them_alike(boss, system):
+    """The list's own query string (its columns, saved view, a day bounding a date-and-time
+    field) opens the kanban and the calendar with the same records, not a 400."""
+    deal(system, title="Kept", close_on="2026-12-06")
+    listed = boss.get("e/deal?columns=title&columns=stage&created_at__gte=2000-01-01&sort=title")
+    assert listed.status_code == 200
+    kanban = re.search(r'href="(/t/acme/e/deal/kanban\?[^"]+)"', listed.text).group(1).replace("&amp;", "&")
+    assert "columns=title" in kanban
+    board = boss.client.get(kanban)
+    assert board.status_code == 200 and "Kept" in board.text
+    calendar = boss.client.get(kanban.replace("/kanban?", "/calendar?") + "&month=2026-12")
+    assert calendar.status_code == 200 and "Kept" in calendar.text
+    empty = boss.get("e/deal/kanban?created_at__lte=2000-01-01&columns=title&view=")
+    assert empty.status_code == 200 and "Kept" not in empty.text
