@@ -159,7 +159,7 @@ def test_dates_and_numbers_follow_the_language_and_a_visitor_gets_the_tenant_lan
 
 
 def test_every_url_in_docs_screens_is_a_screen(acme):
-    """docs/screens.md's URL map names routes that exist, with the methods it says."""
+    """docs/screens.md's URL map names every screen route, with its methods, and no other."""
     text = (Path(__file__).resolve().parents[2] / "docs" / "screens.md").read_text(encoding="utf-8")
     table = re.search(r"<!-- screens-urls:start -->(.*?)<!-- screens-urls:end -->", text, re.S).group(1)
     rows = re.findall(r"^\| ([A-Z, ]+) \| `([^`]+)` \|", table, re.M)
@@ -168,6 +168,8 @@ def test_every_url_in_docs_screens_is_a_screen(acme):
     for methods, path in rows:
         assert path in routes, path
         assert {m.strip() for m in methods.split(",")} <= routes[path], path
+    screens = {rule.rule for rule in acme.url_map.iter_rules() if rule.endpoint.startswith("screens.")}
+    assert screens - {path for _methods, path in rows} == set()
 
 
 def test_times_are_shown_in_the_tenant_time_zone_and_amounts_per_language(acme, install):
