@@ -81,7 +81,7 @@ def test_cards_move_by_keyboard_and_a_move_refused_by_a_guard_snaps_back_with_it
 def test_a_card_dragged_to_another_column_takes_the_workflow_step(page, site):
     [title] = new_opportunities(site, "Dragged deal")
     sign_in(page, site, path="e/opportunity/kanban")
-    card(page, title).drag_to(column(page, "Proposal").get_by_role("list"))
+    card(page, title).drag_to(column(page, "Proposal").get_by_role("list"), target_position={"x": 20, "y": 8})
     expect(page.get_by_role("status")).to_contain_text(f"{title} moved to Proposal")
     expect(column(page, "Proposal").get_by_role("link", name=title, exact=True)).to_be_visible()
     assert site.session().records.list("opportunity", [("name", title)])["items"][0]["stage"] == "proposal"
