@@ -44,9 +44,15 @@ class RecordEvent:
 
     def to_dict(self) -> dict:
         """The event as plain JSON, in the one shape every consumer reads."""
+        return thaw(self.as_dict())
+
+    def as_dict(self) -> dict:
+        """`to_dict()`'s shape without copying: `record`, `changes` and `extra` are the
+        event's own read-only values (still dicts and lists, to `json` too). For what only
+        reads or serialises the event: its outbox row, the rules run inside its write."""
         return {"v": VERSION, "event": self.name, "id": self.id, "tenant": self.tenant,
-                "entity": self.entity, "record_id": self.record_id, "record": thaw(self.record),
-                "changes": thaw(self.changes), "actor": self.actor, "extra": thaw(self.extra),
+                "entity": self.entity, "record_id": self.record_id, "record": self.record,
+                "changes": self.changes, "actor": self.actor, "extra": self.extra,
                 "at": self.at.isoformat() if self.at else None}
 
     @classmethod
@@ -110,21 +116,40 @@ class FrozenList(list):
 
 
 _SCALARS = (str, int, float, bool, bytes, type(None))
+# Exact types, tried first: one set lookup instead of a call per value.
+_PLAIN = frozenset(_SCALARS)
+_KEPT = _PLAIN | {FrozenDict, FrozenList}
+_MAPPINGS = frozenset({dict, FrozenDict})
+_SEQUENCES = frozenset({list, tuple, FrozenList})
 
 
 def freeze(value):
     """A read-only copy, all the way down (what is frozen already is kept as it is)."""
+    kind = type(value)
+    if kind in _KEPT:
+        return value
+    if kind is dict:
+        return FrozenDict({k: v if type(v) in _KEPT else freeze(v) for k, v in value.items()})
+    if kind is list or kind is tuple:
+        return FrozenList([v if type(v) in _KEPT else freeze(v) for v in value])
     if isinstance(value, _SCALARS) or isinstance(value, (FrozenDict, FrozenList)):
         return value
     if hasattr(value, "items"):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        return FrozenList(freeze(v) for v in value)
+        return FrozenList([freeze(v) for v in value])
     return value
 
 
 def thaw(value):
     """A plain, JSON-ready copy of an event's value (mappings become dicts, sequences lists)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind in _MAPPINGS:
+        return {k: v if type(v) in _PLAIN else thaw(v) for k, v in value.items()}
+    if kind in _SEQUENCES:
+        return [v if type(v) in _PLAIN else thaw(v) for v in value]
     if isinstance(value, _SCALARS):
         return value
     if hasattr(value, "items"):
