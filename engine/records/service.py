@@ -296,8 +296,9 @@ class RecordService(WithinWrites):
                "owner_id": self.actor_id, "version": 1}
         row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
         record = shape.dump(row)
-        event = self.event(entity, "created", row["id"], record, _created(shape, values), at)
-        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, thaw(event.changes))
+        changes = _created(shape, values)
+        event = self.event(entity, "created", row["id"], record, changes, at)
+        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, changes)
         [event] = self._finish(conn, [event], [audit], at)
         return event.record, event
 
