@@ -246,6 +246,11 @@ class RulesEngine:
             live.dead = True
             self.host.remove(live.name)
 
+    def version(self, tenant: str) -> int | None:
+        """The version of the tenant's current rules (None before it published any)."""
+        current = self._tenants.get(tenant)
+        return current.version if current else None
+
     def published(self, tenant: str) -> dict:
         """{rule set name: version} of the tenant's current rule sets."""
         current = self._tenants.get(tenant)
