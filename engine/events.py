@@ -53,7 +53,7 @@ class RecordEvent:
         return {"v": VERSION, "event": self.name, "id": self.id, "tenant": self.tenant,
                 "entity": self.entity, "record_id": self.record_id, "record": self.record,
                 "changes": self.changes, "actor": self.actor, "extra": self.extra,
-                "at": self.at.isoformat() if self.at else None}
+                "at": _iso(self.at)}
 
     @classmethod
     def from_dict(cls, data: dict, **given) -> "RecordEvent":
@@ -80,6 +80,20 @@ class RecordEvent:
     def happened_at(self, at: datetime) -> "RecordEvent":
         """The same event stamped with the write's time (kept if it has one)."""
         return self if self.at else replace(self, at=at)
+
+
+_last_iso: tuple = (None, None)  # the last time written out and its text
+
+
+def _iso(at: datetime | None) -> str | None:
+    """`at` in ISO 8601. The events of a batch share one time: it is written out once."""
+    global _last_iso
+    last = _last_iso
+    if at is last[0]:
+        return last[1]
+    text = at.isoformat() if at else None
+    _last_iso = (at, text)
+    return text
 
 
 def _when(value):
