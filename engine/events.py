@@ -155,6 +155,13 @@ def freeze(value):
     return value
 
 
+def created(values: dict) -> FrozenDict:
+    """A new record's changes, read-only as an event holds them: {field: [None, value]}
+    for every value that is not None (built frozen, not frozen after)."""
+    return FrozenDict({k: FrozenList((None, v if type(v) in _KEPT else freeze(v)))
+                       for k, v in values.items() if v is not None})
+
+
 def thaw(value):
     """A plain, JSON-ready copy of an event's value (mappings become dicts, sequences lists)."""
     kind = type(value)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import effects
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.events import RecordEvent, thaw
+from engine.events import RecordEvent, created, thaw
 from engine.records import query as list_query
 from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
@@ -469,6 +469,7 @@ class RecordService(WithinWrites):
 
 
 def _created(shape, values) -> dict:
-    """A new record's audited changes: every field given a value."""
-    return {k: [None, v] for k, v in shape.dump_values(values).items() if v is not None}
+    """A new record's audited changes: every field given a value (read-only already, as
+    its event keeps them)."""
+    return created(shape.dump_values(values))
 
