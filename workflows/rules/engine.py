@@ -266,10 +266,12 @@ class RulesEngine:
         route = (event.get("entity"), event.get("event"))
         if not all(isinstance(part, str) for part in route):
             return []
-        ctx = _Context(event)
+        ctx = None  # built only when rules listen to this entity and event
         for _ in range(5):
             current = self._tenants.get(event.get("tenant"))
             lives = current.routes.get(route, ()) if current else ()
+            if ctx is None and lives:
+                ctx = _Context(event)
             try:
                 matched = {rule for live in lives if kind in (None, live.chunk.kind)
                            for rule in self._run(live, ctx)}
