@@ -296,7 +296,7 @@ class RecordService(WithinWrites):
                "owner_id": self.actor_id, "version": 1}
         row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
         record = shape.dump(row)
-        changes = _created(shape, values)
+        changes = _created(shape, values, record)
         event = self.event(entity, "created", row["id"], record, changes, at)
         audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, changes)
         [event] = self._finish(conn, [event], [audit], at)
@@ -340,10 +340,10 @@ class RecordService(WithinWrites):
                     rows.append({**shape.empty_columns, **shape.to_columns(values), "id": record_id,
                                  "created_at": at, "updated_at": at, "created_by": actor,
                                  "updated_by": actor, "owner_id": actor, "version": 1})
-                    changes = _created(shape, values)
+                    record = shape.dump(rows[-1]) if wants_events else None
+                    changes = _created(shape, values, record)
                     audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
-                    events.append(self.event(entity, "created", record_id,
-                                             shape.dump(rows[-1]) if wants_events else {"id": record_id},
+                    events.append(self.event(entity, "created", record_id, record or {"id": record_id},
                                              changes, at))
                 conn.execute(table.insert(), rows)
                 events = self._finish(conn, events, audits, at)
@@ -468,8 +468,10 @@ class RecordService(WithinWrites):
                 "cleared": len(deletion.events) - deleted}
 
 
-def _created(shape, values) -> dict:
+def _created(shape, values, record=None) -> dict:
     """A new record's audited changes: every field given a value (read-only already, as
-    its event keeps them)."""
-    return created(shape.dump_values(values))
+    its event keeps them), taken from the new `record` as JSON when it was dumped."""
+    if record is None:
+        return created(shape.dump_values(values))
+    return created({name: record[name] for name, _ in shape.fields if name in values})
 
