@@ -37,6 +37,7 @@ from .correlation import CorrelationStore, InMemoryCorrelationStore, event_time
 
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 _SID = "0"
+_fact_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False), built once
 
 
 class RulesEngineError(RuntimeError):
@@ -300,7 +301,7 @@ class RulesEngine:
             if live.dead:
                 raise _Retired
             live.has_state, live.last_used = True, time.monotonic()
-            names = _fire(live.handle, json.dumps(chunk.fact(ctx, next(self._ids)), ensure_ascii=False))
+            names = _fire(live.handle, _fact_json(chunk.fact(ctx, next(self._ids))))
         return [chunk.rules[name.rsplit("__", 1)[0]] for name in names]
 
     def _firing(self, event: dict, ctx: _Context, rule) -> Firing | None:
