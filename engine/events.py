@@ -143,6 +143,8 @@ def freeze(value):
     if kind in _KEPT:
         return value
     if kind is dict:
+        if _KEPT.issuperset(map(type, value.values())):  # nothing inside to freeze: one copy
+            return FrozenDict(value)
         return FrozenDict({k: v if type(v) in _KEPT else freeze(v) for k, v in value.items()})
     if kind is list or kind is tuple:
         return FrozenList([v if type(v) in _KEPT else freeze(v) for v in value])
