@@ -44,10 +44,16 @@ class RecordEvent:
 
     def to_dict(self) -> dict:
         """The event as plain JSON, in the one shape every consumer reads."""
+        return thaw(self.as_dict())
+
+    def as_dict(self) -> dict:
+        """`to_dict()`'s shape without copying: `record`, `changes` and `extra` are the
+        event's own read-only values (still dicts and lists, to `json` too). For what only
+        reads or serialises the event: its outbox row, the rules run inside its write."""
         return {"v": VERSION, "event": self.name, "id": self.id, "tenant": self.tenant,
-                "entity": self.entity, "record_id": self.record_id, "record": thaw(self.record),
-                "changes": thaw(self.changes), "actor": self.actor, "extra": thaw(self.extra),
-                "at": self.at.isoformat() if self.at else None}
+                "entity": self.entity, "record_id": self.record_id, "record": self.record,
+                "changes": self.changes, "actor": self.actor, "extra": self.extra,
+                "at": _iso(self.at)}
 
     @classmethod
     def from_dict(cls, data: dict, **given) -> "RecordEvent":
@@ -74,6 +80,20 @@ class RecordEvent:
     def happened_at(self, at: datetime) -> "RecordEvent":
         """The same event stamped with the write's time (kept if it has one)."""
         return self if self.at else replace(self, at=at)
+
+
+_last_iso: tuple = (None, None)  # the last time written out and its text
+
+
+def _iso(at: datetime | None) -> str | None:
+    """`at` in ISO 8601. The events of a batch share one time: it is written out once."""
+    global _last_iso
+    last = _last_iso
+    if at is last[0]:
+        return last[1]
+    text = at.isoformat() if at else None
+    _last_iso = (at, text)
+    return text
 
 
 def _when(value):
@@ -110,21 +130,49 @@ class FrozenList(list):
 
 
 _SCALARS = (str, int, float, bool, bytes, type(None))
+# Exact types, tried first: one set lookup instead of a call per value.
+_PLAIN = frozenset(_SCALARS)
+_KEPT = _PLAIN | {FrozenDict, FrozenList}
+_MAPPINGS = frozenset({dict, FrozenDict})
+_SEQUENCES = frozenset({list, tuple, FrozenList})
 
 
 def freeze(value):
     """A read-only copy, all the way down (what is frozen already is kept as it is)."""
+    kind = type(value)
+    if kind in _KEPT:
+        return value
+    if kind is dict:
+        if _KEPT.issuperset(map(type, value.values())):  # nothing inside to freeze: one copy
+            return FrozenDict(value)
+        return FrozenDict({k: v if type(v) in _KEPT else freeze(v) for k, v in value.items()})
+    if kind is list or kind is tuple:
+        return FrozenList([v if type(v) in _KEPT else freeze(v) for v in value])
     if isinstance(value, _SCALARS) or isinstance(value, (FrozenDict, FrozenList)):
         return value
     if hasattr(value, "items"):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        return FrozenList(freeze(v) for v in value)
+        return FrozenList([freeze(v) for v in value])
     return value
+
+
+def created(values: dict) -> FrozenDict:
+    """A new record's changes, read-only as an event holds them: {field: [None, value]}
+    for every value that is not None (built frozen, not frozen after)."""
+    return FrozenDict({k: FrozenList((None, v if type(v) in _KEPT else freeze(v)))
+                       for k, v in values.items() if v is not None})
 
 
 def thaw(value):
     """A plain, JSON-ready copy of an event's value (mappings become dicts, sequences lists)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind in _MAPPINGS:
+        return {k: v if type(v) in _PLAIN else thaw(v) for k, v in value.items()}
+    if kind in _SEQUENCES:
+        return [v if type(v) in _PLAIN else thaw(v) for v in value]
     if isinstance(value, _SCALARS):
         return value
     if hasattr(value, "items"):

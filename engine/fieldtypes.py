@@ -10,7 +10,8 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
+from functools import lru_cache
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -72,7 +73,7 @@ def _email(field, value):
 
 def _phone(field, value):
     value = _string(field, value)
-    if not PHONE_RE.fullmatch(value) or sum(c.isdigit() for c in value) < 3:
+    if not PHONE_RE.fullmatch(value) or sum(map(str.isdigit, value)) < 3:
         raise FieldInvalid(f"{_short(value)} is not a valid phone number")
     return value
 
@@ -135,13 +136,18 @@ def _to_decimal(field, value) -> Decimal:
     precision, scale = field.precision or 18, field.scale if field.scale is not None else 2
     if number and number.adjusted() >= precision - scale:
         raise FieldInvalid(f"must have at most {precision - scale} digits before the decimal point")
-    quantum = Decimal(1).scaleb(-scale)
-    with localcontext() as context:
-        context.prec = precision + scale + 2  # room for the digits a value may bring
-        rounded = number.quantize(quantum)
+    quantum, context = _quantizing(precision, scale)
+    rounded = number.quantize(quantum, context=context)
     if rounded != number:
         raise FieldInvalid(f"must have at most {scale} decimal places")
     return abs(rounded) if not rounded else rounded  # no negative zero: the databases drop its sign
+
+
+@lru_cache(maxsize=None)
+def _quantizing(precision: int, scale: int) -> tuple[Decimal, Context]:
+    """The quantum of `scale` places and a context with room for the digits a value may
+    bring (built once per precision and scale: a value is checked in every row)."""
+    return Decimal(1).scaleb(-scale), Context(prec=precision + scale + 2)
 
 
 def _decimal(field, value):

@@ -55,8 +55,14 @@ class TenantHooks:
     def after_commit(self, event) -> None:
         if not self.wants_record_events:
             return
-        for caller, session in ((self._core_after, self.session), (self._after, PluginSession(self.session))):
-            try:
-                caller(event=event, session=session)
-            except Exception:  # a plugin's failure after commit must not fail the write
-                log.exception("loom_record_after_commit failed for %s %s", event.name, event.record_id)
+        if self._core_after.get_hookimpls():
+            self._after_commit(self._core_after, event, self.session)
+        if self._after.get_hookimpls():  # no plugin session built for no pack hook
+            self._after_commit(self._after, event, PluginSession(self.session))
+
+    @staticmethod
+    def _after_commit(caller, event, session) -> None:
+        try:
+            caller(event=event, session=session)
+        except Exception:  # a plugin's failure after commit must not fail the write
+            log.exception("loom_record_after_commit failed for %s %s", event.name, event.record_id)

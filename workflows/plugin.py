@@ -22,7 +22,7 @@ def _text(message, locale) -> str:
 def loom_record_before_write(event, session):
     """Validation rules run inside the write and refuse it with their message."""
     rules = runtime_of(session.install).published_rules(session)
-    firings = rules.evaluate(event.to_dict(), kind="validation")
+    firings = rules.evaluate(event.as_dict(), kind="validation")
     if firings:
         locale = session.actor.locale if session.actor else "en"
         raise ValidationFailed(

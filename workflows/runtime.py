@@ -66,8 +66,10 @@ class WorkflowRuntime:
             if self._published_for.get(slug) != uid:
                 self.rules.withdraw(slug)
                 self._published_for[slug] = uid
-        self.rules.publish(session.tenant.slug, compiled.version, list(compiled.package.rulesets),
-                           entity_field_types(compiled.package))
+        published = self.rules.version(slug)
+        if published is None or compiled.version > published:  # else publish() would do nothing
+            self.rules.publish(slug, compiled.version, list(compiled.package.rulesets),
+                               entity_field_types(compiled.package))
         return self.rules
 
     # -- events -----------------------------------------------------------------------------

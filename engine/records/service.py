@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import effects
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.events import RecordEvent, thaw
+from engine.events import RecordEvent, created, thaw
 from engine.records import query as list_query
 from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
@@ -314,8 +314,9 @@ class RecordService(WithinWrites, OwnershipWrites):
                "owner_id": self.actor_id, "version": 1}
         row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
         record = shape.dump(row)
-        event = self.event(entity, "created", row["id"], record, _created(shape, values), at)
-        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, thaw(event.changes))
+        changes = _created(shape, values, record)
+        event = self.event(entity, "created", row["id"], record, changes, at)
+        audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, changes)
         [event] = self._finish(conn, [event], [audit], at)
         return event.record, event
 
@@ -357,10 +358,10 @@ class RecordService(WithinWrites, OwnershipWrites):
                     rows.append({**shape.empty_columns, **shape.to_columns(values), "id": record_id,
                                  "created_at": at, "updated_at": at, "created_by": actor,
                                  "updated_by": actor, "owner_id": actor, "version": 1})
-                    changes = _created(shape, values)
+                    record = shape.dump(rows[-1]) if wants_events else None
+                    changes = _created(shape, values, record)
                     audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
-                    events.append(self.event(entity, "created", record_id,
-                                             shape.dump(rows[-1]) if wants_events else {"id": record_id},
+                    events.append(self.event(entity, "created", record_id, record or {"id": record_id},
                                              changes, at))
                 conn.execute(table.insert(), rows)
                 events = self._finish(conn, events, audits, at)
@@ -485,7 +486,10 @@ class RecordService(WithinWrites, OwnershipWrites):
                 "cleared": len(deletion.events) - deleted}
 
 
-def _created(shape, values) -> dict:
-    """A new record's audited changes: every field given a value."""
-    return {k: [None, v] for k, v in shape.dump_values(values).items() if v is not None}
+def _created(shape, values, record=None) -> dict:
+    """A new record's audited changes: every field given a value (read-only already, as
+    its event keeps them), taken from the new `record` as JSON when it was dumped."""
+    if record is None:
+        return created(shape.dump_values(values))
+    return created({name: record[name] for name, _ in shape.fields if name in values})
 

@@ -17,9 +17,10 @@ def audit_row(at, actor_id, action, entity, record_id, version, changes) -> dict
 
 
 def outbox_row(at, event) -> dict:
-    """The outbox row of an event; its payload is `RecordEvent.to_dict()` stamped with `at`."""
+    """The outbox row of an event; its payload is `RecordEvent.to_dict()` stamped with `at`
+    (`as_dict()`: the event's read-only values, serialised as they are, without a copy)."""
     return {"at": at, "event": event.name, "entity": event.entity, "record_id": event.record_id,
-            "payload": event.happened_at(at).to_dict(), "attempts": 0}
+            "payload": event.happened_at(at).as_dict(), "attempts": 0}
 
 
 def write_audit(conn, schema, rows) -> None:

@@ -113,3 +113,15 @@ def test_a_read_only_event_still_reads_copies_and_pickles_as_plain_json_values()
         assert again == event
         with pytest.raises(TypeError):
             again.record["brands"].append(3)
+
+
+def test_the_shape_without_copies_is_the_plain_shape_and_stays_read_only():
+    event = RecordEvent("acme", "contact", "updated", 7, {"id": 7, "tags": ["a"], "amount": {"amount": "1.50"}},
+                        {"tags": [[], ["a"]]}, "ann@acme.test", {"from": "new", "to": "open"})
+    shared, plain = event.as_dict(), event.to_dict()
+    assert shared == plain and json.dumps(shared) == json.dumps(plain)
+    assert shared["record"] is event.record and plain["record"] is not event.record
+    with pytest.raises(TypeError):
+        shared["record"]["tags"].append("b")
+    plain["record"]["tags"].append("b")  # a plain copy is the reader's own
+    assert event.record["tags"] == ["a"]

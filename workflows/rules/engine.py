@@ -37,6 +37,7 @@ from .correlation import CorrelationStore, InMemoryCorrelationStore, event_time
 
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 _SID = "0"
+_fact_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False), built once
 
 
 class RulesEngineError(RuntimeError):
@@ -246,6 +247,11 @@ class RulesEngine:
             live.dead = True
             self.host.remove(live.name)
 
+    def version(self, tenant: str) -> int | None:
+        """The version of the tenant's current rules (None before it published any)."""
+        current = self._tenants.get(tenant)
+        return current.version if current else None
+
     def published(self, tenant: str) -> dict:
         """{rule set name: version} of the tenant's current rule sets."""
         current = self._tenants.get(tenant)
@@ -261,10 +267,12 @@ class RulesEngine:
         route = (event.get("entity"), event.get("event"))
         if not all(isinstance(part, str) for part in route):
             return []
-        ctx = _Context(event)
+        ctx = None  # built only when rules listen to this entity and event
         for _ in range(5):
             current = self._tenants.get(event.get("tenant"))
             lives = current.routes.get(route, ()) if current else ()
+            if ctx is None and lives:
+                ctx = _Context(event)
             try:
                 matched = {rule for live in lives if kind in (None, live.chunk.kind)
                            for rule in self._run(live, ctx)}
@@ -293,7 +301,7 @@ class RulesEngine:
             if live.dead:
                 raise _Retired
             live.has_state, live.last_used = True, time.monotonic()
-            names = _fire(live.handle, json.dumps(chunk.fact(ctx, next(self._ids)), ensure_ascii=False))
+            names = _fire(live.handle, _fact_json(chunk.fact(ctx, next(self._ids))))
         return [chunk.rules[name.rsplit("__", 1)[0]] for name in names]
 
     def _firing(self, event: dict, ctx: _Context, rule) -> Firing | None:
