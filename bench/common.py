@@ -4,6 +4,7 @@ files and PostgreSQL schemas cleaned up."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import statistics
@@ -77,6 +78,25 @@ def drop_prefixed_schemas(url: str, prefix: str) -> list[str]:
         return names
     finally:
         engine.dispose()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def signed_in_client(app, tenant: str, email: str, password: str):
+    """A Flask test client signed in to `tenant`'s screens through the sign-in form, as a
+    browser does it (the form's CSRF token, then the session cookie), so a benchmark times
+    screens exactly as a signed-in person gets them."""
+    client = app.test_client()
+    form = client.get(f"/t/{tenant}/login")
+    token = CSRF_FIELD.search(form.get_data(as_text=True))
+    if form.status_code != 200 or token is None:
+        raise RuntimeError(f"no sign-in form at /t/{tenant}/login (HTTP {form.status_code})")
+    signed = client.post(f"/t/{tenant}/login", data={"email": email, "password": password,
+                                                     "csrf_token": token.group(1)})
+    if signed.status_code != 302:
+        raise RuntimeError(f"signing in as {email} failed (HTTP {signed.status_code})")
+    return client
 
 
 def source_revision() -> str:
