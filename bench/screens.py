@@ -36,7 +36,6 @@ import argparse
 import html
 import logging
 import os
-import platform
 import random
 import re
 import sys
@@ -50,8 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import sqlalchemy  # noqa: E402
-from sqlalchemy import create_engine, or_, select, text, tuple_  # noqa: E402
+from sqlalchemy import or_, select, text, tuple_  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from engine import auth, passwords  # noqa: E402
@@ -60,13 +58,10 @@ from engine.install import Install  # noqa: E402
 from engine.packs.service import PackService  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
 from engine.systables import loom_table  # noqa: E402
-from bench.common import (Row, fmt_ms, fmt_n, fmt_s, log, median, p95, run_backends,  # noqa: E402
-                          signed_in_client, source_revision)
+from bench.common import (Row, add_backend_options, environment_lines, fmt_ms, fmt_n, fmt_s, log,  # noqa: E402
+                          median, p95, run_backends, signed_in_client)
 from tenants import Settings  # noqa: E402
 
-DEFAULT_PG_URL = os.environ.get(
-    "LOOM_BENCH_DATABASE_URL",
-    os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
 CHROMIUM = os.environ.get("LOOM_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -499,40 +494,18 @@ class Bench:
 
 
 def environment(args, backends) -> list[str]:
-    import sqlite3
-
-    lines = [f"- Loom source: {source_revision()}",
-             f"- Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
-             f"{os.cpu_count()} CPU cores ({platform.machine()}), load average "
-             f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the start"]
-    if "sqlite" in backends:
-        lines.append(f"- SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL: Loom's defaults)")
-    if "postgresql" in backends:
-        engine = create_engine(args.database_url)
-        try:
-            with engine.connect() as conn:
-                version = conn.execute(text("show server_version")).scalar_one()
-            lines.append(f"- PostgreSQL {version} on the same machine, psycopg 3")
-        finally:
-            engine.dispose()
-    lines.append(f"- scale {args.scale:g} ({fmt_n(max(1, int(round(PARTIES * args.scale))))} parties), "
-                 f"{args.requests} requests per server-side case, {args.loads} browser loads; Flask test "
-                 f"client in process (no network), Chromium {CHROMIUM}; run {datetime.now():%Y-%m-%d %H:%M}")
-    return lines
+    return environment_lines(args, backends) + [
+        f"- scale {args.scale:g} ({fmt_n(max(1, int(round(PARTIES * args.scale))))} parties), "
+        f"{args.requests} requests per server-side case, {args.loads} browser loads; Flask test "
+        f"client in process (no network), Chromium {CHROMIUM}; run {datetime.now():%Y-%m-%d %H:%M}"]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiplies the data set sizes (default 1.0: 100,000 parties)")
-    parser.add_argument("--database-url", default=DEFAULT_PG_URL,
-                        help="PostgreSQL URL (default: $LOOM_BENCH_DATABASE_URL, $LOOM_TEST_DATABASE_URL "
-                             "or the local test database)")
+    add_backend_options(parser, "multiplies the data set sizes (default 1.0: 100,000 parties)")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per server-side case")
     parser.add_argument("--loads", type=int, default=20, help="timed page loads in Chromium (0: no browser)")
-    parser.add_argument("--json", help="also write every raw figure to this file")
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be positive")
