@@ -72,7 +72,8 @@ TENANT = "bench"
 SCREENS = {
     "list": "/t/{tenant}/e/party",                  # the list's first page (default list view)
     "record": "/t/{tenant}/e/party/{id}",           # a record page (header, form, related lists, timeline)
-    "search": "/t/{tenant}/search?q={q}",           # search-as-you-type, one request per keystroke
+    "search": "/t/{tenant}/search/suggest?q={q}",   # search-as-you-type: the box's htmx partial, per keystroke
+    "search_page": "/t/{tenant}/search?q={q}",      # the results page (Enter in the search box)
 }
 SEARCH_HEADERS = {"HX-Request": "true"}             # typing asks for the htmx partial
 NEXT_LINK = re.compile(r'<a [^>]*href="([^"]*cursor=[^"]*)"')   # the list's "Next page" link
@@ -372,6 +373,10 @@ class Bench:
         self.measure(f"1. search-as-you-type `{shown(SCREENS['search'])}` as {who}", "search",
                      [self.client_get(client, self.url(SCREENS["search"], q=t), SEARCH_HEADERS) for t in typed],
                      [lambda t=t: self.core_search(t) for t in typed], unit="keystroke")
+        words = [TYPED[i % len(TYPED)] for i in range(runs)]
+        self.measure(f"1. search results page `{shown(SCREENS['search_page'])}` as {who}", None,
+                     [self.client_get(client, self.url(SCREENS["search_page"], q=w)) for w in words],
+                     [lambda w=w: self.core_search(w) for w in words])
 
     def measure_next(self, who: str, client) -> None:
         """Walk the list page by page through each page's own next link (back to the
