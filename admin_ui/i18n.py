@@ -8,7 +8,8 @@ file to forget to rebuild. English is the source language; zh-CN must be complet
 (`tests/screens/test_catalogues.py`).
 
 The language of a request is the signed-in user's (remembered per user), otherwise the
-`loom_lang` cookie a signed-out visitor chose, otherwise the tenant's language."""
+`loom_lang` cookie a signed-out visitor chose, otherwise the tenant's language. Times are
+shown in the tenant's time zone."""
 from __future__ import annotations
 
 import io
@@ -19,6 +20,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from flask import g, request
 from flask_babel import Domain
+
+from workflows.calendar import load_calendar
 
 LANGUAGES = {"en": "English", "zh-CN": "中文"}
 CATALOGUES = Path(__file__).parent / "translations"
@@ -42,6 +45,13 @@ def language_of_request() -> str:
 def babel_locale() -> str:
     """Babel's name of the request's language (`zh_CN`)."""
     return language_of_request().replace("-", "_")
+
+
+def babel_timezone() -> str:
+    """The time zone times are shown in: the tenant's (its business hours' zone, by default
+    `LOOM_TIMEZONE`), so a Shanghai team reads Shanghai times; UTC when signed out."""
+    session = g.get("session")
+    return load_calendar(session).timezone if session is not None else "UTC"
 
 
 def catalogue_files(locale: str) -> list[Path]:

@@ -1,3 +1,14 @@
 """Every module that adds views to the screens' blueprint, imported once before it is
-registered (add a new screen's module here)."""
-from admin_ui import shell, signin  # noqa: F401
+registered (add a new screen's module here, one per line)."""
+from admin_ui import calendar  # noqa: F401
+from admin_ui import kanban  # noqa: F401
+from admin_ui import list_bulk  # noqa: F401
+from admin_ui import list_views  # noqa: F401
+from admin_ui import lists  # noqa: F401
+from admin_ui import notifications  # noqa: F401
+from admin_ui import record_pages  # noqa: F401
+from admin_ui import related  # noqa: F401
+from admin_ui import search  # noqa: F401
+from admin_ui import shell  # noqa: F401
+from admin_ui import signin  # noqa: F401
+from admin_ui import timeline  # noqa: F401

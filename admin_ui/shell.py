@@ -6,6 +6,7 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin_ui.i18n import COOKIE, LANGUAGES
+from admin_ui.mywork import my_work
 from admin_ui.view import screen_view
 from admin_ui.web import public, screens
 from engine import auth
@@ -15,13 +16,21 @@ from engine import auth
 def _navigation():
     if request.blueprint != "screens" or g.get("ui_user") is None:
         return {}
-    return {"ui_entities": [{"name": e["name"], "label": e["plural_label"] or e["label"]}
-                            for e in screen_view()["entities"]]}
+    return {"ui_entities": navigation(screen_view())}
+
+
+def navigation(view: dict) -> list[dict]:
+    """The entities in the navigation, by their plural label in the request's language (so
+    a list of some thirty stays findable; a filter box narrows it in the browser)."""
+    entries = [{"name": e["name"], "label": e["plural_label"] or e["label"] or e["name"]}
+               for e in view["entities"]]
+    return sorted(entries, key=lambda e: (e["label"].casefold(), e["name"]))
 
 
 @screens.get("/")
 def home():
-    return render_template("screens/home.html", title=_("Home"))
+    """My work: what is mine to do now, each section bounded (admin_ui.mywork)."""
+    return render_template("screens/home.html", title=_("Home"), work=my_work(g.session, screen_view()))
 
 
 @screens.post("/language")

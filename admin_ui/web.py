@@ -50,7 +50,7 @@ def _set_up_app(state) -> None:
     app.config.update(SESSION_COOKIE_NAME="loom_session", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None)
     app.session_interface = TlsAwareSessions()
-    Babel(app, locale_selector=i18n.babel_locale)
+    Babel(app, locale_selector=i18n.babel_locale, timezone_selector=i18n.babel_timezone)
     app.extensions["loom_catalogues"] = i18n.CatalogueDomain()
 
 

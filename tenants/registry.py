@@ -6,12 +6,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from metadata.language import DEFAULT_LANGUAGE, is_language_tag
 from tenants import migrations
 from tenants.export import export_tenant
-from tenants.storage import SLUG_PATTERN, Storage, TenantStorage
+from tenants.storage import SLUG_PATTERN, Storage, TenantStorage, lock_key
 from tenants.tables import system_tables
 
 
@@ -47,6 +47,7 @@ class Registry:
         self.storage = storage
         self._ready = False
         self._lock = threading.Lock()
+        self._current: set = set()  # uids whose Loom tables this process saw at head
 
     @property
     def table(self):
@@ -91,7 +92,24 @@ class Registry:
     def storage_of(self, tenant: Tenant | str) -> TenantStorage:
         """The storage of a tenant (a slug is looked up: TenantError when it names none)."""
         tenant = self.require(tenant) if isinstance(tenant, str) else tenant
-        return self.storage.tenant(tenant.slug, tenant.uid)
+        found = self.storage.tenant(tenant.slug, tenant.uid)
+        if tenant.uid not in self._current:
+            self._bring_to_head(found)
+            self._current.add(tenant.uid)
+        return found
+
+    def _bring_to_head(self, tenant_storage: TenantStorage) -> None:
+        """Migrate Loom's own tables in a tenant made by an older Loom (once per tenant
+        per process: one read of the tenant's revision when it is current). On PostgreSQL
+        processes meeting the same old tenant at once migrate it one at a time."""
+        head = migrations.heads("tenant")
+        if migrations.current(tenant_storage.engine, tenant_storage.schema) == head:
+            return
+        with tenant_storage.migration() as conn:
+            if tenant_storage.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": lock_key(f"{tenant_storage.schema}:tables")})
+            migrations.upgrade(conn, "tenant", tenant_storage.schema)
 
     # -- changing --------------------------------------------------------------
     def create(self, slug: str, name: str | None = None, plugins=(), language: str = DEFAULT_LANGUAGE) -> Tenant:
@@ -131,9 +149,9 @@ class Registry:
 
     def upgrade_tenant_tables(self, slug: str) -> None:
         """Bring Loom's own tables in a tenant to the latest revision."""
-        tenant_storage = self.storage_of(self.require(slug))
-        with tenant_storage.migration() as conn:
-            migrations.upgrade(conn, "tenant", tenant_storage.schema)
+        tenant = self.require(slug)
+        self._bring_to_head(self.storage.tenant(tenant.slug, tenant.uid))
+        self._current.add(tenant.uid)
 
     def set_plugins(self, slug: str, plugins) -> Tenant:
         self.require(slug)

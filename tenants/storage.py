@@ -95,7 +95,7 @@ def raise_open_file_limit() -> int:
     return open_file_limit()
 
 
-def _lock_key(name: str) -> int:
+def lock_key(name: str) -> int:
     """A PostgreSQL advisory-lock key (signed 64-bit) for an install-wide lock name."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
@@ -185,7 +185,7 @@ class Storage:
         later ones find everything made and wait only for the first)."""
         if self.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                         {"key": _lock_key(f"{self.system_schema}:setup")})
+                         {"key": lock_key(f"{self.system_schema}:setup")})
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.system_schema}"'))
 
     @contextmanager
@@ -195,7 +195,7 @@ class Storage:
         session advisory lock; SQLite: flock on `<data dir>/<name>.lock`. A holder that
         dies releases it."""
         if self.dialect == "postgresql":
-            key = _lock_key(f"{self.system_schema}:{name}")
+            key = lock_key(f"{self.system_schema}:{name}")
             with self._postgres().connect() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 held = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()

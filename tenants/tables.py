@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
+SEARCH_TERM = String(64).with_variant(String(64, collation="C"), "postgresql")
 
 
 @lru_cache(maxsize=None)
@@ -242,3 +243,15 @@ def _workflow_tables(md: MetaData) -> None:
           Column("record_id", ID),
           Column("read_at", when),
           Index("ix_loom_notifications_user", "user_id", "read_at"))
+    # The search index: one row per term of a searchable field (engine.records.search_index).
+    # Terms compare byte-wise ("C" on PostgreSQL, SQLite's default), so a prefix is one range.
+    Table("loom_search", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("entity", String(48), nullable=False),
+          Column("record_id", ID, nullable=False),
+          Column("field", String(63), nullable=False),
+          Column("term", SEARCH_TERM, nullable=False),
+          Column("at_start", Boolean, nullable=False),
+          Index("ix_loom_search_term", "term", "entity"),
+          Index("ix_loom_search_record", "entity", "record_id", "field"))
+    return md

@@ -3,6 +3,7 @@ git) after the run as before it. Loaded by tests/conftest.py; acts on the contro
 (under xdist the workers share the controller's tree)."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -42,6 +43,10 @@ def pytest_sessionfinish(session, exitstatus):
     if not _controller(session.config) or _BEFORE not in session.config.stash:
         return
     changed = tree_changes(session.config.stash[_BEFORE], tree_state(ROOT))
+    shots = os.environ.get("LOOM_SCREENSHOTS_DIR")
+    if shots:  # scripts/screenshots asked for the README's screenshots to be written there
+        folder = os.path.relpath(os.path.abspath(shots), ROOT)
+        changed = [line for line in changed if not line[3:].startswith(folder + "/")]
     if changed:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         lines = ["tests wrote into the source tree (write under tmp_path instead):"]

@@ -177,3 +177,24 @@ def timers_for(storage, entity_name: str, record_id: int) -> list[dict]:
     return [{"id": r["id"], "state": r["state"], "timer": r["timer"], "status": r["status"],
              "started_at": _iso(r["started_at"]), "due_at": _iso(r["due_at"]),
              "finished_at": _iso(r["finished_at"])} for r in rows]
+
+
+def overdue(storage, now: datetime, limit: int = 200, after: tuple | None = None) -> list[dict]:
+    """Timers past their deadline on records still in the timer's state — running past
+    due (no sweep has seen them yet) or breached and not finished — most overdue first,
+    as JSON like `timers_for` plus `entity` and `record_id`. `after`: the `(due_at, id)`
+    of the previous batch's last row (keyset paging, for callers that filter rows out)."""
+    now, timers = _utc(now), _table(storage.schema)
+    late = or_(and_(timers.c.status == RUNNING, timers.c.due_at < now),
+               and_(timers.c.status == BREACHED, timers.c.finished_at.is_(None)))
+    query = select(timers).where(late)
+    if after is not None:
+        due, last = after
+        due = _utc(datetime.fromisoformat(due.replace("Z", "+00:00")) if isinstance(due, str) else due)
+        query = query.where(or_(timers.c.due_at > due, and_(timers.c.due_at == due, timers.c.id > last)))
+    with storage.connect() as conn:
+        rows = conn.execute(query.order_by(timers.c.due_at, timers.c.id).limit(max(1, min(int(limit), BATCH))))
+        rows = rows.mappings().all()
+    return [{"id": r["id"], "entity": r["entity"], "record_id": r["record_id"], "state": r["state"],
+             "timer": r["timer"], "status": r["status"], "started_at": _iso(r["started_at"]),
+             "due_at": _iso(r["due_at"])} for r in rows]

@@ -15,6 +15,8 @@ from metadata import example_path
 
 DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.example"
+DEMO_CLERK = "clerk@shop.example"     # the pack's demo sales clerk, who owns its demo records
+DEMO_MEMBER = "member@demo.example"   # made when the pack's clerk is not there
 DEMO_PACK = "retail_loyalty"
 
 
@@ -28,6 +30,17 @@ def _example_tenant(session) -> None:
          "lifetime_value": "5600.50", "account": account["id"]},
         {"full_name": "Wang Fang", "email": "wang.fang@example.cn"},
     ])
+
+
+def _demo_member(storage) -> str:
+    """The member a newcomer signs in as to see what sharing hides: the pack's sales clerk,
+    or a member made once (an install without the built-in packs)."""
+    emails = {user.email for user in auth.list_users(storage)}
+    if DEMO_CLERK in emails:
+        return DEMO_CLERK
+    if DEMO_MEMBER not in emails:
+        auth.create_user(storage, DEMO_MEMBER, "member", display_name="Xu Ming")
+    return DEMO_MEMBER
 
 
 @click.command()
@@ -56,7 +69,7 @@ def serve(install, host, port, debug):
 @pass_install
 def demo(install, host, port, no_serve):
     """Create the demo tenant (once) — the retail loyalty pack with its demo data, an admin
-    and a token — then serve."""
+    and a token — give the admin and a member new passwords for the screens, then serve."""
     packs = PackService(install)
     with_pack = DEMO_PACK in packs.catalog()
     if install.registry.get(DEMO_TENANT) is None:
@@ -76,10 +89,14 @@ def demo(install, host, port, no_serve):
         click.echo(token)
     else:
         click.echo(f"demo tenant exists; make a new token with: loom token create {DEMO_TENANT} {DEMO_ADMIN}")
-    password = secrets.token_urlsafe(9)  # a new one each run: only its hash is kept
-    passwords.set_password(install.session(DEMO_TENANT).storage, DEMO_ADMIN, password)
-    click.echo(f"screens: sign in at http://{host}:{port}/t/{DEMO_TENANT}/ "
-               f"as {DEMO_ADMIN} with the password {password}")
+    storage = install.session(DEMO_TENANT).storage
+    member = _demo_member(storage)
+    for email, role in ((DEMO_ADMIN, "admin"), (member, "member")):
+        password = secrets.token_urlsafe(9)  # a new one each run: only its hash is kept
+        passwords.set_password(storage, email, password)
+        click.echo(f"screens: sign in at http://{host}:{port}/t/{DEMO_TENANT}/ "
+                   f"as {email} with the password {password}" + ("" if role == "admin" else
+                                                                  " (a member: sharing limits what it sees)"))
     if not no_serve:
         entity = "membership" if with_pack else "contact"
         click.echo(f"try: curl -H 'Authorization: Bearer <token>' "

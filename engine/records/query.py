@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, String, and_, cast, false, literal, or_, select, union
+from sqlalchemy import Select, String, and_, cast, false, func, literal, or_, select, union
 
 from engine.errors import BadQuery
 from engine.fieldtypes import CURRENCY_SUFFIX, INT64, FieldInvalid, dump_value, parse_query_value
@@ -360,6 +360,13 @@ def build_union_select(table, query: ListQuery, alternatives) -> Select:
             for term in alternatives]
     merged = union(*arms).subquery("shared")
     return select(merged).order_by(*_order_by(merged, query.order)).limit(query.limit + 1)
+
+
+def build_count(table, query: ListQuery, cap: int) -> Select:
+    """How many rows match, counting at most `cap`: a count that stops early, so a screen
+    can say "1,000+" without reading every match (sort, limit and cursor do not apply)."""
+    matching = select(table.c.id).where(*query.where).limit(cap).subquery("matching")
+    return select(func.count()).select_from(matching)
 
 
 def _selected(table, query) -> list:

@@ -26,7 +26,9 @@ from engine.records.inputs import expected_version_of, record_id_of as _record_i
 from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
                                       explain_integrity_error, reference_problems)
 from engine.records.pinning import MetadataChanged, confirm, hold, one_version
+from engine.records.search_index import index_events
 from engine.records.sharing import Sharing, refuse, restricted
+from engine.records.ownership import OwnershipWrites
 from engine.records.within import WithinWrites
 from engine.records.writes import audit_row, outbox_row, utcnow, write_audit, write_outbox
 from engine.schemas import errors_to_details
@@ -34,7 +36,7 @@ from engine.schemas import errors_to_details
 MAX_BATCH = 100_000
 
 
-class RecordService(WithinWrites):
+class RecordService(WithinWrites, OwnershipWrites):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
@@ -75,8 +77,8 @@ class RecordService(WithinWrites):
 
     def _finish(self, conn, events, audits, at) -> list:
         """Inside the write's transaction: plugins may refuse or set values (applied to
-        the row, the event and its audit row); then audit and outbox rows. Returns the
-        events as they stand after the hooks."""
+        the row, the event and its audit row); then audit and outbox rows and the search
+        index. Returns the events as they stand after the hooks."""
         final = []
         for event in events:
             values = self.hooks.before_write(event, self, conn)
@@ -88,6 +90,7 @@ class RecordService(WithinWrites):
             final.append(event)
         write_audit(conn, self.storage.schema, audits)
         write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in final])
+        index_events(conn, self.storage.schema, self.metadata, final)
         return final
 
     def _apply_set(self, conn, event, values: dict):
@@ -230,6 +233,21 @@ class RecordService(WithinWrites):
             self._confirm(conn)
         rows, cursor = list_query.page(rows, query)
         return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
+
+    @one_version
+    def count(self, entity_name, params=(), cap=1001) -> int:
+        """How many readable records match the list filters ``params``, at most `cap`
+        (a screen shows "1,000+" at the cap without a full count). Paging parameters
+        (sort, limit, cursor, fields) are accepted and do not change the count."""
+        entity, table, _ = self._entity(entity_name)
+        query = list_query.parse_list_query(entity, table, params)
+        clause = self.sharing.read_clause(entity)
+        if clause is not None:
+            query = replace(query, where=query.where + (clause,))
+        with self.storage.connect() as conn:
+            found = conn.execute(list_query.build_count(table, query, cap)).scalar_one()
+            self._confirm(conn)
+        return found
 
     def export(self, entity_name, params=()):
         """Every readable record matching the list filters: an iterator read in keyset batches."""

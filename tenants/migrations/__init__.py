@@ -26,3 +26,14 @@ def heads(tree: str) -> str:
     config = Config()
     config.set_main_option("script_location", str(HERE / tree))
     return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current(engine, schema: str | None) -> str | None:
+    """The revision a tenant's (or the system's) Loom tables are at, None when unknown."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(VERSION_TABLE, schema=schema):
+            return None
+        name = f'"{schema}".{VERSION_TABLE}' if schema else VERSION_TABLE
+        return conn.execute(text(f"SELECT version_num FROM {name}")).scalar()

@@ -3,10 +3,12 @@ operator runs them: the output says what happened, and a refusal is one line on 
 with a non-zero exit and nothing changed."""
 import copy
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
 
+from engine import passwords
 from engine.cli import cli
 from engine.install import Install
 from engine.packs.layers import load_layers
@@ -157,10 +159,18 @@ def test_loom_demo_sets_up_the_retail_tenant_once(settings):
     first = run(install, "demo", "--no-serve")
     assert first.exit_code == 0, first.output
     assert "demo tenant ready: demo; admin admin@demo.example" in first.output
-    assert first.output.strip().splitlines()[-1].startswith("loom_")
+    lines = first.output.strip().splitlines()
+    assert lines[1].startswith("loom_")
+    signs_in = re.compile(r"screens: sign in at http://127\.0\.0\.1:8000/t/demo/ as (\S+) with the password (\S+)")
+    accounts = dict(signs_in.match(line).groups() for line in lines[2:])
+    assert set(accounts) == {"admin@demo.example", "clerk@shop.example"}
+    storage = install.session("demo").storage
+    for email, password in accounts.items():
+        assert passwords.sign_in(storage, email, password).actor.email == email
     session = install.session("demo")
     assert {p.name for p in PackService(install).installed("demo")} == {"crm_core", "retail_loyalty"}
     assert len(session.records.list("membership")["items"]) >= 5
     again = run(install, "demo", "--no-serve")
     assert again.exit_code == 0 and "demo tenant exists" in again.output
+    assert again.output.count("screens: sign in at") == 2  # new passwords each run
     install.dispose()

@@ -79,3 +79,36 @@ def test_a_reset_link_sets_a_password_once_and_a_next_url_stays_in_the_tenant(sc
     away = client.post("/t/acme/login", data={"email": "rep@acme.example", "password": "brand-new-pass",
                                               "csrf_token": token, "next": "https://evil.example/"})
     assert away.headers["Location"] == "/t/acme/"
+
+
+def test_a_reset_request_mails_a_link_through_the_smtp_settings_that_signs_in_once(settings):
+    """The reset e-mail goes through the install's LOOM_SMTP_* settings to a real SMTP
+    server; an unknown address gets the same page and no mail."""
+    from dataclasses import replace
+
+    from engine.install import Install
+    from engine.plugins import Plugins
+    from tests.mail import running_smtp
+
+    with running_smtp() as smtp:
+        install = Install(replace(settings, extra={"LOOM_SMTP_HOST": "127.0.0.1", "LOOM_SMTP_PORT": str(smtp.port),
+                                                   "LOOM_SMTP_FROM": "crm@acme.example"}),
+                          Plugins(load_entry_points=False))
+        install.registry.create("acme", "Acme")
+        with_passwords(install, "acme", {"rep@acme.example": "member"})
+        client = create_app(install, {"TESTING": True}).test_client()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/t/acme/password-reset").text).group(1)
+        for email in ("ghost@acme.example", "REP@acme.example "):
+            sent = client.post("/t/acme/password-reset", data={"email": email, "csrf_token": token})
+            assert sent.status_code == 200 and "a link to choose a new password is on its way" in sent.text
+        assert len(smtp.messages) == 1
+        message = smtp.messages[0]
+        assert message["To"] == "rep@acme.example" and message["Subject"] == "Reset your Loom password"
+        link = re.search(r"http://localhost/t/acme/password-reset/(\S+)", message.get_content()).group(1)
+        reset = f"/t/acme/password-reset/{link}"
+        done = client.post(reset, data={"password": "mailed-password", "password_again": "mailed-password",
+                                        "csrf_token": token})
+        assert done.status_code == 302
+        assert passwords.sign_in(install.session("acme").storage, "rep@acme.example", "mailed-password").actor
+        assert client.get(reset).status_code == 404
+        install.dispose()

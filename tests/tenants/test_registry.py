@@ -91,3 +91,35 @@ def test_registry_is_lazy(tmp_path):
 
     Registry(Storage(Settings(data_dir=tmp_path / "lazy")))
     assert not (tmp_path / "lazy").exists()
+
+
+def test_a_tenant_made_by_an_older_loom_gets_the_new_loom_tables_on_first_use(settings):
+    """Loom's own tables in a tenant created before a new tenant-table revision are
+    migrated the first time a process opens the tenant (here: back to 0003, before the
+    screens' tables; a new Install is a new process)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from engine.install import Install
+    from engine.plugins import Plugins
+    from tenants import migrations
+
+    old = Install(settings, Plugins(load_entry_points=False))
+    old.registry.create("legacy", "Legacy")
+    storage = old.registry.storage_of("legacy")
+    with storage.migration() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrations.HERE / "tenant"))
+        config.attributes["connection"] = conn
+        config.attributes["schema"] = storage.schema
+        command.downgrade(config, "0003")
+    assert migrations.current(storage.engine, storage.schema) == "0003"
+    old.dispose()
+
+    new = Install(settings, Plugins(load_entry_points=False))
+    storage = new.registry.storage_of("legacy")
+    assert migrations.current(storage.engine, storage.schema) == migrations.heads("tenant")
+    with storage.engine.connect() as conn:
+        assert inspect(conn).has_table("loom_saved_views", schema=storage.schema)
+    new.dispose()

@@ -304,3 +304,25 @@ def test_two_concurrent_sweeps_escalate_each_timer_once(install, desk):
 def test_naive_moments_are_refused(desk):
     with pytest.raises(ValueError):
         sla.sweep(desk, datetime(2026, 3, 10), Escalations())
+
+
+# --- overdue -------------------------------------------------------------------------------
+
+def test_overdue_lists_timers_past_due_still_in_their_state_most_overdue_first_in_batches(desk):
+    late, breached, met, not_due = ticket(desk), ticket(desk), ticket(desk), ticket(desk)
+    start(desk, breached, "new", FRIDAY_4PM)                                    # due Mon 11:00
+    start(desk, late, "new", FRIDAY_4PM + timedelta(hours=1))                   # due Mon 12:00
+    start(desk, met, "new", FRIDAY_4PM)
+    stop(desk, met, "new", FRIDAY_4PM + timedelta(hours=1))                     # left in time
+    start(desk, not_due, "open", datetime(2026, 3, 9, 11, 0, tzinfo=SHANGHAI))  # due Wed
+    sla.sweep(desk, datetime(2026, 3, 9, 11, 30, tzinfo=SHANGHAI), Escalations())  # breaches `breached`
+    now = datetime(2026, 3, 9, 13, 0, tzinfo=SHANGHAI)
+    found = sla.overdue(desk.storage, now)
+    assert [(t["record_id"], t["status"]) for t in found] == [(breached, "breached"), (late, "running")]
+    assert found[0]["due_at"] == "2026-03-09T03:00:00Z" and found[0]["timer"] == "first_response"
+    first = sla.overdue(desk.storage, now, limit=1)
+    rest = sla.overdue(desk.storage, now, limit=1, after=(first[0]["due_at"], first[0]["id"]))
+    assert [t["record_id"] for t in first + rest] == [breached, late]
+    assert sla.overdue(desk.storage, now, after=(rest[0]["due_at"], rest[0]["id"])) == []
+    stop(desk, breached, "new", now)  # a breached timer ends when its record leaves the state
+    assert [t["record_id"] for t in sla.overdue(desk.storage, now)] == [late]

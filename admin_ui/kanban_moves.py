@@ -1,0 +1,154 @@
+"""Moving a kanban card, decided by the engine: on a workflow's state field, the
+transition from the card's state to the column's (its role, guard, required fields,
+comment and approvals checked by `workflows.transitions`); on a plain choice field, an
+update of the field at the card's version.
+
+Fields a transition requires and a comment it requires are asked for in a dialog the
+server renders; the filled fields are saved first (with the record service's
+validation), then the transition is taken. Every refusal comes back as a message and
+the card stays where the server has it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dataclass_field
+
+from flask import g
+from flask_babel import gettext as _
+
+from admin_ui.formats import record_title
+from engine.errors import LoomError, ValidationFailed
+from workflows import transitions
+
+VALUE = "value."  # the form name of an asked field: value.<field>
+
+
+@dataclass
+class Outcome:
+    kind: str  # done, pending, refused, ask
+    message: str = ""
+    status: int = 200
+    card: int | None = None
+    ask: dict = dataclass_field(default_factory=dict)  # transition, fields, comment, errors, to, version
+
+
+def move_card(board, form) -> Outcome:
+    to = form.get("to")
+    if to not in {c["value"] for c in board.columns}:
+        return Outcome("refused", _("There is no such column on this board."), 400)
+    try:
+        record = g.session.records.get(board.entity["name"], form.get("id"))
+        if record.get(board.field["name"]) == to:
+            return Outcome("done", _("%(title)s is already there.", title=_title(board, record)), card=record["id"])
+        if board.workflow is None:
+            return _update(board, record, to, form)
+        return _transition(board, record, to, form)
+    except LoomError as refused:
+        return Outcome("refused", _refusal_text(refused), 409 if refused.status >= 500 else refused.status,
+                       card=_int(form.get("id")))
+
+
+def _update(board, record, to, form) -> Outcome:
+    g.session.records.update(board.entity["name"], record["id"], {board.field["name"]: to},
+                             expected_version=form.get("version") or None)
+    return Outcome("done", _moved(board, record, to), card=record["id"])
+
+
+def _transition(board, record, to, form) -> Outcome:
+    entity = board.entity["name"]
+    offered = [t for t in transitions.available(g.session, entity, record["id"])["items"] if t["to"] == to]
+    if not offered:
+        return Outcome("refused", _("No step of the workflow leads from %(here)s to %(there)s that you may take.",
+                                    here=_label(board, record.get(board.field["name"])), there=_label(board, to)),
+                       409, card=record["id"])
+    item = next((t for t in offered if t["allowed"]), offered[0])
+    declared = next(t for t in board.workflow["transitions"] if t["name"] == item["name"])
+    missing = _missing_fields(item, declared)
+    if missing is None:
+        return Outcome("refused", _refusal_message(item), item["refused"]["status"], card=record["id"])
+    wants_comment = item["comment"] == "required"
+    if (missing or wants_comment) and not form.get("asked"):
+        return _ask(board, record, to, declared, missing, wants_comment)
+    version = form.get("version") or None
+    if missing:
+        try:
+            values = {name: _converted(board.entity["field_by_name"][name], form.get(VALUE + name, ""))
+                      for name in missing}
+            version = g.session.records.update(entity, record["id"], values, expected_version=version)["version"]
+        except ValidationFailed as invalid:
+            errors = {problem["field"]: problem["message"] for problem in invalid.details}
+            return _ask(board, record, to, declared, missing, wants_comment, form, errors)
+    status, body = transitions.perform(g.session, entity, record["id"], item["name"], form.get("comment"), version)
+    if status == 202:
+        return Outcome("pending", _("Your approval of %(step)s is recorded (%(given)s of %(needed)s); "
+                                    "%(title)s moves when enough people approved.",
+                                    step=declared["label"] or declared["name"], given=body["approvals"],
+                                    needed=body["needed"], title=_title(board, record)), card=record["id"])
+    return Outcome("done", _moved(board, record, to), card=record["id"])
+
+
+def _missing_fields(item, declared) -> list[str] | None:
+    """The required fields still empty when they alone block the step; None when
+    something else refuses it (a guard, the role, an approval)."""
+    if item["allowed"]:
+        return []
+    if item["refused"]["code"] != "transition_blocked":
+        return None
+    fields = [b["field"] for b in item["blocked_by"]]
+    return fields if set(fields) <= set(declared["requires"]) else None
+
+
+def _ask(board, record, to, declared, missing, wants_comment, form=None, errors=None) -> Outcome:
+    fields = [{**board.entity["field_by_name"][name], "form_name": VALUE + name,
+               "value": (form or {}).get(VALUE + name, ""), "error": (errors or {}).get(name)}
+              for name in missing if name in board.entity["field_by_name"]]
+    return Outcome("ask", _("%(step)s needs a few details.", step=declared["label"] or declared["name"]),
+                   422 if errors else 200, card=record["id"],
+                   ask={"step": declared["label"] or declared["name"], "title": _title(board, record),
+                        "fields": fields, "comment": wants_comment, "to": to, "version": record["version"],
+                        "comment_error": (errors or {}).get("comment")})
+
+
+def _converted(field, raw: str):
+    """A form's text as the value the record service expects for `field`."""
+    raw = raw.strip()
+    if raw == "":
+        return None
+    base = field["base_type"]
+    if base == "currency":  # the amount, in the field's default currency (yuan without one)
+        default = field.get("default")
+        return {"amount": raw, "currency": default.get("currency", "CNY") if isinstance(default, dict) else "CNY"}
+    if base in ("integer", "reference"):
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if base == "boolean":
+        return raw in ("on", "true", "1")
+    return raw
+
+
+def _refusal_message(item) -> str:
+    reasons = [b["message"] for b in item.get("blocked_by", ())]
+    return "; ".join([item["refused"]["message"], *reasons])
+
+
+def _refusal_text(error: LoomError) -> str:
+    return "; ".join([error.message, *(d["message"] for d in error.details if d.get("message"))])
+
+
+def _title(board, record) -> str:
+    return record_title(board.entity, record)
+
+
+def _label(board, value) -> str:
+    return next((c["label"] for c in board.columns if c["value"] == value), str(value))
+
+
+def _moved(board, record, to) -> str:
+    return _("%(title)s moved to %(column)s.", title=_title(board, record), column=_label(board, to))
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

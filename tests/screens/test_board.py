@@ -1,0 +1,141 @@
+"""The kanban, the calendar and the global search in a real browser: a card moved by the
+keyboard and by drag, a move the workflow refuses snapping back with its reason, a month
+paged forward and back, a two-character Chinese name and a phone number found from the
+header's search box, and the board in Chinese; axe-core on every state."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.screens.conftest import assert_accessible, screenshot, sign_in
+from workflows import transitions
+
+
+def new_opportunities(site, *names) -> list[str]:
+    """Fresh opportunities (in Qualification) of a demo party, named for this test."""
+    session = site.session()
+    party = session.records.list("party", [("limit", "1")])["items"][0]["id"]
+    for name in names:
+        session.records.create("opportunity", {"name": name, "party": party})
+    return list(names)
+
+
+def guard_negotiation(site) -> None:
+    """The tenant's change over the pack: negotiating needs a probability of 50 % or more."""
+    session = site.session()
+    document = session.metadata().package.to_dict()
+    pipeline = next(w for w in document["workflows"] if w["entity"] == "opportunity")
+    step = next(t for t in pipeline["transitions"] if t["name"] == "negotiate")
+    step["guard"] = {"field": "probability", "op": "gte", "value": 50}
+    session.apply_metadata(document)
+
+
+def column(page, label):
+    return page.get_by_role("region", name=re.compile(rf"^{re.escape(label)} \("))
+
+
+def card(page, title):
+    return page.get_by_role("listitem").filter(has=page.get_by_role("link", name=title, exact=True))
+
+
+def choose_by_keyboard(page, title, presses):
+    page.get_by_role("button", name=f"Move {title}").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menu", name=f"Move {title} to").get_by_role("menuitem").first).to_be_focused()
+    for key in presses:
+        page.keyboard.press(key)
+    page.keyboard.press("Enter")
+
+
+def test_cards_move_by_keyboard_and_a_move_refused_by_a_guard_snaps_back_with_its_reason(page, site):
+    first, second = new_opportunities(site, "Keyboard deal", "Guarded deal")
+    guarded = site.session().records.list("opportunity", [("name", second)])["items"][0]
+    transitions.perform(site.session(), "opportunity", guarded["id"], "propose")
+    guard_negotiation(site)
+    sign_in(page, site, path="e/opportunity/kanban")
+    expect(page.get_by_role("heading", name="Opportunities board")).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "board-kanban")
+
+    # Enter opens the menu on its first column; arrows move between columns; Enter chooses.
+    page.get_by_role("button", name=f"Move {first}").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menuitem", name="Needs analysis")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Proposal")).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text(f"{first} moved to Needs analysis")
+    expect(column(page, "Needs analysis").get_by_role("link", name=first, exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name=f"Move {first}")).to_be_focused()  # the keyboard goes on from there
+    assert_accessible(page)
+
+    choose_by_keyboard(page, second, ["ArrowDown", "ArrowDown"])  # Qualification, Needs analysis, Negotiation
+    expect(page.get_by_role("alert")).to_contain_text("guard: probability gte 50")
+    expect(column(page, "Proposal").get_by_role("link", name=second, exact=True)).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "board-kanban-refused")
+
+
+def test_a_card_dragged_to_another_column_takes_the_workflow_step(page, site):
+    [title] = new_opportunities(site, "Dragged deal")
+    sign_in(page, site, path="e/opportunity/kanban")
+    card(page, title).drag_to(column(page, "Proposal").get_by_role("list"))
+    expect(page.get_by_role("status")).to_contain_text(f"{title} moved to Proposal")
+    expect(column(page, "Proposal").get_by_role("link", name=title, exact=True)).to_be_visible()
+    assert site.session().records.list("opportunity", [("name", title)])["items"][0]["stage"] == "proposal"
+    assert_accessible(page)
+
+
+def test_the_calendar_pages_month_by_month(page, site):
+    sign_in(page, site, path="e/activity/calendar")
+    heading = page.get_by_role("heading", level=2).first
+    this_month = heading.inner_text()
+    expect(page.get_by_role("table").get_by_role("link").first).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "board-calendar")
+    page.get_by_role("link", name="Next").focus()
+    page.keyboard.press("Enter")
+    expect(heading).not_to_have_text(this_month)
+    page.get_by_role("link", name="Previous").click()
+    expect(heading).to_have_text(this_month)
+    assert_accessible(page)
+
+
+def test_the_header_search_finds_a_two_character_chinese_name_and_a_phone_typed_with_spaces(page, site):
+    sign_in(page, site)
+    page.keyboard.press("/")
+    box = page.get_by_role("searchbox", name="Search everything")
+    expect(box).to_be_focused()
+    box.press_sequentially("王伟")
+    suggestion = page.get_by_role("list", name="Top results").get_by_role("link", name="王伟", exact=True)
+    expect(suggestion).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "board-search-suggestions")
+    suggestion.click()
+    page.wait_for_url(re.compile(r"/t/demo/e/party/\d+$"))
+
+    sign_in(page, site, path="search?q=138 0000 0002")
+    expect(page.get_by_role("link", name="王伟", exact=True)).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "board-search-results")
+
+
+def test_the_board_and_the_calendar_in_chinese(page, site):
+    [title] = new_opportunities(site, "中文商机")
+    sign_in(page, site)
+    page.get_by_role("button", name="中文").click()
+    page.goto(site.screen("e/opportunity/kanban"))
+    expect(page.get_by_role("heading", name=re.compile("看板$"))).to_be_visible()
+    expect(page.get_by_role("button", name=f"移动 {title}")).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "board-kanban-zh")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_accessible(page)
+    screenshot(page, "board-kanban-phone")
+    page.goto(site.screen("e/activity/calendar"))
+    expect(page.get_by_role("link", name="下一页")).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "board-calendar-zh")
+    page.get_by_role("button", name="English").click()

@@ -1,0 +1,145 @@
+"""Record pages on the server, on both backends: the same 404 for a missing record, a bad
+id, an unknown entity and a record shared away from the user; related lists, the
+timeline and the reference type-ahead hold only what the user may read; validation
+problems beside their fields; a stale edit that overwrites nothing."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine import auth
+from engine.app import create_app
+from tests.conftest import crm_document
+from tests.screens.conftest import ScreenClient, with_passwords
+
+BOSS, REP = "boss@acme.example", "rep@acme.example"
+NOT_FOUND = "There is no such page or record, or you may not see it."
+
+
+@pytest.fixture
+def acme(install):
+    """Accounts everyone reads; contacts only their owner (or an admin) reads. The rep owns
+    Rita; the boss owns Bob and the account Secret Ltd's only contact."""
+    document = crm_document()
+    for entity in document["entities"]:
+        entity["sharing"] = {"default": "read" if entity["name"] == "account" else "none", "rules": []}
+    install.registry.create("acme", "Acme")
+    install.session("acme").apply_metadata(document)
+    with_passwords(install, "acme", {BOSS: "admin", REP: "member"})
+    users = {a.email: a for a in auth.list_users(install.session("acme").storage)}
+    boss, rep = install.session("acme", users[BOSS]), install.session("acme", users[REP])
+    account = boss.records.create("account", {"name": "Globex"})
+    rita = rep.records.create("contact", {"full_name": "Rita Rep", "account": account["id"]})
+    bob = boss.records.create("contact", {"full_name": "Bob Boss", "account": account["id"]})
+    return {"app": create_app(install, {"TESTING": True}), "account": account, "rita": rita, "bob": bob,
+            "boss": boss, "rep": rep}
+
+
+def test_a_missing_a_malformed_an_unknown_and_a_shared_away_record_get_the_same_404(acme):
+    rep = ScreenClient(acme["app"], "acme", REP)
+    for path in ("e/contact/abc", "e/contact/999999", "e/nope/1", f"e/contact/{acme['bob']['id']}",
+                 f"e/contact/{acme['bob']['id']}/edit", f"e/contact/{acme['bob']['id']}/timeline",
+                 "e/contact/-1", "e/contact/99999999999999999999999"):
+        page = rep.get(path)
+        assert page.status_code == 404, path
+        assert NOT_FOUND in page.text and "Bob" not in page.text
+    assert rep.get(f"e/contact/{acme['rita']['id']}").status_code == 200
+    boss = ScreenClient(acme["app"], "acme", BOSS)
+    assert "Bob Boss" in boss.get(f"e/contact/{acme['bob']['id']}").text
+
+
+def test_related_lists_the_timeline_and_the_type_ahead_leave_out_what_the_member_cannot_read(acme):
+    rep = ScreenClient(acme["app"], "acme", REP)
+    page = rep.get(f"e/account/{acme['account']['id']}").text
+    assert "Rita Rep" in page and "Bob Boss" not in page
+    timeline = rep.get(f"e/account/{acme['account']['id']}/timeline?kind=change").text
+    assert "Rita Rep" in timeline and "Bob Boss" not in timeline
+    assert "Bob Boss" not in rep.get("e/contact/lookup?q=B").text
+    assert "Rita Rep" in rep.get("e/contact/lookup?q=Rita").text
+    boss = ScreenClient(acme["app"], "acme", BOSS)
+    page = boss.get(f"e/account/{acme['account']['id']}").text
+    assert "Rita Rep" in page and "Bob Boss" in page
+
+
+def test_related_lists_page_with_a_cursor_and_new_prefills_the_reference(acme):
+    for number in range(6):
+        acme["rep"].records.create("contact", {"full_name": f"Extra {number}", "account": acme["account"]["id"]})
+    rep = ScreenClient(acme["app"], "acme", REP)
+    page = rep.get(f"e/account/{acme['account']['id']}").text
+    more = re.search(r'hx-get="([^"]*/related/contact/account\?cursor=[^"]+)"', page)
+    assert more, "a More button for the contacts"
+    rest = rep.hx("GET", more.group(1).replace("&amp;", "&").removeprefix("/t/acme"))
+    assert rest.status_code == 200 and "Rita Rep" in rest.text
+    assert rep.get(f"e/account/{acme['account']['id']}/related/contact/full_name").status_code == 404
+    assert rep.get(f"e/account/{acme['account']['id']}/related/contact/account?cursor=zzz").status_code == 400
+    form = rep.get(f"e/contact/new?account={acme['account']['id']}").text
+    assert re.search(rf'<option value="{acme["account"]["id"]}" selected>Globex</option>', form)
+
+
+def test_validation_problems_are_shown_beside_their_fields_and_nothing_is_saved(acme):
+    rep = ScreenClient(acme["app"], "acme", REP)
+    page = rep.post("e/contact/new", {"full_name": "", "email": "not-an-address", "lifetime_value": "abc"})
+    assert page.status_code == 422
+    assert re.search(r'id="f-full_name"[^>]*aria-invalid="true"[^>]*aria-describedby="f-full_name-error"', page.text)
+    assert 'id="f-full_name-error">Required.' in page.text
+    assert 'id="f-email-error">Enter an e-mail address such as name@example.com.' in page.text
+    assert 'value="not-an-address"' in page.text
+    assert rep.get("e/contact/lookup?q=not-an").status_code == 200
+    assert [c["full_name"] for c in acme["rep"].records.list("contact")["items"]] == ["Rita Rep"]
+
+
+def test_an_edit_sends_only_what_changed_and_a_stale_one_overwrites_nothing(acme):
+    rita = acme["rita"]
+    rep = ScreenClient(acme["app"], "acme", REP)
+    form = {"version": str(rita["version"]), "full_name": "Rita Rep", "email": "rita@acme.example",
+            "tier": "regular", "account": str(acme["account"]["id"])}
+    saved = rep.post(f"e/contact/{rita['id']}/edit", form)
+    assert saved.status_code == 302
+    history = acme["rep"].records.history("contact", rita["id"])
+    assert history[-1]["changes"] == {"email": [None, "rita@acme.example"]}
+    again = rep.post(f"e/contact/{rita['id']}/edit", {**form, "version": str(history[-1]["version"])})
+    assert again.status_code == 302 and len(acme["rep"].records.history("contact", rita["id"])) == len(history)
+    acme["boss"].records.update("contact", rita["id"], {"phone": "+86 21 5555 0000"})
+    stale = rep.post(f"e/contact/{rita['id']}/edit", {**form, "full_name": "Rita R."})
+    assert stale.status_code == 409
+    assert "Someone else saved this record" in stale.text and "+86 21 5555 0000" in stale.text
+    current = acme["rep"].records.get("contact", rita["id"])
+    assert current["full_name"] == "Rita Rep" and current["phone"] == "+86 21 5555 0000"
+    assert f'name="version" value="{current["version"]}"' in stale.text
+    assert rep.post(f"e/contact/{rita['id']}/edit", {**form, "version": "x"}).status_code == 400
+
+
+def test_a_bad_timeline_kind_is_a_clear_400(acme):
+    rep = ScreenClient(acme["app"], "acme", REP)
+    page = rep.get(f"e/account/{acme['account']['id']}/timeline?kind=nonsense")
+    assert page.status_code == 400 and "There is no such kind of timeline entry." in page.text
+
+
+def test_engine_problems_read_in_chinese_for_a_chinese_user(acme, install):
+    rep_id = acme["rep"].actor.id
+    auth.set_locale(install.session("acme").storage, rep_id, "zh-CN")
+    rep = ScreenClient(acme["app"], "acme", REP)
+    page = rep.post("e/contact/new", {"full_name": "", "account": "999999"})
+    assert page.status_code == 422
+    assert 'id="f-full_name-error">必填。' in page.text
+    assert 'id="f-account-error">请从列表中选择一条记录。' in page.text
+
+
+def test_the_timeline_pages_through_every_entry_once_newest_first(acme):
+    rita = acme["rita"]
+    for number in range(20):
+        acme["rep"].records.update("contact", rita["id"], {"phone": f"+86 21 5555 {number:04d}"})
+    acme["boss"].records.update("contact", acme["bob"]["id"], {"phone": "+86 21 5555 9999"})
+    rep = ScreenClient(acme["app"], "acme", REP)
+    page = rep.get(f"e/account/{acme['account']['id']}").text
+    phones = re.findall(r"Phone: (?:—|\+86 21 5555 \d{4}) → (\+86 21 5555 \d{4})", page)
+    seen = len(re.findall(r'class="entry ', page))
+    assert seen == 15 and phones[0] == "+86 21 5555 0019"
+    while (more := re.search(r'hx-get="/t/acme/([^"]*/timeline\?[^"]*cursor=[^"]+)"', page)):
+        page = rep.hx("GET", more.group(1).replace("&amp;", "&")).text
+        seen += len(re.findall(r'class="entry ', page))
+        phones += re.findall(r"Phone: (?:—|\+86 21 5555 \d{4}) → (\+86 21 5555 \d{4})", page)
+    assert seen == 22  # the account's creation, Rita's and her 20 changes; nothing of Bob
+    assert phones == [f"+86 21 5555 {n:04d}" for n in reversed(range(20))]
+    assert rep.get(f"e/account/{acme['account']['id']}/timeline?cursor=bad").status_code == 400
