@@ -4,6 +4,9 @@ files and PostgreSQL schemas cleaned up."""
 from __future__ import annotations
 
 import json
+import os
+import platform
+import re
 import shutil
 import signal
 import statistics
@@ -15,9 +18,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG_URL = os.environ.get(
+    "LOOM_BENCH_DATABASE_URL",
+    os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
 
 
 def log(message: str) -> None:
@@ -79,6 +86,25 @@ def drop_prefixed_schemas(url: str, prefix: str) -> list[str]:
         engine.dispose()
 
 
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def signed_in_client(app, tenant: str, email: str, password: str):
+    """A Flask test client signed in to `tenant`'s screens through the sign-in form, as a
+    browser does it (the form's CSRF token, then the session cookie), so a benchmark times
+    screens exactly as a signed-in person gets them."""
+    client = app.test_client()
+    form = client.get(f"/t/{tenant}/login")
+    token = CSRF_FIELD.search(form.get_data(as_text=True))
+    if form.status_code != 200 or token is None:
+        raise RuntimeError(f"no sign-in form at /t/{tenant}/login (HTTP {form.status_code})")
+    signed = client.post(f"/t/{tenant}/login", data={"email": email, "password": password,
+                                                     "csrf_token": token.group(1)})
+    if signed.status_code != 302:
+        raise RuntimeError(f"signing in as {email} failed (HTTP {signed.status_code})")
+    return client
+
+
 def source_revision() -> str:
     """The commit measured, without touching the git index (--no-optional-locks)."""
     def git(*argv):
@@ -90,6 +116,41 @@ def source_revision() -> str:
     except (OSError, subprocess.SubprocessError):
         return f"{ROOT} (not a git checkout)"
     return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
+
+
+def add_backend_options(parser, scale_help: str) -> None:
+    """The options every benchmark script has: --backend, --scale, --database-url, --json."""
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--scale", type=float, default=1.0, help=scale_help)
+    parser.add_argument("--database-url", default=DEFAULT_PG_URL,
+                        help="PostgreSQL URL (default: $LOOM_BENCH_DATABASE_URL, $LOOM_TEST_DATABASE_URL "
+                             "or the local test database)")
+    parser.add_argument("--json", help="also write every raw figure to this file")
+
+
+def environment_lines(args, backends) -> list[str]:
+    """What a figure depends on besides the code: the commit, Python and the machine (and how
+    busy it was), the database versions."""
+    import sqlite3
+
+    lines = [f"- Loom source: {source_revision()}",
+             f"- Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
+             f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()}), load average "
+             f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the start"]
+    if "sqlite" in backends:
+        lines.append(f"- SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL: Loom's defaults)")
+    if "postgresql" in backends:
+        engine = create_engine(args.database_url)
+        try:
+            with engine.connect() as conn:
+                version = conn.execute(text("show server_version")).scalar_one()
+                sync = conn.execute(text("show synchronous_commit")).scalar_one()
+                buffers = conn.execute(text("show shared_buffers")).scalar_one()
+            lines.append(f"- PostgreSQL {version} on the same machine (synchronous_commit={sync}, "
+                         f"shared_buffers={buffers}), psycopg 3")
+        finally:
+            engine.dispose()
+    return lines
 
 
 def print_table(rows: list[Row], env_lines: list[str]) -> None:

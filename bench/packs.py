@@ -41,7 +41,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import random
 import shutil
 import sys
@@ -55,9 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import sqlalchemy  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
-from sqlalchemy import (Column, MetaData, Table, create_engine, event, func, or_, select, text,  # noqa: E402
+from sqlalchemy import (Column, MetaData, Table, event, func, or_, select, text,  # noqa: E402
                         union)
 
 import engine.publish.publisher as publisher_module  # noqa: E402
@@ -74,7 +72,8 @@ from engine.packs.service import PackService  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
 from engine.publish import Publisher  # noqa: E402
 from engine.systables import loom_table  # noqa: E402
-from bench.common import Row, fmt_ms, fmt_n, fmt_s, log, median, p95, run_backends, source_revision  # noqa: E402,E501
+from bench.common import (Row, environment_lines, fmt_ms, fmt_n, fmt_s, log, median, p95,  # noqa: E402
+                          run_backends)
 from tenants import Settings  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get(
@@ -785,25 +784,7 @@ UPGRADE_EDITS = (("referral_code", "club"), ("referral_source", "email"), ("card
 # -- cleanup -------------------------------------------------------------------------------
 
 def environment(args, backends) -> list[str]:
-    import sqlite3
-
-    lines = [f"- Loom source: {source_revision()}",
-             f"- Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
-             f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()} {platform.release()}), "
-             f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} at the start"]
-    if "sqlite" in backends:
-        lines.append(f"- SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL: Loom's defaults)")
-    if "postgresql" in backends:
-        engine = create_engine(args.database_url)
-        try:
-            with engine.connect() as conn:
-                version = conn.execute(text("show server_version")).scalar_one()
-                sync = conn.execute(text("show synchronous_commit")).scalar_one()
-                buffers = conn.execute(text("show shared_buffers")).scalar_one()
-            lines.append(f"- PostgreSQL {version} on the same machine (synchronous_commit={sync}, "
-                         f"shared_buffers={buffers}), psycopg 3")
-        finally:
-            engine.dispose()
+    lines = environment_lines(args, backends)
     lines.append(f"- scale {args.scale:g}, {args.queries} queries per list case, {args.pack_runs} run(s) per pack, "
                  f"{args.upgrades} upgrade(s), run {datetime.now().strftime('%Y-%m-%d %H:%M')}")
     return lines

@@ -36,7 +36,6 @@ import copy
 import cProfile
 import json
 import os
-import platform
 import random
 import sys
 import time
@@ -48,14 +47,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import sqlalchemy  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from engine.install import Install  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
 from engine.systables import loom_table  # noqa: E402
 from metadata import example_path  # noqa: E402
-from bench.common import Row, fmt_ms, fmt_n, fmt_s, log, median, p95, run_backends, source_revision  # noqa: E402,E501
+from bench.common import (Row, environment_lines, fmt_ms, fmt_n, fmt_s, log, median, p95,  # noqa: E402
+                          run_backends)
 from tenants import Settings  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get(
@@ -445,24 +444,7 @@ class Bench:
 # -- cleanup -------------------------------------------------------------------------------
 
 def environment(args, backends) -> list[str]:
-    import sqlite3
-
-    lines = [f"- Loom source: {source_revision()}",
-             f"- Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
-             f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()} {platform.release()})"]
-    if "sqlite" in backends:
-        lines.append(f"- SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL: Loom's defaults)")
-    if "postgresql" in backends:
-        engine = create_engine(args.database_url)
-        try:
-            with engine.connect() as conn:
-                version = conn.execute(text("show server_version")).scalar_one()
-                sync = conn.execute(text("show synchronous_commit")).scalar_one()
-                buffers = conn.execute(text("show shared_buffers")).scalar_one()
-            lines.append(f"- PostgreSQL {version} on the same machine (synchronous_commit={sync}, "
-                         f"shared_buffers={buffers}), psycopg 3")
-        finally:
-            engine.dispose()
+    lines = environment_lines(args, backends)
     lines.append(f"- scale {args.scale:g}, {args.queries} list queries per case, "
                  f"{args.repeat} field additions, run {datetime.now().strftime('%Y-%m-%d %H:%M')}")
     return lines

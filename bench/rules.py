@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import platform
 import random
 import shutil
 import signal
@@ -58,11 +57,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import sqlalchemy  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from bench import rules_engine as workload  # noqa: E402
-from bench.common import drop_prefixed_schemas, source_revision  # noqa: E402
+from bench.common import drop_prefixed_schemas, environment_lines  # noqa: E402
 from engine.actions import ActionSpec  # noqa: E402
 from engine.hookspecs import hookimpl  # noqa: E402
 from engine.install import Install  # noqa: E402
@@ -435,25 +433,9 @@ def own_sla_sweeps(backend: str, timers: int, args, tmp: Path) -> list[tuple]:
 # --- reporting ---------------------------------------------------------------------------------
 
 def environment(args, backends) -> list[str]:
-    import sqlite3
     from importlib.metadata import version as dist_version
 
-    lines = [f"- Loom source: {source_revision()}",
-             f"- Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, durable-rules "
-             f"{dist_version('durable_rules')}, {os.cpu_count()} CPU cores "
-             f"({platform.machine()}, {platform.system()}), load average "
-             f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the start"]
-    if "sqlite" in backends:
-        lines.append(f"- SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL)")
-    if "postgresql" in backends:
-        engine = create_engine(args.database_url)
-        try:
-            with engine.connect() as conn:
-                version = conn.execute(text("show server_version")).scalar_one()
-                sync = conn.execute(text("show synchronous_commit")).scalar_one()
-            lines.append(f"- PostgreSQL {version} on the same machine (synchronous_commit={sync}), psycopg 3")
-        finally:
-            engine.dispose()
+    lines = environment_lines(args, backends) + [f"- durable-rules {dist_version('durable_rules')}"]
     lines.append(f"- scale {args.scale:g}, {args.runs} runs (1., 3.), {args.rounds} rounds (2.), "
                  f"{args.workers} huey worker threads, seed {args.seed}, run {datetime.now():%Y-%m-%d %H:%M}")
     return lines
