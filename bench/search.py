@@ -39,7 +39,8 @@ CHUNK = 10_000
 RUNS = 30
 QUERIES = {"two-character name 王伟": "王伟", "one character 伟 (inside names)": "伟",
            "phone typed with spaces": "138 0013 8000", "phone with +86 and dashes": "+86-138-0013-8000",
-           "e-mail prefix": "wang.wei@", "no match": "不存在的名字"}
+           "e-mail prefix": "wang.wei@", "no match": "不存在的名字",
+           "one digit 1 (every mobile number)": "1", "country code and a digit +86 1": "+86 1"}
 
 
 def people(count, rng):

@@ -17,6 +17,7 @@ from engine.systables import loom_table
 
 SEARCHABLE = frozenset({"string", "email", "phone"})
 BATCH = 5000
+SCAN = 2000  # term rows one search ranks at most
 
 
 def searchable_fields(entity) -> dict[str, str]:
@@ -87,12 +88,17 @@ def find(storage, query: str, entities, limit: int) -> list[tuple[str, int, int]
         return []
     table = loom_table(storage.schema, "loom_search")
     matches = [and_(table.c.term >= form, table.c.term < upper_bound(form)) for form in forms]
-    exact = table.c.term.in_(forms)
-    rank = func.min(case((and_(table.c.at_start, exact), 0), (table.c.at_start, 1), else_=2)).label("rank")
-    stmt = (select(table.c.entity, table.c.record_id, rank)
+    # A short, common prefix ("1", "+86 1") matches a term of nearly every record: rank the
+    # first SCAN term rows the index range gives, not all of them, so every keystroke costs
+    # at most that much; typing more narrows the range and the ranking becomes exact.
+    hits = (select(table.c.entity, table.c.record_id, table.c.term, table.c.at_start)
             .where(or_(*matches), func.coalesce(table.c.entity, "").in_(entities))  # coalesce: not the record index
-            .group_by(table.c.entity, table.c.record_id)
-            .order_by(rank, table.c.entity, table.c.record_id.desc()).limit(limit))
+            .order_by(table.c.term).limit(SCAN).subquery())  # in index order: equal terms first
+    exact = hits.c.term.in_(forms)
+    rank = func.min(case((and_(hits.c.at_start, exact), 0), (hits.c.at_start, 1), else_=2)).label("rank")
+    stmt = (select(hits.c.entity, hits.c.record_id, rank)
+            .group_by(hits.c.entity, hits.c.record_id)
+            .order_by(rank, hits.c.entity, hits.c.record_id.desc()).limit(limit))
     with storage.connect() as conn:
         return [(r.entity, r.record_id, r.rank) for r in conn.execute(stmt)]
 

@@ -35,6 +35,20 @@ def test_one_and_two_character_chinese_names_are_found(crm):
     assert names(crm, "WEI") == ["Wang Wei"]  # a later word, any case
 
 
+def test_a_prefix_matching_more_terms_than_one_search_ranks_still_puts_the_exact_value_first(crm, monkeypatch):
+    """A search ranks at most SCAN term rows (a one-character query would otherwise rank
+    the whole index); it reads them in term order, so the value equal to the query is among
+    them however many others hold the prefix."""
+    from engine.records import search_index
+
+    monkeypatch.setattr(search_index, "SCAN", 10)
+    crm.records.create_many("contact", [{"full_name": f"王{chr(0x4e00 + i)}{i}"} for i in range(30)])
+    crm.records.create("contact", {"full_name": "王"})
+    found = names(crm, "王", limit=5)
+    assert found[0] == "王" and len(found) == 5
+    assert names(crm, "王一") == ["王一0"]  # typing more narrows the range: exact again
+
+
 def test_a_phone_number_is_found_with_or_without_spaces_dashes_and_country_code(crm):
     crm.records.create("contact", {"full_name": "张伟", "phone": "+86-138-0013-8000"})
     crm.records.create("contact", {"full_name": "Other", "phone": "+86 139 0000 0000"})
