@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 from flask_babel import gettext as _
 
+from admin_ui.inputs import whole_number
 from admin_ui import formats
 from admin_ui.list_state import list_entity
 from admin_ui.people import active_people
@@ -128,7 +129,7 @@ def _answer(results, problem, changed=False):
 
 def _titles(entity: dict, ids) -> dict:
     """Titles of the rows still readable (deleted rows keep their number)."""
-    wanted = sorted({int(i) for i in ids if str(i).isdigit()})[:MAX_ROWS]
+    wanted = sorted({n for n in map(whole_number, ids) if n is not None and n > 0})[:MAX_ROWS]
     if not wanted:
         return {}
     try:

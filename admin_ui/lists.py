@@ -15,6 +15,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from admin_ui.inputs import whole_number
 from admin_ui import formats, saved_views
 from admin_ui.i18n import language_of_request
 from admin_ui.list_filters import filters_for
@@ -108,8 +109,8 @@ def _reference_titles(entity: dict, state) -> dict:
     out = {}
     for key, value in state.filters:
         field = entity["field_by_name"].get(key)
-        if field is not None and field["base_type"] == "reference" and value.isdigit():
-            found = formats.titles_of(field["to"], [int(value)])
+        if field is not None and field["base_type"] == "reference" and whole_number(value, 1) is not None:
+            found = formats.titles_of(field["to"], [whole_number(value)])
             out[key] = found.get((field["to"], int(value)), f"#{value}")
     return out
 

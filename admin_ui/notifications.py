@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui.inputs import whole_number
 from admin_ui.formats import moment
 from admin_ui.view import entity_view
 from admin_ui.web import screens
@@ -53,10 +54,10 @@ def mark_read():
         _mark_all_read(g.session.storage, g.ui_user.id)
     else:
         raw = request.form.get("id", "")
-        if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        if whole_number(raw, 1) is None:
             return render_template("screens/error.html", title=_("Not possible"),
                                    message=_("That is not a notification.")), 400
-        inapp.mark_read(g.session.storage, g.ui_user.id, [int(raw)])
+        inapp.mark_read(g.session.storage, g.ui_user.id, [whole_number(raw)])
     show = request.form.get("show")
     return redirect(url_for("screens.notifications", show=show if show == "unread" else None))
 

@@ -1,6 +1,7 @@
 """Who did something, as a screen names them: a user's display name, else their e-mail."""
 from __future__ import annotations
 
+from admin_ui.inputs import whole_number
 from flask import g
 from sqlalchemy import select
 
@@ -9,7 +10,7 @@ from engine.systables import loom_table
 
 def names_of(ids) -> dict:
     """`{user id: name}` for the users among `ids` (one query; None ids are left out)."""
-    wanted = sorted({int(i) for i in ids if isinstance(i, int) or (isinstance(i, str) and i.isdigit())})
+    wanted = sorted({n for n in map(whole_number, ids) if n is not None})
     if not wanted:
         return {}
     users = loom_table(g.session.storage.schema, "loom_users")

@@ -14,6 +14,7 @@ import json
 
 from flask_babel import gettext as _
 
+from admin_ui.inputs import whole_number
 from admin_ui.view import screen_view
 
 FALLBACK_COLUMNS = 2
@@ -115,9 +116,11 @@ def record_value(field: dict, raw):
             return None, None
         return {"amount": raw["amount"], "currency": raw["currency"] or None}, None
     if base == "integer":
-        return (int(raw), None) if raw.lstrip("-").isdigit() else (raw, None)
+        number = whole_number(raw)
+        return (raw, None) if number is None else (number, None)
     if base == "reference":
-        return (int(raw), None) if raw.isdigit() else (raw, None)
+        number = whole_number(raw, 1)
+        return (raw, None) if number is None else (number, None)
     if base == "datetime" and len(raw) == 16:
         return f"{raw}:00Z", None
     if base == "json":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui.inputs import whole_number
 from admin_ui import record_form, related, stale_edit, timeline, workflow_bar
 from admin_ui.formats import record_title, reference_labels, title_field
 from admin_ui.problems import by_field
@@ -137,6 +138,6 @@ def form_page(entity: dict, record: dict | None, inputs: dict, problems=None, **
 def _as_record_value(entity, name, raw):
     """A reference's id from its input, so the form can show the referenced record's title."""
     field = entity["field_by_name"].get(name)
-    if field and field["base_type"] == "reference" and isinstance(raw, str) and raw.isdigit():
-        return int(raw)
+    if field and field["base_type"] == "reference" and whole_number(raw, 1) is not None:
+        return whole_number(raw)
     return None if field is None or field["base_type"] == "reference" else raw

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import abort, g
 
+from admin_ui.inputs import whole_number
 from admin_ui import record_form
 from admin_ui.people import names_of
 
@@ -19,9 +20,9 @@ VERSION_FIELD = "version"
 def form_version(form) -> int:
     """The record version the form was loaded at (a form without one is a bad request)."""
     text = form.get(VERSION_FIELD, "")
-    if not text.isdigit() or not 0 < int(text) < 2**31:
+    if whole_number(text, 1) is None or whole_number(text) >= 2**31:
         abort(400)
-    return int(text)
+    return whole_number(text)
 
 
 def their_changes(entity: dict, record: dict, loaded: int) -> list[dict]:

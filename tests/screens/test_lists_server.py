@@ -234,3 +234,17 @@ def test_the_column_chooser_keeps_the_users_column_order(acme, app):
     assert chooser[:2] == ["tier", "full_name"] and "secret_code" not in chooser
     headers = re.findall(r'<th scope="col"[^>]*>\s*<a href="[^"]*">([^<]+)<', page.text)
     assert headers == ["Tier", "Full name"]
+
+
+def test_digits_that_are_not_ascii_are_refused_as_numbers_everywhere_a_form_posts_one(acme, app):
+    """`"²".isdigit()` is true but `int("²")` fails: every form value read as a number
+    goes through one reader, so these answer a page, not a 500."""
+    made = contacts(acme, BOSS, 1)[0]
+    boss = ScreenClient(app, "acme", BOSS)
+    for path, data in (("notifications/read", {"id": "²"}),
+                       (f"e/contact/{made}/edit", {"version": "²", "full_name": "X"}),
+                       ("e/contact/bulk", {"action": "delete", "ids": ["²", "١٢"]}),
+                       ("e/account/new", {"name": "A", "primary_contact": "²"})):
+        answer = boss.post(path, data)
+        assert answer.status_code < 500, (path, answer.text[:300])
+    assert session_of(acme, BOSS).records.count("contact", []) == 1

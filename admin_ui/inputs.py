@@ -1,0 +1,23 @@
+"""Reading what a browser sent: the one place a typed text becomes a whole number.
+
+`str.isdigit()` is true for "²" and "١", which `int()` refuses or reads as another
+number; a form or query value is a whole number here only when it is ASCII digits (with
+an optional leading minus) that fit a 64-bit column."""
+from __future__ import annotations
+
+import re
+
+WHOLE = re.compile(r"-?[0-9]{1,18}")
+
+
+def whole_number(text, lowest: int | None = None) -> int | None:
+    """The whole number `text` spells, or None (also below `lowest`)."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, int):
+        number = text
+    elif isinstance(text, str) and WHOLE.fullmatch(text.strip()):
+        number = int(text.strip())
+    else:
+        return None
+    return None if lowest is not None and number < lowest else number
