@@ -71,16 +71,23 @@ def reset_request():
     started = passwords.start_reset(_storage(), email)
     if started is not None:
         secret, actor = started
-        _mail_link(actor, url_for("screens.reset", secret=secret, _external=True))
+        _mail_link(actor, secret)
     return render_template("screens/reset_request.html", sent=True)
 
 
-def _mail_link(actor, link) -> None:
-    mailer = Mailer.from_environ(current_app.extensions["loom"].settings.extra)
-    if not mailer.enabled:
-        log.warning("password reset for %s in %s not mailed: e-mail is off (LOOM_SMTP_HOST); "
-                    "an operator can run `loom user set-password`", actor.email, g.ui_tenant.slug)
+def _mail_link(actor, secret) -> None:
+    """Mail the reset link, built on LOOM_BASE_URL: never on the request's Host header, which
+    whoever asks for the reset chooses (they would receive the victim's secret)."""
+    settings = current_app.extensions["loom"].settings.extra
+    mailer = Mailer.from_environ(settings)
+    base = (settings.get("LOOM_BASE_URL") or "").rstrip("/")
+    if not mailer.enabled or not base.startswith(("http://", "https://")):
+        log.warning("password reset for %s in %s not mailed: %s; an operator can run "
+                    "`loom user set-password`", actor.email, g.ui_tenant.slug,
+                    "e-mail is off (LOOM_SMTP_HOST)" if not mailer.enabled
+                    else "LOOM_BASE_URL (the screens' address, e.g. https://crm.example.com) is not set")
         return
+    link = base + url_for("screens.reset", secret=secret)
     body = _("Someone (we hope you) asked to reset your Loom password for %(tenant)s.\n\n"
              "Open this link within two hours to choose a new one:\n%(link)s\n\n"
              "If it was not you, ignore this message: your password stays as it is.",

@@ -92,20 +92,26 @@ def test_a_reset_request_mails_a_link_through_the_smtp_settings_that_signs_in_on
 
     with running_smtp() as smtp:
         install = Install(replace(settings, extra={"LOOM_SMTP_HOST": "127.0.0.1", "LOOM_SMTP_PORT": str(smtp.port),
-                                                   "LOOM_SMTP_FROM": "crm@acme.example"}),
+                                                   "LOOM_SMTP_FROM": "crm@acme.example",
+                                                   "LOOM_BASE_URL": "https://crm.acme.example/"}),
                           Plugins(load_entry_points=False))
         install.registry.create("acme", "Acme")
         with_passwords(install, "acme", {"rep@acme.example": "member"})
         client = create_app(install, {"TESTING": True}).test_client()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/t/acme/password-reset").text).group(1)
+        asker = create_app(install, {"TESTING": True}).test_client()  # the Host header is the asker's choice
+        form = asker.get("/t/acme/password-reset", base_url="http://evil.example")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
         for email in ("ghost@acme.example", "REP@acme.example "):
-            sent = client.post("/t/acme/password-reset", data={"email": email, "csrf_token": token})
+            sent = asker.post("/t/acme/password-reset", data={"email": email, "csrf_token": token},
+                              base_url="http://evil.example")
             assert sent.status_code == 200 and "a link to choose a new password is on its way" in sent.text
         assert len(smtp.messages) == 1
         message = smtp.messages[0]
         assert message["To"] == "rep@acme.example" and message["Subject"] == "Reset your Loom password"
-        link = re.search(r"http://localhost/t/acme/password-reset/(\S+)", message.get_content()).group(1)
+        assert "evil.example" not in message.get_content()
+        link = re.search(r"https://crm\.acme\.example/t/acme/password-reset/(\S+)", message.get_content()).group(1)
         reset = f"/t/acme/password-reset/{link}"
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(reset).text).group(1)
         done = client.post(reset, data={"password": "mailed-password", "password_again": "mailed-password",
                                         "csrf_token": token})
         assert done.status_code == 302
