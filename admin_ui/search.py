@@ -14,7 +14,7 @@ from admin_ui.board_common import record_url
 from admin_ui.formats import record_title
 from admin_ui.view import screen_view
 from admin_ui.web import screens
-from engine.records.search_index import find
+from engine.records.search_index import find, searchable_fields
 
 PAGE, SUGGESTIONS = 50, 8
 OVERFETCH = 4  # candidates per result wanted: some may be records the user cannot read
@@ -24,7 +24,9 @@ CHUNK = 100
 def results(query: str, wanted: int) -> list[dict]:
     """The best `wanted` records for `query` that the user may read."""
     view = screen_view()
-    candidates = find(g.session.storage, query, view["entity_by_name"], wanted * OVERFETCH)
+    package = g.session.metadata().package
+    fields = {e.name: list(searchable_fields(e)) for e in package.entities if e.name in view["entity_by_name"]}
+    candidates = find(g.session.storage, query, view["entity_by_name"], wanted * OVERFETCH, fields)
     by_entity: dict = {}
     for entity, record_id, _rank in candidates:
         by_entity.setdefault(entity, []).append(record_id)

@@ -10,7 +10,7 @@ it knows nothing of sharing: the caller reads the records through the record ser
 which drops those the user may not read."""
 from __future__ import annotations
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import and_, case, delete, false, func, insert, or_, select
 
 from engine.records.search_terms import query_forms, terms_of, upper_bound
 from engine.systables import loom_table
@@ -78,10 +78,12 @@ def reindex(storage, metadata) -> int:
     return written
 
 
-def find(storage, query: str, entities, limit: int) -> list[tuple[str, int, int]]:
+def find(storage, query: str, entities, limit: int, fields=None) -> list[tuple[str, int, int]]:
     """`[(entity, record_id, rank)]` of up to `limit` records of `entities` holding a term
     that starts with `query`, best first: rank 0 a value equal to the query, 1 a value
-    starting with it, 2 a word or character inside a value starting with it."""
+    starting with it, 2 a word or character inside a value starting with it. With `fields`
+    (`{entity: searchable field names}`, from `searchable_fields` of today's metadata) only
+    those fields' terms count: a field hidden since it was indexed finds nothing."""
     forms = query_forms(query)
     entities = sorted(entities)
     if not forms or not entities:
@@ -91,13 +93,16 @@ def find(storage, query: str, entities, limit: int) -> list[tuple[str, int, int]
     # A short, common prefix ("1", "+86 1") matches a term of nearly every record: rank the
     # first SCAN term rows the index range gives, not all of them, so every keystroke costs
     # at most that much; typing more narrows the range and the ranking becomes exact.
-    hits = (select(table.c.entity, table.c.record_id, table.c.term, table.c.at_start)
+    hits = (select(table.c.entity, table.c.record_id, table.c.field, table.c.term, table.c.at_start)
             .where(or_(*matches), func.coalesce(table.c.entity, "").in_(entities))  # coalesce: not the record index
             .order_by(table.c.term).limit(SCAN).subquery())  # in index order: equal terms first
     exact = hits.c.term.in_(forms)
     rank = func.min(case((and_(hits.c.at_start, exact), 0), (hits.c.at_start, 1), else_=2)).label("rank")
-    stmt = (select(hits.c.entity, hits.c.record_id, rank)
-            .group_by(hits.c.entity, hits.c.record_id)
+    stmt = select(hits.c.entity, hits.c.record_id, rank)
+    if fields is not None:
+        stmt = stmt.where(or_(false(), *(and_(hits.c.entity == name, hits.c.field.in_(sorted(names)))
+                                         for name, names in fields.items() if names)))
+    stmt = (stmt.group_by(hits.c.entity, hits.c.record_id)
             .order_by(rank, hits.c.entity, hits.c.record_id.desc()).limit(limit))
     with storage.connect() as conn:
         return [(r.entity, r.record_id, r.rank) for r in conn.execute(stmt)]

@@ -111,3 +111,20 @@ def test_a_phone_number_typed_with_separators_has_the_digits_of_the_stored_one(d
 def test_the_upper_bound_is_above_every_text_with_the_prefix(prefix):
     bound = upper_bound(prefix)
     assert prefix < bound and prefix + "\U0010fffe" < bound
+
+
+def test_a_field_hidden_after_it_was_indexed_finds_nothing(crm):
+    """Terms stay in the index until a reindex; with today's searchable fields given, a
+    hidden field's value cannot be probed through the search."""
+    from engine.records.search_index import searchable_fields
+
+    crm.records.create("contact", {"full_name": "Visible Name", "email": "secret.person@example.cn"})
+    document = crm.metadata().package.to_dict()
+    contact = next(e for e in document["entities"] if e["name"] == "contact")
+    next(f for f in contact["fields"] if f["name"] == "email")["hidden"] = True
+    crm.apply_metadata(document)
+    package = crm.metadata().package
+    now = {e.name: list(searchable_fields(e)) for e in package.entities}
+    assert find(crm.storage, "secret.person", ["contact"], 5) != []  # still in the index
+    assert find(crm.storage, "secret.person", ["contact"], 5, now) == []
+    assert len(find(crm.storage, "visible", ["contact"], 5, now)) == 1
