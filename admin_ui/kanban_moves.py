@@ -14,6 +14,7 @@ from dataclasses import dataclass, field as dataclass_field
 from flask import g
 from flask_babel import gettext as _
 
+from admin_ui.inputs import whole_number
 from admin_ui.formats import record_title
 from engine.errors import LoomError, ValidationFailed
 from workflows import transitions
@@ -34,6 +35,8 @@ def move_card(board, form) -> Outcome:
     to = form.get("to")
     if to not in {c["value"] for c in board.columns}:
         return Outcome("refused", _("There is no such column on this board."), 400)
+    if whole_number(form.get("version"), 1) is None:  # a move is of the card as it was shown
+        return Outcome("refused", _("Reload the board: this card's version is missing."), 400)
     try:
         record = g.session.records.get(board.entity["name"], form.get("id"))
         if record.get(board.field["name"]) == to:
@@ -48,7 +51,7 @@ def move_card(board, form) -> Outcome:
 
 def _update(board, record, to, form) -> Outcome:
     g.session.records.update(board.entity["name"], record["id"], {board.field["name"]: to},
-                             expected_version=form.get("version") or None)
+                             expected_version=form.get("version"))
     return Outcome("done", _moved(board, record, to), card=record["id"])
 
 

@@ -232,3 +232,10 @@ def test_the_list_links_to_a_kanban_and_calendar_that_keep_its_filters_and_read_
     assert calendar.status_code == 200 and "Kept" in calendar.text
     empty = boss.get("e/deal/kanban?created_at__lte=2000-01-01&columns=title&view=")
     assert empty.status_code == 200 and "Kept" not in empty.text
+
+
+def test_a_move_without_the_cards_version_changes_nothing(system, boss):
+    record = deal(system, priority="high")
+    answer = boss.hx("POST", "e/deal/kanban/move", data={"id": record["id"], "to": "won", "by": "stage"})
+    assert answer.status_code == 400 and "version is missing" in answer.text
+    assert system.records.get("deal", record["id"])["stage"] == "lead"
