@@ -42,7 +42,8 @@ def page_context(entity: dict, record: dict, **extra) -> dict:
             "record": record, "labels": labels, "key_fields": key_fields(entity),
             "sections": record_form.sections(entity), "workflow": workflow_bar.bar(entity, record),
             "related": related.lists(entity, record), "timeline": timeline.first_page(entity, record),
-            "transition_error": None, **extra}
+            "transition_error": None, "may_edit": g.session.records.may_edit(entity["name"], record["id"]),
+            **extra}
 
 
 @screens.route("/e/<entity>/new", methods=["GET", "POST"])
@@ -66,6 +67,9 @@ def record_new(entity):
 def record_edit(entity, record_id):
     found = entity_or_404(entity)
     record = record_or_404(found, record_id)
+    if not g.session.records.may_edit(found["name"], record["id"]):  # asked before anyone types
+        return render_template("screens/error.html", title=_("Not allowed"),
+                               message=_("You may read this record, not change it.")), 403
     if request.method == "GET":
         return form_page(found, record, _input_values(found, record))
     loaded = stale_edit.form_version(request.form)

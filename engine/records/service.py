@@ -28,6 +28,7 @@ from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_
 from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.search_index import index_events
 from engine.records.sharing import Sharing, refuse, restricted
+from engine.records.access import AccessReads
 from engine.records.ownership import OwnershipWrites
 from engine.records.within import WithinWrites
 from engine.records.writes import audit_row, outbox_row, utcnow, write_audit, write_outbox
@@ -36,7 +37,7 @@ from engine.schemas import errors_to_details
 MAX_BATCH = 100_000
 
 
-class RecordService(WithinWrites, OwnershipWrites):
+class RecordService(WithinWrites, OwnershipWrites, AccessReads):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata

@@ -143,3 +143,17 @@ def test_the_timeline_pages_through_every_entry_once_newest_first(acme):
     assert seen == 22  # the account's creation, Rita's and her 20 changes; nothing of Bob
     assert phones == [f"+86 21 5555 {n:04d}" for n in reversed(range(20))]
     assert rep.get(f"e/account/{acme['account']['id']}/timeline?cursor=bad").status_code == 400
+
+
+def test_a_record_shared_to_read_offers_no_edit_and_its_edit_page_refuses_before_any_typing(acme):
+    rep, boss = ScreenClient(acme["app"], "acme", REP), ScreenClient(acme["app"], "acme", BOSS)
+    account = acme["account"]["id"]
+    page = rep.get(f"e/account/{account}")
+    assert page.status_code == 200 and "You may read this record, not change it." in page.text
+    assert f"/e/account/{account}/edit" not in page.text
+    refused = rep.get(f"e/account/{account}/edit")
+    assert refused.status_code == 403 and 'name="name"' not in refused.text
+    assert f"/e/account/{account}/edit" in boss.get(f"e/account/{account}").text
+    assert boss.get(f"e/account/{account}/edit").status_code == 200
+    mine = acme["rita"]["id"]
+    assert f"/e/contact/{mine}/edit" in rep.get(f"e/contact/{mine}").text
