@@ -16,15 +16,16 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from admin_ui.inputs import whole_number
-from admin_ui import formats, saved_views
+from admin_ui import formats, problems, saved_views
 from admin_ui.i18n import language_of_request
 from admin_ui.list_filters import filters_for
 from admin_ui.people import names_of
 from admin_ui.list_bulk import bulk_owners, bulk_transitions, editable_fields
-from admin_ui.list_state import list_entity, list_layout, read_state, sortable
+from admin_ui.list_state import default_state, list_entity, list_layout, read_state, sortable
 from admin_ui.view import entity_view, screen_view
 from admin_ui.web import screens
 from engine.app_view import SYSTEM_LABELS
+from engine.errors import BadQuery
 from engine.records.export import as_csv
 from metadata.language import text_in
 
@@ -82,16 +83,21 @@ def entity_list(entity):
         view = saved_views.get_view(g.session.storage, entity, args["view"], g.ui_user)
         if set(args) == {"view"}:
             args, notices = _args_of(view, found)
-    state = read_state(args, screen_view(), found)
+    labels = column_labels(found)
+    try:
+        state = read_state(args, screen_view(), found)
+        rows = _page(found, state)
+        refused = None
+    except BadQuery as error:  # the list as it starts, with what was wrong said beside it
+        state, refused = default_state(screen_view(), found), _refusals(error, labels)
+        rows = _page(found, state)
     if view is not None and view.definition.get("mode") == "kanban" \
             and set(request.args) == {"view"} and kanban_url(found, state):
         return redirect(kanban_url(found, state))  # a kanban view opens as the kanban
     for notice in notices:
         flash(notice)
-    rows = _page(found, state)
     if request.headers.get("HX-Target") == "list-rows":
-        return render_template("screens/_list_rows.html", **rows)
-    labels = column_labels(found)
+        return render_template("screens/_list_rows.html", refused=refused, **rows), 400 if refused else 200
     return render_template(
         "screens/list.html", title=found["plural_label"] or found["label"], nav_entity=entity, **rows,
         filters=filters_for(found, state.filtered_columns(), labels), labels=labels, saved=view,
@@ -101,7 +107,18 @@ def entity_list(entity):
         bulk_owners=bulk_owners(),
         reference_titles=_reference_titles(found, state),
         kanban=kanban_url(found, state),
-        new_url=url_for("screens.record_new", entity=entity) if endpoint_exists("screens.record_new") else None)
+        new_url=url_for("screens.record_new", entity=entity) if endpoint_exists("screens.record_new") else None,
+        refused=refused), 400 if refused else 200
+
+
+def _refusals(error, labels: dict) -> list[str]:
+    """What the list could not show, each naming the field by its label, in the user's language."""
+    out = []
+    for problem in error.problems:
+        name = (problem.path or "").split("__")[0]
+        text = problems.translated(problem.code, problem.message)
+        out.append(f"{labels.get(name, name)}: {text}" if name else text)
+    return out or [problems.translated(error.code, error.message)]
 
 
 def _reference_titles(entity: dict, state) -> dict:

@@ -122,6 +122,17 @@ def test_a_bad_address_is_a_clear_page_never_a_500(acme, app, path, status):
     assert answer.status_code == status and "<h1>" in answer.text
 
 
+def test_a_bad_filter_keeps_the_user_on_the_list_saying_what_was_wrong_in_their_language(acme, app):
+    contacts(acme, BOSS, 2)
+    boss = ScreenClient(app, "acme", BOSS)
+    page = boss.get("e/contact?lifetime_value__gte=lots")
+    assert page.status_code == 400 and 'role="alert"' in page.text
+    assert "Lifetime value: Enter a number." in page.text
+    assert len(ROW_IDS.findall(page.text)) == 2  # the list as it starts, not a dead end
+    boss.post("language", {"language": "zh-CN"})
+    assert "请输入数字。" in boss.get("e/contact?lifetime_value__gte=lots").text
+
+
 def test_saved_views_are_private_shared_by_admins_and_changed_only_by_their_owners(acme, app):
     rep, other, boss = (ScreenClient(app, "acme", e) for e in (REP, OTHER, BOSS))
     saved = rep.post("e/contact/views", {"name": "Gold ones", "query": "columns=full_name&tier__in=gold&sort=-full_name"})
