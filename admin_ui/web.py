@@ -184,7 +184,8 @@ def _loom_error(error):
 
 @screens.errorhandler(HTTPException)
 def _http_error(error):
-    return render_template("screens/error.html", title=error.name,
+    titles = {400: _("Not possible"), 403: _("Not allowed"), 404: _("Not found")}
+    return render_template("screens/error.html", title=titles.get(error.code, error.name),
                            message=error.description), error.code
 
 

@@ -45,8 +45,8 @@ def _register_plugin_blueprints(app, install) -> None:
     def only_where_enabled():
         plugin_name = owners.get(request.blueprint)
         slug = (request.view_args or {}).get("tenant") or g.get("tenant_slug")
-        if plugin_name is None or slug is None:
-            return None
+        if plugin_name is None or slug is None or plugin_name in install.plugins.core:
+            return None  # a core plugin acts for every tenant; its views answer for unknown ones
         tenant = install.registry.get(slug)
         if tenant is None or plugin_name not in install.plugins.active(tenant.plugins):
             raise hidden()
