@@ -58,18 +58,25 @@ def secret_key(install) -> str:
     """`LOOM_SECRET_KEY`, or one kept in the data folder (made once, readable by its owner
     only), so every worker of this host signs cookies alike. Installs on several hosts set
     `LOOM_SECRET_KEY`."""
-    configured = os.environ.get("LOOM_SECRET_KEY")
+    configured = install.settings.extra.get("LOOM_SECRET_KEY") or os.environ.get("LOOM_SECRET_KEY")
     if configured:
         return configured
     folder = Path(install.settings.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "secret_key"
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(secrets.token_hex(32))
+    if not path.exists():
+        # Written whole under a private name, then linked into place: processes starting at
+        # once (gunicorn's workers) never read a half-written key, and all keep the first.
+        draft = folder / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

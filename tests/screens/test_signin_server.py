@@ -121,3 +121,20 @@ def test_a_reset_request_mails_a_link_through_the_smtp_settings_that_signs_in_on
         assert passwords.sign_in(install.session("acme").storage, "rep@acme.example", "mailed-password").actor
         assert client.get(reset).status_code == 404
         install.dispose()
+
+
+def test_processes_starting_at_once_on_a_new_install_all_sign_cookies_with_the_same_key(tmp_path):
+    """gunicorn's workers make the install's key at the same moment: each reads a whole key,
+    and the same one (it is written under a private name, then linked into place)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from pathlib import Path; from types import SimpleNamespace as S; "
+              "from admin_ui.web import secret_key; "
+              "print(secret_key(S(settings=S(data_dir=Path(sys.argv[1]), extra={}))))")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "data")], stdout=subprocess.PIPE,
+                             text=True, env={k: v for k, v in __import__("os").environ.items()
+                                             if k != "LOOM_SECRET_KEY"}) for _ in range(6)]
+    keys = {run.communicate(timeout=60)[0].strip() for run in runs}
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["secret_key"]
