@@ -4,9 +4,9 @@ comment and approvals checked by `workflows.transitions`); on a plain choice fie
 update of the field at the card's version.
 
 Fields a transition requires and a comment it requires are asked for in a dialog the
-server renders; the filled fields are saved first (with the record service's
-validation), then the transition is taken. Every refusal comes back as a message and
-the card stays where the server has it."""
+server renders; the filled fields go to the transition, which checks the step on them and
+writes them with it, in one transaction (a refused step changes nothing). Every refusal
+comes back as a message and the card stays where the server has it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
@@ -70,16 +70,15 @@ def _transition(board, record, to, form) -> Outcome:
     wants_comment = item["comment"] == "required"
     if (missing or wants_comment) and not form.get("asked"):
         return _ask(board, record, to, declared, missing, wants_comment)
-    version = form.get("version") or None
-    if missing:
-        try:
-            values = {name: _converted(board.entity["field_by_name"][name], form.get(VALUE + name, ""))
-                      for name in missing}
-            version = g.session.records.update(entity, record["id"], values, expected_version=version)["version"]
-        except ValidationFailed as invalid:
-            errors = {problem["field"]: problem["message"] for problem in invalid.details}
-            return _ask(board, record, to, declared, missing, wants_comment, form, errors)
-    status, body = transitions.perform(g.session, entity, record["id"], item["name"], form.get("comment"), version)
+    values = {name: _converted(board.entity["field_by_name"][name], form.get(VALUE + name, "")) for name in missing}
+    try:  # the fields are written with the step, in its transaction, or not at all
+        status, body = transitions.perform(g.session, entity, record["id"], item["name"], form.get("comment"),
+                                           form.get("version"), values=values or None)
+    except ValidationFailed as invalid:
+        errors = {problem["field"]: problem["message"] for problem in invalid.details if problem.get("field") in missing}
+        if not errors:
+            raise
+        return _ask(board, record, to, declared, missing, wants_comment, form, errors)
     if status == 202:
         return Outcome("pending", _("Your approval of %(step)s is recorded (%(given)s of %(needed)s); "
                                     "%(title)s moves when enough people approved.",

@@ -4,7 +4,8 @@ may take now, and taking one.
 What may be taken, and why not, is the engine's answer (`workflows.transitions.available`,
 the function behind the API's transition list); taking one is `transitions.perform`, as
 the API does. A transition whose only obstacle is a required field that is empty is
-offered with an input for that field: the screen fills the field, then takes the step."""
+offered with an input for that field: the field goes to the step, which is checked on it and
+writes it in the step's own transaction (a refused step changes nothing)."""
 from __future__ import annotations
 
 from flask import flash, g
@@ -70,11 +71,9 @@ def take(entity: dict, record: dict, name: str, form, version: int) -> tuple[int
                  if t["name"] == name), None)
     comment = form.get("comment", "").strip() or None
     try:
-        values = _required_values(entity, record, view, form)
-        if values:
-            version = g.session.records.update(entity["name"], record["id"], values,
-                                               expected_version=version)["version"]
-        status, _result = transitions.perform(g.session, entity["name"], record["id"], name, comment, version)
+        values = _required_values(entity, record, view, form)  # written with the step, or not at all
+        status, _result = transitions.perform(g.session, entity["name"], record["id"], name, comment, version,
+                                              values=values or None)
     except LoomError as error:
         return error.status, {"name": name, "messages": [translated(error.code, error.message)] + [
             translated(p.code, p.message) for p in error.problems]}

@@ -114,9 +114,13 @@ def available(session, entity_name, record_id) -> dict:
 
 
 def perform(session, entity_name, record_id, name, comment=None, expected_version=None,
-            effect_key=None) -> tuple[int, dict]:
-    """Take transition `name`; returns (HTTP status, body): 200 done, 202 awaiting approvals."""
+            effect_key=None, values=None) -> tuple[int, dict]:
+    """Take transition `name`; returns (HTTP status, body): 200 done, 202 awaiting approvals.
+    `values` fills fields the step needs (as an update's body): the step is checked on the
+    record with them, and they are written with the step, in its transaction, or not at all."""
     record = session.records.get(entity_name, record_id)
+    if values:
+        record = session.records.filled(entity_name, record, values)
     entity, workflow = _workflow(session, entity_name)
     transition = workflow.transition(name) if isinstance(name, str) else None
     if transition is None:
@@ -136,13 +140,16 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
         raise refusal
     approval = None
     if transition.approval and session.actor is not None:
+        if values:  # an approval is of the record as it is: nothing would write the values
+            raise ValidationFailed(f"{name!r} needs approvals: save the fields first, then approve",
+                                   code="values_with_approval")
         _check_version(entity_name, record, expected_version)  # a stale approval counts for nothing
         approval, pending = _approve(session, entity_name, record, workflow.field, transition, state, comment)
         if pending is not None:
             return 202, pending
     try:
         record = _write(session, entity_name, record, workflow, transition, state, comment,
-                        expected_version, effect_key)
+                        expected_version, effect_key, values)
     except Exception:
         if approval is not None:  # refused after all: the last approval was not given either
             _withdraw(session, approval)
@@ -180,7 +187,8 @@ def _invalid_unicode(text: str) -> bool:
     return False
 
 
-def _write(session, entity_name, record, workflow, transition, state, comment, expected_version, effect_key):
+def _write(session, entity_name, record, workflow, transition, state, comment, expected_version, effect_key,
+           values=None):
     leaving, entering = workflow.state(state), workflow.state(transition.to)
     actions = list((leaving.on_leave if leaving else ())) + list(transition.actions) + list(entering.on_enter)
     extra = {"workflow": workflow.name, "transition": transition.name, "from": state,
@@ -205,7 +213,7 @@ def _write(session, entity_name, record, workflow, transition, state, comment, e
         sla.start_timers(conn, schema, workflow, entity_name, record["id"], transition.to, at, calendar)
 
     return session.records.write_state(entity_name, record["id"], transition.to, expected_version,
-                                       extra, on_write, effect_key)
+                                       extra, on_write, effect_key, values)
 
 
 # -- approvals ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""What the actor may do with a record, asked before a screen offers it: the same check a
-write makes (`Sharing.require_edit`), without writing, so a screen does not offer an edit or
-a workflow step the engine would refuse."""
+"""Asked of a record before writing it: whether the actor may change it (the same check a
+write makes, `Sharing.require_edit`), so a screen does not offer an edit the engine would
+refuse; and how it would read with some fields filled, so a workflow step is checked on
+the fields it asks for before it writes them."""
 from __future__ import annotations
 
 from engine.errors import Forbidden
@@ -8,7 +9,7 @@ from engine.records.inputs import record_id_of as _record_id
 
 
 class AccessReads:
-    """The record service's `may_edit`."""
+    """The record service's `may_edit` and `filled`."""
 
     def may_edit(self, entity_name, record_id) -> bool:
         """True when the actor may change the record; False when it may only read it
@@ -21,3 +22,12 @@ class AccessReads:
             except Forbidden:
                 return False
         return True
+
+    def filled(self, entity_name, record: dict, data: dict) -> dict:
+        """`record` as it would read with the fields of `data` (an update's body) written:
+        checked and converted as the update would (ValidationFailed as it would), written
+        nowhere — what a workflow step's guard is evaluated on before the step writes both."""
+        entity, _table, shape = self._entity(entity_name)
+        values, _version = self._update_values(entity, data, None)
+        self._refuse_state_change(entity, values)  # only the step itself moves the state
+        return {**record, **shape.dump_values(values)}

@@ -429,10 +429,12 @@ class RecordService(WithinWrites, OwnershipWrites, AccessReads):
         return event.record, event
 
     def write_state(self, entity_name, record_id, to_state, expected_version=None, extra=None,
-                    on_write=None, effect_key=None):
+                    on_write=None, effect_key=None, values=None):
         """Move a workflow record to `to_state`: the one write that may change a state
         field. `on_write(conn, before, after, at)` adds rows in the same transaction
-        (the transition log, SLA timers); the event is `record.transitioned`. The caller
+        (the transition log, SLA timers); the event is `record.transitioned`. `values`
+        (fields the step needs filled, as an update's body) are written first, in the same
+        transaction: the fields and the step commit together or not at all. The caller
         chose the transition under this service's metadata, so a moved version is not
         retried here: it is `MetadataChanged`."""
         entity, table, shape = self._entity(entity_name)
@@ -441,27 +443,44 @@ class RecordService(WithinWrites, OwnershipWrites, AccessReads):
             raise NotFound(f"{entity_name} has no workflow", code="no_workflow")
         record_id = _record_id(record_id, entity_name)
         expected_version = expected_version_of(None, expected_version)
-        with self.storage.begin() as conn:
-            self._hold(conn)
-            if not self._claim(conn, effect_key):
-                return None
-            old = self._editable(conn, entity, table, record_id, expected_version)
-            before = shape.dump(old)
-            at = utcnow()
-            new_columns = {workflow.field: to_state, "version": old["version"] + 1,
-                           "updated_at": at, "updated_by": self.actor_id}
-            conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
-            record = shape.dump({**old, **new_columns})
-            changes = {workflow.field: [before[workflow.field], to_state]}
-            event = RecordEvent(self.tenant, entity.name, "transitioned", record_id, record, changes,
-                                self.actor_email, dict(extra or {}), at)
-            if on_write is not None:
-                on_write(conn, before, record, at)
-            audit = audit_row(at, self.actor_id, "transition", entity.name, record_id,
-                              new_columns["version"], changes)
-            [event] = self._finish(conn, [event], [audit], at)
-        self.hooks.after_commit(event)
+        loaded = self._update_values(entity, values, None)[0] if values else None
+        filled = None
+        try:
+            with self.storage.begin() as conn:
+                self._hold(conn)
+                if not self._claim(conn, effect_key):
+                    return None
+                if loaded:
+                    _, filled = self._change(conn, entity, table, shape, record_id, loaded, expected_version)
+                    expected_version = None  # checked by the fill, whose row this transaction holds
+                event = self._step(conn, entity, table, shape, workflow, record_id, to_state,
+                                   expected_version, extra, on_write)
+        except IntegrityError as exc:
+            raise explain_integrity_error(self.storage, self.metadata, entity, [loaded or {}], exc,
+                                          record_id=record_id) from None
+        for done in (filled, event):
+            if done is not None:
+                self.hooks.after_commit(done)
         return event.record
+
+    def _step(self, conn, entity, table, shape, workflow, record_id, to_state, expected_version, extra, on_write):
+        """The state write of `write_state` in `conn`: its event, finished."""
+        old = self._editable(conn, entity, table, record_id, expected_version)
+        before = shape.dump(old)
+        at = utcnow()
+        new_columns = {workflow.field: to_state, "version": old["version"] + 1,
+                       "updated_at": at, "updated_by": self.actor_id}
+        conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
+        record = shape.dump({**old, **new_columns})
+        changes = {workflow.field: [before[workflow.field], to_state]}
+        event = RecordEvent(self.tenant, entity.name, "transitioned", record_id, record, changes,
+                            self.actor_email, dict(extra or {}), at)
+        if on_write is not None:
+            on_write(conn, before, record, at)
+        audit = audit_row(at, self.actor_id, "transition", entity.name, record_id,
+                          new_columns["version"], changes)
+        [event] = self._finish(conn, [event], [audit], at)
+        return event
 
     # -- deleting ---------------------------------------------------------------------
     @one_version

@@ -158,6 +158,7 @@ def test_a_move_asks_for_the_required_fields_and_comment_then_takes_the_step(sys
     assert 'name="value.lost_reason"' in asked.text and 'name="comment"' in asked.text
     refused = move(boss, record, "lost", asked="1", comment="", **{"value.lost_reason": "Too pricey"})
     assert refused.status_code == 400 and 'role="alert"' in refused.text  # the comment is required
+    assert system.records.get("deal", record["id"]) == record  # the filled field was not saved either
     done = move(boss, system.records.get("deal", record["id"]), "lost", asked="1", comment="Budget cut",
                 **{"value.lost_reason": "Too pricey"})
     assert done.status_code == 200 and 'role="status"' in done.text

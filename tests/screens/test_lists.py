@@ -79,7 +79,7 @@ def test_the_list_in_chinese_and_as_cards_at_phone_width(page, site):
     expect(page.get_by_role("status").filter(has_text="条记录")).to_be_visible()
     expect(page.get_by_role("button", name="应用", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="导出 CSV")).to_be_visible()
-    page.get_by_text("筛选").click()
+    page.get_by_text("筛选", exact=True).click()
     reward = page.get_by_role("group", name="礼品")
     reward.get_by_label("查找").fill("Coffee")
     reward.get_by_label("选择").select_option(label="Coffee voucher 咖啡券")

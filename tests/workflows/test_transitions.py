@@ -454,3 +454,34 @@ def test_a_member_is_told_who_must_approve_instead_of_being_offered_the_transiti
     assert "admin" in cancel["refused"]["message"]
     assert cancel["approval"]["you_may_approve"] is False
     assert take(client, users["mia"], record["id"], "cancel").status_code == 403
+
+
+def test_fields_a_step_needs_are_checked_with_it_and_written_with_it_or_not_at_all(install, desk):
+    """`perform(values=…)`: the screens' way to fill a step's required fields. The step is
+    checked on the record with them; a refused step writes neither; a taken one writes both
+    in one transaction."""
+    from engine.errors import Conflict, LoomError, ValidationFailed
+
+    blocked = desk.records.create("service_request", {"title": "jammed", "priority": "blocked"})
+    before = snapshot(install, blocked["id"])
+    with pytest.raises(LoomError) as refused:  # the guard refuses: the assignee is not saved either
+        transitions.perform(desk, "service_request", blocked["id"], "start", values={"assignee": "ann"})
+    assert "guard" in str(refused.value)
+    assert snapshot(install, blocked["id"]) == before
+    for bad in ({"assignee": ["not", "text"]}, {"nope": 1}, {"status": "closed"}):
+        with pytest.raises((ValidationFailed, Conflict)):
+            transitions.perform(desk, "service_request", blocked["id"], "start", values=bad)
+        assert snapshot(install, blocked["id"]) == before
+    from engine.auth import create_user
+
+    admin = install.session("acme", create_user(desk.storage, "ann@acme.test", "admin"))
+    with pytest.raises(ValidationFailed):  # an approval is of the record as it is
+        transitions.perform(admin, "service_request", blocked["id"], "cancel", values={"assignee": "ann"})
+    assert snapshot(install, blocked["id"]) == before
+
+    ready = desk.records.create("service_request", {"title": "paper", "priority": "low"})
+    status, body = transitions.perform(desk, "service_request", ready["id"], "start",
+                                       expected_version=ready["version"], values={"assignee": "ann"})
+    assert status == 200 and body["record"]["status"] == "in_progress" and body["record"]["assignee"] == "ann"
+    actions = [entry["action"] for entry in desk.records.history("service_request", ready["id"])]
+    assert actions[-2:] == ["update", "transition"]
