@@ -41,8 +41,8 @@ def query_string(filters, **extra) -> str:
 
 
 def record_url(entity: str, record_id) -> str:
-    """The record page of a record: /t/<tenant>/e/<entity>/<id>."""
-    return f"{url_for('screens.home')}e/{entity}/{record_id}"
+    """The record page of a record (every screen links to one through here)."""
+    return url_for("screens.record_page", entity=entity, record_id=record_id)
 
 
 def key_fields(entity: dict, leave_out=()) -> list[dict]:

@@ -15,6 +15,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from admin_ui.board_common import record_url
 from admin_ui.inputs import whole_number
 from admin_ui import formats, problems, saved_views
 from admin_ui.i18n import language_of_request
@@ -51,16 +52,6 @@ def page_size(entity: dict) -> int:
 
 def endpoint_exists(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
-
-
-def record_url(entity_name: str, record_id) -> str | None:
-    """The record page's address when the record pages are installed."""
-    rules = current_app.url_map.iter_rules("screens.record_page") if endpoint_exists("screens.record_page") else []
-    for rule in rules:
-        names = [a for a in rule.arguments if a not in ("tenant", "entity")]
-        if len(names) == 1:
-            return url_for("screens.record_page", entity=entity_name, **{names[0]: record_id})
-    return None
 
 
 def kanban_url(entity: dict, state) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui.board_common import record_url
 from admin_ui.inputs import whole_number
 from admin_ui.formats import moment
 from admin_ui.view import entity_view
@@ -43,7 +44,7 @@ def _shown(item: dict) -> dict:
     entity still exists (the record page itself says if the record is gone or not shared)."""
     link = None
     if item["entity"] and item["record_id"] and entity_view(item["entity"]) is not None:
-        link = url_for("screens.home") + f"e/{item['entity']}/{item['record_id']}"
+        link = record_url(item["entity"], item["record_id"])
     return {**item, "when": moment(item["at"]), "link": link}
 
 
