@@ -10,17 +10,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from marshmallow import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import effects
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent, created, thaw
-from engine.records import query as list_query
-from engine.records.audit import record_history
-from engine.records.conditions_sql import condition_where
 from engine.records.deletes import Deletion
-from engine.records.export import export_records
 from engine.records.ids import allocate_ids
 from engine.records.inputs import expected_version_of, record_id_of as _record_id, stale_version
 from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
@@ -29,6 +25,8 @@ from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.search_index import index_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.access import AccessReads
+from engine.records.reads import RecordReads
+from engine.records.states import StateWrites
 from engine.records.ownership import OwnershipWrites
 from engine.records.within import WithinWrites
 from engine.records.writes import audit_row, outbox_row, utcnow, write_audit, write_outbox
@@ -37,7 +35,7 @@ from engine.schemas import errors_to_details
 MAX_BATCH = 100_000
 
 
-class RecordService(WithinWrites, OwnershipWrites, AccessReads):
+class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
@@ -168,103 +166,11 @@ class RecordService(WithinWrites, OwnershipWrites, AccessReads):
         effects.record(conn, self.storage.schema, effect_key)
         return True
 
-    # -- workflow state fields ------------------------------------------------------------
-    def _workflow(self, entity):
-        return self.metadata.package.workflow_for(entity.name)
-
-    def _start_state(self, entity, values) -> dict | None:
-        """A record of a workflow entity starts in the workflow's initial state."""
-        workflow = self._workflow(entity)
-        if workflow is None:
-            return None
-        given = values.get(workflow.field)
-        if given is not None and given != workflow.initial:
-            return {"field": workflow.field,
-                    "message": f"starts at {workflow.initial!r}; it changes only through the "
-                               f"workflow's transitions"}
-        values[workflow.field] = workflow.initial
-        return None
-
-    def _refuse_state_change(self, entity, changes) -> None:
-        workflow = self._workflow(entity)
-        if workflow is not None and workflow.field in changes:
-            raise Conflict(
-                f"{entity.name}.{workflow.field} changes only through a transition: "
-                f"POST .../records/{entity.name}/<id>/transitions/<name>",
-                details=[{"field": workflow.field, "message": "set by the workflow"}],
-                code="state_by_transition")
-
     def _hold(self, conn) -> None:
         hold(conn, self.storage.schema, self.metadata.version)
 
     def _confirm(self, conn) -> None:
         confirm(conn, self.storage.schema, self.metadata.version)
-
-    # -- reading ----------------------------------------------------------------------
-    @one_version
-    def get(self, entity_name, record_id, fields=None):
-        """One record; `fields` (the text of ``fields=``) narrows it as in a list."""
-        entity, table, shape = self._entity(entity_name)
-        record_id = _record_id(record_id, entity_name)
-        columns = list_query.parse_fields(entity, fields)
-        with self.storage.connect() as conn:
-            row = self._fetch(conn, table, record_id, where=self.sharing.read_clause(entity))
-            self._confirm(conn)
-        if row is None:
-            raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return shape.dump(row, columns)
-
-    @one_version
-    def list(self, entity_name, params=(), condition=None):
-        """A page of readable records matching the list filters ``params`` and, when given,
-        ``condition`` (the condition language, compiled to SQL; BadQuery if it is invalid)."""
-        entity, table, shape = self._entity(entity_name)
-        query = list_query.parse_list_query(entity, table, params)
-        if condition is not None:
-            query = replace(query, where=query.where + (condition_where(entity, table, condition),))
-        shared = self.sharing.read_terms(entity)
-        with self.storage.connect() as conn:
-            if shared is not None and len(shared) > 1 and self.sharing.by_union(entity, conn.dialect.name):
-                stmt = list_query.build_union_select(table, query, shared)
-            else:
-                if shared is not None:
-                    query = replace(query, where=query.where + (or_(*shared),))
-                stmt = list_query.build_select(table, query)
-            rows = conn.execute(stmt).mappings().all()
-            self._confirm(conn)
-        rows, cursor = list_query.page(rows, query)
-        return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
-
-    @one_version
-    def count(self, entity_name, params=(), cap=1001) -> int:
-        """How many readable records match the list filters ``params``, at most `cap`
-        (a screen shows "1,000+" at the cap without a full count). Paging parameters
-        (sort, limit, cursor, fields) are accepted and do not change the count."""
-        entity, table, _ = self._entity(entity_name)
-        query = list_query.parse_list_query(entity, table, params)
-        clause = self.sharing.read_clause(entity)
-        if clause is not None:
-            query = replace(query, where=query.where + (clause,))
-        with self.storage.connect() as conn:
-            found = conn.execute(list_query.build_count(table, query, cap)).scalar_one()
-            self._confirm(conn)
-        return found
-
-    def export(self, entity_name, params=()):
-        """Every readable record matching the list filters: an iterator read in keyset batches."""
-        entity, table, shape = self._entity(entity_name)
-        return export_records(self, entity, table, shape, params)
-
-    def history(self, entity_name, record_id) -> list[dict]:
-        """The audit trail of a record, oldest first; deleted records keep theirs."""
-        entity, _, _ = self._entity(entity_name)
-        record_id = _record_id(record_id, entity_name)
-        if restricted(entity, self.actor):  # a deleted record's trail stays with those who see all
-            self.get(entity_name, record_id)
-        items = record_history(self.storage, entity.name, record_id)
-        if not items:
-            raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return items
 
     # -- creating ---------------------------------------------------------------------
     @one_version
@@ -427,60 +333,6 @@ class RecordService(WithinWrites, OwnershipWrites, AccessReads):
                           new_columns["version"], changes)
         [event] = self._finish(conn, [event], [audit], at)
         return event.record, event
-
-    def write_state(self, entity_name, record_id, to_state, expected_version=None, extra=None,
-                    on_write=None, effect_key=None, values=None):
-        """Move a workflow record to `to_state`: the one write that may change a state
-        field. `on_write(conn, before, after, at)` adds rows in the same transaction
-        (the transition log, SLA timers); the event is `record.transitioned`. `values`
-        (fields the step needs filled, as an update's body) are written first, in the same
-        transaction: the fields and the step commit together or not at all. The caller
-        chose the transition under this service's metadata, so a moved version is not
-        retried here: it is `MetadataChanged`."""
-        entity, table, shape = self._entity(entity_name)
-        workflow = self._workflow(entity)
-        if workflow is None:
-            raise NotFound(f"{entity_name} has no workflow", code="no_workflow")
-        record_id = _record_id(record_id, entity_name)
-        expected_version = expected_version_of(None, expected_version)
-        loaded = self._update_values(entity, values, None)[0] if values else None
-        filled = None
-        try:
-            with self.storage.begin() as conn:
-                self._hold(conn)
-                if not self._claim(conn, effect_key):
-                    return None
-                if loaded:
-                    _, filled = self._change(conn, entity, table, shape, record_id, loaded, expected_version)
-                    expected_version = None  # checked by the fill, whose row this transaction holds
-                event = self._step(conn, entity, table, shape, workflow, record_id, to_state,
-                                   expected_version, extra, on_write)
-        except IntegrityError as exc:
-            raise explain_integrity_error(self.storage, self.metadata, entity, [loaded or {}], exc,
-                                          record_id=record_id) from None
-        for done in (filled, event):
-            if done is not None:
-                self.hooks.after_commit(done)
-        return event.record
-
-    def _step(self, conn, entity, table, shape, workflow, record_id, to_state, expected_version, extra, on_write):
-        """The state write of `write_state` in `conn`: its event, finished."""
-        old = self._editable(conn, entity, table, record_id, expected_version)
-        before = shape.dump(old)
-        at = utcnow()
-        new_columns = {workflow.field: to_state, "version": old["version"] + 1,
-                       "updated_at": at, "updated_by": self.actor_id}
-        conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
-        record = shape.dump({**old, **new_columns})
-        changes = {workflow.field: [before[workflow.field], to_state]}
-        event = RecordEvent(self.tenant, entity.name, "transitioned", record_id, record, changes,
-                            self.actor_email, dict(extra or {}), at)
-        if on_write is not None:
-            on_write(conn, before, record, at)
-        audit = audit_row(at, self.actor_id, "transition", entity.name, record_id,
-                          new_columns["version"], changes)
-        [event] = self._finish(conn, [event], [audit], at)
-        return event
 
     # -- deleting ---------------------------------------------------------------------
     @one_version

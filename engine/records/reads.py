@@ -1,0 +1,86 @@
+"""The record service's reads: one record, a page of a list, a capped count, an export and a
+record's audit trail — each of what the actor may read, under one metadata version."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import or_
+
+from engine.errors import NotFound
+from engine.records import query as list_query
+from engine.records.audit import record_history
+from engine.records.conditions_sql import condition_where
+from engine.records.export import export_records
+from engine.records.inputs import record_id_of as _record_id
+from engine.records.pinning import one_version
+from engine.records.sharing import restricted
+
+
+class RecordReads:
+    """The record service's `get`, `list`, `count`, `export` and `history`."""
+
+    @one_version
+    def get(self, entity_name, record_id, fields=None):
+        """One record; `fields` (the text of ``fields=``) narrows it as in a list."""
+        entity, table, shape = self._entity(entity_name)
+        record_id = _record_id(record_id, entity_name)
+        columns = list_query.parse_fields(entity, fields)
+        with self.storage.connect() as conn:
+            row = self._fetch(conn, table, record_id, where=self.sharing.read_clause(entity))
+            self._confirm(conn)
+        if row is None:
+            raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+        return shape.dump(row, columns)
+
+    @one_version
+    def list(self, entity_name, params=(), condition=None):
+        """A page of readable records matching the list filters ``params`` and, when given,
+        ``condition`` (the condition language, compiled to SQL; BadQuery if it is invalid)."""
+        entity, table, shape = self._entity(entity_name)
+        query = list_query.parse_list_query(entity, table, params)
+        if condition is not None:
+            query = replace(query, where=query.where + (condition_where(entity, table, condition),))
+        shared = self.sharing.read_terms(entity)
+        with self.storage.connect() as conn:
+            if shared is not None and len(shared) > 1 and self.sharing.by_union(entity, conn.dialect.name):
+                stmt = list_query.build_union_select(table, query, shared)
+            else:
+                if shared is not None:
+                    query = replace(query, where=query.where + (or_(*shared),))
+                stmt = list_query.build_select(table, query)
+            rows = conn.execute(stmt).mappings().all()
+            self._confirm(conn)
+        rows, cursor = list_query.page(rows, query)
+        return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
+
+    @one_version
+    def count(self, entity_name, params=(), cap=1001) -> int:
+        """How many readable records match the list filters ``params``, at most `cap`
+        (a screen shows "1,000+" at the cap without a full count). Paging parameters
+        (sort, limit, cursor, fields) are accepted and do not change the count."""
+        entity, table, _ = self._entity(entity_name)
+        query = list_query.parse_list_query(entity, table, params)
+        clause = self.sharing.read_clause(entity)
+        if clause is not None:
+            query = replace(query, where=query.where + (clause,))
+        with self.storage.connect() as conn:
+            found = conn.execute(list_query.build_count(table, query, cap)).scalar_one()
+            self._confirm(conn)
+        return found
+
+    def export(self, entity_name, params=()):
+        """Every readable record matching the list filters: an iterator read in keyset batches."""
+        entity, table, shape = self._entity(entity_name)
+        return export_records(self, entity, table, shape, params)
+
+    def history(self, entity_name, record_id) -> list[dict]:
+        """The audit trail of a record, oldest first; deleted records keep theirs."""
+        entity, _, _ = self._entity(entity_name)
+        record_id = _record_id(record_id, entity_name)
+        if restricted(entity, self.actor):  # a deleted record's trail stays with those who see all
+            self.get(entity_name, record_id)
+        items = record_history(self.storage, entity.name, record_id)
+        if not items:
+            raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
+        return items
+
