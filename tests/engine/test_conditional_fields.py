@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from engine.auth import create_user
 from engine.errors import ValidationFailed
+from tests.conftest import token_for
 
 RESOLVED = {"field": "stage", "op": "eq", "value": "resolved"}
 DOCUMENT = {
@@ -121,3 +122,14 @@ def test_the_engine_refuses_exactly_when_a_visible_needed_field_is_empty(desk, k
         assert {p["field"] for p in refusal(write) if p["code"] == "required"} == expected
     else:
         write()
+
+
+def test_the_api_names_the_code_the_field_and_the_condition(desk, client, install):
+    token = token_for(install, "desk", "api@desk.example", "member")
+    response = client.post("/api/v1/t/desk/records/ticket", json={"stage": "resolved"},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400
+    [problem] = response.get_json()["error"]["details"]
+    assert (problem["field"], problem["code"], problem["message"]) == ("resolution", "required", "is required")
+    assert problem["required_if"] == [{"path": "", "field": "stage", "op": "eq", "value": "resolved",
+                                       "actual": "resolved", "passed": True}]
