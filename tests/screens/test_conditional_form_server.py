@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine import auth
 from engine.app import create_app
@@ -131,3 +133,22 @@ def test_tabs_and_required_marks_read_in_chinese(desk, install):
     body = rep.hx("POST", "e/ticket/new/form", {"kind": "claim"}).text
     assert 'aria-label="工单"' in body and ">详情</button>" in body and ">结案</button>" in body
     assert re.search(r'<label for="f-amount">金额 <span class="req">\(', body)
+
+
+FIELDS = ["subject", "kind", "stage", "amount", "policy_no", "resolution", "_shown", "_tab", "amount__currency"]
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(form=st.dictionaries(st.sampled_from(FIELDS), st.lists(st.text(max_size=30) | st.sampled_from(
+    ["claim", "resolved", "1e309", "NaN", "-0", "closing", "amount"]), min_size=1, max_size=3), max_size=8))
+def test_any_unsaved_values_draw_a_body_and_write_nothing(desk, form):
+    if "ticket" not in desk:  # once per test: hypothesis calls the body many times
+        desk["client"] = ScreenClient(desk["app"], "desk", REP)
+        desk["ticket"] = desk["session"].records.create("ticket", {"subject": "Kept"})
+    rep, ticket = desk["client"], desk["ticket"]
+    for path in ("e/ticket/new/form", f"e/ticket/{ticket['id']}/form"):
+        body = rep.hx("POST", path, form)
+        assert body.status_code == 200 and 'id="form-body"' in body.text
+    assert desk["session"].records.count("ticket") == 1
+    assert desk["session"].records.get("ticket", ticket["id"])["version"] == ticket["version"]
