@@ -14,11 +14,13 @@ import json
 
 from flask_babel import gettext as _
 
+from admin_ui import form_layout
 from admin_ui.inputs import whole_number
 from admin_ui.view import screen_view
 
 FALLBACK_COLUMNS = 2
 TEXTAREA_TYPES = ("text", "json")
+SHOWN = "_shown"  # a hidden input per field the form drew: a field it did not draw is left as it is
 INPUT_TYPES = {"email": "email", "phone": "tel", "url": "url", "date": "date",
                "datetime": "datetime-local", "integer": "number", "decimal": "number"}
 
@@ -39,16 +41,36 @@ def summary_fields(entity: dict, skip, count: int) -> list[dict]:
 
 
 def sections(entity: dict) -> list[dict]:
-    """The entity's form layout's sections (`label`, `columns`, `fields` as field views),
-    or one section of every field when the entity has no form layout."""
+    """The entity's form layout's sections (`label`, `columns`, `visible_if`, `fields` as
+    field views), or one section of every field when the entity has no form layout. Every
+    section and field, whatever the conditions: `arranged` says which show."""
     layout = layout_of(entity, "form")
     if layout is None:
         return [{"name": "main", "label": entity["label"], "columns": FALLBACK_COLUMNS,
                  "fields": list(entity["fields"])}]
     fields = entity["field_by_name"]
     return [{"name": section["name"], "label": section["label"], "columns": section["columns"],
+             "visible_if": section.get("visible_if"),
              "fields": [fields.get(item["name"]) or _system_field(item) for item in section["fields"]]}
             for section in layout["sections"]]
+
+
+def arranged(entity: dict, record: dict, chosen: str | None = None, problems=None) -> dict:
+    """The form as it shows on `record` (a record in JSON form, saved or not): `sections`,
+    `tabs` (see `form_layout.arranged`), the `label` of its tab list and `refresh`, the
+    fields whose change asks the server to draw it again."""
+    layout = layout_of(entity, "form") or {}
+    every = sections(entity)
+    out = form_layout.arranged(entity, every, layout.get("tabs", []), record, chosen, problems)
+    out.update(label=layout.get("label") or entity["label"], refresh=form_layout.condition_fields(entity, every))
+    return out
+
+
+def unsaved(entity: dict, record: dict | None, inputs: dict) -> dict:
+    """`record` (JSON form; None for a new one) with the form's input values in its place, as
+    the record service would read them: what the form's conditions are judged on."""
+    fields = entity["field_by_name"]
+    return {**(record or {}), **{name: as_value(fields[name], raw) for name, raw in inputs.items() if name in fields}}
 
 
 def _system_field(item: dict) -> dict:
@@ -134,21 +156,32 @@ def record_value(field: dict, raw):
 def read_form(entity: dict, form, before: dict | None = None) -> tuple[dict, dict, dict]:
     """`(values, raw, problems)` of a submitted form: the record service's values of the
     editable fields the user changed from `before` (every filled one for a new record),
-    each editable field's input value as sent, and the problems found reading them."""
+    each editable field's input value as sent, and the problems found reading them.
+
+    Only fields the form drew (its `_shown` inputs, when it sent them) and that still show
+    on the values sent are read: a field hidden by its condition keeps its value."""
     values, raw, problems = {}, {}, {}
-    for section in sections(entity):
-        for field in section["fields"]:
-            if not editable(entity, field):
-                continue
-            name = field["name"]
+    drawn = set(form.getlist(SHOWN)) or None
+    editable_fields = [f for section in sections(entity) for f in section["fields"] if editable(entity, f)]
+    for field in editable_fields:
+        name = field["name"]
+        if drawn is None or name in drawn:
             raw[name] = submitted(field, form)
-            if before is not None and raw[name] == input_value(field, before.get(name)):
-                continue
-            value, problem = record_value(field, raw[name])
-            if problem:
-                problems[name] = [problem]
-            elif before is not None or value is not None:
-                values[name] = value
+        elif before is not None:
+            raw[name] = input_value(field, before.get(name))
+    starting = starting_values(entity) if before is None else {}
+    shown = form_layout.shown_names(entity, sections(entity), unsaved(entity, before, {**starting, **raw}))
+    for field in editable_fields:
+        name = field["name"]
+        if name not in raw or name not in shown or (drawn is not None and name not in drawn):
+            continue
+        if before is not None and raw[name] == input_value(field, before.get(name)):
+            continue
+        value, problem = record_value(field, raw[name])
+        if problem:
+            problems[name] = [problem]
+        elif before is not None or value is not None:
+            values[name] = value
     return values, raw, problems
 
 

@@ -11,7 +11,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin_ui.inputs import whole_number
-from admin_ui import record_form, related, stale_edit, timeline, workflow_bar
+from admin_ui import form_layout, record_form, related, stale_edit, timeline, workflow_bar
 from admin_ui.formats import record_title, reference_labels, title_field
 from admin_ui.problems import by_field
 from admin_ui.record_access import entity_or_404, record_or_404
@@ -23,10 +23,12 @@ REFUSALS = (ValidationFailed, Conflict)  # shown on the form: bad values, a uniq
 KEY_FIELDS = 4
 
 
-def key_fields(entity: dict) -> list[dict]:
+def key_fields(entity: dict, record: dict) -> list[dict]:
     """A few fields that say what the record is, for its header: the list layout's columns
-    (after the title and the workflow state), else the first fields."""
-    return record_form.summary_fields(entity, {title_field(entity), record_form.state_field(entity)}, KEY_FIELDS)
+    (after the title and the workflow state), else the first fields; those that show."""
+    skip = {title_field(entity), record_form.state_field(entity)}
+    fields = record_form.summary_fields(entity, skip, KEY_FIELDS)
+    return form_layout.showing(entity, record_form.sections(entity), fields, record)
 
 
 @screens.get("/e/<entity>/<record_id>")
@@ -39,8 +41,8 @@ def record_page(entity, record_id):
 def page_context(entity: dict, record: dict, **extra) -> dict:
     labels = reference_labels([record], entity)
     return {"title": record_title(entity, record), "nav_entity": entity["name"], "entity": entity,
-            "record": record, "labels": labels, "key_fields": key_fields(entity),
-            "sections": record_form.sections(entity), "workflow": workflow_bar.bar(entity, record),
+            "record": record, "labels": labels, "key_fields": key_fields(entity, record),
+            "layout": record_form.arranged(entity, record), "workflow": workflow_bar.bar(entity, record),
             "related": related.lists(entity, record), "timeline": timeline.first_page(entity, record),
             "transition_error": None, "may_edit": g.session.records.may_edit(entity["name"], record["id"]),
             **extra}
@@ -125,18 +127,52 @@ def _problems(entity: dict, error) -> dict:
     return fields
 
 
+@screens.post("/e/<entity>/new/form")
+def record_new_form(entity):
+    """The new record's form body drawn again for the unsaved values (its conditions judged
+    on them); writes nothing."""
+    found = entity_or_404(entity)
+    return render_template("screens/record/_form_body.html", **form_context(found, None, _unsaved(found, None)))
+
+
+@screens.post("/e/<entity>/<record_id>/form")
+def record_edit_form(entity, record_id):
+    """The edit form's body drawn again for the unsaved values; writes nothing."""
+    found = entity_or_404(entity)
+    record = record_or_404(found, record_id)
+    if not g.session.records.may_edit(found["name"], record["id"]):
+        return render_template("screens/error.html", title=_("Not allowed"),
+                               message=_("You may read this record, not change it.")), 403
+    return render_template("screens/record/_form_body.html", **form_context(found, record, _unsaved(found, record)))
+
+
+def _unsaved(entity: dict, record: dict | None) -> dict:
+    """The input values the form sent, as typed."""
+    return record_form.read_form(entity, request.form, before=record)[1]
+
+
 def form_page(entity: dict, record: dict | None, inputs: dict, problems=None, **extra):
     """The new or edit form with the inputs' values and problems (`{field: [text]}`,
     `""` for the form as a whole)."""
-    inputs = inputs if record else {**record_form.starting_values(entity), **inputs}
+    return render_template("screens/record/form.html", **form_context(entity, record, inputs, problems, **extra))
+
+
+def form_context(entity: dict, record: dict | None, inputs: dict, problems=None, **extra) -> dict:
+    """What the form and its body draw: the inputs over the record's (or a new record's
+    starting) values, the layout as it shows for them, and the URL that draws it again."""
+    inputs = {**(_input_values(entity, record) if record else record_form.starting_values(entity)), **inputs}
     values = dict(record or {})
     values.update({name: _as_record_value(entity, name, raw) for name, raw in inputs.items()})
     labels = reference_labels([values], entity)
     title = (_("Edit %(title)s", title=record_title(entity, record)) if record
              else _("New %(entity)s", entity=entity["label"]))
-    return render_template("screens/record/form.html", title=title, nav_entity=entity["name"], entity=entity,
-                           record=record, inputs=inputs, labels=labels, problems=problems or {},
-                           sections=record_form.sections(entity), form=record_form, **extra)
+    layout = record_form.arranged(entity, record_form.unsaved(entity, record, inputs),
+                                  request.form.get("_tab"), problems)
+    refresh_url = (url_for("screens.record_edit_form", entity=entity["name"], record_id=record["id"]) if record
+                   else url_for("screens.record_new_form", entity=entity["name"]))
+    return {"title": title, "nav_entity": entity["name"], "entity": entity, "record": record, "inputs": inputs,
+            "labels": labels, "problems": problems or {}, "layout": layout, "refresh_url": refresh_url,
+            "form": record_form, **extra}
 
 
 def _as_record_value(entity, name, raw):

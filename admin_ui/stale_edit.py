@@ -55,6 +55,9 @@ def reapplied(entity: dict, record: dict, loaded: int, form) -> tuple[dict, dict
             if not record_form.editable(entity, field):
                 inputs[name] = record_form.input_value(field, record.get(name))
                 continue
+            if form.getlist(record_form.SHOWN) and name not in form.getlist(record_form.SHOWN):
+                inputs[name] = record_form.input_value(field, record.get(name))  # not on the form
+                continue
             mine = record_form.submitted(field, form)
             change = theirs.get(name)
             if change is not None and mine == record_form.input_value(field, change["old"]):

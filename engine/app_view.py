@@ -6,8 +6,10 @@ Built from a compiled package, once per metadata version, role and language (see
 - every entity (a member reads at least the records they own or that are shared with
   them, whatever the entity's sharing, so no entity is closed to a role of today's two),
   with its fields — type, labels, required, readonly, choices with their labels,
-  reference targets — hidden fields left out;
-- the layouts, each field and column with its label (system columns included);
+  reference targets, the conditions `visible_if` and `required_if` (when set; screens
+  ask the server to judge them) — hidden fields left out;
+- the layouts, each field and column with its label (system columns included), a
+  section's `visible_if` and a form's `tabs` (when it has them);
 - the workflows' states and transitions, each transition saying whether the role may
   take it (`allowed`).
 
@@ -91,6 +93,9 @@ def _field(field, text) -> dict:
         out["choices"] = [{"value": o.value, "label": text(o.label)} for o in field.options]
     if base == "reference":
         out["to"] = field.to
+    for key in ("visible_if", "required_if"):
+        if getattr(field, key) is not None:
+            out[key] = getattr(field, key)
     return out
 
 
@@ -107,6 +112,8 @@ def _layout(package, layout, text) -> dict:
     for section in layout.get("sections", ()):
         section["label"] = text(section["label"])
         section["fields"] = [labelled(name) for name in section["fields"]]
+    for tab in layout.get("tabs", ()):
+        tab["label"] = text(tab["label"])
     if "columns" in layout and layout.get("kind") == "list":
         layout["columns"] = [labelled(name) for name in layout["columns"]]
     return layout

@@ -25,7 +25,7 @@ _NO_DDL = frozenset(("alter_label", "alter_hidden", "alter_default", "alter_opti
                      "change_sharing")
                     + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS)
 # Field attributes reported as alter_other, one Change each, with {attr: value} as old/new.
-_OTHER_FIELD_ATTRS = ("help", "pii", "readonly", "pattern", "min", "max")
+_OTHER_FIELD_ATTRS = ("help", "pii", "readonly", "pattern", "min", "max", "visible_if", "required_if")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from .model import BUILTIN_FIELD_TYPES, DECIMAL_TYPES, Field
 from .regex import compile_pattern, pattern_problem
 
 COMMON_PROPERTIES = frozenset(
-    ("name", "type", "label", "help", "required", "unique", "indexed", "pii", "readonly", "hidden", "default")
+    ("name", "type", "label", "help", "required", "unique", "indexed", "pii", "readonly", "hidden", "default",
+     "visible_if", "required_if")
 )
 STRING_TYPES = ("string", "text", "email", "phone", "url")
 _TEXT_PROPS = frozenset(("max_length", "pattern"))

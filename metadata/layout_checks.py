@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from typing import Mapping
 
+from .conditions import check_condition
 from .errors import Problem, pointer
 from .fieldtypes import show
 from .model import Entity
@@ -22,7 +23,7 @@ LIST_SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "owner_id")
 MAX_SORT_KEYS = 5
 UNSORTABLE_TYPES = ("multi_choice", "json")
 # Keys that belong to one kind of layout only.
-FORM_KEYS = ("sections",)
+FORM_KEYS = ("sections", "tabs")
 LIST_KEYS = ("columns", "sort", "page_size")
 
 
@@ -49,6 +50,8 @@ def layout_problems(document, types: Mapping[str, str]) -> list[Problem]:
                                         f"{show(entity_name)} is not an entity in this package; entities: {known}"))
         if layout.get("kind") == "form" and isinstance(layout.get("sections"), list):
             problems += _sections(layout["sections"], path, entity)
+            if isinstance(layout.get("tabs"), list):
+                problems += _tabs(layout["tabs"], layout["sections"], path)
         if layout.get("kind") == "list":
             if isinstance(layout.get("columns"), list):
                 problems += _columns(layout["columns"], path, entity)
@@ -85,6 +88,8 @@ def _sections(sections: list, path: str, entity: Entity | None) -> list[Problem]
             continue
         where = f"{path}/sections/{k}"
         problems += _unique_name(section.get("name"), "section", where, section_names)
+        if isinstance(section.get("visible_if"), dict):
+            problems += check_condition(section["visible_if"], entity, f"{where}/visible_if")
         fields = section.get("fields")
         if not isinstance(fields, list):
             continue
@@ -101,6 +106,39 @@ def _sections(sections: list, path: str, entity: Entity | None) -> list[Problem]
             if entity is not None and entity.field(name) is None:
                 problems.append(Problem(spot, "unknown_field", _unknown_field(entity, name)))
     return problems
+
+
+def _tabs(tabs: list, sections: list, path: str) -> list[Problem]:
+    """Unique tab names; each tab's sections known and in no other tab; with tabs, every
+    section in one (a section outside every tab would never be shown)."""
+    known = {s["name"]: k for k, s in enumerate(sections) if isinstance(s, dict) and isinstance(s.get("name"), str)}
+    problems: list[Problem] = []
+    tab_names: dict = {}
+    placed: dict[str, str] = {}  # section name -> the tab it is in
+    for t, tab in enumerate(tabs):
+        if not isinstance(tab, dict):
+            continue
+        where = f"{path}/tabs/{t}"
+        problems += _unique_name(tab.get("name"), "tab", where, tab_names)
+        names = tab.get("sections") if isinstance(tab.get("sections"), list) else []
+        for n, name in enumerate(names):
+            if not isinstance(name, str):
+                continue
+            spot = f"{where}/sections/{n}"
+            if name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1)
+                hint = f"; did you mean {show(close[0])}?" if close else f"; sections: {', '.join(known) or 'none'}"
+                problems.append(Problem(spot, "unknown_section", f"{show(name)} is not a section of this form{hint}"))
+            elif name in placed:
+                problems.append(Problem(spot, "duplicate_section",
+                                        f"section {show(name)} is already in tab {show(placed[name])}; "
+                                        f"a section belongs to at most one tab"))
+            else:
+                placed[name] = tab.get("name") if isinstance(tab.get("name"), str) else where
+    return problems + [Problem(f"{path}/sections/{k}/name", "section_not_in_tab",
+                               f"section {show(name)} is in no tab: when a form has tabs, every section must be "
+                               f"listed in one of them, or it would never be shown")
+                       for name, k in known.items() if name not in placed]
 
 
 def _columns(columns: list, path: str, entity: Entity | None) -> list[Problem]:

@@ -26,6 +26,9 @@ def effective_layout(package: Package, name: str) -> dict | None:
     no fields is left out too); ``sort`` is kept as written, since sorting by a hidden
     field still works.  ``label`` (layout and sections) is a language map, defaulting
     to the name; a section's ``columns`` defaults to 1, a list's ``page_size`` to 50.
+    A section's ``visible_if`` is kept as written; a form's ``tabs`` (when it has them)
+    get labels as language maps and list only the sections left in the form (a tab left
+    with none is left out).
     """
     layout = package.layout(name)
     return None if layout is None else _effective(package, layout)
@@ -55,7 +58,19 @@ def _effective(package: Package, layout: dict) -> dict:
             if section["fields"]:
                 sections.append(section)
         layout["sections"] = sections
+        if "tabs" in layout:
+            layout["tabs"] = _tabs(layout["tabs"], {s["name"] for s in sections})
     elif layout.get("kind") == "list":
         layout["columns"] = [c for c in layout.get("columns", ()) if c not in hidden]
         layout.setdefault("page_size", DEFAULT_PAGE_SIZE)
     return layout
+
+
+def _tabs(tabs: list, shown: set) -> list[dict]:
+    out = []
+    for tab in tabs:
+        tab["label"] = language_map(tab.get("label")) or default_label(tab["name"])
+        tab["sections"] = [name for name in tab["sections"] if name in shown]
+        if tab["sections"]:
+            out.append(tab)
+    return out

@@ -101,6 +101,10 @@ class Field:
     to: str | None = None
     on_delete: str | None = None
     base_type: str = ""
+    # Conditions (metadata.conditions) over the same record: shown only while visible_if
+    # holds; a value needed while required_if holds (and the field is visible).
+    visible_if: dict | None = None
+    required_if: dict | None = None
 
     def __post_init__(self):
         if not isinstance(self.options, tuple):
@@ -138,6 +142,9 @@ class Field:
             self.base_type == "reference" and self.on_delete == DEFAULT_ON_DELETE
         ):
             out["on_delete"] = self.on_delete
+        for key in ("visible_if", "required_if"):
+            if getattr(self, key) is not None:
+                out[key] = copy.deepcopy(getattr(self, key))
         return out
 
     @classmethod
@@ -174,6 +181,8 @@ class Field:
             to=doc.get("to"),
             on_delete=on_delete,
             base_type=base,
+            visible_if=copy.deepcopy(doc.get("visible_if")),
+            required_if=copy.deepcopy(doc.get("required_if")),
         )
 
 

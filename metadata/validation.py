@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Mapping
 
+from .condition_checks import field_condition_problems
 from .errors import MetadataInvalid, Problem, pointer, tidy
 from .fieldtypes import known_types, show
 from .layout_checks import layout_problems
@@ -51,6 +52,7 @@ def check_package(document, extra_types: Mapping[str, str] | None = None,
     for error in package_validator().iter_errors(document):
         problems += _translate(error)
     problems += semantic_problems(document, types)
+    problems += field_condition_problems(document, types)
     problems += sharing_problems(document, types)
     problems += workflow_problems(document, types, known_actions, known_roles)
     problems += layout_problems(document, types)

@@ -25,6 +25,7 @@ from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.search_index import index_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.access import AccessReads
+from engine.records.conditional import ConditionalWrites, missing
 from engine.records.reads import RecordReads
 from engine.records.states import StateWrites
 from engine.records.ownership import OwnershipWrites
@@ -35,7 +36,7 @@ from engine.schemas import errors_to_details
 MAX_BATCH = 100_000
 
 
-class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads):
+class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads, ConditionalWrites):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
@@ -211,6 +212,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         problem = self._start_state(entity, values)
         if problem:
             raise ValidationFailed(f"invalid {entity.name} record", details=[problem])
+        self._require_conditions(entity, self.metadata.shape(entity.name).dump_values(values))
         return values
 
     def _insert(self, conn, entity, table, shape, values):
@@ -248,6 +250,9 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             problem = self._start_state(entity, values)
             if problem:
                 details.append({"field": f"/{index}/{problem['field']}", "message": problem["message"]})
+            if not errors:
+                details += [{**p.to_dict(), "field": f"/{index}/{p.path}"}
+                            for p in missing(entity, shape.dump_values(values))]
             loaded.append(values)
         refuse(entity, refused[:MAX_DETAILS])
         details += duplicates_within(entity, loaded)
@@ -321,6 +326,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             return before, None
         refuse(entity, self.sharing.refused(entity, {k: values[k] for k in changes}))
         self._refuse_state_change(entity, changes)
+        self._require_conditions(entity, {**before, **{k: new for k, (_, new) in changes.items()}})
         self._check_readable_references(conn, entity, {k: values[k] for k in changes})
         at = utcnow()
         new_columns = {**shape.to_columns({k: values[k] for k in changes}),

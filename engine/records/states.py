@@ -82,6 +82,7 @@ class StateWrites:
         at = utcnow()
         new_columns = {workflow.field: to_state, "version": old["version"] + 1,
                        "updated_at": at, "updated_by": self.actor_id}
+        self._require_conditions(entity, {**before, workflow.field: to_state})
         conn.execute(table.update().where(table.c.id == record_id).values(new_columns))
         record = shape.dump({**old, **new_columns})
         changes = {workflow.field: [before[workflow.field], to_state]}

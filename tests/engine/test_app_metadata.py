@@ -148,3 +148,27 @@ def test_a_tenant_without_metadata_has_an_empty_view(install, client):
     response = client.get("/api/v1/t/blank/metadata/app", headers=bearer(install, "blank", "m@blank.example"))
     assert response.status_code == 200 and response.get_json() == {
         "version": 0, "role": "member", "language": None, "entities": [], "layouts": [], "workflows": []}
+
+
+def test_the_view_carries_field_conditions_section_conditions_and_tabs_in_the_language():
+    from engine.app_view import app_view
+    from metadata import load_package
+
+    kind = {"field": "kind", "op": "eq", "value": "firm"}
+    package = load_package({
+        "entities": [{"name": "party", "fields": [
+            {"name": "kind", "type": "choice", "options": ["person", "firm"]},
+            {"name": "industry", "type": "string", "visible_if": kind, "required_if": kind},
+            {"name": "notes", "type": "text"}]}],
+        "layouts": [{"name": "party_form", "entity": "party", "kind": "form",
+                     "tabs": [{"name": "profile", "label": {"en": "Profile", "zh-CN": "资料"},
+                               "sections": ["main", "firm"]}],
+                     "sections": [{"name": "main", "fields": ["kind", "notes"]},
+                                  {"name": "firm", "visible_if": kind, "fields": ["industry"]}]}]})
+    view = app_view(package, 1, "member", "zh-CN")
+    fields = {f["name"]: f for f in view["entities"][0]["fields"]}
+    assert fields["industry"]["visible_if"] == kind and fields["industry"]["required_if"] == kind
+    assert "visible_if" not in fields["notes"] and "required_if" not in fields["notes"]
+    [form] = view["layouts"]
+    assert form["tabs"] == [{"name": "profile", "label": "资料", "sections": ["main", "firm"]}]
+    assert form["sections"][1]["visible_if"] == kind

@@ -4,7 +4,9 @@ FINGERPRINTS were computed from the single-file bundles (metadata.json) before t
 split: the SHA-256 of the canonical JSON of each pack's manifest, bundle and demo data,
 with every rule set's rules expanded to {event: [rule as written for that event alone]}
 and rule names left out (a rule listening to several events replaced one rule per event,
-under one name). Everything else must be identical, order included."""
+under one name). Everything else must be identical, order included. A pack changed on
+purpose since gets its new fingerprint (crm_core and insurance_agents: conditional fields
+and the claim form's tabs)."""
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +29,8 @@ PACKS = {
 }
 FINGERPRINTS = {
     "automotive_dealers": "2c06446b0d4dbca02d7d0cb5966de5ac054b46174a4aaf93864b9cf06f4798c4",
-    "crm_core": "6a17299fa0751ad04b404f35c1dc187f7aa9b5857a747a3dca7e8a5594eeb6bb",
-    "insurance_agents": "98ce965648b519628f829bbbac92a0273f6f17c4fb9b5da73496c23946de31a8",
+    "crm_core": "23396cc5b9c18d9e3969da2f326d66320ebebc2343572e31493e041d684fa8b2",
+    "insurance_agents": "64cce0296a4d11077978cdacdb75b9c29a870af424d4e97b912ce504b15d58ed",
     "retail_loyalty": "2d352aeedb5e41e5a53b0956bcca029975e534013009218ae5e1ac041a085ab5",
     "subscriptions": "51902767948b3564c994fdc706ae82b2c859612aaab53824a9971ea82af26937",
 }
