@@ -65,10 +65,19 @@ class Drafts:
         return None if row is None else Draft.of(row)
 
     def others(self) -> list[Draft]:
-        """The other admins' open drafts of this tenant."""
+        """The other admins' open drafts of this tenant that change something."""
         with self.storage.connect() as conn:
             rows = store.all_open(conn, self.storage.schema)
-        return [Draft.of(r) for r in rows if r["owner_id"] != self.actor.id]
+        bases: dict = {}
+        found = []
+        for row in rows:
+            if row["owner_id"] == self.actor.id:
+                continue
+            if row["based_on"] not in bases:
+                bases[row["based_on"]] = self.published(row["based_on"])[1]
+            if row["document"] != bases[row["based_on"]]:
+                found.append(Draft.of(row))
+        return found
 
     def status(self, draft: Draft) -> dict:
         """Where the draft stands: the version it is based on, the current one, whether it
@@ -81,12 +90,16 @@ class Drafts:
 
     # -- writing ----------------------------------------------------------------------
     def open(self) -> Draft:
-        """The admin's open draft, made from the current version when there is none."""
+        """The admin's open draft, made from the current version when there is none; a
+        draft without changes follows the current version (there is nothing to rebase)."""
         found = self.mine()
-        if found is not None:
-            return found
         version, document = self.published()
-        return Draft.of(store.create(self.storage, self.actor, version, document, []))
+        if found is None:
+            return Draft.of(store.create(self.storage, self.actor, version, document, []))
+        if found.based_on != version and found.document == self.published(found.based_on)[1]:
+            store.write(self.storage, found.id, based_on=version, document=document, problems=[])
+            return self.mine()
+        return found
 
     def save(self, document) -> Draft:
         """Keep `document` as the draft with its problems (an invalid draft is kept too,

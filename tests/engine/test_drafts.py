@@ -145,6 +145,15 @@ def test_a_drop_in_a_draft_is_refused_until_confirmed_and_archived(acme, install
     assert drafts.publish(allow_drop=True).archives
 
 
+def test_a_draft_without_changes_follows_the_current_version(acme, install):
+    ann, ben = Drafts(admin(install, "ann@acme.example")), Drafts(admin(install, "ben@acme.example"))
+    ann.open()
+    ben.save(with_field(ben.open().document, "contact", WECHAT))
+    ben.publish()
+    moved = ann.open()
+    assert moved.based_on == 2 and moved.document == ann.published()[1]
+
+
 def test_discarding_closes_the_draft(acme, install):
     drafts = Drafts(admin(install, "ann@acme.example"))
     first = drafts.open()
