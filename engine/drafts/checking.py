@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from engine.errors import LoomError
 from engine.packs.layers import base_document, canonical, load_layers
-from metadata.layering import derive, item_key, split_path
+from metadata.layering import LayerError, apply_changes, derive, item_key, split_path
 
 
 def problems_of(session, document) -> tuple[list[dict], dict | None]:
@@ -20,12 +20,28 @@ def problems_of(session, document) -> tuple[list[dict], dict | None]:
 
 
 def _pack_removals(session, desired) -> list[dict]:
+    """Removing a pack's definition, and an order of a pack's fields the tenant's layer
+    cannot keep (a pack's fields keep their order; the tenant's own move among them)."""
     layers = load_layers(session)
     if not layers.packs:
         return []
     base, _ = base_document(layers)
-    _changes, problems = derive(canonical(base, session.extra_types), desired)
-    return problems
+    base = canonical(base, session.extra_types)
+    changes, problems = derive(base, desired)
+    try:
+        kept = apply_changes(base, changes)
+    except LayerError:
+        return problems
+    return problems + _order_problems(kept, desired)
+
+
+def _order_problems(kept: dict, desired: dict) -> list[dict]:
+    kept_order = {e["name"]: [f["name"] for f in e["fields"]] for e in kept.get("entities", [])}
+    return [{"field": f"/entities/{e['name']}/fields", "code": "pack_field_order",
+             "message": f"the fields of {e['name']} that an installed pack gives keep the pack's order; "
+                        f"move the fields you added among them instead"}
+            for e in desired.get("entities", [])
+            if e["name"] in kept_order and [f["name"] for f in e["fields"]] != kept_order[e["name"]]]
 
 
 def index_path(document, named_path: str) -> str:

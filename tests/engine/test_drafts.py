@@ -174,6 +174,14 @@ def test_removing_a_packs_choice_is_a_problem_of_the_draft(settings):
     assert [(p["field"], p["code"]) for p in problems] == [(f"/entities/0/fields/{option.index(field)}/options",
                                                             "pack_item_removed")]
     assert (removed if isinstance(removed, str) else removed["value"]) in problems[0]["message"]
+    field["options"].append(removed)
+    fields = document["entities"][0]["fields"]
+    fields.insert(0, fields.pop(1))  # a pack's field moved: the tenant's layer cannot keep it
+    assert [(p["field"], p["code"]) for p in drafts.save(document).problems] == [
+        ("/entities/0/fields", "pack_field_order")]
+    fields.insert(1, fields.pop(0))
+    fields.insert(1, {"name": "loyalty_code", "type": "string"})  # one's own field goes anywhere
+    assert drafts.save(document).problems == []
     install.dispose()
 
 
