@@ -77,8 +77,10 @@ def test_a_problem_is_shown_beside_the_field_and_kept_in_the_draft(acme, install
     ann.post("/designer/e/contact/fields", data={"name": "Bad Name", "type": "string"})
     page = ann.get("/designer/e/contact").text
     row = page[page.index('id="field-Bad Name"'):]
-    row = row[:row.index("</li>")]
+    row = row[:row.index("</form>")]
     assert "/entities/1/fields/8/name" in row and "not a safe identifier" in row
+    problems_id = re.search(r'<ul class="problems field-error" id="([^"]+)"', row).group(1)
+    assert f'aria-describedby="{problems_id}" aria-invalid="true"' in row
     assert draft_of(install, "ann@acme.example").mine().problems
     review = ann.get("/designer/review")
     assert "Correct the problems before publishing" in text(review.text)
