@@ -34,16 +34,23 @@ def designer_entity(entity):
     index, definition = found[0]
     at = f"/entities/{index}"
     from_pack = _pack_fields(entity)
-    fields = [{"name": f.get("name"), "type": f.get("type"), "label": f.get("label") if isinstance(f.get("label"), dict)
-               else {"en": f.get("label") or ""}, "required": bool(f.get("required")), "hidden": bool(f.get("hidden")),
-               "from_pack": f.get("name") in from_pack, "problems": problems_at(draft.problems, f"{at}/fields/{j}")}
+    fields = [_row(f, f"{at}/fields/{j}", draft.problems, from_pack)
               for j, f in enumerate(definition.get("fields") or []) if isinstance(f, dict)]
     own = [p for p in problems_at(draft.problems, at) if not str(p["field"]).startswith(f"{at}/fields/")]
-    sections = [s.get("name") for layout in edits.form_layouts(draft.document, entity) for s in layout.get("sections", [])]
-    return render_template("designer/entity.html", title=_("Fields of %(name)s", name=shown(definition.get("label"), entity)),
-                           entity=entity, fields=fields, problems=own, types=sorted(known_types(g.session.extra_types)),
-                           targets=[e.get("name") for e in draft.document.get("entities") or [] if isinstance(e, dict)],
-                           sections=sections, status=drafts().status(draft))
+    sections = [s.get("name") for layout in edits.form_layouts(draft.document, entity)
+                for s in layout.get("sections", [])]
+    targets = [e.get("name") for e in draft.document.get("entities") or [] if isinstance(e, dict)]
+    title = _("Fields of %(name)s", name=shown(definition.get("label"), entity))
+    return render_template("designer/entity.html", title=title, entity=entity, fields=fields, problems=own,
+                           types=sorted(known_types(g.session.extra_types)), targets=targets, sections=sections)
+
+
+def _row(field: dict, path: str, problems: list, from_pack: set) -> dict:
+    label = field.get("label")
+    return {"name": field.get("name"), "type": field.get("type"),
+            "label": label if isinstance(label, dict) else {"en": label or ""},
+            "required": bool(field.get("required")), "hidden": bool(field.get("hidden")),
+            "from_pack": field.get("name") in from_pack, "problems": problems_at(problems, path)}
 
 
 def _back(entity, field=None) -> str:

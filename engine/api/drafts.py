@@ -77,7 +77,8 @@ def rebase_draft():
     choices = {key: body.get(key, []) for key in ("keep_mine", "take_theirs")}
     for key, paths in choices.items():
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise ValidationFailed(f"{key} must be a list of paths", details=[{"field": key, "message": "not a list of paths"}])
+            raise ValidationFailed(f"{key} must be a list of paths",
+                                   details=[{"field": key, "message": "not a list of paths"}])
     return jsonify(draft_json(drafts, drafts.rebase(**choices)))
 
 

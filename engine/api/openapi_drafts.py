@@ -31,7 +31,8 @@ def draft_paths(spec, responses) -> None:
         "put": {"summary": "Save a metadata document as your draft (kept with its problems when invalid)",
                 "tags": tags, "requestBody": {"required": True, "content": {"application/json": {"schema": anything}}},
                 "responses": responses("200", draft, ("403",))},
-        "delete": {"summary": "Discard your draft", "tags": tags, "responses": responses("200", anything, ("403", "404"))}})
+        "delete": {"summary": "Discard your draft", "tags": tags,
+                   "responses": responses("200", anything, ("403", "404"))}})
     spec.path(path="/drafts/mine/plan", operations={"get": {
         "summary": "The publishing plan of your draft (a dry run); 409 draft_outdated when a newer version "
                    "was published since it was made", "tags": tags, "parameters": [map_state],

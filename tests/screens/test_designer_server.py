@@ -163,3 +163,22 @@ def test_a_member_gets_the_403_page_and_no_designer_link(acme):
         assert response.status_code == 403 and "Only a tenant admin may open this page." in response.text
     assert "/designer/" not in mo.get("/").text
     assert "/t/acme/designer/" in ScreenClient(acme, "acme", "ann@acme.example").get("/").text
+
+
+def test_an_entity_added_in_the_designer_is_published_with_its_labels(acme, install):
+    ann = ScreenClient(acme, "acme", "ann@acme.example")
+    added = ann.post("/designer/entities", data={"name": "store", "label_en": "Store", "label_zh": "门店",
+                                                 "plural_en": "Stores", "plural_zh": "门店"})
+    assert added.status_code == 302
+    assert "Add the entity store" in text(ann.get("/designer/review").text)
+    ann.post("/designer/publish")
+    store = install.session("acme").renew_metadata().package.entity("store")
+    assert store.label == {"en": "Store", "zh-CN": "门店"} and store.field_names() == ("name",)
+    assert install.session("acme").records.create("store", {"name": "Nanjing Road"})["id"] == 1
+
+
+def test_discarding_the_draft_starts_again_from_the_current_version(acme, install):
+    ann = ScreenClient(acme, "acme", "ann@acme.example")
+    add_wechat(ann)
+    assert ann.post("/designer/discard").status_code == 302
+    assert "It has no changes yet." in text(ann.get("/designer/").text)
