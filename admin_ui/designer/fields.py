@@ -16,11 +16,16 @@ from metadata.fieldtypes import known_types
 MOVES = {"up": -1, "down": 1}
 
 
-def _pack_fields(entity_name: str) -> set:
-    """The names of the fields an installed pack gives the entity (kept, hidden instead)."""
+def _pack_fields(entity_name: str) -> frozenset:
+    """The names of the fields an installed pack gives the entity (kept, hidden instead),
+    worked out once per metadata version."""
+    compiled = g.session.metadata()
+    return compiled.memo(("designer_pack_fields",), _fields_of_packs).get(entity_name, frozenset())
+
+
+def _fields_of_packs() -> dict:
     document = show_layer(g.session, "pack").get("document") or {}
-    entity = next((e for e in document.get("entities", []) if e.get("name") == entity_name), None)
-    return {f["name"] for f in entity["fields"]} if entity else set()
+    return {e["name"]: frozenset(f["name"] for f in e.get("fields", [])) for e in document.get("entities", [])}
 
 
 @screens.get("/designer/e/<entity>")

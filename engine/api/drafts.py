@@ -34,7 +34,7 @@ def list_drafts():
     """Every admin's open draft (who, on which version, when)."""
     drafts = Drafts(g.session)
     mine = drafts.mine()
-    items = ([] if mine is None else [mine]) + drafts.others()
+    items = ([] if mine is None else [mine]) + drafts.others(changed_only=False)
     return jsonify({"items": [{**d.summary(), "updated_at": iso_utc(d.updated_at)} for d in items]})
 
 

@@ -53,9 +53,13 @@ class Drafts:
 
     # -- reading ----------------------------------------------------------------------
     def published(self, version: int | None = None) -> tuple[int, dict]:
-        """(a published version's number, its document): the current one by default."""
+        """(a published version's number, its document): the current one by default (kept
+        with the compiled metadata of its version: read it, never change it)."""
         with self.storage.connect() as conn:
             number = versions.current_version(conn, self.storage.schema) if version is None else version
+            compiled = self.session.metadata()
+            if number and number == compiled.version:
+                return number, compiled.memo(("published_document",), compiled.package.to_dict)
             row = versions.load_version(conn, self.storage.schema, number) if number else None
         return number, (row["document"] if row is not None else EMPTY)
 
@@ -64,14 +68,17 @@ class Drafts:
             row = store.open_of(conn, self.storage.schema, self.actor.id)
         return None if row is None else Draft.of(row)
 
-    def others(self) -> list[Draft]:
-        """The other admins' open drafts of this tenant that change something."""
+    def others(self, changed_only=True) -> list[Draft]:
+        """The other admins' open drafts of this tenant (those that change something)."""
         with self.storage.connect() as conn:
             rows = store.all_open(conn, self.storage.schema)
         bases: dict = {}
         found = []
         for row in rows:
             if row["owner_id"] == self.actor.id:
+                continue
+            if not changed_only:
+                found.append(Draft.of(row))
                 continue
             if row["based_on"] not in bases:
                 bases[row["based_on"]] = self.published(row["based_on"])[1]
