@@ -141,7 +141,25 @@ def tenant_tables(schema: str | None) -> MetaData:
     )
     _workflow_tables(md)
     _pack_tables(md)
+    _draft_tables(md)
     return md
+
+
+def _draft_tables(md: MetaData) -> None:
+    """Revision 0007: the designer's drafts (open_owner: the owner while open, else NULL)."""
+    when = DateTime(timezone=True)
+    Table("loom_drafts", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("owner_id", ID, nullable=False),
+          Column("owner_email", String(254), nullable=False),
+          Column("open_owner", ID, unique=True),
+          Column("status", String(12), nullable=False),
+          Column("based_on", Integer, nullable=False),
+          Column("document", JSON, nullable=False),
+          Column("problems", JSON, nullable=False),
+          Column("created_at", when, nullable=False),
+          Column("updated_at", when, nullable=False),
+          Column("published_version", Integer))
 
 
 def _pack_tables(md: MetaData) -> None:

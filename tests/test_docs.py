@@ -73,6 +73,21 @@ def all_commands(group=cli, prefix="loom") -> set:
     return found
 
 
+def test_designer_draft_examples_run_in_order(install, client):
+    install.registry.create("acme")
+    token = token_for(install, "acme", "admin@acme.example", "admin")
+    examples = blocks("designer.md", "http", "http")
+    assert len(examples) >= 8
+    for status, block in examples:
+        method, path, headers, body = parse_http(block)
+        response = client.open(path, method=method, data=body or None,
+                               headers={"Authorization": f"Bearer {token}", **headers},
+                               content_type="application/json")
+        assert response.status_code == int(status), (block, response.get_json())
+    history = install.session("acme").metadata_history()
+    assert [r["applied_by"] for r in history] == ["admin@acme.example"] * 2
+
+
 def test_cli_reference_lists_every_command():
     documented = documented_commands()
     missing = sorted(c for c in all_commands() if c not in documented)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from engine.api.openapi_drafts import draft_paths
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
 from metadata.language import DEFAULT_LANGUAGE, text_in
@@ -129,6 +130,7 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
     for entity in compiled.package.entities:
         _entity_paths(spec, compiled, entity, language)
     _metadata_paths(spec)
+    draft_paths(spec, _responses)
     _layout_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document", "tags": ["metadata"], "responses": _responses("200", {"type": "object"}),

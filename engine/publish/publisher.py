@@ -14,7 +14,7 @@ from typing import Callable
 from sqlalchemy.exc import DBAPIError
 
 from engine.compiler import compile_tables
-from engine.errors import MigrationRefused, NotFound
+from engine.errors import Conflict, MigrationRefused, NotFound
 from engine.migration import MigrationResult, current_package, describe, parse_document, versions
 from engine.migration.checks import drop_refusal, refusal, run_checks
 from engine.migration.ddl import Migrator
@@ -54,7 +54,9 @@ class PublishRequest:
     `after_ddl(conn, tables, archives)` moves data once the new columns exist (a pack
     upgrade's steps), in the publication's transaction. `document` publishes that exact
     document instead of the layers' (a rollback, which also `restores` archived values);
-    `checked` is the layers' document already checked in full by the caller."""
+    `checked` is the layers' document already checked in full by the caller; `based_on`
+    the version the caller's document was made from (refused when another was published
+    since: a designer draft)."""
 
     layers: state.Layers
     action: str = "apply"
@@ -65,6 +67,7 @@ class PublishRequest:
     document: dict | None = None
     restoring: bool = False
     checked: Package | None = None
+    based_on: int | None = None
 
 
 class Publisher:
@@ -75,15 +78,17 @@ class Publisher:
     def check(self, document) -> Package:
         return check_document(document, self.target.plugins, self.target.enabled, self.target.check_session)
 
-    def apply(self, document, *, allow_drop=False, dry_run=False, state_map=None) -> MigrationResult:
-        """A tenant admin's whole document, kept as the overlay over the installed packs."""
+    def apply(self, document, *, allow_drop=False, dry_run=False, state_map=None,
+              based_on=None) -> MigrationResult:
+        """A tenant admin's whole document, kept as the overlay over the installed packs;
+        `based_on`: the version it was made from, refused if no longer the current one."""
         package = self.check(document)
         storage = self.target.storage
         with storage.connect() as conn:
             layers = read_layers(conn, storage.schema, self.target.extra_types)
         layers.overlay = overlay_for(layers, package.to_dict(), self.target.extra_types)
         return self.publish(PublishRequest(layers, allow_drop=allow_drop, dry_run=dry_run,
-                                           state_map=state_map or {}, checked=package))
+                                           state_map=state_map or {}, checked=package, based_on=based_on))
 
     def rollback_request(self, version: int, state_map=None) -> tuple[PublishRequest, set]:
         """(the request that returns the tenant to `version`, the plugins enabled then:
@@ -130,6 +135,11 @@ class Publisher:
             with storage.migration() as conn:
                 versions.lock_history(conn, schema)
                 previous, old_pkg = current_package(conn, schema, self.target.extra_types)
+                if request.based_on is not None and request.based_on != previous:
+                    raise Conflict(f"version {previous} was published after version {request.based_on}, "
+                                   f"which this document was made from", code="version_moved",
+                                   details=[{"field": "", "message": f"based on {request.based_on}",
+                                             "based_on": request.based_on, "current": previous}])
                 changes = diff_packages(old_pkg, package)
                 result = MigrationResult(version=previous, previous_version=previous,
                                          changes=[describe(c) for c in changes], dry_run=request.dry_run)

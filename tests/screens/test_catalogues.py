@@ -29,8 +29,10 @@ def translated(locale: str) -> dict[str, str]:
     for path in sorted(CATALOGUES.glob(f"*/{locale}.po")):
         with path.open("rb") as handle:
             for message in read_po(handle, locale=locale):
-                if message.id:
-                    out[message.id if isinstance(message.id, str) else message.id[0]] = message.string
+                if message.id and isinstance(message.id, str):
+                    out[message.id] = message.string
+                elif message.id:  # a plural: both English forms, translated by Chinese's one form
+                    out.update({form: message.string[0] for form in message.id})
     return out
 
 

@@ -1,0 +1,104 @@
+"""The designer's edits of a draft document: plain functions from a document to a new
+one. They write what the admin asked for and nothing more; whether the result is valid
+is the engine's check, shown next to the control (`engine.drafts`)."""
+from __future__ import annotations
+
+import copy
+
+
+class EditRefused(ValueError):
+    """An edit naming an entity or field the draft does not have."""
+
+
+def labels(en: str, zh: str) -> dict | None:
+    """A language map of the non-empty texts (None when both are empty)."""
+    found = {tag: text.strip() for tag, text in (("en", en or ""), ("zh-CN", zh or "")) if text and text.strip()}
+    return found or None
+
+
+def entity_of(document: dict, name: str) -> dict:
+    found = next((e for e in document.get("entities", []) if isinstance(e, dict) and e.get("name") == name), None)
+    if found is None:
+        raise EditRefused(f"the draft has no entity {name!r}")
+    return found
+
+
+def field_index(entity: dict, name: str) -> int:
+    for index, field in enumerate(entity.get("fields", [])):
+        if isinstance(field, dict) and field.get("name") == name:
+            return index
+    raise EditRefused(f"entity {entity.get('name')!r} has no field {name!r}")
+
+
+def add_entity(document: dict, name: str, label: dict | None, plural: dict | None) -> dict:
+    """A new entity with one required text field, `name` (an entity needs a field)."""
+    out = copy.deepcopy(document)
+    entity = {"name": name, "fields": [{"name": "name", "type": "string", "required": True,
+                                        "label": {"en": "Name", "zh-CN": "名称"}}]}
+    if label:
+        entity["label"] = label
+    if plural:
+        entity["plural_label"] = plural
+    out.setdefault("entities", []).append(entity)
+    return out
+
+
+def add_field(document: dict, entity_name: str, field: dict, section: str | None = None) -> dict:
+    """`field` appended to the entity's fields, and to `section` of its form layouts."""
+    out = copy.deepcopy(document)
+    entity_of(out, entity_name).setdefault("fields", []).append(field)
+    if section:
+        for layout in form_layouts(out, entity_name):
+            for found in layout.get("sections", []):
+                if found.get("name") == section:
+                    found.setdefault("fields", []).append(field.get("name"))
+    return out
+
+
+def form_layouts(document: dict, entity_name: str) -> list[dict]:
+    return [layout for layout in document.get("layouts", [])
+            if isinstance(layout, dict) and layout.get("entity") == entity_name and layout.get("kind") == "form"]
+
+
+def relabel_field(document: dict, entity_name: str, field_name: str, label: dict | None) -> dict:
+    return set_property(document, entity_name, field_name, "label", label)
+
+
+def set_property(document: dict, entity_name: str, field_name: str, key: str, value) -> dict:
+    """The field's `key` set to `value` (removed when the value is None or False)."""
+    out = copy.deepcopy(document)
+    entity = entity_of(out, entity_name)
+    field = entity["fields"][field_index(entity, field_name)]
+    if value is None or value is False:
+        field.pop(key, None)
+    else:
+        field[key] = value
+    return out
+
+
+def move_field(document: dict, entity_name: str, field_name: str, step: int) -> dict:
+    """The field moved `step` places (-1 up, +1 down); at either end it stays."""
+    out = copy.deepcopy(document)
+    entity = entity_of(out, entity_name)
+    fields = entity["fields"]
+    index = field_index(entity, field_name)
+    target = index + step
+    if 0 <= target < len(fields):
+        fields.insert(target, fields.pop(index))
+    return out
+
+
+def retire_field(document: dict, entity_name: str, field_name: str) -> dict:
+    """The field removed, and with it from the entity's layouts (its values are archived
+    when the draft is published)."""
+    out = copy.deepcopy(document)
+    entity = entity_of(out, entity_name)
+    del entity["fields"][field_index(entity, field_name)]
+    for layout in out.get("layouts", []):
+        if not isinstance(layout, dict) or layout.get("entity") != entity_name:
+            continue
+        for section in layout.get("sections", []):
+            section["fields"] = [f for f in section.get("fields", []) if f != field_name]
+        if "columns" in layout:
+            layout["columns"] = [c for c in layout["columns"] if c != field_name]
+    return out

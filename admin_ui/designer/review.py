@@ -1,0 +1,52 @@
+"""Review and publish: the draft's publishing plan in words (what is added, changed and
+dropped, how many records and values each destructive change touches, failing data
+checks, affected workflows and rule sets), and publishing it — a destructive plan only
+with the tenant's name typed as confirmation (the dropped data is archived)."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from admin_ui.designer.common import drafts, overview_url
+from admin_ui.designer.plan_words import GROUP_TITLES, in_words
+from admin_ui.web import admin_only, screens
+from engine.drafts import DraftOutdated
+
+
+def _review(found, draft) -> dict:
+    status = found.status(draft)
+    context = {"draft": draft, "status": status, "plan": None, "group_titles": GROUP_TITLES}
+    if not status["outdated"] and not draft.problems and status["changed"]:
+        context["plan"] = in_words(found.plan().plan)
+    return context
+
+
+@screens.get("/designer/review")
+@admin_only
+def designer_review():
+    found = drafts()
+    return render_template("designer/review.html", title=_("Review and publish"),
+                           **_review(found, found.open()))
+
+
+@screens.post("/designer/publish")
+@admin_only
+def designer_publish():
+    found = drafts()
+    draft = found.open()
+    try:
+        context = _review(found, draft)
+    except DraftOutdated:
+        return redirect(url_for("screens.designer_review"))
+    plan = context["plan"]
+    if plan is None:
+        return redirect(url_for("screens.designer_review"))
+    if plan["destructive"] and request.form.get("confirm", "").strip() != g.tenant_slug:
+        context["confirm_problem"] = _("Type %(word)s to confirm the changes that drop data.", word=g.tenant_slug)
+        return render_template("designer/review.html", title=_("Review and publish"), **context), 400
+    try:
+        result = found.publish(allow_drop=bool(plan["destructive"]))
+    except DraftOutdated:
+        return redirect(url_for("screens.designer_review"))
+    flash(_("Published version %(version)s.", version=result.version))
+    return redirect(overview_url())
