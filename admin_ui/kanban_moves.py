@@ -14,6 +14,7 @@ from dataclasses import dataclass, field as dataclass_field
 from flask import g
 from flask_babel import gettext as _
 
+from admin_ui.form_values import record_value, submitted
 from admin_ui.inputs import whole_number
 from admin_ui.formats import record_title
 from engine.errors import LoomError, ValidationFailed
@@ -70,7 +71,9 @@ def _transition(board, record, to, form) -> Outcome:
     wants_comment = item["comment"] == "required"
     if (missing or wants_comment) and not form.get("asked"):
         return _ask(board, record, to, declared, missing, wants_comment)
-    values = {name: _converted(board.entity["field_by_name"][name], form.get(VALUE + name, "")) for name in missing}
+    values, unreadable = _values(board, missing, form)
+    if unreadable:
+        return _ask(board, record, to, declared, missing, wants_comment, form, unreadable)
     try:  # the fields are written with the step, in its transaction, or not at all
         status, body = transitions.perform(g.session, entity, record["id"], item["name"], form.get("comment"),
                                            form.get("version"), values=values or None)
@@ -109,23 +112,16 @@ def _ask(board, record, to, declared, missing, wants_comment, form=None, errors=
                         "comment_error": (errors or {}).get("comment")})
 
 
-def _converted(field, raw: str):
-    """A form's text as the value the record service expects for `field`."""
-    raw = raw.strip()
-    if raw == "":
-        return None
-    base = field["base_type"]
-    if base == "currency":  # the amount, in the field's default currency (yuan without one)
-        default = field.get("default")
-        return {"amount": raw, "currency": default.get("currency", "CNY") if isinstance(default, dict) else "CNY"}
-    if base in ("integer", "reference"):
-        try:
-            return int(raw)
-        except ValueError:
-            return raw
-    if base == "boolean":
-        return raw in ("on", "true", "1")
-    return raw
+def _values(board, names, form) -> tuple[dict, dict]:
+    """The asked fields' record values as the dialog sent them, and the problems of those
+    that cannot be read."""
+    values, problems = {}, {}
+    for name in names:
+        field = board.entity["field_by_name"][name]
+        values[name], problem = record_value(field, submitted(field, form, VALUE + name))
+        if problem:
+            problems[name] = problem
+    return values, problems
 
 
 def _refusal_message(item) -> str:
