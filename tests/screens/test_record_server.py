@@ -11,7 +11,7 @@ import pytest
 from engine import auth
 from engine.app import create_app
 from tests.conftest import crm_document
-from tests.screens.conftest import ScreenClient, with_passwords
+from tests.screens.conftest import ScreenClient, statements, with_passwords
 
 BOSS, REP = "boss@acme.example", "rep@acme.example"
 NOT_FOUND = "There is no such page or record, or you may not see it."
@@ -75,6 +75,16 @@ def test_related_lists_page_with_a_cursor_and_new_prefills_the_reference(acme):
     assert rep.get(f"e/account/{acme['account']['id']}/related/contact/account?cursor=zzz").status_code == 400
     form = rep.get(f"e/contact/new?account={acme['account']['id']}").text
     assert re.search(rf'<option value="{acme["account"]["id"]}" selected>Globex</option>', form)
+
+
+def test_the_record_page_reads_each_related_list_once_for_the_lists_and_the_timeline(acme):
+    boss = ScreenClient(acme["app"], "acme", BOSS)
+    contacts = acme["boss"].metadata().tables["contact"].name
+    with statements() as seen:
+        page = boss.get(f"e/account/{acme['account']['id']}").text
+    assert "Rita Rep" in page and "Bob Boss" in page
+    reading = [s for s in seen if re.search(rf'FROM "?(\w+"?\.)?"?{contacts}"?\b', s)]
+    assert len(reading) == 1, reading
 
 
 def test_validation_problems_are_shown_beside_their_fields_and_nothing_is_saved(acme):

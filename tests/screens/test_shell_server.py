@@ -15,7 +15,7 @@ from admin_ui import formats
 from engine import auth
 from engine.app import create_app
 from engine.systables import loom_table
-from tests.screens.conftest import ScreenClient, with_passwords
+from tests.screens.conftest import ScreenClient, statements, with_passwords
 from workflows import transitions
 from workflows.calendar import save_calendar
 from workflows.notify import inapp
@@ -103,6 +103,20 @@ def test_an_approval_i_gave_is_no_longer_waiting_for_me(acme, install):
         ScreenClient(acme, "acme", "ann@acme.example").get("/").text, "Approvals waiting for me")
     # ben cannot read ann's ticket (sharing "none"): nothing waits for him either
     assert "Two signatures" not in ScreenClient(acme, "acme", "ben@acme.example").get("/").text
+
+
+def test_approvals_waiting_for_me_read_the_approvals_of_all_candidates_at_once(acme, install):
+    ann, ben = session_of(install, "ann@acme.example"), session_of(install, "ben@acme.example")
+    for number in range(4):
+        record = ann.records.create("ticket", {"subject": f"Review {number}"})
+        transitions.perform(ann, "ticket", record["id"], "submit")
+    transitions.perform(ann, "ticket", record["id"], "sign_off")  # ann gave hers on the last one
+    client = ScreenClient(acme, "acme", "ann@acme.example")
+    with statements() as seen:
+        page = client.get("/").text
+    approvals = section(page, "Approvals waiting for me")
+    assert [f"Review {n}" in approvals for n in range(4)] == [True, True, True, False]
+    assert len([s for s in seen if "loom_approvals" in s]) == 1
 
 
 def test_the_navigation_lists_the_entities_by_label_and_the_badge_counts_unread(acme, install):
