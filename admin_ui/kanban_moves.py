@@ -32,6 +32,28 @@ class Outcome:
     ask: dict = dataclass_field(default_factory=dict)  # transition, fields, comment, errors, to, version
 
 
+def reachable(board, records) -> dict:
+    """`{card id: [column values]}`, the columns each card may move to, as the engine
+    answers for this user: none on a card they may only read; on a workflow's state field
+    the targets of the transitions from the card's state they may take (a step that only
+    wants fields filled counts: the dialog asks for them); on a plain choice field every
+    other column. One query for the cards' rights, one for their approvals."""
+    ids = [r["id"] for r in records]
+    editable = g.session.records.editable_among(board.entity["name"], ids) if ids else set()
+    mine = [r for r in records if r["id"] in editable]
+    state = board.field["name"]
+    if board.workflow is None:
+        return {r["id"]: [c["value"] for c in board.columns if c["value"] != r.get(state)] for r in mine}
+    offered = transitions.available_for(g.session, board.entity["name"], mine) if mine else {}
+    declared = {t["name"]: t for t in board.workflow["transitions"]}
+    out = {}
+    for record in mine:
+        targets = {item["to"] for item in offered[record["id"]]["items"]
+                   if _missing_fields(item, declared[item["name"]]) is not None}
+        out[record["id"]] = [c["value"] for c in board.columns if c["value"] in targets]
+    return out
+
+
 def move_card(board, form) -> Outcome:
     to = form.get("to")
     if to not in {c["value"] for c in board.columns}:
