@@ -20,6 +20,7 @@ from engine.errors import ValidationFailed
 
 PAGE = 5
 MAX_REFERRING = 200  # records of each referencing entity and field read for the record page
+LINK = ("related_entity", "related_id")  # a record of any entity, named by its entity and id
 COLUMNS = 3
 LOOKUP_SIZE = 20
 
@@ -30,14 +31,27 @@ def referrers(entity: dict) -> list[tuple[dict, dict]]:
             if field["base_type"] == "reference" and field.get("to") == entity["name"]]
 
 
+def linkers() -> list[dict]:
+    """The entities whose records name a record of any entity by the LINK fields (a text
+    and a whole number), as crm_core's activities do."""
+    return [other for other in screen_view()["entities"]
+            if other["field_by_name"].get(LINK[0], {}).get("base_type") == "string"
+            and other["field_by_name"].get(LINK[1], {}).get("base_type") == "integer"]
+
+
 def referring(entity: dict, record: dict) -> dict:
-    """`{(entity, reference field): records}`: the newest MAX_REFERRING readable records of
-    every referencing entity and field, one list query each. The record page reads them
+    """`{(entity, field): records}`: the newest MAX_REFERRING readable records of every
+    referencing entity and reference field, and of every entity linking to the record by
+    the LINK fields (under `related_id`), one list query each. The record page reads them
     once for its related lists and its timeline."""
     out = {}
     for other, field in referrers(entity):
         params = [(field["name"], str(record["id"])), ("limit", str(MAX_REFERRING)), ("sort", "-id")]
         out[(other["name"], field["name"])] = g.session.records.list(other["name"], params)["items"]
+    for other in linkers():
+        params = [(LINK[0], entity["name"]), (LINK[1], str(record["id"])), ("limit", str(MAX_REFERRING)),
+                  ("sort", "-id")]
+        out[(other["name"], LINK[1])] = g.session.records.list(other["name"], params)["items"]
     return out
 
 

@@ -1,7 +1,8 @@
 """A record's timeline, the 360° history: field changes from the audit trail, workflow
 transitions and approvals, rule firings and notifications, of the record and of every
 record referencing it that the user may read (for a party: its activities, service
-requests, surveys and their answers…), newest first, filterable by kind, paged.
+requests, surveys and their answers…) or linking to it by `related_entity`/`related_id`
+(an activity logged on an opportunity), newest first, filterable by kind, paged.
 
 The records come from the record service (`records.get` / `records.list`), so sharing
 decides which ones contribute; a record the user may not read contributes nothing. Their
