@@ -201,3 +201,15 @@ def test_times_are_shown_in_the_tenant_time_zone_and_amounts_per_language(acme, 
         assert formats.day("2026-12-06") == "2026年12月6日"
     with acme.test_request_context("/t/acme/", headers={"Cookie": "loom_lang=en"}):
         assert formats.money("1234.5", "CNY") == "CN¥1,234.50" and formats.day("2026-12-06") == "Dec 6, 2026"
+
+
+def test_every_screen_links_an_icon_the_server_serves(acme):
+    client = ScreenClient(acme, "acme", "ann@acme.example")
+    for path in ("/", "notifications", "e/ticket", "e/ticket/999"):
+        icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', client.get(path).text)
+        assert icon, path
+    served = client.client.get(icon.group(1))
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+    assert b"<svg" in served.data and b"<script" not in served.data
+    signed_out = client.client.application.test_client().get("/t/acme/login").text
+    assert icon.group(1) in signed_out
