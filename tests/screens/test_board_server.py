@@ -241,6 +241,8 @@ def test_the_calendar_places_records_on_their_day_and_pages_by_month_and_week(sy
 
 @pytest.mark.parametrize("path", ["e/deal/calendar?month=2026-13", "e/deal/calendar?month=march",
                                   "e/deal/calendar?week=2026-W60", "e/deal/calendar?field=title",
+                                  "e/deal/calendar?month=9999-12", "e/deal/calendar?week=9999-W52",
+                                  "e/deal/calendar?month=0001-01",
                                   "e/note/calendar"])
 def test_a_bad_calendar_request_is_a_400_page(boss, path):
     assert boss.get(path).status_code == 400
