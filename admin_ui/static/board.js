@@ -35,6 +35,7 @@ window.LoomComponents.boardColumns = function () {
     get atStart() { return this.start; },
     get atEnd() { return this.end; },
     get scrollTabindex() { return this.overflows ? "0" : "-1"; },
+    get edges() { return (this.start ? "" : "more-before ") + (this.end ? "" : "more-after"); },
     init: function () {
       this.measure();
       this.resized = this.measure.bind(this);
