@@ -1,13 +1,14 @@
 """The calendar: an entity's records on the days of one of its date or datetime fields, a
 month (`month=YYYY-MM`) or an ISO week (`week=YYYY-Www`) at a time, filtered as in its
-list. A datetime is placed on its day in UTC, the zone the engine stores it in."""
+list. A datetime is placed on its day in the tenant's time zone, the zone the screens show
+times in (the engine stores UTC: a day's bounds are converted for the query)."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from flask import abort, g, render_template, request
-from flask_babel import format_date
+from flask_babel import format_date, to_user_timezone, to_utc
 from flask_babel import gettext as _
 
 from admin_ui.board_common import cards, entity_or_404, filters_of, key_fields, query_string
@@ -36,19 +37,19 @@ def _date_field(entity: dict, name: str | None) -> dict:
 def _period(args) -> tuple[str, date, date, date]:
     """(kind, first day shown, day after the last, the period's first day) of the
     `month` or `week` asked for (default: this month); a 400 page for a malformed one."""
-    today = datetime.now(timezone.utc).date()
+    today = _today()
     try:
         if args.get("week"):
             found = WEEK.match(args["week"])
             if not found:
                 raise ValueError
-            start = date.fromisocalendar(int(found[1]), int(found[2]), 1)
+            start = date.fromisocalendar(_year(found[1]), int(found[2]), 1)
             return "week", start, start + timedelta(days=7), start
         month = args.get("month") or today.strftime("%Y-%m")
         found = MONTH.match(month)
         if not found:
             raise ValueError
-        first = date(int(found[1]), int(found[2]), 1)
+        first = date(_year(found[1]), int(found[2]), 1)
     except ValueError:
         abort(400, description=_("Give the month as YYYY-MM (2026-03) or the week as YYYY-Www (2026-W10)."))
     following = (first + timedelta(days=32)).replace(day=1)
@@ -57,18 +58,34 @@ def _period(args) -> tuple[str, date, date, date]:
     return "month", start, end, first
 
 
+def _year(text: str) -> int:
+    """A year a calendar can show: its days and their neighbours, in any time zone, are
+    within the years 1 to 9999."""
+    year = int(text)
+    if not 2 <= year <= 9998:
+        raise ValueError(text)
+    return year
+
+
 def _day_of(value) -> date | None:
     if value in (None, ""):
         return None
     text = str(value)
     if len(text) == 10:
         return date.fromisoformat(text)
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (moment.astimezone(timezone.utc) if moment.tzinfo else moment).date()
+    return to_user_timezone(datetime.fromisoformat(text.replace("Z", "+00:00"))).date()
 
 
 def _bound(field, day: date) -> str:
-    return day.isoformat() if field["base_type"] == "date" else f"{day.isoformat()}T00:00:00Z"
+    """The start of `day` as the query wants it: the date, or the UTC time the day starts
+    in the tenant's zone."""
+    if field["base_type"] == "date":
+        return day.isoformat()
+    return to_utc(datetime.combine(day, time())).isoformat(timespec="seconds") + "Z"
+
+
+def _today() -> date:
+    return to_user_timezone(datetime.now().astimezone()).date()
 
 
 def _neighbours(kind, first) -> tuple[dict, dict]:
@@ -103,6 +120,6 @@ def entity_calendar(entity):
         "screens/calendar.html", title=_("%(entity)s calendar", entity=view["plural_label"] or view["label"]),
         nav_entity=entity, entity=view, field=field, kind=kind, weeks=weeks, events=events, first=first,
         period=period, previous=link(before), next=link(after), more=page["next_cursor"] is not None,
-        today=datetime.now(timezone.utc).date(), dated=[f for f in view["fields"] if f["base_type"] in DATE_TYPES],
+        today=_today(), dated=[f for f in view["fields"] if f["base_type"] in DATE_TYPES],
         filters=filters, weekdays=[format_date(days[0] + timedelta(days=n), "EEEE") for n in range(7)],
-        most=MOST, this_month=link({"month": datetime.now(timezone.utc).strftime("%Y-%m")}))
+        most=MOST, this_month=link({"month": _today().strftime("%Y-%m")}))

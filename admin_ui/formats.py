@@ -12,10 +12,8 @@ from decimal import Decimal, InvalidOperation
 from flask import g
 from flask_babel import format_currency, format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from admin_ui.view import entity_view
-from engine.systables import loom_table
 
 TITLE_FIELDS = ("name", "full_name", "title", "subject", "number", "code", "email")
 TITLE_TYPES = ("string", "email", "phone")

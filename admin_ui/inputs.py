@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-WHOLE = re.compile(r"-?[0-9]{1,18}")
+WHOLE = re.compile(r"-?[0-9]{1,19}")
+INT64 = 2**63 - 1
 
 
 def whole_number(text, lowest: int | None = None) -> int | None:
@@ -19,5 +20,7 @@ def whole_number(text, lowest: int | None = None) -> int | None:
     elif isinstance(text, str) and WHOLE.fullmatch(text.strip()):
         number = int(text.strip())
     else:
+        return None
+    if abs(number) > INT64:
         return None
     return None if lowest is not None and number < lowest else number

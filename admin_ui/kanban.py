@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from admin_ui.board_common import cards, entity_or_404, filters_of, key_fields, query_string
 from admin_ui.list_filters import engine_filters
-from admin_ui.kanban_moves import move_card
+from admin_ui.kanban_moves import move_card, reachable
 from admin_ui.view import screen_view
 from admin_ui.web import screens
 
@@ -43,8 +43,10 @@ class Board:
         page = g.session.records.list(self.entity["name"], params)
         shown = key_fields(self.entity, leave_out=(self.field["name"],))
         label = next(c["label"] for c in self.columns if c["value"] == value)
-        return {"value": value, "label": label, "cards": cards(self.entity, page["items"], shown),
-                "cursor": page["next_cursor"]}
+        shown_cards, targets = cards(self.entity, page["items"], shown), reachable(self, page["items"])
+        for card in shown_cards:
+            card["targets"] = targets.get(card["id"], [])
+        return {"value": value, "label": label, "cards": shown_cards, "cursor": page["next_cursor"]}
 
 
 def board_of(entity_name: str, by: str | None, filters) -> Board:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field as dataclass_field
 from flask import g
 from flask_babel import gettext as _
 
+from admin_ui.form_values import record_value, submitted
 from admin_ui.inputs import whole_number
 from admin_ui.formats import record_title
 from engine.errors import LoomError, ValidationFailed
@@ -29,6 +30,28 @@ class Outcome:
     status: int = 200
     card: int | None = None
     ask: dict = dataclass_field(default_factory=dict)  # transition, fields, comment, errors, to, version
+
+
+def reachable(board, records) -> dict:
+    """`{card id: [column values]}`, the columns each card may move to, as the engine
+    answers for this user: none on a card they may only read; on a workflow's state field
+    the targets of the transitions from the card's state they may take (a step that only
+    wants fields filled counts: the dialog asks for them); on a plain choice field every
+    other column. One query for the cards' rights, one for their approvals."""
+    ids = [r["id"] for r in records]
+    editable = g.session.records.editable_among(board.entity["name"], ids) if ids else set()
+    mine = [r for r in records if r["id"] in editable]
+    state = board.field["name"]
+    if board.workflow is None:
+        return {r["id"]: [c["value"] for c in board.columns if c["value"] != r.get(state)] for r in mine}
+    offered = transitions.available_for(g.session, board.entity["name"], mine) if mine else {}
+    declared = {t["name"]: t for t in board.workflow["transitions"]}
+    out = {}
+    for record in mine:
+        targets = {item["to"] for item in offered[record["id"]]["items"]
+                   if _missing_fields(item, declared[item["name"]]) is not None}
+        out[record["id"]] = [c["value"] for c in board.columns if c["value"] in targets]
+    return out
 
 
 def move_card(board, form) -> Outcome:
@@ -70,7 +93,9 @@ def _transition(board, record, to, form) -> Outcome:
     wants_comment = item["comment"] == "required"
     if (missing or wants_comment) and not form.get("asked"):
         return _ask(board, record, to, declared, missing, wants_comment)
-    values = {name: _converted(board.entity["field_by_name"][name], form.get(VALUE + name, "")) for name in missing}
+    values, unreadable = _values(board, missing, form)
+    if unreadable:
+        return _ask(board, record, to, declared, missing, wants_comment, form, unreadable)
     try:  # the fields are written with the step, in its transaction, or not at all
         status, body = transitions.perform(g.session, entity, record["id"], item["name"], form.get("comment"),
                                            form.get("version"), values=values or None)
@@ -109,23 +134,16 @@ def _ask(board, record, to, declared, missing, wants_comment, form=None, errors=
                         "comment_error": (errors or {}).get("comment")})
 
 
-def _converted(field, raw: str):
-    """A form's text as the value the record service expects for `field`."""
-    raw = raw.strip()
-    if raw == "":
-        return None
-    base = field["base_type"]
-    if base == "currency":  # the amount, in the field's default currency (yuan without one)
-        default = field.get("default")
-        return {"amount": raw, "currency": default.get("currency", "CNY") if isinstance(default, dict) else "CNY"}
-    if base in ("integer", "reference"):
-        try:
-            return int(raw)
-        except ValueError:
-            return raw
-    if base == "boolean":
-        return raw in ("on", "true", "1")
-    return raw
+def _values(board, names, form) -> tuple[dict, dict]:
+    """The asked fields' record values as the dialog sent them, and the problems of those
+    that cannot be read."""
+    values, problems = {}, {}
+    for name in names:
+        field = board.entity["field_by_name"][name]
+        values[name], problem = record_value(field, submitted(field, form, VALUE + name))
+        if problem:
+            problems[name] = problem
+    return values, problems
 
 
 def _refusal_message(item) -> str:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from admin_ui.inputs import whole_number
 from admin_ui import formats
+from admin_ui.form_values import record_value, submitted
 from admin_ui.list_state import list_entity
 from admin_ui.people import active_people
 from admin_ui.view import screen_view
@@ -64,12 +65,11 @@ def bulk_action(entity):
         field = next((f for f in editable_fields(found) if f["name"] == request.form.get("field")), None)
         if field is None:
             return _answer([], _("Choose a field to set."))
-        value = request.form.get("value", "")
-        try:
-            data = {field["name"]: _value(field, value)}
-        except ValueError:
-            return _answer([], _("%(value)s is not a value for %(field)s.", value=value[:60],
-                                        field=field["label"]))
+        value, problem = record_value(field, submitted(field, request.form, "value"))
+        if problem or _unreadable(field, value):  # refused once, not row by row
+            return _answer([], problem or _("%(value)s is not a value for %(field)s.",
+                                            value=request.form.get("value", "")[:60], field=field["label"]))
+        data = {field["name"]: value}
         results = _each(ids, lambda i: g.session.records.update(entity, i, data))
     elif action == "transition":
         name = request.form.get("transition")
@@ -90,19 +90,9 @@ def bulk_action(entity):
     return _answer(results, None, changed=True)
 
 
-def _value(field: dict, text: str):
-    """The typed text as the record API's JSON value (an empty text clears the field)."""
-    text = text.strip()
-    if text == "":
-        return None
-    base = field["base_type"]
-    if base in ("integer", "reference"):
-        return int(text)
-    if base == "boolean":
-        if text not in ("true", "false"):
-            raise ValueError(text)
-        return text == "true"
-    return text
+def _unreadable(field: dict, value) -> bool:
+    """A number field's text that is no whole number (the form could not even read it)."""
+    return field["base_type"] in ("integer", "reference") and value is not None and not isinstance(value, int)
 
 
 def _each(ids, run) -> list[dict]:

@@ -1,5 +1,5 @@
 """Saving, renaming and deleting a list's views from the list screen (the storage and its
-rules are `saved_views`). A view is saved from the list's current query string, checked
+rules are the engine's `engine.records.saved_views`). A view is saved from the list's current query string, checked
 as the list itself checks it, so a view never holds what the list would refuse."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from admin_ui import saved_views
 from admin_ui.list_state import read_state
 from admin_ui.lists import list_entity
 from admin_ui.view import screen_view
 from admin_ui.web import screens
+from engine.records import saved_views
 
 MAX_QUERY = 8000
 

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from admin_ui.board_common import record_url
 from admin_ui.inputs import whole_number
-from admin_ui import formats, problems, saved_views
+from admin_ui import formats, problems
 from admin_ui.i18n import language_of_request
 from admin_ui.list_filters import filters_for
 from admin_ui.people import names_of
@@ -27,6 +27,7 @@ from admin_ui.view import entity_view, screen_view
 from admin_ui.web import screens
 from engine.app_view import SYSTEM_LABELS
 from engine.errors import BadQuery
+from engine.records import saved_views
 from engine.records.export import as_csv
 from metadata.language import text_in
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from admin_ui.formats import moment, record_title, titles_of
-from engine.errors import LoomError
 from workflows import sla, transitions
 
 PER_ENTITY = 3       # my newest records shown per entity
@@ -45,7 +44,8 @@ def my_records(session, view: dict) -> list[dict]:
 
 def approvals_waiting(session, view: dict) -> list[dict]:
     """Records in a state that a transition needing my role's approval leaves, where my
-    approval is still open (the workflow engine's own `available` says so), newest first."""
+    approval is still open (the workflow engine's own `available_for` says so, for all the
+candidates of a transition at once), newest first."""
     found = []
     for workflow in view["workflows"]:
         entity = view["entity_by_name"].get(workflow["entity"])
@@ -65,13 +65,11 @@ def _awaiting(session, entity: dict, workflow: dict, transition: dict) -> list[d
     if states == "*":
         states = [s["name"] for s in workflow["states"] if not s["final"]]
     params = [(f"{workflow['field']}__in", ",".join(states)), ("sort", "-id"), ("limit", str(CANDIDATES))]
+    records = session.records.list(entity["name"], params)["items"]
+    offered = transitions.available_for(session, entity["name"], records) if records else {}
     out = []
-    for record in session.records.list(entity["name"], params)["items"]:
-        try:
-            offered = transitions.available(session, entity["name"], record["id"])["items"]
-        except LoomError:  # deleted or moved meanwhile: nothing to approve
-            continue
-        for item in offered:
+    for record in records:
+        for item in offered[record["id"]]["items"]:
             approval = item.get("approval")
             if item["name"] == transition["name"] and approval and approval["you_may_approve"]:
                 out.append({"entity": entity, "id": record["id"], "title": record_title(entity, record),

@@ -1,25 +1,17 @@
 """A record's form: which fields it shows in which sections, the text each input starts
 with, and the values a submitted form hands the record service.
 
-Every input's value is compared in one shape, its "input value" (text, a list of options
-for a multi-choice, `{"amount", "currency"}` for money, a bool for a checkbox): what the
-form showed and what came back are equal exactly when the user left the field alone, so an
-edit sends only what the user changed and a stale edit can tell the user's changes from
-the other person's. Converting and checking values stays the engine's: a value this module
-cannot even read (a date that is not a date) goes to the engine as typed, and its problem
-comes back from the record service like any other."""
+Every input's value is compared in one shape, its "input value" (`admin_ui.form_values`,
+which converts it both ways): what the form showed and what came back are equal exactly
+when the user left the field alone, so an edit sends only what the user changed and a
+stale edit can tell the user's changes from the other person's."""
 from __future__ import annotations
 
-import json
-
-from flask_babel import gettext as _
-
 from admin_ui import form_layout
-from admin_ui.inputs import whole_number
+from admin_ui.form_values import input_value, record_value, submitted
 from admin_ui.view import screen_view
 
 FALLBACK_COLUMNS = 2
-TEXTAREA_TYPES = ("text", "json")
 SHOWN = "_shown"  # a hidden input per field the form drew: a field it did not draw is left as it is
 INPUT_TYPES = {"email": "email", "phone": "tel", "url": "url", "date": "date",
                "datetime": "datetime-local", "integer": "number", "decimal": "number"}
@@ -89,68 +81,6 @@ def editable(entity: dict, field: dict) -> bool:
     """Whether the form offers an input for `field`: not readonly, not a system column, not
     the workflow's state (which only transitions change)."""
     return not (field.get("readonly") or field.get("system") or field["name"] == state_field(entity))
-
-
-def input_value(field: dict, value):
-    """What the field's input shows for the record's `value`."""
-    base = field["base_type"]
-    if base == "boolean":
-        return bool(value)
-    if base == "multi_choice":
-        order = [c["value"] for c in field.get("choices", ())]
-        return sorted(value or [], key=lambda v: order.index(v) if v in order else len(order))
-    if base == "currency":
-        value = value if isinstance(value, dict) else {}
-        return {"amount": _text(value.get("amount")), "currency": _text(value.get("currency"))}
-    if base == "datetime" and isinstance(value, str):
-        return value[:16]  # YYYY-MM-DDTHH:MM, in UTC as stored
-    if base == "json" and value is not None:
-        return json.dumps(value, ensure_ascii=False, indent=1)
-    return _text(value)
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value)
-
-
-def submitted(field: dict, form) -> object:
-    """The field's input value as the form sent it (same shape as `input_value`)."""
-    name, base = field["name"], field["base_type"]
-    if base == "boolean":
-        return form.get(name) == "on"
-    if base == "multi_choice":
-        return form.getlist(name)
-    if base == "currency":
-        amount = form.get(name, "").strip()
-        return {"amount": amount, "currency": form.get(f"{name}__currency", "").strip().upper() if amount else ""}
-    if base in TEXTAREA_TYPES:  # browsers send a textarea's line breaks as CR LF
-        return form.get(name, "").replace("\r\n", "\n")
-    return form.get(name, "").strip()
-
-
-def record_value(field: dict, raw):
-    """The value the record service is given for an input value; `(value, problem)`."""
-    base = field["base_type"]
-    if raw in ("", None) or raw == []:
-        return None, None
-    if base == "currency":
-        if not raw["amount"]:
-            return None, None
-        return {"amount": raw["amount"], "currency": raw["currency"] or None}, None
-    if base == "integer":
-        number = whole_number(raw)
-        return (raw, None) if number is None else (number, None)
-    if base == "reference":
-        number = whole_number(raw, 1)
-        return (raw, None) if number is None else (number, None)
-    if base == "datetime" and len(raw) == 16:
-        return f"{raw}:00Z", None
-    if base == "json":
-        try:
-            return json.loads(raw), None
-        except ValueError:
-            return None, _("Enter valid JSON.")
-    return raw, None
 
 
 def read_form(entity: dict, form, before: dict | None = None) -> tuple[dict, dict, dict]:

@@ -40,10 +40,12 @@ def record_page(entity, record_id):
 
 def page_context(entity: dict, record: dict, **extra) -> dict:
     labels = reference_labels([record], entity)
+    referring = related.referring(entity, record)  # read once, for the related lists and the timeline
     return {"title": record_title(entity, record), "nav_entity": entity["name"], "entity": entity,
             "record": record, "labels": labels, "key_fields": key_fields(entity, record),
             "layout": record_form.arranged(entity, record), "workflow": workflow_bar.bar(entity, record),
-            "related": related.lists(entity, record), "timeline": timeline.first_page(entity, record),
+            "related": related.lists(entity, record, referring),
+            "timeline": timeline.first_page(entity, record, referring=referring),
             "transition_error": None, "may_edit": g.session.records.may_edit(entity["name"], record["id"]),
             **extra}
 

@@ -1,7 +1,8 @@
 """A record's timeline, the 360° history: field changes from the audit trail, workflow
 transitions and approvals, rule firings and notifications, of the record and of every
 record referencing it that the user may read (for a party: its activities, service
-requests, surveys and their answers…), newest first, filterable by kind, paged.
+requests, surveys and their answers…) or linking to it by `related_entity`/`related_id`
+(an activity logged on an opportunity), newest first, filterable by kind, paged.
 
 The records come from the record service (`records.get` / `records.list`), so sharing
 decides which ones contribute; a record the user may not read contributes nothing. Their
@@ -15,6 +16,7 @@ from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
+from admin_ui import related
 from admin_ui.formats import display, record_title, titles_of
 from admin_ui.people import names_of
 from admin_ui.record_access import entity_or_404, record_or_404
@@ -25,7 +27,6 @@ from engine.systables import loom_table
 
 PAGE = 15
 STAMP = "%Y-%m-%dT%H:%M:%S.%f"
-MAX_REFERRING = 200  # records of each referencing entity and field taken into the timeline
 MAX_DETAILS = 8
 KINDS = ("change", "activity", "transition", "approval", "rule", "notification", "survey")
 # Records of these entities are the timeline's activities and surveys; others' are changes.
@@ -38,15 +39,13 @@ def kind_labels() -> dict:
             "survey": _("Surveys")}
 
 
-def subjects(entity: dict, record: dict) -> dict:
-    """`{entity name: {id: record}}`: the record and the readable records referencing it."""
+def subjects(entity: dict, record: dict, referring: dict) -> dict:
+    """`{entity name: {id: record}}`: the record and the readable records referencing it
+    (`related.referring`'s)."""
     out = {entity["name"]: {record["id"]: record}}
-    for other in screen_view()["entities"]:
-        for field in other["fields"]:
-            if field["base_type"] == "reference" and field.get("to") == entity["name"]:
-                params = [(field["name"], str(record["id"])), ("limit", str(MAX_REFERRING)), ("sort", "-id")]
-                for item in g.session.records.list(other["name"], params)["items"]:
-                    out.setdefault(other["name"], {})[item["id"]] = item
+    for (other, _field), items in referring.items():
+        for item in items:
+            out.setdefault(other, {})[item["id"]] = item
     return out
 
 
@@ -120,12 +119,16 @@ def _stamp(value) -> str:
     return value.astimezone(timezone.utc).strftime(STAMP)
 
 
-def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str | None = None) -> dict:
-    """One page of the timeline: `items` (worded entries), `next_cursor`, `kind`, `kinds`."""
+def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str | None = None,
+               referring: dict | None = None) -> dict:
+    """One page of the timeline: `items` (worded entries), `next_cursor`, `kind`, `kinds`;
+    `referring` when the caller read them already (`related.referring`)."""
     if kind is not None and kind not in KINDS:
         raise ValidationFailed(_("There is no such kind of timeline entry."),
                                details=[{"field": "kind", "message": kind[:40]}])
-    page, next_cursor = entries(subjects(entity, record), kind, cursor)
+    if referring is None:
+        referring = related.referring(entity, record)
+    page, next_cursor = entries(subjects(entity, record, referring), kind, cursor)
     names = names_of({e["row"].get("actor_id") or e["row"].get("user_id") for e in page})
     labels = _reference_labels(page)
     return {"items": [_worded(entity, record, e, names, labels) for e in page],

@@ -35,14 +35,11 @@ from __future__ import annotations
 
 import argparse
 import html
-import logging
-import os
 import random
 import re
 import sys
-import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -50,22 +47,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import or_, select, text, tuple_  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from engine import auth, passwords  # noqa: E402
 from engine.app import create_app  # noqa: E402
 from engine.install import Install  # noqa: E402
 from engine.packs.service import PackService  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
-from engine.systables import loom_table  # noqa: E402
 from bench.common import (Row, add_backend_options, environment_lines, fmt_ms, fmt_n, fmt_s, log,  # noqa: E402
                           median, p95, run_backends, signed_in_client)
+from bench.screens_browser import CHROMIUM, LiveServer, browser_loads  # noqa: E402
+from bench.screens_core import CoreQueries  # noqa: E402
+from bench.screens_data import PARTIES, TYPED, party_item, related_items, typed_prefixes  # noqa: E402
 from tenants import Settings  # noqa: E402
-
-CHROMIUM = os.environ.get("LOOM_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # -- the screens timed: adjust here when a route or its markup changes -----------------------
 TENANT = "bench"
@@ -88,113 +82,8 @@ REFERENCE = {                                       # what exists before the scr
 HOME_READY = "main"                                 # the home page's landmark, for the browser reference
 TARGETS = {"list": 0.150, "next": 0.300, "record": 0.150, "search": 0.500, "browser": 1.0}
 
-PARTIES = 100_000
 CHUNK = 10_000
-PAGE = 50
-RELATED = 10                     # rows per related list in the Core equivalent of a record page
 ADMIN, MEMBER, PASSWORD = "admin@bench.example", "member@bench.example", "bench-horse-battery-1"
-
-# -- realistic parties ------------------------------------------------------------------------
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
-EN_FIRST = ("Anna", "Ben", "Chloe", "David", "Emma", "Frank", "Grace", "Henry", "Isla", "Jack",
-            "Kate", "Liam", "Mia", "Noah", "Olivia", "Paul", "Ruby", "Sam", "Tom", "Zoe")
-EN_LAST = ("Smith", "Jones", "Brown", "Taylor", "Wilson", "Evans", "Walker", "Wright", "Green",
-           "Hall", "Wood", "Clarke", "Turner", "Hill", "Moore", "Cooper", "King", "Lee", "Ward", "Scott")
-ORG_CN = ("华信", "东方", "金轮", "安信", "宏达", "新世纪", "长城", "恒通", "天成", "中联")
-ORG_CN_KIND = ("科技有限公司", "百货集团", "贸易有限公司", "保险代理有限公司", "汽车服务有限公司")
-ORG_EN = ("Greenleaf", "Bluewater", "Northstar", "Redwood", "Silverline", "Goldcrest", "Harbour")
-ORG_EN_KIND = ("Trading Ltd", "Logistics", "Motors", "Insurance Brokers", "Retail Group")
-CITIES = (("上海", "华东"), ("北京", "华北"), ("广州", "华南"), ("深圳", "华南"), ("杭州", "华东"),
-          ("成都", "西南"), ("武汉", "华中"), ("青岛", "华东"), ("London", None), ("Singapore", None))
-TIERS, TIER_WEIGHTS = ("regular", "silver", "gold", "diamond"), (60, 25, 12, 3)
-SOURCES = ("web", "referral", "campaign", "call_centre")
-# What a person types into the search box, one request per keystroke (prefixes of each).
-TYPED = ("王伟", "张敏", "李娜", "Smith", "Emma W", "13800", "+86 139", "Greenleaf")
-
-
-def mobile(rng: random.Random) -> str:
-    digits = f"1{rng.choice('3589')}{rng.randrange(10)}{rng.randrange(10 ** 8):08d}"
-    a, b, c = digits[:3], digits[3:7], digits[7:]
-    return rng.choice((f"+86 {a} {b} {c}", digits, f"{a}-{b}-{c}", f"+86{digits}", f"{a} {b} {c}",
-                       f"0086 ({a}) {b}-{c}"))
-
-
-def party_item(rng: random.Random, number: int) -> dict:
-    city, region = rng.choice(CITIES)
-    kind, roll = "person", rng.random()
-    if roll < 0.5:
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.4 else "")
-        email, locale = f"p{number}@example.cn", "zh-CN"
-    elif roll < 0.85:
-        first, last = rng.choice(EN_FIRST), rng.choice(EN_LAST)
-        name, email, locale = f"{first} {last}", f"{first.lower()}.{last.lower()}{number}@example.com", "en"
-    else:
-        kind = "organisation"
-        if rng.random() < 0.6:
-            name, locale = rng.choice(ORG_CN) + rng.choice(ORG_CN_KIND), "zh-CN"
-        else:
-            name, locale = f"{rng.choice(ORG_EN)} {rng.choice(ORG_EN_KIND)}", "en"
-        email = f"info{number}@company.example"
-    item = {"kind": kind, "name": name, "email": email, "city": city, "region": region, "locale": locale,
-            "roles": ["customer"] if rng.random() < 0.7 else ["prospect"], "source": rng.choice(SOURCES),
-            "value_tier": rng.choices(TIERS, TIER_WEIGHTS)[0]}
-    if kind == "person":
-        item["mobile"] = mobile(rng)
-    else:
-        item["phone"] = f"+86 {rng.choice(('10', '21', '20', '755'))} {rng.randrange(1000, 9999)} " \
-                        f"{rng.randrange(1000, 9999)}"
-    if rng.random() < 0.6:
-        item["lifetime_value"] = {"amount": f"{rng.lognormvariate(9, 1.2):.2f}", "currency": "CNY"}
-    return {k: v for k, v in item.items() if v is not None}
-
-
-def related_items(rng: random.Random, party_ids: list[int]) -> dict[str, list[dict]]:
-    """Activities, opportunities and service requests of a share of the parties."""
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    out = {"activity": [], "opportunity": [], "service_request": []}
-    for party in party_ids:
-        if rng.random() < 0.30:
-            for _ in range(rng.randint(1, 3)):
-                due = start + timedelta(hours=rng.randrange(24 * 300))
-                out["activity"].append({"type": rng.choice(("call", "visit", "email", "meeting")),
-                                        "subject": rng.choice(("回访客户", "Follow-up call", "报价沟通",
-                                                               "Product demo", "续约提醒")),
-                                        "due_at": due.isoformat().replace("+00:00", "Z"),
-                                        "done": rng.random() < 0.5, "party": party})
-        if rng.random() < 0.10:
-            for _ in range(rng.randint(1, 2)):
-                out["opportunity"].append({"name": rng.choice(("空调改造", "Fleet renewal", "年度维保合同")),
-                                           "party": party, "amount": {"amount": f"{rng.randrange(1000, 500000)}.00",
-                                                                      "currency": "CNY"},
-                                           "expected_close": (date(2026, 3, 1) + timedelta(days=rng.randrange(200)))
-                                           .isoformat()})
-        if rng.random() < 0.10:
-            out["service_request"].append({"subject": rng.choice(("空调制冷效果差", "Invoice question", "安装预约")),
-                                           "channel": rng.choice(("phone", "email", "web")),
-                                           "request_type": rng.choice(("complaint", "repair", "inquiry")),
-                                           "requester_phone": mobile(rng), "party": party})
-    return out
-
-
-def typed_prefixes() -> list[str]:
-    return [word[:n] for word in TYPED for n in range(1, len(word) + 1)]
-
-
-class LiveServer:
-    """The app served by a threaded werkzeug server on a free localhost port (for Chromium)."""
-
-    def __init__(self, app):
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on stderr
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join(5)
-
 
 def timed(fn) -> float:
     started = time.perf_counter()
@@ -246,9 +135,10 @@ class Bench:
         self.session = self.install.session(TENANT)
         self.engine = self.session.storage.engine
         metadata = self.session.metadata()
-        self.tables = metadata.tables
-        self.references = [self.tables[e.name].c[f.name] for e in metadata.package.entities for f in e.fields
-                           if f.type == "reference" and getattr(f, "to", None) == "party"]
+        tables = metadata.tables
+        references = [tables[e.name].c[f.name] for e in metadata.package.entities for f in e.fields
+                      if f.type == "reference" and getattr(f, "to", None) == "party"]
+        self.core = CoreQueries(self.engine, tables, self.session.storage.schema, references)
 
     def load(self, entity: str, items: list[dict], session=None) -> tuple[list[int], float]:
         records, ids, took = (session or self.session).records, [], 0.0
@@ -288,47 +178,6 @@ class Bench:
                     conn.execute(text(f'VACUUM ANALYZE "{self.session.storage.schema}"."{name}"'))
 
     # -- Core equivalents ---------------------------------------------------------------------
-    def core_list(self, after=None):
-        party = self.tables["party"]
-        stmt = select(party).order_by(party.c.name, party.c.id).limit(PAGE + 1)
-        if after is not None:
-            stmt = stmt.where(tuple_(party.c.name, party.c.id) > tuple_(*after))
-        with self.engine.connect() as conn:
-            return conn.execute(stmt).all()
-
-    def core_next_pages(self):
-        """Core's keyset walk in the list's order: each step times one page after the first
-        (back to the first page at the end)."""
-        def last_key(rows):
-            return (rows[PAGE - 1].name, rows[PAGE - 1].id) if len(rows) > PAGE else None
-        after = start = last_key(self.core_list())
-        while start is not None:
-            started = time.perf_counter()
-            rows = self.core_list(after)
-            yield time.perf_counter() - started
-            after = last_key(rows) or start
-
-    def core_record(self, party_id: int) -> None:
-        """The party, the first rows of each list of records referencing it, its audit."""
-        audit = loom_table(self.session.storage.schema, "loom_audit")
-        with self.engine.connect() as conn:
-            party = self.tables["party"]
-            conn.execute(select(party).where(party.c.id == party_id)).one()
-            for column in self.references:
-                conn.execute(select(column.table).where(column == party_id)
-                             .order_by(column.table.c.id.desc()).limit(RELATED)).all()
-            conn.execute(select(audit).where(audit.c.entity == "party", audit.c.record_id == party_id)
-                         .order_by(audit.c.id.desc()).limit(RELATED)).all()
-
-    def core_search(self, typed: str) -> None:
-        party = self.tables["party"]
-        like = f"%{typed}%"
-        stmt = select(party.c.id, party.c.name).where(or_(
-            party.c.name.ilike(like), party.c.email.ilike(like), party.c.phone.ilike(like),
-            party.c.mobile.ilike(like))).limit(20)
-        with self.engine.connect() as conn:
-            conn.execute(stmt).all()
-
     # -- server-side ----------------------------------------------------------------------------
     def url(self, template: str, **values) -> str:
         return template.format(tenant=TENANT, **{k: quote(str(v)) for k, v in values.items()})
@@ -365,18 +214,18 @@ class Bench:
         typed = [typed[i % len(typed)] for i in range(runs)]
         list_path = self.url(SCREENS["list"])
         self.measure(f"1. list first page `{shown(SCREENS['list'])}` as {who}", "list",
-                     [self.client_get(client, list_path)] * runs, [self.core_list] * runs)
+                     [self.client_get(client, list_path)] * runs, [self.core.list] * runs)
         self.measure_next(who, client)
         self.measure(f"1. record page `{shown(SCREENS['record'])}` as {who}", "record",
                      [self.client_get(client, self.url(SCREENS["record"], id=i)) for i in ids],
-                     [lambda i=i: self.core_record(i) for i in ids])
+                     [lambda i=i: self.core.record(i) for i in ids])
         self.measure(f"1. search-as-you-type `{shown(SCREENS['search'])}` as {who}", "search",
                      [self.client_get(client, self.url(SCREENS["search"], q=t), SEARCH_HEADERS) for t in typed],
-                     [lambda t=t: self.core_search(t) for t in typed], unit="keystroke")
+                     [lambda t=t: self.core.search(t) for t in typed], unit="keystroke")
         words = [TYPED[i % len(TYPED)] for i in range(runs)]
         self.measure(f"1. search results page `{shown(SCREENS['search_page'])}` as {who}", None,
                      [self.client_get(client, self.url(SCREENS["search_page"], q=w)) for w in words],
-                     [lambda w=w: self.core_search(w) for w in words])
+                     [lambda w=w: self.core.search(w) for w in words])
 
     def measure_next(self, who: str, client) -> None:
         """Walk the list page by page through each page's own next link (back to the
@@ -388,7 +237,7 @@ class Bench:
             self.row(label, "not built (404)" if first.status_code == 404 else f"HTTP {first.status_code}",
                      target=f"p95 ≤ {fmt_ms(TARGETS['next'])}", met=None if first.status_code == 404 else False)
             return
-        loom, core, page, pages = [], [], first, self.core_next_pages()
+        loom, core, page, pages = [], [], first, self.core.next_pages()
         while len(loom) < self.args.requests:
             link = NEXT_LINK.search(page.get_data(as_text=True))
             if link is None and page is first:
@@ -415,20 +264,20 @@ class Bench:
         bearer = {"Authorization": f"Bearer {self.token}"}
         self.measure("R. REST list first page, sort=name, limit 50 (reference)", None,
                      [self.client_get(api, self.url(REFERENCE["api_list"]), bearer)] * runs,
-                     [self.core_list] * runs)
+                     [self.core.list] * runs)
         self.measure_api_next(api, bearer)
         ids = [self.rng.choice(self.rich or self.party_ids) for _ in range(runs)]
         self.measure("R. REST get a party (reference; Core: the party and its related lists)", None,
                      [self.client_get(api, self.url(REFERENCE["api_record"], id=i), bearer) for i in ids],
-                     [lambda i=i: self.core_record(i) for i in ids])
+                     [lambda i=i: self.core.record(i) for i in ids])
         typed = typed_prefixes()
         typed = [typed[i % len(typed)] for i in range(runs)]
         self.measure("R. REST `q=` search per keystroke, limit 20 (reference)", None,
                      [self.client_get(api, self.url(REFERENCE["api_search"], q=t), bearer) for t in typed],
-                     [lambda t=t: self.core_search(t) for t in typed], unit="keystroke")
+                     [lambda t=t: self.core.search(t) for t in typed], unit="keystroke")
 
     def measure_api_next(self, api, bearer) -> None:
-        loom, core, cursor, pages = [], [], None, self.core_next_pages()
+        loom, core, cursor, pages = [], [], None, self.core.next_pages()
         base = self.url(REFERENCE["api_list"])
         while len(loom) < self.args.requests:
             path = base if cursor is None else f"{base}&cursor={quote(cursor)}"
@@ -469,30 +318,9 @@ class Bench:
 
     def browser_loads(self, app, path: str, ready: str) -> list[float]:
         """Seconds from navigation start to `ready` visible, per load, signed in as the admin."""
-        from playwright.sync_api import sync_playwright
-
         self.server = self.server or LiveServer(app)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-                context.set_default_timeout(30_000)
-                page = context.new_page()
-                page.goto(f"{self.server.url}/t/{TENANT}/login")
-                page.get_by_label("E-mail").fill(ADMIN)
-                page.get_by_label("Password", exact=True).fill(PASSWORD)
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_url(lambda url: "/login" not in url)
-                samples = []
-                for index in range(self.args.loads + 2):
-                    page.goto(self.server.url + self.url(path), wait_until="commit")
-                    page.locator(ready).first.wait_for(state="visible")
-                    shown = page.evaluate("performance.now()") / 1000  # since this navigation started
-                    if index >= 2:  # two warm-up loads: the browser's cache of the static assets
-                        samples.append(shown)
-                return samples
-            finally:
-                browser.close()
+        return browser_loads(f"{self.server.url}/t/{TENANT}/login", self.server.url + self.url(path), ready,
+                             ADMIN, PASSWORD, self.args.loads)
 
     def run(self) -> None:
         self.setup()

@@ -90,27 +90,37 @@ def available(session, entity_name, record_id) -> dict:
     is recorded and more are needed), or `refused` with the status, code and message
     that taking it answers now."""
     record = session.records.get(entity_name, record_id)
+    return available_for(session, entity_name, [record])[record["id"]]
+
+
+def available_for(session, entity_name, records) -> dict:
+    """`available` of each of `records` (as the record service read them for the caller),
+    by id: the approvals given on all of them are read in one query, not one per record."""
     entity, workflow = _workflow(session, entity_name)
-    state = record[workflow.field]
-    items = []
-    for transition in workflow.transitions_from(state):
-        if not _role_ok(session.actor, transition):
-            continue
-        blockers = _blockers(transition, record, entity)
-        status = _approval_status_of(session, entity_name, record, transition, state)
-        refusal = _refusal(session, transition, blockers, status)
-        item = {"name": transition.name, "label": transition.label, "to": transition.to,
-                "allowed": refusal is None, "blocked_by": blockers, "comment": transition.comment}
-        if refusal is None:
-            pending = status is not None and status["approvals"] + 1 < status["needed"]
-            item["outcome"] = "pending_approval" if pending else "done"
-        else:
-            item["refused"] = {"status": refusal.status, "code": refusal.code, "message": refusal.message}
-        if status is not None:
-            item["approval"] = {**status, "you_may_approve": session.actor.role == transition.approval.role
-                                and not status["approved_by_you"]}
-        items.append(item)
-    return {"state": state, "workflow": workflow.name, "items": items}
+    statuses = _approval_statuses(session, entity_name, records, workflow)
+    out = {}
+    for record in records:
+        state = record[workflow.field]
+        items = []
+        for transition in workflow.transitions_from(state):
+            if not _role_ok(session.actor, transition):
+                continue
+            blockers = _blockers(transition, record, entity)
+            status = statuses.get((record["id"], transition.name))
+            refusal = _refusal(session, transition, blockers, status)
+            item = {"name": transition.name, "label": transition.label, "to": transition.to,
+                    "allowed": refusal is None, "blocked_by": blockers, "comment": transition.comment}
+            if refusal is None:
+                pending = status is not None and status["approvals"] + 1 < status["needed"]
+                item["outcome"] = "pending_approval" if pending else "done"
+            else:
+                item["refused"] = {"status": refusal.status, "code": refusal.code, "message": refusal.message}
+            if status is not None:
+                item["approval"] = {**status, "you_may_approve": session.actor.role == transition.approval.role
+                                    and not status["approved_by_you"]}
+            items.append(item)
+        out[record["id"]] = {"state": state, "workflow": workflow.name, "items": items}
+    return out
 
 
 def perform(session, entity_name, record_id, name, comment=None, expected_version=None,
@@ -238,9 +248,35 @@ def _approval_status(session, entity_name, record, transition, state) -> dict:
     with session.storage.connect() as conn:
         given = conn.execute(select(approvals.c.actor_id).distinct().where(
             _approval_rows(approvals, entity_name, record["id"], transition.name, state))).scalars().all()
-    return {"role": transition.approval.role, "mode": transition.approval.mode,
-            "approvals": len(given), "needed": _needed(session, transition.approval),
-            "approved_by_you": session.actor is not None and session.actor.id in given}
+    return _status(session, transition, set(given), _needed(session, transition.approval))
+
+
+def _approval_statuses(session, entity_name, records, workflow) -> dict:
+    """`_approval_status` of every transition needing approvals that leaves each record's
+    state, by (record id, transition name): one query for the approvals of all records."""
+    if session.actor is None:
+        return {}
+    wanted = {(r["id"], t.name): (r[workflow.field], t) for r in records
+              for t in workflow.transitions_from(r[workflow.field]) if t.approval is not None}
+    if not wanted:
+        return {}
+    approvals = loom_table(session.storage.schema, "loom_approvals")
+    given: dict = {}
+    with session.storage.connect() as conn:
+        rows = conn.execute(select(approvals.c.record_id, approvals.c.transition, approvals.c.from_state,
+                                   approvals.c.actor_id).distinct().where(
+            approvals.c.entity == entity_name, approvals.c.consumed.is_(False),
+            approvals.c.record_id.in_(sorted({key[0] for key in wanted}))))
+        for record_id, name, state, actor_id in rows:
+            if wanted.get((record_id, name), (None,))[0] == state:
+                given.setdefault((record_id, name), set()).add(actor_id)
+    needed = {name: _needed(session, t.approval) for name, t in {t.name: t for _s, t in wanted.values()}.items()}
+    return {key: _status(session, t, given.get(key, set()), needed[t.name]) for key, (_s, t) in wanted.items()}
+
+
+def _status(session, transition, given: set, needed: int) -> dict:
+    return {"role": transition.approval.role, "mode": transition.approval.mode, "approvals": len(given),
+            "needed": needed, "approved_by_you": session.actor is not None and session.actor.id in given}
 
 
 def _approve(session, entity_name, record, field, transition, state, comment) -> tuple[int, dict | None]:

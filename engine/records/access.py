@@ -9,7 +9,7 @@ from engine.records.inputs import record_id_of as _record_id
 
 
 class AccessReads:
-    """The record service's `may_edit` and `filled`."""
+    """The record service's `may_edit`, `editable_among` and `filled`."""
 
     def may_edit(self, entity_name, record_id) -> bool:
         """True when the actor may change the record; False when it may only read it
@@ -22,6 +22,17 @@ class AccessReads:
             except Forbidden:
                 return False
         return True
+
+    def editable_among(self, entity_name, record_ids) -> set[int]:
+        """The ids among `record_ids` of records the actor may change, asked in one query
+        (a board asks it of a page of cards); an id it may only read, or not read, or
+        that is no record, is left out."""
+        entity, _table, _shape = self._entity(entity_name)
+        ids = sorted({_record_id(i, entity_name) for i in record_ids})
+        if not ids:
+            return set()
+        with self.storage.connect() as conn:
+            return self.sharing.editable_among(conn, entity, ids)
 
     def filled(self, entity_name, record: dict, data: dict) -> dict:
         """`record` as it would read with the fields of `data` (an update's body) written:

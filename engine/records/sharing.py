@@ -159,6 +159,15 @@ class Sharing:
             raise Forbidden(f"{entity.name} {record_id} is shared with you to read, not to change",
                             code="read_only")
 
+    def editable_among(self, conn, entity, ids) -> set:
+        """The ids among `ids` of records the actor may read and change (`require_edit`
+        for many rows, in one query)."""
+        table = self.metadata.tables[entity.name]
+        if not restricted(entity, self.actor):
+            return set(conn.execute(select(table.c.id).where(table.c.id.in_(ids))).scalars())
+        clauses = [c for c in (self.read_clause(entity), self.edit_clause(entity)) if c is not None]
+        return set(conn.execute(select(table.c.id).where(table.c.id.in_(ids), *clauses)).scalars())
+
     # -- creating -------------------------------------------------------------------
     def fill(self, entity, data):
         """A copy of ``data`` (a create body) with each empty field-rule field set to the

@@ -238,6 +238,24 @@ def test_service_level_enforcement(install, acme, people, book):
     assert acme.records.get("policy", book["south"])["id"] == book["south"]   # the system sees all
 
 
+def test_editable_among_answers_may_edit_for_many_records_at_once(install, acme, people, book):
+    users = {a.email.split("@")[0]: a for a in list_users(acme.storage)}
+    every = [book[k] for k in ("ann", "north", "east", "south", "of_h1", "of_h2")]
+    for name in ("ann", "bob", "carl", "boss", "admin"):
+        records = install.session("acme", users[name]).records
+        one_by_one = set()
+        for record_id in every:
+            try:
+                if records.may_edit("policy", record_id):
+                    one_by_one.add(record_id)
+            except NotFound:
+                pass
+        assert records.editable_among("policy", every + [999999]) == one_by_one, name  # no record: left out
+    carl = install.session("acme", users["carl"]).records
+    assert carl.editable_among("policy", [book["north"]]) == set()  # he reads the north, not to change it
+    assert carl.editable_among("policy", []) == set()
+
+
 # -- property: list (paged) == get == the rule in Python --------------------------------
 
 USERS = ["u0", "u1", "u2", "u3", "u4"]

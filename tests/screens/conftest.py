@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from werkzeug.serving import make_server
 
 from engine import auth, passwords
@@ -194,3 +196,18 @@ def with_passwords(install, tenant: str, users) -> None:
     for email, role in users.items():
         auth.create_user(storage, email, role)
         passwords.set_password(storage, email, PASSWORD)
+
+
+class statements:
+    """The SQL statements any engine runs inside the block (observed, nothing replaced)."""
+
+    def __enter__(self) -> list[str]:
+        self.seen: list[str] = []
+        event.listen(Engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def _record(self, conn, cursor, statement, *args):
+        self.seen.append(statement)
+
+    def __exit__(self, *exc):
+        event.remove(Engine, "before_cursor_execute", self._record)

@@ -5,6 +5,7 @@ header's search box, and the board in Chinese; axe-core on every state."""
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -52,7 +53,6 @@ def test_cards_move_by_keyboard_and_a_move_refused_by_a_guard_snaps_back_with_it
     first, second = new_opportunities(site, "Keyboard deal", "Guarded deal")
     guarded = site.session().records.list("opportunity", [("name", second)])["items"][0]
     transitions.perform(site.session(), "opportunity", guarded["id"], "propose")
-    guard_negotiation(site)
     sign_in(page, site, path="e/opportunity/kanban")
     expect(page.get_by_role("heading", name="Opportunities board")).to_be_visible()
     assert_accessible(page)
@@ -71,7 +71,14 @@ def test_cards_move_by_keyboard_and_a_move_refused_by_a_guard_snaps_back_with_it
     expect(page.get_by_role("button", name=f"Move {first}")).to_be_focused()  # the keyboard goes on from there
     assert_accessible(page)
 
-    choose_by_keyboard(page, second, ["ArrowDown", "ArrowDown"])  # Qualification, Needs analysis, Negotiation
+    # The menu offers only the steps the workflow lets the card take: from Proposal, Negotiation,
+    # Won and Lost (not back to Qualification). The guard set after the board was shown refuses.
+    page.get_by_role("button", name=f"Move {second}").click()
+    expect(page.get_by_role("menu", name=f"Move {second} to").get_by_role("menuitem")).to_have_text(
+        ["Negotiation", "Won", "Lost"])
+    page.keyboard.press("Escape")
+    guard_negotiation(site)
+    choose_by_keyboard(page, second, [])
     expect(page.get_by_role("alert")).to_contain_text("guard: probability gte 50")
     expect(column(page, "Proposal").get_by_role("link", name=second, exact=True)).to_be_visible()
     assert_accessible(page)
@@ -100,6 +107,69 @@ def test_the_calendar_pages_month_by_month(page, site):
     expect(heading).not_to_have_text(this_month)
     page.get_by_role("link", name="Previous").click()
     expect(heading).to_have_text(this_month)
+    assert_accessible(page)
+
+
+def test_a_board_wider_than_the_window_says_so_and_scrolls_by_keyboard(page, site):
+    page.set_viewport_size({"width": 900, "height": 800})
+    sign_in(page, site, path="e/opportunity/kanban")
+    hint = page.get_by_text("The board is wider than the window")
+    expect(hint).to_be_visible()
+    earlier, later = (page.get_by_role("button", name=n) for n in ("Previous columns", "Next columns"))
+    expect(earlier).to_be_disabled()
+    board = page.get_by_role("region", name="Board columns")
+    assert board.evaluate("box => box.scrollLeft") == 0
+    later.focus()
+    page.keyboard.press("Enter")
+    until(lambda: board.evaluate("box => box.scrollLeft") > 0)
+    expect(earlier).to_be_enabled()
+    board.focus()  # the board itself is a tab stop: the arrow keys scroll it
+    before = board.evaluate("box => box.scrollLeft")
+    page.keyboard.press("ArrowRight")
+    until(lambda: board.evaluate("box => box.scrollLeft") > before)
+    for _column in range(10):
+        if later.is_disabled():
+            break
+        later.click()
+    until(lambda: board.evaluate("box => box.scrollLeft + box.clientWidth >= box.scrollWidth - 1"))
+    expect(later).to_be_disabled()
+    assert_accessible(page)
+    screenshot(page, "board-kanban-overflow")
+    page.set_viewport_size({"width": 2400, "height": 800})
+    expect(hint).to_be_hidden()
+
+
+def until(condition, tries=50) -> None:
+    """Wait for `condition` (the page's CSP forbids Playwright's string predicates)."""
+    for _try in range(tries):
+        if condition():
+            return
+        time.sleep(0.1)
+    assert condition()
+
+
+def focused_day(page) -> str | None:
+    return page.evaluate("(document.activeElement.querySelector('time') || {getAttribute: () => null})"
+                         ".getAttribute('datetime')")
+
+
+def test_the_calendars_days_are_one_tab_stop_and_the_arrow_keys_move_between_them(page, site):
+    sign_in(page, site, path="e/activity/calendar?month=2026-03")
+    page.get_by_role("button", name="Show").focus()
+    page.keyboard.press("Tab")  # past the calendar's paging links, into the grid
+    while page.evaluate("document.activeElement.tagName") != "TD":
+        page.keyboard.press("Tab")
+    assert focused_day(page) == "2026-03-01"  # the month's first day when today is not on the page
+    for key, day in (("ArrowRight", "2026-03-02"), ("ArrowDown", "2026-03-09"), ("ArrowLeft", "2026-03-08"),
+                     ("ArrowUp", "2026-03-01"), ("Home", "2026-02-23"), ("End", "2026-03-01")):
+        page.keyboard.press(key)
+        assert focused_day(page) == day, key
+    links = page.evaluate("document.activeElement.querySelectorAll('a').length")
+    for _link in range(links):  # Tab goes through the focused day's records…
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('td') !== null")
+    page.keyboard.press("Tab")  # …and then out of the grid, not to the next day
+    assert page.evaluate("document.activeElement.closest('table') === null")
     assert_accessible(page)
 
 

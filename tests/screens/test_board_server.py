@@ -133,7 +133,44 @@ def test_a_column_pages_by_its_own_cursor(system, boss):
     page = boss.get("e/deal/kanban")
     more = re.search(r'hx-get="(/t/acme/e/deal/kanban/more\?[^"]+)"', page.text).group(1).replace("&amp;", "&")
     rest = boss.client.get(more, headers={"HX-Request": "true"})
-    assert rest.status_code == 200 and rest.text.count('class="kanban-card"') == 5
+    assert rest.status_code == 200 and len(re.findall(r'class="kanban-card[ "]', rest.text)) == 5
+
+
+def card_menu(page: str, record) -> list[str] | None:
+    """The columns a card's "Move to" menu offers; None when the card has no menu."""
+    card = re.search(r'<li class="kanban-card[^"]*" data-id="%d"(.*?)(?=<li class="kanban-(?:card|more)|</ul>\s*</section>)'
+                     % record["id"], page, re.S).group(1)
+    return re.findall(r'name="to" value="(\w+)"', card) if 'role="menu"' in card else None
+
+
+def test_the_move_menu_offers_only_the_columns_the_engine_lets_the_card_reach(install, system, acme_app, boss):
+    small, big = deal(system, title="Small", priority="low"), deal(system, title="Big", priority="high")
+    page = boss.get("e/deal/kanban").text
+    assert card_menu(page, small) == ["lost", "held"]  # win's guard holds only for high priority
+    assert card_menu(page, big) == ["won", "lost", "held"]  # lose asks for its fields in a dialog
+    move(boss, big, "held")  # the boss's approval of hold is given: only another admin's is missing
+    assert card_menu(boss.get("e/deal/kanban").text, big) == ["won", "lost"]
+    rep = ScreenClient(acme_app, "acme", REP)
+    mine = deal(install.session("acme", next(a for a in _users(install) if a.email == REP)), priority="high")
+    assert card_menu(rep.get("e/deal/kanban").text, mine) == ["won", "lost"]  # hold is approved by admins
+    by_priority = boss.get("e/deal/kanban?by=priority").text
+    assert card_menu(by_priority, small) == ["high"] and card_menu(by_priority, big) == ["low"]
+
+
+def test_a_card_the_member_may_only_read_has_no_move_menu(install, acme_app):
+    document = copy.deepcopy(DOC)
+    document["entities"][0]["sharing"] = {"default": "read"}
+    install.registry.create("beta", "Beta")
+    install.session("beta").apply_metadata(document)
+    with_passwords(install, "beta", {REP: "member"})
+    theirs = deal(install.session("beta"), title="Not mine", priority="high")
+    rep = ScreenClient(acme_app, "beta", REP)
+    mine = deal(install.session("beta", next(a for a in auth.list_users(install.session("beta").storage)
+                                              if a.email == REP)), title="Mine", priority="high")
+    for query in ("", "?by=priority"):
+        page = rep.get("e/deal/kanban" + query).text
+        assert card_menu(page, theirs) is None and card_menu(page, mine)
+        assert 'class="kanban-card" data-id="%d"' % theirs["id"] in page  # not draggable either
 
 
 def test_a_move_blocked_by_the_guard_is_refused_with_the_reason_and_changes_nothing(system, boss):
@@ -204,6 +241,8 @@ def test_the_calendar_places_records_on_their_day_and_pages_by_month_and_week(sy
 
 @pytest.mark.parametrize("path", ["e/deal/calendar?month=2026-13", "e/deal/calendar?month=march",
                                   "e/deal/calendar?week=2026-W60", "e/deal/calendar?field=title",
+                                  "e/deal/calendar?month=9999-12", "e/deal/calendar?week=9999-W52",
+                                  "e/deal/calendar?month=0001-01",
                                   "e/note/calendar"])
 def test_a_bad_calendar_request_is_a_400_page(boss, path):
     assert boss.get(path).status_code == 400

@@ -10,8 +10,12 @@ import pytest
 
 from engine import auth
 from engine.app import create_app
+from engine.install import Install
+from engine.packs.service import PackService
+from engine.plugins import Plugins
+from plugins.crm_core import plugin as crm_core_plugin
 from tests.conftest import crm_document
-from tests.screens.conftest import ScreenClient, with_passwords
+from tests.screens.conftest import ScreenClient, statements, with_passwords
 
 BOSS, REP = "boss@acme.example", "rep@acme.example"
 NOT_FOUND = "There is no such page or record, or you may not see it."
@@ -75,6 +79,44 @@ def test_related_lists_page_with_a_cursor_and_new_prefills_the_reference(acme):
     assert rep.get(f"e/account/{acme['account']['id']}/related/contact/account?cursor=zzz").status_code == 400
     form = rep.get(f"e/contact/new?account={acme['account']['id']}").text
     assert re.search(rf'<option value="{acme["account"]["id"]}" selected>Globex</option>', form)
+
+
+def test_the_record_page_reads_each_related_list_once_for_the_lists_and_the_timeline(acme):
+    boss = ScreenClient(acme["app"], "acme", BOSS)
+    contacts = acme["boss"].metadata().tables["contact"].name
+    with statements() as seen:
+        page = boss.get(f"e/account/{acme['account']['id']}").text
+    assert "Rita Rep" in page and "Bob Boss" in page
+    reading = [s for s in seen if re.search(rf'FROM "?(\w+"?\.)?"?{contacts}"?\b', s)]
+    assert len(reading) == 1, reading
+
+
+@pytest.fixture
+def crm_install(settings):
+    """An install with the crm_core pack's plugin (its activities link records by
+    related_entity and related_id)."""
+    install = Install(settings, Plugins(load_entry_points=False, extra_plugins=[crm_core_plugin]))
+    yield install
+    install.dispose()
+
+
+def test_an_activity_logged_on_a_record_by_related_entity_and_id_is_on_its_timeline(crm_install):
+    install = crm_install
+    install.registry.create("shop", "Shop")
+    PackService(install).install("shop", "crm_core")
+    with_passwords(install, "shop", {BOSS: "admin"})
+    system = install.session("shop")
+    party = system.records.create("party", {"kind": "organisation", "name": "Globex"})
+    deal = system.records.create("opportunity", {"name": "Big deal", "party": party["id"]})
+    system.records.create("activity", {"type": "call", "subject": "Called about the deal",
+                                       "related_entity": "opportunity", "related_id": deal["id"]})
+    system.records.create("activity", {"type": "call", "subject": "About a quote",
+                                       "related_entity": "quote", "related_id": deal["id"]})
+    boss = ScreenClient(create_app(install, {"TESTING": True}), "shop", BOSS)
+    timeline = boss.get(f"e/opportunity/{deal['id']}/timeline?kind=activity").text
+    assert "Called about the deal" in timeline and "About a quote" not in timeline
+    page = boss.get(f"e/opportunity/{deal['id']}").text
+    assert "Called about the deal" in page and "About a quote" not in page
 
 
 def test_validation_problems_are_shown_beside_their_fields_and_nothing_is_saved(acme):

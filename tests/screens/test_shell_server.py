@@ -15,7 +15,7 @@ from admin_ui import formats
 from engine import auth
 from engine.app import create_app
 from engine.systables import loom_table
-from tests.screens.conftest import ScreenClient, with_passwords
+from tests.screens.conftest import ScreenClient, statements, with_passwords
 from workflows import transitions
 from workflows.calendar import save_calendar
 from workflows.notify import inapp
@@ -105,6 +105,20 @@ def test_an_approval_i_gave_is_no_longer_waiting_for_me(acme, install):
     assert "Two signatures" not in ScreenClient(acme, "acme", "ben@acme.example").get("/").text
 
 
+def test_approvals_waiting_for_me_read_the_approvals_of_all_candidates_at_once(acme, install):
+    ann, ben = session_of(install, "ann@acme.example"), session_of(install, "ben@acme.example")
+    for number in range(4):
+        record = ann.records.create("ticket", {"subject": f"Review {number}"})
+        transitions.perform(ann, "ticket", record["id"], "submit")
+    transitions.perform(ann, "ticket", record["id"], "sign_off")  # ann gave hers on the last one
+    client = ScreenClient(acme, "acme", "ann@acme.example")
+    with statements() as seen:
+        page = client.get("/").text
+    approvals = section(page, "Approvals waiting for me")
+    assert [f"Review {n}" in approvals for n in range(4)] == [True, True, True, False]
+    assert len([s for s in seen if "loom_approvals" in s]) == 1
+
+
 def test_the_navigation_lists_the_entities_by_label_and_the_badge_counts_unread(acme, install):
     ann = session_of(install, "ann@acme.example")
     for n in range(3):
@@ -187,3 +201,15 @@ def test_times_are_shown_in_the_tenant_time_zone_and_amounts_per_language(acme, 
         assert formats.day("2026-12-06") == "2026年12月6日"
     with acme.test_request_context("/t/acme/", headers={"Cookie": "loom_lang=en"}):
         assert formats.money("1234.5", "CNY") == "CN¥1,234.50" and formats.day("2026-12-06") == "Dec 6, 2026"
+
+
+def test_every_screen_links_an_icon_the_server_serves(acme):
+    client = ScreenClient(acme, "acme", "ann@acme.example")
+    for path in ("/", "notifications", "e/ticket", "e/ticket/999"):
+        icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', client.get(path).text)
+        assert icon, path
+    served = client.client.get(icon.group(1))
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+    assert b"<svg" in served.data and b"<script" not in served.data
+    signed_out = client.client.application.test_client().get("/t/acme/login").text
+    assert icon.group(1) in signed_out

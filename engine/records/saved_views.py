@@ -7,7 +7,8 @@ user sees it now, on saving and on opening: a field removed or hidden since the 
 saved is dropped from it, with a notice, rather than breaking the list.
 
 Errors are values: a name or a view the user may not change is a LoomError (400, 403, 404)
-that the screens show as a page."""
+that a caller shows as it shows any other refusal. The engine owns the table and
+decides who may change which view; the list screens only read and write through here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
