@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 from types import MappingProxyType
 
+from engine import effects
 from engine.actions import ActionContext, ActionSpec
 
 SECRET = re.compile(r"URL|SECRET|PASSWORD|TOKEN|KEY", re.IGNORECASE)
@@ -112,8 +113,25 @@ class Records:
         return record
 
 
+class Effects:
+    """Effect keys of deliveries outside the record service (a webhook, an e-mail): a
+    retried action asks `done(key)` before delivering and says `remember(key)` after.
+    Record writes need neither: they take their `effect_key` themselves."""
+
+    def __init__(self, storage):
+        self._storage = storage
+
+    def done(self, key: str) -> bool:
+        """Whether an effect with this key happened already."""
+        return effects.already(self._storage, key)
+
+    def remember(self, key: str) -> None:
+        """Record that the effect happened (once: a second call changes nothing)."""
+        effects.remember(self._storage, key)
+
+
 class PluginSession:
-    """What a pack plugin's hook or action receives as `session`."""
+    """What a pack plugin's hook or action (and a built-in action) receives as `session`."""
 
     def __init__(self, engine_session, service=None, conn=None):
         self._engine = engine_session
@@ -138,6 +156,10 @@ class PluginSession:
     def metadata(self) -> MetadataView:
         service = self._service
         return MetadataView(service.metadata if service is not None else self._engine.metadata())
+
+    @property
+    def effects(self) -> Effects:
+        return Effects(self._engine.storage)
 
     @property
     def settings(self):

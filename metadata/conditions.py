@@ -61,7 +61,14 @@ def system_field(name: str) -> Field | None:
 
 
 def condition_field(entity, name: str) -> Field | None:
-    """The field a condition may name: a system column or one of ``entity``'s fields."""
+    """The field a condition may name: a system column or one of ``entity``'s fields.
+
+    ``entity`` is an Entity, or a ``{field: base type}`` mapping (fields typed by their
+    base type alone: no options, ranges or patterns)."""
+    if isinstance(entity, Mapping):
+        base = entity.get(name)
+        typed = Field(name=name, type=base, label={"en": name}, base_type=base) if isinstance(base, str) else None
+        return system_field(name) or typed
     return system_field(name) or (entity.field(name) if entity is not None else None)
 
 
@@ -77,8 +84,10 @@ def ops_for(base_type: str) -> tuple[str, ...]:
 def check_condition(condition, entity, path: str = "") -> list[Problem]:
     """Every problem of ``condition`` (any JSON) against ``entity``; [] when it is valid.
 
-    ``path`` is the JSON Pointer of the condition in the submitted document.  With
-    ``entity=None`` only the structure and operators are checked.
+    ``path`` is the JSON Pointer of the condition in the submitted document.  ``entity``
+    is an Entity, or a ``{field: base type}`` mapping (then a choice value is checked as
+    text: the options are unknown).  With ``entity=None`` only the structure and
+    operators are checked.
     """
     return _check(condition, entity, path, 0)
 
@@ -136,10 +145,12 @@ def _check_leaf(cond: dict, entity, path: str) -> list[Problem]:
 
 
 def _unknown_field(entity, name: str) -> str:
-    known = list(entity.field_names()) + list(SYSTEM_COLUMNS)
+    typed_only = isinstance(entity, Mapping)
+    known = list(entity if typed_only else entity.field_names()) + list(SYSTEM_COLUMNS)
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"; did you mean {show(close[0])}?" if close else ""
-    return f"unknown field {show(name)}: {entity.name} has no such field or system column{hint}"
+    owner = "the entity" if typed_only else entity.name
+    return f"unknown field {show(name)}: {owner} has no such field or system column{hint}"
 
 
 def _check_value(cond: dict, op: str, field: Field | None, where: str) -> list[Problem]:
@@ -182,6 +193,11 @@ def _value_problem(field: Field | None, value) -> str | None:
         return None if isinstance(value, str) else f"expected text for {show(field.name)}, got {show(value)}"
     if base == "datetime" and parse_date(value) is not None:
         return None  # a date compares as its midnight (UTC)
+    if base == "choice" and not field.options:  # typed by a mapping: the options are unknown
+        return None if isinstance(value, str) else f"expected text for {show(field.name)}, got {show(value)}"
+    if base == "multi_choice" and not field.options:
+        return None if isinstance(value, list) and all(isinstance(v, str) and v for v in value) else \
+            f"expected a list of options for {show(field.name)}, got {show(value)}"
     if base == "integer" and isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON does not tell 42.0 from 42
     # Only the type counts: a comparison value may lie outside the field's range or pattern.

@@ -17,6 +17,10 @@ ignores the case of ASCII letters.  Everything else is refused with the reason:
 back-references, lookarounds and other ``(?...)`` groups,
 lazy and possessive quantifiers, ``\\b`` and other escapes.  At most ``MAX_LENGTH``
 characters.
+
+In SQL: ``postgres_pattern`` translates a pattern into the PostgreSQL regular expression
+(an ARE, for ``~``) that finds exactly the texts ``search`` finds, and ``sqlite_regexp``
+is SQLite's ``REGEXP`` function, this matcher itself.
 """
 
 from __future__ import annotations
@@ -168,6 +172,7 @@ class Pattern:
         body = body[:-1] if self.end else body
         parser = _Parser(body)
         tree = parser.alternation()
+        self.tree = tree
         if parser.pos != len(body):
             raise PatternError("unbalanced )")
         if (self.start or self.end) and tree[0] == "alt":
@@ -292,3 +297,62 @@ def pattern_problem(text: str) -> str | None:
     except PatternError as exc:
         return str(exc)
     return None
+
+
+# --- in SQL -------------------------------------------------------------------------
+
+
+def sqlite_regexp(pattern, value) -> bool | None:
+    """SQLite's ``REGEXP`` (``value REGEXP pattern`` calls it with the pattern first):
+    whether ``pattern`` is found in ``value``; None for NULL, false for a pattern the
+    dialect refuses or a value that is not text, as the conditions read them."""
+    if pattern is None or value is None:
+        return None
+    if not isinstance(pattern, str) or not isinstance(value, str) or pattern_problem(pattern) is not None:
+        return False
+    return compile_pattern(pattern).search(value)
+
+
+def postgres_pattern(text: str) -> str:
+    """The PostgreSQL regular expression (an ARE, for ``~``) that finds exactly what
+    ``compile_pattern(text).search`` finds: every character is written as a code point
+    (``\\uXXXX``) in a bracket expression, so neither the database's locale, case rules
+    nor its own classes take part; ``(?i)`` becomes both cases of each ASCII letter;
+    ``^`` and ``$`` are the text's start and end, as here.  PatternError as compile_pattern."""
+    pattern = compile_pattern(text)
+    body = _posix(pattern.tree, pattern.ignore_case)
+    return f"{'^' if pattern.start else ''}(?:{body}){'$' if pattern.end else ''}"
+
+
+def _code(char: str) -> str:
+    point = ord(char)
+    return f"\\u{point:04X}" if point <= 0xFFFF else f"\\U{point:08X}"
+
+
+def _cased(chars: frozenset, ranges: tuple, ignore_case: bool) -> tuple[set, list]:
+    """The members of a set with, under (?i), the other case of every ASCII letter."""
+    chars, ranges = set(chars), list(ranges)
+    if ignore_case:
+        chars |= {c.swapcase() for c in chars if c in _LETTERS}
+        for low, high in list(ranges):
+            for first, last, shift in (("a", "z", -32), ("A", "Z", 32)):
+                start, end = max(low, first), min(high, last)
+                if start <= end:
+                    ranges.append((chr(ord(start) + shift), chr(ord(end) + shift)))
+    return chars, ranges
+
+
+def _posix(node, ignore_case: bool) -> str:
+    kind = node[0]
+    if kind == "set":
+        _, negated, members, ranges = node
+        chars, ranges = _cased(members, ranges, ignore_case)
+        items = [_code(c) for c in sorted(chars)] + [f"{_code(low)}-{_code(high)}" for low, high in sorted(ranges)]
+        return f"[{'^' if negated else ''}{''.join(items)}]"
+    if kind == "cat":
+        return "".join(_posix(item, ignore_case) for item in node[1])
+    if kind == "alt":
+        return "(?:" + "|".join(_posix(branch, ignore_case) for branch in node[1]) + ")"
+    _, inner, low, high = node
+    counts = "{%d}" % low if low == high else "{%d,}" % low if high is None else "{%d,%d}" % (low, high)
+    return f"(?:{_posix(inner, ignore_case)}){counts}"

@@ -21,6 +21,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from metadata.regex import sqlite_regexp
+
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 SYSTEM_SCHEMA = "loom_system"
 FILES_PER_TENANT = 4   # what one open SQLite tenant may hold: database, WAL, shared memory, spare
@@ -48,6 +50,8 @@ def _sqlite_engine(path: Path, synchronous: str, create: bool = True) -> Engine:
         # Let SQLAlchemy, not pysqlite, decide when a transaction begins, so DDL is
         # transactional too (a failed migration leaves nothing behind).
         dbapi_connection.isolation_level = None
+        # `x REGEXP p`: the conditions' `matches`, by the same linear-time matcher as in Python.
+        dbapi_connection.create_function("regexp", 2, sqlite_regexp, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")

@@ -67,8 +67,8 @@ def ruleset_problems(package, actions, ruleset, path, fields=None) -> list:
 
     fields = entity_field_types(package) if fields is None else fields
     entity = ruleset.get("entity") if isinstance(ruleset, dict) else None
-    problems = check_ruleset(ruleset, fields.get(entity) if isinstance(entity, str) else None,
-                             set(actions), path)
+    # The entity itself, so conditions compare choice fields with their options as guards do.
+    problems = check_ruleset(ruleset, package.entity(entity) if isinstance(entity, str) else None, set(actions), path)
     if isinstance(entity, str) and entity not in fields and not any(
             p["field"] == f"{path}/entity" for p in problems):
         problems.append({"field": f"{path}/entity", "code": "unknown_entity",

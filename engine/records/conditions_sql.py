@@ -9,8 +9,11 @@ holds for, on SQLite and PostgreSQL alike (a hypothesis test holds them to it):
   multi_choice — fails every operator except ne, not_in and not_exists;
 - text compares exactly: ``=`` and a case-sensitive substring test (``instr`` on SQLite,
   ``strpos`` on PostgreSQL: SQLite's LIKE ignores case);
-- ``matches`` has no SQL form (the linear-time dialect is not the database's) and json
-  fields compare only with exists / not_exists: both raise ``NotSQL``.
+- ``matches`` searches with the dialect's own matcher on SQLite (the ``REGEXP`` function
+  every tenant connection registers) and with its translation into a PostgreSQL regular
+  expression (``metadata.regex.postgres_pattern``) on PostgreSQL; ``""`` fails it as in
+  Python;
+- json fields compare only with exists / not_exists: others raise ``NotSQL``.
 
 The list API's filters (engine.records.query) build leaves from ``?field__op=value`` with
 values already converted (``parsed=True``) and compile them here.
@@ -28,6 +31,7 @@ from engine.errors import BadQuery
 from engine.records.options import holds
 from metadata.conditions import COMBINATORS, EMPTY_PASSES, check_condition, condition_field
 from metadata.fieldtypes import parse_date, parse_datetime
+from metadata.regex import PatternError, postgres_pattern
 
 NEGATIONS = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
 TEXT_TYPES = frozenset(("string", "text", "email", "phone", "url", "choice"))
@@ -35,7 +39,7 @@ ORDERING = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
 
 
 class NotSQL(ValueError):
-    """A condition with no SQL form (``matches``, a json comparison)."""
+    """A condition with no SQL form (a json comparison)."""
 
 
 class _Substring(ColumnElement):
@@ -56,6 +60,29 @@ def _substring_sqlite(element, compiler, **kw):
 @compiles(_Substring, "postgresql")
 def _substring_postgresql(element, compiler, **kw):
     return f"(strpos({compiler.process(element.column, **kw)}, {compiler.process(literal(element.needle), **kw)}) > 0)"
+
+
+class _Matches(ColumnElement):
+    """``pattern`` (the dialect of metadata.regex) is found in ``column``."""
+
+    type = Boolean()
+    inherit_cache = False
+
+    def __init__(self, column, pattern: str):
+        try:
+            self.column, self.pattern, self.posix = column, pattern, postgres_pattern(pattern)
+        except PatternError as error:
+            raise NotSQL(f"{pattern!r} is not a pattern Loom can match: {error}") from None
+
+
+@compiles(_Matches)
+def _matches_sqlite(element, compiler, **kw):
+    return f"({compiler.process(element.column, **kw)} REGEXP {compiler.process(literal(element.pattern), **kw)})"
+
+
+@compiles(_Matches, "postgresql")
+def _matches_postgresql(element, compiler, **kw):
+    return f"({compiler.process(element.column, **kw)} ~ {compiler.process(literal(element.posix), **kw)})"
 
 
 def condition_clause(condition, entity, table, parsed: bool = False, negated: bool = False):
@@ -113,9 +140,9 @@ def _positive(leaf: dict, op: str, entity, table, parsed: bool, negated: bool):
         return not_(empty_clause(field, column))
     if base == "json":
         raise NotSQL(f"{field.name!r} (json) is compared only with exists / not_exists in SQL")
-    if op == "matches":
-        raise NotSQL("'matches' has no SQL form; filter with contains, eq or in")
     value = leaf["value"]
+    if op == "matches":  # "" is empty: it fails, whatever the pattern (^$ included)
+        return known(_Matches(column, value), column != "")
     if op == "contains":
         test = holds(column, [value], every=True) if base == "multi_choice" else _Substring(column, value)
         return known(test)

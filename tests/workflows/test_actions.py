@@ -4,6 +4,7 @@ sequences and cursors under concurrent workers, and every params problem `check`
 The webhook talks to a real `http.server` on a free port."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import socket
@@ -11,12 +12,14 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
 from engine.actions import ActionContext, ActionFailed, ActionSpec
 from engine.auth import create_user
+from engine.plugin_session import PluginSession
 from engine.records.service import RecordService
 from engine.systables import loom_table
 from workflows.actions import builtin_actions, counters
@@ -124,6 +127,37 @@ def test_the_builtin_actions_are_action_specs_with_descriptions():
                             "notify", "webhook", "transition"}
     for spec in ACTIONS.values():
         assert isinstance(spec, ActionSpec) and spec.description and callable(spec.check)
+
+
+@pytest.mark.parametrize("action, params", [
+    ("set_field", {"field": "title", "value": "seen"}),
+    ("create_record", {"entity": "service_task", "values": {"title": "follow up"}}),
+    ("webhook", {"url": "http://127.0.0.1:9/hook"}),
+])
+def test_these_builtins_run_on_the_plugin_session_alone(tenant, monkeypatch, action, params):
+    """set_field, create_record and webhook run on the documented plugin session, as a
+    plugin's action does, and their code reaches neither storage nor metadata tables."""
+    made, real_init = [], PluginSession.__init__
+
+    def init(self, *args, **kwargs):
+        made.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(PluginSession, "__init__", init)
+    with pytest.raises(ActionFailed) if action == "webhook" else contextlib.nullcontext():
+        run(tenant().for_actions(), action, new(tenant(), title="t"), params)  # nothing listens on port 9
+    assert made, "the action ran on the engine's session"
+    source = (Path(counters.__file__).parent / f"{action}.py").read_text(encoding="utf-8")
+    assert "storage" not in source and "metadata()" not in source and ".tables" not in source
+
+
+def test_an_effect_remembered_through_the_plugin_session_is_done_once(tenant):
+    effects = PluginSession(tenant()).effects
+    assert effects.done("probe|webhook") is False
+    effects.remember("probe|webhook")
+    effects.remember("probe|webhook")
+    assert effects.done("probe|webhook") is True
+    assert PluginSession(tenant()).effects.done("probe|webhook") is True
 
 
 # -- set_field ----------------------------------------------------------------------------------

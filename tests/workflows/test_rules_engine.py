@@ -14,6 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from metadata import load_example
+from metadata.conditions import check_condition
+from metadata.validation import load_package
+
 from workflows.rules import (
     InMemoryCorrelationStore, RulesEngine, RulesetInvalid, check_ruleset, parse_window, schema,
 )
@@ -454,7 +458,7 @@ def test_check_ruleset_reports_every_problem_with_its_path():
         ("/rulesets/3/name", "unsafe_name"),
         (f"{cond}/0/field", "unknown_field"),
         (f"{cond}/1/op", "unknown_op"),
-        (f"{cond}/2/value", "type_mismatch"),
+        (f"{cond}/2/value", "invalid_value"),  # as a guard's condition is told: one checker
         (f"{cond}/3/value", "invalid_pattern"),
         (f"{cond}/4/op", "op_not_allowed"),
         (f"{rule}/message", "missing_message"),
@@ -491,4 +495,41 @@ def test_check_ruleset_on_non_objects_and_unknown_keys():
              "actions": [{"action": "notify"}], "extra": 1}]})}
     assert ("/rules/0/extra", "unknown_property") in found
     assert ("/rules/0/when/event", "unknown_event") in found
-    assert ("/rules/0/when/condition", "invalid_condition") in found
+    assert ("/rules/0/when/condition/field", "invalid_condition") in found  # beside "all"
+    assert ("/rules/0/when/condition/all", "invalid_condition") in found    # an empty list
+
+
+BAD_CONDITIONS = [
+    "tier is gold",
+    {"field": "nope", "op": "eq", "value": 1},
+    {"field": "tier", "op": "like", "value": "gold"},
+    {"field": "tier", "op": "matches", "value": "^g"},
+    {"field": "lifetime_value", "op": "gt", "value": "lots"},
+    {"field": "lifetime_value", "op": "gt"},
+    {"field": "vip", "op": "exists", "value": True},
+    {"field": "email", "op": "matches", "value": "(a+"},
+    {"field": "notes", "op": "contains", "value": ""},
+    {"field": "signed_on", "op": "eq", "value": None},
+    {"field": "visits", "op": "in", "value": []},
+    {"all": [{"field": "visits", "op": "eq", "value": 1.5}, {"not": {"field": "seen_at", "op": "lt", "value": "soon"}}]},
+    {"any": [], "field": "tier"},
+]
+
+
+@pytest.mark.parametrize("condition", BAD_CONDITIONS, ids=range(len(BAD_CONDITIONS)))
+def test_a_rule_condition_is_told_what_check_condition_tells_a_guard(condition):
+    path = "/rulesets/0/rules/0/when/condition"
+    by_checker = {(p.path, p.code) for p in check_condition(condition, FIELDS, path)}
+    by_rules = {(p["field"], p["code"]) for p in check_ruleset(ruleset([rule_on(condition)]), FIELDS, None, "/rulesets/0")
+                if p["field"].startswith(path)}
+    assert by_checker and by_rules == by_checker
+
+
+def test_a_rule_on_a_known_entity_compares_a_choice_with_its_options():
+    package = load_package(load_example("crm_minimal"))
+    entity = package.entities[0]
+    choice = next(f for f in entity.fields if f.base_type == "choice")
+    doc = ruleset([rule_on({"field": choice.name, "op": "eq", "value": "no_such_option"})], entity=entity.name)
+    found = {(p["field"], p["code"]) for p in check_ruleset(doc, entity)}
+    assert found == {("/rules/0/when/condition/value", "invalid_value")}
+    assert check_ruleset(doc, {choice.name: "choice"}) == []  # typed by base type alone: options unknown

@@ -36,7 +36,7 @@ def run(context, params) -> dict:
         raise ActionFailed("; ".join(problems))
     session, entity_name, field_name = context.session, context.entity, params["field"]
     strategy, key = params["strategy"], context.effect_key or None
-    field_of(session, NAME, entity_name, field_name, ("integer",))
+    field_of(session.metadata().package, NAME, entity_name, field_name, ("integer",))
     rid = record_id(context, NAME)
     if key and effects.already(session.storage, key):
         return {"skipped": "already done for this event"}

@@ -70,9 +70,10 @@ def resolve(value, record: dict, base_type: str | None = None):
     return value
 
 
-def field_of(session, action: str, entity_name: str, field_name: str, types=None):
-    """The metadata Field `entity_name.field_name` (of one of `types` when given)."""
-    entity = session.metadata().package.entity(entity_name)
+def field_of(metadata, action: str, entity_name: str, field_name: str, types=None):
+    """The metadata Field `entity_name.field_name` (of one of `types` when given);
+    `metadata` is what has `entity(name)`: a plugin session's metadata or a package."""
+    entity = metadata.entity(entity_name)
     if entity is None:
         raise ActionFailed(f"{action}: there is no entity {entity_name!r}")
     field = entity.field(field_name)

@@ -99,10 +99,11 @@ def run(context, params) -> dict:
     session, task_entity = context.session, p["entity"]
     record = context.record or {}
     rid = record_id(context, NAME)
-    field_of(session, NAME, task_entity, p["link_field"])
-    field_of(session, NAME, task_entity, p["assignee_field"], ("integer",))
-    due_field = field_of(session, NAME, task_entity, p["due_field"], ("datetime", "date"))
-    field_of(session, NAME, task_entity, p["title_field"])
+    package = session.metadata().package
+    field_of(package, NAME, task_entity, p["link_field"])
+    field_of(package, NAME, task_entity, p["assignee_field"], ("integer",))
+    due_field = field_of(package, NAME, task_entity, p["due_field"], ("datetime", "date"))
+    field_of(package, NAME, task_entity, p["title_field"])
     request_type = record.get(p["type_field"])
     plan_name = request_type if isinstance(request_type, str) and request_type in p["plans"] else "*"
     steps = p["plans"].get(plan_name)
@@ -127,7 +128,7 @@ def _step(context, p, rid, index, step, start, add, due_type) -> dict:
             "territory_field": p.get("territory_field"), "segment_field": p.get("segment_field")}
     person, _ = people.choose(session, f"{NAME} step {index}", strategy, entity=p["entity"],
                               field=p["assignee_field"], record=record, params=pool, holder=key)
-    values = resolve_values(NAME, session, p["entity"], step.get("values", {}), record)
+    values = resolve_values(NAME, session.metadata().package, p["entity"], step.get("values", {}), record)
     values.update({p["title_field"]: step["title"], p["link_field"]: rid, p["assignee_field"]: person.id})
     due = None
     if "due_in" in step:

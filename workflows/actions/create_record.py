@@ -28,9 +28,10 @@ def check(params) -> list[str]:
     return problems
 
 
-def resolve_values(action: str, session, entity_name: str, values: dict, record: dict) -> dict:
-    """The values with their expressions worked out against the triggering record."""
-    entity = session.metadata().package.entity(entity_name)
+def resolve_values(action: str, metadata, entity_name: str, values: dict, record: dict) -> dict:
+    """The values with their expressions worked out against the triggering record
+    (`metadata`: what has `entity(name)`, a plugin session's metadata or a package)."""
+    entity = metadata.entity(entity_name)
     if entity is None:
         raise ActionFailed(f"{action}: there is no entity {entity_name!r}")
     out = {}
@@ -48,7 +49,7 @@ def run(context, params) -> dict:
     if problems:
         raise ActionFailed("; ".join(problems))
     session, entity_name = context.session, params["entity"]
-    values = resolve_values(NAME, session, entity_name, params.get("values", {}), context.record or {})
+    values = resolve_values(NAME, session.metadata, entity_name, params.get("values", {}), context.record or {})
     with engine_errors(NAME):
         created = session.records.create(entity_name, values, effect_key=context.effect_key or None)
     if created is None:

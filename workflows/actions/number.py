@@ -36,7 +36,7 @@ def run(context, params) -> dict:
     if problems:
         raise ActionFailed("; ".join(problems))
     session, entity_name, field_name = context.session, context.entity, params["field"]
-    field = field_of(session, NAME, entity_name, field_name, ("string", "integer"))
+    field = field_of(session.metadata().package, NAME, entity_name, field_name, ("string", "integer"))
     prefix, width = params.get("prefix", ""), params.get("width", 1)
     if base_type(field) == "integer" and prefix:
         raise ActionFailed(f"{NAME}: {entity_name}.{field_name} is an integer field; it takes no prefix")

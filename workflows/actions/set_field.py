@@ -25,7 +25,7 @@ def run(context, params) -> dict:
     if problems:
         raise ActionFailed("; ".join(problems))
     session, entity_name, field_name = context.session, context.entity, params["field"]
-    field = field_of(session, NAME, entity_name, field_name)
+    field = field_of(session.metadata, NAME, entity_name, field_name)
     rid = record_id(context, NAME)
     try:
         value = resolve(params["value"], context.record or {}, base_type(field))

@@ -15,7 +15,6 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from engine import effects
 from engine.actions import ActionFailed, ActionSpec
 from workflows.actions.common import params_problems
 
@@ -114,11 +113,11 @@ def run(context, params) -> dict:
         raise ActionFailed("; ".join(problems))
     url, key = params["url"], context.effect_key or ""
     done_key = f"{key}|webhook" if key else None
-    if done_key and effects.already(context.session.storage, done_key):
+    if done_key and context.session.effects.done(done_key):
         return {"url": shown(url), "delivered": False, "skipped": "already delivered for this event"}
     if UNSAFE.search(key):
         raise ActionFailed(f"{NAME}: the effect key holds control characters")
-    if context.session.install.settings.extra.get("LOOM_WEBHOOK_ALLOW_PRIVATE") not in ("1", "true"):
+    if context.session.settings.get("LOOM_WEBHOOK_ALLOW_PRIVATE") not in ("1", "true"):
         refuse_private(url)
     body = json.dumps({"event": context.event, "record": context.record}, default=str,
                       ensure_ascii=False).encode("utf-8")
@@ -142,7 +141,7 @@ def run(context, params) -> dict:
     if not 200 <= status < 300:
         raise ActionFailed(f"{NAME}: {shown(url)} answered {status}; only 2xx counts as delivered")
     if done_key:
-        effects.remember(context.session.storage, done_key)
+        context.session.effects.remember(done_key)
     return {"url": shown(url), "delivered": True, "status": status}
 
 

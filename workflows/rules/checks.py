@@ -1,8 +1,11 @@
 """check_ruleset: every problem of one rule set at once, each at the JSON Pointer of its spot.
 
-The JSON Schema (ruleset.schema.json) checks the shape; this module turns its errors
-into plain words and adds what a schema cannot know: the entity's fields and their
-types, the action registry, value kinds, the regex dialect and durable-rules' limits.
+The JSON Schema (ruleset.schema.json) checks the shape of the rules; this module turns
+its errors into plain words and adds what a schema cannot know: the action registry,
+events, correlation windows, schedules and durable-rules' limits (nesting, expansion,
+one kind per field).  Every condition is checked by the one condition checker,
+``metadata.conditions.check_condition``, as guards, sharing terms and list filters are:
+the schema's errors inside a condition are left to it.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
+
+from metadata.conditions import check_condition
 
 from .conditions import (
-    NO_VALUE_OPS, OPS, OPS_BY_KIND, ORDERING, TYPE_KINDS, TooComplex, is_leaf, normalize, pattern_problem,
-    to_dnf, value_kind,
+    NO_VALUE_OPS, OPS, OPS_BY_KIND, ORDERING, TYPE_KINDS, TooComplex, is_leaf, normalize, to_dnf, value_kind,
 )
 
 SCHEMA_PATH = Path(__file__).with_name("ruleset.schema.json")
@@ -25,6 +30,7 @@ SYSTEM_FIELD_TYPES = {"id": "integer", "created_at": "datetime", "updated_at": "
                       "created_by": "integer", "updated_by": "integer", "owner_id": "integer",
                       "version": "integer"}
 MAX_DEPTH = 8
+MAX_VALUES = 100   # values of one in / not_in
 MAX_FIELDS = 200   # durable-rules refuses facts with more than 255 properties
 MAX_PATTERNS = 20  # each `matches` runs in Python for every event of its type
 MAX_OFFSET_DAYS = 36600
@@ -146,13 +152,35 @@ def _leaves(node, path: str, depth: int = 0):
         yield from _leaves(node["not"], f"{path}/not", depth + 1)
 
 
-def _conditions(doc):
-    """(rule index, condition path, condition) of every rule with a condition."""
+def _conditions(doc, objects_only: bool = True):
+    """(rule index, condition path, condition) of every rule with a condition (with
+    ``objects_only=False`` also of a condition that is not an object)."""
     rules = doc.get("rules") if isinstance(doc, dict) else None
     for i, rule in enumerate(rules if isinstance(rules, list) else []):
         when = rule.get("when") if isinstance(rule, dict) else None
-        if isinstance(when, dict) and isinstance(when.get("condition"), dict):
+        if isinstance(when, dict) and "condition" in when and (isinstance(when["condition"], dict) or not objects_only):
             yield i, f"/rules/{i}/when/condition", when["condition"]
+
+
+def _condition_problems(doc, typing, path_prefix: str) -> tuple[list[dict], tuple[str, ...]]:
+    """(problems, condition pointers): every condition checked by the one condition checker."""
+    problems, where = [], []
+    for _, cpath, condition in _conditions(doc, objects_only=False):
+        where.append(path_prefix + cpath)
+        problems += [p.to_dict() for p in check_condition(condition, typing, path_prefix + cpath)]
+    return problems, tuple(where)
+
+
+def _inside(path: str, conditions: tuple[str, ...]) -> bool:
+    return any(path == c or path.startswith(c + "/") for c in conditions)
+
+
+def _typing(entity_fields):
+    """(``{field: type}`` or None, what conditions are typed by) from the caller's entity:
+    an Entity (options known), a ``{field: base type}`` mapping, or None."""
+    if entity_fields is None or isinstance(entity_fields, Mapping):
+        return entity_fields, entity_fields
+    return {f.name: f.base_type or f.type for f in entity_fields.fields}, entity_fields
 
 
 def _implied_kind(leaf: dict, ftype: str | None):
@@ -189,8 +217,7 @@ def analyze(doc, entity_fields: dict | None = None):
             if not isinstance(name, str) or op not in OPS:
                 continue
             if fields is not None and name not in fields:
-                problems.append(_problem(f"{path}/field", "unknown_field", f"unknown field {name!r}"))
-                continue
+                continue  # check_condition reports it
             ftype = fields.get(name) if fields is not None else None
             kind, why = _implied_kind(leaf, ftype)
             if why:
@@ -212,6 +239,8 @@ def analyze(doc, entity_fields: dict | None = None):
 
 
 def _leaf_problems(leaf: dict, kind: str | None, ftype: str | None, path: str) -> list[dict]:
+    """What durable-rules cannot compare in a leaf check_condition may accept: an operator
+    its field's kind lacks, more than MAX_VALUES values, a value that does not fit the kind."""
     op, value = leaf["op"], leaf.get("value")
     typed = f"the {ftype} field {leaf['field']!r}" if ftype else f"{leaf['field']!r}"
     if kind in OPS_BY_KIND and op not in OPS_BY_KIND[kind]:
@@ -219,22 +248,15 @@ def _leaf_problems(leaf: dict, kind: str | None, ftype: str | None, path: str) -
         return [_problem(f"{path}/op", "op_not_allowed", f"{op!r} does not apply to {typed} ({kind}); use one of: {usable}")]
     if op in ORDERING and kind not in ("number", "moment"):
         return [_problem(f"{path}/op", "op_not_allowed", f"{op!r} compares numbers and dates, not {_show(value)}")]
-    if op == "matches":
-        why = pattern_problem(value)
-        return [_problem(f"{path}/value", "invalid_pattern", f"{_show(value)}: {why}")] if why else []
-    if op == "contains":
-        ok = isinstance(value, str) and value != ""
-        return [] if ok else [_problem(f"{path}/value", "invalid_value", "'contains' needs non-empty text")]
-    if op in NO_VALUE_OPS or kind is None:
+    if op in ("in", "not_in") and isinstance(value, list) and len(value) > MAX_VALUES:
+        return [_problem(f"{path}/value", "invalid_value", f"{op!r} takes at most {MAX_VALUES} values in a rule")]
+    if op in NO_VALUE_OPS or op in ("matches", "contains") or kind is None:
         return []
     values = value if isinstance(value, list) else [value]
     suffix = (lambda k: f"/value/{k}") if isinstance(value, list) else (lambda k: "/value")
     out = []
     for k, item in enumerate(values):
-        if item == "":
-            out.append(_problem(path + suffix(k), "invalid_value",
-                                "compare with a non-empty value; use exists / not_exists for empty fields"))
-        elif isinstance(item, (str, int, float, bool)) and normalize(kind, item) is None:
+        if item != "" and isinstance(item, (str, int, float, bool)) and normalize(kind, item) is None:
             out.append(_problem(path + suffix(k), "type_mismatch", f"{_show(item)} does not fit {typed} ({kind})"))
     return out
 
@@ -354,20 +376,24 @@ def _schedule_problems(schedule: dict, path: str, fields) -> list[dict]:
     return problems
 
 
-def check_ruleset(doc, entity_fields: dict[str, str] | None = None, known_actions: set[str] | None = None,
+def check_ruleset(doc, entity_fields=None, known_actions: set[str] | None = None,
                   path_prefix: str = "") -> list[dict]:
     """Every problem of the rule set ``doc`` as ``{"field": pointer, "code", "message"}``; [] if valid.
 
-    ``entity_fields`` maps the entity's field names to their types (unknown fields and
-    type mismatches are reported only when given); ``known_actions`` names the action
-    registry; ``path_prefix`` is the rule set's own pointer, e.g. "/rulesets/0".
+    ``entity_fields`` is the rules' entity: an Entity (choice values are checked against
+    its options), or a mapping of its field names to their base types; unknown fields and
+    type mismatches are reported only when it is given.  ``known_actions`` names the
+    action registry; ``path_prefix`` is the rule set's own pointer, e.g. "/rulesets/0".
     """
+    entity_fields, typing = _typing(entity_fields)
+    condition_problems, condition_paths = _condition_problems(doc, typing, path_prefix)
     problems, seen = [], set()
     for error in _validator().iter_errors(doc):
         for p in _schema_problems(error, path_prefix):
-            if (p["field"], p["code"]) not in seen:
+            if (p["field"], p["code"]) not in seen and not _inside(p["field"], condition_paths):
                 seen.add((p["field"], p["code"]))
                 problems.append(p)
+    problems += condition_problems
     if not isinstance(doc, dict):
         return problems
     fields = {**SYSTEM_FIELD_TYPES, **entity_fields} if entity_fields is not None else None
@@ -380,7 +406,7 @@ def check_ruleset(doc, entity_fields: dict[str, str] | None = None, known_action
         except TooComplex as exc:
             found.append(_problem(cpath, "too_complex", f"{exc}; split the rule or simplify its any / not"))
         except (KeyError, TypeError, AttributeError, IndexError):
-            pass  # malformed: reported by the schema
+            pass  # malformed: reported by the schema or check_condition
     used = {leaf.get("field") for _, c, cond in _conditions(doc) for _, leaf, _ in _leaves(cond, c)}
     if len(used) > MAX_FIELDS:
         found.append(_problem("/rules", "too_complex", f"the rules test {len(used)} fields; at most {MAX_FIELDS}"))
