@@ -48,6 +48,11 @@ class Registry:
         self._ready = False
         self._lock = threading.Lock()
         self._current: set = set()  # uids whose Loom tables this process saw at head
+        # Called with (tenant, storage) the first time this process opens a tenant, once its
+        # Loom tables are at head: the layers above finish what a revision left them (the
+        # engine rebuilds a search index a revision marked stale). Until one returns, the
+        # tenant is not counted as open: a failure is tried again on the next use.
+        self.on_open: list = []
 
     @property
     def table(self):
@@ -95,6 +100,8 @@ class Registry:
         found = self.storage.tenant(tenant.slug, tenant.uid)
         if tenant.uid not in self._current:
             self._bring_to_head(found)
+            for opened in self.on_open:
+                opened(tenant, found)
             self._current.add(tenant.uid)
         return found
 
