@@ -99,11 +99,14 @@ class Registry:
         tenant = self.require(tenant) if isinstance(tenant, str) else tenant
         found = self.storage.tenant(tenant.slug, tenant.uid)
         if tenant.uid not in self._current:
-            self._bring_to_head(found)
-            for opened in self.on_open:
-                opened(tenant, found)
-            self._current.add(tenant.uid)
+            self._open(tenant, found)
         return found
+
+    def _open(self, tenant: Tenant, tenant_storage: TenantStorage) -> None:
+        self._bring_to_head(tenant_storage)
+        for opened in self.on_open:
+            opened(tenant, tenant_storage)
+        self._current.add(tenant.uid)
 
     def _bring_to_head(self, tenant_storage: TenantStorage) -> None:
         """Migrate Loom's own tables in a tenant made by an older Loom (once per tenant
@@ -157,8 +160,7 @@ class Registry:
     def upgrade_tenant_tables(self, slug: str) -> None:
         """Bring Loom's own tables in a tenant to the latest revision."""
         tenant = self.require(slug)
-        self._bring_to_head(self.storage.tenant(tenant.slug, tenant.uid))
-        self._current.add(tenant.uid)
+        self._open(tenant, self.storage.tenant(tenant.slug, tenant.uid))
 
     def set_plugins(self, slug: str, plugins) -> Tenant:
         self.require(slug)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from engine.errors import MigrationRefused
 from engine.install import Install
 from engine.plugins import Plugins
-from engine.records.search_index import STALE, find
+from engine.records.search_index import STALE, catch_up, find
 from engine.systables import loom_table
 from tenants import migrations
 
@@ -145,6 +145,9 @@ def test_an_upgraded_tenant_has_its_records_indexed_when_a_process_first_opens_i
     assert sorted(found(upgraded, "王")) == sorted(ids)
     assert found(upgraded, "138 0013 0007") == [ids[7]]
     assert not _stale(new.session("empty").storage) and terms(new.session("empty")) == 0
+    unused = Install(settings, Plugins(load_entry_points=False))  # another process, after the rebuild
+    assert catch_up(unused.registry.storage_of("legacy"), lambda conn: pytest.fail("rebuilt twice")) is None
+    unused.dispose()
     new.dispose()
 
 
