@@ -16,7 +16,7 @@ of sharing: the caller reads the records through the record service, which drops
 the user may not read."""
 from __future__ import annotations
 
-from sqlalchemy import and_, case, delete, false, func, or_, select
+from sqlalchemy import and_, case, delete, false, func, or_, select, union_all
 
 from engine.records.search_rows import delete_rows, insert_rows
 from engine.records.search_terms import query_forms, terms_of, upper_bound
@@ -151,13 +151,19 @@ def find(storage, query: str, entities, limit: int, fields=None) -> list[tuple[s
     if not forms or not entities:
         return []
     table = loom_table(storage.schema, "loom_search")
-    matches = [and_(table.c.term >= form, table.c.term < upper_bound(form)) for form in forms]
+    columns = (table.c.entity, table.c.record_id, table.c.field, table.c.term, table.c.at_start)
     # A short, common prefix ("1", "+86 1") matches a term of nearly every record: rank the
-    # first SCAN term rows the key's range gives, not all of them, so every keystroke costs
-    # at most that much; typing more narrows the range and the ranking becomes exact.
-    hits = (select(table.c.entity, table.c.record_id, table.c.field, table.c.term, table.c.at_start)
-            .where(or_(*matches), table.c.entity.in_(entities))
-            .order_by(table.c.term).limit(SCAN).subquery())  # in key order: equal terms first
+    # first SCAN term rows the key's ranges give, not all of them, so every keystroke costs
+    # at most that much; typing more narrows the ranges and the ranking becomes exact. One
+    # range per form, each read in key order, then merged: SQLite's planner scans the whole
+    # table for an OR of three ranges over a key without rowid.
+    ranges = [select(*columns).where(table.c.term >= form, table.c.term < upper_bound(form),
+                                     table.c.entity.in_(entities)).order_by(table.c.term).limit(SCAN).subquery()
+              for form in forms if not any(form != other and form.startswith(other) for other in forms)]
+    hits = ranges[0]  # in key order: equal terms first
+    if len(ranges) > 1:
+        merged = union_all(*(select(*r.c) for r in ranges)).subquery()
+        hits = select(*merged.c).order_by(merged.c.term).limit(SCAN).subquery()
     exact = hits.c.term.in_(forms)
     rank = func.min(case((and_(hits.c.at_start, exact), 0), (hits.c.at_start, 1), else_=2)).label("rank")
     stmt = select(hits.c.entity, hits.c.record_id, rank)

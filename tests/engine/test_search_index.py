@@ -50,6 +50,20 @@ def test_a_prefix_matching_more_terms_than_one_search_ranks_still_puts_the_exact
     assert names(crm, "王一") == ["王一0"]  # typing more narrows the range: exact again
 
 
+def test_a_query_looked_up_in_several_forms_ranks_the_first_rows_of_all_its_ranges(crm, monkeypatch):
+    """`+86 1` is looked up as text, as `861…` and as `1…` (one key range each): the rows
+    ranked are the first SCAN of all three ranges together, in key order, so the number
+    typed in full is first even when each range alone holds more than SCAN rows."""
+    from engine.records import search_index
+
+    monkeypatch.setattr(search_index, "SCAN", 6)
+    crm.records.create_many("contact", [{"full_name": f"号{i}", "phone": f"+86 139 0000 {i:04d}"} for i in range(20)])
+    crm.records.create("contact", {"full_name": "张伟", "phone": "+86 138 0013 8000"})
+    assert len(names(crm, "+86 1")) == 6
+    assert names(crm, "+86 138 0013 8000")[0] == "张伟"
+    assert names(crm, "+86 139 0000 0007") == ["号7"]
+
+
 def test_a_phone_number_is_found_with_or_without_spaces_dashes_and_country_code(crm):
     crm.records.create("contact", {"full_name": "张伟", "phone": "+86-138-0013-8000"})
     crm.records.create("contact", {"full_name": "Other", "phone": "+86 139 0000 0000"})
