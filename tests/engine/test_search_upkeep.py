@@ -174,3 +174,12 @@ def test_a_rebuild_that_fails_is_tried_again_on_the_next_open(settings, crm_doc,
     assert _stale(storage)
     assert found(new.session("legacy"), "刘洋") == [record["id"]]
     new.dispose()
+
+
+def test_a_rollback_that_restores_a_dropped_field_brings_its_values_back_into_the_search(acme):
+    record = acme.records.create("contact", {"full_name": "陈杰", "email": "chen.jie@example.cn"})
+    before = acme.metadata().version
+    publish(acme, lambda e: e["contact"]["fields"].remove(field(e, "contact", "email")), allow_drop=True)
+    assert found(acme, "chen.jie") == []
+    acme.rollback_metadata(before)
+    assert found(acme, "chen.jie") == [record["id"]] and found(acme, "jie@") == [record["id"]]
