@@ -11,6 +11,7 @@ from engine.hooks import TenantHooks
 from engine.plugin_session import plugin_action
 from engine.plugins import Plugins
 from engine.publish import Publisher, Target
+from engine.records.search_index import catch_up
 from engine.records.service import RecordService
 from engine.runtime import MetadataCache
 from tenants import Registry, Settings, Storage
@@ -24,6 +25,7 @@ class Install:
         self._plugins = plugins
         self.cache = MetadataCache(self.settings.max_open_tenants)
         self.extensions: dict = {}  # per-install state of the layers above (e.g. workflows)
+        self.registry.on_open.append(self._tenant_opened)
 
     @cached_property
     def plugins(self) -> Plugins:
@@ -34,6 +36,13 @@ class Install:
         if tenant is None:
             raise NotFound(f"no tenant {slug!r}", code="tenant_not_found")
         return tenant
+
+    def _tenant_opened(self, tenant, storage) -> None:
+        """A tenant opened for the first time in this process: rebuild its search index if
+        an upgrade of Loom's tables marked it stale."""
+        enabled = tenant.plugins
+        catch_up(storage, lambda conn: self.cache.get(storage, conn, self.plugins.extra_types(enabled),
+                                                      self.plugins.validators(enabled)))
 
     def session(self, slug: str, actor=None) -> "TenantSession":
         return TenantSession(self, self.tenant(slug), actor)

@@ -48,6 +48,11 @@ class Registry:
         self._ready = False
         self._lock = threading.Lock()
         self._current: set = set()  # uids whose Loom tables this process saw at head
+        # Called with (tenant, storage) the first time this process opens a tenant, once its
+        # Loom tables are at head: the layers above finish what a revision left them (the
+        # engine rebuilds a search index a revision marked stale). Until one returns, the
+        # tenant is not counted as open: a failure is tried again on the next use.
+        self.on_open: list = []
 
     @property
     def table(self):
@@ -94,9 +99,14 @@ class Registry:
         tenant = self.require(tenant) if isinstance(tenant, str) else tenant
         found = self.storage.tenant(tenant.slug, tenant.uid)
         if tenant.uid not in self._current:
-            self._bring_to_head(found)
-            self._current.add(tenant.uid)
+            self._open(tenant, found)
         return found
+
+    def _open(self, tenant: Tenant, tenant_storage: TenantStorage) -> None:
+        self._bring_to_head(tenant_storage)
+        for opened in self.on_open:
+            opened(tenant, tenant_storage)
+        self._current.add(tenant.uid)
 
     def _bring_to_head(self, tenant_storage: TenantStorage) -> None:
         """Migrate Loom's own tables in a tenant made by an older Loom (once per tenant
@@ -150,8 +160,7 @@ class Registry:
     def upgrade_tenant_tables(self, slug: str) -> None:
         """Bring Loom's own tables in a tenant to the latest revision."""
         tenant = self.require(slug)
-        self._bring_to_head(self.storage.tenant(tenant.slug, tenant.uid))
-        self._current.add(tenant.uid)
+        self._open(tenant, self.storage.tenant(tenant.slug, tenant.uid))
 
     def set_plugins(self, slug: str, plugins) -> Tenant:
         self.require(slug)

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData,
-    String, Table, Text, UniqueConstraint, false,
+    PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, false,
 )
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -261,15 +261,17 @@ def _workflow_tables(md: MetaData) -> None:
           Column("record_id", ID),
           Column("read_at", when),
           Index("ix_loom_notifications_user", "user_id", "read_at"))
-    # The search index: one row per term of a searchable field (engine.records.search_index).
+    # The search index (revision 0006): one row per term of a searchable field
+    # (engine.records.search_index), one B-tree keyed by the term (a table without rowid on
+    # SQLite; on PostgreSQL a primary key that includes at_start, for index-only scans).
     # Terms compare byte-wise ("C" on PostgreSQL, SQLite's default), so a prefix is one range.
     Table("loom_search", md,
-          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("term", SEARCH_TERM, nullable=False),
           Column("entity", String(48), nullable=False),
           Column("record_id", ID, nullable=False),
           Column("field", String(63), nullable=False),
-          Column("term", SEARCH_TERM, nullable=False),
           Column("at_start", Boolean, nullable=False),
-          Index("ix_loom_search_term", "term", "entity"),
-          Index("ix_loom_search_record", "entity", "record_id", "field"))
+          PrimaryKeyConstraint("term", "entity", "record_id", "field", name="pk_loom_search",
+                               postgresql_include=["at_start"]),
+          sqlite_with_rowid=False)
     return md

@@ -1,5 +1,5 @@
-"""`loom search`: the tenant's search index (rebuilt from the records after an upgrade,
-or after a field became searchable or hidden)."""
+"""`loom search`: the tenant's search index, rebuilt from the records on demand (a repair:
+record writes, publications and upgrades keep the index in step by themselves)."""
 from __future__ import annotations
 
 import click
@@ -17,7 +17,8 @@ def search():
 @click.argument("slug")
 @pass_install
 def search_reindex(install, slug):
-    """Rebuild SLUG's search index from its records."""
+    """Rebuild SLUG's search index from its records (a repair; upgrades and publications
+    keep it in step)."""
     session = install.session(slug)
     count = reindex(session.storage, session.metadata())
     click.echo(f"{slug}: {count} search terms indexed")

@@ -3,7 +3,8 @@ apply`, `PUT /metadata`, pack install/upgrade/remove, rollback): check → diff 
 preview → migrate → record.
 
 Everything after the check happens in one transaction: the diff, the data checks, the
-DDL, the data moves, the archive copies, the layers and the version row. A failure
+DDL, the data moves, the archive copies, the search index of the fields that became or
+stopped being searchable, the layers and the version row. A failure
 anywhere leaves schema, metadata and data exactly as they were. A dry run stops after
 the preview and returns the plan (`engine.publish.plan`)."""
 from __future__ import annotations
@@ -23,6 +24,7 @@ from engine.packs import state
 from engine.packs.layers import effective_document, overlay_for, read_layers
 from engine.publish.check import check_document
 from engine.publish.plan import preview
+from engine.records.search_index import follow_publication
 from metadata import Package, diff_packages
 from metadata.layering import derive
 
@@ -167,6 +169,7 @@ class Publisher:
                 migrator.run(changes)
                 if request.after_ddl is not None:
                     request.after_ddl(conn, migrator.new_tables, migrator.archives)
+                follow_publication(conn, schema, old_pkg, package, migrator.new_tables)
                 state.save(conn, schema, request.layers, self.target.actor)
                 versions.record_version(conn, schema, version, package.to_dict(), result.changes,
                                         migrator.archives, request.action, self.target.actor,

@@ -8,8 +8,13 @@ by its first letters ("王" finds "王伟"), any later word ("wang" finds "Li Wa
 CJK character inside it ("伟" finds "王伟"). Letters inside a Latin word are not a start:
 "ang" does not find "Wang".
 
-Phone numbers are indexed as their digits, once with the country code and once without
-it, so "138 0013 8000", "+86-138-0013-8000" and "8613800138000" all find each other.
+An e-mail address is indexed as the whole address and the words of the part before the
+"@" ("wei" finds "wang.wei@example.cn"), not the words of its domain, which nearly every
+address of one company shares.
+
+Phone numbers are indexed as their national number (the digits after a country code or
+a trunk "0"), and a number written with its country code also as all its digits, so
+"138 0013 8000", "+86-138-0013-8000", "0086 138…" and "8613800138000" all find it.
 
 Each term says where it starts: at the beginning of the value or inside it. The search
 ranks a value equal to the query first, then values starting with it, then the rest."""
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 TERM_LENGTH = 64
 MIN_PHONE_DIGITS = 3
@@ -38,8 +44,25 @@ def text_terms(value) -> set[tuple[str, bool]]:
     text = normalise(value)
     if not text:
         return set()
-    starts = {m.start() for m in _WORD_START.finditer(text)} | {m.start() for m in _CJK.finditer(text)} | {0}
-    return {(text[start:start + TERM_LENGTH].rstrip(), start == 0) for start in starts} - {("", False)}
+    return _terms_at(text, len(text))
+
+
+def _terms_at(text: str, end: int) -> set[tuple[str, bool]]:
+    """The terms starting at the word starts of `text[:end]` (and at 0); a term that two
+    starts give (a value repeating itself past TERM_LENGTH) is kept once, as the first."""
+    starts = sorted({m.start() for m in _WORD_START.finditer(text, 0, end)}
+                    | {m.start() for m in _CJK.finditer(text, 0, end)} | {0})
+    terms: dict[str, bool] = {}
+    for start in starts:
+        terms.setdefault(text[start:start + TERM_LENGTH].rstrip(), start == 0)
+    terms.pop("", None)
+    return set(terms.items())
+
+
+def email_terms(value) -> set[tuple[str, bool]]:
+    """`{(term, at_start)}` of an e-mail address: the address, and the words before its "@"."""
+    text = normalise(value)
+    return _terms_at(text, text.rfind("@") if "@" in text else len(text)) if text else set()
 
 
 def phone_terms(value) -> set[tuple[str, bool]]:
@@ -48,38 +71,42 @@ def phone_terms(value) -> set[tuple[str, bool]]:
 
 
 def phone_numbers(text: str) -> set[str]:
-    """The digits of `text`, and those after a leading country code (`+86 …`, `0086 …`) or
-    a trunk `0`: the forms a person may type the same number in."""
+    """The forms of a number to look it up by: its national number (the digits after a
+    leading country code, `+86 …` or `0086 …`, or after a trunk `0`) and, written with a
+    country code, its digits with the code (`86…`, as a person may type it without `+`)."""
     digits = _DIGITS.sub("", unicodedata.normalize("NFKC", text))
-    if not digits:
-        return set()
-    found = {digits}
-    international = text.lstrip().startswith("+") or digits.startswith("00")
-    if digits.startswith("00"):
-        digits = digits[2:]
-        found.add(digits)
-    if international:
-        found |= {digits[len(code):] for code in COUNTRY_CODES if digits.startswith(code)}
-    elif digits.startswith("0"):
-        found.add(digits[1:])
+    if text.lstrip().startswith("+") or digits.startswith("00"):
+        digits = digits[2:] if digits.startswith("00") else digits
+        found = {digits} | {digits[len(code):] for code in COUNTRY_CODES if digits.startswith(code)}
+    else:
+        found = {digits[1:] if digits.startswith("0") else digits}
     return {number[:TERM_LENGTH] for number in found if number}
 
 
 def query_forms(query: str) -> list[str]:
     """The forms a typed query is looked up in: its normalised text and, when it reads
-    as a phone number, its digits (with and without a country code)."""
+    as a phone number, its digits as typed and the forms of `phone_numbers` (a query
+    looks a number up by more forms than the index stores it in: each is one range)."""
     text = normalise(query)[:TERM_LENGTH]
     forms = [text] if text else []
     if _PHONE_TEXT.match(text or "-") and sum(c.isdigit() for c in text) >= MIN_PHONE_DIGITS:
-        forms += sorted(phone_numbers(query) - {text})
+        digits = _DIGITS.sub("", unicodedata.normalize("NFKC", query))[:TERM_LENGTH]
+        forms += sorted(({digits} | phone_numbers(query)) - {text})
     return forms
 
 
-def terms_of(base_type: str, value) -> set[tuple[str, bool]]:
+def terms_of(base_type: str, value) -> frozenset[tuple[str, bool]]:
     """`{(term, at_start)}` of a field's value (nothing for an empty one)."""
-    if value in (None, ""):
-        return set()
-    return phone_terms(value) if base_type == "phone" else text_terms(value)
+    if value is None or value == "":
+        return frozenset()
+    return _terms(base_type, str(value))
+
+
+@lru_cache(maxsize=8192)  # names repeat (王伟, 张伟), and a batch's values are cut once per value
+def _terms(base_type: str, value: str) -> frozenset[tuple[str, bool]]:
+    if base_type == "phone":
+        return frozenset(phone_terms(value))
+    return frozenset(email_terms(value) if base_type == "email" else text_terms(value))
 
 
 def upper_bound(prefix: str) -> str:
