@@ -3,13 +3,13 @@ published version. `open_owner` is the owner's id while the draft is open and NU
 it is published or discarded, so a unique index keeps one open draft per admin.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 WHEN = sa.DateTime(timezone=True)
