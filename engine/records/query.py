@@ -63,6 +63,11 @@ class ListQuery:
 class _Problem(Exception):
     """What is wrong with one parameter; collected so all are reported together."""
 
+    def detail(self, key) -> dict:
+        """The problem of parameter `key`: a value's problem keeps its code and details."""
+        cause = self.__cause__
+        return cause.problem(key).to_dict() if isinstance(cause, FieldInvalid) else {"field": key, "message": str(self)}
+
 
 # -- parsing -------------------------------------------------------------------------
 
@@ -81,7 +86,7 @@ def parse_list_query(entity, table, params) -> ListQuery:
             else:
                 where.append(_filter(entity, table, key, raw))
         except _Problem as problem:
-            problems.append((key, str(problem)))
+            problems.append(problem.detail(key))
     order = _guard(problems, "sort", _parse_sort, entity, single.get("sort"))
     limit = _guard(problems, "limit", _parse_limit, single.get("limit"))
     columns = _guard(problems, "fields", _parse_fields, entity, single.get("fields"))
@@ -97,7 +102,7 @@ def _guard(problems, key, parse, *args):
     try:
         return parse(*args)
     except _Problem as problem:
-        problems.append((key, str(problem)))
+        problems.append(problem.detail(key))
         return None
 
 
@@ -204,7 +209,7 @@ def _convert(field, raw):
     try:
         return parse_query_value(field, raw)
     except FieldInvalid as invalid:
-        raise _Problem(str(invalid)) from None
+        raise _Problem(str(invalid)) from invalid
 
 
 def _parse_sort(entity, raw) -> tuple:
