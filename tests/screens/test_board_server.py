@@ -139,7 +139,7 @@ def test_a_column_pages_by_its_own_cursor(system, boss):
 def test_a_move_blocked_by_the_guard_is_refused_with_the_reason_and_changes_nothing(system, boss):
     record = deal(system, title="Small", priority="low")
     answer = move(boss, record, "won")
-    assert answer.status_code == 409 and 'role="alert"' in answer.text and "guard: priority" in answer.text
+    assert answer.status_code == 409 and 'role="alert"' in answer.text and "must be high (it is low)." in answer.text
     assert system.records.get("deal", record["id"])["stage"] == "lead"
 
 
