@@ -11,8 +11,7 @@ from __future__ import annotations
 from flask import flash, g
 from flask_babel import gettext as _
 
-from admin_ui import record_form
-from admin_ui import problems
+from admin_ui import problems, record_form
 from admin_ui.view import screen_view
 from engine.errors import LoomError
 from metadata.conditions import is_empty
