@@ -14,10 +14,12 @@ from dataclasses import dataclass, field as dataclass_field
 from flask import g
 from flask_babel import gettext as _
 
+from admin_ui import problems
 from admin_ui.form_values import record_value, submitted
 from admin_ui.inputs import whole_number
 from admin_ui.formats import record_title
 from engine.errors import LoomError, ValidationFailed
+from metadata.errors import Problem
 from workflows import transitions
 
 VALUE = "value."  # the form name of an asked field: value.<field>
@@ -68,7 +70,7 @@ def move_card(board, form) -> Outcome:
             return _update(board, record, to, form)
         return _transition(board, record, to, form)
     except LoomError as refused:
-        return Outcome("refused", _refusal_text(refused), 409 if refused.status >= 500 else refused.status,
+        return Outcome("refused", _refusal_text(board, refused), 409 if refused.status >= 500 else refused.status,
                        card=_int(form.get("id")))
 
 
@@ -89,7 +91,7 @@ def _transition(board, record, to, form) -> Outcome:
     declared = next(t for t in board.workflow["transitions"] if t["name"] == item["name"])
     missing = _missing_fields(item, declared)
     if missing is None:
-        return Outcome("refused", _refusal_message(item), item["refused"]["status"], card=record["id"])
+        return Outcome("refused", _refusal_message(board, item), item["refused"]["status"], card=record["id"])
     wants_comment = item["comment"] == "required"
     if (missing or wants_comment) and not form.get("asked"):
         return _ask(board, record, to, declared, missing, wants_comment)
@@ -100,7 +102,8 @@ def _transition(board, record, to, form) -> Outcome:
         status, body = transitions.perform(g.session, entity, record["id"], item["name"], form.get("comment"),
                                            form.get("version"), values=values or None)
     except ValidationFailed as invalid:
-        errors = {problem["field"]: problem["message"] for problem in invalid.details if problem.get("field") in missing}
+        fields = board.entity["field_by_name"]
+        errors = {p.path: problems.text(p, fields) for p in invalid.problems if p.path in missing}
         if not errors:
             raise
         return _ask(board, record, to, declared, missing, wants_comment, form, errors)
@@ -119,8 +122,9 @@ def _missing_fields(item, declared) -> list[str] | None:
         return []
     if item["refused"]["code"] != "transition_blocked":
         return None
-    fields = [b["field"] for b in item["blocked_by"]]
-    return fields if set(fields) <= set(declared["requires"]) else None
+    if any(b["code"] != "required_for_step" for b in item["blocked_by"]):
+        return None
+    return [b["field"] for b in item["blocked_by"]]
 
 
 def _ask(board, record, to, declared, missing, wants_comment, form=None, errors=None) -> Outcome:
@@ -146,13 +150,17 @@ def _values(board, names, form) -> tuple[dict, dict]:
     return values, problems
 
 
-def _refusal_message(item) -> str:
-    reasons = [b["message"] for b in item.get("blocked_by", ())]
-    return "; ".join([item["refused"]["message"], *reasons])
+def _refusal_message(board, item) -> str:
+    """Why the step is refused, in the user's language: its problems (a guard explained)."""
+    refused = item["refused"]
+    found = [Problem.from_dict(d) for d in refused.get("details") or ()]
+    fields = board.entity["field_by_name"]
+    return " ".join([problems.text(p, fields) for p in found] or
+                    [problems.headline(refused["code"], refused["message"])])
 
 
-def _refusal_text(error: LoomError) -> str:
-    return "; ".join([error.message, *(d["message"] for d in error.details if d.get("message"))])
+def _refusal_text(board, error: LoomError) -> str:
+    return " ".join(problems.texts(error, board.entity["field_by_name"]))
 
 
 def _title(board, record) -> str:

@@ -12,7 +12,7 @@ from flask import g, render_template, request
 from flask_babel import gettext as _
 
 from admin_ui.inputs import whole_number
-from admin_ui import formats
+from admin_ui import formats, problems
 from admin_ui.form_values import record_value, submitted
 from admin_ui.list_state import list_entity
 from admin_ui.people import active_people
@@ -70,19 +70,19 @@ def bulk_action(entity):
             return _answer([], problem or _("%(value)s is not a value for %(field)s.",
                                             value=request.form.get("value", "")[:60], field=field["label"]))
         data = {field["name"]: value}
-        results = _each(ids, lambda i: g.session.records.update(entity, i, data))
+        results = _each(ids, lambda i: g.session.records.update(entity, i, data), found["field_by_name"])
     elif action == "transition":
         name = request.form.get("transition")
         if name not in {t["name"] for t in bulk_transitions(found)}:
             return _answer([], _("Choose a transition."))
-        results = _each(ids, lambda i: transitions.perform(g.session, entity, i, name))
+        results = _each(ids, lambda i: transitions.perform(g.session, entity, i, name), found["field_by_name"])
     elif action == "assign" and g.ui_user.is_admin:
         owner = request.form.get("owner", "")
         if owner not in {str(i) for i, _name in bulk_owners()}:
             return _answer([], _("Choose who gets the records."))
-        results = _each(ids, lambda i: g.session.records.assign(entity, i, int(owner)))
+        results = _each(ids, lambda i: g.session.records.assign(entity, i, int(owner)), found["field_by_name"])
     elif action == "delete":
-        results = _each(ids, lambda i: g.session.records.delete(entity, i))
+        results = _each(ids, lambda i: g.session.records.delete(entity, i), found["field_by_name"])
     else:
         return _answer([], _("Choose an action."))
     for result in results:
@@ -95,16 +95,20 @@ def _unreadable(field: dict, value) -> bool:
     return field["base_type"] in ("integer", "reference") and value is not None and not isinstance(value, int)
 
 
-def _each(ids, run) -> list[dict]:
-    """Run the action on every row: (id, outcome, the engine's reasons)."""
+def _each(ids, run, fields) -> list[dict]:
+    """Run the action on every row: (id, outcome, the engine's reasons in the user's language;
+    `fields` the entity's field views by name, for their labels)."""
     results = []
     for record_id in ids:
         try:
             answer = run(record_id)
         except LoomError as refused:
-            reasons = [p["message"] if not p.get("field") else f"{p['field']}: {p['message']}"
-                       for p in refused.details]
-            results.append({"id": record_id, "outcome": "refused", "message": refused.message, "reasons": reasons})
+            general = [problems.text(p) for p in refused.problems if not p.path]
+            reasons = [problems.text(p, fields) if p.code == "guard_failed" else
+                       f"{fields[p.path]['label'] if p.path in fields else p.path}: {problems.text(p, fields)}"
+                       for p in refused.problems if p.path]
+            results.append({"id": record_id, "outcome": "refused", "reasons": reasons,
+                            "message": " ".join(general) or problems.headline(refused.code, refused.message)})
             continue
         waiting = isinstance(answer, tuple) and answer[0] == 202
         results.append({"id": record_id, "outcome": "waiting" if waiting else "done", "message": "", "reasons": []})

@@ -108,9 +108,9 @@ def _refusals(error, labels: dict) -> list[str]:
     out = []
     for problem in error.problems:
         name = (problem.path or "").split("__")[0]
-        text = problems.translated(problem.code, problem.message)
+        text = problems.text(problem)
         out.append(f"{labels.get(name, name)}: {text}" if name else text)
-    return out or [problems.translated(error.code, error.message)]
+    return out or [problems.headline(error.code, error.message)]
 
 
 def _reference_titles(entity: dict, state) -> dict:

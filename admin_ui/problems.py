@@ -1,76 +1,163 @@
-"""Engine problems in the user's language: the record service reports a field's problem
-in English (`metadata.errors.Problem`: field, code, message); a screen shows it next to
-the field in the request's language.
+"""Engine problems in the user's language, by their code and details alone.
 
-Problems are matched first by their code (when the code alone says what is wrong), then
-by the shape of the engine's message (the record service gives every field problem the
-same code, `validation_failed`, and says what is wrong in the message). A problem
-matching nothing keeps the engine's English message, so a new engine message is never
-lost, only untranslated."""
+The engine says what is wrong with a value or a workflow step by a code of
+`engine.problem_codes` and its details (`metadata.errors.Problem`), with an English message
+for the API. A screen words each code here; a guard's explanation names the field by its
+label, its operator in words and its values as the user sees them. A code with no words here
+keeps the engine's English message, so a new engine code is never lost, only untranslated."""
 from __future__ import annotations
 
-import re
+from typing import Callable, Mapping
 
 from flask_babel import gettext as _
 
-BY_CODE = {
-    "unique_violation": lambda m: _("Another record already has this value."),
-    "stale_version": lambda m: _("Someone else saved this record first."),
-    "role_not_allowed": lambda m: _("Your role may not take this step."),
-    "approver_role": lambda m: _("This step needs an approval from another role."),
-    "already_approved": lambda m: _("You already approved this step; it needs more approvals."),
-    "illegal_transition": lambda m: _("This step is not possible from the current state."),
+from metadata.errors import Problem
+
+# code -> the words for its details (`d`); `f` is the field's view, when the problem has one.
+TEXTS: dict[str, Callable[[Mapping, Mapping], str]] = {
+    "required": lambda d, f: _("Required."),
+    "not_text": lambda d, f: _("Enter text."),
+    "too_long": lambda d, f: _("At most %(n)s characters.", n=d["max"]),
+    "unstorable_text": lambda d, f: _("Remove the control characters from this text."),
+    "not_email": lambda d, f: _("Enter an e-mail address such as name@example.com."),
+    "not_phone": lambda d, f: _("Enter a phone number."),
+    "not_url": lambda d, f: _("Enter a web address starting with https://."),
+    "not_option": lambda d, f: _("Choose one of the options."),
+    "not_option_list": lambda d, f: _("Choose one of the options."),
+    "repeated_option": lambda d, f: _("Choose each option only once."),
+    "not_integer": lambda d, f: _("Enter a whole number."),
+    "out_of_range": lambda d, f: _("This value is too large or too small to be stored."),
+    "not_number": lambda d, f: _("Enter a number."),
+    "too_many_digits": lambda d, f: _("At most %(n)s digits before the decimal point.", n=d["digits"]),
+    "too_many_decimals": lambda d, f: _("At most %(n)s decimal places.", n=d["places"]),
+    "not_boolean": lambda d, f: _("Choose yes or no."),
+    "not_date": lambda d, f: _("Enter a date."),
+    "not_datetime": lambda d, f: _("Enter a date and time."),
+    "below_min": lambda d, f: _("Must be at least %(n)s.", n=d["min"]),
+    "above_max": lambda d, f: _("Must be at most %(n)s.", n=d["max"]),
+    "not_money": lambda d, f: _("Enter an amount and a currency code."),
+    "not_currency": lambda d, f: _("Enter a currency code such as CNY."),
+    "not_json": lambda d, f: _("Enter valid JSON."),
+    "pattern_mismatch": lambda d, f: _("This does not have the expected form."),
+    "broken_pattern": lambda d, f: _("This field's format rule is broken: ask an administrator to fix it."),
+    "not_reference": lambda d, f: _("Choose a record from the list."),
+    "unknown_reference": lambda d, f: _("Choose a record from the list."),
+    "bad_default": lambda d, f: _("This field's default value does not fit it: ask an administrator to fix it."),
+    "not_filterable": lambda d, f: _("This field cannot be filtered by value."),
+    "not_object": lambda d, f: _("The record could not be read."),
+    "unknown_field": lambda d, f: _("The record has no such field: reload the page."),
+    "read_only": lambda d, f: _("This field cannot be changed."),
+    "already_used": lambda d, f: _("Another record already has this value."),
+    "combination_used": lambda d, f: _("Another record already has this combination of values."),
+    "repeated_in_batch": lambda d, f: _("Another record of the same batch has this value."),
+    "not_your_value": lambda d, f: _("Choose a value that is shared with you."),
+    "starts_at": lambda d, f: _("A new record starts at the workflow's first stage."),
+    "set_by_workflow": lambda d, f: _("The stage changes only through a workflow step."),
+    "guard_failed": lambda d, f: guard_text(d, f),
+    "required_for_step": lambda d, f: _("Fill this in for this step."),
+    "comment_required": lambda d, f: _("A comment is required for this step."),
+    "comment_too_long": lambda d, f: _("At most %(n)s characters.", n=d["max"]),
+    "transition_blocked": lambda d, f: _("This step is not possible now."),
+    "illegal_transition": lambda d, f: _("This step is not possible from the current state."),
+    "role_not_allowed": lambda d, f: _("Your role may not take this step."),
+    "approver_role": lambda d, f: _("This step needs approvals by the role %(role)s (%(given)s of %(needed)s "
+                                    "given); ask someone with that role.", role=d["role"], given=d["given"],
+                                    needed=d["needed"]),
+    "already_approved": lambda d, f: _("You already approved this step; it needs more approvals."),
+    "values_with_approval": lambda d, f: _("This step needs approvals: save the fields first, then approve."),
+    "state_changed": lambda d, f: _("Someone moved this record meanwhile: reload it and try again."),
+    # the codes of whole errors, which their problems take when they have none of their own
+    "unique_violation": lambda d, f: _("Another record already has this value."),
+    "stale_version": lambda d, f: _("Someone else saved this record first."),
 }
+# An error's own code, said of the error as a whole (a problem with this code is a plugin's
+# refusal without a code of its own: its message says more).
+HEADLINES: dict[str, Callable[[], str]] = {
+    "validation_failed": lambda: _("Some values are not valid."),
+    "read_only": lambda: _("This record is shared with you to read, not to change."),
+}
+# Codes whose message is someone else's words (a plugin's field type or check): shown as given.
+AS_GIVEN = frozenset({"invalid"})
 
-BY_MESSAGE = [
-    (r"is required( and cannot be null)?|a value is required", lambda m: _("Required.")),
-    (r"must be at most (?P<n>\d+) characters.*", lambda m: _("At most %(n)s characters.", n=m["n"])),
-    (r".* is not a valid e-mail address", lambda m: _("Enter an e-mail address such as name@example.com.")),
-    (r".* is not a valid phone number", lambda m: _("Enter a phone number.")),
-    (r".* is not a valid http\(s\) URL", lambda m: _("Enter a web address starting with https://.")),
-    (r".* is not one of.*|must not repeat an option|must be a list of options",
-     lambda m: _("Choose one of the options.")),
-    (r"must be a whole number|.* is not a whole number|is out of range.*", lambda m: _("Enter a whole number.")),
-    (r"must be a (finite )?number|.* is not a number such as .*", lambda m: _("Enter a number.")),
-    (r"must have at most (?P<n>\d+) decimal places", lambda m: _("At most %(n)s decimal places.", n=m["n"])),
-    (r"must have at most (?P<n>\d+) digits before the decimal point",
-     lambda m: _("At most %(n)s digits before the decimal point.", n=m["n"])),
-    (r"must be at least (?P<n>\S+)", lambda m: _("Must be at least %(n)s.", n=m["n"])),
-    (r"must be at most (?P<n>\S+)", lambda m: _("Must be at most %(n)s.", n=m["n"])),
-    (r".*(is not|must be) a date as YYYY-MM-DD", lambda m: _("Enter a date.")),
-    (r".*(is not|must be) an ISO 8601 date and time.*", lambda m: _("Enter a date and time.")),
-    (r".* is not an ISO 4217 currency code.*", lambda m: _("Enter a currency code such as CNY.")),
-    (r"must be \{\"amount\".*", lambda m: _("Enter an amount and a currency code.")),
-    (r".* does not match the pattern .*", lambda m: _("This does not have the expected form.")),
-    (r"must be filled before .*", lambda m: _("Fill this in for this step.")),
-    (r"no \w+ record with id .*|must be the id \(a whole number\) of a record in .*",
-     lambda m: _("Choose a record from the list.")),
-    (r"'.*' needs a comment", lambda m: _("A comment is required for this step.")),
-    (r"is read-only", lambda m: _("This field cannot be changed.")),
-    (r"must be valid JSON", lambda m: _("Enter valid JSON.")),
-]
-_COMPILED = [(re.compile(pattern), say) for pattern, say in BY_MESSAGE]
+# A guard's leaf in words: the operator it must meet (`passed` false) or, under a `not`, the
+# operator it must not (`passed` true: the negation's words).
+GUARD_WORDS: dict[str, Callable[..., str]] = {
+    "eq": lambda **k: _("%(field)s must be %(value)s (it is %(actual)s).", **k),
+    "ne": lambda **k: _("%(field)s must not be %(value)s.", **k),
+    "gt": lambda **k: _("%(field)s must be more than %(value)s (it is %(actual)s).", **k),
+    "gte": lambda **k: _("%(field)s must be at least %(value)s (it is %(actual)s).", **k),
+    "lt": lambda **k: _("%(field)s must be less than %(value)s (it is %(actual)s).", **k),
+    "lte": lambda **k: _("%(field)s must be at most %(value)s (it is %(actual)s).", **k),
+    "in": lambda **k: _("%(field)s must be one of %(value)s (it is %(actual)s).", **k),
+    "not_in": lambda **k: _("%(field)s must not be any of %(value)s (it is %(actual)s).", **k),
+    "contains": lambda **k: _("%(field)s must contain %(value)s (it is %(actual)s).", **k),
+    "not_contains": lambda **k: _("%(field)s must not contain %(value)s (it is %(actual)s).", **k),
+    "matches": lambda **k: _("%(field)s must have the form %(value)s (it is %(actual)s).", **k),
+    "not_matches": lambda **k: _("%(field)s must not have the form %(value)s (it is %(actual)s).", **k),
+    "exists": lambda **k: _("%(field)s must be filled in.", **k),
+    "not_exists": lambda **k: _("%(field)s must be empty (it is %(actual)s).", **k),
+}
+NEGATED = {"eq": "ne", "ne": "eq", "gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt", "in": "not_in",
+           "not_in": "in", "contains": "not_contains", "matches": "not_matches", "exists": "not_exists",
+           "not_exists": "exists"}
 
 
-def translated(code: str, message: str) -> str:
-    """The problem's text in the request's language (the English message when unknown)."""
-    say = BY_CODE.get(code)
-    if say is not None:
-        return say(None)
-    for pattern, say in _COMPILED:
-        found = pattern.fullmatch(message or "")
-        if found:
-            return say(found)
-    return message
+def translated(code: str, message: str, details: Mapping | None = None, field: Mapping | None = None) -> str:
+    """A problem's words in the request's language (the English `message` for a code without
+    words here, or when its details are not the ones its words need)."""
+    say = TEXTS.get(code)
+    if say is None or code in AS_GIVEN:
+        return message
+    try:
+        return say(details or {}, field or {})
+    except KeyError:  # details of another shape than the code's: the engine's words stay right
+        return message
+
+
+def text(problem: Problem, fields: Mapping | None = None) -> str:
+    """`problem` in words; `fields` the entity's field views by name (labels, choices)."""
+    return translated(problem.code, problem.message, problem.details, (fields or {}).get(problem.path))
+
+
+def texts(error, fields: Mapping | None = None) -> list[str]:
+    """A LoomError in words: each of its problems, or the error itself when it has none."""
+    return [text(p, fields) for p in error.problems] or [headline(error.code, error.message)]
+
+
+def headline(code: str, message: str) -> str:
+    """An error's own code and message in words (its problems say the rest); an error code
+    is not a problem's: `read_only` of a record is not `read_only` of a field."""
+    say = HEADLINES.get(code)
+    return say() if say is not None else message
+
+
+def guard_text(details: Mapping, field: Mapping) -> str:
+    """A guard's failed leaf: the field by its label, the operator in words, the values as
+    the user sees them."""
+    op = details["op"] if not details.get("passed") else NEGATED[details["op"]]
+    return GUARD_WORDS[op](field=field.get("label") or field.get("name") or "?",
+                           value=shown(details.get("value"), field), actual=shown(details.get("actual"), field))
+
+
+def shown(value, field: Mapping) -> str:
+    """A value as the user sees it: an option by its label, yes/no, a list joined."""
+    if value is None or value == "" or value == []:
+        return _("empty")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return _(", ").join(shown(v, field) for v in value)
+    labels = {c["value"]: c["label"] for c in field.get("choices", ())}
+    return str(labels.get(value, value) if isinstance(value, str) else value)
 
 
 def by_field(error) -> tuple[dict, list[str]]:
     """A LoomError's problems as `{field: [text, ...]}` and the texts naming no field."""
     fields, general = {}, []
     for problem in error.problems:
-        text = translated(problem.code, problem.message)
+        said = text(problem)
         if problem.path:
-            fields.setdefault(problem.path, []).append(text)
+            fields.setdefault(problem.path, []).append(said)
         else:
-            general.append(text)
+            general.append(said)
     return fields, general

@@ -11,14 +11,12 @@ from __future__ import annotations
 from flask import flash, g
 from flask_babel import gettext as _
 
-from admin_ui import record_form
-from admin_ui.problems import translated
+from admin_ui import problems, record_form
 from admin_ui.view import screen_view
 from engine.errors import LoomError
 from metadata.conditions import is_empty
+from metadata.errors import Problem
 from workflows import transitions
-
-GUARD = "guard:"
 
 
 def bar(entity: dict, record: dict) -> dict | None:
@@ -38,7 +36,7 @@ def _offer(entity, record, view, item) -> dict:
     needs = [entity["field_by_name"][name] for name in view["requires"]
              if name in entity["field_by_name"] and is_empty(record.get(name))]
     blockers = [b for b in item["blocked_by"] if b["field"] not in {f["name"] for f in needs}
-                or b["message"].startswith(GUARD)]
+                or b["code"] != "required_for_step"]
     refused = item.get("refused")
     only_needs = refused is not None and refused["code"] == "transition_blocked" and not blockers
     return {"name": view["name"], "label": view["label"] or view["name"], "comment": view["comment"],
@@ -48,20 +46,16 @@ def _offer(entity, record, view, item) -> dict:
 
 
 def _reasons(entity, refused, blockers) -> list[str]:
-    """Why a transition cannot be taken now, in the user's language."""
-    if not blockers:
-        return [translated(refused["code"], refused["message"])]
+    """Why a transition cannot be taken now, in the user's language: a guard's explanation
+    names its field itself; another problem is prefixed by its field's label."""
+    fields = entity["field_by_name"]
     out = []
-    for blocker in blockers:
-        field = entity["field_by_name"].get(blocker["field"])
-        label = field["label"] if field else blocker["field"]
-        if blocker["message"].startswith(GUARD):
-            out.append(_("%(field)s does not meet this step's condition (%(rule)s).", field=label,
-                         rule=blocker["message"].removeprefix(GUARD).strip()))
-        else:
-            out.append(_("%(field)s: %(problem)s", field=label,
-                         problem=translated("", blocker["message"])))
-    return out
+    for problem in map(Problem.from_dict, blockers or refused.get("details") or ()):
+        said = problems.text(problem, fields)
+        field = fields.get(problem.path)
+        out.append(said if problem.code == "guard_failed" or not problem.path else
+                   _("%(field)s: %(problem)s", field=field["label"] if field else problem.path, problem=said))
+    return out or [problems.headline(refused["code"], refused["message"])]
 
 
 def take(entity: dict, record: dict, name: str, form, version: int) -> tuple[int, dict | None]:
@@ -75,8 +69,7 @@ def take(entity: dict, record: dict, name: str, form, version: int) -> tuple[int
         status, _result = transitions.perform(g.session, entity["name"], record["id"], name, comment, version,
                                               values=values or None)
     except LoomError as error:
-        return error.status, {"name": name, "messages": [translated(error.code, error.message)] + [
-            translated(p.code, p.message) for p in error.problems]}
+        return error.status, {"name": name, "messages": problems.texts(error, entity["field_by_name"])}
     label = view["label"] if view else name
     flash(_("Your approval of “%(step)s” is recorded; it needs more approvals.", step=label) if status == 202
           else _("Done: %(step)s.", step=label))

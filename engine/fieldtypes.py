@@ -19,6 +19,8 @@ from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, String, Te
 
 from engine.coltypes import ID_TYPE, JSON_TYPE, ExactDecimal, UTCDateTime
 from engine.currencies import ISO_4217
+from engine.problem_codes import check
+from metadata.errors import Problem
 from metadata.regex import compile_pattern, pattern_problem
 
 INT64 = 2**63 - 1
@@ -36,7 +38,17 @@ CURRENCY_SUFFIX = "__currency"
 
 
 class FieldInvalid(ValueError):
-    """A value that does not fit its field; the message is shown to the user as is."""
+    """A value that does not fit its field: the English message the API shows as is, and
+    a `code` of `engine.problem_codes` with its details (default `invalid`: a plugin's
+    words, with no code of their own)."""
+
+    def __init__(self, message: str, code: str = "invalid", **details):
+        check(code, details)
+        super().__init__(message)
+        self.code, self.details = code, details
+
+    def problem(self, path: str) -> Problem:
+        return Problem(path, self.code, str(self), self.details)
 
 
 @dataclass(frozen=True)
@@ -56,25 +68,26 @@ class CustomFieldType:
 
 def _string(field, value):
     if not isinstance(value, str):
-        raise FieldInvalid("must be a string")
+        raise FieldInvalid("must be a string", "not_text")
     if field.max_length is not None and len(value) > field.max_length:
-        raise FieldInvalid(f"must be at most {field.max_length} characters (got {len(value)})")
+        raise FieldInvalid(f"must be at most {field.max_length} characters (got {len(value)})", "too_long",
+                           max=field.max_length, length=len(value))
     if UNSTORABLE.search(value):
-        raise FieldInvalid("must be text without NUL characters or unpaired surrogates")
+        raise FieldInvalid("must be text without NUL characters or unpaired surrogates", "unstorable_text")
     return value
 
 
 def _email(field, value):
     value = _string(field, value)
     if not EMAIL_RE.fullmatch(value) or len(value) > 254:
-        raise FieldInvalid(f"{_short(value)} is not a valid e-mail address")
+        raise FieldInvalid(f"{_short(value)} is not a valid e-mail address", "not_email")
     return value
 
 
 def _phone(field, value):
     value = _string(field, value)
     if not PHONE_RE.fullmatch(value) or sum(map(str.isdigit, value)) < 3:
-        raise FieldInvalid(f"{_short(value)} is not a valid phone number")
+        raise FieldInvalid(f"{_short(value)} is not a valid phone number", "not_phone")
     return value
 
 
@@ -82,33 +95,38 @@ def _url(field, value):
     value = _string(field, value)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
-        raise FieldInvalid(f"{_short(value)} is not a valid http(s) URL")
+        raise FieldInvalid(f"{_short(value)} is not a valid http(s) URL", "not_url")
     return value
 
 
 def _choice(field, value):
     if not isinstance(value, str) or value not in field.option_values():
-        raise FieldInvalid(f"{_short(value)} is not one of: {', '.join(field.option_values())}")
+        raise _not_option(field, value)
     return value
+
+
+def _not_option(field, value) -> FieldInvalid:
+    options = list(field.option_values())
+    return FieldInvalid(f"{_short(value)} is not one of: {', '.join(options)}", "not_option", options=options)
 
 
 def _multi_choice(field, value):
     if not isinstance(value, list):
-        raise FieldInvalid("must be a list of options")
+        raise FieldInvalid("must be a list of options", "not_option_list")
     allowed = field.option_values()
     bad = [v for v in value if not isinstance(v, str) or v not in allowed]
     if bad:
-        raise FieldInvalid(f"{_short(bad[0])} is not one of: {', '.join(allowed)}")
+        raise _not_option(field, bad[0])
     if len(set(value)) != len(value):
-        raise FieldInvalid("must not repeat an option")
+        raise FieldInvalid("must not repeat an option", "repeated_option")
     return value
 
 
 def _integer(field, value):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldInvalid("must be a whole number")
+        raise FieldInvalid("must be a whole number", "not_integer")
     if abs(value) > INT64:
-        raise FieldInvalid("is out of range for a whole number")
+        raise FieldInvalid("is out of range for a whole number", "out_of_range")
     return _in_range(field, value)
 
 
@@ -116,30 +134,31 @@ def _to_decimal(field, value) -> Decimal:
     """A JSON number, a plain decimal string ('-12.50', no exponent) or a Decimal,
     with at most `scale` decimal places and `precision - scale` digits before the point."""
     if isinstance(value, bool):
-        raise FieldInvalid("must be a number")
+        raise FieldInvalid("must be a number", "not_number")
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise FieldInvalid("must be a finite number")
+            raise FieldInvalid("must be a finite number", "not_number")
         number = Decimal(repr(value))
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, str):
         if not DECIMAL_RE.fullmatch(value):
-            raise FieldInvalid(f"{_short(value)} is not a number such as '12.50'")
+            raise FieldInvalid(f"{_short(value)} is not a number such as '12.50'", "not_number")
         number = Decimal(value)
     elif isinstance(value, Decimal):
         number = value
     else:
-        raise FieldInvalid("must be a number")
+        raise FieldInvalid("must be a number", "not_number")
     if not number.is_finite():
-        raise FieldInvalid("must be a finite number")
+        raise FieldInvalid("must be a finite number", "not_number")
     precision, scale = field.precision or 18, field.scale if field.scale is not None else 2
     if number and number.adjusted() >= precision - scale:
-        raise FieldInvalid(f"must have at most {precision - scale} digits before the decimal point")
+        raise FieldInvalid(f"must have at most {precision - scale} digits before the decimal point",
+                           "too_many_digits", digits=precision - scale)
     quantum, context = _quantizing(precision, scale)
     rounded = number.quantize(quantum, context=context)
     if rounded != number:
-        raise FieldInvalid(f"must have at most {scale} decimal places")
+        raise FieldInvalid(f"must have at most {scale} decimal places", "too_many_decimals", places=scale)
     return abs(rounded) if not rounded else rounded  # no negative zero: the databases drop its sign
 
 
@@ -156,7 +175,7 @@ def _decimal(field, value):
 
 def _boolean(field, value):
     if not isinstance(value, bool):
-        raise FieldInvalid("must be true or false")
+        raise FieldInvalid("must be true or false", "not_boolean")
     return value
 
 
@@ -164,8 +183,8 @@ def _date(field, value):
     if isinstance(value, date) and not isinstance(value, datetime):
         return _in_range(field, value)
     if not isinstance(value, str):
-        raise FieldInvalid("must be a date as YYYY-MM-DD")
-    invalid = FieldInvalid(f"{_short(value)} is not a date as YYYY-MM-DD")
+        raise FieldInvalid("must be a date as YYYY-MM-DD", "not_date")
+    invalid = FieldInvalid(f"{_short(value)} is not a date as YYYY-MM-DD", "not_date")
     if not DATE_RE.fullmatch(value):
         raise invalid
     try:
@@ -180,7 +199,8 @@ def parse_datetime(value) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
-        invalid = FieldInvalid(f"{_short(value)} is not an ISO 8601 date and time such as '2024-05-01T09:30:00Z'")
+        invalid = FieldInvalid(f"{_short(value)} is not an ISO 8601 date and time such as '2024-05-01T09:30:00Z'",
+                               "not_datetime")
         if not DATETIME_RE.fullmatch(value):
             raise invalid
         try:
@@ -188,13 +208,13 @@ def parse_datetime(value) -> datetime:
         except ValueError:
             raise invalid from None
     else:
-        raise FieldInvalid("must be an ISO 8601 date and time")
+        raise FieldInvalid("must be an ISO 8601 date and time", "not_datetime")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     try:
         return parsed.astimezone(timezone.utc)
     except OverflowError:
-        raise FieldInvalid(f"{_short(str(value))} is outside the years 1 to 9999 in UTC") from None
+        raise FieldInvalid(f"{_short(str(value))} is outside the years 1 to 9999 in UTC", "out_of_range") from None
 
 
 def _datetime(field, value):
@@ -203,16 +223,17 @@ def _datetime(field, value):
 
 def _reference(field, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value > INT64:
-        raise FieldInvalid(f"must be the id (a whole number) of a record in {field.to}")
+        raise FieldInvalid(f"must be the id (a whole number) of a record in {field.to}", "not_reference",
+                           entity=field.to)
     return value
 
 
 def _currency(field, value):
     if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
-        raise FieldInvalid('must be {"amount": number, "currency": "ISO 4217 code"}')
+        raise FieldInvalid('must be {"amount": number, "currency": "ISO 4217 code"}', "not_money")
     code = value["currency"]
     if not isinstance(code, str) or code not in ISO_4217:
-        raise FieldInvalid(f"{_short(code)} is not an ISO 4217 currency code such as 'EUR'")
+        raise FieldInvalid(f"{_short(code)} is not an ISO 4217 currency code such as 'EUR'", "not_currency")
     return {"amount": _in_range(field, _to_decimal(field, value["amount"])), "currency": code}
 
 
@@ -222,22 +243,22 @@ def _json(field, value):
     while stack:
         item, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise FieldInvalid(f"is nested more than {MAX_JSON_DEPTH} levels deep")
+            raise FieldInvalid(f"is nested more than {MAX_JSON_DEPTH} levels deep", "not_json")
         if isinstance(item, dict):
             for key, inner in item.items():
                 if not isinstance(key, str) or UNSTORABLE.search(key):
-                    raise FieldInvalid("must have text keys without NUL characters")
+                    raise FieldInvalid("must have text keys without NUL characters", "not_json")
                 stack.append((inner, depth + 1))
         elif isinstance(item, list):
             stack.extend((inner, depth + 1) for inner in item)
         elif isinstance(item, str):
             if UNSTORABLE.search(item):
-                raise FieldInvalid("must hold text without NUL characters or unpaired surrogates")
+                raise FieldInvalid("must hold text without NUL characters or unpaired surrogates", "not_json")
         elif isinstance(item, float):
             if not math.isfinite(item):
-                raise FieldInvalid("must hold only finite numbers")
+                raise FieldInvalid("must hold only finite numbers", "not_json")
         elif item is not None and not isinstance(item, (bool, int)):
-            raise FieldInvalid("must be a JSON value")
+            raise FieldInvalid("must be a JSON value", "not_json")
     return value
 
 
@@ -249,9 +270,9 @@ def _short(value) -> str:
 def _in_range(field, value):
     low, high = _bound(field, field.min), _bound(field, field.max)
     if low is not None and value < low:
-        raise FieldInvalid(f"must be at least {field.min}")
+        raise FieldInvalid(f"must be at least {field.min}", "below_min", min=field.min)
     if high is not None and value > high:
-        raise FieldInvalid(f"must be at most {field.max}")
+        raise FieldInvalid(f"must be at most {field.max}", "above_max", max=field.max)
     return value
 
 
@@ -275,9 +296,10 @@ def _with_pattern(convert):
             problem = pattern_problem(field.pattern)  # stored before patterns had their dialect
             if problem:
                 raise FieldInvalid(f"the field's pattern {field.pattern} cannot be checked ({problem}); "
-                                   "an admin must change it")
+                                   "an admin must change it", "broken_pattern", pattern=field.pattern)
             if not compile_pattern(field.pattern).fullmatch(value):
-                raise FieldInvalid(f"{_short(value)} does not match the pattern {field.pattern}")
+                raise FieldInvalid(f"{_short(value)} does not match the pattern {field.pattern}", "pattern_mismatch",
+                                   pattern=field.pattern)
         return value
     return checked
 
@@ -370,9 +392,9 @@ def parse_query_value(field, raw: str):
         try:
             value = int(raw)
         except ValueError:
-            raise FieldInvalid(f"{raw!r} is not a whole number") from None
+            raise FieldInvalid(f"{raw!r} is not a whole number", "not_integer") from None
         if abs(value) > INT64:
-            raise FieldInvalid(f"{raw!r} is out of range")
+            raise FieldInvalid(f"{raw!r} is out of range", "out_of_range")
         return value
     if base in ("decimal", "currency"):
         return _to_decimal(field, raw)
@@ -382,7 +404,7 @@ def parse_query_value(field, raw: str):
             return True
         if lowered in ("false", "0", "no"):
             return False
-        raise FieldInvalid(f"{raw!r} is not true or false")
+        raise FieldInvalid(f"{raw!r} is not true or false", "not_boolean")
     if base == "date":
         return _date(_unbounded(field), raw)
     if base == "datetime":
@@ -390,7 +412,7 @@ def parse_query_value(field, raw: str):
     if base in ("choice", "multi_choice"):  # one option: a misspelt one is an error, not "no match"
         return _choice(field, raw)
     if base == "json":
-        raise FieldInvalid("cannot be filtered by value")
+        raise FieldInvalid("cannot be filtered by value", "not_filterable")
     return raw
 
 

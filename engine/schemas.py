@@ -6,11 +6,14 @@ the same one the batch loader uses, so both paths judge a value alike."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from marshmallow import RAISE, Schema, ValidationError, fields
 
 from engine.fieldtypes import CONVERTERS, DECIMAL_RE, FieldInvalid
+from engine.problem_codes import problem
 from engine.records.dump import SYSTEM_FIELDS
+from metadata.errors import Problem
 from metadata.regex import IGNORE_CASE
 
 _DECIMAL_INPUT = {"anyOf": [{"type": "string", "pattern": f"^{DECIMAL_RE.pattern}$"}, {"type": "number"}]}
@@ -37,11 +40,28 @@ MESSAGES = {"required": "is required", "null": "is required and cannot be null"}
 READ_ONLY = "is read-only"
 
 
-def unknown_field_message(key, readonly=frozenset()) -> str:
+def unknown_field_problem(key, readonly=frozenset()) -> Problem:
     """What is wrong with an input key that is not a writable field."""
     if key in SYSTEM_FIELDS or key in readonly:
-        return READ_ONLY
-    return f"unknown field '{key}'"
+        return problem(str(key), "read_only", READ_ONLY)
+    return problem(str(key), "unknown_field", f"unknown field '{key}'")
+
+
+def required_problem(name, given_null=False) -> Problem:
+    return problem(name, "required", MESSAGES["null" if given_null else "required"])
+
+
+def value_problem(name, exc: ValueError) -> Problem:
+    """A converter's or a custom type's refusal of the value of field `name`."""
+    if isinstance(exc, FieldInvalid):
+        return exc.problem(name)
+    return problem(name, "invalid", str(exc))
+
+
+class _Said(str):
+    """A marshmallow error message that keeps its problem (marshmallow keeps the string)."""
+
+    problem: Problem
 
 
 def default_factory(meta_field):
@@ -50,10 +70,10 @@ def default_factory(meta_field):
     try:
         value = CONVERTERS[meta_field.base_type or meta_field.type](meta_field, meta_field.default)
     except ValueError as exc:  # FieldInvalid included
-        problem = f"is missing, and its default {meta_field.default!r} does not fit: {exc}"
+        said = f"is missing, and its default {meta_field.default!r} does not fit: {exc}"
 
         def broken():
-            raise FieldInvalid(problem)
+            raise FieldInvalid(said, "bad_default", default=meta_field.default)
         return broken
     return lambda: copy.deepcopy(value)
 
@@ -63,8 +83,14 @@ def _marshmallow_default(factory):
         try:
             return factory()
         except FieldInvalid as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(_said(exc.problem(""))) from None
     return load_default
+
+
+def _said(found: Problem) -> _Said:
+    said = _Said(found.message)
+    said.problem = found
+    return said
 
 
 class LoomField(fields.Field):
@@ -85,7 +111,7 @@ class LoomField(fields.Field):
             if self.custom_validate is not None:
                 value = self.custom_validate(value)
         except ValueError as exc:  # FieldInvalid included
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(_said(value_problem("", exc))) from None
         return value
 
 
@@ -148,11 +174,22 @@ def output_schema(entity) -> Schema:
 
 
 def errors_to_details(messages, readonly=frozenset()) -> list[dict]:
-    """Marshmallow's error dict as a flat list of {field, message}, sorted by field."""
+    """Marshmallow's error dict as a flat list of problems ({field, code, message, ...}),
+    sorted by field."""
     details = []
     for key, value in sorted(messages.items(), key=lambda kv: str(kv[0])):
         for message in value if isinstance(value, list) else [value]:
-            if message == "Unknown field.":
-                message = unknown_field_message(key, readonly)
-            details.append({"field": str(key), "message": str(message)})
+            details.append(_problem_of(str(key), message, readonly).to_dict())
     return details
+
+
+def _problem_of(name: str, message, readonly) -> Problem:
+    """The problem behind one of marshmallow's messages: ours keep theirs; marshmallow's
+    own (missing, null, unknown) are its fixed words."""
+    if isinstance(message, _Said):
+        return replace(message.problem, path=name)
+    if message == "Unknown field.":
+        return unknown_field_problem(name, readonly)
+    if message in (MESSAGES["required"], MESSAGES["null"]):
+        return required_problem(name, message == MESSAGES["null"])
+    return problem(name, "invalid", str(message))

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, func, select
 
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.problem_codes import problem
 from engine.records.inputs import expected_version_of, stale_version
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
@@ -42,18 +43,22 @@ def _role_ok(actor, transition) -> bool:
     return actor is None or transition.allows_role(actor.role)
 
 
-def _blockers(transition, record, entity) -> list[dict]:
-    """Why the guard or required fields stop the transition now (empty: nothing does)."""
-    details = [{"field": name, "message": f"must be filled before {transition.name}"}
+def _blockers(transition, record, entity) -> list:
+    """Why the guard or required fields stop the transition now (empty: nothing does): a
+    `required_for_step` problem per empty field, a `guard_failed` one per decisive leaf."""
+    details = [problem(name, "required_for_step", f"must be filled before {transition.name}",
+                       transition=transition.name)
                for name in transition.requires if is_empty(record.get(name))]
     if transition.guard and not evaluate_condition(transition.guard, record, entity):
         leaves = explain_condition(transition.guard, record, entity)
         # The false leaves say why; a guard false under "not" has only true ones: name those.
         decisive = [leaf for leaf in leaves if not leaf["passed"]] or leaves
-        details += [{"field": leaf["field"],
-                     "message": f"guard: {leaf['field']} {leaf['op']} {leaf.get('value', '')!r} "
-                                f"is {'true' if leaf['passed'] else 'false'}"
-                                f"{' where it must not be' if leaf['passed'] else ''} (it is {leaf['actual']!r})"}
+        details += [problem(leaf["field"], "guard_failed",
+                            f"guard: {leaf['field']} {leaf['op']} {leaf.get('value', '')!r} "
+                            f"is {'true' if leaf['passed'] else 'false'}"
+                            f"{' where it must not be' if leaf['passed'] else ''} (it is {leaf['actual']!r})",
+                            op=leaf["op"], value=leaf.get("value"), actual=leaf["actual"],
+                            passed=leaf["passed"])
                     for leaf in decisive]
     return details
 
@@ -68,14 +73,23 @@ def _refusal(session, transition, blockers, approval_status):
     if approval is None or actor is None:
         return None
     if actor.role != approval.role:
-        return Forbidden(f"{transition.name!r} needs approval by the role {approval.role} "
-                         f"({approval_status['approvals']} of {approval_status['needed']} given); as "
-                         f"{actor.role} you cannot give it: ask a user with the role {approval.role}",
-                         code="approver_role")
+        return _refused(Forbidden, "approver_role",
+                        f"{transition.name!r} needs approval by the role {approval.role} "
+                        f"({approval_status['approvals']} of {approval_status['needed']} given); as "
+                        f"{actor.role} you cannot give it: ask a user with the role {approval.role}",
+                        transition=transition.name, role=approval.role, given=approval_status["approvals"],
+                        needed=approval_status["needed"], your_role=actor.role)
     if approval_status["approved_by_you"]:
-        return Conflict(f"you already approved {transition.name!r} for this record; it needs "
-                        f"{approval_status['needed'] - approval_status['approvals']} more", code="already_approved")
+        more = approval_status["needed"] - approval_status["approvals"]
+        return _refused(Conflict, "already_approved",
+                        f"you already approved {transition.name!r} for this record; it needs {more} more",
+                        transition=transition.name)
     return None
+
+
+def _refused(error, code, message, **details):
+    """A refusal of the step as an error whose one problem carries its code and details."""
+    return error(message, code=code, details=[problem("", code, message, **details)])
 
 
 def _approval_status_of(session, entity_name, record, transition, state):
@@ -109,12 +123,14 @@ def available_for(session, entity_name, records) -> dict:
             status = statuses.get((record["id"], transition.name))
             refusal = _refusal(session, transition, blockers, status)
             item = {"name": transition.name, "label": transition.label, "to": transition.to,
-                    "allowed": refusal is None, "blocked_by": blockers, "comment": transition.comment}
+                    "allowed": refusal is None, "blocked_by": [b.to_dict() for b in blockers],
+                    "comment": transition.comment}
             if refusal is None:
                 pending = status is not None and status["approvals"] + 1 < status["needed"]
                 item["outcome"] = "pending_approval" if pending else "done"
             else:
-                item["refused"] = {"status": refusal.status, "code": refusal.code, "message": refusal.message}
+                item["refused"] = {"status": refusal.status, "code": refusal.code, "message": refusal.message,
+                                   "details": refusal.details}
             if status is not None:
                 item["approval"] = {**status, "you_may_approve": session.actor.role == transition.approval.role
                                     and not status["approved_by_you"]}
@@ -138,11 +154,13 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
     state = record[workflow.field]
     if not transition.leaves(state):
         possible = ", ".join(t.name for t in workflow.transitions_from(state)) or "none"
-        raise Conflict(f"{name!r} cannot be taken from state {state!r}; from {state!r}: {possible}",
-                       code="illegal_transition")
+        raise _refused(Conflict, "illegal_transition",
+                       f"{name!r} cannot be taken from state {state!r}; from {state!r}: {possible}",
+                       transition=name, state=state)
     if not _role_ok(session.actor, transition):
-        raise Forbidden(f"{name!r} is for the roles {', '.join(transition.roles)}; you are "
-                        f"{session.actor.role}", code="role_not_allowed")
+        raise _refused(Forbidden, "role_not_allowed",
+                       f"{name!r} is for the roles {', '.join(transition.roles)}; you are {session.actor.role}",
+                       transition=name, roles=list(transition.roles), role=session.actor.role)
     comment = _comment(transition, comment)
     refusal = _refusal(session, transition, _blockers(transition, record, entity),
                        _approval_status_of(session, entity_name, record, transition, state))
@@ -151,8 +169,8 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
     approval = None
     if transition.approval and session.actor is not None:
         if values:  # an approval is of the record as it is: nothing would write the values
-            raise ValidationFailed(f"{name!r} needs approvals: save the fields first, then approve",
-                                   code="values_with_approval")
+            raise _refused(ValidationFailed, "values_with_approval",
+                           f"{name!r} needs approvals: save the fields first, then approve", transition=name)
         _check_version(entity_name, record, expected_version)  # a stale approval counts for nothing
         approval, pending = _approve(session, entity_name, record, workflow.field, transition, state, comment)
         if pending is not None:
@@ -175,17 +193,17 @@ def _check_version(entity_name, record, expected_version) -> None:
 
 def _comment(transition, comment):
     if comment is not None and not isinstance(comment, str):
-        raise ValidationFailed("comment must be text", details=[{"field": "comment", "message": "must be text"}])
+        raise ValidationFailed("comment must be text", details=[problem("comment", "not_text", "must be text")])
     comment = (comment or "").strip() or None
     if transition.comment == "required" and comment is None:
-        raise ValidationFailed(f"{transition.name!r} needs a comment",
-                               details=[{"field": "comment", "message": "is required"}])
+        raise ValidationFailed(f"{transition.name!r} needs a comment", details=[
+            problem("comment", "comment_required", "is required", transition=transition.name)])
     if comment and len(comment) > MAX_COMMENT:
-        raise ValidationFailed("the comment is too long",
-                               details=[{"field": "comment", "message": f"at most {MAX_COMMENT} characters"}])
+        raise ValidationFailed("the comment is too long", details=[
+            problem("comment", "comment_too_long", f"at most {MAX_COMMENT} characters", max=MAX_COMMENT)])
     if comment and (UNSTORABLE.search(comment) or _invalid_unicode(comment)):
-        raise ValidationFailed("the comment holds characters that cannot be stored",
-                               details=[{"field": "comment", "message": "control characters or invalid Unicode"}])
+        raise ValidationFailed("the comment holds characters that cannot be stored", details=[
+            problem("comment", "unstorable_text", "control characters or invalid Unicode")])
     return comment
 
 
@@ -209,8 +227,9 @@ def _write(session, entity_name, record, workflow, transition, state, comment, e
 
     def on_write(conn, before, after, at):
         if before[workflow.field] != state:  # another transition got there first
-            raise Conflict(f"{entity_name} {record['id']} moved to {before[workflow.field]!r} meanwhile; "
-                           f"reload it and try again", code="state_changed")
+            raise _refused(Conflict, "state_changed", f"{entity_name} {record['id']} moved to "
+                           f"{before[workflow.field]!r} meanwhile; reload it and try again",
+                           state=before[workflow.field])
         conn.execute(loom_table(schema, "loom_transitions").insert().values(
             at=at, entity=entity_name, record_id=record["id"], workflow=workflow.name,
             transition=transition.name, from_state=state, to_state=transition.to,
@@ -291,12 +310,14 @@ def _approve(session, entity_name, record, field, transition, state, comment) ->
         now_in = select(table.c[field]).where(table.c.id == record["id"])
         if conn.dialect.name == "postgresql":
             now_in = now_in.with_for_update()
-        if conn.execute(now_in).scalar() != state:
-            raise Conflict(f"{entity_name} {record['id']} left state {state!r} meanwhile; reload it and try again",
-                           code="state_changed")
+        now = conn.execute(now_in).scalar()
+        if now != state:
+            raise _refused(Conflict, "state_changed", f"{entity_name} {record['id']} left state {state!r} "
+                           f"meanwhile; reload it and try again", state=now)
         mine = _approval_rows(approvals, entity_name, record["id"], transition.name, state)
         if conn.execute(select(approvals.c.id).where(mine, approvals.c.actor_id == actor.id)).first():
-            raise Conflict(f"you already approved {transition.name!r} for this record", code="already_approved")
+            raise _refused(Conflict, "already_approved", f"you already approved {transition.name!r} for this record",
+                           transition=transition.name)
         approval_id = conn.execute(approvals.insert().returning(approvals.c.id).values(
             at=datetime.now(timezone.utc), entity=entity_name, record_id=record["id"], transition=transition.name,
             from_state=state, actor_id=actor.id, comment=comment, consumed=False)).scalar_one()

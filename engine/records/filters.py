@@ -32,6 +32,11 @@ SYSTEM_FIELDS = {name: Field(name=name, type=kind, label={}, base_type=kind)
 class ParamProblem(Exception):
     """What is wrong with one parameter; collected so all are reported together."""
 
+    def detail(self, key) -> dict:
+        """The problem of parameter `key`: a value's problem keeps its code and details."""
+        cause = self.__cause__
+        return cause.problem(key).to_dict() if isinstance(cause, FieldInvalid) else {"field": key, "message": str(self)}
+
 
 def base_type(field) -> str:
     return field.base_type or field.type
@@ -124,4 +129,4 @@ def _convert(field, raw):
     try:
         return parse_query_value(field, raw)
     except FieldInvalid as invalid:
-        raise ParamProblem(str(invalid)) from None
+        raise ParamProblem(str(invalid)) from invalid

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from engine.errors import Conflict, ValidationFailed
 from engine.fieldtypes import dump_value
+from engine.problem_codes import problem
 
 CHUNK = 1000
 MAX_DETAILS = 100  # problems reported for one batch
@@ -41,8 +42,9 @@ def reference_problems(conn, metadata, entity, records, indexed=False, sharing=N
         for index, values in enumerate(records):
             if values.get(field.name) in missing and listed < MAX_LISTED:
                 listed += 1
-                details.append({"field": _path(field.name, index, indexed),
-                                "message": f"no {field.to} record with id {values[field.name]}"})
+                details.append(problem(_path(field.name, index, indexed), "unknown_reference",
+                                       f"no {field.to} record with id {values[field.name]}",
+                                       entity=field.to, id=values[field.name]).to_dict())
     return details
 
 
@@ -75,8 +77,9 @@ def duplicates_within(entity, records) -> list[dict]:
                 continue
             key = repr(value)
             if key in seen:
-                details.append({"field": f"/{index}/{field.name}",
-                                "message": f"repeats the value of record {seen[key]}; must be unique"})
+                details.append(problem(f"/{index}/{field.name}", "repeated_in_batch",
+                                       f"repeats the value of record {seen[key]}; must be unique",
+                                       index=seen[key]).to_dict())
             else:
                 seen[key] = index
     return details
@@ -104,9 +107,9 @@ def explain_integrity_error(storage, metadata, entity, records, exc, record_id=N
             for index, values_of in enumerate(records):
                 value = values_of.get(field.name)
                 if value in holders and len(details) < MAX_LISTED:
-                    details.append({"field": _path(field.name, index, indexed),
-                                    "message": f"{dump_value(base, value)!r} is already used by "
-                                               f"{entity.name} {holders[value]}"})
+                    details.append(problem(_path(field.name, index, indexed), "already_used",
+                                           f"{dump_value(base, value)!r} is already used by "
+                                           f"{entity.name} {holders[value]}", holder=holders[value]).to_dict())
         if not details:
             details = _composite_holders(conn, table, entity, records, record_id, indexed)
         missing = [] if details else reference_problems(conn, metadata, entity, records, indexed)
@@ -133,6 +136,7 @@ def _composite_holders(conn, table, entity, records, record_id, indexed) -> list
             holder = conn.execute(stmt.limit(1)).scalar()
             if holder is not None and len(details) < MAX_LISTED:
                 shown = ", ".join(index.fields)
-                details.append({"field": _path(shown, position, indexed),
-                                "message": f"the combination ({shown}) is already used by {entity.name} {holder}"})
+                details.append(problem(_path(shown, position, indexed), "combination_used",
+                                       f"the combination ({shown}) is already used by {entity.name} {holder}",
+                                       fields=list(index.fields), holder=holder).to_dict())
     return details

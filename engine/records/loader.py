@@ -6,7 +6,8 @@ messages (a property test holds the two paths to identical results)."""
 from __future__ import annotations
 
 from engine.fieldtypes import CONVERTERS
-from engine.schemas import MESSAGES, default_factory, unknown_field_message
+from engine.problem_codes import problem
+from engine.schemas import default_factory, required_problem, unknown_field_problem, value_problem
 
 _MISSING = object()
 
@@ -25,23 +26,23 @@ class BatchLoader:
         self.names = frozenset(f.name for f in entity.fields)
 
     def load_one(self, data) -> tuple[dict, list]:
-        """(values, [(field, message), ...]) for one input object."""
+        """(values, [Problem, ...]) for one input object, each problem's path its field."""
         if not isinstance(data, dict):
-            return {}, [("", "must be an object")]
-        errors = [(key, unknown_field_message(key)) for key in data if key not in self.names]
+            return {}, [problem("", "not_object", "must be an object")]
+        errors = [unknown_field_problem(key) for key in data if key not in self.names]
         values = {}
         for name, field, convert, required, not_null, default, custom in self.specs:
             value = data.get(name, _MISSING)
             try:
                 if value is _MISSING:
                     if required:
-                        errors.append((name, MESSAGES["required"]))
+                        errors.append(required_problem(name))
                     elif default is not None:
                         values[name] = default()
                     continue
                 if value is None:
                     if not_null:
-                        errors.append((name, MESSAGES["null"]))
+                        errors.append(required_problem(name, given_null=True))
                     else:
                         values[name] = None
                     continue
@@ -49,7 +50,7 @@ class BatchLoader:
                 if custom is not None:
                     value = custom(value)
             except ValueError as exc:  # FieldInvalid included
-                errors.append((name, str(exc)))
+                errors.append(value_problem(name, exc))
                 continue
             values[name] = value
         return values, errors

@@ -51,7 +51,7 @@ def parse_list_query(entity, table, params) -> ListQuery:
             else:
                 where.append(filter_clause(entity, table, key, raw))
         except ParamProblem as problem:
-            problems.append((key, str(problem)))
+            problems.append(problem.detail(key))
     order = _guard(problems, "sort", _parse_sort, entity, single.get("sort"))
     limit = _guard(problems, "limit", _parse_limit, single.get("limit"))
     columns = _guard(problems, "fields", _parse_fields, entity, single.get("fields"))
@@ -66,8 +66,10 @@ def parse_list_query(entity, table, params) -> ListQuery:
 def _guard(problems, key, parse, *args):
     try:
         return parse(*args)
-    except (ParamProblem, CursorInvalid) as problem:
-        problems.append((key, str(problem)))
+    except ParamProblem as problem:
+        problems.append(problem.detail(key))
+    except CursorInvalid as problem:
+        problems.append({"field": key, "message": str(problem)})
         return None
 
 

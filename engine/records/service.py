@@ -246,10 +246,10 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             values, errors = loader.load_one(self.sharing.fill(entity, item) if shared else item)
             if shared:
                 refused += [{**p, "field": f"/{index}/{p['field']}"} for p in self.sharing.refused(entity, values)]
-            details += [{"field": f"/{index}/{f}" if f else f"/{index}", "message": m} for f, m in errors]
+            details += [{**p.to_dict(), "field": f"/{index}/{p.path}" if p.path else f"/{index}"} for p in errors]
             problem = self._start_state(entity, values)
             if problem:
-                details.append({"field": f"/{index}/{problem['field']}", "message": problem["message"]})
+                details.append({**problem, "field": f"/{index}/{problem['field']}"})
             if not errors:
                 details += [{**p.to_dict(), "field": f"/{index}/{p.path}"}
                             for p in missing(entity, shape.dump_values(values))]

@@ -16,6 +16,7 @@ from sqlalchemy import case, false, literal, or_, select
 
 from engine.errors import Forbidden, NotFound
 from engine.fieldtypes import FieldInvalid, dump_value, parse_query_value
+from engine.problem_codes import problem
 from engine.records.conditions_sql import condition_clause
 
 MAX_DEPTH = 5  # parent and referrer rules followed this deep; deeper (or a cycle) grants nothing
@@ -193,9 +194,9 @@ class Sharing:
             value = values.get(rule["field"])
             allowed = self.attribute_values(entity, rule) if value is not None else None
             if allowed is not None and value not in allowed:
-                problems.append({"field": rule["field"],
-                                 "message": f"{dump_value(entity.field(rule['field']).base_type, value)!r} "
-                                            f"is not one of your {rule['user']!r} values"})
+                problems.append(problem(rule["field"], "not_your_value",
+                                        f"{dump_value(entity.field(rule['field']).base_type, value)!r} "
+                                        f"is not one of your {rule['user']!r} values", attribute=rule["user"]).to_dict())
         return problems
 
 

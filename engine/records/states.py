@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.errors import Conflict, NotFound
 from engine.events import RecordEvent
+from engine.problem_codes import problem
 from engine.records.inputs import expected_version_of, record_id_of as _record_id
 from engine.records.integrity import explain_integrity_error
 from engine.records.writes import audit_row, utcnow
@@ -25,9 +26,8 @@ class StateWrites:
             return None
         given = values.get(workflow.field)
         if given is not None and given != workflow.initial:
-            return {"field": workflow.field,
-                    "message": f"starts at {workflow.initial!r}; it changes only through the "
-                               f"workflow's transitions"}
+            return problem(workflow.field, "starts_at", f"starts at {workflow.initial!r}; it changes only through "
+                           f"the workflow's transitions", state=workflow.initial).to_dict()
         values[workflow.field] = workflow.initial
         return None
 
@@ -37,7 +37,7 @@ class StateWrites:
             raise Conflict(
                 f"{entity.name}.{workflow.field} changes only through a transition: "
                 f"POST .../records/{entity.name}/<id>/transitions/<name>",
-                details=[{"field": workflow.field, "message": "set by the workflow"}],
+                details=[problem(workflow.field, "set_by_workflow", "set by the workflow")],
                 code="state_by_transition")
 
     def write_state(self, entity_name, record_id, to_state, expected_version=None, extra=None,

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.app import create_app
+from engine.problem_codes import CODES
 from tests.conftest import crm_document, token_for
 
 BASE = "/api/v1/t/acme"
@@ -27,14 +28,16 @@ def member(install, acme):
 
 
 def assert_error(response, status, code=None):
-    """The one error shape: {"error": {"code", "message", "details"?: [{"field", "message"}]}}."""
+    """The one error shape: {"error": {"code", "message", "details"?: [{"field", "code", "message"}]}},
+    a detail of a record problem's code adding exactly the details that code declares."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.is_json
     error = response.get_json()["error"]
     assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"]
     assert set(error) <= {"code", "message", "details"}
     for detail in error.get("details", []):
-        assert isinstance(detail["message"], str) and set(detail) <= {"field", "message", "code"}
+        declared = set(CODES[detail["code"]].details) if detail.get("code") in CODES else set()
+        assert isinstance(detail["message"], str) and set(detail) <= {"field", "message", "code"} | declared
     if code:
         assert error["code"] == code
     return error

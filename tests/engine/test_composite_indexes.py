@@ -76,7 +76,7 @@ def test_unique_index_refuses_duplicate_pairs_with_a_409(acme, crm_doc):
         acme.records.create("contact", {"full_name": "Ada", "tier": "gold"})
     assert info.value.status == 409 and info.value.code == "unique_violation"
     assert info.value.details[0] == {
-        "field": "full_name, tier", "code": "unique_violation",
+        "field": "full_name, tier", "code": "combination_used", "fields": ["full_name", "tier"], "holder": first["id"],
         "message": f"the combination (full_name, tier) is already used by contact {first['id']}"}
     bob = acme.records.create("contact", {"full_name": "Bob", "tier": "gold"})
     with pytest.raises(Conflict):

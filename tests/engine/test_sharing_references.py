@@ -98,19 +98,22 @@ def test_a_hidden_reference_answers_as_a_missing_one_and_writes_nothing(client, 
                         json={"records": [{"text": "a", "policy": north}, {"text": "b", "policy": south}]})
     assert batch.status_code == 400
     assert batch.get_json()["error"]["details"] == [
-        {"field": "/1/policy", "code": "validation_failed", "message": f"no policy record with id {south}"}]
+        {"field": "/1/policy", "code": "unknown_reference", "message": f"no policy record with id {south}",
+         "entity": "policy", "id": south}]
     mine = client.post(f"{API}/records/letter", json={"text": "mine", "policy": north}, headers=bob)
     assert mine.status_code == 201, mine.get_json()
     letter = mine.get_json()["id"]
     moved = client.patch(f"{API}/records/letter/{letter}", json={"policy": south}, headers=bob)
     assert moved.status_code == 400 and moved.get_json()["error"]["details"] == [
-        {"field": "policy", "code": "validation_failed", "message": f"no policy record with id {south}"}]
+        {"field": "policy", "code": "unknown_reference", "message": f"no policy record with id {south}",
+         "entity": "policy", "id": south}]
     # a policy of bob's region may not be pointed at a holder he cannot read
     assert as_user["bob"].get("policy", north)
     with pytest.raises(LoomError) as refused:
         as_user["bob"].update("policy", north, {"holder": hidden_holder})
     assert refused.value.status == 400 and refused.value.details == [
-        {"field": "holder", "code": "validation_failed", "message": f"no holder record with id {hidden_holder}"}]
+        {"field": "holder", "code": "unknown_reference", "message": f"no holder record with id {hidden_holder}",
+         "entity": "holder", "id": hidden_holder}]
     assert counts(session) == {**before, "letter": before["letter"] + 1}
     assert session.records.get("letter", letter)["policy"] == north
     assert not [r for _, r in witness.seen if r.get("policy") == south or r.get("holder") == hidden_holder]
@@ -173,7 +176,8 @@ def test_a_member_references_exactly_what_they_read(install, shop, policies, own
                 as_user[who].create("letter", {"holder": holder})
                 accepted = True
             except LoomError as exc:
-                assert (exc.status, exc.details) == (400, [{"field": "holder", "code": "validation_failed",
-                                                            "message": f"no holder record with id {holder}"}])
+                assert (exc.status, exc.details) == (400, [{"field": "holder", "code": "unknown_reference",
+                                                            "message": f"no holder record with id {holder}",
+                                                            "entity": "holder", "id": holder}])
                 accepted = False
             assert accepted == (holder in expected), (who, holder)

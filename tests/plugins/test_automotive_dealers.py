@@ -426,5 +426,5 @@ def test_repair_orders_are_numbered_by_the_worker_and_staff_cannot_renumber_them
     assert numbered["number"] == "RO-000002"
     status, body = cars.call("PATCH", f"/records/repair_order/{order['id']}", as_=SOUTH_STAFF,
                              body={"number": "RO-999999"})
-    assert status == 400 and body["error"]["details"] == [{"field": "number", "code": "validation_failed", "message": "is read-only"}]
+    assert status == 400 and body["error"]["details"] == [{"field": "number", "code": "read_only", "message": "is read-only"}]
     assert cars.session.records.get("repair_order", order["id"])["number"] == "RO-000002"

@@ -452,7 +452,8 @@ def test_a_reference_to_a_record_the_agent_cannot_read_is_refused_as_if_it_did_n
                                               {**body, "policy": foreign["id"]}]}, headers=li)
         assert batch.status_code == 400, batch.get_json()
         assert batch.get_json()["error"]["details"] == [
-            {"field": "/1/policy", "code": "validation_failed", "message": f"no policy record with id {foreign['id']}"}]
+            {"field": "/1/policy", "code": "unknown_reference", "message": f"no policy record with id {foreign['id']}",
+         "entity": "policy", "id": foreign['id']}]
     # pointing an own claim at another agent's policy is refused the same way
     own = next(c for c in ins.session.records.list("claim", [("limit", "200")])["items"]
                if c["policy"] == ins.policies["P-SH-2025-00001"]["id"])
@@ -461,7 +462,8 @@ def test_a_reference_to_a_record_the_agent_cannot_read_is_refused_as_if_it_did_n
     gone = client.patch(url, json={"policy": 999999}, headers=li)
     assert moved.status_code == gone.status_code == 400, moved.get_json()
     assert moved.get_json()["error"]["details"] == [
-        {"field": "policy", "code": "validation_failed", "message": f"no policy record with id {foreign['id']}"}]
+        {"field": "policy", "code": "unknown_reference", "message": f"no policy record with id {foreign['id']}",
+         "entity": "policy", "id": foreign['id']}]
     assert ins.session.records.get("claim", own["id"])["policy"] == own["policy"]
     assert counts(ins, "claim", "commission") == before
     # the system (rules, jobs, the CLI) still sees everything

@@ -177,7 +177,7 @@ def test_a_redemption_takes_stock_and_points_together_and_cancelling_gives_them_
     assert balance(shop, card) == 600 and shop.records.get("reward", reward)["stock"] == 1
     with pytest.raises(ValidationFailed) as refused:        # read-only once the points are taken
         shop.records.update("redemption", taken["id"], {"quantity": 1})
-    assert refused.value.details == [{"field": "quantity", "code": "validation_failed", "message": "is read-only"}]
+    assert refused.value.details == [{"field": "quantity", "code": "read_only", "message": "is read-only"}]
 
     perform(shop, "redemption", taken["id"], "cancel", comment="changed her mind")
     assert shop.records.get("reward", reward)["stock"] == 3

@@ -79,7 +79,7 @@ def test_cards_move_by_keyboard_and_a_move_refused_by_a_guard_snaps_back_with_it
     page.keyboard.press("Escape")
     guard_negotiation(site)
     choose_by_keyboard(page, second, [])
-    expect(page.get_by_role("alert")).to_contain_text("guard: probability gte 50")
+    expect(page.get_by_role("alert")).to_contain_text("Probability (%) must be at least 50 (it is 10).")
     expect(column(page, "Proposal").get_by_role("link", name=second, exact=True)).to_be_visible()
     assert_accessible(page)
     screenshot(page, "board-kanban-refused")
@@ -209,3 +209,23 @@ def test_the_board_and_the_calendar_in_chinese(page, site):
     assert_accessible(page)
     screenshot(page, "board-calendar-zh")
     page.get_by_role("button", name="English").click()
+
+
+def test_a_step_refused_by_a_guard_says_why_in_chinese_on_the_board_and_the_record_page(page, site):
+    [title] = new_opportunities(site, "概率不足的商机")
+    record = site.session().records.list("opportunity", [("name", title)])["items"][0]
+    transitions.perform(site.session(), "opportunity", record["id"], "propose")
+    why = "赢单概率(%)必须大于或等于50（当前为10）。"  # the field's label, the operator in words, the values
+    sign_in(page, site)
+    page.get_by_role("button", name="中文").click()
+    page.goto(site.screen("e/opportunity/kanban"))
+    guard_negotiation(site)  # set after the board was shown, which still offers the step
+    page.get_by_role("button", name=f"移动 {title}").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menuitem").first).to_be_focused()
+    page.keyboard.press("Enter")  # Negotiation, the first step the board offered from Proposal
+    expect(page.get_by_role("alert")).to_contain_text(why)
+    assert_accessible(page)
+    page.goto(site.screen(f"e/opportunity/{record['id']}"))
+    expect(page.get_by_role("listitem").filter(has_text=why)).to_be_visible()
+    assert_accessible(page)

@@ -176,7 +176,7 @@ def test_a_card_the_member_may_only_read_has_no_move_menu(install, acme_app):
 def test_a_move_blocked_by_the_guard_is_refused_with_the_reason_and_changes_nothing(system, boss):
     record = deal(system, title="Small", priority="low")
     answer = move(boss, record, "won")
-    assert answer.status_code == 409 and 'role="alert"' in answer.text and "guard: priority" in answer.text
+    assert answer.status_code == 409 and 'role="alert"' in answer.text and "must be high (it is low)." in answer.text
     assert system.records.get("deal", record["id"])["stage"] == "lead"
 
 

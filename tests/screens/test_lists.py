@@ -64,7 +64,7 @@ def test_a_saved_view_and_a_bulk_transition_with_a_refused_row(page, site):
     results = page.get_by_role("list").filter(has_text="Dongfang")
     expect(results.get_by_role("listitem").filter(has_text="Q3 stock order")).to_contain_text("done")
     expect(results.get_by_role("listitem").filter(has_text="showroom units")).to_contain_text(
-        "refused — 'win' cannot be taken from state 'lost'")
+        "refused — This step is not possible from the current state.")
     expect(page.get_by_role("cell", name="Won")).to_have_count(1)
     assert_accessible(page)
     screenshot(page, "lists-bulk-result")

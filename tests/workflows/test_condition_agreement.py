@@ -79,7 +79,7 @@ def document(condition) -> dict:
 
 def guard_passes(session, record_id) -> bool:
     (item,) = transitions.available(session, "probe", record_id)["items"]
-    return not any(b["message"].startswith("guard:") for b in item["blocked_by"])
+    return not any(b["code"] == "guard_failed" for b in item["blocked_by"])
 
 
 def rule_fires(session, record_id, touch: str) -> bool:
@@ -142,8 +142,9 @@ def test_a_guard_false_only_under_not_blocks_the_transition(install):
     record = session.records.create("probe", {})
     (item,) = transitions.available(session, "probe", record["id"])["items"]
     assert item["allowed"] is False
-    assert item["blocked_by"] == [{"field": "c", "message": "guard: c not_exists '' is true where it must not be "
-                                                           "(it is None)"}]
+    assert item["blocked_by"] == [{"field": "c", "code": "guard_failed", "op": "not_exists", "value": None,
+                                   "actual": None, "passed": True,
+                                   "message": "guard: c not_exists '' is true where it must not be (it is None)"}]
     with pytest.raises(Exception) as refused:
         transitions.perform(session, "probe", record["id"], "finish")
     assert getattr(refused.value, "status", None) == 409

@@ -171,6 +171,13 @@ def test_the_refusals_name_what_is_possible_and_what_is_missing(install, client,
     fields = {d["field"]: d["message"] for d in error(blocked)["details"]}
     assert set(fields) == {"assignee", "priority"}
     assert "blocked" in fields["priority"] and "guard" in fields["priority"]
+    assert sorted(error(blocked)["details"], key=lambda d: d["field"]) == [
+        {"field": "assignee", "code": "required_for_step", "message": "must be filled before start",
+         "transition": "start"},
+        {"field": "priority", "code": "guard_failed", "message": fields["priority"],
+         "op": "ne", "value": "blocked", "actual": "blocked", "passed": False}]
+    assert error(illegal)["details"] == [{"field": "", "code": "illegal_transition", "message": error(illegal)["message"],
+                                          "transition": "resolve", "state": "new"}]
     missing = client.post(f"{URL}/{record['id']}/transitions/%20", headers=users["mia"])
     assert missing.status_code == 404
     assert client.post(f"{URL}/999/transitions/start", headers=users["mia"]).status_code == 404
@@ -186,6 +193,7 @@ def test_a_required_comment(install, client, users):
         response = take(client, users["mia"], record["id"], "resolve", **body)
         assert response.status_code == 400, body
         assert error(response)["details"][0]["field"] == "comment"
+        assert error(response)["details"][0]["code"] == ("comment_too_long" if len(body.get("comment") or "") > 4000 else "comment_required")
     assert snapshot(install, record["id"]) == before
 
 
@@ -207,6 +215,7 @@ def test_the_available_transitions_with_their_blockers(client, users):
     assert set(items) == {"start", "cancel"}                  # escalate is for admins
     assert items["start"]["allowed"] is False
     assert {b["field"] for b in items["start"]["blocked_by"]} == {"assignee", "priority"}
+    assert items["start"]["refused"]["details"] == items["start"]["blocked_by"]
     assert items["cancel"]["approval"] == {"role": "admin", "mode": "any", "approvals": 0, "needed": 2,
                                            "approved_by_you": False, "you_may_approve": False}
     admin = {i["name"] for i in client.get(f"{URL}/{record['id']}/transitions",
@@ -452,6 +461,9 @@ def test_a_member_is_told_who_must_approve_instead_of_being_offered_the_transiti
     cancel = items["cancel"]
     assert cancel["allowed"] is False and cancel["refused"]["code"] == "approver_role"
     assert "admin" in cancel["refused"]["message"]
+    assert cancel["refused"]["details"] == [{"field": "", "code": "approver_role", "message": cancel["refused"]["message"],
+                                             "transition": "cancel", "role": "admin", "given": 0, "needed": 2,
+                                             "your_role": "member"}]
     assert cancel["approval"]["you_may_approve"] is False
     assert take(client, users["mia"], record["id"], "cancel").status_code == 403
 
