@@ -16,6 +16,7 @@ from metadata.errors import Problem
 # code -> the words for its details (`d`); `f` is the field's view, when the problem has one.
 TEXTS: dict[str, Callable[[Mapping, Mapping], str]] = {
     "required": lambda d, f: _("Required."),
+    "required_if": lambda d, f: _("Required."),
     "not_text": lambda d, f: _("Enter text."),
     "too_long": lambda d, f: _("At most %(n)s characters.", n=d["max"]),
     "unstorable_text": lambda d, f: _("Remove the control characters from this text."),

@@ -168,13 +168,28 @@ def form_context(entity: dict, record: dict | None, inputs: dict, problems=None,
     labels = reference_labels([values], entity)
     title = (_("Edit %(title)s", title=record_title(entity, record)) if record
              else _("New %(entity)s", entity=entity["label"]))
-    layout = record_form.arranged(entity, record_form.unsaved(entity, record, inputs),
-                                  request.form.get("_tab"), problems)
+    unsaved = record_form.unsaved(entity, record, inputs)
+    problems = _said_where_drawn(entity, problems, form_layout.shown_names(entity, record_form.sections(entity), unsaved))
+    layout = record_form.arranged(entity, unsaved, request.form.get("_tab"), problems)
     refresh_url = (url_for("screens.record_edit_form", entity=entity["name"], record_id=record["id"]) if record
                    else url_for("screens.record_new_form", entity=entity["name"]))
     return {"title": title, "nav_entity": entity["name"], "entity": entity, "record": record, "inputs": inputs,
             "labels": labels, "problems": problems or {}, "layout": layout, "refresh_url": refresh_url,
             "form": record_form, **extra}
+
+
+def _said_where_drawn(entity: dict, problems, drawn: set) -> dict | None:
+    """The problems of fields the form does not draw (one in a section hidden by its
+    condition) moved to the form's own message, each with its field's label: none is lost."""
+    if not problems:
+        return problems
+    kept = {name: texts for name, texts in problems.items() if name == "" or name in drawn}
+    fields = entity["field_by_name"]
+    lost = [f"{fields[name]['label']}: {text}" if name in fields else text
+            for name, texts in problems.items() if name and name not in drawn for text in texts]
+    if lost:
+        kept[""] = [*kept.get("", []), *lost]
+    return kept
 
 
 def _as_record_value(entity, name, raw):

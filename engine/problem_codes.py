@@ -23,7 +23,9 @@ class Code:
 
 _TABLE = (
     # a field's value
-    Code("required", (), "the field needs a value (missing, null, or a condition makes it required)"),
+    Code("required", (), "the field needs a value (missing or null)"),
+    Code("required_if", ("required_if",),
+         "the field's `required_if` condition holds while it is empty (`required_if`: the condition's leaves, explained)"),
     Code("not_text", (), "a text value was expected"),
     Code("too_long", ("max", "length"), "longer than the field's `max` characters (`length` given)"),
     Code("unstorable_text", (), "text with NUL or other control characters, or unpaired surrogates"),

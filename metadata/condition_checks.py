@@ -15,7 +15,7 @@ from typing import Mapping
 from .conditions import COMBINATORS, MAX_DEPTH, check_condition
 from .errors import Problem, pointer
 from .fieldtypes import show
-from .workflow_checks import _entities
+from .workflow_checks import typed_entities
 
 FIELD_CONDITIONS = ("visible_if", "required_if")
 
@@ -24,7 +24,7 @@ def field_condition_problems(document, types: Mapping[str, str]) -> list[Problem
     """Every problem of the fields' conditions in a (possibly malformed) package document."""
     if not isinstance(document, dict) or not isinstance(document.get("entities"), list):
         return []
-    entities = _entities(document["entities"], types)
+    entities = typed_entities(document["entities"], types)
     problems: list[Problem] = []
     for i, doc in enumerate(document["entities"]):
         if not isinstance(doc, dict) or not isinstance(doc.get("fields"), list):

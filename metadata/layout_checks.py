@@ -2,7 +2,7 @@
 
 Like ``semantic.py``, every check inspects only values of the right JSON type and
 skips the rest (the schema layer reports those), so it never raises on any JSON.
-Entities are read leniently (see ``workflow_checks._entities``): a field with a name
+Entities are read leniently (see ``workflow_checks.typed_entities``): a field with a name
 counts even when its other properties have problems.
 """
 
@@ -15,7 +15,7 @@ from .conditions import check_condition
 from .errors import Problem, pointer
 from .fieldtypes import show
 from .model import Entity
-from .workflow_checks import _entities, _unique_name
+from .workflow_checks import typed_entities, _unique_name
 
 # System columns a list view may show and sort by besides the entity's own fields.
 LIST_SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "owner_id")
@@ -32,7 +32,7 @@ def layout_problems(document, types: Mapping[str, str]) -> list[Problem]:
     if not isinstance(document, dict) or not isinstance(document.get("layouts"), list):
         return []
     entity_docs = document.get("entities")
-    entities = _entities(entity_docs if isinstance(entity_docs, list) else [], types)
+    entities = typed_entities(entity_docs if isinstance(entity_docs, list) else [], types)
     problems: list[Problem] = []
     names: dict = {}
     for i, layout in enumerate(document["layouts"]):

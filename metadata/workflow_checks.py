@@ -56,7 +56,7 @@ def workflow_problems(document, types: Mapping[str, str], known_actions=None, kn
     actions = names_option(known_actions, "known_actions")
     roles = names_option(known_roles, "known_roles") or DEFAULT_ROLES
     entity_docs = document.get("entities")
-    entities = _entities(entity_docs if isinstance(entity_docs, list) else [], types)
+    entities = typed_entities(entity_docs if isinstance(entity_docs, list) else [], types)
     names: dict = {}
     bound: dict = {}
     for i, workflow in enumerate(workflows):
@@ -111,7 +111,7 @@ def _named_list(items, kind: str, key: str) -> list[Problem]:
     return problems
 
 
-def _entities(docs: list, types) -> dict[str, Entity]:
+def typed_entities(docs: list, types) -> dict[str, Entity]:
     """Entity models built leniently from entity documents (the first of a name wins)."""
     entities: dict[str, Entity] = {}
     for doc in docs:

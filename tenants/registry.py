@@ -157,11 +157,6 @@ class Registry:
             raise
         return self.require(slug)
 
-    def upgrade_tenant_tables(self, slug: str) -> None:
-        """Bring Loom's own tables in a tenant to the latest revision."""
-        tenant = self.require(slug)
-        self._open(tenant, self.storage.tenant(tenant.slug, tenant.uid))
-
     def set_plugins(self, slug: str, plugins) -> Tenant:
         self.require(slug)
         with self.storage.system_engine.connect() as conn:

@@ -263,20 +263,24 @@ def _needed(session, approval) -> int:
 
 
 def _approval_status(session, entity_name, record, transition, state) -> dict:
-    approvals = loom_table(session.storage.schema, "loom_approvals")
-    with session.storage.connect() as conn:
-        given = conn.execute(select(approvals.c.actor_id).distinct().where(
-            _approval_rows(approvals, entity_name, record["id"], transition.name, state))).scalars().all()
-    return _status(session, transition, set(given), _needed(session, transition.approval))
+    """The approvals given so far for taking `transition` from `state` on `record`."""
+    return _statuses(session, entity_name, {(record["id"], transition.name): (state, transition)})[
+        (record["id"], transition.name)]
 
 
 def _approval_statuses(session, entity_name, records, workflow) -> dict:
     """`_approval_status` of every transition needing approvals that leaves each record's
-    state, by (record id, transition name): one query for the approvals of all records."""
+    state, by (record id, transition name)."""
     if session.actor is None:
         return {}
-    wanted = {(r["id"], t.name): (r[workflow.field], t) for r in records
-              for t in workflow.transitions_from(r[workflow.field]) if t.approval is not None}
+    return _statuses(session, entity_name, {(r["id"], t.name): (r[workflow.field], t) for r in records
+                                            for t in workflow.transitions_from(r[workflow.field])
+                                            if t.approval is not None})
+
+
+def _statuses(session, entity_name, wanted: dict) -> dict:
+    """The approval status of each `{(record id, transition name): (state, transition)}`:
+    one query for the approvals given on all the records."""
     if not wanted:
         return {}
     approvals = loom_table(session.storage.schema, "loom_approvals")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, g, redirect, url_for
 
 from admin_ui.i18n import language_of_request
-from admin_ui.designer.edits import EditRefused
+from admin_ui.designer.edits import DraftMalformed, EditRefused
 from engine.drafts import Drafts
 from metadata.language import text_in
 
@@ -34,6 +34,8 @@ def save_edit(edit, *args, back: str):
     draft = found.open()
     try:
         document = edit(draft.document, *args)
+    except DraftMalformed as exc:
+        abort(409, str(exc))
     except EditRefused as exc:
         abort(404, str(exc))
     found.save(document)

@@ -10,6 +10,33 @@ class EditRefused(ValueError):
     """An edit naming an entity or field the draft does not have."""
 
 
+class DraftMalformed(EditRefused):
+    """An edit of a part of the draft that is not what it must be (a draft is kept even
+    when invalid, e.g. imported JSON whose "fields" is not a list)."""
+
+
+def indexed(container, key) -> list[tuple[int, dict]]:
+    """`(position, object)` of the objects in `container[key]`; none when it is not a list
+    (a malformed draft reads as empty there, its problems say why)."""
+    value = container.get(key) if isinstance(container, dict) else None
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def dicts(container, key) -> list[dict]:
+    """The objects in `container[key]` (see `indexed`)."""
+    return [item for _i, item in indexed(container, key)]
+
+
+def _list(container: dict, key: str) -> list:
+    """`container[key]` to edit in place, created when missing; DraftMalformed when the
+    draft holds something other than a list there."""
+    value = container.setdefault(key, [])
+    if not isinstance(value, list):
+        raise DraftMalformed(f"the draft's {key!r} of {container.get('name', 'the document')!r} is not a list; "
+                             f"correct it in the JSON (export, edit, import) first")
+    return value
+
+
 def labels(en: str, zh: str) -> dict | None:
     """A language map of the non-empty texts (None when both are empty)."""
     found = {tag: text.strip() for tag, text in (("en", en or ""), ("zh-CN", zh or "")) if text and text.strip()}
@@ -17,14 +44,14 @@ def labels(en: str, zh: str) -> dict | None:
 
 
 def entity_of(document: dict, name: str) -> dict:
-    found = next((e for e in document.get("entities", []) if isinstance(e, dict) and e.get("name") == name), None)
+    found = next((e for e in dicts(document, "entities") if e.get("name") == name), None)
     if found is None:
         raise EditRefused(f"the draft has no entity {name!r}")
     return found
 
 
 def field_index(entity: dict, name: str) -> int:
-    for index, field in enumerate(entity.get("fields", [])):
+    for index, field in enumerate(_list(entity, "fields")):
         if isinstance(field, dict) and field.get("name") == name:
             return index
     raise EditRefused(f"entity {entity.get('name')!r} has no field {name!r}")
@@ -39,25 +66,25 @@ def add_entity(document: dict, name: str, label: dict | None, plural: dict | Non
         entity["label"] = label
     if plural:
         entity["plural_label"] = plural
-    out.setdefault("entities", []).append(entity)
+    _list(out, "entities").append(entity)
     return out
 
 
 def add_field(document: dict, entity_name: str, field: dict, section: str | None = None) -> dict:
     """`field` appended to the entity's fields, and to `section` of its form layouts."""
     out = copy.deepcopy(document)
-    entity_of(out, entity_name).setdefault("fields", []).append(field)
+    _list(entity_of(out, entity_name), "fields").append(field)
     if section:
         for layout in form_layouts(out, entity_name):
-            for found in layout.get("sections", []):
+            for found in dicts(layout, "sections"):
                 if found.get("name") == section:
-                    found.setdefault("fields", []).append(field.get("name"))
+                    _list(found, "fields").append(field.get("name"))
     return out
 
 
 def form_layouts(document: dict, entity_name: str) -> list[dict]:
-    return [layout for layout in document.get("layouts", [])
-            if isinstance(layout, dict) and layout.get("entity") == entity_name and layout.get("kind") == "form"]
+    return [layout for layout in dicts(document, "layouts")
+            if layout.get("entity") == entity_name and layout.get("kind") == "form"]
 
 
 def relabel_field(document: dict, entity_name: str, field_name: str, label: dict | None) -> dict:
@@ -94,11 +121,12 @@ def retire_field(document: dict, entity_name: str, field_name: str) -> dict:
     out = copy.deepcopy(document)
     entity = entity_of(out, entity_name)
     del entity["fields"][field_index(entity, field_name)]
-    for layout in out.get("layouts", []):
-        if not isinstance(layout, dict) or layout.get("entity") != entity_name:
+    for layout in dicts(out, "layouts"):
+        if layout.get("entity") != entity_name:
             continue
-        for section in layout.get("sections", []):
-            section["fields"] = [f for f in section.get("fields", []) if f != field_name]
-        if "columns" in layout:
+        for section in dicts(layout, "sections"):
+            if isinstance(section.get("fields"), list):
+                section["fields"] = [f for f in section["fields"] if f != field_name]
+        if isinstance(layout.get("columns"), list):
             layout["columns"] = [c for c in layout["columns"] if c != field_name]
     return out

@@ -32,19 +32,18 @@ def _fields_of_packs() -> dict:
 @admin_only
 def designer_entity(entity):
     draft = drafts().open()
-    found = [(i, e) for i, e in enumerate(draft.document.get("entities") or [])
-             if isinstance(e, dict) and e.get("name") == entity]
+    found = [(i, e) for i, e in edits.indexed(draft.document, "entities") if e.get("name") == entity]
     if not found:
         abort(404, _("Your draft has no entity %(name)s.", name=entity))
     index, definition = found[0]
     at = f"/entities/{index}"
     from_pack = _pack_fields(entity)
     fields = [_row(f, f"{at}/fields/{j}", draft.problems, from_pack)
-              for j, f in enumerate(definition.get("fields") or []) if isinstance(f, dict)]
+              for j, f in edits.indexed(definition, "fields")]
     own = [p for p in problems_at(draft.problems, at) if not str(p["field"]).startswith(f"{at}/fields/")]
     sections = [s.get("name") for layout in edits.form_layouts(draft.document, entity)
-                for s in layout.get("sections", [])]
-    targets = [e.get("name") for e in draft.document.get("entities") or [] if isinstance(e, dict)]
+                for s in edits.dicts(layout, "sections")]
+    targets = [e.get("name") for e in edits.dicts(draft.document, "entities")]
     title = _("Fields of %(name)s", name=shown(definition.get("label"), entity))
     return render_template("designer/entity.html", title=title, entity=entity, fields=fields, problems=own,
                            types=sorted(known_types(g.session.extra_types)), targets=targets, sections=sections)

@@ -21,8 +21,8 @@ def designer():
     found = drafts()
     draft = found.open()
     entities = [{"name": e.get("name"), "label": shown(e.get("label"), str(e.get("name"))),
-                 "fields": len(e.get("fields") or []), "problems": len(problems_at(draft.problems, f"/entities/{i}"))}
-                for i, e in enumerate(draft.document.get("entities") or []) if isinstance(e, dict)]
+                 "fields": len(edits.dicts(e, "fields")), "problems": len(problems_at(draft.problems, f"/entities/{i}"))}
+                for i, e in edits.indexed(draft.document, "entities")]
     return render_template("designer/overview.html", title=_("Designer"), draft=draft,
                            status=found.status(draft), entities=entities)
 

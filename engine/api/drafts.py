@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from engine.api.body import json_body
-from engine.api.params import accepts
-from engine.api.routes import _flag, _state_map, api
+from engine.api.params import accepts, flag, state_map
+from engine.api.routes import api
 from engine.drafts import Drafts
 from engine.errors import NotFound, ValidationFailed
 from engine.timefmt import iso_utc
@@ -65,7 +65,7 @@ def delete_draft():
 def draft_plan():
     drafts = Drafts(g.session)
     _mine(drafts)
-    return jsonify(drafts.plan(_state_map()).to_dict())
+    return jsonify(drafts.plan(state_map()).to_dict())
 
 
 @api.post("/drafts/mine/rebase")
@@ -78,7 +78,7 @@ def rebase_draft():
     for key, paths in choices.items():
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise ValidationFailed(f"{key} must be a list of paths",
-                                   details=[{"field": key, "message": "not a list of paths"}])
+                                   details=[{"field": key, "code": "invalid", "message": "not a list of paths"}])
     return jsonify(draft_json(drafts, drafts.rebase(**choices)))
 
 
@@ -87,4 +87,4 @@ def rebase_draft():
 def publish_draft():
     drafts = Drafts(g.session)
     _mine(drafts)
-    return jsonify(drafts.publish(allow_drop=_flag("allow_drop"), state_map=_state_map()).to_dict())
+    return jsonify(drafts.publish(allow_drop=flag("allow_drop"), state_map=state_map()).to_dict())

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from engine.errors import BadQuery
+from engine.errors import BadQuery, ValidationFailed
+from engine.migration.states import parse_state_map
 
 ATTRIBUTE = "loom_query_parameters"
 
@@ -39,3 +40,20 @@ def refuse_unknown_parameters() -> None:
         known = ", ".join(sorted(accepted)) or "none"
         raise BadQuery(f"unknown query parameter {unknown[0][:40]!r}; this endpoint accepts: {known}",
                        details=[{"field": name[:100], "message": "unknown query parameter"} for name in unknown])
+
+
+def flag(name) -> bool:
+    """The query parameter `name` as true or false (absent: false)."""
+    raw = request.args.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValidationFailed(f"{name} must be true or false",
+                               details=[{"field": name, "code": "not_boolean", "message": raw[:60]}])
+    return raw in ("true", "1", "yes")
+
+
+def state_map() -> dict:
+    """`?map_state=service_request.waiting=in_progress` (repeatable): where a dropped state's records go."""
+    try:
+        return parse_state_map(request.args.getlist("map_state"))
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), details=[{"field": "map_state", "code": "invalid", "message": str(exc)}]) from None

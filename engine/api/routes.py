@@ -8,10 +8,9 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
-from engine.api.params import accepts, accepts_filters
+from engine.api.params import accepts, accepts_filters, flag, state_map
 from engine.app_view import cached_view
 from engine.errors import NotFound, ValidationFailed
-from engine.migration.states import parse_state_map
 from engine.records.export import FORMATS, as_csv, as_jsonl, columns_of
 from engine.timefmt import iso_utc
 from metadata import effective_layout, effective_layouts
@@ -117,17 +116,9 @@ LAYERS = ("effective", "pack", "tenant")
 @accepts("allow_drop", "dry_run", "map_state")
 def put_metadata():
     g.session.require_admin(to="change metadata")
-    flags = {name: _flag(name) for name in ("allow_drop", "dry_run")}
-    result = g.session.apply_metadata(json_body(), state_map=_state_map(), **flags)
+    flags = {name: flag(name) for name in ("allow_drop", "dry_run")}
+    result = g.session.apply_metadata(json_body(), state_map=state_map(), **flags)
     return jsonify(result.to_dict()), 200
-
-
-def _state_map() -> dict:
-    """`?map_state=service_request.waiting=in_progress` (repeatable)."""
-    try:
-        return parse_state_map(request.args.getlist("map_state"))
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), details=[{"field": "map_state", "message": str(exc)}]) from None
 
 
 @api.get("/metadata/history")
@@ -169,7 +160,7 @@ def metadata_rollback(version):
     g.session.require_admin(to="roll metadata back")
     if not VERSION_TEXT.fullmatch(version):
         raise NotFound(f"no metadata version {version[:40]!r}", code="version_not_found")
-    return jsonify(g.session.rollback_metadata(int(version), _state_map()).to_dict())
+    return jsonify(g.session.rollback_metadata(int(version), state_map()).to_dict())
 
 
 @api.get("/layouts")
@@ -200,13 +191,6 @@ def openapi():
     described = session.install.plugins.hook("loom_openapi_paths", session.enabled)(package=compiled.package)
     language = _language() or session.tenant.language
     return jsonify(openapi_document(session.tenant.slug, compiled, described, language))
-
-
-def _flag(name) -> bool:
-    raw = request.args.get(name, "false").lower()
-    if raw not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValidationFailed(f"{name} must be true or false", details=[{"field": name, "message": raw}])
-    return raw in ("true", "1", "yes")
 
 
 def _version_summary(row) -> dict:

@@ -113,7 +113,7 @@ class Drafts:
         its problems with it); a valid one is kept in its canonical form."""
         if not isinstance(document, dict):
             raise ValidationFailed("a metadata document is a JSON object", code="bad_document",
-                                   details=[{"field": "", "message": "not a JSON object"}])
+                                   details=[{"field": "", "code": "not_object", "message": "not a JSON object"}])
         draft = self.open()
         problems, canonical = problems_of(self.session, document)
         store.write(self.storage, draft.id, document=canonical or document, problems=problems)

@@ -6,13 +6,14 @@ A field whose `visible_if` is false is never required by its `required_if`, and 
 is kept as it is: hiding a field clears nothing (a record that turns back shows the value
 again). Every write of the record service (create, create_many, update, a workflow step
 with its values) refuses a record on which a visible field's `required_if` holds while the
-field is empty, with the problem code `required` and the condition's explanation."""
+field is empty, with the problem code `required_if` and the condition's explanation."""
 from __future__ import annotations
 
 from metadata.conditions import evaluate_condition, explain_condition, is_empty
 from metadata.errors import Problem
 
 from engine.errors import ValidationFailed
+from engine.problem_codes import problem
 
 
 def visible(entity, field, record: dict) -> bool:
@@ -30,10 +31,10 @@ def required(entity, field, record: dict) -> bool:
 
 
 def missing(entity, record: dict) -> list[Problem]:
-    """A `required` problem for each empty field `record` needs by a required_if (path: the
+    """A `required_if` problem for each empty field `record` needs by a required_if (path: the
     field's name; details: `required_if`, the leaves of the condition as explained)."""
-    return [Problem(field.name, "required", "is required",
-                    {"required_if": explain_condition(field.required_if, record, entity)})
+    return [problem(field.name, "required_if", "is required",
+                    required_if=explain_condition(field.required_if, record, entity))
             for field in entity.fields
             if field.required_if is not None and is_empty(record.get(field.name))
             and required(entity, field, record)]

@@ -46,7 +46,7 @@ def refusal(write) -> list[dict]:
 
 def test_a_field_required_by_its_condition_is_refused_empty_with_the_explanation(desk):
     [problem] = refusal(lambda: desk.records.create("ticket", {"subject": "Where?", "stage": "resolved"}))
-    assert problem == {"field": "resolution", "code": "required", "message": "is required",
+    assert problem == {"field": "resolution", "code": "required_if", "message": "is required",
                        "required_if": [{"path": "", "field": "stage", "op": "eq", "value": "resolved",
                                         "actual": "resolved", "passed": True}]}
     assert desk.records.create("ticket", {"subject": "Where?", "stage": "open"})["resolution"] is None
@@ -57,7 +57,7 @@ def test_a_field_hidden_by_visible_if_is_not_required(desk):
     question = desk.records.create("ticket", {"kind": "question", "stage": "resolved", "resolution": "ok"})
     assert question["amount"] is None
     problems = refusal(lambda: desk.records.create("ticket", {"kind": "claim", "stage": "resolved"}))
-    assert sorted((p["field"], p["code"]) for p in problems) == [("amount", "required"), ("resolution", "required")]
+    assert sorted((p["field"], p["code"]) for p in problems) == [("amount", "required_if"), ("resolution", "required_if")]
 
 
 def test_an_update_is_judged_on_the_record_after_it(desk):
@@ -68,7 +68,7 @@ def test_an_update_is_judged_on_the_record_after_it(desk):
     desk.records.update("ticket", ticket["id"], {"amount": "12.5", "resolution": "Paid"})
     resolved = desk.records.update("ticket", ticket["id"], {"stage": "resolved"})
     [problem] = refusal(lambda: desk.records.update("ticket", ticket["id"], {"resolution": ""}))
-    assert problem["field"] == "resolution" and problem["code"] == "required"
+    assert problem["field"] == "resolution" and problem["code"] == "required_if"
     assert resolved["version"] == desk.records.get("ticket", ticket["id"])["version"]
 
 
@@ -82,7 +82,7 @@ def test_hiding_a_field_keeps_its_value(desk):
 def test_a_batch_names_the_item_and_writes_nothing(desk):
     items = [{"stage": "open"}, {"stage": "resolved"}, {"stage": "resolved", "resolution": "ok"}]
     [problem] = refusal(lambda: desk.records.create_many("ticket", items))
-    assert (problem["field"], problem["code"], problem["message"]) == ("/1/resolution", "required", "is required")
+    assert (problem["field"], problem["code"], problem["message"]) == ("/1/resolution", "required_if", "is required")
     assert problem["required_if"][0]["passed"] is True
     assert desk.records.count("ticket") == 0
     assert len(desk.records.create_many("ticket", [items[0], items[2]])) == 2
@@ -91,7 +91,7 @@ def test_a_batch_names_the_item_and_writes_nothing(desk):
 def test_a_workflow_step_needs_the_fields_its_state_requires(desk):
     case = desk.records.create("claim_case", {})
     [problem] = refusal(lambda: desk.records.write_state("claim_case", case["id"], "done"))
-    assert (problem["field"], problem["code"]) == ("outcome", "required")
+    assert (problem["field"], problem["code"]) == ("outcome", "required_if")
     assert desk.records.get("claim_case", case["id"])["status"] == "new"
     done = desk.records.write_state("claim_case", case["id"], "done", values={"outcome": "Solved"})
     assert (done["status"], done["outcome"]) == ("done", "Solved")
@@ -119,7 +119,7 @@ def test_the_engine_refuses_exactly_when_a_visible_needed_field_is_empty(desk, k
     else:
         write = lambda: desk.records.create("ticket", values)  # noqa: E731
     if expected:
-        assert {p["field"] for p in refusal(write) if p["code"] == "required"} == expected
+        assert {p["field"] for p in refusal(write) if p["code"] == "required_if"} == expected
     else:
         write()
 
@@ -130,6 +130,6 @@ def test_the_api_names_the_code_the_field_and_the_condition(desk, client, instal
                            headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 400
     [problem] = response.get_json()["error"]["details"]
-    assert (problem["field"], problem["code"], problem["message"]) == ("resolution", "required", "is required")
+    assert (problem["field"], problem["code"], problem["message"]) == ("resolution", "required_if", "is required")
     assert problem["required_if"] == [{"path": "", "field": "stage", "op": "eq", "value": "resolved",
                                        "actual": "resolved", "passed": True}]

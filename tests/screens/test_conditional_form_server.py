@@ -5,6 +5,7 @@ writing anything, a hidden field keeps its value, and a failed save opens the ta
 field in error."""
 from __future__ import annotations
 
+import copy
 import re
 
 import pytest
@@ -152,3 +153,20 @@ def test_any_unsaved_values_draw_a_body_and_write_nothing(desk, form):
         assert body.status_code == 200 and 'id="form-body"' in body.text
     assert desk["session"].records.count("ticket") == 1
     assert desk["session"].records.get("ticket", ticket["id"])["version"] == ticket["version"]
+
+
+def test_a_problem_of_a_field_in_a_hidden_section_is_said_in_the_forms_message(install):
+    # policy_no sits only in the "policy" section (shown for claims) yet is needed once resolved:
+    # on a resolved question the engine refuses it, and the form, which does not draw it, says so.
+    doc = copy.deepcopy(DESK)
+    [policy_no] = [f for f in doc["entities"][0]["fields"] if f["name"] == "policy_no"]
+    policy_no["required_if"] = {"field": "stage", "op": "eq", "value": "resolved"}
+    install.registry.create("desk", "Desk")
+    install.session("desk").apply_metadata(doc)
+    with_passwords(install, "desk", {REP: "member"})
+    rep = ScreenClient(create_app(install, {"TESTING": True}), "desk", REP)
+    page = rep.post("e/ticket/new", {"subject": "Lost card", "kind": "question", "stage": "resolved",
+                                     "resolution": "Sent a new one"})
+    assert page.status_code == 422 and 'id="f-policy_no"' not in page.text
+    assert "Policy number: Required." in page.text
+    assert install.session("desk").records.count("ticket") == 0

@@ -182,3 +182,23 @@ def test_discarding_the_draft_starts_again_from_the_current_version(acme, instal
     add_wechat(ann)
     assert ann.post("/designer/discard").status_code == 302
     assert "It has no changes yet." in text(ann.get("/designer/").text)
+
+
+def test_a_malformed_draft_is_shown_and_refused_as_such_never_a_server_error(acme, install):
+    # A draft is kept even when invalid (an imported JSON file): every screen reads it.
+    ann = ScreenClient(acme, "acme", "ann@acme.example")
+    document = document_with_form()
+    next(e for e in document["entities"] if e["name"] == "contact")["fields"] = 5
+    document["layouts"][0]["sections"] = ["main"]
+    document["entities"].append("not an entity")
+    draft = draft_of(install, "ann@acme.example")
+    draft.open()
+    assert draft.save(document).problems  # kept, with what is wrong
+    for path in ("/designer/", "/designer/e/contact", "/designer/review", "/designer/history"):
+        assert ann.get(path).status_code == 200, path
+    refused = add_wechat(ann)
+    assert refused.status_code == 409 and "is not a list" in text(refused.text)
+    document["entities"] = 5
+    draft.save(document)
+    assert ann.get("/designer/").status_code == 200
+    assert ann.get("/designer/e/contact").status_code == 404

@@ -17,18 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from metadata.conditions import check_condition
+from metadata.conditions import SYSTEM_FIELD_TYPES, check_condition
 
 from .conditions import (
     NO_VALUE_OPS, OPS, OPS_BY_KIND, ORDERING, TYPE_KINDS, TooComplex, is_leaf, normalize, to_dnf, value_kind,
 )
 
 SCHEMA_PATH = Path(__file__).with_name("ruleset.schema.json")
-# System columns every entity has (metadata.conditions.SYSTEM_FIELD_TYPES; copied to keep
-# the rules engine free of imports).
-SYSTEM_FIELD_TYPES = {"id": "integer", "created_at": "datetime", "updated_at": "datetime",
-                      "created_by": "integer", "updated_by": "integer", "owner_id": "integer",
-                      "version": "integer"}
 MAX_DEPTH = 8
 MAX_VALUES = 100   # values of one in / not_in
 MAX_FIELDS = 200   # durable-rules refuses facts with more than 255 properties

@@ -22,7 +22,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from metadata.conditions import NO_VALUE_OPS, OPS, evaluate_condition, explain_condition
-from metadata.regex import compile_pattern, pattern_problem as dialect_problem
+from metadata.regex import compile_pattern
 
 ORDERING = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 COMPLEMENT = {"gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt"}
@@ -127,13 +127,6 @@ def value_kind(value) -> str | None:
 
 
 # --- patterns (matches) -----------------------------------------------------------------
-
-
-def pattern_problem(pattern) -> str | None:
-    """Why ``pattern`` is not an accepted regular expression (see metadata.regex), or None."""
-    if not isinstance(pattern, str) or not pattern:
-        return "'matches' needs a regular expression as non-empty text"
-    return dialect_problem(pattern)
 
 
 def matches(raw, pattern: str) -> bool:
