@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 
 from tests.screens.conftest import ADMIN, MEMBER, PASSWORD, assert_accessible, screenshot, sign_in, with_passwords
 
+PUBLISHING = 30_000  # ms: a publish migrates the tenant (a drop archives its values), slow on a busy machine
+
 
 def published(site) -> int:
     return site.install.session(site.tenant).metadata_history()[-1]["version"]
@@ -76,7 +78,7 @@ def test_a_drop_shows_its_blast_radius_needs_the_word_and_is_reverted_with_the_v
     sign_in_in_english(page, site)
     add_field(page, site, "motto", "Motto", "口号")
     page.goto(site.screen("designer/review"))
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Publish").click(timeout=PUBLISHING)
     with_motto = published(site)
     admin = site.session(ADMIN)
     club = admin.records.create("club", {"name": "Suzhou readers", "motto": "Read daily"})
@@ -90,13 +92,14 @@ def test_a_drop_shows_its_blast_radius_needs_the_word_and_is_reverted_with_the_v
     assert_accessible(page)
     screenshot(page, "designer-review-drop")
     page.get_by_label("Type demo to confirm").fill("yes")
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Publish").click(timeout=PUBLISHING)
     expect(page.get_by_text("Type demo to confirm the changes that drop data.")).to_be_visible()
     assert published(site) == with_motto
     assert_accessible(page)
     page.get_by_label("Type demo to confirm").fill("demo")
-    page.get_by_role("button", name="Publish").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Published version {with_motto + 1}.")
+    page.get_by_role("button", name="Publish").click(timeout=PUBLISHING)
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Published version {with_motto + 1}.", timeout=PUBLISHING)
     assert "motto" not in admin.renew_metadata().package.entity("club").field_names()
 
     page.get_by_role("link", name="Version history").click()
@@ -122,7 +125,7 @@ def test_the_second_admin_to_publish_is_asked_to_rebase(page, browser, site):
 
     page.goto(site.screen("designer/review"))
     expect(page.get_by_text("second@demo.example has a draft based on version")).to_be_visible()
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Publish").click(timeout=PUBLISHING)
     first = published(site)
 
     other.get_by_role("link", name="Review and publish").click()
@@ -133,8 +136,9 @@ def test_the_second_admin_to_publish_is_asked_to_rebase(page, browser, site):
     expect(other.get_by_role("status")).to_contain_text(f"Your draft is now based on version {first}.")
     other.get_by_role("link", name="Review and publish").click()
     expect(other.get_by_text("Relabel club.city")).to_be_visible()
-    other.get_by_role("button", name="Publish").click()
-    expect(other.get_by_role("status")).to_contain_text(f"Published version {first + 1}.")
+    other.get_by_role("button", name="Publish").click(timeout=PUBLISHING)
+    expect(other.get_by_role("status")).to_contain_text(
+        f"Published version {first + 1}.", timeout=PUBLISHING)
     club = site.session(ADMIN).renew_metadata().package.entity("club")
     assert "founded" in club.field_names() and club.field("city").label["en"] == "Town"
     other.context.close()
