@@ -42,6 +42,17 @@ def parse_http(block: str):
     return method, path, headers, body.strip()
 
 
+def run_http_examples(client, token, examples):
+    """Send each documented request in order as `token`; each answers its documented status."""
+    for status, block in examples:
+        method, path, headers, body = parse_http(block)
+        response = client.open(path, method=method, data=body or None,
+                               headers={"Authorization": f"Bearer {token}", **headers},
+                               content_type="application/json")
+        assert response.status_code == int(status), (block, response.get_json())
+        yield response
+
+
 def test_api_examples_run_in_order(install, client):
     install.registry.create("acme")
     session = install.session("acme")
@@ -49,12 +60,7 @@ def test_api_examples_run_in_order(install, client):
     token = token_for(install, "acme", "admin@acme.example", "admin")
     examples = blocks("api.md", "http", "http")
     assert len(examples) >= 15
-    for status, block in examples:
-        method, path, headers, body = parse_http(block)
-        response = client.open(path, method=method, data=body or None,
-                               headers={"Authorization": f"Bearer {token}", **headers},
-                               content_type="application/json")
-        assert response.status_code == int(status), (block, response.get_json())
+    for response in run_http_examples(client, token, examples):
         assert response.is_json
 
 
@@ -78,12 +84,7 @@ def test_designer_draft_examples_run_in_order(install, client):
     token = token_for(install, "acme", "admin@acme.example", "admin")
     examples = blocks("designer.md", "http", "http")
     assert len(examples) >= 8
-    for status, block in examples:
-        method, path, headers, body = parse_http(block)
-        response = client.open(path, method=method, data=body or None,
-                               headers={"Authorization": f"Bearer {token}", **headers},
-                               content_type="application/json")
-        assert response.status_code == int(status), (block, response.get_json())
+    list(run_http_examples(client, token, examples))
     history = install.session("acme").metadata_history()
     assert [r["applied_by"] for r in history] == ["admin@acme.example"] * 2
 
