@@ -71,8 +71,11 @@ def index_entity(conn, schema, entity_name: str, records, fields: dict[str, str]
     if not fields:
         return 0
     table, written = loom_table(schema, "loom_search"), 0
-    columns = [records.c.id] + [records.c[name] for name in fields]
-    result = conn.execute(select(*columns).order_by(records.c.id).execution_options(yield_per=BATCH)).mappings()
+    values = [records.c[name] for name in fields]
+    # Only records holding a value have terms: a field just added (and empty) reads nothing.
+    holding = or_(*[column.isnot(None) for column in values])
+    result = conn.execute(select(records.c.id, *values).where(holding).order_by(records.c.id)
+                          .execution_options(yield_per=BATCH)).mappings()
     for chunk in result.partitions():
         rows = [row for record in chunk for row in _rows(entity_name, record["id"], fields, record)]
         insert_rows(conn, table, rows)
