@@ -24,9 +24,9 @@ class Words:
 
     title: str
     any_state: str
-    initial: str
+    initial: str  # said before the initial state (marked ▶ in the picture)
     transition: str  # "%(name)s: from %(from)s to %(to)s"
-    selected: str
+    selected: str  # said before the selected state or transition
 
 
 def diagram(workflow: dict, labels: dict, words: Words, selected: tuple[str, str] | None = None) -> Markup:
@@ -55,6 +55,10 @@ def diagram(workflow: dict, labels: dict, words: Words, selected: tuple[str, str
             lane = lanes.get(key, 0)
             lanes[key] = lane + 1
             arcs.append((t["name"], label, start, target, lane))
+    initial = workflow.get("initial")
+    said.insert(0, f"{words.initial}: {labels.get(('state', initial), initial)}.")
+    if selected:
+        said.append(f"{words.selected}: {labels.get(selected, selected[1])}.")
     up = max([_height(a) for a in arcs if a[2] <= a[3]] or [0])
     down = max([_height(a) for a in arcs if a[2] > a[3]] or [0])
     top = MARGIN + up + 14
