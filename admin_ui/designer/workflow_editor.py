@@ -14,10 +14,13 @@ from flask_babel import gettext as _
 from admin_ui.designer import edits
 from admin_ui.designer import edits_workflows as wf
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
+from admin_ui.designer.condition_builder import builder_for, condition_from_form, describe
 from admin_ui.designer.workflow_diagram import Words, diagram
 from admin_ui.web import admin_only, screens
 from engine.auth import ROLES
 from metadata.workflow import APPROVAL_MODES, COMMENT_MODES, STATE_CATEGORIES
+
+GUARD_PREFIX = "guard"  # the condition builder's form names of a transition's guard
 
 
 def category_words() -> dict:
@@ -80,7 +83,7 @@ def designer_workflow(entity):
     at = f"/workflows/{index}"
     states = [_state_row(s, f"{at}/states/{j}", draft.problems, workflow)
               for j, s in edits.indexed(workflow, "states")]
-    transitions = [_transition_row(t, f"{at}/transitions/{k}", draft.problems)
+    transitions = [_transition_row(t, f"{at}/transitions/{k}", draft.problems, entity_doc)
                    for k, t in edits.indexed(workflow, "transitions")]
     own = [p for p in problems_at(draft.problems, at)
            if not str(p["field"]).startswith((f"{at}/states/", f"{at}/transitions/"))]
@@ -94,12 +97,18 @@ def designer_workflow(entity):
     chosen_state = next((s for s in states if selected == ("state", s["name"])), None)
     chosen_transition = next((t for t in transitions if selected == ("transition", t["name"])), None)
     fields = [f.get("name") for f in edits.dicts(entity_doc, "fields") if f.get("name") != workflow.get("field")]
+    builder = None
+    if chosen_transition is not None:
+        under = f"{chosen_transition['path']}/guard"
+        builder = builder_for(chosen_transition["guard"], entity_doc, draft.document, GUARD_PREFIX,
+                              problems=[{**p, "field": str(p["field"])[len(under):]}
+                                        for p in problems_at(draft.problems, under)])
     return render_template(
         "designer/workflow.html", title=title, entity=entity, workflow=workflow, states=states,
         transitions=transitions, problems=own, diagram=picture, selected=selected, chosen_state=chosen_state,
         chosen_transition=chosen_transition, categories=STATE_CATEGORIES, category_words=category_words(),
         comment_modes=COMMENT_MODES, comment_words=comment_words(), approval_modes=APPROVAL_MODES, roles=ROLES,
-        fields=fields, state_names=[s["name"] for s in states])
+        fields=fields, state_names=[s["name"] for s in states], builder=builder)
 
 
 def _label_map(label) -> dict:
@@ -115,7 +124,7 @@ def _state_row(state: dict, path: str, problems: list, workflow: dict) -> dict:
             "problems": problems_at(problems, path)}
 
 
-def _transition_row(transition: dict, path: str, problems: list) -> dict:
+def _transition_row(transition: dict, path: str, problems: list, entity_doc: dict) -> dict:
     source = transition.get("from")
     approval = transition.get("approval") if isinstance(transition.get("approval"), dict) else None
     return {"name": transition.get("name"), "shown": shown(transition.get("label"), str(transition.get("name"))),
@@ -124,7 +133,7 @@ def _transition_row(transition: dict, path: str, problems: list) -> dict:
             "roles": transition.get("roles") or [], "requires": transition.get("requires") or [],
             "comment": transition.get("comment") or "none", "approval": approval,
             "guard": transition.get("guard"),
-            "guard_json": json.dumps(transition["guard"], ensure_ascii=False) if transition.get("guard") else "",
+            "guard_words": describe(transition["guard"], entity_doc) if transition.get("guard") else "",
             "actions": transition.get("actions") or [],
             "actions_json": json.dumps(transition.get("actions") or [], ensure_ascii=False, indent=1),
             "path": path, "problems": problems_at(problems, path)}
@@ -192,19 +201,31 @@ def _approval() -> dict | None:
     return approval
 
 
-def _guard():
-    return _json("guard", dict, _("Write the guard as a JSON condition, e.g. %(example)s.",
-                                   example='{"field": "priority", "op": "ne", "value": "high"}'))
+def _guard(entity_doc: dict, document: dict):
+    """The guard from the condition builder (None: none); a condition the engine finds
+    problems in is kept in the draft with them, JSON that does not parse is refused."""
+    condition, problems = condition_from_form(request.form, GUARD_PREFIX, entity_doc, document)
+    unreadable = [p for p in problems if p.get("code") == "invalid_json"]
+    if unreadable:
+        raise FormRefused(unreadable[0]["message"])
+    return condition
 
 
-def _transition_properties() -> dict:
+def _transition_properties(entity: str):
+    def read() -> dict:
+        _draft, _index, _workflow, entity_doc = located(entity)
+        return _properties(entity_doc, _draft.document)
+    return read
+
+
+def _properties(entity_doc: dict, document: dict) -> dict:
     form = request.form
     comment = form.get("comment", "none")
     return {"from": _sources(), "to": form.get("to", "").strip(),
             "label": edits.labels(form.get("label_en"), form.get("label_zh")),
             "roles": form.getlist("roles"), "requires": form.getlist("requires"),
             "comment": None if comment == "none" else comment, "approval": _approval(),
-            "guard": _guard(), "actions": _actions("actions")}
+            "guard": _guard(entity_doc, document), "actions": _actions("actions")}
 
 
 def _edit(edit, entity, *args, select: str | None = None):
@@ -270,7 +291,8 @@ def designer_add_transition(entity):
 @screens.post("/designer/e/<entity>/workflow/transitions/<transition>")
 @admin_only
 def designer_set_transition(entity, transition):
-    return _edit(wf.set_transition, entity, transition, _transition_properties, select=f"transition:{transition}")
+    return _edit(wf.set_transition, entity, transition, _transition_properties(entity),
+                 select=f"transition:{transition}")
 
 
 @screens.post("/designer/e/<entity>/workflow/transitions/<transition>/rename")

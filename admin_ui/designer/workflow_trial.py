@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from admin_ui.designer import edits
 from admin_ui.designer.common import shown
+from admin_ui.designer.condition_builder import describe
 from admin_ui.designer.workflow_editor import located
 from admin_ui.formats import record_title
 from admin_ui.view import entity_view
@@ -90,5 +91,7 @@ def designer_workflow_test(entity):
         return render_template("designer/workflow_test.html", **context), exc.status
     result["check_words"] = [(c, _check_words(c)) for c in result["checks"]]
     result["outcome_words"] = _outcome_words(result)
+    if result["guard"]:
+        result["guard_words"] = describe(result["guard"]["condition"], entity_doc)
     context["result"] = result
     return render_template("designer/workflow_test.html", **context)

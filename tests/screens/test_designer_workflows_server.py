@@ -129,7 +129,8 @@ def test_a_transition_is_edited_whole_from_its_form(ann):
     response = ann.post("/designer/e/ticket/workflow/transitions/park", data={
         "from": ["new", "open"], "to": "waiting", "label_en": "Park", "label_zh": "搁置", "roles": ["member"],
         "requires": ["resolution"], "comment": "optional", "approval_role": "admin", "approval_mode": "all",
-        "approval_count": "1", "guard": '{"field": "priority", "op": "eq", "value": "low"}', "actions": "[]"})
+        "approval_count": "1", "guard-match": "all", "guard-0-field": "priority", "guard-0-op": "eq",
+        "guard-0-value": "low", "actions": "[]"})
     assert response.status_code == 302 and response.headers["Location"].endswith("select=transition:park#editor")
     workflow, _entity = draft_workflow(ann)
     assert workflow["transitions"][1] == {
@@ -144,13 +145,14 @@ def test_a_transition_is_edited_whole_from_its_form(ann):
 
 
 @pytest.mark.parametrize("field, value, said", [
-    ("guard", "{not json", "Write the guard as a JSON condition"),
+    ("guard-json", "{not json", "This is not JSON"),
     ("actions", '{"action": "notify"}', "Write the actions as a JSON list"),
     ("approval_count", "two", "The number of approvals is a whole number"),
 ])
 def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(ann, field, value, said):
     before = ann.get("/designer/export").get_json()
-    form = {"from": ["open"], "to": "waiting", "approval_role": "admin", "comment": "none", field: value}
+    form = {"from": ["open"], "to": "waiting", "approval_role": "admin", "comment": "none", "guard-mode": "json",
+            field: value}
     refused = ann.post("/designer/e/ticket/workflow/transitions/park", data=form)
     assert refused.status_code == 400 and said in text(refused.text)
     assert ann.get("/designer/export").get_json() == before
@@ -164,6 +166,28 @@ def test_an_edit_of_what_the_draft_lacks_is_a_404_page_and_a_member_gets_a_403_p
     assert mo.get("/designer/e/ticket/workflow").status_code == 403
     assert mo.get("/designer/e/ticket/workflow/test").status_code == 403
     assert mo.post("/designer/e/ticket/workflow/states/new/remove").status_code == 403
+
+
+def test_the_guard_is_written_with_the_condition_builder_and_its_problem_shown_beside_its_row(ann):
+    page = ann.get("/designer/e/ticket/workflow?select=transition:close").text
+    assert 'name="guard-0-field"' in page and "Priority is not high" in text(page)
+    assert ann.post("/designer/e/ticket/workflow/transitions/close", data={
+        "from": ["open"], "to": "closed", "comment": "required", "approval_role": "admin", "approval_count": "2",
+        "guard-match": "any", "guard-0-field": "priority", "guard-0-op": "eq", "guard-0-value": "low",
+        "guard-1-field": "resolution", "guard-1-op": "exists"}).status_code == 302
+    workflow, _entity = draft_workflow(ann)
+    assert workflow["transitions"][2]["guard"] == {"any": [{"field": "priority", "op": "eq", "value": "low"},
+                                                           {"field": "resolution", "op": "exists"}]}
+    assert "Priority is low or Resolution has a value" in text(ann.get("/designer/e/ticket/workflow").text)
+    ann.post("/designer/e/ticket/workflow/transitions/close", data={
+        "from": ["open"], "to": "closed", "guard-match": "all", "guard-0-field": "priority", "guard-0-op": "gt",
+        "guard-0-value": "low"})
+    page = ann.get("/designer/e/ticket/workflow?select=transition:close").text
+    editor = page[page.index('id="editor"'):]
+    assert 'id="guard-0-problems"' in editor and 'aria-describedby="guard-0-problems"' in editor
+    assert ann.post("/designer/e/ticket/workflow/transitions/close", data={}).status_code == 302
+    workflow, _entity = draft_workflow(ann)
+    assert "guard" not in workflow["transitions"][2]
 
 
 def test_a_problem_is_shown_beside_the_state_that_caused_it(ann):
@@ -229,7 +253,8 @@ def test_a_transition_tested_on_a_record_shows_what_it_would_do_and_changes_noth
     assert "✗ resolution must be filled first." in said
     assert "✗ A comment is required." in said
     assert "✗ The guard does not hold." in said
-    assert 'priority ne "high" "high" false' in said  # the guard's leaf with what the record holds
+    assert 'Priority is not high' in said  # the guard in words
+    assert 'priority ne "high" "high" false' in said  # its leaf with what the record holds
     assert "2 approvals by the role admin." in said
     assert "with the transition set_field" in said
     assert "status open closed" in said and "priority high low" in said
