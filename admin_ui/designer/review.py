@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from admin_ui.designer.common import drafts, overview_url
 from admin_ui.designer.plan_words import GROUP_TITLES, in_words
-from admin_ui.designer.state_map import from_form, removals, unmapped
+from admin_ui.designer.state_map import from_form, removals, unmapped, without_moved
 from admin_ui.web import admin_only, screens
 from engine.drafts import DraftOutdated
 
@@ -22,8 +22,7 @@ def _review(found, draft, state_map=None) -> dict:
         plan = found.plan(state_map).plan
         context["plan"] = in_words(plan)
         context["removals"] = removals(plan, draft.document, state_map or {})
-        if context["removals"]:  # the state map's choices below say it, with the counts
-            context["plan"]["refused"] = [r for r in context["plan"]["refused"] if r.get("code") != "stranded_records"]
+        context["plan"] = without_moved(context["plan"], context["removals"])
     return context
 
 

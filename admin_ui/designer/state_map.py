@@ -21,9 +21,21 @@ def removals(plan: dict, document: dict, state_map: dict) -> list[dict]:
         entity, state = change["entity"], change["state"]
         workflow = next((w for w in edits.dicts(document, "workflows") if w.get("entity") == entity), {})
         targets = [s.get("name") for s in edits.dicts(workflow, "states")]
-        out.append({"entity": entity, "state": state, "records": change["values"], "targets": targets,
+        out.append({"entity": entity, "field": change["field"], "state": state, "records": change["values"],
+                    "targets": targets,
                     "chosen": state_map.get((entity, state), ""), "input": f"{FIELD}{entity}.{state}"})
     return out
+
+
+def without_moved(words: dict, rows: list[dict]) -> dict:
+    """The plan in words without what the state map answers: the removed states' records
+    (the state map's choices say them, with the counts) — their failing checks and the
+    refusals that name only them."""
+    moved = {f"{row['entity']}.{row['field']}" for row in rows}
+    words["failing"] = [c for c in words["failing"] if c.get("field") not in moved]
+    words["refused"] = [r for r in words["refused"]
+                        if not r.get("details") or any(d.get("field") not in moved for d in r["details"])]
+    return words
 
 
 def from_form(form) -> dict:

@@ -119,7 +119,7 @@ def _state_row(state: dict, path: str, problems: list, workflow: dict) -> dict:
     sla = state.get("sla") if isinstance(state.get("sla"), dict) else None
     return {"name": state.get("name"), "shown": shown(state.get("label"), str(state.get("name"))),
             "label": _label_map(state.get("label")), "category": state.get("category"), "sla": sla,
-            "escalate": json.dumps(sla.get("escalate", []), ensure_ascii=False, indent=1) if sla else "[]",
+            "escalate": json.dumps(sla["escalate"], ensure_ascii=False, indent=1) if sla and sla.get("escalate") else "",
             "initial": state.get("name") == workflow.get("initial"), "path": path,
             "problems": problems_at(problems, path)}
 

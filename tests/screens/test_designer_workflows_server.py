@@ -225,6 +225,7 @@ def test_removing_a_state_that_holds_records_asks_for_the_state_map_before_publi
     said = text(review.text)
     assert "Records in removed states" in said and "waiting 2" in said  # the state and its records
     assert 'name="map_state:ticket.waiting"' in review.text and "--map-state" not in said
+    assert "Publishing would be refused" not in said and "still used" not in said  # the map answers both
     version = install.session("acme").metadata().version
     refused = ann.post("/designer/publish")
     assert refused.status_code == 400
