@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, render_template, request, url_for
+from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin_ui.designer import edits
@@ -18,9 +18,11 @@ from admin_ui.designer.condition_builder import builder_for, condition_from_form
 from admin_ui.designer.workflow_diagram import Words, diagram
 from admin_ui.web import admin_only, screens
 from engine.auth import ROLES
+from engine.errors import LoomError
 from metadata.workflow import APPROVAL_MODES, COMMENT_MODES, STATE_CATEGORIES
 
 GUARD_PREFIX = "guard"  # the condition builder's form names of a transition's guard
+HELD_CAP = 10_001  # records counted in a state at most ("10,000+" beyond)
 
 
 def category_words() -> dict:
@@ -81,7 +83,8 @@ def designer_workflow(entity):
         return render_template("designer/workflow.html", title=title, entity=entity, workflow=None,
                                choice_fields=choices)
     at = f"/workflows/{index}"
-    states = [_state_row(s, f"{at}/states/{j}", draft.problems, workflow)
+    held = _held(entity, workflow)
+    states = [{**_state_row(s, f"{at}/states/{j}", draft.problems, workflow), "held": held.get(s.get("name"))}
               for j, s in edits.indexed(workflow, "states")]
     transitions = [_transition_row(t, f"{at}/transitions/{k}", draft.problems, entity_doc)
                    for k, t in edits.indexed(workflow, "transitions")]
@@ -109,6 +112,20 @@ def designer_workflow(entity):
         chosen_transition=chosen_transition, categories=STATE_CATEGORIES, category_words=category_words(),
         comment_modes=COMMENT_MODES, comment_words=comment_words(), approval_modes=APPROVAL_MODES, roles=ROLES,
         fields=fields, state_names=[s["name"] for s in states], builder=builder)
+
+
+def _held(entity: str, workflow: dict) -> dict:
+    """How many published records are in each state of the workflow now (a state the
+    published entity does not have holds none; an entity not published yet, nothing)."""
+    field = workflow.get("field")
+    published = g.session.metadata().package.workflow_for(entity)
+    if published is None or published.field != field:
+        return {}
+    names = [s.get("name") for s in edits.dicts(workflow, "states") if s.get("name") in published.state_names()]
+    try:
+        return {name: g.session.records.count(entity, [(field, name)], cap=HELD_CAP) for name in names}
+    except LoomError:
+        return {}
 
 
 def _label_map(label) -> dict:

@@ -220,6 +220,10 @@ def test_a_workflow_is_added_to_an_entity_from_its_choice_field(install, ann):
 
 def test_removing_a_state_that_holds_records_asks_for_the_state_map_before_publishing(install, ann):
     waiting = tickets(install, "waiting", "waiting", "open")
+    page = ann.get("/designer/e/ticket/workflow?select=state:waiting").text
+    row = text(page[page.index('<tr id="state-waiting"'):page.index('<tr id="state-closed"')])
+    assert row.split()[:4] == ["waiting", "Waiting", "Waiting", "2"]  # name, label, category, records now
+    assert "2 records are in this state now." in text(page)
     assert ann.post("/designer/e/ticket/workflow/states/waiting/remove").status_code == 302
     review = ann.get("/designer/review")
     said = text(review.text)
