@@ -32,22 +32,22 @@ class Words:
 def diagram(workflow: dict, labels: dict, words: Words, selected: tuple[str, str] | None = None) -> Markup:
     """The SVG of `workflow` (a draft's workflow document); `labels` maps a state or
     transition name to its shown label; `selected` is ("state", name) or ("transition", name)."""
-    states = [s for s in workflow.get("states") or [] if isinstance(s, dict) and isinstance(s.get("name"), str)]
-    transitions = [t for t in workflow.get("transitions") or []
-                   if isinstance(t, dict) and isinstance(t.get("name"), str)]
+    states = [s for s in _items(workflow.get("states")) if isinstance(s.get("name"), str)]
+    transitions = [t for t in _items(workflow.get("transitions")) if isinstance(t.get("name"), str)]
     names = [s["name"] for s in states]
     any_used = any(t.get("from") == "*" for t in transitions)
     offset = 1 if any_used else 0
     column = {name: i + offset for i, name in enumerate(names)}
     arcs, lanes, said = [], {}, []
     for t in transitions:
-        sources = names if t.get("from") == "*" else [s for s in t.get("from") or [] if isinstance(s, str)]
-        start_columns = [0] if t.get("from") == "*" else [column[s] for s in sources if s in column]
-        target = column.get(t.get("to"))
+        source, to = t.get("from"), _text(t.get("to"))
+        sources = names if source == "*" else [s for s in source if isinstance(s, str)] if isinstance(source, list) else []
+        start_columns = [0] if source == "*" else [column[s] for s in sources if s in column]
+        target = column.get(to)
         label = labels.get(("transition", t["name"]), t["name"])
         said.append(words.transition % {"name": label, "from": ", ".join(
-            [words.any_state] if t.get("from") == "*" else [labels.get(("state", s), s) for s in sources]),
-            "to": labels.get(("state", t.get("to")), t.get("to"))})
+            [words.any_state] if source == "*" else [labels.get(("state", s), s) for s in sources]),
+            "to": labels.get(("state", to), to)})
         if target is None:
             continue
         for start in start_columns:
@@ -55,7 +55,7 @@ def diagram(workflow: dict, labels: dict, words: Words, selected: tuple[str, str
             lane = lanes.get(key, 0)
             lanes[key] = lane + 1
             arcs.append((t["name"], label, start, target, lane))
-    initial = workflow.get("initial")
+    initial = _text(workflow.get("initial"))
     said.insert(0, f"{words.initial}: {labels.get(('state', initial), initial)}.")
     if selected:
         said.append(f"{words.selected}: {labels.get(selected, selected[1])}.")
@@ -76,7 +76,7 @@ def diagram(workflow: dict, labels: dict, words: Words, selected: tuple[str, str
              'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b3261e"/></marker></defs>']
     on_transition = {a[0] for a in arcs if chosen == ("transition", a[0])}
     ends = {s for t in transitions if t["name"] in on_transition
-            for s in ([t.get("to")] + (t.get("from") if isinstance(t.get("from"), list) else []))}
+            for s in [_text(t.get("to"))] + ([_text(f) for f in t["from"]] if isinstance(t.get("from"), list) else [])}
     if any_used:
         parts.append(_box(MARGIN, top, words.any_state, "#ffffff", False, dashed=True))
     for state in states:
@@ -85,13 +85,22 @@ def diagram(workflow: dict, labels: dict, words: Words, selected: tuple[str, str
         text = labels.get(("state", state["name"]), state["name"])
         if state["name"] == workflow.get("initial"):
             text = f"▶ {text}"
-        parts.append(_box(x, top, text, FILLS.get(state.get("category"), "#ffffff"), mark))
+        parts.append(_box(x, top, text, FILLS.get(_text(state.get("category")), "#ffffff"), mark))
     for name, label, start, target, lane in arcs:
         on = name in on_transition or (chosen[0] == "state" and chosen[1] in (
             _name_at(names, offset, start), _name_at(names, offset, target)))
         parts.append(_arc(start, target, lane, top, label, on))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _items(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _text(value) -> str:
+    """A name from the draft as text (a malformed draft may hold anything there)."""
+    return value if isinstance(value, str) else ""
 
 
 def _name_at(names, offset, column):

@@ -84,7 +84,7 @@ def designer_workflow(entity):
                                choice_fields=choices)
     at = f"/workflows/{index}"
     held = _held(entity, workflow)
-    states = [{**_state_row(s, f"{at}/states/{j}", draft.problems, workflow), "held": held.get(s.get("name"))}
+    states = [{**_state_row(s, f"{at}/states/{j}", draft.problems, workflow), "held": held.get(_text(s.get("name")))}
               for j, s in edits.indexed(workflow, "states")]
     transitions = [_transition_row(t, f"{at}/transitions/{k}", draft.problems, entity_doc)
                    for k, t in edits.indexed(workflow, "transitions")]
@@ -128,14 +128,20 @@ def _held(entity: str, workflow: dict) -> dict:
         return {}
 
 
+def _text(value) -> str:
+    """A name or keyword of the draft as text ("" for what a malformed draft holds there;
+    its problems say what is wrong)."""
+    return value if isinstance(value, str) else ""
+
+
 def _label_map(label) -> dict:
     return label if isinstance(label, dict) else {"en": label} if isinstance(label, str) else {}
 
 
 def _state_row(state: dict, path: str, problems: list, workflow: dict) -> dict:
     sla = state.get("sla") if isinstance(state.get("sla"), dict) else None
-    return {"name": state.get("name"), "shown": shown(state.get("label"), str(state.get("name"))),
-            "label": _label_map(state.get("label")), "category": state.get("category"), "sla": sla,
+    return {"name": _text(state.get("name")), "shown": shown(state.get("label"), _text(state.get("name"))),
+            "label": _label_map(state.get("label")), "category": _text(state.get("category")), "sla": sla,
             "escalate": json.dumps(sla["escalate"], ensure_ascii=False, indent=1) if sla and sla.get("escalate") else "",
             "initial": state.get("name") == workflow.get("initial"), "path": path,
             "problems": problems_at(problems, path)}
@@ -144,11 +150,11 @@ def _state_row(state: dict, path: str, problems: list, workflow: dict) -> dict:
 def _transition_row(transition: dict, path: str, problems: list, entity_doc: dict) -> dict:
     source = transition.get("from")
     approval = transition.get("approval") if isinstance(transition.get("approval"), dict) else None
-    return {"name": transition.get("name"), "shown": shown(transition.get("label"), str(transition.get("name"))),
+    return {"name": _text(transition.get("name")), "shown": shown(transition.get("label"), _text(transition.get("name"))),
             "label": _label_map(transition.get("label")), "any": source == wf.ANY,
-            "from": source if isinstance(source, list) else [], "to": transition.get("to"),
+            "from": [_text(s) for s in source] if isinstance(source, list) else [], "to": _text(transition.get("to")),
             "roles": transition.get("roles") or [], "requires": transition.get("requires") or [],
-            "comment": transition.get("comment") or "none", "approval": approval,
+            "comment": _text(transition.get("comment")) or "none", "approval": approval,
             "guard": transition.get("guard"),
             "guard_words": describe(transition["guard"], entity_doc) if transition.get("guard") else "",
             "actions": transition.get("actions") or [],

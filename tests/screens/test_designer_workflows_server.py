@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import html
+import io
+import json
 import re
 
 import pytest
@@ -314,3 +316,37 @@ def test_state_edits_leave_no_transition_or_choice_naming_a_state_that_is_gone(s
     assert workflow["initial"] in names
     for transition in workflow["transitions"]:
         assert transition["to"] in names and transition["from"] and set(transition["from"]) <= set(names)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+NAMES = st.sampled_from(STATES + ["*"]) | JSON
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.fixed_dictionaries({"initial": NAMES, "states": st.lists(
+    st.fixed_dictionaries({"name": NAMES, "category": NAMES}) | JSON, max_size=4), "transitions": st.lists(
+    st.fixed_dictionaries({"name": NAMES, "from": NAMES | st.lists(NAMES, max_size=3), "to": NAMES}) | JSON,
+    max_size=4)}) | JSON)
+def test_the_diagram_draws_any_draft_even_a_malformed_one(workflow):
+    from admin_ui.designer.workflow_diagram import Words, diagram
+
+    words = Words(title="Diagram", any_state="any", initial="initial", transition="%(name)s: %(from)s to %(to)s",
+                  selected="selected")
+    picture = diagram(workflow if isinstance(workflow, dict) else {}, {}, words, ("state", "open"))
+    assert picture.startswith("<svg") and picture.endswith("</svg>") and "<title" in picture
+
+
+def test_a_malformed_workflow_in_the_draft_is_shown_with_its_problems_not_a_5xx(ann):
+    document = ann.get("/designer/export").get_json()
+    document["workflows"][0]["states"][1] = {"name": ["open"], "category": {"x": 1}}
+    document["workflows"][0]["transitions"][0]["to"] = ["open"]
+    document["workflows"][0]["transitions"][1]["from"] = 7
+    uploaded = ann.post("/designer/import", data={"document": (io.BytesIO(json.dumps(document).encode()), "d.json")},
+                        content_type="multipart/form-data")
+    assert uploaded.status_code == 302
+    page = ann.get("/designer/e/ticket/workflow")
+    assert page.status_code == 200 and "/workflows/0/states/1/name" in page.text
+    assert ann.get("/designer/e/ticket/workflow?select=transition:park").status_code == 200
+    assert ann.get("/designer/e/ticket/workflow/test?transition=start&record=1").status_code == 200
