@@ -16,20 +16,16 @@ from metadata.conditions import evaluate_condition, explain_condition, is_empty
 SET_FIELD = "set_field"  # the built-in action whose effect on the record is known before it runs
 
 
-def try_transition(session, package, entity_name: str, record_id, name: str, role: str,
-                   comment: str | None = None) -> dict:
-    """What taking transition `name` of `package`'s workflow of `entity_name` on the
-    record would do, for a user of `role` giving `comment`: `checks` (each with `passed`),
-    `guard` (its leaves explained), `approval`, `actions`, `values` (field: [now, then])
-    and `outcome` (`done`, `pending_approval` or `refused`)."""
-    entity = package.entity(entity_name)
-    workflow = package.workflow_for(entity_name)
-    if entity is None or workflow is None:
-        raise NotFound(f"the draft has no workflow of {entity_name!r}", code="no_workflow")
+def try_transition(session, entity, workflow, record_id, name: str, role: str, comment: str | None = None) -> dict:
+    """What taking transition `name` of `workflow` (a Workflow over `entity`, an Entity
+    model — a draft's, not necessarily published) on the record would do, for a user of
+    `role` giving `comment`: `checks` (each with `passed`), `guard` (its leaves explained),
+    `approval`, `actions`, `values` (field: [now, then]) and `outcome` (`done`,
+    `pending_approval` or `refused`)."""
     transition = workflow.transition(name)
     if transition is None:
         raise NotFound(f"workflow {workflow.name} has no transition {name!r}", code="unknown_transition")
-    record = session.records.get(entity_name, record_id)
+    record = session.records.get(workflow.entity, record_id)
     state = record.get(workflow.field)
     comment = (comment or "").strip()
     checks = [{"check": "state", "passed": transition.leaves(state), "state": state},

@@ -16,6 +16,9 @@ from admin_ui.view import entity_view
 from admin_ui.web import admin_only, screens
 from engine.auth import ROLES
 from engine.errors import LoomError
+from metadata.fieldtypes import known_types
+from metadata.workflow import Workflow
+from metadata.workflow_checks import typed_entities
 from workflows.trial import try_transition
 
 RECORDS_OFFERED = 50
@@ -82,8 +85,8 @@ def designer_workflow_test(entity):
         context["refusal"] = _("Choose one of the roles %(roles)s.", roles=", ".join(ROLES))
         return render_template("designer/workflow_test.html", **context), 400
     try:
-        package = g.session.check_document(draft.document)
-        result = try_transition(g.session, package, entity, context["chosen"]["record"],
+        model = typed_entities([entity_doc], known_types(g.session.extra_types))[entity]
+        result = try_transition(g.session, model, Workflow.from_document(workflow), context["chosen"]["record"],
                                 context["chosen"]["transition"], context["chosen"]["role"],
                                 context["chosen"]["comment"])
     except LoomError as exc:
