@@ -86,7 +86,7 @@ def test_designer_draft_examples_run_in_order(install, client):
     assert len(examples) >= 8
     list(run_http_examples(client, token, examples))
     history = install.session("acme").metadata_history()
-    assert [r["applied_by"] for r in history] == ["admin@acme.example"] * 2
+    assert [r["applied_by"] for r in history] == ["admin@acme.example"] * 3
 
 
 def test_cli_reference_lists_every_command():

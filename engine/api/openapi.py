@@ -43,7 +43,8 @@ PLAN = {"type": "object", "required": ["changes", "destructive", "checks", "move
         "description": {"type": "string"}, "ddl": {"type": "boolean"}, "destructive": {"type": "boolean"},
         "rows": {"type": "integer", "description": "rows of the entity's table now"},
         "values": {"type": "integer", "nullable": True,
-                   "description": "rows holding a value in the field (a removed state: records in it)"}}}},
+                   "description": "rows holding a value in the field (a removed state: records in it)"},
+        "state": {"type": "string", "description": "a removed workflow state (drop_state): its name"}}}},
     "destructive": {**_STRINGS, "description": "entity or entity.field of each change that drops data"},
     "checks": {"type": "array", "items": {"type": "object", "required": ["field", "check", "passed"], "properties": {
         "field": {"type": "string"}, "check": {"type": "string"}, "passed": {"type": "boolean"},

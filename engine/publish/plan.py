@@ -23,7 +23,7 @@ def _change(counter, change) -> dict:
            "description": change.describe(), "ddl": change.needs_ddl, "destructive": change.destructive,
            "rows": counter.rows(change.entity), "values": None}
     if change.kind == "drop_state":
-        out["values"] = counter.holding(change.entity, change.field, change.old)
+        out["state"], out["values"] = change.old, counter.holding(change.entity, change.field, change.old)
     elif change.field:
         out["values"] = counter.values(change.entity, change.field)
     return out
