@@ -15,4 +15,5 @@ from admin_ui import timeline  # noqa: F401
 from admin_ui.designer import fields as designer_fields  # noqa: F401
 from admin_ui.designer import history as designer_history  # noqa: F401
 from admin_ui.designer import overview as designer_overview  # noqa: F401
+from admin_ui.designer import preview as designer_preview  # noqa: F401
 from admin_ui.designer import review as designer_review  # noqa: F401

@@ -137,7 +137,8 @@ class TenantSession:
         self.require_admin()
         result = self.publisher().apply(document, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map,
                                         based_on=based_on)
-        self._compiled = None
+        if not dry_run:
+            self._compiled = None
         return result
 
     def rollback_metadata(self, version: int, state_map=None):

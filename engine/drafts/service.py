@@ -1,9 +1,16 @@
 """What an admin does with their draft: open it on the current version, save it (checked,
 kept even when invalid), see the other admins' drafts, review the publishing plan,
-rebase it on a newer version, publish it through the one publisher, or discard it."""
+rebase it on a newer version, publish it through the one publisher, or discard it.
+
+Reading never writes: until the admin's first save their draft is the current version
+as published (a draft with no row, `id` None), and a draft without changes follows the
+current version without being rewritten. The publishing plan of a draft is kept per
+draft revision with the compiled metadata of the current version, so reviewing the same
+draft again costs no dry run."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from engine.drafts import store
@@ -25,6 +32,11 @@ class Draft:
     problems: list
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def saved(self) -> bool:
+        """Whether the draft has a row (an admin's draft is made on their first save)."""
+        return self.id is not None
 
     @classmethod
     def of(cls, row) -> "Draft":
@@ -95,28 +107,32 @@ class Drafts:
                 "changed": draft.document != base, "problems": len(draft.problems),
                 "others": [d.summary() for d in self.others()]}
 
-    # -- writing ----------------------------------------------------------------------
     def open(self) -> Draft:
-        """The admin's open draft, made from the current version when there is none; a
-        draft without changes follows the current version (there is nothing to rebase)."""
+        """The admin's open draft, read only: the current version as published when they
+        have none yet (not saved, `id` None); a draft without changes follows the current
+        version (there is nothing to rebase)."""
         found = self.mine()
         version, document = self.published()
         if found is None:
-            return Draft.of(store.create(self.storage, self.actor, version, document, []))
+            return Draft(None, self.actor.email, version, copy.deepcopy(document), [], None, None)
         if found.based_on != version and found.document == self.published(found.based_on)[1]:
-            store.write(self.storage, found.id, based_on=version, document=document, problems=[])
-            return self.mine()
+            return replace(found, based_on=version, document=copy.deepcopy(document), problems=[])
         return found
 
+    # -- writing ----------------------------------------------------------------------
     def save(self, document) -> Draft:
         """Keep `document` as the draft with its problems (an invalid draft is kept too,
-        its problems with it); a valid one is kept in its canonical form."""
+        its problems with it); a valid one is kept in its canonical form. The admin's
+        first save makes their draft."""
         if not isinstance(document, dict):
             raise ValidationFailed("a metadata document is a JSON object", code="bad_document",
                                    details=[{"field": "", "code": "not_object", "message": "not a JSON object"}])
         draft = self.open()
         problems, canonical = problems_of(self.session, document)
-        store.write(self.storage, draft.id, document=canonical or document, problems=problems)
+        kept = canonical or document
+        if not draft.saved:
+            return Draft.of(store.create(self.storage, self.actor, draft.based_on, kept, problems))
+        store.write(self.storage, draft.id, based_on=draft.based_on, document=kept, problems=problems)
         return self.mine()
 
     def discard(self) -> None:
@@ -144,8 +160,20 @@ class Drafts:
 
     # -- publishing -------------------------------------------------------------------
     def plan(self, state_map=None):
-        """The publishing plan of the draft (a dry run of the publisher)."""
+        """The publishing plan of the draft (a dry run of the publisher). Without a state
+        map it is kept for the draft's revision and the current metadata version: its
+        counts are those of its first review (publishing counts and checks again)."""
         draft = self._publishable()
+        if state_map:
+            return self._dry_run(draft, state_map)
+        kept = self.session.metadata().memo(("draft_plans",), dict)
+        revision = (draft.updated_at, draft.based_on)
+        found = kept.get(draft.id)
+        if found is None or found[0] != revision:
+            found = kept[draft.id] = (revision, self._dry_run(draft, None))
+        return found[1]
+
+    def _dry_run(self, draft: Draft, state_map):
         return self.session.apply_metadata(draft.document, dry_run=True, state_map=state_map,
                                            based_on=draft.based_on)
 

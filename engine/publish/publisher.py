@@ -127,7 +127,7 @@ class Publisher:
         try:
             result = self._migrate(package, request)
         finally:
-            if self.target.cache is not None:
+            if self.target.cache is not None and not request.dry_run:  # a dry run changes nothing
                 self.target.cache.forget(self.target.storage.slug)
         return result
 

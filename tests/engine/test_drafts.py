@@ -157,9 +157,9 @@ def test_a_draft_without_changes_follows_the_current_version(acme, install):
 
 def test_discarding_closes_the_draft(acme, install):
     drafts = Drafts(admin(install, "ann@acme.example"))
-    first = drafts.open()
+    first = drafts.save(drafts.open().document)
     drafts.discard()
-    assert drafts.mine() is None and drafts.open().id != first.id
+    assert drafts.mine() is None and drafts.open().id is None and first.id is not None
 
 
 def test_removing_a_packs_choice_is_a_problem_of_the_draft(settings):
