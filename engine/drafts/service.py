@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from engine.drafts import store
-from engine.drafts.checking import problems_of
+from engine.drafts.checking import checked, problems_of
 from engine.drafts.rebasing import rebase_draft
 from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.migration import versions
@@ -128,12 +128,20 @@ class Drafts:
             raise ValidationFailed("a metadata document is a JSON object", code="bad_document",
                                    details=[{"field": "", "code": "not_object", "message": "not a JSON object"}])
         draft = self.open()
-        problems, canonical = problems_of(self.session, document)
+        problems, canonical, package = checked(self.session, document)
         kept = canonical or document
         if not draft.saved:
-            return Draft.of(store.create(self.storage, self.actor, draft.based_on, kept, problems))
-        store.write(self.storage, draft.id, based_on=draft.based_on, document=kept, problems=problems)
-        return self.mine()
+            saved = Draft.of(store.create(self.storage, self.actor, draft.based_on, kept, problems))
+        else:
+            store.write(self.storage, draft.id, based_on=draft.based_on, document=kept, problems=problems)
+            saved = self.mine()
+        if package is not None:  # the plan's dry run need not check it again
+            self._checked()[saved.id] = (kept, package)
+        return saved
+
+    def _checked(self) -> dict:
+        """{draft id: (document, its checked Package)} of this metadata version."""
+        return self.session.metadata().memo(("draft_checked",), dict)
 
     def discard(self) -> None:
         draft = self.mine()
@@ -174,8 +182,10 @@ class Drafts:
         return found[1]
 
     def _dry_run(self, draft: Draft, state_map):
+        document, package = self._checked().get(draft.id, (None, None))
         return self.session.apply_metadata(draft.document, dry_run=True, state_map=state_map,
-                                           based_on=draft.based_on)
+                                           based_on=draft.based_on,
+                                           checked=package if document == draft.document else None)
 
     def publish(self, allow_drop=False, state_map=None):
         """Publish the draft through the publisher (recording who published it); the draft
