@@ -64,7 +64,7 @@ PAGES = {                                            # the designer's GET pages:
     "entity editor": "/t/{tenant}/designer/e/membership",
     "review and publish": "/t/{tenant}/designer/review",
     "version history": "/t/{tenant}/designer/history",
-    "preview: pick a record (search)": "/t/{tenant}/designer/preview?entity=membership&q=M00",
+    "preview: pick a record (its first records)": "/t/{tenant}/designer/preview?entity=membership",
     "export the draft (JSON)": "/t/{tenant}/designer/export",
 }
 PREVIEW = "/t/{tenant}/designer/preview/membership/{id}"

@@ -62,6 +62,7 @@ class Drafts:
             raise Forbidden("a draft belongs to a signed-in tenant admin", code="admin_only")
         session.require_admin(to="keep a designer draft")
         self.session, self.storage, self.actor = session, session.storage, session.actor
+        self._mine: Draft | None | bool = False  # the admin's draft row as last read (False: not read)
 
     # -- reading ----------------------------------------------------------------------
     def published(self, version: int | None = None) -> tuple[int, dict]:
@@ -76,19 +77,24 @@ class Drafts:
         return number, (row["document"] if row is not None else EMPTY)
 
     def mine(self) -> Draft | None:
-        with self.storage.connect() as conn:
-            row = store.open_of(conn, self.storage.schema, self.actor.id)
-        return None if row is None else Draft.of(row)
+        """The admin's open draft row (read once: this object's own writes read it again)."""
+        if self._mine is False:
+            with self.storage.connect() as conn:
+                row = store.open_of(conn, self.storage.schema, self.actor.id)
+            self._mine = None if row is None else Draft.of(row)
+        return self._mine
+
+    def _reread(self) -> Draft | None:
+        self._mine = False
+        return self.mine()
 
     def others(self, changed_only=True) -> list[Draft]:
         """The other admins' open drafts of this tenant (those that change something)."""
         with self.storage.connect() as conn:
-            rows = store.all_open(conn, self.storage.schema)
+            rows = store.all_open(conn, self.storage.schema, except_owner=self.actor.id)
         bases: dict = {}
         found = []
         for row in rows:
-            if row["owner_id"] == self.actor.id:
-                continue
             if not changed_only:
                 found.append(Draft.of(row))
                 continue
@@ -131,10 +137,11 @@ class Drafts:
         problems, canonical, package = checked(self.session, document)
         kept = canonical or document
         if not draft.saved:
+            self._mine = False
             saved = Draft.of(store.create(self.storage, self.actor, draft.based_on, kept, problems))
         else:
             store.write(self.storage, draft.id, based_on=draft.based_on, document=kept, problems=problems)
-            saved = self.mine()
+            saved = self._reread()
         if package is not None:  # the plan's dry run need not check it again
             self._checked()[saved.id] = (kept, package)
         return saved
@@ -147,6 +154,7 @@ class Drafts:
         draft = self.mine()
         if draft is not None:
             store.close(self.storage, draft.id, "discarded")
+            self._mine = None
 
     def rebase(self, keep_mine=(), take_theirs=()) -> Draft:
         """Replay the draft onto the current version; refused (409 rebase_conflicts, each
@@ -164,7 +172,7 @@ class Drafts:
         problems, canonical = problems_of(self.session, rebased.document)
         store.write(self.storage, draft.id, based_on=current, document=canonical or rebased.document,
                     problems=problems)
-        return self.mine()
+        return self._reread()
 
     # -- publishing -------------------------------------------------------------------
     def plan(self, state_map=None):
@@ -199,6 +207,7 @@ class Drafts:
                 raise self._outdated(draft, exc.problems[0].details.get("current")) from None
             raise
         store.close(self.storage, draft.id, "published", result.version)
+        self._mine = None
         return result
 
     def _publishable(self) -> Draft:
