@@ -167,3 +167,24 @@ def test_a_layout_change_is_said_once(acme, install):  # noqa: F811
     said = "change form layout contact_form of contact"
     assert review.count(said) == 1
     assert "Add the field contact.wechat_id (add field contact.wechat_id" in review
+
+
+def test_a_field_whose_type_the_draft_changes_shows_empty_and_nothing_breaks(acme, install):  # noqa: F811
+    record_id = contact_with_values(install)
+    draft = draft_of(install, "ann@acme.example")
+    document = draft.open().document
+    tier = next(f for f in document["entities"][1]["fields"] if f["name"] == "tier")
+    tier.clear()
+    tier.update({"name": "tier", "type": "string", "label": {"en": "Tier text"}})
+    document["entities"].append({"name": "region", "fields": [{"name": "name", "type": "string"}]})
+    document["entities"][1]["fields"].append({"name": "region", "type": "reference", "to": "region"})
+    assert draft.save(document).problems == []
+    ann = ScreenClient(acme, "acme", "ann@acme.example")
+    page = ann.get(f"/designer/preview/contact/{record_id}")
+    shown = text(page.text)
+    assert page.status_code == 200
+    assert "Shown empty, as your draft changes their type (publishing converts their values): Tier text." in shown
+    assert "Shown empty, as your draft adds them: Region." in shown
+    assert "With your draft, this entity has no board" in shown  # its one choice field is text now
+    picker = ann.get("/designer/preview")
+    assert '<option value="region"' not in picker.text  # a new entity holds no record yet
