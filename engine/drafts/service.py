@@ -68,12 +68,17 @@ class Drafts:
     def published(self, version: int | None = None) -> tuple[int, dict]:
         """(a published version's number, its document): the current one by default (kept
         with the compiled metadata of its version: read it, never change it)."""
+        number = version
+        if number is None:
+            with self.storage.connect() as conn:
+                number = versions.current_version(conn, self.storage.schema)
+        compiled = self.session.metadata()
+        if number and number == compiled.version:
+            return number, compiled.memo(("published_document",), compiled.package.to_dict)
+        if not number:
+            return number, EMPTY
         with self.storage.connect() as conn:
-            number = versions.current_version(conn, self.storage.schema) if version is None else version
-            compiled = self.session.metadata()
-            if number and number == compiled.version:
-                return number, compiled.memo(("published_document",), compiled.package.to_dict)
-            row = versions.load_version(conn, self.storage.schema, number) if number else None
+            row = versions.load_version(conn, self.storage.schema, number)
         return number, (row["document"] if row is not None else EMPTY)
 
     def mine(self) -> Draft | None:
