@@ -30,6 +30,8 @@ def test_an_admin_previews_the_draft_on_a_real_record(page, site):
     picker.get_by_role("button", name="Find records").click()
     found = page.get_by_role("region", name="Records found").get_by_role("link").first
     expect(found).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "designer-preview-pick")
     found.click()
     expect(page.get_by_role("heading", name="Preview of your draft", level=1)).to_be_visible()
     record_page = page.get_by_role("region", name="Record page")
