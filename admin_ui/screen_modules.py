@@ -16,5 +16,6 @@ from admin_ui.designer import condition_builder as designer_condition_builder  #
 from admin_ui.designer import fields as designer_fields  # noqa: F401
 from admin_ui.designer import history as designer_history  # noqa: F401
 from admin_ui.designer import overview as designer_overview  # noqa: F401
+from admin_ui.designer import preview as designer_preview  # noqa: F401
 from admin_ui.designer import review as designer_review  # noqa: F401
 from admin_ui.designer import workflow_editor, workflow_trial  # noqa: F401

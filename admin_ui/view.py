@@ -15,9 +15,13 @@ def screen_view() -> dict:
         compiled = g.session.metadata()
         role, language = g.ui_user.role, language_of_request()
         found = g.ui_view = compiled.memo(
-            ("screen_view", role, language),
-            lambda: _indexed(app_view(compiled.package, compiled.version, role, language)))
+            ("screen_view", role, language), lambda: view_of(compiled.package, compiled.version, role, language))
     return found
+
+
+def view_of(package, version: int, role: str, language: str) -> dict:
+    """The screens' view of any package (the designer draws a draft's with it)."""
+    return _indexed(app_view(package, version, role, language))
 
 
 def _indexed(view: dict) -> dict:

@@ -130,14 +130,17 @@ class TenantSession:
         at once. Returns the Package or raises ValidationFailed."""
         return self.publisher().check(document)
 
-    def apply_metadata(self, document, allow_drop=False, dry_run=False, state_map=None, based_on=None):
+    def apply_metadata(self, document, allow_drop=False, dry_run=False, state_map=None, based_on=None,
+                       checked=None):
         """`state_map` {(entity, removed state): new state} moves records out of states
         the document removes (refused with their count otherwise); `based_on`: the version
-        the document was made from (refused, 409 version_moved, once another was published)."""
+        the document was made from (refused, 409 version_moved, once another was published);
+        `checked`: the document's Package, checked in full by the caller for this version."""
         self.require_admin()
         result = self.publisher().apply(document, allow_drop=allow_drop, dry_run=dry_run, state_map=state_map,
-                                        based_on=based_on)
-        self._compiled = None
+                                        based_on=based_on, checked=checked)
+        if not dry_run:
+            self._compiled = None
         return result
 
     def rollback_metadata(self, version: int, state_map=None):

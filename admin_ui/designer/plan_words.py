@@ -32,12 +32,15 @@ def group_of(kind: str) -> str:
 
 
 def in_words(plan: dict) -> dict:
-    """{"added"/"changed"/"dropped": [{text, detail, destructive, rows, held}], "destructive",
+    """{"added"/"changed"/"dropped": [{text, detail, destructive, rows, held}] (the detail is
+    the publisher's own description, None when the words are that description), "destructive",
     "failing" checks, "affected", "refused"}."""
     groups = {name: [] for name in GROUPS}
     for change in plan["changes"]:
+        text = _said(change)
         groups[group_of(change["kind"])].append({
-            "text": _said(change), "detail": change["description"], "destructive": change["destructive"],
+            "text": text, "detail": change["description"] if change["description"] != text else None,
+            "destructive": change["destructive"],
             "rows": change["rows"] or 0, "held": change["values"] or 0})
     return {"groups": groups, "destructive": [c for g in groups.values() for c in g if c["destructive"]],
             "failing": [c for c in plan["checks"] if not c["passed"]], "affected": plan["affected"],

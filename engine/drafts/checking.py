@@ -10,13 +10,20 @@ from metadata.layering import LayerError, apply_changes, derive, item_key, split
 
 def problems_of(session, document) -> tuple[list[dict], dict | None]:
     """(every problem of `document`, its canonical form when it has none)."""
+    problems, canonical, _package = checked(session, document)
+    return problems, canonical
+
+
+def checked(session, document) -> tuple[list[dict], dict | None, object]:
+    """(every problem of `document`, its canonical form and its checked Package when it
+    has none)."""
     try:
         package = session.check_document(document)
     except LoomError as exc:
-        return exc.details or [{"field": "", "code": exc.code, "message": exc.message}], None
+        return exc.details or [{"field": "", "code": exc.code, "message": exc.message}], None, None
     desired = package.to_dict()
     found = [{**p, "field": index_path(document, p["field"])} for p in _pack_removals(session, desired)]
-    return found, (None if found else desired)
+    return (found, None, None) if found else ([], desired, package)
 
 
 def _pack_removals(session, desired) -> list[dict]:

@@ -20,10 +20,13 @@ def open_of(conn, schema, owner_id) -> dict | None:
     return None if row is None else dict(row)
 
 
-def all_open(conn, schema) -> list[dict]:
+def all_open(conn, schema, except_owner=None) -> list[dict]:
+    """Every open draft (but `except_owner`'s)."""
     table = _table(schema)
-    rows = conn.execute(select(table).where(table.c.open_owner.is_not(None)).order_by(table.c.id)).mappings()
-    return [dict(r) for r in rows]
+    query = select(table).where(table.c.open_owner.is_not(None)).order_by(table.c.id)
+    if except_owner is not None:
+        query = query.where(table.c.open_owner != except_owner)
+    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def create(storage, actor, based_on: int, document: dict, problems: list) -> dict:

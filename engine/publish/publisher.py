@@ -81,10 +81,11 @@ class Publisher:
         return check_document(document, self.target.plugins, self.target.enabled, self.target.check_session)
 
     def apply(self, document, *, allow_drop=False, dry_run=False, state_map=None,
-              based_on=None) -> MigrationResult:
+              based_on=None, checked: Package | None = None) -> MigrationResult:
         """A tenant admin's whole document, kept as the overlay over the installed packs;
-        `based_on`: the version it was made from, refused if no longer the current one."""
-        package = self.check(document)
+        `based_on`: the version it was made from, refused if no longer the current one;
+        `checked`: its Package, already checked in full by the caller (not checked twice)."""
+        package = checked if checked is not None else self.check(document)
         storage = self.target.storage
         with storage.connect() as conn:
             layers = read_layers(conn, storage.schema, self.target.extra_types)
@@ -127,7 +128,7 @@ class Publisher:
         try:
             result = self._migrate(package, request)
         finally:
-            if self.target.cache is not None:
+            if self.target.cache is not None and not request.dry_run:  # a dry run changes nothing
                 self.target.cache.forget(self.target.storage.slug)
         return result
 
