@@ -13,8 +13,9 @@ from metadata.conditions import evaluate_condition
 
 
 def _model(entity: dict):
-    """The metadata Entity behind the screen view's `entity` (types the comparisons)."""
-    return g.session.metadata().package.entity(entity["name"])
+    """The metadata Entity behind the screen view's `entity` (types the comparisons): of the
+    package the view was made from — a designer draft's while it is previewed (`g.ui_package`)."""
+    return (g.get("ui_package") or g.session.metadata().package).entity(entity["name"])
 
 
 def shown_sections(entity: dict, sections: list[dict], record: dict) -> list[dict]:
