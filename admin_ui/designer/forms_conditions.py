@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from admin_ui.designer import edits, edits_forms
 from admin_ui.designer.common import drafts, problems_at, shown
-from admin_ui.designer.condition_builder import builder_for, condition_from_form, describe
+from admin_ui.designer.condition_builder import builder_for, builder_from_form, condition_of, describe
 from admin_ui.designer.edits import EditRefused
 from admin_ui.i18n import language_of_request
 from admin_ui.web import admin_only, screens
@@ -50,7 +50,7 @@ def _page(entity_name: str, kind: str, name: str, refused: dict | None = None, s
         conditions.append({
             "key": key, "builder": builder,
             "words": describe(condition, entity, language) if condition is not None else None,
-            "problems": (submitted["problems"] if submitted else []) + problems_at(draft.problems, f"{path}/{key}")})
+            "problems": problems_at(draft.problems, f"{path}/{key}")})
     label = shown(holder.get("label"), name)
     title = (_("Conditions of the field %(name)s", name=label) if kind == "field"
              else _("Condition of the section %(name)s", name=label))
@@ -74,11 +74,14 @@ def designer_form_save_condition(entity, kind, name):
     found = drafts()
     document = found.open().document
     entity_doc, _holder, _path = _target(document, entity, kind, name)
-    condition, problems = (None, []) if request.form.get("clear") else condition_from_form(
-        request.form, key, entity_doc, document)
+    builder = builder_from_form(request.form, key, entity_doc, document)
+    condition, problems = (None, []) if request.form.get("clear") else condition_of(builder, entity_doc, document)
     if problems:
-        builder = builder_for(None, entity_doc, document, key)
-        return _page(entity, kind, name, {"key": key, "problems": problems, "builder": builder}, 400)
+        if condition is not None and builder.mode == "rows":
+            builder = builder_for(condition, entity_doc, document, key, problems)
+        else:
+            builder.problems.extend(problems)
+        return _page(entity, kind, name, {"key": key, "builder": builder}, 400)
     try:
         edited = (edits_forms.set_field_condition(document, entity, name, key, condition) if kind == "field"
                   else edits_forms.set_section_condition(document, entity, name, condition))

@@ -253,3 +253,63 @@ def test_an_edit_never_changes_the_document_it_is_given():
     edits_forms.add_tab(document, "thing", "t", None)
     edits_forms.remove_section(document, "thing", "one")
     assert document == kept
+
+
+# -- conditions, written with the condition builder, judged in the preview -------------------
+def rows(key: str, field: str, op: str, value: str) -> dict:
+    return {"key": key, f"{key}-mode": "rows", f"{key}-match": "all", f"{key}-0-field": field,
+            f"{key}-0-op": op, f"{key}-0-value": value}
+
+
+def field_doc(install, name: str) -> dict:
+    contact = next(e for e in draft(install).mine().document["entities"] if e["name"] == "contact")
+    return next(f for f in contact["fields"] if f["name"] == name)
+
+
+def preview_for(ann, **values) -> str:
+    shown = ["full_name", "email", "tier", "lifetime_value"]
+    return ann.hx("POST", f"{FORM}/preview", data={"_shown": shown, **values}).text
+
+
+def test_a_field_shows_in_the_preview_when_its_condition_holds(ann, install):
+    ann.post(f"{FORM}/place", data={"field": "lifetime_value", "section": "main"})
+    saved = ann.post(f"{FORM}/conditions/field/lifetime_value", data=rows("visible_if", "tier", "eq", "gold"))
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("#fld-lifetime_value")
+    assert field_doc(install, "lifetime_value")["visible_if"] == {"field": "tier", "op": "eq", "value": "gold"}
+    assert "Shown when Tier is gold" in text(ann.get(FORM).text)
+    assert 'id="f-lifetime_value"' in preview_for(ann, tier="gold")
+    assert 'id="f-lifetime_value"' not in preview_for(ann, tier="silver")
+    assert 'hx-post="/t/acme/designer/e/contact/form/preview"' in preview_for(ann, tier="gold")  # tier redraws it
+
+
+def test_a_field_is_required_in_the_preview_while_its_required_if_holds(ann, install):
+    ann.post(f"{FORM}/conditions/field/email", data=rows("required_if", "tier", "eq", "diamond"))
+    assert field_doc(install, "email")["required_if"] == {"field": "tier", "op": "eq", "value": "diamond"}
+    required = preview_for(ann, tier="diamond")
+    assert 'id="f-email"' in required and "Email (required)" in text(required)
+    assert "Email (required)" not in text(preview_for(ann, tier="gold"))
+    ann.post(f"{FORM}/conditions/field/email", data={"key": "required_if", "clear": "1"})
+    assert "required_if" not in field_doc(install, "email")
+
+
+def test_a_section_shows_only_while_its_condition_holds(ann, install):
+    ann.post(f"{FORM}/sections", data={"name": "money", "label_en": "Money"})
+    ann.post(f"{FORM}/place", data={"field": "lifetime_value", "section": "money"})
+    ann.post(f"{FORM}/conditions/section/money", data=rows("visible_if", "tier", "in", "gold, diamond"))
+    assert form_of(install)["sections"][1]["visible_if"] == {"field": "tier", "op": "in", "value": ["gold", "diamond"]}
+    assert "Shown when Tier is one of gold, diamond" in text(ann.get(FORM).text)
+    assert 'id="s-money"' in preview_for(ann, tier="diamond")
+    assert 'id="s-money"' not in preview_for(ann, tier="regular")
+
+
+def test_a_condition_the_engine_refuses_is_shown_in_the_builder_and_not_saved(ann, install):
+    before = draft(install).open().document
+    page = ann.post(f"{FORM}/conditions/field/email", data=rows("visible_if", "lifetime_value", "gt", "lots"))
+    assert page.status_code == 400
+    builder = page.text[page.text.index('id="visible_if-builder"'):]
+    assert 'aria-invalid="true"' in builder and 'value="lots"' in builder
+    assert draft(install).mine().document == before
+    assert ann.post(f"{FORM}/conditions/field/email", data={"key": "sometimes"}).status_code == 404
+    assert ann.get(f"{FORM}/conditions/field/nickname").status_code == 404
+    assert ann.get(f"{FORM}/conditions/section/nowhere").status_code == 404
+    assert ann.get(f"{FORM}/conditions/tab/main").status_code == 404
