@@ -190,7 +190,7 @@ def test_the_preview_waits_while_the_draft_has_problems(ann, install):
     ann.post(f"{FORM}/sections", data={"name": "empty"})
     page = ann.get(FORM).text
     assert draft(install).mine().problems
-    assert "the preview shows once" in text(preview_of(page))
+    assert "Problems in your draft: 1. The preview shows once they are corrected." in text(preview_of(page))
     box = page[page.index('id="sec-empty"'):]
     assert "/layouts/0/sections/1/fields must list at least 1 item" in text(box[:box.index("</ol>")])
 
