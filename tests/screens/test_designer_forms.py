@@ -1,5 +1,5 @@
 """The form layout editor in Chromium, on the demo tenant: an admin adds a field with English
-and Chinese labels, places it on the club's form by keyboard, makes it show only for active
+and Chinese labels, places it on the club's form by keyboard (and drags another), makes it show only for active
 clubs with the condition builder, watches the live preview follow (in English and Chinese),
 publishes; a member then sees the field, fills it in, saves, and filters the club list by
 it — axe on every state."""
@@ -7,9 +7,20 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from engine.drafts import Drafts
 from tests.screens.conftest import ADMIN, MEMBER, assert_accessible, screenshot, sign_in
 
 PUBLISHING = 30_000  # ms: a publish migrates the tenant, slow on a busy machine
+
+
+def drag(page, source: str, target: str) -> None:
+    """A mouse drag in small steps (SortableJS follows the pointer), both ends in view."""
+    page.locator(target).scroll_into_view_if_needed()
+    start, end = page.locator(source).bounding_box(), page.locator(target).bounding_box()
+    page.mouse.move(start["x"] + 4, start["y"] + 4)
+    page.mouse.down()
+    page.mouse.move(end["x"] + 10, end["y"] + 4, steps=20)
+    page.mouse.up()
 
 
 def test_an_admin_places_a_field_by_keyboard_previews_publishes_and_a_member_filters_by_it(page, browser, site):
@@ -42,6 +53,11 @@ def test_an_admin_places_a_field_by_keyboard_previews_publishes_and_a_member_fil
     expect(page.locator("#fld-wechat_follower")).to_be_focused()
     expect(club.locator("li code")).to_have_text(["name", "city", "active", "wechat_follower", "description"])
     expect(preview.get_by_label("WeChat follower")).to_be_visible()
+    drag(page, "#fld-description .handle", "#fld-wechat_follower")  # a drag sends the same post
+    expect(page.locator("#fld-description")).to_be_focused()  # the editor drawn again by the server
+    expect(club.locator("li code")).to_have_text(["name", "city", "active", "description", "wechat_follower"])
+    form = next(item for item in Drafts(site.session(ADMIN)).mine().document["layouts"] if item["name"] == "club_form")
+    assert form["sections"][0]["fields"] == ["name", "city", "active", "description", "wechat_follower"]
     assert_accessible(page)
     screenshot(page, "designer-form")
 
