@@ -60,8 +60,8 @@ def _section(section: dict, path: str, problems: list, fields: dict, entity: dic
         if isinstance(section.get("fields"), list) else []
     rows = []
     for position, name in enumerate(names):
-        row = _field(name, fields[name][1], entity) if name in fields else {
-            "name": name, "label": name, "hidden": False, "visible_if": None, "required_if": None}
+        row = {**_field(name, fields[name][1], entity), "own": True} if name in fields else {
+            "name": name, "label": name, "hidden": False, "visible_if": None, "required_if": None, "own": False}
         row["problems"] = problems_at(problems, f"{path}/fields/{position}") + field_problems.get(name, [])
         rows.append(row)
     columns = section.get("columns")
