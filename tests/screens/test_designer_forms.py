@@ -68,6 +68,7 @@ def test_an_admin_places_a_field_by_keyboard_previews_publishes_and_a_member_fil
     shown_when.get_by_label("Field of condition 1").select_option(label="Active")
     shown_when.get_by_role("combobox", name="Value of condition 1").select_option(label="yes")  # yes/no, once redrawn
     assert_accessible(page)
+    screenshot(page, "designer-form-condition")
     page.get_by_role("button", name="Save when WeChat follower shows").click()
     expect(page.get_by_text("Shown when Active is yes")).to_be_visible()
     preview = page.get_by_role("region", name="Preview of your draft")
@@ -107,3 +108,27 @@ def test_an_admin_places_a_field_by_keyboard_previews_publishes_and_a_member_fil
     expect(rows.first).to_contain_text("Ningbo swimmers")
     assert_accessible(member)
     member.context.close()
+
+
+def test_a_pack_form_gets_tabs_and_its_sections_move_between_them_in_english_and_chinese(page, site):
+    sign_in(page, site)
+    page.get_by_role("button", name="English").click()
+    page.goto(site.screen("designer/e/membership/form"))
+    for name, label in (("card_tab", "Card"), ("points_tab", "Points")):
+        add = page.get_by_role("region", name="Add a tab")
+        add.get_by_label("Tab name").fill(name)
+        add.get_by_label("Tab label (English)").fill(label)
+        add.get_by_role("button", name="Add the tab").click()
+        expect(page.locator(f"#tab-ed-{name}")).to_be_focused()
+    page.get_by_role("button", name="Move to tab: Points").click()
+    expect(page.locator("#sec-points")).to_be_focused()
+    expect(page.get_by_role("region", name="Tab: Points").get_by_role("region", name="Section: Points")).to_be_visible()
+    preview = page.get_by_role("region", name="Preview of your draft")
+    preview.get_by_role("tab", name="Points").click()
+    expect(preview.get_by_role("tabpanel", name="Points").get_by_text("Points balance")).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    assert_accessible(page)
+    screenshot(page, "designer-form-tabs")
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", name="会员卡 的表单", level=1)).to_be_visible()
+    assert_accessible(page)
