@@ -14,6 +14,11 @@ def _texts(label) -> dict:
     return label if isinstance(label, dict) else {"en": label} if isinstance(label, str) else {}
 
 
+def _names(value) -> list[str]:
+    """The names a list holds (none when a malformed draft holds something else there)."""
+    return [n for n in value if isinstance(n, str)] if isinstance(value, list) else []
+
+
 def _words(condition, entity: dict) -> str | None:
     return None if condition is None else describe(condition, entity, language_of_request())
 
@@ -56,8 +61,7 @@ def _field(name: str, field: dict, entity: dict) -> dict:
 
 
 def _section(section: dict, path: str, problems: list, fields: dict, entity: dict, field_problems: dict) -> dict:
-    names = [n for n in section.get("fields") or [] if isinstance(n, str)] \
-        if isinstance(section.get("fields"), list) else []
+    names = _names(section.get("fields"))
     rows = []
     for position, name in enumerate(names):
         row = {**_field(name, fields[name][1], entity), "own": True} if name in fields else {
@@ -74,7 +78,7 @@ def _section(section: dict, path: str, problems: list, fields: dict, entity: dic
 
 
 def _tab(tab: dict, path: str, problems: list) -> dict:
-    names = [n for n in tab.get("sections") or [] if isinstance(n, str)] if isinstance(tab.get("sections"), list) else []
+    names = _names(tab.get("sections"))
     return {"name": tab.get("name"), "label": _texts(tab.get("label")),
             "title": shown(tab.get("label"), str(tab.get("name"))), "sections": names,
             "problems": problems_at(problems, path)}

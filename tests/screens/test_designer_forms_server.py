@@ -313,3 +313,15 @@ def test_a_condition_the_engine_refuses_is_shown_in_the_builder_and_not_saved(an
     assert ann.get(f"{FORM}/conditions/field/nickname").status_code == 404
     assert ann.get(f"{FORM}/conditions/section/nowhere").status_code == 404
     assert ann.get(f"{FORM}/conditions/tab/main").status_code == 404
+
+
+def test_a_malformed_draft_is_shown_and_its_malformed_parts_are_not_edited(ann, install):
+    document = document_with_form()
+    document["layouts"][0]["sections"] = [{"name": "main", "fields": "full_name"}, "oops"]
+    draft(install).save(document)
+    page = ann.get(FORM)
+    assert page.status_code == 200 and 'id="sec-main"' in page.text
+    assert "Problems in your draft" in text(preview_of(page.text))
+    refused = ann.post(f"{FORM}/place", data={"field": "phone", "section": "main"})
+    assert refused.status_code == 409 and "is not a list" in text(refused.text)
+    assert draft(install).mine().document == document
