@@ -158,6 +158,8 @@ def test_bad_input_is_refused_with_its_reason_and_changes_nothing(ann, install, 
     assert answer.status_code == status
     assert said in text(answer.text)
     assert draft(install).mine().document == before
+    if said:  # the editor page, its reason taking the focus after an htmx redraw
+        assert 'data-focus="form-refusal"' in answer.text and 'id="form-refusal"' in answer.text
 
 
 def test_a_member_gets_the_403_page(acme):
