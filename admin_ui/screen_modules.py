@@ -14,6 +14,7 @@ from admin_ui import signin  # noqa: F401
 from admin_ui import timeline  # noqa: F401
 from admin_ui.designer import condition_builder as designer_condition_builder  # noqa: F401
 from admin_ui.designer import fields as designer_fields  # noqa: F401
+from admin_ui.designer import forms as designer_forms, forms_conditions as designer_form_conditions  # noqa: F401
 from admin_ui.designer import history as designer_history  # noqa: F401
 from admin_ui.designer import overview as designer_overview  # noqa: F401
 from admin_ui.designer import preview as designer_preview  # noqa: F401
