@@ -70,6 +70,7 @@ class Builder:
     mode: str = "rows"
     text: str = ""  # the JSON text, in json mode
     problems: list = dataclass_field(default_factory=list)  # problems of the whole condition
+    legend: str = ""  # the caller's legend, kept across redraws
 
     def field_named(self, name: str) -> dict | None:
         return next((f for f in self.fields if f["name"] == name), None)
@@ -99,7 +100,8 @@ def fields_of(entity_doc: dict, document: dict) -> list[dict]:
         model = typed.field(doc.get("name")) if typed is not None else None
         if model is None or model.base_type in ("", "json"):
             continue
-        options = [(o.value, shown(o.label, o.value)) for o in model.options]
+        options = [(o["value"], shown(o.get("label"), str(o["value"]))) if isinstance(o, dict) else (o, str(o))
+                   for o in doc.get("options") or [] if not isinstance(o, dict) or "value" in o]
         out.append({"name": model.name, "label": shown(doc.get("label"), model.name),
                     "base": model.base_type, "options": options})
     return out
@@ -171,8 +173,9 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _place(builder: Builder, problems: list) -> None:
-    """Each problem (paths of the condition, e.g. /any/1/all/0/value) beside its row."""
+def _place(builder: Builder, problems: list, blank_ok: bool = False) -> None:
+    """Each problem (paths of the condition, e.g. /any/1/all/0/value) beside its row;
+    with `blank_ok`, none about a value not typed yet (a row just added or redrawn)."""
     rows = {}
     for i, item in enumerate(builder.items):
         if isinstance(item, Group):
@@ -183,10 +186,12 @@ def _place(builder: Builder, problems: list) -> None:
     for problem in problems:
         steps = [int(s) for s in re.findall(r"/(\d+)(?=/|$)", str(problem.get("field", "")))]
         key = tuple(steps[:2]) if tuple(steps[:2]) in rows else tuple(steps[:1])
+        if builder.mode == "rows" and len(builder.items) == 1 and not steps and (0,) in rows:
+            key = (0,)  # a lone leaf has no index in its path
+        if blank_ok and key in rows and rows[key].value in ("", []) and str(problem.get("field", "")).endswith("/value"):
+            continue
         if builder.mode == "rows" and key in rows:
             rows[key].problems.append(problem)
-        elif builder.mode == "rows" and len(builder.items) == 1 and (0,) in rows:
-            rows[(0,)].problems.append(problem)  # a lone leaf has no index in its path
         else:
             builder.problems.append(problem)
 
@@ -199,6 +204,7 @@ def builder_from_form(form, prefix: str, entity_doc: dict, document: dict) -> Bu
     builder = Builder(prefix=prefix, entity=str(entity_doc.get("name")), fields=fields_of(entity_doc, document))
     builder.mode = "json" if form.get(f"{prefix}-mode") == "json" else "rows"
     builder.text = form.get(f"{prefix}-json", "")
+    builder.legend = form.get(f"{prefix}-legend", "")[:200]
     builder.match = form.get(f"{prefix}-match") if form.get(f"{prefix}-match") in MATCHES else "all"
     for i in _indexes(form, prefix):
         path = f"{prefix}-{i}"
@@ -415,5 +421,5 @@ def designer_condition(entity):
     builder = builder_from_form(request.form, prefix, found[0], document)
     builder = apply_action(builder, request.form.get(f"{prefix}-action", ""), found[0], document)
     _condition, problems = condition_of(builder, found[0], document)
-    _place(builder, problems)
+    _place(builder, problems, blank_ok=True)  # "a value is needed" waits for the save
     return render_template("designer/_condition_builder_fragment.html", builder=builder)

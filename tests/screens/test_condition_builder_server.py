@@ -174,7 +174,7 @@ def test_rows_are_added_grouped_and_removed(site):
     five = redraw(ann, form).text
     form = controls(five)
     form["cond-action"] = "remove:0-0"
-    assert "No condition: always." in redraw(ann, form).text, "a group without rows goes away"
+    assert "No condition yet." in redraw(ann, form).text, "a group without rows goes away"
 
 
 def test_changing_the_field_keeps_only_an_operator_it_allows(site):
@@ -251,3 +251,26 @@ def test_bad_requests_get_a_clear_refusal(site, install):
     assert junk.status_code == 200 and "unknown field" in junk.text
     mo = ScreenClient(app, "acme", "mo@acme.example")
     assert redraw(mo, {"cond-action": "add"}).status_code == 403
+
+
+def test_a_redraw_keeps_the_legend_and_waits_for_a_value_before_asking_for_one(site):
+    app, ann = site
+    added = redraw(ann, {"cond-mode": "rows", "cond-legend": "Shown when", "cond-action": "add"}).text
+    assert "<legend>Shown when</legend>" in added
+    assert "aria-invalid" not in added, "a row just added is not yet wrong"
+    form = controls(added)
+    with app.test_request_context():
+        _condition, problems = condition_from_form(form, "cond", contact(), crm_document())
+    assert [p["code"] for p in problems] == ["invalid_value"], "saving it says a value is needed"
+    form["cond-0-field"], form["cond-0-op"], form["cond-0-value"] = "lifetime_value", "gt", "lots"
+    assert "aria-invalid" in redraw(ann, form).text, "a value typed and wrong is said at once"
+
+
+def test_choices_are_offered_by_their_labels(site, install):
+    app, ann = site
+    document = crm_document()
+    tier = next(f for e in document["entities"] if e["name"] == "contact" for f in e["fields"] if f["name"] == "tier")
+    tier["options"] = [{"value": "gold", "label": {"en": "Gold card", "zh-CN": "金卡"}}, "silver", "regular"]
+    install.session("acme").apply_metadata(document)
+    html = drawn(ann, {"field": "tier", "op": "eq", "value": "gold"})
+    assert '<option value="gold" selected>Gold card</option>' in html and '<option value="silver" >silver</option>' in html

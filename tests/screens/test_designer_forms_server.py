@@ -52,7 +52,7 @@ def draft(install) -> Drafts:
 
 
 def form_of(install) -> dict:
-    return next(layout for layout in draft(install).mine().document["layouts"] if layout["name"] == "contact_form")
+    return next(layout for layout in draft(install).open().document["layouts"] if layout["name"] == "contact_form")
 
 
 def sections_of(install) -> dict:
@@ -92,7 +92,7 @@ def test_placing_and_moving_fields_writes_the_draft_as_a_drag_would(ann, install
     ann.post(f"{FORM}/fields/phone/off")
     assert "phone" not in sections_of(install)["main"]
     assert 'data-field="phone"' in ann.get(FORM).text.split('id="form-unplaced"')[1]
-    assert not draft(install).mine().problems
+    assert not draft(install).open().problems
 
 
 def test_sections_are_added_labelled_given_columns_moved_and_removed(ann, install):
@@ -102,13 +102,13 @@ def test_sections_are_added_labelled_given_columns_moved_and_removed(ann, instal
     section = form_of(install)["sections"][1]
     assert section == {"name": "contact_ways", "label": {"en": "Reach", "zh-CN": "联系方式"}, "columns": 3,
                        "fields": []}
-    assert draft(install).mine().problems == [{"field": "/layouts/0/sections/1/fields", "code": "schema",
+    assert draft(install).open().problems == [{"field": "/layouts/0/sections/1/fields", "code": "schema",
                                                "message": "must list at least 1 item"}]
     ann.post(f"{FORM}/place", data={"field": "email", "section": "contact_ways"})
     ann.post(f"{FORM}/sections/contact_ways", data={"label_en": "Reach us", "label_zh": "", "columns": "2"})
     assert form_of(install)["sections"][1] == {"name": "contact_ways", "label": {"en": "Reach us"},
                                                "columns": 2, "fields": ["email"]}
-    assert not draft(install).mine().problems
+    assert not draft(install).open().problems
     ann.post(f"{FORM}/sections/contact_ways/move", data={"direction": "up"})
     assert list(sections_of(install)) == ["contact_ways", "main"]
     ann.post(f"{FORM}/sections/contact_ways/remove")
@@ -125,7 +125,7 @@ def test_tabs_take_the_sections_and_give_them_back(ann, install):
     ann.post(f"{FORM}/tabs", data={"name": "extra", "label_en": "Extra"})
     ann.post(f"{FORM}/sections/more/tab", data={"tab": "extra"})
     assert [t["sections"] for t in form_of(install)["tabs"]] == [["main"], ["more"]]
-    assert not draft(install).mine().problems
+    assert not draft(install).open().problems
     ann.post(f"{FORM}/tabs/extra/move", data={"direction": "up"})
     assert [t["name"] for t in form_of(install)["tabs"]] == ["extra", "profile"]
     ann.post(f"{FORM}/tabs/extra", data={"label_en": "More", "label_zh": "更多"})
@@ -136,7 +136,7 @@ def test_tabs_take_the_sections_and_give_them_back(ann, install):
     assert form_of(install)["tabs"] == [{"name": "profile", "label": {"en": "Profile", "zh-CN": "资料"},
                                         "sections": ["main", "more"]}]
     ann.post(f"{FORM}/tabs/profile/remove")
-    assert "tabs" not in form_of(install) and not draft(install).mine().problems
+    assert "tabs" not in form_of(install) and not draft(install).open().problems
 
 
 @pytest.mark.parametrize("path, data, status, said", [
@@ -157,7 +157,7 @@ def test_bad_input_is_refused_with_its_reason_and_changes_nothing(ann, install, 
     answer = ann.post(path, data=data)
     assert answer.status_code == status
     assert said in text(answer.text)
-    assert draft(install).mine().document == before
+    assert draft(install).open().document == before
     if said:  # the editor page, its reason taking the focus after an htmx redraw
         assert 'data-focus="form-refusal"' in answer.text and 'id="form-refusal"' in answer.text
 
@@ -172,10 +172,10 @@ def test_an_entity_without_a_form_layout_gets_one_holding_its_fields(ann, instal
     page = ann.get("/designer/e/account/form")
     assert "has no form layout" in text(page.text)
     assert ann.post("/designer/e/account/form/create").status_code == 302
-    layout = next(item for item in draft(install).mine().document["layouts"] if item["entity"] == "account")
+    layout = next(item for item in draft(install).open().document["layouts"] if item["entity"] == "account")
     assert layout == {"name": "account_form", "entity": "account", "kind": "form",
                       "sections": [{"name": "main", "fields": ["name", "industry"]}]}
-    assert not draft(install).mine().problems
+    assert not draft(install).open().problems
 
 
 def test_the_preview_draws_the_draft_not_the_live_form(ann, install):
@@ -191,7 +191,7 @@ def test_the_preview_draws_the_draft_not_the_live_form(ann, install):
 def test_the_preview_waits_while_the_draft_has_problems(ann, install):
     ann.post(f"{FORM}/sections", data={"name": "empty"})
     page = ann.get(FORM).text
-    assert draft(install).mine().problems
+    assert draft(install).open().problems
     assert "Problems in your draft: 1. The preview shows once they are corrected." in text(preview_of(page))
     box = page[page.index('id="sec-empty"'):]
     assert "/layouts/0/sections/1/fields must list at least 1 item" in text(box[:box.index("</ol>")])
@@ -264,7 +264,7 @@ def rows(key: str, field: str, op: str, value: str) -> dict:
 
 
 def field_doc(install, name: str) -> dict:
-    contact = next(e for e in draft(install).mine().document["entities"] if e["name"] == "contact")
+    contact = next(e for e in draft(install).open().document["entities"] if e["name"] == "contact")
     return next(f for f in contact["fields"] if f["name"] == name)
 
 
@@ -310,7 +310,7 @@ def test_a_condition_the_engine_refuses_is_shown_in_the_builder_and_not_saved(an
     assert page.status_code == 400
     builder = page.text[page.text.index('id="visible_if-builder"'):]
     assert 'aria-invalid="true"' in builder and 'value="lots"' in builder
-    assert draft(install).mine().document == before
+    assert draft(install).open().document == before
     assert ann.post(f"{FORM}/conditions/field/email", data={"key": "sometimes"}).status_code == 404
     assert ann.get(f"{FORM}/conditions/field/nickname").status_code == 404
     assert ann.get(f"{FORM}/conditions/section/nowhere").status_code == 404
@@ -326,4 +326,4 @@ def test_a_malformed_draft_is_shown_and_its_malformed_parts_are_not_edited(ann, 
     assert "Problems in your draft" in text(preview_of(page.text))
     refused = ann.post(f"{FORM}/place", data={"field": "phone", "section": "main"})
     assert refused.status_code == 409 and "is not a list" in text(refused.text)
-    assert draft(install).mine().document == document
+    assert draft(install).open().document == document
