@@ -16,3 +16,4 @@ from admin_ui.designer import fields as designer_fields  # noqa: F401
 from admin_ui.designer import history as designer_history  # noqa: F401
 from admin_ui.designer import overview as designer_overview  # noqa: F401
 from admin_ui.designer import review as designer_review  # noqa: F401
+from admin_ui.designer import rules as designer_rules  # noqa: F401
