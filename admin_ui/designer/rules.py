@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 
 from admin_ui.designer import action_forms, edits, edits_rules, rule_checks
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
-from admin_ui.designer.condition_builder import builder_for, condition_from_form, describe
+from admin_ui.designer.condition_builder import builder_for, builder_from_form, condition_from_form, describe
 from admin_ui.designer.rule_forms import trigger_in_words, trigger_view, when_from_form
-from admin_ui.formats import record_title
+from admin_ui.formats import record_title, reference_labels
 from admin_ui.i18n import language_of_request
 from admin_ui.view import entity_view
 from admin_ui.web import admin_only, screens
@@ -85,25 +85,30 @@ def _found(draft, ruleset_name, rule_name):
     return found[0], found[1], rule[0], rule[1], entity
 
 
-def _page(ruleset_name, rule_name, status=200, condition_problems=(), input_problems=(), **extra):
-    """The rule editor, with what `extra` adds (a test's or a replay's outcome)."""
+def _page(ruleset_name, rule_name, status=200, input_problems=(), builder=None, **extra):
+    """The rule editor, with what `extra` adds (a test's or a replay's outcome); the draft's
+    problems of the condition are shown beside its rows."""
     draft = drafts().open()
     i, ruleset, j, rule, entity = _found(draft, ruleset_name, rule_name)
     at = f"/rulesets/{i}/rules/{j}"
     problems = problems_at(draft.problems, at)
     when = rule.get("when") if isinstance(rule.get("when"), dict) else {}
-    builder = builder_for(when.get("condition"), entity, draft.document, BUILDER)
+    in_condition = problems_at(problems, f"{at}/when/condition")
+    if builder is None:
+        builder = builder_for(when.get("condition"), entity or {}, draft.document, BUILDER,
+                              [{**p, "field": str(p["field"]).removeprefix(f"{at}/when/condition")} for p in in_condition])
     registry = g.session.actions()
     actions = [_action_view(k, a, f"{at}/actions/{k}", problems, entity, draft.document, input_problems)
                for k, a in edits.indexed(rule, "actions")]
     picked = {p["field"] for a in actions for p in a["all_problems"]}
-    at_trigger = [p for p in problems if p["field"] not in picked and p not in problems_at(problems, f"{at}/actions")]
+    at_trigger = [p for p in problems if p["field"] not in picked and p not in in_condition
+                  and p not in problems_at(problems, f"{at}/actions")]
     context = {"ruleset": ruleset_name, "rule": rule_name, "kind": ruleset.get("kind"),
                "entity": (entity or {}).get("name"), "entity_label": shown((entity or {}).get("label"), ""),
                "trigger": trigger_view(rule, entity, draft.document), "builder": builder,
                "condition_words": describe(when.get("condition"), entity, language_of_request())
                if when.get("condition") else "",
-               "condition_problems": list(condition_problems), "problems": at_trigger,
+               "problems": at_trigger,
                "path": at, "actions": actions, "registry": sorted(registry), "descriptions":
                {name: spec.description for name, spec in registry.items()},
                "action_problems": problems_at(problems, f"{at}/actions", exact=True),
@@ -147,16 +152,26 @@ def _recipient_label(kind, who) -> str:
 
 
 def _recent(entity) -> list[tuple[int, str]]:
+    """(id, title) of the entity's recently changed records, each with the title of its
+    first reference ("M00000002 — Wang Wei"), for the record picker."""
     view = entity_view(entity["name"]) if entity else None
     if view is None:
         return []
-    found = []
-    for record_id in rule_checks.recent_records(g.session, entity["name"]):
-        try:
-            found.append((record_id, record_title(view, g.session.records.get(entity["name"], record_id))))
-        except NotFound:
-            continue
-    return found
+    ids = rule_checks.recent_records(g.session, entity["name"])
+    if not ids:
+        return []
+    found = g.session.records.list(entity["name"], [("id__in", ",".join(map(str, ids))), ("limit", str(len(ids)))])
+    by_id = {r["id"]: r for r in found["items"]}
+    labels = reference_labels(list(by_id.values()), view)
+    references = [f for f in view["fields"] if f["base_type"] == "reference"]
+    out = []
+    for record_id in ids:
+        record = by_id.get(record_id)
+        if record is not None:
+            named = next((labels[(f["to"], record.get(f["name"]))] for f in references
+                          if (f["to"], record.get(f["name"])) in labels), None)
+            out.append((record_id, " — ".join(filter(None, (record_title(view, record), named)))))
+    return out
 
 
 @screens.get("/designer/rules/<ruleset>/<rule>")
@@ -170,9 +185,11 @@ def designer_rule(ruleset, rule):
 def designer_rule_when(ruleset, rule):
     draft = drafts().open()
     _i, found, _j, _rule, entity = _found(draft, ruleset, rule)
-    condition, problems = condition_from_form(request.form, BUILDER, entity, draft.document)
-    if problems:
-        return _page(ruleset, rule, status=400, condition_problems=problems)
+    condition, problems = condition_from_form(request.form, BUILDER, entity or {}, draft.document)
+    if condition is None and problems:  # JSON that does not parse: nothing to keep yet
+        builder = builder_from_form(request.form, BUILDER, entity or {}, draft.document)
+        builder.problems = problems
+        return _page(ruleset, rule, status=400, builder=builder)
     when, extra = when_from_form(request.form, condition, found.get("kind") == "validation")
     return save_edit(edits_rules.set_trigger, ruleset, rule, when, extra, back=_rule_url(ruleset, rule, "trigger"))
 
@@ -240,23 +257,32 @@ def designer_rule_test(ruleset, rule):
         return _page(ruleset, rule, status=409, test={"record": record, "events": events, "error": exc.message,
                                                       "details": exc.details})
     condition = (found.get("when") or {}).get("condition") if isinstance(found.get("when"), dict) else None
-    outcome["reasons"] = [{"words": _leaf_words(condition, r, entity), "actual": r["value"], "passed": r["passed"]}
-                          for r in outcome.get("reasons", [])]
+    outcome["reasons"] = [{"words": words, "actual": _value_words(entity, leaf, r["value"]), "passed": r["passed"]}
+                          for r in outcome.get("reasons", []) for leaf, words in [_leaf_words(condition, r, entity)]]
     view = entity_view(entity["name"])
     return _page(ruleset, rule, test={"record": record, "events": events, "outcome": outcome,
                                       "title": record_title(view, record) if view else f"#{record['id']}"})
 
 
 def _leaf_words(condition, reason: dict, entity) -> str:
-    """One explained condition in words ("Card tier is Diamond"): the leaf at the reason's
-    path inside the rule's condition; the engine's own text when the path finds none."""
+    """(leaf, words) of one explained condition ("Card tier is Diamond card"): the leaf at
+    the reason's path inside the rule's condition; the engine's own text when none is there."""
     leaf = condition
     for step in [s for s in str(reason.get("path", "")).split("/") if s]:
         leaf = leaf[int(step)] if isinstance(leaf, list) and step.isdigit() and int(step) < len(leaf) \
             else leaf.get(step) if isinstance(leaf, dict) else None
     if not isinstance(leaf, dict) or "field" not in leaf:
-        return str(reason.get("condition", ""))
-    return describe(leaf, entity, language_of_request())
+        return None, str(reason.get("condition", ""))
+    return leaf, describe(leaf, entity, language_of_request())
+
+
+def _value_words(entity, leaf, value):
+    """A record's value as the screens say it: a choice by its label (None: empty)."""
+    field = next((f for f in edits.dicts(entity or {}, "fields") if leaf and f.get("name") == leaf.get("field")), {})
+    for option in field.get("options") or []:
+        if isinstance(option, dict) and option.get("value") == value:
+            return shown(option.get("label"), str(value))
+    return value
 
 
 @screens.get("/designer/rules/<ruleset>/<rule>/replay")
