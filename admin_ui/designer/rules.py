@@ -80,7 +80,7 @@ def _found(draft, ruleset_name, rule_name):
     rule = next(((j, r) for j, r in edits.indexed(found[1], "rules") if r.get("name") == rule_name), None) \
         if found else None
     if rule is None:
-        abort(404, _("Your draft has no rule %(name)s.", name=f"{ruleset_name}.{rule_name}"))
+        abort(404, _("Your draft has no rule %(name)s.", name=ruleset_name + "." + rule_name))
     entity = next((e for e in edits.dicts(document, "entities") if e.get("name") == found[1].get("entity")), None)
     return found[0], found[1], rule[0], rule[1], entity
 
