@@ -109,7 +109,7 @@ def _page(ruleset_name, rule_name, status=200, input_problems=(), builder=None, 
                "condition_words": describe(when.get("condition"), entity, language_of_request())
                if when.get("condition") else "",
                "problems": at_trigger,
-               "path": at, "actions": actions, "registry": sorted(registry), "descriptions":
+               "path": at, "actions": actions, "registry": sorted(registry, key=lambda n: (n not in action_forms.PARAMS, n)), "descriptions":
                {name: spec.description for name, spec in registry.items()},
                "action_problems": problems_at(problems, f"{at}/actions", exact=True),
                "records": _recent(entity), "action_title": action_forms.action_title,

@@ -6,7 +6,9 @@ beside the parameter; "test on a record" says whether the draft rule fires and w
 notifies the store manager when a card becomes diamond; a member gets the 403 page."""
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from workflows.notify import inapp
 from workflows.runtime import runtime_of
 from workflows.simulate import simulate
 
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN, MEMBER, MANAGER = "ann@demo.example", "mo@demo.example", "store.manager@shop.example"
 RULE = "/designer/rules/store_alerts/diamond_alert"
 DIAMOND = {"field": "tier", "op": "eq", "value": "diamond"}
@@ -95,6 +98,9 @@ def test_a_rule_built_on_the_screens_is_the_rule_set_json(demo, install):
                    "actions": [{"action": "notify", "params": {"template": "tier_upgrade", "to": f"user:{MANAGER}",
                                                                "channel": "in_app"}}]}]}
     assert draft.problems == []
+    documented = (ROOT / "docs" / "designer.md").read_text(encoding="utf-8")
+    assert ruleset_in(draft) == json.loads(re.search(r"<!-- rules-editor-example -->\s*```json\n(.*?)```",
+                                                     documented, re.S).group(1))
     page = ann.get(RULE)
     assert page.status_code == 200
     assert "When a record is changed (when Card tier changes)" in text(ann.get("/designer/rules").text)
@@ -160,6 +166,35 @@ def test_a_condition_problem_is_shown_beside_its_row_and_bad_json_changes_nothin
                                              "condition-json": '{"field": "tier",'})
     assert refused.status_code == 400 and "This is not JSON" in refused.text
     assert mine(install).document == before
+
+
+def test_schedules_correlations_and_validation_messages_are_written_in_the_rule_set_format(demo, install):
+    ann = ScreenClient(demo, "demo", ADMIN)
+    build_the_rule(ann)
+    assert ann.post(f"{RULE}/when", data={"event": "record.created", "correlate": "on", "by": "party", "count": "3",
+                                          "within": "30", "unit": "d"}).status_code == 302
+    rule = ruleset_in(mine(install))["rules"][0]
+    assert rule["when"] == {"event": "record.created"} and rule["correlate"] == {"by": "party", "count": 3, "within": "30d"}
+    ann.post(f"{RULE}/when", data={"event": "timer", "schedule_kind": "field", "schedule_field": "joined",
+                                   "offset": "-30", "yearly": "on", "at": "10:30"})
+    rule = ruleset_in(mine(install))["rules"][0]
+    assert rule["when"] == {"event": "timer", "schedule": {"field": "joined", "offset": "-30d", "yearly": True,
+                                                            "at": "10:30"}} and "correlate" not in rule
+    assert mine(install).problems == []
+    ann.post(f"{RULE}/when", data={"event": "timer", "schedule_kind": "every", "every": "week", "on": "someday"})
+    page = ann.get(RULE).text
+    beside = page[page.index('id="trigger-problems"'):]
+    assert "/when/schedule" in beside[:beside.index("</ul>")]
+
+    ann.post("/designer/rules", data={"name": "card_checks", "entity": "membership", "kind": "validation",
+                                      "rule": "no_diamond_by_hand"})
+    assert "Correlation" not in text(ann.get("/designer/rules/card_checks/no_diamond_by_hand").text)
+    ann.post("/designer/rules/card_checks/no_diamond_by_hand/when", data={
+        "event": "record.updated", "changed": ["tier"], **condition_form(DIAMOND), "message_en": "Tiers follow points.",
+        "message_zh": "等级随积分变化。", "correlate": "on", "by": "party", "count": "2", "within": "1"})
+    assert ruleset_in(mine(install), "card_checks")["rules"][0] == {
+        "name": "no_diamond_by_hand", "when": {"event": "record.updated", "changed": ["tier"], "condition": DIAMOND},
+        "message": {"en": "Tiers follow points.", "zh-CN": "等级随积分变化。"}}
 
 
 def tier_changed_to_diamond(install) -> int:
