@@ -107,7 +107,7 @@ def test_a_newcomer_adds_a_field_and_a_rule_tests_it_publishes_and_the_store_man
     replay.get_by_label("Days").fill("30")
     replay.get_by_role("button", name="Replay").click()
     replay = page.get_by_role("region", name="Replay history")
-    expect(replay.get_by_role("status")).to_contain_text("the rule would have fired")
+    expect(replay.get_by_role("status")).to_contain_text("Times the rule would have fired:")
     expect(replay.get_by_role("cell", name="Send a notification").first).to_be_visible()
     assert_accessible(page)
 
@@ -150,6 +150,6 @@ def test_the_rules_pages_in_chinese(page, site):
     page.get_by_role("link", name="upgrade_to_diamond").click()
     expect(page.get_by_role("region", name="在记录上测试")).to_be_visible()
     page.get_by_role("region", name="回放历史").get_by_role("button", name="回放").click()
-    expect(page.get_by_role("region", name="回放历史").get_by_role("status")).to_contain_text("规则会触发")
+    expect(page.get_by_role("region", name="回放历史").get_by_role("status")).to_contain_text("规则会触发的次数")
     assert_accessible(page)
     screenshot(page, "designer-rule-zh")

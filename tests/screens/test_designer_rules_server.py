@@ -244,7 +244,7 @@ def test_replaying_history_lists_what_the_rule_would_have_done_and_changes_nothi
     replayed = ann.get(f"{RULE}/replay", query_string={"days": "30"})
     assert replayed.status_code == 200
     words = text(replayed.text)
-    fired = int(re.search(r"the rule would have fired (\d+) times?\.", words).group(1))
+    fired = int(re.search(r"Times the rule would have fired: (\d+)\.", words).group(1))
     listed = re.findall(r'href="/t/demo/e/membership/(\d+)"', replayed.text[replayed.text.index('id="replay"'):])
     assert fired == len(listed) and str(card) in listed and "Send a notification" in words
     cli = simulate(install.session("demo"), {"rulesets": [ruleset_in(mine(install))]}, since="30d")
