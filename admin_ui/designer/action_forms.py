@@ -218,7 +218,9 @@ def problems_by_param(action: str, problems: list[dict], params_path: str, param
     for problem in problems:
         at = str(problem.get("field", ""))
         named = at.removeprefix(params_path + "/").split("/")[0] if at.startswith(params_path + "/") else None
-        if named not in names:
+        if params_of(action) is JSON_PARAMS:
+            named = "params"  # one input holds them all
+        elif named not in names:
             named = _named(problem.get("message", ""), action, names) or _quoting(problem.get("message", ""), params)
         if named:
             by_param.setdefault(named, []).append(problem)

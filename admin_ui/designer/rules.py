@@ -56,21 +56,30 @@ def designer_rules():
                            problems=problems_at(draft.problems, "/rulesets", exact=True))
 
 
+def _named(*names) -> None:
+    """A name the rule's pages can be reached by again: refused (400, nothing changed)
+    when empty or holding a slash; any other wrong name is kept, its problem shown."""
+    if any(not name or "/" in name for name in names):
+        abort(400, _("Give a name of lowercase letters, digits and underscores, e.g. store_alerts."))
+
+
 @screens.post("/designer/rules")
 @admin_only
 def designer_add_ruleset():
     form = request.form
     name, rule = form.get("name", "").strip(), form.get("rule", "").strip()
+    _named(name, rule)
     kind = form.get("kind") if form.get("kind") in KINDS else "automation"
     return save_edit(edits_rules.add_ruleset, name, form.get("entity", "").strip(), kind, rule,
-                     back=_rule_url(name, rule) if name and rule else _rules_url())
+                     back=_rule_url(name, rule))
 
 
 @screens.post("/designer/rules/<ruleset>/rules")
 @admin_only
 def designer_add_rule(ruleset):
     rule = request.form.get("name", "").strip()
-    return save_edit(edits_rules.add_rule, ruleset, rule, back=_rule_url(ruleset, rule) if rule else _rules_url())
+    _named(rule)
+    return save_edit(edits_rules.add_rule, ruleset, rule, back=_rule_url(ruleset, rule))
 
 
 def _found(draft, ruleset_name, rule_name):
@@ -237,7 +246,9 @@ def designer_remove_action(ruleset, rule, index):
 def designer_rule_test(ruleset, rule):
     """Whether the draft rule fires on one of a chosen record's recorded events, and why."""
     draft = drafts().open()
-    _i, _found_set, _j, found, entity = _found(draft, ruleset, rule)
+    i, _found_set, j, found, entity = _found(draft, ruleset, rule)
+    if _unready(draft, i, j):
+        return _page(ruleset, rule, status=409, test={"error": _unready(draft, i, j)})
     try:
         record_id = record_id_of(request.args.get("record", ""), (entity or {}).get("name", ""))
         record = g.session.records.get(entity["name"], record_id) if entity else None
@@ -255,13 +266,34 @@ def designer_rule_test(ruleset, rule):
                                             int(event_id) if event_id.isdigit() else None)
     except LoomError as exc:
         return _page(ruleset, rule, status=409, test={"record": record, "events": events, "error": exc.message,
-                                                      "details": exc.details})
+                                                      "details": _in_draft(exc.details, i, j)})
     condition = (found.get("when") or {}).get("condition") if isinstance(found.get("when"), dict) else None
     outcome["reasons"] = [{"words": words, "actual": _value_words(entity, leaf, r["value"]), "passed": r["passed"]}
                           for r in outcome.get("reasons", []) for leaf, words in [_leaf_words(condition, r, entity)]]
     view = entity_view(entity["name"])
     return _page(ruleset, rule, test={"record": record, "events": events, "outcome": outcome,
                                       "title": record_title(view, record) if view else f"#{record['id']}"})
+
+
+def _unready(draft, i: int, j: int) -> str | None:
+    """Why the draft rule cannot be tried yet: its own problems, or its rule set's."""
+    at = f"/rulesets/{i}"
+    others = [p for p in problems_at(draft.problems, f"{at}/rules") if p not in problems_at(draft.problems, f"{at}/rules/{j}")]
+    own = [p for p in problems_at(draft.problems, at) if p not in others]
+    return _("Correct the problems of this rule first; they are shown beside its controls.") if own else None
+
+
+def _in_draft(details, i: int, j: int) -> list:
+    """The engine's problems of the rule tried alone (rule set 0, rule 0) at the draft's paths."""
+    out = []
+    for problem in details or []:
+        path = str(problem.get("field", ""))
+        for alone, real in (("/rulesets/0/rules/0", f"/rulesets/{i}/rules/{j}"), ("/rulesets/0", f"/rulesets/{i}")):
+            if path == alone or path.startswith(alone + "/"):
+                path = real + path[len(alone):]
+                break
+        out.append({**problem, "field": path})
+    return out
 
 
 def _leaf_words(condition, reason: dict, entity) -> str:
@@ -290,7 +322,9 @@ def _value_words(entity, leaf, value):
 def designer_rule_replay(ruleset, rule):
     """`loom rules simulate` of the draft rule over the last N days: nothing is written."""
     draft = drafts().open()
-    _found(draft, ruleset, rule)
+    i, _found_set, j, _rule, _entity = _found(draft, ruleset, rule)
+    if _unready(draft, i, j):
+        return _page(ruleset, rule, status=409, replay={"error": _unready(draft, i, j)})
     days = request.args.get("days", "30")
     if not days.isdigit() or not 1 <= int(days) <= rule_checks.MAX_DAYS:
         return _page(ruleset, rule, status=400, days=days[:10], replay={
@@ -298,7 +332,8 @@ def designer_rule_replay(ruleset, rule):
     try:
         outcome = rule_checks.replay(g.session, draft.document, ruleset, rule, int(days))
     except LoomError as exc:
-        return _page(ruleset, rule, status=409, days=int(days), replay={"error": exc.message, "details": exc.details})
+        return _page(ruleset, rule, status=409, days=int(days),
+                     replay={"error": exc.message, "details": _in_draft(exc.details, i, j)})
     return _page(ruleset, rule, days=int(days), replay={**outcome, "shown": _titled(outcome["items"][:SHOWN])})
 
 

@@ -280,6 +280,35 @@ def test_removing_actions_and_rules_edits_the_draft(demo, install):
     assert ann.post(f"{RULE}/remove").status_code == 404
 
 
+def test_bad_input_gets_a_clear_answer_and_changes_nothing(demo, install):
+    ann = ScreenClient(demo, "demo", ADMIN)
+    ann.get("/designer/rules")
+    before = mine(install).document
+    for data in ({"name": "", "entity": "membership", "rule": "r"}, {"name": "a/b", "entity": "membership", "rule": "r"},
+                 {"name": "ok", "entity": "membership", "rule": " "}):
+        refused = ann.post("/designer/rules", data=data)
+        assert refused.status_code == 400 and "Give a name of lowercase letters" in refused.text
+    assert ann.post("/designer/rules/loyalty_tiers/rules", data={"name": ""}).status_code == 400
+    assert mine(install).document == before
+
+    ann.post("/designer/rules", data={"name": "ghost", "entity": "nothing", "kind": "automation", "rule": "r1"})
+    assert "&#39;nothing&#39; is not an entity" in ann.get("/designer/rules").text
+    assert ann.get("/designer/rules/ghost/r1").status_code == 200
+    tested = ann.get("/designer/rules/ghost/r1/test", query_string={"record": "1"})
+    assert tested.status_code == 409 and "Correct the problems of this rule first" in tested.text
+    replay = ann.get("/designer/rules/ghost/r1/replay", query_string={"days": "5"})
+    assert replay.status_code == 409 and "Correct the problems of this rule first" in replay.text
+    ann.post("/designer/rules/ghost/r1/actions", data={"action": "create_plan"})  # a form of one JSON input
+    kept = mine(install).document
+    refused = ann.post("/designer/rules/ghost/r1/actions/0", data={"a0-params": "{bad"})
+    assert refused.status_code == 400 and 'id="problems-a0-params"' in refused.text and "this is not JSON" in refused.text
+    assert mine(install).document == kept
+    assert ann.post("/designer/rules/ghost/r1/actions/0", data={"a0-params": '{"entity": "activity"}'}).status_code == 302
+    page = ann.get("/designer/rules/ghost/r1").text
+    beside = page[page.index('id="problems-a0-params"'):]
+    assert "create_plan: link_field is required" in beside[:beside.index("</ul>")]
+
+
 def test_a_member_gets_the_403_page(demo):
     mo = ScreenClient(demo, "demo", MEMBER)
     for method, path in (("GET", "/designer/rules"), ("POST", "/designer/rules"), ("GET", RULE),
