@@ -11,8 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies as st
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
+from admin_ui.designer import action_forms
 from engine import auth
 from engine.app import create_app
 from engine.drafts import Drafts
@@ -315,3 +318,43 @@ def test_a_member_gets_the_403_page(demo):
                          ("POST", f"{RULE}/when"), ("GET", f"{RULE}/test"), ("GET", f"{RULE}/replay")):
         response = mo.get(path) if method == "GET" else mo.post(path)
         assert response.status_code == 403 and "Only a tenant admin may open this page." in response.text
+
+
+NAME = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1,
+               max_size=20).map(str.strip).filter(bool)
+PARAMS = {
+    "set_field": st.fixed_dictionaries({"field": st.just("points"), "value": st.integers(-10**6, 10**6)}),
+    "notify": st.fixed_dictionaries({"template": NAME, "to": st.one_of(
+        st.just("owner"), st.lists(NAME.map(lambda n: f"role:{n}"), min_size=2, max_size=3, unique=True)),
+        "channel": st.sampled_from(("email", "in_app", "both"))}),
+    "number": st.fixed_dictionaries({"field": NAME, "prefix": TEXT, "width": st.integers(1, 12)}),
+    "webhook": st.fixed_dictionaries({"url": TEXT.filter(lambda t: "\n" not in t),
+                                      "headers": st.dictionaries(NAME, TEXT.filter(lambda t: "\n" not in t), min_size=1, max_size=3),
+                                      "timeout": st.floats(0.5, 30).map(lambda f: round(f, 2))}),
+    "assign": st.fixed_dictionaries({"field": NAME, "strategy": st.just("round_robin"),
+                                     "users": st.lists(NAME, min_size=1, max_size=3), "reassign": st.just(True)}),
+}
+
+
+def form_of(action: str, params: dict) -> MultiDict:
+    """What a browser submits for the parameter form drawn from `params`."""
+    form = MultiDict()
+    for param in action_forms.params_of(action):
+        shown = action_forms.shown_value(param, params)
+        if param.kind == "recipients":
+            for spec in shown:
+                form.add(f"a0-{param.name}", spec)
+        elif param.kind == "bool":
+            if shown == "true":
+                form.add(f"a0-{param.name}", "on")
+        else:
+            form.add(f"a0-{param.name}", shown)
+    return form
+
+
+@given(st.sampled_from(sorted(PARAMS)).flatmap(lambda a: st.tuples(st.just(a), PARAMS[a])))
+def test_saved_parameters_drawn_in_their_form_and_submitted_come_back_unchanged(case):
+    action, params = case
+    read, problems = action_forms.params_from_form(action, form_of(action, params), "a0", {"points": "integer"}, "/p")
+    assert problems == [] and read == params
