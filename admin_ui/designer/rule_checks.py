@@ -9,11 +9,13 @@ import copy
 
 from sqlalchemy import func, select
 
+from admin_ui.designer.action_forms import field_types_of
+from admin_ui.designer.edits import dicts
 from admin_ui.designer.edits_rules import rule_index, ruleset_of
-from engine.errors import LoomError, ValidationFailed
+from engine.errors import ValidationFailed
 from engine.systables import loom_table
 from workflows.rules import InMemoryCorrelationStore, RulesEngine, RulesetInvalid
-from workflows.runtime import entity_field_types, rule_event
+from workflows.runtime import rule_event
 from workflows.simulate import simulate
 
 EVENTS_SHOWN = 10
@@ -35,12 +37,9 @@ def alone(document: dict, ruleset_name: str, rule_name: str) -> dict:
 
 
 def _field_types(session, document) -> dict:
-    """The field types of the draft when it checks, else of the current version (the
-    draft rule may then name a field only the draft has: its check says so)."""
-    try:
-        return entity_field_types(session.check_document(document))
-    except LoomError:
-        return entity_field_types(session.metadata().package)
+    """{entity: {field: base type}} of the draft document (read, not compiled again: the
+    draft was checked when it was saved)."""
+    return {e.get("name"): field_types_of(e, session.extra_types) for e in dicts(document, "entities")}
 
 
 def _engine(session, document, ruleset: dict) -> RulesEngine:
