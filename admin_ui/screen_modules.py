@@ -20,3 +20,4 @@ from admin_ui.designer import overview as designer_overview  # noqa: F401
 from admin_ui.designer import preview as designer_preview  # noqa: F401
 from admin_ui.designer import review as designer_review  # noqa: F401
 from admin_ui.designer import workflow_editor, workflow_trial  # noqa: F401
+from admin_ui.designer import rules as designer_rules  # noqa: F401
