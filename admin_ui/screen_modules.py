@@ -14,5 +14,6 @@ from admin_ui import signin  # noqa: F401
 from admin_ui import timeline  # noqa: F401
 from admin_ui.designer import fields as designer_fields  # noqa: F401
 from admin_ui.designer import history as designer_history  # noqa: F401
+from admin_ui.designer import audit, packs, people_screens  # noqa: F401  (people, packs, audit log)
 from admin_ui.designer import overview as designer_overview  # noqa: F401
 from admin_ui.designer import review as designer_review  # noqa: F401
