@@ -35,7 +35,7 @@ def designer_audit():
     rows = [{**r, "when": moment(r["at"]), "who": names.get(r["actor_id"]) or _("the system"),
              "entity_label": labels.get(r["entity"], r["entity"]),
              "link": url_for("screens.record_page", entity=r["entity"], record_id=r["record_id"])
-             if r["entity"] in labels and r["action"] != "deleted" else None,
+             if r["entity"] in labels and r["action"] != "delete" else None,
              "changes": sorted((r["changes"] or {}).items())} for r in page["items"]]
     filters = {k: v for k, v in chosen.items() if v}
     base = url_for("screens.designer_audit")
