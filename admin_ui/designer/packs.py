@@ -49,7 +49,7 @@ def _resolutions(form) -> tuple[list[int], list[int]]:
         if not key.startswith("resolve:"):
             continue
         change_id = key.removeprefix("resolve:")
-        if not change_id.isdigit() or len(change_id) > 18 or value not in ("mine", "theirs"):
+        if not (change_id.isascii() and change_id.isdigit()) or len(change_id) > 18 or value not in ("mine", "theirs"):
             abort(400, _("A conflict's choice is not one of keep mine and take theirs."))
         (keep if value == "mine" else take).append(int(change_id))
     return keep, take

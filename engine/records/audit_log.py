@@ -37,7 +37,8 @@ class AuditQuery:
             raw = (args.get(key) or "").strip()
             if not raw:
                 continue
-            if not raw.isdigit() or len(raw) > 18 or (key == "limit" and not 1 <= int(raw) <= MAX_PAGE):
+            whole = raw.isascii() and raw.isdigit() and len(raw) <= 18
+            if not whole or (key == "limit" and not 1 <= int(raw) <= MAX_PAGE):
                 bound = f" from 1 to {MAX_PAGE}" if key == "limit" else ""
                 details.append({"field": key, "message": f"a whole number{bound}"})
             else:
