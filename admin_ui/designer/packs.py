@@ -55,18 +55,32 @@ def _resolutions(form) -> tuple[list[int], list[int]]:
     return keep, take
 
 
-def _run(action, name, dry_run, form):
+def _run(action, name, dry_run, form, choices=None):
     service, slug = _service(), g.tenant_slug
     if action == "install":
         return service.install_pack(slug, name, dry_run=dry_run)
     if action == "remove":
         return service.remove(slug, name, purge=form.get("purge") == "1", dry_run=dry_run)
-    keep, take = _resolutions(form)
+    keep, take = _resolutions(form) if choices is None else choices
     return service.upgrade(slug, name, dry_run=dry_run, keep_tenant=keep, take_pack=take)
 
 
+def _planned(action, name, form) -> dict:
+    """The dry run to show: for an upgrade, every conflict (as if none were resolved) with
+    the plan of the choices made, a conflict without one counted as "keep mine" (the
+    choice the page starts with)."""
+    if action != "upgrade":
+        return _run(action, name, True, form)
+    found = _run(action, name, True, form, choices=([], []))
+    if not found["conflicts"]:
+        return found
+    keep, take = _resolutions(form)
+    keep += [c["id"] for c in found["conflicts"] if c["id"] not in keep + take]
+    return {**_run(action, name, True, form, choices=(keep, take)), "conflicts": found["conflicts"]}
+
+
 def _preview(action, name, form, status=200, **context):
-    report = _run(action, name, True, form)
+    report = _planned(action, name, form)
     plan = in_words(report["plan"]) if report.get("plan") else None
     return render_template("designer/pack_plan.html", title=_("Preview: %(action)s %(pack)s",
                                                               action=_action_word(action), pack=name),

@@ -46,7 +46,7 @@ def test_a_pack_upgrade_with_a_conflict_shows_both_values(page, site):
     page.get_by_role("navigation", name="管理").get_by_role("link", name="扩展包").click()
     expect(page.get_by_text("可升级到 1.1.0")).to_be_visible()
     assert_accessible(page)
-    page.get_by_role("link", name="预览将 shop_pack 升级到 1.1.0").click()
+    page.get_by_role("link", name="预览升级：shop_pack 到 1.1.0").click()
     conflicts = page.get_by_role("region", name="与你的更改冲突")
     expect(conflicts.get_by_role("group", name="/entities/membership/fields/number/label/en")).to_be_visible()
     expect(conflicts.get_by_label('保留我的："Card number"')).to_be_checked()

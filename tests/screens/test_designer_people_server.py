@@ -177,8 +177,11 @@ def test_a_pack_upgrade_conflict_shows_both_values_and_applies_the_choice(shop):
     assert 'Keep mine: "Card number"' in words and 'Take theirs: "Member no."' in words
     assert '"Number"' in words                                          # the pack's value before
     assert "Add the field membership.joined" in words
-    assert shop.session("shop").metadata().version == version          # a preview changes nothing
+    assert "Relabel membership.number" not in words                    # the plan keeps mine, as checked
     change_id = next(c["id"] for c in load_layers(shop.session("shop")).overlay if c["op"] == "set")
+    theirs = text(ann.get(f"/designer/packs/shop_pack/upgrade?resolve:{change_id}=theirs").text)
+    assert "Relabel membership.number" in theirs and 'Take theirs: "Member no."' in theirs
+    assert shop.session("shop").metadata().version == version          # a preview changes nothing
     bad = ann.post("/designer/packs/shop_pack/upgrade", data={f"resolve:{change_id}": "both"})
     assert bad.status_code == 400 and shop.session("shop").metadata().version == version
     done = ann.post("/designer/packs/shop_pack/upgrade", data={f"resolve:{change_id}": "theirs"})
