@@ -68,9 +68,17 @@ def person(storage, user_id) -> Person:
     return found
 
 
+def _stored_text(value, field: str) -> None:
+    """Refuse text no database stores (NUL) before it reaches a query."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationFailed(f"{field} cannot hold a NUL character",
+                               details=[{"field": field, "message": "holds a NUL character"}])
+
+
 def _display_name(name) -> str | None:
     if name is None:
         return None
+    _stored_text(name, "display_name")
     if not isinstance(name, str) or len(name.strip()) > MAX_NAME:
         raise ValidationFailed(f"a name is text of at most {MAX_NAME} characters",
                                details=[{"field": "display_name", "message": "too long or not text"}])
@@ -80,6 +88,8 @@ def _display_name(name) -> str | None:
 def invite(storage, email, role="member", display_name=None, manager=None) -> tuple[Person, str]:
     """A new user without a password and the secret of their set-password link."""
     name = _display_name(display_name)
+    _stored_text(email, "email")
+    _stored_text(manager, "manager")
     actor = auth.create_user(storage, email, role, display_name=name, manager=manager or None)
     secret, _ = passwords.start_reset(storage, actor.email, hours=INVITE_HOURS)
     return person(storage, actor.id), secret
@@ -99,6 +109,8 @@ def change(storage, user_id, by=None, *, role=auth.UNSET, manager=auth.UNSET, di
     """Change a user's role, manager (an e-mail or None), name or `active`; `by` is the acting
     admin (who may not deactivate themselves). The tenant keeps an active admin."""
     found = person(storage, user_id)
+    if manager is not auth.UNSET:
+        _stored_text(manager, "manager")
     if role is not auth.UNSET and role not in roles():
         raise ValidationFailed(f"unknown role {role!r}; use one of: {', '.join(roles())}",
                                details=[{"field": "role", "message": f"not one of {', '.join(roles())}"}])
@@ -153,6 +165,8 @@ def new_token(storage, email, label) -> tuple[dict, str]:
     if not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_NAME:
         raise ValidationFailed(f"name the token (what it is for), in at most {MAX_NAME} characters",
                                details=[{"field": "label", "message": "required, at most 200 characters"}])
+    _stored_text(label, "label")
+    _stored_text(email, "user")
     secret = auth.create_token(storage, email, label.strip())
     owner = (email or "").strip().lower()
     return next(t for t in tokens(storage) if t["user"] == owner), secret

@@ -3,6 +3,7 @@ time range, newest first, a page at a time by keyset (the last row's id is the c
 a page costs the same however deep it is and rows written meanwhile do not shift it)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -12,6 +13,7 @@ from engine.errors import ValidationFailed
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 
+ENTITY_NAME = re.compile(r"[a-z][a-z0-9_]*")
 PAGE = 50
 MAX_PAGE = 200
 
@@ -45,8 +47,8 @@ class AuditQuery:
                 values[name] = int(raw)
         entity = (args.get("entity") or "").strip()
         if entity:
-            if len(entity) > 48:
-                details.append({"field": "entity", "message": "an entity name (at most 48 characters)"})
+            if len(entity) > 48 or not ENTITY_NAME.fullmatch(entity):
+                details.append({"field": "entity", "message": "an entity name (lowercase letters, digits, _)"})
             values["entity"] = entity[:48]
         for key in ("since", "until"):
             raw = (args.get(key) or "").strip()

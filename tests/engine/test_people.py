@@ -99,6 +99,7 @@ def test_bad_changes_are_refused_with_their_field_and_change_nothing(acme, tenan
     before = snapshot(storage)
     cases = [(mo, {"role": "boss"}, 400), (mo, {"active": "no"}, 400), (mo, {"manager": "ghost@acme.example"}, 404),
              (ann, {"manager": MEMBER}, 400), (mo, {"colour": "red"}, 400), (mo, {"display_name": 7}, 400),
+             (mo, {"manager": "a\x00b@acme.example"}, 400), (mo, {"display_name": "Mo\x00"}, 400),
              (999999, {"role": "member"}, 404)]
     for target, body, status in cases:
         answer = client.patch(f"/api/v1/t/acme/users/{target}", json=body, headers=bearer(tenant[ADMIN]))
@@ -133,7 +134,8 @@ def test_a_token_is_shown_once_named_used_and_refused_at_once_when_revoked(acme,
     assert (again.status_code, again.json["error"]["code"]) == (409, "token_revoked")
     assert client.delete("/api/v1/t/acme/tokens/999999", headers=bearer(tenant[ADMIN])).status_code == 404
     for body in ({"user": MEMBER}, {"user": MEMBER, "label": "  "}, {"user": "ghost@acme.example", "label": "x"},
-                 {"user": MEMBER, "label": "x" * 201}):
+                 {"user": MEMBER, "label": "x" * 201}, {"user": MEMBER, "label": "nul\x00"},
+                 {"user": "mo\x00@acme.example", "label": "x"}):
         assert client.post("/api/v1/t/acme/tokens", json=body, headers=bearer(tenant[ADMIN])).status_code in (400, 404)
     assert len(people.tokens(acme.storage)) == 4
 
@@ -166,7 +168,8 @@ def test_invitation_and_reset_links_over_rest(acme, tenant, client):
     assert reset.status_code == 200
     assert passwords.reset_user(acme.storage, reset.json["set_password"].rsplit("/", 1)[1]) == MEMBER
     for body in ({"email": "not-an-address"}, {"email": "x@acme.example", "role": "boss"}, {},
-                 {"email": "x@acme.example", "nickname": "x"}):
+                 {"email": "x@acme.example", "nickname": "x"}, {"email": "x@acme.example", "display_name": "X\x00"},
+                 {"email": "x@acme.example", "manager": "\x00"}):
         answer = client.post("/api/v1/t/acme/users", json=body, headers=bearer(tenant[ADMIN]))
         assert answer.status_code == 400, body
     assert "x@acme.example" not in [u.email for u in auth.list_users(acme.storage)]
@@ -237,8 +240,10 @@ def test_the_audit_log_over_rest_with_its_filters_and_cursor(acme, tenant, histo
     today = datetime.now(timezone.utc).date().isoformat()
     assert len(client.get(f"/api/v1/t/acme/audit?since={today}&until={today}&limit=200",
                           headers=bearer(tenant[ADMIN])).json["items"]) == 12
-    bad = client.get("/api/v1/t/acme/audit?record=x&since=yesterday&limit=0", headers=bearer(tenant[ADMIN]))
-    assert bad.status_code == 400 and {d["field"] for d in bad.json["error"]["details"]} == {"record", "since", "limit"}
+    bad = client.get("/api/v1/t/acme/audit?record=x&since=yesterday&limit=0&entity=Con%00tact",
+                     headers=bearer(tenant[ADMIN]))
+    assert bad.status_code == 400
+    assert {d["field"] for d in bad.json["error"]["details"]} == {"record", "since", "limit", "entity"}
     assert client.get("/api/v1/t/acme/audit?colour=red", headers=bearer(tenant[ADMIN])).status_code == 400
 
 
