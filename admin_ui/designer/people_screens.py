@@ -38,9 +38,28 @@ def designer_people():
     return _page()
 
 
+def _in_words(error: LoomError) -> str:
+    """The engine's refusal in the page's language (its own message when not one of these)."""
+    fields = {d.get("field") for d in error.details or ()}
+    words = {
+        "user_exists": lambda: _("A user with this e-mail already exists."),
+        "user_not_found": lambda: _("There is no such user."),
+        "manager_cycle": lambda: _("That manager would make the chain of managers loop."),
+        "last_admin": lambda: _("This is the last active admin: make another user an admin first."),
+        "self_deactivation": lambda: _("You cannot deactivate yourself; another admin can."),
+        "user_inactive": lambda: _("The user is deactivated: reactivate them first."),
+        "token_revoked": lambda: _("The token is already revoked."),
+    }.get(error.code)
+    if words is None and "email" in fields:
+        words = lambda: _("Enter a valid e-mail address.")  # noqa: E731
+    elif words is None and "label" in fields:
+        words = lambda: _("Name the token (what it is for), in at most 200 characters.")  # noqa: E731
+    return words() if words else error.message
+
+
 def _refused(error: LoomError, **context):
     """The page again with the refusal beside the form that caused it (nothing changed)."""
-    return _page(error.status, **context, refusal=error.message)
+    return _page(error.status, **context, refusal=_in_words(error))
 
 
 @screens.post("/designer/people/invite")
@@ -129,6 +148,9 @@ def designer_create_token():
 @screens.post("/designer/tokens/<int:token_id>/revoke")
 @admin_only
 def designer_revoke_token(token_id):
-    row = people.revoke(_storage(), token_id)
+    try:
+        row = people.revoke(_storage(), token_id)
+    except LoomError as exc:
+        return _refused(exc, refused_form="tokens")
     flash(_("Revoked the token %(name)s of %(email)s.", name=row["label"] or token_id, email=row["user"]))
     return redirect(url_for("screens.designer_people"))

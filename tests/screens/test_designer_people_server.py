@@ -80,7 +80,7 @@ def test_an_invitation_is_mailed_and_its_link_sets_the_password(settings):
             assert done.status_code == 302
             assert passwords.sign_in(install.session("acme").storage, "zoe@acme.example", "zoe-chose-this").actor
             refused = ann.post("/designer/people/invite", data={"email": "zoe@acme.example", "role": "member"})
-            assert refused.status_code == 409 and "already exists" in refused.text and 'aria-invalid="true"' in refused.text
+            assert refused.status_code == 409 and "A user with this e-mail already exists." in refused.text and 'aria-invalid="true"' in refused.text
             assert len(smtp.messages) == 1
         finally:
             install.dispose()
@@ -119,8 +119,12 @@ def test_the_last_admin_is_kept_and_the_refusal_shown_beside_its_form(acme, inst
     refused = ann.post(f"/designer/people/{me}", data={"role": "member"})
     assert refused.status_code == 409
     row = refused.text[refused.text.index(f'id="refusal-user-{me}"') - 2000:]
-    assert "last active admin" in text(refused.text) and 'aria-invalid="true"' in row
+    assert "This is the last active admin: make another user an admin first." in text(refused.text)
+    assert 'aria-invalid="true"' in row
     assert people.person(install.session("acme").storage, me).role == "admin"
+    ann.post("/language", data={"language": "zh-CN"})
+    chinese = ann.post(f"/designer/people/{me}", data={"active": "no"})
+    assert chinese.status_code == 409 and "你不能停用自己；可以由另一位管理员停用。" in chinese.text
     assert ann.post(f"/designer/people/{me}", data={"role": "boss"}).status_code == 400
     assert ann.post(f"/designer/people/{me}", data={"active": "no"}).status_code == 409
     assert ann.post("/designer/people/999999", data={"role": "member"}).status_code == 404
@@ -139,9 +143,10 @@ def test_a_token_is_shown_once_listed_with_its_name_and_revoked(acme, install):
     token_id = people.tokens(install.session("acme").storage)[0]["id"]
     assert ann.post(f"/designer/tokens/{token_id}/revoke").status_code == 302
     assert api.get("/api/v1/t/acme/records/contact", headers={"Authorization": f"Bearer {secret}"}).status_code == 404
-    assert ann.post(f"/designer/tokens/{token_id}/revoke").status_code == 409
+    again = ann.post(f"/designer/tokens/{token_id}/revoke")
+    assert again.status_code == 409 and "The token is already revoked." in again.text
     unnamed = ann.post("/designer/tokens", data={"user": MO, "label": " "})
-    assert unnamed.status_code == 400 and 'id="token-refusal"' in unnamed.text
+    assert unnamed.status_code == 400 and 'id="token-refusal"' in unnamed.text and "Name the token" in unnamed.text
     assert len(people.tokens(install.session("acme").storage)) == 1
 
 
