@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -26,6 +26,7 @@ UNSET = object()  # update_user: "leave as it is"
 MAX_ATTRIBUTES = 50
 MAX_VALUES = 100
 MAX_TEXT = 200
+USE_GRAIN = timedelta(minutes=1)  # how finely a token's last use is kept
 
 
 @dataclass(frozen=True)
@@ -217,12 +218,27 @@ def authenticate(storage, token: str) -> Actor | None:
     users = loom_table(storage.schema, "loom_users")
     tokens = loom_table(storage.schema, "loom_tokens")
     stmt = (select(users.c.id, users.c.email, users.c.role, users.c.locale, users.c.manager_id,
-                   users.c.attributes)
+                   users.c.attributes, tokens.c.id.label("token_id"), tokens.c.last_used_at)
             .join(tokens, tokens.c.user_id == users.c.id)
             .where(tokens.c.token_hash == _digest(token), tokens.c.revoked_at.is_(None), users.c.active))
     with storage.connect() as conn:
         row = conn.execute(stmt).mappings().first()
-    return _actor(row) if row else None
+    if row is None:
+        return None
+    _note_use(storage, tokens, row["token_id"], row["last_used_at"])
+    return _actor(row)
+
+
+def _note_use(storage, tokens, token_id, last_used_at) -> None:
+    """Record when a token was last used, to the minute: one write a minute per token, not
+    one per request."""
+    moment = datetime.now(timezone.utc)
+    if last_used_at is not None:
+        last = last_used_at if last_used_at.tzinfo else last_used_at.replace(tzinfo=timezone.utc)
+        if moment - last < USE_GRAIN:
+            return
+    with storage.begin() as conn:
+        conn.execute(tokens.update().where(tokens.c.id == token_id).values(last_used_at=moment))
 
 
 def set_locale(storage, user_id: int, locale: str) -> None:

@@ -135,9 +135,9 @@ def session_user(storage, user_id, signed_in_at: datetime):
     return _actor(row), row["display_name"]
 
 
-def start_reset(storage, email: str) -> tuple[str, Actor] | None:
-    """A one-time reset secret for the active user `email` (None when there is no such
-    user: the caller answers the same either way)."""
+def start_reset(storage, email: str, hours: int = RESET_HOURS) -> tuple[str, Actor] | None:
+    """A one-time reset secret for the active user `email`, valid for `hours` (None when
+    there is no such user: the caller answers the same either way)."""
     users = loom_table(storage.schema, "loom_users")
     resets = loom_table(storage.schema, "loom_password_resets")
     email = (email or "").strip().lower()[:254]
@@ -148,7 +148,7 @@ def start_reset(storage, email: str) -> tuple[str, Actor] | None:
         secret = secrets.token_urlsafe(32)
         moment = now()
         conn.execute(resets.insert().values(user_id=row["id"], token_hash=_digest(secret), created_at=moment,
-                                            expires_at=moment + timedelta(hours=RESET_HOURS)))
+                                            expires_at=moment + timedelta(hours=hours)))
     return secret, _actor(row)
 
 

@@ -87,6 +87,7 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("label", String(200)),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("revoked_at", DateTime(timezone=True)),
+        Column("last_used_at", DateTime(timezone=True)),  # revision 0008; kept to the minute
     )
     Table(
         "loom_audit", md,
@@ -99,6 +100,7 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("record_version", Integer, nullable=False),
         Column("changes", JSON, nullable=False),
         Index("ix_loom_audit_record", "entity", "record_id"),
+        Index("ix_loom_audit_actor", "actor_id", "id"),  # revision 0008
     )
     Table(
         "loom_outbox", md,

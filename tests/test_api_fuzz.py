@@ -6,9 +6,10 @@ declared for its status.
 
 Left out of the fuzzing: `PUT /metadata` and `POST /metadata/rollback/{version}`.
 Generated documents and rollbacks replace the tenant's entities, so every later operation
-would only meet 404s for entities that no longer exist and test nothing. Explicit cases
-below check their answers against the document; tests/engine/test_api.py and
-test_packs.py test what they do."""
+would only meet 404s for entities that no longer exist and test nothing. Nor `DELETE
+/tokens/{token_id}`: it would revoke the fuzzing admin's own token. Explicit cases
+below check their answers against the document; tests/engine/test_api.py,
+test_packs.py and test_people.py test what they do."""
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ PREFIX = f"/api/v1/t/{SLUG}"
 EXAMPLES_PER_OPERATION = int(os.environ.get("LOOM_FUZZ_EXAMPLES", "5"))
 SEED = int(os.environ.get("LOOM_FUZZ_SEED", "8"))  # CI sends the same requests on every run
 DEMO_IDS = 4
-NOT_FUZZED = (("PUT", "/metadata"), ("POST", "/metadata/rollback/{version}"))
+NOT_FUZZED = (("PUT", "/metadata"), ("POST", "/metadata/rollback/{version}"), ("DELETE", "/tokens/{token_id}"))
 
 
 @pytest.fixture
@@ -102,6 +103,19 @@ def test_the_metadata_changes_left_out_of_fuzzing_answer_as_documented(shop, bac
              rollback.Case(path_parameters={"version": 99}), rollback.Case(path_parameters={"version": 1})]
     statuses = [case.call_and_validate(headers=headers, checks=checks).status_code for case in calls]
     assert statuses[:4] == [200, 400, 400, 404] and statuses[4] in (200, 409), statuses
+
+
+def test_revoking_a_token_left_out_of_fuzzing_answers_as_documented(shop, backend):
+    app, token = shop
+    schema = loaded_schema(app, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    spare = app.test_client().post(f"{PREFIX}/tokens", json={"user": "admin@shop.example", "label": "spare"},
+                                   headers=headers).get_json()["id"]
+    revoke = schema["/tokens/{token_id}"]["DELETE"]
+    checks = [not_a_server_error, response_schema_conformance]
+    statuses = [revoke.Case(path_parameters={"token_id": n}).call_and_validate(headers=headers, checks=checks)
+                .status_code for n in (spare, spare, 10 ** 9)]
+    assert statuses == [200, 409, 404]
 
 
 def test_no_operation_answers_5xx_or_off_its_schema(shop, backend):

@@ -8,6 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from engine.api.openapi_drafts import draft_paths
+from engine.api.openapi_people import people_paths
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
 from metadata.language import DEFAULT_LANGUAGE, text_in
@@ -132,6 +133,7 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
         _entity_paths(spec, compiled, entity, language)
     _metadata_paths(spec)
     draft_paths(spec, _responses)
+    people_paths(spec, _responses)
     _layout_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document", "tags": ["metadata"], "responses": _responses("200", {"type": "object"}),

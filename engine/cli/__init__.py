@@ -12,6 +12,7 @@ from engine.cli.plugins import plugin
 from engine.cli.search import search
 from engine.cli.serve import demo, serve
 from engine.cli.tenants import tenant, token, user
+from engine.cli import people as _people  # noqa: F401  (adds user deactivate/reactivate, token list/revoke)
 from tenants import raise_open_file_limit
 
 

@@ -49,9 +49,10 @@ class PackService:
         return session
 
     # -- install -------------------------------------------------------------------
-    def install_pack(self, slug, name, demo=False) -> dict:
+    def install_pack(self, slug, name, demo=False, dry_run=False) -> dict:
         """Install `name` (and the packs it depends on that are missing) for tenant `slug`;
-        with `demo`, load the demo data of each pack installed now."""
+        with `demo`, load the demo data of each pack installed now; with `dry_run`, only
+        the plan (`plan`), changing nothing."""
         packs = self.catalog()
         session = self._session(slug, "install packs")
         layers = load_layers(session)
@@ -68,11 +69,14 @@ class PackService:
                                                     copy.deepcopy(pack.bundle)))
         enabled = set(session.enabled) | set(missing)
         with _named_pack(f"{', '.join(f'{n} {packs[n].version}' for n in missing)}", slug):
-            result = session.publisher(enabled).publish(PublishRequest(layers, action="pack install"))
+            result = session.publisher(enabled).publish(PublishRequest(layers, action="pack install",
+                                                                        dry_run=dry_run))
+        report = {"tenant": slug, "installed": [{"name": n, "version": packs[n].version} for n in missing],
+                  "version": result.version, "changes": result.changes, "dry_run": dry_run}
+        if dry_run:
+            return {**report, "plan": result.plan}
         self.loom.registry.set_plugins(slug, enabled)
         self.loom.cache.forget(slug)
-        report = {"tenant": slug, "installed": [{"name": n, "version": packs[n].version} for n in missing],
-                  "version": result.version, "changes": result.changes}
         if demo:
             report["demo"] = {n: self.load_demo(slug, n) for n in missing}
         return report
@@ -148,10 +152,11 @@ class PackService:
         return report
 
     # -- remove --------------------------------------------------------------------
-    def remove(self, slug, name, purge=False, export_dir=None) -> dict:
+    def remove(self, slug, name, purge=False, export_dir=None, dry_run=False) -> dict:
         """Take `name` off tenant `slug`. Without `purge` its entities and their data stay,
         as the tenant's own definitions; with it, the tenant is exported first, then the
-        pack's definitions are dropped (their data archived)."""
+        pack's definitions are dropped (their data archived). With `dry_run`, only the
+        plan (`plan`), changing and exporting nothing."""
         packs = self.catalog()
         session = self._session(slug, "remove packs")
         layers = load_layers(session)
@@ -176,7 +181,11 @@ class PackService:
         remaining.overlay, problems = derive(base, desired)
         if problems:  # cannot happen: the remaining packs' definitions are all kept
             raise LoomError(f"removing {name} would remove definitions of other packs", details=problems)
-        report = {"tenant": slug, "pack": name, "purged": purge, "removed": dropped}
+        report = {"tenant": slug, "pack": name, "purged": purge, "removed": dropped, "dry_run": dry_run}
+        if dry_run:
+            result = session.publisher(enabled).publish(PublishRequest(remaining, action="pack remove",
+                                                                        allow_drop=purge, dry_run=True))
+            return {**report, "version": result.version, "changes": result.changes, "plan": result.plan}
         if purge:
             report["export"] = str(export_tenant(session.storage, export_dir or
                                                  self.loom.settings.data_dir / "exports", session.tenant.name))

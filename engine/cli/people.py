@@ -1,0 +1,62 @@
+"""`loom user deactivate|reactivate` and `loom token list|revoke`: the operator's side of
+what the designer's people page does, through the same `engine.people` rules."""
+from __future__ import annotations
+
+import click
+
+from engine import people
+from engine.cli.common import pass_install
+from engine.cli.tenants import token, user
+from engine.errors import NotFound
+from engine.timefmt import iso_utc
+
+
+def _person(storage, email):
+    email = (email or "").strip().lower()
+    found = next((p for p in people.people(storage) if p.email == email), None)
+    if found is None:
+        raise NotFound(f"no user {email} in tenant {storage.slug}", code="user_not_found")
+    return found
+
+
+@user.command("deactivate")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("email")
+@pass_install
+def user_deactivate(install, tenant_slug, email):
+    """Deactivate EMAIL in TENANT: no sign-in, no token, sessions end (the last admin stays)."""
+    storage = install.session(tenant_slug).storage
+    changed = people.change(storage, _person(storage, email).id, active=False)
+    click.echo(f"deactivated {changed.email} in {tenant_slug}")
+
+
+@user.command("reactivate")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("email")
+@pass_install
+def user_reactivate(install, tenant_slug, email):
+    """Let a deactivated EMAIL of TENANT sign in and use their tokens again."""
+    storage = install.session(tenant_slug).storage
+    changed = people.change(storage, _person(storage, email).id, active=True)
+    click.echo(f"reactivated {changed.email} in {tenant_slug}")
+
+
+@token.command("list")
+@click.argument("tenant_slug", metavar="TENANT")
+@pass_install
+def token_list(install, tenant_slug):
+    """List TENANT's tokens, newest first: id, user, label, created, last used, revoked."""
+    for row in people.tokens(install.session(tenant_slug).storage):
+        click.echo("\t".join([str(row["id"]), row["user"], row["label"] or "-", iso_utc(row["created_at"]),
+                              f"used {iso_utc(row['last_used_at'])}" if row["last_used_at"] else "never used",
+                              f"revoked {iso_utc(row['revoked_at'])}" if row["revoked_at"] else "active"]))
+
+
+@token.command("revoke")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("token_id", type=int)
+@pass_install
+def token_revoke(install, tenant_slug, token_id):
+    """Revoke token TOKEN_ID of TENANT (see `loom token list`): refused from the next request on."""
+    row = people.revoke(install.session(tenant_slug).storage, token_id)
+    click.echo(f"revoked token {row['id']} ({row['label'] or 'no label'}) of {row['user']} in {tenant_slug}")

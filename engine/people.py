@@ -1,0 +1,185 @@
+"""A tenant admin's side of people: who the users are, inviting one, changing a user's
+role, manager and name, deactivating and reactivating, and the API tokens with their
+names, last use and revocation.
+
+A deactivated user stays (their records keep their owner) but can neither sign in nor use
+a token, and their browser sessions end: every one of those paths reads `active`. The
+tenant always keeps an active admin: deactivating or demoting the last one is refused, and
+so is deactivating yourself. An invitation is a set-password link valid for
+`INVITE_HOURS`, made by the same one-time secrets as a password reset."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from engine import auth, passwords
+from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.systables import loom_table
+from engine.timefmt import iso_utc
+
+INVITE_HOURS = 72
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as the admin's list shows it."""
+
+    id: int
+    email: str
+    display_name: str | None
+    role: str
+    active: bool
+    manager: str | None          # the manager's e-mail
+    has_password: bool
+    created_at: datetime
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "email": self.email, "display_name": self.display_name, "role": self.role,
+                "active": self.active, "manager": self.manager, "has_password": self.has_password,
+                "created_at": iso_utc(self.created_at)}
+
+
+def roles() -> tuple[str, ...]:
+    """The roles a user may have, as the engine knows them."""
+    return auth.ROLES
+
+
+def people(storage, user_id=None) -> list[Person]:
+    """Every user of the tenant (or the one with `user_id`), by e-mail."""
+    users = loom_table(storage.schema, "loom_users")
+    managers = users.alias("managers")
+    stmt = (select(users.c.id, users.c.email, users.c.display_name, users.c.role, users.c.active,
+                   managers.c.email.label("manager"), users.c.password_hash.is_not(None).label("has_password"),
+                   users.c.created_at)
+            .outerjoin(managers, managers.c.id == users.c.manager_id).order_by(users.c.email))
+    if user_id is not None:
+        stmt = stmt.where(users.c.id == user_id)
+    with storage.connect() as conn:
+        return [Person(**row) for row in conn.execute(stmt).mappings()]
+
+
+def person(storage, user_id) -> Person:
+    found = next(iter(people(storage, user_id)), None) if isinstance(user_id, int) else None
+    if found is None:
+        raise NotFound(f"no user {user_id} in this tenant", code="user_not_found")
+    return found
+
+
+def _stored_text(value, field: str) -> None:
+    """Refuse text no database stores (NUL) before it reaches a query."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationFailed(f"{field} cannot hold a NUL character",
+                               details=[{"field": field, "message": "holds a NUL character"}])
+
+
+def _display_name(name) -> str | None:
+    if name is None:
+        return None
+    _stored_text(name, "display_name")
+    if not isinstance(name, str) or len(name.strip()) > MAX_NAME:
+        raise ValidationFailed(f"a name is text of at most {MAX_NAME} characters",
+                               details=[{"field": "display_name", "message": "too long or not text"}])
+    return name.strip() or None
+
+
+def invite(storage, email, role="member", display_name=None, manager=None) -> tuple[Person, str]:
+    """A new user without a password and the secret of their set-password link."""
+    name = _display_name(display_name)
+    _stored_text(email, "email")
+    _stored_text(manager, "manager")
+    actor = auth.create_user(storage, email, role, display_name=name, manager=manager or None)
+    secret, _ = passwords.start_reset(storage, actor.email, hours=INVITE_HOURS)
+    return person(storage, actor.id), secret
+
+
+def reset_link(storage, user_id) -> tuple[Person, str]:
+    """A one-time set-password secret for an active user (the admin's "reset password")."""
+    found = person(storage, user_id)
+    if not found.active:
+        raise Conflict(f"{found.email} is deactivated; reactivate the user first", code="user_inactive")
+    secret, _ = passwords.start_reset(storage, found.email)
+    return found, secret
+
+
+def change(storage, user_id, by=None, *, role=auth.UNSET, manager=auth.UNSET, display_name=auth.UNSET,
+           active=auth.UNSET) -> Person:
+    """Change a user's role, manager (an e-mail or None), name or `active`; `by` is the acting
+    admin (who may not deactivate themselves). The tenant keeps an active admin."""
+    found = person(storage, user_id)
+    if manager is not auth.UNSET:
+        _stored_text(manager, "manager")
+    if role is not auth.UNSET and role not in roles():
+        raise ValidationFailed(f"unknown role {role!r}; use one of: {', '.join(roles())}",
+                               details=[{"field": "role", "message": f"not one of {', '.join(roles())}"}])
+    if active is not auth.UNSET and not isinstance(active, bool):
+        raise ValidationFailed("active is true or false", details=[{"field": "active", "message": "not a boolean"}])
+    if active is False and by is not None and by.id == found.id:
+        raise Conflict("you cannot deactivate yourself; another admin can", code="self_deactivation")
+    stays_admin = (found.role == "admin" and found.active and role in (auth.UNSET, "admin")
+                   and active is not False)
+    if found.role == "admin" and found.active and not stays_admin and _active_admins(storage) <= 1:
+        raise Conflict(f"{found.email} is the tenant's last active admin; make another admin first",
+                       code="last_admin")
+    name = auth.UNSET if display_name is auth.UNSET else _display_name(display_name)
+    if role is not auth.UNSET or manager is not auth.UNSET:
+        auth.update_user(storage, found.email, role=role, manager=manager)
+    values = {k: v for k, v in (("display_name", name), ("active", active)) if v is not auth.UNSET}
+    if values:
+        users = loom_table(storage.schema, "loom_users")
+        with storage.begin() as conn:
+            conn.execute(users.update().where(users.c.id == found.id).values(values))
+    return person(storage, user_id)
+
+
+def _active_admins(storage) -> int:
+    users = loom_table(storage.schema, "loom_users")
+    with storage.connect() as conn:
+        return conn.execute(select(func.count()).select_from(users)
+                            .where(users.c.role == "admin", users.c.active)).scalar_one()
+
+
+# -- tokens -----------------------------------------------------------------------
+def tokens(storage, user_id=None) -> list[dict]:
+    """The tenant's API tokens (or one user's), newest first: never the secret, which is
+    not kept."""
+    users = loom_table(storage.schema, "loom_users")
+    table = loom_table(storage.schema, "loom_tokens")
+    stmt = (select(table.c.id, table.c.label, users.c.email.label("user"), table.c.created_at,
+                   table.c.last_used_at, table.c.revoked_at)
+            .join(users, users.c.id == table.c.user_id).order_by(table.c.id.desc()))
+    if user_id is not None:
+        stmt = stmt.where(table.c.user_id == user_id)
+    with storage.connect() as conn:
+        return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def token_json(row: dict) -> dict:
+    return {**row, **{k: iso_utc(row[k]) if row[k] else None for k in ("created_at", "last_used_at", "revoked_at")}}
+
+
+def new_token(storage, email, label) -> tuple[dict, str]:
+    """A named token for the active user `email`: its row and the secret, shown this once."""
+    if not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_NAME:
+        raise ValidationFailed(f"name the token (what it is for), in at most {MAX_NAME} characters",
+                               details=[{"field": "label", "message": "required, at most 200 characters"}])
+    _stored_text(label, "label")
+    _stored_text(email, "user")
+    secret = auth.create_token(storage, email, label.strip())
+    owner = (email or "").strip().lower()
+    return next(t for t in tokens(storage) if t["user"] == owner), secret
+
+
+def revoke(storage, token_id) -> dict:
+    """Revoke a token: it is refused from the next request on."""
+    table = loom_table(storage.schema, "loom_tokens")
+    with storage.begin() as conn:
+        row = conn.execute(select(table.c.revoked_at).where(table.c.id == token_id)).first()
+        if row is None:
+            raise NotFound(f"no token {token_id} in this tenant", code="token_not_found")
+        if row.revoked_at is not None:
+            raise Conflict(f"token {token_id} is already revoked", code="token_revoked")
+        conn.execute(table.update().where(table.c.id == token_id).values(revoked_at=datetime.now(timezone.utc)))
+    return next(t for t in tokens(storage) if t["id"] == token_id)

@@ -1,0 +1,45 @@
+"""`loom user deactivate|reactivate` and `loom token list|revoke` as an operator runs them,
+on SQLite and PostgreSQL: a deactivated user's token is refused, a revoked token at once;
+a refusal is one line on stderr with a non-zero exit and nothing changed."""
+from click.testing import CliRunner
+
+from engine import auth
+from engine.cli import cli
+
+
+def run(install, *args):
+    return CliRunner().invoke(cli, list(args), obj=install)
+
+
+def test_deactivate_reactivate_list_and_revoke(install):
+    install.registry.create("acme")
+    storage = install.session("acme").storage
+    auth.create_user(storage, "ann@acme.example", "admin")
+    auth.create_user(storage, "mo@acme.example", "member")
+    secret = auth.create_token(storage, "mo@acme.example", "till")
+    done = run(install, "user", "deactivate", "acme", "MO@acme.example")
+    assert done.exit_code == 0 and "deactivated mo@acme.example in acme" in done.output
+    assert auth.authenticate(storage, secret) is None
+    assert run(install, "user", "reactivate", "acme", "mo@acme.example").exit_code == 0
+    assert auth.authenticate(storage, secret).email == "mo@acme.example"
+    listed = run(install, "token", "list", "acme")
+    assert listed.exit_code == 0 and "\tmo@acme.example\ttill\t" in listed.output and "used " in listed.output
+    assert secret not in listed.output
+    token_id = listed.output.split("\t", 1)[0]
+    revoked = run(install, "token", "revoke", "acme", token_id)
+    assert revoked.exit_code == 0 and "revoked token" in revoked.output
+    assert auth.authenticate(storage, secret) is None
+    again = run(install, "token", "revoke", "acme", token_id)
+    assert again.exit_code == 1 and "already revoked" in again.output
+
+
+def test_the_last_admin_and_unknown_users_are_refused_changing_nothing(install):
+    install.registry.create("acme")
+    storage = install.session("acme").storage
+    auth.create_user(storage, "ann@acme.example", "admin")
+    last = run(install, "user", "deactivate", "acme", "ann@acme.example")
+    assert last.exit_code == 1 and "last active admin" in last.output
+    ghost = run(install, "user", "deactivate", "acme", "ghost@acme.example")
+    assert ghost.exit_code == 1 and "no user ghost@acme.example" in ghost.output
+    assert [a.email for a in auth.list_users(storage)] == ["ann@acme.example"]
+    assert auth.create_token(storage, "ann@acme.example")  # still active
