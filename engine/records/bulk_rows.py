@@ -14,37 +14,70 @@ is run for each row (`executemany`, in process); datetimes and JSON values are w
 as SQLAlchemy writes them (its bind processors for those columns: the same text, read
 back by the same types), a value shared by every row (the write's time) processed once.
 
-`skip_existing` keeps a row that is already there (same key) instead of failing."""
+`skip_existing` keeps a row that is already there (same key) instead of failing.
+`insert_all` writes the rows of several tables: on PostgreSQL in one statement (each
+table's INSERT a clause of it), so a single record's write pays one round trip for its
+audit row, its outbox row and its search terms together."""
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import JSON, DateTime, String
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Rows for one table: tuples of the values of `columns`."""
+    table: object
+    columns: tuple[str, ...]
+    rows: list
+    skip_existing: bool = False
+
+
 def insert_rows(conn, table, columns: tuple[str, ...], rows: list[tuple], skip_existing: bool = False) -> None:
     """Insert `rows` (tuples of the values of `columns`) into `table`."""
-    if not rows:
+    insert_all(conn, [Rows(table, tuple(columns), rows, skip_existing)])
+
+
+def insert_all(conn, batches: list[Rows]) -> None:
+    """Insert the rows of every batch, in the order given (one statement on PostgreSQL)."""
+    batches = [batch for batch in batches if batch.rows]
+    if not batches:
         return
-    sql = _statement(conn.dialect, table, tuple(columns), skip_existing)
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(sql, (json.dumps(rows, ensure_ascii=False, default=_json_default),))
-    else:
-        conn.exec_driver_sql(sql, _sqlite_values(conn.dialect, table, columns, rows))
+        sql = _pg_statement(conn.dialect, tuple((b.table, b.columns, b.skip_existing) for b in batches))
+        conn.exec_driver_sql(sql, tuple(json.dumps(b.rows, ensure_ascii=False, default=_json_default)
+                                        for b in batches))
+        return
+    for batch in batches:
+        conn.exec_driver_sql(_sqlite_statement(conn.dialect, batch.table, batch.columns, batch.skip_existing),
+                             _sqlite_values(conn.dialect, batch.table, batch.columns, batch.rows))
 
 
 @lru_cache(maxsize=256)
-def _statement(dialect, table, columns: tuple[str, ...], skip_existing: bool) -> str:
-    name = dialect.identifier_preparer.format_table(table)
-    quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
-    tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
-    if dialect.name == "postgresql":
+def _pg_statement(dialect, specs: tuple) -> str:
+    """One INSERT per (table, columns, skip_existing), the first ones as clauses of the last."""
+    inserts = []
+    for table, columns, skip_existing in specs:
         values = ", ".join(_pg_value(dialect, table.c[c].type, i) for i, c in enumerate(columns))
-        return f"INSERT INTO {name} ({quoted}) SELECT {values} FROM json_array_elements(%s::json) AS j{tail}"
+        inserts.append(f"INSERT INTO {_head(dialect, table, columns)} SELECT {values} "
+                       f"FROM json_array_elements(%s::json) AS j{' ON CONFLICT DO NOTHING' if skip_existing else ''}")
+    clauses = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
+    return f"WITH {clauses} {inserts[-1]}" if clauses else inserts[-1]
+
+
+@lru_cache(maxsize=256)
+def _sqlite_statement(dialect, table, columns: tuple[str, ...], skip_existing: bool) -> str:
     marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {name} ({quoted}) VALUES ({marks}){tail}"
+    return f"INSERT INTO {_head(dialect, table, columns)} VALUES ({marks}){' ON CONFLICT DO NOTHING' if skip_existing else ''}"
+
+
+def _head(dialect, table, columns) -> str:
+    preparer = dialect.identifier_preparer
+    return f"{preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)})"
 
 
 def _pg_value(dialect, type_, index: int) -> str:

@@ -25,12 +25,13 @@ from engine.records.pinning import MetadataChanged, confirm, hold, one_version
 from engine.records.search_index import index_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.access import AccessReads
+from engine.records.bulk_rows import insert_all
 from engine.records.conditional import ConditionalWrites, missing
 from engine.records.reads import RecordReads
 from engine.records.states import StateWrites
 from engine.records.ownership import OwnershipWrites
 from engine.records.within import WithinWrites
-from engine.records.writes import audit_row, outbox_row, utcnow, write_audit, write_outbox
+from engine.records.writes import audit_row, audit_rows, outbox_row, outbox_rows, utcnow
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
@@ -78,7 +79,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
     def _finish(self, conn, events, audits, at) -> list:
         """Inside the write's transaction: plugins may refuse or set values (applied to
         the row, the event and its audit row); then audit and outbox rows and the search
-        index. Returns the events as they stand after the hooks."""
+        index's terms, inserted together (one statement on PostgreSQL). Returns the events
+        as they stand after the hooks."""
         final = []
         for event in events:
             values = self.hooks.before_write(event, self, conn)
@@ -88,9 +90,9 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                     if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
                         audit["changes"] = thaw(event.changes)
             final.append(event)
-        write_audit(conn, self.storage.schema, audits)
-        write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in final])
-        index_events(conn, self.storage.schema, self.metadata, final)
+        schema = self.storage.schema
+        insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, [outbox_row(at, e) for e in final]),
+                          index_events(conn, schema, self.metadata, final)])
         return final
 
     def _apply_set(self, conn, event, values: dict):
