@@ -189,8 +189,9 @@ def write_cost(backend: str, size: int, rounds: int) -> list[tuple[str, str, str
                     f"{share_cpu / core_cpu:.2f}× Core CPU ({fmt_ms(share_cpu)})"))
         inside = spent[len(spent) - rounds:]  # the timed rounds
         in_wall, in_cpu = median([w for w, _ in inside]), median([c for _, c in inside])
-        out.append(("inside `index_events` alone (timed around it: the terms, not their insert)", f"{in_wall / core_wall:.2f}× Core wall "
-                    f"({fmt_ms(in_wall)})", f"{in_cpu / core_cpu:.2f}× Core CPU ({fmt_ms(in_cpu)}); "
+        out.append(("inside `index_events` alone (timed around it: the terms, not their insert)",
+                    f"{in_wall / core_wall:.2f}× Core wall ({fmt_ms(in_wall)})",
+                    f"{in_cpu / core_cpu:.2f}× Core CPU ({fmt_ms(in_cpu)}); "
                     f"{indexed / (size * (rounds + 1)):.2f} index rows per indexed contact"))
         return out
     finally:

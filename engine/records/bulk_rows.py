@@ -1,23 +1,24 @@
-"""Rows a write leaves beside its records (audit, outbox, search terms) inserted in one
-statement per batch, past SQLAlchemy's per-row parameter processing: a batch of 1,000
-records leaves 1,000 audit rows, 1,000 outbox rows and some 6,000 search terms, and
-processing them value by value cost more than writing them.
+"""Rows a write leaves beside its records (audit, outbox, search terms) inserted past
+SQLAlchemy's per-row parameter processing: a batch of 1,000 records leaves 1,000 audit
+rows, 1,000 outbox rows and some 6,000 search terms, and processing them value by value
+cost more than writing them.
 
 Rows are tuples of the values of `columns`, in that order: text, numbers, booleans and
 None as they are, aware datetimes for `DateTime` columns, JSON-ready dicts and lists for
-`JSON` columns. Columns left out get their server default (or NULL).
+`JSON` columns. Columns left out get their server default (or NULL). Datetimes and JSON
+values are written as SQLAlchemy writes them (on SQLite its bind processors for those
+columns: the same text, read back by the same types), a value shared by every row (the
+write's time) processed once.
 
-On PostgreSQL a batch is one statement over one JSON parameter (`json_array_elements`:
-one round trip, one plan; the json module encodes the whole batch in C, nested JSON
-values included, and each column is cast to its type). On SQLite one prepared statement
-is run for each row (`executemany`, in process); datetimes and JSON values are written
-as SQLAlchemy writes them (its bind processors for those columns: the same text, read
-back by the same types), a value shared by every row (the write's time) processed once.
+On SQLite a batch is one prepared statement run for each row (`executemany`, in
+process). On PostgreSQL every batch of a call goes in one pipeline (one round trip for a
+single record's audit row, outbox row and terms together): a `packed` batch — many small
+rows, the search terms — as one statement over one JSON parameter (one plan, one message,
+the rows encoded by the json module in C); any other as one execution per row, so the
+server parses a row's JSON value once (taking it out of a JSON array costs a second
+parse, which for outbox payloads costs more than it saves).
 
-`skip_existing` keeps a row that is already there (same key) instead of failing.
-`insert_all` writes the rows of several tables: on PostgreSQL in one statement (each
-table's INSERT a clause of it), so a single record's write pays one round trip for its
-audit row, its outbox row and its search terms together."""
+`skip_existing` keeps a row that is already there (same key) instead of failing."""
 from __future__ import annotations
 
 import json
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import JSON, DateTime, String
+from sqlalchemy.exc import DBAPIError
 
 
 @dataclass(frozen=True)
@@ -35,49 +37,50 @@ class Rows:
     columns: tuple[str, ...]
     rows: list
     skip_existing: bool = False
+    packed: bool = False  # PostgreSQL: one statement over one JSON parameter
 
 
-def insert_rows(conn, table, columns: tuple[str, ...], rows: list[tuple], skip_existing: bool = False) -> None:
+def insert_rows(conn, table, columns: tuple[str, ...], rows: list[tuple], skip_existing: bool = False,
+                packed: bool = False) -> None:
     """Insert `rows` (tuples of the values of `columns`) into `table`."""
-    insert_all(conn, [Rows(table, tuple(columns), rows, skip_existing)])
+    insert_all(conn, [Rows(table, tuple(columns), rows, skip_existing, packed)])
 
 
 def insert_all(conn, batches: list[Rows]) -> None:
-    """Insert the rows of every batch, in the order given (one statement on PostgreSQL)."""
+    """Insert the rows of every batch, in the order given (one round trip on PostgreSQL)."""
     batches = [batch for batch in batches if batch.rows]
     if not batches:
         return
-    if conn.dialect.name == "postgresql":
-        sql = _pg_statement(conn.dialect, tuple((b.table, b.columns, b.skip_existing) for b in batches))
-        conn.exec_driver_sql(sql, tuple(json.dumps(b.rows, ensure_ascii=False, default=_json_default)
-                                        for b in batches))
+    dialect = conn.dialect
+    if dialect.name != "postgresql":
+        for b in batches:
+            conn.exec_driver_sql(_statement(dialect, b.table, b.columns, b.skip_existing, False),
+                                 _driver_values(dialect, b.table, b.columns, b.rows))
         return
-    for batch in batches:
-        conn.exec_driver_sql(_sqlite_statement(conn.dialect, batch.table, batch.columns, batch.skip_existing),
-                             _sqlite_values(conn.dialect, batch.table, batch.columns, batch.rows))
+    driver = conn.connection.driver_connection
+    sql = None
+    try:
+        with driver.cursor() as cursor, driver.pipeline():
+            for b in batches:
+                sql = _statement(dialect, b.table, b.columns, b.skip_existing, b.packed)
+                if b.packed:
+                    cursor.execute(sql, (json.dumps(b.rows, ensure_ascii=False, default=_json_default),))
+                else:
+                    cursor.executemany(sql, _driver_values(dialect, b.table, b.columns, b.rows))
+    except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from None
 
 
 @lru_cache(maxsize=256)
-def _pg_statement(dialect, specs: tuple) -> str:
-    """One INSERT per (table, columns, skip_existing), the first ones as clauses of the last."""
-    inserts = []
-    for table, columns, skip_existing in specs:
-        values = ", ".join(_pg_value(dialect, table.c[c].type, i) for i, c in enumerate(columns))
-        inserts.append(f"INSERT INTO {_head(dialect, table, columns)} SELECT {values} "
-                       f"FROM json_array_elements(%s::json) AS j{' ON CONFLICT DO NOTHING' if skip_existing else ''}")
-    clauses = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
-    return f"WITH {clauses} {inserts[-1]}" if clauses else inserts[-1]
-
-
-@lru_cache(maxsize=256)
-def _sqlite_statement(dialect, table, columns: tuple[str, ...], skip_existing: bool) -> str:
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {_head(dialect, table, columns)} VALUES ({marks}){' ON CONFLICT DO NOTHING' if skip_existing else ''}"
-
-
-def _head(dialect, table, columns) -> str:
+def _statement(dialect, table, columns: tuple[str, ...], skip_existing: bool, packed: bool) -> str:
     preparer = dialect.identifier_preparer
-    return f"{preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)})"
+    head = f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)})"
+    tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
+    if packed:
+        values = ", ".join(_pg_value(dialect, table.c[c].type, i) for i, c in enumerate(columns))
+        return f"{head} SELECT {values} FROM json_array_elements(%s::json) AS j{tail}"
+    mark = "%s" if dialect.name == "postgresql" else "?"
+    return f"{head} VALUES ({', '.join(mark for _ in columns)}){tail}"
 
 
 def _pg_value(dialect, type_, index: int) -> str:
@@ -95,7 +98,7 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not a value of a row")
 
 
-def _sqlite_values(dialect, table, columns, rows) -> list[tuple]:
+def _driver_values(dialect, table, columns, rows) -> list[tuple]:
     """The rows with their datetimes and JSON values as SQLAlchemy writes them."""
     processors = _processors(dialect, table, tuple(columns))
     if not processors:
@@ -113,10 +116,16 @@ def _sqlite_values(dialect, table, columns, rows) -> list[tuple]:
 
 @lru_cache(maxsize=256)
 def _processors(dialect, table, columns: tuple[str, ...]) -> list:
+    """(index, processor) of the columns whose values the driver does not take as they are:
+    SQLAlchemy's bind processors on SQLite; JSON as text on PostgreSQL (the driver takes
+    datetimes)."""
     found = []
     for index, name in enumerate(columns):
         type_ = table.c[name].type
-        if isinstance(type_, (DateTime, JSON)):
+        if dialect.name == "postgresql":
+            if isinstance(type_, JSON):
+                found.append((index, json.dumps))
+        elif isinstance(type_, (DateTime, JSON)):
             process = type_.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 found.append((index, process))

@@ -3,7 +3,7 @@
 The record service compiles its statements from the metadata version its session
 loaded; an admin may apply another version between that load and the operation's
 transaction. Each transaction of the service therefore checks the version it runs
-under: a write before its first statement (`hold`), a read after its rows (`confirm`).
+under: a write from its start (`held`), a read after its rows (`confirm`).
 When the version moved they raise `MetadataChanged`; the service then runs the
 operation once more under the new version, and the caller gets this retryable 503 only
 if the version moves again.

@@ -2,8 +2,8 @@
 `(term, entity, record_id, field, at_start)`, in one statement per batch (a batch of 1,000
 contacts is some 6,000 rows).
 
-Rows are inserted by `bulk_rows` (on PostgreSQL one statement over one JSON parameter,
-on SQLite one prepared statement run for each row). An insert keeps a row that is
+Rows are inserted by `bulk_rows`, packed (on PostgreSQL one statement over one JSON
+parameter, on SQLite one prepared statement run for each row). An insert keeps a row that is
 already there instead of failing the write: the index may hold a term of a value written
 outside the record service, and the record's write must not fail for it. Rows are
 removed by their keys the same way."""
@@ -20,7 +20,7 @@ _PG_KEYS = "SELECT j->>0, j->>1, (j->>2)::bigint, j->>3 FROM json_array_elements
 def term_rows(table, rows: list[tuple]) -> Rows:
     """`rows` to insert, in key order (neighbours land in the same B-tree pages, a fifth
     less work on SQLite than in the order the records came), for `bulk_rows.insert_all`."""
-    return Rows(table, COLUMNS, sorted(rows), skip_existing=True)
+    return Rows(table, COLUMNS, sorted(rows), skip_existing=True, packed=True)
 
 
 def insert_rows(conn, table, rows: list[tuple]) -> None:

@@ -79,7 +79,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
     def _finish(self, conn, events, audits, at) -> list:
         """Inside the write's transaction: plugins may refuse or set values (applied to
         the row, the event and its audit row); then audit and outbox rows and the search
-        index's terms, inserted together (one statement on PostgreSQL). Returns the events
+        index's terms, inserted together (one round trip on PostgreSQL). Returns the events
         as they stand after the hooks."""
         final = []
         for event in events:
