@@ -10,6 +10,8 @@ values are written as SQLAlchemy writes them (on SQLite its bind processors for 
 columns: the same text, read back by the same types), a value shared by every row (the
 write's time) processed once.
 
+The statements go to the driver's own cursor, in the connection's transaction (for a
+single record's write SQLAlchemy's handling of three statements cost more than the rows).
 On SQLite a batch is one prepared statement run for each row (`executemany`, in
 process). On PostgreSQL every batch of a call goes in one pipeline (one round trip for a
 single record's audit row, outbox row and terms together): a `packed` batch — many small
@@ -22,8 +24,9 @@ parse, which for outbox payloads costs more than it saves).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import lru_cache
 
 from sqlalchemy import JSON, DateTime, String
@@ -52,23 +55,21 @@ def insert_all(conn, batches: list[Rows]) -> None:
     if not batches:
         return
     dialect = conn.dialect
-    if dialect.name != "postgresql":
-        for b in batches:
-            conn.exec_driver_sql(_statement(dialect, b.table, b.columns, b.skip_existing, False),
-                                 _driver_values(dialect, b.table, b.columns, b.rows))
-        return
+    postgresql = dialect.name == "postgresql"
     driver = conn.connection.driver_connection
-    sql = None
+    cursor, sql = driver.cursor(), None
     try:
-        with driver.cursor() as cursor, driver.pipeline():
+        with driver.pipeline() if postgresql else nullcontext():
             for b in batches:
-                sql = _statement(dialect, b.table, b.columns, b.skip_existing, b.packed)
-                if b.packed:
+                sql = _statement(dialect, b.table, b.columns, b.skip_existing, b.packed and postgresql)
+                if b.packed and postgresql:
                     cursor.execute(sql, (json.dumps(b.rows, ensure_ascii=False, default=_json_default),))
                 else:
                     cursor.executemany(sql, _driver_values(dialect, b.table, b.columns, b.rows))
     except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
         raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from None
+    finally:
+        cursor.close()
 
 
 @lru_cache(maxsize=256)
