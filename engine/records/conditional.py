@@ -30,6 +30,12 @@ def required(entity, field, record: dict) -> bool:
             and evaluate_condition(field.required_if, record, entity))
 
 
+def conditional(entity) -> bool:
+    """Whether a field of `entity` has a required_if (without one, `missing` finds nothing:
+    a write need not put its record in JSON form to ask)."""
+    return any(field.required_if is not None for field in entity.fields)
+
+
 def missing(entity, record: dict) -> list[Problem]:
     """A `required_if` problem for each empty field `record` needs by a required_if (path: the
     field's name; details: `required_if`, the leaves of the condition as explained)."""

@@ -28,8 +28,7 @@ class OwnershipWrites:
         entity, table, shape = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
         expected_version = expected_version_of(None, expected_version)
-        with self.storage.begin() as conn:
-            self._hold(conn)
+        with self._write() as conn:
             owner_id = _active_user(conn, self.storage, owner_id)
             old = self._editable(conn, entity, table, record_id, expected_version)
             before = shape.dump(old)

@@ -3,17 +3,18 @@
 The record service compiles its statements from the metadata version its session
 loaded; an admin may apply another version between that load and the operation's
 transaction. Each transaction of the service therefore checks the version it runs
-under: a write before its first statement (`hold`), a read after its rows (`confirm`).
+under: a write from its start (`held`), a read after its rows (`confirm`).
 When the version moved they raise `MetadataChanged`; the service then runs the
 operation once more under the new version, and the caller gets this retryable 503 only
 if the version moves again.
 
 Writes. On SQLite a write transaction holds the database's write lock from its first
 statement, so no migration commits before it ends. On PostgreSQL the transaction
-takes the tenant's version lock in shared mode and then reads the version, in one
-round trip; a migration takes the lock exclusively (`exclude_writers`) before anything
-else, so it waits for the writes in flight, and writes that begin during it wait for
-it and then read its version.
+takes the tenant's version lock in shared mode and then reads the version, in the round
+trip of its BEGIN (`held`: the driver, in autocommit, does not send a BEGIN of its own;
+the transaction is ours until COMMIT or ROLLBACK); a migration takes the lock exclusively
+(`exclude_writers`) before anything else, so it waits for the writes in flight, and
+writes that begin during it wait for it and then read its version.
 
 Reads take no lock. On SQLite the version is read in the snapshot the rows came from;
 on PostgreSQL (read committed) just after them, so an unchanged version means no
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import zlib
+from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError
 
@@ -41,13 +43,22 @@ class MetadataChanged(LoomError):
         super().__init__(message, **kwargs)
 
 
-def hold(conn, schema: str | None, version: int) -> None:
-    """First statement of a write transaction: keep the version from moving until commit."""
-    if conn.dialect.name == "postgresql":  # the lock, then the version in a snapshot of its own
-        _check(_read(conn, f"SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, {_tenant_key(schema)}); "
-                           f"{_version_sql(schema)}", second=True), version)
-    else:
-        _check(_read(conn, _version_sql(schema)), version)
+@contextmanager
+def held(storage, version: int):
+    """A write transaction of `storage` (committed when the block ends without an error)
+    that holds `version` from its start: `MetadataChanged` if the version is another."""
+    if storage.dialect != "postgresql":
+        with storage.begin() as conn:
+            _check(_read(conn, _version_sql(storage.schema)), version)
+            yield conn
+        return
+    with storage.engine.connect() as conn:
+        conn = conn.execution_options(loom_write=True, isolation_level="AUTOCOMMIT")
+        with conn.begin():  # the driver sends COMMIT or ROLLBACK, and no BEGIN
+            # BEGIN, the lock, then the version in a snapshot of its own: one round trip
+            _check(_read(conn, f"BEGIN; SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, "
+                               f"{_tenant_key(storage.schema)}); {_version_sql(storage.schema)}", skip=2), version)
+            yield conn
 
 
 def confirm(conn, schema: str | None, version: int) -> None:
@@ -59,13 +70,14 @@ def current(conn, schema: str | None) -> int:
     return _read(conn, _version_sql(schema))
 
 
-def _read(conn, sql: str, second: bool = False) -> int:
-    """One number through the driver's cursor, in the connection's transaction: this runs
-    in every record operation, and skipping SQLAlchemy's statement handling halves its cost."""
+def _read(conn, sql: str, skip: int = 0) -> int:
+    """One number (the result of the last of `sql`'s statements after `skip` others) through
+    the driver's cursor, in the connection's transaction: this runs in every record
+    operation, and skipping SQLAlchemy's statement handling halves its cost."""
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql)
-        if second:
+        for _ in range(skip):
             cursor.nextset()
         return cursor.fetchone()[0]
     finally:

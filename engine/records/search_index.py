@@ -4,8 +4,9 @@ publication, read by the global search.
 Each row is one term (`engine.records.search_terms`) of one searchable field of one
 record, keyed by (term, entity, record id, field): one B-tree that a typed prefix ranges
 over and that holds every column the search reads. The record service calls
-`index_events` inside each write's transaction, so the index commits or rolls back with
-the record; a write removes the terms of the values it replaces by their keys (computed
+`index_events` inside each write's transaction and inserts the terms it returns with the
+write's audit and outbox rows, so the index commits or rolls back with the record; a
+write removes the terms of the values it replaces by their keys (computed
 from the old values), so the index needs no second B-tree by record. The publisher calls
 `follow_publication` in the publication's transaction for the fields that became or
 stopped being searchable. The tenant revision that rebuilds the table marks the index
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, delete, false, func, or_, select, union_all
 
-from engine.records.search_rows import delete_rows, insert_rows
+from engine.records.bulk_rows import Rows
+from engine.records.search_rows import delete_rows, insert_rows, term_rows
 from engine.records.search_terms import query_forms, terms_of, upper_bound
 from engine.systables import loom_table
 
@@ -40,9 +42,11 @@ def _rows(entity_name, record_id, fields, values) -> list[tuple]:
             for name, base in fields.items() for term, at_start in terms_of(base, values.get(name))]
 
 
-def index_events(conn, schema, metadata, events) -> None:
+def index_events(conn, schema, metadata, events) -> Rows:
     """Bring the index in step with record events written in `conn`'s transaction: the
-    terms of the values an event replaces or deletes go, those of the new values come."""
+    terms of the values an event replaces or deletes go now; the rows of the new values'
+    terms are returned, for the caller to insert in the same transaction
+    (`bulk_rows.insert_all`, beside the write's other rows)."""
     fields_of: dict[str, dict] = {}
     gone, rows = [], []
     for event in events:
@@ -62,7 +66,7 @@ def index_events(conn, schema, metadata, events) -> None:
         rows += _rows(event.entity, event.record_id, changed, {name: event.changes[name][1] for name in changed})
     table = loom_table(schema, "loom_search")
     delete_rows(conn, table, gone)
-    insert_rows(conn, table, rows)
+    return term_rows(table, rows)
 
 
 def index_entity(conn, schema, entity_name: str, records, fields: dict[str, str]) -> int:

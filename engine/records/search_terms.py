@@ -27,11 +27,15 @@ from functools import lru_cache
 TERM_LENGTH = 64
 MIN_PHONE_DIGITS = 3
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")  # control characters count as spaces (no NUL in a term)
-_WORD_START = re.compile(r"(?<![^\W_])[^\W_]")  # a letter or digit after a non-word character
-_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]")
+_CJK_CHARS = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
+# Where a term starts: a letter or digit after a non-word character, or any CJK character
+# (each match is one character, so one left-to-right scan finds every start, in order).
+_START = re.compile(f"(?<![^\\W_])[^\\W_]|[{_CJK_CHARS}]")
 _PHONE_TEXT = re.compile(r"^[\d\s+\-().]+$")
 _DIGITS = re.compile(r"\D")
 COUNTRY_CODES = ("86", "852", "853", "886", "1", "44", "49", "33", "81", "82", "65", "61")
+_CODES = frozenset(COUNTRY_CODES)
+_CODE_SIZES = sorted({len(code) for code in COUNTRY_CODES})
 
 
 def normalise(text: str) -> str:
@@ -50,11 +54,10 @@ def text_terms(value) -> set[tuple[str, bool]]:
 def _terms_at(text: str, end: int) -> set[tuple[str, bool]]:
     """The terms starting at the word starts of `text[:end]` (and at 0); a term that two
     starts give (a value repeating itself past TERM_LENGTH) is kept once, as the first."""
-    starts = sorted({m.start() for m in _WORD_START.finditer(text, 0, end)}
-                    | {m.start() for m in _CJK.finditer(text, 0, end)} | {0})
-    terms: dict[str, bool] = {}
-    for start in starts:
-        terms.setdefault(text[start:start + TERM_LENGTH].rstrip(), start == 0)
+    terms = {text[:TERM_LENGTH].rstrip(): True}
+    for match in _START.finditer(text, 1, end):
+        start = match.start()
+        terms.setdefault(text[start:start + TERM_LENGTH].rstrip(), False)
     terms.pop("", None)
     return set(terms.items())
 
@@ -77,7 +80,7 @@ def phone_numbers(text: str) -> set[str]:
     digits = _DIGITS.sub("", unicodedata.normalize("NFKC", text))
     if text.lstrip().startswith("+") or digits.startswith("00"):
         digits = digits[2:] if digits.startswith("00") else digits
-        found = {digits} | {digits[len(code):] for code in COUNTRY_CODES if digits.startswith(code)}
+        found = {digits} | {digits[size:] for size in _CODE_SIZES if digits[:size] in _CODES}
     else:
         found = {digits[1:] if digits.startswith("0") else digits}
     return {number[:TERM_LENGTH] for number in found if number}

@@ -21,16 +21,17 @@ from engine.records.ids import allocate_ids
 from engine.records.inputs import expected_version_of, record_id_of as _record_id, stale_version
 from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
                                       explain_integrity_error, reference_problems)
-from engine.records.pinning import MetadataChanged, confirm, hold, one_version
+from engine.records.pinning import MetadataChanged, confirm, held, one_version
 from engine.records.search_index import index_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.access import AccessReads
-from engine.records.conditional import ConditionalWrites, missing
+from engine.records.bulk_rows import insert_all
+from engine.records.conditional import ConditionalWrites, conditional, missing
 from engine.records.reads import RecordReads
 from engine.records.states import StateWrites
 from engine.records.ownership import OwnershipWrites
 from engine.records.within import WithinWrites
-from engine.records.writes import audit_row, outbox_row, utcnow, write_audit, write_outbox
+from engine.records.writes import audit_row, audit_rows, outbox_row, outbox_rows, utcnow
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
@@ -78,7 +79,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
     def _finish(self, conn, events, audits, at) -> list:
         """Inside the write's transaction: plugins may refuse or set values (applied to
         the row, the event and its audit row); then audit and outbox rows and the search
-        index. Returns the events as they stand after the hooks."""
+        index's terms, inserted together (one round trip on PostgreSQL). Returns the events
+        as they stand after the hooks."""
         final = []
         for event in events:
             values = self.hooks.before_write(event, self, conn)
@@ -88,9 +90,9 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                     if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
                         audit["changes"] = thaw(event.changes)
             final.append(event)
-        write_audit(conn, self.storage.schema, audits)
-        write_outbox(conn, self.storage.schema, [outbox_row(at, e) for e in final])
-        index_events(conn, self.storage.schema, self.metadata, final)
+        schema = self.storage.schema
+        insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, [outbox_row(at, e) for e in final]),
+                          index_events(conn, schema, self.metadata, final)])
         return final
 
     def _apply_set(self, conn, event, values: dict):
@@ -167,8 +169,9 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         effects.record(conn, self.storage.schema, effect_key)
         return True
 
-    def _hold(self, conn) -> None:
-        hold(conn, self.storage.schema, self.metadata.version)
+    def _write(self):
+        """A write transaction under this service's metadata version (`pinning.held`)."""
+        return held(self.storage, self.metadata.version)
 
     def _confirm(self, conn) -> None:
         confirm(conn, self.storage.schema, self.metadata.version)
@@ -181,8 +184,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         entity, table, shape = self._entity(entity_name)
         values = self._new_values(entity, data)
         try:
-            with self.storage.begin() as conn:
-                self._hold(conn)
+            with self._write() as conn:
                 if not self._claim(conn, effect_key):
                     return None
                 record, event = self._insert(conn, entity, table, shape, values)
@@ -212,7 +214,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         problem = self._start_state(entity, values)
         if problem:
             raise ValidationFailed(f"invalid {entity.name} record", details=[problem])
-        self._require_conditions(entity, self.metadata.shape(entity.name).dump_values(values))
+        if conditional(entity):
+            self._require_conditions(entity, self.metadata.shape(entity.name).dump_values(values))
         return values
 
     def _insert(self, conn, entity, table, shape, values):
@@ -242,6 +245,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         loader = self.metadata.batch_loader(entity_name)
         loaded, details, refused = [], [], []
         shared = restricted(entity, self.actor)  # checked once: big batches pay nothing without sharing
+        conditions = conditional(entity)  # the same: nothing to dump without a required_if
         for index, item in enumerate(items):
             values, errors = loader.load_one(self.sharing.fill(entity, item) if shared else item)
             if shared:
@@ -250,7 +254,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             problem = self._start_state(entity, values)
             if problem:
                 details.append({**problem, "field": f"/{index}/{problem['field']}"})
-            if not errors:
+            if conditions and not errors:
                 details += [{**p.to_dict(), "field": f"/{index}/{p.path}"}
                             for p in missing(entity, shape.dump_values(values))]
             loaded.append(values)
@@ -260,8 +264,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         actor = self.actor_id
         wants_events = self.hooks.wants_record_events
         try:
-            with self.storage.begin() as conn:
-                self._hold(conn)
+            with self._write() as conn:
                 check_references(conn, self.metadata, entity, loaded, self.sharing, indexed=True,
                                  details=details)
                 ids = allocate_ids(conn, table, len(loaded))
@@ -294,8 +297,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         record_id = _record_id(record_id, entity_name)
         values, expected_version = self._update_values(entity, data, expected_version)
         try:
-            with self.storage.begin() as conn:
-                self._hold(conn)
+            with self._write() as conn:
                 if not self._claim(conn, effect_key):
                     return None
                 record, event = self._change(conn, entity, table, shape, record_id, values, expected_version)
@@ -349,8 +351,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         expected_version = expected_version_of(None, expected_version)
         at = utcnow()
         try:
-            with self.storage.begin() as conn:
-                self._hold(conn)
+            with self._write() as conn:
                 old = self._editable(conn, entity, table, record_id, expected_version)
                 deletion = Deletion(self, conn, at)
                 deletion.run(entity, old)

@@ -58,8 +58,7 @@ class StateWrites:
         loaded = self._update_values(entity, values, None)[0] if values else None
         filled = None
         try:
-            with self.storage.begin() as conn:
-                self._hold(conn)
+            with self._write() as conn:
                 if not self._claim(conn, effect_key):
                     return None
                 if loaded:

@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from operator import itemgetter
 
+from engine.records.bulk_rows import Rows, insert_all
 from engine.systables import loom_table
+
+AUDIT_COLUMNS = ("at", "actor_id", "action", "entity", "record_id", "record_version", "changes")
+OUTBOX_COLUMNS = ("at", "event", "entity", "record_id", "payload", "attempts")
+_audit_values = itemgetter(*AUDIT_COLUMNS)
+_outbox_values = itemgetter(*OUTBOX_COLUMNS)
 
 
 def utcnow() -> datetime:
@@ -23,11 +30,19 @@ def outbox_row(at, event) -> dict:
             "payload": event.happened_at(at).as_dict(), "attempts": 0}
 
 
+def audit_rows(schema, rows) -> Rows:
+    """The audit trail's rows of `rows` (`audit_row`s), for `bulk_rows.insert_all`."""
+    return Rows(loom_table(schema, "loom_audit"), AUDIT_COLUMNS, list(map(_audit_values, rows)))
+
+
+def outbox_rows(schema, rows) -> Rows:
+    """The outbox's rows of `rows` (`outbox_row`s), for `bulk_rows.insert_all`."""
+    return Rows(loom_table(schema, "loom_outbox"), OUTBOX_COLUMNS, list(map(_outbox_values, rows)))
+
+
 def write_audit(conn, schema, rows) -> None:
-    if rows:
-        conn.execute(loom_table(schema, "loom_audit").insert(), rows)
+    insert_all(conn, [audit_rows(schema, rows)])
 
 
 def write_outbox(conn, schema, rows) -> None:
-    if rows:
-        conn.execute(loom_table(schema, "loom_outbox").insert(), rows)
+    insert_all(conn, [outbox_rows(schema, rows)])

@@ -1,0 +1,92 @@
+"""The rows a write leaves beside its record — audit, outbox, search terms — written past
+SQLAlchemy's per-row processing (engine.records.bulk_rows), on SQLite and PostgreSQL: read
+back through SQLAlchemy they say exactly what the write did, they commit and roll back
+with the record, and the write's transaction (opened with its version check in one round
+trip on PostgreSQL) leaves its connection as it found it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from sqlalchemy import func, select
+
+from engine.events import RecordEvent
+from engine.records.search_index import find
+from engine.systables import loom_table
+
+
+def rows(session, table_name, **where):
+    table = loom_table(session.storage.schema, table_name)
+    stmt = select(table).order_by(table.c.id) if "id" in table.c else select(table)
+    for column, value in where.items():
+        stmt = stmt.where(table.c[column] == value)
+    with session.storage.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+names = st.text(alphabet=st.characters(categories=["Lu", "Ll", "Lo", "Nd", "Zs"], exclude_characters="\x00"),
+                min_size=1, max_size=30).filter(str.strip)
+
+
+@given(batch=st.lists(st.fixed_dictionaries({"full_name": names},
+                                            optional={"tier": st.sampled_from(["regular", "gold"]),
+                                                      "lifetime_value": st.decimals(0, 10**6, places=2).map(str),
+                                                      "consent_marketing": st.booleans()}),
+                      min_size=1, max_size=5))
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_audit_and_outbox_rows_read_back_as_the_write_and_its_event(acme, batch):
+    ids = acme.records.create_many("contact", batch) if len(batch) > 1 else [
+        acme.records.create("contact", batch[0])["id"]]
+    for record_id in ids:
+        record = acme.records.get("contact", record_id)
+        [audit] = rows(acme, "loom_audit", entity="contact", record_id=record_id)
+        [outbox] = rows(acme, "loom_outbox", entity="contact", record_id=record_id)
+        event = RecordEvent.from_outbox(outbox, "acme")
+        # one time, to the microsecond, in the record's own column (written by SQLAlchemy) and both rows
+        assert aware(audit["at"]) == aware(outbox["at"]) == event.at == datetime.fromisoformat(
+            record["created_at"].replace("Z", "+00:00"))
+        assert (audit["action"], audit["record_version"], outbox["event"], outbox["status"], outbox["attempts"]) == (
+            "create", 1, "record.created", "pending", 0)
+        assert event.record == record and event.changes == audit["changes"]
+        assert audit["changes"] == {k: [None, v] for k, v in record.items()
+                                    if k in ("full_name", "tier", "lifetime_value", "consent_marketing")
+                                    and v is not None}
+        found = find(acme.storage, record["full_name"], ["contact"], 500)
+        assert ("contact", record_id) in [(entity, i) for entity, i, _ in found]
+
+
+def test_a_write_rolled_back_after_its_rows_were_written_leaves_no_record_audit_outbox_or_term(acme):
+    """The rows go in the record's transaction: rolled back after every one of them was
+    written, none stays (on PostgreSQL they went in a pipeline of their own)."""
+    with pytest.raises(RuntimeError):
+        with acme.storage.begin() as conn:
+            acme.records.create_within(conn, "contact", {"full_name": "Zebedee Quux", "email": "zq@example.org",
+                                                         "phone": "+86 138 0013 8000"})
+            assert conn.execute(select(func.count()).select_from(loom_table(acme.storage.schema, "loom_search"))
+                                ).scalar_one() >= 4  # written, in this transaction
+            raise RuntimeError("after the write")
+    assert rows(acme, "loom_audit") == [] and rows(acme, "loom_outbox") == []
+    assert rows(acme, "loom_search") == [] and find(acme.storage, "zebedee", ["contact"], 5) == []
+    record = acme.records.create("contact", {"full_name": "Zebedee Quux"})
+    assert [i for _, i, _ in find(acme.storage, "zebedee", ["contact"], 5)] == [record["id"]]
+
+
+def test_a_write_leaves_its_connection_to_the_next_user_with_transactions_as_before(acme):
+    """A record write opens its transaction itself (PostgreSQL: BEGIN with the version check,
+    the driver in autocommit): afterwards a connection of the pool still runs what it is
+    given in a transaction, and what is not committed is not kept."""
+    for number in range(3):
+        record = acme.records.create("contact", {"full_name": f"W{number}"})
+        acme.records.update("contact", record["id"], {"full_name": f"V{number}"})
+    settings = loom_table(acme.storage.schema, "loom_settings")
+    for number in range(6):  # the pool hands its connections out in turn: every one the writes used
+        with acme.storage.connect() as conn:
+            conn.execute(settings.insert().values(key=f"uncommitted-{number}", value=True))
+        # closed without commit
+    with acme.storage.connect() as conn:
+        assert conn.execute(select(settings.c.key).where(settings.c.key.like("uncommitted-%"))).all() == []
