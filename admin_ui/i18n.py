@@ -79,12 +79,16 @@ class CatalogueDomain(Domain):
 
 
 def compile_catalogues(locale: str) -> Translations:
-    merged = Translations()
+    merged = None
     for path in catalogue_files(locale):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=locale)
         buffer = io.BytesIO()
         write_mo(buffer, catalog)
         buffer.seek(0)
-        merged.merge(Translations(buffer))
-    return merged
+        found = Translations(buffer)
+        if merged is None:
+            merged = found  # the first keeps the language's plural rule (merge copies only messages)
+        else:
+            merged.merge(found)
+    return merged if merged is not None else Translations()

@@ -50,4 +50,6 @@ def test_no_translation_is_left_over_from_a_string_no_screen_uses():
 
 def test_the_catalogues_compile_and_translate():
     assert compile_catalogues("zh_CN").gettext("Sign in") == "登录"
+    plural = compile_catalogues("zh_CN").ngettext("%(num)s problem", "%(num)s problems", 5)
+    assert plural == translated("zh_CN")["%(num)s problems"], "Chinese has one plural form, used for every count"
     assert compile_catalogues("en").gettext("Sign in") == "Sign in"
