@@ -170,7 +170,7 @@ def _next_sort(state, name: str) -> str:
 
 def _cell(field, name, value, labels, owners) -> str:
     if field is not None:
-        return formats.display(field, value, labels)
+        return formats.badged(field, value, labels)
     if name == "owner_id":
         return owners.get(value, "" if value is None else f"#{value}")
     if name in ("created_at", "updated_at"):
