@@ -23,7 +23,7 @@ def entity_or_404(name: str) -> dict:
     return found
 
 
-LIST_ONLY = ("columns", "view")  # the list screen's own state, not filters
+LIST_ONLY = ("columns", "view", "default_filter")  # the list screen's own state, not filters
 
 
 def filters_of(args, own: tuple) -> list[tuple[str, str]]:
