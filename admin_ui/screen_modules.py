@@ -16,3 +16,4 @@ from admin_ui.designer import fields as designer_fields  # noqa: F401
 from admin_ui.designer import history as designer_history  # noqa: F401
 from admin_ui.designer import overview as designer_overview  # noqa: F401
 from admin_ui.designer import review as designer_review  # noqa: F401
+from admin_ui.designer import field_editor as designer_field_editor, list_views as designer_list_views  # noqa: F401
