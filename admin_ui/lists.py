@@ -9,6 +9,8 @@ only the rows and pager), `GET /e/<entity>/count`, `GET /e/<entity>/export.csv`,
 `GET /e/<entity>/choose/<field>` (a reference's type-ahead)."""
 from __future__ import annotations
 
+import json
+
 from flask import Response, abort, current_app, flash, g, redirect, render_template, request, \
     stream_with_context, url_for
 from flask_babel import format_decimal
@@ -112,6 +114,10 @@ def default_filter(entity: dict, state) -> dict | None:
     base = url_for("screens.entity_list", entity=entity["name"]) + "?"
     return {"text": describe_filter(condition, entity), "on": not state.default_off,
             "toggle": base + state.query(default_off=not state.default_off, view=None)}
+
+
+def describe_filter(condition, entity: dict) -> str:
+    return json.dumps(condition, ensure_ascii=False)
 
 
 def _refusals(error, labels: dict) -> list[str]:
