@@ -12,6 +12,7 @@ from admin_ui import search  # noqa: F401
 from admin_ui import shell  # noqa: F401
 from admin_ui import signin  # noqa: F401
 from admin_ui import timeline  # noqa: F401
+from admin_ui.designer import condition_builder as designer_condition_builder  # noqa: F401
 from admin_ui.designer import fields as designer_fields  # noqa: F401
 from admin_ui.designer import history as designer_history  # noqa: F401
 from admin_ui.designer import overview as designer_overview  # noqa: F401
