@@ -9,8 +9,6 @@ only the rows and pager), `GET /e/<entity>/count`, `GET /e/<entity>/export.csv`,
 `GET /e/<entity>/choose/<field>` (a reference's type-ahead)."""
 from __future__ import annotations
 
-import json
-
 from flask import Response, abort, current_app, flash, g, redirect, render_template, request, \
     stream_with_context, url_for
 from flask_babel import format_decimal
@@ -18,6 +16,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from admin_ui.board_common import record_url
+from admin_ui.designer.condition_builder import describe
 from admin_ui.inputs import whole_number
 from admin_ui import formats, problems
 from admin_ui.i18n import language_of_request
@@ -112,12 +111,9 @@ def default_filter(entity: dict, state) -> dict | None:
     if condition is None:
         return None
     base = url_for("screens.entity_list", entity=entity["name"]) + "?"
-    return {"text": describe_filter(condition, entity), "on": not state.default_off,
+    entity_doc = g.session.metadata().package.entity(entity["name"]).to_dict()
+    return {"text": describe(condition, entity_doc), "on": not state.default_off,
             "toggle": base + state.query(default_off=not state.default_off, view=None)}
-
-
-def describe_filter(condition, entity: dict) -> str:
-    return json.dumps(condition, ensure_ascii=False)
 
 
 def _refusals(error, labels: dict) -> list[str]:

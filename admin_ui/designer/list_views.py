@@ -4,11 +4,14 @@ kanban and calendar fields and the record header's key fields — each edit save
 draft (`edits_lists`) and its problems shown next to its control."""
 from __future__ import annotations
 
+import re
+
 from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from admin_ui.designer import edits, edits_lists
+from admin_ui.designer.condition_builder import builder_for, condition_from_form, describe
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
 from admin_ui.inputs import whole_number
 from admin_ui.web import admin_only, screens
@@ -16,6 +19,7 @@ from metadata.fieldtypes import known_types
 from metadata.layout_checks import LIST_SYSTEM_COLUMNS, UNSORTABLE_TYPES
 
 COLUMN_MOVES = {"left": -1, "right": 1}
+FILTER_PREFIX = re.compile(r"filter_[0-9]{1,3}")  # the names of a default filter's builder
 SORT_KEYS = 3  # sort keys the editor offers (the format allows up to 5)
 HEADER_FIELDS = 4  # the format's most
 SYSTEM_NAMES = {"id": lazy_gettext("ID"), "created_at": lazy_gettext("Created at"),
@@ -37,6 +41,11 @@ def designer_lists(entity):
     views = [_view(layout, f"/layouts/{i}", names, draft.problems)
              for i, layout in edits.indexed(draft.document, "layouts")
              if layout.get("entity") == entity and layout.get("kind") == "list"]
+    for n, view in enumerate(views, 1):
+        at = view.pop("at")
+        view["builder"] = builder_for(view["filter"], definition, draft.document, f"filter_{n}", [
+            {**p, "field": str(p["field"])[len(f"{at}/filter"):]} for p in view["problems"]["filter"]])
+        view["filter_words"] = describe(view["filter"], definition) if view["filter"] is not None else None
     return render_template(
         "designer/lists.html", title=_("List views of %(name)s", name=shown(definition.get("label"), entity)),
         entity=entity, views=views, fields=fields, names=names, system=SYSTEM_NAMES, sort_keys=SORT_KEYS,
@@ -51,7 +60,7 @@ def _view(layout: dict, at: str, names: dict, problems: list) -> dict:
     keys = [{"name": k.lstrip("-"), "descending": k.startswith("-")} for k in sort.split(",") if k]
     header = layout.get("header_fields") if isinstance(layout.get("header_fields"), list) else []
     settings = ("sort", "page_size", "kanban_field", "calendar_field", "header_fields", "filter")
-    return {"name": layout.get("name"), "label": shown(layout.get("label"), str(layout.get("name"))),
+    return {"name": layout.get("name"), "label": shown(layout.get("label"), str(layout.get("name"))), "at": at,
             "columns": [{"name": c, "label": names.get(c) or SYSTEM_NAMES.get(c) or str(c),
                          "problems": problems_at(problems, f"{at}/columns/{n}")} for n, c in enumerate(columns)],
             "addable": [name for name in [*names, *LIST_SYSTEM_COLUMNS] if name not in columns],
@@ -114,3 +123,22 @@ def designer_list_settings(entity, layout):
                 "calendar_field": form.get("calendar_field", "").strip() or None,
                 "header_fields": header or None}
     return save_edit(edits_lists.set_settings, layout, settings, back=_back(entity, layout))
+
+
+@screens.post("/designer/e/<entity>/lists/<layout>/filter")
+@admin_only
+def designer_list_filter(entity, layout):
+    """The default filter from the condition builder (`prefix` names its inputs); none
+    when it has no rows. A JSON text that does not read is refused, changing nothing."""
+    prefix = request.form.get("prefix", "")
+    if not FILTER_PREFIX.fullmatch(prefix):
+        abort(400, _("Send the default filter from its condition builder."))
+    draft = drafts().open()
+    definition = next((e for e in edits.dicts(draft.document, "entities") if e.get("name") == entity), None)
+    if definition is None:
+        abort(404, _("Your draft has no entity %(name)s.", name=entity))
+    condition, problems = condition_from_form(request.form, prefix, definition, draft.document)
+    unread = [p for p in problems if p.get("code") == "invalid_json"]
+    if unread:
+        abort(400, unread[0]["message"])
+    return save_edit(edits_lists.set_settings, layout, {"filter": condition}, back=_back(entity, layout))

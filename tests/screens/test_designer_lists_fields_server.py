@@ -235,3 +235,26 @@ def test_a_member_gets_the_403_page(acme):
     for url in ("/designer/e/contact/lists", "/designer/e/contact/f/tier", "/designer/e/contact/indexes"):
         assert mo.get(url).status_code == 403
     assert mo.post("/designer/e/contact/lists/contact_list/columns", data={"column": "phone", "action": "add"}).status_code == 403
+
+
+def test_a_default_filter_is_written_with_the_condition_builder_and_said_in_words(acme, install):
+    ann = ScreenClient(acme, "acme", "ann@acme.example")
+    page = ann.get("/designer/e/contact/lists").text
+    assert 'name="filter_1-match"' in page and "No default filter" in text(page)
+    url = "/designer/e/contact/lists/contact_list/filter"
+    ann.post(url, data={"prefix": "filter_1", "filter_1-match": "all", "filter_1-0-field": "tier",
+                        "filter_1-0-op": "in", "filter_1-0-value": ["gold", "diamond"], "filter_1-0-multi": "1"})
+    assert layout(install)["filter"] == {"field": "tier", "op": "in", "value": ["gold", "diamond"]}
+    assert "The list shows only: Tier is one of gold, diamond." in text(ann.get("/designer/e/contact/lists").text)
+    ann.post(url, data={"prefix": "filter_1", "filter_1-match": "all", "filter_1-0-field": "lifetime_value",
+                        "filter_1-0-op": "gt", "filter_1-0-value": "lots"})
+    assert [p["field"] for p in draft(install).problems] == ["/layouts/1/filter/value"]
+    page = ann.get("/designer/e/contact/lists").text
+    row = page[page.index('name="filter_1-0-value"') - 300:page.index('name="filter_1-0-value"') + 300]
+    assert 'aria-invalid="true"' in row
+    before = layout(install)
+    assert ann.post(url, data={"prefix": "filter_1", "filter_1-mode": "json", "filter_1-json": "{nope"}).status_code == 400
+    assert ann.post(url, data={"prefix": "other", "other-match": "all"}).status_code == 400
+    assert layout(install) == before
+    ann.post(url, data={"prefix": "filter_1", "filter_1-match": "all"})  # no rows: no filter
+    assert "filter" not in layout(install) and draft(install).problems == []
