@@ -10,7 +10,8 @@ document.addEventListener("DOMContentLoaded", function () {
     Sortable.create(list, {
       handle: ".drag-handle",
       animation: 150,
-      onEnd: function () {
+      onEnd: function (event) {
+        if (event.oldIndex === event.newIndex) { return; }
         var names = Array.prototype.map.call(list.querySelectorAll("[data-name]"), function (item) {
           return item.getAttribute("data-name");
         });
