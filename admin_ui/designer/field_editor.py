@@ -54,8 +54,16 @@ def designer_field(entity, field):
         targets=[e.get("name") for e in edits.dicts(draft.document, "entities")],
         problems={key: problems_at(draft.problems, f"{at}/{key}") for key in (*COMMON_PROPERTIES, *_all_props())},
         own_problems=problems_at(draft.problems, at, exact=True), default=_shown_default(doc.get("default", None)),
-        usage=field_usage(draft.document, entity, field),
+        usage=_grouped(field_usage(draft.document, entity, field)),
         conversion=None if problems else _conversion(entity, doc, types))
+
+
+def _grouped(usage: list) -> list[dict]:
+    """The mentions by the object that makes them: `{"kind", "name", "paths"}`."""
+    found: dict = {}
+    for mention in usage:
+        found.setdefault((mention["kind"], mention["name"]), []).append(mention["path"])
+    return [{"kind": kind, "name": name, "paths": paths} for (kind, name), paths in found.items()]
 
 
 def _all_props() -> set:
