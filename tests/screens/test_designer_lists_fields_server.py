@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import copy
 import re
+from html import unescape
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.app import create_app
 from engine.drafts import Drafts
 from tests.conftest import crm_document
+from metadata.model import OPTION_COLORS
 from tests.screens.conftest import ScreenClient, with_passwords
 
 PEOPLE = {"ann@acme.example": "admin", "mo@acme.example": "member"}
@@ -81,20 +85,20 @@ def test_columns_are_added_moved_dragged_and_removed_in_the_draft(acme, install)
     assert layout(install)["columns"] == ["tier", "full_name", "phone"]
 
 
-def settings(ann, **data):
+def list_settings(ann, **data):
     return ann.post("/designer/e/contact/lists/contact_list/settings", data=data)
 
 
 def test_a_lists_settings_are_saved_and_a_bad_one_is_shown_beside_its_control(acme, install):
     ann = ScreenClient(acme, "acme", "ann@acme.example")
-    settings(ann, sort_1="tier", direction_1="descending", sort_2="full_name", page_size="25",
+    list_settings(ann, sort_1="tier", direction_1="descending", sort_2="full_name", page_size="25",
              kanban_field="tier", calendar_field="birthday", header_1="email", header_2="tier")
     saved = layout(install)
     assert {k: saved.get(k) for k in ("sort", "page_size", "kanban_field", "calendar_field", "header_fields")} == {
         "sort": "-tier,full_name", "page_size": 25, "kanban_field": "tier", "calendar_field": "birthday",
         "header_fields": ["email", "tier"]}
     assert draft(install).problems == []
-    settings(ann, page_size="many", kanban_field="email")
+    list_settings(ann, page_size="many", kanban_field="email")
     problems = {p["field"]: p["message"] for p in draft(install).problems}
     assert set(problems) == {"/layouts/1/page_size", "/layouts/1/kanban_field"}
     assert "must be a choice field" in problems["/layouts/1/kanban_field"]
@@ -186,7 +190,7 @@ def test_a_type_change_shows_how_many_values_convert_and_which_would_not(acme, i
 
 def test_the_usage_panel_names_the_layouts_lists_rules_and_conditions_that_use_a_field(acme, install):
     ann = ScreenClient(acme, "acme", "ann@acme.example")
-    settings(ann, sort_1="tier", kanban_field="tier", page_size="50")
+    list_settings(ann, sort_1="tier", kanban_field="tier", page_size="50")
     ann.post("/designer/e/contact/f/email", data={"type": "email", "label_en": "Email"})
     page = ann.get("/designer/e/contact/f/tier").text
     usage = text(page[page.index('id="usage"'):])
@@ -258,3 +262,44 @@ def test_a_default_filter_is_written_with_the_condition_builder_and_said_in_word
     assert layout(install) == before
     ann.post(url, data={"prefix": "filter_1", "filter_1-match": "all"})  # no rows: no filter
     assert "filter" not in layout(install) and draft(install).problems == []
+
+
+OPTION = st.fixed_dictionaries({
+    "value": st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True),
+    "en": st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+    "zh": st.sampled_from(["", "金卡", "普通会员", "钻石"]),
+    "color": st.sampled_from(("",) + OPTION_COLORS)})
+
+
+def shown_options(html: str) -> list[dict]:
+    """The choices' rows as the field editor's page fills them in (what a browser would send back)."""
+    def value(name):
+        found = re.search(rf'name="{name}"[^>]*?value="([^"]*)"', html)
+        return unescape(found.group(1)) if found else ""
+
+    rows, n = [], 0
+    while f'name="option_value_{n}"' in html:
+        colour = re.search(rf'name="option_color_{n}".*?</select>', html, re.S).group(0)
+        chosen = re.search(r'<option value="([a-z]*)" selected', colour)
+        rows.append({"value": value(f"option_value_{n}"), "en": value(f"option_en_{n}"),
+                     "zh": value(f"option_zh_{n}"), "color": chosen.group(1) if chosen else ""})
+        n += 1
+    return [row for row in rows if row["value"]]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(options=st.lists(OPTION, min_size=1, max_size=5, unique_by=lambda o: o["value"]))
+def test_the_choices_an_admin_saves_are_the_choices_the_editor_shows_again(acme, install, options):
+    ann = ScreenClient(acme, "acme", "ann@acme.example")
+    form = {"type": "choice", "label_en": "Tier"}
+    for n, option in enumerate(options):
+        form.update({f"option_value_{n}": option["value"], f"option_en_{n}": option["en"],
+                     f"option_zh_{n}": option["zh"], f"option_color_{n}": option["color"]})
+    ann.post("/designer/e/contact/f/tier", data=form)
+    saved = field(install, "tier")["options"]
+    assert [o["value"] for o in saved] == [o["value"] for o in options]
+    assert [o.get("color", "") for o in saved] == [o["color"] for o in options]
+    assert [o.get("label", {}).get("zh-CN", "") for o in saved] == [o["zh"] for o in options]
+    # an option without labels reads as labelled by its value (the model's default)
+    assert shown_options(ann.get("/designer/e/contact/f/tier").text) == [
+        {**o, "en": o["en"].strip() or ("" if o["zh"] else o["value"])} for o in options]
