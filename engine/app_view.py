@@ -90,7 +90,8 @@ def _field(field, text) -> dict:
         if getattr(field, key) is not None:
             out[key] = getattr(field, key)
     if field.options:
-        out["choices"] = [{"value": o.value, "label": text(o.label), "color": o.color} for o in field.options]
+        out["choices"] = [{"value": o.value, "label": text(o.label), **({"color": o.color} if o.color else {})}
+                          for o in field.options]
     if base == "reference":
         out["to"] = field.to
     for key in ("visible_if", "required_if"):
