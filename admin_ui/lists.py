@@ -1,5 +1,6 @@
 """The list screen of any entity, generated from its list layout: columns, sort, quick
-search and filters from the query string (`list_state`), a page read by keyset through
+search and filters from the query string (`list_state`), the layout's default filter (a
+condition, said in words, switched off by `default_filter=off`), a page read by keyset through
 `records.list` (sharing and permissions apply by construction), the count in a second
 request that stops at 1,001, a CSV of the visible columns through the engine's export,
 and the type-ahead that offers only records the user may read.

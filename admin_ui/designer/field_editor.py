@@ -189,7 +189,7 @@ def designer_indexes(entity):
     fields = [{"name": f.get("name"), "label": shown(f.get("label"), str(f.get("name")))}
               for f in edits.dicts(definition, "fields")]
     return render_template("designer/indexes.html", title=_("Indexes of %(name)s", name=shown(definition.get("label"), entity)),
-                           entity=entity, indexes=indexes, fields=fields, slots=range(1, 5),
+                           entity=entity, entity_label=shown(definition.get("label"), entity), indexes=indexes, fields=fields, slots=range(1, 5),
                            problems=[p for p in problems_at(draft.problems, f"/entities/{i}/indexes")
                                      if not str(p["field"]).startswith(f"/entities/{i}/indexes/")])
 

@@ -48,7 +48,7 @@ def designer_lists(entity):
         view["filter_words"] = describe(view["filter"], definition) if view["filter"] is not None else None
     return render_template(
         "designer/lists.html", title=_("List views of %(name)s", name=shown(definition.get("label"), entity)),
-        entity=entity, views=views, fields=fields, names=names, system=SYSTEM_NAMES, sort_keys=SORT_KEYS,
+        entity=entity, entity_label=shown(definition.get("label"), entity), views=views, fields=fields, names=names, system=SYSTEM_NAMES, sort_keys=SORT_KEYS,
         header_count=HEADER_FIELDS, sortable=[f for f in fields if f["base"] not in UNSORTABLE_TYPES],
         choice_fields=[f for f in fields if f["base"] == "choice"],
         date_fields=[f for f in fields if f["base"] in ("date", "datetime")])
