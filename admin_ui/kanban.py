@@ -43,11 +43,11 @@ class Board:
             params.append(("cursor", cursor))
         page = g.session.records.list(self.entity["name"], params)
         shown = key_fields(self.entity, leave_out=(self.field["name"],))
-        label = next(c["label"] for c in self.columns if c["value"] == value)
+        label, color = next((c["label"], c.get("color")) for c in self.columns if c["value"] == value)
         shown_cards, targets = cards(self.entity, page["items"], shown), reachable(self, page["items"])
         for card in shown_cards:
             card["targets"] = targets.get(card["id"], [])
-        return {"value": value, "label": label, "cards": shown_cards, "cursor": page["next_cursor"]}
+        return {"value": value, "label": label, "color": color, "cards": shown_cards, "cursor": page["next_cursor"]}
 
 
 def board_of(entity_name: str, by: str | None, filters) -> Board:
@@ -73,7 +73,8 @@ def board_of(entity_name: str, by: str | None, filters) -> Board:
         columns = [{"value": s["name"], "label": s["label"] or s["name"]} for s in workflow["states"]]
     else:
         workflow = None
-        columns = [{"value": c["value"], "label": c["label"] or c["value"]} for c in field.get("choices", ())]
+        columns = [{"value": c["value"], "label": c["label"] or c["value"], "color": c.get("color")}
+                   for c in field.get("choices", ())]
     return Board(entity, field, columns, filters, workflow)
 
 

@@ -170,6 +170,8 @@ def test_the_field_editor_writes_every_property_and_colours_show_as_badges(acme,
     listed = ann.get("/e/contact").text
     assert '<span class="badge badge-yellow">Gold</span>' in listed
     assert '<span class="badge badge-yellow">Gold</span>' in ann.get(f"/e/contact/{record['id']}").text
+    board = ann.get("/e/contact/kanban?by=tier").text
+    assert '<span class="badge badge-purple">Platinum</span>' in board  # a column's heading
 
 
 def test_a_type_change_shows_how_many_values_convert_and_which_would_not(acme, install):
