@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import abort, url_for
 from flask_babel import gettext as _
 
-from admin_ui.formats import display, record_title, reference_labels, title_field
+from admin_ui.formats import badged, record_title, reference_labels, title_field
 from admin_ui.view import screen_view
 
 SYSTEM_COLUMNS = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by", "owner_id", "version"})
@@ -23,7 +23,7 @@ def entity_or_404(name: str) -> dict:
     return found
 
 
-LIST_ONLY = ("columns", "view")  # the list screen's own state, not filters
+LIST_ONLY = ("columns", "view", "default_filter")  # the list screen's own state, not filters
 
 
 def filters_of(args, own: tuple) -> list[tuple[str, str]]:
@@ -64,6 +64,6 @@ def cards(entity: dict, records, shown_fields) -> list[dict]:
     labels = reference_labels(records, entity)
     return [{"id": r["id"], "version": r.get("version"), "title": record_title(entity, r),
              "url": record_url(entity["name"], r["id"]), "record": r,
-             "fields": [{"label": f["label"], "text": display(f, r.get(f["name"]), labels)}
+             "fields": [{"label": f["label"], "text": badged(f, r.get(f["name"]), labels)}
                         for f in shown_fields if r.get(f["name"]) not in (None, "", [])]}
             for r in records]

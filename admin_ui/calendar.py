@@ -13,6 +13,8 @@ from flask_babel import gettext as _
 
 from admin_ui.board_common import cards, entity_or_404, filters_of, key_fields, query_string
 from admin_ui.list_filters import engine_filters
+from admin_ui.list_state import list_layout
+from admin_ui.view import screen_view
 from admin_ui.web import screens
 
 OWN = ("field", "month", "week", "sort")  # a calendar is in date order
@@ -27,7 +29,8 @@ def _date_field(entity: dict, name: str | None) -> dict:
     if not dated:
         abort(400, description=_("%(entity)s has no date field to show on a calendar.", entity=entity["label"]))
     if name is None:
-        return dated[0]
+        chosen = (list_layout(screen_view(), entity) or {}).get("calendar_field")
+        return next((f for f in dated if f["name"] == chosen), dated[0])
     found = next((f for f in dated if f["name"] == name), None)
     if found is None:
         abort(400, description=_("%(field)s is not a date field of %(entity)s.", field=name, entity=entity["label"]))

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import g
+from markupsafe import Markup, escape
 from flask_babel import format_currency, format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 
@@ -100,6 +101,18 @@ def display(field: dict, value, labels=None) -> str:
     if base == "json":
         return str(value)
     return str(value)
+
+
+def badged(field: dict, value, labels=None) -> Markup:
+    """`display` as HTML: a choice whose option has a colour is a badge of that colour
+    (`.badge-<colour>` keeps a readable contrast), each of a multi-choice's values its own."""
+    colours = {c["value"]: c.get("color") for c in field.get("choices", ())}
+    values = value if isinstance(value, list) else [value]
+    if field["base_type"] not in ("choice", "multi_choice") or not any(colours.get(v) for v in values
+                                                                           if isinstance(v, str)):
+        return escape(display(field, value, labels))
+    return Markup(" ").join(Markup('<span class="badge badge-{}">{}</span>').format(
+        colours.get(v) or "grey", _choice_label(field, v)) for v in values)
 
 
 def _choice_label(field, value) -> str:

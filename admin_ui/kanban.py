@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from admin_ui.board_common import cards, entity_or_404, filters_of, key_fields, query_string
 from admin_ui.list_filters import engine_filters
+from admin_ui.list_state import list_layout
 from admin_ui.kanban_moves import move_card, reachable
 from admin_ui.view import screen_view
 from admin_ui.web import screens
@@ -42,19 +43,23 @@ class Board:
             params.append(("cursor", cursor))
         page = g.session.records.list(self.entity["name"], params)
         shown = key_fields(self.entity, leave_out=(self.field["name"],))
-        label = next(c["label"] for c in self.columns if c["value"] == value)
+        label, color = next((c["label"], c.get("color")) for c in self.columns if c["value"] == value)
         shown_cards, targets = cards(self.entity, page["items"], shown), reachable(self, page["items"])
         for card in shown_cards:
             card["targets"] = targets.get(card["id"], [])
-        return {"value": value, "label": label, "cards": shown_cards, "cursor": page["next_cursor"]}
+        return {"value": value, "label": label, "color": color, "cards": shown_cards, "cursor": page["next_cursor"]}
 
 
 def board_of(entity_name: str, by: str | None, filters) -> Board:
     """The board of `entity_name` grouped by field `by` (default: its workflow's state
-    field, else its first choice field); a 400 page when it has no such field."""
+    field, else its list layout's `kanban_field`, else its workflow's state field, else its
+    first choice field); a 400 page when it has no such field."""
     entity = entity_or_404(entity_name)
     workflow = screen_view()["workflow_by_entity"].get(entity_name)
     choices = [f for f in entity["fields"] if f["base_type"] == "choice"]
+    chosen = (list_layout(screen_view(), entity) or {}).get("kanban_field")
+    if by is None and chosen in entity["field_by_name"]:
+        by = chosen
     if by is None:
         by = workflow["field"] if workflow else (choices[0]["name"] if choices else None)
     if by is None:
@@ -68,7 +73,8 @@ def board_of(entity_name: str, by: str | None, filters) -> Board:
         columns = [{"value": s["name"], "label": s["label"] or s["name"]} for s in workflow["states"]]
     else:
         workflow = None
-        columns = [{"value": c["value"], "label": c["label"] or c["value"]} for c in field.get("choices", ())]
+        columns = [{"value": c["value"], "label": c["label"] or c["value"], "color": c.get("color")}
+                   for c in field.get("choices", ())]
     return Board(entity, field, columns, filters, workflow)
 
 

@@ -1,5 +1,6 @@
 """What a list screen shows, read from its query string: the columns, the sort, the quick
-search, the filters and the page (a cursor). The same state becomes the engine's list
+search, the filters, the page (a cursor) and whether the list layout's default filter (a
+condition) is switched off (`default_filter=off`). The same state becomes the engine's list
 parameters (`records.list`, `count`, `export`), the links of the screen (sort headers, next
 page, kanban, CSV) and a saved view's definition, so all of them show the same records.
 
@@ -22,7 +23,7 @@ SORTABLE_SYSTEM = ("id", "created_at", "updated_at", "owner_id")
 SYSTEM_FILTERS = ("id", "created_at", "updated_at", "owner_id")
 UNSORTABLE_TYPES = ("multi_choice", "json")
 JOINED_OPERATORS = ("in", "any", "all")  # several checked values make one comma-joined parameter
-STATE_KEYS = ("columns", "sort", "q", "cursor", "view")
+STATE_KEYS = ("columns", "sort", "q", "cursor", "view", "default_filter")
 DEFAULT_COLUMNS = 6
 
 
@@ -35,6 +36,8 @@ class ListState:
     cursor: str | None = None
     view: str | None = None
     engine_filters: tuple = ()  # the filters as the engine takes them (a day as an instant)
+    condition: dict | None = None  # the list layout's default filter (a condition), unless switched off
+    default_off: bool = False  # `default_filter=off`: the layout's filter switched off
 
     def params(self, page_size: int, also=()) -> list:
         """The engine's list parameters for this page (`also`: fields read but not shown)."""
@@ -58,6 +61,7 @@ class ListState:
         pairs = [("columns", c) for c in state.columns]
         pairs += [(k, v) for k, v in (("sort", state.sort), ("q", state.q), ("view", state.view),
                                       ("cursor", state.cursor)) if v]
+        pairs += [("default_filter", "off")] if state.default_off else []
         return urlencode(pairs + list(state.filters))
 
     def sort_of(self, name: str) -> str | None:
@@ -100,7 +104,7 @@ def default_state(view: dict, entity: dict) -> ListState:
     columns = [c["name"] for c in layout.get("columns", ())]
     if not columns:
         columns = [f["name"] for f in entity["fields"]][:DEFAULT_COLUMNS]
-    return ListState(tuple(columns), layout.get("sort") or "", "", ())
+    return ListState(tuple(columns), layout.get("sort") or "", "", (), condition=layout.get("filter"))
 
 
 def read_state(args, view: dict, entity: dict) -> ListState:
@@ -132,8 +136,10 @@ def read_state(args, view: dict, entity: dict) -> ListState:
             engine_filters.append((key, engine_value(base_of(entity, name), op, value)))
     if problems:
         raise BadQuery("the list cannot show this", details=problems)
+    off = args.get("default_filter") == "off" and default.condition is not None
     return ListState(columns, sort, args.get("q", "").strip(), tuple(filters),
-                     args.get("cursor") or None, args.get("view") or None, tuple(engine_filters))
+                     args.get("cursor") or None, args.get("view") or None, tuple(engine_filters),
+                     None if off else default.condition, off)
 
 
 def sortable(field: dict | None, name: str) -> bool:

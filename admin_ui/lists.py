@@ -1,5 +1,6 @@
 """The list screen of any entity, generated from its list layout: columns, sort, quick
-search and filters from the query string (`list_state`), a page read by keyset through
+search and filters from the query string (`list_state`), the layout's default filter (a
+condition, said in words, switched off by `default_filter=off`), a page read by keyset through
 `records.list` (sharing and permissions apply by construction), the count in a second
 request that stops at 1,001, a CSV of the visible columns through the engine's export,
 and the type-ahead that offers only records the user may read.
@@ -16,6 +17,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from admin_ui.board_common import record_url
+from admin_ui.designer.condition_builder import describe
 from admin_ui.inputs import whole_number
 from admin_ui import formats, problems
 from admin_ui.i18n import language_of_request
@@ -98,9 +100,21 @@ def entity_list(entity):
         bulk_fields=editable_fields(found), bulk_transitions=bulk_transitions(found),
         bulk_owners=bulk_owners(),
         reference_titles=_reference_titles(found, state),
-        kanban=kanban_url(found, state),
+        kanban=kanban_url(found, state), default_filter=default_filter(found, state),
         new_url=url_for("screens.record_new", entity=entity) if endpoint_exists("screens.record_new") else None,
         refused=refused), 400 if refused else 200
+
+
+def default_filter(entity: dict, state) -> dict | None:
+    """The list layout's default filter as the list shows it (None when it has none): in
+    words, whether it applies, and the link that switches it off or on again."""
+    condition = (list_layout(screen_view(), entity) or {}).get("filter")
+    if condition is None:
+        return None
+    base = url_for("screens.entity_list", entity=entity["name"]) + "?"
+    entity_doc = g.session.metadata().package.entity(entity["name"]).to_dict()
+    return {"text": describe(condition, entity_doc), "on": not state.default_off,
+            "toggle": base + state.query(default_off=not state.default_off, view=None)}
 
 
 def _refusals(error, labels: dict) -> list[str]:
@@ -144,7 +158,8 @@ def _choosable_columns(entity: dict, state, labels: dict) -> list[dict]:
 def _page(entity: dict, state) -> dict:
     """One page of rows as the table shows them, and the links around it."""
     title = formats.title_field(entity)
-    found = g.session.records.list(entity["name"], state.params(page_size(entity), also=[title] if title else []))
+    found = g.session.records.list(entity["name"], state.params(page_size(entity), also=[title] if title else []),
+                                   condition=state.condition)
     items = found["items"]
     references = formats.reference_labels(items, entity)
     owners = names_of(r.get("owner_id") for r in items) if "owner_id" in state.columns else {}
@@ -170,7 +185,7 @@ def _next_sort(state, name: str) -> str:
 
 def _cell(field, name, value, labels, owners) -> str:
     if field is not None:
-        return formats.display(field, value, labels)
+        return formats.badged(field, value, labels)
     if name == "owner_id":
         return owners.get(value, "" if value is None else f"#{value}")
     if name in ("created_at", "updated_at"):
@@ -183,7 +198,7 @@ def entity_list_count(entity):
     """The number of matching records, exact up to 1,000 (asked after the rows appear)."""
     found = list_entity(entity)
     state = read_state(request.args, screen_view(), found)
-    count = g.session.records.count(entity, state.filter_params(), cap=COUNT_CAP)
+    count = g.session.records.count(entity, state.filter_params(), cap=COUNT_CAP, condition=state.condition)
     text = _("%(count)s+ records", count=format_decimal(COUNT_CAP - 1)) if count >= COUNT_CAP else \
         _("%(count)s records", count=format_decimal(count))
     return render_template("screens/_list_count.html", text=text)
@@ -197,7 +212,7 @@ def entity_list_export(entity):
     params = [*state.filter_params(), ("fields", ",".join(state.columns))]
     if state.sort:
         params.append(("sort", state.sort))
-    records = g.session.records.export(entity, params)
+    records = g.session.records.export(entity, params, condition=state.condition)
     body = as_csv(records, ["id", *state.columns])
     response = Response(stream_with_context(body), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{entity}.csv"'

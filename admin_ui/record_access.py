@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from admin_ui import record_form
 from admin_ui.form_values import time_zone
-from admin_ui.formats import display, moment
+from admin_ui.formats import badged, display, moment
 from admin_ui.view import entity_view
 from admin_ui.web import screens
 from engine.errors import NotFound
@@ -38,5 +38,5 @@ def _not_found(error):
 
 @screens.context_processor
 def _record_helpers():
-    return {"display": display, "moment": moment, "record_value": record_form.as_value, "form": record_form,
+    return {"display": display, "badged": badged, "moment": moment, "record_value": record_form.as_value, "form": record_form,
             "time_zone": time_zone}

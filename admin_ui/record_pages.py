@@ -24,10 +24,15 @@ KEY_FIELDS = 4
 
 
 def key_fields(entity: dict, record: dict) -> list[dict]:
-    """A few fields that say what the record is, for its header: the list layout's columns
-    (after the title and the workflow state), else the first fields; those that show."""
-    skip = {title_field(entity), record_form.state_field(entity)}
-    fields = record_form.summary_fields(entity, skip, KEY_FIELDS)
+    """A few fields that say what the record is, for its header: the list layout's
+    `header_fields`, else its columns (after the title and the workflow state), else the
+    first fields; those that show."""
+    chosen = (record_form.layout_of(entity, "list") or {}).get("header_fields")
+    if chosen:
+        fields = [entity["field_by_name"][n] for n in chosen if n in entity["field_by_name"]]
+    else:
+        skip = {title_field(entity), record_form.state_field(entity)}
+        fields = record_form.summary_fields(entity, skip, KEY_FIELDS)
     return form_layout.showing(entity, record_form.sections(entity), fields, record)
 
 

@@ -5,7 +5,7 @@ Built from a compiled package, once per metadata version, role and language (see
 
 - every entity (a member reads at least the records they own or that are shared with
   them, whatever the entity's sharing, so no entity is closed to a role of today's two),
-  with its fields — type, labels, required, readonly, choices with their labels,
+  with its fields — type, labels, required, readonly, choices with their labels and colours,
   reference targets, the conditions `visible_if` and `required_if` (when set; screens
   ask the server to judge them) — hidden fields left out;
 - the layouts, each field and column with its label (system columns included), a
@@ -90,7 +90,8 @@ def _field(field, text) -> dict:
         if getattr(field, key) is not None:
             out[key] = getattr(field, key)
     if field.options:
-        out["choices"] = [{"value": o.value, "label": text(o.label)} for o in field.options]
+        out["choices"] = [{"value": o.value, "label": text(o.label), **({"color": o.color} if o.color else {})}
+                          for o in field.options]
     if base == "reference":
         out["to"] = field.to
     for key in ("visible_if", "required_if"):

@@ -24,7 +24,9 @@ MAX_SORT_KEYS = 5
 UNSORTABLE_TYPES = ("multi_choice", "json")
 # Keys that belong to one kind of layout only.
 FORM_KEYS = ("sections", "tabs")
-LIST_KEYS = ("columns", "sort", "page_size")
+LIST_KEYS = ("columns", "sort", "page_size", "filter", "kanban_field", "calendar_field", "header_fields")
+# The field a list names for its kanban or calendar: which base types it may have.
+BOARD_FIELD_TYPES = {"kanban_field": ("choice",), "calendar_field": ("date", "datetime")}
 
 
 def layout_problems(document, types: Mapping[str, str]) -> list[Problem]:
@@ -57,6 +59,7 @@ def layout_problems(document, types: Mapping[str, str]) -> list[Problem]:
                 problems += _columns(layout["columns"], path, entity)
             if isinstance(layout.get("sort"), str) and layout["sort"]:
                 problems += _sort(layout["sort"], f"{path}/sort", entity, types)
+            problems += _list_extras(layout, path, entity)
     return problems
 
 
@@ -184,4 +187,36 @@ def _sort(sort: str, path: str, entity: Entity | None, types: Mapping[str, str])
         elif field.base_type in UNSORTABLE_TYPES:
             problems.append(Problem(path, "not_sortable",
                                     f"cannot sort by {show(name)}: a {field.type} field"))
+    return problems
+
+
+def _list_extras(layout: dict, path: str, entity: Entity | None) -> list[Problem]:
+    """A list's default filter (a condition over the entity), its kanban and calendar
+    fields (of the right type) and its record-header fields (known, each once)."""
+    problems: list[Problem] = []
+    if isinstance(layout.get("filter"), dict):
+        problems += check_condition(layout["filter"], entity, f"{path}/filter")
+    if entity is None:
+        return problems
+    for key, bases in BOARD_FIELD_TYPES.items():
+        name = layout.get(key)
+        if not isinstance(name, str):
+            continue
+        field = entity.field(name)
+        if field is None:
+            problems.append(Problem(f"{path}/{key}", "unknown_field", _unknown_field(entity, name)))
+        elif field.base_type not in bases:
+            problems.append(Problem(f"{path}/{key}", "wrong_field_type",
+                                    f"{key} must be a {' or '.join(bases)} field; {show(name)} is a {field.type} field"))
+    header = layout.get("header_fields")
+    seen: set = set()
+    for n, name in enumerate(header if isinstance(header, list) else []):
+        if not isinstance(name, str):
+            continue
+        spot = f"{path}/header_fields/{n}"
+        if name in seen:
+            problems.append(Problem(spot, "duplicate_field", f"{show(name)} is already a header field"))
+        elif entity.field(name) is None:
+            problems.append(Problem(spot, "unknown_field", _unknown_field(entity, name)))
+        seen.add(name)
     return problems

@@ -19,6 +19,8 @@ BUILTIN_FIELD_TYPES = (
 SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "created_by", "updated_by", "owner_id", "version")
 
 DECIMAL_TYPES = ("decimal", "currency")
+# The colours a choice option may have (its badge on the screens; the entity schema's enum).
+OPTION_COLORS = ("grey", "red", "orange", "yellow", "green", "teal", "blue", "purple", "pink")
 DEFAULT_PRECISION = 18
 DEFAULT_SCALE = 2
 DEFAULT_ON_DELETE = "restrict"
@@ -63,15 +65,19 @@ class Option:
 
     value: str
     label: dict
+    color: str | None = None  # one of OPTION_COLORS: its badge on the screens
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "label": dict(self.label)}
+        out = {"value": self.value, "label": dict(self.label)}
+        if self.color is not None:
+            out["color"] = self.color
+        return out
 
     @classmethod
     def from_document(cls, doc) -> "Option":
         if isinstance(doc, Mapping):
             value = doc["value"]
-            return cls(value, language_map(doc.get("label")) or {"en": value})
+            return cls(value, language_map(doc.get("label")) or {"en": value}, doc.get("color"))
         return cls(doc, {"en": doc})
 
 

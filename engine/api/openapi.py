@@ -12,6 +12,7 @@ from engine.api.openapi_people import people_paths
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
 from metadata.language import DEFAULT_LANGUAGE, text_in
+from metadata.model import OPTION_COLORS
 
 ERROR = {
     "type": "object", "required": ["error"],
@@ -272,7 +273,9 @@ APP_VIEW = {"type": "object", "required": ["version", "role", "language", "entit
                            "label": TEXT, "help": TEXT, "required": {"type": "boolean"},
                            "readonly": {"type": "boolean"}, "unique": {"type": "boolean"},
                            "choices": {"type": "array", "items": {"type": "object", "properties": {
-                               "value": {"type": "string"}, "label": TEXT}}},
+                               "value": {"type": "string"}, "label": TEXT,
+                               "color": {"type": "string", "enum": list(OPTION_COLORS),
+                                         "description": "the badge colour, when the option has one"}}}},
                            "to": {"type": "string", "description": "reference: the entity referred to"}}}}}}},
     "layouts": {"type": "array", "items": {"type": "object", "required": ["name", "entity", "kind", "label"],
                                            "properties": {
@@ -280,7 +283,12 @@ APP_VIEW = {"type": "object", "required": ["version", "role", "language", "entit
         "sections": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "label": TEXT, "columns": {"type": "integer"},
             "fields": {"type": "array", "items": NAMED}}}},
-        "columns": {"type": "array", "items": NAMED}}}},
+        "columns": {"type": "array", "items": NAMED},
+        "sort": {"type": "string"}, "page_size": {"type": "integer"},
+        "filter": {"type": "object", "description": "a list's default filter (a condition)"},
+        "kanban_field": {"type": "string"}, "calendar_field": {"type": "string"},
+        "header_fields": {"type": "array", "items": {"type": "string"},
+                          "description": "the key fields of a record page's header"}}}},
     "workflows": {"type": "array", "items": {"type": "object", "properties": {
         "name": {"type": "string"}, "entity": {"type": "string"}, "field": {"type": "string"}, "label": TEXT,
         "initial": {"type": "string"},

@@ -21,8 +21,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
-def export_records(service, entity, table, shape, params):
-    """The records as an iterator; the query is parsed (and refused) before it is returned."""
+def export_records(service, entity, table, shape, params, where=()):
+    """The records as an iterator (also matching the SQL clauses `where`); the query is
+    parsed (and refused) before it is returned."""
     params = list(params)
     given = sorted({key for key, _ in params if key in NOT_FOR_EXPORT})
     if given:
@@ -30,7 +31,7 @@ def export_records(service, entity, table, shape, params):
                        details=[(key, "not accepted by export") for key in given])
     query = list_query.parse_list_query(entity, table, params)
     clause = service.sharing.read_clause(entity)
-    query = replace(query, limit=BATCH, where=query.where + ((clause,) if clause is not None else ()))
+    query = replace(query, limit=BATCH, where=query.where + tuple(where) + ((clause,) if clause is not None else ()))
     return _batches(service.storage, table, shape, query)
 
 

@@ -54,12 +54,15 @@ class RecordReads:
         return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
 
     @one_version
-    def count(self, entity_name, params=(), cap=1001) -> int:
-        """How many readable records match the list filters ``params``, at most `cap`
-        (a screen shows "1,000+" at the cap without a full count). Paging parameters
-        (sort, limit, cursor, fields) are accepted and do not change the count."""
+    def count(self, entity_name, params=(), cap=1001, condition=None) -> int:
+        """How many readable records match the list filters ``params`` (and ``condition``,
+        as in `list`), at most `cap` (a screen shows "1,000+" at the cap without a full
+        count). Paging parameters (sort, limit, cursor, fields) are accepted and do not
+        change the count."""
         entity, table, _ = self._entity(entity_name)
         query = list_query.parse_list_query(entity, table, params)
+        if condition is not None:
+            query = replace(query, where=query.where + (condition_where(entity, table, condition),))
         clause = self.sharing.read_clause(entity)
         if clause is not None:
             query = replace(query, where=query.where + (clause,))
@@ -68,10 +71,12 @@ class RecordReads:
             self._confirm(conn)
         return found
 
-    def export(self, entity_name, params=()):
-        """Every readable record matching the list filters: an iterator read in keyset batches."""
+    def export(self, entity_name, params=(), condition=None):
+        """Every readable record matching the list filters (and ``condition``, as in
+        `list`): an iterator read in keyset batches."""
         entity, table, shape = self._entity(entity_name)
-        return export_records(self, entity, table, shape, params)
+        where = (condition_where(entity, table, condition),) if condition is not None else ()
+        return export_records(self, entity, table, shape, params, where)
 
     def history(self, entity_name, record_id) -> list[dict]:
         """The audit trail of a record, oldest first; deleted records keep theirs."""
