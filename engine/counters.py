@@ -136,9 +136,10 @@ class Turns(_Counter):
     def next(self, ids, holder=None) -> int:
         """The first of `ids` above the last id given (wrapping around to the lowest),
         held for `holder` like a sequence's number. ValueError for no ids."""
-        ids = sorted(set(ids))
+        ids = list(ids)
         if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise ValueError("turns are taken over a non-empty list of ids (whole numbers)")
+        ids = sorted(set(ids))
         with locked_setting(self._storage, self.key, self.initial) as cursor:
             key = holder_key(holder) if holder else None
             held = cursor.held.get(key) if key else None
