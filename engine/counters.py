@@ -105,28 +105,41 @@ class Sequence(_Counter):
     kind, initial = "seq", {"next": 1}
 
     def next(self, holder=None) -> int:
-        """The next number, unique across concurrent workers. Held for `holder` until
-        `release(holder)`: asked again, the holder gets the same number back."""
+        """The next number, unique across concurrent workers: one given back first, else a
+        new one. Held for `holder` until `release(holder)`: asked again, the holder gets
+        the same number back."""
         with locked_setting(self._storage, self.key, self.initial) as seq:
             key = holder_key(holder) if holder else None
             number = seq.held.get(key) if key else None
             if number is None:
-                number = int(seq.value.get("next", 1))
-                seq.value["next"] = number + 1
+                free = seq.value.get("free") or []
+                if free:
+                    number = min(free)
+                    free.remove(number)
+                    if not free:
+                        del seq.value["free"]
+                else:
+                    number = int(seq.value.get("next", 1))
+                    seq.value["next"] = number + 1
                 if key:
                     seq.held[key] = number
         return number
 
-    def give_back(self, holder, number: int) -> bool:
-        """After a refused write: the last number handed out returns to the sequence
-        (True); an earlier one stays held for `holder`, so its retry still uses it."""
+    def give_back(self, holder, number: int) -> None:
+        """A number that was not used after all (its write was refused, or another run
+        numbered the record): it is handed out again before any new one, and the
+        holder's hold on it is dropped."""
         with locked_setting(self._storage, self.key, self.initial) as seq:
             key = holder_key(holder) if holder else None
-            if seq.value.get("next") == number + 1 and (key is None or seq.held.get(key) == number):
+            if key and seq.held.get(key) == number:
+                del seq.held[key]
+            free = seq.value.get("free") or []
+            if number in free or number in seq.held.values() or not 0 < number < int(seq.value.get("next", 1)):
+                return
+            if number == int(seq.value["next"]) - 1:
                 seq.value["next"] = number
-                seq.held.pop(key, None)
-                return True
-        return False
+            else:
+                seq.value["free"] = sorted([*free, number])
 
 
 class Turns(_Counter):

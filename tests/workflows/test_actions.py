@@ -314,6 +314,33 @@ def test_number_is_unique_and_gapless_across_50_concurrent_workers(tenant):
     assert seq(session) == {"next": 51}
 
 
+def test_one_record_numbered_by_eight_workers_at_once_gets_one_number_and_leaves_no_gap(tenant):
+    """Runs for one record (its event handled twice, say) race: the write is conditional on
+    the version each read, so one number is written and the others are given back."""
+    record = new(tenant(), title="raced")
+    barrier, errors, outcomes = threading.Barrier(8), [], []
+
+    def worker(index):
+        try:
+            barrier.wait()
+            outcomes.append(run(tenant(), "number", record, {"field": "ticket_no", "prefix": "SR-", "width": 4},
+                                key=f"evt-{index}"))
+        except Exception as exc:  # reported below, with the thread's failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert get(tenant(), record)["ticket_no"] == "SR-0001"
+    assert sum(1 for o in outcomes if o.get("updated")) == 1
+    assert seq(tenant()) == {"next": 2}
+    assert run(tenant(), "number", new(tenant(), title="next"), {"field": "ticket_no", "prefix": "SR-",
+                                                                 "width": 4}, key="evt-9")["value"] == "SR-0002"
+
+
 # -- assign -------------------------------------------------------------------------------------
 def assignees(session, records, field="assignee_id", entity="service_request"):
     return [session.records.get(entity, r["id"])[field] for r in records]

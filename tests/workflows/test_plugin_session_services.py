@@ -51,17 +51,21 @@ def user(session, email, role="member", active=True, territory=None, locale="en"
 
 
 # -- counters ---------------------------------------------------------------------------------
-def test_a_sequence_counts_up_holds_a_number_for_its_holder_and_takes_one_back(desk):
+def test_a_sequence_counts_up_holds_a_number_for_its_holder_and_takes_numbers_back(desk):
     session, plugin = desk
     sequence = plugin.counters.sequence("invoice")
     assert [sequence.next() for _ in range(3)] == [1, 2, 3]
     assert sequence.next(holder="inv-a") == 4
     assert sequence.next(holder="inv-a") == 4          # a retry of the same holder: the same number
     assert sequence.next(holder="inv-b") == 5
-    assert sequence.give_back("inv-a", 4) is False      # not the last one: stays held for inv-a
-    assert sequence.give_back("inv-b", 5) is True       # the last one: next time it is handed out again
-    sequence.release("inv-a")
-    assert read(session.storage, "seq:invoice") == {"next": 5}
+    sequence.give_back("inv-a", 4)                      # not the last one: handed out again first
+    assert read(session.storage, "seq:invoice") == {"next": 6, "free": [4], "held": {"inv-b": 5}}
+    sequence.give_back("inv-b", 5)                      # the last one: the sequence steps back
+    assert read(session.storage, "seq:invoice") == {"next": 5, "free": [4]}
+    sequence.give_back(None, 2)                         # 2 was used by nobody? it is free again
+    assert [sequence.next(holder="inv-c"), sequence.next(), sequence.next(), sequence.next()] == [2, 4, 5, 6]
+    sequence.release("inv-c")
+    assert read(session.storage, "seq:invoice") == {"next": 7}
     assert plugin.counters.sequence("other").next() == 1  # each name its own sequence
     for bad in ("", None, "x" * 201):
         with pytest.raises(ValueError, match="a counter's name is text"):

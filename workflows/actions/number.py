@@ -50,7 +50,8 @@ def run(context, params) -> dict:
         if current.get(field_name) not in (None, ""):
             if taken is not None and taken[1] != current[field_name]:
                 sequence.give_back(rid, taken[0])  # not if another run of this record wrote it
-            sequence.release(rid)
+            else:
+                sequence.release(rid)
             return {"skipped": f"{field_name} already has a value", "value": current[field_name]}
         number = sequence.next(holder=rid)
         taken = number, number if base_type(field) == "integer" else f"{prefix}{number:0{width}d}"
