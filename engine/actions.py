@@ -19,7 +19,7 @@ class ActionSpec:
 
 @dataclass
 class ActionContext:
-    session: object                    # the TenantSession for core actions; a PluginSession for a plugin's
+    session: object                    # a PluginSession when the action runs (see engine.plugin_session.plugin_action)
     entity: str
     record: dict                       # the record as the event saw it
     event: dict = field(default_factory=dict)

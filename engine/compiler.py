@@ -6,7 +6,7 @@ import hashlib
 from sqlalchemy import Column, Index, Integer, MetaData, Table
 
 from engine.coltypes import ID_TYPE, UTCDateTime
-from engine.fieldtypes import columns_for
+from engine.fieldstorage import columns_for
 
 MAX_IDENTIFIER = 63  # PostgreSQL's limit; SQLite has none
 # SQLite reuses the highest rowid after a delete unless the table says AUTOINCREMENT; an

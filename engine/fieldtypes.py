@@ -1,8 +1,9 @@
-"""Field types: how each metadata type is stored, checked, written out and queried.
+"""Field types: how a value of each metadata type is checked, and read from a query string.
 
 One converter per type is the single source of truth for validation; the marshmallow
 schemas (`engine.schemas`) and the fast batch loader (`engine.records.loader`) both
-call it, so a value is judged the same way on every path.
+call it, so a value is judged the same way on every path. How each type is stored and
+written out as JSON is `engine.fieldstorage`'s.
 """
 from __future__ import annotations
 
@@ -15,9 +16,6 @@ from functools import lru_cache
 from typing import Callable
 from urllib.parse import urlsplit
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, String, Text
-
-from engine.coltypes import ID_TYPE, JSON_TYPE, ExactDecimal, UTCDateTime
 from engine.currencies import ISO_4217
 from engine.problem_codes import check
 from metadata.errors import Problem
@@ -34,7 +32,6 @@ DATETIME_RE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?")
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 STRING_TYPES = {"string", "text", "email", "phone", "url", "choice"}
-CURRENCY_SUFFIX = "__currency"
 
 
 class FieldInvalid(ValueError):
@@ -321,66 +318,6 @@ CONVERTERS = {
     "currency": _currency,
     "json": _json,
 }
-
-
-# -- columns ------------------------------------------------------------------------
-
-def columns_for(field, schema: str | None) -> list[Column]:
-    """The real columns one field is stored in (currency takes two)."""
-    base = field.base_type or field.type
-    nullable = not field.required
-    if base == "currency":
-        return [
-            Column(field.name, ExactDecimal(field.precision or 18, _scale(field)), nullable=nullable),
-            Column(field.name + CURRENCY_SUFFIX, String(3), nullable=nullable),
-        ]
-    if base == "reference":
-        target = f"{schema}.{field.to}.id" if schema else f"{field.to}.id"
-        ondelete = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}[
-            field.on_delete or "restrict"]
-        return [Column(field.name, ID_TYPE, ForeignKey(target, ondelete=ondelete), nullable=nullable)]
-    return [Column(field.name, column_type(field), nullable=nullable)]
-
-
-def column_type(field):
-    base = field.base_type or field.type
-    if base in ("string", "email", "phone", "url", "choice"):
-        return String(field.max_length) if field.max_length else String()
-    if base == "text":
-        return Text()
-    if base == "integer":
-        return BigInteger()
-    if base == "decimal":
-        return ExactDecimal(field.precision or 18, _scale(field))
-    if base == "boolean":
-        return Boolean(create_constraint=False)
-    if base == "date":
-        return Date()
-    if base == "datetime":
-        return UTCDateTime()
-    if base in ("multi_choice", "json"):
-        return JSON_TYPE
-    if base == "reference":
-        return ID_TYPE
-    raise KeyError(base)
-
-
-def _scale(field) -> int:
-    return field.scale if field.scale is not None else 2
-
-
-# -- writing values out as JSON -----------------------------------------------------
-
-def dump_value(base: str, value):
-    if value is None:
-        return None
-    if base in ("decimal",):
-        return str(value)
-    if base == "date":
-        return value.isoformat()
-    if base == "datetime":
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    return value
 
 
 # -- query-string values ------------------------------------------------------------

@@ -92,6 +92,17 @@ def loom_actions():
 
 
 @hookspec
+def loom_session_services():
+    """Give the plugin session the services a layer above the engine owns.
+
+    Returns a dict `{name: factory}`: `factory(session)` makes the service for one engine
+    session. Loom's workflows offer `transitions`, `notifications` and `calendar`, which
+    every plugin session shows under those names. Only Loom's core plugins are asked: an
+    installed plugin's offer is not taken, so no pack can replace what the others rely
+    on. Called each time a plugin session reaches one of the services."""
+
+
+@hookspec
 def loom_check_metadata(package, document, session):
     """Check the parts of a metadata document that a plugin runs (rule sets, templates…).
 

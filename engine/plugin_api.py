@@ -5,17 +5,21 @@
 Hooks (`hookimpl`) and the errors that refuse a write; the frozen `RecordEvent` a
 record hook receives; `ActionSpec`, `ActionContext` and `ActionFailed` for named
 actions; `CustomFieldType` and `FieldInvalid` for field types; `Pack` for industry
-packs; and the `PluginSession` a hook or action receives as `session`, with its
-`Records`, `MetadataView` and `TenantView`. Nothing else of the engine is a plugin's
-to import."""
+packs; the `PluginSession` a hook or action receives as `session`, with its
+`Records`, `MetadataView`, `TenantView`, `Counters` and `People` (whose `Person` it
+gives); and `ROLES` and `EMAIL_RE` for checking an action's params. Nothing else of the
+engine is a plugin's to import."""
 from engine.actions import ActionContext, ActionFailed, ActionSpec
+from engine.auth import ROLES
+from engine.counters import Counters
 from engine.errors import (BadQuery, Conflict, Forbidden, LoomError, NotFound, StaleVersion,
                            ValidationFailed)
 from engine.events import RecordEvent
-from engine.fieldtypes import CustomFieldType, FieldInvalid
+from engine.fieldtypes import EMAIL_RE, CustomFieldType, FieldInvalid
 from engine.hooks import PluginFailed
 from engine.hookspecs import hookimpl
 from engine.packs import Pack
+from engine.roster import People, Person
 from engine.plugin_session import MetadataView, PluginSession, Records, TenantView
 
 __all__ = [
@@ -26,5 +30,6 @@ __all__ = [
     "CustomFieldType", "FieldInvalid",
     "hookimpl",
     "Pack",
-    "MetadataView", "PluginSession", "Records", "TenantView",
+    "MetadataView", "PluginSession", "Records", "TenantView", "Counters", "People", "Person",
+    "ROLES", "EMAIL_RE",
 ]

@@ -2,8 +2,10 @@
 
 Records through the record service (reads, writes, and — inside a before-write hook —
 writes in the transaction of the write under way), a read-only view of the tenant's
-metadata (entities, fields, workflows; no tables), the actor, the tenant and the
-plugin settings. Nothing here hands out a connection, a table or the engine's session."""
+metadata (entities, fields, workflows; no tables), the actor, the tenant, the
+plugin settings, effect keys, counters and people; and the services Loom's layers above
+the engine offer through `loom_session_services` (workflow transitions, notifications,
+business time). Nothing here hands out a connection, a table or the engine's session."""
 from __future__ import annotations
 
 import re
@@ -12,6 +14,8 @@ from types import MappingProxyType
 
 from engine import effects
 from engine.actions import ActionContext, ActionSpec
+from engine.counters import Counters
+from engine.roster import People
 
 SECRET = re.compile(r"URL|SECRET|PASSWORD|TOKEN|KEY", re.IGNORECASE)
 
@@ -80,6 +84,14 @@ class Records:
         if self._conn is not None:
             return {"items": self._service.list_within(self._conn, entity, list(params)), "next_cursor": None}
         return self._service.list(entity, list(params))
+
+    def count(self, entity: str, params=(), cap: int | None = 1001) -> int:
+        """How many records match the list filters, counting at most `cap` (None: all).
+        Outside a transaction: the records the actor may read."""
+        if self._conn is not None:
+            found = len(self._service.list_within(self._conn, entity, list(params)))
+            return found if cap is None else min(found, cap)
+        return self._service.count(entity, list(params), cap=cap)
 
     def export(self, entity: str, params=()):
         """Every readable record matching the filters: an iterator read in batches."""
@@ -160,6 +172,43 @@ class PluginSession:
     @property
     def effects(self) -> Effects:
         return Effects(self._engine.storage)
+
+    @property
+    def counters(self) -> Counters:
+        """Number sequences and round-robin turns of the tenant (`sequence(name)`,
+        `turns(name)`), each in its own locked transaction."""
+        return Counters(self._engine.storage)
+
+    @property
+    def people(self) -> People:
+        """The tenant's active users: `active(role=None, emails=None)`."""
+        return People(self._engine.storage)
+
+    @property
+    def transitions(self):
+        """Workflow transitions: `take(entity, id, name, comment=None, effect_key=None)`."""
+        return self._offered("transitions")
+
+    @property
+    def notifications(self):
+        """Message templates sent to people: `send(template, to, entity, record, channel="email",
+        effect_key=None)`."""
+        return self._offered("notifications")
+
+    @property
+    def calendar(self):
+        """The tenant's business hours: `add(start, minutes)`."""
+        return self._offered("calendar")
+
+    def _offered(self, name: str):
+        """A service a core plugin offers (`loom_session_services`), outside a transaction."""
+        if self._conn is not None:
+            raise RuntimeError(f"session.{name} works outside a write under way, not in "
+                               "loom_record_before_write; do it in loom_record_after_commit or an action")
+        factory = self._engine.install.plugins.session_services().get(name)
+        if factory is None:
+            raise LookupError(f"no core plugin of this install offers session.{name}")
+        return factory(self._engine)
 
     @property
     def settings(self):

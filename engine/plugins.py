@@ -109,6 +109,12 @@ class Plugins:
         return [(impl.plugin_name, dict(impl.function() or {}))
                 for impl in getattr(self.pm.hook, hook_name).get_hookimpls()]
 
+    def session_services(self) -> dict:
+        """{name: factory(engine session)} of the services the core plugins give the plugin
+        session (`loom_session_services`); an installed plugin's offers are not taken."""
+        return {name: factory for plugin_name, offered in self.per_plugin_dict("loom_session_services")
+                if plugin_name in self.core for name, factory in offered.items()}
+
     def _offered_types(self) -> list[tuple[str, object]]:
         """(plugin name, CustomFieldType) of every installed plugin, in registration order.
         Two plugins may offer a type of the same name (a pack's `vin` and another

@@ -305,6 +305,12 @@ def fits(value, base: str | None) -> bool:
     return True
 
 
+def leaf_holds(op: str, actual, value, base: str | None) -> bool:
+    """``evaluate_condition``'s verdict on one checked leaf for a record's value ``actual``
+    of a field of base type ``base`` (None: inferred), for the rules engine's leaves."""
+    return bool(_test(op, actual, value, base))
+
+
 def _test(op: str, actual, value, base: str | None) -> bool:
     if is_empty(actual) or not fits(actual, base):
         return op in EMPTY_PASSES

@@ -272,3 +272,34 @@ def test_the_hook_snippets_run_as_written():
     assert isinstance(namespace["loom_actions"]()["extend_renewal"], ActionSpec)
     event = RecordEvent("acme", "subscription", "created", 1, {"party": 7})
     assert namespace["loom_record_after_commit"](event, None) is None
+
+
+def test_the_services_example_numbers_assigns_opens_and_tells_once_per_event(settings):
+    """The action of plugins.md's counters, people and workflow services, from the doc
+    alone: run twice for one event (a retried job), it changes nothing the second time."""
+    from engine.auth import create_user
+    from engine.install import Install
+    from engine.plugin_api import PluginSession
+    from workflows.notify import inapp
+
+    plugin = load_doc_module("example-services-plugin", "desk")
+    install = Install(settings, Plugins(extra_plugins=[plugin], load_entry_points=False))
+    install.registry.create("desk", plugins=["desk"])
+    (metadata,) = [json.loads(body) for _, body in blocks("plugins.md", "example-services-metadata", "json")]
+    session = install.session("desk")
+    session.apply_metadata(metadata)
+    boss = create_user(session.storage, "boss@desk.example", "admin", locale="zh-CN")
+    ann, bob = (create_user(session.storage, f"{n}@desk.example") for n in ("ann", "bob"))
+    desk = PluginSession(session)
+
+    def open_ticket(ticket_id, key):
+        return desk.run_action("open_ticket", "ticket", session.records.get("ticket", ticket_id), {}, effect_key=key)
+
+    first = session.records.create("ticket", {"subject": "printer jam"})["id"]
+    assert open_ticket(first, "evt-1") == {"number": "T-00001", "assignee_id": ann.id, "state": "open", "told": 1}
+    assert open_ticket(first, "evt-1") == {"number": "T-00001", "assignee_id": ann.id, "state": "open", "told": 0}
+    second = session.records.create("ticket", {"subject": "no toner"})["id"]
+    assert open_ticket(second, "evt-2") == {"number": "T-00002", "assignee_id": bob.id, "state": "open", "told": 1}
+    assert session.records.get("ticket", first)["version"] == 4   # created, numbered, assigned, opened
+    assert [n["title"] for n in inapp.list_for(session.storage, boss.id)] == ["工单 T-00002 已受理", "工单 T-00001 已受理"]
+    install.dispose()

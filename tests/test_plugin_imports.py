@@ -32,3 +32,17 @@ def test_a_plugin_imports_only_the_plugin_api_of_loom(path):
 def test_a_plugin_uses_no_storage_tables_or_sql(path):
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"storage\.connect|\.tables\[|sqlalchemy", text)
+
+
+BUILTINS = sorted(p for p in ROOT.glob("workflows/actions/*.py") if p.name != "__init__.py")
+
+
+@pytest.mark.parametrize("path", BUILTINS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_builtin_action_reaches_the_engine_only_through_the_plugin_api(path):
+    """Loom's built-in actions get the plugin session a plugin's action gets: their code
+    imports no other engine or tenants module and reaches no storage, table, SQL or the
+    engine's session (metadata(), install)."""
+    of_engine = {name for name in imported(path) if name.split(".")[0] in ("engine", "tenants")}
+    assert of_engine <= {"engine.plugin_api"}, of_engine
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"storage|\.tables\[|sqlalchemy|metadata\(\)|\.install\b|TenantSession", text)

@@ -8,7 +8,7 @@ import click
 
 from engine.cli.common import echo_json, pass_install, read_json_file
 from workflows import outbox
-from workflows.actions.notify import say_email_is_off
+from workflows.notify.service import say_email_is_off
 from workflows.runtime import runtime_of
 from workflows.simulate import simulate
 

@@ -45,6 +45,13 @@ def loom_actions():
 
 
 @hookimpl
+def loom_session_services():
+    from workflows.session_services import services
+
+    return services()
+
+
+@hookimpl
 def loom_check_metadata(package, document, session):
     from workflows.notify.templates import check_template
 

@@ -41,9 +41,9 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import effects
 from engine.systables import loom_table
-from metadata.conditions import evaluate_condition
+from metadata.conditions import SYSTEM_FIELD_TYPES, evaluate_condition
 from workflows.calendar import load_calendar, parse_clock
-from workflows.rules.checks import DATE_TYPES, SYSTEM_FIELD_TYPES, offset_days, schedule_on
+from workflows.rules.schedule_checks import DATE_TYPES, offset_days, schedule_on
 
 log = logging.getLogger("loom.schedules")
 

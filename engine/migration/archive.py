@@ -12,7 +12,7 @@ from sqlalchemy import Column, MetaData, Table, func, select
 
 from engine.coltypes import ID_TYPE, UTCDateTime
 from engine.compiler import MAX_IDENTIFIER, system_columns
-from engine.fieldtypes import columns_for
+from engine.fieldstorage import columns_for
 from engine.migration.convert import base_of
 from engine.systables import loom_table
 from metadata import Entity, Field

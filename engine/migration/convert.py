@@ -7,7 +7,8 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from engine.fieldtypes import CONVERTERS, CURRENCY_SUFFIX, FieldInvalid, dump_value
+from engine.fieldstorage import CURRENCY_SUFFIX, dump_value
+from engine.fieldtypes import CONVERTERS, FieldInvalid
 
 INTEGER_RE = re.compile(r"^[+-]?\d+$")
 STRINGY = {"string", "text", "email", "phone", "url", "choice"}

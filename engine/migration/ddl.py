@@ -15,7 +15,7 @@ from engine.compiler import (
     system_columns,
 )
 from engine.errors import MigrationRefused
-from engine.fieldtypes import columns_for
+from engine.fieldstorage import columns_for
 from engine.migration import archive, moves, restore, sequences
 from engine.migration.convert import base_of
 from engine.words import counted

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, MetaData, Table, bindparam, select
 
-from engine.fieldtypes import CONVERTERS, columns_for
+from engine.fieldstorage import columns_for
+from engine.fieldtypes import CONVERTERS
 from engine.migration.convert import base_of, column_values, convert, stored_value
 
 CHUNK = 2000

@@ -1,7 +1,7 @@
 """Records as JSON: column values to the API's representation, and back to columns."""
 from __future__ import annotations
 
-from engine.fieldtypes import CURRENCY_SUFFIX, dump_value
+from engine.fieldstorage import CURRENCY_SUFFIX, dump_value
 from engine.timefmt import iso_utc
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "owner_id")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import String, cast, or_
 
-from engine.fieldtypes import CURRENCY_SUFFIX, FieldInvalid, parse_query_value
+from engine.fieldstorage import CURRENCY_SUFFIX
+from engine.fieldtypes import FieldInvalid, parse_query_value
 from engine.records.conditions_sql import condition_clause
 from engine.records.options import holds
 from metadata.model import Field

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.errors import Conflict, ValidationFailed
-from engine.fieldtypes import dump_value
+from engine.fieldstorage import dump_value
 from engine.problem_codes import problem
 
 CHUNK = 1000

@@ -18,7 +18,8 @@ from decimal import Decimal
 from sqlalchemy import and_, false, literal, or_
 
 from engine.errors import BadQuery
-from engine.fieldtypes import INT64, UNSTORABLE, dump_value
+from engine.fieldstorage import dump_value
+from engine.fieldtypes import INT64, UNSTORABLE
 
 CURSOR_TAGS = {"d": Decimal, "dt": datetime.fromisoformat, "date": date.fromisoformat}
 CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")

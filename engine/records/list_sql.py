@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from sqlalchemy import Select, func, select, union
 
-from engine.fieldtypes import CURRENCY_SUFFIX
+from engine.fieldstorage import CURRENCY_SUFFIX
 from engine.records.keyset import after_clause
 
 

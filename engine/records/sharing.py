@@ -15,7 +15,8 @@ from __future__ import annotations
 from sqlalchemy import case, false, literal, or_, select
 
 from engine.errors import Forbidden, NotFound
-from engine.fieldtypes import FieldInvalid, dump_value, parse_query_value
+from engine.fieldstorage import dump_value
+from engine.fieldtypes import FieldInvalid, parse_query_value
 from engine.problem_codes import problem
 from engine.records.conditions_sql import condition_clause
 

@@ -157,3 +157,13 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_works(tmp_path):
     assert "broken\tBROKEN, not loaded: ValueError: pack.json: /version: 1.0 is not a version" in listed.stdout
     packs = run_loom(["pack", "list"], site, tmp_path / "data")
     assert packs.returncode == 0 and "retail_loyalty" in packs.stdout and "Traceback" not in packs.stderr
+
+
+def test_only_core_plugins_give_the_plugin_session_its_services(two_tenants):
+    """The probe offers its own `transitions` through loom_session_services; the plugin
+    session of a tenant that enabled it still gets the workflows' ones."""
+    from engine.plugin_api import PluginSession
+
+    transitions = PluginSession(two_tenants.session("garage")).transitions
+    assert type(transitions).__module__ == "workflows.session_services"
+    assert callable(transitions.take)

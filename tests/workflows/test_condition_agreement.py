@@ -179,3 +179,36 @@ def test_matches_lists_what_python_finds_on_both_backends(install, pattern, foun
     assert listed == sorted(found)
     unlisted = session.records.list("probe", condition={"not": condition})["items"]
     assert len(unlisted) == 9 - len(found)  # "" and null are empty: they fail matches
+
+
+@pytest.mark.parametrize("condition, stored, expected", [
+    ({"field": "t", "op": "contains", "value": "退款"}, "客户要求退款", True),
+    ({"field": "t", "op": "contains", "value": "退款"}, "客户要求退货", False),
+    ({"field": "t", "op": "contains", "value": "a"}, "A", False),                 # case counts
+    ({"field": "t", "op": "contains", "value": "é"}, "e\u0301", False),           # no Unicode normalisation
+    ({"field": "t", "op": "contains", "value": "a"}, "", False),                  # empty fails
+    ({"field": "t", "op": "contains", "value": "a"}, None, False),
+    ({"not": {"field": "t", "op": "contains", "value": "a"}}, None, True),
+    ({"field": "t", "op": "matches", "value": "^客户.*退款$"}, "客户要求退款", True),
+    ({"field": "t", "op": "matches", "value": "(?i)^a"}, "A", True),
+    ({"field": "t", "op": "matches", "value": "^a"}, "A", False),
+    ({"field": "t", "op": "matches", "value": "^$"}, "", False),                  # empty fails, even ^$
+    ({"field": "t", "op": "matches", "value": "."}, None, False),
+    ({"field": "m", "op": "contains", "value": "a"}, ["b", "a"], True),
+    ({"field": "m", "op": "contains", "value": "a"}, [], False),
+    ({"not": {"field": "m", "op": "contains", "value": "a"}}, [], True),
+])
+def test_contains_and_matches_agree_on_chinese_text_case_and_empty_values(install, condition, stored, expected):
+    """contains and matches are decided by metadata.conditions for a fired rule as for a
+    guard, and as the SQL filter decides them."""
+    install.registry.create("acme", "Acme")
+    session = install.session("acme")
+    session.apply_metadata(document(condition))
+    session = install.session("acme")
+    field = condition.get("not", condition)["field"]
+    record = session.records.create("probe", {field: stored})
+    listed = [r["id"] for r in session.records.list("probe", condition=condition)["items"]]
+    assert evaluate_condition(condition, record, session.metadata().entity("probe")) is expected
+    assert (record["id"] in listed) is expected
+    assert guard_passes(session, record["id"]) is expected
+    assert rule_fires(session, record["id"], "x") is expected

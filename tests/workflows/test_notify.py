@@ -17,16 +17,16 @@ from engine.actions import ActionContext, ActionFailed
 from engine.auth import create_user
 from engine.systables import loom_table
 from workflows import outbox
-from workflows.actions.notify import say_email_is_off
 from workflows.runtime import runtime_of
 from tenants import Settings
 from tests.conftest import crm_document, token_for
 from tests.mail import Collector, free_port, running_smtp
 from workflows.notify import inapp
-from workflows.notify.action import check, make_notify_action
+from workflows.notify.delivery import Notifier, check
 from workflows.notify.api import notifications
 from workflows.notify.mailer import AddressRefused, Mailer, SmtpSettings, smtp_settings
 from workflows.notify.recipients import Recipient, resolve
+from workflows.notify.service import say_email_is_off
 from workflows.notify.templates import TemplateFailed, check_template, pick_locale, render
 
 SURVEY = {
@@ -256,8 +256,17 @@ def test_nobody_to_notify_is_skipped_with_reasons(install, shop):
 
 
 # -- the notify action ----------------------------------------------------------------------
-def notify_action(mailer):
-    return make_notify_action(lambda session: {"survey_invite": SURVEY}, lambda session: mailer)
+class notify_action:
+    """What the notify action does (`session.notifications.send`), with this test's
+    templates and mailer."""
+
+    def __init__(self, mailer, templates=None):
+        self.mailer, self.templates = mailer, templates or {"survey_invite": SURVEY}
+
+    def run(self, context, params):
+        notifier = Notifier(context.session, lambda session: self.templates, lambda session: self.mailer)
+        return notifier.send(params.get("template"), params.get("to"), context.entity, context.record,
+                             channel=params.get("channel", "email"), effect_key=context.effect_key)
 
 
 def context(install, record, key="evt-1|survey|0"):
@@ -306,9 +315,8 @@ def test_notify_failures_are_action_failures(install, shop, smtp):
         notify_action(smtp.mailer).run(context(install, record), {"template": "missing", "to": "owner"})
     with pytest.raises(ActionFailed, match="channel must be one of"):
         notify_action(smtp.mailer).run(context(install, record), dict(params, channel="fax"))
-    evil = make_notify_action(lambda s: {"survey_invite": {"name": "survey_invite", "subject": "s",
-                                                           "body": "{{ record.__class__ }}"}},
-                              lambda s: smtp.mailer)
+    evil = notify_action(smtp.mailer, {"survey_invite": {"name": "survey_invite", "subject": "s",
+                                                         "body": "{{ record.__class__ }}"}})
     with pytest.raises(ActionFailed, match="not allowed"):
         evil.run(context(install, record), params)
     # an address that can never work is skipped, not retried forever; IDN domains are fine

@@ -6,10 +6,10 @@ params)` does the work, passes the context's effect key to every record write (s
 retried job changes nothing twice) and returns a JSON-able outcome, or raises
 `ActionFailed` saying why it could not.
 
-`set_field`, `create_record` and `webhook` get the plugin session a plugin's action
-gets (`engine.plugin_session`); the others still get the engine's session, for what
-the plugin session does not offer yet: workflow transitions, round-robin counters,
-people by role and their open work, notifications and templates."""
+Every one of them gets the plugin session a plugin's action gets
+(`engine.plugin_session`) and reaches the tenant only through it: records, metadata,
+effects, counters, people, and the workflow services (transitions, notifications,
+business time)."""
 from __future__ import annotations
 
 from engine.actions import ActionSpec
@@ -21,6 +21,5 @@ def builtin_actions() -> dict[str, ActionSpec]:
         assign, create_plan, create_record, notify, number, set_field, transition, webhook,
     )
 
-    return {"set_field": plugin_action(set_field.SPEC), "create_record": plugin_action(create_record.SPEC),
-            "number": number.SPEC, "assign": assign.SPEC, "create_plan": create_plan.SPEC, "notify": notify.SPEC,
-            "webhook": plugin_action(webhook.SPEC), "transition": transition.SPEC}
+    return {module.NAME: plugin_action(module.SPEC)
+            for module in (set_field, create_record, number, assign, create_plan, notify, webhook, transition)}

@@ -6,9 +6,8 @@
 value is skipped unless `reassign` is true."""
 from __future__ import annotations
 
-from engine import effects
-from engine.actions import ActionFailed, ActionSpec
-from workflows.actions import counters, people
+from engine.plugin_api import ActionFailed, ActionSpec
+from workflows.actions import people
 from workflows.actions.common import (
     engine_errors, field_of, name_problem, params_problems, record_id,
 )
@@ -36,9 +35,9 @@ def run(context, params) -> dict:
         raise ActionFailed("; ".join(problems))
     session, entity_name, field_name = context.session, context.entity, params["field"]
     strategy, key = params["strategy"], context.effect_key or None
-    field_of(session.metadata().package, NAME, entity_name, field_name, ("integer",))
+    field_of(session.metadata, NAME, entity_name, field_name, ("integer",))
     rid = record_id(context, NAME)
-    if key and effects.already(session.storage, key):
+    if key and session.effects.done(key):
         return {"skipped": "already done for this event"}
     with engine_errors(NAME):
         current = session.records.get(entity_name, rid)
@@ -50,9 +49,9 @@ def run(context, params) -> dict:
     with engine_errors(NAME):
         written = session.records.update(entity_name, rid, {field_name: person.id}, effect_key=key)
     if strategy == "round_robin":
-        counters.release(session.storage, detail["cursor"], key)
+        session.counters.turns(people.turns_name(entity_name, field_name)).release(key)
     return {"strategy": strategy, "field": field_name, "user_id": person.id, "email": person.email,
-            "updated": written is not None, **{k: v for k, v in detail.items() if k != "cursor"}}
+            "updated": written is not None, **detail}
 
 
 SPEC = ActionSpec(run=run, check=check,

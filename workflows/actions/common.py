@@ -6,8 +6,7 @@ import re
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from engine.actions import ActionFailed
-from engine.errors import LoomError
+from engine.plugin_api import ActionFailed, LoomError
 from metadata.workflow import DURATION
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")

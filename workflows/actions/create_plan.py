@@ -10,17 +10,16 @@ from the request type and the available people.
 
 One task per step of the plan for the request's type (else "*"), linked to the request,
 assigned by the strategy among the users of the step's role (least loaded counts open
-tasks), due `due_in` from now — in business hours when `workflows.calendar` offers
-`business_time(session, start, minutes)`, else calendar time. Each step writes with
+tasks), due `due_in` from now in the tenant's business hours (`session.calendar`).
+Each step writes with
 its own effect key (`<key>/<step>`), so a retried job creates only the missing tasks."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from engine import effects
-from engine.actions import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionSpec
 from metadata.workflow import duration_minutes
-from workflows.actions import counters, people
+from workflows.actions import people
 from workflows.actions.common import (
     base_type, duration_problem, engine_errors, field_of, name_problem,
     params_problems, record_id, sub_key, value_problem,
@@ -79,18 +78,6 @@ def _step_problems(where: str, step) -> list[str]:
     return problems
 
 
-def clock():
-    """(add(session, start, minutes) -> datetime, which clock) — business hours when the
-    workflows calendar is there, else calendar time."""
-    try:
-        from workflows.calendar import business_time
-    except ImportError:
-        business_time = None
-    if callable(business_time):
-        return business_time, "business hours"
-    return (lambda session, start, minutes: start + timedelta(minutes=minutes)), "calendar time"
-
-
 def run(context, params) -> dict:
     problems = check(params)
     if problems:
@@ -99,28 +86,27 @@ def run(context, params) -> dict:
     session, task_entity = context.session, p["entity"]
     record = context.record or {}
     rid = record_id(context, NAME)
-    package = session.metadata().package
-    field_of(package, NAME, task_entity, p["link_field"])
-    field_of(package, NAME, task_entity, p["assignee_field"], ("integer",))
-    due_field = field_of(package, NAME, task_entity, p["due_field"], ("datetime", "date"))
-    field_of(package, NAME, task_entity, p["title_field"])
+    metadata = session.metadata
+    field_of(metadata, NAME, task_entity, p["link_field"])
+    field_of(metadata, NAME, task_entity, p["assignee_field"], ("integer",))
+    due_field = field_of(metadata, NAME, task_entity, p["due_field"], ("datetime", "date"))
+    field_of(metadata, NAME, task_entity, p["title_field"])
     request_type = record.get(p["type_field"])
     plan_name = request_type if isinstance(request_type, str) and request_type in p["plans"] else "*"
     steps = p["plans"].get(plan_name)
     if steps is None:
         raise ActionFailed(f"{NAME}: no plan for {p['type_field']} {request_type!r} and no default '*' plan")
-    add, clock_name = clock()
     start = datetime.now(timezone.utc)
     tasks = []
     for index, step in enumerate(steps):
-        tasks.append(_step(context, p, rid, index, step, start, add, base_type(due_field)))
-    return {"plan": plan_name, "entity": task_entity, "clock": clock_name, "tasks": tasks,
+        tasks.append(_step(context, p, rid, index, step, start, base_type(due_field)))
+    return {"plan": plan_name, "entity": task_entity, "clock": "business hours", "tasks": tasks,
             "created": sum(1 for t in tasks if t.get("created"))}
 
 
-def _step(context, p, rid, index, step, start, add, due_type) -> dict:
+def _step(context, p, rid, index, step, start, due_type) -> dict:
     session, key = context.session, sub_key(context.effect_key, index)
-    if key and effects.already(session.storage, key):
+    if key and session.effects.done(key):
         return {"step": index, "title": step["title"], "created": False, "skipped": "already created"}
     record = context.record or {}
     strategy = p["assign"]
@@ -128,17 +114,17 @@ def _step(context, p, rid, index, step, start, add, due_type) -> dict:
             "territory_field": p.get("territory_field"), "segment_field": p.get("segment_field")}
     person, _ = people.choose(session, f"{NAME} step {index}", strategy, entity=p["entity"],
                               field=p["assignee_field"], record=record, params=pool, holder=key)
-    values = resolve_values(NAME, session.metadata().package, p["entity"], step.get("values", {}), record)
+    values = resolve_values(NAME, session.metadata, p["entity"], step.get("values", {}), record)
     values.update({p["title_field"]: step["title"], p["link_field"]: rid, p["assignee_field"]: person.id})
     due = None
     if "due_in" in step:
-        moment = add(session, start, duration_minutes(step["due_in"]))
+        moment = session.calendar.add(start, duration_minutes(step["due_in"]))
         due = moment.date().isoformat() if due_type == "date" else moment.isoformat()
         values[p["due_field"]] = due
     with engine_errors(NAME):
         created = session.records.create(p["entity"], values, effect_key=key)
     if strategy == "round_robin":
-        counters.release(session.storage, counters.setting_key("rr", p["entity"], p["assignee_field"]), key)
+        session.counters.turns(people.turns_name(p["entity"], p["assignee_field"])).release(key)
     if created is None:
         return {"step": index, "title": step["title"], "created": False, "skipped": "already created"}
     return {"step": index, "title": step["title"], "created": True, "id": created["id"],

@@ -4,7 +4,7 @@ Each value may be `{"$record": "field"}` (including `"id"`, to link the new reco
 the triggering one) or `{"$now": true}`."""
 from __future__ import annotations
 
-from engine.actions import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionSpec
 from workflows.actions.common import (
     NAME as NAME_RE, base_type, engine_errors, name_problem, params_problems, resolve, value_problem,
 )

@@ -2,21 +2,22 @@
 
 `{"field": "ticket_no", "prefix": "SR-", "width": 6}` sets `ticket_no` to `SR-000042`
 (an integer field gets the bare number and takes no prefix). The sequence lives in
-`loom_settings` under `seq:<entity>:<field>`; a record whose field already has a value
-is skipped. Numbers are unique across concurrent workers and gapless: the number is
-held for the record until its write committed, so a retry after a crash reuses it."""
+`loom_settings` under `seq:<entity>:<field>` (`session.counters.sequence`); a record
+whose field already has a value is skipped. Numbers are unique across concurrent workers
+and gapless: the number is held for the record until its write committed, so a retry
+after a crash reuses it, and the write is conditional on the version read, so two runs
+for one record never both number it."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from engine.actions import ActionFailed, ActionSpec
-from engine.errors import LoomError
-from workflows.actions import counters
-from workflows.actions.common import field_of, base_type, name_problem, params_problems, record_id
+from engine.plugin_api import ActionFailed, ActionSpec, LoomError, StaleVersion
+from workflows.actions.common import (
+    base_type, engine_errors, field_of, name_problem, params_problems, record_id,
+)
 
 NAME = "number"
 MAX_WIDTH = 18
 MAX_PREFIX = 20
+ATTEMPTS = 5  # reads and conditional writes before giving up on a record that keeps changing
 
 
 def check(params) -> list[str]:
@@ -36,44 +37,35 @@ def run(context, params) -> dict:
     if problems:
         raise ActionFailed("; ".join(problems))
     session, entity_name, field_name = context.session, context.entity, params["field"]
-    field = field_of(session.metadata().package, NAME, entity_name, field_name, ("string", "integer"))
+    field = field_of(session.metadata, NAME, entity_name, field_name, ("string", "integer"))
     prefix, width = params.get("prefix", ""), params.get("width", 1)
     if base_type(field) == "integer" and prefix:
         raise ActionFailed(f"{NAME}: {entity_name}.{field_name} is an integer field; it takes no prefix")
     rid = record_id(context, NAME)
-    key = counters.setting_key("seq", entity_name, field_name)
-    holder = counters.holder_key(rid)
-    table = session.metadata().tables[entity_name]
-    with counters.locked_setting(session.storage, key, {"next": 1}) as seq:
-        row = seq.conn.execute(select(table.c[field_name]).where(table.c.id == rid)).first()
-        if row is None:
-            raise ActionFailed(f"{NAME}: there is no {entity_name} record {rid}")
-        if row[0] not in (None, ""):
-            seq.held.pop(holder, None)
-            return {"skipped": f"{field_name} already has a value", "value": row[0]}
-        number = seq.held.get(holder)
-        if number is None:
-            number = int(seq.value.get("next", 1))
-            seq.value["next"] = number + 1
-            seq.held[holder] = number
-    value = number if base_type(field) == "integer" else f"{prefix}{number:0{width}d}"
-    try:
-        written = session.records.update(entity_name, rid, {field_name: value},
-                                         effect_key=context.effect_key or None)
-    except LoomError as exc:
-        _give_back(session.storage, key, holder, number)
-        raise ActionFailed(f"{NAME}: could not set {entity_name}.{field_name} to {value!r}: {exc}") from None
-    counters.release(session.storage, key, holder)
-    return {"field": field_name, "value": value, "number": number, "updated": written is not None}
-
-
-def _give_back(storage, key, holder, number) -> None:
-    """After a refused write: the last number goes back to the sequence; an earlier one
-    stays held for the record, so a retry (after the metadata is fixed) still uses it."""
-    with counters.locked_setting(storage, key, {"next": 1}) as seq:
-        if seq.value.get("next") == number + 1 and seq.held.get(holder) == number:
-            seq.value["next"] = number
-            seq.held.pop(holder)
+    sequence = session.counters.sequence(f"{entity_name}:{field_name}")
+    taken = None  # (number, value) this run took and has not written
+    for _ in range(ATTEMPTS):
+        with engine_errors(NAME):
+            current = session.records.get(entity_name, rid)
+        if current.get(field_name) not in (None, ""):
+            if taken is not None and taken[1] != current[field_name]:
+                sequence.give_back(rid, taken[0])  # not if another run of this record wrote it
+            else:
+                sequence.release(rid)
+            return {"skipped": f"{field_name} already has a value", "value": current[field_name]}
+        number = sequence.next(holder=rid)
+        taken = number, number if base_type(field) == "integer" else f"{prefix}{number:0{width}d}"
+        try:  # only over the version read: another run numbering the record meanwhile makes it stale
+            written = session.records.update(entity_name, rid, {field_name: taken[1], "version": current["version"]},
+                                             effect_key=context.effect_key or None)
+        except StaleVersion:
+            continue
+        except LoomError as exc:
+            sequence.give_back(rid, number)
+            raise ActionFailed(f"{NAME}: could not set {entity_name}.{field_name} to {taken[1]!r}: {exc}") from None
+        sequence.release(rid)
+        return {"field": field_name, "value": taken[1], "number": number, "updated": written is not None}
+    raise ActionFailed(f"{NAME}: {entity_name} {rid} kept changing while it was being numbered; try again")
 
 
 SPEC = ActionSpec(run=run, check=check,

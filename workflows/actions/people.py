@@ -3,27 +3,11 @@
 strategies round_robin, least_loaded, territory and segment."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import func, select
-
-from engine.actions import ActionFailed
-from engine.auth import ROLES
-from engine.fieldtypes import EMAIL_RE
-from engine.systables import loom_table
-from workflows.actions import counters
-from workflows.actions.common import name_problem
+from engine.plugin_api import EMAIL_RE, ROLES, ActionFailed
+from workflows.actions.common import engine_errors, name_problem
 
 STRATEGIES = ("round_robin", "least_loaded", "territory", "segment")
 MAX_POOL = 500
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    email: str
-    territory: str | None = None
-    segments: tuple = ()
 
 
 def strategy_problems(action: str, params: dict, strategy, what: str = "strategy") -> list[str]:
@@ -55,19 +39,6 @@ def role_problems(action: str, params: dict, where: str = "") -> list[str]:
     return problems
 
 
-def candidates(storage, role=None, emails=None) -> list[Person]:
-    users = loom_table(storage.schema, "loom_users")
-    stmt = select(users.c.id, users.c.email, users.c.territory, users.c.segments).where(users.c.active)
-    if role is not None:
-        stmt = stmt.where(users.c.role == role)
-    if emails is not None:
-        stmt = stmt.where(users.c.email.in_([e.strip().lower() for e in emails]))
-    with storage.connect() as conn:
-        rows = conn.execute(stmt.order_by(users.c.id)).all()
-    return [Person(r.id, r.email, r.territory, tuple(r.segments) if isinstance(r.segments, list) else ())
-            for r in rows]
-
-
 def describe_pool(role=None, emails=None) -> str:
     text = "no active user"
     if role is not None:
@@ -80,49 +51,41 @@ def describe_pool(role=None, emails=None) -> str:
 def open_states(session, entity_name: str):
     """(state field, names of the states that are not done/cancelled), or None when the
     entity has no workflow (then every record counts as open)."""
-    workflow = session.metadata().package.workflow_for(entity_name)
+    workflow = session.metadata.workflow_for(entity_name)
     if workflow is None:
         return None
     return workflow.field, [s.name for s in workflow.states if not s.final]
 
 
 def loads(session, entity_name: str, field_name: str, people) -> dict:
-    """{user id: number of open records of the entity assigned to them}."""
-    table = session.metadata().tables[entity_name]
-    column = table.c[field_name]
-    stmt = (select(column, func.count()).where(column.in_([p.id for p in people])).group_by(column))
+    """{user id: number of open records of the entity assigned to them}, every record
+    counted (the system's count, whoever acts)."""
     states = open_states(session, entity_name)
-    if states is not None:
-        stmt = stmt.where(table.c[states[0]].in_(states[1]))
-    with session.storage.connect() as conn:
-        counted = dict(conn.execute(stmt).all())
-    return {p.id: counted.get(p.id, 0) for p in people}
+    only_open = [(f"{states[0]}__in", ",".join(states[1]))] if states is not None and states[1] else []
+    records = session.as_system().records
+    with engine_errors("least_loaded"):
+        return {p.id: records.count(entity_name, [(field_name, str(p.id)), *only_open], cap=None) for p in people}
 
 
-def least_loaded(session, entity_name, field_name, people) -> tuple[Person, dict]:
+def least_loaded(session, entity_name, field_name, people) -> tuple:
     counts = loads(session, entity_name, field_name, people)
     chosen = min(people, key=lambda p: (counts[p.id], p.id))
     return chosen, {"open_records": counts[chosen.id]}
 
 
-def round_robin(session, entity_name, field_name, people, holder) -> tuple[Person, dict]:
+def round_robin(session, entity_name, field_name, people, holder) -> tuple:
     """The next person after the last one chosen, in id order, wrapping around; the
-    cursor is `rr:<entity>:<field>` in loom_settings."""
-    key = counters.setting_key("rr", entity_name, field_name)
+    turns are `<entity>:<field>`'s (`rr:<entity>:<field>` in loom_settings)."""
     by_id = {p.id: p for p in people}
-    with counters.locked_setting(session.storage, key, {}) as cursor:
-        held = cursor.held.get(counters.holder_key(holder)) if holder else None
-        if held in by_id:
-            return by_id[held], {"cursor": key}
-        last = cursor.value.get("last")
-        chosen = next((p for p in people if isinstance(last, int) and p.id > last), people[0])
-        cursor.value["last"] = chosen.id
-        if holder:
-            cursor.held[counters.holder_key(holder)] = chosen.id
-    return chosen, {"cursor": key}
+    chosen = session.counters.turns(turns_name(entity_name, field_name)).next(list(by_id), holder=holder)
+    return by_id[chosen], {}
 
 
-def matching(strategy: str, people, wanted) -> list[Person]:
+def turns_name(entity_name: str, field_name: str) -> str:
+    return f"{entity_name}:{field_name}"
+
+
+def matching(strategy: str, people, wanted) -> list:
     """The people whose territory equals `wanted` (case and surrounding blanks ignored)
     or whose segments contain it (any of them, for a list)."""
     if strategy == "territory":
@@ -133,12 +96,12 @@ def matching(strategy: str, people, wanted) -> list[Person]:
 
 
 def choose(session, action: str, strategy: str, *, entity: str, field: str, record: dict,
-           params: dict, holder=None) -> tuple[Person, dict]:
+           params: dict, holder=None) -> tuple:
     """A person for `entity.field` by `strategy` among the candidates of `params`
     (role, users); territory/segment match `record`. Raises ActionFailed naming the
     strategy and why nobody fits."""
     role, emails = params.get("role"), params.get("users")
-    people = candidates(session.storage, role, emails)
+    people = session.people.active(role, emails)
     if not people:
         raise ActionFailed(f"{action} ({strategy}): {describe_pool(role, emails)} to choose from")
     if strategy == "round_robin":

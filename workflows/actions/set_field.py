@@ -4,7 +4,7 @@
 saw it) or `{"$now": true}` (the current UTC date/time; today for a date field)."""
 from __future__ import annotations
 
-from engine.actions import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionSpec
 from workflows.actions.common import (
     base_type, engine_errors, field_of, name_problem, params_problems, record_id, resolve,
     value_problem,

@@ -1,11 +1,10 @@
 """`transition`: `{"name": "start", "comment": "…"}` takes a workflow transition on the
-triggering record, through `workflows.transitions.perform` (so guards, required fields
-and the transition log apply as for a person). A retried job whose transition already
-happened (its effect key is recorded) is skipped rather than refused."""
+triggering record through `session.transitions` (so guards, required fields and the
+transition log apply as for a person). A retried job whose transition already happened
+(its effect key is recorded) is skipped rather than refused."""
 from __future__ import annotations
 
-from engine import effects
-from engine.actions import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionSpec
 from workflows.actions.common import engine_errors, name_problem, params_problems, record_id
 
 NAME = "transition"
@@ -25,23 +24,10 @@ def run(context, params) -> dict:
     problems = check(params)
     if problems:
         raise ActionFailed("; ".join(problems))
-    from workflows.transitions import perform
-
-    session, key, name = context.session, context.effect_key or None, params["name"]
     rid = record_id(context, NAME)
-    if key and effects.already(session.storage, key):
-        return {"transition": name, "performed": False, "skipped": "already done for this event"}
     with engine_errors(NAME):
-        status, body = perform(session, context.entity, rid, name, comment=params.get("comment"),
-                               effect_key=key)
-    if status == 202:
-        return {"transition": name, "performed": False, "awaiting_approval": True}
-    record = body.get("record") if isinstance(body, dict) else None
-    if record is None:
-        return {"transition": name, "performed": False, "skipped": "already done for this event"}
-    workflow = session.metadata().package.workflow_for(context.entity)
-    return {"transition": name, "performed": True,
-            "state": record.get(workflow.field) if workflow else None}
+        return context.session.transitions.take(context.entity, rid, params["name"], comment=params.get("comment"),
+                                                effect_key=context.effect_key or None)
 
 
 SPEC = ActionSpec(run=run, check=check, description="Take a workflow transition on the record.")

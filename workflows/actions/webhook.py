@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from engine.actions import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionSpec
 from workflows.actions.common import params_problems
 
 NAME = "webhook"

@@ -9,8 +9,8 @@ chunks, so an update that touches none of a chunk's fields skips it without call
 durable-rules.
 
 A fact carries only what the chunk's rules test: ``f_<field>`` normalised values,
-``k<n>`` flags of contains / matches leaves that hold (decided in Python, see
-metadata.regex), ``c<n>`` changed-flags, ``tt``/``tf`` the transition's states, and the marker
+``k<n>`` flags of contains / matches leaves that hold (decided by metadata.conditions),
+``c<n>`` changed-flags, ``tt``/``tf`` the transition's states, and the marker
 ``ev`` every rule tests (a rule without it would also match durable-rules' own
 session-state fact, and loop).
 """
@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from metadata.conditions import leaf_holds
+
 from .checks import analyze, check_ruleset
-from .conditions import contains, is_leaf, matches, normalize, to_dnf
+from .conditions import base_types, is_leaf, normalize, to_dnf
 from .correlation import parse_window
 from .events import for_event, rule_events
 
@@ -50,6 +52,7 @@ class Rule:
     to: tuple | None
     from_: tuple | None
     condition: dict | None          # with values normalised to the field's kind
+    written: dict | None            # the condition as written: what metadata.conditions decides
     actions: tuple
     message: dict | None
     correlate: dict | None          # {"by", "count", "within": timedelta, "text"}
@@ -65,7 +68,7 @@ class Chunk:
     rules: dict                      # rule name -> Rule
     definition: dict                 # durable rule name -> {"all": [{"m": ...}]}
     fields: list                     # (property, field, kind)
-    flags: list                      # (property, field, op, value): contains / matches
+    flags: list                      # (property, field, op, value, base type): contains / matches
     changed: list                    # (property, frozenset of fields)
     transition: bool
     prefilter: frozenset | None      # None: any event; else: skip unless these changed
@@ -77,9 +80,8 @@ class Chunk:
             value = ctx.value(name, kind)
             if value is not None:
                 out[prop] = value
-        for prop, name, op, value in self.flags:
-            raw = ctx.record.get(name)
-            if contains(raw, value) if op == "contains" else matches(raw, value):
+        for prop, name, op, value, base in self.flags:
+            if leaf_holds(op, ctx.record.get(name), value, base):
                 out[prop] = 1
         for prop, names in self.changed:
             if ctx.changed & names:
@@ -143,6 +145,7 @@ def _rule(doc: dict, index: int, raw: dict, kinds: dict) -> Rule:
                 changed=frozenset(when["changed"]) if "changed" in when else None,
                 to=_states(when.get("to")), from_=_states(when.get("from")),
                 condition=_normalized(when["condition"], kinds) if "condition" in when else None,
+                written=when.get("condition"),
                 actions=tuple(raw.get("actions", ())), correlate=correlate,
                 message={"en": message} if isinstance(message, str) else message)
 
@@ -157,7 +160,7 @@ def _event_atoms(rule: Rule, chunk_changed: dict) -> list[dict]:
     return atoms
 
 
-def _build_chunk(doc: dict, event: str, rules: list, kinds: dict) -> Chunk:
+def _build_chunk(doc: dict, event: str, rules: list, kinds: dict, types: dict) -> Chunk:
     names, changed, definition = _Names(kinds), {}, {}
     for rule in rules:
         head = _event_atoms(rule, changed)
@@ -168,7 +171,7 @@ def _build_chunk(doc: dict, event: str, rules: list, kinds: dict) -> Chunk:
     chunk = Chunk(ruleset=doc["name"], kind=doc["kind"], entity=doc["entity"], event=event,
                   rules={r.name: r for r in rules}, definition=definition,
                   fields=[(prop, name, kinds.get(name, "any")) for name, prop in names.fields.items()],
-                  flags=[(prop, *key) for key, prop in names.flags.items()],
+                  flags=[(prop, *key, types.get(key[0])) for key, prop in names.flags.items()],
                   changed=[(prop, fields) for fields, prop in changed.items()],
                   transition=any(r.to or r.from_ for r in rules), prefilter=prefilter)
     chunk.key = json.dumps([doc["entity"], doc["name"], doc["kind"], event, definition, chunk.fields,
@@ -185,7 +188,8 @@ def _properties(rule: Rule, kinds: dict) -> int:
 
 
 def compile_ruleset(doc, entity_fields: dict | None = None, path_prefix: str = ""):
-    """(rules, chunks, kinds) of one rule set; RulesetInvalid with every problem if it has any.
+    """(rules, chunks, types) of one rule set — types: {field: the base type its conditions
+    are decided with}; RulesetInvalid with every problem if it has any.
 
     A rule listening to several events gives one Rule per event (same name and index),
     each in its event's chunks: it fires exactly as rules written once per event would."""
@@ -193,6 +197,7 @@ def compile_ruleset(doc, entity_fields: dict | None = None, path_prefix: str = "
     if problems:
         raise RulesetInvalid(problems)
     kinds, _ = analyze(doc, entity_fields)
+    types = base_types(kinds, entity_fields)
     rules = [rule for i in range(len(doc["rules"])) for rule in _rules(doc, i, kinds)]
     chunks: list[Chunk] = []
     for event in EVENTS:
@@ -204,10 +209,10 @@ def compile_ruleset(doc, entity_fields: dict | None = None, path_prefix: str = "
         for rule in group:
             p = _properties(rule, kinds) + 4
             if batch and (cost + sizes[rule.name] > CHUNK_BUDGET or props + p > MAX_PROPERTIES):
-                chunks.append(_build_chunk(doc, event, batch, kinds))
+                chunks.append(_build_chunk(doc, event, batch, kinds, types))
                 batch, cost, props = [], 0, 0
             batch.append(rule)
             cost, props = cost + sizes[rule.name], props + p
         if batch:
-            chunks.append(_build_chunk(doc, event, batch, kinds))
-    return rules, chunks, kinds
+            chunks.append(_build_chunk(doc, event, batch, kinds, types))
+    return rules, chunks, types

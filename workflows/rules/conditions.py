@@ -2,15 +2,15 @@
 the translation of a condition into durable-rules expressions.
 
 metadata.conditions checks, evaluates and explains conditions for guards, schedules and
-rules alike (explain() here calls it); this module only *translates*.  Record values
-reach durable-rules through one normalisation (``normalize``) that follows the same
-truth table (docs/metadata.md): every field is compared as one *kind* — number, moment
-(ISO date/datetime -> UTC seconds), bool or string (text, choice) — from the entity's
+rules alike; this module only *translates*.  Durable-rules matches a coarse test: record
+values reach it through one normalisation (``normalize``) by *kind* — number, moment
+(ISO date/datetime -> UTC seconds), bool or string (text, choice), from the entity's
 field type when known, else from the rule values; an empty value (null, "", [], or a
-value that does not fit the kind) is absent from the fact, so it fails every operator
-except ne, not_in and not_exists.  contains and matches are decided in Python and reach
-durable-rules as flags (its own $mt gives wrong verdicts).  A hypothesis test
-(tests/workflows/test_condition_agreement.py) holds the two to one answer.
+value that does not fit the kind) is absent from the fact — and contains / matches
+leaves reach it as flags decided by metadata.conditions (``leaf_holds``).  Every rule it
+matches is then decided by metadata.conditions on the record (``holds``), with the
+base types guards use, so a rule fires exactly when a guard with its condition passes;
+tests/workflows/test_condition_agreement.py also holds the coarse test to that answer.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from metadata.conditions import NO_VALUE_OPS, OPS, evaluate_condition, explain_condition
-from metadata.regex import compile_pattern
+from metadata.conditions import NO_VALUE_OPS, OPS, SYSTEM_FIELD_TYPES, evaluate_condition, explain_condition
 
 ORDERING = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 COMPLEMENT = {"gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt"}
@@ -109,12 +108,6 @@ def normalize(kind: str, raw):
     return 1  # "any"/"list": only exists / not_exists / contains look at it
 
 
-def contains(raw, needle) -> bool:
-    if isinstance(raw, str):
-        return needle in raw
-    return isinstance(raw, list) and any(item == needle for item in raw)
-
-
 def value_kind(value) -> str | None:
     """The kind a rule value implies (None for null / unsupported)."""
     if isinstance(value, bool):
@@ -126,20 +119,24 @@ def value_kind(value) -> str | None:
     return None
 
 
-# --- patterns (matches) -----------------------------------------------------------------
+# --- deciding and explaining --------------------------------------------------------
 
-
-def matches(raw, pattern: str) -> bool:
-    text = _text(raw)
-    return text is not None and compile_pattern(pattern).search(text)
-
-
-# --- explaining ----------------------------------------------------------------------
-
-# The base type metadata.conditions compares a field of each kind as: explain() and
-# guards use that one evaluator; durable-rules gets the same condition translated.
+# The base type a field of each kind compares as when the rule set's entity is unknown.
 KIND_BASE_TYPES = {"number": "decimal", "moment": "datetime", "bool": "boolean", "string": "text",
                    "list": "multi_choice"}
+
+
+def base_types(kinds: dict, entity_fields: dict | None) -> dict:
+    """{field: base type} a rule's condition is decided with: the entity's type of the
+    field (as a guard compares it), else its kind's; None for "any"."""
+    typed = {**SYSTEM_FIELD_TYPES, **entity_fields} if entity_fields is not None else {}
+    return {name: typed.get(name) or KIND_BASE_TYPES.get(kind) for name, kind in kinds.items()}
+
+
+def holds(condition: dict, types: dict, record: dict) -> bool:
+    """Whether a rule's condition (as written) holds for the record: metadata.conditions'
+    verdict, the one every rule durable-rules matched must also get."""
+    return evaluate_condition(condition, record, types)
 
 
 def is_leaf(node: dict) -> bool:
@@ -158,10 +155,9 @@ def source_condition(node: dict) -> dict:
     return out
 
 
-def explain(node: dict, kinds: dict, record: dict) -> tuple[bool, list[dict]]:
+def explain(node: dict, types: dict, record: dict) -> tuple[bool, list[dict]]:
     """(verdict, reasons) of a normalised condition, by metadata.conditions' one evaluator."""
     condition = source_condition(node)
-    types = {name: KIND_BASE_TYPES.get(kind) for name, kind in kinds.items()}
     reasons = []
     for leaf in explain_condition(condition, record, types):
         shown = "" if leaf["op"] in NO_VALUE_OPS else " " + json.dumps(leaf.get("value"), ensure_ascii=False)
@@ -188,7 +184,7 @@ def _literal(leaf: dict, negated: bool, names) -> list[list[dict]]:
     flip = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
     if op in flip:
         op, negated = flip[op], not negated
-    if op in ("contains", "matches"):  # decided in Python, passed as a flag (see metadata.regex)
+    if op in ("contains", "matches"):  # decided by metadata.conditions, passed as a flag
         flag = names.flag(op, leaf)
         return [[{"$nex": {flag: 1}}]] if negated else [[{flag: 1}]]
     f = names.field(leaf["field"])

@@ -32,6 +32,7 @@ from durable.engine import Host
 
 from .compiler import Chunk, RulesetInvalid, compile_ruleset
 from .conditions import explain as explain_condition
+from .conditions import holds
 from .conditions import normalize
 from .correlation import CorrelationStore, InMemoryCorrelationStore, event_time
 
@@ -135,7 +136,7 @@ class _Published:
     version: int
     versions: dict        # rule set name -> the version that published it
     rules: dict           # (rule set, rule) -> (compiler.Rule, ...): one per event it listens to
-    kinds: dict           # rule set -> {field: kind}
+    types: dict           # rule set -> {field: base type its conditions are decided with}
     routes: dict          # (entity, event) -> [_Live]
     lives: tuple
 
@@ -237,7 +238,7 @@ class RulesEngine:
         published = _Published(
             version=version, versions=versions, lives=tuple(lives), routes=routes,
             rules=_by_name(r for _, rules, _, _ in compiled for r in rules),
-            kinds={doc["name"]: kinds for doc, _, _, kinds in compiled})
+            types={doc["name"]: types for doc, _, _, types in compiled})
         self._tenants = {**self._tenants, tenant: published}
         for live in old.values():
             self._retire(live)
@@ -288,6 +289,8 @@ class RulesEngine:
             order.setdefault(live.chunk.ruleset, len(order))
         firings = []
         for rule in sorted(matched, key=lambda r: (order[r.ruleset], r.index)):
+            if rule.written is not None and not holds(rule.written, current.types[rule.ruleset], ctx.record):
+                continue  # durable-rules' test is coarse: metadata.conditions decides
             firing = self._firing(event, ctx, rule)
             if firing is not None:
                 firings.append(firing)
@@ -358,7 +361,7 @@ class RulesEngine:
         reasons: list[dict] = []
         condition_ok = True
         if found.condition is not None:
-            condition_ok, reasons = explain_condition(found.condition, current.kinds[ruleset], ctx.record)
+            condition_ok, reasons = explain_condition(found.condition, current.types[ruleset], ctx.record)
         out = {"fired": event_ok and changed_ok and transition_ok and condition_ok, "reasons": reasons,
                "event_type_matched": event_ok, "changed_matched": changed_ok,
                "transition_matched": transition_ok, "condition_matched": condition_ok, "kind": found.kind}

@@ -1,5 +1,6 @@
-"""The `notify` action: render a tenant's message template for each recipient, in their
-language, and send it by e-mail, in-app, or both.
+"""Notifying people: render a tenant's message template for each recipient, in their
+language, and send it by e-mail, in-app, or both (the work of `session.notifications`
+and so of the `notify` action).
 
 Where templates live and how the mailer is configured is the caller's business, so both
 come in as callables. With an effect key every delivery is recorded in `loom_effects`,
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engine.actions import ActionContext, ActionFailed, ActionSpec
 from engine import effects
+from engine.actions import ActionFailed
 from workflows.notify import inapp
 from workflows.notify.mailer import EFFECT_HEADER, OFF, AddressRefused, Mailer
 from workflows.notify.recipients import Recipient, parse_spec, resolve
@@ -53,25 +54,30 @@ def check(params) -> list[str]:
     return problems
 
 
-def make_notify_action(templates_for: Callable, mailer_for: Callable) -> ActionSpec:
-    """The ActionSpec; `templates_for(session)` gives {name: template doc} and
-    `mailer_for(session)` the Mailer to send with."""
+class Notifier:
+    """Sends message templates for one engine session; `templates_for(session)` gives
+    {name: template doc} and `mailer_for(session)` the Mailer to send with."""
 
-    def run(context: ActionContext, params: dict) -> dict:
+    def __init__(self, session, templates_for: Callable, mailer_for: Callable):
+        self.session, self.templates_for, self.mailer_for = session, templates_for, mailer_for
+
+    def send(self, template: str, to, entity: str, record: dict, channel: str = "email",
+             effect_key: str | None = None) -> dict:
+        """`{"sent", "in_app", "skipped"}`: how many e-mails and in-app notifications went
+        out and why anyone was skipped. ActionFailed for bad params, a missing template or
+        a mail server that cannot be reached (the job is retried)."""
+        params = {"template": template, "to": to, "channel": channel}
         problems = check(params)
         if problems:
             raise ActionFailed("notify: " + "; ".join(problems))
-        return _Delivery(context, params, templates_for, mailer_for).run()
-
-    return ActionSpec(run=run, check=check,
-                      description="Send a message template to people by e-mail and/or in-app.")
+        return _Delivery(self.session, entity, record, effect_key or "", params, self.templates_for,
+                         self.mailer_for).run()
 
 
 class _Delivery:
-    def __init__(self, context, params, templates_for, mailer_for):
-        self.context = context
-        self.session = context.session
-        self.storage = context.session.storage
+    def __init__(self, session, entity, record, effect_key, params, templates_for, mailer_for):
+        self.session, self.entity, self.record, self.effect_key = session, entity, record, effect_key
+        self.storage = session.storage
         self.channel = params.get("channel", "email")
         self.specs = params["to"]
         self.template = self._template(params["template"], templates_for)
@@ -86,12 +92,12 @@ class _Delivery:
         return templates[name]
 
     def run(self) -> dict:
-        record = dict(self.context.record or {})
+        record = dict(self.record or {})
         people, skipped = resolve(self.storage, self.specs, record)
         self.outcome["skipped"] += skipped
         tenant = self.session.tenant
         for person in people:
-            ctx = {"record": record, "entity": self.context.entity,
+            ctx = {"record": record, "entity": self.entity,
                    "recipient": {"name": person.name or person.email, "email": person.email,
                                  "locale": person.locale},
                    "tenant": {"slug": tenant.slug, "name": tenant.name}}
@@ -106,7 +112,7 @@ class _Delivery:
         return self.outcome
 
     def _key(self, channel: str, person: Recipient) -> str | None:
-        key = self.context.effect_key
+        key = self.effect_key
         who = person.user_id if channel == "in_app" else person.email.lower()
         return f"{key}|notify:{channel}:{who}" if key else None
 
@@ -114,7 +120,7 @@ class _Delivery:
         if person.user_id is None:
             self.outcome["skipped"].append(f"{person.email}: not a user, so no in-app notification")
             return
-        made = inapp.create(self.storage, person.user_id, subject, body, entity=self.context.entity,
+        made = inapp.create(self.storage, person.user_id, subject, body, entity=self.entity,
                             record_id=_int_or_none(record.get("id")),
                             effect_key=self._key("in_app", person))
         if made is None:
@@ -130,7 +136,7 @@ class _Delivery:
         if not self._mailer().enabled:
             self.outcome["skipped"].append(f"{person.email}: {OFF}")
             return
-        headers = {EFFECT_HEADER: self.context.effect_key} if self.context.effect_key else None
+        headers = {EFFECT_HEADER: self.effect_key} if self.effect_key else None
         try:
             self._mailer().send(person.email, subject, body, headers=headers)
         except AddressRefused as exc:

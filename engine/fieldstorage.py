@@ -1,0 +1,71 @@
+"""Field storage: the columns each metadata type is stored in, and its values written out
+as JSON."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, String, Text
+
+from engine.coltypes import ID_TYPE, JSON_TYPE, ExactDecimal, UTCDateTime
+
+CURRENCY_SUFFIX = "__currency"
+
+
+# -- columns ------------------------------------------------------------------------
+
+def columns_for(field, schema: str | None) -> list[Column]:
+    """The real columns one field is stored in (currency takes two)."""
+    base = field.base_type or field.type
+    nullable = not field.required
+    if base == "currency":
+        return [
+            Column(field.name, ExactDecimal(field.precision or 18, _scale(field)), nullable=nullable),
+            Column(field.name + CURRENCY_SUFFIX, String(3), nullable=nullable),
+        ]
+    if base == "reference":
+        target = f"{schema}.{field.to}.id" if schema else f"{field.to}.id"
+        ondelete = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}[
+            field.on_delete or "restrict"]
+        return [Column(field.name, ID_TYPE, ForeignKey(target, ondelete=ondelete), nullable=nullable)]
+    return [Column(field.name, column_type(field), nullable=nullable)]
+
+
+def column_type(field):
+    base = field.base_type or field.type
+    if base in ("string", "email", "phone", "url", "choice"):
+        return String(field.max_length) if field.max_length else String()
+    if base == "text":
+        return Text()
+    if base == "integer":
+        return BigInteger()
+    if base == "decimal":
+        return ExactDecimal(field.precision or 18, _scale(field))
+    if base == "boolean":
+        return Boolean(create_constraint=False)
+    if base == "date":
+        return Date()
+    if base == "datetime":
+        return UTCDateTime()
+    if base in ("multi_choice", "json"):
+        return JSON_TYPE
+    if base == "reference":
+        return ID_TYPE
+    raise KeyError(base)
+
+
+def _scale(field) -> int:
+    return field.scale if field.scale is not None else 2
+
+
+# -- writing values out as JSON -----------------------------------------------------
+
+def dump_value(base: str, value):
+    if value is None:
+        return None
+    if base in ("decimal",):
+        return str(value)
+    if base == "date":
+        return value.isoformat()
+    if base == "datetime":
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value
