@@ -6,6 +6,8 @@ once.  jsonschema is imported on first use to keep ``import metadata`` cheap.
 
 from __future__ import annotations
 
+import copy
+import json
 from functools import lru_cache
 from typing import Mapping
 
@@ -25,16 +27,66 @@ _TYPE_WORDS = {
 }
 
 
+# The lists whose items are checked one by one against their own schema, each item's
+# problems kept by its JSON: a designer's edit changes one item of a large document, and
+# the others are not checked again.
+ITEM_SCHEMAS = {"entities": "entity", "workflows": "workflow", "layouts": "layout"}
+
+
 @lru_cache(maxsize=1)
-def package_validator():
-    """A Draft 2020-12 validator for packages; ``$ref``s resolve locally, never over the network."""
-    from jsonschema import Draft202012Validator
+def _registry():
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
     schemas = [cached_schema(name) for name in ("entity", "workflow", "layout", "package")]
-    registry = Registry().with_resources((s["$id"], DRAFT202012.create_resource(s)) for s in schemas)
-    return Draft202012Validator(cached_schema("package"), registry=registry)
+    return Registry().with_resources((s["$id"], DRAFT202012.create_resource(s)) for s in schemas)
+
+
+@lru_cache(maxsize=1)
+def package_validator():
+    """A Draft 2020-12 validator for packages; ``$ref``s resolve locally, never over the network."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(cached_schema("package"), registry=_registry())
+
+
+@lru_cache(maxsize=1)
+def _outline_validator():
+    """The package schema without descending into the items of ITEM_SCHEMAS' lists."""
+    from jsonschema import Draft202012Validator
+
+    schema = copy.deepcopy(cached_schema("package"))
+    for key in ITEM_SCHEMAS:
+        schema["properties"][key]["items"] = {}
+    return Draft202012Validator(schema, registry=_registry())
+
+
+@lru_cache(maxsize=4)
+def _item_validator(name: str):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(cached_schema(name), registry=_registry())
+
+
+@lru_cache(maxsize=4096)
+def _item_problems(name: str, text: str) -> tuple[Problem, ...]:
+    return tuple(p for e in _item_validator(name).iter_errors(json.loads(text)) for p in _translate(e))
+
+
+def schema_problems(document) -> list[Problem]:
+    """The JSON Schema problems of a package document (what `package_validator` finds)."""
+    if not isinstance(document, dict):
+        return [p for e in package_validator().iter_errors(document) for p in _translate(e)]
+    problems = [p for e in _outline_validator().iter_errors(document) for p in _translate(e)]
+    for key, name in ITEM_SCHEMAS.items():
+        items = document.get(key)
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            try:
+                found = _item_problems(name, json.dumps(item, sort_keys=True, ensure_ascii=False))
+            except (TypeError, ValueError):  # not JSON (a caller's Python object): checked as it is
+                found = tuple(p for e in _item_validator(name).iter_errors(item) for p in _translate(e))
+            problems += [Problem(f"/{key}/{index}{p.path}", p.code, p.message, p.details) for p in found]
+    return problems
 
 
 def check_package(document, extra_types: Mapping[str, str] | None = None,
@@ -48,9 +100,7 @@ def check_package(document, extra_types: Mapping[str, str] | None = None,
     A malformed argument raises ``ValueError``: it is a programming error.
     """
     types = known_types(extra_types)
-    problems = []
-    for error in package_validator().iter_errors(document):
-        problems += _translate(error)
+    problems = schema_problems(document)
     problems += semantic_problems(document, types)
     problems += field_condition_problems(document, types)
     problems += sharing_problems(document, types)
