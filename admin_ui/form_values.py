@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import get_timezone, to_user_timezone, to_utc
 
 from admin_ui.inputs import whole_number
+from engine.jsontext import strict_loads
 
 TEXTAREA_TYPES = ("text", "json")
 CHECKED = ("on", "true")  # a checkbox's "on", a yes/no select's "true"
@@ -79,7 +80,7 @@ def record_value(field: dict, raw):
         return _utc_text(raw), None
     if base == "json":
         try:
-            return json.loads(raw), None
+            return strict_loads(raw), None
         except ValueError:
             return None, _("Enter valid JSON.")
     return raw, None

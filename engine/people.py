@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from engine import auth, passwords
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.records.inputs import INT64
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 
@@ -61,8 +62,12 @@ def people(storage, user_id=None) -> list[Person]:
         return [Person(**row) for row in conn.execute(stmt).mappings()]
 
 
+def _an_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= INT64
+
+
 def person(storage, user_id) -> Person:
-    found = next(iter(people(storage, user_id)), None) if isinstance(user_id, int) else None
+    found = next(iter(people(storage, user_id)), None) if _an_id(user_id) else None
     if found is None:
         raise NotFound(f"no user {user_id} in this tenant", code="user_not_found")
     return found
@@ -175,6 +180,8 @@ def new_token(storage, email, label) -> tuple[dict, str]:
 def revoke(storage, token_id) -> dict:
     """Revoke a token: it is refused from the next request on."""
     table = loom_table(storage.schema, "loom_tokens")
+    if not _an_id(token_id):
+        raise NotFound(f"no token {str(token_id)[:40]} in this tenant", code="token_not_found")
     with storage.begin() as conn:
         row = conn.execute(select(table.c.revoked_at).where(table.c.id == token_id)).first()
         if row is None:

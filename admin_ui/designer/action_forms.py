@@ -6,12 +6,15 @@ plugin's) gets one JSON input for its params; its `check` still judges them."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin_ui.designer.edits import dicts
+from admin_ui.inputs import INT64, whole_number
+from engine.jsontext import strict_loads
 from engine.systables import loom_table
 from metadata.model import DECIMAL_TYPES, base_type_of
 
@@ -113,7 +116,7 @@ def _read(param: Param, form, key: str, field_types: dict, field: str | None):
         return _pairs(text, field_types)
     if param.kind == "json":
         try:
-            return json.loads(text)
+            return strict_loads(text)
         except ValueError:
             raise ValueError("this is not JSON") from None
     return text
@@ -123,20 +126,21 @@ def _number(text: str, kind):
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{text[:30]!r} is not a number") from None
-    return int(value) if kind is int and value.is_integer() else value
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:30]!r} is not a number")
+    return int(value) if kind is int and value.is_integer() and abs(value) <= INT64 else value
 
 
 def typed_value(text: str, base_type: str | None):
     """A typed-in value as the field's type stores it (a number for numbers, true/false for
     yes/no fields, a list for multiple choices); as text when it does not read so — the
     action's check then says what is wrong."""
-    if base_type in ("integer",) + DECIMAL_TYPES:
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        return int(number) if number.is_integer() and base_type == "integer" else number
+    if base_type == "integer":
+        number = whole_number(text)
+        return text if number is None else number
+    if base_type in DECIMAL_TYPES:  # kept as text: exact, as the engine reads decimals
+        return text.strip()
     if base_type == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     if base_type == "multi_choice":

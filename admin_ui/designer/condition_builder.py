@@ -24,7 +24,9 @@ from flask_babel import gettext as _
 
 from admin_ui.designer import edits
 from admin_ui.designer.common import drafts, shown
+from admin_ui.inputs import whole_number
 from admin_ui.web import admin_only, screens
+from engine.jsontext import strict_loads
 from metadata.conditions import NO_VALUE_OPS, check_condition, condition_field, ops_for
 from metadata.fieldtypes import known_types
 from metadata.workflow_checks import typed_entities
@@ -240,7 +242,7 @@ def condition_of(builder: Builder, entity_doc: dict, document: dict):
         if not builder.text.strip():
             return None, []
         try:
-            condition = json.loads(builder.text)
+            condition = strict_loads(builder.text)
         except ValueError as exc:
             return None, [{"field": "", "code": "invalid_json", "message": _("This is not JSON: %(error)s", error=exc)}]
     else:
@@ -296,7 +298,7 @@ def converted(base: str, text):
         return {"true": True, "false": False}.get(bare.lower(), text)
     if base == "multi_choice" and bare.startswith("["):
         try:
-            return json.loads(bare)
+            return strict_loads(bare)
         except ValueError:
             return text
     return text
@@ -313,8 +315,9 @@ def apply_action(builder: Builder, action: str, entity_doc: dict, document: dict
     elif action == "add-group":
         path = f"{builder.prefix}-{len(builder.items)}"
         builder.items.append(Group(path=path, match="any", rows=[Row(path=f"{path}-0", field=first)]))
-    elif action.startswith("add:") and action[4:].isdigit() and int(action[4:]) < len(builder.items):
-        group = builder.items[int(action[4:])]
+    elif action.startswith("add:") and (whole_number(action[4:], 0) or 0) < len(builder.items) \
+            and whole_number(action[4:], 0) is not None:
+        group = builder.items[whole_number(action[4:], 0)]
         if isinstance(group, Group):
             group.rows.append(Row(path=f"{group.path}-{len(group.rows)}", field=first))
     elif action.startswith("remove:"):
@@ -334,7 +337,7 @@ def apply_action(builder: Builder, action: str, entity_doc: dict, document: dict
 
 
 def _remove(builder: Builder, where: str) -> None:
-    steps = [int(s) for s in where.split("-") if s.isdigit()]
+    steps = [n for s in where.split("-") if (n := whole_number(s, 0)) is not None]
     if len(steps) == 1 and steps[0] < len(builder.items):
         del builder.items[steps[0]]
     elif len(steps) == 2 and steps[0] < len(builder.items) and isinstance(builder.items[steps[0]], Group):

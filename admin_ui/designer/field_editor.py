@@ -15,6 +15,7 @@ from admin_ui.designer.common import drafts, problems_at, save_edit, shown
 from admin_ui.designer.usage import field_usage
 from admin_ui.inputs import whole_number
 from admin_ui.web import admin_only, screens
+from engine.jsontext import strict_loads
 from engine.migration.conversion import conversion, rewritten
 from metadata.fieldtypes import COMMON_PROPERTIES, TYPE_PROPERTIES, known_types
 from metadata.model import OPTION_COLORS, Field
@@ -151,7 +152,7 @@ def _typed(text: str, base: str):
         return {"true": True, "false": False}.get(text.lower(), text)
     if base in ("json", "multi_choice", "currency"):
         try:
-            return json.loads(text)
+            return strict_loads(text)
         except ValueError:
             return text
     return text

@@ -13,6 +13,7 @@ from admin_ui.designer import edits
 from admin_ui.designer.common import drafts, overview_url, problems_at, save_edit, shown
 from admin_ui.web import admin_only, screens
 from engine.errors import Conflict, NotFound
+from engine.jsontext import strict_loads
 
 
 @screens.get("/designer/")
@@ -86,7 +87,7 @@ def designer_import():
     """A JSON document (an uploaded file) becomes the draft, checked like every edit."""
     upload = request.files.get("document")
     try:
-        document = json.loads(upload.read().decode("utf-8")) if upload else None
+        document = strict_loads(upload.read().decode("utf-8")) if upload else None
     except (UnicodeDecodeError, ValueError):
         document = None
     if not isinstance(document, dict):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from admin_ui.designer.edits import dicts, labels
 from admin_ui.designer.common import shown
+from admin_ui.inputs import whole_number
 
 EVENTS = ("record.updated", "record.created", "created_or_updated", "record.transitioned", "timer")
 BOTH = ["record.created", "record.updated"]
@@ -75,7 +76,7 @@ def _schedule(form) -> dict:
 
 def _correlate(form) -> dict:
     count = (form.get("count") or "").strip()
-    return {"by": (form.get("by") or "").strip(), "count": int(count) if count.isdigit() else count,
+    return {"by": (form.get("by") or "").strip(), "count": count if whole_number(count, 0) is None else whole_number(count, 0),
             "within": f"{(form.get('within') or '').strip()}{form.get('unit') if form.get('unit') in UNITS else 'd'}"}
 
 

@@ -14,6 +14,7 @@ from admin_ui.designer.condition_builder import builder_for, builder_from_form, 
 from admin_ui.designer.rule_forms import trigger_in_words, trigger_view, when_from_form
 from admin_ui.formats import record_title, reference_labels
 from admin_ui.i18n import language_of_request
+from admin_ui.inputs import whole_number
 from admin_ui.view import entity_view
 from admin_ui.web import admin_only, screens
 from engine.errors import LoomError, NotFound
@@ -263,7 +264,7 @@ def designer_rule_test(ruleset, rule):
     event_id = request.args.get("event", "")
     try:
         outcome = rule_checks.try_on_record(g.session, draft.document, ruleset, rule, events,
-                                            int(event_id) if event_id.isdigit() else None)
+                                            whole_number(event_id, 0))
     except LoomError as exc:
         return _page(ruleset, rule, status=409, test={"record": record, "events": events, "error": exc.message,
                                                       "details": _in_draft(exc.details, i, j)})
@@ -301,7 +302,8 @@ def _leaf_words(condition, reason: dict, entity) -> str:
     the reason's path inside the rule's condition; the engine's own text when none is there."""
     leaf = condition
     for step in [s for s in str(reason.get("path", "")).split("/") if s]:
-        leaf = leaf[int(step)] if isinstance(leaf, list) and step.isdigit() and int(step) < len(leaf) \
+        at = whole_number(step, 0)
+        leaf = leaf[at] if isinstance(leaf, list) and at is not None and at < len(leaf) \
             else leaf.get(step) if isinstance(leaf, dict) else None
     if not isinstance(leaf, dict) or "field" not in leaf:
         return None, str(reason.get("condition", ""))
@@ -326,7 +328,7 @@ def designer_rule_replay(ruleset, rule):
     if _unready(draft, i, j):
         return _page(ruleset, rule, status=409, replay={"error": _unready(draft, i, j)})
     days = request.args.get("days", "30")
-    if not days.isdigit() or not 1 <= int(days) <= rule_checks.MAX_DAYS:
+    if not 1 <= (whole_number(days, 0) or 0) <= rule_checks.MAX_DAYS:
         return _page(ruleset, rule, status=400, days=days[:10], replay={
             "error": _("Give a number of days from 1 to %(most)s.", most=rule_checks.MAX_DAYS)})
     try:

@@ -16,9 +16,11 @@ from admin_ui.designer import edits_workflows as wf
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
 from admin_ui.designer.condition_builder import builder_for, condition_from_form, describe
 from admin_ui.designer.workflow_diagram import Words, diagram
+from admin_ui.inputs import whole_number
 from admin_ui.web import admin_only, screens
 from engine.auth import ROLES
 from engine.errors import LoomError
+from engine.jsontext import strict_loads
 from metadata.workflow import APPROVAL_MODES, COMMENT_MODES, STATE_CATEGORIES
 
 GUARD_PREFIX = "guard"  # the condition builder's form names of a transition's guard
@@ -177,7 +179,7 @@ def _json(key: str, kind: type, what: str):
     if not text:
         return None
     try:
-        value = json.loads(text)
+        value = strict_loads(text)
     except ValueError:
         value = None
     if not isinstance(value, kind):
@@ -216,7 +218,7 @@ def _approval() -> dict | None:
     if not role:
         return None
     count = form.get("approval_count", "1").strip() or "1"
-    if not count.isdigit() or not 0 < int(count) <= 1000:
+    if not 0 < (whole_number(count, 0) or 0) <= 1000:
         raise FormRefused(_("The number of approvals is a whole number from 1 to 1000."))
     approval = {"role": role, "mode": form.get("approval_mode", "any")}
     if approval["mode"] == "any":

@@ -2,12 +2,10 @@
 a 400 with a clear message, never a 500; so is a key a fixed-shape body does not have."""
 from __future__ import annotations
 
-import json
-import math
-
 from flask import request
 
 from engine.errors import LoomError, ValidationFailed
+from engine.jsontext import TooDeep, strict_loads
 
 MAX_DEPTH = 32
 
@@ -25,8 +23,8 @@ def json_body(keys=None, optional=False) -> dict:
             return {}
         raise BadBody("the request needs a JSON body")
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except RecursionError:
+        value = strict_loads(raw)
+    except TooDeep:
         raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError as exc:
         raise BadBody(f"the body is not valid JSON: {exc}") from None
@@ -39,17 +37,6 @@ def json_body(keys=None, optional=False) -> dict:
         shape = ", ".join(repr(k) for k in keys)
         raise ValidationFailed(f"unknown key {unknown[0][:40]!r} in the body; it takes only: {shape}",
                                details=[{"field": k[:100], "message": "unknown key"} for k in unknown])
-    return value
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text):
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:40]} is too large a number")
     return value
 
 

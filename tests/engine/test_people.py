@@ -257,3 +257,14 @@ def test_any_audit_filter_text_is_read_or_refused_with_its_fields(args):
         assert exc.details and {d["field"] for d in exc.details} <= set(args)
     else:
         assert query.limit >= 1 and (query.since is None or query.since.tzinfo is not None)
+
+
+def test_ids_beyond_any_row_are_not_found_not_a_server_error(acme, tenant, client):
+    huge = 2 ** 70
+    for method, path, body in (("PATCH", f"/api/v1/t/acme/users/{huge}", {"role": "member"}),
+                               ("POST", f"/api/v1/t/acme/users/{huge}/password-reset", None),
+                               ("DELETE", f"/api/v1/t/acme/tokens/{huge}", None)):
+        answer = client.open(path, method=method, json=body, headers=bearer(tenant[ADMIN]))
+        assert answer.status_code == 404, (path, answer.status_code)
+    with pytest.raises(NotFound):
+        people.person(acme.storage, huge)

@@ -274,3 +274,13 @@ def test_choices_are_offered_by_their_labels(site, install):
     install.session("acme").apply_metadata(document)
     html = drawn(ann, {"field": "tier", "op": "eq", "value": "gold"})
     assert '<option value="gold" selected>Gold card</option>' in html and '<option value="silver" >silver</option>' in html
+
+
+def test_odd_digits_and_numbers_json_cannot_hold_are_refused_plainly(site):
+    app, ann = site
+    for action in ("add:²", "remove:²-1", "remove:" + "9" * 5000):
+        page = redraw(ann, {"cond-mode": "rows", "cond-action": action})
+        assert page.status_code == 200, action
+    for text in ('{"field": "lifetime_value", "op": "gt", "value": NaN}', '{"field": "account", "op": "eq", "value": 1e999}'):
+        page = redraw(ann, {"cond-mode": "json", "cond-json": text, "cond-action": "rows"})
+        assert page.status_code == 200 and "This is not JSON" in page.text

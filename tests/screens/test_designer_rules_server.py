@@ -63,7 +63,7 @@ def condition_form(condition) -> dict:
 def mine(install) -> dict:
     storage = install.session("demo").storage
     admin = next(a for a in auth.list_users(storage) if a.email == ADMIN)
-    return Drafts(install.session("demo", admin)).mine()
+    return Drafts(install.session("demo", admin)).open()
 
 
 def ruleset_in(draft, name="store_alerts") -> dict:
