@@ -165,7 +165,7 @@ def _page(entity: dict, state) -> dict:
     owners = names_of(r.get("owner_id") for r in items) if "owner_id" in state.columns else {}
     fields = entity["field_by_name"]
     rows = [{"id": r["id"], "title": formats.record_title(entity, r), "url": record_url(entity["name"], r["id"]),
-             "cells": [_cell(fields.get(c), c, r.get(c), references, owners) for c in state.columns]} for r in items]
+             "cells": [list_cell(fields.get(c), c, r.get(c), references, owners) for c in state.columns]} for r in items]
     base = url_for("screens.entity_list", entity=entity["name"])
     labels = column_labels(entity)
     header = [{"name": c, "label": labels.get(c, c), "sort": state.sort_of(c),
@@ -183,7 +183,9 @@ def _next_sort(state, name: str) -> str:
     return "-" + name if state.sort_of(name) == "ascending" else name
 
 
-def _cell(field, name, value, labels, owners) -> str:
+def list_cell(field, name, value, labels, owners) -> str:
+    """A list row's cell: a field's value as the list shows it (choices as badges), or a
+    system column's."""
     if field is not None:
         return formats.badged(field, value, labels)
     if name == "owner_id":

@@ -166,26 +166,31 @@ def create_user(storage, email: str, role: str = "member", display_name=None, lo
 def update_user(storage, email: str, role=UNSET, manager=UNSET, attributes=None, clear=()) -> Actor:
     """Change a user: ``role``; ``manager`` (an e-mail, or None for no manager);
     ``attributes`` set (replacing those names' values); ``clear`` removes names."""
-    email = (email or "").strip().lower()
-    users = loom_table(storage.schema, "loom_users")
     with storage.begin() as conn:
-        row = conn.execute(select(users).where(users.c.email == email)).mappings().first()
-        if row is None:
-            raise NotFound(f"no user {email} in this tenant", code="user_not_found")
-        values = {}
-        if role is not UNSET:
-            values["role"] = _role(role)
-        if manager is not UNSET:
-            values["manager_id"] = _manager_id(conn, users, manager, row["id"])
-        if attributes or clear:
-            merged = {**(row["attributes"] or {}), **check_attributes(attributes or {})}
-            unknown = [name for name in clear if name not in merged]
-            if unknown:
-                raise ValidationFailed(f"{email} has no attribute {unknown[0]!r} to clear",
-                                       details=[{"field": f"attributes.{n}", "message": "not set"} for n in unknown])
-            values["attributes"] = {k: v for k, v in merged.items() if k not in clear} or None
-        if values:
-            conn.execute(users.update().where(users.c.id == row["id"]).values(values))
+        return update_user_in(conn, storage.schema, email, role, manager, attributes, clear)
+
+
+def update_user_in(conn, schema, email: str, role=UNSET, manager=UNSET, attributes=None, clear=()) -> Actor:
+    """`update_user` inside the caller's write transaction `conn`."""
+    email = (email or "").strip().lower()
+    users = loom_table(schema, "loom_users")
+    row = conn.execute(select(users).where(users.c.email == email)).mappings().first()
+    if row is None:
+        raise NotFound(f"no user {email} in this tenant", code="user_not_found")
+    values = {}
+    if role is not UNSET:
+        values["role"] = _role(role)
+    if manager is not UNSET:
+        values["manager_id"] = _manager_id(conn, users, manager, row["id"])
+    if attributes or clear:
+        merged = {**(row["attributes"] or {}), **check_attributes(attributes or {})}
+        unknown = [name for name in clear if name not in merged]
+        if unknown:
+            raise ValidationFailed(f"{email} has no attribute {unknown[0]!r} to clear",
+                                   details=[{"field": f"attributes.{n}", "message": "not set"} for n in unknown])
+        values["attributes"] = {k: v for k, v in merged.items() if k not in clear} or None
+    if values:
+        conn.execute(users.update().where(users.c.id == row["id"]).values(values))
     return _actor({**row, **values})
 
 

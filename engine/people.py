@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import auth, passwords
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -125,25 +125,28 @@ def change(storage, user_id, by=None, *, role=auth.UNSET, manager=auth.UNSET, di
         raise Conflict("you cannot deactivate yourself; another admin can", code="self_deactivation")
     stays_admin = (found.role == "admin" and found.active and role in (auth.UNSET, "admin")
                    and active is not False)
-    if found.role == "admin" and found.active and not stays_admin and _active_admins(storage) <= 1:
-        raise Conflict(f"{found.email} is the tenant's last active admin; make another admin first",
-                       code="last_admin")
     name = auth.UNSET if display_name is auth.UNSET else _display_name(display_name)
-    if role is not auth.UNSET or manager is not auth.UNSET:
-        auth.update_user(storage, found.email, role=role, manager=manager)
     values = {k: v for k, v in (("display_name", name), ("active", active)) if v is not auth.UNSET}
-    if values:
-        users = loom_table(storage.schema, "loom_users")
-        with storage.begin() as conn:
+    users = loom_table(storage.schema, "loom_users")
+    with storage.begin() as conn:  # one transaction: the check and every change, or nothing
+        if found.role == "admin" and found.active and not stays_admin and _active_admins(conn, users) <= 1:
+            raise Conflict(f"{found.email} is the tenant's last active admin; make another admin first",
+                           code="last_admin")
+        if role is not auth.UNSET or manager is not auth.UNSET:
+            auth.update_user_in(conn, storage.schema, found.email, role=role, manager=manager)
+        if values:
             conn.execute(users.update().where(users.c.id == found.id).values(values))
     return person(storage, user_id)
 
 
-def _active_admins(storage) -> int:
-    users = loom_table(storage.schema, "loom_users")
-    with storage.connect() as conn:
-        return conn.execute(select(func.count()).select_from(users)
-                            .where(users.c.role == "admin", users.c.active)).scalar_one()
+def _active_admins(conn, users) -> int:
+    """The active admins, their rows locked until the transaction ends (on SQLite the write
+    transaction holds the database's write lock already): two admins demoting each other
+    at once cannot both pass."""
+    admins = select(users.c.id).where(users.c.role == "admin", users.c.active)
+    if conn.dialect.name == "postgresql":
+        admins = admins.with_for_update()
+    return len(conn.execute(admins).all())
 
 
 # -- tokens -----------------------------------------------------------------------

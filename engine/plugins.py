@@ -112,8 +112,8 @@ class Plugins:
     def session_services(self) -> dict:
         """{name: factory(engine session)} of the services the core plugins give the plugin
         session (`loom_session_services`); an installed plugin's offers are not taken."""
-        return {name: factory for plugin_name, offered in self.per_plugin_dict("loom_session_services")
-                if plugin_name in self.core for name, factory in offered.items()}
+        return {name: factory for impl in self.pm.hook.loom_session_services.get_hookimpls()
+                if impl.plugin_name in self.core for name, factory in dict(impl.function() or {}).items()}
 
     def _offered_types(self) -> list[tuple[str, object]]:
         """(plugin name, CustomFieldType) of every installed plugin, in registration order.

@@ -27,7 +27,7 @@ def dicts(container, key) -> list[dict]:
     return [item for _i, item in indexed(container, key)]
 
 
-def _list(container: dict, key: str) -> list:
+def editable_list(container: dict, key: str) -> list:
     """`container[key]` to edit in place, created when missing; DraftMalformed when the
     draft holds something other than a list there."""
     value = container.setdefault(key, [])
@@ -51,7 +51,7 @@ def entity_of(document: dict, name: str) -> dict:
 
 
 def field_index(entity: dict, name: str) -> int:
-    for index, field in enumerate(_list(entity, "fields")):
+    for index, field in enumerate(editable_list(entity, "fields")):
         if isinstance(field, dict) and field.get("name") == name:
             return index
     raise EditRefused(f"entity {entity.get('name')!r} has no field {name!r}")
@@ -66,19 +66,19 @@ def add_entity(document: dict, name: str, label: dict | None, plural: dict | Non
         entity["label"] = label
     if plural:
         entity["plural_label"] = plural
-    _list(out, "entities").append(entity)
+    editable_list(out, "entities").append(entity)
     return out
 
 
 def add_field(document: dict, entity_name: str, field: dict, section: str | None = None) -> dict:
     """`field` appended to the entity's fields, and to `section` of its form layouts."""
     out = copy.deepcopy(document)
-    _list(entity_of(out, entity_name), "fields").append(field)
+    editable_list(entity_of(out, entity_name), "fields").append(field)
     if section:
         for layout in form_layouts(out, entity_name):
             for found in dicts(layout, "sections"):
                 if found.get("name") == section:
-                    _list(found, "fields").append(field.get("name"))
+                    editable_list(found, "fields").append(field.get("name"))
     return out
 
 

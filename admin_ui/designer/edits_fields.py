@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, _list, entity_of, field_index
+from admin_ui.designer.edits import EditRefused, editable_list, entity_of, field_index
 
 # What the field editor writes; the rest of a field (its name, `hidden`, its conditions)
 # is kept as it is.
@@ -36,13 +36,13 @@ def add_index(document: dict, entity_name: str, fields: list, unique: bool) -> d
     index = {"fields": list(fields)}
     if unique:
         index["unique"] = True
-    _list(entity_of(out, entity_name), "indexes").append(index)
+    editable_list(entity_of(out, entity_name), "indexes").append(index)
     return out
 
 
 def remove_index(document: dict, entity_name: str, position: int) -> dict:
     out = copy.deepcopy(document)
-    indexes = _list(entity_of(out, entity_name), "indexes")
+    indexes = editable_list(entity_of(out, entity_name), "indexes")
     if not 0 <= position < len(indexes):
         raise EditRefused(f"entity {entity_name!r} has no index {position}")
     del indexes[position]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, _list, dicts, entity_of, field_index, form_layouts
+from admin_ui.designer.edits import EditRefused, dicts, editable_list, entity_of, field_index, form_layouts
 
 FIELD_CONDITIONS = ("visible_if", "required_if")
 
@@ -67,7 +67,7 @@ def create_form(document: dict, entity_name: str) -> dict:
     while name in taken:
         name, n = f"{entity_name}_form_{n}", n + 1
     fields = [f.get("name") for f in dicts(entity, "fields") if not f.get("hidden")]
-    _list(out, "layouts").append({"name": name, "entity": entity_name, "kind": "form",
+    editable_list(out, "layouts").append({"name": name, "entity": entity_name, "kind": "form",
                                   "sections": [{"name": "main", "fields": fields}]})
     return out
 
@@ -93,7 +93,7 @@ def place_field(document: dict, entity_name: str, field: str, section: str, posi
     _known_field(out, entity_name, layout, field)
     target = section_of(layout, section)
     _take_out(layout, field)
-    fields = _list(target, "fields")
+    fields = editable_list(target, "fields")
     at = len(fields) if position is None else max(0, min(position, len(fields)))
     fields.insert(at, field)
     return out
@@ -144,11 +144,11 @@ def add_section(document: dict, entity_name: str, name: str, label: dict | None,
         section["label"] = label
     if columns:
         section["columns"] = columns
-    _list(layout, "sections").append(section)
+    editable_list(layout, "sections").append(section)
     tabs = dicts(layout, "tabs")
     if tabs:
         holder = tab_of(layout, tab) if tab else tabs[0]
-        _list(holder, "sections").append(name)
+        editable_list(holder, "sections").append(name)
     return out
 
 
@@ -181,10 +181,10 @@ def step_section(document: dict, entity_name: str, section: str, step: int) -> d
     section_of(layout, section)
     holder = next((t for t in dicts(layout, "tabs") if section in (t.get("sections") or [])), None)
     if holder is not None:
-        names = _list(holder, "sections")
+        names = editable_list(holder, "sections")
         _moved(names, names.index(section), step)
         return out
-    sections = _list(layout, "sections")
+    sections = editable_list(layout, "sections")
     index = next(i for i, s in enumerate(sections) if isinstance(s, dict) and s.get("name") == section)
     _moved(sections, index, step)
     return out
@@ -209,7 +209,7 @@ def section_to_tab(document: dict, entity_name: str, section: str, tab: str) -> 
     for holder in dicts(layout, "tabs"):
         if isinstance(holder.get("sections"), list):
             holder["sections"] = [s for s in holder["sections"] if s != section]
-    _list(target, "sections").append(section)
+    editable_list(target, "sections").append(section)
     return out
 
 
@@ -221,7 +221,7 @@ def add_tab(document: dict, entity_name: str, name: str, label: dict | None) -> 
     tab = {"name": name, "sections": []}
     if label:
         tab["label"] = label
-    tabs = _list(layout, "tabs")
+    tabs = editable_list(layout, "tabs")
     if not tabs:
         tab["sections"] = [s.get("name") for s in dicts(layout, "sections")]
     tabs.append(tab)
@@ -258,5 +258,5 @@ def remove_tab(document: dict, entity_name: str, tab: str) -> dict:
         del layout["tabs"]
         return out
     heir = tabs[index - 1] if index > 0 else tabs[0]
-    _list(heir, "sections").extend(s for s in (found.get("sections") or []) if isinstance(s, str))
+    editable_list(heir, "sections").extend(s for s in (found.get("sections") or []) if isinstance(s, str))
     return out

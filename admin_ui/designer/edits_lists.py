@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, _list, dicts, entity_of
+from admin_ui.designer.edits import EditRefused, dicts, editable_list, entity_of
 
 # A list view's settings, each removed from the layout when set to None.
 SETTINGS = ("sort", "page_size", "filter", "kanban_field", "calendar_field", "header_fields")
@@ -23,16 +23,16 @@ def list_view_of(document: dict, name: str) -> dict:
 
 
 def add_list_view(document: dict, entity_name: str) -> dict:
-    """A new list view of the entity showing its first fields, named `<entity>_list`
+    """A new list view of the entity showing its first fields, named `<entity>editable_list`
     (with a number when that name is taken)."""
     out = copy.deepcopy(document)
     entity = entity_of(out, entity_name)
     taken = {layout.get("name") for layout in dicts(out, "layouts")}
-    name, n = f"{entity_name}_list", 2
+    name, n = f"{entity_name}editable_list", 2
     while name in taken:
         name, n = f"{entity_name}_list_{n}", n + 1
     columns = [f.get("name") for f in dicts(entity, "fields") if not f.get("hidden")][:FIRST_COLUMNS]
-    _list(out, "layouts").append({"name": name, "entity": entity_name, "kind": "list", "columns": columns})
+    editable_list(out, "layouts").append({"name": name, "entity": entity_name, "kind": "list", "columns": columns})
     return out
 
 
@@ -45,13 +45,13 @@ def set_columns(document: dict, layout_name: str, columns: list) -> dict:
 
 def add_column(document: dict, layout_name: str, column: str) -> dict:
     out = copy.deepcopy(document)
-    _list(list_view_of(out, layout_name), "columns").append(column)
+    editable_list(list_view_of(out, layout_name), "columns").append(column)
     return out
 
 
 def remove_column(document: dict, layout_name: str, column: str) -> dict:
     out = copy.deepcopy(document)
-    columns = _list(list_view_of(out, layout_name), "columns")
+    columns = editable_list(list_view_of(out, layout_name), "columns")
     if column not in columns:
         raise EditRefused(f"the list view {layout_name!r} has no column {column!r}")
     columns.remove(column)
@@ -61,7 +61,7 @@ def remove_column(document: dict, layout_name: str, column: str) -> dict:
 def move_column(document: dict, layout_name: str, column: str, step: int) -> dict:
     """The column moved `step` places (-1 left, +1 right); at either end it stays."""
     out = copy.deepcopy(document)
-    columns = _list(list_view_of(out, layout_name), "columns")
+    columns = editable_list(list_view_of(out, layout_name), "columns")
     if column not in columns:
         raise EditRefused(f"the list view {layout_name!r} has no column {column!r}")
     index = columns.index(column)

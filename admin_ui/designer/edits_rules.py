@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, _list, dicts
+from admin_ui.designer.edits import EditRefused, dicts, editable_list
 
 
 def ruleset_of(document: dict, name: str) -> dict:
@@ -17,7 +17,7 @@ def ruleset_of(document: dict, name: str) -> dict:
 
 
 def rule_index(ruleset: dict, name: str) -> int:
-    for index, rule in enumerate(_list(ruleset, "rules")):
+    for index, rule in enumerate(editable_list(ruleset, "rules")):
         if isinstance(rule, dict) and rule.get("name") == name:
             return index
     raise EditRefused(f"rule set {ruleset.get('name')!r} has no rule {name!r}")
@@ -31,14 +31,14 @@ def new_rule(name: str) -> dict:
 
 def add_ruleset(document: dict, name: str, entity: str, kind: str, first_rule: str) -> dict:
     out = copy.deepcopy(document)
-    _list(out, "rulesets").append({"name": name, "kind": kind, "entity": entity,
+    editable_list(out, "rulesets").append({"name": name, "kind": kind, "entity": entity,
                                    "rules": [new_rule(first_rule)]})
     return out
 
 
 def add_rule(document: dict, ruleset_name: str, name: str) -> dict:
     out = copy.deepcopy(document)
-    _list(ruleset_of(out, ruleset_name), "rules").append(new_rule(name))
+    editable_list(ruleset_of(out, ruleset_name), "rules").append(new_rule(name))
     return out
 
 
@@ -69,7 +69,7 @@ def remove_rule(document: dict, ruleset_name: str, rule_name: str) -> dict:
 
 def _actions(document: dict, ruleset_name: str, rule_name: str) -> list:
     ruleset = ruleset_of(document, ruleset_name)
-    return _list(ruleset["rules"][rule_index(ruleset, rule_name)], "actions")
+    return editable_list(ruleset["rules"][rule_index(ruleset, rule_name)], "actions")
 
 
 def add_action(document: dict, ruleset_name: str, rule_name: str, action: str) -> dict:
@@ -92,7 +92,7 @@ def remove_action(document: dict, ruleset_name: str, rule_name: str, index: int)
     out = copy.deepcopy(document)
     ruleset = ruleset_of(out, ruleset_name)
     rule = ruleset["rules"][rule_index(ruleset, rule_name)]
-    actions = _list(rule, "actions")
+    actions = editable_list(rule, "actions")
     if not 0 <= index < len(actions):
         raise EditRefused(f"rule {rule_name!r} has no action {index + 1}")
     del actions[index]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, _list, dicts, entity_of, field_index
+from admin_ui.designer.edits import EditRefused, dicts, editable_list, entity_of, field_index
 
 ANY = "*"
 
@@ -67,7 +67,7 @@ def add_workflow(document: dict, entity_name: str, name: str, field_name: str) -
     states = [{"name": option_value(o), "category": "open"} for o in options if isinstance(option_value(o), str)]
     workflow = {"name": name, "entity": entity_name, "field": field_name,
                 "initial": states[0]["name"] if states else "", "states": states, "transitions": []}
-    _list(out, "workflows").append(workflow)
+    editable_list(out, "workflows").append(workflow)
     return out
 
 
@@ -77,9 +77,9 @@ def add_state(document: dict, entity_name: str, name: str, category: str, label:
     workflow = workflow_of(out, entity_name)
     state = {"name": name, "category": category}
     _set(state, "label", label)
-    _list(workflow, "states").append(state)
+    editable_list(workflow, "states").append(state)
     field = _state_field(out, workflow)
-    if field is not None and name not in [option_value(o) for o in _list(field, "options")]:
+    if field is not None and name not in [option_value(o) for o in editable_list(field, "options")]:
         field["options"].append(name)
     return out
 
@@ -119,7 +119,7 @@ def rename_state(document: dict, entity_name: str, old: str, new: str) -> dict:
             transition["to"] = new
     field = _state_field(out, workflow)
     if field is not None:
-        field["options"] = [_renamed(o, old, new) for o in _list(field, "options")]
+        field["options"] = [_renamed(o, old, new) for o in editable_list(field, "options")]
         if field.get("default") == old:
             field["default"] = new
     return out
@@ -141,7 +141,7 @@ def remove_state(document: dict, entity_name: str, name: str) -> dict:
     state_of(workflow, name)
     workflow["states"] = [s for s in workflow["states"] if not (isinstance(s, dict) and s.get("name") == name)]
     kept = []
-    for transition in _list(workflow, "transitions"):
+    for transition in editable_list(workflow, "transitions"):
         if isinstance(transition, dict):
             if transition.get("to") == name:
                 continue
@@ -155,7 +155,7 @@ def remove_state(document: dict, entity_name: str, name: str) -> dict:
         workflow["initial"] = next((s.get("name") for s in dicts(workflow, "states")), "")
     field = _state_field(out, workflow)
     if field is not None:
-        field["options"] = [o for o in _list(field, "options") if option_value(o) != name]
+        field["options"] = [o for o in editable_list(field, "options") if option_value(o) != name]
         if field.get("default") == name:
             del field["default"]
     return out
@@ -166,7 +166,7 @@ def add_transition(document: dict, entity_name: str, name: str, sources, to: str
     out = copy.deepcopy(document)
     transition = {"name": name, "from": sources, "to": to}
     _set(transition, "label", label)
-    _list(workflow_of(out, entity_name), "transitions").append(transition)
+    editable_list(workflow_of(out, entity_name), "transitions").append(transition)
     return out
 
 

@@ -15,11 +15,11 @@ from werkzeug.exceptions import HTTPException
 
 from admin_ui import record_form
 from admin_ui.board_common import SYSTEM_COLUMNS, key_fields as card_fields
-from admin_ui.formats import display, moment, record_title
+from admin_ui.formats import display, record_title
 from admin_ui.i18n import language_of_request
 from admin_ui.kanban import board_of
 from admin_ui.list_state import default_state
-from admin_ui.lists import column_labels
+from admin_ui.lists import column_labels, list_cell
 from admin_ui.people import names_of
 from admin_ui.record_pages import key_fields
 from admin_ui.view import view_of
@@ -94,17 +94,7 @@ def _row(view: dict, entity: dict, record: dict, labels: dict) -> dict:
     owners = names_of([record.get("owner_id")]) if "owner_id" in state.columns else {}
     fields = entity["field_by_name"]
     return {"columns": [names.get(c, c) for c in state.columns],
-            "cells": [_cell(fields.get(c), c, record.get(c), labels, owners) for c in state.columns]}
-
-
-def _cell(field, name, value, labels, owners) -> str:
-    if field is not None:
-        return display(field, value, labels)
-    if name == "owner_id":
-        return owners.get(value, "" if value is None else f"#{value}")
-    if name in ("created_at", "updated_at"):
-        return moment(value) if value else ""
-    return "" if value is None else str(value)
+            "cells": [list_cell(fields.get(c), c, record.get(c), labels, owners) for c in state.columns]}
 
 
 def _board(entity: dict, record: dict, labels: dict) -> dict | None:

@@ -43,12 +43,6 @@ class Rows:
     packed: bool = False  # PostgreSQL: one statement over one JSON parameter
 
 
-def insert_rows(conn, table, columns: tuple[str, ...], rows: list[tuple], skip_existing: bool = False,
-                packed: bool = False) -> None:
-    """Insert `rows` (tuples of the values of `columns`) into `table`."""
-    insert_all(conn, [Rows(table, tuple(columns), rows, skip_existing, packed)])
-
-
 def insert_all(conn, batches: list[Rows]) -> None:
     """Insert the rows of every batch, in the order given (one round trip on PostgreSQL)."""
     batches = [batch for batch in batches if batch.rows]

@@ -268,3 +268,29 @@ def test_ids_beyond_any_row_are_not_found_not_a_server_error(acme, tenant, clien
         assert answer.status_code == 404, (path, answer.status_code)
     with pytest.raises(NotFound):
         people.person(acme.storage, huge)
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(acme, tenant):
+    """Each change checks the last admin and writes in one transaction, the admins' rows
+    held: of two concurrent demotions of the tenant's only two admins, one is refused."""
+    import threading
+
+    storage = acme.storage
+    ann, ben = user_id(storage, ADMIN), user_id(storage, OTHER_ADMIN)
+    outcomes, start = [], threading.Barrier(2)
+
+    def demote(target):
+        start.wait()
+        try:
+            people.change(storage, target, role="member")
+            outcomes.append("done")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+
+    workers = [threading.Thread(target=demote, args=(who,)) for who in (ann, ben)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(outcomes) == ["done", "last_admin"]
+    assert [p.role for p in people.people(storage) if p.email in (ADMIN, OTHER_ADMIN)].count("admin") == 1

@@ -164,6 +164,10 @@ def test_only_core_plugins_give_the_plugin_session_its_services(two_tenants):
     session of a tenant that enabled it still gets the workflows' ones."""
     from engine.plugin_api import PluginSession
 
+    import loom_probe
+
+    asked = len(loom_probe.SESSION_SERVICES_ASKED)
     transitions = PluginSession(two_tenants.session("garage")).transitions
     assert type(transitions).__module__ == "workflows.session_services"
     assert callable(transitions.take)
+    assert len(loom_probe.SESSION_SERVICES_ASKED) == asked, "an installed plugin's hook is not even called"
