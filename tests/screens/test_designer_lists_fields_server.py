@@ -51,7 +51,7 @@ def draft(install):
 
     storage = install.session("acme").storage
     return Drafts(install.session("acme", next(a for a in auth.list_users(storage)
-                                                if a.email == "ann@acme.example"))).mine()
+                                                if a.email == "ann@acme.example"))).open()
 
 
 def layout(install, name="contact_list"):
