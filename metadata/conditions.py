@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import copy
 import difflib
-import json
-from collections import Counter
-from datetime import datetime, time, timezone
 from typing import Mapping
 
+from .comparison import MOMENTS, NUMERIC, as_moment, as_number, compare, equal
 from .errors import Problem, pointer
-from .fieldtypes import STRING_TYPES, parse_date, parse_datetime, parse_decimal, show, value_problem
+from .fieldtypes import STRING_TYPES, parse_date, show, value_problem
 from .model import SYSTEM_COLUMNS, Field
 from .regex import compile_pattern, pattern_problem
 
@@ -41,12 +39,10 @@ assert tuple(SYSTEM_FIELD_TYPES) == SYSTEM_COLUMNS
 
 _EQUALITY = ("eq", "ne", "in", "not_in", "exists", "not_exists")
 _ORDERING = ("gt", "gte", "lt", "lte")
-_NUMERIC = ("integer", "decimal", "currency")
-_MOMENTS = ("date", "datetime")
 # Which operators apply to each built-in base type.
 OPS_BY_TYPE: dict[str, frozenset] = {
     **{t: frozenset(_EQUALITY + ("contains", "matches")) for t in STRING_TYPES},
-    **{t: frozenset(_EQUALITY + _ORDERING) for t in _NUMERIC + _MOMENTS},
+    **{t: frozenset(_EQUALITY + _ORDERING) for t in NUMERIC + MOMENTS},
     "boolean": frozenset(_EQUALITY), "choice": frozenset(_EQUALITY), "reference": frozenset(_EQUALITY),
     "multi_choice": frozenset(("eq", "ne", "contains", "exists", "not_exists")),
     "json": frozenset(("eq", "ne", "exists", "not_exists")),
@@ -294,10 +290,10 @@ def is_empty(value) -> bool:
 def fits(value, base: str | None) -> bool:
     """Whether a non-empty record value is of its field's base type; one that is not (text
     in a number field of an unvalidated event, say) compares as empty."""
-    if base in _NUMERIC or base == "reference":
-        return _number(value) is not None
-    if base in _MOMENTS:
-        return _moment(value) is not None
+    if base in NUMERIC or base == "reference":
+        return as_number(value) is not None
+    if base in MOMENTS:
+        return as_moment(value) is not None
     if base == "boolean":
         return isinstance(value, bool)
     if base in STRING_TYPES or base == "choice":
@@ -317,87 +313,19 @@ def _test(op: str, actual, value, base: str | None) -> bool:
     if op in ("exists", "not_exists"):
         return op == "exists"
     if op in ("eq", "ne"):
-        return _equal(actual, value, base) is (op == "eq")
+        return equal(actual, value, base) is (op == "eq")
     if op in ("in", "not_in"):
         if not isinstance(value, list):
             return False
-        return any(_equal(actual, v, base) for v in value) is (op == "in")
+        return any(equal(actual, v, base) for v in value) is (op == "in")
     if op == "contains":
         if isinstance(actual, str):
             return isinstance(value, str) and value in actual
-        return isinstance(actual, list) and any(_equal(item, value, None) for item in actual)
+        return isinstance(actual, list) and any(equal(item, value, None) for item in actual)
     if op == "matches":
         return (isinstance(actual, str) and isinstance(value, str) and pattern_problem(value) is None
                 and compile_pattern(value).search(actual))
-    order = _compare(actual, value, base)
+    order = compare(actual, value, base)
     if order is None:
         return False
     return {"gt": order > 0, "gte": order >= 0, "lt": order < 0, "lte": order <= 0}[op]
-
-
-def _number(value):
-    """A Decimal from a JSON number, decimal text or currency object (None otherwise)."""
-    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
-        value = value["amount"]
-    return parse_decimal(value)  # None for booleans, NaN, infinities and other text
-
-
-def _moment(value) -> datetime | None:
-    moment = parse_datetime(value)
-    if moment is None:
-        day = parse_date(value)
-        moment = datetime.combine(day, time(), tzinfo=timezone.utc) if day is not None else None
-    return moment
-
-
-def _canonical(value) -> str:
-    try:
-        return json.dumps(value, sort_keys=True, allow_nan=True)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _bag(items: list) -> Counter:
-    return Counter(_canonical(i) for i in items)
-
-
-def _coerced(a, b, base: str | None, ordering: bool):
-    """``(a, b)`` converted to comparable values, or None when no conversion applies."""
-    numeric = base in _NUMERIC or (base is None and not isinstance(a, bool) and not isinstance(b, bool))
-    if numeric and not (isinstance(a, dict) and isinstance(b, dict)):  # two currency values: compare whole
-        x, y = _number(a), _number(b)
-        literal = any(isinstance(v, (int, float, dict)) for v in (a, b))
-        if x is not None and y is not None and (base is not None or ordering or literal):
-            return x, y
-    if base in _MOMENTS or (base is None and isinstance(a, str) and isinstance(b, str)):
-        x, y = _moment(a), _moment(b)
-        if x is not None and y is not None:
-            return x, y
-    if base in ("multi_choice", None) and isinstance(a, list) and isinstance(b, list):
-        return _bag(a), _bag(b)  # options are a set: order does not matter
-    return None
-
-
-def _equal(a, b, base: str | None) -> bool:
-    pair = _coerced(a, b, base, ordering=False)
-    if pair is not None:
-        try:
-            return pair[0] == pair[1]
-        except (OverflowError, TypeError, ValueError):
-            return False
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b  # true is not 1
-    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
-        return _canonical(a) == _canonical(b)
-    return a == b
-
-
-def _compare(a, b, base: str | None) -> int | None:
-    pair = _coerced(a, b, base, ordering=True)
-    if pair is None or isinstance(pair[0], Counter):
-        return None
-    try:
-        x, y = pair
-        return (x > y) - (x < y)
-    except (OverflowError, TypeError, ValueError):
-        return None
