@@ -18,6 +18,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from metadata.language import text_in
 from flask import g, request
 from flask_babel import Domain
 
@@ -92,3 +94,10 @@ def compile_catalogues(locale: str) -> Translations:
         else:
             merged.merge(found)
     return merged if merged is not None else Translations()
+
+
+def shown(texts, fallback: str = "") -> str:
+    """A label (a language map or one text) in the request's language."""
+    if isinstance(texts, dict):
+        return text_in(texts, language_of_request()) or fallback
+    return texts if isinstance(texts, str) and texts else fallback

@@ -7,10 +7,8 @@ transition, on entering) and the values the record would then hold. Nothing is w
 the record, its history, the transition log and the queue stay as they are."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from engine.errors import NotFound
-from engine.systables import loom_table
+from engine.roster import People
 from metadata.conditions import evaluate_condition, explain_condition, is_empty
 
 SET_FIELD = "set_field"  # the built-in action whose effect on the record is known before it runs
@@ -40,6 +38,9 @@ def try_transition(session, entity, workflow, record_id, name: str, role: str, c
                  "leaves": explain_condition(transition.guard, record, entity)}
         checks.append({"check": "guard", "passed": guard["passed"]})
     approval = _approval(session, transition.approval)
+    if approval is not None:  # as `perform`: only a holder of the approving role may take it
+        checks.append({"check": "approver", "passed": role == approval["role"], "role": role,
+                       "roles": [approval["role"]]})
     leaving, entering = workflow.state(state), workflow.state(transition.to)
     actions = ([{**a, "when": "leave"} for a in (leaving.on_leave if leaving else ())]
                + [{**a, "when": "transition"} for a in transition.actions]
@@ -61,9 +62,7 @@ def _approval(session, approval) -> dict | None:
     holder (`all`) — how many that is now."""
     if approval is None:
         return None
-    users = loom_table(session.storage.schema, "loom_users")
-    with session.storage.connect() as conn:
-        holders = conn.execute(select(func.count()).where(users.c.role == approval.role, users.c.active)).scalar_one()
+    holders = len(People(session.storage).active(approval.role))
     needed = approval.count if approval.mode == "any" else max(holders, 1)
     return {"role": approval.role, "mode": approval.mode, "count": approval.count, "needed": needed,
             "holders": holders}

@@ -10,12 +10,12 @@ import math
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from admin_ui.designer.edits import dicts
 from admin_ui.inputs import INT64, whole_number
+from engine.auth import ROLES
 from engine.jsontext import strict_loads
-from engine.systables import loom_table
+from engine.roster import People
 from metadata.model import DECIMAL_TYPES, base_type_of
 
 MAX_PEOPLE = 200
@@ -37,7 +37,7 @@ PARAMS = {
     "number": (Param("field", "field", required=True), Param("prefix", "text"), Param("width", "integer")),
     "assign": (Param("field", "field", required=True),
                Param("strategy", "choice", ("round_robin", "least_loaded", "territory", "segment"), True),
-               Param("role", "choice", ("", "admin", "member")), Param("users", "lines"),
+               Param("role", "choice", ("",) + tuple(ROLES)), Param("users", "lines"),
                Param("territory_field", "field"), Param("segment_field", "field"), Param("reassign", "bool")),
     "webhook": (Param("url", "text", required=True), Param("method", "choice", ("POST", "PUT", "PATCH")),
                 Param("headers", "pairs"), Param("timeout", "number")),
@@ -204,12 +204,9 @@ def recipients(session, entity: dict | None) -> list[tuple[str, str, str]]:
             found.append((f"field:{field['name']}", "field", field["name"]))
         elif field.get("type") == "integer" and str(field.get("name", "")).endswith("_id"):
             found.append((f"user_field:{field['name']}", "user_field", field["name"]))
-    found += [(f"role:{role}", "role", role) for role in ("admin", "member")]
-    users = loom_table(session.storage.schema, "loom_users")
-    with session.storage.connect() as conn:
-        rows = conn.execute(select(users.c.email, users.c.display_name).where(users.c.active)
-                            .order_by(users.c.display_name, users.c.email).limit(MAX_PEOPLE)).all()
-    found += [(f"user:{row.email}", "user", row.display_name or row.email) for row in rows]
+    found += [(f"role:{role}", "role", role) for role in ROLES]
+    people = sorted(People(session.storage).active(), key=lambda p: (p.name, p.email))[:MAX_PEOPLE]
+    found += [(f"user:{person.email}", "user", person.name) for person in people]
     return found
 
 

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from flask import abort, g, redirect, url_for
 
-from admin_ui.i18n import language_of_request
+from admin_ui.i18n import shown  # noqa: F401 - the designer's modules take it from here
 from admin_ui.designer.edits import DraftMalformed, EditRefused
 from engine.drafts import Drafts
-from metadata.language import text_in
 
 
 def drafts() -> Drafts:
     return Drafts(g.session)
-
-
-def shown(texts, fallback: str = "") -> str:
-    """A label (a language map or one text) in the request's language."""
-    if isinstance(texts, dict):
-        return text_in(texts, language_of_request()) or fallback
-    return texts if isinstance(texts, str) and texts else fallback
 
 
 def problems_at(problems: list, prefix: str, exact: bool = False) -> list:

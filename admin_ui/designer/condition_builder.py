@@ -1,6 +1,6 @@
 """The designer's condition builder: a condition of the one condition language
 (`metadata.conditions`) edited as rows of field, operator and value, matched all or
-any, with one level of groups — and the condition said in words.
+any, with one level of groups (said in words by `admin_ui.condition_words`).
 
 The builder only translates between a submitted form and a condition; whether the
 condition is valid is `check_condition`'s answer, whose problems are shown beside the
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field as dataclass_field
 from flask import g, render_template, request
 from flask_babel import gettext as _
 
+from admin_ui.condition_words import op_words
 from admin_ui.designer import edits
 from admin_ui.designer.common import drafts, shown
 from admin_ui.inputs import whole_number
@@ -34,14 +35,6 @@ from metadata.workflow_checks import typed_entities
 MATCHES = ("all", "any")
 LIST_OPS = ("in", "not_in")
 _PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
-
-
-def op_words() -> dict:
-    """Each operator in words, in the request's language."""
-    return {"eq": _("is"), "ne": _("is not"), "gt": _("is greater than"), "gte": _("is at least"),
-            "lt": _("is less than"), "lte": _("is at most"), "in": _("is one of"), "not_in": _("is none of"),
-            "contains": _("contains"), "matches": _("matches the pattern"), "exists": _("has a value"),
-            "not_exists": _("is empty")}
 
 
 @dataclass
@@ -359,48 +352,6 @@ def _renumbered(builder: Builder, entity_doc: dict, document: dict) -> Builder:
             if ops and row.op not in ops:
                 row.op, row.value = ops[0], ""
     return builder
-
-
-# --- the condition in words ----------------------------------------------------------
-
-
-def describe(condition, entity_doc: dict, language: str | None = None) -> str:
-    """`condition` in words, with the fields' and choices' labels ("Status is Reported")."""
-    if condition is None:
-        return _("always")
-    labels = {f.get("name"): f for f in edits.dicts(entity_doc, "fields")}
-    return _words(condition, labels, op_words(), 0)
-
-
-def _words(cond, labels: dict, words: dict, depth: int) -> str:
-    if not isinstance(cond, dict):
-        return json.dumps(cond, ensure_ascii=False)
-    key = next((k for k in ("all", "any", "not") if k in cond), None)
-    if key == "not":
-        return _("not (%(inner)s)", inner=_words(cond["not"], labels, words, depth + 1))
-    if key in MATCHES and isinstance(cond[key], list):
-        joiner = _(" and ") if key == "all" else _(" or ")
-        inner = joiner.join(_words(c, labels, words, depth + 1) for c in cond[key])
-        return f"({inner})" if depth and len(cond[key]) > 1 else inner
-    name, op = cond.get("field"), cond.get("op")
-    doc = labels.get(name, {})
-    subject = shown(doc.get("label"), str(name))
-    verb = words.get(op, str(op))
-    if op in NO_VALUE_OPS:
-        return f"{subject} {verb}"
-    value = cond.get("value")
-    values = value if isinstance(value, list) else [value]
-    said = ", ".join(_choice_label(doc, v) for v in values)
-    return f"{subject} {verb} {said}"
-
-
-def _choice_label(field_doc: dict, value) -> str:
-    for option in field_doc.get("options") or []:
-        if isinstance(option, dict) and option.get("value") == value:
-            return shown(option.get("label"), str(value))
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    return str(value)
 
 
 # --- the redraw route ----------------------------------------------------------------

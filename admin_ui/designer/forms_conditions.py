@@ -7,9 +7,10 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui.condition_words import describe
 from admin_ui.designer import edits, edits_forms
 from admin_ui.designer.common import drafts, problems_at, shown
-from admin_ui.designer.condition_builder import builder_for, builder_from_form, condition_of, describe
+from admin_ui.designer.condition_builder import builder_for, builder_from_form, condition_of
 from admin_ui.designer.edits import EditRefused
 from admin_ui.i18n import language_of_request
 from admin_ui.web import admin_only, screens

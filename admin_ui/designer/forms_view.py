@@ -4,9 +4,9 @@ with the fields each places (their conditions in words), the fields the form doe
 show yet, and the draft's problems beside each of them (the engine's paths)."""
 from __future__ import annotations
 
+from admin_ui.condition_words import describe
 from admin_ui.designer import edits
 from admin_ui.designer.common import problems_at, shown
-from admin_ui.designer.condition_builder import describe
 from admin_ui.i18n import language_of_request
 
 

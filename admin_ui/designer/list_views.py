@@ -10,8 +10,9 @@ from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from admin_ui.condition_words import describe
 from admin_ui.designer import edits, edits_lists
-from admin_ui.designer.condition_builder import builder_for, condition_from_form, describe
+from admin_ui.designer.condition_builder import builder_for, condition_from_form
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
 from admin_ui.inputs import whole_number
 from admin_ui.web import admin_only, screens

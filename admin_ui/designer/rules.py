@@ -8,9 +8,10 @@ from __future__ import annotations
 from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui.condition_words import describe
 from admin_ui.designer import action_forms, edits, edits_rules, rule_checks
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
-from admin_ui.designer.condition_builder import builder_for, builder_from_form, condition_from_form, describe
+from admin_ui.designer.condition_builder import builder_for, builder_from_form, condition_from_form
 from admin_ui.designer.rule_forms import trigger_in_words, trigger_view, when_from_form
 from admin_ui.formats import record_title, reference_labels
 from admin_ui.i18n import language_of_request

@@ -11,10 +11,11 @@ import json
 from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui.condition_words import describe
 from admin_ui.designer import edits
 from admin_ui.designer import edits_workflows as wf
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
-from admin_ui.designer.condition_builder import builder_for, condition_from_form, describe
+from admin_ui.designer.condition_builder import builder_for, condition_from_form
 from admin_ui.designer.workflow_diagram import Words, diagram
 from admin_ui.inputs import whole_number
 from admin_ui.web import admin_only, screens

@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import g, render_template, request
 from flask_babel import gettext as _
 
+from admin_ui.condition_words import describe
 from admin_ui.designer import edits
 from admin_ui.designer.common import shown
-from admin_ui.designer.condition_builder import describe
 from admin_ui.designer.workflow_editor import located
 from admin_ui.formats import record_title
 from admin_ui.view import entity_view
@@ -40,6 +40,10 @@ def _check_words(check: dict) -> str:
     if kind == "required":
         return (_("%(field)s is filled.", field=check["field"]) if check["passed"]
                 else _("%(field)s must be filled first.", field=check["field"]))
+    if kind == "approver":
+        return (_("The role %(role)s gives the approval it needs.", role=check["role"]) if check["passed"]
+                else _("It needs approval by the role %(approver)s; as %(role)s you cannot give it.",
+                       approver=check["roles"][0], role=check["role"]))
     return _("The guard holds.") if check["passed"] else _("The guard does not hold.")
 
 

@@ -14,7 +14,8 @@ from flask_babel import refresh
 from hypothesis import HealthCheck, given, settings, strategies as st
 from werkzeug.datastructures import MultiDict
 
-from admin_ui.designer.condition_builder import condition_from_form, describe
+from admin_ui.condition_words import describe
+from admin_ui.designer.condition_builder import condition_from_form
 from engine.app import create_app
 from tests.conftest import crm_document
 from tests.screens.conftest import ScreenClient, with_passwords

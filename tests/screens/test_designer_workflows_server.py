@@ -271,6 +271,10 @@ def test_a_transition_tested_on_a_record_shows_what_it_would_do_and_changes_noth
     page = ann.get(f"/designer/e/ticket/workflow/test?transition=close&record={record['id']}&role=admin&comment=ok")
     assert "The transition would wait for 2 approvals by the role admin." in text(page.text)
     assert stored(install) == before and fixed["version"] == before["tickets"][0]["version"]
+    as_member = text(ann.get(f"/designer/e/ticket/workflow/test?transition=close&record={record['id']}"
+                             f"&role=member&comment=ok").text)
+    assert "It needs approval by the role admin; as member you cannot give it." in as_member, \
+        "as the engine refuses a step whose approval the role cannot give (403 approver_role)"
 
 
 def test_a_transition_of_the_draft_is_what_is_tested(install, ann):
