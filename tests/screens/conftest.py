@@ -146,6 +146,14 @@ def axe_violations(page, exclude=()) -> list[dict]:
         WCAG)
 
 
+def settled(page) -> None:
+    """Wait until htmx has swapped and wired a redrawn part (its inputs answer again): a
+    control drawn by a swap reacts only once htmx has processed it."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+
+
 def assert_accessible(page) -> None:
     violations = axe_violations(page)
     assert violations == [], "axe-core found WCAG A/AA violations:\n" + "\n".join(

@@ -9,7 +9,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.screens.conftest import assert_accessible, screenshot, sign_in
+from tests.screens.conftest import assert_accessible, screenshot, settled, sign_in
 from workflows import transitions
 
 
@@ -45,6 +45,7 @@ def card(page, title):
 
 
 def choose_by_keyboard(page, title, presses):
+    settled(page)  # a board just redrawn answers the keyboard once htmx has wired it
     page.get_by_role("button", name=f"Move {title}").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("menu", name=f"Move {title} to").get_by_role("menuitem").first).to_be_focused()

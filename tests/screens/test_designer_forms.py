@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from engine.drafts import Drafts
-from tests.screens.conftest import ADMIN, MEMBER, assert_accessible, screenshot, sign_in
+from tests.screens.conftest import ADMIN, MEMBER, assert_accessible, screenshot, settled, sign_in
 
 PUBLISHING = 30_000  # ms: a publish migrates the tenant, slow on a busy machine
 
@@ -65,7 +65,9 @@ def test_an_admin_places_a_field_by_keyboard_previews_publishes_and_a_member_fil
     page.get_by_role("link", name="Conditions of WeChat follower").click()
     shown_when = page.get_by_role("region", name="Shown when")
     shown_when.get_by_role("button", name="Add a condition").click()
+    settled(page)  # the new row answers once htmx has wired it
     shown_when.get_by_label("Field of condition 1").select_option(label="Active")
+    settled(page)
     shown_when.get_by_role("combobox", name="Value of condition 1").select_option(label="yes")  # yes/no, once redrawn
     assert_accessible(page)
     screenshot(page, "designer-form-condition")

@@ -11,18 +11,13 @@ from sqlalchemy import select
 
 from engine import auth, passwords
 from engine.systables import loom_table
-from tests.screens.conftest import ADMIN, MEMBER, PASSWORD, assert_accessible, screenshot, sign_in
+from tests.screens.conftest import ADMIN, MEMBER, PASSWORD, assert_accessible, screenshot, settled, sign_in
 from tests.screens.test_designer import PUBLISHING, published, sign_in_in_english
 from workflows.notify import inapp
 from workflows.runtime import runtime_of
 
 MANAGER = "store.manager@shop.example"
 RULE = "designer/rules/store_alerts/diamond_alert"
-
-
-def settled(page) -> None:
-    """Wait until htmx has swapped and wired a redrawn part (its inputs answer again)."""
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
 
 
 def diamond_event(site) -> tuple[int, int]:
