@@ -43,11 +43,17 @@ def labels(en: str, zh: str) -> dict | None:
     return found or None
 
 
-def entity_of(document: dict, name: str) -> dict:
-    found = next((e for e in dicts(document, "entities") if e.get("name") == name), None)
+def named(container, key: str, name: str, missing: str) -> dict:
+    """The object named `name` in `container[key]` (to edit in place); EditRefused saying
+    `missing` when there is none."""
+    found = next((item for item in dicts(container, key) if item.get("name") == name), None)
     if found is None:
-        raise EditRefused(f"the draft has no entity {name!r}")
+        raise EditRefused(missing)
     return found
+
+
+def entity_of(document: dict, name: str) -> dict:
+    return named(document, "entities", name, f"the draft has no entity {name!r}")
 
 
 def field_index(entity: dict, name: str) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, dicts, editable_list, entity_of, field_index, form_layouts
+from admin_ui.designer.edits import EditRefused, dicts, editable_list, entity_of, field_index, form_layouts, named
 
 FIELD_CONDITIONS = ("visible_if", "required_if")
 
@@ -22,17 +22,11 @@ def form_of(document: dict, entity_name: str) -> dict:
 
 
 def section_of(layout: dict, name: str) -> dict:
-    found = next((s for s in dicts(layout, "sections") if s.get("name") == name), None)
-    if found is None:
-        raise EditRefused(f"the form {layout.get('name')!r} has no section {name!r}")
-    return found
+    return named(layout, "sections", name, f"the form {layout.get('name')!r} has no section {name!r}")
 
 
 def tab_of(layout: dict, name: str) -> dict:
-    found = next((t for t in dicts(layout, "tabs") if t.get("name") == name), None)
-    if found is None:
-        raise EditRefused(f"the form {layout.get('name')!r} has no tab {name!r}")
-    return found
+    return named(layout, "tabs", name, f"the form {layout.get('name')!r} has no tab {name!r}")
 
 
 def placed(layout: dict) -> list[str]:

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, dicts, editable_list
+from admin_ui.designer.edits import EditRefused, dicts, editable_list, named
 
 
 def ruleset_of(document: dict, name: str) -> dict:
-    found = next((r for r in dicts(document, "rulesets") if r.get("name") == name), None)
-    if found is None:
-        raise EditRefused(f"the draft has no rule set {name!r}")
-    return found
+    return named(document, "rulesets", name, f"the draft has no rule set {name!r}")
 
 
 def rule_index(ruleset: dict, name: str) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, dicts, editable_list, entity_of, field_index
+from admin_ui.designer.edits import EditRefused, dicts, editable_list, entity_of, field_index, named
 
 ANY = "*"
 
@@ -21,17 +21,11 @@ def workflow_of(document: dict, entity_name: str) -> dict:
 
 
 def state_of(workflow: dict, name: str) -> dict:
-    found = next((s for s in dicts(workflow, "states") if s.get("name") == name), None)
-    if found is None:
-        raise EditRefused(f"workflow {workflow.get('name')!r} has no state {name!r}")
-    return found
+    return named(workflow, "states", name, f"workflow {workflow.get('name')!r} has no state {name!r}")
 
 
 def transition_of(workflow: dict, name: str) -> dict:
-    found = next((t for t in dicts(workflow, "transitions") if t.get("name") == name), None)
-    if found is None:
-        raise EditRefused(f"workflow {workflow.get('name')!r} has no transition {name!r}")
-    return found
+    return named(workflow, "transitions", name, f"workflow {workflow.get('name')!r} has no transition {name!r}")
 
 
 def option_value(option):
