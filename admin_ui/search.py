@@ -26,7 +26,7 @@ def results(query: str, wanted: int) -> list[dict]:
     view = screen_view()
     package = g.session.metadata().package
     fields = {e.name: list(searchable_fields(e)) for e in package.entities if e.name in view["entity_by_name"]}
-    candidates = find(g.session.storage, query, view["entity_by_name"], wanted * OVERFETCH, fields)
+    candidates = find(g.session.storage, g.session.metadata(), query, view["entity_by_name"], wanted * OVERFETCH, fields)
     by_entity: dict = {}
     for entity, record_id, _rank in candidates:
         by_entity.setdefault(entity, []).append(record_id)

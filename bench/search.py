@@ -97,13 +97,13 @@ def run(backend: str, count: int) -> list[tuple[str, str, str]]:
         table = session.metadata().tables["contact"]
 
         def search(query):
-            found = find(session.storage, query, ["contact"], 32)
+            found = find(session.storage, session.metadata(), query, ["contact"], 32)
             ids = ",".join(str(i) for _, i, _ in found)
             return session.records.list("contact", [("id__in", ids), ("limit", "32")]) if ids else None
 
         for label, query in QUERIES.items():
             times = timed(lambda: search(query))
-            hits = len(find(session.storage, query, ["contact"], 32))
+            hits = len(find(session.storage, session.metadata(), query, ["contact"], 32))
             out.append((f"search: {label}", f"{fmt_ms(median(times))} / {fmt_ms(p95(times))}", f"{hits} (top 32)"))
         with session.storage.connect() as conn:
             like = timed(lambda: conn.execute(select(func.count()).where(table.c.full_name.like("%王伟%"))).scalar(), 10)

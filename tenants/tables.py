@@ -275,5 +275,13 @@ def _workflow_tables(md: MetaData) -> None:
           Column("at_start", Boolean, nullable=False),
           PrimaryKeyConstraint("term", "entity", "record_id", "field", name="pk_loom_search",
                                postgresql_include=["at_start"]),
+          Index("ix_loom_search_record", "entity", "record_id"),
           sqlite_with_rowid=False)
+    # The records whose searchable values a write changed (revision 0014): one row per
+    # written record, in the write's transaction; the index follows them after the commit
+    # (engine.records.search_index.follow_writes) and removes the rows it has followed.
+    Table("loom_search_queue", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("entity", String(48), nullable=False),
+          Column("record_id", ID, nullable=False))
     return md

@@ -1,7 +1,7 @@
 """The job queue: huey on SQLite by default, on Redis when LOOM_REDIS_URL is set.
 
-Two tasks: `drain(tenant)`, queued after every committed write, and `tick()`, every
-minute, which drains whatever is due in every tenant (retries, events whose queueing
+Two tasks: `drain(tenant)`, queued after every committed write (it also brings the
+tenant's search index in step with the writes), and `tick()`, every minute, which drains whatever is due in every tenant (retries, events whose queueing
 was lost in a crash), sweeps SLA timers and fires scheduled rules. One tick runs at a
 time in an install (a lock per install on PostgreSQL, per data directory on SQLite):
 a tick that finds another still running skips its turn. The outbox, not
@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from huey import RedisHuey, SqliteHuey, crontab
 
+from engine.records.search_index import follow_writes
 from workflows import outbox
 
 log = logging.getLogger("loom.jobs")
@@ -97,6 +98,7 @@ class Jobs:
                 session = self.runtime.install.session(slug)  # one metadata check per batch
                 counts = outbox.process(storage, lambda row: self.runtime.handle_event(slug, row, session),
                                         limit, self.retry_base, self.lease)
+                follow_writes(storage, session.metadata())  # the search index, after the writes' commits
                 for key, value in counts.items():
                     totals[key] += value
                 if sum(counts.values()) < limit and not counts["done"]:

@@ -1,31 +1,37 @@
-"""The tenant's search index `loom_search`: kept in step with every record write and every
-publication, read by the global search.
+"""The tenant's search index `loom_search`: kept in step with the records after each
+write commits and with every publication, read by the global search.
 
 Each row is one term (`engine.records.search_terms`) of one searchable field of one
 record, keyed by (term, entity, record id, field): one B-tree that a typed prefix ranges
-over and that holds every column the search reads. The record service calls
-`index_events` inside each write's transaction and inserts the terms it returns with the
-write's audit and outbox rows, so the index commits or rolls back with the record; a
-write removes the terms of the values it replaces by their keys (computed
-from the old values), so the index needs no second B-tree by record. The publisher calls
-`follow_publication` in the publication's transaction for the fields that became or
-stopped being searchable. The tenant revision that rebuilds the table marks the index
-stale (`STALE`); `catch_up` rebuilds it from the records the first time a process opens
-the tenant. `reindex` rebuilds it whole (`loom search reindex TENANT`, a repair). `find`
-answers which records hold a term starting with the query, best first; it knows nothing
-of sharing: the caller reads the records through the record service, which drops those
-the user may not read."""
+over and that holds every column the search reads, and a second by record. A write does
+not compute terms: the record service calls `queue_events` inside each write's
+transaction and inserts one row per record whose searchable values changed into
+`loom_search_queue`, beside the write's audit and outbox rows, so the queue commits or
+rolls back with the record at the cost of one small row. `follow_writes` then replaces
+the terms of the queued records with those of their values as they stand: the worker
+runs it after each drain, and `find` runs it before it reads, so a search always sees
+every committed write (the first search after a large import may index it). Followers
+take turns (SQLite's write lock, an advisory lock on PostgreSQL), and each removes only
+the queue rows it read, so a write that commits meanwhile is followed the next time.
+The publisher calls `follow_publication` in the publication's transaction for the
+fields that became or stopped being searchable. The tenant revision that rebuilds the
+table marks the index stale (`STALE`); `catch_up` rebuilds it from the records the first
+time a process opens the tenant. `reindex` rebuilds it whole (`loom search reindex
+TENANT`, a repair). `find` answers which records hold a term starting with the query,
+best first; it knows nothing of sharing: the caller reads the records through the
+record service, which drops those the user may not read."""
 from __future__ import annotations
 
 from sqlalchemy import and_, case, delete, false, func, or_, select, union_all
 
 from engine.records.bulk_rows import Rows
-from engine.records.search_rows import delete_rows, insert_rows, term_rows
+from engine.records.search_rows import insert_rows
 from engine.records.search_terms import query_forms, terms_of, upper_bound
 from engine.systables import loom_table
 
 SEARCHABLE = frozenset({"string", "email", "phone"})
 BATCH = 5000  # records read per statement when an entity is indexed from its table
+FOLLOW = 1000  # queued records one transaction of `follow_writes` re-indexes
 SCAN = 2000  # term rows one search ranks at most
 STALE = "search_index_stale"  # the loom_settings key a tenant revision sets when the index needs a rebuild
 
@@ -42,31 +48,74 @@ def _rows(entity_name, record_id, fields, values) -> list[tuple]:
             for name, base in fields.items() for term, at_start in terms_of(base, values.get(name))]
 
 
-def index_events(conn, schema, metadata, events) -> Rows:
-    """Bring the index in step with record events written in `conn`'s transaction: the
-    terms of the values an event replaces or deletes go now; the rows of the new values'
-    terms are returned, for the caller to insert in the same transaction
-    (`bulk_rows.insert_all`, beside the write's other rows)."""
+def queue_events(schema, metadata, events) -> Rows:
+    """The queue rows of record events being written in a transaction: one per record
+    whose searchable values the event sets, changes or removes, for the caller to
+    insert in the same transaction (`bulk_rows.insert_all`, beside the write's other rows)."""
     fields_of: dict[str, dict] = {}
-    gone, rows = [], []
+    queued = {}
     for event in events:
         fields = fields_of.get(event.entity)
         if fields is None:
             entity = metadata.entity(event.entity)
             fields = fields_of[event.entity] = searchable_fields(entity) if entity is not None else {}
+        if not fields:
+            continue
         if event.action == "deleted":
-            gone += _rows(event.entity, event.record_id, fields, event.record)
-            continue
-        changed = {name: base for name, base in fields.items() if name in event.changes}
-        if not changed:
-            continue
-        if event.action != "created":
-            gone += _rows(event.entity, event.record_id, changed,
-                          {name: event.changes[name][0] for name in changed})
-        rows += _rows(event.entity, event.record_id, changed, {name: event.changes[name][1] for name in changed})
+            touched = any(event.record.get(name) not in (None, "") for name in fields)
+        else:
+            touched = any(name in event.changes for name in fields)
+        if touched:
+            queued[(event.entity, event.record_id)] = None
+    return Rows(loom_table(schema, "loom_search_queue"), ("entity", "record_id"), list(queued), packed=True)
+
+
+def _take_turn(conn, schema) -> None:
+    """Wait for any other follower of this tenant's writes to finish (SQLite's write
+    transactions already take turns)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.loom_search",))
+
+
+def _reindex_records(conn, schema, metadata, entity_name: str, record_ids: list[int]) -> None:
+    """Replace the terms of these records with those of their values as they stand
+    (a record deleted since, or of an entity dropped since, keeps none)."""
     table = loom_table(schema, "loom_search")
-    delete_rows(conn, table, gone)
-    return term_rows(table, rows)
+    conn.execute(delete(table).where(table.c.entity == entity_name, table.c.record_id.in_(record_ids)))
+    entity = metadata.entity(entity_name)
+    fields = searchable_fields(entity) if entity is not None else {}
+    if not fields:
+        return
+    records = metadata.tables[entity_name]
+    values = [records.c[name] for name in fields]
+    found = conn.execute(select(records.c.id, *values).where(records.c.id.in_(record_ids))).mappings()
+    insert_rows(conn, table, [row for record in found for row in _rows(entity_name, record["id"], fields, record)])
+
+
+def follow_writes(storage, metadata, limit: int = FOLLOW) -> int:
+    """Bring the index in step with the writes committed since it last followed them:
+    re-index the queued records, `limit` per transaction; returns how many were queued.
+    Cheap when nothing is queued (one indexed read)."""
+    queue = loom_table(storage.schema, "loom_search_queue")
+    with storage.connect() as conn:
+        if conn.execute(select(queue.c.id).limit(1)).first() is None:
+            return 0
+    followed = 0
+    while True:
+        with storage.begin() as conn:
+            _take_turn(conn, storage.schema)
+            taken = conn.execute(select(queue.c.id, queue.c.entity, queue.c.record_id)
+                                 .order_by(queue.c.id).limit(limit)).all()
+            by_entity: dict[str, set] = {}
+            for row in taken:
+                by_entity.setdefault(row.entity, set()).add(row.record_id)
+            for entity_name in sorted(by_entity):
+                _reindex_records(conn, storage.schema, metadata, entity_name, sorted(by_entity[entity_name]))
+            if taken:
+                conn.execute(delete(queue).where(queue.c.id.in_([row.id for row in taken])))
+        followed += len(taken)
+        if len(taken) < limit:
+            return followed
 
 
 def index_entity(conn, schema, entity_name: str, records, fields: dict[str, str]) -> int:
@@ -117,6 +166,13 @@ def follow_publication(conn, schema, old_package, new_package, new_tables) -> No
 
 
 def _rebuild(conn, schema, metadata) -> int:
+    # The queued records are indexed by the rebuild: remove the queue rows there are now
+    # (not those a write commits meanwhile, on PostgreSQL: they are followed next time).
+    queue = loom_table(schema, "loom_search_queue")
+    _take_turn(conn, schema)
+    queued = conn.execute(select(func.max(queue.c.id))).scalar()
+    if queued is not None:
+        conn.execute(delete(queue).where(queue.c.id <= queued))
     conn.execute(delete(loom_table(schema, "loom_search")))
     written = sum(index_entity(conn, schema, entity.name, metadata.tables[entity.name], searchable_fields(entity))
                   for entity in metadata.package.entities)
@@ -147,16 +203,18 @@ def catch_up(storage, metadata_of) -> int | None:
         return _rebuild(conn, storage.schema, metadata_of(conn))
 
 
-def find(storage, query: str, entities, limit: int, fields=None) -> list[tuple[str, int, int]]:
+def find(storage, metadata, query: str, entities, limit: int, fields=None) -> list[tuple[str, int, int]]:
     """`[(entity, record_id, rank)]` of up to `limit` records of `entities` holding a term
     that starts with `query`, best first: rank 0 a value equal to the query, 1 a value
     starting with it, 2 a word or character inside a value starting with it. With `fields`
     (`{entity: searchable field names}`, from `searchable_fields` of today's metadata) only
-    those fields' terms count."""
+    those fields' terms count. Writes committed before the call are found: the index
+    first follows them (`follow_writes`, with the tenant's compiled `metadata`)."""
     forms = query_forms(query)
     entities = sorted(entities)
     if not forms or not entities:
         return []
+    follow_writes(storage, metadata)
     table = loom_table(storage.schema, "loom_search")
     columns = (table.c.entity, table.c.record_id, table.c.field, table.c.term, table.c.at_start)
     # A short, common prefix ("1", "+86 1") matches a term of nearly every record: rank the

@@ -22,7 +22,7 @@ from engine.records.inputs import expected_version_of, record_id_of as _record_i
 from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
                                       explain_integrity_error, reference_problems)
 from engine.records.pinning import MetadataChanged, confirm, held, one_version
-from engine.records.search_index import index_events
+from engine.records.search_index import queue_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.access import AccessReads
 from engine.records.bulk_rows import insert_all
@@ -79,7 +79,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
     def _finish(self, conn, events, audits, at) -> list:
         """Inside the write's transaction: plugins may refuse or set values (applied to
         the row, the event and its audit row); then audit and outbox rows and the search
-        index's terms, inserted together (one round trip on PostgreSQL). Returns the events
+        index's queue rows, inserted together (one round trip on PostgreSQL). Returns the events
         as they stand after the hooks."""
         final = []
         for event in events:
@@ -92,7 +92,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             final.append(event)
         schema = self.storage.schema
         insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, [outbox_row(at, e) for e in final]),
-                          index_events(conn, schema, self.metadata, final)])
+                          queue_events(schema, self.metadata, final)])
         return final
 
     def _apply_set(self, conn, event, values: dict):

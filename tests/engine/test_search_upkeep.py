@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from engine.errors import MigrationRefused
 from engine.install import Install
 from engine.plugins import Plugins
-from engine.records.search_index import STALE, catch_up, find
+from engine.records.search_index import STALE, catch_up, find, follow_writes
 from engine.systables import loom_table
 from tenants import migrations
 
 
 def found(session, query, entity="contact"):
-    return [record_id for _, record_id, _ in find(session.storage, query, [entity], 100)]
+    return [record_id for _, record_id, _ in find(session.storage, session.metadata(), query, [entity], 100)]
 
 
 def publish(session, change, allow_drop=False):
@@ -32,6 +32,8 @@ def field(entities, entity, name):
 
 
 def terms(session, entity=None, fields=None):
+    """The index's terms, once it has followed the writes made so far."""
+    follow_writes(session.storage, session.metadata())
     table = loom_table(session.storage.schema, "loom_search")
     stmt = select(func.count()).select_from(table)
     if entity:
