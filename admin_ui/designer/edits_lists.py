@@ -23,12 +23,12 @@ def list_view_of(document: dict, name: str) -> dict:
 
 
 def add_list_view(document: dict, entity_name: str) -> dict:
-    """A new list view of the entity showing its first fields, named `<entity>editable_list`
+    """A new list view of the entity showing its first fields, named `<entity>_list`
     (with a number when that name is taken)."""
     out = copy.deepcopy(document)
     entity = entity_of(out, entity_name)
     taken = {layout.get("name") for layout in dicts(out, "layouts")}
-    name, n = f"{entity_name}editable_list", 2
+    name, n = f"{entity_name}_list", 2
     while name in taken:
         name, n = f"{entity_name}_list_{n}", n + 1
     columns = [f.get("name") for f in dicts(entity, "fields") if not f.get("hidden")][:FIRST_COLUMNS]

@@ -85,6 +85,15 @@ def test_columns_are_added_moved_dragged_and_removed_in_the_draft(acme, install)
     assert layout(install)["columns"] == ["tier", "full_name", "phone"]
 
 
+def test_a_new_list_view_is_named_after_its_entity_and_numbered_when_taken(acme, install):
+    ann = ScreenClient(acme, "acme", "ann@acme.example")
+    ann.post("/designer/e/contact/lists", data={})
+    ann.post("/designer/e/contact/lists", data={})
+    views = [x for x in draft(install).document["layouts"] if x["kind"] == "list"]
+    assert [x["name"] for x in views] == ["contact_list", "contact_list_2", "contact_list_3"]
+    assert views[1]["columns"] == ["source", "first_visit", "full_name", "email", "phone"]
+
+
 def list_settings(ann, **data):
     return ann.post("/designer/e/contact/lists/contact_list/settings", data=data)
 
