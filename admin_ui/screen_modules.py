@@ -22,4 +22,5 @@ from admin_ui.designer import preview as designer_preview  # noqa: F401
 from admin_ui.designer import review as designer_review  # noqa: F401
 from admin_ui.designer import workflow_editor, workflow_trial  # noqa: F401
 from admin_ui.designer import rules as designer_rules  # noqa: F401
+from admin_ui.designer import message_templates as designer_message_templates  # noqa: F401
 from admin_ui.designer import field_editor as designer_field_editor, list_views as designer_list_views  # noqa: F401

@@ -17,7 +17,7 @@ from engine.actions import ActionFailed
 from workflows.notify import inapp
 from workflows.notify.mailer import EFFECT_HEADER, OFF, AddressRefused, Mailer
 from workflows.notify.recipients import Recipient, parse_spec, resolve
-from workflows.notify.templates import NAME_RE, TemplateFailed, render
+from workflows.notify.templates import NAME_RE, TemplateFailed, message_context, render
 
 CHANNELS = ("email", "in_app", "both")
 PARAMS = {"template", "to", "channel"}
@@ -97,10 +97,8 @@ class _Delivery:
         self.outcome["skipped"] += skipped
         tenant = self.session.tenant
         for person in people:
-            ctx = {"record": record, "entity": self.entity,
-                   "recipient": {"name": person.name or person.email, "email": person.email,
-                                 "locale": person.locale},
-                   "tenant": {"slug": tenant.slug, "name": tenant.name}}
+            ctx = message_context(tenant, self.entity, record, {"name": person.name or person.email,
+                                                                "email": person.email, "locale": person.locale})
             try:
                 subject, body = render(self.template, person.locale, ctx)
             except TemplateFailed as exc:

@@ -126,6 +126,14 @@ def _problem(field: str, code: str, message: str) -> dict:
 
 
 # -- rendering --------------------------------------------------------------------------
+def message_context(tenant, entity: str, record: dict, recipient: dict) -> dict:
+    """What a template sees when it is sent about `record` (of `entity`) to `recipient`
+    (`{"name", "email", "locale"}`): the same for a notification and for the designer's
+    preview of a template."""
+    return {"record": record, "entity": entity, "recipient": recipient,
+            "tenant": {"slug": tenant.slug, "name": tenant.name}}
+
+
 def pick_locale(available, locale: str | None) -> str:
     """Exact tag, then the bare language, then another tag of that language, then
     English, then the first available."""
