@@ -28,6 +28,15 @@ def heads(tree: str) -> str:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
+def known(tree: str) -> set[str]:
+    """Every revision of `tree` this Loom has."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(HERE / tree))
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
 def current(engine, schema: str | None) -> str | None:
     """The revision a tenant's (or the system's) Loom tables are at, None when unknown."""
     from sqlalchemy import inspect, text
