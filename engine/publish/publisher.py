@@ -170,7 +170,8 @@ class Publisher:
                 migrator.run(changes)
                 if request.after_ddl is not None:
                     request.after_ddl(conn, migrator.new_tables, migrator.archives)
-                follow_publication(conn, schema, old_pkg, package, migrator.new_tables)
+                follow_publication(conn, schema, old_pkg, package, migrator.new_tables,
+                                   added_empty=not request.restoring and request.after_ddl is None)
                 state.save(conn, schema, request.layers, self.target.actor)
                 versions.record_version(conn, schema, version, package.to_dict(), result.changes,
                                         migrator.archives, request.action, self.target.actor,

@@ -145,12 +145,16 @@ def forget(conn, schema, entity_name: str, fields=None) -> None:
     conn.execute(stmt)
 
 
-def follow_publication(conn, schema, old_package, new_package, new_tables) -> None:
+def follow_publication(conn, schema, old_package, new_package, new_tables, added_empty: bool = False) -> None:
     """In a publication's transaction, after its DDL: remove the terms of the fields that
     stopped being searchable (hidden, dropped, their type changed, their entity dropped)
     and index the records' values of those that became searchable (added, shown, their
-    type changed). Entities and fields whose searchability did not change are not read."""
-    before = {e.name: searchable_fields(e) for e in (old_package.entities if old_package else ())}
+    type changed). Entities and fields whose searchability did not change are not read;
+    nor are fields the publication adds without a default when `added_empty` (nothing but
+    a default filled their columns: not a rollback restoring archived values, nor a pack
+    upgrade's steps moving data)."""
+    old_entities = {e.name: e for e in (old_package.entities if old_package else ())}
+    before = {name: searchable_fields(e) for name, e in old_entities.items()}
     after = {e.name: searchable_fields(e) for e in new_package.entities}
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name, {}), after.get(name, {})
@@ -158,7 +162,13 @@ def follow_publication(conn, schema, old_package, new_package, new_tables) -> No
             forget(conn, schema, name)
             continue
         gone = {field for field, base in old.items() if new.get(field) != base}
-        came = {field: base for field, base in new.items() if old.get(field) != base}
+        # With `added_empty`, a field the publication adds holds no value unless its
+        # default filled it in: its column is not read (an optional new field of 100,000
+        # rows costs nothing).
+        existed, entity = old_entities.get(name), new_package.entity(name)
+        came = {field: base for field, base in new.items() if old.get(field) != base and (
+            not added_empty or entity.field(field).has_default
+            or existed is not None and existed.field(field) is not None)}
         if gone:
             forget(conn, schema, name, gone)
         if came:

@@ -100,6 +100,21 @@ def test_a_publication_reads_only_the_fields_whose_searchability_changed(acme):
     assert found(acme, "orphan", "account") == [999] and found(acme, "li lei") != []
 
 
+def test_an_optional_field_added_is_not_read_and_one_with_a_default_is_indexed(acme, monkeypatch):
+    from engine.records import search_index
+
+    acme.records.create_many("contact", [{"full_name": f"客户{i}"} for i in range(3)])
+    read = []
+    original = search_index.index_entity
+    monkeypatch.setattr(search_index, "index_entity",
+                        lambda conn, schema, name, records, fields: read.append(sorted(fields)) or original(
+                            conn, schema, name, records, fields))
+    publish(acme, lambda e: e["contact"]["fields"].append({"name": "nickname", "type": "string"}))
+    assert read == []
+    publish(acme, lambda e: e["contact"]["fields"].append({"name": "region", "type": "string", "default": "华东"}))
+    assert read == [["region"]] and len(found(acme, "华东")) == 3
+
+
 def test_a_dry_run_or_a_refused_publication_leaves_the_index_as_it_was(acme):
     acme.records.create("contact", {"full_name": "王芳", "email": "wang.fang@example.cn"})
     before = terms(acme)
