@@ -232,6 +232,7 @@ class Entity:
     description: dict | None = None
     indexes: tuple = ()  # composite Index definitions, in document order
     sharing: dict | None = None  # record sharing (see normal_sharing); None = no restriction
+    privacy: dict | None = None  # {"evidence", "retain_for", "retention"} (docs/privacy.md); None = none
 
     def __post_init__(self):
         if not isinstance(self.fields, tuple):
@@ -261,6 +262,8 @@ class Entity:
             out["indexes"] = [i.to_dict() for i in self.indexes]
         if self.sharing is not None:  # likewise: only entities that share by rule carry it
             out["sharing"] = copy.deepcopy(self.sharing)
+        if self.privacy:
+            out["privacy"] = copy.deepcopy(self.privacy)
         return out
 
     @classmethod
@@ -274,7 +277,20 @@ class Entity:
             description=optional_text(doc.get("description")),
             indexes=tuple(Index.from_document(i) for i in doc.get("indexes", ())),
             sharing=normal_sharing(doc.get("sharing")),
+            privacy=_privacy(doc.get("privacy")),
         )
+
+
+def _privacy(doc) -> dict | None:
+    """The entity's privacy rules with `retain_for` as a language map; None when empty."""
+    if not doc:
+        return None
+    out = copy.deepcopy(dict(doc))
+    if "retain_for" in out:
+        out["retain_for"] = optional_text(out["retain_for"])
+        if out["retain_for"] is None:
+            del out["retain_for"]
+    return out or None
 
 
 def normal_sharing(doc) -> dict | None:
