@@ -31,3 +31,18 @@ def entries(storage, entity=None, record_id=None, limit: int = 100) -> list[dict
     with storage.connect() as conn:
         rows = conn.execute(stmt.order_by(table.c.id.desc()).limit(limit)).mappings().all()
     return [{**dict(row), "at": iso_utc(row["at"])} for row in rows]
+
+
+def refusals(storage, party_id=None, purpose=None, limit: int = 100) -> list[dict]:
+    """Messages refused for want of consent, one row per recipient, newest first (of one
+    party, for one purpose, when given); written by the notifier
+    (`workflows.notify.consent`)."""
+    table = loom_table(storage.schema, "loom_consent_refusals")
+    stmt = select(table)
+    if party_id is not None:
+        stmt = stmt.where(table.c.party_id == party_id)
+    if purpose is not None:
+        stmt = stmt.where(table.c.purpose == purpose)
+    with storage.connect() as conn:
+        rows = conn.execute(stmt.order_by(table.c.id.desc()).limit(limit)).mappings().all()
+    return [{**dict(row), "at": iso_utc(row["at"])} for row in rows]

@@ -122,19 +122,3 @@ def valid_consent(storage, metadata, party_id: int, purpose: str, at: datetime |
         where.append(or_(table.c.expires_at.is_(None), table.c.expires_at > at))
     with storage.connect() as conn:
         return conn.execute(select(table.c.id).where(and_(*where)).limit(1)).first() is not None
-
-
-def refusals(storage, party_id=None, purpose=None, limit: int = 100, before=None) -> list[dict]:
-    """Logged refusals, newest first (of one party, for one purpose, when given)."""
-    table = loom_table(storage.schema, "loom_consent_refusals")
-    stmt = select(table)
-    if party_id is not None:
-        stmt = stmt.where(table.c.party_id == party_id)
-    if purpose is not None:
-        stmt = stmt.where(table.c.purpose == purpose)
-    if before is not None:
-        stmt = stmt.where(table.c.id < before)
-    with storage.connect() as conn:
-        rows = conn.execute(stmt.order_by(table.c.id.desc()).limit(limit)).mappings().all()
-    from engine.timefmt import iso_utc
-    return [{**dict(row), "at": iso_utc(row["at"])} for row in rows]
