@@ -12,6 +12,8 @@ import copy
 from dataclasses import dataclass
 from typing import Mapping
 
+from .privacy_checks import normal_privacy
+
 BUILTIN_FIELD_TYPES = (
     "string", "text", "integer", "decimal", "boolean", "date", "datetime", "email",
     "phone", "url", "choice", "multi_choice", "reference", "currency", "json",
@@ -277,20 +279,9 @@ class Entity:
             description=optional_text(doc.get("description")),
             indexes=tuple(Index.from_document(i) for i in doc.get("indexes", ())),
             sharing=normal_sharing(doc.get("sharing")),
-            privacy=_privacy(doc.get("privacy")),
+            privacy=normal_privacy(doc.get("privacy")),
         )
 
-
-def _privacy(doc) -> dict | None:
-    """The entity's privacy rules with `retain_for` as a language map; None when empty."""
-    if not doc:
-        return None
-    out = copy.deepcopy(dict(doc))
-    if "retain_for" in out:
-        out["retain_for"] = optional_text(out["retain_for"])
-        if out["retain_for"] is None:
-            del out["retain_for"]
-    return out or None
 
 
 def normal_sharing(doc) -> dict | None:

@@ -5,12 +5,27 @@ period counts from a date or datetime field of the entity (or ``created_at`` /
 
 from __future__ import annotations
 
+import copy
 from typing import Mapping
 
 from .errors import Problem, pointer
 
 SYSTEM_DATES = ("created_at", "updated_at")
 DATE_TYPES = ("date", "datetime")
+
+
+def normal_privacy(doc) -> dict | None:
+    """An entity's privacy rules with `retain_for` as a language map; None when empty."""
+    from .model import optional_text  # the model imports this module
+
+    if not doc:
+        return None
+    out = copy.deepcopy(dict(doc))
+    if "retain_for" in out:
+        out["retain_for"] = optional_text(out["retain_for"])
+        if out["retain_for"] is None:
+            del out["retain_for"]
+    return out or None
 
 
 def privacy_problems(document, types: Mapping[str, str]) -> list[Problem]:

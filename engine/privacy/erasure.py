@@ -17,7 +17,7 @@ The steps, in one transaction:
    the reason and the legal basis of every record kept."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import MetaData, Table, inspect, select
 
 from engine.errors import NotFound, ValidationFailed
 from engine.privacy import log
@@ -54,6 +54,7 @@ def erase(session, record_id, reason, entity_name: str = "party", kind: str = "e
         for ref_entity, second in erasure.second_hop(hop):
             erasure.erased.tie(ref_entity.name, second["id"])
             hop.append((ref_entity, second))
+        erasure.archived_fields()
         erasure.history()
         erasure.mentions(hop)
         scrubbed = scrub_loom_tables(conn, storage.schema, erasure.erased)
@@ -167,6 +168,26 @@ class _Erasure:
         if evidence:
             entry["kept_as_evidence"] = True
         self.report.append(entry)
+
+    def archived_fields(self) -> None:
+        """Personal fields dropped by a metadata migration: their archived values of the
+        erased records are erased values too (and blanked in the archive)."""
+        archives = loom_table(self.schema, "loom_archives")
+        present = set(inspect(self.conn).get_table_names(schema=self.schema))
+        for entry in self.conn.execute(select(archives).where(archives.c.kind == "field")).mappings().all():
+            ids = self.erased.records.get(entry["entity"])
+            definition = entry["definition"] or {}
+            if not ids or not definition.get("pii") or entry["table_name"] not in present:
+                continue
+            table = Table(entry["table_name"], MetaData(), autoload_with=self.conn, schema=self.schema)
+            if entry["field"] not in table.c:
+                continue
+            base = (definition.get("base_types") or {}).get(definition.get("type"), definition.get("type"))
+            for row in self.conn.execute(select(table.c.id, table.c[entry["field"]])
+                                         .where(table.c.id.in_(list(ids)))).all():
+                value = row[1]
+                self.erased.extend(entry["entity"], row[0], entry["field"], value,
+                                   identifier=base in IDENTIFIER_TYPES)
 
     def history(self) -> None:
         """Earlier values of the erased fields (an e-mail changed last year) are erased too."""

@@ -35,6 +35,16 @@ class Erased:
         self.values |= {v for v in values if isinstance(v, str) and len(v.strip()) >= 2}
         self.identifiers |= {v for v in identifiers if isinstance(v, str) and len(v.strip()) >= 5}
 
+    def extend(self, entity: str, record_id: int, name: str, value, identifier=False) -> None:
+        """One more erased field of a record (a personal field a migration dropped)."""
+        names = self.records.setdefault(entity, {}).setdefault(record_id, [])
+        if name not in names:
+            names.append(name)
+        if isinstance(value, str) and len(value.strip()) >= 2:
+            self.values.add(value)
+            if identifier and len(value.strip()) >= 5:
+                self.identifiers.add(value)
+
     def tie(self, entity: str, record_id: int) -> None:
         """A record that mentions the subject without being its data (a claim on its policy)."""
         self.records.setdefault(entity, {}).setdefault(record_id, [])
