@@ -162,23 +162,21 @@ def _now():
 
 def scrub_loom_tables(conn, schema, erased: Erased) -> dict:
     """Every Loom table that may hold erased values, rewritten; {table: rows changed}.
-    An audit row rewritten gets `redacted_at` when the table has it (the audit chain's
-    verification accepts such rows); its `link` and `content_hash` are never touched."""
+    A row rewritten gets `redacted_at` when its table has that column (the audit and
+    access logs' hash chain accepts such rows); `link` and `content_hash` are never touched."""
     counts = {}
     present = set(inspect(conn).get_table_names(schema=schema))
     for table in tenant_tables(schema).sorted_tables:
         if table.name in SKIP_TABLES or table.name not in present:
             continue
-        redacted = None
-        if table.name == "loom_audit":
-            table, redacted = _audit_table(conn, schema, table)
+        table, redacted = _as_stored(conn, schema, table)
         counts[table.name] = scrub_table(conn, table, erased, redacted)
     return {k: v for k, v in counts.items() if v}
 
 
-def _audit_table(conn, schema, table):
-    """The audit table as it is in the database: with `redacted_at` when the column
-    exists (the audit chain adds it), else as Loom's definition has it."""
+def _as_stored(conn, schema, table):
+    """The table as it is in the database: with `redacted_at` when the column exists
+    (the audit chain adds it), else as Loom's definition has it."""
     from sqlalchemy import Column, DateTime, MetaData, Table
 
     names = {c["name"] for c in inspect(conn).get_columns(table.name, schema=schema)}
