@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, cast, inspect, or_, select, text
+from sqlalchemy import MetaData, Table, Text, cast, inspect, or_, select, text
 
 from engine.cli import cli
 from engine.errors import ValidationFailed
