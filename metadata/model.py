@@ -12,6 +12,8 @@ import copy
 from dataclasses import dataclass
 from typing import Mapping
 
+from .privacy_checks import normal_privacy
+
 BUILTIN_FIELD_TYPES = (
     "string", "text", "integer", "decimal", "boolean", "date", "datetime", "email",
     "phone", "url", "choice", "multi_choice", "reference", "currency", "json",
@@ -232,6 +234,7 @@ class Entity:
     description: dict | None = None
     indexes: tuple = ()  # composite Index definitions, in document order
     sharing: dict | None = None  # record sharing (see normal_sharing); None = no restriction
+    privacy: dict | None = None  # {"evidence", "retain_for", "retention"} (docs/privacy.md); None = none
 
     def __post_init__(self):
         if not isinstance(self.fields, tuple):
@@ -261,6 +264,8 @@ class Entity:
             out["indexes"] = [i.to_dict() for i in self.indexes]
         if self.sharing is not None:  # likewise: only entities that share by rule carry it
             out["sharing"] = copy.deepcopy(self.sharing)
+        if self.privacy:
+            out["privacy"] = copy.deepcopy(self.privacy)
         return out
 
     @classmethod
@@ -274,7 +279,9 @@ class Entity:
             description=optional_text(doc.get("description")),
             indexes=tuple(Index.from_document(i) for i in doc.get("indexes", ())),
             sharing=normal_sharing(doc.get("sharing")),
+            privacy=normal_privacy(doc.get("privacy")),
         )
+
 
 
 def normal_sharing(doc) -> dict | None:

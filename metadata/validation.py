@@ -19,6 +19,7 @@ from .model import Package
 from .resources import cached_schema
 from .semantic import semantic_problems
 from .sharing_checks import sharing_problems
+from .privacy_checks import privacy_problems
 from .workflow_checks import workflow_problems
 
 _TYPE_WORDS = {
@@ -104,6 +105,7 @@ def check_package(document, extra_types: Mapping[str, str] | None = None,
     problems += semantic_problems(document, types)
     problems += field_condition_problems(document, types)
     problems += sharing_problems(document, types)
+    problems += privacy_problems(document, types)
     problems += workflow_problems(document, types, known_actions, known_roles)
     problems += layout_problems(document, types)
     return tidy(problems)

@@ -144,7 +144,36 @@ def tenant_tables(schema: str | None) -> MetaData:
     _workflow_tables(md)
     _pack_tables(md)
     _draft_tables(md)
+    _privacy_tables(md)
     return md
+
+
+def _privacy_tables(md: MetaData) -> None:
+    """Revision 0011: messages refused for want of consent, one row per recipient, and
+    the log of data-subject requests (exports, erasures, retention runs) with the legal
+    basis of what an erasure kept."""
+    when = DateTime(timezone=True)
+    Table("loom_consent_refusals", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("purpose", String(40), nullable=False),
+          Column("template", String(100)),
+          Column("entity", String(48)),
+          Column("record_id", ID),
+          Column("party_id", ID),
+          Column("recipient", String(254), nullable=False),
+          Column("reason", String(300), nullable=False),
+          Index("ix_loom_consent_refusals_party", "party_id", "id"))
+    Table("loom_dsr_log", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("actor", String(254)),
+          Column("kind", String(12), nullable=False),
+          Column("entity", String(48), nullable=False),
+          Column("record_id", ID),
+          Column("reason", Text),
+          Column("detail", JSON, nullable=False),
+          Index("ix_loom_dsr_log_record", "entity", "record_id"))
 
 
 def _draft_tables(md: MetaData) -> None:

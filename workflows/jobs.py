@@ -53,7 +53,12 @@ class Jobs:
         def tick():
             return self.tick()
 
+        @self.huey.periodic_task(crontab(hour="2", minute="30"), name="loom.retention")
+        def retention():
+            return self.retention()
+
         self.drain_task = drain
+        self.retention_task = retention
         self.tick_seconds = TICK_SECONDS
         self.tick_task = tick
         self._lock = threading.Lock()
@@ -141,6 +146,22 @@ class Jobs:
                                         "scheduled": self.runtime.run_schedules(tenant.slug)}
             except Exception as exc:  # noqa: BLE001 - reported, and the next tenant goes on
                 log.error("the tick failed for %s: %s", tenant.slug, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+                summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
+        return summary
+
+    def retention(self) -> dict:
+        """Apply every active tenant's retention rules (daily, at 02:30 UTC); one tenant's
+        failure is logged and reported, and the others still get their turn."""
+        from engine.privacy.retention import run
+
+        install, summary = self.runtime.install, {}
+        for tenant in install.registry.list():
+            if tenant.status != "active":
+                continue
+            try:
+                summary[tenant.slug] = run(install.session(tenant.slug))
+            except Exception as exc:  # noqa: BLE001 - reported, and the next tenant goes on
+                log.error("retention failed for %s: %s", tenant.slug, exc)
                 summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
         return summary
 

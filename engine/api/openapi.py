@@ -9,6 +9,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from engine.api.openapi_drafts import draft_paths
 from engine.api.openapi_people import people_paths
+from engine.api.openapi_privacy import privacy_paths
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
 from metadata.language import DEFAULT_LANGUAGE, text_in
@@ -135,6 +136,7 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
     _metadata_paths(spec)
     draft_paths(spec, _responses)
     people_paths(spec, _responses)
+    privacy_paths(spec, _responses)
     _layout_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document", "tags": ["metadata"], "responses": _responses("200", {"type": "object"}),

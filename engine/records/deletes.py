@@ -3,7 +3,10 @@
 The records a delete reaches are found breadth first (no recursion, so a long chain of
 cascades cannot exhaust the stack): `cascade` referrers are deleted too, `set_null`
 referrers that survive are cleared (one new version each), and a `restrict` referrer
-that survives refuses the whole delete. Every deleted and cleared record is audited."""
+that survives refuses the whole delete. Every deleted and cleared record is audited.
+Records of an entity kept as evidence (`"privacy": {"evidence": true}`, such as consents)
+are deleted only by an admin or the system, directly or through a cascade: a member is
+refused (403 evidence_kept) and withdraws the consent instead."""
 from __future__ import annotations
 
 from collections import deque
@@ -11,7 +14,7 @@ from itertools import groupby
 
 from sqlalchemy import bindparam, select
 
-from engine.errors import Conflict
+from engine.errors import Conflict, Forbidden
 from engine.records.dump import SYSTEM_FIELDS
 from engine.records.writes import audit_row
 
@@ -34,6 +37,7 @@ class Deletion:
     def run(self, entity, row) -> None:
         self._find(entity, [row])
         self._refuse_restricted()
+        self._refuse_evidence()
         for entity, row, field_names in self._clears():
             self._clear(entity, row, field_names)
         # Children first, so the database's own ON DELETE actions never fire (SQLite would
@@ -86,6 +90,18 @@ class Deletion:
                     f"{field.name}; change or delete them first",
                     details=[{"field": f"{entity.name}.{field.name}", "message": f"ids {listed}{more}"}],
                     code="referenced")
+
+    def _refuse_evidence(self) -> None:
+        actor = self.service.actor
+        if actor is None or actor.is_admin:
+            return
+        for name, rows in self._doomed.items():
+            entity = self.metadata.entity(name)
+            if rows and entity is not None and (entity.privacy or {}).get("evidence"):
+                raise Forbidden(
+                    f"{name} records are kept as evidence: only an admin may delete them "
+                    f"({len(rows)} would be deleted); withdraw a consent instead of deleting it",
+                    details=[{"field": name, "message": "kept as evidence"}], code="evidence_kept")
 
     def _clears(self):
         for (entity_name, record_id), (entity, row, field_names) in self._cleared.items():

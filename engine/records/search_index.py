@@ -136,6 +136,14 @@ def index_entity(conn, schema, entity_name: str, records, fields: dict[str, str]
     return written
 
 
+def reindex_record(conn, schema, entity, record_id: int, values: dict) -> None:
+    """Replace every term of one record with those of `values` (its fields as stored):
+    an erasure, which rewrites the record outside the record service, calls it."""
+    table = loom_table(schema, "loom_search")
+    conn.execute(delete(table).where(table.c.entity == entity.name, table.c.record_id == record_id))
+    insert_rows(conn, table, _rows(entity.name, record_id, searchable_fields(entity), values))
+
+
 def forget(conn, schema, entity_name: str, fields=None) -> None:
     """Remove the terms of `entity_name` (of its `fields` only, when given)."""
     table = loom_table(schema, "loom_search")

@@ -354,6 +354,10 @@ def test_maintenance_reminders_fire_by_mileage_and_by_date(cars, smtp):
     cars.work()
     car = cars.one("vehicle", vin=with_check_digit("LHZB3C4D0PA200003"))     # 14,800 km, service at 15,000
     assert (car["mileage"], car["next_service_mileage"]) == (14800, 15000)
+    # A maintenance reminder is marketing: the owner gets it only with that consent.
+    wang = cars.one("party", email="wang.qiang@example.cn")
+    assert cars.call("POST", "/records/consent", body={"party": wang["id"], "purpose": "marketing",
+                                                       "granted": True, "channel": "in_person"})[0] == 201
     sent_before = len(smtp.envelopes)
     status, _ = cars.call("PATCH", f"/records/vehicle/{car['id']}", as_=NORTH_STAFF, body={"mileage": 14950})
     assert status == 200
@@ -385,9 +389,12 @@ def test_maintenance_reminders_fire_by_mileage_and_by_date(cars, smtp):
     [by_date] = cars.all("maintenance_reminder", ("vehicle", str(due_car["id"])))
     assert by_date["reason"] == "date" and by_date["due_on"] == due_car["next_service_due"]
     cars.work()
-    # In the owner's language (the demo customers speak Chinese).
+    # In the owner's language (the demo customers speak Chinese) — to the dealer only: this
+    # owner gave no marketing consent, and the refusal is logged.
     due = [m for m in smtp.messages[start:] if m["Subject"] == f"您的车辆 {due_car['vin']} 需要保养了"]
-    assert sorted(m["To"] for m in due) == ["han.meimei@example.cn", "service@north-motors.example"]
+    assert sorted(m["To"] for m in due) == ["service@north-motors.example"]
+    status, refusals = cars.call("GET", "/privacy/consent-refusals?purpose=marketing")
+    assert status == 200 and [r["recipient"] for r in refusals["items"]] == ["han.meimei@example.cn"]
     assert f"将于 {due_car['next_service_due']} 到期保养" in due[0].get_content()
 
 

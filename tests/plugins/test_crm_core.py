@@ -319,8 +319,11 @@ def test_service_requests_get_ticket_numbers_acknowledgements_and_plans(shop):
     work()
     assert call("GET", f"/records/service_request/{new['id']}")[1]["ticket_no"] == "SR-000003"
 
-    # Resolving a request with an e-mail sends a satisfaction survey, recorded as a survey.
+    # Resolving a request with an e-mail sends a satisfaction survey, recorded as a survey;
+    # the invitation is for analytics, which the customer consents to.
     rid = complaint["id"]
+    assert call("POST", "/records/consent", body={"party": complaint["party"], "purpose": "analytics",
+                                                  "granted": True, "channel": "phone"})[0] == 201
     assert call("POST", f"/records/service_request/{rid}/transitions/start")[0] == 200
     call("PATCH", f"/records/service_request/{rid}", body={"resolution": "更换了压缩机电容"})
     assert call("POST", f"/records/service_request/{rid}/transitions/resolve")[0] == 200
@@ -375,7 +378,7 @@ def test_surveys_consents_and_sharing(shop):
     assert sorted(g for _, _, g in groups.values()) == ["detractor", "passive", "promoter"]
 
     liu = one(find("party", name="刘洋"))
-    withdrawn = one(find("consent", party=liu["id"]))
+    withdrawn = one(find("consent", party=liu["id"], purpose="marketing"))
     assert withdrawn["granted"] is False and withdrawn["withdrawn_at"]
     status, body = call("PATCH", f"/records/consent/{withdrawn['id']}", body={"granted": True})
     assert status == 400 and body["error"]["code"] == "rule_refused"

@@ -1,7 +1,9 @@
 """`notify`: `{"template": "ack", "to": ["field:email", "role:admin"], "channel":
-"email" | "in_app" | "both"}` sends one of the tenant's message templates to the people
+"email" | "in_app" | "both", "purpose": "marketing"}` sends one of the tenant's message templates to the people
 named, each in their language, through `session.notifications`. With the action's effect
-key nobody is notified twice for one event."""
+key nobody is notified twice for one event. `purpose` (default `service`) is what the
+message is for: parties are sent it only with a valid consent for that purpose
+(`workflows.notify.consent`)."""
 from __future__ import annotations
 
 from engine.plugin_api import ActionFailed, ActionSpec
@@ -21,7 +23,8 @@ def run(context, params) -> dict:
         raise ActionFailed(f"{NAME}: " + "; ".join(problems))
     return context.session.notifications.send(
         params.get("template"), params.get("to"), context.entity, context.record or {},
-        channel=params.get("channel", "email"), effect_key=context.effect_key or None)
+        channel=params.get("channel", "email"), effect_key=context.effect_key or None,
+        purpose=params.get("purpose", "service"))
 
 
 SPEC = ActionSpec(run=run, check=check, description="Send a message template to people by e-mail and/or in-app.")

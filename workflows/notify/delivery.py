@@ -15,12 +15,13 @@ from typing import Callable
 from engine import effects
 from engine.actions import ActionFailed
 from workflows.notify import inapp
+from workflows.notify.consent import DEFAULT_PURPOSE, PURPOSES, ConsentGate
 from workflows.notify.mailer import EFFECT_HEADER, OFF, AddressRefused, Mailer
 from workflows.notify.recipients import Recipient, parse_spec, resolve
 from workflows.notify.templates import NAME_RE, TemplateFailed, message_context, render
 
 CHANNELS = ("email", "in_app", "both")
-PARAMS = {"template", "to", "channel"}
+PARAMS = {"template", "to", "channel", "purpose"}
 MAX_SPECS = 20
 
 
@@ -51,6 +52,9 @@ def check(params) -> list[str]:
     channel = params.get("channel", "email")
     if channel not in CHANNELS:
         problems.append(f"channel must be one of {', '.join(CHANNELS)}, not {str(channel)[:30]!r}")
+    purpose = params.get("purpose", DEFAULT_PURPOSE)
+    if purpose not in PURPOSES:
+        problems.append(f"purpose must be one of {', '.join(PURPOSES)}, not {str(purpose)[:30]!r}")
     return problems
 
 
@@ -62,11 +66,13 @@ class Notifier:
         self.session, self.templates_for, self.mailer_for = session, templates_for, mailer_for
 
     def send(self, template: str, to, entity: str, record: dict, channel: str = "email",
-             effect_key: str | None = None) -> dict:
+             effect_key: str | None = None, purpose: str = DEFAULT_PURPOSE) -> dict:
         """`{"sent", "in_app", "skipped"}`: how many e-mails and in-app notifications went
         out and why anyone was skipped. ActionFailed for bad params, a missing template or
-        a mail server that cannot be reached (the job is retried)."""
-        params = {"template": template, "to": to, "channel": channel}
+        a mail server that cannot be reached (the job is retried). A recipient without a
+        valid consent for `purpose` is skipped and the refusal logged
+        (`workflows.notify.consent`)."""
+        params = {"template": template, "to": to, "channel": channel, "purpose": purpose}
         problems = check(params)
         if problems:
             raise ActionFailed("notify: " + "; ".join(problems))
@@ -84,6 +90,8 @@ class _Delivery:
         self.mailer_for = mailer_for
         self.mailer: Mailer | None = None
         self.outcome = {"sent": 0, "in_app": 0, "skipped": []}
+        self.gate = ConsentGate(session, params.get("purpose", DEFAULT_PURPOSE), params["template"],
+                                entity, record)
 
     def _template(self, name, templates_for):
         templates = templates_for(self.session) or {}
@@ -97,6 +105,10 @@ class _Delivery:
         self.outcome["skipped"] += skipped
         tenant = self.session.tenant
         for person in people:
+            refused = self.gate.refusal(person)  # at send time: a consent withdrawn while queued counts
+            if refused:
+                self.outcome["skipped"].append(f"{person.email}: {refused}")
+                continue
             ctx = message_context(tenant, self.entity, record, {"name": person.name or person.email,
                                                                 "email": person.email, "locale": person.locale})
             try:
