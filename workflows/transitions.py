@@ -4,18 +4,20 @@ A transition is checked in this order, and refused with the reason: it exists (4
 leaves the record's current state (409), the caller's role may take it (403), a comment
 is given where required (400), its guard holds and its required fields are filled (409),
 and, if it needs approvals, the caller holds the approving role (403) and has not approved
-it yet (409). The list of transitions states the same refusals, from the same function.
+it yet (409). `checks` gives every verdict at once (a trial shows them all); the list of
+transitions states the same refusals, from the same functions.
 Then approvals, if the transition needs them (202 until enough people signed off), and
 the write: state, transition log, approvals consumed and SLA timers, in one transaction.
 The transition's actions run after commit through the job queue."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, func, select
 
-from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.errors import Conflict, Forbidden, LoomError, NotFound, ValidationFailed
 from engine.problem_codes import problem
 from engine.records.inputs import expected_version_of, stale_version
 from engine.systables import loom_table
@@ -67,8 +69,17 @@ def _refusal(session, transition, blockers, approval_status):
     """Why the caller cannot take `transition` now, as the error `perform` answers (after
     the role and comment checks), or None. `approval_status`: `_approval_status` when
     the transition needs approvals."""
+    return _blocked(transition, blockers) or _approver_refusal(session, transition, approval_status)
+
+
+def _blocked(transition, blockers):
     if blockers:
         return Conflict(f"{transition.name!r} is not possible now", details=blockers, code="transition_blocked")
+    return None
+
+
+def _approver_refusal(session, transition, approval_status):
+    """The caller may not give the approval the transition needs (None: it may, or none is needed)."""
     approval, actor = transition.approval, session.actor
     if approval is None or actor is None:
         return None
@@ -139,6 +150,68 @@ def available_for(session, entity_name, records) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class Check:
+    """One check made before a transition is taken: `state` (it leaves the record's state),
+    `role` (the caller's role may take it), `comment` (given where required, storable),
+    `fields` (its required fields are filled and its guard holds) or `approval` (the
+    caller may give the approval it needs); `refusal` is the error `perform` answers when
+    it is the first check to fail (None: it passed)."""
+
+    name: str
+    refusal: LoomError | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.refusal is None
+
+
+def transition_of(session, entity_name, name):
+    """(the entity, its workflow, the transition `name`): NotFound (`unknown_transition`)
+    when the workflow has no such transition."""
+    entity, workflow = _workflow(session, entity_name)
+    transition = workflow.transition(name) if isinstance(name, str) else None
+    if transition is None:
+        raise NotFound(f"workflow {workflow.name} has no transition {name!r}", code="unknown_transition")
+    return entity, workflow, transition
+
+
+def checks(session, entity, workflow, transition, record, comment=None) -> list[Check]:
+    """Every check of taking `transition` on `record` (as the caller reads it) now, in the
+    order `perform` makes them; `perform` answers the first refusal."""
+    state = record[workflow.field]
+    status = _approval_status_of(session, entity.name, record, transition, state)
+    return [Check("state", _state_refusal(workflow, transition, state)),
+            Check("role", _role_refusal(session.actor, transition)),
+            Check("comment", _comment_refusal(transition, comment)),
+            Check("fields", _blocked(transition, _blockers(transition, record, entity))),
+            Check("approval", _approver_refusal(session, transition, status))]
+
+
+def approval_status(session, entity_name, record, transition) -> dict | None:
+    """The approvals given so far for taking `transition` on `record` from its state, and
+    how many it needs (None when it needs none, or nobody acts)."""
+    state = record[_workflow(session, entity_name)[1].field]
+    return _approval_status_of(session, entity_name, record, transition, state)
+
+
+def _state_refusal(workflow, transition, state):
+    if transition.leaves(state):
+        return None
+    possible = ", ".join(t.name for t in workflow.transitions_from(state)) or "none"
+    return _refused(Conflict, "illegal_transition",
+                    f"{transition.name!r} cannot be taken from state {state!r}; from {state!r}: {possible}",
+                    transition=transition.name, state=state)
+
+
+def _role_refusal(actor, transition):
+    if _role_ok(actor, transition):
+        return None
+    return _refused(Forbidden, "role_not_allowed",
+                    f"{transition.name!r} is for the roles {', '.join(transition.roles)}; you are {actor.role}",
+                    transition=transition.name, roles=list(transition.roles), role=actor.role)
+
+
 def perform(session, entity_name, record_id, name, comment=None, expected_version=None,
             effect_key=None, values=None) -> tuple[int, dict]:
     """Take transition `name`; returns (HTTP status, body): 200 done, 202 awaiting approvals.
@@ -147,25 +220,12 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
     record = session.records.get(entity_name, record_id)
     if values:
         record = session.records.filled(entity_name, record, values)
-    entity, workflow = _workflow(session, entity_name)
-    transition = workflow.transition(name) if isinstance(name, str) else None
-    if transition is None:
-        raise NotFound(f"workflow {workflow.name} has no transition {name!r}", code="unknown_transition")
+    entity, workflow, transition = transition_of(session, entity_name, name)
     state = record[workflow.field]
-    if not transition.leaves(state):
-        possible = ", ".join(t.name for t in workflow.transitions_from(state)) or "none"
-        raise _refused(Conflict, "illegal_transition",
-                       f"{name!r} cannot be taken from state {state!r}; from {state!r}: {possible}",
-                       transition=name, state=state)
-    if not _role_ok(session.actor, transition):
-        raise _refused(Forbidden, "role_not_allowed",
-                       f"{name!r} is for the roles {', '.join(transition.roles)}; you are {session.actor.role}",
-                       transition=name, roles=list(transition.roles), role=session.actor.role)
-    comment = _comment(transition, comment)
-    refusal = _refusal(session, transition, _blockers(transition, record, entity),
-                       _approval_status_of(session, entity_name, record, transition, state))
-    if refusal is not None:
-        raise refusal
+    for check in checks(session, entity, workflow, transition, record, comment):
+        if check.refusal is not None:
+            raise check.refusal
+    comment = _stored_comment(comment)
     approval = None
     if transition.approval and session.actor is not None:
         if values:  # an approval is of the record as it is: nothing would write the values
@@ -191,20 +251,26 @@ def _check_version(entity_name, record, expected_version) -> None:
         raise stale_version(entity_name, record["id"], record["version"], expected)
 
 
-def _comment(transition, comment):
+def _comment_refusal(transition, comment):
+    """Why `comment` cannot go with `transition` (None: it can)."""
     if comment is not None and not isinstance(comment, str):
-        raise ValidationFailed("comment must be text", details=[problem("comment", "not_text", "must be text")])
-    comment = (comment or "").strip() or None
+        return ValidationFailed("comment must be text", details=[problem("comment", "not_text", "must be text")])
+    comment = _stored_comment(comment)
     if transition.comment == "required" and comment is None:
-        raise ValidationFailed(f"{transition.name!r} needs a comment", details=[
+        return ValidationFailed(f"{transition.name!r} needs a comment", details=[
             problem("comment", "comment_required", "is required", transition=transition.name)])
     if comment and len(comment) > MAX_COMMENT:
-        raise ValidationFailed("the comment is too long", details=[
+        return ValidationFailed("the comment is too long", details=[
             problem("comment", "comment_too_long", f"at most {MAX_COMMENT} characters", max=MAX_COMMENT)])
     if comment and (UNSTORABLE.search(comment) or _invalid_unicode(comment)):
-        raise ValidationFailed("the comment holds characters that cannot be stored", details=[
+        return ValidationFailed("the comment holds characters that cannot be stored", details=[
             problem("comment", "unstorable_text", "control characters or invalid Unicode")])
-    return comment
+    return None
+
+
+def _stored_comment(comment):
+    """The comment as stored: stripped, None when empty (checked by `_comment_refusal`)."""
+    return (comment or "").strip() or None
 
 
 def _invalid_unicode(text: str) -> bool:
