@@ -76,6 +76,8 @@ TEXTS: dict[str, Callable[[Mapping, Mapping], str]] = {
 HEADLINES: dict[str, Callable[[], str]] = {
     "validation_failed": lambda: _("Some values are not valid."),
     "read_only": lambda: _("This record is shared with you to read, not to change."),
+    "record_not_found": lambda: _("There is no such record, or you may not see it."),
+    "unknown_transition": lambda: _("The workflow has no such transition."),
 }
 # Codes whose message is someone else's words (a plugin's field type or check): shown as given.
 AS_GIVEN = frozenset({"invalid"})

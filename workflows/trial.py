@@ -82,7 +82,7 @@ def trial_transition(session, entity_name, record_id, name, role=None, comment=N
             "actions": actions, "approval": approval,
             "guard": {"condition": transition.guard, "leaves": explain_condition(transition.guard, record, entity)}
             if transition.guard else None,
-            "requires": list(transition.requires)}
+            "requires": list(transition.requires), "comment_mode": transition.comment}
 
 
 def drafted(live: CompiledMetadata, package) -> CompiledMetadata:
@@ -103,19 +103,21 @@ def table_differences(live: dict, draft: dict) -> list[dict]:
     found = []
     for name in sorted(set(live) | set(draft)):
         if name not in draft or name not in live:
+            said = "adds" if name in draft else "removes"
             found.append({"field": f"/entities/{name}", "code": "draft_not_published", "entity": name,
-                          "message": f"the draft {'adds' if name in draft else 'removes'} the entity {name}"})
+                          "change": f"{said}_entity", "message": f"the draft {said} the entity {name}"})
             continue
         old, new = {c.name: c for c in live[name].columns}, {c.name: c for c in draft[name].columns}
         for column in sorted(set(old) | set(new)):
             if column not in old or column not in new:
-                said = "adds" if column in new else "removes"
+                change = "adds" if column in new else "removes"
             elif repr(old[column].type) != repr(new[column].type):
-                said = "changes the type of"
+                change = "retypes"
             else:
                 continue
+            said = {"retypes": "changes the type of"}.get(change, change)
             found.append({"field": f"/entities/{name}/fields/{column}", "code": "draft_not_published",
-                          "entity": name, "column": column,
+                          "entity": name, "column": column, "change": change,
                           "message": f"the draft {said} the field {name}.{column}"})
     return found
 
