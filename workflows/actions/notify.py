@@ -4,7 +4,7 @@ named, each in their language, through `session.notifications`. With the action'
 key nobody is notified twice for one event."""
 from __future__ import annotations
 
-from engine.plugin_api import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
 from workflows.notify.delivery import check as check_params
 
 NAME = "notify"
@@ -24,4 +24,8 @@ def run(context, params) -> dict:
         channel=params.get("channel", "email"), effect_key=context.effect_key or None)
 
 
-SPEC = ActionSpec(run=run, check=check, description="Send a message template to people by e-mail and/or in-app.")
+PARAMS = (ActionParam("template", "template", required=True), ActionParam("to", "recipients", required=True),
+          ActionParam("channel", "choice", ("email", "in_app", "both")))
+
+SPEC = ActionSpec(run=run, check=check, description="Send a message template to people by e-mail and/or in-app.",
+                  params=PARAMS)
