@@ -12,11 +12,10 @@ engine is a plugin's to import."""
 from engine.actions import ActionContext, ActionFailed, ActionParam, ActionSpec
 from engine.auth import ROLES
 from engine.counters import Counters
-from engine.errors import (BadQuery, Conflict, Forbidden, LoomError, NotFound, StaleVersion,
+from engine.errors import (BadQuery, Conflict, Forbidden, LoomError, NotFound, PluginFailed, StaleVersion,
                            ValidationFailed)
 from engine.events import RecordEvent
 from engine.fieldtypes import EMAIL_RE, CustomFieldType, FieldInvalid
-from engine.hooks import PluginFailed
 from engine.hookspecs import hookimpl
 from engine.packs import Pack
 from engine.roster import People, Person

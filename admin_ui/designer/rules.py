@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui import problems as problem_words
 from admin_ui.condition_words import describe
 from admin_ui.designer import action_forms, edits, edits_rules, rule_checks
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
@@ -268,7 +269,8 @@ def designer_rule_test(ruleset, rule):
         outcome = rule_checks.try_on_record(g.session, draft.document, ruleset, rule, events,
                                             whole_number(event_id, 0))
     except LoomError as exc:
-        return _page(ruleset, rule, status=409, test={"record": record, "events": events, "error": exc.message,
+        return _page(ruleset, rule, status=409, test={"record": record, "events": events,
+                                                      "error": problem_words.headline(exc.code, exc.message),
                                                       "details": _in_draft(exc.details, i, j)})
     condition = (found.get("when") or {}).get("condition") if isinstance(found.get("when"), dict) else None
     outcome["reasons"] = [{"words": words, "actual": _value_words(entity, leaf, r["value"]), "passed": r["passed"]}
@@ -337,7 +339,8 @@ def designer_rule_replay(ruleset, rule):
         outcome = rule_checks.replay(g.session, draft.document, ruleset, rule, int(days))
     except LoomError as exc:
         return _page(ruleset, rule, status=409, days=int(days),
-                     replay={"error": exc.message, "details": _in_draft(exc.details, i, j)})
+                     replay={"error": problem_words.headline(exc.code, exc.message),
+                             "details": _in_draft(exc.details, i, j)})
     return _page(ruleset, rule, days=int(days), replay={**outcome, "shown": _titled(outcome["items"][:SHOWN])})
 
 
