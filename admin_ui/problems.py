@@ -67,6 +67,11 @@ TEXTS: dict[str, Callable[[Mapping, Mapping], str]] = {
     "already_approved": lambda d, f: _("You already approved this step; it needs more approvals."),
     "values_with_approval": lambda d, f: _("This step needs approvals: save the fields first, then approve."),
     "state_changed": lambda d, f: _("Someone moved this record meanwhile: reload it and try again."),
+    "not_role": lambda d, f: _("Choose one of the roles."),
+    "token_label": lambda d, f: _("Name the token (what it is for), in at most 200 characters."),
+    "not_entity_name": lambda d, f: _("Enter an entity's name: lowercase letters, digits and _."),
+    "until_before_since": lambda d, f: _("The end is before the start."),
+    "not_in_range": lambda d, f: _("Enter a whole number from %(min)s to %(max)s.", min=d["min"], max=d["max"]),
     # the codes of whole errors, which their problems take when they have none of their own
     "unique_violation": lambda d, f: _("Another record already has this value."),
     "stale_version": lambda d, f: _("Someone else saved this record first."),
@@ -76,6 +81,17 @@ TEXTS: dict[str, Callable[[Mapping, Mapping], str]] = {
 HEADLINES: dict[str, Callable[[], str]] = {
     "validation_failed": lambda: _("Some values are not valid."),
     "read_only": lambda: _("This record is shared with you to read, not to change."),
+    "record_not_found": lambda: _("There is no such record, or you may not see it."),
+    "unknown_transition": lambda: _("The workflow has no such transition."),
+    "user_exists": lambda: _("A user with this e-mail already exists."),
+    "user_not_found": lambda: _("There is no such user."),
+    "manager_cycle": lambda: _("That manager would make the chain of managers loop."),
+    "last_admin": lambda: _("This is the last active admin: make another user an admin first."),
+    "self_deactivation": lambda: _("You cannot deactivate yourself; another admin can."),
+    "user_inactive": lambda: _("The user is deactivated: reactivate them first."),
+    "token_revoked": lambda: _("The token is already revoked."),
+    "rule_not_testable": lambda: _("The rule cannot be tried yet: correct its problems below."),
+    "invalid_rules": lambda: _("The rule cannot be tried yet: correct its problems below."),
 }
 # Codes whose message is someone else's words (a plugin's field type or check): shown as given.
 AS_GIVEN = frozenset({"invalid"})

@@ -10,11 +10,38 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 
+PARAM_KINDS = ("text", "integer", "number", "bool", "choice", "field", "entity", "template", "recipients",
+               "value", "lines", "pairs", "json")
+
+
+@dataclass(frozen=True)
+class ActionParam:
+    """One parameter of an action, described so that a form can be drawn for it (the
+    action's `check` still judges the values). `kind` is how it is typed in: `text`,
+    `integer`, `number`, `bool`, `choice` (one of `choices`), `field` (a field of the
+    record's entity), `entity`, `template` (a message template), `recipients` (people a
+    notification goes to), `value` (a value of the chosen `field`), `lines` (a list, one
+    item a line), `pairs` (an object, one `name = value` a line) or `json`. `label` is
+    its label, one text or a language map ({"en": ..., "zh-CN": ...})."""
+
+    name: str
+    kind: str = "text"
+    choices: tuple = ()
+    required: bool = False
+    label: str | dict = ""
+
+    def __post_init__(self):
+        if self.kind not in PARAM_KINDS:
+            raise ValueError(f"action parameter {self.name!r}: kind must be one of {', '.join(PARAM_KINDS)}, "
+                             f"not {self.kind!r}")
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     run: Callable                      # run(context, params) -> dict outcome
     check: Callable = lambda params: []  # check(params) -> list of problem strings
     description: str = ""
+    params: tuple = ()                 # its ActionParams, in the order a form shows them (none: a JSON box)
 
 
 @dataclass

@@ -86,14 +86,15 @@ def _email(email) -> str:
     email = (email or "").strip().lower()
     if not EMAIL_RE.fullmatch(email):
         raise ValidationFailed(f"{email!r} is not a valid e-mail address",
-                               details=[{"field": "email", "message": "not an e-mail address"}])
+                               details=[{"field": "email", "code": "not_email", "message": "not an e-mail address"}])
     return email
 
 
 def _role(role) -> str:
     if role not in ROLES:
         raise ValidationFailed(f"unknown role {role!r}; use one of: {', '.join(ROLES)}",
-                               details=[{"field": "role", "message": f"not one of {', '.join(ROLES)}"}])
+                               details=[{"field": "role", "code": "not_role",
+                                         "message": f"not one of {', '.join(ROLES)}"}])
     return role
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.effects import row_key
+from engine.errors import ValidationFailed
 from engine.systables import loom_table
 
 KEY_LENGTH = 100  # loom_settings.key
@@ -27,7 +28,8 @@ MAX_NAME = 200
 def setting_key(kind: str, name: str) -> str:
     """`seq:<name>` / `rr:<name>`, hashed when too long for the column."""
     if not isinstance(name, str) or not name or len(name) > MAX_NAME:
-        raise ValueError(f"a counter's name is text of 1 to {MAX_NAME} characters, not {str(name)[:40]!r}")
+        raise ValidationFailed(f"a counter's name is text of 1 to {MAX_NAME} characters, not {str(name)[:40]!r}",
+                               code="bad_counter_name")
     key = f"{kind}:{name}"
     if len(key) <= KEY_LENGTH:
         return key
@@ -148,10 +150,10 @@ class Turns(_Counter):
 
     def next(self, ids, holder=None) -> int:
         """The first of `ids` above the last id given (wrapping around to the lowest),
-        held for `holder` like a sequence's number. ValueError for no ids."""
+        held for `holder` like a sequence's number. ValidationFailed (`no_turn_ids`) for no ids."""
         ids = list(ids)
         if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise ValueError("turns are taken over a non-empty list of ids (whole numbers)")
+            raise ValidationFailed("turns are taken over a non-empty list of ids (whole numbers)", code="no_turn_ids")
         ids = sorted(set(ids))
         with locked_setting(self._storage, self.key, self.initial) as cursor:
             key = holder_key(holder) if holder else None

@@ -74,6 +74,12 @@ class Conflict(LoomError):
     status, code = 409, "conflict"
 
 
+class PluginFailed(LoomError):
+    """A plugin's hook or use of the engine broke (a bug, not the user's input): the write
+    is refused and nothing of it is kept."""
+    status, code = 500, "plugin_failed"
+
+
 class StaleVersion(LoomError):
     status, code = 412, "stale_version"
 

@@ -7,16 +7,10 @@ from __future__ import annotations
 
 import logging
 
-from engine.errors import LoomError
+from engine.errors import LoomError, PluginFailed
 from engine.plugin_session import PluginSession
 
 log = logging.getLogger("loom.hooks")
-
-
-class PluginFailed(LoomError):
-    """A plugin's hook broke (a bug, not the user's input): the write is refused and
-    nothing of it is kept."""
-    status, code = 500, "plugin_failed"
 
 
 class TenantHooks:

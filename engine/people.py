@@ -77,7 +77,8 @@ def _stored_text(value, field: str) -> None:
     """Refuse text no database stores (NUL) before it reaches a query."""
     if isinstance(value, str) and "\x00" in value:
         raise ValidationFailed(f"{field} cannot hold a NUL character",
-                               details=[{"field": field, "message": "holds a NUL character"}])
+                               details=[{"field": field, "code": "unstorable_text",
+                                         "message": "holds a NUL character"}])
 
 
 def _display_name(name) -> str | None:
@@ -172,7 +173,8 @@ def new_token(storage, email, label) -> tuple[dict, str]:
     """A named token for the active user `email`: its row and the secret, shown this once."""
     if not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_NAME:
         raise ValidationFailed(f"name the token (what it is for), in at most {MAX_NAME} characters",
-                               details=[{"field": "label", "message": "required, at most 200 characters"}])
+                               details=[{"field": "label", "code": "token_label",
+                                         "message": "required, at most 200 characters"}])
     _stored_text(label, "label")
     _stored_text(email, "user")
     secret = auth.create_token(storage, email, label.strip())

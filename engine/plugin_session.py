@@ -15,6 +15,7 @@ from types import MappingProxyType
 from engine import effects
 from engine.actions import ActionContext, ActionSpec
 from engine.counters import Counters
+from engine.errors import PluginFailed
 from engine.roster import People
 
 SECRET = re.compile(r"URL|SECRET|PASSWORD|TOKEN|KEY", re.IGNORECASE)
@@ -203,11 +204,12 @@ class PluginSession:
     def _offered(self, name: str):
         """A service a core plugin offers (`loom_session_services`), outside a transaction."""
         if self._conn is not None:
-            raise RuntimeError(f"session.{name} works outside a write under way, not in "
-                               "loom_record_before_write; do it in loom_record_after_commit or an action")
+            raise PluginFailed(f"session.{name} works outside a write under way, not in "
+                               "loom_record_before_write; do it in loom_record_after_commit or an action",
+                               code="service_in_write")
         factory = self._engine.install.plugins.session_services().get(name)
         if factory is None:
-            raise LookupError(f"no core plugin of this install offers session.{name}")
+            raise PluginFailed(f"no core plugin of this install offers session.{name}", code="no_such_service")
         return factory(self._engine)
 
     @property

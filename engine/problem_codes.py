@@ -99,3 +99,9 @@ def problem(path: str, code: str, message: str, **details) -> Problem:
     """A problem of a declared code with exactly its declared details."""
     check(code, details)
     return Problem(path, code, message, details)
+
+
+def refusal(error, code: str, message: str, **details):
+    """A refused step as the LoomError class `error` whose one problem (at no field)
+    carries `code` and its `details`."""
+    return error(message, code=code, details=[problem("", code, message, **details)])

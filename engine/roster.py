@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from engine.auth import ROLES
+from engine.errors import ValidationFailed
 from engine.systables import loom_table
 
 MAX_EMAILS = 500
@@ -31,10 +32,10 @@ class People:
 
     def active(self, role: str | None = None, emails=None) -> list[Person]:
         """The active users, in id order: of `role` ("admin", "member") when given, and
-        among `emails` (case and surrounding blanks ignored) when given. ValueError for
-        an unknown role or more than MAX_EMAILS e-mails."""
+        among `emails` (case and surrounding blanks ignored) when given. ValidationFailed
+        for an unknown role (`not_role`) or more than MAX_EMAILS e-mails (`too_many_emails`)."""
         if role is not None and role not in ROLES:
-            raise ValueError(f"{str(role)[:40]!r} is not a role; roles: {', '.join(ROLES)}")
+            raise ValidationFailed(f"{str(role)[:40]!r} is not a role; roles: {', '.join(ROLES)}", code="not_role")
         users = loom_table(self._storage.schema, "loom_users")
         stmt = select(users.c.id, users.c.email, users.c.display_name, users.c.role, users.c.locale,
                       users.c.territory, users.c.segments).where(users.c.active)
@@ -43,7 +44,8 @@ class People:
         if emails is not None:
             emails = [emails] if isinstance(emails, str) else list(emails)
             if len(emails) > MAX_EMAILS or not all(isinstance(e, str) for e in emails):
-                raise ValueError(f"people are looked up by at most {MAX_EMAILS} e-mail addresses")
+                raise ValidationFailed(f"people are looked up by at most {MAX_EMAILS} e-mail addresses",
+                                       code="too_many_emails")
             stmt = stmt.where(users.c.email.in_([e.strip().lower() for e in emails]))
         with self._storage.connect() as conn:
             rows = conn.execute(stmt.order_by(users.c.id)).all()

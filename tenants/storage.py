@@ -109,6 +109,8 @@ class TenantStorage:
 
     `uid` is the tenant's identity, never reused: what caches of the tenant are keyed by."""
 
+    single_transaction = False  # True: every transaction is a savepoint of one (a trial's)
+
     def __init__(self, slug: str, engine: Engine, schema: str | None, dialect: str, uid: str):
         self.slug = slug
         self.uid = uid

@@ -303,3 +303,28 @@ def test_the_services_example_numbers_assigns_opens_and_tells_once_per_event(set
     assert session.records.get("ticket", first)["version"] == 4   # created, numbered, assigned, opened
     assert [n["title"] for n in inapp.list_for(session.storage, boss.id)] == ["工单 T-00002 已受理", "工单 T-00001 已受理"]
     install.dispose()
+
+
+def test_an_action_that_declares_its_parameters_gets_a_form(settings):
+    """The stamp action of plugins.md, from the doc alone: the tenant's registry keeps its
+    parameters, the designer's form reads them back into its params, and its check
+    judges them."""
+    from werkzeug.datastructures import MultiDict
+
+    from admin_ui.designer import action_forms
+    from engine.install import Install
+
+    plugin = load_doc_module("example-action-params", "stamps")
+    install = Install(settings, Plugins(extra_plugins=[plugin], load_entry_points=False))
+    install.registry.create("post-office", plugins=["stamps"])
+    spec = install.session("post-office").actions()["stamp"]
+    install.dispose()
+    assert [(p.name, p.kind, p.required) for p in action_forms.params_of(spec)] == [
+        ("colour", "choice", True), ("copies", "integer", False), ("urgent", "bool", False)]
+    form = MultiDict({"a0-colour": "red", "a0-copies": "3", "a0-urgent": "on"})
+    params, problems = action_forms.params_from_form(spec, form, "a0", {}, "/p")
+    assert problems == [] and params == {"colour": "red", "copies": 3, "urgent": True}
+    assert spec.check(params) == []
+    assert spec.check({"colour": "green"}) == ["stamp: colour must be one of red, blue"]
+    refused, problems = action_forms.params_from_form(spec, MultiDict({"a0-copies": "three"}), "a0", {}, "/p")
+    assert [p["field"] for p in problems] == ["/p/copies"]

@@ -16,8 +16,11 @@ class DatabaseCorrelationStore:
     def __init__(self, install):
         self.install = install
 
+    def storage_of(self, tenant):
+        return self.install.registry.storage_of(tenant)
+
     def record_match(self, tenant, ruleset, rule, key, event_id, at, within) -> int:
-        storage = self.install.registry.storage_of(tenant)
+        storage = self.storage_of(tenant)
         table = loom_table(storage.schema, "loom_correlations")
         key_text = json.dumps(key, sort_keys=True)[:200]
         mine = (table.c.ruleset == ruleset, table.c.rule == rule)

@@ -39,6 +39,18 @@ def entity_field_types(package) -> dict:
     return {e.name: {f.name: f.base_type or f.type for f in e.fields} for e in package.entities}
 
 
+def workflow_actions(workflow, event: dict) -> list[dict]:
+    """The actions of `workflow` an event of its entity runs (in `rule_event`'s shape): on
+    entering the initial state for a created record; on leaving, taking and entering for
+    a transition (as the transition wrote them); none for any other event."""
+    if event["event"] == "record.created":
+        initial = workflow.state(workflow.initial)
+        return list(initial.on_enter) if initial else []
+    if event["event"] == "record.transitioned":
+        return list(event["extra"].get("actions") or [])
+    return []
+
+
 def rule_event(tenant: str, row: dict) -> dict:
     """An outbox row's event in the one shape (`RecordEvent.to_dict()`): what the rules
     engine, the rule trace, actions and webhooks read."""
@@ -59,7 +71,11 @@ class WorkflowRuntime:
     def published_rules(self, session) -> RulesEngine:
         """The rules engine with this tenant's current rule sets (republished when the
         metadata version moved: a changed rule set acts at once, without a restart). The
-        rules of a deleted tenant whose slug now names another are withdrawn first."""
+        rules of a deleted tenant whose slug now names another are withdrawn first. A
+        session with a `rules_engine` of its own (a trial's) gets that one."""
+        own = getattr(session, "rules_engine", None)
+        if own is not None:  # a trial's (`workflows.trial`): its rule sets, its correlations
+            return own
         compiled = session.metadata()
         slug, uid = session.tenant.slug, session.tenant.uid
         with self._published_lock:
@@ -81,22 +97,14 @@ class WorkflowRuntime:
             self._fire(session, event, firing)
 
     def _workflow_effects(self, session, event, row) -> None:
-        compiled = session.metadata()
-        workflow = compiled.package.workflow_for(event["entity"])
-        if workflow is None:
+        workflow = session.metadata().package.workflow_for(event["entity"])
+        if workflow is None or event["event"] not in ("record.created", "record.transitioned"):
             return
         if event["event"] == "record.created":
-            initial = workflow.state(workflow.initial)
             self._start_initial_timers(session, workflow, event)
-            actions = list(initial.on_enter) if initial else []
-        elif event["event"] == "record.transitioned":
-            extra = event["extra"]
-            if extra.get("state_map"):  # moved by a metadata change: timers follow the move
-                self._move_timers(session, workflow, event, extra)
-            actions = extra.get("actions") or []
-        else:
-            return
-        self.run_actions(session, event, actions, f"wf:{event['id']}")
+        elif event["extra"].get("state_map"):  # moved by a metadata change: timers follow the move
+            self._move_timers(session, workflow, event, event["extra"])
+        self.run_actions(session, event, workflow_actions(workflow, event), f"wf:{event['id']}")
 
     def _start_initial_timers(self, session, workflow, event) -> None:
         calendar = load_calendar(session)

@@ -4,24 +4,26 @@ A transition is checked in this order, and refused with the reason: it exists (4
 leaves the record's current state (409), the caller's role may take it (403), a comment
 is given where required (400), its guard holds and its required fields are filled (409),
 and, if it needs approvals, the caller holds the approving role (403) and has not approved
-it yet (409). The list of transitions states the same refusals, from the same function.
+it yet (409). `checks` gives every verdict at once (a trial shows them all); the list of
+transitions states the same refusals, from the same functions.
 Then approvals, if the transition needs them (202 until enough people signed off), and
 the write: state, transition log, approvals consumed and SLA timers, in one transaction.
 The transition's actions run after commit through the job queue."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
-from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from engine.problem_codes import problem
+from engine.errors import Conflict, Forbidden, LoomError, NotFound, ValidationFailed
+from engine.problem_codes import problem, refusal
 from engine.records.inputs import expected_version_of, stale_version
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 from metadata.conditions import evaluate_condition, explain_condition, is_empty
 from workflows import sla
+from workflows.approvals import approve, approval_statuses, status_of, withdraw
 from workflows.calendar import load_calendar
 
 MAX_COMMENT = 4000
@@ -65,15 +67,24 @@ def _blockers(transition, record, entity) -> list:
 
 def _refusal(session, transition, blockers, approval_status):
     """Why the caller cannot take `transition` now, as the error `perform` answers (after
-    the role and comment checks), or None. `approval_status`: `_approval_status` when
+    the role and comment checks), or None. `approval_status`: `approvals.status_of` when
     the transition needs approvals."""
+    return _blocked(transition, blockers) or _approver_refusal(session, transition, approval_status)
+
+
+def _blocked(transition, blockers):
     if blockers:
         return Conflict(f"{transition.name!r} is not possible now", details=blockers, code="transition_blocked")
+    return None
+
+
+def _approver_refusal(session, transition, approval_status):
+    """The caller may not give the approval the transition needs (None: it may, or none is needed)."""
     approval, actor = transition.approval, session.actor
     if approval is None or actor is None:
         return None
     if actor.role != approval.role:
-        return _refused(Forbidden, "approver_role",
+        return refusal(Forbidden, "approver_role",
                         f"{transition.name!r} needs approval by the role {approval.role} "
                         f"({approval_status['approvals']} of {approval_status['needed']} given); as "
                         f"{actor.role} you cannot give it: ask a user with the role {approval.role}",
@@ -81,21 +92,10 @@ def _refusal(session, transition, blockers, approval_status):
                         needed=approval_status["needed"], your_role=actor.role)
     if approval_status["approved_by_you"]:
         more = approval_status["needed"] - approval_status["approvals"]
-        return _refused(Conflict, "already_approved",
+        return refusal(Conflict, "already_approved",
                         f"you already approved {transition.name!r} for this record; it needs {more} more",
                         transition=transition.name)
     return None
-
-
-def _refused(error, code, message, **details):
-    """A refusal of the step as an error whose one problem carries its code and details."""
-    return error(message, code=code, details=[problem("", code, message, **details)])
-
-
-def _approval_status_of(session, entity_name, record, transition, state):
-    if transition.approval is None or session.actor is None:
-        return None
-    return _approval_status(session, entity_name, record, transition, state)
 
 
 def available(session, entity_name, record_id) -> dict:
@@ -111,7 +111,7 @@ def available_for(session, entity_name, records) -> dict:
     """`available` of each of `records` (as the record service read them for the caller),
     by id: the approvals given on all of them are read in one query, not one per record."""
     entity, workflow = _workflow(session, entity_name)
-    statuses = _approval_statuses(session, entity_name, records, workflow)
+    statuses = approval_statuses(session, entity_name, records, workflow)
     out = {}
     for record in records:
         state = record[workflow.field]
@@ -139,6 +139,68 @@ def available_for(session, entity_name, records) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class Check:
+    """One check made before a transition is taken: `state` (it leaves the record's state),
+    `role` (the caller's role may take it), `comment` (given where required, storable),
+    `fields` (its required fields are filled and its guard holds) or `approval` (the
+    caller may give the approval it needs); `refusal` is the error `perform` answers when
+    it is the first check to fail (None: it passed)."""
+
+    name: str
+    refusal: LoomError | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.refusal is None
+
+
+def transition_of(session, entity_name, name):
+    """(the entity, its workflow, the transition `name`): NotFound (`unknown_transition`)
+    when the workflow has no such transition."""
+    entity, workflow = _workflow(session, entity_name)
+    transition = workflow.transition(name) if isinstance(name, str) else None
+    if transition is None:
+        raise NotFound(f"workflow {workflow.name} has no transition {name!r}", code="unknown_transition")
+    return entity, workflow, transition
+
+
+def checks(session, entity, workflow, transition, record, comment=None) -> list[Check]:
+    """Every check of taking `transition` on `record` (as the caller reads it) now, in the
+    order `perform` makes them; `perform` answers the first refusal."""
+    state = record[workflow.field]
+    status = status_of(session, entity.name, record, transition, state)
+    return [Check("state", _state_refusal(workflow, transition, state)),
+            Check("role", _role_refusal(session.actor, transition)),
+            Check("comment", _comment_refusal(transition, comment)),
+            Check("fields", _blocked(transition, _blockers(transition, record, entity))),
+            Check("approval", _approver_refusal(session, transition, status))]
+
+
+def approval_status(session, entity_name, record, transition) -> dict | None:
+    """The approvals given so far for taking `transition` on `record` from its state, and
+    how many it needs (None when it needs none, or nobody acts)."""
+    state = record[_workflow(session, entity_name)[1].field]
+    return status_of(session, entity_name, record, transition, state)
+
+
+def _state_refusal(workflow, transition, state):
+    if transition.leaves(state):
+        return None
+    possible = ", ".join(t.name for t in workflow.transitions_from(state)) or "none"
+    return refusal(Conflict, "illegal_transition",
+                    f"{transition.name!r} cannot be taken from state {state!r}; from {state!r}: {possible}",
+                    transition=transition.name, state=state)
+
+
+def _role_refusal(actor, transition):
+    if _role_ok(actor, transition):
+        return None
+    return refusal(Forbidden, "role_not_allowed",
+                    f"{transition.name!r} is for the roles {', '.join(transition.roles)}; you are {actor.role}",
+                    transition=transition.name, roles=list(transition.roles), role=actor.role)
+
+
 def perform(session, entity_name, record_id, name, comment=None, expected_version=None,
             effect_key=None, values=None) -> tuple[int, dict]:
     """Take transition `name`; returns (HTTP status, body): 200 done, 202 awaiting approvals.
@@ -147,32 +209,19 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
     record = session.records.get(entity_name, record_id)
     if values:
         record = session.records.filled(entity_name, record, values)
-    entity, workflow = _workflow(session, entity_name)
-    transition = workflow.transition(name) if isinstance(name, str) else None
-    if transition is None:
-        raise NotFound(f"workflow {workflow.name} has no transition {name!r}", code="unknown_transition")
+    entity, workflow, transition = transition_of(session, entity_name, name)
     state = record[workflow.field]
-    if not transition.leaves(state):
-        possible = ", ".join(t.name for t in workflow.transitions_from(state)) or "none"
-        raise _refused(Conflict, "illegal_transition",
-                       f"{name!r} cannot be taken from state {state!r}; from {state!r}: {possible}",
-                       transition=name, state=state)
-    if not _role_ok(session.actor, transition):
-        raise _refused(Forbidden, "role_not_allowed",
-                       f"{name!r} is for the roles {', '.join(transition.roles)}; you are {session.actor.role}",
-                       transition=name, roles=list(transition.roles), role=session.actor.role)
-    comment = _comment(transition, comment)
-    refusal = _refusal(session, transition, _blockers(transition, record, entity),
-                       _approval_status_of(session, entity_name, record, transition, state))
-    if refusal is not None:
-        raise refusal
+    for check in checks(session, entity, workflow, transition, record, comment):
+        if check.refusal is not None:
+            raise check.refusal
+    comment = _stored_comment(comment)
     approval = None
     if transition.approval and session.actor is not None:
         if values:  # an approval is of the record as it is: nothing would write the values
-            raise _refused(ValidationFailed, "values_with_approval",
+            raise refusal(ValidationFailed, "values_with_approval",
                            f"{name!r} needs approvals: save the fields first, then approve", transition=name)
         _check_version(entity_name, record, expected_version)  # a stale approval counts for nothing
-        approval, pending = _approve(session, entity_name, record, workflow.field, transition, state, comment)
+        approval, pending = approve(session, entity_name, record, workflow.field, transition, state, comment)
         if pending is not None:
             return 202, pending
     try:
@@ -180,7 +229,7 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
                         expected_version, effect_key, values)
     except Exception:
         if approval is not None:  # refused after all: the last approval was not given either
-            _withdraw(session, approval)
+            withdraw(session, approval)
         raise
     return 200, {"status": "done", "record": record}
 
@@ -191,20 +240,26 @@ def _check_version(entity_name, record, expected_version) -> None:
         raise stale_version(entity_name, record["id"], record["version"], expected)
 
 
-def _comment(transition, comment):
+def _comment_refusal(transition, comment):
+    """Why `comment` cannot go with `transition` (None: it can)."""
     if comment is not None and not isinstance(comment, str):
-        raise ValidationFailed("comment must be text", details=[problem("comment", "not_text", "must be text")])
-    comment = (comment or "").strip() or None
+        return ValidationFailed("comment must be text", details=[problem("comment", "not_text", "must be text")])
+    comment = _stored_comment(comment)
     if transition.comment == "required" and comment is None:
-        raise ValidationFailed(f"{transition.name!r} needs a comment", details=[
+        return ValidationFailed(f"{transition.name!r} needs a comment", details=[
             problem("comment", "comment_required", "is required", transition=transition.name)])
     if comment and len(comment) > MAX_COMMENT:
-        raise ValidationFailed("the comment is too long", details=[
+        return ValidationFailed("the comment is too long", details=[
             problem("comment", "comment_too_long", f"at most {MAX_COMMENT} characters", max=MAX_COMMENT)])
     if comment and (UNSTORABLE.search(comment) or _invalid_unicode(comment)):
-        raise ValidationFailed("the comment holds characters that cannot be stored", details=[
+        return ValidationFailed("the comment holds characters that cannot be stored", details=[
             problem("comment", "unstorable_text", "control characters or invalid Unicode")])
-    return comment
+    return None
+
+
+def _stored_comment(comment):
+    """The comment as stored: stripped, None when empty (checked by `_comment_refusal`)."""
+    return (comment or "").strip() or None
 
 
 def _invalid_unicode(text: str) -> bool:
@@ -227,7 +282,7 @@ def _write(session, entity_name, record, workflow, transition, state, comment, e
 
     def on_write(conn, before, after, at):
         if before[workflow.field] != state:  # another transition got there first
-            raise _refused(Conflict, "state_changed", f"{entity_name} {record['id']} moved to "
+            raise refusal(Conflict, "state_changed", f"{entity_name} {record['id']} moved to "
                            f"{before[workflow.field]!r} meanwhile; reload it and try again",
                            state=before[workflow.field])
         conn.execute(loom_table(schema, "loom_transitions").insert().values(
@@ -243,99 +298,6 @@ def _write(session, entity_name, record, workflow, transition, state, comment, e
 
     return session.records.write_state(entity_name, record["id"], transition.to, expected_version,
                                        extra, on_write, effect_key, values)
-
-
-# -- approvals ---------------------------------------------------------------------------
-
-def _approval_rows(approvals, entity_name, record_id, transition_name, state):
-    return and_(approvals.c.entity == entity_name, approvals.c.record_id == record_id,
-                approvals.c.transition == transition_name, approvals.c.from_state == state,
-                approvals.c.consumed.is_(False))
-
-
-def _needed(session, approval) -> int:
-    if approval.mode == "any":
-        return approval.count
-    users = loom_table(session.storage.schema, "loom_users")
-    with session.storage.connect() as conn:
-        holders = conn.execute(select(func.count()).where(users.c.role == approval.role, users.c.active)).scalar_one()
-    return max(holders, 1)
-
-
-def _approval_status(session, entity_name, record, transition, state) -> dict:
-    """The approvals given so far for taking `transition` from `state` on `record`."""
-    return _statuses(session, entity_name, {(record["id"], transition.name): (state, transition)})[
-        (record["id"], transition.name)]
-
-
-def _approval_statuses(session, entity_name, records, workflow) -> dict:
-    """`_approval_status` of every transition needing approvals that leaves each record's
-    state, by (record id, transition name)."""
-    if session.actor is None:
-        return {}
-    return _statuses(session, entity_name, {(r["id"], t.name): (r[workflow.field], t) for r in records
-                                            for t in workflow.transitions_from(r[workflow.field])
-                                            if t.approval is not None})
-
-
-def _statuses(session, entity_name, wanted: dict) -> dict:
-    """The approval status of each `{(record id, transition name): (state, transition)}`:
-    one query for the approvals given on all the records."""
-    if not wanted:
-        return {}
-    approvals = loom_table(session.storage.schema, "loom_approvals")
-    given: dict = {}
-    with session.storage.connect() as conn:
-        rows = conn.execute(select(approvals.c.record_id, approvals.c.transition, approvals.c.from_state,
-                                   approvals.c.actor_id).distinct().where(
-            approvals.c.entity == entity_name, approvals.c.consumed.is_(False),
-            approvals.c.record_id.in_(sorted({key[0] for key in wanted}))))
-        for record_id, name, state, actor_id in rows:
-            if wanted.get((record_id, name), (None,))[0] == state:
-                given.setdefault((record_id, name), set()).add(actor_id)
-    needed = {name: _needed(session, t.approval) for name, t in {t.name: t for _s, t in wanted.values()}.items()}
-    return {key: _status(session, t, given.get(key, set()), needed[t.name]) for key, (_s, t) in wanted.items()}
-
-
-def _status(session, transition, given: set, needed: int) -> dict:
-    return {"role": transition.approval.role, "mode": transition.approval.mode, "approvals": len(given),
-            "needed": needed, "approved_by_you": session.actor is not None and session.actor.id in given}
-
-
-def _approve(session, entity_name, record, field, transition, state, comment) -> tuple[int, dict | None]:
-    """Record the caller's approval: (its id, the 202 body, or None when enough
-    approvals are in to proceed)."""
-    actor = session.actor  # holds the approving role: `_refusal` checked it
-    approvals = loom_table(session.storage.schema, "loom_approvals")
-    table = session.metadata().tables[entity_name]
-    with session.storage.begin() as conn:
-        # The record's row lock serialises approvals and transitions of the record, so an
-        # approval counts only for the state the record is still in, and only once.
-        now_in = select(table.c[field]).where(table.c.id == record["id"])
-        if conn.dialect.name == "postgresql":
-            now_in = now_in.with_for_update()
-        now = conn.execute(now_in).scalar()
-        if now != state:
-            raise _refused(Conflict, "state_changed", f"{entity_name} {record['id']} left state {state!r} "
-                           f"meanwhile; reload it and try again", state=now)
-        mine = _approval_rows(approvals, entity_name, record["id"], transition.name, state)
-        if conn.execute(select(approvals.c.id).where(mine, approvals.c.actor_id == actor.id)).first():
-            raise _refused(Conflict, "already_approved", f"you already approved {transition.name!r} for this record",
-                           transition=transition.name)
-        approval_id = conn.execute(approvals.insert().returning(approvals.c.id).values(
-            at=datetime.now(timezone.utc), entity=entity_name, record_id=record["id"], transition=transition.name,
-            from_state=state, actor_id=actor.id, comment=comment, consumed=False)).scalar_one()
-    status = _approval_status(session, entity_name, record, transition, state)
-    if status["approvals"] >= status["needed"]:
-        return approval_id, None
-    return approval_id, {"status": "pending_approval", "approvals": status["approvals"],
-                         "needed": status["needed"], "record": record}
-
-
-def _withdraw(session, approval_id) -> None:
-    approvals = loom_table(session.storage.schema, "loom_approvals")
-    with session.storage.begin() as conn:
-        conn.execute(approvals.delete().where(approvals.c.id == approval_id, approvals.c.consumed.is_(False)))
 
 
 def history(session, entity_name, record_id) -> list[dict]:

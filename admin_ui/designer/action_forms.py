@@ -1,18 +1,18 @@
-"""An action's parameters as a form: what each built-in action of the registry takes
-(name, kind of input, choices), the inputs drawn from a draft's entity, templates and
-people, the params read back from a submitted form, and each problem of the action's own
-`check` placed beside the parameter it names. An action the table does not know (a
-plugin's) gets one JSON input for its params; its `check` still judges them."""
+"""An action's parameters as a form: what each action of the registry declares it takes
+(its `ActionSpec.params`: name, kind of input, choices, label), the inputs drawn from a
+draft's entity, templates and people, the params read back from a submitted form, and
+each problem of the action's own `check` placed beside the parameter it names. An action
+that declares none gets one JSON input for its params; its `check` still judges them."""
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-
 from flask_babel import gettext as _
 
 from admin_ui.designer.edits import dicts
+from admin_ui.i18n import shown
 from admin_ui.inputs import INT64, whole_number
+from engine.actions import ActionParam
 from engine.auth import ROLES
 from engine.jsontext import strict_loads
 from engine.roster import People
@@ -21,33 +21,13 @@ from metadata.model import DECIMAL_TYPES, base_type_of
 MAX_PEOPLE = 200
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str  # text, integer, number, bool, choice, field, entity, template, recipients, value, lines, pairs, json
-    choices: tuple = ()
-    required: bool = False
+JSON_PARAMS = (ActionParam("params", "json"),)
 
 
-PARAMS = {
-    "set_field": (Param("field", "field", required=True), Param("value", "value", required=True)),
-    "notify": (Param("template", "template", required=True), Param("to", "recipients", required=True),
-               Param("channel", "choice", ("email", "in_app", "both"))),
-    "create_record": (Param("entity", "entity", required=True), Param("values", "pairs")),
-    "number": (Param("field", "field", required=True), Param("prefix", "text"), Param("width", "integer")),
-    "assign": (Param("field", "field", required=True),
-               Param("strategy", "choice", ("round_robin", "least_loaded", "territory", "segment"), True),
-               Param("role", "choice", ("",) + tuple(ROLES)), Param("users", "lines"),
-               Param("territory_field", "field"), Param("segment_field", "field"), Param("reassign", "bool")),
-    "webhook": (Param("url", "text", required=True), Param("method", "choice", ("POST", "PUT", "PATCH")),
-                Param("headers", "pairs"), Param("timeout", "number")),
-    "transition": (Param("name", "text", required=True), Param("comment", "text")),
-}
-JSON_PARAMS = (Param("params", "json"),)
-
-
-def params_of(action: str) -> tuple[Param, ...]:
-    return PARAMS.get(action, JSON_PARAMS)
+def params_of(spec) -> tuple[ActionParam, ...]:
+    """The parameters an action (`spec`, an ActionSpec, or None for one the registry
+    lacks) declares, or one JSON input for them all when it declares none."""
+    return tuple(spec.params) if spec is not None and spec.params else JSON_PARAMS
 
 
 def action_title(action: str) -> str:
@@ -58,7 +38,11 @@ def action_title(action: str) -> str:
             "transition": _("Take a workflow transition")}.get(action, action)
 
 
-def param_label(name: str) -> str:
+def param_label(param: ActionParam) -> str:
+    """A parameter's label: its own (a pack's action), else the built-in words by its name."""
+    if param.label:
+        return shown(param.label, param.name)
+    name = param.name
     return {"field": _("Field"), "value": _("Value"), "template": _("Message template"), "to": _("Send to"),
             "channel": _("Channel"), "entity": _("Entity"), "values": _("Values (one field = value per line)"),
             "prefix": _("Prefix"), "width": _("Digits"), "strategy": _("How to choose"), "role": _("Role"),
@@ -76,12 +60,12 @@ def choice_label(value: str) -> str:
 
 # -- reading a submitted form --------------------------------------------------------------
 
-def params_from_form(action: str, form, prefix: str, field_types: dict, path: str) -> tuple[dict, list[dict]]:
+def params_from_form(spec, form, prefix: str, field_types: dict, path: str) -> tuple[dict, list[dict]]:
     """(params, problems of inputs that could not be read — a number that is not one, JSON
     that does not parse — each at `path/<param>`, the input named `prefix-<param>`).
     Empty inputs are left out."""
     params, problems = {}, []
-    for param in params_of(action):
+    for param in params_of(spec):
         key = f"{prefix}-{param.name}"
         try:
             value = _read(param, form, key, field_types, form.get(f"{prefix}-field"))
@@ -95,7 +79,7 @@ def params_from_form(action: str, form, prefix: str, field_types: dict, path: st
     return params, problems
 
 
-def _read(param: Param, form, key: str, field_types: dict, field: str | None):
+def _read(param: ActionParam, form, key: str, field_types: dict, field: str | None):
     if param.kind == "bool":
         return True if form.get(key) == "on" else None
     if param.kind == "recipients":
@@ -169,7 +153,7 @@ def field_types_of(entity: dict | None, extra_types=None) -> dict:
     return {f.get("name"): base_type_of(str(f.get("type")), extra_types) for f in dicts(entity or {}, "fields")}
 
 
-def shown_value(param: Param, params: dict) -> str | list:
+def shown_value(param: ActionParam, params: dict) -> str | list:
     """The input's current text (recipients: the chosen specs) from the saved params."""
     if param.kind == "json":
         return json.dumps(params, ensure_ascii=False, indent=1) if params else ""
@@ -210,16 +194,17 @@ def recipients(session, entity: dict | None) -> list[tuple[str, str, str]]:
     return found
 
 
-def problems_by_param(action: str, problems: list[dict], params_path: str, params) -> tuple[dict, list[dict]]:
+def problems_by_param(spec, action: str, problems: list[dict], params_path: str, params) -> tuple[dict, list[dict]]:
     """({param: [problem]}, the rest): a problem sits at its parameter's own path, or the
     action's check names the parameter after the action's name (`notify: template is
     required`, `set_field: field must be …`), or quotes the parameter's value."""
-    names = [p.name for p in params_of(action)]
+    declared = params_of(spec)
+    names = [p.name for p in declared]
     by_param, rest = {}, []
     for problem in problems:
         at = str(problem.get("field", ""))
         named = at.removeprefix(params_path + "/").split("/")[0] if at.startswith(params_path + "/") else None
-        if params_of(action) is JSON_PARAMS:
+        if declared == JSON_PARAMS:
             named = "params"  # one input holds them all
         elif named not in names:
             named = _named(problem.get("message", ""), action, names) or _quoting(problem.get("message", ""), params)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from admin_ui.designer.common import shown
 from admin_ui.formats import moment
+from admin_ui.problems import translated
 from admin_ui.web import admin_only, screens
 from engine import people
 from engine.errors import ValidationFailed
@@ -43,5 +44,6 @@ def designer_audit():
     newest = (base + "?" + urlencode(filters) if filters else base) if "before" in request.args else None
     return render_template("designer/audit.html", title=_("Audit log"), rows=rows, people=everyone,
                            entities=sorted(labels.items(), key=lambda e: e[1].lower()), chosen=chosen,
-                           problems={p["field"]: p["message"] for p in problems}, older=older,
+                           problems={p["field"]: translated(p["code"], p["message"], p) for p in problems},
+                           older=older,
                            newest=newest), status

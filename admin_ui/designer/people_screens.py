@@ -9,6 +9,7 @@ import logging
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui import problems
 from admin_ui.formats import moment
 from admin_ui.web import admin_only, screens
 from engine import people
@@ -39,22 +40,8 @@ def designer_people():
 
 
 def _in_words(error: LoomError) -> str:
-    """The engine's refusal in the page's language (its own message when not one of these)."""
-    fields = {d.get("field") for d in error.details or ()}
-    words = {
-        "user_exists": lambda: _("A user with this e-mail already exists."),
-        "user_not_found": lambda: _("There is no such user."),
-        "manager_cycle": lambda: _("That manager would make the chain of managers loop."),
-        "last_admin": lambda: _("This is the last active admin: make another user an admin first."),
-        "self_deactivation": lambda: _("You cannot deactivate yourself; another admin can."),
-        "user_inactive": lambda: _("The user is deactivated: reactivate them first."),
-        "token_revoked": lambda: _("The token is already revoked."),
-    }.get(error.code)
-    if words is None and "email" in fields:
-        words = lambda: _("Enter a valid e-mail address.")  # noqa: E731
-    elif words is None and "label" in fields:
-        words = lambda: _("Name the token (what it is for), in at most 200 characters.")  # noqa: E731
-    return words() if words else error.message
+    """The engine's refusal in the page's language, from its codes (`admin_ui.problems`)."""
+    return " ".join(problems.texts(error))
 
 
 def _refused(error: LoomError, **context):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 
+from admin_ui import problems as problem_words
 from admin_ui.condition_words import describe
 from admin_ui.designer import action_forms, edits, edits_rules, rule_checks
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
@@ -109,7 +110,7 @@ def _page(ruleset_name, rule_name, status=200, input_problems=(), builder=None, 
         builder = builder_for(when.get("condition"), entity or {}, draft.document, BUILDER,
                               [{**p, "field": str(p["field"]).removeprefix(f"{at}/when/condition")} for p in in_condition])
     registry = g.session.actions()
-    actions = [_action_view(k, a, f"{at}/actions/{k}", problems, entity, draft.document, input_problems)
+    actions = [_action_view(k, a, f"{at}/actions/{k}", problems, entity, draft.document, input_problems, registry)
                for k, a in edits.indexed(rule, "actions")]
     picked = {p["field"] for a in actions for p in a["all_problems"]}
     at_trigger = [p for p in problems if p["field"] not in picked and p not in in_condition
@@ -120,7 +121,7 @@ def _page(ruleset_name, rule_name, status=200, input_problems=(), builder=None, 
                "condition_words": describe(when.get("condition"), entity, language_of_request())
                if when.get("condition") else "",
                "problems": at_trigger,
-               "path": at, "actions": actions, "registry": sorted(registry, key=lambda n: (n not in action_forms.PARAMS, n)), "descriptions":
+               "path": at, "actions": actions, "registry": sorted(registry, key=lambda n: (not registry[n].params, n)), "descriptions":
                {name: spec.description for name, spec in registry.items()},
                "action_problems": problems_at(problems, f"{at}/actions", exact=True),
                "records": _recent(entity), "action_title": action_forms.action_title,
@@ -128,17 +129,18 @@ def _page(ruleset_name, rule_name, status=200, input_problems=(), builder=None, 
     return render_template("designer/rule.html", title=_("Rule %(name)s", name=rule_name), **context), status
 
 
-def _action_view(index, action, path, problems, entity, document, input_problems) -> dict:
+def _action_view(index, action, path, problems, entity, document, input_problems, registry) -> dict:
     """An action's parameter inputs, each with its problems: the draft's (the action's own
     check) and, after a refused post, the inputs that could not be read."""
     name = str(action.get("action", ""))
     params = action.get("params") if isinstance(action.get("params"), dict) else {}
     mine = problems_at(problems, path)
+    spec = registry.get(name)
     by_param, rest = action_forms.problems_by_param(
-        name, problems_at(mine, f"{path}/params") + problems_at(list(input_problems), f"{path}/params"), f"{path}/params",
+        spec, name, problems_at(mine, f"{path}/params") + problems_at(list(input_problems), f"{path}/params"), f"{path}/params",
         params)
     inputs = [{"param": p, "value": action_forms.shown_value(p, params), "problems": by_param.get(p.name, []),
-               "choices": _choices(p, entity, document)} for p in action_forms.params_of(name)]
+               "choices": _choices(p, entity, document)} for p in action_forms.params_of(spec)]
     return {"index": index, "name": name, "inputs": inputs, "all_problems": mine,
             "problems": rest + [p for p in mine if not str(p["field"]).startswith(f"{path}/params")]}
 
@@ -229,7 +231,7 @@ def designer_action_params(ruleset, rule, index):
     if index >= len(listed):
         abort(404, _("This rule has no action %(number)s.", number=index + 1))
     params, problems = action_forms.params_from_form(
-        str(listed[index].get("action")), request.form, f"a{index}",
+        g.session.actions().get(str(listed[index].get("action"))), request.form, f"a{index}",
         action_forms.field_types_of(entity, g.session.extra_types), f"/rulesets/{i}/rules/{j}/actions/{index}/params")
     if problems:
         return _page(ruleset, rule, status=400, input_problems=problems)
@@ -267,7 +269,8 @@ def designer_rule_test(ruleset, rule):
         outcome = rule_checks.try_on_record(g.session, draft.document, ruleset, rule, events,
                                             whole_number(event_id, 0))
     except LoomError as exc:
-        return _page(ruleset, rule, status=409, test={"record": record, "events": events, "error": exc.message,
+        return _page(ruleset, rule, status=409, test={"record": record, "events": events,
+                                                      "error": problem_words.headline(exc.code, exc.message),
                                                       "details": _in_draft(exc.details, i, j)})
     condition = (found.get("when") or {}).get("condition") if isinstance(found.get("when"), dict) else None
     outcome["reasons"] = [{"words": words, "actual": _value_words(entity, leaf, r["value"]), "passed": r["passed"]}
@@ -336,7 +339,8 @@ def designer_rule_replay(ruleset, rule):
         outcome = rule_checks.replay(g.session, draft.document, ruleset, rule, int(days))
     except LoomError as exc:
         return _page(ruleset, rule, status=409, days=int(days),
-                     replay={"error": exc.message, "details": _in_draft(exc.details, i, j)})
+                     replay={"error": problem_words.headline(exc.code, exc.message),
+                             "details": _in_draft(exc.details, i, j)})
     return _page(ruleset, rule, days=int(days), replay={**outcome, "shown": _titled(outcome["items"][:SHOWN])})
 
 

@@ -40,25 +40,29 @@ class AuditQuery:
             if not raw:
                 continue
             whole = raw.isascii() and raw.isdigit() and len(raw) <= 18
-            if not whole or (key == "limit" and not 1 <= int(raw) <= MAX_PAGE):
-                bound = f" from 1 to {MAX_PAGE}" if key == "limit" else ""
-                details.append({"field": key, "message": f"a whole number{bound}"})
+            if not whole:
+                details.append({"field": key, "code": "not_integer", "message": "a whole number"})
+            elif key == "limit" and not 1 <= int(raw) <= MAX_PAGE:
+                details.append({"field": key, "code": "not_in_range", "message": f"a whole number from 1 to {MAX_PAGE}",
+                                "min": 1, "max": MAX_PAGE})
             else:
                 values[name] = int(raw)
         entity = (args.get("entity") or "").strip()
         if entity:
             if len(entity) > 48 or not ENTITY_NAME.fullmatch(entity):
-                details.append({"field": "entity", "message": "an entity name (lowercase letters, digits, _)"})
+                details.append({"field": "entity", "code": "not_entity_name",
+                                "message": "an entity name (lowercase letters, digits, _)"})
             values["entity"] = entity[:48]
         for key in ("since", "until"):
             raw = (args.get(key) or "").strip()
             if raw:
                 moment = _moment(raw, end_of_day=key == "until")
                 if moment is None:
-                    details.append({"field": key, "message": "a date (2026-01-31) or a time (2026-01-31T09:30)"})
+                    details.append({"field": key, "code": "not_date",
+                                    "message": "a date (2026-01-31) or a time (2026-01-31T09:30)"})
                 values[key] = moment
         if values.get("since") and values.get("until") and values["since"] > values["until"]:
-            details.append({"field": "until", "message": "before since"})
+            details.append({"field": "until", "code": "until_before_since", "message": "before since"})
         if details:
             raise ValidationFailed("invalid audit log filter: " + "; ".join(
                 f"{d['field']}: {d['message']}" for d in details), details=details, code="bad_filter")

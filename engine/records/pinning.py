@@ -46,8 +46,9 @@ class MetadataChanged(LoomError):
 @contextmanager
 def held(storage, version: int):
     """A write transaction of `storage` (committed when the block ends without an error)
-    that holds `version` from its start: `MetadataChanged` if the version is another."""
-    if storage.dialect != "postgresql":
+    that holds `version` from its start: `MetadataChanged` if the version is another.
+    In a storage of one transaction (`engine.rolled_back`), that transaction holds it."""
+    if storage.dialect != "postgresql" or storage.single_transaction:
         with storage.begin() as conn:
             _check(_read(conn, _version_sql(storage.schema)), version)
             yield conn
@@ -59,6 +60,14 @@ def held(storage, version: int):
             _check(_read(conn, f"BEGIN; SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, "
                                f"{_tenant_key(storage.schema)}); {_version_sql(storage.schema)}", skip=2), version)
             yield conn
+
+
+def hold_version(conn, schema: str | None) -> None:
+    """Hold the tenant's metadata version for the rest of `conn`'s transaction, as a write
+    does: on PostgreSQL the version lock in shared mode; on SQLite the write transaction
+    (BEGIN IMMEDIATE) already excludes migrations."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, {_tenant_key(schema)})")
 
 
 def confirm(conn, schema: str | None, version: int) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from engine.plugin_api import ActionFailed, ActionSpec, LoomError
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec, LoomError
 from plugins.retail_loyalty import rolling
 from plugins.retail_loyalty.ledger import ENTRY, MEMBERSHIP
 
@@ -210,7 +210,12 @@ ACTIONS = {
                                   description="Recompute a membership's rolling 12-month points and spend."),
     "loyalty_expire_points": ActionSpec(run=run_expire, check=check_expire,
                                         description="Expire a membership's points credited more than N months ago "
-                                                    "and still unspent."),
+                                                    "and still unspent.",
+                                        params=(ActionParam("months", "integer", label={
+                                            "en": "Expire points older than (months)", "zh-CN": "积分过期（月数）"}),)),
     CONVERT: ActionSpec(run=run_convert, check=check_convert,
-                        description="Turn a free-trial sign-up into a member: party, membership card, activation."),
+                        description="Turn a free-trial sign-up into a member: party, membership card, activation.",
+                        params=(ActionParam("tier", "choice", TIERS, label={"en": "Tier", "zh-CN": "等级"}),
+                                ActionParam("activate", "bool", label={"en": "Activate the card",
+                                                                       "zh-CN": "激活会员卡"}))),
 }

@@ -24,6 +24,7 @@ from engine.packs.service import PackService
 from engine.plugins import Plugins
 from engine.systables import loom_table
 from tests.screens.conftest import ScreenClient, with_passwords
+from workflows.actions import builtin_actions
 from workflows.notify import inapp
 from workflows.runtime import runtime_of
 from workflows.simulate import simulate
@@ -312,6 +313,23 @@ def test_bad_input_gets_a_clear_answer_and_changes_nothing(demo, install):
     assert "create_plan: link_field is required" in beside[:beside.index("</ul>")]
 
 
+def test_a_packs_own_action_gets_a_form_from_the_parameters_it_declares(demo, install):
+    ann = ScreenClient(demo, "demo", ADMIN)
+    ann.post("/designer/rules", data={"name": "expiry", "entity": "membership", "kind": "automation", "rule": "old"})
+    assert ann.post("/designer/rules/expiry/old/actions", data={"action": "loyalty_expire_points"}).status_code == 302
+    page = ann.get("/designer/rules/expiry/old").text
+    assert "Expire points older than (months)" in page and 'name="a0-months"' in page
+    assert 'name="a0-params"' not in page, "no JSON box for an action that declares its parameters"
+    refused = ann.post("/designer/rules/expiry/old/actions/0", data={"a0-months": "many"})
+    assert refused.status_code == 400 and 'id="problems-a0-months"' in refused.text
+    assert ann.post("/designer/rules/expiry/old/actions/0", data={"a0-months": "500"}).status_code == 302
+    page = ann.get("/designer/rules/expiry/old").text
+    beside = page[page.index('id="problems-a0-months"'):]
+    assert "months must be" in text(beside[:beside.index("</ul>")]), "the action's own check, beside its input"
+    assert mine(install).document["rulesets"][-1]["rules"][0]["actions"] == [
+        {"action": "loyalty_expire_points", "params": {"months": 500}}]
+
+
 def test_a_member_gets_the_403_page(demo):
     mo = ScreenClient(demo, "demo", MEMBER)
     for method, path in (("GET", "/designer/rules"), ("POST", "/designer/rules"), ("GET", RULE),
@@ -337,10 +355,13 @@ PARAMS = {
 }
 
 
+BUILT_IN = builtin_actions()
+
+
 def form_of(action: str, params: dict) -> MultiDict:
     """What a browser submits for the parameter form drawn from `params`."""
     form = MultiDict()
-    for param in action_forms.params_of(action):
+    for param in action_forms.params_of(BUILT_IN[action]):
         shown = action_forms.shown_value(param, params)
         if param.kind == "recipients":
             for spec in shown:
@@ -356,5 +377,6 @@ def form_of(action: str, params: dict) -> MultiDict:
 @given(st.sampled_from(sorted(PARAMS)).flatmap(lambda a: st.tuples(st.just(a), PARAMS[a])))
 def test_saved_parameters_drawn_in_their_form_and_submitted_come_back_unchanged(case):
     action, params = case
-    read, problems = action_forms.params_from_form(action, form_of(action, params), "a0", {"points": "integer"}, "/p")
+    read, problems = action_forms.params_from_form(BUILT_IN[action], form_of(action, params), "a0",
+                                                   {"points": "integer"}, "/p")
     assert problems == [] and read == params

@@ -1,6 +1,6 @@
 """The designer's workflows editor in Chromium, on the demo tenant: removing a workflow
 state that holds records asks for the state map (with the count) before publishing, and
-a transition tested on a record (in zh-CN) changes nothing — axe on every state."""
+a transition tested on a record (in zh-CN, then in English) changes nothing — axe on every state."""
 from __future__ import annotations
 
 from playwright.sync_api import expect
@@ -110,7 +110,19 @@ def test_a_transition_tested_on_a_record_changes_nothing(page, site):
     expect(result.get_by_role("status")).to_contain_text(ZH("The transition would be refused."))
     expect(result.get_by_role("status")).to_contain_text(ZH("Nothing was changed."))
     expect(result.get_by_text(ZH("%(field)s must be filled first.") % {"field": "resolution"})).to_be_visible()
-    expect(result.get_by_role("row").filter(has_text="priority").last).to_contain_text("low")
+    expect(result.get_by_text(ZH("What the transition writes"))).to_be_visible()
     assert_accessible(page)
     screenshot(page, "designer-workflow-test-zh")
     assert stored(site, "errand") == before
+
+    page.get_by_role("button", name="English").click()
+    page.get_by_label("Transition", exact=True).select_option("park")
+    page.get_by_label("Record", exact=True).select_option(str(record["id"]))
+    page.get_by_role("button", name="Test on the record").click()
+    result = page.get_by_role("region", name=f"Result: park on #{record['id']}")
+    expect(result.get_by_role("status")).to_contain_text("The transition would be taken.")
+    written = result.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Then"))
+    expect(written.get_by_role("row", name="status")).to_contain_text("waiting")
+    assert_accessible(page)
+    screenshot(page, "designer-workflow-test")
+    assert stored(site, "errand") == before, "the real step was taken in a transaction that was rolled back"

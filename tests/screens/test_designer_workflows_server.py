@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from admin_ui.designer import edits_workflows as wf
+from engine import auth
 from engine.app import create_app
 from engine.systables import loom_table
 from tests.screens.conftest import ScreenClient, with_passwords
@@ -262,9 +263,9 @@ def test_a_transition_tested_on_a_record_shows_what_it_would_do_and_changes_noth
     assert "✗ The guard does not hold." in said
     assert 'Priority is not high' in said  # the guard in words
     assert 'priority ne "high" "high" false' in said  # its leaf with what the record holds
-    assert "2 approvals by the role admin." in said
-    assert "with the transition set_field" in said
-    assert "status open closed" in said and "priority high low" in said
+    assert "2 approvals by the role admin. 0 given so far." in said
+    assert "What the transition writes Nothing." in said, "a refused step writes nothing"
+    assert "Actions that would run" in said and "so none of them ran. None." in said
     assert stored(install) == before
     fixed = install.session("acme").records.update("ticket", record["id"], {"priority": "low", "resolution": "done"})
     before = stored(install)
@@ -285,6 +286,46 @@ def test_a_transition_of_the_draft_is_what_is_tested(install, ann):
     assert "✗ Only the roles member may take it, not admin." in said
     said = text(ann.get(f"/designer/e/ticket/workflow/test?transition=park&record={record['id']}&role=member").text)
     assert "The transition would be taken." in said
+
+
+def test_a_transition_taken_in_the_test_shows_what_it_writes_and_the_actions_that_would_run(install, ann):
+    (record,) = tickets(install, "open")
+    ann.post("/designer/e/ticket/workflow/transitions/park", data={
+        "from": ["open"], "to": "waiting", "comment": "none",
+        "actions": json.dumps([{"action": "set_field", "params": {"field": "priority", "value": "low"}}])})
+    before = stored(install)
+    page = ann.get(f"/designer/e/ticket/workflow/test?transition=park&record={record['id']}&role=member")
+    said = text(page.text)
+    assert page.status_code == 200 and "The transition would be taken." in said
+    assert "What the transition writes Field Now Then status open waiting" in said
+    assert 'the workflow set_field {"field": "priority", "value": "low"}' in said
+    assert stored(install) == before, "the real step ran in a transaction that was rolled back"
+
+
+def test_a_draft_that_changes_the_tables_is_not_tried_and_the_admin_is_told_what_to_publish(install, ann):
+    (record,) = tickets(install, "open")
+    document = ann.get("/designer/export").get_json()
+    document["entities"][0]["fields"].append({"name": "wechat_id", "type": "string"})
+    ann.post("/designer/import", data={"document": (io.BytesIO(json.dumps(document).encode()), "d.json")},
+             content_type="multipart/form-data")
+    before = stored(install)
+    page = ann.get(f"/designer/e/ticket/workflow/test?transition=park&record={record['id']}&role=admin")
+    said = text(page.text)
+    assert page.status_code == 409
+    assert "This transition cannot be tried on a real record yet" in said
+    assert "Your draft adds the field ticket.wechat_id." in said
+    assert stored(install) == before
+
+
+def test_the_test_speaks_chinese_from_the_engines_codes(install, acme):
+    (record,) = tickets(install, "open")
+    storage = install.session("acme").storage
+    auth.set_locale(storage, next(u.id for u in auth.list_users(storage) if u.email == "ann@acme.example"), "zh-CN")
+    zh = ScreenClient(acme, "acme", "ann@acme.example")
+    said = text(zh.get(f"/designer/e/ticket/workflow/test?transition=close&record={record['id']}&role=member").text)
+    assert "必须先填写 resolution。" in said
+    missing = text(zh.get("/designer/e/ticket/workflow/test?transition=close&record=99999&role=admin").text)
+    assert "no ticket record" not in missing and "没有这样的记录" in missing
 
 
 @pytest.mark.parametrize("query, status", [

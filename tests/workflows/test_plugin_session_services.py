@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from engine.auth import create_user
 from engine.counters import read
-from engine.plugin_api import ActionFailed, Conflict, PluginFailed, PluginSession, hookimpl
+from engine.plugin_api import ActionFailed, Conflict, PluginFailed, PluginSession, ValidationFailed, hookimpl
 from engine.systables import loom_table
 from workflows.calendar import business_time, save_calendar
 from workflows.notify import inapp
@@ -68,8 +68,9 @@ def test_a_sequence_counts_up_holds_a_number_for_its_holder_and_takes_numbers_ba
     assert read(session.storage, "seq:invoice") == {"next": 7}
     assert plugin.counters.sequence("other").next() == 1  # each name its own sequence
     for bad in ("", None, "x" * 201):
-        with pytest.raises(ValueError, match="a counter's name is text"):
+        with pytest.raises(ValidationFailed, match="a counter's name is text") as refused:
             plugin.counters.sequence(bad)
+        assert (refused.value.code, refused.value.status) == ("bad_counter_name", 400)
 
 
 @hsettings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -94,8 +95,9 @@ def test_a_held_turn_is_given_again_to_its_holder_until_released(desk):
     turns.release("evt-1")
     assert turns.next([3, 5, 7], holder="evt-1") == 7
     for bad in ([], [1, "2"], [True]):
-        with pytest.raises(ValueError, match="non-empty list of ids"):
+        with pytest.raises(ValidationFailed, match="non-empty list of ids") as refused:
             turns.next(bad)
+        assert refused.value.code == "no_turn_ids"
 
 
 # -- people -------------------------------------------------------------------------------------
@@ -111,8 +113,12 @@ def test_people_are_the_active_users_by_role_or_email_in_id_order(desk):
     assert (found.id, found.role, found.locale, found.name) == (bob, "member", "zh-CN", "bob@desk.example")
     assert plugin.people.active(role="admin", emails=["ann@desk.example"]) == []
     assert plugin.people.active(emails=["ann@desk.example"])[0].territory == "上海"
-    with pytest.raises(ValueError, match="'owner' is not a role"):
+    with pytest.raises(ValidationFailed, match="'owner' is not a role") as refused:
         plugin.people.active(role="owner")
+    assert refused.value.code == "not_role"
+    with pytest.raises(ValidationFailed) as refused:
+        plugin.people.active(emails=["x@desk.example"] * 501)
+    assert refused.value.code == "too_many_emails"
 
 
 # -- counting records ---------------------------------------------------------------------------
@@ -183,6 +189,7 @@ def test_the_workflow_services_refuse_to_run_inside_a_write_under_way(install, p
     install.registry.create("desk", plugins=["eager"])
     install.session("desk").apply_metadata(copy.deepcopy(DOC))
     session = install.session("desk")
-    with pytest.raises(PluginFailed, match="session.transitions works outside a write under way"):
+    with pytest.raises(PluginFailed, match="session.transitions works outside a write under way") as refused:
         session.records.create("ticket", {"subject": "printer"})
+    assert refused.value.code == "service_in_write"
     assert session.records.list("ticket")["items"] == []

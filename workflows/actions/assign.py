@@ -6,7 +6,7 @@
 value is skipped unless `reassign` is true."""
 from __future__ import annotations
 
-from engine.plugin_api import ActionFailed, ActionSpec
+from engine.plugin_api import ROLES, ActionFailed, ActionParam, ActionSpec
 from workflows.actions import people
 from workflows.actions.common import (
     engine_errors, field_of, name_problem, params_problems, record_id,
@@ -54,5 +54,12 @@ def run(context, params) -> dict:
             "updated": written is not None, **detail}
 
 
+PARAMS = (ActionParam("field", "field", required=True),
+          ActionParam("strategy", "choice", ("round_robin", "least_loaded", "territory", "segment"), True),
+          ActionParam("role", "choice", ("",) + tuple(ROLES)), ActionParam("users", "lines"),
+          ActionParam("territory_field", "field"), ActionParam("segment_field", "field"),
+          ActionParam("reassign", "bool"))
+
 SPEC = ActionSpec(run=run, check=check,
-                  description="Assign the record to a user: round robin, least loaded, by territory or by segment.")
+                  description="Assign the record to a user: round robin, least loaded, by territory or by segment.",
+                  params=PARAMS)

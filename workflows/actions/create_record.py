@@ -4,7 +4,7 @@ Each value may be `{"$record": "field"}` (including `"id"`, to link the new reco
 the triggering one) or `{"$now": true}`."""
 from __future__ import annotations
 
-from engine.plugin_api import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
 from workflows.actions.common import (
     NAME as NAME_RE, base_type, engine_errors, name_problem, params_problems, resolve, value_problem,
 )
@@ -57,4 +57,7 @@ def run(context, params) -> dict:
     return {"entity": entity_name, "created": True, "id": created["id"]}
 
 
-SPEC = ActionSpec(run=run, check=check, description="Create a record, linked to or copied from the triggering one.")
+PARAMS = (ActionParam("entity", "entity", required=True), ActionParam("values", "pairs"))
+
+SPEC = ActionSpec(run=run, check=check, description="Create a record, linked to or copied from the triggering one.",
+                  params=PARAMS)

@@ -6,7 +6,7 @@ message is for: parties are sent it only with a valid consent for that purpose
 (`workflows.notify.consent`)."""
 from __future__ import annotations
 
-from engine.plugin_api import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
 from workflows.notify.delivery import check as check_params
 
 NAME = "notify"
@@ -27,4 +27,8 @@ def run(context, params) -> dict:
         purpose=params.get("purpose", "service"))
 
 
-SPEC = ActionSpec(run=run, check=check, description="Send a message template to people by e-mail and/or in-app.")
+PARAMS = (ActionParam("template", "template", required=True), ActionParam("to", "recipients", required=True),
+          ActionParam("channel", "choice", ("email", "in_app", "both")))
+
+SPEC = ActionSpec(run=run, check=check, description="Send a message template to people by e-mail and/or in-app.",
+                  params=PARAMS)

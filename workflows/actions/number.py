@@ -9,7 +9,7 @@ after a crash reuses it, and the write is conditional on the version read, so tw
 for one record never both number it."""
 from __future__ import annotations
 
-from engine.plugin_api import ActionFailed, ActionSpec, LoomError, StaleVersion
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec, LoomError, StaleVersion
 from workflows.actions.common import (
     base_type, engine_errors, field_of, name_problem, params_problems, record_id,
 )
@@ -68,5 +68,7 @@ def run(context, params) -> dict:
     raise ActionFailed(f"{NAME}: {entity_name} {rid} kept changing while it was being numbered; try again")
 
 
+PARAMS = (ActionParam("field", "field", required=True), ActionParam("prefix", "text"), ActionParam("width", "integer"))
+
 SPEC = ActionSpec(run=run, check=check,
-                  description="Number the record from a per-tenant sequence (e.g. SR-000042).")
+                  description="Number the record from a per-tenant sequence (e.g. SR-000042).", params=PARAMS)

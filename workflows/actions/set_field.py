@@ -4,7 +4,7 @@
 saw it) or `{"$now": true}` (the current UTC date/time; today for a date field)."""
 from __future__ import annotations
 
-from engine.plugin_api import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
 from workflows.actions.common import (
     base_type, engine_errors, field_of, name_problem, params_problems, record_id, resolve,
     value_problem,
@@ -39,4 +39,6 @@ def run(context, params) -> dict:
     return {"field": field_name, "value": written.get(field_name), "updated": True}
 
 
-SPEC = ActionSpec(run=run, check=check, description="Set a field of the record.")
+PARAMS = (ActionParam("field", "field", required=True), ActionParam("value", "value", required=True))
+
+SPEC = ActionSpec(run=run, check=check, description="Set a field of the record.", params=PARAMS)

@@ -4,7 +4,7 @@ transition log apply as for a person). A retried job whose transition already ha
 (its effect key is recorded) is skipped rather than refused."""
 from __future__ import annotations
 
-from engine.plugin_api import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
 from workflows.actions.common import engine_errors, name_problem, params_problems, record_id
 
 NAME = "transition"
@@ -30,4 +30,6 @@ def run(context, params) -> dict:
                                                 effect_key=context.effect_key or None)
 
 
-SPEC = ActionSpec(run=run, check=check, description="Take a workflow transition on the record.")
+PARAMS = (ActionParam("name", "text", required=True), ActionParam("comment", "text"))
+
+SPEC = ActionSpec(run=run, check=check, description="Take a workflow transition on the record.", params=PARAMS)

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from engine.plugin_api import ActionFailed, ActionSpec
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
 from workflows.actions.common import params_problems
 
 NAME = "webhook"
@@ -145,4 +145,8 @@ def run(context, params) -> dict:
     return {"url": shown(url), "delivered": True, "status": status}
 
 
-SPEC = ActionSpec(run=run, check=check, description="POST the event and record as JSON to a URL.")
+PARAMS = (ActionParam("url", "text", required=True), ActionParam("method", "choice", METHODS),
+          ActionParam("headers", "pairs"), ActionParam("timeout", "number"))
+
+SPEC = ActionSpec(run=run, check=check, description="POST the event and record as JSON to a URL.",
+                  params=PARAMS)
