@@ -7,6 +7,7 @@ message is for: parties are sent it only with a valid consent for that purpose
 from __future__ import annotations
 
 from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
+from workflows.notify.consent import PURPOSES
 from workflows.notify.delivery import check as check_params
 
 NAME = "notify"
@@ -28,7 +29,10 @@ def run(context, params) -> dict:
 
 
 PARAMS = (ActionParam("template", "template", required=True), ActionParam("to", "recipients", required=True),
-          ActionParam("channel", "choice", ("email", "in_app", "both")))
+          ActionParam("channel", "choice", ("email", "in_app", "both")),
+          ActionParam("purpose", "choice", PURPOSES,
+                      label={"en": "Purpose (any but service needs the party's consent)",
+                             "zh-CN": "用途（服务以外的用途需要当事人同意）"}))
 
 SPEC = ActionSpec(run=run, check=check, description="Send a message template to people by e-mail and/or in-app.",
                   params=PARAMS)
