@@ -24,6 +24,15 @@ OPTION_COLORS = ("grey", "red", "orange", "yellow", "green", "teal", "blue", "pu
 DEFAULT_PRECISION = 18
 DEFAULT_SCALE = 2
 DEFAULT_ON_DELETE = "restrict"
+# Personal-data classes of a field ("pii"): contact details; identity documents (PIPL art. 28
+# 敏感个人信息: 身份证号, passport); financial accounts; sensitive data (GDPR art. 9 special
+# categories, PIPL art. 28: health, religion, biometrics...). Identity and sensitive values
+# are encrypted at rest.
+PII_CLASSES = ("contact", "identity", "financial", "sensitive")
+ENCRYPTED_CLASSES = frozenset(("identity", "sensitive"))
+# The types whose values can be encrypted at rest (one column, compared only for equality).
+ENCRYPTABLE_TYPES = frozenset(("string", "text", "email", "phone", "url", "choice", "integer", "decimal",
+                               "date", "datetime"))
 
 
 def language_map(value) -> dict | None:
@@ -50,6 +59,11 @@ def base_type_of(type_name: str, extra_types: Mapping[str, str] | None = None) -
     if type_name in BUILTIN_FIELD_TYPES:
         return type_name
     return (extra_types or {}).get(type_name, "")
+
+
+def _pii(value):
+    """``"pii"`` as the document gives it: false, true (contact) or a class name."""
+    return value if isinstance(value, str) else bool(value)
 
 
 def _whole(value):
@@ -92,7 +106,7 @@ class Field:
     required: bool = False
     unique: bool = False
     indexed: bool = False
-    pii: bool = False
+    pii: bool | str = False  # true (meaning "contact") or one of PII_CLASSES
     readonly: bool = False
     hidden: bool = False  # left out of layouts and screens; keeps its column, data and API presence
     has_default: bool = False
@@ -119,6 +133,19 @@ class Field:
     def option_values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
 
+    @property
+    def pii_class(self) -> str | None:
+        """The field's personal-data class (PII_CLASSES), None when it holds none;
+        ``"pii": true`` means ``contact``."""
+        if self.pii is True:
+            return "contact"
+        return self.pii or None
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the field's values are encrypted at rest (classes ``identity`` and ``sensitive``)."""
+        return self.pii_class in ENCRYPTED_CLASSES
+
     def to_dict(self) -> dict:
         """Canonical JSON-able form: labels as maps, options as objects, no default-valued keys.
 
@@ -129,7 +156,7 @@ class Field:
             out["help"] = dict(self.help)
         for flag in ("required", "unique", "indexed", "pii", "readonly", "hidden"):
             if getattr(self, flag):
-                out[flag] = True
+                out[flag] = self.pii if flag == "pii" else True
         if self.has_default:
             out["default"] = copy.deepcopy(self.default)
         for key in ("max_length", "min", "max", "pattern"):
@@ -172,7 +199,7 @@ class Field:
             required=bool(doc.get("required", False)),
             unique=bool(doc.get("unique", False)),
             indexed=bool(doc.get("indexed", False)),
-            pii=bool(doc.get("pii", False)),
+            pii=_pii(doc.get("pii", False)),
             readonly=bool(doc.get("readonly", False)),
             hidden=bool(doc.get("hidden", False)),
             has_default="default" in doc,

@@ -144,7 +144,19 @@ def tenant_tables(schema: str | None) -> MetaData:
     _workflow_tables(md)
     _pack_tables(md)
     _draft_tables(md)
+    _key_tables(md)
     return md
+
+
+def _key_tables(md: MetaData) -> None:
+    """The tenant's data keys (revision 0010), each wrapped by the install's master key:
+    the newest encrypts; older ones stay to read values not yet re-encrypted."""
+    Table("loom_keys", md,
+          Column("seq", Integer, primary_key=True, autoincrement=False),
+          Column("wrapped", Text, nullable=False),
+          Column("master_id", String(16), nullable=False),
+          Column("state", String(10), nullable=False),
+          Column("created_at", DateTime(timezone=True), nullable=False))
 
 
 def _draft_tables(md: MetaData) -> None:
