@@ -53,7 +53,7 @@ class CompiledMetadata:
         return self._cached(("batch", name), lambda e: BatchLoader(e, self.validators))
 
     def shape(self, name):
-        return self._cached(("shape", name), RecordShape)
+        return self._cached(("shape", name), lambda e: RecordShape(e, self.keyring))
 
     def _cached(self, key, build):
         return self.memo(key, lambda: build(self.package.entity(key[1])))

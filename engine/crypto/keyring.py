@@ -47,6 +47,10 @@ class Keyring:
             self._keys = {seq: AESGCM(key) for seq, key in keys.items()}
             self._active = max(keys)
 
+    def open(self) -> None:
+        """Read and open the keys now (KeyProblem when they cannot be), if not done yet."""
+        self._ready()
+
     def _ready(self) -> dict:
         if self._keys is None:
             self._open()

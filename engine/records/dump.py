@@ -13,8 +13,9 @@ _STAMPS = ("created_at", "updated_at")
 class RecordShape:
     """How one entity's rows become JSON; built once per compiled entity."""
 
-    def __init__(self, entity):
+    def __init__(self, entity, keyring=None):
         self.entity = entity
+        self.keyring = keyring  # opened before a write, so a missing key is refused plainly
         self.fields = [(f.name, f.base_type or f.type) for f in entity.fields]
         self.hashed = frozenset(f.name for f in entity.fields if f.encrypted)  # + <name>__hash
         self.empty_columns = {}
@@ -60,6 +61,8 @@ class RecordShape:
         """Converted field values as column values (a currency fills two columns, a field
         encrypted at rest its keyed hash too: the column types encrypt and hash)."""
         columns = {}
+        if self.hashed and self.keyring is not None:
+            self.keyring.open()
         for name, base in self.fields:
             if name not in values:
                 continue
