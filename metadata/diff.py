@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .fieldtypes import show
-from .model import ENCRYPTED_CLASSES, Entity, Field, Package
+from .model import Entity, Field, Package
+from .pii import ENCRYPTED_CLASSES
 
 WORKFLOW_KINDS = ("add_workflow", "drop_workflow", "alter_workflow", "drop_state")
 RULESET_KINDS = ("add_ruleset", "drop_ruleset", "alter_ruleset")

@@ -12,6 +12,8 @@ import copy
 from dataclasses import dataclass
 from typing import Mapping
 
+from .pii import ENCRYPTED_CLASSES, pii_class, pii_value
+
 BUILTIN_FIELD_TYPES = (
     "string", "text", "integer", "decimal", "boolean", "date", "datetime", "email",
     "phone", "url", "choice", "multi_choice", "reference", "currency", "json",
@@ -24,15 +26,6 @@ OPTION_COLORS = ("grey", "red", "orange", "yellow", "green", "teal", "blue", "pu
 DEFAULT_PRECISION = 18
 DEFAULT_SCALE = 2
 DEFAULT_ON_DELETE = "restrict"
-# Personal-data classes of a field ("pii"): contact details; identity documents (PIPL art. 28
-# 敏感个人信息: 身份证号, passport); financial accounts; sensitive data (GDPR art. 9 special
-# categories, PIPL art. 28: health, religion, biometrics...). Identity and sensitive values
-# are encrypted at rest.
-PII_CLASSES = ("contact", "identity", "financial", "sensitive")
-ENCRYPTED_CLASSES = frozenset(("identity", "sensitive"))
-# The types whose values can be encrypted at rest (one column, compared only for equality).
-ENCRYPTABLE_TYPES = frozenset(("string", "text", "email", "phone", "url", "choice", "integer", "decimal",
-                               "date", "datetime"))
 
 
 def language_map(value) -> dict | None:
@@ -59,11 +52,6 @@ def base_type_of(type_name: str, extra_types: Mapping[str, str] | None = None) -
     if type_name in BUILTIN_FIELD_TYPES:
         return type_name
     return (extra_types or {}).get(type_name, "")
-
-
-def _pii(value):
-    """``"pii"`` as the document gives it: false, true (contact) or a class name."""
-    return value if isinstance(value, str) else bool(value)
 
 
 def _whole(value):
@@ -133,18 +121,8 @@ class Field:
     def option_values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
 
-    @property
-    def pii_class(self) -> str | None:
-        """The field's personal-data class (PII_CLASSES), None when it holds none;
-        ``"pii": true`` means ``contact``."""
-        if self.pii is True:
-            return "contact"
-        return self.pii or None
-
-    @property
-    def encrypted(self) -> bool:
-        """Whether the field's values are encrypted at rest (classes ``identity`` and ``sensitive``)."""
-        return self.pii_class in ENCRYPTED_CLASSES
+    pii_class = property(lambda self: pii_class(self.pii), doc="the PII class (metadata.pii), None if none")
+    encrypted = property(lambda self: pii_class(self.pii) in ENCRYPTED_CLASSES, doc="encrypted at rest")
 
     def to_dict(self) -> dict:
         """Canonical JSON-able form: labels as maps, options as objects, no default-valued keys.
@@ -199,7 +177,7 @@ class Field:
             required=bool(doc.get("required", False)),
             unique=bool(doc.get("unique", False)),
             indexed=bool(doc.get("indexed", False)),
-            pii=_pii(doc.get("pii", False)),
+            pii=pii_value(doc.get("pii", False)),
             readonly=bool(doc.get("readonly", False)),
             hidden=bool(doc.get("hidden", False)),
             has_default="default" in doc,

@@ -16,7 +16,8 @@ from .fieldtypes import (
     show, value_problem,
 )
 from .identifiers import identifier_problem
-from .model import DECIMAL_TYPES, ENCRYPTABLE_TYPES, ENCRYPTED_CLASSES, DEFAULT_PRECISION, DEFAULT_SCALE, Field, Option
+from .model import DECIMAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE, Field, Option
+from .pii import ENCRYPTABLE_TYPES, ENCRYPTED_CLASSES
 from .regex import pattern_problem
 
 MAX_FIELDS = 500

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from sqlalchemy import MetaData, Table, select
 
-from engine.crypto.master import KeyProblem
-from engine.errors import BadQuery, Conflict, LoomError
+from engine.errors import BadQuery, Conflict
+from tests.conftest import token_for
 
 ID_NUMBER = "110101199003078515"
 DOC = {"entities": [{"name": "customer", "fields": [
@@ -114,3 +114,27 @@ def test_any_text_round_trips_and_is_found_by_equality(shop, text):
         found = shop.records.list("customer", [("diagnosis", text), ("limit", "200")])["items"]
         assert record["id"] in [r["id"] for r in found]
     shop.records.delete("customer", record["id"])
+
+
+def test_the_api_filters_by_equality_and_refuses_other_comparisons_with_a_problem(install, shop, client):
+    headers = {"Authorization": f"Bearer {token_for(install, 'shop', 'admin@shop.example', 'admin')}"}
+    made = client.post("/api/v1/t/shop/records/customer", json={"id_number": ID_NUMBER}, headers=headers)
+    assert made.status_code == 201 and made.get_json()["id_number"] == ID_NUMBER
+    found = client.get(f"/api/v1/t/shop/records/customer?id_number={ID_NUMBER}", headers=headers)
+    assert [r["id"] for r in found.get_json()["items"]] == [made.get_json()["id"]]
+    refused = client.get("/api/v1/t/shop/records/customer?id_number__startswith=1101", headers=headers)
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "bad_query"
+    assert "encrypted at rest" in str(refused.get_json()["error"]["details"])
+    twice = client.post("/api/v1/t/shop/records/customer", json={"id_number": ID_NUMBER}, headers=headers)
+    assert twice.status_code == 409 and twice.get_json()["error"]["code"] == "unique_violation"
+    spec = client.get("/api/v1/t/shop/openapi.json", headers=headers).get_json()
+    assert "encrypted at rest" in str(spec)
+
+
+def test_the_api_answers_503_without_the_master_key(install, shop, client, monkeypatch):
+    headers = {"Authorization": f"Bearer {token_for(install, 'shop', 'admin@shop.example', 'admin')}"}
+    install.cache.forget("shop")
+    monkeypatch.delenv("LOOM_MASTER_KEY")
+    answer = client.post("/api/v1/t/shop/records/customer", json={"id_number": ID_NUMBER}, headers=headers)
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "master_key_missing"
+    assert raw_rows(shop) == []
