@@ -181,3 +181,25 @@ def test_cli_errors_are_one_clear_line(install, master, tmp_path):
     assert bad.exit_code == 1 and "32 random bytes" in bad.output
     generated = run(install, "keys", "generate")
     assert generated.exit_code == 0 and len(generated.output.strip()) == 44
+
+
+def test_a_yearly_schedule_on_an_encrypted_date_fires_on_the_day(install, master):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from workflows.calendar import save_calendar
+    from workflows.schedules import run_schedules
+
+    doc = copy.deepcopy(DOC)
+    doc["rulesets"] = [{"name": "greetings", "kind": "automation", "entity": "customer", "rules": [
+        {"name": "birthday", "actions": [{"action": "set_field", "params": {"field": "name", "value": "x"}}],
+         "when": {"event": "timer", "schedule": {"field": "born", "offset": "0d", "yearly": True}}}]}]
+    install.registry.create("shop", "Shop")
+    session = install.session("shop")
+    session.apply_metadata(doc)
+    save_calendar(session, {"timezone": "Asia/Shanghai"})
+    ids = session.records.create_many("customer", [{"born": "1990-03-07"}, {"born": "1990-03-08"}, {}])
+    fired = []
+    run_schedules(session, datetime(2026, 3, 7, 9, 5, tzinfo=ZoneInfo("Asia/Shanghai")),
+                  lambda s, ruleset, rule, record, key: fired.append(record["id"]))
+    assert fired == [ids[0]]
