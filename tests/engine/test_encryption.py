@@ -138,3 +138,13 @@ def test_the_api_answers_503_without_the_master_key(install, shop, client, monke
     answer = client.post("/api/v1/t/shop/records/customer", json={"id_number": ID_NUMBER}, headers=headers)
     assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "master_key_missing"
     assert raw_rows(shop) == []
+
+
+def test_an_encrypted_number_cannot_be_incremented_in_sql(shop):
+    from engine.errors import ValidationFailed
+
+    record = shop.records.create("customer", {"score": "1.00"})
+    records = shop.records
+    with records.storage.begin() as conn, pytest.raises(ValidationFailed, match="encrypted at rest"):
+        records.increment_within(conn, "customer", record["id"], "score", 1)
+    assert shop.records.get("customer", record["id"])["score"] == "1.00"
