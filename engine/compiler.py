@@ -6,7 +6,7 @@ import hashlib
 from sqlalchemy import Column, Index, Integer, MetaData, Table
 
 from engine.coltypes import ID_TYPE, UTCDateTime
-from engine.fieldstorage import columns_for
+from engine.fieldstorage import columns_for, indexed_column
 
 MAX_IDENTIFIER = 63  # PostgreSQL's limit; SQLite has none
 # SQLite reuses the highest rowid after a delete unless the table says AUTOINCREMENT; an
@@ -82,20 +82,26 @@ def composite_indexes(entity, table: Table) -> list[tuple[str, list[str], bool, 
              composite_index_options(table, index)) for index in entity.indexes]
 
 
-def compile_entity(entity, md: MetaData, schema: str | None) -> Table:
+def compile_entity(entity, md: MetaData, schema: str | None, keyring=None) -> Table:
     columns = system_columns()
     for field in entity.fields:
-        columns.extend(columns_for(field, schema))
+        columns.extend(columns_for(field, schema, keyring))
     table = Table(entity.name, md, *columns, schema=schema, **ENTITY_TABLE_OPTIONS)
     for field in entity.fields:
         for name, unique in field_indexes(entity.name, field):
-            Index(name, table.c[field.name], unique=unique, **field_index_options(field))
+            Index(name, table.c[indexed_column(field)], unique=unique, **field_index_options(field))
     for name, columns, unique, options in composite_indexes(entity, table):
         Index(name, *(table.c[c] for c in columns), unique=unique, **options)
     return table
 
 
-def compile_tables(package, schema: str | None) -> dict[str, Table]:
-    """One Table per entity, in a MetaData of their own (so references resolve)."""
+def compile_tables(package, schema: str | None, keyring=None) -> dict[str, Table]:
+    """One Table per entity, in a MetaData of their own (so references resolve); the
+    columns of fields encrypted at rest encrypt and hash with `keyring`'s keys."""
     md = MetaData()
-    return {entity.name: compile_entity(entity, md, schema) for entity in package.entities}
+    return {entity.name: compile_entity(entity, md, schema, keyring) for entity in package.entities}
+
+
+def encrypts(package) -> bool:
+    """Whether any field of the package is encrypted at rest."""
+    return any(f.encrypted for e in package.entities for f in e.fields)

@@ -7,16 +7,21 @@ from datetime import timezone
 from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, String, Text
 
 from engine.coltypes import ID_TYPE, JSON_TYPE, ExactDecimal, UTCDateTime
+from engine.crypto.columns import HASH_SUFFIX, Encrypted, KeyedHash
 
 CURRENCY_SUFFIX = "__currency"
 
 
 # -- columns ------------------------------------------------------------------------
 
-def columns_for(field, schema: str | None) -> list[Column]:
-    """The real columns one field is stored in (currency takes two)."""
+def columns_for(field, schema: str | None, keyring=None) -> list[Column]:
+    """The real columns one field is stored in (currency takes two; a field encrypted at
+    rest two: its value encrypted with `keyring`'s keys and its keyed hash)."""
     base = field.base_type or field.type
     nullable = not field.required
+    if field.encrypted:
+        return [Column(field.name, Encrypted(base, keyring), nullable=nullable),
+                Column(field.name + HASH_SUFFIX, KeyedHash(base, keyring), nullable=nullable)]
     if base == "currency":
         return [
             Column(field.name, ExactDecimal(field.precision or 18, _scale(field)), nullable=nullable),
@@ -28,6 +33,11 @@ def columns_for(field, schema: str | None) -> list[Column]:
             field.on_delete or "restrict"]
         return [Column(field.name, ID_TYPE, ForeignKey(target, ondelete=ondelete), nullable=nullable)]
     return [Column(field.name, column_type(field), nullable=nullable)]
+
+
+def indexed_column(field) -> str:
+    """The column a field's index (and uniqueness) is on: an encrypted field's keyed hash."""
+    return field.name + HASH_SUFFIX if field.encrypted else field.name
 
 
 def column_type(field):

@@ -12,7 +12,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from engine.compiler import compile_tables
+from engine.compiler import compile_tables, encrypts
+from engine.crypto.keyring import tenant_keyring
 from engine.migration import versions
 from engine.records.dump import RecordShape
 from engine.records.loader import BatchLoader
@@ -27,10 +28,11 @@ class CompiledMetadata:
     schema: str | None
     validators: dict = field(default_factory=dict)
     slug: str = ""
+    keyring: object = None  # the tenant's data keys, when a field is encrypted at rest
 
     @cached_property
     def tables(self) -> dict:
-        return compile_tables(self.package, self.schema)
+        return compile_tables(self.package, self.schema, self.keyring)
 
     @cached_property
     def _schemas(self) -> dict:
@@ -51,7 +53,7 @@ class CompiledMetadata:
         return self._cached(("batch", name), lambda e: BatchLoader(e, self.validators))
 
     def shape(self, name):
-        return self._cached(("shape", name), RecordShape)
+        return self._cached(("shape", name), lambda e: RecordShape(e, self.keyring))
 
     def _cached(self, key, build):
         return self.memo(key, lambda: build(self.package.entity(key[1])))
@@ -92,7 +94,8 @@ class MetadataCache:
         else:
             package = EMPTY
         compiled = CompiledMetadata(version, package, tenant_storage.schema, dict(validators or {}),
-                                    slug=tenant_storage.slug)
+                                    slug=tenant_storage.slug,
+                                    keyring=tenant_keyring(tenant_storage) if encrypts(package) else None)
         with self._lock:
             for uid in [uid for uid, entry in self._compiled.items() if entry.slug == compiled.slug]:
                 del self._compiled[uid]  # this version, or the slug's deleted tenant

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .fieldtypes import show
 from .model import Entity, Field, Package
+from .pii import ENCRYPTED_CLASSES
 
 WORKFLOW_KINDS = ("add_workflow", "drop_workflow", "alter_workflow", "drop_state")
 RULESET_KINDS = ("add_ruleset", "drop_ruleset", "alter_ruleset")
@@ -17,7 +18,7 @@ TEMPLATE_KINDS = ("add_template", "drop_template", "alter_template")
 LAYOUT_KINDS = ("add_layout", "change_layout", "drop_layout")
 KINDS = (
     "add_entity", "drop_entity", "add_field", "drop_field", "alter_type", "alter_length",
-    "alter_precision", "alter_required", "alter_unique", "alter_indexed", "alter_reference",
+    "alter_precision", "alter_required", "alter_unique", "alter_indexed", "alter_reference", "alter_encryption",
     "alter_default", "alter_options", "alter_label", "alter_hidden", "alter_other", "add_index", "drop_index",
     "change_sharing",
 ) + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS
@@ -35,7 +36,8 @@ class Change:
     add/drop_entity: the Entity; add/drop_field: the Field; alter_type: type names;
     alter_length: max_length; alter_precision: (precision, scale); alter_required /
     alter_unique / alter_indexed: bools; alter_reference: (to, on_delete);
-    alter_default: the default (None when there is none); alter_options: tuples of
+    alter_default: the default (None when there is none); alter_encryption: the PII
+    classes, when one is encrypted at rest and the other not; alter_options: tuples of
     Option; alter_label: label maps; alter_other: ``{attribute: value}``;
     add_index / drop_index (``field`` None): the composite ``Index``.
 
@@ -116,6 +118,10 @@ class Change:
             return f"change sharing of {t}: {_sharing_words(old)} -> {_sharing_words(new)}"
         if k == "alter_hidden":
             return f"hide {t} from layouts" if new else f"show {t} in layouts again"
+        if k == "alter_encryption":
+            if new in ENCRYPTED_CLASSES:
+                return f"encrypt {t} at rest (pii {new}): its stored values are encrypted"
+            return f"decrypt {t} (pii {show(new) if new else 'none'}): its stored values are kept in clear text"
         if k == "alter_other":
             (attr, before), (_, after) = next(iter(old.items())), next(iter(new.items()))
             return f"change {t} {attr} {show(before)} -> {show(after)}"
@@ -279,6 +285,8 @@ def _field_changes(entity: str, old: Field, new: Field) -> list[Change]:
         changes.append(change("alter_label", old.label, new.label))
     if old.hidden != new.hidden:
         changes.append(change("alter_hidden", old.hidden, new.hidden))
+    if old.encrypted != new.encrypted:
+        changes.append(change("alter_encryption", old.pii_class, new.pii_class))
     for attr in _OTHER_FIELD_ATTRS:
         if getattr(old, attr) != getattr(new, attr):
             changes.append(change("alter_other", {attr: getattr(old, attr)}, {attr: getattr(new, attr)}))

@@ -12,6 +12,7 @@ import copy
 from dataclasses import dataclass
 from typing import Mapping
 
+from .pii import ENCRYPTED_CLASSES, pii_class, pii_value
 from .privacy_checks import normal_privacy
 
 BUILTIN_FIELD_TYPES = (
@@ -94,7 +95,7 @@ class Field:
     required: bool = False
     unique: bool = False
     indexed: bool = False
-    pii: bool = False
+    pii: bool | str = False  # true (meaning "contact") or one of PII_CLASSES
     readonly: bool = False
     hidden: bool = False  # left out of layouts and screens; keeps its column, data and API presence
     has_default: bool = False
@@ -121,6 +122,9 @@ class Field:
     def option_values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
 
+    pii_class = property(lambda self: pii_class(self.pii), doc="the PII class (metadata.pii), None if none")
+    encrypted = property(lambda self: pii_class(self.pii) in ENCRYPTED_CLASSES, doc="encrypted at rest")
+
     def to_dict(self) -> dict:
         """Canonical JSON-able form: labels as maps, options as objects, no default-valued keys.
 
@@ -131,7 +135,7 @@ class Field:
             out["help"] = dict(self.help)
         for flag in ("required", "unique", "indexed", "pii", "readonly", "hidden"):
             if getattr(self, flag):
-                out[flag] = True
+                out[flag] = self.pii if flag == "pii" else True
         if self.has_default:
             out["default"] = copy.deepcopy(self.default)
         for key in ("max_length", "min", "max", "pattern"):
@@ -174,7 +178,7 @@ class Field:
             required=bool(doc.get("required", False)),
             unique=bool(doc.get("unique", False)),
             indexed=bool(doc.get("indexed", False)),
-            pii=bool(doc.get("pii", False)),
+            pii=pii_value(doc.get("pii", False)),
             readonly=bool(doc.get("readonly", False)),
             hidden=bool(doc.get("hidden", False)),
             has_default="default" in doc,

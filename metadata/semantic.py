@@ -17,6 +17,7 @@ from .fieldtypes import (
 )
 from .identifiers import identifier_problem
 from .model import DECIMAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE, Field, Option
+from .pii import ENCRYPTABLE_TYPES, ENCRYPTED_CLASSES
 from .regex import pattern_problem
 
 MAX_FIELDS = 500
@@ -126,6 +127,10 @@ def _entity_indexes(entity: dict, i: int, types, index_names: dict) -> list[Prob
             elif field is not None and types.get(field.get("type")) in UNINDEXABLE_TYPES:
                 problems.append(Problem(where, "not_indexable",
                                         f"{show(name)} is a {field.get('type')} field, which cannot be indexed"))
+            elif field is not None and field.get("pii") in ENCRYPTED_CLASSES:
+                problems.append(Problem(where, "not_indexable",
+                                        f"{show(name)} is encrypted at rest ({field['pii']}): it cannot be part "
+                                        "of a composite index (give the field unique or indexed instead)"))
         key = tuple(n for n in names if isinstance(n, str))
         if len(key) == len(names):
             if key in seen_lists:
@@ -211,7 +216,18 @@ def _field(doc: dict, path: str, entity_names, types) -> list[Problem]:
     problems += _reference(spec, path, entity_names)
     problems += _bounds(spec, path, base, type_name)
     problems += _default(spec, path, base, type_name)
+    problems += _encryption(doc, path, base, type_name)
     return problems
+
+
+def _encryption(doc, path, base, type_name) -> list[Problem]:
+    """A class encrypted at rest asks for a type whose value fits one encrypted column."""
+    pii = doc.get("pii")
+    if pii in ENCRYPTED_CLASSES and base not in ENCRYPTABLE_TYPES:
+        return [Problem(path + "/pii", "not_encryptable",
+                        f"{show(pii)} values are encrypted at rest, which {_a(type_name)} field cannot be; "
+                        f"use {show('contact')} or {show('financial')}, or a text, number or date field")]
+    return []
 
 
 def _pattern(spec, path) -> list[Problem]:

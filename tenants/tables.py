@@ -145,6 +145,7 @@ def tenant_tables(schema: str | None) -> MetaData:
     _pack_tables(md)
     _draft_tables(md)
     _privacy_tables(md)
+    _key_tables(md)
     return md
 
 
@@ -174,6 +175,18 @@ def _privacy_tables(md: MetaData) -> None:
           Column("reason", Text),
           Column("detail", JSON, nullable=False),
           Index("ix_loom_dsr_log_record", "entity", "record_id"))
+
+
+
+def _key_tables(md: MetaData) -> None:
+    """The tenant's data keys (revision 0010), each wrapped by the install's master key:
+    the newest encrypts; older ones stay to read values not yet re-encrypted."""
+    Table("loom_keys", md,
+          Column("seq", Integer, primary_key=True, autoincrement=False),
+          Column("wrapped", Text, nullable=False),
+          Column("master_id", String(16), nullable=False),
+          Column("state", String(10), nullable=False),
+          Column("created_at", DateTime(timezone=True), nullable=False))
 
 
 def _draft_tables(md: MetaData) -> None:

@@ -135,6 +135,18 @@ def date_match(column, base: str, target: date, yearly: bool, tz):
     return _on_month_days(column, near), exact
 
 
+def date_check(column, base: str, target: date, yearly: bool, tz):
+    """`date_match` for a field encrypted at rest, whose column SQL cannot compare: every row
+    holding a value is read, and the date is checked in Python."""
+    name, pairs = column.key, _month_days(target)
+
+    def exact(row) -> bool:
+        value = row[name] if base == "date" else row[name].astimezone(tz)
+        day = value if base == "date" else value.date()
+        return (day.month, day.day) in pairs if yearly else day == target
+    return column.is_not(None), exact
+
+
 def _plan(ruleset, rule, entity, table, local: datetime) -> Plan | None:
     """The rule's Plan if it is due at the local moment `local`, else None; ValueError when
     the schedule is malformed (rule sets are checked on publish, so only stale ones are)."""
@@ -152,8 +164,10 @@ def _plan(ruleset, rule, entity, table, local: datetime) -> Plan | None:
     base = _field_type(entity, name) if isinstance(name, str) else None
     if base not in DATE_TYPES or days is None:
         raise ValueError(f"{name!r} is not a date field of {entity.name} or the offset is malformed")
-    clause, exact = date_match(table.c[name], base, today - timedelta(days=days),
-                               bool(schedule.get("yearly")), local.tzinfo)
+    field = entity.field(name)
+    match = date_check if field is not None and field.encrypted else date_match
+    clause, exact = match(table.c[name], base, today - timedelta(days=days),
+                          bool(schedule.get("yearly")), local.tzinfo)
     return Plan(ruleset, rule, entity, table, select(table).where(clause), today, exact)
 
 

@@ -24,6 +24,8 @@ def replace_properties(document: dict, entity_name: str, field_name: str, proper
     fields = entity["fields"]
     index = field_index(entity, field_name)
     kept = {key: value for key, value in fields[index].items() if key not in EDITABLE}
+    if properties.get("pii") is True and isinstance(fields[index].get("pii"), str):
+        properties = {**properties, "pii": fields[index]["pii"]}  # a ticked "PII" keeps the field's class
     written = {key: copy.deepcopy(value) for key, value in properties.items()
                if value is not None and value is not False}
     fields[index] = {"name": kept.pop("name", field_name), **written, **kept}

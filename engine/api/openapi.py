@@ -10,6 +10,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from engine.api.openapi_drafts import draft_paths
 from engine.api.openapi_people import people_paths
 from engine.api.openapi_privacy import privacy_paths
+
+from engine.records.filters import ENCRYPTED_OPERATORS
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
 from metadata.language import DEFAULT_LANGUAGE, text_in
@@ -370,6 +372,8 @@ def _list_parameters(entity) -> list:
     ]
     for field in entity.fields:
         if (field.base_type or field.type) != "json":
+            ops = ENCRYPTED_OPERATORS if field.encrypted else OPERATORS
+            note = " (encrypted at rest: equality only)" if field.encrypted else ""
             params.append({"name": field.name, "in": "query", "required": False, "schema": {"type": "string"},
-                           "description": f"filter; also {field.name}__op with op one of {', '.join(OPERATORS)}"})
+                           "description": f"filter{note}; also {field.name}__op with op one of {', '.join(ops)}"})
     return params

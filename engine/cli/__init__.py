@@ -7,6 +7,7 @@ import click
 
 from engine.cli.common import LoomGroup, pass_install
 from engine.cli.dsr import dsr
+from engine.cli.keys import keys
 from engine.cli.metadata import metadata
 from engine.cli.packs import pack
 from engine.cli.plugins import plugin
@@ -23,7 +24,7 @@ def cli():
     """Loom: a low-code CRM engine. Settings come from LOOM_DATA_DIR and LOOM_DATABASE_URL."""
 
 
-for command in (tenant, user, token, metadata, pack, plugin, serve, demo, search, dsr):
+for command in (tenant, user, token, metadata, pack, plugin, serve, demo, search, dsr, keys):
     cli.add_command(command)
 
 

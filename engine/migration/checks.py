@@ -8,6 +8,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from engine.fieldstorage import indexed_column
 from engine.fieldtypes import FieldInvalid
 from engine.migration import restore
 from engine.migration.convert import base_of, convert, stored_value
@@ -70,10 +71,10 @@ def _alter_required(conn, table, _old, field, _tables, _restoring):
     return _empty(field.name, empty) if empty else None
 
 
-def _alter_unique(conn, table, _old, field, _tables, _restoring):
+def _alter_unique(conn, table, old, field, _tables, _restoring):
     if not field.unique:
         return None
-    column = table.c[field.name]
+    column = table.c[indexed_column(old)]  # equal values, equal keyed hashes
     dupes = (select(func.count().label("n")).where(column.is_not(None))
              .group_by(column).having(func.count() > 1).subquery())
     rows = conn.execute(select(func.coalesce(func.sum(dupes.c.n), 0))).scalar_one()

@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from engine.crypto.columns import HASH_SUFFIX
 from engine.fieldstorage import CURRENCY_SUFFIX, dump_value
 from engine.fieldtypes import CONVERTERS, FieldInvalid
 
@@ -34,6 +35,8 @@ def column_values(field, value) -> dict:
     if base_of(field) == "currency":
         amount, code = (None, None) if value is None else (value["amount"], value["currency"])
         return {field.name: amount, field.name + CURRENCY_SUFFIX: code}
+    if field.encrypted:  # the column types encrypt the value and hash it
+        return {field.name: value, field.name + HASH_SUFFIX: value}
     return {field.name: value}
 
 

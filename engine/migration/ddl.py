@@ -15,19 +15,22 @@ from engine.compiler import (
     system_columns,
 )
 from engine.errors import MigrationRefused
-from engine.fieldstorage import columns_for
+from engine.fieldstorage import columns_for, indexed_column
 from engine.migration import archive, moves, restore, sequences
 from engine.migration.convert import base_of
 from engine.words import counted
 
 TEMP = "__tmp"
-REWRITES = ("alter_type", "alter_precision", "alter_reference")
+# A field encrypted at rest or no longer (alter_encryption) is rewritten like a new type: the
+# new columns' types encrypt (or not) the values read through the old ones, which decrypt.
+REWRITES = ("alter_type", "alter_precision", "alter_reference", "alter_encryption")
 INDEX_KINDS = ("add_index", "drop_index")
 
 
 class Migrator:
-    def __init__(self, conn, schema, old_pkg, new_pkg, old_tables, new_tables, version, restoring):
+    def __init__(self, conn, schema, old_pkg, new_pkg, old_tables, new_tables, version, restoring, keyring=None):
         self.conn = conn
+        self.keyring = keyring  # the tenant's data keys, when a field is encrypted at rest
         self.schema = schema
         self.op = Operations(MigrationContext.configure(conn))
         self.old_pkg, self.new_pkg = old_pkg, new_pkg
@@ -127,7 +130,7 @@ class Migrator:
             by_kind[change.kind].append(change.field)
         added = [new_entity.field(f) for f in by_kind["add_field"]]
         dropped = [old_entity.field(f) for f in by_kind["drop_field"]]
-        rewritten = [f for kind in REWRITES for f in by_kind[kind]]
+        rewritten = list(dict.fromkeys(f for kind in REWRITES for f in by_kind[kind]))
         reindexed = set(rewritten) | set(by_kind["alter_unique"]) | set(by_kind["alter_indexed"])
 
         stale, fresh = self._composite_changes(name, changes, set(rewritten) | set(by_kind["drop_field"]),
@@ -166,7 +169,7 @@ class Migrator:
 
     def _add_columns(self, name, fields) -> list:
         """Add fields as nullable columns (tightened once their values are in place)."""
-        columns = [c for f in fields for c in columns_for(_optional(f), self.schema)]
+        columns = [c for f in fields for c in columns_for(_optional(f), self.schema, self.keyring)]
         if columns:
             with self.op.batch_alter_table(name, schema=self.schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
                 for column in columns:
@@ -232,7 +235,7 @@ class Migrator:
     # -- indexes ----------------------------------------------------------------------
     def _create_indexes(self, entity_name, field) -> None:
         for index, unique in field_indexes(entity_name, field):
-            self.op.create_index(index, entity_name, [field.name], unique=unique, schema=self.schema,
+            self.op.create_index(index, entity_name, [indexed_column(field)], unique=unique, schema=self.schema,
                                  **field_index_options(field))
 
     def _drop_indexes(self, entity_name, field) -> None:

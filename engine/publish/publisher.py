@@ -14,7 +14,8 @@ from typing import Callable
 
 from sqlalchemy.exc import DBAPIError
 
-from engine.compiler import compile_tables
+from engine.compiler import compile_tables, encrypts
+from engine.crypto.keyring import migration_keyring
 from engine.errors import Conflict, MigrationRefused, NotFound
 from engine.migration import MigrationResult, current_package, describe, parse_document, versions
 from engine.migration.checks import drop_refusal, refusal, run_checks
@@ -150,7 +151,8 @@ class Publisher:
                     if request.dry_run:
                         result.plan = preview(conn, [], old_pkg, package, {}, [], [], [])
                     return result
-                old_tables = compile_tables(old_pkg, schema) if old_pkg else {}
+                keyring = _keyring(conn, schema, old_pkg, package, storage.slug, request.dry_run)
+                old_tables = compile_tables(old_pkg, schema, keyring) if old_pkg else {}
                 stranded, moves = move_records(conn, schema, changes, package, old_tables, request.state_map,
                                                True, tenant=storage.slug, old_pkg=old_pkg)
                 result.moves = moves
@@ -165,8 +167,8 @@ class Publisher:
                 move_records(conn, schema, changes, package, old_tables, request.state_map, False,
                              tenant=storage.slug, old_pkg=old_pkg)
                 version = previous + 1
-                migrator = Migrator(conn, schema, old_pkg, package, old_tables, compile_tables(package, schema),
-                                    version, request.restoring)
+                migrator = Migrator(conn, schema, old_pkg, package, old_tables,
+                                    compile_tables(package, schema, keyring), version, request.restoring, keyring)
                 migrator.run(changes)
                 if request.after_ddl is not None:
                     request.after_ddl(conn, migrator.new_tables, migrator.archives)
@@ -182,6 +184,14 @@ class Publisher:
             raise MigrationRefused(
                 "the database refused the migration; nothing was changed",
                 details=[{"message": str(exc.orig).strip().splitlines()[0]}]) from None
+
+
+def _keyring(conn, schema, old_pkg, package, slug, dry_run):
+    """The tenant's data keys when the old or new metadata encrypts a field at rest (its first
+    key is made now, except in a dry run); without a master key, a clear refusal."""
+    if not (encrypts(package) or (old_pkg is not None and encrypts(old_pkg))):
+        return None
+    return migration_keyring(conn, schema, f"tenant {slug}", create=not dry_run)
 
 
 def _refusals(changes, allow_drop, stranded, checks, moves) -> list[MigrationRefused]:

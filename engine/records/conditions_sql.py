@@ -27,6 +27,7 @@ from sqlalchemy import Boolean, and_, false, literal, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
+from engine.crypto.columns import HASH_SUFFIX
 from engine.errors import BadQuery
 from engine.records.options import holds
 from metadata.conditions import COMBINATORS, EMPTY_PASSES, check_condition, condition_field
@@ -36,6 +37,7 @@ from metadata.regex import PatternError, postgres_pattern
 NEGATIONS = {"ne": "eq", "not_in": "in", "not_exists": "exists"}
 TEXT_TYPES = frozenset(("string", "text", "email", "phone", "url", "choice"))
 ORDERING = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
+ENCRYPTED_OPS = ("eq", "ne", "in", "not_in", "exists", "not_exists")  # through the keyed hash
 
 
 class NotSQL(ValueError):
@@ -136,6 +138,8 @@ def _positive(leaf: dict, op: str, entity, table, parsed: bool, negated: bool):
             return and_(column.isnot(None), *tests)
         return and_(*tests) if len(tests) > 1 else tests[0]
 
+    if field.encrypted:
+        return _encrypted(field, op, leaf, table, known, parsed)
     if op == "exists":
         return not_(empty_clause(field, column))
     if base == "json":
@@ -158,6 +162,19 @@ def _positive(leaf: dict, op: str, entity, table, parsed: bool, negated: bool):
     if op == "eq":
         return known(column == value)
     return known(getattr(column, ORDERING[op])(value))
+
+
+def _encrypted(field, op, leaf, table, known, parsed):
+    """A field encrypted at rest compares through its keyed hash: equality only."""
+    hashed = table.c[field.name + HASH_SUFFIX]  # its type hashes the values compared with it
+    if op == "exists":
+        return not_(empty_clause(field, hashed))
+    if op == "eq":
+        return known(hashed == (leaf["value"] if parsed else _sql_value(field.base_type, leaf["value"])))
+    if op == "in":
+        values = leaf["value"] if parsed else [_sql_value(field.base_type, v) for v in leaf["value"]]
+        return known(hashed.in_(values)) if values else false()
+    raise NotSQL(f"{field.name!r} is encrypted at rest: it is compared only with {', '.join(ENCRYPTED_OPS)}")
 
 
 def _sql_value(base: str, value):

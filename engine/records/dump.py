@@ -1,6 +1,7 @@
 """Records as JSON: column values to the API's representation, and back to columns."""
 from __future__ import annotations
 
+from engine.crypto.columns import HASH_SUFFIX
 from engine.fieldstorage import CURRENCY_SUFFIX, dump_value
 from engine.timefmt import iso_utc
 
@@ -12,14 +13,18 @@ _STAMPS = ("created_at", "updated_at")
 class RecordShape:
     """How one entity's rows become JSON; built once per compiled entity."""
 
-    def __init__(self, entity):
+    def __init__(self, entity, keyring=None):
         self.entity = entity
+        self.keyring = keyring  # opened before a write, so a missing key is refused plainly
         self.fields = [(f.name, f.base_type or f.type) for f in entity.fields]
+        self.hashed = frozenset(f.name for f in entity.fields if f.encrypted)  # + <name>__hash
         self.empty_columns = {}
         for name, base in self.fields:
             self.empty_columns[name] = None
             if base == "currency":
                 self.empty_columns[name + CURRENCY_SUFFIX] = None
+            if name in self.hashed:
+                self.empty_columns[name + HASH_SUFFIX] = None
 
     def dump(self, row, only=None) -> dict:
         """The record as JSON; `only` (field names, from `fields=`) limits it to those
@@ -53,8 +58,11 @@ class RecordShape:
         return out
 
     def to_columns(self, values: dict) -> dict:
-        """Converted field values as column values (a currency fills two columns)."""
+        """Converted field values as column values (a currency fills two columns, a field
+        encrypted at rest its keyed hash too: the column types encrypt and hash)."""
         columns = {}
+        if self.hashed and self.keyring is not None:
+            self.keyring.open()
         for name, base in self.fields:
             if name not in values:
                 continue
@@ -64,4 +72,6 @@ class RecordShape:
                 columns[name + CURRENCY_SUFFIX] = None if value is None else value["currency"]
             else:
                 columns[name] = value
+                if name in self.hashed:
+                    columns[name + HASH_SUFFIX] = value
         return columns

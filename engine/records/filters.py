@@ -18,6 +18,7 @@ MAX_IN_VALUES = 100
 RESERVED = ("q", "sort", "limit", "cursor", "fields")
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "startswith", "isnull", "any", "all")
 OPTION_OPERATORS = ("eq", "ne", "any", "all", "isnull")  # a multi_choice field: holds / lacks an option
+ENCRYPTED_OPERATORS = ("eq", "ne", "in", "isnull")  # a field encrypted at rest: through its keyed hash
 RANGE_OPERATORS = {"lt": "__lt__", "lte": "__le__", "gt": "__gt__", "gte": "__ge__"}
 SYSTEM_TYPES = {"id": "integer", "created_at": "datetime", "updated_at": "datetime",
                 "created_by": "integer", "updated_by": "integer", "owner_id": "integer",
@@ -52,7 +53,7 @@ def known_field(entity, name):
 
 
 def search_clauses(entity, table, raw) -> tuple:
-    columns = [table.c[f.name] for f in entity.fields if base_type(f) in SEARCH_TYPES]
+    columns = [table.c[f.name] for f in entity.fields if base_type(f) in SEARCH_TYPES and not f.encrypted]
     if not columns:
         raise ParamProblem(f"{entity.name} has no text fields to search")
     if raw == "":
@@ -66,6 +67,9 @@ def filter_clause(entity, table, key, raw):
     field = known_field(entity, name)
     op = op if sep else "eq"
     _check_operator(name, base_type(field), op)
+    if field.encrypted and op not in ENCRYPTED_OPERATORS:
+        raise ParamProblem(f"{name} is encrypted at rest: it can be filtered only with "
+                           f"{', '.join(f'{name}__{o}' if o != 'eq' else name for o in ENCRYPTED_OPERATORS)}")
     column = table.c[name]
     if op == "isnull":
         missing = _missing(column, base_type(field))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.errors import Conflict, ValidationFailed
-from engine.fieldstorage import dump_value
+from engine.fieldstorage import dump_value, indexed_column
 from engine.problem_codes import problem
 
 CHUNK = 1000
@@ -100,7 +100,8 @@ def explain_integrity_error(storage, metadata, entity, records, exc, record_id=N
             holders = {}
             values = sorted(wanted, key=repr)
             for start in range(0, len(values), CHUNK):
-                stmt = select(column, table.c.id).where(column.in_(values[start:start + CHUNK]))
+                stmt = select(column, table.c.id).where(
+                    table.c[indexed_column(field)].in_(values[start:start + CHUNK]))
                 if record_id is not None:
                     stmt = stmt.where(table.c.id != record_id)
                 holders.update((value, holder) for value, holder in conn.execute(stmt))

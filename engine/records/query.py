@@ -91,9 +91,12 @@ def _parse_sort(entity, raw) -> tuple:
     for item in items:
         descending = item.startswith("-")
         name = item[1:] if descending else item
-        base = base_type(known_field(entity, name))
+        field = known_field(entity, name)
+        base = base_type(field)
         if base in OPAQUE_TYPES:
             raise ParamProblem(f"cannot sort by {name!r}: a {base} field")
+        if field.encrypted:
+            raise ParamProblem(f"cannot sort by {name!r}: it is encrypted at rest")
         if any(name == seen for seen, _ in order):
             raise ParamProblem(f"{name!r} is given more than once")
         order.append((name, descending))

@@ -38,9 +38,10 @@ STALE = "search_index_stale"  # the loom_settings key a tenant revision sets whe
 
 def searchable_fields(entity) -> dict[str, str]:
     """`{field: base type}` of the fields of `entity` the search indexes (short text,
-    e-mail and phone fields that are not hidden)."""
+    e-mail and phone fields that are not hidden nor encrypted at rest: their values stay out
+    of the index, which holds terms in clear text)."""
     return {f.name: f.base_type or f.type for f in entity.fields
-            if (f.base_type or f.type) in SEARCHABLE and not f.hidden}
+            if (f.base_type or f.type) in SEARCHABLE and not f.hidden and not f.encrypted}
 
 
 def _rows(entity_name, record_id, fields, values) -> list[tuple]:

@@ -47,6 +47,9 @@ class WithinWrites:
         if field is None or (field.base_type or field.type) not in NUMBER_TYPES:
             raise ValidationFailed(f"{entity_name}.{field_name} is not a number field to increment",
                                    details=[{"field": field_name, "message": "must be an integer or decimal field"}])
+        if field.encrypted:  # the database cannot add to a ciphertext
+            raise ValidationFailed(f"{entity_name}.{field_name} is encrypted at rest: it cannot be incremented",
+                                   details=[{"field": field_name, "message": "is encrypted at rest"}])
         if isinstance(delta, bool) or not isinstance(delta, (int, Decimal)):
             raise ValidationFailed("an increment is a whole or decimal number",
                                    details=[{"field": field_name, "message": "delta must be a number"}])
