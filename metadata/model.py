@@ -232,6 +232,8 @@ class Entity:
     description: dict | None = None
     indexes: tuple = ()  # composite Index definitions, in document order
     sharing: dict | None = None  # record sharing (see normal_sharing); None = no restriction
+    order: int | None = None  # the place in the navigation (None: after those with one, by label)
+    hidden: bool = False  # left out of the navigation and the search; records kept
 
     def __post_init__(self):
         if not isinstance(self.fields, tuple):
@@ -256,6 +258,10 @@ class Entity:
             out["plural_label"] = dict(self.plural_label)
         if self.description is not None:
             out["description"] = dict(self.description)
+        if self.order is not None:  # omitted when unset: older documents keep their canonical form
+            out["order"] = self.order
+        if self.hidden:
+            out["hidden"] = True
         out["fields"] = [f.to_dict() for f in self.fields]
         if self.indexes:  # omitted when empty: older documents keep their canonical form
             out["indexes"] = [i.to_dict() for i in self.indexes]
@@ -274,6 +280,8 @@ class Entity:
             description=optional_text(doc.get("description")),
             indexes=tuple(Index.from_document(i) for i in doc.get("indexes", ())),
             sharing=normal_sharing(doc.get("sharing")),
+            order=doc.get("order"),
+            hidden=bool(doc.get("hidden", False)),
         )
 
 
