@@ -258,10 +258,8 @@ class Entity:
             out["plural_label"] = dict(self.plural_label)
         if self.description is not None:
             out["description"] = dict(self.description)
-        if self.order is not None:  # omitted when unset: older documents keep their canonical form
-            out["order"] = self.order
-        if self.hidden:
-            out["hidden"] = True
+        # order and hidden are omitted when unset: older documents keep their canonical form
+        out.update({key: value for key, value in (("order", self.order), ("hidden", self.hidden or None)) if value is not None})
         out["fields"] = [f.to_dict() for f in self.fields]
         if self.indexes:  # omitted when empty: older documents keep their canonical form
             out["indexes"] = [i.to_dict() for i in self.indexes]
