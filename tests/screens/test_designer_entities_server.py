@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from admin_ui.designer import edits_entities
 from admin_ui.designer.edits import EditRefused
@@ -52,6 +52,7 @@ def nav(page: str) -> list[str]:
 NAMES = st.lists(st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True), min_size=1, max_size=6, unique=True)
 
 
+@settings(deadline=None)  # no timing: the machine may be busy
 @given(NAMES, st.data())
 def test_reordering_numbers_every_entity_once_in_the_asked_order(names, data):
     document = {"entities": [{"name": n, "fields": []} for n in names]}
@@ -62,6 +63,7 @@ def test_reordering_numbers_every_entity_once_in_the_asked_order(names, data):
     assert document == {"entities": [{"name": n, "fields": []} for n in names]}
 
 
+@settings(deadline=None)
 @given(NAMES, st.data())
 def test_a_move_swaps_with_the_neighbour_and_stays_at_either_end(names, data):
     document = {"entities": [{"name": n, "fields": []} for n in names]}
