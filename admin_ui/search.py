@@ -1,5 +1,5 @@
 """The global search: the header's box, its results page and the top results shown as the
-user types, across every entity the user may read.
+user types, across every entity the user may read that the metadata does not hide.
 
 Candidates come from the tenant's search index (`engine.records.search_index`, ranked:
 a value equal to the query, then one starting with it, then one holding a word or CJK
@@ -25,8 +25,9 @@ def results(query: str, wanted: int) -> list[dict]:
     """The best `wanted` records for `query` that the user may read."""
     view = screen_view()
     package = g.session.metadata().package
-    fields = {e.name: list(searchable_fields(e)) for e in package.entities if e.name in view["entity_by_name"]}
-    candidates = find(g.session.storage, g.session.metadata(), query, view["entity_by_name"], wanted * OVERFETCH, fields)
+    shown = {name: e for name, e in view["entity_by_name"].items() if not e.get("hidden")}
+    fields = {e.name: list(searchable_fields(e)) for e in package.entities if e.name in shown}
+    candidates = find(g.session.storage, g.session.metadata(), query, shown, wanted * OVERFETCH, fields)
     by_entity: dict = {}
     for entity, record_id, _rank in candidates:
         by_entity.setdefault(entity, []).append(record_id)

@@ -20,11 +20,17 @@ def _navigation():
 
 
 def navigation(view: dict) -> list[dict]:
-    """The entities in the navigation, by their plural label in the request's language (so
-    a list of some thirty stays findable; a filter box narrows it in the browser)."""
-    entries = [{"name": e["name"], "label": e["plural_label"] or e["label"] or e["name"]}
-               for e in view["entities"]]
-    return sorted(entries, key=lambda e: (e["label"].casefold(), e["name"]))
+    """The entities in the navigation, hidden ones left out: those the metadata gives an
+    `order` first, lowest first, then the rest by their plural label in the request's
+    language (so a list of some thirty stays findable; a filter box narrows it)."""
+    return in_navigation_order([{"name": e["name"], "label": e["plural_label"] or e["label"] or e["name"],
+                                 "order": e.get("order")} for e in view["entities"] if not e.get("hidden")])
+
+
+def in_navigation_order(entries: list[dict]) -> list[dict]:
+    """`entries` (each with a `name`, a shown `label` and an `order` or None) sorted as the
+    navigation shows them."""
+    return sorted(entries, key=lambda e: (e["order"] is None, e["order"] or 0, e["label"].casefold(), e["name"]))
 
 
 @screens.get("/")

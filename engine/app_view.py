@@ -72,6 +72,7 @@ def cached_view(compiled, role: str, language: str | None = None) -> bytes:
 def _entity(package, entity, text) -> dict:
     out = {"name": entity.name, "label": text(entity.label),
            "plural_label": text(entity.plural_label), "description": text(entity.description),
+           "order": entity.order, "hidden": entity.hidden,
            "workflow": None, "fields": [_field(field, text) for field in entity.fields if not field.hidden]}
     workflow = package.workflow_for(entity.name)
     if workflow is not None:

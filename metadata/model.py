@@ -14,6 +14,7 @@ from typing import Mapping
 
 from .pii import ENCRYPTED_CLASSES, pii_class, pii_value
 from .privacy_checks import normal_privacy
+from .sharing_shape import normal_sharing
 
 BUILTIN_FIELD_TYPES = (
     "string", "text", "integer", "decimal", "boolean", "date", "datetime", "email",
@@ -239,6 +240,8 @@ class Entity:
     indexes: tuple = ()  # composite Index definitions, in document order
     sharing: dict | None = None  # record sharing (see normal_sharing); None = no restriction
     privacy: dict | None = None  # {"evidence", "retain_for", "retention"} (docs/privacy.md); None = none
+    order: int | None = None  # the place in the navigation (None: after those with one, by label)
+    hidden: bool = False  # left out of the navigation and the search; records kept
 
     def __post_init__(self):
         if not isinstance(self.fields, tuple):
@@ -263,6 +266,8 @@ class Entity:
             out["plural_label"] = dict(self.plural_label)
         if self.description is not None:
             out["description"] = dict(self.description)
+        # order and hidden are omitted when unset: older documents keep their canonical form
+        out.update({key: value for key, value in (("order", self.order), ("hidden", self.hidden or None)) if value is not None})
         out["fields"] = [f.to_dict() for f in self.fields]
         if self.indexes:  # omitted when empty: older documents keep their canonical form
             out["indexes"] = [i.to_dict() for i in self.indexes]
@@ -284,25 +289,9 @@ class Entity:
             indexes=tuple(Index.from_document(i) for i in doc.get("indexes", ())),
             sharing=normal_sharing(doc.get("sharing")),
             privacy=normal_privacy(doc.get("privacy")),
+            order=doc.get("order"),
+            hidden=bool(doc.get("hidden", False)),
         )
-
-
-
-def normal_sharing(doc) -> dict | None:
-    """The canonical sharing rule: ``default`` and ``managers`` filled in, rules as given.
-
-    One shape (``{"default", "managers", "rules"}``) so the engine never handles
-    omitted keys; None stays None (the entity is not restricted).
-    """
-    if doc is None:
-        return None
-    rules = []
-    for rule in doc.get("rules", ()):
-        keys = (("parent", "access") if "parent" in rule else
-                ("referenced_by", "access") if "referenced_by" in rule else ("field", "user", "access"))
-        rules.append({k: rule[k] for k in keys if k in rule})
-    return {"default": doc.get("default", "none"), "managers": bool(doc.get("managers", False)),
-            "rules": rules}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The entity editor: an entity's fields in the draft — add a field (type, choices,
+"""The entity editor: the entity's labels, and its fields in the draft — add a field (type, choices,
 reference target, required, labels in English and Chinese side by side, help text),
 relabel, move up or down, hide or show, retire — each edit saved into the draft and its
 problems shown beside the field."""
@@ -31,6 +31,12 @@ def _fields_of_packs() -> dict:
 @screens.get("/designer/e/<entity>")
 @admin_only
 def designer_entity(entity):
+    return entity_page(entity)
+
+
+def entity_page(entity: str, label_problem: str | None = None, typed=None) -> str:
+    """The entity's page; `label_problem` and the `typed` labels when its relabel form was
+    refused at the door."""
     draft = drafts().open()
     found = [(i, e) for i, e in edits.indexed(draft.document, "entities") if e.get("name") == entity]
     if not found:
@@ -45,8 +51,22 @@ def designer_entity(entity):
                 for s in edits.dicts(layout, "sections")]
     targets = [e.get("name") for e in edits.dicts(draft.document, "entities")]
     title = _("Fields of %(name)s", name=shown(definition.get("label"), entity))
+    label_problems = problems_at(draft.problems, f"{at}/label") + problems_at(draft.problems, f"{at}/plural_label")
+    own = [p for p in own if p not in label_problems]
     return render_template("designer/entity.html", title=title, entity=entity, fields=fields, problems=own,
-                           types=sorted(known_types(g.session.extra_types)), targets=targets, sections=sections)
+                           types=sorted(known_types(g.session.extra_types)), targets=targets, sections=sections,
+                           labels=typed or _entity_labels(definition), label_problems=label_problems,
+                           label_problem=label_problem, hidden=definition.get("hidden") is True)
+
+
+def _entity_labels(definition: dict) -> dict:
+    """The entity's labels as the relabel form's inputs."""
+    out = {}
+    for key, prefix in (("label", "label"), ("plural_label", "plural")):
+        value = definition.get(key)
+        value = value if isinstance(value, dict) else {"en": value or ""}
+        out[f"{prefix}_en"], out[f"{prefix}_zh"] = value.get("en", ""), value.get("zh-CN", "")
+    return out
 
 
 def _row(field: dict, path: str, problems: list, from_pack: set) -> dict:

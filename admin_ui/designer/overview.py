@@ -10,32 +10,59 @@ from flask import Response, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from admin_ui.designer import edits
-from admin_ui.designer.common import drafts, overview_url, problems_at, save_edit, shown
+from admin_ui.designer.common import drafts, overview_url, save_edit
+from admin_ui.designer.entities import label_problem
+from admin_ui.designer.entity_order import entity_rows
 from admin_ui.web import admin_only, screens
 from engine.errors import Conflict, NotFound
 from engine.jsontext import strict_loads
+from metadata.identifiers import identifier_problem
 
 
 @screens.get("/designer/")
 @admin_only
 def designer():
+    return _overview()
+
+
+def _overview(add_problems: dict | None = None, typed=None) -> str:
+    """The overview; `add_problems` (`{input: message}`) and the `typed` values when the
+    new entity's form was refused at the door."""
     found = drafts()
     draft = found.open()
-    entities = [{"name": e.get("name"), "label": shown(e.get("label"), str(e.get("name"))),
-                 "fields": len(edits.dicts(e, "fields")), "problems": len(problems_at(draft.problems, f"/entities/{i}"))}
-                for i, e in edits.indexed(draft.document, "entities")]
     return render_template("designer/overview.html", title=_("Designer"), draft=draft,
-                           status=found.status(draft), entities=entities)
+                           status=found.status(draft), entities=entity_rows(draft),
+                           add_problems=add_problems or {}, typed=typed or {})
 
 
 @screens.post("/designer/entities")
 @admin_only
 def designer_add_entity():
+    """A new entity: its name and a label checked at the door (nothing is written when
+    they will not do), then added to the draft, checked like every edit."""
     name = request.form.get("name", "").strip()
     label = edits.labels(request.form.get("label_en"), request.form.get("label_zh"))
     plural = edits.labels(request.form.get("plural_en"), request.form.get("plural_zh"))
+    refused = _new_entity_problems(drafts().open().document, name, label)
+    if refused:
+        return _overview(refused, request.form), 400
     flash(_("Added the entity %(name)s to your draft.", name=name))
-    return save_edit(edits.add_entity, name, label, plural, back=overview_url())
+    return save_edit(edits.add_entity, name, label, plural, back=f"{overview_url()}#entity-{name}")
+
+
+def _new_entity_problems(document: dict, name: str, label) -> dict:
+    """`{input: message}` for a new entity's name (an identifier, as the metadata format
+    wants, that the draft does not have yet) and label (English or Chinese given)."""
+    found = {}
+    if not name:
+        found["name"] = _("Give the entity a name.")
+    elif identifier_problem(name, "entity"):
+        found["name"] = identifier_problem(name, "entity")
+    elif any(e.get("name") == name for e in edits.dicts(document, "entities")):
+        found["name"] = _("Your draft already has an entity %(name)s.", name=name)
+    if label_problem(label):
+        found["label"] = label_problem(label)
+    return found
 
 
 @screens.post("/designer/discard")

@@ -2,7 +2,8 @@
 dropped, how many records and values each destructive change touches, failing data
 checks, affected workflows and rule sets), and publishing it — a destructive plan only
 with the tenant's name typed as confirmation (the dropped data is archived), and
-records in a removed workflow state only moved to a state the admin chose (the state map)."""
+records in a removed workflow state only moved to a state the admin chose (the state map);
+a retired entity is shown with its records and what names it in the live version."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -11,19 +12,28 @@ from flask_babel import gettext as _
 from admin_ui.designer.common import drafts, overview_url
 from admin_ui.designer.plan_words import GROUP_TITLES, in_words
 from admin_ui.designer.state_map import from_form, removals, unmapped, without_moved
+from admin_ui.designer.usage import entity_usage
 from admin_ui.web import admin_only, screens
 from engine.drafts import DraftOutdated
 
 
 def _review(found, draft, state_map=None) -> dict:
     status = found.status(draft)
-    context = {"draft": draft, "status": status, "plan": None, "group_titles": GROUP_TITLES, "removals": []}
+    context = {"draft": draft, "status": status, "plan": None, "group_titles": GROUP_TITLES, "removals": [],
+               "retired": []}
     if not status["outdated"] and not draft.problems and status["changed"]:
         plan = found.plan(state_map).plan
         context["plan"] = in_words(plan)
         context["removals"] = removals(plan, draft.document, state_map or {})
         context["plan"] = without_moved(context["plan"], context["removals"])
+        context["retired"] = _retired(plan, found.published()[1])
     return context
+
+
+def _retired(plan: dict, live: dict) -> list[dict]:
+    """Each entity the plan drops: its records and what names it in the live version."""
+    return [{"entity": c["entity"], "rows": c["rows"] or 0, "usage": entity_usage(live, c["entity"])}
+            for c in plan["changes"] if c["kind"] == "drop_entity"]
 
 
 @screens.get("/designer/review")

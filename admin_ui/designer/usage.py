@@ -1,4 +1,4 @@
-"""A field's usage in a draft document: every form, list view, workflow, rule set,
+"""A field's or an entity's usage in a draft document: every form, list view, workflow, rule set,
 sharing rule, index and other field's condition of its entity that names it, with the
 JSON path of the mention — what an admin would break by retiring or changing it.
 
@@ -61,3 +61,41 @@ def _mentions(value, name: str, path: str):
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _mentions(item, name, f"{path}/{i}")
+
+
+def entity_usage(document: dict, entity_name: str) -> list[dict]:
+    """`{"kind", "name", "path"}` for each definition that names the entity, in document
+    order; kinds: reference (another entity's field referring to it), sharing (another
+    entity's sharing rule through one of its fields), form, list, workflow, ruleset (those
+    bound to it, and actions elsewhere naming it as their `entity`)."""
+    out = []
+    for i, entity in indexed(document, "entities"):
+        if entity.get("name") == entity_name:
+            continue
+        for j, field in indexed(entity, "fields"):
+            if field.get("to") == entity_name:
+                out += _found("reference", f"{entity.get('name')}.{field.get('name')}", [f"/entities/{i}/fields/{j}/to"])
+        sharing = entity.get("sharing") if isinstance(entity.get("sharing"), dict) else {}
+        for k, rule in indexed(sharing, "rules"):
+            if str(rule.get("referenced_by", "")).startswith(f"{entity_name}."):
+                out += _found("sharing", entity.get("name"), [f"/entities/{i}/sharing/rules/{k}/referenced_by"])
+    for i, layout in indexed(document, "layouts"):
+        if layout.get("entity") == entity_name:
+            out += _found("list" if layout.get("kind") == "list" else "form", layout.get("name"), [f"/layouts/{i}/entity"])
+    for key, kind in (("workflows", "workflow"), ("rulesets", "ruleset")):
+        for i, item in indexed(document, key):
+            out += _found(kind, item.get("name"), _entity_mentions(item, entity_name, f"/{key}/{i}"))
+    return out
+
+
+def _entity_mentions(value, name: str, path: str):
+    """The JSON paths under `value` whose `entity` is `name` (the first of each object)."""
+    if isinstance(value, dict):
+        if value.get("entity") == name:
+            yield f"{path}/entity"
+            return
+        for key, item in value.items():
+            yield from _entity_mentions(item, name, f"{path}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _entity_mentions(item, name, f"{path}/{i}")

@@ -270,6 +270,8 @@ APP_VIEW = {"type": "object", "required": ["version", "role", "language", "entit
     "language": {"type": "string", "nullable": True},
     "entities": {"type": "array", "items": {"type": "object", "required": ["name", "label", "fields"], "properties": {
         "name": {"type": "string"}, "label": TEXT, "plural_label": TEXT, "description": TEXT,
+        "order": {"type": "integer", "nullable": True, "description": "the place in the navigation (null: by label)"},
+        "hidden": {"type": "boolean", "description": "left out of the navigation and the search"},
         "workflow": {"type": "string", "nullable": True},
         "fields": {"type": "array", "description": "hidden fields left out", "items": {
             "type": "object", "required": ["name", "type", "base_type", "label", "required", "readonly"],
