@@ -45,9 +45,11 @@ def user_reactivate(install, tenant_slug, email):
 @click.argument("tenant_slug", metavar="TENANT")
 @pass_install
 def token_list(install, tenant_slug):
-    """List TENANT's tokens, newest first: id, user, label, created, last used, revoked."""
+    """List TENANT's tokens, newest first: id, user, label, scopes, created, expiry, last use, revoked."""
     for row in people.tokens(install.session(tenant_slug).storage):
-        click.echo("\t".join([str(row["id"]), row["user"], row["label"] or "-", iso_utc(row["created_at"]),
+        click.echo("\t".join([str(row["id"]), row["user"], row["label"] or "-", ",".join(row["scopes"]),
+                              iso_utc(row["created_at"]),
+                              f"expires {iso_utc(row['expires_at'])}" if row["expires_at"] else "no expiry",
                               f"used {iso_utc(row['last_used_at'])}" if row["last_used_at"] else "never used",
                               f"revoked {iso_utc(row['revoked_at'])}" if row["revoked_at"] else "active"]))
 
