@@ -12,8 +12,9 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
+from admin_ui import mfa_screens
 from admin_ui.web import public, screens, sign_in_session, sign_out_session
-from engine import passwords
+from engine import mfa, passwords
 from workflows.notify.mailer import Mailer
 
 log = logging.getLogger("loom.screens")
@@ -42,6 +43,9 @@ def login():
         email = (request.form.get("email") or "").strip()[:254]
         outcome = passwords.sign_in(_storage(), email, request.form.get("password") or "")
         if outcome.actor is not None:
+            step = mfa.needed(_storage(), outcome.actor)
+            if step is not None:
+                return mfa_screens.start(outcome.actor, step, _next_url())
             sign_in_session(g.ui_tenant, outcome.actor)
             return redirect(_next_url())
         status = 401

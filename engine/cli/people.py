@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from engine import people
+from engine import mfa, people
 from engine.cli.common import pass_install
 from engine.cli.tenants import token, user
 from engine.errors import NotFound
@@ -39,6 +39,19 @@ def user_reactivate(install, tenant_slug, email):
     storage = install.session(tenant_slug).storage
     changed = people.change(storage, _person(storage, email).id, active=True)
     click.echo(f"reactivated {changed.email} in {tenant_slug}")
+
+
+@user.command("reset-mfa")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("email")
+@pass_install
+def user_reset_mfa(install, tenant_slug, email):
+    """Forget EMAIL's authenticator and recovery codes (a lost phone): they enrol again at
+    their next sign-in when their role requires it."""
+    storage = install.session(tenant_slug).storage
+    found = _person(storage, email)
+    mfa.remove(storage, found.id)
+    click.echo(f"two-step sign-in reset for {found.email} in {tenant_slug}")
 
 
 @token.command("list")

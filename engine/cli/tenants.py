@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine import auth, passwords, people
+from engine import auth, mfa, passwords, people
 from engine.cli.common import echo_json, pass_install
 
 
@@ -80,6 +80,21 @@ def tenant_update(install, slug, language):
     """Change tenant SLUG's settings: its default language."""
     changed = install.registry.set_language(slug, language)
     click.echo(f"tenant {changed.slug}: language {changed.language}")
+
+
+TENANT_SETTINGS = ("mfa_required_roles",)
+
+
+@tenant.command("set")
+@click.argument("slug")
+@click.argument("setting", type=click.Choice(TENANT_SETTINGS))
+@click.argument("value")
+@pass_install
+def tenant_set(install, slug, setting, value):
+    """Change a security setting of tenant SLUG: mfa_required_roles (e.g. `admin`,
+    `admin,member` or `none`): users of those roles enrol TOTP at their next sign-in."""
+    chosen = mfa.set_required_roles(install.session(slug).storage, value)
+    click.echo(f"tenant {slug}: two-step sign-in required of {', '.join(chosen) or 'no role'}")
 
 
 @tenant.command("delete")
