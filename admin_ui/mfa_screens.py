@@ -57,7 +57,8 @@ def _again():
 
 
 def _failed(pending) -> bool:
-    """Count a wrong code; True when the pending sign-in is used up."""
+    """Count a wrong code (for the address too); True when the pending sign-in is used up."""
+    current_app.extensions["loom_limiter"].fail(f"address:{request.remote_addr}")
     pending["failures"] = pending.get("failures", 0) + 1
     session.modified = True
     if pending["failures"] >= MAX_CODE_FAILURES:

@@ -5,7 +5,9 @@ Every request under that prefix, whatever follows it, first has its token checke
 (`check_token`, before any view, plugin gate or 404): no token, or one that is invalid,
 expired or revoked, answers 401 with a `WWW-Authenticate: Bearer` challenge, for existing
 and unknown tenants alike, so the answer names no tenant. A valid token on another
-tenant's URL (or an unknown one) answers 404, as does an unknown tenant. A token names its
+tenant's URL (or an unknown one) answers 404, as does an unknown tenant. An address that
+sent too many invalid tokens gets 429 with Retry-After until its window passes
+(`engine.ratelimit`). A token names its
 tenant's uid (`engine.auth.create_token`); one made before that is looked up in the
 URL's tenant only."""
 from __future__ import annotations
@@ -16,6 +18,7 @@ from engine.api.params import refuse_unknown_parameters
 from engine.auth import token_grant, token_tenant
 from engine.errors import NotFound, Unauthorized
 from engine.install import TenantSession
+from engine.ratelimit import TooManyAttempts
 from engine.token_scopes import require_scope
 
 TENANT_PATH = "/api/v1/t/"
@@ -54,6 +57,10 @@ def check_token() -> None:
     token = bearer_token()
     if token is None:
         raise TokenRefused("send an API token: Authorization: Bearer <token>")
+    limiter, address = current_app.extensions["loom_limiter"], f"address:{request.remote_addr}"
+    wait = limiter.blocked(address)
+    if wait is not None:
+        raise TooManyAttempts(wait, "failed API tokens")
     install = current_app.extensions["loom"]
     slug = request.path[len(TENANT_PATH):].partition("/")[0]
     here = install.registry.get(slug)
@@ -63,6 +70,7 @@ def check_token() -> None:
     if owner is not None and owner.status == "active":
         grant = token_grant(install.registry.storage_of(owner), token)
     if grant is None:
+        limiter.fail(address)
         raise TokenRefused("the API token is not valid: unknown, expired or revoked", "invalid_token")
     if here is None or here.uid != owner.uid:
         raise hidden()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from engine import auth, people
+from engine.app import create_app
 from engine.cli import cli
 from engine.systables import loom_table
 
@@ -20,6 +21,12 @@ ADMIN, MEMBER = "ann@acme.example", "mo@acme.example"
 CHALLENGE = 'Bearer realm="loom", error="invalid_token"'
 SEGMENT = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_.~"),
                   min_size=1, max_size=12)
+
+
+@pytest.fixture
+def app(install):
+    """The app with a failure limit no test here reaches (tests/engine/test_auth_limits.py tests it)."""
+    return create_app(install, {"TESTING": True, "LOOM_AUTH_FAILURE_LIMIT": "100000"})
 
 
 @pytest.fixture
