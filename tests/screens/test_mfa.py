@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import expect
 
 from engine import auth, mfa, passwords
-from tests.screens.conftest import ADMIN, PASSWORD, assert_accessible, screenshot, sign_in
+from tests.screens.conftest import ADMIN, MEMBER, PASSWORD, assert_accessible, screenshot, sign_in
 
 
 def new_admin(site, email, locale="en"):
@@ -108,3 +108,23 @@ def test_enrolment_reads_in_chinese(page, site):
     assert_accessible(page)
     page.get_by_role("link", name="继续").click()
     expect(page.get_by_role("heading", name="我的工作")).to_be_visible()
+
+
+def test_a_member_manages_their_own_tokens_in_the_screens(page, site):
+    sign_in(page, site, email=MEMBER)
+    page.get_by_role("link", name="My API tokens").click()
+    expect(page.get_by_role("heading", name="My API tokens")).to_be_visible()
+    page.get_by_label("Token name").fill("Phone sync")
+    page.get_by_label("Token scope").select_option("read")
+    page.get_by_role("button", name="Create the token").click()
+    secret = page.get_by_label("Your new token").input_value()
+    api = f"{site.url}/api/v1/t/{site.tenant}/records/club_member"
+    assert requests.get(api, headers={"Authorization": f"Bearer {secret}"}, timeout=30).status_code == 200
+    expect(page.get_by_role("row", name="Phone sync")).to_contain_text("read")
+    assert_accessible(page)
+    page.get_by_role("button", name="Revoke: Phone sync").click()
+    expect(page.get_by_role("status")).to_contain_text("Revoked the token Phone sync.")
+    assert requests.get(api, headers={"Authorization": f"Bearer {secret}"}, timeout=30).status_code == 401
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", name="我的 API 令牌")).to_be_visible()
+    assert_accessible(page)
