@@ -65,7 +65,9 @@ def check_token() -> None:
     slug = request.path[len(TENANT_PATH):].partition("/")[0]
     here = install.registry.get(slug)
     owner_uid = token_tenant(token)
-    owner = install.registry.by_uid(owner_uid) if owner_uid else here
+    owner = here  # a token of the URL's tenant (the usual case) or one made before tokens named it
+    if owner_uid and (here is None or here.uid != owner_uid):
+        owner = install.registry.by_uid(owner_uid)
     grant = None
     if owner is not None and owner.status == "active":
         grant = token_grant(install.registry.storage_of(owner), token)
