@@ -7,7 +7,7 @@ import re
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import given, settings as hsettings
 from hypothesis import strategies as st
 
 from engine import auth, passwords
