@@ -5,6 +5,8 @@ from admin_ui import kanban  # noqa: F401
 from admin_ui import list_bulk  # noqa: F401
 from admin_ui import list_views  # noqa: F401
 from admin_ui import lists  # noqa: F401
+from admin_ui import mfa_screens  # noqa: F401
+from admin_ui import my_tokens  # noqa: F401
 from admin_ui import notifications  # noqa: F401
 from admin_ui import record_pages  # noqa: F401
 from admin_ui import related  # noqa: F401

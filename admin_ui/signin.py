@@ -12,8 +12,10 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
+from admin_ui import mfa_screens
 from admin_ui.web import public, screens, sign_in_session, sign_out_session
-from engine import passwords
+from engine import mfa, passwords
+from engine.password_policy import MAX_LENGTH, MIN_LENGTH, problem_code
 from workflows.notify.mailer import Mailer
 
 log = logging.getLogger("loom.screens")
@@ -37,21 +39,32 @@ def _next_url() -> str:
 @screens.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    error, status, email = None, 200, ""
+    error, status, email, headers = None, 200, "", {}
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()[:254]
-        outcome = passwords.sign_in(_storage(), email, request.form.get("password") or "")
-        if outcome.actor is not None:
+        limiter, address = current_app.extensions["loom_limiter"], f"address:{request.remote_addr}"
+        wait = limiter.blocked(address)
+        outcome = None if wait else passwords.sign_in(_storage(), email, request.form.get("password") or "")
+        if outcome is not None and outcome.actor is not None:
+            step = mfa.needed(_storage(), outcome.actor)
+            if step is not None:
+                return mfa_screens.start(outcome.actor, step, _next_url())
             sign_in_session(g.ui_tenant, outcome.actor)
             return redirect(_next_url())
-        status = 401
-        if outcome.refusal == "locked":
+        if outcome is None:  # too many failures from this address
+            status, headers["Retry-After"] = 429, str(wait)
+            error = _("Too many failed sign-ins from here. Try again in %(n)s minutes.", n=(wait + 59) // 60)
+        elif outcome.refusal == "locked":  # too many failures of this account (engine.passwords)
+            limiter.fail(address)
+            seconds = max(1, int((outcome.locked_until - passwords.now()).total_seconds()))
+            status, headers["Retry-After"] = 429, str(seconds)
             error = _("Too many failed attempts. Try again after %(time)s, or reset your password.",
                       time=format_datetime(outcome.locked_until, "short"))
         else:
-            error = _("The e-mail or the password is not right.")
+            limiter.fail(address)
+            status, error = 401, _("The e-mail or the password is not right.")
     return render_template("screens/login.html", error=error, email=email,
-                           next=request.values.get("next", "")), status
+                           next=request.values.get("next", "")), status, headers
 
 
 @screens.post("/logout")
@@ -110,11 +123,22 @@ def reset(secret):
         password = request.form.get("password") or ""
         if password != (request.form.get("password_again") or ""):
             error = _("The two passwords differ.")
-        elif passwords.password_problem(password):
-            error = _("A password needs at least %(n)s characters.", n=passwords.MIN_LENGTH)
+        elif problem_code(password, email):
+            error = _policy_words(problem_code(password, email))
         elif passwords.finish_reset(storage, secret, password):
             flash(_("Your password is changed. Sign in with it."))
             return redirect(url_for("screens.login"))
         else:
             return render_template("screens/reset.html", invalid=True), 404
     return render_template("screens/reset.html", email=email, error=error), 400 if error else 200
+
+
+def _policy_words(code: str) -> str:
+    """The password policy's refusal in the page's language."""
+    return {
+        "too_short": lambda: _("A password needs at least %(n)s characters.", n=MIN_LENGTH),
+        "too_long": lambda: _("A password has at most %(n)s characters.", n=MAX_LENGTH),
+        "blank": lambda: _("A password cannot be only spaces."),
+        "is_email": lambda: _("A password cannot be your e-mail address."),
+        "common": lambda: _("This password is one of the most common ones. Choose another."),
+    }[code]()

@@ -6,10 +6,12 @@ from flask import Flask, g, request
 from engine.api import drafts as _drafts  # noqa: F401  (adds the drafts' routes to the API)
 from engine.api import people as _people  # noqa: F401  (adds the people's, tokens' and audit routes)
 from engine.api import privacy as _privacy  # noqa: F401  (adds the data-subject requests' routes)
-from engine.api.auth import hidden
+from engine.api.auth import check_token, hidden
 from engine.api.errors import register_error_handlers
 from engine.api.routes import api
 from engine.install import Install
+from engine.ratelimit import Limiter
+from engine.security_headers import security_headers
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -25,6 +27,11 @@ def create_app(install: Install | None = None, config: dict | None = None) -> Fl
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     register_error_handlers(app)
+    app.extensions["loom_limiter"] = Limiter.from_settings(
+        {**install.settings.extra, **{k: v for k, v in app.config.items() if k.startswith("LOOM_")}},
+        install.settings.redis_url)
+    app.before_request(check_token)  # first: a bad token is a 401 before any 404 (engine.api.auth)
+    app.after_request(security_headers)
     app.register_blueprint(api)
     _register_plugin_blueprints(app, install)
 

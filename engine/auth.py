@@ -9,12 +9,14 @@ attributes (``{"agent": 12, "region": ["north", "east"]}``): record sharing read
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from engine import token_scopes
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.fieldtypes import EMAIL_RE
 from engine.systables import loom_table
@@ -22,6 +24,7 @@ from metadata.identifiers import identifier_problem
 
 ROLES = ("admin", "member")
 TOKEN_PREFIX = "loom_"
+TENANT_UID = re.compile(r"[0-9a-f]{32}")
 UNSET = object()  # update_user: "leave as it is"
 MAX_ATTRIBUTES = 50
 MAX_VALUES = 100
@@ -202,37 +205,77 @@ def list_users(storage) -> list[Actor]:
     return [_actor(r) for r in rows]
 
 
-def create_token(storage, email: str, label: str | None = None) -> str:
-    """A new token for the user; only its digest is kept, so this is the one chance to see it."""
+def create_token(storage, email: str, label: str | None = None, *, lifetime: timedelta | None = None,
+                 scopes=None) -> str:
+    """A new token for the user, valid for `lifetime` (`DEFAULT_LIFETIME` when not given) with
+    `scopes` (checked by `token_scopes.check_scopes`; read-write when not given). Only its
+    digest is kept, so this is the one chance to see it.
+
+    A token reads `loom_<tenant uid>.<secret>`: the tenant's never-reused uid lets a request
+    on any tenant's URL tell a token of another tenant (404) from no valid token (401)."""
     users = loom_table(storage.schema, "loom_users")
     tokens = loom_table(storage.schema, "loom_tokens")
     email = (email or "").strip().lower()
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = f"{TOKEN_PREFIX}{storage.uid}.{secrets.token_urlsafe(32)}"
+    moment = datetime.now(timezone.utc)
+    span = token_scopes.lifetime(token_scopes.DEFAULT_LIFETIME) if lifetime is None else lifetime
     with storage.begin() as conn:
         user_id = conn.execute(select(users.c.id).where(users.c.email == email, users.c.active)).scalar()
         if user_id is None:
             raise NotFound(f"no user {email} in tenant {storage.slug}", code="user_not_found")
         conn.execute(tokens.insert().values(user_id=user_id, token_hash=_digest(token), label=label,
-                                            created_at=datetime.now(timezone.utc)))
+                                            created_at=moment, expires_at=moment + span,
+                                            scopes=list(scopes or token_scopes.DEFAULT_SCOPES)))
     return token
 
 
+def token_tenant(token) -> str | None:
+    """The uid of the tenant a token names (tokens made before scopes name none), or None."""
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    uid, dot, _ = token[len(TOKEN_PREFIX):].partition(".")
+    return uid if dot and TENANT_UID.fullmatch(uid) else None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A valid token: its user and its scopes."""
+
+    actor: Actor
+    scopes: tuple
+
+
 def authenticate(storage, token: str) -> Actor | None:
-    """The active user a token belongs to in this tenant, or None."""
+    """The active user a valid token belongs to in this tenant, or None."""
+    grant = token_grant(storage, token)
+    return None if grant is None else grant.actor
+
+
+def token_grant(storage, token: str) -> Grant | None:
+    """The user and scopes of a token valid in this tenant (not revoked, not expired, its
+    user active), or None."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     users = loom_table(storage.schema, "loom_users")
     tokens = loom_table(storage.schema, "loom_tokens")
     stmt = (select(users.c.id, users.c.email, users.c.role, users.c.locale, users.c.manager_id,
-                   users.c.attributes, tokens.c.id.label("token_id"), tokens.c.last_used_at)
+                   users.c.attributes, tokens.c.id.label("token_id"), tokens.c.last_used_at,
+                   tokens.c.expires_at, tokens.c.scopes)
             .join(tokens, tokens.c.user_id == users.c.id)
             .where(tokens.c.token_hash == _digest(token), tokens.c.revoked_at.is_(None), users.c.active))
     with storage.connect() as conn:
         row = conn.execute(stmt).mappings().first()
-    if row is None:
+    if row is None or _expired(row["expires_at"]):
         return None
     _note_use(storage, tokens, row["token_id"], row["last_used_at"])
-    return _actor(row)
+    return Grant(_actor(row), tuple(row["scopes"] or token_scopes.DEFAULT_SCOPES))
+
+
+def _expired(expires_at) -> bool:
+    if expires_at is None:
+        return False
+    moment = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=timezone.utc)
+    return moment <= datetime.now(timezone.utc)
 
 
 def _note_use(storage, tokens, token_id, last_used_at) -> None:

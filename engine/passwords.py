@@ -18,11 +18,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from engine.auth import Actor, _actor
+from engine.password_policy import MAX_LENGTH, MIN_LENGTH, password_problem  # noqa: F401  (the policy's names here)
 from engine.errors import NotFound, ValidationFailed
 from engine.systables import loom_table
 
-MIN_LENGTH = 8
-MAX_LENGTH = 200
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 RESET_HOURS = 2
@@ -50,19 +49,8 @@ def _aware(moment):
     return moment
 
 
-def password_problem(password) -> str | None:
-    """Why a new password is not acceptable, or None."""
-    if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        return f"a password needs at least {MIN_LENGTH} characters"
-    if len(password) > MAX_LENGTH:
-        return f"a password has at most {MAX_LENGTH} characters"
-    if not password.strip():
-        return "a password cannot be only spaces"
-    return None
-
-
-def _check(password) -> None:
-    problem = password_problem(password)
+def _check(password, email=None) -> None:
+    problem = password_problem(password, email)
     if problem:
         raise ValidationFailed(problem, details=[{"field": "password", "message": problem}],
                                code="weak_password")
@@ -71,9 +59,9 @@ def _check(password) -> None:
 def set_password(storage, email: str, password: str) -> None:
     """Give the active user `email` a new password; it also lifts a lock-out and ends
     the sessions signed in before it."""
-    _check(password)
-    users = loom_table(storage.schema, "loom_users")
     email = (email or "").strip().lower()
+    _check(password, email)
+    users = loom_table(storage.schema, "loom_users")
     with storage.begin() as conn:
         user_id = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
         if user_id is None:
@@ -160,13 +148,13 @@ def reset_user(storage, secret: str):
 
 def finish_reset(storage, secret: str, password: str) -> bool:
     """Set the password through a reset secret, once; False when the secret is not valid."""
-    _check(password)
     users = loom_table(storage.schema, "loom_users")
     resets = loom_table(storage.schema, "loom_password_resets")
     with storage.begin() as conn:
         row = _reset_row(storage, secret, conn)
         if row is None:
             return False
+        _check(password, row["email"])
         used = conn.execute(resets.update().where(resets.c.id == row["reset_id"], resets.c.used_at.is_(None))
                             .values(used_at=now())).rowcount
         if used != 1:

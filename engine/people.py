@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from engine import auth, passwords
+from engine import auth, passwords, token_scopes
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.records.inputs import INT64
 from engine.systables import loom_table
@@ -157,39 +157,48 @@ def tokens(storage, user_id=None) -> list[dict]:
     users = loom_table(storage.schema, "loom_users")
     table = loom_table(storage.schema, "loom_tokens")
     stmt = (select(table.c.id, table.c.label, users.c.email.label("user"), table.c.created_at,
-                   table.c.last_used_at, table.c.revoked_at)
+                   table.c.last_used_at, table.c.revoked_at, table.c.expires_at, table.c.scopes)
             .join(users, users.c.id == table.c.user_id).order_by(table.c.id.desc()))
     if user_id is not None:
         stmt = stmt.where(table.c.user_id == user_id)
     with storage.connect() as conn:
-        return [dict(row) for row in conn.execute(stmt).mappings()]
+        return [{**row, "scopes": list(row["scopes"] or token_scopes.DEFAULT_SCOPES)}
+                for row in conn.execute(stmt).mappings()]
+
+
+WHENS = ("created_at", "last_used_at", "revoked_at", "expires_at")
 
 
 def token_json(row: dict) -> dict:
-    return {**row, **{k: iso_utc(row[k]) if row[k] else None for k in ("created_at", "last_used_at", "revoked_at")}}
+    return {**row, **{k: iso_utc(row[k]) if row[k] else None for k in WHENS}}
 
 
-def new_token(storage, email, label) -> tuple[dict, str]:
-    """A named token for the active user `email`: its row and the secret, shown this once."""
+def new_token(storage, email, label, expires=None, scopes=None, entities=()) -> tuple[dict, str]:
+    """A named token for the active user `email`: its row and the secret, shown this once.
+    `expires` is a lifetime such as `30d` (`token_scopes.DEFAULT_LIFETIME` when None);
+    `scopes` a list (or comma-separated text) checked against the tenant's `entities`."""
     if not isinstance(label, str) or not label.strip() or len(label.strip()) > MAX_NAME:
         raise ValidationFailed(f"name the token (what it is for), in at most {MAX_NAME} characters",
                                details=[{"field": "label", "code": "token_label",
                                          "message": "required, at most 200 characters"}])
     _stored_text(label, "label")
     _stored_text(email, "user")
-    secret = auth.create_token(storage, email, label.strip())
+    span = token_scopes.lifetime(token_scopes.DEFAULT_LIFETIME if expires is None else expires)
+    checked = token_scopes.check_scopes(scopes, set(entities))
+    secret = auth.create_token(storage, email, label.strip(), lifetime=span, scopes=checked)
     owner = (email or "").strip().lower()
     return next(t for t in tokens(storage) if t["user"] == owner), secret
 
 
-def revoke(storage, token_id) -> dict:
-    """Revoke a token: it is refused from the next request on."""
+def revoke(storage, token_id, owner_id=None) -> dict:
+    """Revoke a token (one of user `owner_id`'s when given): it is refused from the next
+    request on."""
     table = loom_table(storage.schema, "loom_tokens")
     if not _an_id(token_id):
         raise NotFound(f"no token {str(token_id)[:40]} in this tenant", code="token_not_found")
     with storage.begin() as conn:
-        row = conn.execute(select(table.c.revoked_at).where(table.c.id == token_id)).first()
-        if row is None:
+        row = conn.execute(select(table.c.revoked_at, table.c.user_id).where(table.c.id == token_id)).first()
+        if row is None or (owner_id is not None and row.user_id != owner_id):
             raise NotFound(f"no token {token_id} in this tenant", code="token_not_found")
         if row.revoked_at is not None:
             raise Conflict(f"token {token_id} is already revoked", code="token_revoked")

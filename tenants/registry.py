@@ -82,6 +82,15 @@ class Registry:
             row = conn.execute(select(self.table).where(self.table.c.slug == slug)).first()
         return _tenant(row) if row else None
 
+    def by_uid(self, uid: str) -> Tenant | None:
+        """The tenant whose never-reused identity is `uid`, or None."""
+        if not isinstance(uid, str) or len(uid) != 32:
+            return None
+        self.ensure_ready()
+        with self.storage.system_engine.connect() as conn:
+            row = conn.execute(select(self.table).where(self.table.c.uid == uid)).first()
+        return _tenant(row) if row else None
+
     def require(self, slug: str) -> Tenant:
         tenant = self.get(slug)
         if tenant is None:

@@ -56,6 +56,8 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("failed_logins", Integer, nullable=False, server_default="0"),  # in a row, since the last success
         Column("locked_until", DateTime(timezone=True)),
         Column("password_changed_at", DateTime(timezone=True)),  # sessions signed in before it end
+        Column("totp_secret", String(64)),  # revision 0013: the TOTP secret, set when enrolment is confirmed
+        Column("totp_enrolled_at", DateTime(timezone=True)),
         Index("ix_loom_users_manager", "manager_id"),
     )
     Table(
@@ -88,6 +90,16 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("revoked_at", DateTime(timezone=True)),
         Column("last_used_at", DateTime(timezone=True)),  # revision 0008; kept to the minute
+        Column("expires_at", DateTime(timezone=True)),  # revision 0013; None: never (tokens made before it)
+        Column("scopes", JSON),  # revision 0013; None: read-write (tokens made before it)
+    )
+    Table(
+        "loom_recovery_codes", md,  # revision 0013: one-time MFA recovery codes, argon2-hashed
+        Column("id", ID, primary_key=True, autoincrement=True),
+        Column("user_id", ID, ForeignKey("loom_users.id", ondelete="CASCADE"), nullable=False),
+        Column("code_hash", String(200), nullable=False),
+        Column("used_at", DateTime(timezone=True)),
+        Index("ix_loom_recovery_codes_user", "user_id"),
     )
     Table(
         "loom_audit", md,

@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from admin_ui import problems
 from admin_ui.formats import moment
 from admin_ui.web import admin_only, screens
-from engine import people
+from engine import mfa, people
 from engine.auth import UNSET
 from engine.errors import LoomError
 from workflows.notify.mailer import Mailer
 
 log = logging.getLogger("loom.screens")
+TOKEN_LIFETIMES = ("30d", "90d", "366d")
 
 
 def _storage():
@@ -27,10 +28,11 @@ def _storage():
 def _page(status=200, **context):
     storage = _storage()
     everyone = people.people(storage)
-    tokens = [{**t, "created": moment(t["created_at"]),
+    tokens = [{**t, "created": moment(t["created_at"]), "expires": moment(t["expires_at"]) if t["expires_at"] else None,
                "used": moment(t["last_used_at"]) if t["last_used_at"] else None} for t in people.tokens(storage)]
     return render_template("designer/people.html", title=_("People"), people=everyone, roles=people.roles(),
-                           tokens=tokens, me=g.ui_user.id, **context), status
+                           tokens=tokens, me=g.ui_user.id, mfa_roles=mfa.required_roles(storage),
+                           lifetimes=TOKEN_LIFETIMES, **context), status
 
 
 @screens.get("/designer/people")
@@ -126,7 +128,9 @@ def _send_link(person, secret, invitation: bool) -> None:
 def designer_create_token():
     form = request.form
     try:
-        row, secret = people.new_token(_storage(), form.get("user", ""), form.get("label", ""))
+        entities = [entity.name for entity in g.session.metadata().package.entities]
+        row, secret = people.new_token(_storage(), form.get("user", ""), form.get("label", ""),
+                                       form.get("expires") or None, form.get("scope") or None, entities)
     except LoomError as exc:
         return _refused(exc, refused_form="token", token_form=form)
     return _page(new_token={**row, "secret": secret})
@@ -140,4 +144,17 @@ def designer_revoke_token(token_id):
     except LoomError as exc:
         return _refused(exc, refused_form="tokens")
     flash(_("Revoked the token %(name)s of %(email)s.", name=row["label"] or token_id, email=row["user"]))
+    return redirect(url_for("screens.designer_people"))
+
+
+@screens.post("/designer/people/mfa")
+@admin_only
+def designer_mfa_roles():
+    """Which roles must sign in with a second step (they enrol at their next sign-in)."""
+    try:
+        chosen = mfa.set_required_roles(_storage(), request.form.getlist("role"))
+    except LoomError as exc:
+        return _refused(exc, refused_form="mfa")
+    flash(_("Two-step sign-in is required of: %(roles)s.", roles=", ".join(chosen)) if chosen
+          else _("Two-step sign-in is required of no role."))
     return redirect(url_for("screens.designer_people"))

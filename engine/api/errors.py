@@ -28,6 +28,7 @@ def register_error_handlers(app) -> None:
         retry_after = getattr(exc, "retry_after", None)  # a retryable refusal says when to retry
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
+        response.headers.extend(getattr(exc, "headers", None) or {})  # e.g. WWW-Authenticate on a 401
         return response
 
     @app.errorhandler(HTTPException)

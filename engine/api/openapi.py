@@ -95,11 +95,14 @@ def _loom_field_property(language: str):
     return attribute
 
 
-COMMON_ERRORS = ("400", "401", "404", "413", "503")
+COMMON_ERRORS = ("400", "401", "403", "404", "413", "429", "503")
 ERROR_RESPONSES = (
-    ("400", "invalid input"), ("401", "no token"), ("404", "not found (also: a token of another tenant)"),
-    ("403", "forbidden: admin_only, read_only (a record shared with you to read, not to change) or "
-            "not_shared (a value outside what is shared with you)"),
+    ("400", "invalid input"),
+    ("401", "unauthorized (no token) or invalid_token (unknown, expired or revoked), with WWW-Authenticate"),
+    ("404", "not found (also: a token of another tenant)"),
+    ("403", "forbidden: admin_only, read_only (a record shared with you to read, not to change), "
+            "not_shared (a value outside what is shared with you) or token_scope (outside the token's scopes)"),
+    ("429", "too_many_attempts: too many failed tokens from this address; see Retry-After"),
     ("409", "conflict"), ("412", "stale version"), ("413", "body too large"),
     ("503", "metadata_changed: the tenant's metadata changed while the request ran; nothing was "
             "changed, send it again"))

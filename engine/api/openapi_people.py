@@ -10,6 +10,9 @@ USER = {"type": "object", "required": ["id", "email", "role", "active"], "proper
 TOKEN = {"type": "object", "required": ["id", "label", "user", "created_at"], "properties": {
     "id": {"type": "integer"}, "label": {"type": "string", "nullable": True}, "user": {"type": "string"},
     "created_at": WHEN, "last_used_at": {**WHEN, "nullable": True}, "revoked_at": {**WHEN, "nullable": True},
+    "expires_at": {**WHEN, "nullable": True, "description": "none for tokens made before expiry existed"},
+    "scopes": {"type": "array", "items": {"type": "string"},
+               "description": "read-write, read, records:<entity>:read, records:<entity>:write"},
     "token": {"type": "string", "description": "the secret, in the answer to its creation only"}}}
 AUDIT_ROW = {"type": "object", "properties": {
     "id": {"type": "integer"}, "at": WHEN, "actor_id": {"type": "integer", "nullable": True},
@@ -57,15 +60,22 @@ def people_paths(spec, responses) -> None:
         "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": whole}],
         "responses": responses("200", linked, ("403", "404", "409"))}})
     spec.path(path="/tokens", operations={
-        "get": {"summary": "Every API token of the tenant with its last use (never the secret)", "tags": ["people"],
+        "get": {"summary": "The API tokens with their last use (never the secret): an admin sees the "
+                           "tenant's, anyone else their own", "tags": ["people"],
                 "responses": responses("200", {"type": "object", "properties": {
                     "items": {"type": "array", "items": token}}}, ("403",))},
-        "post": {"summary": "Create a named token for a user; the secret is shown this once", "tags": ["people"],
-                 "requestBody": _json({"type": "object", "required": ["user", "label"], "additionalProperties": False,
-                                       "properties": {"user": text, "label": text}}),
+        "post": {"summary": "Create a named token (an admin: for any user; anyone: for themselves) with an "
+                            "expiry and scopes; the secret is shown this once", "tags": ["people"],
+                 "requestBody": _json({"type": "object", "required": ["label"], "additionalProperties": False,
+                                       "properties": {"user": text, "label": text, "expires": {
+                                           "type": "string", "description": "a lifetime: 30d or 12h (default 90d, "
+                                                                            "at most 366d)"},
+                                           "scopes": {"type": "array", "items": {"type": "string"},
+                                                      "description": "default [read-write]"}}}),
                  "responses": responses("201", token, ("403", "404"))}})
     spec.path(path="/tokens/{token_id}", operations={"delete": {
-        "summary": "Revoke a token: refused from the next request on", "tags": ["people"],
+        "summary": "Revoke a token (an admin: any; anyone: their own): refused (401) from the next request on",
+        "tags": ["people"],
         "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": whole}],
         "responses": responses("200", token, ("403", "404", "409"))}})
     spec.path(path="/audit", operations={"get": {

@@ -9,7 +9,7 @@ from engine.api.body import json_body
 from engine.api.params import accepts
 from engine.api.routes import api
 from engine.auth import UNSET
-from engine.errors import ValidationFailed
+from engine.errors import Forbidden, ValidationFailed
 from engine.records.audit_log import AuditQuery, audit_page
 
 
@@ -68,24 +68,37 @@ def reset_user_password(user_id):
     return jsonify({"user": found.to_dict(), "set_password": set_password_path(secret)})
 
 
+def _own_unless_admin():
+    """The acting user's id when they are not an admin (their own tokens only), else None."""
+    actor = g.session.actor
+    return None if actor is None or actor.is_admin else actor.id
+
+
 @api.get("/tokens")
 def list_tokens():
-    storage = _admin("list the API tokens")
-    return jsonify({"items": [people.token_json(t) for t in people.tokens(storage)]})
+    """An admin sees every token of the tenant; anyone else their own."""
+    return jsonify({"items": [people.token_json(t) for t in people.tokens(g.session.storage, _own_unless_admin())]})
 
 
 @api.post("/tokens")
 def create_api_token():
-    """Body {user: e-mail, label}: the token is in the answer, this once."""
-    storage = _admin("create API tokens")
-    body = json_body(keys=("user", "label"))
-    row, secret = people.new_token(storage, _text(body, "user", required=True), body.get("label"))
+    """Body {user: e-mail (an admin's choice; yourself when left out), label, expires: "30d",
+    scopes: [...]}: the token is in the answer, this once."""
+    body = json_body(keys=("user", "label", "expires", "scopes"))
+    actor = g.session.actor
+    user = _text(body, "user") or actor.email
+    if _own_unless_admin() is not None and user.strip().lower() != actor.email:
+        raise Forbidden("only a tenant admin may create API tokens for someone else", code="admin_only")
+    entities = [entity.name for entity in g.session.metadata().package.entities]
+    row, secret = people.new_token(g.session.storage, user, body.get("label"), body.get("expires"),
+                                   body.get("scopes"), entities)
     return jsonify({**people.token_json(row), "token": secret}), 201
 
 
 @api.delete("/tokens/<int:token_id>")
 def revoke_token(token_id):
-    return jsonify(people.token_json(people.revoke(_admin("revoke API tokens"), token_id)))
+    """An admin revokes any token of the tenant; anyone else their own."""
+    return jsonify(people.token_json(people.revoke(g.session.storage, token_id, _own_unless_admin())))
 
 
 @api.get("/audit")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from engine import people
+from engine import mfa, people
 from engine.cli.common import pass_install
 from engine.cli.tenants import token, user
 from engine.errors import NotFound
@@ -41,13 +41,28 @@ def user_reactivate(install, tenant_slug, email):
     click.echo(f"reactivated {changed.email} in {tenant_slug}")
 
 
+@user.command("reset-mfa")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("email")
+@pass_install
+def user_reset_mfa(install, tenant_slug, email):
+    """Forget EMAIL's authenticator and recovery codes (a lost phone): they enrol again at
+    their next sign-in when their role requires it."""
+    storage = install.session(tenant_slug).storage
+    found = _person(storage, email)
+    mfa.remove(storage, found.id)
+    click.echo(f"two-step sign-in reset for {found.email} in {tenant_slug}")
+
+
 @token.command("list")
 @click.argument("tenant_slug", metavar="TENANT")
 @pass_install
 def token_list(install, tenant_slug):
-    """List TENANT's tokens, newest first: id, user, label, created, last used, revoked."""
+    """List TENANT's tokens, newest first: id, user, label, scopes, created, expiry, last use, revoked."""
     for row in people.tokens(install.session(tenant_slug).storage):
-        click.echo("\t".join([str(row["id"]), row["user"], row["label"] or "-", iso_utc(row["created_at"]),
+        click.echo("\t".join([str(row["id"]), row["user"], row["label"] or "-", ",".join(row["scopes"]),
+                              iso_utc(row["created_at"]),
+                              f"expires {iso_utc(row['expires_at'])}" if row["expires_at"] else "no expiry",
                               f"used {iso_utc(row['last_used_at'])}" if row["last_used_at"] else "never used",
                               f"revoked {iso_utc(row['revoked_at'])}" if row["revoked_at"] else "active"]))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine import auth, backup, passwords
+from engine import auth, backup, mfa, passwords, people
 from engine.cli.common import echo_json, pass_install
 
 
@@ -81,6 +81,21 @@ def tenant_update(install, slug, language):
     """Change tenant SLUG's settings: its default language."""
     changed = install.registry.set_language(slug, language)
     click.echo(f"tenant {changed.slug}: language {changed.language}")
+
+
+TENANT_SETTINGS = ("mfa_required_roles",)
+
+
+@tenant.command("set")
+@click.argument("slug")
+@click.argument("setting", type=click.Choice(TENANT_SETTINGS))
+@click.argument("value")
+@pass_install
+def tenant_set(install, slug, setting, value):
+    """Change a security setting of tenant SLUG: mfa_required_roles (e.g. `admin`,
+    `admin,member` or `none`): users of those roles enrol TOTP at their next sign-in."""
+    chosen = mfa.set_required_roles(install.session(slug).storage, value)
+    click.echo(f"tenant {slug}: two-step sign-in required of {', '.join(chosen) or 'no role'}")
 
 
 @tenant.command("delete")
@@ -256,10 +271,17 @@ def token():
 @token.command("create")
 @click.argument("tenant_slug", metavar="TENANT")
 @click.argument("email")
-@click.option("--label", help="What the token is for.")
+@click.option("--label", default="cli", show_default=True, help="What the token is for.")
+@click.option("--expires", default=None, metavar="LIFETIME",
+              help="How long the token is valid: 30d (days) or 12h (hours); default 90d, at most 366d.")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
+              help="read-write (default), read, records:<entity>:read or records:<entity>:write (repeatable).")
 @pass_install
-def token_create(install, tenant_slug, email, label):
+def token_create(install, tenant_slug, email, label, expires, scopes):
     """Print a new API token for EMAIL in TENANT (shown once; stored hashed)."""
-    secret = auth.create_token(install.session(tenant_slug).storage, email, label)
-    click.echo(f"token for {email.strip().lower()} in {tenant_slug} (shown once, keep it safe):")
+    session = install.session(tenant_slug)
+    entities = [entity.name for entity in session.metadata().package.entities]
+    row, secret = people.new_token(session.storage, email, label, expires, list(scopes) or None, entities)
+    click.echo(f"token for {row['user']} in {tenant_slug}, scopes {', '.join(row['scopes'])}, "
+               f"expires {row['expires_at'].isoformat(timespec='minutes')} (shown once, keep it safe):")
     click.echo(secret)

@@ -69,7 +69,7 @@ def test_a_deactivated_user_cannot_sign_in_or_use_a_token_until_reactivated(acme
     assert client.get("/api/v1/t/acme/records/contact", headers=bearer(tenant[MEMBER])).status_code == 200
     changed = client.patch(f"/api/v1/t/acme/users/{mo}", json={"active": False}, headers=bearer(tenant[ADMIN]))
     assert changed.status_code == 200 and changed.json["active"] is False
-    assert client.get("/api/v1/t/acme/records/contact", headers=bearer(tenant[MEMBER])).status_code == 404
+    assert client.get("/api/v1/t/acme/records/contact", headers=bearer(tenant[MEMBER])).status_code == 401
     assert passwords.sign_in(storage, MEMBER, "member-password").actor is None
     assert passwords.session_user(storage, mo, datetime.now(timezone.utc)) is None
     people.change(storage, mo, active=True)
@@ -108,9 +108,8 @@ def test_bad_changes_are_refused_with_their_field_and_change_nothing(acme, tenan
     assert snapshot(storage) == before
 
 
-def test_members_may_not_manage_people_tokens_or_read_the_audit(acme, tenant, client):
-    for method, path in (("get", "users"), ("post", "users"), ("get", "tokens"), ("post", "tokens"),
-                         ("delete", "tokens/1"), ("get", "audit"), ("post", "users/1/password-reset")):
+def test_members_may_not_manage_people_or_read_the_audit(acme, tenant, client):
+    for method, path in (("get", "users"), ("post", "users"), ("get", "audit"), ("post", "users/1/password-reset")):
         answer = getattr(client, method)(f"/api/v1/t/acme/{path}", json={"email": "x@acme.example"}
                                          if method == "post" else None, headers=bearer(tenant[MEMBER]))
         assert (answer.status_code, answer.json["error"]["code"]) == (403, "admin_only"), path
@@ -129,7 +128,7 @@ def test_a_token_is_shown_once_named_used_and_refused_at_once_when_revoked(acme,
     assert mine["last_used_at"] is not None and "token" not in mine and secret not in str(listed)
     revoked = client.delete(f"/api/v1/t/acme/tokens/{token_id}", headers=bearer(tenant[ADMIN]))
     assert revoked.status_code == 200 and revoked.json["revoked_at"]
-    assert client.get("/api/v1/t/acme/records/contact", headers=bearer(secret)).status_code == 404
+    assert client.get("/api/v1/t/acme/records/contact", headers=bearer(secret)).status_code == 401
     again = client.delete(f"/api/v1/t/acme/tokens/{token_id}", headers=bearer(tenant[ADMIN]))
     assert (again.status_code, again.json["error"]["code"]) == (409, "token_revoked")
     assert client.delete("/api/v1/t/acme/tokens/999999", headers=bearer(tenant[ADMIN])).status_code == 404

@@ -142,7 +142,7 @@ def test_a_token_is_shown_once_listed_with_its_name_and_revoked(acme, install):
     assert "never" not in text(ann.get("/designer/people").text).split("Nightly export")[1][:200]
     token_id = people.tokens(install.session("acme").storage)[0]["id"]
     assert ann.post(f"/designer/tokens/{token_id}/revoke").status_code == 302
-    assert api.get("/api/v1/t/acme/records/contact", headers={"Authorization": f"Bearer {secret}"}).status_code == 404
+    assert api.get("/api/v1/t/acme/records/contact", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     again = ann.post(f"/designer/tokens/{token_id}/revoke")
     assert again.status_code == 409 and "The token is already revoked." in again.text
     unnamed = ann.post("/designer/tokens", data={"user": MO, "label": " "})

@@ -1,0 +1,116 @@
+"""The second step of signing in: a code from the user's authenticator app (or a recovery
+code), and enrolling one when the tenant requires it of the user's role.
+
+Between the password and the second step the browser holds only a pending sign-in (the
+user, when, where to go next), for `PENDING_MINUTES` and `MAX_CODE_FAILURES` wrong codes;
+nothing else of the tenant answers until the step is done. The secret being enrolled stays
+in that pending sign-in until a code of it is confirmed."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import segno
+from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from admin_ui.web import public, screens, sign_in_session
+from engine import mfa
+from engine.errors import ValidationFailed
+from engine.passwords import session_user
+
+PENDING_MINUTES = 10
+MAX_CODE_FAILURES = 5
+
+
+def _key() -> str:
+    return f"mfa:{g.ui_tenant.uid}"
+
+
+def start(actor, step: str, next_url: str):
+    """After the right password: remember the pending sign-in and go to its second step."""
+    session.clear()  # a fresh session: nothing of the signed-out one carries over
+    session[_key()] = {"user": actor.id, "at": datetime.now(timezone.utc).isoformat(), "next": next_url,
+                       "failures": 0}
+    return redirect(url_for("screens.mfa_enrol" if step == "enrol" else "screens.mfa_verify"))
+
+
+def _pending():
+    """The pending sign-in and its (still active) user, or (None, None)."""
+    pending = session.get(_key())
+    if not pending:
+        return None, None
+    started = datetime.fromisoformat(pending["at"])
+    found = session_user(_storage(), pending["user"], started)
+    if found is None or datetime.now(timezone.utc) - started > timedelta(minutes=PENDING_MINUTES):
+        session.pop(_key(), None)
+        return None, None
+    return pending, found[0]
+
+
+def _storage():
+    return current_app.extensions["loom"].registry.storage_of(g.ui_tenant)
+
+
+def _again():
+    return redirect(url_for("screens.login"))
+
+
+def _failed(pending) -> bool:
+    """Count a wrong code (for the address too); True when the pending sign-in is used up."""
+    current_app.extensions["loom_limiter"].fail(f"address:{request.remote_addr}")
+    pending["failures"] = pending.get("failures", 0) + 1
+    session.modified = True
+    if pending["failures"] >= MAX_CODE_FAILURES:
+        session.pop(_key(), None)
+        return True
+    return False
+
+
+@screens.route("/login/mfa", methods=["GET", "POST"])
+@public
+def mfa_verify():
+    pending, actor = _pending()
+    if actor is None:
+        return _again()
+    error = None
+    if request.method == "POST":
+        if mfa.verify(_storage(), actor.id, request.form.get("code")):
+            sign_in_session(g.ui_tenant, actor)
+            return redirect(pending["next"])
+        if _failed(pending):
+            return _again()
+        error = _("The code is not right. Type the six digits your app shows now, or a recovery code.")
+    return render_template("screens/mfa_verify.html", error=error), 401 if error else 200
+
+
+@screens.route("/login/mfa/enrol", methods=["GET", "POST"])
+@public
+def mfa_enrol():
+    pending, actor = _pending()
+    if actor is None:
+        return _again()
+    if not pending.get("secret"):
+        pending["secret"] = mfa.new_secret()
+        session.modified = True
+    secret, error = pending["secret"], None
+    if request.method == "POST":
+        try:
+            codes = mfa.enrol(_storage(), actor.id, secret, request.form.get("code"))
+        except ValidationFailed:
+            if _failed(pending):
+                return _again()
+            error = _("The code is not right. Type the six digits your app shows now.")
+        else:
+            sign_in_session(g.ui_tenant, actor)
+            return render_template("screens/mfa_codes.html", codes=codes, next=pending["next"])
+    uri = mfa.provisioning_uri(secret, actor.email, g.ui_tenant.name)
+    return render_template("screens/mfa_enrol.html", secret=secret, uri=uri, qr=_qr(uri),
+                           spaced=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+                           error=error), 400 if error else 200
+
+
+def _qr(uri: str) -> Markup:
+    """The URI as an inline SVG QR code (no script, no request elsewhere)."""
+    svg = segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code of the authenticator setup"))
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
