@@ -2,13 +2,12 @@
 dependency order + the tenant's overlay (the tenant's own changes over them)."""
 from __future__ import annotations
 
-import copy
-
 from engine.errors import ValidationFailed
 from engine.migration import current_package
 from engine.packs import state
 from engine.words import counted
 from metadata import Package
+from metadata.jsoncopy import json_copy
 from metadata.layering import MISSING, LayerError, apply_changes, compose, derive, value_at
 
 
@@ -81,7 +80,7 @@ def overlay_for(layers: state.Layers, desired: dict, extra_types=None) -> list:
         if change["op"] != "add":
             was = value_at(base, change["path"])
             if was is not MISSING:
-                change["was"] = copy.deepcopy(was)
+                change["was"] = json_copy(was)
         out.append(change)
     return out
 
