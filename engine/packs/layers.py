@@ -45,7 +45,7 @@ def canonical_base(layers: state.Layers, extra_types=None) -> dict:
     needs it: shared, so read it, never change it."""
     if not layers.packs:
         return base_document(layers)[0]
-    key = (json.dumps(layers.bundles(), sort_keys=True, ensure_ascii=False, default=str),
+    key = (json.dumps(layers.bundles(), default=str),  # as stored: another order only misses
            tuple(sorted((extra_types or {}).items())))
     with _BASES_LOCK:
         found = _BASES.get(key)
