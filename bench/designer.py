@@ -20,6 +20,12 @@ What is measured (sizes at --scale 1.0):
 3. Informational: saving an edit (a relabel, POST, checked like `loom metadata apply`),
    and the review page right after each edit (its plan computed again: the publisher's
    dry run).
+4. The packs page's previews (each the publisher's dry run over the whole tenant): removing
+   retail_loyalty and installing automotive_dealers, --requests / 5 times each.
+
+Each Loom figure also gives the CPU time of the benchmark's process per request (p50):
+all of Loom's work on SQLite, Loom's side without the database server's on PostgreSQL —
+the figure that stays put when other work loads the machine and stretches wall times.
 
 The results are printed as a markdown table on stdout (progress on stderr). PostgreSQL
 schemas get a unique prefix and are dropped at the end, SQLite files live in a temporary
@@ -70,19 +76,27 @@ PAGES = {                                            # the designer's GET pages:
 PREVIEW = "/t/{tenant}/designer/preview/membership/{id}"
 LIVE_RECORD = "/t/{tenant}/e/membership/{id}"
 RELABEL = "/t/{tenant}/designer/e/membership/fields/tier/label"
+PACK_PREVIEWS = {                                    # the packs page's dry-run previews
+    "remove retail_loyalty": "/t/{tenant}/designer/packs/retail_loyalty/remove",
+    "install automotive_dealers": "/t/{tenant}/designer/packs/automotive_dealers/install",
+}
 TARGETS = {"page": 0.150, "preview": 0.500}
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 WECHAT = {"name": "wechat_id", "type": "string", "label": {"en": "WeChat ID", "zh-CN": "微信号"}}
 
 
-def timed(fn) -> float:
-    started = time.perf_counter()
+def timed(fn, cpu: list | None = None) -> float:
+    """`fn`'s wall time; its CPU time (this process's) appended to `cpu`."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     fn()
+    if cpu is not None:
+        cpu.append(time.process_time() - cpu_started)
     return time.perf_counter() - started
 
 
-def spread(samples: list[float]) -> str:
-    return f"p50 {fmt_ms(median(samples))}, p95 {fmt_ms(p95(samples))}"
+def spread(samples: list[float], cpu: list | None = None) -> str:
+    out = f"p50 {fmt_ms(median(samples))}, p95 {fmt_ms(p95(samples))}"
+    return out + (f" (CPU p50 {fmt_ms(median(cpu))})" if cpu else "")
 
 
 class Bench:
@@ -154,16 +168,16 @@ class Bench:
         if first.status_code != 200:
             self.row(label, f"HTTP {first.status_code}", target="—", met=False)
             return
-        samples, others = [], []
+        samples, others, cpu = [], [], []
         for index, request in enumerate(requests):
-            samples.append(timed(request))
+            samples.append(timed(request, cpu))
             if compared is not None:
                 others.append(timed(compared[index]))
         target = TARGETS.get(key)
-        self.row(f"{label} ({fmt_n(len(samples))} requests)", spread(samples), spread(others) if others else "—",
+        self.row(f"{label} ({fmt_n(len(samples))} requests)", spread(samples, cpu), spread(others) if others else "—",
                  median(samples) / median(others) if others else None,
                  f"p95 ≤ {fmt_ms(target)}" if target else "—", None if target is None else p95(samples) <= target,
-                 raw={"loom": samples, "compared": others})
+                 raw={"loom": samples, "compared": others, "cpu": cpu})
 
     def bench_pages(self, client) -> None:
         runs = self.args.requests
@@ -180,20 +194,26 @@ class Bench:
         """A relabel saved (alternating two labels), then the review with its plan made again."""
         runs = max(1, self.args.requests // 5)
         token = CSRF.search(client.get(self.url(PAGES["overview"])).get_data(as_text=True)).group(1)
-        saves, reviews = [], []
+        saves, reviews, save_cpu, review_cpu = [], [], [], []
         for n in range(runs):
             form = {"label_en": "Level" if n % 2 else "Grade", "label_zh": "等级", "csrf_token": token}
-            started = time.perf_counter()
-            answer = client.post(self.url(RELABEL), data=form)
-            saves.append(time.perf_counter() - started)
-            if answer.status_code != 302:
-                self.row("3. save an edit", f"HTTP {answer.status_code}", met=False)
+            answers = []
+            saves.append(timed(lambda: answers.append(client.post(self.url(RELABEL), data=form)), save_cpu))
+            if answers[0].status_code != 302:
+                self.row("3. save an edit", f"HTTP {answers[0].status_code}", met=False)
                 return
-            reviews.append(timed(lambda: client.get(self.url(PAGES["review and publish"]))))
-        self.row(f"3. save an edit: relabel a field (POST; {fmt_n(runs)} requests)", spread(saves),
-                 raw={"loom": saves})
-        self.row(f"3. review right after each edit: the plan made again ({fmt_n(runs)} requests)", spread(reviews),
-                 raw={"loom": reviews})
+            reviews.append(timed(lambda: client.get(self.url(PAGES["review and publish"])), review_cpu))
+        self.row(f"3. save an edit: relabel a field (POST; {fmt_n(runs)} requests)", spread(saves, save_cpu),
+                 raw={"loom": saves, "cpu": save_cpu})
+        self.row(f"3. review right after each edit: the plan made again ({fmt_n(runs)} requests)",
+                 spread(reviews, review_cpu), raw={"loom": reviews, "cpu": review_cpu})
+
+    def bench_pack_previews(self, client) -> None:
+        runs = max(1, self.args.requests // 5)
+        for name, template in PACK_PREVIEWS.items():
+            path = self.url(template)
+            self.measure(f"4. a pack's preview: {name} `{template.replace('{tenant}', '<t>')}`", "page",
+                         [lambda path=path: client.get(path)] * runs)
 
     def run(self) -> None:
         self.setup()
@@ -203,6 +223,7 @@ class Bench:
         client = signed_in_client(app, TENANT, ADMIN, PASSWORD)
         self.bench_pages(client)
         self.bench_edits(client)
+        self.bench_pack_previews(client)
 
     def close(self) -> None:
         if self.install is not None:

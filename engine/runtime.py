@@ -29,6 +29,7 @@ class CompiledMetadata:
     validators: dict = field(default_factory=dict)
     slug: str = ""
     keyring: object = None  # the tenant's data keys, when a field is encrypted at rest
+    extra_types: dict = field(default_factory=dict)  # the plugin field types the package was read with
 
     @cached_property
     def tables(self) -> dict:
@@ -94,7 +95,7 @@ class MetadataCache:
         else:
             package = EMPTY
         compiled = CompiledMetadata(version, package, tenant_storage.schema, dict(validators or {}),
-                                    slug=tenant_storage.slug,
+                                    slug=tenant_storage.slug, extra_types=dict(extra_types or {}),
                                     keyring=tenant_keyring(tenant_storage) if encrypts(package) else None)
         with self._lock:
             for uid in [uid for uid, entry in self._compiled.items() if entry.slug == compiled.slug]:
@@ -107,6 +108,18 @@ class MetadataCache:
     def __len__(self) -> int:
         """How many tenants' compiled metadata are kept."""
         return len(self._compiled)
+
+    def kept(self, tenant_storage, version: int, extra_types=None) -> CompiledMetadata | None:
+        """The compiled metadata of `version` if it is kept and was read with plugin field
+        types that `extra_types` all has alike (a pack being installed adds types; the
+        version's own fields read the same), so a publisher's dry run starts from it instead
+        of reading and compiling the version again; None otherwise. Reads nothing."""
+        with self._lock:
+            found = self._compiled.get(tenant_storage.uid)
+        if found is None or found.version != version or found.schema != tenant_storage.schema:
+            return None
+        types = dict(extra_types or {})
+        return found if all(types.get(name) == base for name, base in found.extra_types.items()) else None
 
     def forget(self, slug: str) -> None:
         with self._lock:

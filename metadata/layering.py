@@ -18,7 +18,7 @@ also changed is a conflict, reported with both values (``metadata.rebase``).
 """
 from __future__ import annotations
 
-import copy
+from .jsoncopy import json_copy
 
 OPS = ("add", "set", "unset")
 MISSING = object()
@@ -119,7 +119,7 @@ def apply_change(document: dict, change: dict, replace=False) -> None:
             items = container[key] = []
         if not _named(items):
             raise LayerError(f"{path}: not a list of named items")
-        value = copy.deepcopy(change["value"])
+        value = json_copy(change["value"])
         existing = next((n for n, i in enumerate(items) if item_key(i) == item_key(value)), None)
         if existing is not None:
             if not replace:
@@ -134,7 +134,7 @@ def apply_change(document: dict, change: dict, replace=False) -> None:
     if not isinstance(container, dict):
         raise LayerError(f"{path}: the parent is not an object")
     if op == "set":
-        container[key] = copy.deepcopy(change["value"])
+        container[key] = json_copy(change["value"])
     else:
         container.pop(key, None)
 
@@ -152,7 +152,7 @@ def _position(items, after) -> int:
 
 def apply_changes(document: dict, changes, replace=()) -> dict:
     """A copy of `document` with `changes` applied in order (ids in `replace` may replace)."""
-    out = copy.deepcopy(document)
+    out = json_copy(document)
     for change in changes:
         apply_change(out, change, replace=bool(change.get("replace")) or
                      (change.get("id") is not None and change.get("id") in replace))
@@ -176,7 +176,7 @@ def compose(bundles) -> tuple[dict, dict]:
                 path = f"/{key}/{item.get('name')}"
                 if path in origins:
                     raise LayerError(f"{path} is defined by both {origins[path]} and {name}")
-                document.setdefault(key, []).append(copy.deepcopy(item))
+                document.setdefault(key, []).append(json_copy(item))
                 _mark(origins, path, item, name)
         for change in bundle.get("extends", ()):
             try:
@@ -236,7 +236,7 @@ def _diff_node(old, new, path, changes, problems) -> None:
                 if key in COLLECTIONS and _named(value):
                     _diff_named([], value, sub, changes, problems)
                 else:
-                    changes.append({"op": "set", "path": sub, "value": copy.deepcopy(value)})
+                    changes.append({"op": "set", "path": sub, "value": json_copy(value)})
             else:
                 _diff_node(old[key], value, sub, changes, problems)
         return
@@ -245,7 +245,7 @@ def _diff_node(old, new, path, changes, problems) -> None:
         _diff_named(old, new, path, changes, problems)
         return
     if old != new:
-        changes.append({"op": "set", "path": path, "value": copy.deepcopy(new)})
+        changes.append({"op": "set", "path": path, "value": json_copy(new)})
 
 
 def _diff_named(old, new, path, changes, problems) -> None:
@@ -260,7 +260,7 @@ def _diff_named(old, new, path, changes, problems) -> None:
         if key in old_by_name:
             _diff_node(old_by_name[key], item, f"{path}/{key}", changes, problems)
         else:
-            changes.append({"op": "add", "path": path, "value": copy.deepcopy(item), "after": previous})
+            changes.append({"op": "add", "path": path, "value": json_copy(item), "after": previous})
         previous = key
 
 

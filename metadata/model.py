@@ -8,10 +8,10 @@ to handle the variants.  Building the model does NOT validate: use
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Mapping
 
+from .jsoncopy import json_copy
 from .pii import ENCRYPTED_CLASSES, pii_class, pii_value
 from .privacy_checks import normal_privacy
 from .sharing_shape import normal_sharing
@@ -138,7 +138,7 @@ class Field:
             if getattr(self, flag):
                 out[flag] = self.pii if flag == "pii" else True
         if self.has_default:
-            out["default"] = copy.deepcopy(self.default)
+            out["default"] = json_copy(self.default)
         for key in ("max_length", "min", "max", "pattern"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -157,7 +157,7 @@ class Field:
             out["on_delete"] = self.on_delete
         for key in ("visible_if", "required_if"):
             if getattr(self, key) is not None:
-                out[key] = copy.deepcopy(getattr(self, key))
+                out[key] = json_copy(getattr(self, key))
         return out
 
     @classmethod
@@ -183,7 +183,7 @@ class Field:
             readonly=bool(doc.get("readonly", False)),
             hidden=bool(doc.get("hidden", False)),
             has_default="default" in doc,
-            default=copy.deepcopy(doc.get("default")),
+            default=json_copy(doc.get("default")),
             max_length=_whole(doc.get("max_length")),
             min=doc.get("min"),
             max=doc.get("max"),
@@ -194,8 +194,8 @@ class Field:
             to=doc.get("to"),
             on_delete=on_delete,
             base_type=base,
-            visible_if=copy.deepcopy(doc.get("visible_if")),
-            required_if=copy.deepcopy(doc.get("required_if")),
+            visible_if=json_copy(doc.get("visible_if")),
+            required_if=json_copy(doc.get("required_if")),
         )
 
 
@@ -272,9 +272,9 @@ class Entity:
         if self.indexes:  # omitted when empty: older documents keep their canonical form
             out["indexes"] = [i.to_dict() for i in self.indexes]
         if self.sharing is not None:  # likewise: only entities that share by rule carry it
-            out["sharing"] = copy.deepcopy(self.sharing)
+            out["sharing"] = json_copy(self.sharing)
         if self.privacy:
-            out["privacy"] = copy.deepcopy(self.privacy)
+            out["privacy"] = json_copy(self.privacy)
         return out
 
     @classmethod
@@ -341,21 +341,21 @@ class Package:
     def ruleset(self, name: str) -> dict | None:
         """A private copy of the rule set called ``name``, or None."""
         found = next((r for r in self.rulesets if r.get("name") == name), None)
-        return copy.deepcopy(found) if found is not None else None
+        return json_copy(found) if found is not None else None
 
     def template(self, name: str) -> dict | None:
         """A private copy of the message template called ``name``, or None."""
         found = next((t for t in self.templates if t.get("name") == name), None)
-        return copy.deepcopy(found) if found is not None else None
+        return json_copy(found) if found is not None else None
 
     def layout(self, name: str) -> dict | None:
         """A private copy of the layout called ``name`` as written (hidden fields included), or None."""
         found = next((t for t in self.layouts if t.get("name") == name), None)
-        return copy.deepcopy(found) if found is not None else None
+        return json_copy(found) if found is not None else None
 
     def layouts_for(self, entity_name: str) -> list[dict]:
         """Private copies of the layouts of ``entity_name``, in document order."""
-        return [copy.deepcopy(t) for t in self.layouts if t.get("entity") == entity_name]
+        return [json_copy(t) for t in self.layouts if t.get("entity") == entity_name]
 
     def to_dict(self) -> dict:
         """Canonical form; ``Package.from_document(p.to_dict()) == p``.
@@ -367,11 +367,11 @@ class Package:
         if self.workflows:
             out["workflows"] = [w.to_dict() for w in self.workflows]
         if self.rulesets:
-            out["rulesets"] = copy.deepcopy(list(self.rulesets))
+            out["rulesets"] = json_copy(list(self.rulesets))
         if self.templates:
-            out["templates"] = copy.deepcopy(list(self.templates))
+            out["templates"] = json_copy(list(self.templates))
         if self.layouts:
-            out["layouts"] = copy.deepcopy(list(self.layouts))
+            out["layouts"] = json_copy(list(self.layouts))
         return out
 
     @classmethod
@@ -386,7 +386,7 @@ class Package:
         return cls(
             entities=tuple(Entity.from_document(e, extra_types) for e in doc["entities"]),
             workflows=tuple(Workflow.from_document(w) for w in doc.get("workflows", ())),
-            rulesets=tuple(copy.deepcopy(dict(r)) for r in doc.get("rulesets", ())),
-            templates=tuple(copy.deepcopy(dict(t)) for t in doc.get("templates", ())),
-            layouts=tuple(copy.deepcopy(dict(t)) for t in doc.get("layouts", ())),
+            rulesets=tuple(json_copy(dict(r)) for r in doc.get("rulesets", ())),
+            templates=tuple(json_copy(dict(t)) for t in doc.get("templates", ())),
+            layouts=tuple(json_copy(dict(t)) for t in doc.get("layouts", ())),
         )

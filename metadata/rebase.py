@@ -3,10 +3,10 @@ conflicts that stop it: both changed the same property, both added an item of th
 name, or the upgrade removed what the tenant changed."""
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 
+from .jsoncopy import json_copy
 from .layering import MISSING, LayerError, apply_change, item_key, split_path, value_at
 
 
@@ -74,7 +74,7 @@ def rebase(changes, old_base: dict, new_base: dict, keep_tenant=(), take_pack=()
     removed what the change modifies. `keep_tenant` / `take_pack` hold change ids whose
     conflict is resolved for the tenant's value or the pack's."""
     out = Rebased()
-    current = copy.deepcopy(new_base)
+    current = json_copy(new_base)
     for change in changes:
         conflict = _conflict(change, old_base, new_base, current)
         cid = change.get("id")
@@ -129,7 +129,7 @@ def _item(document, path, name):
     items = value_at(document, path)
     if not isinstance(items, list):
         return MISSING
-    return next((copy.deepcopy(i) for i in items if item_key(i) == name), MISSING)
+    return next((json_copy(i) for i in items if item_key(i) == name), MISSING)
 
 
 def _container_missing(document, path) -> bool:

@@ -7,11 +7,11 @@ and it holds one canonical shape: labels as language maps, actions as
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from .jsoncopy import json_copy
 from .model import default_label, language_map
 
 STATE_CATEGORIES = ("open", "active", "waiting", "done", "cancelled")
@@ -39,7 +39,7 @@ def format_minutes(minutes: int) -> str:
 
 def action_of(doc: Mapping) -> dict:
     """An action in canonical form (a private copy): ``{"action": name, "params": {...}}``."""
-    return {"action": doc["action"], "params": copy.deepcopy(dict(doc.get("params") or {}))}
+    return {"action": doc["action"], "params": json_copy(dict(doc.get("params") or {}))}
 
 
 def _actions(docs) -> tuple:
@@ -47,7 +47,7 @@ def _actions(docs) -> tuple:
 
 
 def _copies(actions) -> list:
-    return [copy.deepcopy(a) for a in actions]
+    return [json_copy(a) for a in actions]
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class Transition:
         if self.requires:
             out["requires"] = list(self.requires)
         if self.guard is not None:
-            out["guard"] = copy.deepcopy(self.guard)
+            out["guard"] = json_copy(self.guard)
         if self.actions:
             out["actions"] = _copies(self.actions)
         if self.comment != "none":
@@ -202,7 +202,7 @@ class Transition:
         return cls(name=name, from_states=None if source == ANY_STATE else tuple(source), to=doc["to"],
                    label=language_map(doc.get("label")) or default_label(name),
                    roles=tuple(doc.get("roles", ())), requires=tuple(doc.get("requires", ())),
-                   guard=copy.deepcopy(dict(guard)) if guard is not None else None,
+                   guard=json_copy(dict(guard)) if guard is not None else None,
                    actions=_actions(doc.get("actions")), comment=doc.get("comment", "none"),
                    approval=Approval.from_document(approval) if approval is not None else None)
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
+from functools import lru_cache
 from typing import Mapping
 
 from .conditions import check_condition
 from .errors import Problem, pointer
 from .fieldtypes import COMMON_PROPERTIES, TYPE_PROPERTIES, show, value_problem
 from .identifiers import identifier_problem
+from .jsoncopy import json_key
 from .model import SYSTEM_COLUMNS, Entity, Field
 from .semantic import _a, _sanitised_field
 from .workflow import ANY_STATE, duration_minutes
@@ -114,12 +117,26 @@ def _named_list(items, kind: str, key: str) -> list[Problem]:
 def typed_entities(docs: list, types) -> dict[str, Entity]:
     """Entity models built leniently from entity documents (the first of a name wins)."""
     entities: dict[str, Entity] = {}
+    types_key = tuple(sorted(types.items()))
     for doc in docs:
         if isinstance(doc, dict) and isinstance(doc.get("name"), str) and doc["name"] not in entities:
             fields = doc.get("fields") if isinstance(doc.get("fields"), list) else []
-            built = [f for f in (_field(f, types) for f in fields if isinstance(f, dict)) if f is not None]
+            built = [f for f in (_kept_field(f, types, types_key) for f in fields if isinstance(f, dict))
+                     if f is not None]
             entities[doc["name"]] = Entity(name=doc["name"], label={}, fields=tuple(built))
     return entities
+
+
+def _kept_field(doc: dict, types, types_key) -> Field | None:
+    """`_field`, kept per field's JSON: every check of a document builds its entities
+    three times, and a designer's edit changes one field of hundreds."""
+    text = json_key(doc)
+    return _field(doc, types) if text is None else _field_of(text, types_key)
+
+
+@lru_cache(maxsize=4096)
+def _field_of(text: str, types_key: tuple) -> Field | None:
+    return _field(json.loads(text), dict(types_key))
 
 
 def _field(doc: dict, types) -> Field | None:

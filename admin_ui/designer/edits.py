@@ -3,7 +3,7 @@ one. They write what the admin asked for and nothing more; whether the result is
 is the engine's check, shown next to the control (`engine.drafts`)."""
 from __future__ import annotations
 
-import copy
+from metadata.jsoncopy import json_copy
 
 
 class EditRefused(ValueError):
@@ -65,7 +65,7 @@ def field_index(entity: dict, name: str) -> int:
 
 def add_entity(document: dict, name: str, label: dict | None, plural: dict | None) -> dict:
     """A new entity with one required text field, `name` (an entity needs a field)."""
-    out = copy.deepcopy(document)
+    out = json_copy(document)
     entity = {"name": name, "fields": [{"name": "name", "type": "string", "required": True,
                                         "label": {"en": "Name", "zh-CN": "名称"}}]}
     if label:
@@ -78,7 +78,7 @@ def add_entity(document: dict, name: str, label: dict | None, plural: dict | Non
 
 def add_field(document: dict, entity_name: str, field: dict, section: str | None = None) -> dict:
     """`field` appended to the entity's fields, and to `section` of its form layouts."""
-    out = copy.deepcopy(document)
+    out = json_copy(document)
     editable_list(entity_of(out, entity_name), "fields").append(field)
     if section:
         for layout in form_layouts(out, entity_name):
@@ -99,7 +99,7 @@ def relabel_field(document: dict, entity_name: str, field_name: str, label: dict
 
 def set_property(document: dict, entity_name: str, field_name: str, key: str, value) -> dict:
     """The field's `key` set to `value` (removed when the value is None or False)."""
-    out = copy.deepcopy(document)
+    out = json_copy(document)
     entity = entity_of(out, entity_name)
     field = entity["fields"][field_index(entity, field_name)]
     if value is None or value is False:
@@ -111,7 +111,7 @@ def set_property(document: dict, entity_name: str, field_name: str, key: str, va
 
 def move_field(document: dict, entity_name: str, field_name: str, step: int) -> dict:
     """The field moved `step` places (-1 up, +1 down); at either end it stays."""
-    out = copy.deepcopy(document)
+    out = json_copy(document)
     entity = entity_of(out, entity_name)
     fields = entity["fields"]
     index = field_index(entity, field_name)
@@ -124,7 +124,7 @@ def move_field(document: dict, entity_name: str, field_name: str, step: int) -> 
 def retire_field(document: dict, entity_name: str, field_name: str) -> dict:
     """The field removed, and with it from the entity's layouts (its values are archived
     when the draft is published)."""
-    out = copy.deepcopy(document)
+    out = json_copy(document)
     entity = entity_of(out, entity_name)
     del entity["fields"][field_index(entity, field_name)]
     for layout in dicts(out, "layouts"):

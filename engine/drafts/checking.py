@@ -4,7 +4,7 @@ layer cannot do over its installed packs (remove a pack's definition)."""
 from __future__ import annotations
 
 from engine.errors import LoomError
-from engine.packs.layers import base_document, canonical, load_layers
+from engine.packs.layers import canonical_base, load_layers
 from metadata.layering import LayerError, apply_changes, derive, item_key, split_path
 
 
@@ -32,8 +32,7 @@ def _pack_removals(session, desired) -> list[dict]:
     layers = load_layers(session)
     if not layers.packs:
         return []
-    base, _ = base_document(layers)
-    base = canonical(base, session.extra_types)
+    base = canonical_base(layers, session.extra_types)
     changes, problems = derive(base, desired)
     try:
         kept = apply_changes(base, changes)

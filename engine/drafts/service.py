@@ -9,7 +9,6 @@ draft revision with the compiled metadata of the current version, so reviewing t
 draft again costs no dry run."""
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -19,6 +18,7 @@ from engine.drafts.rebasing import rebase_draft
 from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.migration import versions
 from engine.words import counted
+from metadata.jsoncopy import json_copy
 
 EMPTY = {"entities": []}
 
@@ -125,9 +125,9 @@ class Drafts:
         found = self.mine()
         version, document = self.published()
         if found is None:
-            return Draft(None, self.actor.email, version, copy.deepcopy(document), [], None, None)
+            return Draft(None, self.actor.email, version, json_copy(document), [], None, None)
         if found.based_on != version and found.document == self.published(found.based_on)[1]:
-            return replace(found, based_on=version, document=copy.deepcopy(document), problems=[])
+            return replace(found, based_on=version, document=json_copy(document), problems=[])
         return found
 
     # -- writing ----------------------------------------------------------------------

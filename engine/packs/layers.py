@@ -2,13 +2,16 @@
 dependency order + the tenant's overlay (the tenant's own changes over them)."""
 from __future__ import annotations
 
-import copy
+import json
+import threading
+from collections import OrderedDict
 
 from engine.errors import ValidationFailed
 from engine.migration import current_package
 from engine.packs import state
 from engine.words import counted
 from metadata import Package
+from metadata.jsoncopy import json_copy
 from metadata.layering import MISSING, LayerError, apply_changes, compose, derive, value_at
 
 
@@ -22,14 +25,39 @@ def base_document(layers: state.Layers) -> tuple[dict, dict]:
 
 def effective_document(layers: state.Layers, extra_types=None) -> dict:
     """The packs' base (canonical, as the overlay was derived against it) + the overlay."""
-    base, _ = base_document(layers)
-    if layers.packs:
-        base = _canonical_base(base, extra_types)
+    base = canonical_base(layers, extra_types)
     try:
         return apply_changes(base, layers.overlay)
     except LayerError as exc:
         raise ValidationFailed(f"the tenant's changes no longer fit the packs: {exc}",
                                code="overlay_conflict") from None
+
+
+_BASES: OrderedDict = OrderedDict()  # {(the bundles as JSON, field types): their canonical base}
+_BASES_KEPT = 16
+_BASES_LOCK = threading.Lock()
+
+
+def canonical_base(layers: state.Layers, extra_types=None) -> dict:
+    """The installed packs' composed base in canonical form (what the tenant's overlay is
+    derived against and applied to); without packs, an empty document. Kept per content
+    of the packs' bundles and the field types, since every edit's check and every dry run
+    needs it: shared, so read it, never change it."""
+    if not layers.packs:
+        return base_document(layers)[0]
+    key = (json.dumps(layers.bundles(), default=str),  # as stored: another order only misses
+           tuple(sorted((extra_types or {}).items())))
+    with _BASES_LOCK:
+        found = _BASES.get(key)
+        if found is not None:
+            _BASES.move_to_end(key)
+            return found
+    found = _canonical_base(base_document(layers)[0], extra_types)
+    with _BASES_LOCK:
+        _BASES[key] = found
+        while len(_BASES) > _BASES_KEPT:
+            _BASES.popitem(last=False)
+    return found
 
 
 def _canonical_base(base, extra_types) -> dict:
@@ -65,9 +93,7 @@ def read_layers(conn, schema, extra_types=None) -> state.Layers:
 def overlay_for(layers: state.Layers, desired: dict, extra_types=None) -> list:
     """The tenant's changes that turn the packs' base into `desired`; unchanged changes
     keep their id, author and time. Refuses what a layer above cannot do."""
-    base, _ = base_document(layers)
-    if layers.packs:
-        base = _canonical_base(base, extra_types)
+    base = canonical_base(layers, extra_types)
     changes, problems = derive(base, desired)
     if problems:
         raise ValidationFailed(f"the document removes {counted(len(problems), 'definition')} an installed "
@@ -81,7 +107,7 @@ def overlay_for(layers: state.Layers, desired: dict, extra_types=None) -> list:
         if change["op"] != "add":
             was = value_at(base, change["path"])
             if was is not MISSING:
-                change["was"] = copy.deepcopy(was)
+                change["was"] = json_copy(was)
         out.append(change)
     return out
 

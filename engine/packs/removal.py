@@ -6,9 +6,8 @@ only the pack's code can run — its workflows, rule sets and templates — goes
 With purge, everything the pack defined goes (its data archived by the migration)."""
 from __future__ import annotations
 
-import copy
-
 from engine.errors import Conflict
+from metadata.jsoncopy import json_copy
 
 CODE_LISTS = ("workflows", "rulesets", "templates")
 ALL_LISTS = ("entities", "workflows", "rulesets", "templates", "layouts")
@@ -17,7 +16,7 @@ SYSTEM_FIELDS = ("id", "created_at", "updated_at", "owner_id")
 
 def detached_document(document, origins, pack, purge, field_types, extra_types) -> tuple[dict, list]:
     """(the tenant's document without `pack`, the paths of what was removed)."""
-    out = copy.deepcopy(document)
+    out = json_copy(document)
     removed = []
     for key in (ALL_LISTS if purge else CODE_LISTS):
         kept = []

@@ -9,7 +9,7 @@ from engine.errors import Conflict, LoomError, NotFound, ValidationFailed
 from engine.packs import catalog as catalogue
 from engine.packs import state
 from engine.packs.demo import load_demo
-from engine.packs.layers import base_document, canonical, effective_document, load_layers
+from engine.packs.layers import base_document, canonical, canonical_base, effective_document, load_layers
 from engine.packs.pack import version_key
 from engine.packs.removal import detached_document
 from engine.packs.steps import StepRunner
@@ -125,8 +125,8 @@ class PackService:
         target.version, target.base = pack.version, copy.deepcopy(pack.bundle)
         enabled = set(session.enabled) | {p.name for p in new_layers.packs}
         extra_types = self.loom.plugins.extra_types(enabled)
-        old_base = canonical(base_document(layers)[0], extra_types)
-        new_base = canonical(base_document(new_layers)[0], extra_types)
+        old_base = canonical_base(layers, extra_types)
+        new_base = canonical_base(new_layers, extra_types)
         rebased = rebase(layers.overlay, old_base, new_base, keep_tenant=set(keep_tenant),
                          take_pack=set(take_pack))
         report = {"tenant": slug, "pack": name, "from": installed.version, "to": pack.version,
@@ -175,9 +175,7 @@ class PackService:
         desired, dropped = detached_document(current, origins, name, purge,
                                              self.loom.plugins.field_types(),
                                              self.loom.plugins.extra_types(enabled))
-        base = base_document(remaining)[0]
-        if remaining.packs:
-            base = canonical(base, self.loom.plugins.extra_types(enabled))
+        base = canonical_base(remaining, self.loom.plugins.extra_types(enabled))
         remaining.overlay, problems = derive(base, desired)
         if problems:  # cannot happen: the remaining packs' definitions are all kept
             raise LoomError(f"removing {name} would remove definitions of other packs", details=problems)

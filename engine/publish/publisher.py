@@ -138,7 +138,7 @@ class Publisher:
         try:
             with storage.migration() as conn:
                 versions.lock_history(conn, schema)
-                previous, old_pkg = current_package(conn, schema, self.target.extra_types)
+                previous, old_pkg, old_tables = self._current(conn, request.dry_run)
                 if request.based_on is not None and request.based_on != previous:
                     raise Conflict(f"version {previous} was published after version {request.based_on}, "
                                    f"which this document was made from", code="version_moved",
@@ -152,7 +152,7 @@ class Publisher:
                         result.plan = preview(conn, [], old_pkg, package, {}, [], [], [])
                     return result
                 keyring = _keyring(conn, schema, old_pkg, package, storage.slug, request.dry_run)
-                old_tables = compile_tables(old_pkg, schema, keyring) if old_pkg else {}
+                old_tables = old_tables(keyring)
                 stranded, moves = move_records(conn, schema, changes, package, old_tables, request.state_map,
                                                True, tenant=storage.slug, old_pkg=old_pkg)
                 result.moves = moves
@@ -184,6 +184,21 @@ class Publisher:
             raise MigrationRefused(
                 "the database refused the migration; nothing was changed",
                 details=[{"message": str(exc.orig).strip().splitlines()[0]}]) from None
+
+    def _current(self, conn, dry_run) -> tuple:
+        """(the current version, its Package, a function of the data keys giving its
+        tables). A dry run starts from the install's compiled metadata of that version when it is kept (the
+        designer's review and a pack's preview read, and compile, nothing again); a
+        publication reads the version in its own transaction."""
+        storage = self.target.storage
+        if dry_run and self.target.cache is not None:
+            version = versions.current_version(conn, storage.schema)
+            kept = self.target.cache.kept(storage, version, self.target.extra_types) if version else None
+            if kept is not None:
+                return version, kept.package, lambda keyring: (
+                    kept.tables if keyring is None else compile_tables(kept.package, storage.schema, keyring))
+        previous, old_pkg = current_package(conn, storage.schema, self.target.extra_types)
+        return previous, old_pkg, lambda keyring: compile_tables(old_pkg, storage.schema, keyring) if old_pkg else {}
 
 
 def _keyring(conn, schema, old_pkg, package, slug, dry_run):

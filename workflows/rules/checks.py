@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Mapping
 
 from metadata.conditions import SYSTEM_FIELD_TYPES, check_condition
+from metadata.jsoncopy import json_key
 
 from .conditions import (
     NO_VALUE_OPS, OPS, OPS_BY_KIND, ORDERING, TYPE_KINDS, TooComplex, is_leaf, normalize, to_dnf, value_kind,
@@ -39,6 +40,23 @@ def schema() -> dict:
 def _validator():
     from jsonschema import Draft202012Validator
     return Draft202012Validator(schema())
+
+
+def _schema_found(doc) -> tuple[dict, ...]:
+    """The schema's problems of the rule set `doc` (paths from the rule set itself), kept
+    per rule set's JSON: a designer's edit changes one rule set of many, and the others
+    are not checked against the schema again."""
+    text = json_key(doc)  # in its own key order: the problems come in it
+    return _schema_found_in(doc) if text is None else _schema_found_of(text)
+
+
+@lru_cache(maxsize=1024)
+def _schema_found_of(text: str) -> tuple[dict, ...]:
+    return _schema_found_in(json.loads(text))
+
+
+def _schema_found_in(doc) -> tuple[dict, ...]:
+    return tuple(p for error in _validator().iter_errors(doc) for p in _schema_problems(error, ""))
 
 
 # --- schema errors in plain words ------------------------------------------------------
@@ -292,11 +310,11 @@ def check_ruleset(doc, entity_fields=None, known_actions: set[str] | None = None
     entity_fields, typing = _typing(entity_fields)
     condition_problems, condition_paths = _condition_problems(doc, typing, path_prefix)
     problems, seen = [], set()
-    for error in _validator().iter_errors(doc):
-        for p in _schema_problems(error, path_prefix):
-            if (p["field"], p["code"]) not in seen and not _inside(p["field"], condition_paths):
-                seen.add((p["field"], p["code"]))
-                problems.append(p)
+    for found in _schema_found(doc):
+        p = dict(found, field=path_prefix + found["field"])
+        if (p["field"], p["code"]) not in seen and not _inside(p["field"], condition_paths):
+            seen.add((p["field"], p["code"]))
+            problems.append(p)
     problems += condition_problems
     if not isinstance(doc, dict):
         return problems
