@@ -56,6 +56,8 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("failed_logins", Integer, nullable=False, server_default="0"),  # in a row, since the last success
         Column("locked_until", DateTime(timezone=True)),
         Column("password_changed_at", DateTime(timezone=True)),  # sessions signed in before it end
+        Column("roles", JSON),            # revision 0009: the tenant's roles the user holds
+        Column("permission_sets", JSON),  # revision 0009: extra rights on top of them
         Index("ix_loom_users_manager", "manager_id"),
     )
     Table(

@@ -35,7 +35,10 @@ def set_password_path(secret: str) -> str:
 @api.get("/users")
 def list_people():
     storage = _admin("list the users")
-    return jsonify({"items": [p.to_dict() for p in people.people(storage)], "roles": list(people.roles())})
+    package = g.session.metadata().package
+    return jsonify({"items": [p.to_dict() for p in people.people(storage)], "roles": list(people.roles()),
+                    "tenant_roles": [r["name"] for r in package.roles],
+                    "permission_sets": [s["name"] for s in package.permission_sets]})
 
 
 @api.post("/users")
@@ -51,14 +54,16 @@ def invite_user():
 
 @api.patch("/users/<int:user_id>")
 def change_user(user_id):
-    """Body: any of {role, manager (an e-mail or null), display_name, active}."""
+    """Body: any of {role, manager (an e-mail or null), display_name, active, roles,
+    permission_sets} (the last two: lists of the tenant's role and permission-set names)."""
     storage = _admin("change users")
-    body = json_body(keys=("role", "manager", "display_name", "active"))
-    changes = {key: body[key] for key in ("role", "display_name", "active") if key in body}
+    keys = ("role", "manager", "display_name", "active", "roles", "permission_sets")
+    body = json_body(keys=keys)
+    changes = {key: body[key] for key in keys if key in body and key != "manager"}
     if "manager" in body:
         changes["manager"] = _text(body, "manager")
-    return jsonify(people.change(storage, user_id, g.session.actor, **{
-        key: changes.get(key, UNSET) for key in ("role", "manager", "display_name", "active")}).to_dict())
+    return jsonify(people.change(storage, user_id, g.session.actor, package=g.session.metadata().package,
+                                 **{key: changes.get(key, UNSET) for key in keys}).to_dict())
 
 
 @api.post("/users/<int:user_id>/password-reset")

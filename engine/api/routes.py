@@ -62,7 +62,7 @@ def export_records(entity):
     if kind == "csv":
         fields = request.args.get("fields")
         only = None if fields is None else {"id", "version", *fields.split(",")}
-        body = as_csv(records, columns_of(g.session.metadata().entity(entity), only))
+        body = as_csv(records, columns_of(g.session.records.visible_entity(entity), only))
     else:
         body = as_jsonl(records)
     response = Response(stream_with_context(body), content_type=FORMATS[kind])

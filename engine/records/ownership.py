@@ -23,9 +23,10 @@ class OwnershipWrites:
     @one_version
     def assign(self, entity_name, record_id, owner_id, expected_version=None):
         """Make the active user `owner_id` the record's owner; the record as it is after."""
-        if self.actor is not None and not self.actor.is_admin:
-            raise Forbidden("only a tenant admin may give a record to another owner", code="assign_refused")
         entity, table, shape = self._entity(entity_name)
+        if not self.permissions.may(entity.name, "transfer"):
+            raise Forbidden("only a tenant admin or a role with the transfer right may give a record "
+                            "to another owner", code="assign_refused")
         record_id = _record_id(record_id, entity_name)
         expected_version = expected_version_of(None, expected_version)
         with self._write() as conn:
@@ -33,7 +34,7 @@ class OwnershipWrites:
             old = self._editable(conn, entity, table, record_id, expected_version)
             before = shape.dump(old)
             if before["owner_id"] == owner_id:
-                return before
+                return self.permissions.strip(entity, before)
             at = utcnow()
             new_columns = {"owner_id": owner_id, "version": old["version"] + 1, "updated_at": at,
                            "updated_by": self.actor_id}
@@ -43,7 +44,7 @@ class OwnershipWrites:
             audit = audit_row(at, self.actor_id, "assign", entity.name, record_id, new_columns["version"], changes)
             [event] = self._finish(conn, [event], [audit], at)
         self.hooks.after_commit(event)
-        return event.record
+        return self.permissions.strip(entity, event.record)
 
 
 def _active_user(conn, storage, owner_id) -> int:
