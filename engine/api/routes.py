@@ -135,12 +135,13 @@ def metadata_for_screens():
     a screen revalidates with If-None-Match and gets a 304 while nothing changed."""
     session, language = g.session, _language()
     compiled = session.metadata()
-    role = session.actor.role
-    etag = f"{session.tenant.uid[:12]}.{compiled.version}.{role}.{language or 'all'}"
+    role, permissions = session.actor.role, session.records.permissions
+    held = ".".join("+".join(part) if isinstance(part, tuple) else part for part in permissions.key)
+    etag = f"{session.tenant.uid[:12]}.{compiled.version}.{held}.{language or 'all'}"
     if request.if_none_match.contains(etag) or request.if_none_match.star_tag:
         response = Response(status=304)
     else:
-        response = Response(cached_view(compiled, role, language), mimetype="application/json")
+        response = Response(cached_view(compiled, role, language, permissions), mimetype="application/json")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -1,5 +1,5 @@
-"""Asked of a record before writing it: whether the actor may change it (the same check a
-write makes, `Sharing.require_edit`), so a screen does not offer an edit the engine would
+"""Asked of a record before writing it: whether the actor may change it (the same checks a
+write makes: its roles' `update` right and `Sharing.require_edit`), so a screen does not offer an edit the engine would
 refuse; and how it would read with some fields filled, so a workflow step is checked on
 the fields it asks for before it writes them."""
 from __future__ import annotations
@@ -16,6 +16,8 @@ class AccessReads:
         (NotFound, as for a read, when it may not even read it)."""
         entity, _table, _shape = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
+        if not self.permissions.may(entity.name, "update"):
+            return False
         with self.storage.connect() as conn:
             try:
                 self.sharing.require_edit(conn, entity, record_id)
@@ -29,7 +31,7 @@ class AccessReads:
         that is no record, is left out."""
         entity, _table, _shape = self._entity(entity_name)
         ids = sorted({_record_id(i, entity_name) for i in record_ids})
-        if not ids:
+        if not ids or not self.permissions.may(entity.name, "update"):
             return set()
         with self.storage.connect() as conn:
             return self.sharing.editable_among(conn, entity, ids)

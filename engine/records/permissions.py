@@ -82,6 +82,9 @@ class Permissions:
         self.actor = actor
         self.unrestricted = actor is None or actor.is_admin
         self.sources = () if actor is None else sources_of(package, actor)
+        # what the answers depend on: views built from them are kept per key
+        self.key = ("all",) if self.unrestricted else \
+            (actor.role, tuple(getattr(actor, "roles", ())), tuple(getattr(actor, "permission_sets", ())))
         self._memo: dict = {}
 
     # -- entities ---------------------------------------------------------------------
@@ -181,6 +184,41 @@ class Permissions:
         if readonly:
             raise Forbidden(f"your roles do not allow you to change {', '.join(d['field'] for d in readonly)}",
                             code="field_not_editable", details=readonly)
+
+    def visible_package(self, package):
+        """`package` as the screens draw it for the actor: the entities it may not read left
+        out with their layouts and workflows, the fields it may not read hidden (so every
+        layout leaves them out) and those it may only read read-only."""
+        if self.unrestricted:
+            return package
+        entities = []
+        for entity in package.entities:
+            if not self.may(entity.name, "read"):
+                continue
+            fields = []
+            for field in entity.fields:
+                access = self.access(entity, field.name)
+                fields.append(replace(field, hidden=True) if access == "none" else
+                              replace(field, readonly=True) if access == "read" else field)
+            entities.append(replace(entity, fields=tuple(fields)))
+        kept = {e.name for e in entities}
+        layouts = [self._layout(package, layout) for layout in package.layouts if layout.get("entity") in kept]
+        return replace(package, entities=tuple(entities), layouts=tuple(layouts),
+                       workflows=tuple(w for w in package.workflows if w.entity in kept))
+
+    def _layout(self, package, layout: dict) -> dict:
+        """A list layout's settings naming a hidden field dropped (the sections and columns
+        leave hidden fields out by themselves)."""
+        hidden = self.hidden(package.entity(layout["entity"]))
+        if not hidden:
+            return layout
+        layout = dict(layout)
+        if "header_fields" in layout:
+            layout["header_fields"] = [n for n in layout["header_fields"] if n not in hidden]
+        for key in ("kanban_field", "calendar_field"):
+            if layout.get(key) in hidden:
+                del layout[key]
+        return layout
 
     # -- personal data ------------------------------------------------------------------
     def may_unmask(self, pii_class: str) -> bool:
