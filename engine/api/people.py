@@ -1,15 +1,18 @@
 """People, API tokens and the audit log over REST (admins only):
-`/api/v1/t/<tenant>/users`, `/tokens` and `/audit`."""
+`/api/v1/t/<tenant>/users`, `/tokens` and `/audit`; why a user sees what they see (admins
+only); handing a user's records, or one record, to another user (admins, or roles with
+the `transfer` right)."""
 from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from engine import people
+from engine import auth, people
 from engine.api.body import json_body
 from engine.api.params import accepts
 from engine.api.routes import api
 from engine.auth import UNSET
 from engine.errors import ValidationFailed
+from engine.install import TenantSession
 from engine.records.audit_log import AuditQuery, audit_page
 
 
@@ -99,3 +102,46 @@ def audit_log():
     """The audit log, newest first, filtered; `next` is the `before` of the next page."""
     storage = _admin("read the audit log")
     return jsonify(audit_page(storage, AuditQuery.parse(request.args)))
+
+
+# -- why, and handing records over ------------------------------------------------------
+def _user_actor(storage, user_id):
+    """The user `user_id` as an Actor (404 when there is none)."""
+    people.person(storage, user_id)
+    return next(a for a in auth.list_users(storage) if a.id == user_id)
+
+
+@api.get("/users/<int:user_id>/why")
+@accepts("entity", "field", "record")
+def why_user(user_id):
+    """Why the user may (or may not) use an entity, a field of it, or one of its records:
+    the roles, permission sets and sharing terms that decide it (admins only)."""
+    storage = _admin("ask why a user sees what they see")
+    entity = request.args.get("entity")
+    if not entity:
+        raise ValidationFailed("name the entity: ?entity=...", details=[{"field": "entity", "message": "required"}])
+    actor = _user_actor(storage, user_id)
+    records = TenantSession(g.session.install, g.session.tenant, actor).records
+    answer = records.why(entity, request.args.get("field"), request.args.get("record"))
+    return jsonify({"user": {"id": actor.id, "email": actor.email, "role": actor.role}, **answer})
+
+
+@api.post("/users/<int:user_id>/transfer")
+def transfer_records(user_id):
+    """Body {to: a user id, entity: optional}: every record the user owns (of the entity, or
+    of every entity you may transfer) becomes `to`'s; one audit row per record."""
+    body = json_body(keys=("to", "entity"))
+    entity = body.get("entity")
+    if entity is not None and not isinstance(entity, str):
+        raise ValidationFailed("entity must be an entity's name", details=[{"field": "entity", "message": "not text"}])
+    moved = g.session.records.transfer(user_id, body.get("to"), entity)
+    return jsonify({"transferred": moved, "total": sum(moved.values())})
+
+
+@api.post("/records/<entity>/<record_id>/owner")
+def give_record(entity, record_id):
+    """Body {owner_id}: the record becomes the active user's (admins, or a role with the
+    entity's `transfer` right); If-Match as for an update."""
+    body = json_body(keys=("owner_id",))
+    return jsonify(g.session.records.assign(entity, record_id, body.get("owner_id"),
+                                            expected_version=request.headers.get("If-Match")))

@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from engine.auth import create_token, create_user, update_user
+from engine.auth import create_token, create_user, list_users, update_user
 
 API = "/api/v1/t/acme"
 DOC = {"entities": [
@@ -143,3 +143,75 @@ def test_a_role_naming_unknown_entities_fields_or_rights_is_refused_with_paths(a
     assert paths == {"/roles/1/entities/clam", "/roles/1/entities/claim/rights/1",
                      "/roles/1/entities/claim/fields/verdict", "/roles/1/entities/policy/fields/premium",
                      "/roles/2/name"}
+
+
+def test_an_admin_asks_why_a_user_sees_a_field_and_a_record(client, world, acme):
+    users = {u["email"]: u["id"] for u in client.get(f"{API}/users", headers=world["admin"]).get_json()["items"]}
+    why = client.get(f"{API}/users/{users['adj@acme.test']}/why?entity=policy&field=premium&record={world['policy']}",
+                     headers=world["admin"])
+    assert why.status_code == 200, why.get_json()
+    body = why.get_json()
+    assert body["rights"]["read"] == [{"kind": "role", "name": "claims_adjuster"}] and "update" not in body["rights"]
+    assert body["field"]["access"] == "none"
+    assert body["record"]["may_read"] and not body["record"]["may_edit"]
+    member = client.get(f"{API}/users/{users['mem@acme.test']}/why?entity=claim&field=amount",
+                        headers=world["admin"]).get_json()
+    assert member["field"]["access"] == "edit" and member["sources"] == [{"kind": "built-in role", "name": "member"}]
+    for query, status in (("entity=nope", 404), ("entity=policy&field=nope", 400), ("", 400),
+                          (f"entity=policy&record=999", 404)):
+        assert client.get(f"{API}/users/{users['adj@acme.test']}/why?{query}",
+                          headers=world["admin"]).status_code == status, query
+    assert client.get(f"{API}/users/{users['adj@acme.test']}/why?entity=policy",
+                      headers=world["adj"]).status_code == 403
+
+
+def test_an_admin_hands_a_departed_users_records_to_another_audited(client, world, acme):
+    from engine import people
+
+    users = {u["email"]: u["id"] for u in client.get(f"{API}/users", headers=world["admin"]).get_json()["items"]}
+    mem = world["mem"]
+    made = [client.post(f"{API}/records/memo", json={"text": f"m{i}"}, headers=mem).get_json()["id"] for i in range(3)]
+    client.post(f"{API}/records/policy", json={"number": "P-9"}, headers=mem)
+    people.change(acme.storage, users["mem@acme.test"], active=False)
+    refused = client.post(f"{API}/users/{users['mem@acme.test']}/transfer",
+                          json={"to": users["mem@acme.test"]}, headers=world["admin"])
+    assert refused.status_code == 400  # not an active user
+    moved = client.post(f"{API}/users/{users['mem@acme.test']}/transfer",
+                        json={"to": users["adj@acme.test"], "entity": "memo"}, headers=world["admin"])
+    assert moved.status_code == 200 and moved.get_json() == {"transferred": {"memo": 3}, "total": 3}
+    assert {acme.records.get("memo", i)["owner_id"] for i in made} == {users["adj@acme.test"]}
+    history = acme.records.history("memo", made[0])
+    assert history[-1]["action"] == "assign" and history[-1]["actor_id"] == users["admin@acme.test"]
+    rest = client.post(f"{API}/users/{users['mem@acme.test']}/transfer", json={"to": users["admin@acme.test"]},
+                       headers=world["admin"]).get_json()
+    assert rest == {"transferred": {"policy": 1}, "total": 1}
+    assert client.post(f"{API}/users/{users['admin@acme.test']}/transfer", json={"to": users["adj@acme.test"]},
+                       headers=world["adj"]).status_code == 403
+    one = client.post(f"{API}/records/memo/{made[0]}/owner", json={"owner_id": users["admin@acme.test"]},
+                      headers=world["admin"])
+    assert one.status_code == 200 and one.get_json()["owner_id"] == users["admin@acme.test"]
+
+
+def test_the_command_line_gives_roles_and_transfers_records(install, world, acme):
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    def run(*args):
+        return CliRunner().invoke(cli, list(args), obj=install)
+
+    given = run("user", "roles", "acme", "mem@acme.test", "--role", "claims_adjuster",
+                "--permission-set", "claim_export")
+    assert given.exit_code == 0, given.output
+    assert "roles: claims_adjuster; permission sets: claim_export" in given.output
+    bad = run("user", "roles", "acme", "mem@acme.test", "--role", "pilot")
+    assert bad.exit_code != 0 and "pilot" in bad.output and "Traceback" not in bad.output
+    assert next(a for a in list_users(acme.storage)
+                if a.email == "mem@acme.test").roles == ("claims_adjuster",)
+    acme.records.assign("claim", world["claim"], next(a.id for a in list_users(
+        acme.storage) if a.email == "mem@acme.test"))
+    moved = run("records", "transfer", "acme", "mem@acme.test", "adj@acme.test", "--entity", "claim")
+    assert moved.exit_code == 0, moved.output
+    assert "claim\t1" in moved.output and "transferred 1 records" in moved.output
+    unknown = run("records", "transfer", "acme", "ghost@acme.test", "adj@acme.test")
+    assert unknown.exit_code != 0 and "ghost@acme.test" in unknown.output
