@@ -11,7 +11,7 @@ import copy
 from engine.errors import Conflict
 
 CODE_LISTS = ("workflows", "rulesets", "templates")
-ALL_LISTS = ("entities", "workflows", "rulesets", "templates", "layouts")
+ALL_LISTS = ("entities", "workflows", "rulesets", "templates", "layouts", "roles", "permission_sets")
 SYSTEM_FIELDS = ("id", "created_at", "updated_at", "owner_id")
 
 
