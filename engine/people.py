@@ -141,9 +141,10 @@ def change(storage, user_id, by=None, *, role=auth.UNSET, manager=auth.UNSET, di
     found = person(storage, user_id)
     if manager is not auth.UNSET:
         _stored_text(manager, "manager")
-    if role is not auth.UNSET and role not in roles():
-        raise ValidationFailed(f"unknown role {role!r}; use one of: {', '.join(roles())}",
-                               details=[{"field": "role", "message": f"not one of {', '.join(roles())}"}])
+    built_in = auth.ROLES  # `roles` here is the tenant roles given
+    if role is not auth.UNSET and role not in built_in:
+        raise ValidationFailed(f"unknown role {role!r}; use one of: {', '.join(built_in)}",
+                               details=[{"field": "role", "message": f"not one of {', '.join(built_in)}"}])
     if active is not auth.UNSET and not isinstance(active, bool):
         raise ValidationFailed("active is true or false", details=[{"field": "active", "message": "not a boolean"}])
     if active is False and by is not None and by.id == found.id:
