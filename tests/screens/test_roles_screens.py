@@ -3,6 +3,8 @@ a policy and sees no premium (not as a column, a field or a value), opens a clai
 changes its decision — the one field the form offers — and axe finds nothing."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -54,3 +56,26 @@ def test_a_claims_adjuster_sees_no_premium_and_changes_only_the_decision(page, s
     assert_accessible(page)
     assert site.install.session("acme").records.get("claim", world["claim"])["decision"] == "paid"
     site.install.session("acme").records.update("claim", world["claim"], {"decision": "open"})
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_an_admin_reads_why_and_hands_records_over_in_the_people_section(page, site, language):
+    site, _world = site
+    sign_in(page, site, email="admin@acme.test", path="designer/people")
+    if language == "zh-CN":
+        page.get_by_role("button", name="中文").click()
+        page.goto(site.screen("designer/people"))
+    words = {"en": ("Roles and access: adj@acme.test", "Explain", "Hand over the records", "Field premium: none",
+                    "Entity", "Field (optional)"),
+             "zh-CN": ("角色与权限：adj@acme.test", "说明原因", "移交记录", "字段 premium：none", "实体",
+                       "字段（可选）")}[language]
+    page.get_by_role("link", name=words[0]).click()
+    assert_accessible(page)
+    page.get_by_role("combobox", name=re.compile("^" + words[4])).select_option("policy")
+    page.get_by_label(words[5]).fill("premium")
+    page.get_by_role("button", name=words[1]).click()
+    expect(page.get_by_role("status").filter(has_text=words[3])).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name=words[2]).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("adj@acme.test")
+    assert_accessible(page)

@@ -73,3 +73,31 @@ def test_an_adjuster_edits_the_decision_and_only_the_decision(adjuster, world, i
     assert record["decision"] == "paid"
     adjuster.post(f"e/claim/{world['claim']}/edit", {"amount": "1", VERSION_FIELD: "2"})
     assert install.session("acme").records.get("claim", world["claim"])["amount"] == "300.00"
+
+
+@pytest.fixture
+def admin(install, world):
+    return ScreenClient(create_app(install, {"TESTING": True}), "acme", "admin@acme.test")
+
+
+def test_an_admin_gives_roles_asks_why_and_hands_records_over_on_the_people_pages(admin, install, world):
+    storage = install.session("acme").storage
+    ids = {a.email: a.id for a in auth.list_users(storage)}
+    assert "Roles and access" in admin.get("designer/people").text
+    page = admin.get(f"designer/people/{ids['adj@acme.test']}/access?entity=policy&field=premium&record={world['policy']}")
+    assert page.status_code == 200 and "Field premium: none" in page.text and "Claims adjuster" in page.text
+    assert admin.get(f"designer/people/{ids['adj@acme.test']}/access?entity=nope").status_code == 200
+    refused = admin.post(f"designer/people/{ids['zh@acme.test']}/access", {"roles": ["pilot"]})
+    assert refused.status_code == 400 and "Choose among the tenant" in refused.text
+    saved = admin.post(f"designer/people/{ids['zh@acme.test']}/access", {"permission_sets": ["claim_export"]})
+    assert saved.status_code == 302
+    zh = next(a for a in auth.list_users(storage) if a.email == "zh@acme.test")
+    assert zh.roles == () and zh.permission_sets == ("claim_export",)
+    system = install.session("acme").records
+    system.assign("claim", world["claim"], ids["adj@acme.test"])
+    moved = admin.post(f"designer/people/{ids['adj@acme.test']}/handover", {"to": str(ids["zh@acme.test"]),
+                                                                            "entity": ""})
+    assert moved.status_code == 302
+    assert system.get("claim", world["claim"])["owner_id"] == ids["zh@acme.test"]
+    bad = admin.post(f"designer/people/{ids['adj@acme.test']}/handover", {"to": "999"})
+    assert bad.status_code == 400 and "Choose an active user" in bad.text
