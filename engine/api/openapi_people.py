@@ -75,22 +75,13 @@ def people_paths(spec, responses) -> None:
             _query("field", text, "a field of the entity"), _query("record", whole, "a record's id")],
         "responses": responses("200", why, ("400", "403", "404"))}})
     spec.path(path="/users/{user_id}/transfer", operations={"post": {
-        "summary": "Hand every record the user owns (of one entity, or all) to another active user",
+        "summary": "Hand every record the user owns (of one entity, or all), or one of them, to another active user",
         "tags": ["people"], "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": whole}],
         "requestBody": _json({"type": "object", "required": ["to"], "additionalProperties": False, "properties": {
-            "to": whole, "entity": text}}),
+            "to": whole, "entity": text, "record": {**whole, "description": "one record of theirs (with entity)"}}}),
         "responses": responses("200", {"type": "object", "properties": {
             "transferred": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "total": {"type": "integer"}}}, ("400", "403", "404"))}})
-    spec.path(path="/records/{entity}/{record_id}/owner", operations={"post": {
-        "summary": "Give one record to another active user (admins, or a role with the transfer right)",
-        "tags": ["people"], "parameters": [
-            {"name": "entity", "in": "path", "required": True, "schema": text},
-            {"name": "record_id", "in": "path", "required": True, "schema": whole},
-            {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}}],
-        "requestBody": _json({"type": "object", "required": ["owner_id"], "additionalProperties": False,
-                              "properties": {"owner_id": whole}}),
-        "responses": responses("200", {"type": "object"}, ("400", "403", "404", "409", "412"))}})
+            "total": {"type": "integer"}}}, ("400", "403", "404", "409"))}})
     spec.path(path="/tokens", operations={
         "get": {"summary": "Every API token of the tenant with its last use (never the secret)", "tags": ["people"],
                 "responses": responses("200", {"type": "object", "properties": {

@@ -1,6 +1,6 @@
 """People, API tokens and the audit log over REST (admins only):
 `/api/v1/t/<tenant>/users`, `/tokens` and `/audit`; why a user sees what they see (admins
-only); handing a user's records, or one record, to another user (admins, or roles with
+only); handing a user's records, or one of them, to another user (admins, or roles with
 the `transfer` right)."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from engine.api.body import json_body
 from engine.api.params import accepts
 from engine.api.routes import api
 from engine.auth import UNSET
-from engine.errors import ValidationFailed
+from engine.errors import Conflict, ValidationFailed
 from engine.install import TenantSession
 from engine.records.audit_log import AuditQuery, audit_page
 
@@ -128,20 +128,21 @@ def why_user(user_id):
 
 @api.post("/users/<int:user_id>/transfer")
 def transfer_records(user_id):
-    """Body {to: a user id, entity: optional}: every record the user owns (of the entity, or
-    of every entity you may transfer) becomes `to`'s; one audit row per record."""
-    body = json_body(keys=("to", "entity"))
+    """Body {to: a user id, entity: optional, record: optional (with entity)}: every record the
+    user owns (of the entity, or of every entity you may transfer), or that one record of
+    theirs, becomes `to`'s; one audit row per record."""
+    body = json_body(keys=("to", "entity", "record"))
     entity = body.get("entity")
     if entity is not None and not isinstance(entity, str):
         raise ValidationFailed("entity must be an entity's name", details=[{"field": "entity", "message": "not text"}])
-    moved = g.session.records.transfer(user_id, body.get("to"), entity)
+    records = g.session.records
+    if body.get("record") is None:
+        moved = records.transfer(user_id, body.get("to"), entity)
+    elif entity is None:
+        raise ValidationFailed("a record is named with its entity", details=[{"field": "entity", "message": "required"}])
+    else:
+        if records.get(entity, body["record"])["owner_id"] != user_id:
+            raise Conflict(f"{entity} {body['record']} is not user {user_id}'s", code="not_owner")
+        records.assign(entity, body["record"], body.get("to"))
+        moved = {entity: 1}
     return jsonify({"transferred": moved, "total": sum(moved.values())})
-
-
-@api.post("/records/<entity>/<record_id>/owner")
-def give_record(entity, record_id):
-    """Body {owner_id}: the record becomes the active user's (admins, or a role with the
-    entity's `transfer` right); If-Match as for an update."""
-    body = json_body(keys=("owner_id",))
-    return jsonify(g.session.records.assign(entity, record_id, body.get("owner_id"),
-                                            expected_version=request.headers.get("If-Match")))

@@ -187,9 +187,12 @@ def test_an_admin_hands_a_departed_users_records_to_another_audited(client, worl
     assert rest == {"transferred": {"policy": 1}, "total": 1}
     assert client.post(f"{API}/users/{users['admin@acme.test']}/transfer", json={"to": users["adj@acme.test"]},
                        headers=world["adj"]).status_code == 403
-    one = client.post(f"{API}/records/memo/{made[0]}/owner", json={"owner_id": users["admin@acme.test"]},
-                      headers=world["admin"])
-    assert one.status_code == 200 and one.get_json()["owner_id"] == users["admin@acme.test"]
+    one = client.post(f"{API}/users/{users['adj@acme.test']}/transfer",
+                      json={"to": users["admin@acme.test"], "entity": "memo", "record": made[0]}, headers=world["admin"])
+    assert one.status_code == 200 and acme.records.get("memo", made[0])["owner_id"] == users["admin@acme.test"]
+    again = client.post(f"{API}/users/{users['adj@acme.test']}/transfer",
+                        json={"to": users["admin@acme.test"], "entity": "memo", "record": made[0]}, headers=world["admin"])
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "not_owner"
 
 
 def test_the_command_line_gives_roles_and_transfers_records(install, world, acme):

@@ -59,6 +59,7 @@ def check_entity(client, head, role, entity, admin_id):
     def code(response):
         return (response.get_json() or {}).get("error", {}).get("code") if response.status_code >= 400 else "ok"
 
+
     listed = client.get(f"{api}/{name}?limit=1", headers=head)
     if not rights or "read" not in rights:
         assert code(listed) == "entity_not_found", where
@@ -76,8 +77,8 @@ def check_entity(client, head, role, entity, admin_id):
         "delete": (client.delete(f"{api}/{name}/{NOPE}", headers=head), "record_not_found"),
         "import": (client.post(f"{api}/{name}/batch", json={"records": [{"zz_nope": 1}]}, headers=head),
                    "validation_failed"),
-        "transfer": (client.post(f"{api}/{name}/{NOPE}/owner", json={"owner_id": admin_id}, headers=head),
-                     "record_not_found"),
+        "transfer": (client.post(f"/api/v1/t/acme/users/{admin_id}/transfer",
+                                 json={"to": admin_id, "entity": name}, headers=head), "ok"),
     }
     for right, (response, allowed) in attempts.items():
         got = code(response)
