@@ -19,6 +19,7 @@ from admin_ui.designer import fields as designer_fields  # noqa: F401
 from admin_ui.designer import forms as designer_forms, forms_conditions as designer_form_conditions  # noqa: F401
 from admin_ui.designer import history as designer_history  # noqa: F401
 from admin_ui.designer import audit, packs, people_screens  # noqa: F401  (people, packs, audit log)
+from admin_ui.designer import people_access  # noqa: F401  (a user's roles, why, handing records over)
 from admin_ui.designer import overview as designer_overview  # noqa: F401
 from admin_ui.designer import preview as designer_preview  # noqa: F401
 from admin_ui.designer import review as designer_review  # noqa: F401

@@ -14,8 +14,10 @@ def screen_view() -> dict:
     if found is None:
         compiled = g.session.metadata()
         role, language = g.ui_user.role, language_of_request()
+        permissions = g.session.records.permissions  # the user's roles: what the screens may draw
         found = g.ui_view = compiled.memo(
-            ("screen_view", role, language), lambda: view_of(compiled.package, compiled.version, role, language))
+            ("screen_view", permissions.key, language),
+            lambda: view_of(permissions.visible_package(compiled.package), compiled.version, role, language))
     return found
 
 

@@ -54,19 +54,23 @@ def app_view(package, version: int, role: str, language: str | None = None) -> d
     }
 
 
-def cached_view(compiled, role: str, language: str | None = None) -> bytes:
+def cached_view(compiled, role: str, language: str | None = None, permissions=None) -> bytes:
     """`app_view` of the compiled metadata as JSON (UTF-8), kept with it for the languages
     of its entity labels (others, e.g. a misspelt tag, are built on each call, so they
-    cost no memory)."""
+    cost no memory). With `permissions` (the user's roles, `engine.records.permissions`)
+    it is the package as they let the user see it."""
+    package = compiled.package if permissions is None else permissions.visible_package(compiled.package)
+    key = role if permissions is None else permissions.key
+
     def build():
-        view = app_view(compiled.package, compiled.version, role, language)
+        view = app_view(package, compiled.version, role, language)
         return json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
 
     languages = compiled.memo(("app_languages",), lambda: {
         tag.lower() for entity in compiled.package.entities for tag in entity.label})
     if language is not None and language.lower() not in languages:
         return build()
-    return compiled.memo(("app_view", role, language), build)
+    return compiled.memo(("app_view", key, language), build)
 
 
 def _entity(package, entity, text) -> dict:

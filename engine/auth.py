@@ -42,11 +42,24 @@ class Actor:
     locale: str = "en"
     manager_id: int | None = None
     attributes: dict = field(default_factory=dict, hash=False)
+    roles: tuple = ()            # the tenant's roles the user holds (none: the built-in role only)
+    permission_sets: tuple = ()  # named extra rights on top of the roles
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def may_unmask(self, pii_class: str) -> bool:
+        """Whether the user's roles let them see values of `pii_class` unmasked (decided by
+        the permissions a record service bound to this Actor; an admin until one has)."""
+        permissions = self._cache.get("permissions")
+        return permissions.may_unmask(pii_class) if permissions is not None else self.is_admin
+
+    def may_export_pii(self, pii_class: str) -> bool:
+        """Whether the user's roles let them export values of `pii_class` (as `may_unmask`)."""
+        permissions = self._cache.get("permissions")
+        return permissions.may_export_pii(pii_class) if permissions is not None else self.is_admin
 
     def reports(self, storage) -> frozenset:
         """Ids of the users whose manager chain reaches this user (not the user itself).
@@ -78,7 +91,20 @@ def _reports_of(storage, manager_id: int) -> set:
 
 def _actor(row) -> Actor:
     return Actor(row["id"], row["email"], row["role"], row["locale"], row["manager_id"],
-                 dict(row["attributes"] or {}))
+                 dict(row["attributes"] or {}), tuple(row.get("roles") or ()),
+                 tuple(row.get("permission_sets") or ()))
+
+
+def check_names(names, field: str) -> list:
+    """A list of role or permission-set names: safe names, each once."""
+    if not isinstance(names, (list, tuple)) or len(names) > MAX_ATTRIBUTES:
+        raise ValidationFailed(f"{field} must be a list of at most {MAX_ATTRIBUTES} names",
+                               details=[{"field": field, "message": "not a list of names"}])
+    details = [{"field": f"{field}/{i}", "message": identifier_problem(n, "role") if isinstance(n, str) else "must be text"}
+               for i, n in enumerate(names) if not isinstance(n, str) or identifier_problem(n, "role")]
+    if details:
+        raise ValidationFailed(f"invalid {field}", details=details)
+    return list(dict.fromkeys(names))
 
 
 def _digest(token: str) -> str:
@@ -151,10 +177,13 @@ def _manager_id(conn, users, manager_email, user_id=None):
 
 
 def create_user(storage, email: str, role: str = "member", display_name=None, locale="en",
-                manager: str | None = None, attributes: dict | None = None) -> Actor:
-    """A new user; ``manager`` is an existing user's e-mail."""
+                manager: str | None = None, attributes: dict | None = None, roles=(),
+                permission_sets=()) -> Actor:
+    """A new user; ``manager`` is an existing user's e-mail; ``roles`` and
+    ``permission_sets`` name the tenant's roles and permission sets the user holds."""
     email, role = _email(email), _role(role)
     attributes = check_attributes(attributes or {})
+    roles, permission_sets = check_names(roles, "roles"), check_names(permission_sets, "permission_sets")
     users = loom_table(storage.schema, "loom_users")
     with storage.begin() as conn:
         if conn.execute(select(users.c.id).where(users.c.email == email)).first():
@@ -163,18 +192,22 @@ def create_user(storage, email: str, role: str = "member", display_name=None, lo
         user_id = conn.execute(users.insert().returning(users.c.id).values(
             email=email, role=role, display_name=display_name, locale=locale, active=True,
             created_at=datetime.now(timezone.utc), manager_id=manager_id,
-            attributes=attributes or None)).scalar_one()
-    return Actor(user_id, email, role, locale, manager_id, attributes)
+            attributes=attributes or None, roles=roles or None,
+            permission_sets=permission_sets or None)).scalar_one()
+    return Actor(user_id, email, role, locale, manager_id, attributes, tuple(roles), tuple(permission_sets))
 
 
-def update_user(storage, email: str, role=UNSET, manager=UNSET, attributes=None, clear=()) -> Actor:
+def update_user(storage, email: str, role=UNSET, manager=UNSET, attributes=None, clear=(), roles=UNSET,
+                permission_sets=UNSET) -> Actor:
     """Change a user: ``role``; ``manager`` (an e-mail, or None for no manager);
-    ``attributes`` set (replacing those names' values); ``clear`` removes names."""
+    ``attributes`` set (replacing those names' values); ``clear`` removes names;
+    ``roles`` and ``permission_sets`` replace the lists the user holds."""
     with storage.begin() as conn:
-        return update_user_in(conn, storage.schema, email, role, manager, attributes, clear)
+        return update_user_in(conn, storage.schema, email, role, manager, attributes, clear, roles, permission_sets)
 
 
-def update_user_in(conn, schema, email: str, role=UNSET, manager=UNSET, attributes=None, clear=()) -> Actor:
+def update_user_in(conn, schema, email: str, role=UNSET, manager=UNSET, attributes=None, clear=(),
+                   roles=UNSET, permission_sets=UNSET) -> Actor:
     """`update_user` inside the caller's write transaction `conn`."""
     email = (email or "").strip().lower()
     users = loom_table(schema, "loom_users")
@@ -186,6 +219,10 @@ def update_user_in(conn, schema, email: str, role=UNSET, manager=UNSET, attribut
         values["role"] = _role(role)
     if manager is not UNSET:
         values["manager_id"] = _manager_id(conn, users, manager, row["id"])
+    if roles is not UNSET:
+        values["roles"] = check_names(roles, "roles") or None
+    if permission_sets is not UNSET:
+        values["permission_sets"] = check_names(permission_sets, "permission_sets") or None
     if attributes or clear:
         merged = {**(row["attributes"] or {}), **check_attributes(attributes or {})}
         unknown = [name for name in clear if name not in merged]
@@ -259,8 +296,8 @@ def token_grant(storage, token: str) -> Grant | None:
     users = loom_table(storage.schema, "loom_users")
     tokens = loom_table(storage.schema, "loom_tokens")
     stmt = (select(users.c.id, users.c.email, users.c.role, users.c.locale, users.c.manager_id,
-                   users.c.attributes, tokens.c.id.label("token_id"), tokens.c.last_used_at,
-                   tokens.c.expires_at, tokens.c.scopes)
+                   users.c.attributes, users.c.roles, users.c.permission_sets,
+                   tokens.c.id.label("token_id"), tokens.c.last_used_at, tokens.c.expires_at, tokens.c.scopes)
             .join(tokens, tokens.c.user_id == users.c.id)
             .where(tokens.c.token_hash == _digest(token), tokens.c.revoked_at.is_(None), users.c.active))
     with storage.connect() as conn:

@@ -36,16 +36,35 @@ class Person:
     manager: str | None          # the manager's e-mail
     has_password: bool
     created_at: datetime
+    roles: tuple = ()            # the tenant's roles the user holds
+    permission_sets: tuple = ()  # and the permission sets on top
 
     def to_dict(self) -> dict:
         return {"id": self.id, "email": self.email, "display_name": self.display_name, "role": self.role,
                 "active": self.active, "manager": self.manager, "has_password": self.has_password,
-                "created_at": iso_utc(self.created_at)}
+                "created_at": iso_utc(self.created_at), "roles": list(self.roles),
+                "permission_sets": list(self.permission_sets)}
 
 
 def roles() -> tuple[str, ...]:
     """The roles a user may have, as the engine knows them."""
     return auth.ROLES
+
+
+def check_held(package, roles=auth.UNSET, permission_sets=auth.UNSET) -> None:
+    """Refuse role or permission-set names the tenant's metadata (`package`) does not define."""
+    details = []
+    for key, given, defined in (("roles", roles, package.roles), ("permission_sets", permission_sets,
+                                                                  package.permission_sets)):
+        if given is auth.UNSET:
+            continue
+        names = auth.check_names(given, key)
+        known = [item["name"] for item in defined]
+        details += [{"field": f"{key}/{i}", "message": f"no {key[:-1].replace('_', ' ')} {name!r} in this "
+                     f"tenant; defined: {', '.join(known) or 'none'}", "code": "unknown_role"}
+                    for i, name in enumerate(names) if name not in known]
+    if details:
+        raise ValidationFailed("unknown roles or permission sets", details=details, code="unknown_role")
 
 
 def people(storage, user_id=None) -> list[Person]:
@@ -54,12 +73,14 @@ def people(storage, user_id=None) -> list[Person]:
     managers = users.alias("managers")
     stmt = (select(users.c.id, users.c.email, users.c.display_name, users.c.role, users.c.active,
                    managers.c.email.label("manager"), users.c.password_hash.is_not(None).label("has_password"),
-                   users.c.created_at)
+                   users.c.created_at, users.c.roles, users.c.permission_sets)
             .outerjoin(managers, managers.c.id == users.c.manager_id).order_by(users.c.email))
     if user_id is not None:
         stmt = stmt.where(users.c.id == user_id)
     with storage.connect() as conn:
-        return [Person(**row) for row in conn.execute(stmt).mappings()]
+        return [Person(**{**row, "roles": tuple(row["roles"] or ()),
+                          "permission_sets": tuple(row["permission_sets"] or ())})
+                for row in conn.execute(stmt).mappings()]
 
 
 def _an_id(value) -> bool:
@@ -111,15 +132,20 @@ def reset_link(storage, user_id) -> tuple[Person, str]:
 
 
 def change(storage, user_id, by=None, *, role=auth.UNSET, manager=auth.UNSET, display_name=auth.UNSET,
-           active=auth.UNSET) -> Person:
-    """Change a user's role, manager (an e-mail or None), name or `active`; `by` is the acting
-    admin (who may not deactivate themselves). The tenant keeps an active admin."""
+           active=auth.UNSET, roles=auth.UNSET, permission_sets=auth.UNSET, package=None) -> Person:
+    """Change a user's role, manager (an e-mail or None), name, `active`, or the tenant's
+    roles and permission sets they hold (checked against `package`, the tenant's metadata);
+    `by` is the acting admin (who may not deactivate themselves). The tenant keeps an
+    active admin."""
+    if package is not None:
+        check_held(package, roles, permission_sets)
     found = person(storage, user_id)
     if manager is not auth.UNSET:
         _stored_text(manager, "manager")
-    if role is not auth.UNSET and role not in roles():
-        raise ValidationFailed(f"unknown role {role!r}; use one of: {', '.join(roles())}",
-                               details=[{"field": "role", "message": f"not one of {', '.join(roles())}"}])
+    built_in = auth.ROLES  # `roles` here is the tenant roles given
+    if role is not auth.UNSET and role not in built_in:
+        raise ValidationFailed(f"unknown role {role!r}; use one of: {', '.join(built_in)}",
+                               details=[{"field": "role", "message": f"not one of {', '.join(built_in)}"}])
     if active is not auth.UNSET and not isinstance(active, bool):
         raise ValidationFailed("active is true or false", details=[{"field": "active", "message": "not a boolean"}])
     if active is False and by is not None and by.id == found.id:
@@ -133,8 +159,9 @@ def change(storage, user_id, by=None, *, role=auth.UNSET, manager=auth.UNSET, di
         if found.role == "admin" and found.active and not stays_admin and _active_admins(conn, users) <= 1:
             raise Conflict(f"{found.email} is the tenant's last active admin; make another admin first",
                            code="last_admin")
-        if role is not auth.UNSET or manager is not auth.UNSET:
-            auth.update_user_in(conn, storage.schema, found.email, role=role, manager=manager)
+        if any(v is not auth.UNSET for v in (role, manager, roles, permission_sets)):
+            auth.update_user_in(conn, storage.schema, found.email, role=role, manager=manager, roles=roles,
+                                permission_sets=permission_sets)
         if values:
             conn.execute(users.update().where(users.c.id == found.id).values(values))
     return person(storage, user_id)

@@ -25,7 +25,8 @@ MISSING = object()
 # Items of these lists are never removed by a layer above: they hold data or other
 # layers build on them. (A tenant hides a pack's field instead.)
 COLLECTIONS = ("entities", "fields", "indexes", "workflows", "states", "transitions",
-               "rulesets", "rules", "templates", "layouts", "sections", "options")
+               "rulesets", "rules", "templates", "layouts", "sections", "options", "roles",
+               "permission_sets")
 
 
 class LayerError(ValueError):
@@ -160,7 +161,7 @@ def apply_changes(document: dict, changes, replace=()) -> dict:
 
 
 # -- composing the packs ------------------------------------------------------------
-BUNDLE_LISTS = ("entities", "workflows", "rulesets", "templates", "layouts")
+BUNDLE_LISTS = ("entities", "workflows", "rulesets", "templates", "layouts", "roles", "permission_sets")
 
 
 def compose(bundles) -> tuple[dict, dict]:

@@ -310,9 +310,11 @@ class Package:
     rulesets: tuple = ()
     templates: tuple = ()
     layouts: tuple = ()
+    roles: tuple = ()            # role documents, verbatim (see metadata.role_checks)
+    permission_sets: tuple = ()  # the same shape: extra rights given to a user
 
     def __post_init__(self):
-        for attr in ("entities", "workflows", "rulesets", "templates", "layouts"):
+        for attr in ("entities", "workflows", "rulesets", "templates", "layouts", "roles", "permission_sets"):
             if not isinstance(getattr(self, attr), tuple):
                 object.__setattr__(self, attr, tuple(getattr(self, attr)))
         by_name: dict = {}
@@ -372,6 +374,9 @@ class Package:
             out["templates"] = json_copy(list(self.templates))
         if self.layouts:
             out["layouts"] = json_copy(list(self.layouts))
+        for attr in ("roles", "permission_sets"):
+            if getattr(self, attr):
+                out[attr] = json_copy(list(getattr(self, attr)))
         return out
 
     @classmethod
@@ -389,4 +394,6 @@ class Package:
             rulesets=tuple(json_copy(dict(r)) for r in doc.get("rulesets", ())),
             templates=tuple(json_copy(dict(t)) for t in doc.get("templates", ())),
             layouts=tuple(json_copy(dict(t)) for t in doc.get("layouts", ())),
+            roles=tuple(json_copy(dict(r)) for r in doc.get("roles", ())),
+            permission_sets=tuple(json_copy(dict(r)) for r in doc.get("permission_sets", ())),
         )

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-SCHEMA_NAMES = ("entity", "workflow", "layout", "package", "pack")
+SCHEMA_NAMES = ("entity", "workflow", "layout", "role", "package", "pack")
 
 
 def _stem(name: str, suffix: str) -> str:

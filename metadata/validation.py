@@ -17,6 +17,7 @@ from .fieldtypes import known_types, show
 from .layout_checks import layout_problems
 from .model import Package
 from .resources import cached_schema
+from .role_checks import role_problems
 from .semantic import semantic_problems
 from .sharing_checks import sharing_problems
 from .privacy_checks import privacy_problems
@@ -31,7 +32,8 @@ _TYPE_WORDS = {
 # The lists whose items are checked one by one against their own schema, each item's
 # problems kept by its JSON: a designer's edit changes one item of a large document, and
 # the others are not checked again.
-ITEM_SCHEMAS = {"entities": "entity", "workflows": "workflow", "layouts": "layout"}
+ITEM_SCHEMAS = {"entities": "entity", "workflows": "workflow", "layouts": "layout", "roles": "role",
+                "permission_sets": "role"}
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +41,7 @@ def _registry():
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    schemas = [cached_schema(name) for name in ("entity", "workflow", "layout", "package")]
+    schemas = [cached_schema(name) for name in ("entity", "workflow", "layout", "role", "package")]
     return Registry().with_resources((s["$id"], DRAFT202012.create_resource(s)) for s in schemas)
 
 
@@ -62,7 +64,7 @@ def _outline_validator():
     return Draft202012Validator(schema, registry=_registry())
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _item_validator(name: str):
     from jsonschema import Draft202012Validator
 
@@ -108,6 +110,7 @@ def check_package(document, extra_types: Mapping[str, str] | None = None,
     problems += privacy_problems(document, types)
     problems += workflow_problems(document, types, known_actions, known_roles)
     problems += layout_problems(document, types)
+    problems += role_problems(document)
     return tidy(problems)
 
 

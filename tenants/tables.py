@@ -58,6 +58,8 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("password_changed_at", DateTime(timezone=True)),  # sessions signed in before it end
         Column("totp_secret", String(64)),  # revision 0013: the TOTP secret, set when enrolment is confirmed
         Column("totp_enrolled_at", DateTime(timezone=True)),
+        Column("roles", JSON),            # revision 0009: the tenant's roles the user holds
+        Column("permission_sets", JSON),  # revision 0009: extra rights on top of them
         Index("ix_loom_users_manager", "manager_id"),
     )
     Table(

@@ -6,7 +6,9 @@ USER = {"type": "object", "required": ["id", "email", "role", "active"], "proper
     "id": {"type": "integer"}, "email": {"type": "string"}, "display_name": {"type": "string", "nullable": True},
     "role": {"type": "string"}, "active": {"type": "boolean"},
     "manager": {"type": "string", "nullable": True, "description": "the manager's e-mail"},
-    "has_password": {"type": "boolean"}, "created_at": WHEN}}
+    "has_password": {"type": "boolean"}, "created_at": WHEN,
+    "roles": {"type": "array", "items": {"type": "string"}, "description": "the tenant's roles the user holds"},
+    "permission_sets": {"type": "array", "items": {"type": "string"}}}}
 TOKEN = {"type": "object", "required": ["id", "label", "user", "created_at"], "properties": {
     "id": {"type": "integer"}, "label": {"type": "string", "nullable": True}, "user": {"type": "string"},
     "created_at": WHEN, "last_used_at": {**WHEN, "nullable": True}, "revoked_at": {**WHEN, "nullable": True},
@@ -40,7 +42,9 @@ def people_paths(spec, responses) -> None:
     spec.path(path="/users", operations={
         "get": {"summary": "The tenant's users and the roles there are (admins only)", "tags": ["people"],
                 "responses": responses("200", {"type": "object", "properties": {
-                    "items": {"type": "array", "items": user}, "roles": {"type": "array", "items": {"type": "string"}}}},
+                    "items": {"type": "array", "items": user}, "roles": {"type": "array", "items": {"type": "string"}},
+                    "tenant_roles": {"type": "array", "items": {"type": "string"}},
+                    "permission_sets": {"type": "array", "items": {"type": "string"}}}},
                     ("403",))},
         "post": {"summary": "Invite a user: the answer has their set-password link (valid 72 hours)",
                  "tags": ["people"], "requestBody": _json({
@@ -53,12 +57,34 @@ def people_paths(spec, responses) -> None:
         "tags": ["people"], "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": whole}],
         "requestBody": _json({"type": "object", "additionalProperties": False, "properties": {
             "role": {"type": "string"}, "manager": {"type": "string", "nullable": True},
-            "display_name": {"type": "string", "nullable": True}, "active": {"type": "boolean"}}}),
+            "display_name": {"type": "string", "nullable": True}, "active": {"type": "boolean"},
+            "roles": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+            "permission_sets": {"type": "array", "items": {"type": "string"}, "maxItems": 50}}}),
         "responses": responses("200", user, ("403", "404", "409"))}})
     spec.path(path="/users/{user_id}/password-reset", operations={"post": {
         "summary": "A one-time set-password link for the user (valid two hours)", "tags": ["people"],
         "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": whole}],
         "responses": responses("200", linked, ("403", "404", "409"))}})
+    source = {"type": "object", "properties": {"kind": {"type": "string"}, "name": {"type": "string"}}}
+    why = {"type": "object", "properties": {
+        "user": {"type": "object"}, "entity": {"type": "string"},
+        "rights": {"type": "object", "additionalProperties": {"type": "array", "items": source}},
+        "sources": {"type": "array", "items": source}, "field": {"type": "object"}, "record": {"type": "object"}}}
+    spec.path(path="/users/{user_id}/why", operations={"get": {
+        "summary": "Why the user may use an entity, a field or a record: roles, permission sets, sharing terms",
+        "tags": ["people"], "parameters": [
+            {"name": "user_id", "in": "path", "required": True, "schema": whole},
+            {"name": "entity", "in": "query", "required": True, "schema": text},
+            _query("field", text, "a field of the entity"), _query("record", whole, "a record's id")],
+        "responses": responses("200", why, ("400", "403", "404"))}})
+    spec.path(path="/users/{user_id}/transfer", operations={"post": {
+        "summary": "Hand every record the user owns (of one entity, or all), or one of them, to another active user",
+        "tags": ["people"], "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": whole}],
+        "requestBody": _json({"type": "object", "required": ["to"], "additionalProperties": False, "properties": {
+            "to": whole, "entity": text, "record": {**whole, "description": "one record of theirs (with entity)"}}}),
+        "responses": responses("200", {"type": "object", "properties": {
+            "transferred": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "total": {"type": "integer"}}}, ("400", "403", "404", "409"))}})
     spec.path(path="/tokens", operations={
         "get": {"summary": "The API tokens with their last use (never the secret): an admin sees the "
                            "tenant's, anyone else their own", "tags": ["people"],

@@ -1,15 +1,18 @@
 """People, API tokens and the audit log over REST (admins only):
-`/api/v1/t/<tenant>/users`, `/tokens` and `/audit`."""
+`/api/v1/t/<tenant>/users`, `/tokens` and `/audit`; why a user sees what they see (admins
+only); handing a user's records, or one of them, to another user (admins, or roles with
+the `transfer` right)."""
 from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from engine import people
+from engine import auth, people
 from engine.api.body import json_body
 from engine.api.params import accepts
 from engine.api.routes import api
 from engine.auth import UNSET
-from engine.errors import Forbidden, ValidationFailed
+from engine.errors import Conflict, Forbidden, ValidationFailed
+from engine.install import TenantSession
 from engine.records.audit_log import AuditQuery, audit_page
 
 
@@ -35,7 +38,10 @@ def set_password_path(secret: str) -> str:
 @api.get("/users")
 def list_people():
     storage = _admin("list the users")
-    return jsonify({"items": [p.to_dict() for p in people.people(storage)], "roles": list(people.roles())})
+    package = g.session.metadata().package
+    return jsonify({"items": [p.to_dict() for p in people.people(storage)], "roles": list(people.roles()),
+                    "tenant_roles": [r["name"] for r in package.roles],
+                    "permission_sets": [s["name"] for s in package.permission_sets]})
 
 
 @api.post("/users")
@@ -51,14 +57,16 @@ def invite_user():
 
 @api.patch("/users/<int:user_id>")
 def change_user(user_id):
-    """Body: any of {role, manager (an e-mail or null), display_name, active}."""
+    """Body: any of {role, manager (an e-mail or null), display_name, active, roles,
+    permission_sets} (the last two: lists of the tenant's role and permission-set names)."""
     storage = _admin("change users")
-    body = json_body(keys=("role", "manager", "display_name", "active"))
-    changes = {key: body[key] for key in ("role", "display_name", "active") if key in body}
+    keys = ("role", "manager", "display_name", "active", "roles", "permission_sets")
+    body = json_body(keys=keys)
+    changes = {key: body[key] for key in keys if key in body and key != "manager"}
     if "manager" in body:
         changes["manager"] = _text(body, "manager")
-    return jsonify(people.change(storage, user_id, g.session.actor, **{
-        key: changes.get(key, UNSET) for key in ("role", "manager", "display_name", "active")}).to_dict())
+    return jsonify(people.change(storage, user_id, g.session.actor, package=g.session.metadata().package,
+                                 **{key: changes.get(key, UNSET) for key in keys}).to_dict())
 
 
 @api.post("/users/<int:user_id>/password-reset")
@@ -107,3 +115,47 @@ def audit_log():
     """The audit log, newest first, filtered; `next` is the `before` of the next page."""
     storage = _admin("read the audit log")
     return jsonify(audit_page(storage, AuditQuery.parse(request.args)))
+
+
+# -- why, and handing records over ------------------------------------------------------
+def _user_actor(storage, user_id):
+    """The user `user_id` as an Actor (404 when there is none)."""
+    people.person(storage, user_id)
+    return next(a for a in auth.list_users(storage) if a.id == user_id)
+
+
+@api.get("/users/<int:user_id>/why")
+@accepts("entity", "field", "record")
+def why_user(user_id):
+    """Why the user may (or may not) use an entity, a field of it, or one of its records:
+    the roles, permission sets and sharing terms that decide it (admins only)."""
+    storage = _admin("ask why a user sees what they see")
+    entity = request.args.get("entity")
+    if not entity:
+        raise ValidationFailed("name the entity: ?entity=...", details=[{"field": "entity", "message": "required"}])
+    actor = _user_actor(storage, user_id)
+    records = TenantSession(g.session.install, g.session.tenant, actor).records
+    answer = records.why(entity, request.args.get("field"), request.args.get("record"))
+    return jsonify({"user": {"id": actor.id, "email": actor.email, "role": actor.role}, **answer})
+
+
+@api.post("/users/<int:user_id>/transfer")
+def transfer_records(user_id):
+    """Body {to: a user id, entity: optional, record: optional (with entity)}: every record the
+    user owns (of the entity, or of every entity you may transfer), or that one record of
+    theirs, becomes `to`'s; one audit row per record."""
+    body = json_body(keys=("to", "entity", "record"))
+    entity = body.get("entity")
+    if entity is not None and not isinstance(entity, str):
+        raise ValidationFailed("entity must be an entity's name", details=[{"field": "entity", "message": "not text"}])
+    records = g.session.records
+    if body.get("record") is None:
+        moved = records.transfer(user_id, body.get("to"), entity)
+    elif entity is None:
+        raise ValidationFailed("a record is named with its entity", details=[{"field": "entity", "message": "required"}])
+    else:
+        if records.get(entity, body["record"])["owner_id"] != user_id:
+            raise Conflict(f"{entity} {body['record']} is not user {user_id}'s", code="not_owner")
+        records.assign(entity, body["record"], body.get("to"))
+        moved = {entity: 1}
+    return jsonify({"transferred": moved, "total": sum(moved.values())})

@@ -62,7 +62,7 @@ def export_records(entity):
     if kind == "csv":
         fields = request.args.get("fields")
         only = None if fields is None else {"id", "version", *fields.split(",")}
-        body = as_csv(records, columns_of(g.session.metadata().entity(entity), only))
+        body = as_csv(records, columns_of(g.session.records.visible_entity(entity), only))
     else:
         body = as_jsonl(records)
     response = Response(stream_with_context(body), content_type=FORMATS[kind])
@@ -135,12 +135,13 @@ def metadata_for_screens():
     a screen revalidates with If-None-Match and gets a 304 while nothing changed."""
     session, language = g.session, _language()
     compiled = session.metadata()
-    role = session.actor.role
-    etag = f"{session.tenant.uid[:12]}.{compiled.version}.{role}.{language or 'all'}"
+    role, permissions = session.actor.role, session.records.permissions
+    held = ".".join("+".join(part) if isinstance(part, tuple) else part for part in permissions.key)
+    etag = f"{session.tenant.uid[:12]}.{compiled.version}.{held}.{language or 'all'}"
     if request.if_none_match.contains(etag) or request.if_none_match.star_tag:
         response = Response(status=304)
     else:
-        response = Response(cached_view(compiled, role, language), mimetype="application/json")
+        response = Response(cached_view(compiled, role, language, permissions), mimetype="application/json")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response

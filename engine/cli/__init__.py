@@ -11,6 +11,7 @@ from engine.cli.keys import keys
 from engine.cli.metadata import metadata
 from engine.cli.packs import pack
 from engine.cli.plugins import plugin
+from engine.cli.records import records
 from engine.cli.search import search
 from engine.cli.serve import demo, serve
 from engine.cli.tenants import tenant, token, user
@@ -24,7 +25,7 @@ def cli():
     """Loom: a low-code CRM engine. Settings come from LOOM_DATA_DIR and LOOM_DATABASE_URL."""
 
 
-for command in (tenant, user, token, metadata, pack, plugin, serve, demo, search, dsr, keys):
+for command in (tenant, user, token, metadata, pack, plugin, serve, demo, search, dsr, keys, records):
     cli.add_command(command)
 
 

@@ -75,3 +75,20 @@ def token_revoke(install, tenant_slug, token_id):
     """Revoke token TOKEN_ID of TENANT (see `loom token list`): refused from the next request on."""
     row = people.revoke(install.session(tenant_slug).storage, token_id)
     click.echo(f"revoked token {row['id']} ({row['label'] or 'no label'}) of {row['user']} in {tenant_slug}")
+
+
+@user.command("roles")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, metavar="NAME", help="A role of the tenant's metadata (repeatable).")
+@click.option("--permission-set", "sets", multiple=True, metavar="NAME",
+              help="A permission set of the tenant's metadata (repeatable).")
+@pass_install
+def user_roles(install, tenant_slug, email, roles, sets):
+    """Set the tenant roles and permission sets EMAIL holds in TENANT, replacing them (none:
+    the built-in role only)."""
+    session = install.session(tenant_slug)
+    changed = people.change(session.storage, _person(session.storage, email).id, roles=list(roles),
+                            permission_sets=list(sets), package=session.metadata().package)
+    click.echo(f"{changed.email} in {tenant_slug}: {changed.role}; roles: {', '.join(changed.roles) or '-'}; "
+               f"permission sets: {', '.join(changed.permission_sets) or '-'}")

@@ -10,7 +10,7 @@ from engine.errors import Conflict
 from metadata.jsoncopy import json_copy
 
 CODE_LISTS = ("workflows", "rulesets", "templates")
-ALL_LISTS = ("entities", "workflows", "rulesets", "templates", "layouts")
+ALL_LISTS = ("entities", "workflows", "rulesets", "templates", "layouts", "roles", "permission_sets")
 SYSTEM_FIELDS = ("id", "created_at", "updated_at", "owner_id")
 
 

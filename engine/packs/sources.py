@@ -1,13 +1,13 @@
 """A pack's bundle from its split sources: pack.json's `bundle` lists one file per
 entity, workflow, rule set and template, layout files (one layout, or an entity's
-layouts), and `extends` files (changes to other packs' definitions). The bundle is
+layouts), roles and permission sets (one per file), and `extends` files (changes to other packs' definitions). The bundle is
 composed in the listed order; every problem is reported with the file it is in."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-LISTED = ("entities", "workflows", "rulesets", "templates", "layouts", "extends")
+LISTED = ("entities", "workflows", "rulesets", "templates", "layouts", "roles", "permission_sets", "extends")
 
 
 def compose(directory: Path, listing: dict) -> tuple[dict, list[str]]:

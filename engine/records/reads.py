@@ -23,23 +23,26 @@ class RecordReads:
     def get(self, entity_name, record_id, fields=None):
         """One record; `fields` (the text of ``fields=``) narrows it as in a list."""
         entity, table, shape = self._entity(entity_name)
+        self.permissions.require(entity, "read")
         record_id = _record_id(record_id, entity_name)
-        columns = list_query.parse_fields(entity, fields)
+        columns = list_query.parse_fields(self.permissions.visible(entity), fields)
         with self.storage.connect() as conn:
             row = self._fetch(conn, table, record_id, where=self.sharing.read_clause(entity))
             self._confirm(conn)
         if row is None:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return shape.dump(row, columns)
+        return shape.dump(row, self.permissions.columns(entity, columns))
 
     @one_version
     def list(self, entity_name, params=(), condition=None):
         """A page of readable records matching the list filters ``params`` and, when given,
         ``condition`` (the condition language, compiled to SQL; BadQuery if it is invalid)."""
         entity, table, shape = self._entity(entity_name)
-        query = list_query.parse_list_query(entity, table, params)
+        self.permissions.require(entity, "read")
+        visible = self.permissions.visible(entity)
+        query = list_query.parse_list_query(visible, table, params)
         if condition is not None:
-            query = replace(query, where=query.where + (condition_where(entity, table, condition),))
+            query = replace(query, where=query.where + (condition_where(visible, table, condition),))
         shared = self.sharing.read_terms(entity)
         with self.storage.connect() as conn:
             if shared is not None and len(shared) > 1 and self.sharing.by_union(entity, conn.dialect.name):
@@ -51,7 +54,8 @@ class RecordReads:
             rows = conn.execute(stmt).mappings().all()
             self._confirm(conn)
         rows, cursor = list_query.page(rows, query)
-        return {"items": [shape.dump(r, query.columns) for r in rows], "next_cursor": cursor}
+        columns = self.permissions.columns(entity, query.columns)
+        return {"items": [shape.dump(r, columns) for r in rows], "next_cursor": cursor}
 
     @one_version
     def count(self, entity_name, params=(), cap=1001, condition=None) -> int:
@@ -60,9 +64,11 @@ class RecordReads:
         count). Paging parameters (sort, limit, cursor, fields) are accepted and do not
         change the count."""
         entity, table, _ = self._entity(entity_name)
-        query = list_query.parse_list_query(entity, table, params)
+        self.permissions.require(entity, "read")
+        visible = self.permissions.visible(entity)
+        query = list_query.parse_list_query(visible, table, params)
         if condition is not None:
-            query = replace(query, where=query.where + (condition_where(entity, table, condition),))
+            query = replace(query, where=query.where + (condition_where(visible, table, condition),))
         clause = self.sharing.read_clause(entity)
         if clause is not None:
             query = replace(query, where=query.where + (clause,))
@@ -75,17 +81,21 @@ class RecordReads:
         """Every readable record matching the list filters (and ``condition``, as in
         `list`): an iterator read in keyset batches."""
         entity, table, shape = self._entity(entity_name)
-        where = (condition_where(entity, table, condition),) if condition is not None else ()
+        self.permissions.require(entity, "read")
+        self.permissions.require(entity, "export")
+        visible = self.permissions.visible(entity)
+        where = (condition_where(visible, table, condition),) if condition is not None else ()
         return export_records(self, entity, table, shape, params, where)
 
     def history(self, entity_name, record_id) -> list[dict]:
         """The audit trail of a record, oldest first; deleted records keep theirs."""
         entity, _, _ = self._entity(entity_name)
+        self.permissions.require(entity, "read")
         record_id = _record_id(record_id, entity_name)
         if restricted(entity, self.actor):  # a deleted record's trail stays with those who see all
             self.get(entity_name, record_id)
         items = record_history(self.storage, entity.name, record_id)
         if not items:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return items
+        return [{**item, "changes": self.permissions.strip(entity, item["changes"])} for item in items]
 

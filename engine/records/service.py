@@ -22,6 +22,7 @@ from engine.records.inputs import expected_version_of, record_id_of as _record_i
 from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
                                       explain_integrity_error, reference_problems)
 from engine.records.pinning import MetadataChanged, confirm, held, one_version
+from engine.records.permissions import Permissions
 from engine.records.search_index import queue_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.access import AccessReads
@@ -49,6 +50,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         # when creating a record.
         self.system = system
         self.sharing = Sharing(metadata, actor, storage)  # who may read / edit which records
+        self.permissions = self._permissions()  # what the actor may do with each entity and field
         self._renew = renew  # () -> the tenant's current compiled metadata
 
     def renew(self) -> None:
@@ -57,6 +59,22 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             raise MetadataChanged()
         self.metadata = self._renew()
         self.sharing = Sharing(self.metadata, self.actor, self.storage)
+        self.permissions = self._permissions()
+
+    def _permissions(self) -> Permissions:
+        """The actor's rights under this service's metadata, also bound to the actor (its
+        `may_unmask` and `may_export_pii` ask them)."""
+        permissions = Permissions(self.metadata.package, self.actor)
+        if self.actor is not None:
+            self.actor._cache["permissions"] = permissions
+        return permissions
+
+    def visible_entity(self, name):
+        """The entity as the actor sees it (hidden fields left out; NotFound when the actor
+        may not read it): what screens draw forms, columns and CSV headers from."""
+        entity, _table, _shape = self._entity(name)
+        self.permissions.require(entity, "read")
+        return self.permissions.visible(entity)
 
     # -- helpers --------------------------------------------------------------------
     @property
@@ -71,6 +89,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         entity = self.metadata.entity(name)
         if entity is None:
             raise NotFound(f"no entity {name!r}", code="entity_not_found")
+        self.permissions.require_entity(entity)
         return entity, self.metadata.tables[name], self.metadata.shape(name)
 
     def event(self, entity, action, record_id, record, changes, at) -> RecordEvent:
@@ -182,6 +201,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         """Create a record. With `effect_key`, a second call with the same key (a retried
         job) writes nothing and returns None."""
         entity, table, shape = self._entity(entity_name)
+        self.permissions.require(entity, "create")
+        self.permissions.check_write(entity, data)
         values = self._new_values(entity, data)
         try:
             with self._write() as conn:
@@ -191,7 +212,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc) from None
         self.hooks.after_commit(event)
-        return record
+        return self.permissions.strip(entity, record)
 
     def create_within(self, conn, entity_name, data):
         """Create a record inside a write already under way: `conn` is the transaction a
@@ -237,6 +258,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         """Validate every item first; write all of them in one transaction, or none.
         Returns the new ids in the order of `items`."""
         entity, table, shape = self._entity(entity_name)
+        self.permissions.require(entity, "create")
+        self.permissions.require(entity, "import")
         if not isinstance(items, list) or not items:
             raise ValidationFailed("records must be a non-empty list",
                                    details=[{"field": "records", "message": "must be a non-empty list"}])
@@ -247,6 +270,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         shared = restricted(entity, self.actor)  # checked once: big batches pay nothing without sharing
         conditions = conditional(entity)  # the same: nothing to dump without a required_if
         for index, item in enumerate(items):
+            self.permissions.check_write(entity, item, prefix=f"/{index}/")
             values, errors = loader.load_one(self.sharing.fill(entity, item) if shared else item)
             if shared:
                 refused += [{**p, "field": f"/{index}/{p['field']}"} for p in self.sharing.refused(entity, values)]
@@ -294,6 +318,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         If-Match header) must be the record's current version. With `effect_key`, a
         repeated call writes nothing and returns None."""
         entity, table, shape = self._entity(entity_name)
+        self.permissions.require(entity, "update")
+        self.permissions.check_write(entity, data)
         record_id = _record_id(record_id, entity_name)
         values, expected_version = self._update_values(entity, data, expected_version)
         try:
@@ -306,7 +332,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                                           record_id=record_id) from None
         if event is not None:
             self.hooks.after_commit(event)
-        return record
+        return self.permissions.strip(entity, record)
 
     def _update_values(self, entity, data, expected_version):
         """The fields a change sets, loaded and checked, and the version it expects (`version`
@@ -347,6 +373,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
     def delete(self, entity_name, record_id, expected_version=None):
         """Delete a record (If-Match: `expected_version`) and apply its referrers' on_delete rules."""
         entity, table, _ = self._entity(entity_name)
+        self.permissions.require(entity, "delete")
         record_id = _record_id(record_id, entity_name)
         expected_version = expected_version_of(None, expected_version)
         at = utcnow()

@@ -68,6 +68,11 @@ class Sharing:
         return None if terms is None else or_(*terms)
 
     def _terms(self, entity, access, depth):
+        labelled = self._labelled_terms(entity, access, depth)
+        return None if labelled is None else [term for _, term in labelled]
+
+    def _labelled_terms(self, entity, access, depth):
+        """`_terms` with what gives each: ``{"term": "owner"}`` or ``{"term": "rule", "index": i}``."""
         sharing = entity.sharing
         if ACCESS[sharing["default"]] >= ACCESS[access]:
             return None
@@ -75,19 +80,39 @@ class Sharing:
         owners = [self.actor.id]
         if sharing["managers"]:
             owners += sorted(self.actor.reports(self.storage))
-        terms = [_term(entity, table, "owner_id", owners)]
-        for rule in sharing["rules"]:
+        terms = [({"term": "owner", "managers": sharing["managers"]}, _term(entity, table, "owner_id", owners))]
+        for index, rule in enumerate(sharing["rules"]):
             if ACCESS[rule["access"]] < ACCESS[access]:
                 continue
+            label = {"term": "rule", "index": index, "rule": dict(rule)}
             if "parent" in rule:
-                terms.append(self._parent_term(entity, table, rule["parent"], depth))
+                terms.append((label, self._parent_term(entity, table, rule["parent"], depth)))
             elif "referenced_by" in rule:
-                terms += self._referrer_terms(table, rule["referenced_by"], depth)
+                terms += [(label, term) for term in self._referrer_terms(table, rule["referenced_by"], depth)]
             else:
                 values = [v for v in self.attribute_values(entity, rule) or () if v != ""]
                 if values:  # an empty attribute value matches nothing, as in every condition
-                    terms.append(_term(entity, table, rule["field"], values))
+                    terms.append((label, _term(entity, table, rule["field"], values)))
         return terms
+
+    def explain(self, conn, entity, record_id) -> dict:
+        """Why the actor may read and edit the record, or not: for each access, the
+        sharing terms that give it (``default``, ``owner``, a rule by its index), or
+        ``unrestricted`` (no sharing, or an admin)."""
+        if not restricted(entity, self.actor):
+            return {access: [{"term": "unrestricted"}] for access in ("read", "edit")}
+        table = self.metadata.tables[entity.name]
+        out = {}
+        for access in ("read", "edit"):
+            labelled = self._labelled_terms(entity, access, 0)
+            if labelled is None:
+                out[access] = [{"term": "default", "default": entity.sharing["default"]}]
+                continue
+            flags = [case((term, 1), else_=0) for _, term in labelled]
+            row = conn.execute(select(*flags).where(table.c.id == record_id)).first()
+            given = [label for (label, _), flag in zip(labelled, row or ()) if flag]
+            out[access] = [dict(t) for t in {_label_key(g): g for g in given}.values()]
+        return out
 
     def _parent_term(self, entity, table, field_name, depth):
         """The reference points at a record the actor may read (any access to it)."""
@@ -199,6 +224,10 @@ class Sharing:
                                         f"{dump_value(entity.field(rule['field']).base_type, value)!r} "
                                         f"is not one of your {rule['user']!r} values", attribute=rule["user"]).to_dict())
         return problems
+
+
+def _label_key(label: dict) -> str:
+    return repr(sorted(label.items(), key=lambda kv: kv[0]))
 
 
 def _term(entity, table, name: str, values: list):

@@ -39,6 +39,7 @@ FINGERPRINTS = {
 def effective(pack: Pack) -> dict:
     """The pack as the engine sees it, with multi-event rules expanded and rule names dropped."""
     bundle = json.loads(json.dumps(pack.bundle))
+    bundle.pop("roles", None)  # added since (tests/engine/test_roles_matrix.py checks them)
     for ruleset in bundle.get("rulesets", ()):
         ruleset["rules"] = {event: [{k: v for k, v in rule.items() if k != "name"} for rule in rules]
                             for event, rules in expanded_rules(ruleset).items()}
