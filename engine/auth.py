@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 
 from engine import token_scopes
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -49,6 +49,16 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def holds(self, role: str) -> bool:
+        """Whether the user has `role`: their built-in role (admin, member) or one of the
+        tenant's roles they hold."""
+        return role == self.role or role in self.roles
+
+    @property
+    def all_roles(self) -> tuple:
+        """The built-in role, then the tenant's roles the user holds."""
+        return (self.role, *self.roles)
 
     def may_unmask(self, pii_class: str) -> bool:
         """Whether the user's roles let them see values of `pii_class` unmasked (decided by
@@ -332,3 +342,9 @@ def set_locale(storage, user_id: int, locale: str) -> None:
     users = loom_table(storage.schema, "loom_users")
     with storage.begin() as conn:
         conn.execute(users.update().where(users.c.id == user_id).values(locale=locale))
+
+
+def holding(users, role: str):
+    """The SQL condition on `loom_users` of users who have `role`, built-in or held (a
+    role name is a safe name, so its quoted form matches one element of the JSON list)."""
+    return or_(users.c.role == role, cast(users.c.roles, String).contains(f'"{role}"'))

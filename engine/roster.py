@@ -2,15 +2,17 @@
 by role or by e-mail, in id order, with what assigning work to them needs."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from engine.auth import ROLES
+from engine.auth import ROLES, holding
 from engine.errors import ValidationFailed
 from engine.systables import loom_table
 
 MAX_EMAILS = 500
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")  # a tenant role's name
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,14 @@ class People:
         """The active users, in id order: of `role` ("admin", "member") when given, and
         among `emails` (case and surrounding blanks ignored) when given. ValidationFailed
         for an unknown role (`not_role`) or more than MAX_EMAILS e-mails (`too_many_emails`)."""
-        if role is not None and role not in ROLES:
-            raise ValidationFailed(f"{str(role)[:40]!r} is not a role; roles: {', '.join(ROLES)}", code="not_role")
+        if role is not None and not (role in ROLES or isinstance(role, str) and ROLE_NAME.fullmatch(role)):
+            raise ValidationFailed(f"{str(role)[:40]!r} is not a role; roles: {', '.join(ROLES)} or the tenant's",
+                                   code="not_role")
         users = loom_table(self._storage.schema, "loom_users")
         stmt = select(users.c.id, users.c.email, users.c.display_name, users.c.role, users.c.locale,
                       users.c.territory, users.c.segments).where(users.c.active)
         if role is not None:
-            stmt = stmt.where(users.c.role == role)
+            stmt = stmt.where(holding(users, role))
         if emails is not None:
             emails = [emails] if isinstance(emails, str) else list(emails)
             if len(emails) > MAX_EMAILS or not all(isinstance(e, str) for e in emails):

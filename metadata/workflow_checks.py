@@ -57,7 +57,9 @@ def workflow_problems(document, types: Mapping[str, str], known_actions=None, kn
     if not isinstance(workflows, list):
         return problems
     actions = names_option(known_actions, "known_actions")
-    roles = names_option(known_roles, "known_roles") or DEFAULT_ROLES
+    roles = (names_option(known_roles, "known_roles") or DEFAULT_ROLES) + tuple(
+        role["name"] for role in (document.get("roles") if isinstance(document.get("roles"), list) else ())
+        if isinstance(role, dict) and isinstance(role.get("name"), str))  # and the tenant's own roles
     entity_docs = document.get("entities")
     entities = typed_entities(entity_docs if isinstance(entity_docs, list) else [], types)
     names: dict = {}

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import and_, func, select
 
+from engine.auth import holding
 from engine.errors import Conflict
 from engine.problem_codes import refusal
 from engine.systables import loom_table
@@ -32,7 +33,7 @@ def _needed(session, approval) -> int:
         return approval.count
     users = loom_table(session.storage.schema, "loom_users")
     with session.storage.connect() as conn:
-        holders = conn.execute(select(func.count()).where(users.c.role == approval.role, users.c.active)).scalar_one()
+        holders = conn.execute(select(func.count()).where(holding(users, approval.role), users.c.active)).scalar_one()
     return max(holders, 1)
 
 

@@ -42,7 +42,7 @@ def _workflow(session, entity_name):
 
 
 def _role_ok(actor, transition) -> bool:
-    return actor is None or transition.allows_role(actor.role)
+    return actor is None or any(transition.allows_role(role) for role in actor.all_roles)
 
 
 def _blockers(transition, record, entity) -> list:
@@ -83,7 +83,7 @@ def _approver_refusal(session, transition, approval_status):
     approval, actor = transition.approval, session.actor
     if approval is None or actor is None:
         return None
-    if actor.role != approval.role:
+    if not actor.holds(approval.role):
         return refusal(Forbidden, "approver_role",
                         f"{transition.name!r} needs approval by the role {approval.role} "
                         f"({approval_status['approvals']} of {approval_status['needed']} given); as "
@@ -132,7 +132,7 @@ def available_for(session, entity_name, records) -> dict:
                 item["refused"] = {"status": refusal.status, "code": refusal.code, "message": refusal.message,
                                    "details": refusal.details}
             if status is not None:
-                item["approval"] = {**status, "you_may_approve": session.actor.role == transition.approval.role
+                item["approval"] = {**status, "you_may_approve": session.actor.holds(transition.approval.role)
                                     and not status["approved_by_you"]}
             items.append(item)
         out[record["id"]] = {"state": state, "workflow": workflow.name, "items": items}

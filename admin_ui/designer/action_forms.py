@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+
 from flask_babel import gettext as _
 
 from admin_ui.designer.edits import dicts
@@ -179,9 +180,10 @@ def _text(value) -> str:
     return str(value)
 
 
-def recipients(session, entity: dict | None) -> list[tuple[str, str, str]]:
+def recipients(session, entity: dict | None, document: dict | None = None) -> list[tuple[str, str, str]]:
     """`(spec, kind, who)` a notification can go to: the record's owner, each e-mail and
-    user field of the entity, each role, and each active user (by name)."""
+    user field of the entity, each built-in role and each of the draft `document`'s roles
+    (by label), and each active user (by name)."""
     found = [("owner", "owner", "")]
     for field in dicts(entity or {}, "fields"):
         if field.get("type") == "email":
@@ -189,6 +191,8 @@ def recipients(session, entity: dict | None) -> list[tuple[str, str, str]]:
         elif field.get("type") == "integer" and str(field.get("name", "")).endswith("_id"):
             found.append((f"user_field:{field['name']}", "user_field", field["name"]))
     found += [(f"role:{role}", "role", role) for role in ROLES]
+    found += [(f"role:{role['name']}", "role", shown(role.get("label"), role["name"]))
+              for role in dicts(document or {}, "roles") if isinstance(role.get("name"), str)]
     people = sorted(People(session.storage).active(), key=lambda p: (p.name, p.email))[:MAX_PEOPLE]
     found += [(f"user:{person.email}", "user", person.name) for person in people]
     return found

@@ -154,7 +154,7 @@ def _choices(param, entity, document) -> list[tuple[str, str]]:
     if param.kind == "template":
         return [(t.get("name"), str(t.get("name"))) for t in edits.dicts(document, "templates")]
     if param.kind == "recipients":
-        return [(spec, _recipient_label(kind, who)) for spec, kind, who in action_forms.recipients(g.session, entity)]
+        return [(spec, _recipient_label(kind, who)) for spec, kind, who in action_forms.recipients(g.session, entity, document)]
     return [(c, c) for c in param.choices]
 
 

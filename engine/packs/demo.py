@@ -52,7 +52,7 @@ def load_demo(session, pack) -> dict:
         for spec in demo.get("users", ()):
             context.users[spec["key"]] = auth.create_user(
                 session.storage, spec["email"], spec.get("role", "member"), spec.get("display_name"),
-                spec.get("locale", "en"))
+                spec.get("locale", "en"), roles=tuple(spec.get("roles", ())))
         _managers(session, demo.get("users", ()), context)
         _reload_users(session, context)
         for n, spec in enumerate(demo.get("records", ())):

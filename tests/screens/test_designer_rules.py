@@ -1,7 +1,8 @@
 """The rules editor in Chromium, acceptance 1 of the designer on the demo tenant: a
 newcomer adds a "WeChat ID" field to membership cards and puts it on the form, adds the
 rule "when the card tier becomes diamond, notify the store manager" with the condition
-builder and the action picker, tests it on a real card, replays it, publishes, and sees it
+builder, a message written for the manager and the action picker (to everyone with the
+pack's store manager role), tests it on a real card, replays it, publishes, and sees it
 work — a member sets a card to diamond and the store manager finds the notification —
 without writing JSON; then the rules pages in zh-CN — axe on every state."""
 from __future__ import annotations
@@ -58,6 +59,22 @@ def test_a_newcomer_adds_a_field_and_a_rule_tests_it_publishes_and_the_store_man
     adding.get_by_label("First rule name").fill("diamond_alert")
     adding.get_by_role("button", name="Add the rule set").click()
     expect(page.get_by_role("heading", name="Rule diamond_alert", level=1)).to_be_visible()
+    rule_url = page.url
+
+    # the message for the manager, written on the Messages page (English and Chinese)
+    page.get_by_role("navigation", name="Designer").get_by_role("link", name="Messages").click()
+    adding = page.get_by_role("region", name="Add a message template")
+    adding.get_by_label("Template name").fill("diamond_alert")
+    adding.get_by_role("button", name="Add the template").click()
+    texts = page.get_by_role("region", name="Subject and body")
+    texts.get_by_label("Subject (English)").fill("A card became diamond: {{ record.points_balance }} points")
+    texts.get_by_label("Subject (中文)").fill("有会员卡升级为钻石卡：{{ record.points_balance }} 积分")
+    texts.get_by_label("Body (English)").fill("Please welcome the member at the counter.")
+    texts.get_by_label("Body (中文)").fill("请在柜台接待这位会员。")
+    texts.get_by_role("button", name="Save the template").click()
+    expect(page.get_by_role("region", name="Subject and body").get_by_label("Subject (English)")).to_have_value(
+        "A card became diamond: {{ record.points_balance }} points")
+    page.goto(rule_url)
 
     when = page.get_by_role("region", name="When")
     when.get_by_label("Trigger").select_option(label="When a record is changed")
@@ -78,8 +95,8 @@ def test_a_newcomer_adds_a_field_and_a_rule_tests_it_publishes_and_the_store_man
     then.get_by_role("button", name="Add the action").click()
     then = page.get_by_role("region", name="Then")
     expect(then.get_by_text("template is required")).to_be_visible()
-    then.get_by_label("Message template").select_option("tier_upgrade")
-    then.get_by_role("group", name="Send to").get_by_label("Zhou Lan (store manager)").check()
+    then.get_by_label("Message template").select_option("diamond_alert")
+    then.get_by_role("group", name="Send to").get_by_label("Everyone with the role Store manager").check()
     then.get_by_label("Channel").select_option(label="In the app")
     then.get_by_role("button", name="Save the parameters of action 1").click()
     expect(page.get_by_text("template is required")).to_have_count(0)
@@ -130,7 +147,7 @@ def test_a_newcomer_adds_a_field_and_a_rule_tests_it_publishes_and_the_store_man
     manager = browser.new_context(locale="en-US").new_page()
     manager.loom_tmp = page.loom_tmp
     sign_in(manager, site, email=MANAGER, path="notifications")
-    expect(manager.get_by_role("main").get_by_text("Congratulations: your card is now").first).to_be_visible()
+    expect(manager.get_by_role("main").get_by_text("A card became diamond:").first).to_be_visible()
     assert_accessible(manager)
     screenshot(manager, "designer-rule-notified")
     manager.context.close()

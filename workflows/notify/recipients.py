@@ -2,7 +2,7 @@
 tenant's users.
 
 Specs: `field:<email field>` (the record's e-mail; locale from its `locale` field),
-`role:<role>` (every active user with that role), `user:<e-mail>` (that user), `owner`
+`role:<role>` (every active user with that role, built-in or one of the tenant's they hold), `user:<e-mail>` (that user), `owner`
 (the user in the record's `owner_id`) and `user_field:<field>` (the user whose id an
 integer field holds). "Nobody to notify" is an ordinary outcome, so people who cannot be
 found are skipped with a reason instead of failing the action."""
@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from engine.auth import holding
 from engine.fieldtypes import EMAIL_RE
 from engine.systables import loom_table
 
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-ROLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
+ROLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
 KINDS = ("field", "role", "user", "owner", "user_field")
 NAME_FIELDS = ("full_name", "name", "display_name")
@@ -95,7 +96,7 @@ def _users(conn, schema, where):
 
 
 def _by_role(conn, schema, role, record):
-    people = _users(conn, schema, lambda c: c.role == role)
+    people = _users(conn, schema, lambda c: holding(loom_table(schema, "loom_users"), role))
     return people, None if people else f"no active user has the role {role!r}"
 
 
