@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from admin_ui.web import public, screens, sign_in_session, sign_out_session
 from engine import passwords
+from engine.records.access_log import log_access
 from workflows.notify.mailer import Mailer
 
 log = logging.getLogger("loom.screens")
@@ -41,7 +42,10 @@ def login():
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()[:254]
         outcome = passwords.sign_in(_storage(), email, request.form.get("password") or "")
-        if outcome.actor is not None:
+        signed = outcome.actor is not None
+        log_access(_storage(), outcome.actor.id if signed else None, "sign_in", detail={
+            "email": email, "address": request.remote_addr, "outcome": "signed in" if signed else outcome.refusal})
+        if signed:
             sign_in_session(g.ui_tenant, outcome.actor)
             return redirect(_next_url())
         status = 401

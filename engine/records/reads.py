@@ -108,6 +108,12 @@ class RecordReads:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
         return [{**item, "changes": self.masking.changes(entity, item["changes"])} for item in items]
 
+    def masked_changes(self, entity_name, changes):
+        """An audit row's changes of `entity_name` as the actor may read them (for a screen
+        that reads the audit log itself, as the timeline does)."""
+        entity = self.metadata.entity(entity_name)
+        return changes if entity is None else self.masking.changes(entity, changes)
+
     def _accessed(self, entity, action, record_ids, detail=None) -> None:
         """A user's read of records of `entity` holding personal data, logged (Loom's own
         reads, and reads of entities without personal data, are not)."""
