@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, text
 
+from engine.records.access_log import flush
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 from tenants.storage import lock_key
@@ -60,6 +61,8 @@ def seal(storage, log: str) -> int:
     """Seal every row of `log` ("audit" or "access") not sealed yet; how many it sealed."""
     name, columns = LOGS[log]
     table = loom_table(storage.schema, name)
+    if log == "access":
+        flush(storage)
     sealed = 0
     while True:
         with storage.begin() as conn:
