@@ -41,8 +41,8 @@ def log_access(storage, actor_id, action, entity=None, record_ids=(), detail=Non
     a second (or at 500 rows, before the log is read, and at exit): a read pays no
     transaction of its own, and a crash may lose the last second of read entries."""
     rows = access_rows(actor_id, action, entity, record_ids, detail)
-    if action in PROMPT:
-        _write(storage, [rows])
+    if action in PROMPT:  # after the reads before it, in one transaction: the ids keep the order
+        _write(storage, [*PENDING.take(storage), rows])
     else:
         PENDING.add(storage, rows)
 
@@ -84,15 +84,22 @@ class Pending:
                 self._timer.daemon = True
                 self._timer.start()
 
-    def flush(self, storage=None) -> None:
+    def take(self, storage) -> list:
+        """The groups of rows pending for `storage`, no longer pending."""
         with self._lock:
-            if storage is None:
+            self._counts.pop(storage.uid, None)
+            return self._rows.pop(storage.uid, (None, []))[1]
+
+    def flush(self, storage=None) -> None:
+        if storage is not None:
+            taken = [(storage, self.take(storage))]
+        else:
+            with self._lock:
                 taken, self._rows, self._counts = list(self._rows.values()), {}, {}
                 self._timer = None
-            else:
-                taken = [self._rows.pop(storage.uid)] if storage.uid in self._rows else []
-                self._counts.pop(storage.uid, None)
         for owner, rows in taken:
+            if not rows:
+                continue
             try:
                 _write(owner, rows)
             except Exception:  # noqa: BLE001 - a tenant dropped meanwhile: its entries go with it

@@ -6,7 +6,8 @@ licence numbers), `financial` (bank cards, accounts, incomes) and `sensitive` (h
 religion, biometrics, a minor's data...). A user without the unmask right of a field's
 class reads it masked, in every read of the record service:
 
-- a phone number keeps its first 3 and last 4 digits: `+86 138 0000 8001` → `138****8001`;
+- a phone number keeps the first 3 and last 4 digits of its national number (without the
+  country code): `+86 138 0000 8001` → `138****8001`, `+86 21 5555 0019` → `215***0019`;
 - an e-mail keeps the first letter of its local part and the domain: `z***@example.cn`;
 - a name keeps its first character: `张三` → `张*`, `Wang Wei` → `W***`;
 - `identity` and `financial` text keeps its last 4 characters: `**************1234`;
@@ -14,6 +15,8 @@ class reads it masked, in every read of the record service:
 
 An empty value stays empty (its absence is no secret)."""
 from __future__ import annotations
+
+import re
 
 CLASSES = ("contact", "identity", "financial", "sensitive")
 HIDDEN = "***"
@@ -77,11 +80,18 @@ def mask(pii_class: str, name: str, kind: str, value):
 
 
 def _phone(value: str) -> str:
+    """The national number's first 3 and last 4 digits (a country code, `+86 …`, left out)."""
     digits = "".join(c for c in value if c.isdigit())
-    national = digits[-11:]
-    if len(national) < 8:
+    text = value.strip()
+    if text.startswith("+"):
+        code = re.match(r"\+\s*(\d{1,3})[\s\-().]", text)
+        if code:
+            digits = digits[len(code.group(1)):]
+        elif digits.startswith("86") and len(digits) == 13:
+            digits = digits[2:]
+    if len(digits) < 8:
         return HIDDEN
-    return national[:3] + "*" * (len(national) - 7) + national[-4:]
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 def _email(value: str) -> str:
