@@ -20,7 +20,7 @@ from engine.records.sharing import restricted
 
 
 class RecordReads:
-    """The record service's `get`, `list`, `count`, `export` and `history`."""
+    """The record service's `get` (and `get_clear`), `list`, `count`, `export` and `history`."""
 
     def get(self, entity_name, record_id, fields=None):
         """One record; `fields` (the text of ``fields=``) narrows it as in a list."""
