@@ -8,6 +8,7 @@ from admin_ui import lists  # noqa: F401
 from admin_ui import mfa_screens  # noqa: F401
 from admin_ui import my_tokens  # noqa: F401
 from admin_ui import notifications  # noqa: F401
+from admin_ui import personal_data  # noqa: F401
 from admin_ui import record_pages  # noqa: F401
 from admin_ui import related  # noqa: F401
 from admin_ui import search  # noqa: F401

@@ -16,6 +16,7 @@ from admin_ui import mfa_screens
 from admin_ui.web import public, screens, sign_in_session, sign_out_session
 from engine import mfa, passwords
 from engine.password_policy import MAX_LENGTH, MIN_LENGTH, problem_code
+from engine.records.access_log import log_access
 from workflows.notify.mailer import Mailer
 
 log = logging.getLogger("loom.screens")
@@ -45,10 +46,15 @@ def login():
         limiter, address = current_app.extensions["loom_limiter"], f"address:{request.remote_addr}"
         wait = limiter.blocked(address)
         outcome = None if wait else passwords.sign_in(_storage(), email, request.form.get("password") or "")
-        if outcome is not None and outcome.actor is not None:
-            step = mfa.needed(_storage(), outcome.actor)
-            if step is not None:
-                return mfa_screens.start(outcome.actor, step, _next_url())
+        signed = outcome is not None and outcome.actor is not None
+        step = mfa.needed(_storage(), outcome.actor) if signed else None
+        log_access(_storage(), outcome.actor.id if signed else None, "sign_in", detail={
+            "email": email, "address": request.remote_addr,
+            "outcome": ("password accepted, second step" if step is not None else "signed in") if signed
+            else "too many failures from the address" if outcome is None else outcome.refusal})
+        if step is not None:
+            return mfa_screens.start(outcome.actor, step, _next_url())
+        if signed:
             sign_in_session(g.ui_tenant, outcome.actor)
             return redirect(_next_url())
         if outcome is None:  # too many failures from this address

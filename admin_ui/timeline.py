@@ -163,7 +163,7 @@ def _worded(entity, record, entry, names, labels) -> dict:
 
 
 def _audit(about, row, names, labels):
-    changes = row["changes"] or {}
+    changes = g.session.records.masked_changes(about["name"], row["changes"] or {})
     lines = []
     for name, (old, new) in changes.items():
         field = about["field_by_name"].get(name)

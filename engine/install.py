@@ -11,6 +11,7 @@ from engine.hooks import TenantHooks
 from engine.plugin_session import plugin_action
 from engine.plugins import Plugins
 from engine.publish import Publisher, Target
+from engine.records.access_log import flush as flush_access_log
 from engine.records.search_index import catch_up
 from engine.records.service import RecordService
 from engine.runtime import MetadataCache
@@ -48,6 +49,7 @@ class Install:
         return TenantSession(self, self.tenant(slug), actor)
 
     def dispose(self) -> None:
+        flush_access_log()  # the access log's pending rows, before the databases close
         self.storage.dispose()
 
 

@@ -115,6 +115,7 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("changes", JSON, nullable=False),
         Index("ix_loom_audit_record", "entity", "record_id"),
         Index("ix_loom_audit_actor", "actor_id", "id"),  # revision 0008
+        *_chain_columns(), Index("ux_loom_audit_seq", "seq", unique=True),  # revision 0012
     )
     Table(
         "loom_outbox", md,
@@ -340,4 +341,24 @@ def _workflow_tables(md: MetaData) -> None:
           Column("id", ID, primary_key=True, autoincrement=True),
           Column("entity", String(48), nullable=False),
           Column("record_id", ID, nullable=False))
+    # The access log (revision 0012): reads of records holding personal data, searches,
+    # exports, unmasking and sign-ins; chained like the audit log (engine.records.chain).
+    Table("loom_access_log", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("actor_id", ID),
+          Column("action", String(20), nullable=False),
+          Column("entity", String(48)),
+          Column("record_id", ID),
+          Column("detail", JSON, nullable=False),
+          *_chain_columns(),
+          Index("ix_loom_access_log_actor", "actor_id", "id"),
+          Index("ix_loom_access_log_record", "entity", "record_id"),
+          Index("ux_loom_access_log_seq", "seq", unique=True))
     return md
+
+
+def _chain_columns() -> list:
+    """A tamper-evident log's chain (revision 0012): see engine.records.chain."""
+    return [Column("content_hash", String(64)), Column("link", String(64)), Column("seq", ID),
+            Column("redacted_at", DateTime(timezone=True))]

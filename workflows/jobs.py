@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from huey import RedisHuey, SqliteHuey, crontab
 
+from engine.records.chain import LOGS, seal
 from engine.records.search_index import follow_writes
 from workflows import outbox
 
@@ -143,7 +144,8 @@ class Jobs:
                 continue
             try:
                 summary[tenant.slug] = {"events": self.drain(tenant.slug),
-                                        "scheduled": self.runtime.run_schedules(tenant.slug)}
+                                        "scheduled": self.runtime.run_schedules(tenant.slug),
+                                        "sealed": self._seal(tenant)}
             except Exception as exc:  # noqa: BLE001 - reported, and the next tenant goes on
                 log.error("the tick failed for %s: %s", tenant.slug, exc, exc_info=log.isEnabledFor(logging.DEBUG))
                 summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -164,6 +166,12 @@ class Jobs:
                 log.error("retention failed for %s: %s", tenant.slug, exc)
                 summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
         return summary
+
+    def _seal(self, tenant) -> dict:
+        """The audit and access logs' rows written since the last tick, sealed into their
+        hash chains (`engine.records.chain`): how many of each."""
+        storage = self.runtime.install.registry.storage_of(tenant)
+        return {log: seal(storage, log) for log in LOGS}
 
     def consumer(self, workers: int = 2):
         return self.huey.create_consumer(workers=workers, worker_type="thread", periodic=True,

@@ -103,7 +103,7 @@ def available(session, entity_name, record_id) -> dict:
     the `outcome` of taking it (`done`, or `pending_approval` when the caller's approval
     is recorded and more are needed), or `refused` with the status, code and message
     that taking it answers now."""
-    record = session.records.get(entity_name, record_id)
+    record = session.records.get_clear(entity_name, record_id)  # guards judge the values, not their masks
     return available_for(session, entity_name, [record])[record["id"]]
 
 
@@ -206,7 +206,7 @@ def perform(session, entity_name, record_id, name, comment=None, expected_versio
     """Take transition `name`; returns (HTTP status, body): 200 done, 202 awaiting approvals.
     `values` fills fields the step needs (as an update's body): the step is checked on the
     record with them, and they are written with the step, in its transaction, or not at all."""
-    record = session.records.get(entity_name, record_id)
+    record = session.records.get_clear(entity_name, record_id)  # guards judge the values, not their masks
     if values:
         record = session.records.filled(entity_name, record, values)
     entity, workflow, transition = transition_of(session, entity_name, name)

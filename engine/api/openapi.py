@@ -7,11 +7,12 @@ from __future__ import annotations
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from engine.api.openapi_access import access_paths
 from engine.api.openapi_drafts import draft_paths
 from engine.api.openapi_people import people_paths
 from engine.api.openapi_privacy import privacy_paths
-
 from engine.records.filters import ENCRYPTED_OPERATORS
+from engine.records.pii import pii_fields
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
 from metadata.language import DEFAULT_LANGUAGE, text_in
@@ -142,6 +143,7 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
     draft_paths(spec, _responses)
     people_paths(spec, _responses)
     privacy_paths(spec, _responses)
+    access_paths(spec, _responses, [e.name for e in compiled.package.entities if pii_fields(e)])
     _layout_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
         "summary": "This document", "tags": ["metadata"], "responses": _responses("200", {"type": "object"}),

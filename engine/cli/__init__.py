@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from engine.cli.access import access_log, audit
 from engine.cli.common import LoomGroup, pass_install
 from engine.cli.dsr import dsr
 from engine.cli.keys import keys
@@ -25,7 +26,8 @@ def cli():
     """Loom: a low-code CRM engine. Settings come from LOOM_DATA_DIR and LOOM_DATABASE_URL."""
 
 
-for command in (tenant, user, token, metadata, pack, plugin, serve, demo, search, dsr, keys, records):
+for command in (tenant, user, token, metadata, pack, plugin, serve, demo, search, dsr, keys, records, access_log,
+                audit):
     cli.add_command(command)
 
 

@@ -1,5 +1,7 @@
 """The record service's reads: one record, a page of a list, a capped count, an export and a
-record's audit trail — each of what the actor may read, under one metadata version."""
+record's audit trail — each of what the actor may read, under one metadata version, with
+the personal data it may not see masked (`pii.Masking`) and its reads of records holding
+personal data written to the access log."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,6 +10,7 @@ from sqlalchemy import or_
 
 from engine.errors import NotFound
 from engine.records import query as list_query
+from engine.records.access_log import log_access
 from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
 from engine.records.export import export_records
@@ -17,11 +20,19 @@ from engine.records.sharing import restricted
 
 
 class RecordReads:
-    """The record service's `get`, `list`, `count`, `export` and `history`."""
+    """The record service's `get` (and `get_clear`), `list`, `count`, `export` and `history`."""
 
-    @one_version
     def get(self, entity_name, record_id, fields=None):
         """One record; `fields` (the text of ``fields=``) narrows it as in a list."""
+        entity, _table, _shape = self._entity(entity_name)
+        record_id = _record_id(record_id, entity_name)
+        record = self.get_clear(entity_name, record_id, fields)
+        self._accessed(entity, "read", [record_id])
+        return self.masking.record(entity, record)
+
+    @one_version
+    def get_clear(self, entity_name, record_id, fields=None):
+        """`get` without masking or logging: what `unmask` and Loom's own steps read."""
         entity, table, shape = self._entity(entity_name)
         self.permissions.require(entity, "read")
         record_id = _record_id(record_id, entity_name)
@@ -38,6 +49,7 @@ class RecordReads:
         """A page of readable records matching the list filters ``params`` and, when given,
         ``condition`` (the condition language, compiled to SQL; BadQuery if it is invalid)."""
         entity, table, shape = self._entity(entity_name)
+        params = list(params)
         self.permissions.require(entity, "read")
         visible = self.permissions.visible(entity)
         query = list_query.parse_list_query(visible, table, params)
@@ -55,7 +67,11 @@ class RecordReads:
             self._confirm(conn)
         rows, cursor = list_query.page(rows, query)
         columns = self.permissions.columns(entity, query.columns)
-        return {"items": [shape.dump(r, columns) for r in rows], "next_cursor": cursor}
+        searched = [raw for key, raw in params if key == "q" and raw]
+        self._accessed(entity, "search" if searched else "list", [r["id"] for r in rows],
+                       {"q": searched[0][:200]} if searched else None)
+        return {"items": [self.masking.record(entity, shape.dump(r, columns)) for r in rows],
+                "next_cursor": cursor}
 
     @one_version
     def count(self, entity_name, params=(), cap=1001, condition=None) -> int:
@@ -81,11 +97,14 @@ class RecordReads:
         """Every readable record matching the list filters (and ``condition``, as in
         `list`): an iterator read in keyset batches."""
         entity, table, shape = self._entity(entity_name)
+        params = list(params)
         self.permissions.require(entity, "read")
         self.permissions.require(entity, "export")
         visible = self.permissions.visible(entity)
         where = (condition_where(visible, table, condition),) if condition is not None else ()
-        return export_records(self, entity, table, shape, params, where)
+        records = export_records(self, entity, table, shape, params, where)
+        self._accessed(entity, "export", (), {"filters": [[k, v[:200]] for k, v in list(params)[:20]]})
+        return (self.masking.exported(entity, record) for record in records)
 
     def history(self, entity_name, record_id) -> list[dict]:
         """The audit trail of a record, oldest first; deleted records keep theirs."""
@@ -97,5 +116,20 @@ class RecordReads:
         items = record_history(self.storage, entity.name, record_id)
         if not items:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return [{**item, "changes": self.permissions.strip(entity, item["changes"])} for item in items]
+        return [{**item, "changes": self.masking.changes(entity, self.permissions.strip(entity, item["changes"]))}
+                for item in items]
+
+    def masked_changes(self, entity_name, changes):
+        """An audit row's changes of `entity_name` as the actor may read them (for a screen
+        that reads the audit log itself, as the timeline does)."""
+        entity = self.metadata.entity(entity_name)
+        return changes if entity is None else self.masking.changes(entity, self.permissions.strip(entity, changes))
+
+    def _accessed(self, entity, action, record_ids, detail=None) -> None:
+        """A user's read of records of `entity` holding personal data, logged (Loom's own
+        reads, and reads of entities without personal data, are not)."""
+        if self.actor is None or self.system or not self.masking.holds_pii(entity):
+            return
+        if record_ids or action in ("export", "search"):
+            log_access(self.storage, self.actor.id, action, entity.name, record_ids, detail)
 

@@ -31,6 +31,8 @@ from engine.records.conditional import ConditionalWrites, conditional, missing
 from engine.records.reads import RecordReads
 from engine.records.states import StateWrites
 from engine.records.ownership import OwnershipWrites
+from engine.records.pii import Masking
+from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
 from engine.records.writes import audit_row, audit_rows, outbox_row, outbox_rows, utcnow
 from engine.schemas import errors_to_details
@@ -38,7 +40,8 @@ from engine.schemas import errors_to_details
 MAX_BATCH = 100_000
 
 
-class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads, ConditionalWrites):
+class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads, ConditionalWrites,
+                    UnmaskReads):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
@@ -51,6 +54,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         self.system = system
         self.sharing = Sharing(metadata, actor, storage)  # who may read / edit which records
         self.permissions = self._permissions()  # what the actor may do with each entity and field
+        self.masking = Masking(actor, system)  # which personal data the actor reads masked
         self._renew = renew  # () -> the tenant's current compiled metadata
 
     def renew(self) -> None:
@@ -60,6 +64,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         self.metadata = self._renew()
         self.sharing = Sharing(self.metadata, self.actor, self.storage)
         self.permissions = self._permissions()
+        self.masking = Masking(self.actor, self.system)
 
     def _permissions(self) -> Permissions:
         """The actor's rights under this service's metadata, also bound to the actor (its
@@ -212,7 +217,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc) from None
         self.hooks.after_commit(event)
-        return self.permissions.strip(entity, record)
+        return self.masking.record(entity, self.permissions.strip(entity, record))
 
     def create_within(self, conn, entity_name, data):
         """Create a record inside a write already under way: `conn` is the transaction a
@@ -332,7 +337,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                                           record_id=record_id) from None
         if event is not None:
             self.hooks.after_commit(event)
-        return self.permissions.strip(entity, record)
+        return self.masking.record(entity, self.permissions.strip(entity, record))
 
     def _update_values(self, entity, data, expected_version):
         """The fields a change sets, loaded and checked, and the version it expects (`version`
