@@ -29,10 +29,11 @@ from pathlib import Path
 from sqlalchemy import JSON, Date, DateTime, LargeBinary, MetaData, Numeric, Time, TypeDecorator, and_, bindparam, \
     select, text
 
+from engine.compiler import compile_tables
 from engine.errors import LoomError
 from engine.migration.archive import archived_entity, archived_field, archive_table, entity_archive_columns, \
     field_archive_columns
-from engine.compiler import compile_tables
+from engine.records import access_log
 from metadata import Package
 from tenants import migrations
 
@@ -79,6 +80,7 @@ def backup(registry, slug: str, path) -> dict:
     place, so a partial backup never looks complete); returns the manifest."""
     tenant = registry.require(slug)
     storage = registry.storage_of(tenant)
+    access_log.flush(storage)  # reads logged before the backup are in it
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "tenant": tenant.slug, "name": tenant.name,
