@@ -104,7 +104,8 @@ def approve(session, entity_name, record, field, transition, state, comment) -> 
     if status["approvals"] >= status["needed"]:
         return approval_id, None
     return approval_id, {"status": "pending_approval", "approvals": status["approvals"],
-                         "needed": status["needed"], "record": record}
+                         "needed": status["needed"],
+                         "record": session.records.answer(session.metadata().entity(entity_name), record)}
 
 
 def withdraw(session, approval_id) -> None:

@@ -45,9 +45,11 @@ def _role_ok(actor, transition) -> bool:
     return actor is None or any(transition.allows_role(role) for role in actor.all_roles)
 
 
-def _blockers(transition, record, entity) -> list:
+def _blockers(transition, record, entity, shown: dict) -> list:
     """Why the guard or required fields stop the transition now (empty: nothing does): a
-    `required_for_step` problem per empty field, a `guard_failed` one per decisive leaf."""
+    `required_for_step` problem per empty field, a `guard_failed` one per decisive leaf.
+    The guard judges `record` (the values); what it found is said as `shown` has it (the
+    record as the caller may read it: masked, or left out where their roles hide it)."""
     details = [problem(name, "required_for_step", f"must be filled before {transition.name}",
                        transition=transition.name)
                for name in transition.requires if is_empty(record.get(name))]
@@ -58,9 +60,10 @@ def _blockers(transition, record, entity) -> list:
         details += [problem(leaf["field"], "guard_failed",
                             f"guard: {leaf['field']} {leaf['op']} {leaf.get('value', '')!r} "
                             f"is {'true' if leaf['passed'] else 'false'}"
-                            f"{' where it must not be' if leaf['passed'] else ''} (it is {leaf['actual']!r})",
-                            op=leaf["op"], value=leaf.get("value"), actual=leaf["actual"],
-                            passed=leaf["passed"])
+                            f"{' where it must not be' if leaf['passed'] else ''}"
+                            + (f" (it is {shown[leaf['field']]!r})" if leaf["field"] in shown else ""),
+                            op=leaf["op"], value=leaf.get("value"), passed=leaf["passed"],
+                            **({"actual": shown[leaf["field"]]} if leaf["field"] in shown else {}))
                     for leaf in decisive]
     return details
 
@@ -119,7 +122,7 @@ def available_for(session, entity_name, records) -> dict:
         for transition in workflow.transitions_from(state):
             if not _role_ok(session.actor, transition):
                 continue
-            blockers = _blockers(transition, record, entity)
+            blockers = _blockers(transition, record, entity, session.records.answer(entity, record))
             status = statuses.get((record["id"], transition.name))
             refusal = _refusal(session, transition, blockers, status)
             item = {"name": transition.name, "label": transition.label, "to": transition.to,
@@ -173,7 +176,8 @@ def checks(session, entity, workflow, transition, record, comment=None) -> list[
     return [Check("state", _state_refusal(workflow, transition, state)),
             Check("role", _role_refusal(session.actor, transition)),
             Check("comment", _comment_refusal(transition, comment)),
-            Check("fields", _blocked(transition, _blockers(transition, record, entity))),
+            Check("fields", _blocked(transition, _blockers(transition, record, entity,
+                                                           session.records.answer(entity, record)))),
             Check("approval", _approver_refusal(session, transition, status))]
 
 

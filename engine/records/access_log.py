@@ -40,6 +40,8 @@ def log_access(storage, actor_id, action, entity=None, record_ids=(), detail=Non
     returns; reads, searches and exports join the tenant's pending batch, written within
     a second (or at 500 rows, before the log is read, and at exit): a read pays no
     transaction of its own, and a crash may lose the last second of read entries."""
+    if getattr(storage, "single_transaction", False):
+        return  # a trial's reads (engine.rolled_back): rolled back with it, and no one's access
     rows = access_rows(actor_id, action, entity, record_ids, detail)
     if action in PROMPT:  # after the reads before it, in one transaction: the ids keep the order
         _write(storage, [*PENDING.take(storage), rows])

@@ -36,7 +36,7 @@ class OwnershipWrites:
             old = self._editable(conn, entity, table, record_id, expected_version)
             before = shape.dump(old)
             if before["owner_id"] == owner_id:
-                return self.permissions.strip(entity, before)
+                return self.answer(entity, before)
             at = utcnow()
             new_columns = {"owner_id": owner_id, "version": old["version"] + 1, "updated_at": at,
                            "updated_by": self.actor_id}
@@ -46,8 +46,7 @@ class OwnershipWrites:
             audit = audit_row(at, self.actor_id, "assign", entity.name, record_id, new_columns["version"], changes)
             [event] = self._finish(conn, [event], [audit], at)
         self.hooks.after_commit(event)
-        return self.permissions.strip(entity, event.record)
-
+        return self.answer(entity, event.record)
 
     @one_version
     def transfer(self, from_user, to_user, entity_name=None) -> dict:

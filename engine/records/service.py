@@ -74,6 +74,11 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             self.actor._cache["permissions"] = permissions
         return permissions
 
+    def answer(self, entity, record: dict) -> dict:
+        """A record as the actor may read it: without the fields their roles hide, and with
+        the personal data they may not see in clear masked — what every write answers."""
+        return self.masking.record(entity, self.permissions.strip(entity, record))
+
     def visible_entity(self, name):
         """The entity as the actor sees it (hidden fields left out; NotFound when the actor
         may not read it): what screens draw forms, columns and CSV headers from."""
@@ -217,7 +222,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc) from None
         self.hooks.after_commit(event)
-        return self.masking.record(entity, self.permissions.strip(entity, record))
+        return self.answer(entity, record)
 
     def create_within(self, conn, entity_name, data):
         """Create a record inside a write already under way: `conn` is the transaction a
@@ -337,7 +342,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                                           record_id=record_id) from None
         if event is not None:
             self.hooks.after_commit(event)
-        return self.masking.record(entity, self.permissions.strip(entity, record))
+        return self.answer(entity, record)
 
     def _update_values(self, entity, data, expected_version):
         """The fields a change sets, loaded and checked, and the version it expects (`version`

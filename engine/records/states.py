@@ -72,7 +72,7 @@ class StateWrites:
         for done in (filled, event):
             if done is not None:
                 self.hooks.after_commit(done)
-        return self.masking.record(entity, event.record)
+        return self.answer(entity, event.record)
 
     def _step(self, conn, entity, table, shape, workflow, record_id, to_state, expected_version, extra, on_write):
         """The state write of `write_state` in `conn`: its event, finished."""

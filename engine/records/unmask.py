@@ -3,12 +3,13 @@ an explicit action with a reason it gives, written to the access log with who, w
 when and why."""
 from __future__ import annotations
 
-from engine.errors import ValidationFailed
+from engine.errors import Forbidden, ValidationFailed
 from engine.records.access_log import log_access
 from engine.records.inputs import record_id_of as _record_id
-from engine.records.pii import pii_fields
+from engine.records.pii import class_of, may_unmask, pii_fields
 
 MAX_REASON = 500
+RIGHT_NEEDED = ("identity", "sensitive")  # PIPL's sensitive personal information: a reason is not enough
 
 
 class UnmaskReads:
@@ -21,6 +22,7 @@ class UnmaskReads:
         entity, _table, _shape = self._entity(entity_name)
         record_id = _record_id(record_id, entity_name)
         names = _problems_of(entity, fields, reason)
+        _require_right(self.actor, entity, names)
         record = self.get_clear(entity_name, record_id, ",".join(names))
         if self.actor is not None:
             log_access(self.storage, self.actor.id, "unmask", entity.name, [record_id],
@@ -44,3 +46,14 @@ def _problems_of(entity, fields, reason) -> list[str]:
         raise ValidationFailed("cannot unmask: " + "; ".join(d["message"] for d in details),
                                details=details, code="bad_unmask")
     return list(dict.fromkeys(fields))
+
+
+def _require_right(actor, entity, names) -> None:
+    """Identity and sensitive values are unmasked only by a user whose roles grant it
+    (`unmask` of the class); contact and financial values by any reader who says why."""
+    refused = [name for name in names if actor is not None and class_of(entity.field(name)) in RIGHT_NEEDED
+               and not may_unmask(actor, class_of(entity.field(name)))]
+    if refused:
+        raise Forbidden(f"your roles do not let you unmask {', '.join(refused)} "
+                        f"({', '.join(sorted({class_of(entity.field(n)) for n in refused}))} data): ask an admin",
+                        code="unmask_not_allowed")

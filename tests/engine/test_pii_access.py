@@ -127,3 +127,20 @@ def test_unmasking_without_a_reason_or_of_other_fields_is_refused_and_logs_nothi
 def test_a_member_may_not_read_the_access_log(ins):
     answer = get(ins, AGENT, "/access-log")
     assert answer.status_code == 403 and answer.get_json()["error"]["code"] == "admin_only"
+
+
+def test_identity_and_sensitive_values_are_unmasked_only_with_the_roles_right():
+    from engine.auth import Actor
+    from engine.errors import Forbidden
+    from engine.records.unmask import _require_right
+    from metadata.model import Entity
+
+    entity = Entity.from_document({"name": "policyholder", "fields": [
+        {"name": "phone", "type": "phone", "pii": "contact"}, {"name": "id_number", "type": "string", "pii": "identity"},
+        {"name": "health", "type": "text", "pii": "sensitive"}]})
+    member, admin = Actor(2, "mo@acme.test", "member"), Actor(1, "ann@acme.test", "admin")
+    _require_right(member, entity, ["phone"])  # contact: a reason is enough
+    _require_right(admin, entity, ["phone", "id_number", "health"])
+    with pytest.raises(Forbidden) as refused:
+        _require_right(member, entity, ["phone", "id_number", "health"])
+    assert refused.value.code == "unmask_not_allowed" and "id_number, health" in refused.value.message
