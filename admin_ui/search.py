@@ -14,6 +14,7 @@ from admin_ui.board_common import record_url
 from admin_ui.formats import record_title
 from admin_ui.view import screen_view
 from admin_ui.web import screens
+from engine.records.access_log import log_access
 from engine.records.search_index import find, searchable_fields
 
 PAGE, SUGGESTIONS = 50, 8
@@ -26,7 +27,11 @@ def results(query: str, wanted: int) -> list[dict]:
     view = screen_view()
     package = g.session.metadata().package
     shown = {name: e for name, e in view["entity_by_name"].items() if not e.get("hidden")}
-    fields = {e.name: list(searchable_fields(e)) for e in package.entities if e.name in shown}
+    # Only the fields the user reads in clear: one their roles hide, or they read masked,
+    # would tell them which record holds a value they may not see.
+    records = g.session.records
+    fields = {e.name: [name for name in searchable_fields(e) if name not in records.masking.hidden(e)]
+              for e in (records.visible_entity(entity.name) for entity in package.entities if entity.name in shown)}
     candidates = find(g.session.storage, g.session.metadata(), query, shown, wanted * OVERFETCH, fields)
     by_entity: dict = {}
     for entity, record_id, _rank in candidates:
@@ -37,6 +42,7 @@ def results(query: str, wanted: int) -> list[dict]:
             chunk = ids[start:start + CHUNK]
             page = g.session.records.list(entity, [("id__in", ",".join(map(str, chunk))), ("limit", str(len(chunk)))])
             readable.update({(entity, r["id"]): r for r in page["items"]})
+    log_access(g.session.storage, g.ui_user.id, "search", None, (), {"q": query[:200]})
     found = []
     for entity, record_id, _rank in candidates:
         record = readable.get((entity, record_id))

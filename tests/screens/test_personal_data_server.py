@@ -82,3 +82,12 @@ def test_an_unmask_shows_the_value_and_the_admin_finds_it(ins):
     assert "Access to this record" not in ins.agent.get(f"e/party/{ins.party}").text
     assert ins.agent.get("designer/access-log").status_code == 403
     assert ins.admin.get("designer/access-log?since=yesterday").status_code == 400
+
+
+def test_the_global_search_does_not_find_by_a_value_the_user_reads_masked(ins):
+    """Searching a policyholder's phone number would tell the agent whose it is."""
+    assert f"/e/party/{ins.party}" not in ins.agent.get("search", query_string={"q": "13800002002"}).text
+    assert f"/e/party/{ins.party}" in ins.admin.get("search", query_string={"q": "13800002002"}).text
+    by_name = ins.agent.get("search", query_string={"q": "Zhang Wei"}).text
+    assert "Zhang Wei home bundle" in by_name  # a value the agent reads in clear is found
+    assert f"/e/party/{ins.party}\"" not in by_name  # the party's name is read masked (W***) by agents
