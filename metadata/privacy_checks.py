@@ -9,6 +9,7 @@ import copy
 from typing import Mapping
 
 from .errors import Problem, pointer
+from .pii import ENCRYPTED_CLASSES, pii_class
 
 SYSTEM_DATES = ("created_at", "updated_at")
 DATE_TYPES = ("date", "datetime")
@@ -52,6 +53,10 @@ def privacy_problems(document, types: Mapping[str, str]) -> list[Problem]:
                 problems.append(Problem(f"{path}/field", "not_a_date",
                                         f"retention counts from {name!r}, a {kind} field; "
                                         f"use a date or datetime field, created_at or updated_at"))
+            elif pii_class(field.get("pii")) in ENCRYPTED_CLASSES:
+                problems.append(Problem(f"{path}/field", "encrypted_date",
+                                        f"retention counts from {name!r}, which is encrypted at rest and cannot "
+                                        f"be compared in the database; use another date, created_at or updated_at"))
         if privacy.get("evidence") is True and privacy["retention"].get("action") == "erase":
             problems.append(Problem(f"{path}/action", "evidence_erased",
                                     "records kept as evidence cannot be erased by retention; use anonymise"))

@@ -87,6 +87,11 @@ def test_privacy_rules_are_checked():
     assert ("/entities/2/privacy/retention/action", "evidence_erased") in paths
     assert any(p.startswith("/entities/1/privacy") and p != "/entities/1/privacy/retention/field" for p, _ in paths)
     assert check_package(DOC) == []
+    encrypted = copy.deepcopy(DOC)
+    encrypted["entities"][0]["fields"].append({"name": "born", "type": "date", "pii": "sensitive"})
+    encrypted["entities"][0]["privacy"] = {"retention": {"after_days": 30, "field": "born", "action": "anonymise"}}
+    assert ("/entities/0/privacy/retention/field", "encrypted_date") in {(p.path, p.code)
+                                                                       for p in check_package(encrypted)}
 
 
 def test_erasure_reaches_migration_archives_and_marks_audit_rows_redacted(install, shop):
