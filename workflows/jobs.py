@@ -1,8 +1,11 @@
 """The job queue: huey on SQLite by default, on Redis when LOOM_REDIS_URL is set.
 
-Two tasks: `drain(tenant)`, queued after every committed write (it also brings the
-tenant's search index in step with the writes), and `tick()`, every minute, which drains whatever is due in every tenant (retries, events whose queueing
-was lost in a crash), sweeps SLA timers and fires scheduled rules. One tick runs at a
+Three tasks: `drain(tenant)`, queued after every committed write (it also brings the
+tenant's search index in step with the writes); `tick()`, every minute, which drains
+whatever is due in every tenant (retries, events whose queueing was lost in a crash),
+sweeps SLA timers, fires scheduled rules and seals the audit and access logs' new rows
+into their hash chains; and `retention()`, daily at 02:30 UTC, which applies every
+tenant's retention rules. One tick runs at a
 time in an install (a lock per install on PostgreSQL, per data directory on SQLite):
 a tick that finds another still running skips its turn. The outbox, not
 huey, is the source of truth, so losing a queued task never loses an event."""

@@ -1,7 +1,8 @@
-"""Rows a write leaves beside its records (audit, outbox, search terms) inserted past
-SQLAlchemy's per-row parameter processing: a batch of 1,000 records leaves 1,000 audit
-rows, 1,000 outbox rows and some 6,000 search terms, and processing them value by value
-cost more than writing them.
+"""Rows a write leaves beside its records (audit, outbox, the search index's queue)
+inserted past SQLAlchemy's per-row parameter processing: a batch of 1,000 records leaves
+1,000 audit rows, 1,000 outbox rows and up to 1,000 queue rows (and following the queue
+writes some 6,000 search terms), and processing them value by value cost more than
+writing them.
 
 Rows are tuples of the values of `columns`, in that order: text, numbers, booleans and
 None as they are, aware datetimes for `DateTime` columns, JSON-ready dicts and lists for

@@ -43,8 +43,8 @@ def may_unmask(actor, pii_class: str) -> bool:
 
 
 def may_export_pii(actor, pii_class: str) -> bool:
-    """Whether `actor` may export fields of `pii_class` (an export holding them is
-    refused without it): as `may_unmask`, through `actor.may_export_pii` when roles give it."""
+    """Whether `actor` may export fields of `pii_class` in clear (an export masks them
+    without it): as `may_unmask`, through `actor.may_export_pii` when roles give it."""
     if actor is None:
         return True
     granted = getattr(actor, "may_export_pii", None)
