@@ -18,6 +18,7 @@ from admin_ui.web import public, screens, sign_in_session
 from engine import mfa
 from engine.errors import ValidationFailed
 from engine.passwords import session_user
+from engine.records.access_log import log_access
 
 PENDING_MINUTES = 10
 MAX_CODE_FAILURES = 5
@@ -56,9 +57,18 @@ def _again():
     return redirect(url_for("screens.login"))
 
 
-def _failed(pending) -> bool:
-    """Count a wrong code (for the address too); True when the pending sign-in is used up."""
-    current_app.extensions["loom_limiter"].fail(f"address:{request.remote_addr}")
+def _limits(actor) -> tuple[str, str]:
+    """The rate limiter's keys of a second step: the address, and the user (kept on the
+    server: the pending sign-in's own count lives in the cookie, which a client can replay)."""
+    return f"address:{request.remote_addr}", f"mfa:{g.ui_tenant.uid}:{actor.id}"
+
+
+def _failed(pending, actor) -> bool:
+    """Count a wrong code (for the address and the user too); True when the pending sign-in
+    is used up."""
+    limiter = current_app.extensions["loom_limiter"]
+    for key in _limits(actor):
+        limiter.fail(key)
     pending["failures"] = pending.get("failures", 0) + 1
     session.modified = True
     if pending["failures"] >= MAX_CODE_FAILURES:
@@ -73,15 +83,26 @@ def mfa_verify():
     pending, actor = _pending()
     if actor is None:
         return _again()
-    error = None
+    error, status, headers = None, 200, {}
     if request.method == "POST":
-        if mfa.verify(_storage(), actor.id, request.form.get("code")):
+        limiter = current_app.extensions["loom_limiter"]
+        wait = max((limiter.blocked(key) or 0) for key in _limits(actor))
+        if wait:
+            log_access(_storage(), actor.id, "sign_in", detail={"address": request.remote_addr,
+                                                                "outcome": "second step: too many wrong codes"})
+            error, status, headers["Retry-After"] = _("Too many wrong codes. Try again in %(n)s minutes.",
+                                                      n=(wait + 59) // 60), 429, str(wait)
+            return render_template("screens/mfa_verify.html", error=error), status, headers
+        verified = mfa.verify(_storage(), actor.id, request.form.get("code"))
+        log_access(_storage(), actor.id, "sign_in", detail={
+            "address": request.remote_addr, "outcome": "signed in" if verified else "second step: wrong code"})
+        if verified:
             sign_in_session(g.ui_tenant, actor)
             return redirect(pending["next"])
-        if _failed(pending):
+        if _failed(pending, actor):
             return _again()
-        error = _("The code is not right. Type the six digits your app shows now, or a recovery code.")
-    return render_template("screens/mfa_verify.html", error=error), 401 if error else 200
+        error, status = _("The code is not right. Type the six digits your app shows now, or a recovery code."), 401
+    return render_template("screens/mfa_verify.html", error=error), status, headers
 
 
 @screens.route("/login/mfa/enrol", methods=["GET", "POST"])
@@ -98,7 +119,7 @@ def mfa_enrol():
         try:
             codes = mfa.enrol(_storage(), actor.id, secret, request.form.get("code"))
         except ValidationFailed:
-            if _failed(pending):
+            if _failed(pending, actor):
                 return _again()
             error = _("The code is not right. Type the six digits your app shows now.")
         else:

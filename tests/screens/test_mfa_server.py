@@ -81,6 +81,27 @@ def test_wrong_codes_end_the_pending_sign_in(screens_app, install):
     assert late.headers["Location"].endswith("/t/acme/login") and client.get("/t/acme/").status_code == 302
 
 
+def test_replaying_the_pending_cookie_does_not_reset_the_count_of_wrong_codes(install):
+    """The user's wrong codes are counted on the server: a client that sends the cookie of
+    its first try again and again is stopped by the limit, with the right code too."""
+    install.registry.create("acme", "Acme")
+    with_passwords(install, "acme", {BOSS: "admin"})
+    app = create_app(install, {"TESTING": True, "LOOM_AUTH_FAILURE_LIMIT": "6"})
+    storage = install.session("acme").storage
+    secret = mfa.new_secret()
+    mfa.enrol(storage, 1, secret, pyotp.TOTP(secret).now())
+    client = app.test_client()
+    password_step(client)
+    page = client.get("/t/acme/login/mfa")
+    saved = client.get_cookie("loom_session").value
+    for _ in range(6):
+        client.set_cookie("loom_session", saved)
+        assert client.post("/t/acme/login/mfa", data={"code": "000000", "csrf_token": csrf(page)}).status_code == 401
+    client.set_cookie("loom_session", saved)
+    stopped = client.post("/t/acme/login/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf(page)})
+    assert stopped.status_code == 429 and int(stopped.headers["Retry-After"]) > 0
+
+
 def test_the_cli_sets_the_roles_and_resets_a_users_mfa_with_clear_errors(install, screens_app):
     def run(*args):
         return CliRunner().invoke(cli, list(args), obj=install)
