@@ -29,7 +29,8 @@ def export_records(service, entity, table, shape, params, where=()):
     if given:
         raise BadQuery("an export has every matching record: it takes no limit or cursor",
                        details=[(key, "not accepted by export") for key in given])
-    query = list_query.parse_list_query(service.permissions.visible(entity), table, params)
+    query = list_query.parse_list_query(service.permissions.visible(entity), table, params,
+                                        *service.masking.unqueried(entity))
     clause = service.sharing.read_clause(entity)
     query = replace(query, limit=BATCH, where=query.where + tuple(where) + ((clause,) if clause is not None else ()),
                     columns=service.permissions.columns(entity, query.columns))

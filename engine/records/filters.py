@@ -52,8 +52,11 @@ def known_field(entity, name):
     return field
 
 
-def search_clauses(entity, table, raw) -> tuple:
-    columns = [table.c[f.name] for f in entity.fields if base_type(f) in SEARCH_TYPES and not f.encrypted]
+def search_clauses(entity, table, raw, skip=frozenset()) -> tuple:
+    """`q`: any of the entity's text fields holding `raw` (not those encrypted at rest, nor
+    those in `skip`: personal data the caller reads masked)."""
+    columns = [table.c[f.name] for f in entity.fields
+               if base_type(f) in SEARCH_TYPES and not f.encrypted and f.name not in skip]
     if not columns:
         raise ParamProblem(f"{entity.name} has no text fields to search")
     if raw == "":

@@ -122,6 +122,15 @@ class Masking:
         """`{field name: (class, type)}` of the fields of `entity` the actor reads masked."""
         return self._of(entity)[1]
 
+    def unqueried(self, entity) -> tuple[frozenset, frozenset]:
+        """(the fields of `entity` a query compares only exactly, those `q` does not search):
+        every field read masked; of those, the identifiers (phones, e-mails) and all but
+        contact data, whose parts would give the values away — a masked name is still
+        found by `q`, as an agent finds a policyholder by name."""
+        hidden = self.hidden(entity)
+        return frozenset(hidden), frozenset(name for name, (cls, kind) in hidden.items()
+                                            if kind in ("phone", "email") or cls != "contact")
+
     def _of(self, entity) -> tuple:
         """(every PII field, those read masked, those exported masked) of `entity`, each
         `{field name: (class, type)}`, worked out once per entity."""

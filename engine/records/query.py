@@ -36,19 +36,27 @@ class ListQuery:
     columns: tuple | None   # field names from fields= (None = all), id and version included
 
 
-def parse_list_query(entity, table, params) -> ListQuery:
-    """The ListQuery of ``params`` (``[(key, raw)]``); BadQuery naming every parameter that is wrong."""
+def parse_list_query(entity, table, params, masked=frozenset(), unsearched=frozenset()) -> ListQuery:
+    """The ListQuery of ``params`` (``[(key, raw)]``); BadQuery naming every parameter that is wrong.
+    Fields in `masked` (read masked by the caller) are compared only with `=` and `isnull`:
+    a range or a part would give their values away without unmasking them (an exact value
+    is confirmed, as a user who knows it could; sorting by them stays, for lists ordered by
+    name). `q` does not search the fields in `unsearched`."""
     where, problems, single = [], [], {}
     for key, raw in params:
         try:
             _check_text(raw)
             if key == "q":
-                where.extend(search_clauses(entity, table, raw))
+                where.extend(search_clauses(entity, table, raw, skip=unsearched))
             elif key in RESERVED:
                 if key in single:
                     raise ParamProblem(f"{key} may be given only once")
                 single[key] = raw
             else:
+                name, _sep, op = key.partition("__")
+                if name in masked and op not in ("", "isnull"):
+                    raise ParamProblem(f"{name} is personal data you read masked: filter it with {name}=value "
+                                       f"or {name}__isnull, or unmask the record's value")
                 where.append(filter_clause(entity, table, key, raw))
         except ParamProblem as problem:
             problems.append(problem.detail(key))

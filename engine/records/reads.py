@@ -52,7 +52,7 @@ class RecordReads:
         params = list(params)
         self.permissions.require(entity, "read")
         visible = self.permissions.visible(entity)
-        query = list_query.parse_list_query(visible, table, params)
+        query = list_query.parse_list_query(visible, table, params, *self.masking.unqueried(entity))
         if condition is not None:
             query = replace(query, where=query.where + (condition_where(visible, table, condition),))
         shared = self.sharing.read_terms(entity)
@@ -82,7 +82,7 @@ class RecordReads:
         entity, table, _ = self._entity(entity_name)
         self.permissions.require(entity, "read")
         visible = self.permissions.visible(entity)
-        query = list_query.parse_list_query(visible, table, params)
+        query = list_query.parse_list_query(visible, table, params, *self.masking.unqueried(entity))
         if condition is not None:
             query = replace(query, where=query.where + (condition_where(visible, table, condition),))
         clause = self.sharing.read_clause(entity)

@@ -144,3 +144,14 @@ def test_identity_and_sensitive_values_are_unmasked_only_with_the_roles_right():
     with pytest.raises(Forbidden) as refused:
         _require_right(member, entity, ["phone", "id_number", "health"])
     assert refused.value.code == "unmask_not_allowed" and "id_number, health" in refused.value.message
+
+
+def test_a_masked_field_is_filtered_only_by_an_exact_value_and_not_searched(ins):
+    refused = get(ins, AGENT, "/records/party", query_string={"phone__startswith": "+86 138"})
+    assert refused.status_code == 400 and "read masked" in json.dumps(refused.get_json())
+    assert get(ins, AGENT, "/records/party", query_string={"phone__isnull": "false"}).status_code == 200
+    exact = get(ins, AGENT, "/records/party", query_string={"phone": HUANG_PHONE}).get_json()["items"]
+    assert [p["id"] for p in exact] == [ins.huang["id"]]
+    assert get(ins, AGENT, "/records/party", query_string={"q": "0000 2000"}).get_json()["items"] == []
+    assert [p["id"] for p in get(ins, ADMIN, "/records/party", query_string={"q": "0000 2000"}).get_json()["items"]] == [
+        ins.huang["id"]]
