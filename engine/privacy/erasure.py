@@ -17,6 +17,9 @@ The steps, in one transaction:
    the reason and the legal basis of every record kept."""
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
 from sqlalchemy import MetaData, Table, inspect, select
 
 from engine.errors import NotFound, ValidationFailed
@@ -132,7 +135,7 @@ class _Erasure:
             if new:
                 version = current["version"] + 1
                 self.conn.execute(table.update().where(table.c.id == row["id"]).values(
-                    {**new, "version": version, "updated_at": self.at,
+                    {**self.metadata.shape(entity.name).to_columns(new), "version": version, "updated_at": self.at,
                      "updated_by": self.actor.id if self.actor else None}))
                 reindex_record(self.conn, self.schema, entity, row["id"], {**current, **new})
                 self.audits.append(audit_row(self.at, self.actor.id if self.actor else None, "erase", entity.name,
@@ -155,7 +158,10 @@ class _Erasure:
         if new:
             values = {**new, "version": row["version"] + 1, "updated_at": self.at,
                       "updated_by": self.actor.id if self.actor else None}
-            self.conn.execute(table.update().where(table.c.id == row["id"]).values(values))
+            # as columns: an encrypted field's keyed hash goes with it, a currency's code too
+            columns = {**self.metadata.shape(entity.name).to_columns(new), **{k: v for k, v in values.items()
+                                                                             if k not in new}}
+            self.conn.execute(table.update().where(table.c.id == row["id"]).values(columns))
             reindex_record(self.conn, self.schema, entity, row["id"], {**row, **values})
             self.audits.append(audit_row(self.at, self.actor.id if self.actor else None, "erase", entity.name,
                                          row["id"], values["version"], {k: [ERASED, v] for k, v in new.items()}))
@@ -213,7 +219,13 @@ class _Erasure:
             write_audit(self.conn, self.schema, self.audits)
 
 
+STAND_INS = {"phone": "erased", "integer": 0, "decimal": Decimal(0), "boolean": False,
+             "date": date(1900, 1, 1), "datetime": datetime(1900, 1, 1, tzinfo=timezone.utc)}
+
+
 def _stand_in(field, entity_name, record_id):
+    """What an erased value becomes: nothing, or for a required field a value that says
+    nothing of the person (the column may not be empty)."""
     if not field.required:
         return None
     base = field.base_type or field.type
@@ -221,4 +233,6 @@ def _stand_in(field, entity_name, record_id):
         return f"erased-{entity_name}-{record_id}@erased.invalid"
     if base in ("string", "text"):
         return f"erased-{entity_name}-{record_id}"[: field.max_length or 200]
-    return None
+    if base == "choice" and field.options:
+        return field.options[0].value if hasattr(field.options[0], "value") else field.options[0]
+    return STAND_INS.get(base)
