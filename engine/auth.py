@@ -286,10 +286,11 @@ def token_tenant(token) -> str | None:
 
 @dataclass(frozen=True)
 class Grant:
-    """A valid token: its user and its scopes."""
+    """A valid token: its user, its scopes and when it expires (None: never)."""
 
     actor: Actor
     scopes: tuple
+    expires_at: datetime | None = None
 
 
 def authenticate(storage, token: str) -> Actor | None:
@@ -315,7 +316,10 @@ def token_grant(storage, token: str) -> Grant | None:
     if row is None or _expired(row["expires_at"]):
         return None
     _note_use(storage, tokens, row["token_id"], row["last_used_at"])
-    return Grant(_actor(row), tuple(row["scopes"] or token_scopes.DEFAULT_SCOPES))
+    expires_at = row["expires_at"]
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=timezone.utc)
+    return Grant(_actor(row), tuple(row["scopes"] or token_scopes.DEFAULT_SCOPES), expires_at)
 
 
 def _expired(expires_at) -> bool:

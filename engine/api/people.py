@@ -4,9 +4,11 @@ only); handing a user's records, or one of them, to another user (admins, or rol
 the `transfer` right)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import g, jsonify, request
 
-from engine import auth, people
+from engine import auth, people, token_scopes
 from engine.api.body import json_body
 from engine.api.params import accepts
 from engine.api.routes import api
@@ -97,10 +99,38 @@ def create_api_token():
     user = _text(body, "user") or actor.email
     if _own_unless_admin() is not None and user.strip().lower() != actor.email:
         raise Forbidden("only a tenant admin may create API tokens for someone else", code="admin_only")
+    expires = _no_wider_than_the_callers_token(body.get("expires"))
     entities = [entity.name for entity in g.session.metadata().package.entities]
-    row, secret = people.new_token(g.session.storage, user, body.get("label"), body.get("expires"),
+    row, secret = people.new_token(g.session.storage, user, body.get("label"), expires,
                                    body.get("scopes"), entities)
     return jsonify({**people.token_json(row), "token": secret}), 201
+
+
+def _no_wider_than_the_callers_token(expires):
+    """A token that makes a token gives no more than it holds: it needs every right
+    (`read-write`), and the new token expires no later than it does (asked for no
+    lifetime, it gets the default or what the calling token has left, whichever is
+    shorter). Returns the lifetime to give."""
+    checked = g.get("token_grant")
+    if checked is None:
+        return expires
+    grant = checked[1]
+    if token_scopes.READ_WRITE not in grant.scopes:
+        raise Forbidden("a token with narrower scopes cannot create tokens: use one with read-write, "
+                        "or the screens", code="token_scope")
+    if grant.expires_at is None:
+        return expires
+    left = grant.expires_at - datetime.now(timezone.utc)
+    if expires is None:
+        hours = int(left.total_seconds() // 3600)
+        return token_scopes.DEFAULT_LIFETIME if left >= token_scopes.lifetime(token_scopes.DEFAULT_LIFETIME) \
+            else f"{max(hours, 1)}h"
+    if token_scopes.lifetime(expires) > left:
+        raise ValidationFailed("a token cannot outlive the token that creates it: ask for an expiry before "
+                               f"{grant.expires_at.isoformat(timespec='minutes')}",
+                               details=[{"field": "expires", "code": "token_outlives",
+                                         "message": "ends after the calling token"}])
+    return expires
 
 
 @api.delete("/tokens/<int:token_id>")

@@ -164,3 +164,23 @@ def test_the_cli_makes_tokens_with_an_expiry_and_scopes_and_explains_bad_ones(te
                         (("--scope", "records:ghost:read"), "no entity 'ghost'")):
         refused = run("token", "create", "acme", MEMBER, *args)
         assert refused.exit_code != 0 and words in refused.output and "Traceback" not in refused.output
+
+
+def test_a_token_makes_no_token_wider_or_longer_lived_than_itself(app, acme):
+    storage = acme.storage
+    auth.create_user(storage, ADMIN, "admin")
+    _row, short = people.new_token(storage, ADMIN, "short", expires="2h")
+    _row, narrow = people.new_token(storage, ADMIN, "narrow", scopes=["read"])
+    client = app.test_client()
+
+    def make(token, **body):
+        return client.post("/api/v1/t/acme/tokens", headers=bearer(token), json={"label": "made", **body})
+
+    refused = make(short, expires="30d")
+    assert refused.status_code == 400 and refused.get_json()["error"]["details"][0]["code"] == "token_outlives"
+    made = make(short)
+    assert made.status_code == 201
+    ends = datetime.fromisoformat(made.get_json()["expires_at"].replace("Z", "+00:00"))
+    assert ends <= datetime.now(timezone.utc) + timedelta(hours=2)
+    assert make(narrow).status_code == 403
+    assert make(short, expires="1h").status_code == 201
