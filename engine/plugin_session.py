@@ -183,7 +183,9 @@ class PluginSession:
     @property
     def people(self) -> People:
         """The tenant's active users: `active(role=None, emails=None)`."""
-        return People(self._engine.storage)
+        service = self._service
+        package = (service.metadata if service is not None else self._engine.metadata()).package
+        return People(self._engine.storage, tuple(role["name"] for role in package.roles))
 
     @property
     def transitions(self):

@@ -2,7 +2,6 @@
 by role or by e-mail, in id order, with what assigning work to them needs."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,7 +11,6 @@ from engine.errors import ValidationFailed
 from engine.systables import loom_table
 
 MAX_EMAILS = 500
-ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")  # a tenant role's name
 
 
 @dataclass(frozen=True)
@@ -29,15 +27,17 @@ class Person:
 
 
 class People:
-    def __init__(self, storage):
+    def __init__(self, storage, tenant_roles=()):
         self._storage = storage
+        self._roles = (*ROLES, *tenant_roles)  # the built-in roles and those the metadata defines
 
     def active(self, role: str | None = None, emails=None) -> list[Person]:
-        """The active users, in id order: of `role` ("admin", "member") when given, and
-        among `emails` (case and surrounding blanks ignored) when given. ValidationFailed
-        for an unknown role (`not_role`) or more than MAX_EMAILS e-mails (`too_many_emails`)."""
-        if role is not None and not (role in ROLES or isinstance(role, str) and ROLE_NAME.fullmatch(role)):
-            raise ValidationFailed(f"{str(role)[:40]!r} is not a role; roles: {', '.join(ROLES)} or the tenant's",
+        """The active users, in id order: of `role` (built in, or one the tenant's metadata
+        defines) when given, and among `emails` (case and surrounding blanks ignored) when
+        given. ValidationFailed for an unknown role (`not_role`) or more than MAX_EMAILS
+        e-mails (`too_many_emails`)."""
+        if role is not None and role not in self._roles:
+            raise ValidationFailed(f"{str(role)[:40]!r} is not a role; roles: {', '.join(self._roles)}",
                                    code="not_role")
         users = loom_table(self._storage.schema, "loom_users")
         stmt = select(users.c.id, users.c.email, users.c.display_name, users.c.role, users.c.locale,

@@ -6,7 +6,9 @@ with every rule set's rules expanded to {event: [rule as written for that event 
 and rule names left out (a rule listening to several events replaced one rule per event,
 under one name). Everything else must be identical, order included. A pack changed on
 purpose since gets its new fingerprint (crm_core and insurance_agents: conditional fields
-and the claim form's tabs)."""
+and the claim form's tabs; every pack: notifications' purposes, consent evidence and
+legal bases of issue 12; retail_loyalty: its demo store manager holds the store manager
+role)."""
 from __future__ import annotations
 
 import hashlib
@@ -28,10 +30,10 @@ PACKS = {
     "subscriptions": ROOT / "examples/loom-pack-example/loom_pack_example",
 }
 FINGERPRINTS = {
-    "automotive_dealers": "2c06446b0d4dbca02d7d0cb5966de5ac054b46174a4aaf93864b9cf06f4798c4",
-    "crm_core": "23396cc5b9c18d9e3969da2f326d66320ebebc2343572e31493e041d684fa8b2",
-    "insurance_agents": "64cce0296a4d11077978cdacdb75b9c29a870af424d4e97b912ce504b15d58ed",
-    "retail_loyalty": "2d352aeedb5e41e5a53b0956bcca029975e534013009218ae5e1ac041a085ab5",
+    "automotive_dealers": "9b5173429dcd2c78a9a9976c7e97e00408f5de7c86ab5c04ee42c09654124fa3",
+    "crm_core": "9f6c1dadc82d7bfc4849ab7962e421c1288aa9fec21c4808e2300df38ccb83e1",
+    "insurance_agents": "0d556900739b4d878b6670c26853b30a9c9d5dc69c13a19bb7987f9e96dce79f",
+    "retail_loyalty": "696c724985c1998b7dd8423d7a7f7a3e3828d768539e5620f79275202559b2ed",
     "subscriptions": "51902767948b3564c994fdc706ae82b2c859612aaab53824a9971ea82af26937",
 }
 

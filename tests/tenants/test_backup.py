@@ -66,7 +66,11 @@ def test_a_restored_tenant_holds_every_row_and_works(install, shop, tmp_path):
     assert any(name.startswith("loom_archive_v") for name in manifest["tables"])
     done = run(install, "tenant", "restore", str(file), "--as", "shop-copy")
     assert done.exit_code == 0 and "every checksum equal" in done.output, done.output
-    assert counts(install, "shop-copy") == counts(install, "shop")
+    restored_counts, original_counts = counts(install, "shop-copy"), counts(install, "shop")
+    # the access log of the original may have grown since (reads logged in batches)
+    assert restored_counts.pop("loom_access_log") == manifest["tables"]["loom_access_log"]["rows"]
+    original_counts.pop("loom_access_log")
+    assert restored_counts == original_counts
     copy = install.registry.get("shop-copy")
     assert (copy.name, copy.language, copy.plugins) == ("Shop 商店", "zh-CN", install.registry.get("shop").plugins)
 
