@@ -29,23 +29,25 @@ _hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
 def required_roles(storage) -> list[str]:
-    """The roles whose users must sign in with a second step."""
+    """The roles (built in, or the tenant's) whose users must sign in with a second step."""
     settings = loom_table(storage.schema, "loom_settings")
     with storage.connect() as conn:
         value = conn.execute(select(settings.c.value).where(settings.c.key == SETTING)).scalar()
-    return [role for role in (value or []) if role in ROLES]
+    return [role for role in (value or []) if isinstance(role, str)]
 
 
-def set_required_roles(storage, roles) -> list[str]:
-    """Require MFA of these roles (text such as "admin,member", or a list; empty for none)."""
+def set_required_roles(storage, roles, tenant_roles=()) -> list[str]:
+    """Require MFA of these roles (text such as "admin,member", or a list; empty for none):
+    built-in roles or the tenant's (`tenant_roles`, the names its metadata defines)."""
+    known = (*ROLES, *tenant_roles)
     if isinstance(roles, str):
         roles = [part.strip() for part in roles.replace(" ", ",").split(",") if part.strip() and part != "none"]
-    unknown = [str(role)[:40] for role in roles if role not in ROLES] if isinstance(roles, list) else ["?"]
+    unknown = [str(role)[:40] for role in roles if role not in known] if isinstance(roles, list) else ["?"]
     if unknown:
-        raise ValidationFailed(f"unknown role {unknown[0]!r}; use some of: {', '.join(ROLES)} (or none)",
-                               details=[{"field": SETTING, "message": f"roles among {', '.join(ROLES)}"}],
+        raise ValidationFailed(f"unknown role {unknown[0]!r}; use some of: {', '.join(known)} (or none)",
+                               details=[{"field": SETTING, "message": f"roles among {', '.join(known)}"}],
                                code="unknown_role")
-    chosen = [role for role in ROLES if role in roles]
+    chosen = [role for role in known if role in roles]
     settings = loom_table(storage.schema, "loom_settings")
     with storage.begin() as conn:
         conn.execute(settings.delete().where(settings.c.key == SETTING))
@@ -62,7 +64,8 @@ def needed(storage, actor) -> str | None:
     "enrol" (their role requires it) or None."""
     if enrolled(storage, actor.id):
         return "verify"
-    return "enrol" if actor.role in required_roles(storage) else None
+    required = required_roles(storage)
+    return "enrol" if any(role in required for role in actor.all_roles) else None
 
 
 def new_secret() -> str:

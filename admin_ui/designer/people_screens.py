@@ -32,6 +32,7 @@ def _page(status=200, **context):
                "used": moment(t["last_used_at"]) if t["last_used_at"] else None} for t in people.tokens(storage)]
     return render_template("designer/people.html", title=_("People"), people=everyone, roles=people.roles(),
                            tokens=tokens, me=g.ui_user.id, mfa_roles=mfa.required_roles(storage),
+                           mfa_choices=[*people.roles(), *(r["name"] for r in g.session.metadata().package.roles)],
                            lifetimes=TOKEN_LIFETIMES, **context), status
 
 
@@ -152,7 +153,8 @@ def designer_revoke_token(token_id):
 def designer_mfa_roles():
     """Which roles must sign in with a second step (they enrol at their next sign-in)."""
     try:
-        chosen = mfa.set_required_roles(_storage(), request.form.getlist("role"))
+        chosen = mfa.set_required_roles(_storage(), request.form.getlist("role"),
+                                        [role["name"] for role in g.session.metadata().package.roles])
     except LoomError as exc:
         return _refused(exc, refused_form="mfa")
     flash(_("Two-step sign-in is required of: %(roles)s.", roles=", ".join(chosen)) if chosen

@@ -94,7 +94,9 @@ TENANT_SETTINGS = ("mfa_required_roles",)
 def tenant_set(install, slug, setting, value):
     """Change a security setting of tenant SLUG: mfa_required_roles (e.g. `admin`,
     `admin,member` or `none`): users of those roles enrol TOTP at their next sign-in."""
-    chosen = mfa.set_required_roles(install.session(slug).storage, value)
+    session = install.session(slug)
+    chosen = mfa.set_required_roles(session.storage, value,
+                                    [role["name"] for role in session.metadata().package.roles])
     click.echo(f"tenant {slug}: two-step sign-in required of {', '.join(chosen) or 'no role'}")
 
 

@@ -120,3 +120,22 @@ def test_the_cli_sets_the_roles_and_resets_a_users_mfa_with_clear_errors(install
     assert run("user", "reset-mfa", "acme", BOSS).exit_code == 0 and not mfa.enrolled(storage, 1)
     with pytest.raises(ValidationFailed):
         mfa.enrol(storage, 1, secret, "not a code")
+
+
+def test_a_tenant_role_may_be_required_to_use_a_second_step(install):
+    install.registry.create("acme", "Acme")
+    session = install.session("acme")
+    session.apply_metadata({"entities": [{"name": "note", "fields": [{"name": "body", "type": "text"}]}],
+                            "roles": [{"name": "auditor", "entities": {"note": {"rights": ["read"]}}}]})
+    with_passwords(install, "acme", {BOSS: "admin", REP: "member"})
+    from engine import auth
+
+    auth.update_user(session.storage, REP, roles=["auditor"])
+    result = CliRunner().invoke(cli, ["tenant", "set", "acme", "mfa_required_roles", "auditor"], obj=install)
+    assert result.exit_code == 0 and "auditor" in result.output, result.output
+    unknown = CliRunner().invoke(cli, ["tenant", "set", "acme", "mfa_required_roles", "surveyor"], obj=install)
+    assert unknown.exit_code != 0 and "unknown role 'surveyor'" in unknown.output
+    client = create_app(install, {"TESTING": True}).test_client()
+    assert password_step(client, REP).headers["Location"].endswith("/t/acme/login/mfa/enrol")
+    assert password_step(create_app(install, {"TESTING": True}).test_client(), BOSS).headers["Location"].endswith(
+        "/t/acme/")
