@@ -10,9 +10,8 @@ import atexit
 import logging
 import threading
 
-from sqlalchemy import select
 
-from engine.records.audit_log import AuditQuery
+from engine.records.audit_log import AuditQuery, log_page
 from engine.records.bulk_rows import Rows, insert_all
 from engine.records.writes import utcnow
 from engine.systables import loom_table
@@ -116,22 +115,7 @@ def access_page(storage, query: AuditQuery) -> dict:
     """`{"items": [...], "next": cursor or None}`: one page of the access log, newest first
     (filters as for the audit log: user, entity, record, since, until, before, limit)."""
     flush(storage)
-    table = loom_table(storage.schema, "loom_access_log")
-    stmt = select(table).order_by(table.c.id.desc()).limit(query.limit + 1)
-    for column, value in ((table.c.actor_id, query.user_id), (table.c.entity, query.entity),
-                          (table.c.record_id, query.record_id)):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if query.since is not None:
-        stmt = stmt.where(table.c.at >= query.since)
-    if query.until is not None:
-        stmt = stmt.where(table.c.at <= query.until)
-    if query.before is not None:
-        stmt = stmt.where(table.c.id < query.before)
-    with storage.connect() as conn:
-        rows = conn.execute(stmt).mappings().all()
-    items = [entry_json(r) for r in rows[:query.limit]]
-    return {"items": items, "next": items[-1]["id"] if len(rows) > query.limit else None}
+    return log_page(storage, loom_table(storage.schema, "loom_access_log"), query, entry_json)
 
 
 def entry_json(row) -> dict:

@@ -86,21 +86,30 @@ def _moment(text: str, end_of_day: bool) -> datetime | None:
 
 def audit_page(storage, query: AuditQuery) -> dict:
     """`{"items": [...], "next": cursor or None}`: one page of audit rows, newest first."""
-    audit = loom_table(storage.schema, "loom_audit")
-    stmt = select(audit).order_by(audit.c.id.desc()).limit(query.limit + 1)
-    for column, value in ((audit.c.actor_id, query.user_id), (audit.c.entity, query.entity),
-                          (audit.c.record_id, query.record_id)):
+    return log_page(storage, loom_table(storage.schema, "loom_audit"), query, _audit_entry)
+
+
+def _audit_entry(r) -> dict:
+    return {"id": r["id"], "at": iso_utc(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
+            "entity": r["entity"], "record_id": r["record_id"], "version": r["record_version"],
+            "changes": r["changes"]}
+
+
+def log_page(storage, table, query: AuditQuery, entry) -> dict:
+    """One page of a log table (the audit or the access log: `id`, `at`, `actor_id`,
+    `entity`, `record_id`), newest first, filtered by `query`; each row as `entry(row)`."""
+    stmt = select(table).order_by(table.c.id.desc()).limit(query.limit + 1)
+    for column, value in ((table.c.actor_id, query.user_id), (table.c.entity, query.entity),
+                          (table.c.record_id, query.record_id)):
         if value is not None:
             stmt = stmt.where(column == value)
     if query.since is not None:
-        stmt = stmt.where(audit.c.at >= query.since)
+        stmt = stmt.where(table.c.at >= query.since)
     if query.until is not None:
-        stmt = stmt.where(audit.c.at <= query.until)
+        stmt = stmt.where(table.c.at <= query.until)
     if query.before is not None:
-        stmt = stmt.where(audit.c.id < query.before)
+        stmt = stmt.where(table.c.id < query.before)
     with storage.connect() as conn:
         rows = conn.execute(stmt).mappings().all()
-    items = [{"id": r["id"], "at": iso_utc(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
-              "entity": r["entity"], "record_id": r["record_id"], "version": r["record_version"],
-              "changes": r["changes"]} for r in rows[:query.limit]]
+    items = [entry(r) for r in rows[:query.limit]]
     return {"items": items, "next": items[-1]["id"] if len(rows) > query.limit else None}
