@@ -10,7 +10,6 @@ import atexit
 import logging
 import threading
 
-
 from engine.records.audit_log import AuditQuery, log_page
 from engine.records.bulk_rows import Rows, insert_all
 from engine.records.writes import utcnow
