@@ -7,9 +7,11 @@ tests' apps — does, in this order:
 1. compiles every template of the app's Jinja environment (the screens' ~90 templates:
    a first page otherwise compiles its template, its base and its includes, 100–200 ms);
 2. opens each tenant (up to `MAX_TENANTS`, the first by slug): its current metadata
-   compiled into the install's cache, and its installed packs' canonical base (the
-   document the tenant's overlay is derived against, which every designer save, review
-   and pack preview needs: `engine.packs.layers.canonical_base`);
+   compiled into the install's cache with its SQLAlchemy tables (a dry run starts from
+   them), its installed packs' canonical base (the document the tenant's overlay is
+   derived against, which every designer save, review and pack preview needs:
+   `engine.packs.layers.canonical_base`), and the publishing plan of each admin's open
+   draft (kept per draft revision, so the first review after a start is not a dry run);
 3. freezes what exists by then out of the garbage collector's full collections
    (`gc.freeze`): the modules, templates and compiled metadata live as long as the
    process, and a full collection scanning them stopped the request that triggered it
@@ -25,6 +27,9 @@ import time
 
 from jinja2 import TemplateError
 
+from engine import auth
+from engine.drafts import Drafts, store
+from engine.errors import LoomError
 from engine.packs.layers import canonical_base, load_layers
 
 log = logging.getLogger("loom.warm")
@@ -70,9 +75,23 @@ def warm_tenant(install, slug: str) -> bool:
     the tenant could not be opened."""
     try:
         session = install.session(slug)
-        session.metadata()
+        session.metadata().tables  # noqa: B018 - compiled and kept
         canonical_base(load_layers(session), session.extra_types)
+        _plan_drafts(install, session)
     except Exception as exc:  # noqa: BLE001 - Loom's refusal or either backend's error: skip the tenant
         log.warning("warming tenant %s: %s", slug, exc)
         return False
     return True
+
+
+def _plan_drafts(install, session) -> None:
+    """Each open draft's plan, made as its owner (kept per draft revision): a draft that
+    cannot be published as it is (outdated, invalid, unchanged) has none to keep."""
+    with session.storage.connect() as conn:
+        owners = {row["open_owner"] for row in store.all_open(conn, session.storage.schema)}
+    for actor in auth.list_users(session.storage):
+        if actor.id in owners and actor.is_admin:
+            try:
+                Drafts(install.session(session.tenant.slug, actor)).plan()
+            except LoomError:
+                continue

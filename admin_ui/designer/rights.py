@@ -90,17 +90,19 @@ def _preview(draft, kind: str, name: str) -> dict | None:
     package = Package.from_document(draft.document, extra_types=g.session.extra_types)
     holder = Holder(roles=(name,)) if kind == "roles" else Holder(permission_sets=(name,))
     permissions = Permissions(package, holder)
+    shown_as = {e["name"]: e for e in _entities(draft.document)}  # the labels the matrix shows
     usable, unusable = [], []
     for entity in package.entities:
         rights = permissions.rights(entity.name)
-        label = shown(entity.label, entity.name)
+        words = shown_as[entity.name]
         if not rights:
-            unusable.append(label)
+            unusable.append(words["label"])
             continue
+        field_words = {f["name"]: f["label"] for f in words["fields"]}
         access = {f.name: permissions.access(entity, f.name) for f in entity.fields}
-        usable.append({"label": label, "rights": [RIGHT_WORDS[r] for r in RIGHTS if r in rights],
-                       "hidden": [shown(f.label, f.name) for f in entity.fields if access[f.name] == "none"],
-                       "readonly": [shown(f.label, f.name) for f in entity.fields if access[f.name] == "read"]})
+        usable.append({"label": words["label"], "rights": [RIGHT_WORDS[r] for r in RIGHTS if r in rights],
+                       "hidden": [field_words[n] for n, a in access.items() if a == "none"],
+                       "readonly": [field_words[n] for n, a in access.items() if a == "read"]})
     return {"usable": usable, "unusable": unusable}
 
 

@@ -74,10 +74,10 @@ def test_a_role_is_drafted_in_the_matrix_previewed_published_and_obeyed(acme, in
     clerk = next(a for a in auth.list_users(storage) if a.email == CLERK)
     records = install.session("acme", clerk).records
     made = install.session("acme").records.create("contact", {"full_name": "Zhang Wei", "email": "zw@example.cn"})
-    seen = records.get("contact", made)
+    seen = records.get("contact", made["id"])
     assert "email" not in seen and seen["full_name"] == "Zhang Wei"
     with pytest.raises(LoomError) as refused:
-        records.update("contact", made, {"full_name": "Someone else"})
+        records.update("contact", made["id"], {"full_name": "Someone else"})
     assert refused.value.code == "field_not_editable"
     with pytest.raises(LoomError) as hidden:
         records.list("account", [])
