@@ -8,7 +8,8 @@ tests' apps — does, in this order:
    a first page otherwise compiles its template, its base and its includes, 100–200 ms);
 2. opens each tenant (up to `MAX_TENANTS`, the first by slug): its current metadata
    compiled into the install's cache with its SQLAlchemy tables (a dry run starts from
-   them), its installed packs' canonical base (the document the tenant's overlay is
+   them), checked once (the checks keep each entity's, layout's and rule set's problems
+   per its JSON text, so a later check redoes only what changed), its installed packs' canonical base (the document the tenant's overlay is
    derived against, which every designer save, review and pack preview needs:
    `engine.packs.layers.canonical_base`), and the publishing plan of each admin's open
    draft (kept per draft revision, so the first review after a start is not a dry run);
@@ -75,7 +76,10 @@ def warm_tenant(install, slug: str) -> bool:
     the tenant could not be opened."""
     try:
         session = install.session(slug)
-        session.metadata().tables  # noqa: B018 - compiled and kept
+        compiled = session.metadata()
+        compiled.tables  # noqa: B018 - compiled and kept
+        if compiled.version:  # fills the checks' caches, kept per item: a save or dry run checks what changed
+            session.check_document(compiled.memo(("published_document",), compiled.package.to_dict))
         canonical_base(load_layers(session), session.extra_types)
         _plan_drafts(install, session)
     except Exception as exc:  # noqa: BLE001 - Loom's refusal or either backend's error: skip the tenant
