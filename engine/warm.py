@@ -9,10 +9,11 @@ tests' apps — does, in this order:
 2. opens each tenant (up to `MAX_TENANTS`, the first by slug): its current metadata
    compiled into the install's cache with its SQLAlchemy tables (a dry run starts from
    them), checked once (the checks keep each entity's, layout's and rule set's problems
-   per its JSON text, so a later check redoes only what changed), its installed packs' canonical base (the document the tenant's overlay is
-   derived against, which every designer save, review and pack preview needs:
-   `engine.packs.layers.canonical_base`), and the publishing plan of each admin's open
-   draft (kept per draft revision, so the first review after a start is not a dry run);
+   per its JSON text, so a later check redoes only what changed), its installed packs'
+   canonical base (the document the tenant's overlay is derived against, which every
+   designer save, review and pack preview needs: `engine.packs.layers.canonical_base`),
+   and the publishing plan of each admin's open draft (kept per draft revision, so the
+   first review after a start is not a dry run);
 3. freezes what exists by then out of the garbage collector's full collections
    (`gc.freeze`): the modules, templates and compiled metadata live as long as the
    process, and a full collection scanning them stopped the request that triggered it

@@ -60,13 +60,16 @@ def _found(document, kind: str, name: str) -> tuple[int, dict]:
 @admin_only
 def designer_roles():
     draft = drafts().open()
-    groups = [{"kind": kind, "members": [{"name": item.get("name"), "label": shown(item.get("label"), str(item.get("name"))),
-                                        "entities": len(item.get("entities") or {}) if isinstance(item.get("entities"), dict) else 0,
-                                        "problems": len(problems_at(draft.problems, f"/{kind}/{i}"))}
-                                       for i, item in indexed(draft.document, kind)]}
+    groups = [{"kind": kind, "members": [_listed(draft, kind, i, item) for i, item in indexed(draft.document, kind)]}
               for kind in edits_roles.KINDS]
-    return render_template("designer/rights.html", title=_("Roles and rights"), groups=groups, kinds=KIND_WORDS,
-                           refused=request.args.get("refused"))
+    return render_template("designer/rights.html", title=_("Roles and rights"), groups=groups, kinds=KIND_WORDS)
+
+
+def _listed(draft, kind: str, index: int, item: dict) -> dict:
+    entries = item.get("entities")
+    return {"name": item.get("name"), "label": shown(item.get("label"), str(item.get("name"))),
+            "entities": len(entries) if isinstance(entries, dict) else 0,
+            "problems": len(problems_at(draft.problems, f"/{kind}/{index}"))}
 
 
 @screens.post("/designer/roles")
@@ -78,8 +81,8 @@ def designer_add_role():
         abort(400, _("Choose a role or a permission set."))
     if not name:
         abort(400, _("Name the role, e.g. claims_adjuster."))
-    return save_edit(edits_roles.add_role, kind, name, labels(form.get("label_en", "")[:200], form.get("label_zh", "")[:200]),
-                     back=url_for("screens.designer_role", kind=kind, name=name))
+    label = labels(form.get("label_en", "")[:200], form.get("label_zh", "")[:200])
+    return save_edit(edits_roles.add_role, kind, name, label, back=url_for("screens.designer_role", kind=kind, name=name))
 
 
 def _preview(draft, kind: str, name: str) -> dict | None:
@@ -123,7 +126,7 @@ def designer_role(kind, name):
                      "readonly": sum(1 for v in named.values() if v == "read"),
                      "other": entry.get("other_fields", "edit"),
                      "problems": problems_at(draft.problems, f"{at}/entities/{entity['name']}")})
-    pii = {key: set(role.get(key) or ()) if isinstance(role.get(key), list) else set() for key in edits_roles.PII_KEYS}
+    pii = {key: set(role.get(key)) if isinstance(role.get(key), list) else set() for key in edits_roles.PII_KEYS}
     return render_template(
         "designer/rights_role.html", title=_("Rights of %(name)s", name=shown(role.get("label"), name)),
         kind=kind, kind_word=KIND_WORDS[kind], name=name, rows=rows, rights=RIGHTS, right_words=RIGHT_WORDS,
