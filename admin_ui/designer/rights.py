@@ -17,7 +17,7 @@ from admin_ui.designer import edits_roles
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
 from admin_ui.designer.edits import dicts, indexed, labels
 from admin_ui.web import admin_only, screens
-from engine.records.permissions import ACCESS, RIGHTS, Permissions
+from engine.records.permissions import ACCESS, RIGHTS, Permissions, Source
 from metadata import Package
 from metadata.pii import PII_CLASSES
 
@@ -33,8 +33,7 @@ KIND_WORDS = {"roles": lazy_gettext("Role"), "permission_sets": lazy_gettext("Pe
 
 @dataclass(frozen=True)
 class Holder:
-    """A user who holds only the role (or, as a member, only the permission set): whom the
-    preview asks the engine about."""
+    """A user who holds only the role: whom the preview asks the engine about."""
 
     roles: tuple = ()
     permission_sets: tuple = ()
@@ -91,8 +90,10 @@ def _preview(draft, kind: str, name: str) -> dict | None:
     if draft.problems:
         return None
     package = Package.from_document(draft.document, extra_types=g.session.extra_types)
-    holder = Holder(roles=(name,)) if kind == "roles" else Holder(permission_sets=(name,))
-    permissions = Permissions(package, holder)
+    permissions = Permissions(package, Holder(roles=(name,) if kind == "roles" else ()))
+    if kind == "permission_sets":  # what the set gives on its own, without the member role beneath
+        found = next(s for s in package.permission_sets if s["name"] == name)
+        permissions.sources = (Source("permission set", name, found),)
     shown_as = {e["name"]: e for e in _entities(draft.document)}  # the labels the matrix shows
     usable, unusable = [], []
     for entity in package.entities:

@@ -71,6 +71,10 @@ def test_a_role_is_drafted_in_the_matrix_previewed_published_and_obeyed(acme, in
     assert "Cannot use: Account" in page and "1 hidden, 1 read only" in page
     assert 'value="read" selected' in ann.get(f"/designer/{ROLE}/e/contact").text
     assert "desk_clerk" not in str(install.session("acme").metadata().package.roles)  # only drafted
+    ann.post("/designer/roles", data={"kind": "permission_sets", "name": "exporter"})
+    ann.post("/designer/roles/permission_sets/exporter/rights", data={"entity": ["contact"], "right": ["contact:export"]})
+    shown = text(ann.get("/designer/roles/permission_sets/exporter").text)
+    assert "Contact : Export" in shown and "Cannot use: Account" in shown  # the set alone, no member role
 
     draft_of(install).publish()
     storage = install.session("acme").storage
