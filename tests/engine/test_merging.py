@@ -186,7 +186,7 @@ def test_a_unique_index_re_pointing_would_break_is_a_conflict(shop):
     assert dump(shop.storage) == before
 
 
-@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_merge_then_undo_leaves_every_table_as_it_was(shop, data):
     records = shop.records
