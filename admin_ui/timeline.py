@@ -1,7 +1,8 @@
 """A record's timeline, the 360° history: field changes from the audit trail, workflow
 transitions and approvals, rule firings and notifications, of the record and of every
 record referencing it that the user may read (for a party: its activities, service
-requests, surveys and their answers…) or linking to it by `related_entity`/`related_id`
+requests, surveys and their answers…), of the records merged into it (their history stays
+with them) or linking to it by `related_entity`/`related_id`
 (an activity logged on an opportunity), newest first, filterable by kind, paged.
 
 The records come from the record service (`records.get` / `records.list`), so sharing
@@ -46,6 +47,9 @@ def subjects(entity: dict, record: dict, referring: dict) -> dict:
     for (other, _field), items in referring.items():
         for item in items:
             out.setdefault(other, {})[item["id"]] = item
+    for merge in g.session.records.merged_into(entity["name"], record["id"]):  # the losers' history
+        for loser in merge["losers"]:
+            out[entity["name"]].setdefault(loser["id"], loser)
     return out
 
 
@@ -176,7 +180,9 @@ def _audit(about, row, names, labels):
             lines.append(_("%(field)s: %(old)s → %(new)s", field=field["label"],
                            old=display(field, old, labels) or "—", new=display(field, new, labels) or "—"))
     what = {"create": _("Created %(entity)s", entity=about["label"]),
-            "delete": _("Deleted %(entity)s", entity=about["label"])}.get(
+            "delete": _("Deleted %(entity)s", entity=about["label"]),
+            "merge": _("Merged duplicates into this %(entity)s", entity=about["label"]),
+            "unmerge": _("Undid a merge into this %(entity)s", entity=about["label"])}.get(
         row["action"], _("Changed %(entity)s", entity=about["label"]))
     return what, lines[:MAX_DETAILS]
 

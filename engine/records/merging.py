@@ -271,13 +271,15 @@ class MergeWrites:
 
     def merged_into(self, entity_name, record_id) -> list[dict]:
         """The merges into a record that stand (not undone), newest first: their ids and the
-        losers' records as they were (for the survivor's timeline)."""
+        losers' records as they were, as the actor may read them (for the survivor's timeline)."""
+        entity, _table, _shape = self._entity(entity_name)
         merges = loom_table(self.storage.schema, "loom_merges")
         with self.storage.connect() as conn:
             rows = conn.execute(select(merges).where(
                 merges.c.entity == entity_name, merges.c.survivor_id == record_id,
                 merges.c.undone_at.is_(None)).order_by(merges.c.id.desc())).mappings().all()
-        return [{"id": r["id"], "at": iso_utc(r["at"]), "losers": r["undo"].get("losers", [])} for r in rows]
+        return [{"id": r["id"], "at": iso_utc(r["at"]),
+                 "losers": [self.answer(entity, loser) for loser in r["undo"].get("losers", [])]} for r in rows]
 
     def _merge_row(self, conn, merge_id, lock=False):
         merges = loom_table(self.storage.schema, "loom_merges")

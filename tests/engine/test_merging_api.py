@@ -95,3 +95,22 @@ def test_the_cli_merges_and_unmerges(install, admin):
     assert undone.exit_code == 0, undone.output
     assert "merge 1 undone: party 2 is back" in undone.output
     assert records.get("party", b)["name"] == "B"
+
+
+def test_the_survivors_timeline_shows_the_merge_and_the_losers_history(install, admin):
+    from engine.app import create_app
+    from tests.screens.conftest import ScreenClient, with_passwords
+
+    with_passwords(install, "shop", {"chief@shop.test": "admin"})
+    records = install.session("shop").records
+    keep = records.create("party", {"name": "Keeper"})["id"]
+    gone = records.create("party", {"name": "Duplicate", "city": "杭州"})["id"]
+    records.update("party", gone, {"notes": "met at the fair"})
+    merge = records.merge("party", keep, [gone], {"city": keep})
+    chief = ScreenClient(create_app(install, {"TESTING": True}), "shop", "chief@shop.test")
+    timeline = chief.get(f"e/party/{keep}/timeline?kind=change").text
+    assert "Merged duplicates into this Party" in timeline
+    assert "Duplicate" in timeline and "杭州" in timeline  # the loser's own history
+    records.undo_merge(merge["id"])
+    timeline = chief.get(f"e/party/{keep}/timeline?kind=change").text
+    assert "Undid a merge into this Party" in timeline and "杭州" not in timeline
