@@ -25,6 +25,7 @@ from admin_ui.view import entity_view, screen_view
 from admin_ui.web import screens
 from engine.errors import ValidationFailed
 from engine.systables import loom_table
+from engine.timefmt import iso_utc
 
 PAGE = 15
 STAMP = "%Y-%m-%dT%H:%M:%S.%f"
@@ -135,7 +136,12 @@ def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str 
     page, next_cursor = entries(subjects(entity, record, referring), kind, cursor)
     names = names_of({e["row"].get("actor_id") or e["row"].get("user_id") for e in page})
     labels = _reference_labels(page)
-    return {"items": [_worded(entity, record, e, names, labels) for e in page],
+    items = [_worded(entity, record, e, names, labels) for e in page]
+    standing = {m["at"]: m["id"] for m in g.session.records.merged_into(entity["name"], record["id"])}
+    for item, e in zip(items, page):  # a merge that stands can be undone from its entry
+        if e["source"] == "audit" and e["row"]["action"] == "merge" and e["record"] is record:
+            item["undo_merge"] = standing.get(iso_utc(e["row"]["at"]))
+    return {"items": items,
             "next_cursor": next_cursor, "kind": kind, "kinds": kind_labels()}
 
 

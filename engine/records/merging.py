@@ -61,7 +61,7 @@ class MergeWrites:
             with self._write() as conn:
                 plan, values = self._merge_plan(conn, entity, table, shape, request, state_field)
                 if dry_run:
-                    return plan.preview()
+                    return self._masked_preview(entity, plan.preview())
                 if plan.conflicts:
                     raise Conflict(f"merging would break a unique index: {plan.conflicts[0]['message']}",
                                    details=plan.conflicts, code="merge_conflict")
@@ -71,6 +71,13 @@ class MergeWrites:
                                           record_id=request.survivor) from None
         self.hooks.after_commit(event)
         return {**self._merge_json(entity, merge), "record": self.answer(entity, event.record)}
+
+    def _masked_preview(self, entity, preview: dict) -> dict:
+        """The preview as the actor may read it: hidden fields left out, personal data masked."""
+        values = self.masking.record(entity, {name: w["value"] for name, w in preview["winners"].items()})
+        winners = {name: {**w, "value": values[name]} for name, w in preview["winners"].items()}
+        return {**preview, "winners": self.permissions.strip(entity, winners),
+                "changes": self.masking.changes(entity, self.permissions.strip(entity, preview["changes"]))}
 
     def _state_field(self, entity):
         workflow = self._workflow(entity)
@@ -300,5 +307,5 @@ class MergeWrites:
         return {"id": merge["id"], "entity": merge["entity"], "survivor": merge["survivor_id"],
                 "losers": merge["losers"], "at": iso_utc(merge["at"]), "actor_id": merge["actor_id"],
                 "undone_at": iso_utc(merge["undone_at"]), "undone_by": merge["undone_by"],
-                "changes": self.permissions.strip(entity, changes), "references": refs}
+                "changes": self.masking.changes(entity, self.permissions.strip(entity, changes)), "references": refs}
 
