@@ -114,3 +114,21 @@ def test_the_survivors_timeline_shows_the_merge_and_the_losers_history(install, 
     records.undo_merge(merge["id"])
     timeline = chief.get(f"e/party/{keep}/timeline?kind=change").text
     assert "Undid a merge into this Party" in timeline and "杭州" not in timeline
+
+
+def test_merging_needs_update_on_the_survivor_and_delete_on_the_losers(install, client):
+    from engine.auth import create_token, create_user
+
+    install.registry.create("acme")
+    session = install.session("acme")
+    session.apply_metadata({"entities": [{"name": "claim", "fields": [{"name": "title", "type": "string"}]}],
+                            "roles": [{"name": "adjuster", "label": {"en": "Adjuster"}, "entities": {
+                                "claim": {"rights": ["read", "update"]}}}]})
+    a, b = (session.records.create("claim", {"title": t})["id"] for t in ("Hail", "Hail storm"))
+    create_user(session.storage, "adj@acme.test", roles=["adjuster"])
+    adjuster = {"Authorization": f"Bearer {create_token(session.storage, 'adj@acme.test')}"}
+    body = {"survivor": a, "losers": [b]}
+    for path in ("/api/v1/t/acme/records/claim/merge?dry_run=true", "/api/v1/t/acme/records/claim/merge"):
+        refused = client.post(path, json=body, headers=adjuster)
+        assert refused.status_code == 403 and "delete" in refused.get_json()["error"]["message"]
+    assert [c["title"] for c in session.records.list("claim", [])["items"]] == ["Hail", "Hail storm"]
