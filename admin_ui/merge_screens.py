@@ -14,7 +14,7 @@ from admin_ui.formats import display, record_title
 from admin_ui.record_access import entity_or_404, record_or_404
 from admin_ui.view import entity_view
 from admin_ui.web import screens
-from engine.errors import Conflict, LoomError, NotFound
+from engine.errors import LoomError, NotFound
 
 FOUND = 20
 PREFIX = "field."
@@ -51,7 +51,7 @@ def merge_undo(entity, record_id, merge_id):
         g.session.records.undo_merge(merge_id)
     except NotFound:
         abort(404)
-    except Conflict as exc:
+    except LoomError as exc:  # a later change it would overwrite, or no right to undo it
         details = "; ".join(d["message"] for d in exc.details or [])
         flash(_("The merge was not undone: %(reason)s", reason=details or exc.message))
     else:

@@ -33,7 +33,7 @@ from engine.records.integrity import explain_integrity_error
 from engine.records.merge_plan import MergePlan, Repoint, merge_request, references, unique_conflicts, winners
 from engine.records.pinning import one_version
 from engine.records.search_index import searchable_fields
-from engine.records.sharing import refuse
+from engine.records.sharing import refuse, restricted
 from engine.records.writes import audit_row, utcnow
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
@@ -268,12 +268,18 @@ class MergeWrites:
 
     # -- reading ------------------------------------------------------------------------
     def get_merge(self, merge_id) -> dict:
-        """A merge as the API answers it (404 unless the actor may read its survivor)."""
+        """A merge as the API answers it (404 unless the actor may read its entity and, where
+        sharing applies, its survivor)."""
         merge_id = record_id_of(merge_id, "merge")
         with self.storage.connect() as conn:
             merge = self._merge_row(conn, merge_id)
         entity, _table, _shape = self._entity(merge["entity"])
         self.permissions.require(entity, "read")
+        if restricted(entity, self.actor):
+            try:
+                self.get_clear(entity.name, merge["survivor_id"], "id")
+            except NotFound:
+                raise NotFound(f"no merge {merge_id}", code="merge_not_found") from None
         return self._merge_json(entity, merge)
 
     def merged_into(self, entity_name, record_id) -> list[dict]:

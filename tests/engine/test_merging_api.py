@@ -111,7 +111,13 @@ def test_the_survivors_timeline_shows_the_merge_and_the_losers_history(install, 
     timeline = chief.get(f"e/party/{keep}/timeline?kind=change").text
     assert "Merged duplicates into this Party" in timeline
     assert "Duplicate" in timeline and "杭州" in timeline  # the loser's own history
-    records.undo_merge(merge["id"])
+    assert f"/t/shop/e/party/{keep}/merges/{merge['id']}/undo" in timeline  # the entry's "Undo merge"
+    records.update("party", keep, {"notes": "changed since"})
+    refused = chief.post(f"e/party/{keep}/merges/{merge['id']}/undo", follow_redirects=True).text
+    assert "The merge was not undone" in refused and "notes changed after the merge" in refused
+    records.update("party", keep, {"notes": "met at the fair"})
+    undone = chief.post(f"e/party/{keep}/merges/{merge['id']}/undo", follow_redirects=True).text
+    assert "Merge undone." in undone
     timeline = chief.get(f"e/party/{keep}/timeline?kind=change").text
     assert "Undid a merge into this Party" in timeline and "杭州" not in timeline
 
