@@ -88,7 +88,8 @@ def merge_request(entity, survivor, losers, fields, state_field) -> MergeRequest
         if loser is None:
             continue
         if loser == survivor_id:
-            details.append({"field": f"losers/{index}", "message": f"{loser} is the survivor: it cannot also be merged into itself"})
+            details.append({"field": f"losers/{index}",
+                            "message": f"{loser} is the survivor: it cannot also be merged into itself"})
         elif loser in seen:
             details.append({"field": f"losers/{index}", "message": f"{loser} is named twice"})
         seen.add(loser)

@@ -231,7 +231,8 @@ class MergeWrites:
     def _reference_conflicts(self, conn, survivor_id, refs) -> list:
         conflicts = []
         for ref in refs:
-            if self.metadata.entity(ref["entity"]) is None or ref["field"] not in self.metadata.tables[ref["entity"]].c:
+            if self.metadata.entity(ref["entity"]) is None or \
+                    ref["field"] not in self.metadata.tables[ref["entity"]].c:
                 conflicts.append({"field": f"{ref['entity']}.{ref['field']}", "message": "no longer in the metadata"})
                 continue
             table = self.metadata.tables[ref["entity"]]
@@ -245,8 +246,8 @@ class MergeWrites:
                     conflicts.append({"field": f"{ref['entity']}.{ref['field']}",
                                       "message": f"{ref['entity']} {record_id} was deleted after the merge"})
                 elif now[record_id] != survivor_id:
-                    conflicts.append({"field": f"{ref['entity']}.{ref['field']}",
-                                      "message": f"{ref['entity']} {record_id}: {ref['field']} changed after the merge"})
+                    conflicts.append({"field": f"{ref['entity']}.{ref['field']}", "message":
+                                      f"{ref['entity']} {record_id}: {ref['field']} changed after the merge"})
         return conflicts
 
     def _restored(self, entity, values: dict) -> dict:

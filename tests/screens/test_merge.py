@@ -15,7 +15,8 @@ from tests.screens.conftest import PASSWORD, assert_accessible, settled, sign_in
 CHINESE = "wang.fang@demo.example"
 WORDS = {
     "en": {"merge": "Merge…", "find": "Find", "search": "Name, e-mail or phone", "preview": "Preview the merge",
-           "city_take": "City: take", "update": "Update the preview", "merged": "Merged. The merge can be undone from the timeline.",
+           "city_take": "City: take", "update": "Update the preview",
+           "merged": "Merged. The merge can be undone from the timeline.",
            "entry": "Merged duplicates into this Party", "undo": "Undo merge", "undone": "Merge undone.",
            "timeline": "Timeline", "confirm": "Merge {} into this record", "keeps": "The value each field keeps"},
     "zh-CN": {"merge": "合并…", "find": "查找", "search": "名称、电子邮件或电话", "preview": "预览合并",
