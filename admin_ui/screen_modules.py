@@ -4,6 +4,7 @@ from admin_ui import calendar  # noqa: F401
 from admin_ui import kanban  # noqa: F401
 from admin_ui import list_bulk  # noqa: F401
 from admin_ui import list_views  # noqa: F401
+from admin_ui import merge_screens  # noqa: F401
 from admin_ui import lists  # noqa: F401
 from admin_ui import mfa_screens  # noqa: F401
 from admin_ui import my_tokens  # noqa: F401

@@ -372,6 +372,19 @@ def _workflow_tables(md: MetaData) -> None:
           Column("finished_at", when),
           Column("heartbeat_at", when),
           Index("ix_loom_jobs_status", "status", "heartbeat_at"))
+    # Merges of records (revision 0016): what each merge changed, to undo it
+    # (engine.records.merging).
+    Table("loom_merges", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("actor_id", ID),
+          Column("entity", String(48), nullable=False),
+          Column("survivor_id", ID, nullable=False),
+          Column("losers", JSON, nullable=False),
+          Column("undo", JSON, nullable=False),
+          Column("undone_at", when),
+          Column("undone_by", ID),
+          Index("ix_loom_merges_survivor", "entity", "survivor_id"))
     return md
 
 

@@ -9,6 +9,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from engine.api.openapi_access import access_paths
 from engine.api.openapi_drafts import draft_paths
+from engine.api.openapi_merges import merge_paths
 from engine.api.openapi_people import people_paths
 from engine.api.openapi_privacy import privacy_paths
 from engine.records.filters import ENCRYPTED_OPERATORS
@@ -34,7 +35,7 @@ DELETED = {"type": "object", "properties": {
 HISTORY = {"type": "object", "properties": {"items": {"type": "array", "items": {
     "type": "object", "properties": {
         "at": {"type": "string", "format": "date-time"}, "actor_id": {"type": "integer", "nullable": True},
-        "action": {"type": "string", "enum": ["create", "update", "delete", "transition", "state_map", "assign"],
+        "action": {"type": "string", "enum": ["create", "update", "delete", "transition", "state_map", "assign", "merge", "unmerge"],
                    "description": "state_map: moved out of a state that a metadata change removed"},
         "version": {"type": "integer"},
         "changes": {"type": "object", "description": "field: [old value, new value]"}}}}}}
@@ -143,6 +144,7 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
     draft_paths(spec, _responses)
     people_paths(spec, _responses)
     privacy_paths(spec, _responses)
+    merge_paths(spec, _responses, [e.name for e in compiled.package.entities])
     access_paths(spec, _responses, [e.name for e in compiled.package.entities if pii_fields(e)])
     _layout_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {

@@ -34,6 +34,7 @@ from engine.records.ownership import OwnershipWrites
 from engine.records.pii import Masking
 from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
+from engine.records.merging import MergeWrites
 from engine.records.writes import audit_row, audit_rows, outbox_row, outbox_rows, utcnow
 from engine.schemas import errors_to_details
 
@@ -41,7 +42,7 @@ MAX_BATCH = 100_000
 
 
 class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads, ConditionalWrites,
-                    UnmaskReads):
+                    UnmaskReads, MergeWrites):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
