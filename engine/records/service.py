@@ -26,7 +26,7 @@ from engine.records.permissions import Permissions
 from engine.records.search_index import queue_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.access import AccessReads
-from engine.records.bulk_rows import insert_all
+from engine.records.bulk_rows import insert_all, record_rows
 from engine.records.conditional import ConditionalWrites, conditional, missing
 from engine.records.reads import RecordReads
 from engine.records.states import StateWrites
@@ -312,7 +312,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                     audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
                     events.append(self.event(entity, "created", record_id, record or {"id": record_id},
                                              changes, at))
-                conn.execute(table.insert(), rows)
+                insert_all(conn, [record_rows(table, rows)])
                 events = self._finish(conn, events, audits, at)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
