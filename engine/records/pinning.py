@@ -17,14 +17,17 @@ the transaction is ours until COMMIT or ROLLBACK); a migration takes the lock ex
 writes that begin during it wait for it and then read its version.
 
 Reads take no lock. On SQLite the version is read in the snapshot the rows came from;
-on PostgreSQL (read committed) just after them, so an unchanged version means no
-migration had committed when the rows were read."""
+on PostgreSQL (read committed) a list page and a single record read it as a column of
+their own statement (`versioned`: the same snapshot, no second round trip), other reads
+(and a page without rows) just after them, so an unchanged version means no migration
+had committed when the rows were read."""
 from __future__ import annotations
 
 import functools
 import zlib
 from contextlib import contextmanager
 
+from sqlalchemy import literal_column
 from sqlalchemy.exc import DBAPIError
 
 from engine.errors import LoomError
@@ -73,6 +76,28 @@ def hold_version(conn, schema: str | None) -> None:
 def confirm(conn, schema: str | None, version: int) -> None:
     """Last statement of a read: the rows were read under `version`."""
     _check(_read(conn, _version_sql(schema)), version)
+
+
+VERSION_COLUMN = "loom_metadata_version"
+
+
+def versioned(stmt, conn, schema: str | None):
+    """`stmt` (a SELECT) also reading the tenant's metadata version, as the column
+    `VERSION_COLUMN` of each row, on PostgreSQL (on SQLite the separate read is in the
+    same snapshot and in process): `confirm_rows` then checks it without a round trip."""
+    if conn.dialect.name != "postgresql":
+        return stmt
+    return stmt.add_columns(literal_column(f"({_version_sql(schema)})").label(VERSION_COLUMN))
+
+
+def confirm_rows(conn, schema: str | None, version: int, rows) -> None:
+    """`confirm` for rows read by a `versioned` statement: the version they carry, or (no
+    rows, or not versioned) the version read now."""
+    first = rows[0] if rows else None
+    if first is not None and VERSION_COLUMN in first:
+        _check(first[VERSION_COLUMN], version)
+    else:
+        confirm(conn, schema, version)
 
 
 def current(conn, schema: str | None) -> int:
