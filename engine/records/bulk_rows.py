@@ -44,6 +44,12 @@ from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.exc import DBAPIError
 
 
+class Encoded(str):
+    """The value of a JSON column already written out as JSON text: written as it is."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Rows:
     """Rows for one table: tuples of the values of `columns`."""
@@ -168,19 +174,25 @@ def _driver_values(dialect, table, columns, rows, typed: bool = False) -> list[t
 def _processors(dialect, table, columns: tuple[str, ...], typed: bool = False) -> list:
     """(index, processor) of the columns whose values the driver does not take as they are:
     SQLAlchemy's bind processors on SQLite; JSON as text on PostgreSQL (the driver takes
-    datetimes). `typed`: every column's own bind processor, as SQLAlchemy runs it."""
+    datetimes). `typed`: every column's own bind processor, as SQLAlchemy runs it. A JSON
+    column's `Encoded` values are kept as they are."""
     found = []
     for index, name in enumerate(columns):
         type_ = table.c[name].type
         if typed:
             process = type_._cached_bind_processor(dialect)
-            if process is not None:
-                found.append((index, process))
         elif dialect.name == "postgresql":
-            if isinstance(type_, JSON):
-                found.append((index, json.dumps))
+            process = json.dumps if isinstance(type_, JSON) else None
         elif isinstance(type_, (DateTime, JSON)):
             process = type_.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                found.append((index, process))
+        else:
+            process = None
+        if process is not None:
+            found.append((index, _keeping_encoded(process) if isinstance(type_, JSON) else process))
     return found
+
+
+def _keeping_encoded(process):
+    def keep(value):
+        return value if value.__class__ is Encoded else process(value)
+    return keep

@@ -34,7 +34,8 @@ from engine.records.ownership import OwnershipWrites
 from engine.records.pii import Masking
 from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
-from engine.records.writes import audit_row, audit_rows, outbox_row, outbox_rows, utcnow
+from engine.records.event_json import encode_rows
+from engine.records.writes import audit_row, audit_rows, outbox_rows, utcnow
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
@@ -120,7 +121,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                         audit["changes"] = thaw(event.changes)
             final.append(event)
         schema = self.storage.schema
-        insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, [outbox_row(at, e) for e in final]),
+        audits, outbox = encode_rows(at, final, audits)
+        insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, outbox),
                           queue_events(schema, self.metadata, final)])
         return final
 
