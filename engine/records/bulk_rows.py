@@ -71,11 +71,15 @@ def record_rows(table, rows: list[dict]) -> Rows:
 
 
 COPY_ROWS = 64  # PostgreSQL: batches from this size on are written with COPY
+COMMITS_EARLY = "loom_commits_early"  # execution option: `insert_all(commit=True)` may send COMMIT
 
 
-def insert_all(conn, batches: list[Rows]) -> None:
+def insert_all(conn, batches: list[Rows], commit: bool = False) -> None:
     """Insert the rows of every batch, in the order given (one round trip on PostgreSQL,
-    plus one per batch written with COPY)."""
+    plus one per batch written with COPY). `commit`: these are the last statements of a
+    write transaction that `pinning.held` opened on PostgreSQL (execution option
+    `COMMITS_EARLY`): its COMMIT goes in the same round trip (the connection's own commit,
+    when the block ends, then finds nothing to do)."""
     batches = [batch for batch in batches if batch.rows]
     if not batches:
         return
@@ -102,6 +106,9 @@ def insert_all(conn, batches: list[Rows]) -> None:
                             cursor.execute(sql, (json.dumps(p.rows, ensure_ascii=False, default=_json_default),))
                         else:
                             cursor.executemany(sql, _driver_values(dialect, p.table, p.columns, p.rows, p.typed))
+                    if b is None and commit and conn.get_execution_options().get(COMMITS_EARLY):
+                        sql = "COMMIT"
+                        cursor.execute(sql)
                 pending = []
             if b is not None:
                 sql = _copy_statement(dialect, b.table, b.columns)

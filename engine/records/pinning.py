@@ -14,7 +14,8 @@ takes the tenant's version lock in shared mode and then reads the version, in th
 trip of its BEGIN (`held`: the driver, in autocommit, does not send a BEGIN of its own;
 the transaction is ours until COMMIT or ROLLBACK); a migration takes the lock exclusively
 (`exclude_writers`) before anything else, so it waits for the writes in flight, and
-writes that begin during it wait for it and then read its version.
+writes that begin during it wait for it and then read its version. The record service's
+writes send their COMMIT with their last rows (`bulk_rows.insert_all(commit=True)`).
 
 Reads take no lock. On SQLite the version is read in the snapshot the rows came from;
 on PostgreSQL (read committed) a list page and a single record read it as a column of
@@ -31,6 +32,7 @@ from sqlalchemy import literal_column
 from sqlalchemy.exc import DBAPIError
 
 from engine.errors import LoomError
+from engine.records.bulk_rows import COMMITS_EARLY
 
 LOCK_CLASS = 0x4C4F4F4D  # "LOOM": the first key of the version lock; the second is the tenant's
 
@@ -57,7 +59,7 @@ def held(storage, version: int):
             yield conn
         return
     with storage.engine.connect() as conn:
-        conn = conn.execution_options(loom_write=True, isolation_level="AUTOCOMMIT")
+        conn = conn.execution_options(loom_write=True, isolation_level="AUTOCOMMIT", **{COMMITS_EARLY: True})
         with conn.begin():  # the driver sends COMMIT or ROLLBACK, and no BEGIN
             # BEGIN, the lock, then the version in a snapshot of its own: one round trip
             _check(_read(conn, f"BEGIN; SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, "
