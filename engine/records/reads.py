@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 
 from engine.errors import NotFound
 from engine.records import query as list_query
@@ -15,7 +15,7 @@ from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
 from engine.records.export import export_records
 from engine.records.inputs import record_id_of as _record_id
-from engine.records.pinning import one_version
+from engine.records.pinning import confirm_rows, one_version, versioned
 from engine.records.sharing import restricted
 
 
@@ -37,9 +37,13 @@ class RecordReads:
         self.permissions.require(entity, "read")
         record_id = _record_id(record_id, entity_name)
         columns = list_query.parse_fields(self.permissions.visible(entity), fields)
+        stmt = select(table).where(table.c.id == record_id)
+        clause = self.sharing.read_clause(entity)
+        if clause is not None:
+            stmt = stmt.where(clause)
         with self.storage.connect() as conn:
-            row = self._fetch(conn, table, record_id, where=self.sharing.read_clause(entity))
-            self._confirm(conn)
+            row = conn.execute(versioned(stmt, conn, self.storage.schema)).mappings().first()
+            confirm_rows(conn, self.storage.schema, self.metadata.version, [row] if row is not None else [])
         if row is None:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
         return shape.dump(row, self.permissions.columns(entity, columns))
@@ -62,9 +66,9 @@ class RecordReads:
             else:
                 if shared is not None:
                     query = replace(query, where=query.where + (or_(*shared),))
-                stmt = list_query.build_select(table, query)
+                stmt = versioned(list_query.build_select(table, query), conn, self.storage.schema)
             rows = conn.execute(stmt).mappings().all()
-            self._confirm(conn)
+            confirm_rows(conn, self.storage.schema, self.metadata.version, rows)
         rows, cursor = list_query.page(rows, query)
         columns = self.permissions.columns(entity, query.columns)
         searched = [raw for key, raw in params if key == "q" and raw]
