@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_
 
+from engine.matchkeys import match_kind
 from engine.normalise import DEFAULT_REGION, phone_key
 from engine.records.filters import ParamProblem
 
@@ -50,3 +51,20 @@ def key_search(entity, table, raw, skip=frozenset()):
     clauses = [table.c[s.column] == k for s in specs
                if (k := phone_key(raw, s.region or DEFAULT_REGION)) is not None]
     return or_(*clauses) if clauses else None
+
+
+def lookup_parameters(entity, params) -> list:
+    """`phone=` / `email=` on match keys (engine.records.key_lookup): described on the field
+    of that name, or added when the entity keys such values in fields of other names."""
+    for kind, words in (("phone", "a phone number in any written form"), ("email", "an e-mail address in any case")):
+        keyed = [f.name for f in entity.fields if match_kind(f) == kind]
+        named = next((p for p in params if p["name"] == kind), None)
+        if not keyed or (named is not None and kind not in keyed):
+            continue
+        text = f"look up {words}: records whose {', '.join(keyed)} hold it (their match keys)"
+        if named is not None:
+            named["description"] = f"{text}; {kind}__eq and the other operators filter what was typed"
+        else:
+            params.append({"name": kind, "in": "query", "required": False, "schema": {"type": "string"},
+                           "description": text})
+    return params
