@@ -18,6 +18,7 @@ DOC = {"entities": [{"name": "party", "fields": [
     {"name": "email", "type": "email"},
     {"name": "note", "type": "string"},
     {"name": "id_number", "type": "string", "pii": "identity", "match": "id"},
+    {"name": "secret_phone", "type": "phone", "pii": "sensitive"},
 ]}]}
 
 
@@ -54,6 +55,10 @@ def test_keys_are_written_beside_what_was_typed(tenant):
         ("张伟", "+8613800138001", "wang.wei@example.com"), ("acmeltd", "+8613800138002", None), (None, None, None)]
     secret = rows[0]["id_number__key"]
     assert secret and "11010519900101123X" not in secret and "1101" not in str(rows[0])  # a keyed hash only
+    hidden = tenant.records.create("party", {"secret_phone": "+86 139 0000 0005"})
+    stored = raw(tenant)[-1]["secret_phone__key"]
+    assert stored and "13900000005" not in stored  # the keyed hash of the key, not the key
+    assert [r["id"] for r in tenant.records.list("party", [("phone", "139-0000-0005")])["items"]] == [hidden["id"]]
     tenant.records.update("party", one["id"], {"phone": "138-0013-8009", "email": None, "version": 1})
     assert (raw(tenant)[0]["phone__key"], raw(tenant)[0]["email__key"]) == ("+8613800138009", None)
     assert raw(tenant)[0]["name__key"] == "张伟"  # untouched fields keep their keys
@@ -87,7 +92,7 @@ def test_a_tenant_from_before_match_keys_gets_them_filled_when_opened(tenant, se
     tenant.records.create("party", {"phone": "138 0013 8001", "email": "A@B.CN"})
     with tenant.storage.migration() as conn:  # as an older Loom left it: no key columns, no mark
         schema = f'"{tenant.storage.schema}".' if tenant.storage.schema else ""
-        for column in ("name__key", "phone__key", "email__key", "id_number__key"):
+        for column in ("name__key", "phone__key", "email__key", "id_number__key", "secret_phone__key"):
             if conn.dialect.name == "sqlite":
                 conn.execute(text(f"DROP INDEX IF EXISTS ix_party_{column}"))
             conn.execute(text(f"ALTER TABLE {schema}party DROP COLUMN {column}"))
@@ -99,3 +104,11 @@ def test_a_tenant_from_before_match_keys_gets_them_filled_when_opened(tenant, se
         assert (row["phone__key"], row["email__key"]) == ("+8613800138001", "a@b.cn")
     finally:
         later.dispose()
+
+
+def test_the_metadata_knows_the_countries_phonenumbers_reads():
+    import phonenumbers
+
+    from metadata.match_checks import PHONE_REGIONS
+
+    assert PHONE_REGIONS == phonenumbers.SUPPORTED_REGIONS
