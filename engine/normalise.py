@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 
 DEFAULT_REGION = "CN"
 _SPACES = re.compile(r"\s+")
 _ID_SEPARATORS = re.compile(r"[\s\-_./]+")
+_SEPARATORS = re.compile(r"[\s\-.]+")
+# A Chinese mobile number (11 digits from 13x to 19x), with or without +86 / 0086 before it.
+_CN_MOBILE = re.compile(r"(\+86|0086)?(1[3-9]\d{9})")
 
 
 def _text(value) -> str:
@@ -29,11 +33,19 @@ def phone_key(value, region: str | None = DEFAULT_REGION) -> str | None:
     a possible phone number."""
     if value is None:
         return None
+    return _phone_key(str(value), (region or DEFAULT_REGION).upper())
+
+
+@lru_cache(maxsize=65536)  # a batch, a backfill and a rekeying meet the same numbers again
+def _phone_key(value: str, region: str) -> str | None:
     text = _text(value)
     if not text or sum(ch.isdigit() for ch in text) < 3:
         return None
+    mobile = _CN_MOBILE.fullmatch(_SEPARATORS.sub("", text))
+    if mobile and (mobile.group(1) == "+86" or region == "CN"):  # the common case, without the parser
+        return "+86" + mobile.group(2)
     try:
-        number = phonenumbers.parse(text, (region or DEFAULT_REGION).upper())
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):

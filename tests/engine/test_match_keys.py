@@ -3,7 +3,9 @@ the normalised key beside what was typed, on create, update and the batch path; 
 encrypted field keeps only the keyed hash of its key; a publication adds, fills, drops
 and recomputes the columns (a new option, a type change, a new region); a tenant made
 before the columns existed gets them, filled, when it is first opened."""
+import phonenumbers
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import MetaData, Table, select, text
 
 from engine.errors import ValidationFailed
@@ -107,8 +109,22 @@ def test_a_tenant_from_before_match_keys_gets_them_filled_when_opened(tenant, se
 
 
 def test_the_metadata_knows_the_countries_phonenumbers_reads():
-    import phonenumbers
-
     from metadata.match_checks import PHONE_REGIONS
 
     assert PHONE_REGIONS == phonenumbers.SUPPORTED_REGIONS
+
+
+@given(mobile=st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+       form=st.sampled_from(["{}", "+86{}", "0086{}", "+86 {} ", "{}-", "0086-{}"]),
+       region=st.sampled_from(["CN", "US", "GB", "HK"]))
+@hsettings(max_examples=50, deadline=None)
+def test_the_fast_path_for_chinese_mobiles_keys_as_the_parser_does(mobile, form, region):
+    written = form.format(f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}").strip(" -")
+    number = None
+    try:
+        parsed = phonenumbers.parse(written, region)
+        if phonenumbers.is_possible_number(parsed):
+            number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        pass
+    assert phone_key(written, region) == number
