@@ -41,9 +41,13 @@ def _phone_key(value: str, region: str) -> str | None:
     text = _text(value)
     if not text or sum(ch.isdigit() for ch in text) < 3:
         return None
-    mobile = _CN_MOBILE.fullmatch(_SEPARATORS.sub("", text))
+    bare = _SEPARATORS.sub("", text)
+    mobile = _CN_MOBILE.fullmatch(bare)
     if mobile and (mobile.group(1) == "+86" or region == "CN"):  # the common case, without the parser
         return "+86" + mobile.group(2)
+    international = _international(bare)
+    if international is not _PARSE:
+        return international
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -51,6 +55,47 @@ def _phone_key(value: str, region: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_PARSE = object()  # "ask the parser"
+_INTERNATIONAL = re.compile(r"\+([1-9]\d{6,16})")
+
+
+def _international(bare: str):
+    """The key of "+<country code><number>" (separators removed) without the parser, which
+    costs several times more: the digits as written, when the number's length is possible
+    and nothing in it is one the parser would rewrite (a leading 0, a national prefix);
+    `_PARSE` otherwise (a property test holds the two to the same keys)."""
+    match = _INTERNATIONAL.fullmatch(bare)
+    if match is None:
+        return _PARSE
+    digits = match.group(1)
+    for size in (1, 2, 3):  # country codes are a prefix code: at most one of these is one
+        code = int(digits[:size])
+        national = digits[size:]
+        prefix = _national_prefix(code)
+        if prefix is not None:
+            break
+    else:
+        return _PARSE
+    if not national or national[0] == "0" or (prefix and prefix.match(national)):
+        return _PARSE
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return "+" + digits if phonenumbers.is_possible_number(number) else None
+
+
+@lru_cache(maxsize=None)
+def _national_prefix(code: int):
+    """The pattern of the national prefix the parser strips after country code `code`
+    ("" when it has none); None when `code` is no country code."""
+    if code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        code, phonenumbers.region_code_for_country_code(code))
+    if metadata is None:
+        return None
+    pattern = metadata.national_prefix_for_parsing
+    return re.compile(pattern) if pattern else ""
 
 
 def phone_valid(value, region: str | None = DEFAULT_REGION) -> bool:
