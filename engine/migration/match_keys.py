@@ -42,7 +42,6 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
     touched = None if changes is None else {
         (c.entity, c.field) for c in changes if c.kind in REKEYING or c.kind == "add_entity"}
     added_entities = set() if changes is None else {c.entity for c in changes if c.kind == "add_entity"}
-    regional = changes is not None and any(c.kind == "alter_settings" and c.field == "phone_region" for c in changes)
     op = Operations(MigrationContext.configure(conn))
     filled = []
     for entity in package.entities:
@@ -54,10 +53,9 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
         adding = [n for n in wanted if wanted[n].column not in present]
         dropping = sorted(present - {s.column for s in wanted.values()})
         _alter(op, schema, entity, adding, dropping)
+        # new, or its values or the way its key is read (kind, region: the specs) changed
         stale = [n for n in wanted if n in adding or touched is None or entity.name in added_entities
-                 or (entity.name, n) in touched or (entity.name, None) in touched
-                 or old_specs.get(entity.name, {}).get(n) != wanted[n]
-                 or (regional and wanted[n].kind == "phone")]
+                 or (entity.name, n) in touched or old_specs.get(entity.name, {}).get(n) != wanted[n]]
         for name in stale:
             if not (clear_only and wanted[name].encrypted):
                 _fill(conn, tables[entity.name], wanted[name])
