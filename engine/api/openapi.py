@@ -13,6 +13,7 @@ from engine.api.openapi_merges import merge_paths
 from engine.api.openapi_people import people_paths
 from engine.api.openapi_privacy import privacy_paths
 from engine.records.filters import ENCRYPTED_OPERATORS
+from engine.records.key_lookup import lookup_parameters
 from engine.records.pii import pii_fields
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
@@ -385,4 +386,4 @@ def _list_parameters(entity) -> list:
             note = " (encrypted at rest: equality only)" if field.encrypted else ""
             params.append({"name": field.name, "in": "query", "required": False, "schema": {"type": "string"},
                            "description": f"filter{note}; also {field.name}__op with op one of {', '.join(ops)}"})
-    return params
+    return lookup_parameters(entity, params)
