@@ -11,6 +11,7 @@ from sqlalchemy import or_
 from engine.errors import NotFound
 from engine.records import query as list_query
 from engine.records.access_log import log_access
+from engine.crypto.copies import Copies
 from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
 from engine.records.export import export_records
@@ -116,13 +117,15 @@ class RecordReads:
         items = record_history(self.storage, entity.name, record_id)
         if not items:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return [{**item, "changes": self.masking.changes(entity, self.permissions.strip(entity, item["changes"]))}
-                for item in items]
+        copies = Copies(self.metadata)  # encrypted values are sealed in the trail: opened, then masked
+        return [{**item, "changes": self.masking.changes(entity, self.permissions.strip(
+            entity, copies.opened_changes(item["changes"])))} for item in items]
 
     def masked_changes(self, entity_name, changes):
         """An audit row's changes of `entity_name` as the actor may read them (for a screen
         that reads the audit log itself, as the timeline does)."""
         entity = self.metadata.entity(entity_name)
+        changes = Copies(self.metadata).opened_changes(changes)
         return changes if entity is None else self.masking.changes(entity, self.permissions.strip(entity, changes))
 
     def _accessed(self, entity, action, record_ids, detail=None) -> None:

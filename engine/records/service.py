@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import effects
+from engine.crypto.copies import Copies
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent, created, thaw
 from engine.records.deletes import Deletion
@@ -34,7 +35,7 @@ from engine.records.ownership import OwnershipWrites
 from engine.records.pii import Masking
 from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
-from engine.records.writes import audit_row, audit_rows, outbox_row, outbox_rows, utcnow
+from engine.records.writes import audit_row, audit_rows, outbox_row, outbox_rows, sealed_audit, utcnow
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
@@ -119,8 +120,9 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                     if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
                         audit["changes"] = thaw(event.changes)
             final.append(event)
-        schema = self.storage.schema
-        insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, [outbox_row(at, e) for e in final]),
+        schema, copies = self.storage.schema, Copies(self.metadata)  # encrypted values sealed in the copies
+        insert_all(conn, [audit_rows(schema, [sealed_audit(copies, a) for a in audits]),
+                          outbox_rows(schema, [outbox_row(at, e, copies) for e in final]),
                           queue_events(schema, self.metadata, final)])
         return final
 
