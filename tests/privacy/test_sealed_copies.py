@@ -21,6 +21,7 @@ from engine.auth import create_token, create_user
 from engine.install import Install
 from engine.plugins import Plugins
 from tests.conftest import drop_prefixed_schemas, make_settings, require_postgres
+from workflows.actions.webhook import check
 from workflows.runtime import runtime_of
 
 ID_NUMBER, NEW_ID = "110101199003078515", "310101198507214433"
@@ -63,6 +64,7 @@ def receiver():
 def shop(request, tmp_path_factory, receiver):
     if request.param == "postgresql":
         require_postgres()
+    receiver.received.clear()
     patch = pytest.MonkeyPatch()
     patch.setenv("LOOM_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     patch.delenv("LOOM_MASTER_KEY_FILE", raising=False)
@@ -77,6 +79,7 @@ def shop(request, tmp_path_factory, receiver):
         doc["rulesets"] = [{"name": "relay", "kind": "automation", "entity": "customer", "rules": [
             {"name": "any", "when": {"event": "record.updated"},
              "actions": [{"action": "webhook", "params": {"url": url}},
+                         {"action": "webhook", "params": {"url": url + "?as=admin", "role": "admin"}},
                          {"action": "notify", "params": {"template": "changed", "to": ["role:admin", "role:member"],
                                                          "channel": "in_app"}}]}]}]
         session.apply_metadata(doc)
@@ -129,9 +132,26 @@ def test_no_table_holds_an_encrypted_value_in_clear_and_readers_still_see_it(sho
         for value in CLEAR:
             assert value.encode() not in raw
 
-    # the rules saw the clear values (their event was opened); what they sent is the next test's
-    updated = [b for b in receiver.received if b["event"]["changes"].get("city") == ["Beijing", "Shanghai"]]
-    assert updated, receiver.received
+    # the rules saw the clear values (their event was opened); a webhook sends them as its role reads
+    # them: without a role every personal field is masked, as the admin role in clear
+    masked, clear = [b for b in receiver.received if b["event"]["changes"].get("city") == ["Beijing", "Shanghai"]]
+    if masked["record"]["id_number"] == NEW_ID:
+        masked, clear = clear, masked
+    assert clear["record"]["id_number"] == NEW_ID and clear["event"]["changes"]["id_number"] == [ID_NUMBER, NEW_ID]
+    assert clear["record"]["name"] == "Wang Wei"
+    assert {k: masked["record"][k] for k in ("name", "email", "id_number", "diagnosis", "city")} == {
+        "name": "W***", "email": "w***@customer.example", "id_number": "**************4433",
+        "diagnosis": "***", "city": "Shanghai"}
+    assert masked["event"]["changes"]["id_number"] == ["**************8515", "**************4433"]
+    assert not any(v in json.dumps(masked) for v in CLEAR)
+
+    # in-app messages: each recipient reads the record as they may; encrypted classes always masked
+    with session.storage.connect() as conn:
+        bodies = {r.user_id: (r.title, r.body) for r in conn.execute(select(
+            Table("loom_notifications", MetaData(), autoload_with=conn, schema=session.storage.schema)))}
+    titles = sorted(t for t, _ in bodies.values())
+    assert titles == ["W*** changed", "Wang Wei changed"]
+    assert all(b == "ID **************4433, ***, Shanghai" for _, b in bodies.values())
 
     # the history: clear for an admin, masked for a member; the admin's audit log: clear
     client, url = shop["client"], f"/api/v1/t/shop/records/customer/{record['id']}/history"
@@ -152,3 +172,10 @@ def test_no_table_holds_an_encrypted_value_in_clear_and_readers_still_see_it(sho
     last = receiver.received[-1]["event"]
     assert last["changes"] == {"city": ["Shanghai", "Hangzhou"]}
     assert clear_copies(session) == []
+
+
+def test_a_webhook_role_must_be_a_role_name():
+    assert check({"url": "https://hooks.example/x", "role": "claims_adjuster"}) == []
+    assert check({"url": "https://hooks.example/x", "role": 7}) == [
+        "webhook: role must be the name of a role (admin, member or one of the tenant's)"]
+    assert check({"url": "https://hooks.example/x", "role": "no such; role"})
