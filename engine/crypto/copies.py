@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from engine.crypto.columns import Encrypted
 from engine.crypto.keyring import VERSION, key_of
 from engine.crypto.master import KeyProblem
 
@@ -48,7 +49,21 @@ class Copies:
         self.metadata = metadata
         self.keyring = getattr(metadata, "keyring", None)
 
+    @classmethod
+    def of_table(cls, entity_name: str, table) -> "Copies":
+        """The copies of one entity's values, from its compiled table (whose encrypted
+        columns hold the keyring): for writers that have the tables but no compiled metadata."""
+        columns = [c for c in table.columns if isinstance(c.type, Encrypted)]
+        copies = cls(None)
+        copies.keyring = columns[0].type.keyring if columns else None
+        copies._fixed = {entity_name: frozenset(c.name for c in columns)}
+        return copies
+
+    _fixed: dict | None = None
+
     def names(self, entity_name) -> frozenset:
+        if self._fixed is not None:
+            return self._fixed.get(entity_name, frozenset()) if self.keyring is not None else frozenset()
         return encrypted_names(self.metadata, entity_name)
 
     # -- sealing --------------------------------------------------------------------------

@@ -20,9 +20,11 @@ from engine.app import create_app
 from engine.auth import create_token, create_user
 from engine.install import Install
 from engine.plugins import Plugins
+from engine.systables import loom_table
 from tests.conftest import drop_prefixed_schemas, make_settings, require_postgres
 from workflows.actions.webhook import check
-from workflows.runtime import runtime_of
+from workflows.runtime import rule_event, runtime_of
+from workflows.transitions import perform
 
 ID_NUMBER, NEW_ID = "110101199003078515", "310101198507214433"
 DIAGNOSIS = "asthma-since-childhood"
@@ -121,6 +123,12 @@ def clear_copies(session) -> list:
     return found
 
 
+def outbox_rows(session) -> list[dict]:
+    table = loom_table(session.storage.schema, "loom_outbox")
+    with session.storage.connect() as conn:
+        return [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
+
+
 def test_no_table_holds_an_encrypted_value_in_clear_and_readers_still_see_it(shop, receiver):
     session, record = shop["session"], shop["record"]
     assert session.records.get("customer", record["id"])["id_number"] == NEW_ID  # the record reads in clear
@@ -179,3 +187,32 @@ def test_a_webhook_role_must_be_a_role_name():
     assert check({"url": "https://hooks.example/x", "role": 7}) == [
         "webhook: role must be the name of a role (admin, member or one of the tenant's)"]
     assert check({"url": "https://hooks.example/x", "role": "no such; role"})
+
+
+@pytest.fixture
+def master(monkeypatch):
+    monkeypatch.setenv("LOOM_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+    monkeypatch.delenv("LOOM_MASTER_KEY_FILE", raising=False)
+
+
+def test_records_moved_by_a_state_map_announce_their_encrypted_values_sealed(install, master):
+    flow = {"entities": [{"name": "ticket", "fields": [
+                {"name": "id_number", "type": "string", "pii": "identity"},
+                {"name": "status", "type": "choice", "options": ["new", "waiting"]}]}],
+            "workflows": [{"name": "flow", "entity": "ticket", "field": "status", "initial": "new",
+                           "states": [{"name": "new", "category": "open"}, {"name": "waiting", "category": "waiting"}],
+                           "transitions": [{"name": "wait", "from": ["new"], "to": "waiting"}]}]}
+    install.registry.create("desk")
+    session = install.session("desk")
+    session.apply_metadata(json.loads(json.dumps(flow)))
+    record = session.records.create("ticket", {"id_number": ID_NUMBER})
+    perform(session, "ticket", record["id"], "wait")
+    flow["entities"][0]["fields"][1]["options"] = ["new"]
+    flow["workflows"][0]["states"] = flow["workflows"][0]["states"][:1]
+    flow["workflows"][0]["transitions"] = []
+    session.apply_metadata(flow, state_map={("ticket", "waiting"): "new"})
+    assert session.records.get("ticket", record["id"])["status"] == "new"
+    assert clear_copies(session) == []
+    [moved] = [e for e in (rule_event("desk", r, session.metadata()) for r in outbox_rows(session))
+               if e["extra"].get("state_map")]
+    assert moved["record"]["id_number"] == ID_NUMBER
