@@ -11,6 +11,7 @@ from engine.api.openapi_access import access_paths
 from engine.api.openapi_drafts import draft_paths
 from engine.api.openapi_people import people_paths
 from engine.api.openapi_privacy import privacy_paths
+from engine.privacy.purposes import DEFAULT_PURPOSE, PURPOSES
 from engine.records.filters import ENCRYPTED_OPERATORS
 from engine.records.pii import pii_fields
 from engine.records.query import MAX_LIMIT, OPERATORS
@@ -217,9 +218,16 @@ def _entity_paths(spec, compiled, entity, language) -> None:
     })
 
 
+EXPORT_PURPOSE = {"name": "purpose", "in": "query", "required": False,
+                  "schema": {"type": "string", "enum": list(PURPOSES), "default": DEFAULT_PURPOSE},
+                  "description": "what the export is for: for any purpose but service, only the records whose "
+                                 "party holds a valid consent for it (see privacy.md)"}
+
+
 def _export_path(spec, entity, label, tags) -> None:
     """Streams every record the caller may read that matches the list filters."""
-    params = [p for p in _list_parameters(entity) if p["name"] not in ("limit", "cursor")]
+    params = [p for p in _list_parameters(entity) if p["name"] not in ("limit", "cursor", "purpose")]
+    params.append(EXPORT_PURPOSE)
     params.append({"name": "format", "in": "query", "required": False,
                    "schema": {"type": "string", "enum": ["jsonl", "csv"], "default": "jsonl"},
                    "description": "jsonl: one record as JSON per line; csv: a header line, then a line per record"})

@@ -12,6 +12,7 @@ from engine.errors import NotFound
 from engine.records import query as list_query
 from engine.records.access_log import log_access
 from engine.crypto.copies import Copies
+from engine.privacy.purposes import checked_purpose, consented
 from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
 from engine.records.export import export_records
@@ -94,17 +95,22 @@ class RecordReads:
             self._confirm(conn)
         return found
 
-    def export(self, entity_name, params=(), condition=None):
+    def export(self, entity_name, params=(), condition=None, purpose=None):
         """Every readable record matching the list filters (and ``condition``, as in
-        `list`): an iterator read in keyset batches."""
+        `list`): an iterator read in keyset batches. For a `purpose` other than `service`,
+        only the records whose party holds a valid consent for it (`engine.privacy.purposes`)."""
         entity, table, shape = self._entity(entity_name)
         params = list(params)
+        purpose = checked_purpose(purpose)
         self.permissions.require(entity, "read")
         self.permissions.require(entity, "export")
         visible = self.permissions.visible(entity)
         where = (condition_where(visible, table, condition),) if condition is not None else ()
+        consent = consented(self.metadata, entity, table, purpose)
+        where += (consent,) if consent is not None else ()
         records = export_records(self, entity, table, shape, params, where)
-        self._accessed(entity, "export", (), {"filters": [[k, v[:200]] for k, v in list(params)[:20]]})
+        self._accessed(entity, "export", (), {"filters": [[k, v[:200]] for k, v in list(params)[:20]],
+                                              "purpose": purpose})
         return (self.masking.exported(entity, record) for record in records)
 
     def history(self, entity_name, record_id) -> list[dict]:
