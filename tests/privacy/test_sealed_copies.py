@@ -88,8 +88,9 @@ def shop(request, tmp_path_factory, receiver):
         storage = session.storage
         create_user(storage, "boss@shop.example", "admin")
         create_user(storage, "clerk@shop.example", "member")
-        record = session.records.create("customer", {"name": "Wang Wei", "email": "wang@customer.example",
-                                                     "id_number": ID_NUMBER, "diagnosis": DIAGNOSIS, "city": "Beijing"})
+        record = session.records.create("customer", {
+            "name": "Wang Wei", "email": "wang@customer.example", "id_number": ID_NUMBER, "diagnosis": DIAGNOSIS,
+            "city": "Beijing"})
         session.records.update("customer", record["id"], {"id_number": NEW_ID, "city": "Shanghai"})
         runtime_of(install).jobs.drain("shop")
         session.records.update("customer", record["id"], {"city": "Hangzhou"})  # queued, not handled
@@ -200,7 +201,8 @@ def test_records_moved_by_a_state_map_announce_their_encrypted_values_sealed(ins
                 {"name": "id_number", "type": "string", "pii": "identity"},
                 {"name": "status", "type": "choice", "options": ["new", "waiting"]}]}],
             "workflows": [{"name": "flow", "entity": "ticket", "field": "status", "initial": "new",
-                           "states": [{"name": "new", "category": "open"}, {"name": "waiting", "category": "waiting"}],
+                           "states": [{"name": "new", "category": "open"},
+                                      {"name": "waiting", "category": "waiting"}],
                            "transitions": [{"name": "wait", "from": ["new"], "to": "waiting"}]}]}
     install.registry.create("desk")
     session = install.session("desk")

@@ -60,5 +60,6 @@ class RecipientView:
                 row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
             self._actors[user_id] = None if row is None else Actor(
                 row["id"], row["email"], row["role"], row["locale"] or "en", row["manager_id"],
-                dict(row["attributes"] or {}), tuple(row.get("roles") or ()), tuple(row.get("permission_sets") or ()))
+                dict(row["attributes"] or {}), tuple(row.get("roles") or ()),
+                tuple(row.get("permission_sets") or ()))
         return self._actors[user_id]
