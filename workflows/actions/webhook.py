@@ -4,8 +4,9 @@
 body is `{"event": ..., "record": ...}` as a user holding `role` reads them (without a
 role: every field of personal data masked; `workflows.actions.webhook_view`); the header
 `X-Loom-Effect` carries the effect key, so the receiver can drop a delivery it already has
-(a job retried after a crash between sending and recording sends again). Only http/https URLs; redirects are not followed;
-anything but a 2xx answer, or no answer, is an ActionFailed (the job is retried)."""
+(a job retried after a crash between sending and recording sends again). Only http/https
+URLs; redirects are not followed; anything but a 2xx answer, or no answer, is an
+ActionFailed (the job is retried)."""
 from __future__ import annotations
 
 import ipaddress
