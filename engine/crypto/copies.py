@@ -6,8 +6,9 @@ history, an admin's audit log), who then mask it as they mask the column.
 
 A sealed value is the keyring's token, `v1:k<key>:<nonce>:<ciphertext>`: a reader opens
 what parses as a token and decrypts with the tenant's keys, so copies written before
-sealing existed read as they were, and a field encrypted once and not now still opens
-while the tenant has keys."""
+sealing existed read as they were. A copy of a field whose class changed since (no longer
+encrypted) opens while the tenant still encrypts some field; in a tenant that encrypts
+none any more it stays sealed (its token, never the clear value, is shown)."""
 from __future__ import annotations
 
 import json
@@ -45,6 +46,8 @@ class Copies:
     (its `keyring` and its entities). With no field encrypted, every call returns what
     it is given."""
 
+    _fixed: dict | None = None  # {entity: encrypted field names}, when made from a table
+
     def __init__(self, metadata):
         self.metadata = metadata
         self.keyring = getattr(metadata, "keyring", None)
@@ -58,8 +61,6 @@ class Copies:
         copies.keyring = columns[0].type.keyring if columns else None
         copies._fixed = {entity_name: frozenset(c.name for c in columns)}
         return copies
-
-    _fixed: dict | None = None
 
     def names(self, entity_name) -> frozenset:
         if self._fixed is not None:
