@@ -56,8 +56,11 @@ def opened(conn, schema, stored, where: str = "this tenant"):
 
 
 def catch_up(storage) -> int:
-    """Encrypt the secrets kept in clear, when the install has a master key; how many."""
-    if _master() is None:
+    """Encrypt the secrets kept in clear, when the install has a usable master key; how many.
+    It never stops a tenant from opening: a missing or wrong key leaves them for later."""
+    try:
+        master_key()
+    except KeyProblem:
         return 0
     users = loom_table(storage.schema, "loom_users")
     settings = loom_table(storage.schema, "loom_settings")

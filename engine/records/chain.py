@@ -62,6 +62,7 @@ def link_of(previous: str, digest: str) -> str:
 
 
 REDACT = "redact"  # the audit action declaring redactions
+DECLARED = "$redacted"  # its changes: {DECLARED: [None, {log: {row id: digest}}]} (no field has this name)
 
 
 def redaction_digest(row, columns) -> str:
@@ -76,7 +77,8 @@ def declared(storage, log: str) -> dict:
     with storage.connect() as conn:
         for changes in conn.execute(select(audit.c.changes).where(audit.c.action == REDACT)
                                     .order_by(audit.c.id)).scalars():
-            rows = ((changes or {}).get("redacted") or {}).get(log) or {}
+            pair = (changes or {}).get(DECLARED)
+            rows = ((pair[1] if isinstance(pair, list) and len(pair) == 2 else None) or {}).get(log) or {}
             found.update({int(k): v for k, v in rows.items() if str(k).isdigit()})
     return found
 

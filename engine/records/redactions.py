@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.records.chain import LOGS, REDACT, redaction_digest
+from engine.records.chain import DECLARED, LOGS, REDACT, redaction_digest
 from engine.records.writes import audit_row, utcnow, write_audit
 from engine.systables import loom_table
 
@@ -29,7 +29,7 @@ def _declare(conn, schema, actor_id, entity, record_id, which) -> int:
             count += len(rows)
     if redacted:
         write_audit(conn, schema, [audit_row(utcnow(), actor_id, REDACT, entity, record_id, 0,
-                                             {"redacted": redacted})])
+                                             {DECLARED: [None, redacted]})])
     return count
 
 

@@ -82,6 +82,7 @@ def shop(request, tmp_path_factory, receiver):
             {"name": "any", "when": {"event": "record.updated"},
              "actions": [{"action": "webhook", "params": {"url": url}},
                          {"action": "webhook", "params": {"url": url + "?as=admin", "role": "admin"}},
+                         {"action": "set_field", "params": {"field": "diagnosis", "value": {"$record": "diagnosis"}}},
                          {"action": "notify", "params": {"template": "changed", "to": ["role:admin", "role:member"],
                                                          "channel": "in_app"}}]}]}]
         session.apply_metadata(doc)
