@@ -35,8 +35,10 @@ DELETED = {"type": "object", "properties": {
 HISTORY = {"type": "object", "properties": {"items": {"type": "array", "items": {
     "type": "object", "properties": {
         "at": {"type": "string", "format": "date-time"}, "actor_id": {"type": "integer", "nullable": True},
-        "action": {"type": "string", "enum": ["create", "update", "delete", "transition", "state_map", "assign"],
-                   "description": "state_map: moved out of a state that a metadata change removed"},
+        "action": {"type": "string", "enum": ["create", "update", "delete", "transition", "state_map", "assign",
+                                              "erase", "redact"],
+                   "description": "state_map: moved out of a state that a metadata change removed; erase: "
+                                  "personal data erased; redact: Loom's log rows an erasure rewrote (security.md)"},
         "version": {"type": "integer"},
         "changes": {"type": "object", "description": "field: [old value, new value]"}}}}}}
 
