@@ -56,7 +56,7 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("failed_logins", Integer, nullable=False, server_default="0"),  # in a row, since the last success
         Column("locked_until", DateTime(timezone=True)),
         Column("password_changed_at", DateTime(timezone=True)),  # sessions signed in before it end
-        Column("totp_secret", String(64)),  # revision 0013: the TOTP secret, set when enrolment is confirmed
+        Column("totp_secret", String(200)),  # revision 0013: the TOTP secret (encrypted at rest: 0017)
         Column("totp_enrolled_at", DateTime(timezone=True)),
         Column("roles", JSON),            # revision 0009: the tenant's roles the user holds
         Column("permission_sets", JSON),  # revision 0009: extra rights on top of them

@@ -11,6 +11,8 @@ from sqlalchemy import or_, select
 from engine.errors import NotFound
 from engine.records import query as list_query
 from engine.records.access_log import log_access
+from engine.crypto.copies import Copies
+from engine.privacy.purposes import checked_purpose, consented
 from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
 from engine.records.export import export_records
@@ -97,17 +99,22 @@ class RecordReads:
             self._confirm(conn)
         return found
 
-    def export(self, entity_name, params=(), condition=None):
+    def export(self, entity_name, params=(), condition=None, purpose=None):
         """Every readable record matching the list filters (and ``condition``, as in
-        `list`): an iterator read in keyset batches."""
+        `list`): an iterator read in keyset batches. For a `purpose` other than `service`,
+        only the records whose party holds a valid consent for it (`engine.privacy.purposes`)."""
         entity, table, shape = self._entity(entity_name)
         params = list(params)
+        purpose = checked_purpose(purpose)
         self.permissions.require(entity, "read")
         self.permissions.require(entity, "export")
         visible = self.permissions.visible(entity)
         where = (condition_where(visible, table, condition),) if condition is not None else ()
+        consent = consented(self.metadata, entity, table, purpose)
+        where += (consent,) if consent is not None else ()
         records = export_records(self, entity, table, shape, params, where)
-        self._accessed(entity, "export", (), {"filters": [[k, v[:200]] for k, v in list(params)[:20]]})
+        self._accessed(entity, "export", (), {"filters": [[k, v[:200]] for k, v in list(params)[:20]],
+                                              "purpose": purpose})
         return (self.masking.exported(entity, record) for record in records)
 
     def history(self, entity_name, record_id) -> list[dict]:
@@ -120,13 +127,15 @@ class RecordReads:
         items = record_history(self.storage, entity.name, record_id)
         if not items:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return [{**item, "changes": self.masking.changes(entity, self.permissions.strip(entity, item["changes"]))}
-                for item in items]
+        copies = Copies(self.metadata)  # encrypted values are sealed in the trail: opened, then masked
+        return [{**item, "changes": self.masking.changes(entity, self.permissions.strip(
+            entity, copies.opened_changes(item["changes"])))} for item in items]
 
     def masked_changes(self, entity_name, changes):
         """An audit row's changes of `entity_name` as the actor may read them (for a screen
         that reads the audit log itself, as the timeline does)."""
         entity = self.metadata.entity(entity_name)
+        changes = Copies(self.metadata).opened_changes(changes)
         return changes if entity is None else self.masking.changes(entity, self.permissions.strip(entity, changes))
 
     def _accessed(self, entity, action, record_ids, detail=None) -> None:

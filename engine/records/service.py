@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import effects
+from engine.crypto.copies import Copies
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent, created, thaw
 from engine.records.deletes import Deletion
@@ -36,7 +37,7 @@ from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
 from engine.records.event_json import encode_rows
 from engine.records.merging import MergeWrites
-from engine.records.writes import audit_row, audit_rows, outbox_rows, utcnow
+from engine.records.writes import audit_row, audit_rows, outbox_rows, sealed_audit, utcnow
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
@@ -122,8 +123,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                     if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
                         audit["changes"] = thaw(event.changes)
             final.append(event)
-        schema = self.storage.schema
-        audits, outbox = encode_rows(at, final, audits)
+        schema, copies = self.storage.schema, Copies(self.metadata)  # encrypted values sealed in the copies
+        audits, outbox = encode_rows(at, [copies.event(e) for e in final], [sealed_audit(copies, a) for a in audits])
         insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, outbox),
                           queue_events(schema, self.metadata, final)], commit=last)
         return final
