@@ -19,8 +19,10 @@ from engine.install import Install
 from engine.plugins import Plugins
 from metadata import example_path
 from tenants import Settings
+from tests import migration_replay
 
 pytest_plugins = ["tests.tree_guard"]
+migration_replay.install()  # empty storage gets recorded revisions replayed (see the module)
 
 PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("LOOM_TEST_REQUIRE_POSTGRES") == "1"
