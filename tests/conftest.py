@@ -24,6 +24,22 @@ from tests import migration_replay
 pytest_plugins = ["tests.tree_guard"]
 migration_replay.install()  # empty storage gets recorded revisions replayed (see the module)
 
+
+def light_password_hashing() -> None:
+    """Passwords in this test process are hashed with argon2id at its lowest cost (one
+    pass over 64 KiB instead of three over 64 MiB): each hash and sign-in then costs
+    microseconds, not a tenth of a second. Test-only, never in Loom itself: hashes made at
+    the real cost (a CLI subprocess) still verify, and are rehashed at sign-in as usual."""
+    from argon2 import PasswordHasher
+
+    from engine import passwords
+
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    passwords._DUMMY = passwords._hasher.hash("not a password of anyone's")
+
+
+light_password_hashing()
+
 PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("LOOM_TEST_REQUIRE_POSTGRES") == "1"
 
@@ -48,14 +64,18 @@ def require_postgres() -> None:
         pytest.skip(problem)
 
 
+@lru_cache(maxsize=1)
+def cleanup_engine():
+    """One engine per worker for dropping tests' schemas (not a new connection per test)."""
+    return create_engine(PG_URL, pool_size=1, pool_pre_ping=True)
+
+
 def drop_prefixed_schemas(prefix: str) -> None:
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
+    with cleanup_engine().begin() as conn:
         names = conn.execute(text(
             "select nspname from pg_namespace where nspname like :p"), {"p": prefix + "%"}).scalars().all()
-        for name in names:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    engine.dispose()
+        if names:
+            conn.execute(text("DROP SCHEMA " + ", ".join(f'"{name}"' for name in names) + " CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
