@@ -19,26 +19,12 @@ from engine.install import Install
 from engine.plugins import Plugins
 from metadata import example_path
 from tenants import Settings
-from tests import migration_replay
+from tests import migration_replay, speedups
 
 pytest_plugins = ["tests.tree_guard"]
 migration_replay.install()  # empty storage gets recorded revisions replayed (see the module)
+speedups.install()  # argon2 at its lowest cost, URL builders compiled on first use
 
-
-def light_password_hashing() -> None:
-    """Passwords in this test process are hashed with argon2id at its lowest cost (one
-    pass over 64 KiB instead of three over 64 MiB): each hash and sign-in then costs
-    microseconds, not a tenth of a second. Test-only, never in Loom itself: hashes made at
-    the real cost (a CLI subprocess) still verify, and are rehashed at sign-in as usual."""
-    from argon2 import PasswordHasher
-
-    from engine import passwords
-
-    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    passwords._DUMMY = passwords._hasher.hash("not a password of anyone's")
-
-
-light_password_hashing()
 
 PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("LOOM_TEST_REQUIRE_POSTGRES") == "1"
