@@ -19,8 +19,12 @@ from engine.install import Install
 from engine.plugins import Plugins
 from metadata import example_path
 from tenants import Settings
+from tests import migration_replay, speedups
 
 pytest_plugins = ["tests.tree_guard"]
+migration_replay.install()  # empty storage gets recorded revisions replayed (see the module)
+speedups.install()  # argon2 at its lowest cost, URL builders compiled on first use
+
 
 PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("LOOM_TEST_REQUIRE_POSTGRES") == "1"
@@ -46,14 +50,18 @@ def require_postgres() -> None:
         pytest.skip(problem)
 
 
+@lru_cache(maxsize=1)
+def cleanup_engine():
+    """One engine per worker for dropping tests' schemas (not a new connection per test)."""
+    return create_engine(PG_URL, pool_size=1, pool_pre_ping=True)
+
+
 def drop_prefixed_schemas(prefix: str) -> None:
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
+    with cleanup_engine().begin() as conn:
         names = conn.execute(text(
             "select nspname from pg_namespace where nspname like :p"), {"p": prefix + "%"}).scalars().all()
-        for name in names:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    engine.dispose()
+        if names:
+            conn.execute(text("DROP SCHEMA " + ", ".join(f'"{name}"' for name in names) + " CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
