@@ -216,3 +216,49 @@ def test_a_refusal_raised_in_the_service_changes_nothing(people):
     with pytest.raises(Conflict):
         people.records.create("person", {"name": "B", "phone": "021 5555 1234"})
     assert len(people.records.list("person", [])["items"]) == 1
+
+
+# -- the duplicate report ------------------------------------------------------------------------------
+
+def loom(install, *args):
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    return CliRunner().invoke(cli, list(args), obj=install)
+
+
+def test_the_scan_clusters_every_rules_links_and_the_cli_prints_them(install, people):
+    records = people.records
+    made = [records.create("person", values, allow_duplicates=True)["id"] for values in (
+        {"name": "张伟", "city": "上海", "phone": "13800138001"},
+        {"name": "张 伟", "city": "上海"},
+        {"name": "张 伟", "city": "北京", "phone": "13800138001"},
+        {"name": "李娜", "city": "广州", "email": "li@example.cn"},
+        {"name": "王芳", "city": "杭州", "email": "li@example.cn"},
+        {"name": "赵六", "city": "成都"},
+    )]
+    from engine.dedup.scan import scan
+
+    report = scan(people.storage, people.metadata(), "person")
+    assert report["records"] == 6 and report["rules"] == [r["name"] for r in RULES]
+    by_ids = {tuple(c["ids"]): c for c in report["clusters"]}
+    first = by_ids[tuple(made[:3])]  # the phone ties 1 and 3; the name, and the city (an allow rule), 1 and 2
+    assert [(link["a"], link["b"], link["rule"]) for link in first["links"]] == [
+        (made[0], made[1], "same_city_only"), (made[0], made[1], "similar_name"), (made[0], made[2], "same_phone")]
+    assert first["score"] == 100.0
+    assert by_ids[(made[3], made[4])]["links"][0]["reasons"] == ["same email"]
+    assert all(made[5] not in c["ids"] for c in report["clusters"])
+    result = loom(install, "dedup", "scan", "acme", "person")
+    assert result.exit_code == 0, result.stderr
+    assert "2 clusters" in result.stdout and "same_phone" in result.stdout
+    assert "name 100% alike (token_sort_ratio); same city" in result.stdout
+
+
+def test_a_scan_of_an_unknown_entity_or_one_without_rules_is_a_clear_error(install, people):
+    for entity, words in (("nobody", "no entity 'nobody'"), ):
+        result = loom(install, "dedup", "scan", "acme", entity)
+        assert result.exit_code == 1 and words in result.stderr and "Traceback" not in result.stderr
+    people.apply_metadata(document([]))
+    result = loom(install, "dedup", "scan", "acme", "person")
+    assert result.exit_code == 1 and "has no duplicate rules" in result.stderr
