@@ -53,10 +53,13 @@ def scan(storage, metadata, entity_name: str, progress=None) -> dict:
         count = conn.execute(select(func.count()).select_from(table)).scalar_one()
         progress.total(count * len(rules))
         for rule in rules:
-            found = _exact(conn, table, rule) if rule.exact else _fuzzy(conn, table, rule, progress)
-            links += found
             if rule.exact:
+                links += _exact(conn, table, rule)
                 progress.advance(count)
+            else:
+                found, read = _fuzzy(conn, table, rule, progress)
+                links += found
+                progress.advance(count - read)  # the records outside every block
     clusters = _clusters(links)
     return {"entity": entity.name, "records": count, "rules": [r.name for r in rules],
             "links": len(links), "clusters_total": len(clusters), "clusters": clusters[:MAX_CLUSTERS]}
@@ -80,7 +83,8 @@ def _exact(conn, table, rule: Rule) -> list[tuple]:
     return links
 
 
-def _fuzzy(conn, table, rule: Rule, progress) -> list[tuple]:
+def _fuzzy(conn, table, rule: Rule, progress) -> tuple[list[tuple], int]:
+    """The rule's links, and how many records it read (those with every `within` field)."""
     within = [c.column for c in rule.within]
     stmt = (select(table.c.id, rule.fuzzy.column, *within)
             .where(and_(*(c.is_not(None) for c in within)))
@@ -89,6 +93,7 @@ def _fuzzy(conn, table, rule: Rule, progress) -> list[tuple]:
     scorer = SCORERS[rule.scorer]
     same = tuple(f"same {c.name}" for c in rule.within)
     links: list[tuple] = []
+    read = 0
     result = conn.execute(stmt)
     for _block, rows in groupby(result, key=lambda row: tuple(row[2:])):
         by_first: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
@@ -104,7 +109,8 @@ def _fuzzy(conn, table, rule: Rule, progress) -> list[tuple]:
             if len(ids) > 1:
                 links += _pairs(ids, texts, scorer, rule, same)
         progress.advance(n)
-    return links
+        read += n
+    return links, read
 
 
 def _pairs(ids, texts, scorer, rule: Rule, same) -> list[tuple]:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from engine.dedup import Match, find_duplicates
 from engine.errors import Conflict
 from metadata import check_package
-from tests.conftest import token_for
+from tenants import Settings
+from tests.conftest import drop_prefixed_schemas, make_settings, token_for
 
 BASE = "/api/v1/t/acme"
 RULES = [
@@ -36,6 +37,16 @@ DOCUMENT = {"entities": [{
     ],
     "duplicate_rules": RULES,
 }]}
+
+
+@pytest.fixture
+def settings(backend, tmp_path):
+    """The shared settings, with the job queue running jobs at once."""
+    base = make_settings(backend, tmp_path)
+    yield Settings(data_dir=base.data_dir, database_url=base.database_url, schema_prefix=base.schema_prefix,
+                   extra={"LOOM_JOBS_IMMEDIATE": "1"})
+    if base.database_url:
+        drop_prefixed_schemas(base.schema_prefix)
 
 
 def document(rules=None) -> dict:
@@ -262,3 +273,33 @@ def test_a_scan_of_an_unknown_entity_or_one_without_rules_is_a_clear_error(insta
     people.apply_metadata(document([]))
     result = loom(install, "dedup", "scan", "acme", "person")
     assert result.exit_code == 1 and "has no duplicate rules" in result.stderr
+
+
+def test_the_scan_as_a_job_and_its_report_over_rest(install, client, people, member):
+    admin = {"Authorization": f"Bearer {token_for(install, 'acme', 'admin@acme.example', 'admin')}"}
+    missing = client.get(f"{BASE}/dedup/person/clusters", headers=admin)
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "no_scan"
+    for values in ({"name": "A", "phone": "13800138001"}, {"name": "B", "phone": "13800138001"}):
+        people.records.create("person", values, allow_duplicates=True)
+    assert client.post(f"{BASE}/jobs", json={"kind": "dedup_scan", "params": {"entity": "person"}},
+                       headers=member).status_code == 403
+    for params, status in (({"entity": "nobody"}, 404), ({}, 400), ({"entity": 3}, 400)):
+        assert client.post(f"{BASE}/jobs", json={"kind": "dedup_scan", "params": params},
+                           headers=admin).status_code == status
+    started = client.post(f"{BASE}/jobs", json={"kind": "dedup_scan", "params": {"entity": "person"}}, headers=admin)
+    assert started.status_code == 202
+    job = client.get(f"{BASE}/jobs/{started.get_json()['id']}", headers=admin).get_json()
+    assert job["status"] == "done" and job["done"] == job["total"] == 2 * len(RULES)
+    assert job["result"]["clusters"][0]["ids"] == [1, 2]
+    report = client.get(f"{BASE}/dedup/person/clusters?limit=1", headers=admin).get_json()
+    assert report["job_id"] == job["id"] and report["clusters_total"] == 1
+    assert report["clusters"][0]["links"][0]["reasons"] == ["same phone"]
+    assert client.get(f"{BASE}/dedup/person/clusters", headers=member).status_code == 403
+    assert client.get(f"{BASE}/dedup/person/clusters?limit=0", headers=admin).status_code == 400
+    assert client.get(f"{BASE}/dedup/nobody/clusters", headers=admin).status_code == 404
+    spec = client.get(f"{BASE}/openapi.json", headers=admin).get_json()
+    create = spec["paths"]["/records/person"]["post"]
+    assert "allow_duplicates" in [p["name"] for p in create["parameters"]]
+    assert "_duplicates" in create["responses"]["201"]["content"]["application/json"]["schema"]["allOf"][1][
+        "properties"]
+    assert "/dedup/{entity}/clusters" in spec["paths"]
