@@ -4,6 +4,7 @@ such as the import."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings
@@ -303,3 +304,20 @@ def test_the_scan_as_a_job_and_its_report_over_rest(install, client, people, mem
     assert "_duplicates" in create["responses"]["201"]["content"]["application/json"]["schema"]["allOf"][1][
         "properties"]
     assert "/dedup/{entity}/clusters" in spec["paths"]
+
+
+def test_the_documented_rules_and_requests_run_as_written(install, client):
+    from tests.test_docs import blocks, run_http_examples
+
+    [doc] = [json.loads(body) for verdict, body in blocks("metadata.md", "doc-example", "json")
+             if verdict == "valid" and "duplicate_rules" in body]
+    install.registry.create("acme")
+    install.session("acme").apply_metadata(doc)
+    token = token_for(install, "acme", "admin@acme.example", "admin")
+    install.session("acme").records.create("party", {"name": "张伟", "phone": "+86 138 0013 8001", "city": "上海"})
+    examples = blocks("api.md", "dedup-http", "http")
+    assert [status for status, _ in examples] == ["201", "409", "201", "202", "200"]
+    responses = list(run_http_examples(client, token, examples))
+    assert responses[0].get_json()["_duplicates"][0]["reasons"] == ["name 100% alike (token_sort_ratio)", "same city"]
+    ids = responses[-1].get_json()["clusters"][0]["ids"]  # a refused insert may use up an id (PostgreSQL)
+    assert len(ids) == 3 and ids[:2] == [1, 2]
