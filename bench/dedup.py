@@ -49,7 +49,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 DOCUMENT = {"entities": [{
     "name": "party",
     "fields": [
-        {"name": "name", "type": "string", "required": True, "max_length": 200},
+        {"name": "name", "type": "string", "required": True, "max_length": 200, "match": "name"},
         {"name": "phone", "type": "phone", "indexed": True},
         {"name": "email", "type": "email", "indexed": True},
         {"name": "city", "type": "string", "max_length": 80, "indexed": True},

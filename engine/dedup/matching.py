@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, func, select, tuple_
 
 from engine.dedup.rules import Rule, fuzzy_key, rules_of
 
@@ -88,7 +88,8 @@ def _fuzzy(conn, table, rule: Rule, records):
     at least `threshold` alike."""
     by_block: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
     for index, record in enumerate(records):
-        text = fuzzy_key(record.get(rule.fuzzy.name))
+        value = record.get(rule.fuzzy.name)
+        text = fuzzy_key(value) if isinstance(value, str) else None
         block = tuple(c.key(record.get(c.name)) for c in rule.within)
         if text and None not in block:
             by_block[block].append((index, text))
@@ -99,12 +100,16 @@ def _fuzzy(conn, table, rule: Rule, records):
     reasons_of = _fuzzy_reasons(rule)
     out = []
     blocks = list(by_block)
+    keyed = rule.fuzzy.kind == "name"  # the text's own key column: blocks narrow to its first character
     for start in range(0, len(blocks), CHUNK):
         chunk = blocks[start:start + CHUNK]
         where = within[0].in_([b[0] for b in chunk]) if len(within) == 1 else tuple_(*within).in_(chunk)
+        if keyed:
+            where = and_(where, func.substr(rule.fuzzy.column, 1, 1).in_(
+                {text[0] for block in chunk for _index, text in by_block[block]}))
         candidates: dict[tuple, tuple[list, list]] = defaultdict(lambda: ([], []))
         for row in conn.execute(select(table.c.id, rule.fuzzy.column, *within).where(where)):
-            text = fuzzy_key(row[1])
+            text = fuzzy_key(row[1]) if isinstance(row[1], str) else None
             if text:
                 ids, texts = candidates[tuple(row[2:])]
                 ids.append(row[0])

@@ -8,6 +8,7 @@ A fuzzy rule compares the name keys (`engine.normalise.name_key`) of its text fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -90,8 +91,9 @@ def _compile(metadata, entity) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+@lru_cache(maxsize=100_000)
 def fuzzy_key(value) -> str | None:
-    """What a fuzzy rule compares: the name key of the text."""
+    """What a fuzzy rule compares: the name key of the text (names repeat: kept)."""
     return name_key(value) if isinstance(value, str) else None
 
 

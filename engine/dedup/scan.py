@@ -23,7 +23,6 @@ from engine.errors import NotFound, ValidationFailed
 
 MAX_CLUSTERS = 10_000  # clusters a report lists (the best; `clusters_total` counts them all)
 READ_CHUNK = 20_000  # rows a fuzzy rule reads per round trip
-MISSING = object()
 ROW_CHUNK = 2_000  # texts compared against a big block at a time
 
 
@@ -98,15 +97,12 @@ def _fuzzy(conn, table, rule: Rule, progress) -> tuple[list[tuple], int]:
     links: list[tuple] = []
     read = 0
     result = conn.execute(stmt)
-    keys: dict[str, str | None] = {}  # names repeat: each is folded once
     for _block, rows in groupby(result, key=lambda row: tuple(row[2:])):
         by_first: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
         n = 0
         for row in rows:
             n += 1
-            text = keys.get(row[1], MISSING)
-            if text is MISSING:
-                text = keys[row[1]] = fuzzy_key(row[1])
+            text = fuzzy_key(row[1]) if isinstance(row[1], str) else None
             if text:
                 ids, texts = by_first[text[0]]
                 ids.append(row[0])

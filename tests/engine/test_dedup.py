@@ -28,7 +28,7 @@ RULES = [
 DOCUMENT = {"entities": [{
     "name": "person",
     "fields": [
-        {"name": "name", "type": "string", "required": True},
+        {"name": "name", "type": "string", "required": True, "match": "name"},
         {"name": "phone", "type": "phone", "indexed": True},
         {"name": "email", "type": "email", "indexed": True},
         {"name": "id_number", "type": "string"},
