@@ -208,13 +208,16 @@ def entity_list_count(entity):
 
 @screens.get("/e/<entity>/export.csv")
 def entity_list_export(entity):
-    """The current view's records as CSV: every matching record, the visible columns only."""
+    """The current view's records as CSV: every matching record, the visible columns only
+    (`purpose`: what the export is for, as the API's export takes it)."""
     found = list_entity(entity)
-    state = read_state(request.args, screen_view(), found)
+    args = request.args.copy()
+    purpose = args.pop("purpose", None)
+    state = read_state(args, screen_view(), found)
     params = [*state.filter_params(), ("fields", ",".join(state.columns))]
     if state.sort:
         params.append(("sort", state.sort))
-    records = g.session.records.export(entity, params, condition=state.condition)
+    records = g.session.records.export(entity, params, condition=state.condition, purpose=purpose)
     body = as_csv(records, ["id", *state.columns])
     response = Response(stream_with_context(body), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{entity}.csv"'

@@ -4,6 +4,7 @@ from admin_ui import calendar  # noqa: F401
 from admin_ui import kanban  # noqa: F401
 from admin_ui import list_bulk  # noqa: F401
 from admin_ui import list_views  # noqa: F401
+from admin_ui import merge_screens  # noqa: F401
 from admin_ui import lists  # noqa: F401
 from admin_ui import mfa_screens  # noqa: F401
 from admin_ui import my_tokens  # noqa: F401
@@ -29,3 +30,4 @@ from admin_ui.designer import rules as designer_rules  # noqa: F401
 from admin_ui.designer import message_templates as designer_message_templates  # noqa: F401
 from admin_ui.designer import field_editor as designer_field_editor, list_views as designer_list_views  # noqa: F401
 from admin_ui.designer import entities as designer_entities  # noqa: F401
+from admin_ui.designer import rights as designer_rights  # noqa: F401  (the rights matrix editor)

@@ -1,7 +1,8 @@
 """A record's timeline, the 360° history: field changes from the audit trail, workflow
 transitions and approvals, rule firings and notifications, of the record and of every
 record referencing it that the user may read (for a party: its activities, service
-requests, surveys and their answers…) or linking to it by `related_entity`/`related_id`
+requests, surveys and their answers…), of the records merged into it (their history stays
+with them) or linking to it by `related_entity`/`related_id`
 (an activity logged on an opportunity), newest first, filterable by kind, paged.
 
 The records come from the record service (`records.get` / `records.list`), so sharing
@@ -24,6 +25,7 @@ from admin_ui.view import entity_view, screen_view
 from admin_ui.web import screens
 from engine.errors import ValidationFailed
 from engine.systables import loom_table
+from engine.timefmt import iso_utc
 
 PAGE = 15
 STAMP = "%Y-%m-%dT%H:%M:%S.%f"
@@ -46,6 +48,9 @@ def subjects(entity: dict, record: dict, referring: dict) -> dict:
     for (other, _field), items in referring.items():
         for item in items:
             out.setdefault(other, {})[item["id"]] = item
+    for merge in g.session.records.merged_into(entity["name"], record["id"]):  # the losers' history
+        for loser in merge["losers"]:
+            out[entity["name"]].setdefault(loser["id"], loser)
     return out
 
 
@@ -131,7 +136,12 @@ def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str 
     page, next_cursor = entries(subjects(entity, record, referring), kind, cursor)
     names = names_of({e["row"].get("actor_id") or e["row"].get("user_id") for e in page})
     labels = _reference_labels(page)
-    return {"items": [_worded(entity, record, e, names, labels) for e in page],
+    items = [_worded(entity, record, e, names, labels) for e in page]
+    standing = {m["at"]: m["id"] for m in g.session.records.merged_into(entity["name"], record["id"])}
+    for item, e in zip(items, page):  # a merge that stands can be undone from its entry
+        if e["source"] == "audit" and e["row"]["action"] == "merge" and e["record"] is record:
+            item["undo_merge"] = standing.get(iso_utc(e["row"]["at"]))
+    return {"items": items,
             "next_cursor": next_cursor, "kind": kind, "kinds": kind_labels()}
 
 
@@ -176,7 +186,9 @@ def _audit(about, row, names, labels):
             lines.append(_("%(field)s: %(old)s → %(new)s", field=field["label"],
                            old=display(field, old, labels) or "—", new=display(field, new, labels) or "—"))
     what = {"create": _("Created %(entity)s", entity=about["label"]),
-            "delete": _("Deleted %(entity)s", entity=about["label"])}.get(
+            "delete": _("Deleted %(entity)s", entity=about["label"]),
+            "merge": _("Merged duplicates into this %(entity)s", entity=about["label"]),
+            "unmerge": _("Undid a merge into this %(entity)s", entity=about["label"])}.get(
         row["action"], _("Changed %(entity)s", entity=about["label"]))
     return what, lines[:MAX_DETAILS]
 

@@ -22,6 +22,13 @@ What is measured (sizes at --scale 1.0):
    dry run).
 4. The packs page's previews (each the publisher's dry run over the whole tenant): removing
    retail_loyalty and installing automotive_dealers, --requests / 5 times each.
+5. The first request after a server start, for every page of 1, the preview of 2 and the
+   pack previews of 4: each in a new process (``bench/designer_first.py``) that opens the
+   install, makes the app and warms it as ``loom serve`` does (``engine.warm``), signs in
+   and asks the page once. Target: ≤ 150 ms (the preview ≤ 500 ms). With --cold, each
+   also without warming (`--no-warm`), for comparison.
+
+The server of 1–4 is warmed the same way before it is timed.
 
 Each Loom figure also gives the CPU time of the benchmark's process per request (p50):
 all of Loom's work on SQLite, Loom's side without the database server's on PostgreSQL —
@@ -36,7 +43,9 @@ from __future__ import annotations
 import argparse
 import copy
 import random
+import json
 import re
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -54,6 +63,7 @@ from engine.drafts import Drafts  # noqa: E402
 from engine.install import Install  # noqa: E402
 from engine.packs.service import PackService  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
+from engine.warm import warm  # noqa: E402
 from bench.common import (Row, add_backend_options, environment_lines, fmt_ms, fmt_n, fmt_s, log,  # noqa: E402
                           median, p95, run_backends, signed_in_client)
 from bench.screens_data import TIER_WEIGHTS, party_item  # noqa: E402
@@ -215,15 +225,44 @@ class Bench:
             self.measure(f"4. a pack's preview: {name} `{template.replace('{tenant}', '<t>')}`", "page",
                          [lambda path=path: client.get(path)] * runs)
 
+    def bench_first_requests(self) -> None:
+        """Each page's first request in a new, warmed server process."""
+        given = json.dumps({"data_dir": str(self.settings.data_dir), "database_url": self.settings.database_url,
+                            "schema_prefix": self.settings.schema_prefix, "tenant": TENANT, "email": ADMIN,
+                            "password": PASSWORD})
+        pages = {**PAGES, "preview of the draft on a membership": PREVIEW.replace("{id}", str(self.ids[0])),
+                 **PACK_PREVIEWS}
+        runs = [("", [])] + ([(", not warmed", ["--no-warm"])] if self.args.cold else [])
+        for name, template in pages.items():
+            key = "preview" if name.startswith("preview of the draft") else "page"
+            for how, options in runs:
+                label = f"5. first request after a start{how}: {name}"
+                done = subprocess.run([sys.executable, str(ROOT / "bench" / "designer_first.py"), given,
+                                       self.url(template), *options],
+                                      capture_output=True, text=True, check=False, timeout=600)
+                if done.returncode != 0:
+                    self.row(label, "failed", met=False)
+                    log(done.stderr[-2000:])
+                    continue
+                found = json.loads(done.stdout.strip().splitlines()[-1])
+                if found["status"] != 200:
+                    self.row(label, f"HTTP {found['status']}", met=False)
+                    continue
+                target = TARGETS[key]
+                self.row(label, f"{fmt_ms(found['ms'] / 1000)} (CPU {fmt_ms(found['cpu_ms'] / 1000)})",
+                         target=f"≤ {fmt_ms(target)}", met=found["ms"] / 1000 <= target, raw=found)
+
     def run(self) -> None:
         self.setup()
         self.load_data()
         self.draft()
         app = create_app(self.install, {"TESTING": False})
+        warm(app)  # as `loom serve` and the WSGI entry point do
         client = signed_in_client(app, TENANT, ADMIN, PASSWORD)
         self.bench_pages(client)
         self.bench_edits(client)
         self.bench_pack_previews(client)
+        self.bench_first_requests()
 
     def close(self) -> None:
         if self.install is not None:
@@ -243,6 +282,8 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_backend_options(parser, "multiplies the number of memberships (default 1.0: 10,000)")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page")
+    parser.add_argument("--cold", action="store_true",
+                        help="also time each page's first request after a start without warming the server")
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be positive")

@@ -5,6 +5,7 @@ from flask import Flask, g, request
 
 from engine.api import access as _access  # noqa: F401  (adds unmasking and the access log)
 from engine.api import drafts as _drafts  # noqa: F401  (adds the drafts' routes to the API)
+from engine.api import merges as _merges  # noqa: F401  (adds merging records and its undo)
 from engine.api import people as _people  # noqa: F401  (adds the people's, tokens' and audit routes)
 from engine.api import privacy as _privacy  # noqa: F401  (adds the data-subject requests' routes)
 from engine.api import dedup as _dedup  # noqa: F401  (adds the duplicate report's route)

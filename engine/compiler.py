@@ -7,7 +7,7 @@ from sqlalchemy import Column, Index, Integer, MetaData, Table
 
 from engine.coltypes import ID_TYPE, UTCDateTime
 from engine.fieldstorage import columns_for, indexed_column
-from engine.matchkeys import KEY_SUFFIX, key_columns, match_kind
+from engine.matchkeys import KEY_SUFFIX, key_columns, key_specs, match_kind, phone_region
 
 MAX_IDENTIFIER = 63  # PostgreSQL's limit; SQLite has none
 # SQLite reuses the highest rowid after a delete unless the table says AUTOINCREMENT; an
@@ -88,12 +88,15 @@ def key_index_name(entity_name: str, field_name: str) -> str:
     return index_name("ix", entity_name, field_name + KEY_SUFFIX)
 
 
-def compile_entity(entity, md: MetaData, schema: str | None, keyring=None) -> Table:
+def compile_entity(entity, md: MetaData, schema: str | None, keyring=None, region: str | None = None) -> Table:
+    """The entity's table; its `info["match_keys"]` the KeySpecs of its keyed fields
+    (phone numbers read in `region` unless the field has its own)."""
     columns = system_columns()
     for field in entity.fields:
         columns.extend(columns_for(field, schema, keyring))
     columns.extend(key_columns(entity, keyring))
-    table = Table(entity.name, md, *columns, schema=schema, **ENTITY_TABLE_OPTIONS)
+    table = Table(entity.name, md, *columns, schema=schema, info={"match_keys": key_specs(entity, region)},
+                  **ENTITY_TABLE_OPTIONS)
     for field in entity.fields:
         for name, unique in field_indexes(entity.name, field):
             Index(name, table.c[indexed_column(field)], unique=unique, **field_index_options(field))
@@ -108,7 +111,8 @@ def compile_tables(package, schema: str | None, keyring=None) -> dict[str, Table
     """One Table per entity, in a MetaData of their own (so references resolve); the
     columns of fields encrypted at rest encrypt and hash with `keyring`'s keys."""
     md = MetaData()
-    return {entity.name: compile_entity(entity, md, schema, keyring) for entity in package.entities}
+    region = phone_region(package)
+    return {entity.name: compile_entity(entity, md, schema, keyring, region) for entity in package.entities}
 
 
 def encrypts(package) -> bool:

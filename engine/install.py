@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from engine import migration
+from engine import mfa_secrets, migration
 from engine.actions import registry as action_registry
 from engine.errors import Forbidden, NotFound
 from engine.hooks import TenantHooks
@@ -13,6 +13,7 @@ from engine.plugin_session import plugin_action
 from engine.plugins import Plugins
 from engine.publish import Publisher, Target
 from engine.records.access_log import flush as flush_access_log
+from engine.records import redactions
 from engine.records.search_index import catch_up
 from engine.records.service import RecordService
 from engine.runtime import MetadataCache
@@ -41,7 +42,9 @@ class Install:
 
     def _tenant_opened(self, tenant, storage) -> None:
         """A tenant opened for the first time in this process: rebuild its search index if
-        an upgrade of Loom's tables marked it stale."""
+        an upgrade of Loom's tables marked it stale; encrypt TOTP secrets kept in clear."""
+        mfa_secrets.catch_up(storage)
+        redactions.catch_up(storage)
         enabled = tenant.plugins
         catch_up_keys(storage, self.plugins.extra_types(enabled))  # a tenant made before match keys
         catch_up(storage, lambda conn: self.cache.get(storage, conn, self.plugins.extra_types(enabled),

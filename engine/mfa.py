@@ -5,7 +5,8 @@ A user enrols by confirming a code of a fresh secret; only then is the secret ke
 `RECOVERY_CODES` recovery codes are made, shown once and kept as argon2 hashes (each works
 once, in place of a code). A user who has enrolled is always asked for the second step;
 one in a role the tenant lists under `mfa_required_roles` (a `loom_settings` key) enrols at
-their next sign-in before reaching anything else."""
+their next sign-in before reaching anything else. Secrets are kept encrypted with the
+tenant's data keys (`mfa_secrets`)."""
 from __future__ import annotations
 
 import secrets
@@ -16,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from engine import mfa_secrets
 from engine.auth import ROLES
 from engine.errors import NotFound, ValidationFailed
 from engine.systables import loom_table
@@ -90,8 +92,9 @@ def enrol(storage, user_id: int, secret: str, code) -> list[str]:
     users = loom_table(storage.schema, "loom_users")
     recovery = loom_table(storage.schema, "loom_recovery_codes")
     with storage.begin() as conn:
+        kept = mfa_secrets.seal(conn, storage.schema, secret, f"tenant {storage.slug}")  # encrypted at rest
         if conn.execute(users.update().where(users.c.id == user_id).values(
-                totp_secret=secret, totp_enrolled_at=datetime.now(timezone.utc))).rowcount != 1:
+                totp_secret=kept, totp_enrolled_at=datetime.now(timezone.utc))).rowcount != 1:
             raise NotFound(f"no user {user_id} in this tenant", code="user_not_found")
         conn.execute(recovery.delete().where(recovery.c.user_id == user_id))
         conn.execute(recovery.insert(), [{"user_id": user_id, "code_hash": _hasher.hash(c)} for c in codes])
@@ -142,4 +145,5 @@ def remove(storage, user_id: int) -> None:
 def _secret(storage, user_id):
     users = loom_table(storage.schema, "loom_users")
     with storage.connect() as conn:
-        return conn.execute(select(users.c.totp_secret).where(users.c.id == user_id)).scalar()
+        stored = conn.execute(select(users.c.totp_secret).where(users.c.id == user_id)).scalar()
+        return mfa_secrets.opened(conn, storage.schema, stored, f"tenant {storage.slug}")

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 
 DEFAULT_REGION = "CN"
 _SPACES = re.compile(r"\s+")
 _ID_SEPARATORS = re.compile(r"[\s\-_./]+")
+_SEPARATORS = re.compile(r"[\s\-.]+")
+# A Chinese mobile number (11 digits from 13x to 19x), with or without +86 / 0086 before it.
+_CN_MOBILE = re.compile(r"(\+86|0086)?(1[3-9]\d{9})")
 
 
 def _text(value) -> str:
@@ -29,16 +33,69 @@ def phone_key(value, region: str | None = DEFAULT_REGION) -> str | None:
     a possible phone number."""
     if value is None:
         return None
+    return _phone_key(str(value), (region or DEFAULT_REGION).upper())
+
+
+@lru_cache(maxsize=65536)  # a batch, a backfill and a rekeying meet the same numbers again
+def _phone_key(value: str, region: str) -> str | None:
     text = _text(value)
     if not text or sum(ch.isdigit() for ch in text) < 3:
         return None
+    bare = _SEPARATORS.sub("", text)
+    mobile = _CN_MOBILE.fullmatch(bare)
+    if mobile and (mobile.group(1) == "+86" or region == "CN"):  # the common case, without the parser
+        return "+86" + mobile.group(2)
+    international = _international(bare)
+    if international is not _PARSE:
+        return international
     try:
-        number = phonenumbers.parse(text, (region or DEFAULT_REGION).upper())
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_PARSE = object()  # "ask the parser"
+_INTERNATIONAL = re.compile(r"\+([1-9]\d{6,16})")
+
+
+def _international(bare: str):
+    """The key of "+<country code><number>" (separators removed) without the parser, which
+    costs several times more: the digits as written, when the number's length is possible
+    and nothing in it is one the parser would rewrite (a leading 0, a national prefix);
+    `_PARSE` otherwise (a property test holds the two to the same keys)."""
+    match = _INTERNATIONAL.fullmatch(bare)
+    if match is None:
+        return _PARSE
+    digits = match.group(1)
+    for size in (1, 2, 3):  # country codes are a prefix code: at most one of these is one
+        code = int(digits[:size])
+        national = digits[size:]
+        prefix = _national_prefix(code)
+        if prefix is not None:
+            break
+    else:
+        return _PARSE
+    if not national or national[0] == "0" or (prefix and prefix.match(national)):
+        return _PARSE
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return "+" + digits if phonenumbers.is_possible_number(number) else None
+
+
+@lru_cache(maxsize=None)
+def _national_prefix(code: int):
+    """The pattern of the national prefix the parser strips after country code `code`
+    ("" when it has none); None when `code` is no country code."""
+    if code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        code, phonenumbers.region_code_for_country_code(code))
+    if metadata is None:
+        return None
+    pattern = metadata.national_prefix_for_parsing
+    return re.compile(pattern) if pattern else ""
 
 
 def phone_valid(value, region: str | None = DEFAULT_REGION) -> bool:

@@ -48,6 +48,15 @@ class MetadataView:
     def workflows(self) -> tuple:
         return self._package.workflows
 
+    @property
+    def roles(self) -> tuple:
+        """The tenant's role documents (what a webhook sent as a role reads by)."""
+        return self._package.roles
+
+    @property
+    def permission_sets(self) -> tuple:
+        return self._package.permission_sets
+
     def entity(self, name: str):
         """The entity `name` (`.fields`, `.field(name)`, `.label`), or None."""
         return self._package.entity(name)

@@ -16,15 +16,17 @@ WORKFLOW_KINDS = ("add_workflow", "drop_workflow", "alter_workflow", "drop_state
 RULESET_KINDS = ("add_ruleset", "drop_ruleset", "alter_ruleset")
 TEMPLATE_KINDS = ("add_template", "drop_template", "alter_template")
 LAYOUT_KINDS = ("add_layout", "change_layout", "drop_layout")
+ROLE_KINDS = ("add_role", "drop_role", "alter_role", "add_permission_set", "drop_permission_set",
+              "alter_permission_set")
 KINDS = (
     "add_entity", "drop_entity", "add_field", "drop_field", "alter_type", "alter_length",
     "alter_precision", "alter_required", "alter_unique", "alter_indexed", "alter_reference", "alter_encryption",
     "alter_default", "alter_options", "alter_label", "alter_hidden", "alter_other", "add_index", "drop_index",
     "change_sharing", "alter_settings",
-) + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS
+) + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS + ROLE_KINDS
 _NO_DDL = frozenset(("alter_label", "alter_hidden", "alter_default", "alter_options", "alter_other",
                      "change_sharing", "alter_settings")
-                    + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS)
+                    + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS + ROLE_KINDS)
 # Field attributes reported as alter_other, one Change each, with {attr: value} as old/new.
 _OTHER_FIELD_ATTRS = ("help", "pii", "readonly", "pattern", "min", "max", "visible_if", "required_if",
                       "match", "region", "strict")
@@ -109,7 +111,7 @@ class Change:
                     f"{', '.join(o.value for o in new)}")
         if k == "alter_default":
             return f"change {t} default {_opt(old)} -> {_opt(new)}"
-        if k in WORKFLOW_KINDS or k in RULESET_KINDS or k in TEMPLATE_KINDS:
+        if k in WORKFLOW_KINDS or k in RULESET_KINDS or k in TEMPLATE_KINDS or k in ROLE_KINDS:
             return _describe_process(self)
         if k in LAYOUT_KINDS:
             layout = new if new is not None else old
@@ -144,7 +146,7 @@ def _describe_process(change: Change) -> str:
         return f"drop state {show(old)} of {change.target}; records in it need a new state"
     verb, kind = k.split("_", 1)
     verb = {"alter": "change"}.get(verb, verb)
-    noun = {"ruleset": "rule set", "template": "template"}[kind]
+    noun = {"ruleset": "rule set", "template": "template", "role": "role", "permission_set": "permission set"}[kind]
     return f"{verb} {noun} {(new if new is not None else old).get('name')}"
 
 
@@ -187,6 +189,8 @@ def diff_packages(old: Package | None, new: Package) -> list[Change]:
                                  old.rulesets if old is not None else (), new.rulesets)
     processes += _named_changes("template", old.templates if old is not None else (), new.templates)
     processes += _layout_changes(old.layouts if old is not None else (), new.layouts)
+    for kind in ("role", "permission_set"):  # who may do what: no schema change
+        processes += _named_changes(kind, getattr(old, kind + "s", ()), getattr(new, kind + "s"))
     return adds + alters + processes + _settings_changes(old, new) + drop_fields + drops
 
 

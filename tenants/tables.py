@@ -56,7 +56,7 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("failed_logins", Integer, nullable=False, server_default="0"),  # in a row, since the last success
         Column("locked_until", DateTime(timezone=True)),
         Column("password_changed_at", DateTime(timezone=True)),  # sessions signed in before it end
-        Column("totp_secret", String(64)),  # revision 0013: the TOTP secret, set when enrolment is confirmed
+        Column("totp_secret", String(200)),  # revision 0013: the TOTP secret (encrypted at rest: 0017)
         Column("totp_enrolled_at", DateTime(timezone=True)),
         Column("roles", JSON),            # revision 0009: the tenant's roles the user holds
         Column("permission_sets", JSON),  # revision 0009: extra rights on top of them
@@ -372,6 +372,19 @@ def _workflow_tables(md: MetaData) -> None:
           Column("finished_at", when),
           Column("heartbeat_at", when),
           Index("ix_loom_jobs_status", "status", "heartbeat_at"))
+    # Merges of records (revision 0016): what each merge changed, to undo it
+    # (engine.records.merging).
+    Table("loom_merges", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("at", when, nullable=False),
+          Column("actor_id", ID),
+          Column("entity", String(48), nullable=False),
+          Column("survivor_id", ID, nullable=False),
+          Column("losers", JSON, nullable=False),
+          Column("undo", JSON, nullable=False),
+          Column("undone_at", when),
+          Column("undone_by", ID),
+          Index("ix_loom_merges_survivor", "entity", "survivor_id"))
     return md
 
 

@@ -80,7 +80,8 @@ def _explain(entity, record, target) -> dict:
         raise NotFound(f"{entity} {record['id']} has no recorded event to explain", code="no_event")
     rules = runtime_of(g.session.install).published_rules(g.session)
     try:
-        return {"event_id": latest["id"], **rules.explain(rule_event(g.session.tenant.slug, latest), ruleset, rule)}
+        event = rule_event(g.session.tenant.slug, latest, g.session.metadata())
+        return {"event_id": latest["id"], **rules.explain(event, ruleset, rule)}
     except LookupError:
         raise NotFound(f"no rule {target!r} in this tenant's rule sets", code="unknown_rule") from None
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from engine import effects
 from engine.actions import ActionContext, ActionFailed
+from engine.crypto.copies import Copies
 from engine.events import RecordEvent
 from engine.systables import loom_table
 from workflows import sla
@@ -51,10 +52,11 @@ def workflow_actions(workflow, event: dict) -> list[dict]:
     return []
 
 
-def rule_event(tenant: str, row: dict) -> dict:
+def rule_event(tenant: str, row: dict, metadata=None) -> dict:
     """An outbox row's event in the one shape (`RecordEvent.to_dict()`): what the rules
-    engine, the rule trace, actions and webhooks read."""
-    return RecordEvent.from_outbox(row, tenant).to_dict()
+    engine, the rule trace, actions and webhooks read; the values of fields encrypted at
+    rest, sealed in the row, are opened with the keys of the tenant's `metadata`."""
+    return RecordEvent.from_outbox(Copies(metadata).opened_row(row), tenant).to_dict()
 
 
 class WorkflowRuntime:
@@ -91,7 +93,7 @@ class WorkflowRuntime:
     # -- events -----------------------------------------------------------------------------
     def handle_event(self, slug: str, row: dict, session=None) -> None:
         session = session or self.install.session(slug)
-        event = rule_event(slug, row)
+        event = rule_event(slug, row, session.metadata())
         self._workflow_effects(session, event, row)
         for firing in self.published_rules(session).evaluate(event, kind="automation"):
             self._fire(session, event, firing)

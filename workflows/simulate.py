@@ -45,7 +45,7 @@ def simulate(session, draft, since: str = "30d", limit: int = 100_000) -> dict:
     events = _events(session, datetime.now(timezone.utc) - window, limit)
     fired, per_rule = [], {}
     for row in events:
-        event = rule_event(slug, row)
+        event = rule_event(slug, row, session.metadata())
         for firing in engine.evaluate(event):
             name = f"{firing.ruleset}.{firing.rule}"
             per_rule[name] = per_rule.get(name, 0) + 1

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
+from engine.crypto.copies import Copies
 from engine.errors import Conflict, LoomError
 from engine.hooks import TenantHooks
 from engine.install import TenantSession
@@ -65,7 +66,7 @@ def trial_transition(session, entity_name, record_id, name, role=None, comment=N
             except LoomError as exc:
                 status, refusal = exc.status, exc
             after = trial.records.get_clear(entity_name, record["id"])
-            audits, events = _written(storage, marks)
+            audits, events = _written(storage, marks, live)
             actions = _actions(trial, workflow, events)
         finally:
             trial.rules_engine.withdraw(session.tenant.slug)
@@ -172,15 +173,17 @@ def _marks(storage) -> dict:
                 .scalar_one() for name in ("loom_audit", "loom_outbox")}
 
 
-def _written(storage, marks) -> tuple[list[dict], list[dict]]:
-    """(the audit rows, the outbox events) written since `marks`, oldest first."""
+def _written(storage, marks, metadata) -> tuple[list[dict], list[dict]]:
+    """(the audit rows, the outbox events) written since `marks`, oldest first, with the
+    values sealed in them opened (`metadata`'s keys)."""
     audit, outbox = (loom_table(storage.schema, name) for name in ("loom_audit", "loom_outbox"))
     with storage.connect() as conn:
         audits = conn.execute(select(audit).where(audit.c.id > marks["loom_audit"]).order_by(audit.c.id))
-        audits = [dict(r) for r in audits.mappings()]
+        copies = Copies(metadata)
+        audits = [{**r, "changes": copies.opened_changes(r["changes"])} for r in audits.mappings()]
         rows = conn.execute(select(outbox).where(outbox.c.id > marks["loom_outbox"]).order_by(outbox.c.id))
         rows = [dict(r) for r in rows.mappings()]
-    return audits, [rule_event(storage.slug, row) for row in rows]
+    return audits, [rule_event(storage.slug, row, metadata) for row in rows]
 
 
 def _actions(trial, workflow, events) -> list[dict]:

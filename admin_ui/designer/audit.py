@@ -14,6 +14,7 @@ from admin_ui.problems import translated
 from admin_ui.web import admin_only, screens
 from engine import people
 from engine.errors import ValidationFailed
+from engine.crypto.copies import opened_audit
 from engine.records.audit_log import AuditQuery, audit_page
 
 FILTERS = ("user", "entity", "record", "since", "until")
@@ -30,7 +31,7 @@ def designer_audit():
     chosen = {key: (request.args.get(key) or "").strip()[:100] for key in FILTERS}
     problems, page, status = [], {"items": [], "next": None}, 200
     try:
-        page = audit_page(storage, AuditQuery.parse(request.args))
+        page = opened_audit(g.session.metadata(), audit_page(storage, AuditQuery.parse(request.args)))
     except ValidationFailed as exc:
         problems, status = exc.details, 400
     rows = [{**r, "when": moment(r["at"]), "who": names.get(r["actor_id"]) or _("the system"),

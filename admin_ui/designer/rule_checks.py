@@ -67,7 +67,7 @@ def record_events(session, entity: str, record_id: int) -> list[dict]:
     with session.storage.connect() as conn:
         rows = conn.execute(select(outbox).where(outbox.c.entity == entity, outbox.c.record_id == record_id)
                             .order_by(outbox.c.id.desc()).limit(EVENTS_SHOWN)).mappings().all()
-    return [rule_event(session.tenant.slug, dict(row)) for row in rows]
+    return [rule_event(session.tenant.slug, dict(row), session.metadata()) for row in rows]
 
 
 def try_on_record(session, document: dict, ruleset_name: str, rule_name: str, events: list[dict],

@@ -9,10 +9,13 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from engine.api.openapi_access import access_paths
 from engine.api.openapi_drafts import draft_paths
+from engine.api.openapi_merges import merge_paths
 from engine.api.openapi_people import people_paths
 from engine.api.openapi_dedup import dedup_paths, with_duplicates
 from engine.api.openapi_privacy import privacy_paths
+from engine.privacy.purposes import DEFAULT_PURPOSE, PURPOSES
 from engine.records.filters import ENCRYPTED_OPERATORS
+from engine.records.key_lookup import lookup_parameters
 from engine.records.pii import pii_fields
 from engine.records.query import MAX_LIMIT, OPERATORS
 from engine.schemas import LoomField, output_schema
@@ -35,8 +38,11 @@ DELETED = {"type": "object", "properties": {
 HISTORY = {"type": "object", "properties": {"items": {"type": "array", "items": {
     "type": "object", "properties": {
         "at": {"type": "string", "format": "date-time"}, "actor_id": {"type": "integer", "nullable": True},
-        "action": {"type": "string", "enum": ["create", "update", "delete", "transition", "state_map", "assign"],
-                   "description": "state_map: moved out of a state that a metadata change removed"},
+        "action": {"type": "string", "enum": ["create", "update", "delete", "transition", "state_map", "assign",
+                                              "erase", "redact", "merge", "unmerge"],
+                   "description": "state_map: moved out of a state that a metadata change removed; erase: "
+                                  "personal data erased; redact: Loom's log rows an erasure rewrote (security.md); "
+                                  "merge, unmerge: records merged into this one, or a merge undone"},
         "version": {"type": "integer"},
         "changes": {"type": "object", "description": "field: [old value, new value]"}}}}}}
 
@@ -144,6 +150,7 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
     draft_paths(spec, _responses)
     people_paths(spec, _responses)
     privacy_paths(spec, _responses)
+    merge_paths(spec, _responses, [e.name for e in compiled.package.entities])
     dedup_paths(spec, _responses)
     access_paths(spec, _responses, [e.name for e in compiled.package.entities if pii_fields(e)])
     _layout_paths(spec)
@@ -220,9 +227,16 @@ def _entity_paths(spec, compiled, entity, language) -> None:
     })
 
 
+EXPORT_PURPOSE = {"name": "purpose", "in": "query", "required": False,
+                  "schema": {"type": "string", "enum": list(PURPOSES), "default": DEFAULT_PURPOSE},
+                  "description": "what the export is for: for any purpose but service, only the records whose "
+                                 "party holds a valid consent for it (see privacy.md)"}
+
+
 def _export_path(spec, entity, label, tags) -> None:
     """Streams every record the caller may read that matches the list filters."""
-    params = [p for p in _list_parameters(entity) if p["name"] not in ("limit", "cursor")]
+    params = [p for p in _list_parameters(entity) if p["name"] not in ("limit", "cursor", "purpose")]
+    params.append(EXPORT_PURPOSE)
     params.append({"name": "format", "in": "query", "required": False,
                    "schema": {"type": "string", "enum": ["jsonl", "csv"], "default": "jsonl"},
                    "description": "jsonl: one record as JSON per line; csv: a header line, then a line per record"})
@@ -386,4 +400,4 @@ def _list_parameters(entity) -> list:
             note = " (encrypted at rest: equality only)" if field.encrypted else ""
             params.append({"name": field.name, "in": "query", "required": False, "schema": {"type": "string"},
                            "description": f"filter{note}; also {field.name}__op with op one of {', '.join(ops)}"})
-    return params
+    return lookup_parameters(entity, params)

@@ -15,6 +15,7 @@ from engine.api.routes import api
 from engine.auth import UNSET
 from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.install import TenantSession
+from engine.crypto.copies import opened_audit
 from engine.records.audit_log import AuditQuery, audit_page
 
 
@@ -144,7 +145,7 @@ def revoke_token(token_id):
 def audit_log():
     """The audit log, newest first, filtered; `next` is the `before` of the next page."""
     storage = _admin("read the audit log")
-    return jsonify(audit_page(storage, AuditQuery.parse(request.args)))
+    return jsonify(opened_audit(g.session.metadata(), audit_page(storage, AuditQuery.parse(request.args))))
 
 
 # -- why, and handing records over ------------------------------------------------------

@@ -55,12 +55,12 @@ def list_records(entity):
 @accepts_filters
 def export_records(entity):
     """Every readable record matching the list filters, streamed: `?format=jsonl|csv`."""
-    params = [(k, v) for k, v in request.args.items(multi=True) if k != "format"]
+    params = [(k, v) for k, v in request.args.items(multi=True) if k not in ("format", "purpose")]
     kind = request.args.get("format", "jsonl")
     if kind not in FORMATS:
         raise ValidationFailed(f"format must be one of: {', '.join(FORMATS)}",
                                details=[{"field": "format", "message": f"{kind[:40]!r} is not a format"}])
-    records = g.session.records.export(entity, params)
+    records = g.session.records.export(entity, params, purpose=request.args.get("purpose"))
     if kind == "csv":
         fields = request.args.get("fields")
         only = None if fields is None else {"id", "version", *fields.split(",")}

@@ -11,6 +11,7 @@ from engine import auth, passwords
 from engine.app import create_app
 from engine.cli.common import pass_install
 from engine.packs.service import PackService
+from engine.warm import warm
 from metadata import example_path
 
 DEMO_TENANT = "demo"
@@ -59,7 +60,9 @@ def serve(install, host, port, debug):
     """
 
     install.registry.ensure_ready()
-    create_app(install).run(host=host, port=port, debug=debug, use_reloader=debug)
+    app = create_app(install)
+    warm(app)  # the first request costs what the next ones do
+    app.run(host=host, port=port, debug=debug, use_reloader=debug)
 
 
 @click.command()
@@ -101,4 +104,6 @@ def demo(install, host, port, no_serve):
         entity = "membership" if with_pack else "contact"
         click.echo(f"try: curl -H 'Authorization: Bearer <token>' "
                    f"http://{host}:{port}/api/v1/t/{DEMO_TENANT}/records/{entity}")
-        create_app(install).run(host=host, port=port)
+        app = create_app(install)
+        warm(app)
+        app.run(host=host, port=port)

@@ -24,6 +24,11 @@ def entry_rules(metadata, entity, changed=None) -> tuple:
     return tuple(rules)
 
 
+def checks_entry(service, entity) -> bool:
+    """Whether a user's write of `entity` is checked (Loom's own writes are not)."""
+    return not service.system and bool(entry_rules(service.metadata, entity))
+
+
 def check_entry(service, conn, entity, record: dict, allow: bool = False, changed=None) -> list[dict]:
     """The matches of `record` (just written in `conn`, so it is left out) as the API
     returns them; raises Conflict when a blocking rule matches and may not be overridden

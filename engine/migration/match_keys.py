@@ -10,7 +10,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import bindparam, inspect, select, text
 
 from engine.compiler import ENTITY_TABLE_OPTIONS, compile_tables, encrypts, key_index_name
+from engine.crypto.keyring import migration_keyring
+from engine.crypto.master import KeyProblem
 from engine.matchkeys import KEY_SUFFIX, key_column, key_specs, phone_region, with_regions
+from engine.migration import current_package
 from engine.systables import loom_table
 from tenants.storage import lock_key
 
@@ -29,16 +32,16 @@ def specs_of(package) -> dict:
             for e in package.entities}
 
 
-def sync_keys(conn, schema, old_pkg, package, tables, changes=None) -> list[str]:
+def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=False) -> list[str]:
     """Bring every entity's key columns in line with `package` (`tables`: its compiled
     tables, with the tenant's keys when a field is encrypted); `changes` (the publication's
-    diff, None: recompute every key) say which existing keys may be stale. Returns the
-    "entity.field" of the keys filled."""
+    diff, None: recompute every key) say which existing keys may be stale; `clear_only`:
+    the tenant's data keys cannot be opened, so encrypted fields' keys are left unfilled
+    (and the tenant unmarked). Returns the "entity.field" of the keys filled."""
     old_specs, new_specs = specs_of(old_pkg), specs_of(package)
     touched = None if changes is None else {
         (c.entity, c.field) for c in changes if c.kind in REKEYING or c.kind == "add_entity"}
     added_entities = set() if changes is None else {c.entity for c in changes if c.kind == "add_entity"}
-    regional = changes is not None and any(c.kind == "alter_settings" and c.field == "phone_region" for c in changes)
     op = Operations(MigrationContext.configure(conn))
     filled = []
     for entity in package.entities:
@@ -50,14 +53,15 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None) -> list[str]
         adding = [n for n in wanted if wanted[n].column not in present]
         dropping = sorted(present - {s.column for s in wanted.values()})
         _alter(op, schema, entity, adding, dropping)
+        # new, or its values or the way its key is read (kind, region: the specs) changed
         stale = [n for n in wanted if n in adding or touched is None or entity.name in added_entities
-                 or (entity.name, n) in touched or (entity.name, None) in touched
-                 or old_specs.get(entity.name, {}).get(n) != wanted[n]
-                 or (regional and wanted[n].kind == "phone")]
+                 or (entity.name, n) in touched or old_specs.get(entity.name, {}).get(n) != wanted[n]]
         for name in stale:
-            _fill(conn, tables[entity.name], wanted[name])
-            filled.append(f"{entity.name}.{name}")
-    _mark(conn, schema)
+            if not (clear_only and wanted[name].encrypted):
+                _fill(conn, tables[entity.name], wanted[name])
+                filled.append(f"{entity.name}.{name}")
+    if not clear_only:
+        _mark(conn, schema)
     return filled
 
 
@@ -101,9 +105,6 @@ def _mark(conn, schema) -> None:
 def catch_up_keys(storage, extra_types=None) -> list[str] | None:
     """For a tenant made before match keys: add and fill every key column its metadata asks
     for, once (the mark in loom_settings); None when there was nothing to do."""
-    from engine.crypto.keyring import migration_keyring
-    from engine.migration import current_package
-
     settings = loom_table(storage.schema, "loom_settings")
     marked = select(settings.c.key).where(settings.c.key == MARK)
     with storage.connect() as conn:
@@ -118,6 +119,11 @@ def catch_up_keys(storage, extra_types=None) -> list[str] | None:
         if package is None:
             _mark(conn, storage.schema)
             return []
-        keyring = migration_keyring(conn, storage.schema, f"tenant {storage.slug}", create=False) \
-            if encrypts(package) else None
-        return sync_keys(conn, storage.schema, None, package, compile_tables(package, storage.schema, keyring))
+        keyring, clear_only = None, False
+        if encrypts(package):
+            try:
+                keyring = migration_keyring(conn, storage.schema, f"tenant {storage.slug}", create=False)
+            except KeyProblem:  # no master key here: the columns, and the keys that need none
+                clear_only = True
+        return sync_keys(conn, storage.schema, None, package, compile_tables(package, storage.schema, keyring),
+                         clear_only=clear_only)

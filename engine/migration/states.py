@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
+from engine.crypto.copies import Copies
 from engine.events import RecordEvent
 from engine.records.dump import RecordShape
 from engine.records.writes import audit_row, outbox_row, write_audit, write_outbox
@@ -81,10 +82,10 @@ def _move(conn, schema, table, move, actor_id, tenant, workflow_name, shape) -> 
          "comment": "moved by a metadata change that removed its state"} for row in rows])
     extra = {"workflow": workflow_name, "transition": "state_map", "from": move["from"], "to": move["to"],
              "comment": None, "actions": [], "state_map": True}
-    events = []
+    events, copies = [], Copies.of_table(move["entity"], table)  # encrypted values sealed in the payloads
     for row in rows:
         record = shape.dump({**row, move["field"]: move["to"], "version": row["version"] + 1,
                              "updated_at": at}) if shape else {"id": row["id"], move["field"]: move["to"]}
         event = RecordEvent(tenant or "", move["entity"], "transitioned", row["id"], record, changes, None, extra, at)
-        events.append(outbox_row(at, event))
+        events.append(outbox_row(at, event, copies))
     write_outbox(conn, schema, events)

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy import MetaData, Table, select, update
 
 from engine.errors import MigrationRefused
+from engine.matchkeys import phone_region, with_regions
 from engine.records.dump import RecordShape
 from engine.schemas import entity_schema
 
@@ -38,6 +39,7 @@ class StepRunner:
         model = self.package.entity(entity) if self.package else None
         if model is None or model.field(field) is None:
             return {field: value}
+        model = with_regions(model, phone_region(self.package))  # its match keys read as the tenant's
         try:
             loaded = entity_schema(model, for_update=True).load({field: value}, partial=True)
         except ValidationError as exc:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import MetaData, Table, inspect, select
 
+from engine.crypto.copies import Copies
 from engine.errors import NotFound
 from engine.privacy import log
 from engine.privacy.erasure import _id
@@ -50,7 +51,8 @@ def bundle(session, record_id, entity_name: str = "party") -> dict:
         out = {"entity": entity_name, "id": record_id,
                "generated_at": iso_utc(datetime.now(timezone.utc)),
                "record": metadata.shape(entity_name).dump(row), "related": related,
-               "audit": _tied_rows(conn, loom_table(storage.schema, "loom_audit"), tied),
+               "audit": [{**r, "changes": Copies(metadata).opened_changes(r["changes"])}  # sealed values opened
+                         for r in _tied_rows(conn, loom_table(storage.schema, "loom_audit"), tied)],
                "notifications": _tied_rows(conn, loom_table(storage.schema, "loom_notifications"), tied),
                "consent_refusals": _refusals(conn, storage.schema, record_id)}
         access = _access_log(conn, storage.schema, tied)

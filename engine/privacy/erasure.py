@@ -26,6 +26,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.privacy import log
 from engine.privacy.scrub import ERASED, Erased, replace_text, scrub_archives, scrub_loom_tables
 from engine.records.search_index import reindex_record
+from engine.records import redactions
 from engine.records.writes import audit_row, utcnow, write_audit
 from engine.systables import loom_table
 
@@ -60,9 +61,11 @@ def erase(session, record_id, reason, entity_name: str = "party", kind: str = "e
         erasure.archived_fields()
         erasure.history()
         erasure.mentions(hop)
+        since = utcnow()
         scrubbed = scrub_loom_tables(conn, storage.schema, erasure.erased)
         archived = scrub_archives(conn, storage.schema, erasure.erased)
         erasure.audit()
+        redactions.declare(conn, storage.schema, since, actor.id if actor else None, entity_name, record_id)
         detail = {"records": erasure.report, "rewritten": scrubbed, "archive_rows": archived}
         log_id = log.write(conn, storage.schema, kind, entity_name, record_id,
                            actor.email if actor else None, reason, detail)

@@ -4,9 +4,10 @@ or datetime field, `created_at` or `updated_at`), anonymised (their personal dat
 as for a party's erasure, the record kept) or erased (anonymised, then deleted with its
 referrers' on_delete rules). `plan` is the dry-run report; `run` does it, one record at a
 time, each logged in `loom_dsr_log` as a `retention` entry; a record whose delete is
-refused (a `restrict` reference) is reported and left anonymised; a record a run
-anonymised is not taken again. The daily job
-`loom.retention` runs it for every active tenant."""
+refused (a `restrict` reference) is reported and left anonymised, and its delete is
+offered again on every later run (`retried`) until it goes through; a record a run
+anonymised is not anonymised again. The daily job `loom.retention` runs it for every
+active tenant."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -36,6 +37,15 @@ def _due(metadata, entity, now):
     return table, and_(column.isnot(None), column < cutoff, table.c.id.not_in(earlier)), rule
 
 
+def _undeleted(metadata, entity):
+    """The records an earlier run anonymised whose delete was refused (still there)."""
+    table = metadata.tables[entity.name]
+    done = loom_table(table.schema, "loom_dsr_log")
+    earlier = select(done.c.record_id).where(done.c.entity == entity.name, done.c.kind == "retention",
+                                            done.c.record_id.isnot(None))
+    return table.c.id.in_(earlier)
+
+
 def metadata_schema(table):
     return table.schema
 
@@ -53,8 +63,12 @@ def plan(session, now: datetime | None = None) -> list[dict]:
             table, due, rule = _due(metadata, entity, now)
             count = conn.execute(select(func.count()).select_from(table).where(due)).scalar_one()
             ids = conn.execute(select(table.c.id).where(due).order_by(table.c.id).limit(MAX_LISTED)).scalars().all()
-            report.append({"entity": entity.name, "action": rule["action"], "field": rule["field"],
-                           "after_days": rule["after_days"], "due": count, "ids": list(ids)})
+            item = {"entity": entity.name, "action": rule["action"], "field": rule["field"],
+                    "after_days": rule["after_days"], "due": count, "ids": list(ids)}
+            if rule["action"] == "erase":  # deletes refused before, offered again
+                item["retry"] = conn.execute(select(func.count()).select_from(table)
+                                             .where(_undeleted(metadata, entity))).scalar_one()
+            report.append(item)
     return report
 
 
@@ -70,16 +84,26 @@ def run(session, dry_run: bool = False, now: datetime | None = None) -> dict:
         table, due, rule = _due(metadata, entity, now)
         with session.storage.connect() as conn:
             ids = conn.execute(select(table.c.id).where(due).order_by(table.c.id)).scalars().all()
+            again = conn.execute(select(table.c.id).where(_undeleted(metadata, entity)).order_by(table.c.id)
+                                 ).scalars().all() if rule["action"] == "erase" else []
         outcome = {"entity": entity.name, "action": rule["action"], "anonymised": 0, "deleted": 0, "refused": []}
+        if rule["action"] == "erase":
+            outcome["retried"] = len(again)
+            for record_id in again:
+                _delete(session, entity, record_id, outcome)
         reason = f"retention: {rule['action']} {rule['after_days']} days after {rule['field']}"
         for record_id in ids:
             erase(session, record_id, reason, entity_name=entity.name, kind="retention")
             outcome["anonymised"] += 1
             if rule["action"] == "erase":
-                try:
-                    session.records.delete(entity.name, record_id)
-                    outcome["deleted"] += 1
-                except LoomError as exc:
-                    outcome["refused"].append({"id": record_id, "reason": str(exc)})
+                _delete(session, entity, record_id, outcome)
         done.append(outcome)
     return {"dry_run": False, "entities": done}
+
+
+def _delete(session, entity, record_id, outcome) -> None:
+    try:
+        session.records.delete(entity.name, record_id)
+        outcome["deleted"] += 1
+    except LoomError as exc:
+        outcome["refused"].append({"id": record_id, "reason": str(exc)})

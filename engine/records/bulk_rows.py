@@ -21,7 +21,16 @@ the rows encoded by the json module in C); any other as one execution per row, s
 server parses a row's JSON value once (taking it out of a JSON array costs a second
 parse, which for outbox payloads costs more than it saves).
 
-`skip_existing` keeps a row that is already there (same key) instead of failing."""
+`skip_existing` keeps a row that is already there (same key) instead of failing.
+
+`typed` rows hold column values as the record service converts them (dates, decimals,
+values of columns encrypted at rest): every column goes through SQLAlchemy's own bind
+processor, column by column (what `Connection.execute(table.insert(), dicts)` does row by
+row). On PostgreSQL a batch of at least `COPY_ROWS` rows that are not `packed` nor
+`skip_existing` is written with `COPY … FROM STDIN` (one statement for the whole batch, the
+rows streamed in text form: a batch create's records, audit and outbox rows) — COPY does
+not run in a pipeline, so it costs a round trip of its own, cheaper than a statement per
+row from a few dozen rows on."""
 from __future__ import annotations
 
 import json
@@ -29,9 +38,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from operator import itemgetter
 
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.exc import DBAPIError
+
+
+class Encoded(str):
+    """The value of a JSON column already written out as JSON text: written as it is."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -42,10 +58,28 @@ class Rows:
     rows: list
     skip_existing: bool = False
     packed: bool = False  # PostgreSQL: one statement over one JSON parameter
+    typed: bool = False  # every column through SQLAlchemy's bind processor
 
 
-def insert_all(conn, batches: list[Rows]) -> None:
-    """Insert the rows of every batch, in the order given (one round trip on PostgreSQL)."""
+def record_rows(table, rows: list[dict]) -> Rows:
+    """Rows of a record table given as dicts holding the same columns (the converted
+    values of `RecordShape.to_columns` and the system columns), for `insert_all`."""
+    columns = tuple(rows[0])
+    values = itemgetter(*columns)
+    return Rows(table, columns, [values(row) for row in rows] if len(columns) > 1 else
+                [(row[columns[0]],) for row in rows], typed=True)
+
+
+COPY_ROWS = 64  # PostgreSQL: batches from this size on are written with COPY
+COMMITS_EARLY = "loom_commits_early"  # execution option: `insert_all(commit=True)` may send COMMIT
+
+
+def insert_all(conn, batches: list[Rows], commit: bool = False) -> None:
+    """Insert the rows of every batch, in the order given (one round trip on PostgreSQL,
+    plus one per batch written with COPY). `commit`: these are the last statements of a
+    write transaction that `pinning.held` opened on PostgreSQL (execution option
+    `COMMITS_EARLY`): its COMMIT goes in the same round trip (the connection's own commit,
+    when the block ends, then finds nothing to do)."""
     batches = [batch for batch in batches if batch.rows]
     if not batches:
         return
@@ -54,17 +88,49 @@ def insert_all(conn, batches: list[Rows]) -> None:
     driver = conn.connection.driver_connection
     cursor, sql = driver.cursor(), None
     try:
-        with driver.pipeline() if postgresql else nullcontext():
+        if not postgresql:
             for b in batches:
-                sql = _statement(dialect, b.table, b.columns, b.skip_existing, b.packed and postgresql)
-                if b.packed and postgresql:
-                    cursor.execute(sql, (json.dumps(b.rows, ensure_ascii=False, default=_json_default),))
-                else:
-                    cursor.executemany(sql, _driver_values(dialect, b.table, b.columns, b.rows))
+                sql = _statement(dialect, b.table, b.columns, b.skip_existing, False)
+                cursor.executemany(sql, _driver_values(dialect, b.table, b.columns, b.rows, b.typed))
+            return
+        pending: list[Rows] = []
+        for b in batches + [None]:
+            if b is not None and not _copied(b):
+                pending.append(b)
+                continue
+            if pending:  # the statements since the last COPY, in one pipeline
+                with driver.pipeline():
+                    for p in pending:
+                        sql = _statement(dialect, p.table, p.columns, p.skip_existing, p.packed)
+                        if p.packed:
+                            cursor.execute(sql, (json.dumps(p.rows, ensure_ascii=False, default=_json_default),))
+                        else:
+                            cursor.executemany(sql, _driver_values(dialect, p.table, p.columns, p.rows, p.typed))
+                    if b is None and commit and conn.get_execution_options().get(COMMITS_EARLY):
+                        sql = "COMMIT"
+                        cursor.execute(sql)
+                pending = []
+            if b is not None:
+                sql = _copy_statement(dialect, b.table, b.columns)
+                with cursor.copy(sql) as copy:
+                    write = copy.write_row
+                    for row in _driver_values(dialect, b.table, b.columns, b.rows, b.typed):
+                        write(row)
     except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
         raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from None
     finally:
         cursor.close()
+
+
+def _copied(batch: Rows) -> bool:
+    """PostgreSQL: is this batch written with COPY?"""
+    return len(batch.rows) >= COPY_ROWS and not batch.packed and not batch.skip_existing
+
+
+@lru_cache(maxsize=256)
+def _copy_statement(dialect, table, columns: tuple[str, ...]) -> str:
+    preparer = dialect.identifier_preparer
+    return f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) FROM STDIN"
 
 
 @lru_cache(maxsize=256)
@@ -94,9 +160,10 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not a value of a row")
 
 
-def _driver_values(dialect, table, columns, rows) -> list[tuple]:
-    """The rows with their datetimes and JSON values as SQLAlchemy writes them."""
-    processors = _processors(dialect, table, tuple(columns))
+def _driver_values(dialect, table, columns, rows, typed: bool = False) -> list[tuple]:
+    """The rows with their datetimes and JSON values (`typed`: every value) as SQLAlchemy
+    writes them."""
+    processors = _processors(dialect, table, tuple(columns), typed)
     if not processors:
         return rows
     values = list(zip(*rows))
@@ -111,18 +178,28 @@ def _driver_values(dialect, table, columns, rows) -> list[tuple]:
 
 
 @lru_cache(maxsize=256)
-def _processors(dialect, table, columns: tuple[str, ...]) -> list:
+def _processors(dialect, table, columns: tuple[str, ...], typed: bool = False) -> list:
     """(index, processor) of the columns whose values the driver does not take as they are:
     SQLAlchemy's bind processors on SQLite; JSON as text on PostgreSQL (the driver takes
-    datetimes)."""
+    datetimes). `typed`: every column's own bind processor, as SQLAlchemy runs it. A JSON
+    column's `Encoded` values are kept as they are."""
     found = []
     for index, name in enumerate(columns):
         type_ = table.c[name].type
-        if dialect.name == "postgresql":
-            if isinstance(type_, JSON):
-                found.append((index, json.dumps))
+        if typed:
+            process = type_._cached_bind_processor(dialect)
+        elif dialect.name == "postgresql":
+            process = json.dumps if isinstance(type_, JSON) else None
         elif isinstance(type_, (DateTime, JSON)):
             process = type_.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                found.append((index, process))
+        else:
+            process = None
+        if process is not None:
+            found.append((index, _keeping_encoded(process) if isinstance(type_, JSON) else process))
     return found
+
+
+def _keeping_encoded(process):
+    def keep(value):
+        return value if value.__class__ is Encoded else process(value)
+    return keep

@@ -10,8 +10,12 @@ a transaction-scoped advisory lock per log; SQLite: the write transaction's lock
 concurrent sealers extend the chain one at a time; a row whose transaction commits after
 a later id was sealed simply gets the next place.
 
-An erasure that rewrites a row's content sets `redacted_at`: verification accepts that
-row's content no longer matching its content_hash, and still checks its link.
+An erasure that rewrites a row's content sets `redacted_at` and *declares* the rewrite in
+the chain: one audit row (action `redact`) holding, for each row it rewrote, the row's
+`redaction_digest` (the hash of its new content and its `redacted_at`). Verification
+accepts a redacted row's content no longer matching its content_hash only when the
+latest declaration naming it holds its digest, and still checks its link: setting
+`redacted_at` on a row, or changing a redacted row or its `redacted_at`, is found.
 
 What it shows: a sealed row changed, removed or moved (a gap or a wrong link). What it
 does not: a row changed before it was sealed, or the newest sealed rows removed with
@@ -57,6 +61,28 @@ def link_of(previous: str, digest: str) -> str:
     return hashlib.sha256((previous + digest).encode()).hexdigest()
 
 
+REDACT = "redact"  # the audit action declaring redactions
+DECLARED = "$redacted"  # its changes: {DECLARED: [None, {log: {row id: digest}}]} (no field has this name)
+
+
+def redaction_digest(row, columns) -> str:
+    """The hash a declaration holds of a redacted row: its content and when it was redacted."""
+    return hashlib.sha256(f"{content_hash(row, columns)}|{iso_utc(row['redacted_at'])}".encode()).hexdigest()
+
+
+def declared(storage, log: str) -> dict:
+    """{row id: digest} of `log`'s rows as the latest declaration naming each holds them."""
+    audit = loom_table(storage.schema, "loom_audit")
+    found: dict = {}
+    with storage.connect() as conn:
+        for changes in conn.execute(select(audit.c.changes).where(audit.c.action == REDACT)
+                                    .order_by(audit.c.id)).scalars():
+            pair = (changes or {}).get(DECLARED)
+            rows = ((pair[1] if isinstance(pair, list) and len(pair) == 2 else None) or {}).get(log) or {}
+            found.update({int(k): v for k, v in rows.items() if str(k).isdigit()})
+    return found
+
+
 def seal(storage, log: str) -> int:
     """Seal every row of `log` ("audit" or "access") not sealed yet; how many it sealed."""
     name, columns = LOGS[log]
@@ -92,6 +118,7 @@ def verify(storage, log: str) -> Broken | None:
     name, columns = LOGS[log]
     table = loom_table(storage.schema, name)
     expected, previous = 1, ""
+    redactions = declared(storage, log)
     while True:
         with storage.connect() as conn:
             rows = conn.execute(select(table).where(table.c.seq >= expected).order_by(table.c.seq)
@@ -101,6 +128,9 @@ def verify(storage, log: str) -> Broken | None:
                 return Broken(log, row["id"], f"rows are missing before it (place {expected} is gone)")
             if row["redacted_at"] is None and content_hash(row, columns) != row["content_hash"]:
                 return Broken(log, row["id"], "its content changed after it was sealed")
+            if row["redacted_at"] is not None and redactions.get(row["id"]) != redaction_digest(row, columns):
+                return Broken(log, row["id"], "it is marked redacted, but no redaction in the audit chain "
+                                              "declares its content and time (changed or marked afterwards)")
             if link_of(previous, row["content_hash"] or "") != row["link"]:
                 return Broken(log, row["id"], "its link does not follow from the previous row")
             expected, previous = expected + 1, row["link"]

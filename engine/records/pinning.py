@@ -14,20 +14,25 @@ takes the tenant's version lock in shared mode and then reads the version, in th
 trip of its BEGIN (`held`: the driver, in autocommit, does not send a BEGIN of its own;
 the transaction is ours until COMMIT or ROLLBACK); a migration takes the lock exclusively
 (`exclude_writers`) before anything else, so it waits for the writes in flight, and
-writes that begin during it wait for it and then read its version.
+writes that begin during it wait for it and then read its version. The record service's
+writes send their COMMIT with their last rows (`bulk_rows.insert_all(commit=True)`).
 
 Reads take no lock. On SQLite the version is read in the snapshot the rows came from;
-on PostgreSQL (read committed) just after them, so an unchanged version means no
-migration had committed when the rows were read."""
+on PostgreSQL (read committed) a list page and a single record read it as a column of
+their own statement (`versioned`: the same snapshot, no second round trip), other reads
+(and a page without rows) just after them, so an unchanged version means no migration
+had committed when the rows were read."""
 from __future__ import annotations
 
 import functools
 import zlib
 from contextlib import contextmanager
 
+from sqlalchemy import literal_column
 from sqlalchemy.exc import DBAPIError
 
 from engine.errors import LoomError
+from engine.records.bulk_rows import COMMITS_EARLY
 
 LOCK_CLASS = 0x4C4F4F4D  # "LOOM": the first key of the version lock; the second is the tenant's
 
@@ -54,7 +59,7 @@ def held(storage, version: int):
             yield conn
         return
     with storage.engine.connect() as conn:
-        conn = conn.execution_options(loom_write=True, isolation_level="AUTOCOMMIT")
+        conn = conn.execution_options(loom_write=True, isolation_level="AUTOCOMMIT", **{COMMITS_EARLY: True})
         with conn.begin():  # the driver sends COMMIT or ROLLBACK, and no BEGIN
             # BEGIN, the lock, then the version in a snapshot of its own: one round trip
             _check(_read(conn, f"BEGIN; SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, "
@@ -73,6 +78,28 @@ def hold_version(conn, schema: str | None) -> None:
 def confirm(conn, schema: str | None, version: int) -> None:
     """Last statement of a read: the rows were read under `version`."""
     _check(_read(conn, _version_sql(schema)), version)
+
+
+VERSION_COLUMN = "loom_metadata_version"
+
+
+def versioned(stmt, conn, schema: str | None):
+    """`stmt` (a SELECT) also reading the tenant's metadata version, as the column
+    `VERSION_COLUMN` of each row, on PostgreSQL (on SQLite the separate read is in the
+    same snapshot and in process): `confirm_rows` then checks it without a round trip."""
+    if conn.dialect.name != "postgresql":
+        return stmt
+    return stmt.add_columns(literal_column(f"({_version_sql(schema)})").label(VERSION_COLUMN))
+
+
+def confirm_rows(conn, schema: str | None, version: int, rows) -> None:
+    """`confirm` for rows read by a `versioned` statement: the version they carry, or (no
+    rows, or not versioned) the version read now."""
+    first = rows[0] if rows else None
+    if first is not None and VERSION_COLUMN in first:
+        _check(first[VERSION_COLUMN], version)
+    else:
+        confirm(conn, schema, version)
 
 
 def current(conn, schema: str | None) -> int:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import or_
+
 from engine.errors import BadQuery
 from engine.fieldtypes import UNSTORABLE
 from engine.records.filters import (
     OPAQUE_TYPES, OPERATORS, RESERVED, ParamProblem, base_type, filter_clause, known_field, search_clauses,
 )
+from engine.records.key_lookup import key_clause, key_search
 from engine.records.keyset import CursorInvalid, decode_checked, decode_cursor, encode_cursor, page
 from engine.records.list_sql import build_count, build_select, build_union_select
 
@@ -47,7 +50,8 @@ def parse_list_query(entity, table, params, masked=frozenset(), unsearched=froze
         try:
             _check_text(raw)
             if key == "q":
-                where.extend(search_clauses(entity, table, raw, skip=unsearched))
+                where.extend(with_key_search(search_clauses(entity, table, raw, skip=unsearched),
+                                             key_search(entity, table, raw, unsearched)))
             elif key in RESERVED:
                 if key in single:
                     raise ParamProblem(f"{key} may be given only once")
@@ -57,7 +61,8 @@ def parse_list_query(entity, table, params, masked=frozenset(), unsearched=froze
                 if name in masked and op not in ("", "isnull"):
                     raise ParamProblem(f"{name} is personal data you read masked: filter it with {name}=value "
                                        f"or {name}__isnull, or unmask the record's value")
-                where.append(filter_clause(entity, table, key, raw))
+                lookup = key_clause(entity, table, key, raw)  # phone= / email=: on match keys
+                where.append(filter_clause(entity, table, key, raw) if lookup is None else lookup)
         except ParamProblem as problem:
             problems.append(problem.detail(key))
     order = _guard(problems, "sort", _parse_sort, entity, single.get("sort"))
@@ -69,6 +74,11 @@ def parse_list_query(entity, table, params, masked=frozenset(), unsearched=froze
     if problems:
         raise BadQuery("the query has invalid parameters", details=problems)
     return ListQuery(tuple(where), order, limit, after, columns)
+
+
+def with_key_search(clauses: tuple, by_key) -> tuple:
+    """`q`'s text search, or-ed with the phone-key lookup of the query (when it reads as one)."""
+    return clauses if by_key is None or not clauses else (or_(clauses[0], by_key),)
 
 
 def _guard(problems, key, parse, *args):

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 
 from engine.errors import NotFound
 from engine.records import query as list_query
 from engine.records.access_log import log_access
+from engine.crypto.copies import Copies
+from engine.privacy.purposes import checked_purpose, consented
 from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
 from engine.records.export import export_records
 from engine.records.inputs import record_id_of as _record_id
-from engine.records.pinning import one_version
+from engine.records.pinning import confirm_rows, one_version, versioned
 from engine.records.sharing import restricted
 
 
@@ -37,9 +39,13 @@ class RecordReads:
         self.permissions.require(entity, "read")
         record_id = _record_id(record_id, entity_name)
         columns = list_query.parse_fields(self.permissions.visible(entity), fields)
+        stmt = select(table).where(table.c.id == record_id)
+        clause = self.sharing.read_clause(entity)
+        if clause is not None:
+            stmt = stmt.where(clause)
         with self.storage.connect() as conn:
-            row = self._fetch(conn, table, record_id, where=self.sharing.read_clause(entity))
-            self._confirm(conn)
+            row = conn.execute(versioned(stmt, conn, self.storage.schema)).mappings().first()
+            confirm_rows(conn, self.storage.schema, self.metadata.version, [row] if row is not None else [])
         if row is None:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
         return shape.dump(row, self.permissions.columns(entity, columns))
@@ -62,9 +68,9 @@ class RecordReads:
             else:
                 if shared is not None:
                     query = replace(query, where=query.where + (or_(*shared),))
-                stmt = list_query.build_select(table, query)
+                stmt = versioned(list_query.build_select(table, query), conn, self.storage.schema)
             rows = conn.execute(stmt).mappings().all()
-            self._confirm(conn)
+            confirm_rows(conn, self.storage.schema, self.metadata.version, rows)
         rows, cursor = list_query.page(rows, query)
         columns = self.permissions.columns(entity, query.columns)
         searched = [raw for key, raw in params if key == "q" and raw]
@@ -93,17 +99,22 @@ class RecordReads:
             self._confirm(conn)
         return found
 
-    def export(self, entity_name, params=(), condition=None):
+    def export(self, entity_name, params=(), condition=None, purpose=None):
         """Every readable record matching the list filters (and ``condition``, as in
-        `list`): an iterator read in keyset batches."""
+        `list`): an iterator read in keyset batches. For a `purpose` other than `service`,
+        only the records whose party holds a valid consent for it (`engine.privacy.purposes`)."""
         entity, table, shape = self._entity(entity_name)
         params = list(params)
+        purpose = checked_purpose(purpose)
         self.permissions.require(entity, "read")
         self.permissions.require(entity, "export")
         visible = self.permissions.visible(entity)
         where = (condition_where(visible, table, condition),) if condition is not None else ()
+        consent = consented(self.metadata, entity, table, purpose)
+        where += (consent,) if consent is not None else ()
         records = export_records(self, entity, table, shape, params, where)
-        self._accessed(entity, "export", (), {"filters": [[k, v[:200]] for k, v in list(params)[:20]]})
+        self._accessed(entity, "export", (), {"filters": [[k, v[:200]] for k, v in list(params)[:20]],
+                                              "purpose": purpose})
         return (self.masking.exported(entity, record) for record in records)
 
     def history(self, entity_name, record_id) -> list[dict]:
@@ -116,13 +127,15 @@ class RecordReads:
         items = record_history(self.storage, entity.name, record_id)
         if not items:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
-        return [{**item, "changes": self.masking.changes(entity, self.permissions.strip(entity, item["changes"]))}
-                for item in items]
+        copies = Copies(self.metadata)  # encrypted values are sealed in the trail: opened, then masked
+        return [{**item, "changes": self.masking.changes(entity, self.permissions.strip(
+            entity, copies.opened_changes(item["changes"])))} for item in items]
 
     def masked_changes(self, entity_name, changes):
         """An audit row's changes of `entity_name` as the actor may read them (for a screen
         that reads the audit log itself, as the timeline does)."""
         entity = self.metadata.entity(entity_name)
+        changes = Copies(self.metadata).opened_changes(changes)
         return changes if entity is None else self.masking.changes(entity, self.permissions.strip(entity, changes))
 
     def _accessed(self, entity, action, record_ids, detail=None) -> None:

@@ -16,6 +16,10 @@ Phone numbers are indexed as their national number (the digits after a country c
 a trunk "0"), and a number written with its country code also as all its digits, so
 "138 0013 8000", "+86-138-0013-8000", "0086 138…" and "8613800138000" all find it.
 
+The number's key (engine.normalise.phone_key, E.164 read as a Chinese number when it has
+no country code) adds its digits and its national number as phonenumbers reads them, so a
+country outside COUNTRY_CODES or a trunk prefix other than "0" is found the same way.
+
 Each term says where it starts: at the beginning of the value or inside it. The search
 ranks a value equal to the query first, then values starting with it, then the rest."""
 from __future__ import annotations
@@ -23,6 +27,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+import phonenumbers
+
+from engine.normalise import phone_key
 
 TERM_LENGTH = 64
 MIN_PHONE_DIGITS = 3
@@ -83,7 +91,15 @@ def phone_numbers(text: str) -> set[str]:
         found = {digits} | {digits[size:] for size in _CODE_SIZES if digits[:size] in _CODES}
     else:
         found = {digits[1:] if digits.startswith("0") else digits}
-    return {number[:TERM_LENGTH] for number in found if number}
+    return {number[:TERM_LENGTH] for number in found | _key_forms(text) if number}
+
+
+def _key_forms(text: str) -> set[str]:
+    """The digits of the number's E.164 key and its national number (none when it has no key)."""
+    key = phone_key(text)
+    if key is None:
+        return set()
+    return {key[1:], str(phonenumbers.parse(key).national_number)}
 
 
 def query_forms(query: str) -> list[str]:

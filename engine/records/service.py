@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import effects
-from engine.dedup.entry import check_batch, check_entry, with_duplicates
+from engine.crypto.copies import Copies
+from engine.dedup.entry import check_batch, check_entry, checks_entry, with_duplicates
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent, created, thaw
 from engine.records.deletes import Deletion
@@ -27,7 +28,7 @@ from engine.records.permissions import Permissions
 from engine.records.search_index import queue_events
 from engine.records.sharing import Sharing, refuse, restricted
 from engine.records.access import AccessReads
-from engine.records.bulk_rows import insert_all
+from engine.records.bulk_rows import insert_all, record_rows
 from engine.records.conditional import ConditionalWrites, conditional, missing
 from engine.records.reads import RecordReads
 from engine.records.states import StateWrites
@@ -35,14 +36,16 @@ from engine.records.ownership import OwnershipWrites
 from engine.records.pii import Masking
 from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
-from engine.records.writes import audit_row, audit_rows, outbox_row, outbox_rows, utcnow
+from engine.records.event_json import encode_rows
+from engine.records.merging import MergeWrites
+from engine.records.writes import audit_row, audit_rows, outbox_rows, sealed_audit, utcnow
 from engine.schemas import errors_to_details
 
 MAX_BATCH = 100_000
 
 
 class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads, ConditionalWrites,
-                    UnmaskReads):
+                    UnmaskReads, MergeWrites):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
@@ -106,10 +109,11 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
     def event(self, entity, action, record_id, record, changes, at) -> RecordEvent:
         return RecordEvent(self.tenant, entity.name, action, record_id, record, changes, self.actor_email, at=at)
 
-    def _finish(self, conn, events, audits, at) -> list:
+    def _finish(self, conn, events, audits, at, last=False) -> list:
         """Inside the write's transaction: plugins may refuse or set values (applied to
         the row, the event and its audit row); then audit and outbox rows and the search
-        index's queue rows, inserted together (one round trip on PostgreSQL). Returns the events
+        index's queue rows, inserted together (one round trip on PostgreSQL; `last`: the
+        write's last statements, its COMMIT in the same round trip). Returns the events
         as they stand after the hooks."""
         final = []
         for event in events:
@@ -120,9 +124,10 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                     if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
                         audit["changes"] = thaw(event.changes)
             final.append(event)
-        schema = self.storage.schema
-        insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, [outbox_row(at, e) for e in final]),
-                          queue_events(schema, self.metadata, final)])
+        schema, copies = self.storage.schema, Copies(self.metadata)  # encrypted values sealed in the copies
+        audits, outbox = encode_rows(at, [copies.event(e) for e in final], [sealed_audit(copies, a) for a in audits])
+        insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, outbox),
+                          queue_events(schema, self.metadata, final)], commit=last)
         return final
 
     def _apply_set(self, conn, event, values: dict):
@@ -220,8 +225,9 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             with self._write() as conn:
                 if not self._claim(conn, effect_key):
                     return None
-                record, event = self._insert(conn, entity, table, shape, values)
-                duplicates = check_entry(self, conn, entity, record, allow_duplicates)
+                checked = checks_entry(self, entity)  # then the check's queries come before the COMMIT
+                record, event = self._insert(conn, entity, table, shape, values, last=not checked)
+                duplicates = check_entry(self, conn, entity, record, allow_duplicates) if checked else []
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc) from None
         self.hooks.after_commit(event)
@@ -252,7 +258,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             self._require_conditions(entity, self.metadata.shape(entity.name).dump_values(values))
         return values
 
-    def _insert(self, conn, entity, table, shape, values):
+    def _insert(self, conn, entity, table, shape, values, last=False):
         self._check_readable_references(conn, entity, values)
         at = utcnow()
         row = {**shape.empty_columns, **shape.to_columns(values), "created_at": at, "updated_at": at,
@@ -263,7 +269,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         changes = _created(shape, values, record)
         event = self.event(entity, "created", row["id"], record, changes, at)
         audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, changes)
-        [event] = self._finish(conn, [event], [audit], at)
+        [event] = self._finish(conn, [event], [audit], at, last)
         return event.record, event
 
     @one_version
@@ -317,8 +323,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                     audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
                     events.append(self.event(entity, "created", record_id, record or {"id": record_id},
                                              changes, at))
-                conn.execute(table.insert(), rows)
-                events = self._finish(conn, events, audits, at)
+                insert_all(conn, [record_rows(table, rows)])
+                events = self._finish(conn, events, audits, at, last=True)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
                                           indexed=True) from None
@@ -342,9 +348,11 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             with self._write() as conn:
                 if not self._claim(conn, effect_key):
                     return None
-                record, event = self._change(conn, entity, table, shape, record_id, values, expected_version)
+                checked = checks_entry(self, entity)
+                record, event = self._change(conn, entity, table, shape, record_id, values, expected_version,
+                                             last=not checked)
                 duplicates = check_entry(self, conn, entity, record, allow_duplicates,
-                                         changed=event.changes if event else ())
+                                         changed=event.changes if event else ()) if checked else []
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc,
                                           record_id=record_id) from None
@@ -363,7 +371,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                             partial=True)
         return values, expected_version
 
-    def _change(self, conn, entity, table, shape, record_id, values, expected_version):
+    def _change(self, conn, entity, table, shape, record_id, values, expected_version, last=False):
         """The update of one record in `conn`: (the record, its event or None if nothing changed)."""
         old = self._editable(conn, entity, table, record_id, expected_version)
         before = shape.dump(old)
@@ -383,7 +391,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         event = self.event(entity, "updated", record_id, record, changes, at)
         audit = audit_row(at, self.actor_id, "update", entity.name, record_id,
                           new_columns["version"], changes)
-        [event] = self._finish(conn, [event], [audit], at)
+        [event] = self._finish(conn, [event], [audit], at, last)
         return event.record, event
 
     # -- deleting ---------------------------------------------------------------------
@@ -400,7 +408,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                 old = self._editable(conn, entity, table, record_id, expected_version)
                 deletion = Deletion(self, conn, at)
                 deletion.run(entity, old)
-                deletion.events = self._finish(conn, deletion.events, deletion.audits, at)
+                deletion.events = self._finish(conn, deletion.events, deletion.audits, at, last=True)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [], exc) from None
         for event in deletion.events:

@@ -23,11 +23,19 @@ def audit_row(at, actor_id, action, entity, record_id, version, changes) -> dict
             "record_id": record_id, "record_version": version, "changes": changes}
 
 
-def outbox_row(at, event) -> dict:
+def outbox_row(at, event, copies=None) -> dict:
     """The outbox row of an event; its payload is `RecordEvent.to_dict()` stamped with `at`
-    (`as_dict()`: the event's read-only values, serialised as they are, without a copy)."""
+    (`as_dict()`: the event's read-only values, serialised as they are, without a copy),
+    with the values of fields encrypted at rest sealed by `copies` (`engine.crypto.copies`)."""
+    payload = event.happened_at(at).as_dict()
     return {"at": at, "event": event.name, "entity": event.entity, "record_id": event.record_id,
-            "payload": event.happened_at(at).as_dict(), "attempts": 0}
+            "payload": copies.payload(payload) if copies is not None else payload, "attempts": 0}
+
+
+def sealed_audit(copies, row: dict) -> dict:
+    """An `audit_row` with the values of fields encrypted at rest sealed in its changes."""
+    changes = copies.changes(row["entity"], row["changes"])
+    return row if changes is row["changes"] else {**row, "changes": changes}
 
 
 def audit_rows(schema, rows) -> Rows:

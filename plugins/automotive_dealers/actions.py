@@ -5,7 +5,8 @@ twice (a worker crash, a retry) changes nothing twice.
 
 - `automotive_route_call`: automatic call distribution by brand tier — a call goes to an
   active queue of its vehicle's brand tier (standard or luxury); without a vehicle, the
-  highest tier among the caller's current vehicles; otherwise standard.
+  highest tier among the caller's current vehicles; otherwise standard. A call without a
+  party whose caller number is one party's (any written form) gets that party first.
 - `automotive_queue_stats`: a queue's measured figures (handled calls, average
   satisfaction) and whether its target is met.
 - `automotive_maintenance_reminder`: a maintenance reminder for a vehicle (by date or
@@ -96,8 +97,25 @@ def _no_params(name, allowed=()):
 
 # -- call routing -----------------------------------------------------------------------------
 
+def parties_by_phone(session, number) -> list[dict]:
+    """The parties any of whose phone numbers is `number`, however either was written
+    (`?phone=` compares the numbers' E.164 keys); none when it is no phone number."""
+    if not number:
+        return []
+    try:
+        return list_all(session, "party", [("phone", number), ("sort", "id")])
+    except LoomError:  # not a number that can be looked up: an unknown caller
+        return []
+
+
+def caller_of(session, call: dict) -> dict | None:
+    """The one party whose number the call came from (None: none, or several share it)."""
+    found = parties_by_phone(session, call.get("caller_phone"))
+    return found[0] if len(found) == 1 else None
+
+
 def call_tier(session, call: dict) -> tuple[str, str]:
-    """(tier, why) for a call."""
+    """(tier, why) for a call (`party` may be the caller found by `caller_of`)."""
     if call.get("vehicle"):
         tier = brand_tier_of_vehicle(session, call["vehicle"])
         if tier:
@@ -122,17 +140,19 @@ def route_call(context, params) -> dict:
     session, call = context.session, context.record or {}
     if not call.get("id"):
         raise ActionFailed("automotive_route_call: the event has no call record")
-    tier, why = call_tier(session, call)
-    if params.get("reroute") and call.get("brand_tier") == tier and call.get("queue"):
+    caller = None if call.get("party") else caller_of(session, call)  # a screen pop by the caller's number
+    tier, why = call_tier(session, {**call, "party": caller["id"]} if caller else call)
+    if params.get("reroute") and call.get("brand_tier") == tier and call.get("queue") and not caller:
         return {"routed": False, "tier": tier, "skipped": "already in a queue of its tier"}
     queue = queue_for(session, tier)
     if queue is None:
         return {"routed": False, "tier": tier, "skipped": f"no active {tier} call queue"}
-    written = _written(session, "call", call["id"], {"queue": queue["id"], "brand_tier": tier},
-                       context.effect_key)
+    values = {"queue": queue["id"], "brand_tier": tier, **({"party": caller["id"]} if caller else {})}
+    written = _written(session, "call", call["id"], values, context.effect_key)
     if written is None:
         return {"routed": False, "skipped": "already done for this event"}
-    return {"routed": True, "tier": tier, "queue": queue["id"], "why": why}
+    return {"routed": True, "tier": tier, "queue": queue["id"], "why": why,
+            **({"party": caller["id"]} if caller else {})}
 
 
 # -- queue figures -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from engine.crypto.keyring import add_key, key_rows
 from engine.crypto.master import KeyProblem
 from engine.install import Install
 from engine.systables import loom_table
+from engine.records.bulk_rows import COPY_ROWS
 from tests.engine.test_encryption import DOC, ID_NUMBER, new_key, raw_rows
 
 PLAIN = {"entities": [{"name": "customer", "fields": [
@@ -203,3 +204,18 @@ def test_a_yearly_schedule_on_an_encrypted_date_fires_on_the_day(install, master
     run_schedules(session, datetime(2026, 3, 7, 9, 5, tzinfo=ZoneInfo("Asia/Shanghai")),
                   lambda s, ruleset, rule, record, key: fired.append(record["id"]))
     assert fired == [ids[0]]
+
+
+def test_a_large_batch_encrypts_at_rest_and_finds_by_equality(install, master):
+    install.registry.create("shop", "Shop")
+    session = install.session("shop")
+    session.apply_metadata(DOC)
+    count = COPY_ROWS + 6  # through COPY on PostgreSQL
+    ids = session.records.create_many("customer", [{"id_number": f"C{i}", "diagnosis": f"病\t{i}"}
+                                                   for i in range(count)])
+    stored = raw_rows(session)
+    assert len(stored) == count and all(r["id_number"].startswith("v1:k1:") and r["id_number__hash"]
+                                        for r in stored)
+    fresh = install.session("shop")
+    assert [fresh.records.get("customer", i)["diagnosis"] for i in ids] == [f"病\t{i}" for i in range(count)]
+    assert [r["id"] for r in fresh.records.list("customer", [("id_number", "C42")])["items"]] == [ids[42]]

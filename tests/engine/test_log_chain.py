@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 
 from engine.cli import cli
 from engine.records.access_log import log_access
+from engine.records import redactions
 from engine.records.chain import LOGS, content_hash, seal, verify
 from engine.systables import loom_table
 
@@ -79,9 +80,11 @@ def test_a_redacted_row_still_verifies_by_its_link(install, acme):
     audit = loom_table(acme.storage.schema, "loom_audit")
     with acme.storage.connect() as conn:
         first = conn.execute(select(audit.c.id).order_by(audit.c.seq).limit(1)).scalar_one()
-    with acme.storage.begin() as conn:
+    with acme.storage.begin() as conn:  # as an erasure does: rewritten, marked, declared
+        since = datetime.now(timezone.utc)
         conn.execute(update(audit).where(audit.c.id == first).values(
             changes={"email": [None, "erased"]}, redacted_at=datetime.now(timezone.utc)))
+        redactions.declare(conn, acme.storage.schema, since, None, "contact", 1)
     assert verify(acme.storage, "audit") is None
     with acme.storage.begin() as conn:
         conn.execute(update(audit).where(audit.c.id == first).values(link="f" * 64))

@@ -3,7 +3,11 @@ the normalised key beside what was typed, on create, update and the batch path; 
 encrypted field keeps only the keyed hash of its key; a publication adds, fills, drops
 and recomputes the columns (a new option, a type change, a new region); a tenant made
 before the columns existed gets them, filled, when it is first opened."""
+import os
+
+import phonenumbers
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import MetaData, Table, select, text
 
 from engine.errors import ValidationFailed
@@ -18,6 +22,7 @@ DOC = {"entities": [{"name": "party", "fields": [
     {"name": "email", "type": "email"},
     {"name": "note", "type": "string"},
     {"name": "id_number", "type": "string", "pii": "identity", "match": "id"},
+    {"name": "secret_phone", "type": "phone", "pii": "sensitive"},
 ]}]}
 
 
@@ -54,6 +59,10 @@ def test_keys_are_written_beside_what_was_typed(tenant):
         ("张伟", "+8613800138001", "wang.wei@example.com"), ("acmeltd", "+8613800138002", None), (None, None, None)]
     secret = rows[0]["id_number__key"]
     assert secret and "11010519900101123X" not in secret and "1101" not in str(rows[0])  # a keyed hash only
+    hidden = tenant.records.create("party", {"secret_phone": "+86 139 0000 0005"})
+    stored = raw(tenant)[-1]["secret_phone__key"]
+    assert stored and "13900000005" not in stored  # the keyed hash of the key, not the key
+    assert [r["id"] for r in tenant.records.list("party", [("phone", "139-0000-0005")])["items"]] == [hidden["id"]]
     tenant.records.update("party", one["id"], {"phone": "138-0013-8009", "email": None, "version": 1})
     assert (raw(tenant)[0]["phone__key"], raw(tenant)[0]["email__key"]) == ("+8613800138009", None)
     assert raw(tenant)[0]["name__key"] == "张伟"  # untouched fields keep their keys
@@ -83,19 +92,80 @@ def test_a_strict_phone_refuses_what_cannot_be_read(tenant):
     assert fresh.records.create("party", {"phone": "+44 20 7946 0958"})["phone"] == "+44 20 7946 0958"
 
 
-def test_a_tenant_from_before_match_keys_gets_them_filled_when_opened(tenant, settings, plugins):
-    tenant.records.create("party", {"phone": "138 0013 8001", "email": "A@B.CN"})
-    with tenant.storage.migration() as conn:  # as an older Loom left it: no key columns, no mark
-        schema = f'"{tenant.storage.schema}".' if tenant.storage.schema else ""
-        for column in ("name__key", "phone__key", "email__key", "id_number__key"):
+def _as_an_older_loom_left_it(session) -> None:
+    """No key columns and no mark, as a tenant made before match keys."""
+    with session.storage.migration() as conn:
+        schema = f'"{session.storage.schema}".' if session.storage.schema else ""
+        for column in ("name__key", "phone__key", "email__key", "id_number__key", "secret_phone__key"):
             if conn.dialect.name == "sqlite":
                 conn.execute(text(f"DROP INDEX IF EXISTS ix_party_{column}"))
             conn.execute(text(f"ALTER TABLE {schema}party DROP COLUMN {column}"))
         conn.execute(text(f"DELETE FROM {schema}loom_settings WHERE key = '{MARK}'"))
-    later = Install(settings, plugins)  # another process of the new Loom
+
+
+def _marked(session) -> bool:
+    with session.storage.connect() as conn:
+        schema = f'"{session.storage.schema}".' if session.storage.schema else ""
+        return conn.execute(text(f"SELECT 1 FROM {schema}loom_settings WHERE key = '{MARK}'")).first() is not None
+
+
+def test_a_tenant_from_before_match_keys_gets_them_filled_when_opened(tenant, settings, plugins, monkeypatch):
+    tenant.records.create("party", {"phone": "138 0013 8001", "email": "A@B.CN", "secret_phone": "13900000005"})
+    _as_an_older_loom_left_it(tenant)
+    key = os.environ["LOOM_MASTER_KEY"]
+    monkeypatch.delenv("LOOM_MASTER_KEY")
+    without_key = Install(settings, plugins)  # a process without the master key: the clear keys only
+    try:
+        row = raw(without_key.session("keys"))[0]
+        assert (row["phone__key"], row["email__key"], row["secret_phone__key"]) == ("+8613800138001", "a@b.cn", None)
+        assert not _marked(without_key.session("keys"))  # tried again by the next process
+    finally:
+        without_key.dispose()
+    monkeypatch.setenv("LOOM_MASTER_KEY", key)
+    later = Install(settings, plugins)  # another process of the new Loom, with the key
     try:
         session = later.session("keys")
         row = raw(session)[0]
-        assert (row["phone__key"], row["email__key"]) == ("+8613800138001", "a@b.cn")
+        assert (row["phone__key"], row["email__key"]) == ("+8613800138001", "a@b.cn") and row["secret_phone__key"]
+        assert _marked(session)
+        assert len(session.records.list("party", [("phone", "139-0000-0005")])["items"]) == 1
     finally:
         later.dispose()
+
+
+def test_the_metadata_knows_the_countries_phonenumbers_reads():
+    from metadata.match_checks import PHONE_REGIONS
+
+    assert PHONE_REGIONS == phonenumbers.SUPPORTED_REGIONS
+
+
+@given(mobile=st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+       form=st.sampled_from(["{}", "+86{}", "0086{}", "+86 {} ", "{}-", "0086-{}"]),
+       region=st.sampled_from(["CN", "US", "GB", "HK"]))
+@hsettings(max_examples=50, deadline=None)
+def test_the_fast_path_for_chinese_mobiles_keys_as_the_parser_does(mobile, form, region):
+    written = form.format(f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}").strip(" -")
+    number = None
+    try:
+        parsed = phonenumbers.parse(written, region)
+        if phonenumbers.is_possible_number(parsed):
+            number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        pass
+    assert phone_key(written, region) == number
+
+
+@given(code=st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+       national=st.from_regex(r"[0-9]{2,15}", fullmatch=True), region=st.sampled_from(["CN", "US", "DE"]),
+       separator=st.sampled_from([" ", "-", ".", ""]))
+@hsettings(max_examples=300, deadline=None)
+def test_international_numbers_are_keyed_as_the_parser_keys_them(code, national, region, separator):
+    written = f"+{code}{separator}{national[:3]}{separator}{national[3:]}".rstrip(separator)
+    number = None
+    try:
+        parsed = phonenumbers.parse(written, region)
+        if phonenumbers.is_possible_number(parsed):
+            number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        pass
+    assert phone_key(written, region) == number

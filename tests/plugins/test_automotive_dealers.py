@@ -323,6 +323,7 @@ def test_calls_are_routed_to_the_queue_of_their_brand_tier(cars):
     for name, body in (("standard", {"vehicle": standard_car["id"], "topic": "service"}),
                        ("luxury", {"vehicle": luxury_car["id"], "topic": "complaint"}),
                        ("by_owner", {"party": luxury_owner["id"], "topic": "sales"}),
+                       ("by_number", {"caller_phone": "0086-139-0000-0005"}),  # her "+86 139 0000 0005"
                        ("unknown", {"caller_phone": "+86 135 0000 9999"})):
         status, made[name] = cars.call("POST", "/records/call", as_=CALL_AGENT, body=body)
         assert status == 201 and made[name]["queue"] is None
@@ -331,7 +332,8 @@ def test_calls_are_routed_to_the_queue_of_their_brand_tier(cars):
     assert routed["standard"]["queue"] == queues["standard"]["id"] and routed["standard"]["brand_tier"] == "standard"
     assert routed["luxury"]["queue"] == queues["luxury"]["id"] and routed["luxury"]["brand_tier"] == "luxury"
     assert routed["by_owner"]["queue"] == queues["luxury"]["id"]
-    assert routed["unknown"]["queue"] == queues["standard"]["id"]
+    assert (routed["by_number"]["party"], routed["by_number"]["queue"]) == (luxury_owner["id"], queues["luxury"]["id"])
+    assert routed["unknown"]["queue"] == queues["standard"]["id"] and routed["unknown"]["party"] is None
     # The demo calls were routed too, and each queue measures what its tier is paid for.
     for call in cars.all("call"):
         assert call["queue"] is not None

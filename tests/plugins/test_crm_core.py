@@ -279,9 +279,10 @@ def test_the_lifecycle_workflow_warns_of_decline_and_wins_back(shop):
     assert {(t["name"], t["to"], t["comment"]) for t in available["items"]} == {
         ("win_back", "consolidation", "optional"), ("depart", "departure", "required")}
 
-    # The decline warning reached the party's owner, in the owner's language.
+    # The decline warning reached the party's owner, in the owner's language, with the name as
+    # the owner reads it (a member reads personal data masked, in messages as on the record page).
     _, inbox = call("GET", "/notifications", who="li.wei@loom-demo.example")
-    assert "衰退预警：刘洋" in [n["title"] for n in inbox["items"]]
+    assert "衰退预警：刘*" in [n["title"] for n in inbox["items"]]
 
     assert call("POST", f"/records/party/{liu['id']}/transitions/mature")[0] == 409  # not from decline
     status, body = call("POST", f"/records/party/{liu['id']}/transitions/win_back",

@@ -5,6 +5,7 @@ saw it) or `{"$now": true}` (the current UTC date/time; today for a date field).
 from __future__ import annotations
 
 from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
+from engine.records.pii import mask
 from workflows.actions.common import (
     base_type, engine_errors, field_of, name_problem, params_problems, record_id, resolve,
     value_problem,
@@ -36,7 +37,10 @@ def run(context, params) -> dict:
                                          effect_key=context.effect_key or None)
     if written is None:
         return {"field": field_name, "updated": False, "skipped": "already done for this event"}
-    return {"field": field_name, "value": written.get(field_name), "updated": True}
+    value = written.get(field_name)
+    if field.encrypted:  # the outcome is kept on the rule trace: an encrypted value stays out of it
+        value = mask(field.pii_class, field_name, base_type(field), value)
+    return {"field": field_name, "value": value, "updated": True}
 
 
 PARAMS = (ActionParam("field", "field", required=True), ActionParam("value", "value", required=True))

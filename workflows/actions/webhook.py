@@ -1,10 +1,12 @@
 """`webhook`: POST the event and the record as JSON to a URL.
 
-`{"url": "https://…", "method": "POST", "headers": {...}, "timeout": 10}`. The body
-is `{"event": ..., "record": ...}`; the header `X-Loom-Effect` carries the effect key,
-so the receiver can drop a delivery it already has (a job retried after a crash between
-sending and recording sends again). Only http/https URLs; redirects are not followed;
-anything but a 2xx answer, or no answer, is an ActionFailed (the job is retried)."""
+`{"url": "https://…", "method": "POST", "headers": {...}, "timeout": 10, "role": "…"}`. The
+body is `{"event": ..., "record": ...}` as a user holding `role` reads them (without a
+role: every field of personal data masked; `workflows.actions.webhook_view`); the header
+`X-Loom-Effect` carries the effect key, so the receiver can drop a delivery it already has
+(a job retried after a crash between sending and recording sends again). Only http/https
+URLs; redirects are not followed; anything but a 2xx answer, or no answer, is an
+ActionFailed (the job is retried)."""
 from __future__ import annotations
 
 import ipaddress
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 
 from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
 from workflows.actions.common import params_problems
+from workflows.actions.webhook_view import role_problems, sent_as
 
 NAME = "webhook"
 EFFECT_HEADER = "X-Loom-Effect"
@@ -30,9 +33,10 @@ SHOWN_BODY = 200
 
 
 def check(params) -> list[str]:
-    problems, params = params_problems(NAME, params, ("url",), ("method", "headers", "timeout"))
+    problems, params = params_problems(NAME, params, ("url",), ("method", "headers", "timeout", "role"))
     if not params:
         return problems
+    problems += role_problems(params.get("role"), NAME)
     if "url" in params:
         problems += url_problems(params["url"])
     method = params.get("method", "POST")
@@ -119,7 +123,8 @@ def run(context, params) -> dict:
         raise ActionFailed(f"{NAME}: the effect key holds control characters")
     if context.session.settings.get("LOOM_WEBHOOK_ALLOW_PRIVATE") not in ("1", "true"):
         refuse_private(url)
-    body = json.dumps({"event": context.event, "record": context.record}, default=str,
+    event, record = sent_as(context, params.get("role"))
+    body = json.dumps({"event": event, "record": record}, default=str,
                       ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Loom-Webhook/1",
                **params.get("headers", {})}
@@ -146,7 +151,7 @@ def run(context, params) -> dict:
 
 
 PARAMS = (ActionParam("url", "text", required=True), ActionParam("method", "choice", METHODS),
-          ActionParam("headers", "pairs"), ActionParam("timeout", "number"))
+          ActionParam("headers", "pairs"), ActionParam("timeout", "number"), ActionParam("role", "text"))
 
 SPEC = ActionSpec(run=run, check=check, description="POST the event and record as JSON to a URL.",
                   params=PARAMS)

@@ -18,18 +18,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
+from engine.privacy.purposes import (CONSENT, DEFAULT_PURPOSE, PARTY, PURPOSES, WITHOUT_CONSENT,  # noqa: F401
+                                     needs_consent, valid_consent_where)
 from engine.systables import loom_table
-
-PURPOSES = ("service", "marketing", "analytics", "sharing", "profiling", "cross_border")
-DEFAULT_PURPOSE = "service"
-WITHOUT_CONSENT = frozenset({"service"})  # purposes resting on the contract, not on consent
-CONSENT, PARTY = "consent", "party"
-
-
-def needs_consent(purpose: str) -> bool:
-    return purpose not in WITHOUT_CONSENT
 
 
 class ConsentGate:
@@ -111,14 +104,9 @@ def party_by_email(storage, metadata, address: str):
 
 def valid_consent(storage, metadata, party_id: int, purpose: str, at: datetime | None = None) -> bool:
     """Whether the party holds a granted, not withdrawn, not expired consent for `purpose`."""
-    consent = metadata.entity(CONSENT)
-    if consent is None:
+    where = valid_consent_where(metadata, party_id, purpose, at)
+    if where is None:
         return False
     table = metadata.tables[CONSENT]
-    at = at or datetime.now(timezone.utc)
-    where = [table.c.party == party_id, table.c.purpose == purpose, table.c.granted.is_(True),
-             table.c.withdrawn_at.is_(None)]
-    if consent.field("expires_at") is not None:
-        where.append(or_(table.c.expires_at.is_(None), table.c.expires_at > at))
     with storage.connect() as conn:
-        return conn.execute(select(table.c.id).where(and_(*where)).limit(1)).first() is not None
+        return conn.execute(select(table.c.id).where(where).limit(1)).first() is not None

@@ -18,6 +18,7 @@ from workflows.notify import inapp
 from workflows.notify.consent import DEFAULT_PURPOSE, PURPOSES, ConsentGate
 from workflows.notify.mailer import EFFECT_HEADER, OFF, AddressRefused, Mailer
 from workflows.notify.recipients import Recipient, parse_spec, resolve
+from workflows.notify.seen import RecipientView
 from workflows.notify.templates import NAME_RE, TemplateFailed, message_context, render
 
 CHANNELS = ("email", "in_app", "both")
@@ -104,12 +105,13 @@ class _Delivery:
         people, skipped = resolve(self.storage, self.specs, record)
         self.outcome["skipped"] += skipped
         tenant = self.session.tenant
+        view = RecipientView(self.session, self.entity, record)  # each recipient's own reading of it
         for person in people:
             refused = self.gate.refusal(person)  # at send time: a consent withdrawn while queued counts
             if refused:
                 self.outcome["skipped"].append(f"{person.email}: {refused}")
                 continue
-            ctx = message_context(tenant, self.entity, record, {"name": person.name or person.email,
+            ctx = message_context(tenant, self.entity, view.record_for(person), {"name": person.name or person.email,
                                                                 "email": person.email, "locale": person.locale})
             try:
                 subject, body = render(self.template, person.locale, ctx)

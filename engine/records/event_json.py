@@ -1,0 +1,65 @@
+"""The JSON text of a write's audit and outbox rows, written out once.
+
+An event's outbox payload (`RecordEvent.as_dict()`) holds its `changes`, which its audit
+row holds too, and the fields every event of a write shares (its name, tenant, entity,
+actor, time). `json.dumps` of each row encodes them again for every row; here an event's
+changes are encoded once for both rows, the shared parts once per write, and the payload
+is put together from the pieces: the same text `json.dumps(event.as_dict())` gives
+(a property test holds them equal). The texts are `Encoded`, which `bulk_rows` writes as
+they are."""
+from __future__ import annotations
+
+import json
+
+from engine.events import VERSION
+from engine.records.bulk_rows import Encoded
+
+_dumps = json.dumps
+
+
+class Payloads:
+    """The outbox payload texts of one write's events (the shared parts kept per write)."""
+
+    def __init__(self):
+        self._heads: dict = {}
+        self._tails: dict = {}
+
+    def text(self, event, changes_text: str | None = None) -> Encoded:
+        """`json.dumps(event.as_dict())`; `changes_text` is `json.dumps(event.changes)` when
+        the caller has it."""
+        key = (event.name, event.id, event.tenant, event.entity)
+        head = self._heads.get(key)
+        if head is None:
+            head = self._heads[key] = (
+                f'{{"v": {VERSION}, "event": {_dumps(event.name)}, "id": {_dumps(event.id)}, '
+                f'"tenant": {_dumps(event.tenant)}, "entity": {_dumps(event.entity)}, "record_id": ')
+        key = (event.actor, event.at)
+        tail = self._tails.get(key)
+        if tail is None:
+            at = event.at.isoformat() if event.at else None
+            tail = self._tails[key] = (f', "actor": {_dumps(event.actor)}, "extra": ', f', "at": {_dumps(at)}}}')
+        if changes_text is None:
+            changes_text = _dumps(event.changes)
+        return Encoded(f'{head}{_dumps(event.record_id)}, "record": {_dumps(event.record)}, '
+                       f'"changes": {changes_text}{tail[0]}{_dumps(event.extra)}{tail[1]}')
+
+
+def encode_rows(at, events, audits) -> tuple[list, list]:
+    """(the audit rows, the outbox rows) of a write (`writes.audit_row`s and its events
+    stamped with `at`), their JSON values as `Encoded` text: an audit row holding the very
+    changes of its event shares their text with the event's payload."""
+    payloads = Payloads()
+    shared = {}
+    audit_rows = []
+    for audit in audits:
+        text = Encoded(_dumps(audit["changes"]))
+        shared[id(audit["changes"])] = (audit["changes"], text)
+        audit_rows.append({**audit, "changes": text})
+    outbox_rows = []
+    for event in events:
+        event = event.happened_at(at)
+        kept = shared.get(id(event.changes))
+        text = kept[1] if kept is not None and kept[0] is event.changes else None
+        outbox_rows.append({"at": at, "event": event.name, "entity": event.entity, "record_id": event.record_id,
+                            "payload": payloads.text(event, text), "attempts": 0})
+    return audit_rows, outbox_rows
