@@ -143,3 +143,35 @@ def test_a_conflicting_version_is_reported_and_not_applied(shop, settings, tmp_p
     membership = session.metadata().package.entity("membership")
     assert membership.field("referral_code") is None and membership.field("joined").label["en"] == "Member since"
     conflicting.dispose()
+
+
+def test_upgrading_crm_core_brings_its_party_duplicate_rules_to_an_older_tenant(settings, tmp_path):
+    """A tenant installed from a crm_core without duplicate rules gets them by `loom pack
+    upgrade`, and they act at entry at once."""
+    older = tmp_path / "crm_core-0.9.0"
+    shutil.copytree(Path(crm_core_plugin.__file__).parent, older, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    manifest = json.loads((older / "pack.json").read_text(encoding="utf-8"))
+    manifest["version"] = "0.9.0"
+    (older / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
+    party = json.loads((older / "entities" / "party.json").read_text(encoding="utf-8"))
+    del party["duplicate_rules"]
+    (older / "entities" / "party.json").write_text(json.dumps(party, ensure_ascii=False), encoding="utf-8")
+    old_plugin = types.ModuleType("crm_core_old")
+    old_plugin.__dict__.update({k: v for k, v in vars(crm_core_plugin).items() if not k.startswith("__")})
+    old_plugin.loom_packs = hookimpl(lambda: [Pack.from_directory(older)])
+    install = Install(settings, Plugins(extra_plugins=[old_plugin], load_entry_points=False))
+    assert run(install, "tenant", "create", "crm", "--pack", "crm_core").exit_code == 0
+    records = install.session("crm").records
+    records.create("party", {"name": "张伟", "phone": "+86 138 0013 8001"})
+    records.create("party", {"name": "张 伟", "phone": "13800138001"})  # no rules yet
+    install.dispose()
+    current = Install(settings, Plugins(extra_plugins=[crm_core_plugin], load_entry_points=False))
+    done = run(current, "pack", "upgrade", "crm", "crm_core")
+    assert done.exit_code == 0, done.output
+    party_rules = current.session("crm").metadata().entity("party").duplicate_rules
+    assert [r["name"] for r in party_rules][:3] == ["same_phone", "same_mobile", "same_email"]
+    from engine.errors import Conflict
+
+    with pytest.raises(Conflict, match="same_phone"):
+        current.session("crm").records.create("party", {"name": "Zhang Wei", "phone": "138 0013 8001"})
+    current.dispose()

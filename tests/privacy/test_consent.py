@@ -36,6 +36,7 @@ def document() -> dict:
     marketing offer when added (through the outbox and the job queue)."""
     party = _entity("party")
     party["fields"] = [f for f in party["fields"] if f["name"] != "parent"]
+    party["duplicate_rules"] = [r for r in party["duplicate_rules"] if "parent" not in r["match"].get("within", ())]
     member = {"name": "campaign_member", "fields": [
         {"name": "party", "type": "reference", "to": "party", "required": True},
         {"name": "email", "type": "email", "pii": True},
