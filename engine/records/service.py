@@ -264,9 +264,10 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         return event.record, event
 
     @one_version
-    def create_many(self, entity_name, items):
+    def create_many(self, entity_name, items, within=None):
         """Validate every item first; write all of them in one transaction, or none.
-        Returns the new ids in the order of `items`."""
+        Returns the new ids in the order of `items`. `within(conn, ids)`, when given, is the
+        caller's last step in that transaction (an import's updates and checkpoint)."""
         entity, table, shape = self._entity(entity_name)
         self.permissions.require(entity, "create")
         self.permissions.require(entity, "import")
@@ -314,6 +315,8 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                                              changes, at))
                 conn.execute(table.insert(), rows)
                 events = self._finish(conn, events, audits, at)
+                if within is not None:
+                    within(conn, ids)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
                                           indexed=True) from None

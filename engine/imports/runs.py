@@ -1,0 +1,53 @@
+"""Import runs and their checkpoints: `loom_import_runs` keeps the file and the options
+of a real run (so a crashed run resumes from the database alone), `loom_import_chunks`
+one row per committed chunk, written in the chunk's own transaction."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.errors import NotFound
+from engine.records.writes import utcnow
+from engine.systables import loom_table
+
+
+def create(storage, entity: str, filename: str, source: bytes, options: dict, by: str | None) -> int:
+    table = loom_table(storage.schema, "loom_import_runs")
+    with storage.begin() as conn:
+        return conn.execute(table.insert().returning(table.c.id).values(
+            entity=entity, filename=filename[:255], source=source, options=options, status="running",
+            created_by=by, created_at=utcnow())).scalar_one()
+
+
+def get(storage, run_id) -> dict:
+    table = loom_table(storage.schema, "loom_import_runs")
+    try:
+        run_id = int(run_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no import run {run_id!r}", code="import_run_not_found") from None
+    with storage.connect() as conn:
+        row = conn.execute(select(table).where(table.c.id == run_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no import run {run_id}", code="import_run_not_found")
+    return dict(row)
+
+
+def checkpoint(conn, schema, run_id: int, chunk: int, outcome: dict) -> None:
+    """The chunk's checkpoint, in the chunk's transaction (a second one for the same
+    chunk is refused by the primary key: the transaction rolls back)."""
+    conn.execute(loom_table(schema, "loom_import_chunks").insert().values(
+        run_id=run_id, chunk=chunk, outcome=outcome, at=utcnow()))
+
+
+def committed(storage, run_id: int) -> dict:
+    """{chunk: outcome} of the chunks a run committed."""
+    table = loom_table(storage.schema, "loom_import_chunks")
+    with storage.connect() as conn:
+        return {r.chunk: r.outcome for r in conn.execute(
+            select(table.c.chunk, table.c.outcome).where(table.c.run_id == run_id))}
+
+
+def finish(storage, run_id: int, status: str, totals: dict) -> None:
+    table = loom_table(storage.schema, "loom_import_runs")
+    with storage.begin() as conn:
+        conn.execute(table.update().where(table.c.id == run_id).values(
+            status=status, totals=totals, finished_at=utcnow()))
