@@ -8,6 +8,7 @@ import click
 from engine.cli.access import access_log, audit
 from engine.cli.common import LoomGroup, pass_install
 from engine.cli.dsr import dsr
+from engine.cli.imports import export_command, import_command
 from engine.cli.keys import keys
 from engine.cli.metadata import metadata
 from engine.cli.packs import pack
@@ -27,7 +28,7 @@ def cli():
 
 
 for command in (tenant, user, token, metadata, pack, plugin, serve, demo, search, dsr, keys, records, access_log,
-                audit):
+                audit, import_command, export_command):
     cli.add_command(command)
 
 

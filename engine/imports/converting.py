@@ -14,6 +14,7 @@ import re
 from datetime import date
 
 from engine.fieldtypes import FieldInvalid
+from engine.records.export import FORMULA_STARTS
 
 TRUE = {"true", "yes", "y", "1", "是", "对", "真", "t", "on", "x", "✓"}
 FALSE = {"false", "no", "n", "0", "否", "错", "假", "f", "off"}
@@ -41,7 +42,7 @@ def convert(field, cell):
 
 def _text(field, cell):
     if isinstance(cell, str):
-        return cell.strip()
+        return unquoted(cell.strip())
     if isinstance(cell, bool):
         return "true" if cell else "false"
     return str(cell)
@@ -168,3 +169,9 @@ _BY_TYPE = {
     "choice": _choice, "multi_choice": _multi_choice, "integer": _integer, "decimal": _decimal,
     "boolean": _boolean, "date": _date, "datetime": _datetime, "currency": _currency, "json": _json,
 }
+
+
+def unquoted(text: str) -> str:
+    """A text cell as exported: the quote an export puts before a formula-like value
+    (see `engine.records.export`) taken off again."""
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
