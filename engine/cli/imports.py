@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -22,7 +23,7 @@ class _Bar:
         self.bar = None
 
     def total(self, n: int) -> None:
-        self.bar = click.progressbar(length=n, label="importing", file=click.get_text_stream("stderr"))
+        self.bar = click.progressbar(length=n, label="importing", file=sys.stderr)
         self.bar.__enter__()
 
     def advance(self, k: int = 1) -> None:
