@@ -245,6 +245,14 @@ def update_user_in(conn, schema, email: str, role=UNSET, manager=UNSET, attribut
     return _actor({**row, **values})
 
 
+def actor_by_id(storage, user_id: int) -> Actor | None:
+    """The active user `user_id` as an actor (a job runs as the user who started it)."""
+    users = loom_table(storage.schema, "loom_users")
+    with storage.connect() as conn:
+        row = conn.execute(select(users).where(users.c.id == user_id, users.c.active.is_(True))).mappings().first()
+    return _actor(row) if row is not None else None
+
+
 def list_users(storage) -> list[Actor]:
     users = loom_table(storage.schema, "loom_users")
     with storage.connect() as conn:

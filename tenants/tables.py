@@ -384,6 +384,23 @@ def _workflow_tables(md: MetaData) -> None:
           Index("ix_loom_access_log_actor", "actor_id", "id"),
           Index("ix_loom_access_log_record", "entity", "record_id"),
           Index("ux_loom_access_log_seq", "seq", unique=True))
+    # Background jobs (revision 0015): engine.background.
+    Table("loom_jobs", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("kind", String(40), nullable=False),
+          Column("status", String(12), nullable=False),
+          Column("params", JSON, nullable=False),
+          Column("state", JSON),
+          Column("done", BigInteger, nullable=False, server_default="0"),
+          Column("total", BigInteger),
+          Column("result", JSON),
+          Column("error", Text),
+          Column("created_by", ID),
+          Column("created_at", when, nullable=False),
+          Column("started_at", when),
+          Column("finished_at", when),
+          Column("heartbeat_at", when),
+          Index("ix_loom_jobs_status", "status", "heartbeat_at"))
     return md
 
 

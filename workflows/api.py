@@ -1,6 +1,6 @@
 """The workflow and rules API of a tenant, beside the records API:
 transitions, the transition log, SLA timers, the rule trace (with "why not?"),
-business hours and the dead-letter list."""
+business hours, the dead-letter list and background jobs."""
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
+from engine import background
 from engine.api.params import accepts
 from engine.errors import NotFound, ValidationFailed
 from engine.records.inputs import expected_version_of
@@ -119,6 +120,35 @@ def retry_jobs():
     count = outbox.retry(g.session.storage, ids)
     runtime_of(g.session.install).jobs.enqueue_drain(g.session.tenant.slug)
     return jsonify({"requeued": count})
+
+
+def start_job(session, kind, params) -> tuple:
+    """Start a background job (`engine.background`): its parameters checked, the job
+    recorded and queued; the API's answer, 202 with the job."""
+    job = background.submit(session, kind, params)
+    runtime_of(session.install).jobs.enqueue_job(session.tenant.slug, job["id"])
+    return jsonify(background.get(session.storage, job["id"])), 202
+
+
+@workflow_api.post("/jobs")
+def post_job():
+    body = json_body(keys=("kind", "params"))
+    return start_job(g.session, body.get("kind"), body.get("params"))
+
+
+@workflow_api.get("/jobs")
+@accepts("kind", "limit")
+def list_jobs():
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= background.MAX_LISTED:
+        raise ValidationFailed(f"limit must be a whole number from 1 to {background.MAX_LISTED}",
+                               details=[{"field": "limit", "message": f"1 to {background.MAX_LISTED}"}])
+    return jsonify({"items": background.listing(g.session, request.args.get("kind"), int(limit))})
+
+
+@workflow_api.get("/jobs/<int:job_id>")
+def get_job(job_id):
+    return jsonify(background.visible(g.session, job_id))
 
 
 def _job_item(row) -> dict:

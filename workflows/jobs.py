@@ -1,10 +1,12 @@
 """The job queue: huey on SQLite by default, on Redis when LOOM_REDIS_URL is set.
 
-Three tasks: `drain(tenant)`, queued after every committed write (it also brings the
-tenant's search index in step with the writes); `tick()`, every minute, which drains
-whatever is due in every tenant (retries, events whose queueing was lost in a crash),
-sweeps SLA timers, fires scheduled rules and seals the audit and access logs' new rows
-into their hash chains; and `retention()`, daily at 02:30 UTC, which applies every
+Four tasks: `drain(tenant)`, queued after every committed write (it also brings the
+tenant's search index in step with the writes); `job(tenant, id)`, queued when a user
+starts a background job (`engine.background`: an import, a duplicate scan); `tick()`,
+every minute, which drains whatever is due in every tenant (retries, events whose
+queueing was lost in a crash), sweeps SLA timers, fires scheduled rules, seals the audit
+and access logs' new rows into their hash chains and queues again the background jobs
+whose queueing was lost or whose worker died; and `retention()`, daily at 02:30 UTC, which applies every
 tenant's retention rules. One tick runs at a
 time in an install (a lock per install on PostgreSQL, per data directory on SQLite):
 a tick that finds another still running skips its turn. The outbox, not
@@ -18,6 +20,7 @@ from datetime import timedelta
 
 from huey import RedisHuey, SqliteHuey, crontab
 
+from engine import background
 from engine.records.chain import LOGS, seal
 from engine.records.search_index import follow_writes
 from workflows import outbox
@@ -53,6 +56,10 @@ class Jobs:
         def drain(slug):
             return self.drain(slug)
 
+        @self.huey.task(name="loom.job")
+        def job(slug, job_id):
+            return background.execute(self.runtime.install.session(slug), job_id)
+
         @self.huey.periodic_task(crontab(minute="*"), name="loom.tick")
         def tick():
             return self.tick()
@@ -62,6 +69,7 @@ class Jobs:
             return self.retention()
 
         self.drain_task = drain
+        self.job_task = job
         self.retention_task = retention
         self.tick_seconds = TICK_SECONDS
         self.tick_task = tick
@@ -94,6 +102,14 @@ class Jobs:
                 self.drain_task.schedule(args=(slug,), delay=delay)
         except Exception:  # the queue is down: the minute tick will find the events
             log.exception("could not queue a drain for %s", slug)
+
+    def enqueue_job(self, slug: str, job_id: int) -> None:
+        """Ask a worker to run background job `job_id`; if the queue is down, the minute
+        tick finds the job still queued and queues it again."""
+        try:
+            self.job_task(slug, job_id)
+        except Exception:  # the tick will find the job queued
+            log.exception("could not queue job %s of %s", job_id, slug)
 
     def drain(self, slug: str, limit: int = 200) -> dict:
         """Handle the due events of one tenant, batch after batch, until none are due.
@@ -148,7 +164,8 @@ class Jobs:
             try:
                 summary[tenant.slug] = {"events": self.drain(tenant.slug),
                                         "scheduled": self.runtime.run_schedules(tenant.slug),
-                                        "sealed": self._seal(tenant)}
+                                        "sealed": self._seal(tenant),
+                                        "jobs": self._requeue_jobs(tenant)}
             except Exception as exc:  # noqa: BLE001 - reported, and the next tenant goes on
                 log.error("the tick failed for %s: %s", tenant.slug, exc, exc_info=log.isEnabledFor(logging.DEBUG))
                 summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -169,6 +186,14 @@ class Jobs:
                 log.error("retention failed for %s: %s", tenant.slug, exc)
                 summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
         return summary
+
+    def _requeue_jobs(self, tenant) -> int:
+        """Queue again the tenant's background jobs that no worker has (their queueing was
+        lost, or their worker died: it resumes from the job's checkpoint)."""
+        ids = background.due(self.runtime.install.registry.storage_of(tenant))
+        for job_id in ids:
+            self.enqueue_job(tenant.slug, job_id)
+        return len(ids)
 
     def _seal(self, tenant) -> dict:
         """The audit and access logs' rows written since the last tick, sealed into their

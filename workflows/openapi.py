@@ -55,6 +55,15 @@ FAILED_JOBS = {"type": "object", "required": ["items"], "properties": {"items": 
 RETRY_BODY = {"type": "object", "additionalProperties": False, "properties": {
     "ids": {"type": "array", "maxItems": MAX_RETRY_IDS, "items": ID,
             "description": "the dead-letter events to retry (all of them when left out)"}}}
+JOB = {"type": "object", "required": ["id", "kind", "status", "done"], "properties": {
+    "id": ID, "kind": TEXT, "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+    "done": {"type": "integer", "minimum": 0, "description": "items done so far"},
+    "total": {"type": "integer", "nullable": True, "description": "items in all, once known"},
+    "result": ANY_JSON, "error": MAYBE_TEXT, "created_by": MAYBE_ID, "created_at": MOMENT,
+    "started_at": MAYBE_MOMENT, "finished_at": MAYBE_MOMENT}}
+JOB_BODY = {"type": "object", "additionalProperties": False, "required": ["kind"], "properties": {
+    "kind": {"type": "string", "description": "the job's kind"},
+    "params": {"type": "object", "description": "the kind's parameters"}}}
 NOTIFICATIONS = {"type": "object", "required": ["items", "unread"], "properties": {
     "unread": {"type": "integer", "minimum": 0},
     "items": {"type": "array", "items": {"type": "object", "properties": {
@@ -138,6 +147,20 @@ def _tenant_paths() -> dict:
             "requestBody": _json_body(RETRY_BODY, required=False),
             "responses": {**_ok({"type": "object", "required": ["requeued"], "properties": {
                 "requeued": {"type": "integer", "minimum": 0}}}), **error_responses("403")}}},
+        "/jobs": {
+            "get": {"summary": "Your background jobs, newest first (every job for an admin)", "tags": jobs,
+                    "parameters": [{"name": "kind", "in": "query", "required": False, "schema": TEXT},
+                                   {"name": "limit", "in": "query", "required": False,
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}],
+                    "responses": {**_ok({"type": "object", "required": ["items"], "properties": {
+                        "items": {"type": "array", "items": JOB}}}), **error_responses()}},
+            "post": {"summary": "Start a background job; its parameters are checked first", "tags": jobs,
+                     "requestBody": _json_body(JOB_BODY),
+                     "responses": {**_ok(JOB, "202", "the job, queued"), **error_responses("403")}}},
+        "/jobs/{id}": {"get": {
+            "summary": "A background job: its status, progress and result (its creator or an admin)",
+            "tags": jobs, "parameters": [ID_PARAM],
+            "responses": {**_ok(JOB), **error_responses()}}},
         "/notifications": {"get": {
             "summary": "Your in-app notifications, newest first", "tags": ["notifications"],
             "parameters": [{"name": "unread", "in": "query", "required": False, "schema": {"type": "boolean"},
