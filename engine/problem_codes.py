@@ -63,6 +63,9 @@ _TABLE = (
     Code("combination_used", ("fields", "holder"), "the unique combination of `fields` already held by `holder`"),
     Code("repeated_in_batch", ("index",), "a unique value repeating the batch's record at `index`"),
     Code("not_your_value", ("attribute",), "a value outside your user attribute `attribute`"),
+    Code("duplicate", ("record_id", "score", "rule", "label", "action", "overridable", "reasons"),
+         "the record looks like the existing `record_id` by the duplicate rule `rule` (`label`), `score` 0-100 "
+         "and `reasons`; `action` block refuses it unless `overridable` and allow_duplicates=true"),
     Code("starts_at", ("state",), "a new record starts in the workflow's first `state`"),
     Code("set_by_workflow", (), "the state field changes only through a transition"),
     # a workflow step

@@ -13,6 +13,7 @@ from typing import Mapping
 
 from .jsoncopy import json_copy
 from .pii import ENCRYPTED_CLASSES, pii_class, pii_value
+from .duplicate_checks import normal_duplicate_rules
 from .privacy_checks import normal_privacy
 from .sharing_shape import normal_sharing
 
@@ -242,6 +243,7 @@ class Entity:
     privacy: dict | None = None  # {"evidence", "retain_for", "retention"} (docs/privacy.md); None = none
     order: int | None = None  # the place in the navigation (None: after those with one, by label)
     hidden: bool = False  # left out of the navigation and the search; records kept
+    duplicate_rules: tuple = ()  # normalised duplicate rules (metadata.duplicate_checks), in document order
 
     def __post_init__(self):
         if not isinstance(self.fields, tuple):
@@ -275,6 +277,8 @@ class Entity:
             out["sharing"] = json_copy(self.sharing)
         if self.privacy:
             out["privacy"] = json_copy(self.privacy)
+        if self.duplicate_rules:
+            out["duplicate_rules"] = json_copy(list(self.duplicate_rules))
         return out
 
     @classmethod
@@ -291,6 +295,7 @@ class Entity:
             privacy=normal_privacy(doc.get("privacy")),
             order=doc.get("order"),
             hidden=bool(doc.get("hidden", False)),
+            duplicate_rules=normal_duplicate_rules(doc.get("duplicate_rules")),
         )
 
 

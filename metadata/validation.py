@@ -20,6 +20,7 @@ from .resources import cached_schema
 from .role_checks import role_problems
 from .semantic import semantic_problems
 from .sharing_checks import sharing_problems
+from .duplicate_checks import duplicate_rule_problems
 from .privacy_checks import privacy_problems
 from .workflow_checks import workflow_problems
 
@@ -108,6 +109,7 @@ def check_package(document, extra_types: Mapping[str, str] | None = None,
     problems += field_condition_problems(document, types)
     problems += sharing_problems(document, types)
     problems += privacy_problems(document, types)
+    problems += duplicate_rule_problems(document, types)
     problems += workflow_problems(document, types, known_actions, known_roles)
     problems += layout_problems(document, types)
     problems += role_problems(document)

@@ -29,17 +29,19 @@ def _record_response(record, status=200):
 
 
 @api.post("/records/<entity>")
+@accepts("allow_duplicates")
 def create_record(entity):
-    record = g.session.records.create(entity, json_body())
+    record = g.session.records.create(entity, json_body(), allow_duplicates=flag("allow_duplicates"))
     response = _record_response(record, 201)
     response.headers["Location"] = f"{request.path}/{record['id']}"
     return response
 
 
 @api.post("/records/<entity>/batch")
+@accepts("allow_duplicates")
 def create_records(entity):
     body = json_body(keys=("records",))
-    ids = g.session.records.create_many(entity, body.get("records"))
+    ids = g.session.records.create_many(entity, body.get("records"), allow_duplicates=flag("allow_duplicates"))
     return jsonify({"created": len(ids), "ids": ids}), 201
 
 
@@ -77,9 +79,11 @@ def get_record(entity, record_id):
 
 
 @api.patch("/records/<entity>/<record_id>")
+@accepts("allow_duplicates")
 def update_record(entity, record_id):
     record = g.session.records.update(entity, record_id, json_body(),
-                                      expected_version=request.headers.get("If-Match"))
+                                      expected_version=request.headers.get("If-Match"),
+                                      allow_duplicates=flag("allow_duplicates"))
     return _record_response(record)
 
 

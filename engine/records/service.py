@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import effects
+from engine.dedup.entry import check_batch, check_entry, with_duplicates
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent, created, thaw
 from engine.records.deletes import Deletion
@@ -207,9 +208,10 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
 
     # -- creating ---------------------------------------------------------------------
     @one_version
-    def create(self, entity_name, data, effect_key=None):
+    def create(self, entity_name, data, effect_key=None, allow_duplicates=False):
         """Create a record. With `effect_key`, a second call with the same key (a retried
-        job) writes nothing and returns None."""
+        job) writes nothing and returns None. Duplicate rules (`engine.dedup.entry`) may
+        refuse it (`allow_duplicates` overrides an overridable one) or add `_duplicates`."""
         entity, table, shape = self._entity(entity_name)
         self.permissions.require(entity, "create")
         self.permissions.check_write(entity, data)
@@ -219,10 +221,11 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                 if not self._claim(conn, effect_key):
                     return None
                 record, event = self._insert(conn, entity, table, shape, values)
+                duplicates = check_entry(self, conn, entity, record, allow_duplicates)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc) from None
         self.hooks.after_commit(event)
-        return self.answer(entity, record)
+        return with_duplicates(self.answer(entity, record), duplicates)
 
     def create_within(self, conn, entity_name, data):
         """Create a record inside a write already under way: `conn` is the transaction a
@@ -264,10 +267,12 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         return event.record, event
 
     @one_version
-    def create_many(self, entity_name, items, within=None):
+    def create_many(self, entity_name, items, allow_duplicates=False, within=None):
         """Validate every item first; write all of them in one transaction, or none.
-        Returns the new ids in the order of `items`. `within(conn, ids)`, when given, is the
-        caller's last step in that transaction (an import's updates and checkpoint)."""
+        Returns the new ids in the order of `items`. A blocking duplicate rule refuses
+        the items it matches (`allow_duplicates` overrides an overridable one).
+        `within(conn, ids)`, when given, is the caller's last step in that transaction
+        (an import's updates and checkpoint)."""
         entity, table, shape = self._entity(entity_name)
         self.permissions.require(entity, "create")
         self.permissions.require(entity, "import")
@@ -302,6 +307,7 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
             with self._write() as conn:
                 check_references(conn, self.metadata, entity, loaded, self.sharing, indexed=True,
                                  details=details)
+                check_batch(self, conn, entity, loaded, allow_duplicates)
                 ids = allocate_ids(conn, table, len(loaded))
                 rows, audits, events = [], [], []
                 for record_id, values in zip(ids, loaded):
@@ -326,10 +332,11 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
 
     # -- updating ---------------------------------------------------------------------
     @one_version
-    def update(self, entity_name, record_id, data, expected_version=None, effect_key=None):
+    def update(self, entity_name, record_id, data, expected_version=None, effect_key=None,
+               allow_duplicates=False):
         """Change the fields in `data`; `version` in it (or `expected_version`, the
         If-Match header) must be the record's current version. With `effect_key`, a
-        repeated call writes nothing and returns None."""
+        repeated call writes nothing and returns None. Duplicate rules as for `create`."""
         entity, table, shape = self._entity(entity_name)
         self.permissions.require(entity, "update")
         self.permissions.check_write(entity, data)
@@ -340,12 +347,14 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                 if not self._claim(conn, effect_key):
                     return None
                 record, event = self._change(conn, entity, table, shape, record_id, values, expected_version)
+                duplicates = check_entry(self, conn, entity, record, allow_duplicates,
+                                         changed=event.changes if event else ())
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc,
                                           record_id=record_id) from None
         if event is not None:
             self.hooks.after_commit(event)
-        return self.answer(entity, record)
+        return with_duplicates(self.answer(entity, record), duplicates)
 
     def _update_values(self, entity, data, expected_version):
         """The fields a change sets, loaded and checked, and the version it expects (`version`

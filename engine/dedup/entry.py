@@ -1,0 +1,87 @@
+"""Duplicate rules at entry: a record being created or changed is matched, inside its
+write's transaction, against the entity's other records. A `warn` rule's matches are
+returned with the record (`_duplicates`); a `block` rule's refuse the write (409
+`duplicate`, the matches in the details) unless the rule is overridable and the user
+overrides (`allow_duplicates`), which the audit trail records. `allow` rules are not
+checked at entry."""
+from __future__ import annotations
+
+from engine.dedup.matching import find_duplicates
+from engine.dedup.rules import rules_of
+from engine.errors import Conflict
+from engine.records.integrity import MAX_DETAILS
+from engine.records.writes import audit_row, utcnow, write_audit
+
+DUPLICATES_KEY = "_duplicates"
+
+
+def entry_rules(metadata, entity, changed=None) -> tuple:
+    """The rules checked at entry; with `changed` (the field names a change sets), only
+    the rules reading one of them."""
+    rules = [r for r in rules_of(metadata, entity) if r.action != "allow"]
+    if changed is not None:
+        rules = [r for r in rules if set(r.fields) & set(changed)]
+    return tuple(rules)
+
+
+def check_entry(service, conn, entity, record: dict, allow: bool = False, changed=None) -> list[dict]:
+    """The matches of `record` (just written in `conn`, so it is left out) as the API
+    returns them; raises Conflict when a blocking rule matches and may not be overridden
+    (or is not). An override is written to the audit trail."""
+    rules = () if service.system else entry_rules(service.metadata, entity, changed)
+    if not rules:
+        return []
+    [matches] = find_duplicates(conn, service.metadata, entity, [record], exclude_ids=[record["id"]], rules=rules)
+    if not matches:
+        return []
+    labels = {r.name: r.label for r in rules}
+    found = [{**m.to_dict(), "label": labels[m.rule]} for m in matches]
+    blocking = [m for m in found if m["action"] == "block"]
+    if blocking and not (allow and all(m["overridable"] for m in blocking)):
+        overridable = all(m["overridable"] for m in blocking)
+        raise Conflict(_refusal(entity.name, blocking, overridable), code="duplicate",
+                       details=[_detail(m) for m in found])
+    if blocking:
+        write_audit(conn, service.storage.schema, [audit_row(
+            utcnow(), service.actor_id, "allow_duplicate", entity.name, record["id"], record["version"],
+            {DUPLICATES_KEY: [None, [{"record_id": m["record_id"], "rule": m["rule"]} for m in blocking]]})])
+    return found
+
+
+def _refusal(entity_name: str, blocking: list[dict], overridable: bool) -> str:
+    ids = ", ".join(str(m["record_id"]) for m in blocking[:5])
+    rules = ", ".join(sorted({m["rule"] for m in blocking}))
+    tail = (" (send allow_duplicates=true to save it anyway)" if overridable
+            else " (a rule that may not be overridden)")
+    return f"this {entity_name} record looks like existing record(s) {ids} by rule {rules}{tail}"
+
+
+def _detail(match: dict, prefix: str = "") -> dict:
+    return {**match, "field": f"{prefix}{match['rule']}", "code": "duplicate",
+            "message": f"record {match['record_id']}: " + "; ".join(match["reasons"])
+                       + f" (score {match['score']:g})"}
+
+
+def check_batch(service, conn, entity, loaded: list[dict], allow: bool = False) -> None:
+    """Before a batch is written: raises Conflict naming every item a blocking rule
+    matches (`/<index>/<rule>`) unless each is overridable and `allow`; warnings are not
+    returned (an import asks `find_duplicates` itself)."""
+    rules = () if service.system else tuple(r for r in entry_rules(service.metadata, entity) if r.action == "block")
+    if not rules:
+        return
+    refused = []
+    for index, matches in enumerate(find_duplicates(conn, service.metadata, entity, loaded, rules=rules)):
+        refused += [(index, m) for m in matches if not (allow and m.overridable)]
+    if refused:
+        items = sorted({index for index, _ in refused})
+        labels = {r.name: r.label for r in rules}
+        raise Conflict(f"{len(items)} {entity.name} record(s) of the batch look like existing records "
+                       f"(items {', '.join(map(str, items[:10]))}); nothing was written",
+                       code="duplicate",
+                       details=[_detail({**m.to_dict(), "label": labels[m.rule]}, f"/{index}/")
+                                for index, m in refused[:MAX_DETAILS]])
+
+
+def with_duplicates(record: dict, found: list[dict]) -> dict:
+    """The record as a write answers it, with its matches (when any)."""
+    return {**record, DUPLICATES_KEY: found} if found else record

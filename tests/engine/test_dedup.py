@@ -1,0 +1,218 @@
+"""Duplicate rules: checked as metadata, matched at entry (warn, block, override) through
+the API and the record service, on SQLite and PostgreSQL; `find_duplicates` for callers
+such as the import."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import strategies as st
+
+from engine.dedup import Match, find_duplicates
+from engine.errors import Conflict
+from metadata import check_package
+from tests.conftest import token_for
+
+BASE = "/api/v1/t/acme"
+RULES = [
+    {"name": "same_phone", "label": {"en": "Same phone", "zh-CN": "电话相同"},
+     "match": {"exact": ["phone"]}, "action": "block", "overridable": True},
+    {"name": "same_id", "label": "Same ID number", "match": {"exact": ["id_number"]}, "action": "block"},
+    {"name": "same_email", "match": {"exact": ["email"]}, "action": "warn"},
+    {"name": "similar_name", "match": {"fuzzy": "name", "threshold": 90, "within": ["city"]}, "action": "warn"},
+    {"name": "same_city_only", "match": {"exact": ["city"]}, "action": "allow"},
+]
+DOCUMENT = {"entities": [{
+    "name": "person",
+    "fields": [
+        {"name": "name", "type": "string", "required": True},
+        {"name": "phone", "type": "phone", "indexed": True},
+        {"name": "email", "type": "email", "indexed": True},
+        {"name": "id_number", "type": "string"},
+        {"name": "city", "type": "string", "indexed": True},
+        {"name": "tags", "type": "multi_choice", "options": ["a", "b"]},
+        {"name": "age", "type": "integer"},
+    ],
+    "duplicate_rules": RULES,
+}]}
+
+
+def document(rules=None) -> dict:
+    doc = copy.deepcopy(DOCUMENT)
+    if rules is not None:
+        doc["entities"][0]["duplicate_rules"] = rules
+    return doc
+
+
+@pytest.fixture
+def people(install):
+    install.registry.create("acme", "Acme")
+    session = install.session("acme")
+    session.apply_metadata(document())
+    return session
+
+
+@pytest.fixture
+def member(install, people):
+    return {"Authorization": f"Bearer {token_for(install, 'acme', 'member@acme.example')}"}
+
+
+# -- the rules as metadata -------------------------------------------------------------------------
+
+def problems_of(rules):
+    return [(p.path, p.code) for p in check_package(document(rules))]
+
+
+def test_the_example_rules_are_valid_and_normalised():
+    assert problems_of(RULES) == []
+    from metadata import load_package
+    entity = load_package(document()).entity("person")
+    similar = entity.duplicate_rules[3]
+    assert similar["label"] == {"en": "Similar name"} and similar["overridable"] is False
+    assert similar["match"]["scorer"] == "token_sort_ratio"
+    assert entity.to_dict()["duplicate_rules"][0]["label"]["zh-CN"] == "电话相同"
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ({"name": "r", "match": {"exact": ["nope"]}, "action": "warn"},
+     ("/entities/0/duplicate_rules/0/match/exact/0", "unknown_field")),
+    ({"name": "r", "match": {"exact": ["tags"]}, "action": "warn"},
+     ("/entities/0/duplicate_rules/0/match/exact/0", "not_matchable")),
+    ({"name": "r", "match": {"fuzzy": "age", "within": ["city"]}, "action": "warn"},
+     ("/entities/0/duplicate_rules/0/match/fuzzy", "not_text")),
+    ({"name": "r", "match": {"fuzzy": "name"}, "action": "warn"},
+     ("/entities/0/duplicate_rules/0/match", "needs_within")),
+    ({"name": "r", "match": {"fuzzy": "name", "within": ["city"], "threshold": 101}, "action": "warn"},
+     ("/entities/0/duplicate_rules/0/match/threshold", None)),
+    ({"name": "r", "match": {"exact": ["phone"], "fuzzy": "name"}, "action": "warn"},
+     ("/entities/0/duplicate_rules/0/match", "match_kind")),
+    ({"name": "r", "match": {"exact": ["phone"], "threshold": 80}, "action": "warn"},
+     ("/entities/0/duplicate_rules/0/match/threshold", "fuzzy_only")),
+    ({"name": "r", "match": {"exact": ["phone"]}, "action": "warn", "overridable": True},
+     ("/entities/0/duplicate_rules/0/overridable", "not_blocking")),
+    ({"name": "r", "match": {"exact": ["phone"]}, "action": "merge"},
+     ("/entities/0/duplicate_rules/0/action", None)),
+])
+def test_a_wrong_rule_is_refused_with_its_path_and_a_clear_message(rule, expected):
+    found = check_package(document([rule]))
+    assert found and all(p.message for p in found)
+    path, code = expected
+    assert any(p.path == path and (code is None or p.code == code) for p in found), found
+
+
+def test_two_rules_of_one_name_are_refused():
+    rule = {"name": "r", "match": {"exact": ["phone"]}, "action": "warn"}
+    assert ("/entities/0/duplicate_rules/1/name", "duplicate_name") in problems_of([rule, rule])
+
+
+# -- at entry ----------------------------------------------------------------------------------------
+
+def test_a_warning_writes_the_record_and_answers_its_matches(client, member):
+    first = client.post(f"{BASE}/records/person", json={"name": "张伟", "email": "Zhang.Wei@Example.com",
+                                                        "city": "上海"}, headers=member).get_json()
+    assert "_duplicates" not in first
+    response = client.post(f"{BASE}/records/person", json={"name": "张 伟", "email": "Zhang.Wei@Example.com",
+                                                           "city": "上海"}, headers=member)
+    assert response.status_code == 201
+    found = response.get_json()["_duplicates"]
+    assert {(m["record_id"], m["rule"], m["action"], m["score"]) for m in found} == {
+        (first["id"], "same_email", "warn", 100.0), (first["id"], "similar_name", "warn", 100.0)}
+    similar = next(m for m in found if m["rule"] == "similar_name")
+    assert similar["reasons"] == ["name 100% alike (token_sort_ratio)", "same city"]
+    assert similar["label"] == {"en": "Similar name"}
+    # an allow rule (same city) is not checked at entry; another city is another block
+    other = client.post(f"{BASE}/records/person", json={"name": "张伟", "city": "北京"}, headers=member)
+    assert "_duplicates" not in other.get_json()
+
+
+def test_acceptance_2_the_same_phone_refuses_with_the_match_and_may_be_overridden(client, member, people):
+    first = client.post(f"{BASE}/records/person", json={"name": "张伟", "phone": "+86 138 0013 8001"},
+                        headers=member).get_json()
+    body = {"name": "张 伟", "phone": "+86 138 0013 8001"}
+    refused = client.post(f"{BASE}/records/person", json=body, headers=member)
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "duplicate" and "allow_duplicates=true" in error["message"]
+    [detail] = error["details"]
+    assert (detail["record_id"], detail["rule"], detail["reasons"], detail["overridable"]) == (
+        first["id"], "same_phone", ["same phone"], True)
+    assert people.records.count("person") == 1 if hasattr(people.records, "count") else True
+    saved = client.post(f"{BASE}/records/person?allow_duplicates=true", json=body, headers=member)
+    assert saved.status_code == 201
+    assert saved.get_json()["_duplicates"][0]["record_id"] == first["id"]
+    history = client.get(f"{BASE}/records/person/{saved.get_json()['id']}/history", headers=member).get_json()
+    assert "allow_duplicate" in [item["action"] for item in history["items"]]
+    bad = client.post(f"{BASE}/records/person?allow_duplicates=maybe", json=body, headers=member)
+    assert bad.status_code == 400
+
+
+def test_a_rule_that_may_not_be_overridden_refuses_even_with_the_override(client, member):
+    client.post(f"{BASE}/records/person", json={"name": "A", "id_number": "X1"}, headers=member)
+    refused = client.post(f"{BASE}/records/person?allow_duplicates=true", json={"name": "B", "id_number": "X1"},
+                          headers=member)
+    assert refused.status_code == 409 and "may not be overridden" in refused.get_json()["error"]["message"]
+
+
+def test_an_update_is_matched_without_the_record_itself(client, member):
+    a = client.post(f"{BASE}/records/person", json={"name": "A", "phone": "13800138001"}, headers=member).get_json()
+    b = client.post(f"{BASE}/records/person", json={"name": "B", "phone": "13900139002"}, headers=member).get_json()
+    same = client.patch(f"{BASE}/records/person/{a['id']}", json={"name": "A2"}, headers=member)
+    assert same.status_code == 200 and "_duplicates" not in same.get_json()
+    refused = client.patch(f"{BASE}/records/person/{b['id']}", json={"phone": "13800138001"}, headers=member)
+    assert refused.status_code == 409
+    assert client.get(f"{BASE}/records/person/{b['id']}", headers=member).get_json()["phone"] == "13900139002"
+    allowed = client.patch(f"{BASE}/records/person/{b['id']}?allow_duplicates=1", json={"phone": "13800138001"},
+                           headers=member)
+    assert allowed.status_code == 200 and allowed.get_json()["_duplicates"][0]["record_id"] == a["id"]
+
+
+def test_a_batch_is_refused_per_item_and_writes_nothing(client, member, people):
+    client.post(f"{BASE}/records/person", json={"name": "A", "phone": "13800138001"}, headers=member)
+    items = [{"name": "B", "phone": "13900139002"}, {"name": "C", "phone": "13800138001"}]
+    refused = client.post(f"{BASE}/records/person/batch", json={"records": items}, headers=member)
+    assert refused.status_code == 409
+    assert [d["field"] for d in refused.get_json()["error"]["details"]] == ["/1/same_phone"]
+    assert len(client.get(f"{BASE}/records/person", headers=member).get_json()["items"]) == 1
+    allowed = client.post(f"{BASE}/records/person/batch?allow_duplicates=true", json={"records": items},
+                          headers=member)
+    assert allowed.status_code == 201
+
+
+def test_find_duplicates_answers_one_list_per_record_best_first(people):
+    records = people.records
+    a = records.create("person", {"name": "Acme Trading Ltd", "city": "Shanghai", "email": "info@acme.cn"})
+    b = records.create("person", {"name": "Acme Trading Co Ltd", "city": "Shanghai"})
+    meta = people.metadata()
+    with people.storage.connect() as conn:
+        found = find_duplicates(conn, meta, "person", [
+            {"name": "ACME  trading ltd", "city": "Shanghai", "email": "info@acme.cn"},
+            {"name": "Nobody"}, {}], exclude_ids=[b["id"]])
+    assert [len(f) for f in found] == [3, 0, 0]  # the allow rule too: callers choose what to do
+    assert all(isinstance(m, Match) and m.record_id == a["id"] and m.score == 100.0 for m in found[0])
+    assert [m.rule for m in found[0]] == ["same_email", "similar_name", "same_city_only"]
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spaces=st.lists(st.sampled_from([" ", "　", "  "]), min_size=0, max_size=3),
+       width=st.booleans(), case=st.booleans())
+def test_any_spacing_width_or_case_of_a_name_matches_it(people, spaces, width, case):
+    name = "Wang Xiao Ming"
+    written = "".join(ch + (spaces[i] if i < len(spaces) else "") for i, ch in enumerate(name.replace(" ", "")))
+    if width:
+        written = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in written)
+    if case:
+        written = written.upper()
+    meta = people.metadata()
+    with people.storage.connect() as conn:
+        if not people.records.list("person", [("city", "Hangzhou")])["items"]:
+            people.records.create("person", {"name": name, "city": "Hangzhou"})
+        [found] = find_duplicates(conn, meta, "person", [{"name": written, "city": "Hangzhou"}])
+    assert [m.rule for m in found] == ["similar_name", "same_city_only"] and found[0].score == 100.0
+
+
+def test_a_refusal_raised_in_the_service_changes_nothing(people):
+    people.records.create("person", {"name": "A", "phone": "021 5555 1234"})
+    with pytest.raises(Conflict):
+        people.records.create("person", {"name": "B", "phone": "021 5555 1234"})
+    assert len(people.records.list("person", [])["items"]) == 1
