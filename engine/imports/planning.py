@@ -103,7 +103,7 @@ class Planner:
         self._order = {f.name: i for i, f in enumerate(self.entity.fields)}
         self.loader = service.metadata.batch_loader(entity_name)
         self.repeats = self._repeats()
-        self.dedup = duplicates.Matcher(service, self.entity, options.on_duplicate)
+        self.dedup = duplicates.Matcher(self, options.on_duplicate)
 
     @property
     def unmapped(self) -> list[str]:
@@ -279,6 +279,10 @@ class Planner:
             plan.action = "refuse"
             return
         plan.data = self.shape.dump_values({k: v for k, v in loaded.items() if k in values})
+
+    def update_match(self, plan: RowPlan, record: dict) -> None:
+        """Turn a planned create into the update of `record` (a duplicate it matched)."""
+        self._update(plan, plan.data, record)
 
     def _refuse_all(self, plan: RowPlan, values: dict) -> None:
         """Add the loader's problems with the fields that converted (a required field the

@@ -29,6 +29,8 @@ def write_all(service, planner, run_id: int, progress=None) -> dict:
     rows = len(planner)
     size = planner.options.chunk_size
     done = runs.committed(service.storage, run_id)
+    for outcome in done.values():
+        planner.dedup.ours.update(outcome["ids"])
     progress.total(rows)
     for chunk, start in enumerate(range(0, rows, size)):
         stop = min(rows, start + size)
@@ -48,18 +50,19 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
         outcome = _outcome(plans)
 
         def within(conn, ids=()):
-            for plan, record_id in zip(creates, ids):
-                plan.record_id = record_id
+            outcome["ids"] = list(ids)
             for plan in plans:
                 if plan.action == "update":
                     service.update_within(conn, entity, plan.record_id, plan.data)
             runs.checkpoint(conn, service.storage.schema, run_id, chunk, outcome)
         try:
             if creates:
-                service.create_many(entity, [p.data for p in creates], within=within)
+                # the plan applied the duplicate rules already, to the records there were before the run
+                service.create_many(entity, [p.data for p in creates], allow_duplicates=True, within=within)
             else:
                 with held(service.storage, service.metadata.version) as conn:
                     within(conn)
+            planner.dedup.ours.update(outcome["ids"])
             return outcome
         except ValidationFailed as exc:
             if not _refuse_failing(exc, creates, planner):
@@ -87,4 +90,4 @@ def _outcome(plans) -> dict:
             refused.append({"row": plan.row, "problems": plan.problems})
         else:
             counts[{"create": "created", "update": "updated", "skip": "skipped"}[plan.action]] += 1
-    return {**counts, "refused": refused}
+    return {**counts, "refused": refused, "ids": []}

@@ -4,13 +4,13 @@ checkpoints (`loom_import_chunks`: one row per committed chunk, written in the c
 transaction, so a resumed run skips exactly the chunks that were written).
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0015"
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 WHEN = sa.DateTime(timezone=True)
