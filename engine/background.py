@@ -33,7 +33,9 @@ from engine.timefmt import iso_utc
 log = logging.getLogger("loom.background")
 
 # job kind -> the module holding its `check` and `run`
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "import": "engine.imports.job",
+}
 
 STALE = timedelta(minutes=5)  # a running job without a heartbeat for this long lost its worker
 HEARTBEAT_SECONDS = 1.0  # progress is written at most this often (and at every checkpoint)

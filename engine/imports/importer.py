@@ -75,15 +75,48 @@ def dry_run(service, entity: str, source: Source, given_mapping=None, options: O
                   outcome["refused"], refused_file=report.refused_file(table, outcome["refused"]))
 
 
-def commit(service, entity: str, source: Source, given_mapping=None, options: Options = Options(),
-           progress=None) -> Result:
-    """The real run: a run row (the file, the mapping and the options), then every chunk."""
+def keep(service, entity: str, source: Source, given_mapping=None, options: Options = Options(),
+         status: str = "running") -> int:
+    """A run row holding the file, its mapping (resolved now) and the options, checked
+    first; its id. `commit` and the background job start from it."""
     _table, columns, _planner_ = _planner(service, entity, source, given_mapping, options)
     run_options = {"format": format_of(source.filename, source.format), "encoding": source.encoding,
                    "sheet": source.sheet, "mapping": columns, "key": options.key,
                    "on_duplicate": options.on_duplicate, "chunk_size": options.chunk_size}
-    run_id = runs.create(service.storage, entity, source.filename, source.data, run_options, service.actor_email)
-    return resume(service, run_id, progress)
+    return runs.create(service.storage, entity, source.filename, source.data, run_options, service.actor_email,
+                       status)
+
+
+def commit(service, entity: str, source: Source, given_mapping=None, options: Options = Options(),
+           progress=None) -> Result:
+    """The real run: a run row (the file, the mapping and the options), then every chunk."""
+    return resume(service, keep(service, entity, source, given_mapping, options), progress)
+
+
+def _of_run(service, run):
+    given = run["options"]
+    table = read_table(run["source"], given["format"], given["encoding"], given["sheet"])
+    options = Options(given["key"], given["on_duplicate"], given["chunk_size"])
+    return table, Planner(service, run["entity"], table, given["mapping"], options)
+
+
+def dry_run_of(service, run_id) -> Result:
+    """The dry run of a kept run's file."""
+    run = runs.get(service.storage, run_id)
+    given = run["options"]
+    return dry_run(service, run["entity"], Source(run["filename"], run["source"], given["format"],
+                                                   given["encoding"], given["sheet"]), given["mapping"],
+                   Options(given["key"], given["on_duplicate"], given["chunk_size"]))
+
+
+def refused_of(service, run_id) -> tuple[str, bytes]:
+    """The refused-rows file of a run (its name and bytes), from its checkpoints."""
+    run = runs.get(service.storage, run_id)
+    given = run["options"]
+    table = read_table(run["source"], given["format"], given["encoding"], given["sheet"])
+    refused = [r for _, o in sorted(runs.committed(service.storage, run["id"]).items()) for r in o["refused"]]
+    stem = run["filename"].rsplit(".", 1)[0]
+    return f"{stem}.refused.{given['format']}", report.refused_file(table, refused)
 
 
 def resume(service, run_id, progress=None) -> Result:
@@ -91,9 +124,7 @@ def resume(service, run_id, progress=None) -> Result:
     run), then its reconciliation. A finished run is reported as it finished."""
     run = runs.get(service.storage, run_id)
     given = run["options"]
-    table = read_table(run["source"], given["format"], given["encoding"], given["sheet"])
-    options = Options(given["key"], given["on_duplicate"], given["chunk_size"])
-    planner = Planner(service, run["entity"], table, given["mapping"], options)
+    table, planner = _of_run(service, run)
     try:
         done = write_all(service, planner, run["id"], progress)
     except Exception as exc:  # a refused chunk or a crash: the run stays resumable

@@ -8,14 +8,26 @@ from sqlalchemy import select
 from engine.errors import NotFound
 from engine.records.writes import utcnow
 from engine.systables import loom_table
+from engine.timefmt import iso_utc
 
 
-def create(storage, entity: str, filename: str, source: bytes, options: dict, by: str | None) -> int:
+STATUSES = ("planned", "running", "done", "failed")  # planned: kept for a dry run (a job's), never written
+
+
+def create(storage, entity: str, filename: str, source: bytes, options: dict, by: str | None,
+           status: str = "running") -> int:
     table = loom_table(storage.schema, "loom_import_runs")
     with storage.begin() as conn:
         return conn.execute(table.insert().returning(table.c.id).values(
-            entity=entity, filename=filename[:255], source=source, options=options, status="running",
+            entity=entity, filename=filename[:255], source=source, options=options, status=status,
             created_by=by, created_at=utcnow())).scalar_one()
+
+
+def public(run: dict) -> dict:
+    """A run as the API shows it (without its file)."""
+    return {"id": run["id"], "entity": run["entity"], "filename": run["filename"], "status": run["status"],
+            "totals": run["totals"], "created_by": run["created_by"], "created_at": iso_utc(run["created_at"]),
+            "finished_at": iso_utc(run["finished_at"]) if run["finished_at"] else None}
 
 
 def get(storage, run_id) -> dict:
