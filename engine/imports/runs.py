@@ -36,6 +36,8 @@ def get(storage, run_id) -> dict:
         run_id = int(run_id)
     except (TypeError, ValueError):
         raise NotFound(f"no import run {run_id!r}", code="import_run_not_found") from None
+    if not 0 < run_id < 2**63:
+        raise NotFound(f"no import run {run_id}", code="import_run_not_found")
     with storage.connect() as conn:
         row = conn.execute(select(table).where(table.c.id == run_id)).mappings().first()
     if row is None:
