@@ -3,14 +3,16 @@ row, create, update (only the fields that change), skip or refuse, with every pr
 and the column it came from.
 
 A row's cells are converted per field type (`converting`), references resolved by the
-natural key of their target (its `external_id`, `name`, `number`, `code` or `email`),
+natural key of their target (its declared `natural_key`, else its `external_id`, `name`,
+`number`, `code` or `email`),
 then judged by the record service's batch loader, as any record the API takes. A row
 whose key (`--key`) names an existing record updates it; a key repeated in the file is
-refused at its second row; duplicate rules decide about the rows that would be new."""
+refused at its second row (without `--key`, the entity's declared `natural_key` is the key
+when a column is mapped to it); duplicate rules decide about the rows that would be new."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass, field as dataclass_field, replace
 
 from sqlalchemy import select
 
@@ -92,9 +94,12 @@ class Planner:
         service.permissions.require(self.entity, "create")
         service.permissions.require(self.entity, "import")
         self.file = table
-        self.options = options
         self.columns = [(i, column, self.entity.field(f)) for i, (column, f) in
                         enumerate((c, mapping.get(c)) for c in table.header) if f]
+        declared = self.entity.natural_key
+        if options.key is None and declared is not None and declared in {f.name for _, _, f in self.columns}:
+            options = replace(options, key=declared)  # the entity's natural key, when the file has it
+        self.options = options
         if options.key is not None and options.key not in {f.name for _, _, f in self.columns}:
             raise ValidationFailed(f"no column is mapped to the key field {options.key!r}", code="bad_import_options",
                                    details=[{"field": "key", "message": "not mapped from any column"}])
@@ -205,8 +210,10 @@ class Planner:
                 del values[field.name]
 
     def _keys_of(self, entity_name: str) -> list[str]:
+        """The fields a reference cell may name a target by: its natural key, then the usual ones."""
         target = self.service.metadata.entity(entity_name)
-        return [name for name in REFERENCE_KEYS if target.field(name) is not None] or ["id"]
+        names = dict.fromkeys(([target.natural_key] if target.natural_key else []) + list(REFERENCE_KEYS))
+        return [name for name in names if target.field(name) is not None] or ["id"]
 
     def _lookup(self, conn, entity_name: str, texts: set) -> dict:
         """{text: {ids}} by the first natural key of the target that holds the text."""

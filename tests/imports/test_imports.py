@@ -195,3 +195,37 @@ def test_the_cli_dry_run_commit_export_and_reimport(install, crm, tmp_path):
     assert json.loads(back.output)["totals"]["skipped"] == 2
     bad = run(install, "import", "acme", "contact", str(path), "--resume", "99")
     assert bad.exit_code == 1 and "no import run 99" in bad.output
+
+
+VEHICLES = {"entities": [
+    {"name": "dealer", "label": "Dealer", "natural_key": "code", "fields": [
+        {"name": "code", "type": "string", "required": True, "unique": True},
+        {"name": "name", "type": "string"}]},
+    {"name": "vehicle", "label": "Vehicle", "natural_key": "vin", "fields": [
+        {"name": "vin", "type": "string", "required": True, "unique": True},
+        {"name": "model", "type": "string"},
+        {"name": "dealer", "type": "reference", "to": "dealer"}]}]}
+
+
+def test_an_entity_s_natural_key_is_the_import_s_key_and_names_references(install):
+    install.registry.create("cars", "Cars")
+    cars = install.session("cars")
+    cars.apply_metadata(VEHICLES)
+    cars.records.create("dealer", {"code": "D7", "name": "D7"})  # its name is a code too: the key wins
+    cars.records.create("dealer", {"code": "BJ-01", "name": "D7"})
+    cars.records.create("vehicle", {"vin": "LSV123", "model": "A"})
+    data = source("vin,model,dealer\nLSV123,B,D7\nLSV999,C,BJ-01\n")
+    result = importer.commit(cars.records, "vehicle", data)
+    assert result.totals == {"read": 2, "created": 1, "updated": 1, "skipped": 0, "refused": 0, "balanced": True}
+    assert {v["vin"]: (v["model"], v["dealer"]) for v in cars.records.list("vehicle")["items"]} == {
+        "LSV123": ("B", 1), "LSV999": ("C", 2)}
+
+
+def test_a_natural_key_that_names_no_comparable_field_is_refused_with_its_path(acme):
+    document = {"entities": [{"name": "thing", "natural_key": "nope", "fields": [
+        {"name": "data", "type": "json"}]}, {"name": "other", "natural_key": "data", "fields": [
+        {"name": "data", "type": "json"}]}]}
+    with pytest.raises(ValidationFailed) as refused:
+        acme.check_document(document)
+    found = {(d["field"], d["code"]) for d in refused.value.details}
+    assert {("/entities/0/natural_key", "unknown_field"), ("/entities/1/natural_key", "not_matchable")} <= found
