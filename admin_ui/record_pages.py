@@ -11,7 +11,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin_ui.inputs import whole_number
-from admin_ui import form_layout, record_form, related, stale_edit, timeline, workflow_bar
+from admin_ui import duplicates, form_layout, record_form, related, stale_edit, timeline, workflow_bar
 from admin_ui.formats import record_title, reference_labels, title_field
 from admin_ui.problems import by_field
 from admin_ui.record_access import entity_or_404, record_or_404
@@ -63,7 +63,9 @@ def record_new(entity):
     values, raw, problems = record_form.read_form(found, request.form)
     if not problems:
         try:
-            created = g.session.records.create(found["name"], values)
+            created = duplicates.create(found, values)
+        except duplicates.Refused as refused:
+            return form_page(found, None, raw, duplicates=refused), 409
         except REFUSALS as error:
             problems = _problems(found, error)
         else:
@@ -90,7 +92,9 @@ def record_edit(entity, record_id):
             flash(_("Nothing changed."))
             return redirect(url_for("screens.record_page", entity=found["name"], record_id=record["id"]))
         try:
-            g.session.records.update(found["name"], record["id"], values, expected_version=loaded)
+            duplicates.update(found, record["id"], values, loaded)
+        except duplicates.Refused as refused:
+            return form_page(found, record, raw, duplicates=refused), 409
         except StaleVersion:
             return _stale(found, record_or_404(found, record["id"]), loaded)
         except REFUSALS as error:

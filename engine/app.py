@@ -7,6 +7,7 @@ from engine.api import access as _access  # noqa: F401  (adds unmasking and the 
 from engine.api import drafts as _drafts  # noqa: F401  (adds the drafts' routes to the API)
 from engine.api import people as _people  # noqa: F401  (adds the people's, tokens' and audit routes)
 from engine.api import privacy as _privacy  # noqa: F401  (adds the data-subject requests' routes)
+from engine.api import dedup as _dedup  # noqa: F401  (adds the duplicate report's route)
 from engine.api.auth import check_token, hidden
 from engine.api.errors import register_error_handlers
 from engine.api.routes import api

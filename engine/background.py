@@ -34,6 +34,7 @@ log = logging.getLogger("loom.background")
 
 # job kind -> the module holding its `check` and `run`
 KINDS: dict[str, str] = {
+    "dedup_scan": "engine.dedup.job",
     "import": "engine.imports.job",
 }
 

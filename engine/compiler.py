@@ -7,6 +7,7 @@ from sqlalchemy import Column, Index, Integer, MetaData, Table
 
 from engine.coltypes import ID_TYPE, UTCDateTime
 from engine.fieldstorage import columns_for, indexed_column
+from engine.matchkeys import KEY_SUFFIX, key_columns, match_kind
 
 MAX_IDENTIFIER = 63  # PostgreSQL's limit; SQLite has none
 # SQLite reuses the highest rowid after a delete unless the table says AUTOINCREMENT; an
@@ -82,14 +83,22 @@ def composite_indexes(entity, table: Table) -> list[tuple[str, list[str], bool, 
              composite_index_options(table, index)) for index in entity.indexes]
 
 
+def key_index_name(entity_name: str, field_name: str) -> str:
+    """The index of a field's match key column (engine.matchkeys)."""
+    return index_name("ix", entity_name, field_name + KEY_SUFFIX)
+
+
 def compile_entity(entity, md: MetaData, schema: str | None, keyring=None) -> Table:
     columns = system_columns()
     for field in entity.fields:
         columns.extend(columns_for(field, schema, keyring))
+    columns.extend(key_columns(entity, keyring))
     table = Table(entity.name, md, *columns, schema=schema, **ENTITY_TABLE_OPTIONS)
     for field in entity.fields:
         for name, unique in field_indexes(entity.name, field):
             Index(name, table.c[indexed_column(field)], unique=unique, **field_index_options(field))
+        if match_kind(field):
+            Index(key_index_name(entity.name, field.name), table.c[field.name + KEY_SUFFIX])
     for name, columns, unique, options in composite_indexes(entity, table):
         Index(name, *(table.c[c] for c in columns), unique=unique, **options)
     return table

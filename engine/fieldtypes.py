@@ -17,6 +17,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from engine.currencies import ISO_4217
+from engine.normalise import phone_valid
 from engine.problem_codes import check
 from metadata.errors import Problem
 from metadata.regex import compile_pattern, pattern_problem
@@ -71,6 +72,9 @@ def _string(field, value):
                            max=field.max_length, length=len(value))
     if UNSTORABLE.search(value):
         raise FieldInvalid("must be text without NUL characters or unpaired surrogates", "unstorable_text")
+    if getattr(field, "strict", False) and not phone_valid(value, field.region):  # a strict phone match
+        raise FieldInvalid(f"{_short(value)} is not a phone number in use"
+                           f"{' in ' + field.region if field.region else ''}", "not_phone")
     return value
 
 

@@ -8,6 +8,7 @@ from engine import migration
 from engine.actions import registry as action_registry
 from engine.errors import Forbidden, NotFound
 from engine.hooks import TenantHooks
+from engine.migration.match_keys import catch_up_keys
 from engine.plugin_session import plugin_action
 from engine.plugins import Plugins
 from engine.publish import Publisher, Target
@@ -42,6 +43,7 @@ class Install:
         """A tenant opened for the first time in this process: rebuild its search index if
         an upgrade of Loom's tables marked it stale."""
         enabled = tenant.plugins
+        catch_up_keys(storage, self.plugins.extra_types(enabled))  # a tenant made before match keys
         catch_up(storage, lambda conn: self.cache.get(storage, conn, self.plugins.extra_types(enabled),
                                                       self.plugins.validators(enabled)))
 

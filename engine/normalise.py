@@ -41,6 +41,13 @@ def phone_key(value, region: str | None = DEFAULT_REGION) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_valid(value, region: str | None = DEFAULT_REGION) -> bool:
+    """Whether `value` is a number in use in its country's numbering plan (stricter than
+    `phone_key`, which keys any number of a possible length: a field's `strict` asks this)."""
+    key = phone_key(value, region)
+    return key is not None and phonenumbers.is_valid_number(phonenumbers.parse(key))
+
+
 def email_key(value) -> str | None:
     """An e-mail address case-folded: "Wang.Wei@Example.COM " is "wang.wei@example.com"."""
     if value is None:

@@ -14,6 +14,7 @@ from functools import cached_property
 
 from engine.compiler import compile_tables, encrypts
 from engine.crypto.keyring import tenant_keyring
+from engine.matchkeys import phone_region, with_regions
 from engine.migration import versions
 from engine.records.dump import RecordShape
 from engine.records.loader import BatchLoader
@@ -57,7 +58,8 @@ class CompiledMetadata:
         return self._cached(("shape", name), lambda e: RecordShape(e, self.keyring))
 
     def _cached(self, key, build):
-        return self.memo(key, lambda: build(self.package.entity(key[1])))
+        """`build(entity)`, once; the entity's phone keys read in the package's region."""
+        return self.memo(key, lambda: build(with_regions(self.package.entity(key[1]), phone_region(self.package))))
 
     def memo(self, key: tuple, build):
         """`build()`, made once for this metadata version and `key`."""

@@ -20,13 +20,14 @@ KINDS = (
     "add_entity", "drop_entity", "add_field", "drop_field", "alter_type", "alter_length",
     "alter_precision", "alter_required", "alter_unique", "alter_indexed", "alter_reference", "alter_encryption",
     "alter_default", "alter_options", "alter_label", "alter_hidden", "alter_other", "add_index", "drop_index",
-    "change_sharing",
+    "change_sharing", "alter_settings",
 ) + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS
 _NO_DDL = frozenset(("alter_label", "alter_hidden", "alter_default", "alter_options", "alter_other",
-                     "change_sharing")
+                     "change_sharing", "alter_settings")
                     + WORKFLOW_KINDS + RULESET_KINDS + TEMPLATE_KINDS + LAYOUT_KINDS)
 # Field attributes reported as alter_other, one Change each, with {attr: value} as old/new.
-_OTHER_FIELD_ATTRS = ("help", "pii", "readonly", "pattern", "min", "max", "visible_if", "required_if")
+_OTHER_FIELD_ATTRS = ("help", "pii", "readonly", "pattern", "min", "max", "visible_if", "required_if",
+                      "match", "region", "strict")
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class Change:
             return f"{verb} {layout.get('kind')} layout {layout.get('name')} of {layout.get('entity')}"
         if k == "change_sharing":
             return f"change sharing of {t}: {_sharing_words(old)} -> {_sharing_words(new)}"
+        if k == "alter_settings":
+            return f"change the setting {self.field} {_opt(old)} -> {_opt(new)}"
         if k == "alter_hidden":
             return f"hide {t} from layouts" if new else f"show {t} in layouts again"
         if k == "alter_encryption":
@@ -184,7 +187,14 @@ def diff_packages(old: Package | None, new: Package) -> list[Change]:
                                  old.rulesets if old is not None else (), new.rulesets)
     processes += _named_changes("template", old.templates if old is not None else (), new.templates)
     processes += _layout_changes(old.layouts if old is not None else (), new.layouts)
-    return adds + alters + processes + drop_fields + drops
+    return adds + alters + processes + _settings_changes(old, new) + drop_fields + drops
+
+
+def _settings_changes(old: Package | None, new: Package) -> list[Change]:
+    """One alter_settings per tenant-wide setting that changed (``field``: its key)."""
+    before, after = dict((old.settings if old is not None else None) or {}), dict(new.settings or {})
+    return [Change("alter_settings", "", key, old=before.get(key), new=after.get(key))
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
 
 
 def _process_changes(old_workflows, new_workflows, old_rulesets, new_rulesets) -> list[Change]:

@@ -24,8 +24,9 @@ _TEXT_PROPS = frozenset(("max_length", "pattern"))
 _RANGE_PROPS = frozenset(("min", "max"))
 
 # Type-specific properties each built-in type accepts on top of COMMON_PROPERTIES.
+_MATCH_PROPS = frozenset(("match", "region", "strict"))  # match keys (metadata.match_checks)
 TYPE_PROPERTIES: dict[str, frozenset] = {
-    **{t: _TEXT_PROPS for t in STRING_TYPES},
+    **{t: _TEXT_PROPS | (_MATCH_PROPS if t != "url" else frozenset()) for t in STRING_TYPES},
     "integer": _RANGE_PROPS,
     "decimal": _RANGE_PROPS | {"precision", "scale"},
     "currency": _RANGE_PROPS | {"precision", "scale"},

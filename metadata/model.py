@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from .index_model import Index  # noqa: F401 (part of the model: metadata.model.Index)
 from .jsoncopy import json_copy
 from .pii import ENCRYPTED_CLASSES, pii_class, pii_value
 from .duplicate_checks import normal_duplicate_rules
@@ -116,6 +117,12 @@ class Field:
     # holds; a value needed while required_if holds (and the field is visible).
     visible_if: dict | None = None
     required_if: dict | None = None
+    # Match keys (engine.matchkeys): "phone" | "email" | "name" | "id" (a phone or e-mail
+    # field has its own kind unsaid); the country a phone number is read in; strict: refuse
+    # a number that cannot be read.
+    match: str | None = None
+    region: str | None = None
+    strict: bool = False
 
     def __post_init__(self):
         if not isinstance(self.options, tuple):
@@ -135,12 +142,12 @@ class Field:
         out: dict = {"name": self.name, "type": self.type, "label": dict(self.label)}
         if self.help is not None:
             out["help"] = dict(self.help)
-        for flag in ("required", "unique", "indexed", "pii", "readonly", "hidden"):
+        for flag in ("required", "unique", "indexed", "pii", "readonly", "hidden", "strict"):
             if getattr(self, flag):
                 out[flag] = self.pii if flag == "pii" else True
         if self.has_default:
             out["default"] = json_copy(self.default)
-        for key in ("max_length", "min", "max", "pattern"):
+        for key in ("max_length", "min", "max", "pattern", "match", "region"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         decimal = self.base_type in DECIMAL_TYPES
@@ -197,36 +204,8 @@ class Field:
             base_type=base,
             visible_if=json_copy(doc.get("visible_if")),
             required_if=json_copy(doc.get("required_if")),
+            match=doc.get("match"), region=doc.get("region"), strict=bool(doc.get("strict", False)),
         )
-
-
-@dataclass(frozen=True)
-class Index:
-    """A composite (multi-column) index of an entity, in column order.
-
-    ``fields`` may name system columns (``created_at``, ``updated_at``, ``owner_id``);
-    ``name`` None means the engine derives one from the entity and field names.
-    """
-
-    fields: tuple
-    unique: bool = False
-    name: str | None = None
-
-    def __post_init__(self):
-        if not isinstance(self.fields, tuple):
-            object.__setattr__(self, "fields", tuple(self.fields))
-
-    def to_dict(self) -> dict:
-        out: dict = {"fields": list(self.fields)}
-        if self.unique:
-            out["unique"] = True
-        if self.name is not None:
-            out["name"] = self.name
-        return out
-
-    @classmethod
-    def from_document(cls, doc: Mapping) -> "Index":
-        return cls(fields=tuple(doc["fields"]), unique=bool(doc.get("unique", False)), name=doc.get("name"))
 
 
 @dataclass(frozen=True)
@@ -321,6 +300,7 @@ class Package:
     layouts: tuple = ()
     roles: tuple = ()            # role documents, verbatim (see metadata.role_checks)
     permission_sets: tuple = ()  # the same shape: extra rights given to a user
+    settings: dict | None = None  # tenant-wide settings, e.g. {"phone_region": "CN"}
 
     def __post_init__(self):
         for attr in ("entities", "workflows", "rulesets", "templates", "layouts", "roles", "permission_sets"):
@@ -386,6 +366,8 @@ class Package:
         for attr in ("roles", "permission_sets"):
             if getattr(self, attr):
                 out[attr] = json_copy(list(getattr(self, attr)))
+        if self.settings:
+            out["settings"] = json_copy(self.settings)
         return out
 
     @classmethod
@@ -405,4 +387,5 @@ class Package:
             layouts=tuple(json_copy(dict(t)) for t in doc.get("layouts", ())),
             roles=tuple(json_copy(dict(r)) for r in doc.get("roles", ())),
             permission_sets=tuple(json_copy(dict(r)) for r in doc.get("permission_sets", ())),
+            settings=json_copy(doc["settings"]) if doc.get("settings") else None,
         )

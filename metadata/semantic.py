@@ -16,6 +16,7 @@ from .fieldtypes import (
     show, value_problem,
 )
 from .identifiers import identifier_problem
+from .match_checks import match_problems, settings_problems
 from .model import DECIMAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE, Field, Option
 from .pii import ENCRYPTABLE_TYPES, ENCRYPTED_CLASSES
 from .regex import pattern_problem
@@ -75,7 +76,7 @@ def semantic_problems(document, types: Mapping[str, str]) -> list[Problem]:
             problems += _entity_fields(fields, i, entity_names, types)
         if isinstance(entity.get("indexes"), list):
             problems += _entity_indexes(entity, i, types, index_names)
-    return problems
+    return problems + settings_problems(document.get("settings"))
 
 
 def _field_index_names(entity: dict, types) -> list[str]:
@@ -217,6 +218,7 @@ def _field(doc: dict, path: str, entity_names, types) -> list[Problem]:
     problems += _bounds(spec, path, base, type_name)
     problems += _default(spec, path, base, type_name)
     problems += _encryption(doc, path, base, type_name)
+    problems += match_problems(spec, path, base, type_name)
     return problems
 
 

@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from engine.api.openapi_access import access_paths
 from engine.api.openapi_drafts import draft_paths
 from engine.api.openapi_people import people_paths
+from engine.api.openapi_dedup import dedup_paths, with_duplicates
 from engine.api.openapi_privacy import privacy_paths
 from engine.records.filters import ENCRYPTED_OPERATORS
 from engine.records.pii import pii_fields
@@ -143,6 +144,7 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
     draft_paths(spec, _responses)
     people_paths(spec, _responses)
     privacy_paths(spec, _responses)
+    dedup_paths(spec, _responses)
     access_paths(spec, _responses, [e.name for e in compiled.package.entities if pii_fields(e)])
     _layout_paths(spec)
     spec.path(path="/openapi.json", operations={"get": {
@@ -154,6 +156,7 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
         for path, operations in paths.items():
             spec.path(path=path, operations=operations)
     document = spec.to_dict()
+    with_duplicates(document, compiled.package)
     document["info"]["x-language"] = language
     _entity_titles(document["components"]["schemas"], compiled.package, language)
     document["security"] = [{"bearer": []}]

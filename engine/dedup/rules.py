@@ -11,11 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from engine.normalise import DEFAULT_REGION, key_of, name_key
-
-KEY_SUFFIX = "__key"
-# The key a field of these base types has, when the field names no `match` of its own.
-KIND_OF_TYPE = {"phone": "phone", "email": "email"}
+from engine.matchkeys import KEY_SUFFIX, match_kind, phone_region
+from engine.normalise import key_of, name_key
 
 
 @dataclass(frozen=True)
@@ -68,22 +65,16 @@ def rules_of(metadata, entity) -> tuple[Rule, ...]:
     return metadata.memo(("dedup_rules", entity.name), lambda: _compile(metadata, entity))
 
 
-def region_of(metadata) -> str:
-    """The tenant's default region for phone numbers written without a country code."""
-    settings = getattr(metadata.package, "settings", None) or {}
-    return settings.get("phone_region") or DEFAULT_REGION
-
-
 def _compile(metadata, entity) -> tuple[Rule, ...]:
     table = metadata.tables[entity.name]
-    region = region_of(metadata)
+    region = phone_region(metadata.package)
 
     def compared(name: str) -> Compared:
         field = entity.field(name)
         key_column = table.c.get(name + KEY_SUFFIX)
-        kind = (getattr(field, "match", None) or KIND_OF_TYPE.get(field.base_type)) if key_column is not None else None
+        kind = match_kind(field) if key_column is not None else None
         return Compared(name, field.label, key_column if kind else table.c[name], kind, field.base_type,
-                        getattr(field, "region", None) or region)
+                        (field.region or region).upper())
 
     rules = []
     for doc in entity.duplicate_rules:

@@ -20,6 +20,7 @@ from engine.errors import Conflict, MigrationRefused, NotFound
 from engine.migration import MigrationResult, current_package, describe, parse_document, versions
 from engine.migration.checks import drop_refusal, refusal, run_checks
 from engine.migration.ddl import Migrator
+from engine.migration.match_keys import sync_keys
 from engine.migration.states import move_records
 from engine.packs import state
 from engine.packs.layers import effective_document, overlay_for, read_layers
@@ -170,6 +171,7 @@ class Publisher:
                 migrator = Migrator(conn, schema, old_pkg, package, old_tables,
                                     compile_tables(package, schema, keyring), version, request.restoring, keyring)
                 migrator.run(changes)
+                sync_keys(conn, schema, old_pkg, package, migrator.new_tables, changes)
                 if request.after_ddl is not None:
                     request.after_ddl(conn, migrator.new_tables, migrator.archives)
                 follow_publication(conn, schema, old_pkg, package, migrator.new_tables,

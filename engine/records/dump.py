@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from engine.crypto.columns import HASH_SUFFIX
 from engine.fieldstorage import CURRENCY_SUFFIX, dump_value
+from engine.matchkeys import key_specs, key_values
 from engine.timefmt import iso_utc
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "owner_id")
@@ -25,6 +26,9 @@ class RecordShape:
                 self.empty_columns[name + CURRENCY_SUFFIX] = None
             if name in self.hashed:
                 self.empty_columns[name + HASH_SUFFIX] = None
+        self.keys = key_specs(entity)  # match keys (engine.matchkeys), beside what was typed
+        for spec in self.keys:
+            self.empty_columns[spec.column] = None
 
     def dump(self, row, only=None) -> dict:
         """The record as JSON; `only` (field names, from `fields=`) limits it to those
@@ -59,7 +63,8 @@ class RecordShape:
 
     def to_columns(self, values: dict) -> dict:
         """Converted field values as column values (a currency fills two columns, a field
-        encrypted at rest its keyed hash too: the column types encrypt and hash)."""
+        encrypted at rest its keyed hash too: the column types encrypt and hash; a keyed
+        field its match key)."""
         columns = {}
         if self.hashed and self.keyring is not None:
             self.keyring.open()
@@ -74,4 +79,6 @@ class RecordShape:
                 columns[name] = value
                 if name in self.hashed:
                     columns[name + HASH_SUFFIX] = value
+        if self.keys:
+            columns.update(key_values(self.keys, values))
         return columns

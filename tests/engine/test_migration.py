@@ -135,7 +135,7 @@ def fill_contacts(session, *names):
 def test_apply_creates_tables_columns_indexes_and_foreign_keys(acme):
     columns = live_columns(acme, "contact")
     assert set(columns) == SYSTEM | {"full_name", "email", "phone", "birthday", "tier", "lifetime_value",
-                                     "consent_marketing", "account"}
+                                     "consent_marketing", "account", "email__key", "phone__key"}  # match keys
     assert columns["full_name"] is False and columns["email"] is True
     indexes = live_indexes(acme, "contact")
     assert indexes["ux_contact_email"] == (("email",), True)
@@ -513,7 +513,8 @@ def test_type_change_converts_stored_values(acme, crm_doc, old, value, new, expe
     acme.apply_metadata(with_changed(doc, "contact", "value", **{"precision": None, "scale": None, "options": None,
                                                                  **new}))
     assert [acme.records.get("contact", c["id"])["value"] for c in (ada, bob)] == [expected, None]
-    columns = {"currency": {"value", "value__currency"}}.get(new["type"], {"value"})
+    columns = {"currency": {"value", "value__currency"}, "email": {"value", "value__key"},  # + the match key
+               "phone": {"value", "value__key"}}.get(new["type"], {"value"})
     assert {c for c in live_columns(acme, "contact") if c.startswith("value")} == columns
 
 

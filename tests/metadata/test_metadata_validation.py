@@ -304,7 +304,7 @@ def test_schema_messages_are_plain_words():
     problems = check_package({"entities": [{"name": "a", "fields": [
         {"name": "x", "type": "string", "colour": "red", "label": {"EN": "X"}, "max_length": 0}]}], "v": 1})
     messages = {p.path: p.message for p in problems}
-    assert messages["/v"] == "unknown property 'v'; allowed: description, entities, layouts, permission_sets, roles, rulesets, templates, version, workflows"
+    assert messages["/v"] == "unknown property 'v'; allowed: description, entities, layouts, permission_sets, roles, rulesets, settings, templates, version, workflows"
     assert messages["/entities/0/fields/0/colour"].startswith("unknown property 'colour'")
     assert messages["/entities/0/fields/0/label"] == "'EN' is not a language tag; use tags such as 'en' or 'zh-CN'"
     assert messages["/entities/0/fields/0/max_length"] == "must be at least 1, got 0"

@@ -1,0 +1,123 @@
+"""Keeping the match key columns (engine.matchkeys) in step with the metadata, as a step
+of every publication and once for a tenant made before they existed: a key column a field
+gains is added, indexed and filled from the stored values; one it loses is dropped; the
+keys of a field whose type, match options or region changed are computed again. Plain
+alembic operations in the caller's transaction, on SQLite and PostgreSQL alike."""
+from __future__ import annotations
+
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import bindparam, inspect, select, text
+
+from engine.compiler import ENTITY_TABLE_OPTIONS, compile_tables, encrypts, key_index_name
+from engine.matchkeys import KEY_SUFFIX, key_column, key_specs, phone_region, with_regions
+from engine.systables import loom_table
+from tenants.storage import lock_key
+
+MARK = "match_keys"  # the loom_settings key saying the tenant's key columns are kept
+CHUNK = 1000
+# Changes after which a field's stored value (or the way its key is read) may differ.
+REKEYING = ("add_field", "alter_type", "alter_precision", "alter_reference", "alter_encryption",
+            "alter_required", "alter_default", "alter_other")
+
+
+def specs_of(package) -> dict:
+    """{entity: {field: KeySpec}} of a package (regions filled in from its settings)."""
+    if package is None:
+        return {}
+    return {e.name: {s.field: s for s in key_specs(with_regions(e, phone_region(package)))}
+            for e in package.entities}
+
+
+def sync_keys(conn, schema, old_pkg, package, tables, changes=None) -> list[str]:
+    """Bring every entity's key columns in line with `package` (`tables`: its compiled
+    tables, with the tenant's keys when a field is encrypted); `changes` (the publication's
+    diff, None: recompute every key) say which existing keys may be stale. Returns the
+    "entity.field" of the keys filled."""
+    old_specs, new_specs = specs_of(old_pkg), specs_of(package)
+    touched = None if changes is None else {
+        (c.entity, c.field) for c in changes if c.kind in REKEYING or c.kind == "add_entity"}
+    added_entities = set() if changes is None else {c.entity for c in changes if c.kind == "add_entity"}
+    regional = changes is not None and any(c.kind == "alter_settings" and c.field == "phone_region" for c in changes)
+    op = Operations(MigrationContext.configure(conn))
+    filled = []
+    for entity in package.entities:
+        wanted = new_specs[entity.name]
+        if not wanted and not old_specs.get(entity.name):
+            continue  # neither keeps keys: nothing to look at
+        present = set() if entity.name in added_entities else {
+            c["name"] for c in inspect(conn).get_columns(entity.name, schema=schema) if c["name"].endswith(KEY_SUFFIX)}
+        adding = [n for n in wanted if wanted[n].column not in present]
+        dropping = sorted(present - {s.column for s in wanted.values()})
+        _alter(op, schema, entity, adding, dropping)
+        stale = [n for n in wanted if n in adding or touched is None or entity.name in added_entities
+                 or (entity.name, n) in touched or (entity.name, None) in touched
+                 or old_specs.get(entity.name, {}).get(n) != wanted[n]
+                 or (regional and wanted[n].kind == "phone")]
+        for name in stale:
+            _fill(conn, tables[entity.name], wanted[name])
+            filled.append(f"{entity.name}.{name}")
+    _mark(conn, schema)
+    return filled
+
+
+def _alter(op, schema, entity, adding, dropping) -> None:
+    if dropping:
+        existing = {i["name"] for i in inspect(op.get_bind()).get_indexes(entity.name, schema=schema)}
+        for column in dropping:
+            name = key_index_name(entity.name, column.removesuffix(KEY_SUFFIX))
+            if name in existing:
+                op.drop_index(name, table_name=entity.name, schema=schema)
+    if adding or dropping:
+        with op.batch_alter_table(entity.name, schema=schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
+            for column in dropping:
+                batch.drop_column(column)
+            for name in adding:
+                batch.add_column(key_column(entity.field(name)))  # its type in DDL; the tables hash
+    for name in adding:
+        op.create_index(key_index_name(entity.name, name), entity.name, [name + KEY_SUFFIX], schema=schema)
+
+
+def _fill(conn, table, spec) -> None:
+    """Compute one field's keys from its stored values (the table's column types decrypt
+    an encrypted value and hash its key)."""
+    update = table.update().where(table.c.id == bindparam("_id")).values({spec.column: bindparam("_key")})
+    last = 0
+    while True:
+        rows = conn.execute(select(table.c.id, table.c[spec.field]).where(table.c.id > last)
+                            .order_by(table.c.id).limit(CHUNK)).all()
+        if not rows:
+            return
+        conn.execute(update, [{"_id": row[0], "_key": spec.key(row[1])} for row in rows])
+        last = rows[-1][0]
+
+
+def _mark(conn, schema) -> None:
+    settings = loom_table(schema, "loom_settings")
+    if conn.execute(select(settings.c.key).where(settings.c.key == MARK)).first() is None:
+        conn.execute(settings.insert().values(key=MARK, value="1"))
+
+
+def catch_up_keys(storage, extra_types=None) -> list[str] | None:
+    """For a tenant made before match keys: add and fill every key column its metadata asks
+    for, once (the mark in loom_settings); None when there was nothing to do."""
+    from engine.crypto.keyring import migration_keyring
+    from engine.migration import current_package
+
+    settings = loom_table(storage.schema, "loom_settings")
+    marked = select(settings.c.key).where(settings.c.key == MARK)
+    with storage.connect() as conn:
+        if conn.execute(marked).first() is not None:
+            return None
+    with storage.migration() as conn:
+        if conn.dialect.name == "postgresql":  # processes meeting the same tenant: one at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(f"{storage.schema}:tables")})
+        if conn.execute(marked).first() is not None:
+            return None
+        _version, package = current_package(conn, storage.schema, extra_types)
+        if package is None:
+            _mark(conn, storage.schema)
+            return []
+        keyring = migration_keyring(conn, storage.schema, f"tenant {storage.slug}", create=False) \
+            if encrypts(package) else None
+        return sync_keys(conn, storage.schema, None, package, compile_tables(package, storage.schema, keyring))
