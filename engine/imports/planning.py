@@ -105,7 +105,7 @@ class Planner:
                                    details=[{"field": "key", "message": "not mapped from any column"}])
         service.permissions.check_write(self.entity, {f.name: None for _, _, f in self.columns})
         self.column_of = {f.name: column for _, column, f in self.columns}
-        self._order = {f.name: i for i, f in enumerate(self.entity.fields)}
+        self._order = {f.name: i for i, _, f in self.columns}  # problems in the order of the columns
         self.loader = service.metadata.batch_loader(entity_name)
         self.repeats = self._repeats()
         self.dedup = duplicates.Matcher(self, options.on_duplicate)

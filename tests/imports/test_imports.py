@@ -56,8 +56,8 @@ def test_the_dry_run_reports_every_row_with_every_problem_and_its_column_and_wri
                             "birthday": "2024-01-05", "account": 1, "lifetime_value": "1234.50",
                             "consent_marketing": True, "tier": "gold"}
     assert [(p["column"], p["code"]) for p in rows[3].problems] == [
-        ("邮箱", "not_email"), ("电话", "not_phone"), ("生日", "not_date"), ("tier", "not_option"),
-        ("lifetime_value", "not_number"), ("consent_marketing", "not_boolean"), ("公司", "reference_not_found")]
+        ("邮箱", "not_email"), ("电话", "not_phone"), ("生日", "not_date"), ("公司", "reference_not_found"),
+        ("lifetime_value", "not_number"), ("consent_marketing", "not_boolean"), ("tier", "not_option")]
     assert rows[4].record_id == 1 and rows[4].data == {"full_name": "Old Two", "birthday": "2024-01-05",
                                                        "account": 1}  # consent_marketing was false
     assert rows[5].problems[0]["code"] == "repeated_key" and "repeats row 4" in rows[5].problems[0]["message"]
