@@ -14,7 +14,7 @@ import re
 from datetime import date
 
 from engine.fieldtypes import FieldInvalid
-from engine.records.export import FORMULA_STARTS
+from engine.records.export import needs_quote
 
 TRUE = {"true", "yes", "y", "1", "是", "对", "真", "t", "on", "x", "✓"}
 FALSE = {"false", "no", "n", "0", "否", "错", "假", "f", "off"}
@@ -174,4 +174,4 @@ _BY_TYPE = {
 def unquoted(text: str) -> str:
     """A text cell as exported: the quote an export puts before a formula-like value
     (see `engine.records.export`) taken off again."""
-    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
+    return text[1:] if text[:1] == "'" and needs_quote(text[1:]) else text

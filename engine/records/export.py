@@ -83,10 +83,16 @@ def _cell(value):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and (value[:1] in FORMULA_STARTS and not NUMBER.fullmatch(value)
-                                   or value[:1] == "'" and value[1:2] in FORMULA_STARTS):
+    if isinstance(value, str) and needs_quote(value):
         return "'" + value  # a spreadsheet must show it, not run it (CSV formula injection)
     return value
+
+
+def needs_quote(text: str) -> bool:
+    """Whether a text cell is written with a quote before it: it looks like a formula, or
+    it is such a quoted text itself (so that taking one quote off reads it back)."""
+    text = text.lstrip("'")
+    return text[:1] in FORMULA_STARTS and not NUMBER.fullmatch(text)
 
 
 def as_xlsx(records, header) -> bytes:
