@@ -352,7 +352,8 @@ class Planner:
         wanted = sorted(seen, key=str)
         taken = {}
         for i in range(0, len(wanted), LOOKUP):
-            for record_id, value in conn.execute(select(self.table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))):
+            stmt = select(self.table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))
+            for record_id, value in conn.execute(stmt):
                 taken[value] = record_id
         for plan in plans:
             value = plan.data.get(name) if plan.action != "refuse" else None

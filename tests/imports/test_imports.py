@@ -4,6 +4,7 @@ writes what the dry run said, in checkpointed chunks that a resume finishes afte
 crash; the refused rows come back in a file to fix and import again. SQLite and PostgreSQL."""
 import io
 import json
+from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
@@ -128,7 +129,6 @@ def test_xlsx_and_json_lines_import_and_a_saved_mapping_is_reused(crm):
     sheet = book.active
     sheet.append(["Full name", "E-mail", "Birthday", "Tier"])
     sheet.append(["Ann", "ann@x.org", None, "Silver"])
-    from datetime import datetime
     sheet.append(["Bo", "bo@x.org", datetime(2024, 1, 5), "gold"])
     out = io.BytesIO()
     book.save(out)
