@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from engine.errors import LoomError, ValidationFailed
+from engine.errors import Conflict, LoomError, ValidationFailed
 from engine.imports import runs
 from engine.records.pinning import held
 
@@ -64,13 +64,13 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
                     within(conn)
             planner.dedup.ours.update(outcome["ids"])
             return outcome
-        except ValidationFailed as exc:
+        except (ValidationFailed, Conflict) as exc:  # a record changed since the chunk was planned
             if not _refuse_failing(exc, creates, planner):
                 raise
     raise LoomError(f"chunk {chunk + 1} of the import keeps being refused", code="import_chunk_refused")
 
 
-def _refuse_failing(exc: ValidationFailed, creates, planner) -> bool:
+def _refuse_failing(exc, creates, planner) -> bool:
     """Refuse the creates the batch path named in `exc` (its details point at them)."""
     found = False
     for detail in exc.details:

@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from engine.cli import cli
 from engine.errors import NotFound, PluginFailed, ValidationFailed
 from engine.hookspecs import hookimpl
-from engine.imports import importer, mapping as mappings
-from engine.imports.planning import Options
+from engine.imports import importer, mapping as mappings, runs
+from engine.imports.planning import Options, Planner
+from engine.imports.reading import read_table
+from engine.imports.writing import write_chunk
 from engine.systables import loom_table
 
 CSV = ("姓名,邮箱,电话,生日,公司,lifetime_value,consent_marketing,tier,备注\n"
@@ -229,3 +231,16 @@ def test_a_natural_key_that_names_no_comparable_field_is_refused_with_its_path(a
         acme.check_document(document)
     found = {(d["field"], d["code"]) for d in refused.value.details}
     assert {("/entities/0/natural_key", "unknown_field"), ("/entities/1/natural_key", "not_matchable")} <= found
+
+
+def test_a_row_a_concurrent_write_made_invalid_after_planning_is_refused_and_the_rest_written(acme):
+    data = b"full_name,email\nA,a@x.org\nB,b@x.org\n"
+    table = read_table(data, "csv")
+    planner = Planner(acme.records, "contact", table, {"full_name": "full_name", "email": "email"}, Options())
+    plans = planner.plan(0, 2)
+    acme.records.create("contact", {"full_name": "Early", "email": "b@x.org"})  # after the plan, before the write
+    run_id = runs.create(acme.storage, "contact", "a.csv", data, {}, None)
+    outcome = write_chunk(acme.records, planner, run_id, 0, plans)
+    assert (outcome["created"], [r["row"] for r in outcome["refused"]]) == (1, [3])
+    assert outcome["refused"][0]["problems"][0]["field"] == "email"
+    assert sorted(c["full_name"] for c in acme.records.list("contact")["items"]) == ["A", "Early"]
