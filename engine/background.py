@@ -35,6 +35,7 @@ log = logging.getLogger("loom.background")
 # job kind -> the module holding its `check` and `run`
 KINDS: dict[str, str] = {
     "dedup_scan": "engine.dedup.job",
+    "import": "engine.imports.job",
 }
 
 STALE = timedelta(minutes=5)  # a running job without a heartbeat for this long lost its worker

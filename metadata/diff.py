@@ -251,7 +251,7 @@ def _entity_changes(old: Entity, new: Entity) -> list[Change]:
     changes = []
     if old.label != new.label:
         changes.append(Change("alter_label", new.name, old=old.label, new=new.label))
-    for attr in ("plural_label", "description", "privacy", "order", "hidden", "duplicate_rules"):
+    for attr in ("plural_label", "description", "privacy", "order", "hidden", "duplicate_rules", "natural_key"):
         if getattr(old, attr) != getattr(new, attr):
             changes.append(Change("alter_other", new.name, old={attr: getattr(old, attr)},
                                   new={attr: getattr(new, attr)}))

@@ -223,6 +223,7 @@ class Entity:
     order: int | None = None  # the place in the navigation (None: after those with one, by label)
     hidden: bool = False  # left out of the navigation and the search; records kept
     duplicate_rules: tuple = ()  # normalised duplicate rules (metadata.duplicate_checks), in document order
+    natural_key: str | None = None  # the field an import upserts on by default (metadata.natural_key_checks)
 
     def __post_init__(self):
         if not isinstance(self.fields, tuple):
@@ -258,6 +259,8 @@ class Entity:
             out["privacy"] = json_copy(self.privacy)
         if self.duplicate_rules:
             out["duplicate_rules"] = json_copy(list(self.duplicate_rules))
+        if self.natural_key is not None:
+            out["natural_key"] = self.natural_key
         return out
 
     @classmethod
@@ -275,6 +278,7 @@ class Entity:
             order=doc.get("order"),
             hidden=bool(doc.get("hidden", False)),
             duplicate_rules=normal_duplicate_rules(doc.get("duplicate_rules")),
+            natural_key=doc.get("natural_key"),
         )
 
 

@@ -21,6 +21,7 @@ from .role_checks import role_problems
 from .semantic import semantic_problems
 from .sharing_checks import sharing_problems
 from .duplicate_checks import duplicate_rule_problems
+from .natural_key_checks import natural_key_problems
 from .privacy_checks import privacy_problems
 from .workflow_checks import workflow_problems
 
@@ -110,6 +111,7 @@ def check_package(document, extra_types: Mapping[str, str] | None = None,
     problems += sharing_problems(document, types)
     problems += privacy_problems(document, types)
     problems += duplicate_rule_problems(document, types)
+    problems += natural_key_problems(document, types)
     problems += workflow_problems(document, types, known_actions, known_roles)
     problems += layout_problems(document, types)
     problems += role_problems(document)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData,
+    JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
     PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, false,
 )
 
@@ -161,7 +161,36 @@ def tenant_tables(schema: str | None) -> MetaData:
     _draft_tables(md)
     _privacy_tables(md)
     _key_tables(md)
+    _import_tables(md)
     return md
+
+
+def _import_tables(md: MetaData) -> None:
+    """Revision 0018: saved import mappings, import runs and their per-chunk checkpoints."""
+    when = DateTime(timezone=True)
+    Table("loom_import_mappings", md,
+          Column("name", String(64), primary_key=True),
+          Column("entity", String(48), nullable=False),
+          Column("columns", JSON, nullable=False),
+          Column("updated_at", when, nullable=False),
+          Column("updated_by", String(254)))
+    Table("loom_import_runs", md,
+          Column("id", ID, primary_key=True, autoincrement=True),
+          Column("entity", String(48), nullable=False),
+          Column("filename", String(255), nullable=False),
+          Column("source", LargeBinary, nullable=False),
+          Column("options", JSON, nullable=False),
+          Column("status", String(12), nullable=False),
+          Column("totals", JSON),
+          Column("created_by", String(254)),
+          Column("created_at", when, nullable=False),
+          Column("finished_at", when))
+    Table("loom_import_chunks", md,
+          Column("run_id", ID, nullable=False),
+          Column("chunk", Integer, nullable=False),
+          Column("outcome", JSON, nullable=False),
+          Column("at", when, nullable=False),
+          PrimaryKeyConstraint("run_id", "chunk", name="pk_loom_import_chunks"))
 
 
 def _privacy_tables(md: MetaData) -> None:

@@ -153,16 +153,18 @@ def _target_problems(package, entity_name, action, path) -> list:
 @hookimpl
 def loom_blueprints():
     from workflows.api import workflow_api
+    from workflows.imports_api import imports_api
     from workflows.notify.api import notifications
 
-    return [workflow_api, notifications]
+    return [workflow_api, notifications, imports_api]
 
 
 @hookimpl
 def loom_openapi_paths(package):
+    from workflows.imports_openapi import import_paths
     from workflows.openapi import openapi_paths
 
-    return openapi_paths(package)
+    return {**openapi_paths(package), **import_paths(package)}
 
 
 @hookimpl

@@ -1,5 +1,6 @@
 """Exporting records: every record a caller may read that matches the list filters,
-read in keyset batches (constant memory, no OFFSET) and written as JSON lines or CSV.
+read in keyset batches (constant memory, no OFFSET) and written as JSON lines, CSV or
+an XLSX workbook.
 
 Export is a read path like list, so the same sharing condition is added to each batch."""
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import re
 from dataclasses import replace
 
+from openpyxl import Workbook
+
 from engine.errors import BadQuery
 from engine.records import query as list_query
 from engine.records.dump import SYSTEM_FIELDS
@@ -18,6 +21,7 @@ BATCH = 500
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 NOT_FOR_EXPORT = ("limit", "cursor")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+SHEET = "records"
 NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
@@ -79,9 +83,28 @@ def _cell(value):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS and not NUMBER.fullmatch(value):
+    if isinstance(value, str) and needs_quote(value):
         return "'" + value  # a spreadsheet must show it, not run it (CSV formula injection)
     return value
+
+
+def needs_quote(text: str) -> bool:
+    """Whether a text cell is written with a quote before it: it looks like a formula, or
+    it is such a quoted text itself (so that taking one quote off reads it back)."""
+    text = text.lstrip("'")
+    return text[:1] in FORMULA_STARTS and not NUMBER.fullmatch(text)
+
+
+def as_xlsx(records, header) -> bytes:
+    """A workbook of one sheet: the header row, then a row per record (cells as in CSV)."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(SHEET)
+    sheet.append(header)
+    for record in records:
+        sheet.append([_cell(record.get(name)) for name in header])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _drain(buffer) -> str:

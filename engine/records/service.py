@@ -273,10 +273,12 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         return event.record, event
 
     @one_version
-    def create_many(self, entity_name, items, allow_duplicates=False):
+    def create_many(self, entity_name, items, allow_duplicates=False, within=None):
         """Validate every item first; write all of them in one transaction, or none.
         Returns the new ids in the order of `items`. A blocking duplicate rule refuses
-        the items it matches (`allow_duplicates` overrides an overridable one)."""
+        the items it matches (`allow_duplicates` overrides an overridable one).
+        `within(conn, ids)`, when given, is the caller's last step in that transaction
+        (an import's updates and checkpoint)."""
         entity, table, shape = self._entity(entity_name)
         self.permissions.require(entity, "create")
         self.permissions.require(entity, "import")
@@ -324,7 +326,9 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                     events.append(self.event(entity, "created", record_id, record or {"id": record_id},
                                              changes, at))
                 insert_all(conn, [record_rows(table, rows)])
-                events = self._finish(conn, events, audits, at, last=True)
+                events = self._finish(conn, events, audits, at, last=within is None)
+                if within is not None:
+                    within(conn, ids)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
                                           indexed=True) from None

@@ -1,0 +1,162 @@
+"""`loom import` and `loom export`: a file into an entity's records (a dry run unless
+--commit) and an entity's records into a file that imports back."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from engine.cli.common import echo_json, pass_install, read_json_file
+from engine.errors import LoomError, ValidationFailed
+from engine.imports import importer, mapping as mappings, runs
+from engine.imports.exporting import export_file
+from engine.imports.planning import ON_DUPLICATE, Options
+from engine.imports.reading import FORMATS, format_of
+from engine.imports.report import problems_text
+
+
+class _Bar:
+    """The import's progress as a click progress bar on stderr."""
+
+    def __init__(self):
+        self.bar = None
+
+    def total(self, n: int) -> None:
+        self.bar = click.progressbar(length=n, label="importing", file=sys.stderr)
+        self.bar.__enter__()
+
+    def advance(self, k: int = 1) -> None:
+        self.bar.update(k)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _mapping(value):
+    """--mapping: a JSON file of {column: field}, or the name of a saved mapping."""
+    if value is None:
+        return None
+    if os.path.isfile(value):
+        return read_json_file(value)
+    return value
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise LoomError(f"cannot read {path}: {exc.strerror}", code="file_error") from None
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise LoomError(f"cannot write {path}: {exc.strerror}", code="file_error") from None
+
+
+def _refused_path(path: str) -> str:
+    stem, ext = os.path.splitext(path)
+    return f"{stem}.refused{ext}"
+
+
+@click.command("import")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("entity")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--mapping", "mapping_given", metavar="NAME|FILE", help="A saved mapping's name or a JSON file "
+              "of {column: field} (default: suggested from the header).")
+@click.option("--save-mapping", metavar="NAME", help="Save the mapping used under NAME.")
+@click.option("--key", metavar="FIELD", help="Upsert on this natural key: a row whose key exists updates it.")
+@click.option("--on-duplicate", type=click.Choice(ON_DUPLICATE),
+              help="What a duplicate rule's match does (default: the rule's action).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: by the file name.")
+@click.option("--encoding", help="CSV/JSONL text encoding (default: UTF-8, else GB18030).")
+@click.option("--sheet", help="XLSX: the sheet to read (default: the first).")
+@click.option("--chunk-size", type=int, default=1000, show_default=True, help="Rows written per transaction.")
+@click.option("--commit", is_flag=True, help="Write (without it: a dry run that writes nothing).")
+@click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish run RUN_ID that stopped (same FILE).")
+@click.option("--refused", "refused_path", metavar="FILE", help="Where to write the refused rows "
+              "(default with --commit: FILE.refused.<ext> beside FILE).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_install
+def import_command(install, tenant_slug, entity, path, mapping_given, save_mapping, key, on_duplicate, fmt,
+                   encoding, sheet, chunk_size, commit, resume_id, refused_path, as_json):
+    """Import FILE (CSV, XLSX or JSON Lines) into ENTITY of TENANT: a dry run reporting
+    every row, unless --commit."""
+    service = install.session(tenant_slug).records
+    data = _read(path)
+    source = importer.Source(os.path.basename(path), data, fmt, encoding, sheet)
+    options = Options(key, on_duplicate, chunk_size)
+    bar = _Bar()
+    try:
+        if resume_id is not None:
+            run = runs.get(service.storage, resume_id)
+            if run["source"] != data or run["entity"] != entity:
+                raise ValidationFailed(f"run {resume_id} imported another file or entity: resume it with its own",
+                                       code="bad_import_resume")
+            result = importer.resume(service, run["id"], None if as_json else bar)
+        elif commit:
+            result = importer.commit(service, entity, source, _mapping(mapping_given), options,
+                                     None if as_json else bar)
+        else:
+            result = importer.dry_run(service, entity, source, _mapping(mapping_given), options)
+    finally:
+        bar.close()
+    if save_mapping:
+        mappings.save(service.storage, save_mapping, entity, result.mapping)
+    if result.totals["refused"] and (refused_path or result.committed):
+        refused_path = refused_path or _refused_path(path)
+        _write(refused_path, result.refused_file)
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    _print(result, refused_path if result.totals["refused"] else None, save_mapping)
+
+
+def _print(result, refused_path, save_mapping) -> None:
+    for column, field in result.mapping.items():
+        click.echo(f"column {column} -> {field}" if field else f"column {column} (unmapped)")
+    for row in result.rows:
+        line = f"row {row.row}\t{row.action}"
+        if row.record_id is not None:
+            line += f"\trecord {row.record_id}"
+        if row.reason:
+            line += f"\t{row.reason}"
+        if row.problems:
+            line += "\t" + problems_text(row.problems)
+        for match in row.duplicates:
+            line += f"\tduplicate of {match['record_id']} ({match['rule']}, {match['score']}: " \
+                    f"{'; '.join(match['reasons'])})"
+        click.echo(line)
+    if result.committed:
+        for refused in result.refused:
+            click.echo(f"row {refused['row']}\trefuse\t{problems_text(refused['problems'])}")
+    totals = result.totals
+    verb = f"imported (run {result.run_id})" if result.committed else "dry run, nothing written"
+    click.echo(f"{verb}: read {totals['read']}, created {totals['created']}, updated {totals['updated']}, "
+               f"skipped {totals['skipped']}, refused {totals['refused']}")
+    if refused_path:
+        click.echo(f"refused rows written to {refused_path}")
+    if save_mapping:
+        click.echo(f"mapping saved as {save_mapping}")
+
+
+@click.command("export")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("entity")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: by the file name.")
+@click.option("--mapping", "mapping_given", metavar="NAME|FILE", help="Columns as this mapping names them.")
+@pass_install
+def export_command(install, tenant_slug, entity, path, fmt, mapping_given):
+    """Write every ENTITY record of TENANT to FILE (CSV, XLSX or JSON Lines)."""
+    service = install.session(tenant_slug).records
+    data = export_file(service, entity, format_of(path, fmt), _mapping(mapping_given))
+    _write(path, data)
+    click.echo(f"exported {entity} to {path}")
+

@@ -1,0 +1,138 @@
+"""Importing a file into an entity, for the CLI, the API and the background job: the dry
+run (the default: every row's plan and the totals, nothing written), the real run (a
+run row keeping the file, then the chunks) and the resume of a run that stopped."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dataclass_field
+
+from engine.errors import ValidationFailed
+from engine.imports import mapping as mappings, report, runs
+from engine.imports.planning import Options, Planner
+from engine.imports.reading import format_of, read_table
+from engine.imports.writing import write_all
+
+MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to import and how to read it."""
+
+    filename: str
+    data: bytes
+    format: str | None = None  # None: by the file name's extension
+    encoding: str | None = None  # None: UTF-8 (with or without BOM), else GB18030
+    sheet: str | None = None  # XLSX: None is the first sheet
+
+
+@dataclass
+class Result:
+    """What an import did (or, in a dry run, would do)."""
+
+    entity: str
+    mapping: dict
+    unmapped: list
+    totals: dict
+    rows: list = dataclass_field(default_factory=list)  # RowPlan of every row (a dry run)
+    refused: list = dataclass_field(default_factory=list)  # [{"row", "problems"}]
+    run_id: int | None = None
+    committed: bool = False
+    refused_file: bytes | None = None
+
+    def to_dict(self) -> dict:
+        out = {"entity": self.entity, "committed": self.committed, "mapping": self.mapping,
+               "unmapped": self.unmapped, "totals": self.totals}
+        if self.run_id is not None:
+            out["run_id"] = self.run_id
+        if self.rows:
+            out["rows"] = [r.to_dict() for r in self.rows]
+        else:
+            out["refused"] = self.refused
+        return out
+
+
+def _planner(service, entity: str, source: Source, given_mapping, options: Options):
+    if len(source.data) > MAX_BYTES:
+        raise ValidationFailed(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB", code="bad_import_file")
+    fmt = format_of(source.filename, source.format)
+    table = read_table(source.data, fmt, source.encoding, source.sheet)
+    entity_model, _table, _shape = service._entity(entity)
+    columns = mappings.resolve(service.storage, entity_model, table.header, given_mapping)
+    return table, columns, Planner(service, entity, table, columns, options)
+
+
+def dry_run(service, entity: str, source: Source, given_mapping=None, options: Options = Options()) -> Result:
+    """Every row's plan and the totals; nothing is written."""
+    table, columns, planner = _planner(service, entity, source, given_mapping, options)
+    rows = []
+    size = options.chunk_size
+    for start in range(0, len(table.rows), size):
+        rows += planner.plan(start, min(len(table.rows), start + size))
+    outcome = {"created": sum(r.action == "create" for r in rows), "updated": sum(r.action == "update" for r in rows),
+               "skipped": sum(r.action == "skip" for r in rows),
+               "refused": [{"row": r.row, "problems": r.problems} for r in rows if r.action == "refuse"]}
+    return Result(entity, columns, planner.unmapped, report.totals(len(table.rows), [outcome]), rows,
+                  outcome["refused"], refused_file=report.refused_file(table, outcome["refused"]))
+
+
+def keep(service, entity: str, source: Source, given_mapping=None, options: Options = Options(),
+         status: str = "running") -> int:
+    """A run row holding the file, its mapping (resolved now) and the options, checked
+    first; its id. `commit` and the background job start from it."""
+    _table, columns, _planner_ = _planner(service, entity, source, given_mapping, options)
+    run_options = {"format": format_of(source.filename, source.format), "encoding": source.encoding,
+                   "sheet": source.sheet, "mapping": columns, "key": options.key,
+                   "on_duplicate": options.on_duplicate, "chunk_size": options.chunk_size}
+    return runs.create(service.storage, entity, source.filename, source.data, run_options, service.actor_email,
+                       status)
+
+
+def commit(service, entity: str, source: Source, given_mapping=None, options: Options = Options(),
+           progress=None) -> Result:
+    """The real run: a run row (the file, the mapping and the options), then every chunk."""
+    return resume(service, keep(service, entity, source, given_mapping, options), progress)
+
+
+def _of_run(service, run):
+    given = run["options"]
+    table = read_table(run["source"], given["format"], given["encoding"], given["sheet"])
+    options = Options(given["key"], given["on_duplicate"], given["chunk_size"])
+    return table, Planner(service, run["entity"], table, given["mapping"], options)
+
+
+def dry_run_of(service, run_id) -> Result:
+    """The dry run of a kept run's file."""
+    run = runs.get(service.storage, run_id)
+    given = run["options"]
+    return dry_run(service, run["entity"], Source(run["filename"], run["source"], given["format"],
+                                                   given["encoding"], given["sheet"]), given["mapping"],
+                   Options(given["key"], given["on_duplicate"], given["chunk_size"]))
+
+
+def refused_of(service, run_id) -> tuple[str, bytes]:
+    """The refused-rows file of a run (its name and bytes), from its checkpoints."""
+    run = runs.get(service.storage, run_id)
+    given = run["options"]
+    table = read_table(run["source"], given["format"], given["encoding"], given["sheet"])
+    refused = [r for _, o in sorted(runs.committed(service.storage, run["id"]).items()) for r in o["refused"]]
+    stem = run["filename"].rsplit(".", 1)[0]
+    return f"{stem}.refused.{given['format']}", report.refused_file(table, refused)
+
+
+def resume(service, run_id, progress=None) -> Result:
+    """Write the chunks of run `run_id` that have no checkpoint yet (all of them for a new
+    run), then its reconciliation. A finished run is reported as it finished."""
+    run = runs.get(service.storage, run_id)
+    given = run["options"]
+    table, planner = _of_run(service, run)
+    try:
+        done = write_all(service, planner, run["id"], progress)
+    except Exception as exc:  # a refused chunk or a crash: the run stays resumable
+        runs.finish(service.storage, run["id"], "failed", {"error": str(exc)})
+        raise
+    outcomes = [done[chunk] for chunk in sorted(done)]
+    totals = report.totals(len(table.rows), outcomes)
+    refused = [r for o in outcomes for r in o["refused"]]
+    runs.finish(service.storage, run["id"], "done", totals)
+    return Result(run["entity"], given["mapping"], planner.unmapped, totals, refused=refused, run_id=run["id"],
+                  committed=True, refused_file=report.refused_file(table, refused))

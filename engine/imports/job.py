@@ -1,0 +1,26 @@
+"""The background job kind "import": a kept import run (`importer.keep`), dry-run or
+written, with its progress; a worker that died is resumed from the run's checkpoints."""
+from __future__ import annotations
+
+from engine.errors import Forbidden, ValidationFailed
+from engine.imports import importer, runs
+
+
+def check(session, params) -> dict:
+    run_id, commit = params.get("run_id"), params.get("commit", False)
+    if isinstance(run_id, bool) or not isinstance(run_id, int) or not isinstance(commit, bool):
+        raise ValidationFailed("an import job takes a run_id and commit (true or false)",
+                               details=[{"field": "params.run_id", "message": "the id of a kept import run"}])
+    run = runs.get(session.storage, run_id)
+    actor = session.actor
+    if actor is not None and not actor.is_admin and run["created_by"] != actor.email:
+        raise Forbidden("only who uploaded an import's file (or an admin) may run it", code="not_your_import")
+    return {"run_id": run_id, "commit": commit}
+
+
+def run(session, params, progress) -> dict:
+    if not params["commit"]:
+        return importer.dry_run_of(session.records, params["run_id"]).to_dict()
+    result = importer.resume(session.records, params["run_id"], progress).to_dict()
+    result["refused"] = len(result["refused"])  # the rows themselves: GET …/imports/runs/{id}/refused
+    return result

@@ -1,0 +1,370 @@
+"""The plan of an import (what its dry run reports and its real run writes): for each
+row, create, update (only the fields that change), skip or refuse, with every problem
+and the column it came from.
+
+A row's cells are converted per field type (`converting`), references resolved by the
+natural key of their target (its declared `natural_key`, else its `external_id`, `name`,
+`number`, `code` or `email`),
+then judged by the record service's batch loader, as any record the API takes. A row
+whose key (`--key`) names an existing record updates it; a key repeated in the file is
+refused at its second row (without `--key`, the entity's declared `natural_key` is the key
+when a column is mapped to it); duplicate rules decide about the rows that would be new."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field as dataclass_field, replace
+
+from sqlalchemy import select
+
+from engine.errors import ValidationFailed
+from engine.fieldtypes import FieldInvalid
+from engine.imports import duplicates
+from engine.imports.converting import convert, empty
+from engine.records.conditional import conditional, missing
+from engine.records.integrity import reference_problems
+
+ACTIONS = ("create", "update", "skip", "refuse")
+ON_DUPLICATE = ("skip", "update", "create")
+REFERENCE_KEYS = ("external_id", "name", "number", "code", "email")
+KEY_TYPES = ("string", "email", "phone", "url", "integer", "choice", "date")
+LOOKUP = 500  # values per IN (...) of a lookup
+WHOLE = re.compile(r"[0-9]{1,18}")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What an import does besides reading: the natural key it upserts on, what a
+    duplicate-rule match does, how many rows a chunk writes."""
+
+    key: str | None = None
+    on_duplicate: str | None = None  # None: by the matching rule's action (block: skip, warn: create)
+    chunk_size: int = 1000
+
+
+@dataclass
+class RowPlan:
+    """One row's fate. `row` is its line (the header is line 1); `data` the fields a
+    create sets or an update changes; `problems` [{column, field, code, message}];
+    `duplicates` the existing records a duplicate rule matched, with their reasons."""
+
+    row: int
+    action: str
+    record_id: int | None = None
+    data: dict | None = None
+    problems: list = dataclass_field(default_factory=list)
+    duplicates: list = dataclass_field(default_factory=list)
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        out = {"row": self.row, "action": self.action}
+        for name in ("record_id", "reason"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.problems:
+            out["problems"] = self.problems
+        if self.duplicates:
+            out["duplicates"] = self.duplicates
+        return out
+
+
+def check_options(entity, options: Options) -> None:
+    details = []
+    if options.key is not None:
+        key = entity.field(options.key)
+        if key is None:
+            details.append({"field": "key", "message": f"{entity.name} has no field {options.key!r}"})
+        elif (key.base_type or key.type) not in KEY_TYPES:
+            details.append({"field": "key", "message": f"a {key.type} field cannot be a natural key"})
+    if options.on_duplicate is not None and options.on_duplicate not in ON_DUPLICATE:
+        details.append({"field": "on_duplicate", "message": f"must be one of {', '.join(ON_DUPLICATE)}"})
+    if not isinstance(options.chunk_size, int) or not 1 <= options.chunk_size <= 10_000:
+        details.append({"field": "chunk_size", "message": "must be a whole number from 1 to 10000"})
+    if details:
+        raise ValidationFailed("the import's options are wrong", code="bad_import_options", details=details)
+
+
+class Planner:
+    """Plans the rows of one file for one entity, a range of rows at a time (a chunk),
+    against the records as they are when the range is planned."""
+
+    def __init__(self, service, entity_name: str, table, mapping: dict, options: Options):
+        self.service = service
+        self.entity, self.table, self.shape = service._entity(entity_name)
+        check_options(self.entity, options)
+        service.permissions.require(self.entity, "create")
+        service.permissions.require(self.entity, "import")
+        self.file = table
+        self.columns = [(i, column, self.entity.field(f)) for i, (column, f) in
+                        enumerate((c, mapping.get(c)) for c in table.header) if f]
+        declared = self.entity.natural_key
+        if options.key is None and declared is not None and declared in {f.name for _, _, f in self.columns}:
+            options = replace(options, key=declared)  # the entity's natural key, when the file has it
+        self.options = options
+        if options.key is not None and options.key not in {f.name for _, _, f in self.columns}:
+            raise ValidationFailed(f"no column is mapped to the key field {options.key!r}", code="bad_import_options",
+                                   details=[{"field": "key", "message": "not mapped from any column"}])
+        service.permissions.check_write(self.entity, {f.name: None for _, _, f in self.columns})
+        self.column_of = {f.name: column for _, column, f in self.columns}
+        self._order = {f.name: i for i, _, f in self.columns}  # problems in the order of the columns
+        self.loader = service.metadata.batch_loader(entity_name)
+        self.repeats = self._repeats()
+        self.dedup = duplicates.Matcher(self, options.on_duplicate)
+
+    @property
+    def unmapped(self) -> list[str]:
+        mapped = {column for _, column, _ in self.columns}
+        return [c for c in self.file.header if c not in mapped]
+
+    def __len__(self) -> int:
+        return len(self.file.rows)
+
+    def _repeats(self) -> dict:
+        """{row index: the row index where its key first appears}, for keys the file repeats."""
+        if self.options.key is None:
+            return {}
+        index = next(i for i, _, f in self.columns if f.name == self.options.key)
+        first, repeats = {}, {}
+        for number, row in enumerate(self.file.rows):
+            cell = row[index]
+            if empty(cell):
+                continue
+            value = str(cell).strip()
+            if value in first:
+                repeats[number] = first[value]
+            else:
+                first[value] = number
+        return repeats
+
+    # -- one range of rows ------------------------------------------------------------
+    def plan(self, start: int, stop: int) -> list[RowPlan]:
+        plans, data = [], []
+        for number in range(start, stop):
+            plan, values = self._convert(number)
+            plans.append(plan)
+            data.append(values)
+        with self.service.storage.connect() as conn:
+            self._resolve_references(conn, plans, data)
+            existing = self._existing(conn, plans, data)
+            for plan, values in zip(plans, data):
+                self._judge(plan, values, existing)
+            self._check_creates(conn, plans)
+            self.dedup.apply(conn, plans)
+        return plans
+
+    def _convert(self, number: int):
+        row = self.file.rows[number]
+        plan = RowPlan(row=number + 2, action="create")
+        values = {}
+        for index, column, field in self.columns:
+            cell = row[index]
+            if empty(cell):
+                continue
+            if (field.base_type or field.type) == "reference":
+                values[field.name] = cell
+                continue
+            try:
+                values[field.name] = convert(field, cell)
+            except FieldInvalid as exc:
+                plan.problems.append(self._problem(field.name, exc.code, str(exc)))
+        if number in self.repeats:
+            key = self.options.key
+            plan.problems.append(self._problem(key, "repeated_key",
+                                               f"{key} {str(row[self._index_of(key)]).strip()!r} repeats row "
+                                               f"{self.repeats[number] + 2}"))
+        return plan, values
+
+    def _index_of(self, field_name: str) -> int:
+        return next(i for i, _, f in self.columns if f.name == field_name)
+
+    def _problem(self, field_name: str, code: str, message: str) -> dict:
+        return {"column": self.column_of.get(field_name), "field": field_name, "code": code, "message": message}
+
+    def _resolve_references(self, conn, plans, data) -> None:
+        """Each reference cell that is not a record id becomes the id of the one record of
+        the target whose natural key holds it."""
+        for _, column, field in self.columns:
+            if (field.base_type or field.type) != "reference":
+                continue
+            texts = {str(v[field.name]).strip() for v in data if field.name in v and not _is_id(v[field.name])}
+            found = self._lookup(conn, field.to, texts) if texts else {}
+            for plan, values in zip(plans, data):
+                if field.name not in values:
+                    continue
+                cell = values[field.name]
+                if _is_id(cell):
+                    values[field.name] = int(str(cell).strip())
+                    continue
+                text = str(cell).strip()
+                ids = found.get(text)
+                if ids is None:
+                    plan.problems.append(self._problem(field.name, "reference_not_found",
+                                                       f"no {field.to} record has {text!r} as its "
+                                                       f"{' or '.join(self._keys_of(field.to))}"))
+                elif len(ids) > 1:
+                    plan.problems.append(self._problem(field.name, "ambiguous_reference",
+                                                       f"{text!r} names {len(ids)} {field.to} records "
+                                                       f"({', '.join(map(str, sorted(ids)[:5]))}): give its id"))
+                else:
+                    values[field.name] = next(iter(ids))
+                    continue
+                del values[field.name]
+
+    def _keys_of(self, entity_name: str) -> list[str]:
+        """The fields a reference cell may name a target by: its natural key, then the usual ones."""
+        target = self.service.metadata.entity(entity_name)
+        names = dict.fromkeys(([target.natural_key] if target.natural_key else []) + list(REFERENCE_KEYS))
+        return [name for name in names if target.field(name) is not None] or ["id"]
+
+    def _lookup(self, conn, entity_name: str, texts: set) -> dict:
+        """{text: {ids}} by the first natural key of the target that holds the text."""
+        target = self.service.metadata.entity(entity_name)
+        table = self.service.metadata.tables[entity_name]
+        readable = self.service.sharing.read_clause(target)
+        found: dict = {}
+        for name in self._keys_of(entity_name):
+            if name == "id":
+                break
+            wanted = sorted(texts - set(found))
+            for i in range(0, len(wanted), LOOKUP):
+                stmt = select(table.c.id, table.c[name]).where(table.c[name].in_(wanted[i:i + LOOKUP]))
+                if readable is not None:
+                    stmt = stmt.where(readable)
+                by_key: dict = {}
+                for record_id, value in conn.execute(stmt):
+                    by_key.setdefault(str(value), set()).add(record_id)
+                found.update(by_key)
+        return found
+
+    def _existing(self, conn, plans, data) -> dict:
+        """{key value: the existing record as JSON} for the keys of these rows."""
+        key = self.options.key
+        if key is None:
+            return {}
+        wanted = []
+        for plan, values in zip(plans, data):
+            if key in values and not plan.problems:
+                loaded, errors = self.loader.load_one({key: values[key]})
+                if not any(p.path == key for p in errors):
+                    wanted.append(loaded[key])
+        column = self.table.c[key]
+        found = {}
+        readable = self.service.sharing.read_clause(self.entity)
+        unique_wanted = sorted(set(wanted), key=str)
+        for i in range(0, len(unique_wanted), LOOKUP):
+            stmt = select(self.table).where(column.in_(unique_wanted[i:i + LOOKUP]))
+            if readable is not None:
+                stmt = stmt.where(readable)
+            for row in conn.execute(stmt).mappings():
+                found.setdefault(row[key], []).append(self.shape.dump(row))
+        return found
+
+    def _judge(self, plan: RowPlan, values: dict, existing: dict) -> None:
+        """Create, update, skip (unchanged) or refuse, by the batch loader's verdict; a
+        refused row is judged too, so that it reports every problem it has at once."""
+        if plan.problems:
+            self._refuse_all(plan, values)
+            return
+        key = self.options.key
+        if key is not None and key in values:
+            key_loaded, _ = self.loader.load_one({key: values[key]})
+            matches = existing.get(key_loaded.get(key), [])
+            if len(matches) > 1:
+                plan.problems.append(self._problem(key, "ambiguous_key", f"{key} {values[key]!r} names "
+                                                   f"{len(matches)} records: the key is not unique"))
+                plan.action = "refuse"
+                return
+            if matches:
+                self._update(plan, values, matches[0])
+                return
+        loaded, errors = self.loader.load_one(values)
+        problems = [self._problem(p.path, p.code, p.message) for p in errors]
+        if not problems and conditional(self.entity):
+            problems = [self._problem(p.path, p.code, p.message)
+                        for p in missing(self.entity, self.shape.dump_values(loaded))]
+        if problems:
+            plan.problems += problems
+            plan.action = "refuse"
+            return
+        plan.data = self.shape.dump_values({k: v for k, v in loaded.items() if k in values})
+
+    def update_match(self, plan: RowPlan, record: dict) -> None:
+        """Turn a planned create into the update of `record` (a duplicate it matched)."""
+        self._update(plan, plan.data, record)
+
+    def _refuse_all(self, plan: RowPlan, values: dict) -> None:
+        """Add the loader's problems with the fields that converted (a required field the
+        row leaves empty included) to the problems `plan` has already."""
+        named = {p["field"] for p in plan.problems}
+        _, errors = self.loader.load_one(values)
+        plan.problems += [self._problem(p.path, p.code, p.message) for p in errors
+                          if p.path not in named and not (p.code == "required" and p.path in named)]
+        plan.problems.sort(key=lambda p: self._order.get(p["field"], len(self._order)))
+        plan.action, plan.data = "refuse", None
+
+    def _update(self, plan: RowPlan, values: dict, record: dict) -> None:
+        current = {f.name: record[f.name] for f in self.entity.fields}
+        loaded, errors = self.loader.load_one({**current, **values})
+        problems = [self._problem(p.path, p.code, p.message) for p in errors if p.path in values]
+        if problems:
+            plan.problems += problems
+            plan.action = "refuse"
+            return
+        dumped = self.shape.dump_values({k: loaded[k] for k in values})
+        changes = {k: v for k, v in dumped.items() if record[k] != v}
+        plan.record_id = record["id"]
+        if not changes:
+            plan.action, plan.reason = "skip", "unchanged"
+            return
+        if conditional(self.entity):
+            problems = [self._problem(p.path, p.code, p.message)
+                        for p in missing(self.entity, {**record, **changes})]
+            if problems:
+                plan.problems += problems
+                plan.action = "refuse"
+                return
+        plan.action, plan.data = "update", changes
+
+    def _check_creates(self, conn, plans) -> None:
+        """The checks the database would make of the new rows: references to missing (or
+        unreadable) records, and unique fields already taken (in the file or the table)."""
+        creates = [p for p in plans if p.action in ("create", "update")]
+        if not creates:
+            return
+        for detail in reference_problems(conn, self.service.metadata, self.entity, [p.data for p in creates],
+                                         indexed=True, sharing=self.service.sharing):
+            _, index, name = detail["field"].split("/", 2)
+            self._refuse(creates[int(index)], name, detail.get("code", "reference_not_found"), detail["message"])
+        for field in self.entity.fields:
+            if field.unique and field.name != self.options.key:
+                self._check_unique(conn, field.name, [p for p in creates if p.action != "refuse"])
+
+    def _check_unique(self, conn, name: str, plans) -> None:
+        column = self.table.c[name]
+        seen = {}
+        for plan in plans:
+            value = plan.data.get(name)
+            if value is None:
+                continue
+            if value in seen:
+                self._refuse(plan, name, "not_unique", f"{name} {value!r} is also in row {seen[value]}")
+            else:
+                seen[value] = plan.row
+        wanted = sorted(seen, key=str)
+        taken = {}
+        for i in range(0, len(wanted), LOOKUP):
+            stmt = select(self.table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))
+            for record_id, value in conn.execute(stmt):
+                taken[value] = record_id
+        for plan in plans:
+            value = plan.data.get(name) if plan.action != "refuse" else None
+            if value in taken and taken[value] != plan.record_id:
+                self._refuse(plan, name, "not_unique", f"{name} {value!r} is taken by record {taken[value]}")
+
+    def _refuse(self, plan: RowPlan, name: str, code: str, message: str) -> None:
+        plan.problems.append(self._problem(name, code, message))
+        plan.action, plan.data = "refuse", None
+
+
+def _is_id(cell) -> bool:
+    return (isinstance(cell, int) and not isinstance(cell, bool)) or (
+        isinstance(cell, str) and WHOLE.fullmatch(cell.strip()) is not None)

@@ -1,0 +1,153 @@
+"""Reading an import file into a header and rows of cells: CSV in any common encoding
+(UTF-8 with or without a BOM, GB18030 from a Chinese Excel), the first (or a named) sheet
+of an XLSX workbook, and JSON Lines (one object per line; the header is every key in
+the order first seen)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from openpyxl import load_workbook
+
+from engine.errors import ValidationFailed
+
+FORMATS = ("csv", "xlsx", "jsonl")
+ENCODINGS = ("utf-8-sig", "gb18030")  # tried in this order when none is given
+MAX_COLUMNS = 500
+DELIMITERS = (",", ";", "\t")  # the first wins a tie
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file's header and its rows (each row a list of cells, as long as the header:
+    text, or for JSON Lines and XLSX any JSON value) and the line/row number of each."""
+
+    header: list
+    rows: list
+    format: str
+
+
+def format_of(filename: str, given: str | None = None) -> str:
+    name = (given or filename.rsplit(".", 1)[-1] if given or "." in filename else "").lower()
+    if name in ("ndjson", "json"):
+        name = "jsonl"
+    if name not in FORMATS:
+        raise ValidationFailed(f"cannot tell the format of {filename!r}: give one of {', '.join(FORMATS)}",
+                               code="bad_import_format",
+                               details=[{"field": "format", "message": f"must be one of {', '.join(FORMATS)}"}])
+    return name
+
+
+def read_table(data: bytes, fmt: str, encoding: str | None = None, sheet: str | None = None) -> Table:
+    """The file's table; a file that cannot be read is refused with what is wrong."""
+    if fmt == "csv":
+        return _csv(_decode(data, encoding))
+    if fmt == "xlsx":
+        return _xlsx(data, sheet)
+    return _jsonl(_decode(data, encoding))
+
+
+def _refuse(message: str, field: str = "file"):
+    return ValidationFailed(message, code="bad_import_file", details=[{"field": field, "message": message}])
+
+
+def _decode(data: bytes, encoding: str | None) -> str:
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except LookupError:
+            raise _refuse(f"unknown encoding {encoding!r}", "encoding") from None
+        except UnicodeDecodeError as exc:
+            raise _refuse(f"the file is not {encoding}: byte {exc.start} cannot be read", "encoding") from None
+    for name in ENCODINGS:
+        try:
+            return data.decode(name)
+        except UnicodeDecodeError:
+            continue
+    raise _refuse("the file's encoding is neither UTF-8 nor GB18030: give --encoding", "encoding")
+
+
+def _csv(text: str) -> Table:
+    first = text.split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=first.count)  # by the header line: the values may hold anything
+    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    lines = [line for line in lines if any(cell.strip() for cell in line)]
+    if not lines:
+        raise _refuse("the file is empty: it needs a header line")
+    header = [cell.strip() for cell in lines[0]]
+    _check_header(header)
+    width = len(header)
+    return Table(header, [(line + [""] * width)[:width] for line in lines[1:]], "csv")
+
+
+def _check_header(header) -> None:
+    if len(header) > MAX_COLUMNS:
+        raise _refuse(f"the file has {len(header)} columns: at most {MAX_COLUMNS}")
+    blank = [i + 1 for i, name in enumerate(header) if not name]
+    if blank:
+        raise _refuse(f"column {blank[0]} of the header has no name")
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise _refuse(f"the header names column {name!r} twice")
+        seen.add(name)
+
+
+def _xlsx(data: bytes, sheet: str | None) -> Table:
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise _refuse(f"the file is not an XLSX workbook ({type(exc).__name__})") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise _refuse(f"the workbook has no sheet {sheet!r} (it has {', '.join(book.sheetnames)})", "sheet")
+        rows = [list(r) for r in book[sheet or book.sheetnames[0]].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    rows = [r for r in rows if any(c is not None and str(c).strip() for c in r)]
+    if not rows:
+        raise _refuse("the sheet is empty: it needs a header row")
+    header = [("" if c is None else str(c)).strip() for c in rows[0]]
+    while header and not header[-1]:
+        header.pop()
+    _check_header(header)
+    width = len(header)
+    return Table(header, [[_xlsx_cell(c) for c in (r + [None] * width)[:width]] for r in rows[1:]], "xlsx")
+
+
+def _xlsx_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _jsonl(text: str) -> Table:
+    header, objects = [], []
+    seen = set()
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            raise _refuse(f"line {number} is not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise _refuse(f"line {number} is not a JSON object")
+        for key in value:
+            if key not in seen:
+                seen.add(key)
+                header.append(key)
+        objects.append(value)
+    if not objects:
+        raise _refuse("the file has no JSON objects")
+    _check_header(header)
+    return Table(header, [[o.get(name, "") for name in header] for o in objects], "jsonl")

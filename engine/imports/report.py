@@ -1,0 +1,51 @@
+"""An import's reconciliation and its refused-rows file: rows read = created + updated +
+skipped + refused, and the refused rows in the file's own format with a `problems`
+column, to fix and import again."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from openpyxl import Workbook
+
+PROBLEMS = "problems"
+
+
+def totals(read: int, outcomes) -> dict:
+    """The sums of the chunks' outcomes, checked against the rows read."""
+    sums = {"read": read, "created": 0, "updated": 0, "skipped": 0, "refused": 0}
+    for outcome in outcomes:
+        for name in ("created", "updated", "skipped"):
+            sums[name] += outcome[name]
+        sums["refused"] += len(outcome["refused"])
+    sums["balanced"] = read == sums["created"] + sums["updated"] + sums["skipped"] + sums["refused"]
+    return sums
+
+
+def problems_text(problems) -> str:
+    return "; ".join(f"{p['column'] or p['field']}: {p['message']}" for p in problems)
+
+
+def refused_file(table, refused) -> bytes:
+    """The refused rows (`[{"row", "problems"}]`) of `table` in its format, with a problems column."""
+    header = [c for c in table.header if c != PROBLEMS] + [PROBLEMS]
+    keep = [i for i, c in enumerate(table.header) if c != PROBLEMS]
+    lines = [[table.rows[r["row"] - 2][i] for i in keep] + [problems_text(r["problems"])]
+             for r in sorted(refused, key=lambda r: r["row"])]
+    if table.format == "xlsx":
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet()
+        sheet.append(header)
+        for line in lines:
+            sheet.append(line)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+    if table.format == "jsonl":
+        return "".join(json.dumps(dict(zip(header, line)), ensure_ascii=False) + "\n" for line in lines).encode()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(lines)
+    return buffer.getvalue().encode("utf-8-sig")

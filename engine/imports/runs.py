@@ -1,0 +1,67 @@
+"""Import runs and their checkpoints: `loom_import_runs` keeps the file and the options
+of a real run (so a crashed run resumes from the database alone), `loom_import_chunks`
+one row per committed chunk, written in the chunk's own transaction."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.errors import NotFound
+from engine.records.writes import utcnow
+from engine.systables import loom_table
+from engine.timefmt import iso_utc
+
+
+STATUSES = ("planned", "running", "done", "failed")  # planned: kept for a dry run (a job's), never written
+
+
+def create(storage, entity: str, filename: str, source: bytes, options: dict, by: str | None,
+           status: str = "running") -> int:
+    table = loom_table(storage.schema, "loom_import_runs")
+    with storage.begin() as conn:
+        return conn.execute(table.insert().returning(table.c.id).values(
+            entity=entity, filename=filename[:255], source=source, options=options, status=status,
+            created_by=by, created_at=utcnow())).scalar_one()
+
+
+def public(run: dict) -> dict:
+    """A run as the API shows it (without its file)."""
+    return {"id": run["id"], "entity": run["entity"], "filename": run["filename"], "status": run["status"],
+            "totals": run["totals"], "created_by": run["created_by"], "created_at": iso_utc(run["created_at"]),
+            "finished_at": iso_utc(run["finished_at"]) if run["finished_at"] else None}
+
+
+def get(storage, run_id) -> dict:
+    table = loom_table(storage.schema, "loom_import_runs")
+    try:
+        run_id = int(run_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no import run {run_id!r}", code="import_run_not_found") from None
+    if not 0 < run_id < 2**63:
+        raise NotFound(f"no import run {run_id}", code="import_run_not_found")
+    with storage.connect() as conn:
+        row = conn.execute(select(table).where(table.c.id == run_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no import run {run_id}", code="import_run_not_found")
+    return dict(row)
+
+
+def checkpoint(conn, schema, run_id: int, chunk: int, outcome: dict) -> None:
+    """The chunk's checkpoint, in the chunk's transaction (a second one for the same
+    chunk is refused by the primary key: the transaction rolls back)."""
+    conn.execute(loom_table(schema, "loom_import_chunks").insert().values(
+        run_id=run_id, chunk=chunk, outcome=outcome, at=utcnow()))
+
+
+def committed(storage, run_id: int) -> dict:
+    """{chunk: outcome} of the chunks a run committed."""
+    table = loom_table(storage.schema, "loom_import_chunks")
+    with storage.connect() as conn:
+        return {r.chunk: r.outcome for r in conn.execute(
+            select(table.c.chunk, table.c.outcome).where(table.c.run_id == run_id))}
+
+
+def finish(storage, run_id: int, status: str, totals: dict) -> None:
+    table = loom_table(storage.schema, "loom_import_runs")
+    with storage.begin() as conn:
+        conn.execute(table.update().where(table.c.id == run_id).values(
+            status=status, totals=totals, finished_at=utcnow()))

@@ -1,0 +1,93 @@
+"""The real run: the plan written chunk by chunk through the record service's batch path
+(`create_many`, audit and outbox rows included) with the chunk's updates and its
+checkpoint in the same transaction. A resumed run skips the chunks with a checkpoint and
+plans the others against the records as they are then: no row twice, none lost."""
+from __future__ import annotations
+
+import re
+
+from engine.errors import Conflict, LoomError, ValidationFailed
+from engine.imports import runs
+from engine.records.pinning import held
+
+INDEXED = re.compile(r"/([0-9]+)/(.*)")
+
+
+class NoProgress:
+    """Progress reporting for a caller that shows none."""
+
+    def total(self, n: int) -> None:
+        pass
+
+    def advance(self, k: int = 1) -> None:
+        pass
+
+
+def write_all(service, planner, run_id: int, progress=None) -> dict:
+    """Plan and write every chunk without a checkpoint; {chunk: outcome} of every chunk."""
+    progress = progress or NoProgress()
+    rows = len(planner)
+    size = planner.options.chunk_size
+    done = runs.committed(service.storage, run_id)
+    for outcome in done.values():
+        planner.dedup.ours.update(outcome["ids"])
+    progress.total(rows)
+    for chunk, start in enumerate(range(0, rows, size)):
+        stop = min(rows, start + size)
+        if chunk not in done:
+            done[chunk] = write_chunk(service, planner, run_id, chunk, planner.plan(start, stop))
+        progress.advance(stop - start)
+    return done
+
+
+def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
+    """Write one chunk's creates and updates and its checkpoint in one transaction; a
+    create the database refuses after planning (a record changed meanwhile) is refused
+    and the chunk written without it."""
+    entity = planner.entity.name
+    for _attempt in range(3):
+        creates = [p for p in plans if p.action == "create"]
+        outcome = _outcome(plans)
+
+        def within(conn, ids=()):
+            outcome["ids"] = list(ids)
+            for plan in plans:
+                if plan.action == "update":
+                    service.update_within(conn, entity, plan.record_id, plan.data)
+            runs.checkpoint(conn, service.storage.schema, run_id, chunk, outcome)
+        try:
+            if creates:
+                # the plan applied the duplicate rules already, to the records there were before the run
+                service.create_many(entity, [p.data for p in creates], allow_duplicates=True, within=within)
+            else:
+                with held(service.storage, service.metadata.version) as conn:
+                    within(conn)
+            planner.dedup.ours.update(outcome["ids"])
+            return outcome
+        except (ValidationFailed, Conflict) as exc:  # a record changed since the chunk was planned
+            if not _refuse_failing(exc, creates, planner):
+                raise
+    raise LoomError(f"chunk {chunk + 1} of the import keeps being refused", code="import_chunk_refused")
+
+
+def _refuse_failing(exc, creates, planner) -> bool:
+    """Refuse the creates the batch path named in `exc` (its details point at them)."""
+    found = False
+    for detail in exc.details:
+        match = INDEXED.fullmatch(str(detail.get("field", "")))
+        if match and int(match.group(1)) < len(creates):
+            plan = creates[int(match.group(1))]
+            planner._refuse(plan, match.group(2), detail.get("code", "invalid"), detail["message"])
+            found = True
+    return found
+
+
+def _outcome(plans) -> dict:
+    counts = {"created": 0, "updated": 0, "skipped": 0}
+    refused = []
+    for plan in plans:
+        if plan.action == "refuse":
+            refused.append({"row": plan.row, "problems": plan.problems})
+        else:
+            counts[{"create": "created", "update": "updated", "skip": "skipped"}[plan.action]] += 1
+    return {**counts, "refused": refused, "ids": []}

@@ -1,0 +1,107 @@
+"""The import API of a tenant: upload a file to import into an entity (a dry run unless
+`commit`), answered at once for a small dry run, else as a background job of kind
+"import" (`GET …/jobs/{id}` follows it); an import run and its refused-rows file."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from engine.api.auth import tenant_api
+from engine.errors import Forbidden, ValidationFailed
+from engine.imports import importer, mapping as mappings, runs
+from engine.imports.planning import Options
+from workflows.api import start_job
+
+imports_api = Blueprint("imports", __name__, url_prefix="/api/v1/t/<tenant>")
+tenant_api(imports_api)
+SYNC_BYTES = 256 * 1024  # a dry run of a file this small is answered at once
+FIELDS = ("mapping", "save_mapping", "key", "on_duplicate", "format", "encoding", "sheet", "commit", "chunk_size")
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "jsonl": "application/x-ndjson"}
+
+
+def _form():
+    unknown = sorted(set(request.form) - set(FIELDS))
+    if unknown or "file" not in request.files or set(request.files) != {"file"}:
+        details = [{"field": name, "message": "not a field of an import"} for name in unknown]
+        if "file" not in request.files:
+            details.append({"field": "file", "message": "the file to import is required (multipart/form-data)"})
+        raise ValidationFailed("an import is a multipart form with a file", code="bad_import_request",
+                               details=details)
+    return request.form, request.files["file"]
+
+
+def _flag(form, name) -> bool:
+    value = form.get(name, "").strip().lower()
+    if value not in TRUE + FALSE:
+        raise ValidationFailed(f"{name} must be true or false", details=[{"field": name, "message": "true or false"}])
+    return value in TRUE
+
+
+def _mapping(value):
+    if value is None or not value.strip():
+        return None
+    if value.lstrip().startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValidationFailed("mapping is not JSON", details=[{"field": "mapping", "message": "not JSON"}]) \
+                from None
+    return value
+
+
+def _chunk_size(form) -> int:
+    value = form.get("chunk_size", "1000").strip()
+    if not value.isdigit():
+        raise ValidationFailed("chunk_size must be a whole number",
+                               details=[{"field": "chunk_size", "message": "a whole number from 1 to 10000"}])
+    return int(value)
+
+
+@imports_api.post("/imports/<entity>")
+def post_import(entity):
+    form, upload = _form()
+    commit = _flag(form, "commit")
+    source = importer.Source(upload.filename or "upload", upload.read(), form.get("format") or None,
+                             form.get("encoding") or None, form.get("sheet") or None)
+    options = Options(form.get("key") or None, form.get("on_duplicate") or None, _chunk_size(form))
+    given = _mapping(form.get("mapping"))
+    service = g.session.records
+    if not commit and len(source.data) <= SYNC_BYTES:
+        result = importer.dry_run(service, entity, source, given, options)
+        _save(form, entity, result.mapping)
+        return jsonify(result.to_dict())
+    run_id = importer.keep(service, entity, source, given, options, "running" if commit else "planned")
+    _save(form, entity, runs.get(g.session.storage, run_id)["options"]["mapping"])
+    return start_job(g.session, "import", {"run_id": run_id, "commit": commit})
+
+
+def _save(form, entity, columns) -> None:
+    if form.get("save_mapping"):
+        mappings.save(g.session.storage, form["save_mapping"], entity, columns,
+                      g.session.actor.email if g.session.actor else None)
+
+
+def _run(run_id):
+    run = runs.get(g.session.storage, run_id)
+    actor = g.session.actor
+    if actor is not None and not actor.is_admin and run["created_by"] != actor.email:
+        raise Forbidden("only who uploaded an import's file (or an admin) may read its run", code="not_your_import")
+    return run
+
+
+@imports_api.get("/imports/runs/<int:run_id>")
+def get_run(run_id):
+    return jsonify(runs.public(_run(run_id)))
+
+
+@imports_api.get("/imports/runs/<int:run_id>/refused")
+def get_refused(run_id):
+    run = _run(run_id)
+    name, data = importer.refused_of(g.session.records, run["id"])
+    response = Response(data, content_type=CONTENT_TYPES[run["options"]["format"]])
+    response.headers["Content-Disposition"] = f'attachment; filename="refused.{run["options"]["format"]}"'
+    return response
