@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.errors import NotFound
+from engine.errors import Conflict, NotFound
 from engine.records.writes import utcnow
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
@@ -65,3 +65,12 @@ def finish(storage, run_id: int, status: str, totals: dict) -> None:
     with storage.begin() as conn:
         conn.execute(table.update().where(table.c.id == run_id).values(
             status=status, totals=totals, finished_at=utcnow()))
+
+
+def source_of(run: dict) -> bytes:
+    """The kept file of a run; Conflict when an erasure of personal data removed it
+    (`engine.privacy.kept_copies`)."""
+    if not run["source"]:
+        raise Conflict(f"the file of import run {run['id']} is no longer kept: an erasure of personal data "
+                       "removed it; import the file again", code="import_file_erased")
+    return run["source"]

@@ -12,7 +12,8 @@ The steps, in one transaction:
 3. collect the erased values, with the earlier values of those fields in the audit trail;
 4. rewrite Loom's own tables (audit, outbox, notifications, rule traces, workflow
    comments, refusals, effect keys) and the archives of metadata migrations
-   (`engine.privacy.scrub`), and the record's search terms;
+   (`engine.privacy.scrub`), and the record's search terms; remove the copies kept whole
+   (import files, merges' undo: `engine.privacy.kept_copies`);
 5. record the erasure in the audit trail (field names only) and in `loom_dsr_log` with
    the reason and the legal basis of every record kept."""
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import MetaData, Table, inspect, select
 
 from engine.errors import NotFound, ValidationFailed
 from engine.privacy import log
+from engine.privacy.kept_copies import forget_import_files, forget_merge_undos, merged_into
 from engine.privacy.scrub import ERASED, Erased, replace_text, scrub_archives, scrub_loom_tables
 from engine.records.search_index import reindex_record
 from engine.records import redactions
@@ -51,6 +53,8 @@ def erase(session, record_id, reason, entity_name: str = "party", kind: str = "e
         if row is None:
             raise NotFound(f"no {entity_name} {record_id}", code="record_not_found")
         erasure.record(entity, row, own=True)
+        for loser in merged_into(conn, storage.schema, entity_name, record_id):  # its history is the subject's
+            erasure.erased.tie(entity_name, loser)
         hop = []
         for ref_entity, related in erasure.referring(entity_name, [record_id]):
             erasure.record(ref_entity, related)
@@ -64,9 +68,11 @@ def erase(session, record_id, reason, entity_name: str = "party", kind: str = "e
         since = utcnow()
         scrubbed = scrub_loom_tables(conn, storage.schema, erasure.erased)
         archived = scrub_archives(conn, storage.schema, erasure.erased)
+        kept = forget_import_files(conn, storage.schema, since)
+        kept["merges_no_longer_undoable"] = forget_merge_undos(conn, storage.schema, erasure.erased, since)
         erasure.audit()
         redactions.declare(conn, storage.schema, since, actor.id if actor else None, entity_name, record_id)
-        detail = {"records": erasure.report, "rewritten": scrubbed, "archive_rows": archived}
+        detail = {"records": erasure.report, "rewritten": scrubbed, "archive_rows": archived, "kept_copies": kept}
         log_id = log.write(conn, storage.schema, kind, entity_name, record_id,
                            actor.email if actor else None, reason, detail)
     return {"erased": True, "entity": entity_name, "id": record_id, "log_id": log_id, **detail}

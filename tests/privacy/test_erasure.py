@@ -15,11 +15,13 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import JSON, MetaData, String, Table, Text, cast, inspect, or_, select
+from sqlalchemy import JSON, LargeBinary, MetaData, String, Table, Text, cast, inspect, or_, select
 
 from engine.app import create_app
 from engine.auth import create_token, create_user
 from engine.cli import cli
+from engine.imports import importer
+from engine.imports.planning import Options
 from engine.install import Install
 from engine.passwords import set_password
 from engine.plugins import Plugins
@@ -83,10 +85,16 @@ def _traces(install, smtp):
     session.records.create("consent", {"party": huang["id"], "purpose": "analytics", "granted": True,
                                        "channel": "web", "evidence": "web form 2025-03"})
     session.records.update("party", huang["id"], {"mobile": "+86 139 9999 0000"})   # queued, not drained
+    # copies kept whole: an import run's file naming Huang, and a merge of a twin into Huang
+    importer.commit(session.records, "party", importer.Source(
+        "people.csv", f"name,email,city\n{NAME},{EMAIL},Shanghai\n".encode()), None, Options(key="email"))
+    twin = session.records.create("party", {"kind": "person", "name": NAME, "email": OLD_EMAIL,
+                                            "city": "Shanghai"}, allow_duplicates=True)
+    merged = session.records.merge("party", huang["id"], [twin["id"]], fields={"email": huang["id"]})
     headers = {"Authorization": f"Bearer {create_token(storage, ADMIN)}"}
     app = create_app(install, {"TESTING": True})
     return SimpleNamespace(install=install, session=session, huang=huang, request=request, headers=headers,
-                           app=app, client=app.test_client(), smtp=smtp)
+                           app=app, client=app.test_client(), smtp=smtp, merge_id=merged["id"])
 
 
 def agency_totals(ins, agency):
@@ -103,6 +111,11 @@ def leaks(install) -> list:
         for name in inspect(conn).get_table_names(schema=storage.schema):
             table = Table(name, MetaData(), autoload_with=conn, schema=storage.schema)
             for column in table.columns:
+                if isinstance(column.type, LargeBinary):  # files kept whole (an import run's)
+                    values = conn.execute(select(column).where(column.is_not(None))).scalars()
+                    if any(s.encode() in bytes(v) for v in values for s in SECRETS):
+                        found.append((name, column.name))
+                    continue
                 if not isinstance(column.type, (String, Text, JSON)) and "CHAR" not in str(column.type).upper() \
                         and "TEXT" not in str(column.type).upper() and "JSON" not in str(column.type).upper():
                     continue
@@ -141,6 +154,9 @@ def test_erasure_leaves_no_trace_and_the_policy_still_counts(ins):
     assert next(r for r in done["records"] if r["entity"] == "consent")["kept_as_evidence"] is True
 
     assert leaks(ins.install) == []
+    assert done["kept_copies"]["import_files"] == 1 and done["kept_copies"]["merges_no_longer_undoable"] == 1
+    undo = client.post(f"{API}/merges/{ins.merge_id}/undo", headers=ins.headers)
+    assert undo.status_code == 409 and undo.get_json()["error"]["code"] == "merge_erased"
     # … nor does any endpoint return them
     urls = [f"{API}/records/party/{huang['id']}", f"{API}/records/party/{huang['id']}/history",
             f"{API}/records/party?limit=200", f"{API}/records/party/export", f"{API}/records/party/export?format=csv",
