@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from engine.crypto.copies import Copies
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent
 from engine.records.bulk_rows import Rows, insert_all
@@ -129,7 +130,7 @@ class MergeWrites:
         after = {name: event.record[name] for name in event.changes}
         undo = {"before": {name: old for name, (old, _new) in plan.changes.items()}, "after": after,
                 "losers": plan.losers, "references": [r.to_dict() for r in plan.references]}
-        conn.execute(merges.update().where(merges.c.id == merge_id).values(undo=undo))
+        conn.execute(merges.update().where(merges.c.id == merge_id).values(undo=self._sealed(entity, undo)))
         self._queue_search(conn, entity, loser_ids)
         merge = conn.execute(select(merges).where(merges.c.id == merge_id)).mappings().one()
         return event, merge
@@ -163,6 +164,10 @@ class MergeWrites:
                 if merge["undone_at"] is not None:
                     raise Conflict(f"merge {merge_id} was undone already", code="merge_undone",
                                    details=[{"field": "merge", "message": f"undone at {iso_utc(merge['undone_at'])}"}])
+                if "erased_at" in (merge["undo"] or {}):
+                    raise Conflict(f"merge {merge_id} can no longer be undone: an erasure of personal data "
+                                   f"removed what it kept to undo itself", code="merge_erased",
+                                   details=[{"field": "merge", "message": f"erased at {merge['undo']['erased_at']}"}])
                 event, merge = self._undo_steps(conn, entity, table, shape, merge)
         except IntegrityError as exc:
             raise Conflict(f"merge {merge_id} cannot be undone: a record it would restore collides with "
@@ -171,7 +176,7 @@ class MergeWrites:
         return {**self._merge_json(entity, merge), "record": self.answer(entity, event.record)}
 
     def _undo_steps(self, conn, entity, table, shape, merge):
-        undo, survivor_id = merge["undo"], merge["survivor_id"]
+        undo, survivor_id = self._opened(merge["undo"]), merge["survivor_id"]
         old = self._fetch(conn, table, survivor_id, lock=True)
         if old is None:
             raise Conflict(f"merge {merge['id']} cannot be undone: {entity.name} {survivor_id}, the survivor, "
@@ -293,7 +298,8 @@ class MergeWrites:
                 merges.c.entity == entity_name, merges.c.survivor_id == record_id,
                 merges.c.undone_at.is_(None)).order_by(merges.c.id.desc())).mappings().all()
         return [{"id": r["id"], "at": iso_utc(r["at"]),
-                 "losers": [self.answer(entity, loser) for loser in r["undo"].get("losers", [])]} for r in rows]
+                 "losers": [self.answer(entity, loser) for loser in self._opened(r["undo"]).get("losers", [])]}
+                for r in rows]
 
     def _merge_row(self, conn, merge_id, lock=False):
         merges = loom_table(self.storage.schema, "loom_merges")
@@ -305,8 +311,24 @@ class MergeWrites:
             raise NotFound(f"no merge {merge_id}", code="merge_not_found")
         return row
 
+    def _sealed(self, entity, undo: dict) -> dict:
+        """What a merge keeps to undo itself, with the values of fields encrypted at rest
+        sealed as in the audit trail (`engine.crypto.copies`)."""
+        copies = Copies(self.metadata)
+        return {**undo, "before": copies.record(entity.name, undo["before"]),
+                "after": copies.record(entity.name, undo["after"]),
+                "losers": [copies.record(entity.name, loser) for loser in undo["losers"]]}
+
+    def _opened(self, undo) -> dict:
+        """`_sealed`'s undo in clear (as it was: an erasure may have emptied it)."""
+        if not undo or "before" not in undo:
+            return undo or {}
+        copies = Copies(self.metadata)
+        return {**undo, "before": copies.opened_record(undo["before"]), "after": copies.opened_record(undo["after"]),
+                "losers": [copies.opened_record(loser) for loser in undo["losers"]]}
+
     def _merge_json(self, entity, merge) -> dict:
-        undo = merge["undo"] or {}
+        undo = self._opened(merge["undo"])
         changes = {name: [old, undo.get("after", {}).get(name)] for name, old in undo.get("before", {}).items()}
         refs: dict = {}
         for ref in undo.get("references", []):

@@ -219,3 +219,17 @@ def test_records_moved_by_a_state_map_announce_their_encrypted_values_sealed(ins
     [moved] = [e for e in (rule_event("desk", r, session.metadata()) for r in outbox_rows(session))
                if e["extra"].get("state_map")]
     assert moved["record"]["id_number"] == ID_NUMBER
+
+
+def test_a_merge_keeps_the_encrypted_values_it_needs_to_undo_itself_sealed(install, master):
+    install.registry.create("desk")
+    session = install.session("desk")
+    session.apply_metadata(json.loads(json.dumps({"entities": DOC["entities"]})))
+    survivor = session.records.create("customer", {"name": "Wang Wei", "id_number": ID_NUMBER, "city": "Beijing"})
+    twin = session.records.create("customer", {"name": "Wang Wei", "id_number": NEW_ID, "diagnosis": DIAGNOSIS})
+    merged = session.records.merge("customer", survivor["id"], [twin["id"]], fields={"id_number": twin["id"]})
+    assert session.records.get("customer", survivor["id"])["id_number"] == NEW_ID
+    assert clear_copies(session) == []   # loom_merges.undo holds the twin and the old values sealed
+    session.records.undo_merge(merged["id"])
+    assert session.records.get("customer", survivor["id"])["id_number"] == ID_NUMBER
+    assert session.records.get("customer", twin["id"])["diagnosis"] == DIAGNOSIS
