@@ -95,9 +95,11 @@ def visible(session, job_id) -> dict:
 
 
 def listing(session, kind=None, limit: int = 50) -> list[dict]:
-    """The actor's jobs (all of them for an admin), newest first."""
+    """The actor's jobs (all of them for an admin), newest first, without their results
+    (a dry run's can be large: `get` one job for it)."""
     table = _table(session.storage)
-    stmt = select(table).order_by(table.c.id.desc()).limit(min(max(int(limit), 1), MAX_LISTED))
+    listed = [c for c in table.c if c.name not in ("result", "state", "params")]
+    stmt = select(*listed).order_by(table.c.id.desc()).limit(min(max(int(limit), 1), MAX_LISTED))
     if kind is not None:
         stmt = stmt.where(table.c.kind == kind)
     actor = session.actor
@@ -108,11 +110,15 @@ def listing(session, kind=None, limit: int = 50) -> list[dict]:
 
 
 def _job(row) -> dict:
-    return {"id": row["id"], "kind": row["kind"], "status": row["status"], "done": row["done"],
-            "total": row["total"], "result": row["result"], "error": row["error"],
-            "created_by": row["created_by"], "created_at": iso_utc(row["created_at"]),
-            "started_at": iso_utc(row["started_at"]) if row["started_at"] else None,
-            "finished_at": iso_utc(row["finished_at"]) if row["finished_at"] else None}
+    job = {"id": row["id"], "kind": row["kind"], "status": row["status"], "done": row["done"],
+           "total": row["total"], "error": row["error"], "created_by": row["created_by"],
+           "created_at": iso_utc(row["created_at"]),
+           "started_at": iso_utc(row["started_at"]) if row["started_at"] else None,
+           "finished_at": iso_utc(row["finished_at"]) if row["finished_at"] else None}
+    if "result" in row:
+        job["result"] = row["result"]
+    return job
+
 
 
 def due(storage, now=None) -> list[int]:

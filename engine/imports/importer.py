@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
 
-from engine.errors import ValidationFailed
+from engine.errors import LoomError, ValidationFailed
 from engine.imports import mapping as mappings, report, runs
 from engine.imports.planning import Options, Planner
 from engine.imports.reading import format_of, read_table
@@ -95,7 +95,7 @@ def commit(service, entity: str, source: Source, given_mapping=None, options: Op
 
 def _of_run(service, run):
     given = run["options"]
-    table = read_table(run["source"], given["format"], given["encoding"], given["sheet"])
+    table = read_table(runs.source_of(run), given["format"], given["encoding"], given["sheet"])
     options = Options(given["key"], given["on_duplicate"], given["chunk_size"])
     return table, Planner(service, run["entity"], table, given["mapping"], options)
 
@@ -104,7 +104,7 @@ def dry_run_of(service, run_id) -> Result:
     """The dry run of a kept run's file."""
     run = runs.get(service.storage, run_id)
     given = run["options"]
-    return dry_run(service, run["entity"], Source(run["filename"], run["source"], given["format"],
+    return dry_run(service, run["entity"], Source(run["filename"], runs.source_of(run), given["format"],
                                                    given["encoding"], given["sheet"]), given["mapping"],
                    Options(given["key"], given["on_duplicate"], given["chunk_size"]))
 
@@ -113,7 +113,7 @@ def refused_of(service, run_id) -> tuple[str, bytes]:
     """The refused-rows file of a run (its name and bytes), from its checkpoints."""
     run = runs.get(service.storage, run_id)
     given = run["options"]
-    table = read_table(run["source"], given["format"], given["encoding"], given["sheet"])
+    table = read_table(runs.source_of(run), given["format"], given["encoding"], given["sheet"])
     refused = [r for _, o in sorted(runs.committed(service.storage, run["id"]).items()) for r in o["refused"]]
     stem = run["filename"].rsplit(".", 1)[0]
     return f"{stem}.refused.{given['format']}", report.refused_file(table, refused)
@@ -128,7 +128,11 @@ def resume(service, run_id, progress=None) -> Result:
     try:
         done = write_all(service, planner, run["id"], progress)
     except Exception as exc:  # a refused chunk or a crash: the run stays resumable
-        runs.finish(service.storage, run["id"], "failed", {"error": str(exc)})
+        # a refusal's own message; anything else (a database error's text holds SQL and values) is
+        # named only by its kind, and is in the server's log
+        message = exc.message if isinstance(exc, LoomError) else (
+            f"the run stopped on an internal error ({type(exc).__name__}); it is in the server log")
+        runs.finish(service.storage, run["id"], "failed", {"error": message})
         raise
     outcomes = [done[chunk] for chunk in sorted(done)]
     totals = report.totals(len(table.rows), outcomes)

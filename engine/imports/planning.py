@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field as dataclass_field, replace
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 from engine.errors import ValidationFailed
 from engine.fieldtypes import FieldInvalid
@@ -100,6 +100,8 @@ class Planner:
         if options.key is None and declared is not None and declared in {f.name for _, _, f in self.columns}:
             options = replace(options, key=declared)  # the entity's natural key, when the file has it
         self.options = options
+        if options.key is not None or options.on_duplicate == "update":
+            service.permissions.require(self.entity, "update")  # rows may update records
         if options.key is not None and options.key not in {f.name for _, _, f in self.columns}:
             raise ValidationFailed(f"no column is mapped to the key field {options.key!r}", code="bad_import_options",
                                    details=[{"field": "key", "message": "not mapped from any column"}])
@@ -180,22 +182,24 @@ class Planner:
         return {"column": self.column_of.get(field_name), "field": field_name, "code": code, "message": message}
 
     def _resolve_references(self, conn, plans, data) -> None:
-        """Each reference cell that is not a record id becomes the id of the one record of
-        the target whose natural key holds it."""
+        """Each reference cell becomes the id of the one record of the target whose natural
+        key holds it; a number (JSON) is a record id, and so is a whole-number text that no
+        natural key holds (a customer code "10023" names the record whose code it is, not
+        record 10023)."""
         for _, column, field in self.columns:
             if (field.base_type or field.type) != "reference":
                 continue
-            texts = {str(v[field.name]).strip() for v in data if field.name in v and not _is_id(v[field.name])}
+            texts = {str(v[field.name]).strip() for v in data if field.name in v and not _is_number(v[field.name])}
             found = self._lookup(conn, field.to, texts) if texts else {}
             for plan, values in zip(plans, data):
                 if field.name not in values:
                     continue
                 cell = values[field.name]
-                if _is_id(cell):
-                    values[field.name] = int(str(cell).strip())
-                    continue
                 text = str(cell).strip()
                 ids = found.get(text)
+                if _is_number(cell) or (ids is None and _is_id(text)):
+                    values[field.name] = int(text)
+                    continue
                 if ids is None:
                     plan.problems.append(self._problem(field.name, "reference_not_found",
                                                        f"no {field.to} record has {text!r} as its "
@@ -225,8 +229,11 @@ class Planner:
             if name == "id":
                 break
             wanted = sorted(texts - set(found))
+            column = table.c[name]
+            if not isinstance(column.type, String):  # a number or date key: compared as its text
+                column = cast(column, String)
             for i in range(0, len(wanted), LOOKUP):
-                stmt = select(table.c.id, table.c[name]).where(table.c[name].in_(wanted[i:i + LOOKUP]))
+                stmt = select(table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))
                 if readable is not None:
                     stmt = stmt.where(readable)
                 by_key: dict = {}
@@ -363,6 +370,11 @@ class Planner:
     def _refuse(self, plan: RowPlan, name: str, code: str, message: str) -> None:
         plan.problems.append(self._problem(name, code, message))
         plan.action, plan.data = "refuse", None
+
+
+def _is_number(cell) -> bool:
+    """A JSON number (not a text): a record id."""
+    return isinstance(cell, int) and not isinstance(cell, bool)
 
 
 def _is_id(cell) -> bool:

@@ -73,7 +73,10 @@ def _decode(data: bytes, encoding: str | None) -> str:
 def _csv(text: str) -> Table:
     first = text.split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=first.count)  # by the header line: the values may hold anything
-    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:  # a field longer than the reader takes, a NUL byte…
+        raise _refuse(f"the CSV file cannot be read: {exc}") from None
     lines = [line for line in lines if any(cell.strip() for cell in line)]
     if not lines:
         raise _refuse("the file is empty: it needs a header line")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from engine.errors import Conflict, LoomError, ValidationFailed
+from engine.errors import Conflict, Forbidden, LoomError, NotFound, ValidationFailed
 from engine.imports import runs
 from engine.records.pinning import held
 
@@ -53,7 +53,11 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
             outcome["ids"] = list(ids)
             for plan in plans:
                 if plan.action == "update":
-                    service.update_within(conn, entity, plan.record_id, plan.data)
+                    try:
+                        service.update_within(conn, entity, plan.record_id, plan.data)
+                    except (Forbidden, NotFound) as exc:  # a record the importer may read but not edit
+                        planner._refuse(plan, planner.options.key or "id", exc.code, exc.message)
+            outcome.update({k: v for k, v in _outcome(plans).items() if k != "ids"})
             runs.checkpoint(conn, service.storage.schema, run_id, chunk, outcome)
         try:
             if creates:

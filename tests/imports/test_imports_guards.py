@@ -1,0 +1,62 @@
+"""An import's guards, as specifications on SQLite and PostgreSQL: a whole-number reference
+cell names a record by its natural key before its id; upserting needs the update right;
+a CSV the reader cannot read is a clear refusal; a run that stops on an internal error
+keeps no database text in what the API shows."""
+import pytest
+
+from engine.errors import Forbidden, ValidationFailed
+from engine.imports import importer, runs
+from engine.imports.planning import Options
+from engine.auth import create_user
+
+
+def source(text, name="people.csv"):
+    return importer.Source(name, text.encode("utf-8"))
+
+
+def test_a_whole_number_cell_names_a_record_by_its_natural_key_before_its_id(acme):
+    globex = acme.records.create("account", {"name": "Globex"})["id"]
+    code = acme.records.create("account", {"name": str(globex)})["id"]   # an account named "1"
+    result = importer.dry_run(acme.records, "contact", source(
+        f"full_name,account\nBy name,{globex}\nBy id,{code}\n"))
+    by_row = {r.row: r.data for r in result.rows}
+    assert by_row[2]["account"] == code     # "1" is the name of the second account
+    assert by_row[3]["account"] == code     # "2" names no account: it is the id 2
+
+
+def test_upserting_needs_the_update_right(install):
+    install.registry.create("shop")
+    session = install.session("shop")
+    session.apply_metadata({"entities": [{"name": "lead", "fields": [
+        {"name": "email", "type": "email", "unique": True}, {"name": "name", "type": "string"}]}],
+        "roles": [{"name": "loader", "label": {"en": "Loader"}, "entities": {
+            "lead": {"rights": ["read", "create", "import"]}}}]})
+    session.records.create("lead", {"email": "a@x.org", "name": "A"})
+    actor = create_user(session.storage, "load@shop.test", roles=["loader"])
+    service = install.session("shop", actor).records
+    text = "email,name\na@x.org,Changed\nb@x.org,B\n"
+    assert importer.dry_run(service, "lead", source(text)).totals["created"] == 1   # no key: creates only (a@ is taken)
+    for options in (Options(key="email"), Options(on_duplicate="update")):
+        with pytest.raises(Forbidden):
+            importer.dry_run(service, "lead", source(text), options=options)
+    assert session.records.list("lead", [])["items"][0]["name"] == "A"
+
+
+def test_a_csv_the_reader_cannot_read_is_refused_with_its_reason(acme):
+    huge = "x" * 200_000
+    with pytest.raises(ValidationFailed) as refused:
+        importer.dry_run(acme.records, "contact", source(f'full_name\n"{huge}\n'))
+    assert "cannot be read" in refused.value.message or "CSV" in refused.value.message
+
+
+def test_a_run_stopped_by_an_internal_error_keeps_no_database_text(acme, monkeypatch):
+    run_id = importer.keep(acme.records, "contact", source("full_name\nAnn\n"), options=Options())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("INSERT INTO contact VALUES ('Ann', 'secret@x.org')")
+    monkeypatch.setattr(importer, "write_all", broken)
+    with pytest.raises(RuntimeError):
+        importer.resume(acme.records, run_id)
+    shown = runs.public(runs.get(acme.storage, run_id))
+    assert shown["status"] == "failed" and "secret@x.org" not in str(shown)
+    assert "internal error (RuntimeError)" in shown["totals"]["error"]
