@@ -11,6 +11,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin_ui.formats import display, record_title
+from admin_ui.inputs import whole_number
 from admin_ui.record_access import entity_or_404, record_or_404
 from admin_ui.view import entity_view
 from admin_ui.web import screens
@@ -60,13 +61,12 @@ def merge_undo(entity, record_id, merge_id):
 
 
 def _loser_id(values) -> int | None:
-    text = values.get("loser") or ""
-    return int(text) if text.isdigit() else None
+    return whole_number(values.get("loser") or "", lowest=1)
 
 
 def _choices(values) -> dict:
-    return {key[len(PREFIX):]: int(value) for key, value in values.items()
-            if key.startswith(PREFIX) and value.isdigit()}
+    return {key[len(PREFIX):]: whole_number(value) for key, value in values.items()
+            if key.startswith(PREFIX) and whole_number(value, lowest=1) is not None}
 
 
 def _context(entity: dict, record: dict, values, refused=None) -> dict:

@@ -141,7 +141,7 @@ def post_job():
 @accepts("kind", "limit")
 def list_jobs():
     limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= background.MAX_LISTED:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= background.MAX_LISTED:
         raise ValidationFailed(f"limit must be a whole number from 1 to {background.MAX_LISTED}",
                                details=[{"field": "limit", "message": f"1 to {background.MAX_LISTED}"}])
     return jsonify({"items": background.listing(g.session, request.args.get("kind"), int(limit))})

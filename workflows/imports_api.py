@@ -55,7 +55,7 @@ def _mapping(value):
 
 def _chunk_size(form) -> int:
     value = form.get("chunk_size", "1000").strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ValidationFailed("chunk_size must be a whole number",
                                details=[{"field": "chunk_size", "message": "a whole number from 1 to 10000"}])
     return int(value)

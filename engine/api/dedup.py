@@ -17,7 +17,7 @@ def _whole(name: str, default: int, least: int, most: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 9 or not least <= int(raw) <= most:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not least <= int(raw) <= most:
         raise BadQuery(f"{name} must be a whole number from {least} to {most}",
                        details=[{"field": name, "message": f"{least} to {most}"}])
     return int(raw)

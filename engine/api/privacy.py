@@ -25,7 +25,7 @@ def _whole(name, default=None, most=None):
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 18 or int(raw) < 1 or (most and int(raw) > most):
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or int(raw) < 1 or (most and int(raw) > most):
         bound = f" between 1 and {most}" if most else ""
         raise BadQuery(f"{name} must be a whole number{bound}",
                        details=[{"field": name, "message": raw[:40]}])

@@ -55,7 +55,7 @@ def records_merge(install, tenant_slug, entity, survivor, losers, fields, dry_ru
     choices = {}
     for text in fields:
         name, _, record_id = text.partition("=")
-        if not record_id.isdigit():
+        if not (record_id.isascii() and record_id.isdigit()):
             raise ValidationFailed(f"--field takes FIELD=ID, not {text[:60]!r}",
                                    details=[{"field": "--field", "message": text[:60]}])
         choices[name] = int(record_id)
