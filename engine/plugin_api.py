@@ -7,8 +7,9 @@ record hook receives; `ActionSpec` (with its `ActionParam`s), `ActionContext` an
 actions; `CustomFieldType` and `FieldInvalid` for field types; `Pack` for industry
 packs; the `PluginSession` a hook or action receives as `session`, with its
 `Records`, `MetadataView`, `TenantView`, `Counters` and `People` (whose `Person` it
-gives); and `ROLES` and `EMAIL_RE` for checking an action's params. Nothing else of the
-engine is a plugin's to import."""
+gives); `ROLES` and `EMAIL_RE` for checking an action's params; and `RoleView` and
+`masked_value` for data that leaves the tenant (a record as one role reads it, a value
+masked). Nothing else of the engine is a plugin's to import."""
 from engine.actions import ActionContext, ActionFailed, ActionParam, ActionSpec
 from engine.auth import ROLES
 from engine.counters import Counters
@@ -20,6 +21,7 @@ from engine.hookspecs import hookimpl
 from engine.packs import Pack
 from engine.roster import People, Person
 from engine.plugin_session import MetadataView, PluginSession, Records, TenantView
+from engine.records.role_view import RoleView, masked_value
 
 __all__ = [
     "ActionContext", "ActionFailed", "ActionParam", "ActionSpec",
@@ -31,4 +33,5 @@ __all__ = [
     "Pack",
     "MetadataView", "PluginSession", "Records", "TenantView", "Counters", "People", "Person",
     "ROLES", "EMAIL_RE",
+    "RoleView", "masked_value",
 ]

@@ -4,8 +4,7 @@
 saw it) or `{"$now": true}` (the current UTC date/time; today for a date field)."""
 from __future__ import annotations
 
-from engine.plugin_api import ActionFailed, ActionParam, ActionSpec
-from engine.records.pii import mask
+from engine.plugin_api import ActionFailed, ActionParam, ActionSpec, masked_value
 from workflows.actions.common import (
     base_type, engine_errors, field_of, name_problem, params_problems, record_id, resolve,
     value_problem,
@@ -39,7 +38,7 @@ def run(context, params) -> dict:
         return {"field": field_name, "updated": False, "skipped": "already done for this event"}
     value = written.get(field_name)
     if field.encrypted:  # the outcome is kept on the rule trace: an encrypted value stays out of it
-        value = mask(field.pii_class, field_name, base_type(field), value)
+        value = masked_value(field, value)
     return {"field": field_name, "value": value, "updated": True}
 
 

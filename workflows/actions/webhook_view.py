@@ -6,22 +6,7 @@ record and from the event's record and changes, and personal data the role may n
 in clear is masked (`engine.records.pii`)."""
 from __future__ import annotations
 
-from engine.auth import Actor
-from engine.plugin_api import ActionFailed
-from engine.records.permissions import Permissions
-from engine.records.pii import Masking
-
-BUILT_IN = ("admin", "member")
-
-
-class _Nobody:
-    """No user: reads every class of personal data masked."""
-
-    is_admin = False
-
-    @staticmethod
-    def may_unmask(_pii_class) -> bool:
-        return False
+from engine.plugin_api import ActionFailed, Forbidden, NotFound, RoleView
 
 
 def role_problems(name, prefix: str) -> list[str]:
@@ -34,31 +19,12 @@ def sent_as(context, role: str | None) -> tuple[dict, dict]:
     """(event, record) as the webhook's role reads them; ActionFailed when the role is not
     one of the tenant's or may not read the entity's records."""
     metadata = context.session.metadata
-    entity = metadata.entity(context.entity)
-    if entity is None:
+    if metadata.entity(context.entity) is None:
         return context.event, context.record
-    if role is None:
-        masking, permissions = Masking(_Nobody()), None
-    else:
-        if role not in BUILT_IN and role not in {r["name"] for r in metadata.roles}:
-            raise ActionFailed(f"webhook: role {role!r} is not one of the tenant's roles")
-        actor = Actor(0, "webhook", "admin" if role == "admin" else "member",
-                      roles=() if role in BUILT_IN else (role,))
-        permissions = Permissions(metadata, actor)
-        actor._cache["permissions"] = permissions
-        if not permissions.may(entity.name, "read"):
-            raise ActionFailed(f"webhook: role {role!r} may not read {entity.name} records, so nothing is sent")
-        masking = Masking(actor)
-
-    def record(values):
-        if not isinstance(values, dict):
-            return values
-        return masking.record(entity, permissions.strip(entity, dict(values)) if permissions else dict(values))
-
-    event = dict(context.event or {})
-    if "record" in event:
-        event["record"] = record(event["record"])
-    if isinstance(event.get("changes"), dict):
-        changes = permissions.strip(entity, dict(event["changes"])) if permissions else dict(event["changes"])
-        event["changes"] = masking.changes(entity, changes)
-    return event, record(context.record)
+    try:
+        view = RoleView(metadata, context.entity, role)
+    except NotFound as exc:
+        raise ActionFailed(f"webhook: {exc.message}") from None
+    except Forbidden as exc:
+        raise ActionFailed(f"webhook: {exc.message}, so nothing is sent") from None
+    return view.event(context.event), view.record(context.record)
