@@ -9,9 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
+    JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData,
     PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, false,
 )
+
+from tenants.work_tables import work_tables
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 SEARCH_TERM = String(64).with_variant(String(64, collation="C"), "postgresql")
@@ -161,36 +163,9 @@ def tenant_tables(schema: str | None) -> MetaData:
     _draft_tables(md)
     _privacy_tables(md)
     _key_tables(md)
-    _import_tables(md)
+    work_tables(md)
     return md
 
-
-def _import_tables(md: MetaData) -> None:
-    """Revision 0018: saved import mappings, import runs and their per-chunk checkpoints."""
-    when = DateTime(timezone=True)
-    Table("loom_import_mappings", md,
-          Column("name", String(64), primary_key=True),
-          Column("entity", String(48), nullable=False),
-          Column("columns", JSON, nullable=False),
-          Column("updated_at", when, nullable=False),
-          Column("updated_by", String(254)))
-    Table("loom_import_runs", md,
-          Column("id", ID, primary_key=True, autoincrement=True),
-          Column("entity", String(48), nullable=False),
-          Column("filename", String(255), nullable=False),
-          Column("source", LargeBinary, nullable=False),
-          Column("options", JSON, nullable=False),
-          Column("status", String(12), nullable=False),
-          Column("totals", JSON),
-          Column("created_by", String(254)),
-          Column("created_at", when, nullable=False),
-          Column("finished_at", when))
-    Table("loom_import_chunks", md,
-          Column("run_id", ID, nullable=False),
-          Column("chunk", Integer, nullable=False),
-          Column("outcome", JSON, nullable=False),
-          Column("at", when, nullable=False),
-          PrimaryKeyConstraint("run_id", "chunk", name="pk_loom_import_chunks"))
 
 
 def _privacy_tables(md: MetaData) -> None:
@@ -384,36 +359,6 @@ def _workflow_tables(md: MetaData) -> None:
           Index("ix_loom_access_log_actor", "actor_id", "id"),
           Index("ix_loom_access_log_record", "entity", "record_id"),
           Index("ux_loom_access_log_seq", "seq", unique=True))
-    # Background jobs (revision 0015): engine.background.
-    Table("loom_jobs", md,
-          Column("id", ID, primary_key=True, autoincrement=True),
-          Column("kind", String(40), nullable=False),
-          Column("status", String(12), nullable=False),
-          Column("params", JSON, nullable=False),
-          Column("state", JSON),
-          Column("done", BigInteger, nullable=False, server_default="0"),
-          Column("total", BigInteger),
-          Column("result", JSON),
-          Column("error", Text),
-          Column("created_by", ID),
-          Column("created_at", when, nullable=False),
-          Column("started_at", when),
-          Column("finished_at", when),
-          Column("heartbeat_at", when),
-          Index("ix_loom_jobs_status", "status", "heartbeat_at"))
-    # Merges of records (revision 0016): what each merge changed, to undo it
-    # (engine.records.merging).
-    Table("loom_merges", md,
-          Column("id", ID, primary_key=True, autoincrement=True),
-          Column("at", when, nullable=False),
-          Column("actor_id", ID),
-          Column("entity", String(48), nullable=False),
-          Column("survivor_id", ID, nullable=False),
-          Column("losers", JSON, nullable=False),
-          Column("undo", JSON, nullable=False),
-          Column("undone_at", when),
-          Column("undone_by", ID),
-          Index("ix_loom_merges_survivor", "entity", "survivor_id"))
     return md
 
 

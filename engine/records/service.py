@@ -15,21 +15,19 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import effects
 from engine.crypto.copies import Copies
-from engine.dedup.entry import check_batch, check_entry, checks_entry, with_duplicates
+from engine.dedup.entry import check_entry, checks_entry, with_duplicates
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.events import RecordEvent, created, thaw
+from engine.events import RecordEvent, thaw
 from engine.records.deletes import Deletion
-from engine.records.ids import allocate_ids
 from engine.records.inputs import expected_version_of, record_id_of as _record_id, stale_version
-from engine.records.integrity import (MAX_DETAILS, check_references, duplicates_within,
-                                      explain_integrity_error, reference_problems)
+from engine.records.integrity import check_references, explain_integrity_error, reference_problems
 from engine.records.pinning import MetadataChanged, confirm, held, one_version
 from engine.records.permissions import Permissions
 from engine.records.search_index import queue_events
-from engine.records.sharing import Sharing, refuse, restricted
+from engine.records.sharing import Sharing, refuse
 from engine.records.access import AccessReads
-from engine.records.bulk_rows import insert_all, record_rows
-from engine.records.conditional import ConditionalWrites, conditional, missing
+from engine.records.bulk_rows import insert_all
+from engine.records.conditional import ConditionalWrites, conditional
 from engine.records.reads import RecordReads
 from engine.records.states import StateWrites
 from engine.records.ownership import OwnershipWrites
@@ -38,13 +36,13 @@ from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
 from engine.records.event_json import encode_rows
 from engine.records.merging import MergeWrites
-from engine.records.writes import audit_row, audit_rows, outbox_rows, sealed_audit, utcnow
+from engine.records.batch import BatchWrites
+from engine.records.writes import audit_row, audit_rows, created_changes, outbox_rows, sealed_audit, utcnow
 from engine.schemas import errors_to_details
 
-MAX_BATCH = 100_000
 
 
-class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads, ConditionalWrites,
+class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads, ConditionalWrites,
                     UnmaskReads, MergeWrites):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
@@ -266,75 +264,11 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
                "owner_id": self.actor_id, "version": 1}
         row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
         record = shape.dump(row)
-        changes = _created(shape, values, record)
+        changes = created_changes(shape, values, record)
         event = self.event(entity, "created", row["id"], record, changes, at)
         audit = audit_row(at, self.actor_id, "create", entity.name, row["id"], 1, changes)
         [event] = self._finish(conn, [event], [audit], at, last)
         return event.record, event
-
-    @one_version
-    def create_many(self, entity_name, items, allow_duplicates=False, within=None):
-        """Validate every item first; write all of them in one transaction, or none.
-        Returns the new ids in the order of `items`. A blocking duplicate rule refuses
-        the items it matches (`allow_duplicates` overrides an overridable one).
-        `within(conn, ids)`, when given, is the caller's last step in that transaction
-        (an import's updates and checkpoint)."""
-        entity, table, shape = self._entity(entity_name)
-        self.permissions.require(entity, "create")
-        self.permissions.require(entity, "import")
-        if not isinstance(items, list) or not items:
-            raise ValidationFailed("records must be a non-empty list",
-                                   details=[{"field": "records", "message": "must be a non-empty list"}])
-        if len(items) > MAX_BATCH:
-            raise ValidationFailed(f"at most {MAX_BATCH} records in one batch (got {len(items)})")
-        loader = self.metadata.batch_loader(entity_name)
-        loaded, details, refused = [], [], []
-        shared = restricted(entity, self.actor)  # checked once: big batches pay nothing without sharing
-        conditions = conditional(entity)  # the same: nothing to dump without a required_if
-        for index, item in enumerate(items):
-            self.permissions.check_write(entity, item, prefix=f"/{index}/")
-            values, errors = loader.load_one(self.sharing.fill(entity, item) if shared else item)
-            if shared:
-                refused += [{**p, "field": f"/{index}/{p['field']}"} for p in self.sharing.refused(entity, values)]
-            details += [{**p.to_dict(), "field": f"/{index}/{p.path}" if p.path else f"/{index}"} for p in errors]
-            problem = self._start_state(entity, values)
-            if problem:
-                details.append({**problem, "field": f"/{index}/{problem['field']}"})
-            if conditions and not errors:
-                details += [{**p.to_dict(), "field": f"/{index}/{p.path}"}
-                            for p in missing(entity, shape.dump_values(values))]
-            loaded.append(values)
-        refuse(entity, refused[:MAX_DETAILS])
-        details += duplicates_within(entity, loaded)
-        at = utcnow()
-        actor = self.actor_id
-        wants_events = self.hooks.wants_record_events
-        try:
-            with self._write() as conn:
-                check_references(conn, self.metadata, entity, loaded, self.sharing, indexed=True,
-                                 details=details)
-                check_batch(self, conn, entity, loaded, allow_duplicates)
-                ids = allocate_ids(conn, table, len(loaded))
-                rows, audits, events = [], [], []
-                for record_id, values in zip(ids, loaded):
-                    rows.append({**shape.empty_columns, **shape.to_columns(values), "id": record_id,
-                                 "created_at": at, "updated_at": at, "created_by": actor,
-                                 "updated_by": actor, "owner_id": actor, "version": 1})
-                    record = shape.dump(rows[-1]) if wants_events else None
-                    changes = _created(shape, values, record)
-                    audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
-                    events.append(self.event(entity, "created", record_id, record or {"id": record_id},
-                                             changes, at))
-                insert_all(conn, [record_rows(table, rows)])
-                events = self._finish(conn, events, audits, at, last=within is None)
-                if within is not None:
-                    within(conn, ids)
-        except IntegrityError as exc:
-            raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
-                                          indexed=True) from None
-        for event in events:
-            self.hooks.after_commit(event)
-        return ids
 
     # -- updating ---------------------------------------------------------------------
     @one_version
@@ -420,12 +354,4 @@ class RecordService(RecordReads, StateWrites, WithinWrites, OwnershipWrites, Acc
         deleted = sum(1 for e in deletion.events if e.action == "deleted")
         return {"deleted": True, "id": record_id, "cascaded": deleted - 1,
                 "cleared": len(deletion.events) - deleted}
-
-
-def _created(shape, values, record=None) -> dict:
-    """A new record's audited changes: every field given a value (read-only already, as
-    its event keeps them), taken from the new `record` as JSON when it was dumped."""
-    if record is None:
-        return created(shape.dump_values(values))
-    return created({name: record[name] for name, _ in shape.fields if name in values})
 

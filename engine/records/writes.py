@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from operator import itemgetter
 
+from engine.events import created
 from engine.records.bulk_rows import Rows, insert_all
 from engine.systables import loom_table
 
@@ -36,6 +37,14 @@ def sealed_audit(copies, row: dict) -> dict:
     """An `audit_row` with the values of fields encrypted at rest sealed in its changes."""
     changes = copies.changes(row["entity"], row["changes"])
     return row if changes is row["changes"] else {**row, "changes": changes}
+
+
+def created_changes(shape, values, record=None) -> dict:
+    """A new record's audited changes: every field given a value (read-only already, as
+    its event keeps them), taken from the new `record` as JSON when it was dumped."""
+    if record is None:
+        return created(shape.dump_values(values))
+    return created({name: record[name] for name, _ in shape.fields if name in values})
 
 
 def audit_rows(schema, rows) -> Rows:

@@ -8,7 +8,7 @@ under one name). Everything else must be identical, order included. A pack chang
 purpose since gets its new fingerprint (crm_core and insurance_agents: conditional fields
 and the claim form's tabs; every pack: notifications' purposes, consent evidence and
 legal bases of issue 12; retail_loyalty: its demo store manager holds the store manager
-role)."""
+role; crm_core: the party's duplicate rules and name key of issue 13)."""
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +31,7 @@ PACKS = {
 }
 FINGERPRINTS = {
     "automotive_dealers": "9b5173429dcd2c78a9a9976c7e97e00408f5de7c86ab5c04ee42c09654124fa3",
-    "crm_core": "9f6c1dadc82d7bfc4849ab7962e421c1288aa9fec21c4808e2300df38ccb83e1",
+    "crm_core": "c96389af2e76a72ea61732080c1e305c7c5fc19ea17db5fcadff5de15179e565",
     "insurance_agents": "0d556900739b4d878b6670c26853b30a9c9d5dc69c13a19bb7987f9e96dce79f",
     "retail_loyalty": "696c724985c1998b7dd8423d7a7f7a3e3828d768539e5620f79275202559b2ed",
     "subscriptions": "51902767948b3564c994fdc706ae82b2c859612aaab53824a9971ea82af26937",
