@@ -58,6 +58,11 @@ def shown(entity: dict, matches: list[dict]) -> list[dict]:
     out = []
     for match in matches:
         rule = rules.get(match["rule"])
+        if match["record_id"] is None:  # a record the user may not read: not which, nor why
+            out.append({"title": _("A record you may not read"), "url": None, "action": match["action"],
+                        "overridable": match["overridable"], "score": f"{match['score']:g}",
+                        "rule": text_in(rule.label, language) if rule else match["rule"], "reasons": ""})
+            continue
         try:
             title = record_title(entity, g.session.records.get(entity["name"], match["record_id"]))
             url = url_for("screens.record_page", entity=entity["name"], record_id=match["record_id"])

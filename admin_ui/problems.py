@@ -73,8 +73,10 @@ TEXTS: dict[str, Callable[[Mapping, Mapping], str]] = {
     "until_before_since": lambda d, f: _("The end is before the start."),
     "not_in_range": lambda d, f: _("Enter a whole number from %(min)s to %(max)s.", min=d["min"], max=d["max"]),
     # the codes of whole errors, which their problems take when they have none of their own
-    "duplicate": lambda d, f: _("This looks like record %(id)s (score %(score)s).", id=d["record_id"],
-                                 score=d["score"]),
+    "duplicate": lambda d, f: (_("This looks like record %(id)s (score %(score)s).", id=d["record_id"],
+                                  score=d["score"]) if d.get("record_id") is not None
+                               else _("This looks like a record you may not read (score %(score)s).",
+                                      score=d["score"])),
     "unique_violation": lambda d, f: _("Another record already has this value."),
     "stale_version": lambda d, f: _("Someone else saved this record first."),
 }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 MATCH = {"type": "object", "required": ["record_id", "score", "rule", "action", "overridable", "reasons"],
          "properties": {
-             "record_id": {"type": "integer", "description": "the existing record the rule found"},
+             "record_id": {"type": "integer", "nullable": True,
+                           "description": "the existing record the rule found; null (and no reasons) when "
+                                          "you may not read it"},
              "score": {"type": "number", "minimum": 0, "maximum": 100},
              "rule": {"type": "string"}, "label": {"type": "object", "additionalProperties": {"type": "string"}},
              "action": {"type": "string", "enum": ["warn", "block"]},

@@ -6,6 +6,8 @@ overrides (`allow_duplicates`), which the audit trail records. `allow` rules are
 checked at entry."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from engine.dedup.matching import find_duplicates
 from engine.dedup.rules import rules_of
 from engine.errors import Conflict
@@ -42,19 +44,35 @@ def check_entry(service, conn, entity, record: dict, allow: bool = False, change
     labels = {r.name: r.label for r in rules}
     found = [{**m.to_dict(), "label": labels[m.rule]} for m in matches]
     blocking = [m for m in found if m["action"] == "block"]
+    seen = as_seen(service, conn, entity, found)
     if blocking and not (allow and all(m["overridable"] for m in blocking)):
         overridable = all(m["overridable"] for m in blocking)
-        raise Conflict(_refusal(entity.name, blocking, overridable), code="duplicate",
-                       details=[_detail(m) for m in found])
-    if blocking:
+        raise Conflict(_refusal(entity.name, [m for m in seen if m["action"] == "block"], overridable),
+                       code="duplicate", details=[_detail(m) for m in seen])
+    if blocking:  # the audit (read by admins) names the records
         write_audit(conn, service.storage.schema, [audit_row(
             utcnow(), service.actor_id, "allow_duplicate", entity.name, record["id"], record["version"],
             {DUPLICATES_KEY: [None, [{"record_id": m["record_id"], "rule": m["rule"]} for m in blocking]]})])
-    return found
+    return seen
+
+
+def as_seen(service, conn, entity, found: list[dict]) -> list[dict]:
+    """The matches as the actor may see them: one on a record they may not read keeps its
+    rule, score and action but not which record it is or why it matched (`record_id`
+    None, no reasons) — a duplicate check must not tell a user what a record they cannot
+    see holds."""
+    clause = service.sharing.read_clause(entity)
+    if clause is None or not found:
+        return found
+    table = service.metadata.tables[entity.name]
+    ids = [m["record_id"] for m in found]
+    readable = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids), clause)).scalars())
+    return [m if m["record_id"] in readable else {**m, "record_id": None, "reasons": []} for m in found]
 
 
 def _refusal(entity_name: str, blocking: list[dict], overridable: bool) -> str:
-    ids = ", ".join(str(m["record_id"]) for m in blocking[:5])
+    ids = ", ".join(str(m["record_id"]) if m["record_id"] is not None else "(one you may not read)"
+                    for m in blocking[:5])
     rules = ", ".join(sorted({m["rule"] for m in blocking}))
     tail = (" (send allow_duplicates=true to save it anyway)" if overridable
             else " (a rule that may not be overridden)")
@@ -63,7 +81,8 @@ def _refusal(entity_name: str, blocking: list[dict], overridable: bool) -> str:
 
 def _detail(match: dict, prefix: str = "") -> dict:
     return {**match, "field": f"{prefix}{match['rule']}", "code": "duplicate",
-            "message": f"record {match['record_id']}: " + "; ".join(match["reasons"])
+            "message": (f"record {match['record_id']}: " + "; ".join(match["reasons"])
+                        if match["record_id"] is not None else "a record you may not read")
                        + f" (score {match['score']:g})"}
 
 

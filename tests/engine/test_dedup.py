@@ -333,3 +333,23 @@ def test_the_documented_rules_and_requests_run_as_written(install, client):
     assert responses[0].get_json()["_duplicates"][0]["reasons"] == ["name 100% alike (token_sort_ratio)", "same city"]
     ids = responses[-1].get_json()["clusters"][0]["ids"]  # a refused insert may use up an id (PostgreSQL)
     assert len(ids) == 3 and ids[:2] == [1, 2]
+
+
+def test_a_match_on_a_record_the_user_may_not_read_names_neither_the_record_nor_why(install, client, people, member):
+    private = document()
+    private["entities"][0]["sharing"] = {"default": "none"}   # members read only their own records
+    people.apply_metadata(private)
+    hidden = people.records.create("person", {"name": "王芳", "phone": "+86 139 0000 0001"})   # the system's
+    body = {"name": "王 芳", "phone": "139-0000-0001"}
+    refused = client.post(f"{BASE}/records/person", json=body, headers=member)
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    [detail] = error["details"]
+    assert (detail.get("record_id"), detail["reasons"], detail["rule"]) == (None, [], "same_phone")
+    assert str(hidden["id"]) not in error["message"] and "you may not read" in error["message"]
+    saved = client.post(f"{BASE}/records/person?allow_duplicates=true", json=body, headers=member)
+    assert saved.status_code == 201 and saved.get_json()["_duplicates"][0]["record_id"] is None
+    # an admin, who reads every record, is told which one
+    admin = {"Authorization": f"Bearer {token_for(install, 'acme', 'boss@acme.example', 'admin')}"}
+    again = client.post(f"{BASE}/records/person", json=body, headers=admin).get_json()["error"]["details"]
+    assert hidden["id"] in [d.get("record_id") for d in again]
