@@ -187,6 +187,17 @@ def _finish(storage, job_id, progress, status, result=None, error=None) -> None:
             state=progress.state, finished_at=utcnow(), heartbeat_at=utcnow()))
 
 
+class NoProgress:
+    """A progress that reports nowhere: for work run where no one watches it (a test, a
+    caller without a job; the CLI and the jobs give real ones)."""
+
+    def total(self, count: int) -> None:
+        pass
+
+    def advance(self, count: int = 1) -> None:
+        pass
+
+
 class Progress:
     """How far a running job got, written for its readers at most every HEARTBEAT_SECONDS,
     and its checkpoint (`state`), written at once by `save_state`."""

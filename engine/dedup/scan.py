@@ -17,6 +17,7 @@ from itertools import groupby
 from rapidfuzz import process
 from sqlalchemy import and_, func, select
 
+from engine.background import NoProgress
 from engine.dedup.matching import SCORERS
 from engine.dedup.rules import Rule, fuzzy_key, rules_of
 from engine.errors import NotFound, ValidationFailed
@@ -24,16 +25,6 @@ from engine.errors import NotFound, ValidationFailed
 MAX_CLUSTERS = 10_000  # clusters a report lists (the best; `clusters_total` counts them all)
 READ_CHUNK = 20_000  # rows a fuzzy rule reads per round trip
 ROW_CHUNK = 2_000  # texts compared against a big block at a time
-
-
-class NoProgress:
-    """A progress that reports nowhere (the CLI and the job give real ones)."""
-
-    def total(self, n):
-        pass
-
-    def advance(self, k=1):
-        pass
 
 
 def scan(storage, metadata, entity_name: str, progress=None) -> dict:

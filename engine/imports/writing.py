@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import re
 
+from engine.background import NoProgress
 from engine.errors import Conflict, Forbidden, LoomError, NotFound, ValidationFailed
 from engine.imports import runs
 from engine.records.pinning import held
 
 INDEXED = re.compile(r"/([0-9]+)/(.*)")
-
-
-class NoProgress:
-    """Progress reporting for a caller that shows none."""
-
-    def total(self, n: int) -> None:
-        pass
-
-    def advance(self, k: int = 1) -> None:
-        pass
 
 
 def write_all(service, planner, run_id: int, progress=None) -> dict:

@@ -68,7 +68,7 @@ def erase(session, record_id, reason, entity_name: str = "party", kind: str = "e
         since = utcnow()
         scrubbed = scrub_loom_tables(conn, storage.schema, erasure.erased)
         archived = scrub_archives(conn, storage.schema, erasure.erased)
-        kept = forget_import_files(conn, storage.schema, since)
+        kept = forget_import_files(conn, storage.schema)
         kept["merges_no_longer_undoable"] = forget_merge_undos(conn, storage.schema, erasure.erased, since)
         erasure.audit()
         redactions.declare(conn, storage.schema, since, actor.id if actor else None, entity_name, record_id)

@@ -23,7 +23,7 @@ from engine.timefmt import iso_utc
 ERASED_FILE = b""  # an import run's file after an erasure removed it
 
 
-def forget_import_files(conn, schema, at) -> dict:
+def forget_import_files(conn, schema) -> dict:
     """Remove the kept files of the import runs that are not running; returns how many
     were removed and which running runs keep theirs."""
     runs = loom_table(schema, "loom_import_runs")
