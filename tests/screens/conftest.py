@@ -148,9 +148,11 @@ def axe_violations(page, exclude=()) -> list[dict]:
 
 def settled(page) -> None:
     """Wait until htmx has swapped and wired a redrawn part (its inputs answer again): a
-    control drawn by a swap reacts only once htmx has processed it."""
+    control drawn by a swap reacts only once htmx has processed it. After a navigation it
+    also waits for the page's load: htmx (a deferred script) wires the first page then."""
     from playwright.sync_api import expect
 
+    page.wait_for_load_state("load")
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
 
 

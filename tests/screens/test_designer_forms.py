@@ -64,6 +64,8 @@ def test_an_admin_places_a_field_by_keyboard_previews_publishes_and_a_member_fil
     # shown only for an active club, written with the condition builder
     page.get_by_role("link", name="Conditions of WeChat follower").click()
     shown_when = page.get_by_role("region", name="Shown when")
+    expect(shown_when).to_be_visible()
+    settled(page)  # its buttons post through htmx: they answer once the page has loaded
     shown_when.get_by_role("button", name="Add a condition").click()
     settled(page)  # the new row answers once htmx has wired it
     shown_when.get_by_label("Field of condition 1").select_option(label="Active")
