@@ -40,3 +40,32 @@ def register_error_handlers(app) -> None:
     def _unexpected(exc: Exception):
         log.exception("unhandled error")
         return error_response(500, "internal_error", "an internal error occurred; it has been logged")
+
+
+# The shape above, as the OpenAPI document describes it, and the shared error responses.
+ERROR = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}}}}},
+}
+
+
+COMMON_ERRORS = ("400", "401", "403", "404", "413", "429", "503")
+ERROR_RESPONSES = (
+    ("400", "invalid input"),
+    ("401", "unauthorized (no token) or invalid_token (unknown, expired or revoked), with WWW-Authenticate"),
+    ("404", "not found (also: a token of another tenant)"),
+    ("403", "forbidden: admin_only, read_only (a record shared with you to read, not to change), "
+            "not_shared (a value outside what is shared with you) or token_scope (outside the token's scopes)"),
+    ("429", "too_many_attempts: too many failed tokens from this address; see Retry-After"),
+    ("409", "conflict"), ("412", "stale version"), ("413", "body too large"),
+    ("503", "metadata_changed: the tenant's metadata changed while the request ran; nothing was "
+            "changed, send it again"))
+
+
+def error_responses(*statuses) -> dict:
+    """`{status: reference}` to the shared error responses, the common ones included."""
+    return {status: {"$ref": f"#/components/responses/E{status}"}
+            for status in sorted(set(COMMON_ERRORS) | set(statuses))}
