@@ -53,34 +53,29 @@ def main() -> None:
             data = ContactData(20240601, accounts)
             table = session.metadata().tables["contact"]
             engine = session.storage.engine
-            loom, core, per_record = [], [], []
+            spent = {"loom": [], "core": [], "per_record": []}
             profile = cProfile.Profile() if args.profile else None
-            for index in range(args.chunks + 1):  # the first pair warms up
-                items = data.items("l-", index * args.chunk, args.chunk)
+            for index in range(args.chunks + 1):  # the first round warms up
                 at = datetime.now(timezone.utc)
+                arms = {
+                    "loom": lambda: session.records.create_many("contact", items),
+                    "core": lambda: _core(engine, table, rows),
+                    "per_record": lambda: _per_record(session, per_record_items),
+                }
+                items = data.items("l-", index * args.chunk, args.chunk)
                 rows = [core_row(item, at) for item in data.items("c-", index * args.chunk, args.chunk)]
-                order = ("loom", "core") if index % 2 else ("core", "loom")
-                if args.ab_hooks:
-                    order += ("per_record",) if index % 2 else ()
-                    order = order if index % 2 else ("per_record",) + order
-                for who in order:
-                    if who == "per_record":
-                        per_record.append(_per_record(session, data.items(f"r{index}-", 0, args.chunk)))
-                        continue
+                per_record_items = data.items("r-", index * args.chunk, args.chunk)
+                order = ["loom", "core"] + (["per_record"] if args.ab_hooks else [])
+                for who in order if index % 2 else order[::-1]:  # alternated
                     began = time.process_time()
-                    if who == "loom":
-                        if profile and index:
-                            profile.enable()
-                        session.records.create_many("contact", items)
-                        if profile and index:
-                            profile.disable()
-                        spent = time.process_time() - began
-                        loom.append(spent) if index else None
-                    else:
-                        with engine.begin() as conn:
-                            conn.execute(table.insert(), rows)
-                        spent = time.process_time() - began
-                        core.append(spent) if index else None
+                    if profile and index and who == "loom":
+                        profile.enable()
+                    arms[who]()
+                    if profile and index and who == "loom":
+                        profile.disable()
+                    if index:
+                        spent[who].append(time.process_time() - began)
+            loom, core, per_record = spent["loom"], spent["core"], spent["per_record"]
             if profile:
                 profile.dump_stats(args.profile)
             lm, cm = sorted(loom)[len(loom) // 2], sorted(core)[len(core) // 2]
@@ -91,22 +86,25 @@ def main() -> None:
                 print(f"  with the core hooks asked record by record: {pm * 1000:.1f} ms CPU, "
                       f"ratio {pm / cm:.2f}x")
         finally:
-            install.close() if hasattr(install, "close") else None
+            install.dispose()
             if pg:
                 drop_prefixed_schemas(DEFAULT_PG_URL, prefix)
 
 
-def _per_record(session, items) -> float:
-    """Process time of `create_many` with Loom's own plugins asked record by record (the
-    batch hooks switched off for this call)."""
+def _core(engine, table, rows) -> None:
+    with engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+
+
+def _per_record(session, items) -> None:
+    """`create_many` with Loom's own plugins asked record by record (the batch hooks
+    switched off for this call)."""
     import engine.hooks
 
     batched = engine.hooks._batched
     engine.hooks._batched = lambda *args: None
     try:
-        began = time.process_time()
         session.records.create_many("contact", items)
-        return time.process_time() - began
     finally:
         engine.hooks._batched = batched
 
