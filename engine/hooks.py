@@ -6,6 +6,7 @@ before-write hook returns the values it sets ({field: value}) or None."""
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 
 from engine.errors import LoomError, PluginFailed
 from engine.plugin_session import PluginSession
@@ -20,10 +21,17 @@ class TenantHooks:
         self._core_after = plugins.core_hook("loom_record_after_commit")
         self._before = plugins.pack_hook("loom_record_before_write", enabled)
         self._after = plugins.pack_hook("loom_record_after_commit", enabled)
-        self._core_before_all = _batched(plugins, "loom_records_before_write", self._core_before)
-        self._core_after_all = _batched(plugins, "loom_records_after_commit", self._core_after)
+        self._plugins = plugins
         self.wants_record_events = any(caller.get_hookimpls() for caller in (
             self._core_before, self._core_after, self._before, self._after))
+
+    @cached_property
+    def _core_before_all(self):  # looked up on a write of several records only
+        return _batched(self._plugins, "loom_records_before_write", self._core_before)
+
+    @cached_property
+    def _core_after_all(self):
+        return _batched(self._plugins, "loom_records_after_commit", self._core_after)
 
     def before_write(self, event, service=None, conn=None) -> dict:
         """Run the hooks before a write commits; the values pack plugins set, merged."""
@@ -38,7 +46,7 @@ class TenantHooks:
         (`loom_records_before_write`); a single record's event as before."""
         if not self.wants_record_events or not self._core_before.get_hookimpls():
             return
-        if self._core_before_all is not None and len(events) > 1:
+        if len(events) > 1 and self._core_before_all is not None:
             self._core_before_all(events=events, session=self.session)
             return
         for event in events:
