@@ -6,6 +6,7 @@ before-write hook returns the values it sets ({field: value}) or None."""
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 
 from engine.errors import LoomError, PluginFailed
 from engine.plugin_session import PluginSession
@@ -20,15 +21,40 @@ class TenantHooks:
         self._core_after = plugins.core_hook("loom_record_after_commit")
         self._before = plugins.pack_hook("loom_record_before_write", enabled)
         self._after = plugins.pack_hook("loom_record_after_commit", enabled)
+        self._plugins = plugins
         self.wants_record_events = any(caller.get_hookimpls() for caller in (
             self._core_before, self._core_after, self._before, self._after))
+
+    @cached_property
+    def _core_before_all(self):  # looked up on a write of several records only
+        return _batched(self._plugins, "loom_records_before_write", self._core_before)
+
+    @cached_property
+    def _core_after_all(self):
+        return _batched(self._plugins, "loom_records_after_commit", self._core_after)
 
     def before_write(self, event, service=None, conn=None) -> dict:
         """Run the hooks before a write commits; the values pack plugins set, merged."""
         if not self.wants_record_events:
             return {}
         self._core_before(event=event, session=self.session)
-        if not self._before.get_hookimpls():
+        return self.before_write_packs(event, service, conn)
+
+    def before_write_core(self, events) -> None:
+        """Loom's own plugins' checks of every event of a write before it commits: once for
+        the whole write of several records when each of them takes the list
+        (`loom_records_before_write`); a single record's event as before."""
+        if not self.wants_record_events or not self._core_before.get_hookimpls():
+            return
+        if len(events) > 1 and self._core_before_all is not None:
+            self._core_before_all(events=events, session=self.session)
+            return
+        for event in events:
+            self._core_before(event=event, session=self.session)
+
+    def before_write_packs(self, event, service=None, conn=None) -> dict:
+        """The pack plugins' before-write hooks of one event; the values they set, merged."""
+        if not self.wants_record_events or not self._before.get_hookimpls():
             return {}
         try:
             results = self._before(event=event, session=PluginSession(self.session, service, conn))
@@ -54,9 +80,36 @@ class TenantHooks:
         if self._after.get_hookimpls():  # no plugin session built for no pack hook
             self._after_commit(self._after, event, PluginSession(self.session))
 
+    def after_commit_all(self, events) -> None:
+        """`after_commit` of every event of a write: Loom's own plugins asked once for the
+        list when each of them takes it (`loom_records_after_commit`)."""
+        if not self.wants_record_events or not events:
+            return
+        if self._core_after_all is None:
+            for event in events:
+                self.after_commit(event)
+            return
+        try:
+            self._core_after_all(events=events, session=self.session)
+        except Exception:  # as for one event: never fails the write
+            log.exception("loom_records_after_commit failed for %d %s events", len(events), events[0].entity)
+        if self._after.get_hookimpls():
+            for event in events:
+                self._after_commit(self._after, event, PluginSession(self.session))
+
     @staticmethod
     def _after_commit(caller, event, session) -> None:
         try:
             caller(event=event, session=session)
         except Exception:  # a plugin's failure after commit must not fail the write
             log.exception("loom_record_after_commit failed for %s %s", event.name, event.record_id)
+
+
+def _batched(plugins, name, per_record):
+    """The core hook caller of `name` (a hook taking a write's events at once) when every
+    core plugin implementing `per_record` implements it too (None otherwise: the per-record
+    hook is called for each event), and some core plugin does."""
+    caller = plugins.core_hook(name)
+    batched = {impl.plugin for impl in caller.get_hookimpls()}
+    one = {impl.plugin for impl in per_record.get_hookimpls()}
+    return caller if one and one <= batched else None

@@ -51,6 +51,26 @@ def loom_record_after_commit(event, session):
 
 
 @hookspec
+def loom_records_before_write(events, session):
+    """`loom_record_before_write` for every record of a write of several records at once (a
+    batch create, an import's chunk, a change of owner of several records: one
+    transaction), for Loom's core plugins only (entry-
+    point group `loom.core`; pack plugins are asked record by record). Receives the list of
+    frozen `RecordEvent`s and the engine's session. Used instead of the per-record hook
+    only when every core plugin that implements that one implements this one too: it
+    must check each event exactly as the per-record hook would. Returns nothing (a core
+    plugin sets no values); raise `LoomError` to refuse the whole write."""
+
+
+@hookspec
+def loom_records_after_commit(events, session):
+    """`loom_record_after_commit` for every record of a batch create at once, after its
+    transaction committed; for Loom's core plugins only, and used instead of the
+    per-record hook only when every core plugin that implements that one implements this
+    one too. Returns nothing; an exception is logged and never fails the write."""
+
+
+@hookspec
 def loom_field_types():
     """Add field types that metadata documents may use.
 

@@ -21,20 +21,35 @@ def _text(message, locale) -> str:
 @hookimpl
 def loom_record_before_write(event, session):
     """Validation rules run inside the write and refuse it with their message."""
+    loom_records_before_write([event], session)
+
+
+@hookimpl
+def loom_records_before_write(events, session):
+    """The same for every record of a batch, the rule sets looked up once."""
     rules = runtime_of(session.install).published_rules(session)
-    firings = rules.evaluate(event.as_dict(), kind="validation")
-    if firings:
-        locale = session.actor.locale if session.actor else "en"
-        raise ValidationFailed(
-            _text(firings[0].message, locale),
-            details=[{"field": f"{f.ruleset}.{f.rule}", "message": _text(f.message, locale)} for f in firings],
-            code="rule_refused")
+    for event in events:
+        firings = rules.evaluate(event.as_dict(), kind="validation")
+        if firings:
+            locale = session.actor.locale if session.actor else "en"
+            raise ValidationFailed(
+                _text(firings[0].message, locale),
+                details=[{"field": f"{f.ruleset}.{f.rule}", "message": _text(f.message, locale)} for f in firings],
+                code="rule_refused")
 
 
 @hookimpl
 def loom_record_after_commit(event, session):
     """Automation runs after commit, through the job queue, from the outbox."""
     runtime_of(session.install).jobs.enqueue_drain(event.tenant)
+
+
+@hookimpl
+def loom_records_after_commit(events, session):
+    """One drain asked for a batch's events (each tenant's outbox drains them all)."""
+    jobs = runtime_of(session.install).jobs
+    for tenant in dict.fromkeys(event.tenant for event in events):
+        jobs.enqueue_drain(tenant)
 
 
 @hookimpl

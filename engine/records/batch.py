@@ -80,6 +80,5 @@ class BatchWrites:
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
                                           indexed=True) from None
-        for event in events:
-            self.hooks.after_commit(event)
+        self.hooks.after_commit_all(events)
         return ids

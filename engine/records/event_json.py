@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from engine.events import VERSION
+from engine.events import VERSION, FrozenDict
 from engine.records.bulk_rows import Encoded
 
 _dumps = json.dumps
@@ -40,8 +40,10 @@ class Payloads:
             tail = self._tails[key] = (f', "actor": {_dumps(event.actor)}, "extra": ', f', "at": {_dumps(at)}}}')
         if changes_text is None:
             changes_text = _dumps(event.changes)
-        return Encoded(f'{head}{_dumps(event.record_id)}, "record": {_dumps(event.record)}, '
-                       f'"changes": {changes_text}{tail[0]}{_dumps(event.extra)}{tail[1]}')
+        record_id, extra = event.record_id, event.extra
+        return Encoded(f'{head}{record_id if type(record_id) is int else _dumps(record_id)}, '
+                       f'"record": {_dumps(event.record)}, "changes": {changes_text}'
+                       f'{tail[0]}{"{}" if type(extra) is FrozenDict and not extra else _dumps(extra)}{tail[1]}')
 
 
 def encode_rows(at, events, audits) -> tuple[list, list]:

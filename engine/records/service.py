@@ -114,8 +114,9 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
         write's last statements, its COMMIT in the same round trip). Returns the events
         as they stand after the hooks."""
         final = []
+        self.hooks.before_write_core(events)  # Loom's own plugins: once for the whole write
         for event in events:
-            values = self.hooks.before_write(event, self, conn)
+            values = self.hooks.before_write_packs(event, self, conn)
             if values:
                 event = self._apply_set(conn, event, values)
                 for audit in audits:
