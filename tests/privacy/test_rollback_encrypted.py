@@ -108,3 +108,22 @@ def test_an_altered_archived_value_is_refused_through_the_api_and_the_cli(shop, 
     done = CliRunner().invoke(cli, ["metadata", "rollback", "shop", "1"], obj=shop.install)
     assert done.exit_code != 0 and "cannot be decrypted" in done.output and "Traceback" not in done.output
     assert state(shop.install.session("shop")) == before
+
+
+def test_the_designers_revert_restores_them_or_says_why_not(shop, app):
+    from tests.screens.conftest import ScreenClient, with_passwords
+
+    with_passwords(shop.install, "shop", {"ann@shop.example": "admin"})
+    ann = ScreenClient(app, "shop", "ann@shop.example")
+    storage = shop.storage
+    with storage.begin() as conn:
+        keys = [dict(k) for k in conn.execute(select(loom_table(storage.schema, "loom_keys"))).mappings()]
+        conn.execute(delete(loom_table(storage.schema, "loom_keys")))
+    before = state(shop)
+    refused = ann.post("/designer/revert/1")
+    assert refused.status_code == 409 and "cannot be decrypted" in refused.get_data(as_text=True)
+    assert state(shop.install.session("shop")) == before
+    with storage.begin() as conn:  # the keys are back: the revert goes through
+        conn.execute(loom_table(storage.schema, "loom_keys").insert(), keys)
+    assert ann.post("/designer/revert/1").status_code == 302
+    assert shop.install.session("shop").records.get("customer", 1)["id_number"] == ID_NUMBER
