@@ -14,11 +14,18 @@ A kind is a module with two functions, named in `KINDS`:
     run(session, params, progress) -> dict   do the work; its result is the job's result
 
 A LoomError from `run` fails the job with its message; anything else fails it with a
-short message (and is logged), so a job never stays "running" for ever."""
+short message (and is logged), so a job never stays "running" for ever.
+
+Each claim writes a new random token in the row's `claim` (revision 0021), and every later
+write of that worker — progress, checkpoint, result — is made only where the row still
+holds it (compare-and-set). A worker that stalled past STALE is superseded when another
+takes the job: its next write matches no row, raises `Superseded` (rolling back a
+checkpoint's transaction with the work it describes), and the worker stops, writing nothing."""
 from __future__ import annotations
 
 import importlib
 import logging
+import secrets
 import time
 from datetime import timedelta
 
@@ -143,20 +150,24 @@ def execute(session, job_id: int) -> dict | None:
     claimable = or_(table.c.status == "queued",
                     and_(table.c.status == "running",
                          or_(table.c.heartbeat_at.is_(None), table.c.heartbeat_at < now - STALE)))
+    token = secrets.token_hex(16)
     with storage.begin() as conn:
         row = conn.execute(select(table).where(table.c.id == job_id)).mappings().first()
         if row is None:
             return None
         claimed = conn.execute(table.update().where(table.c.id == job_id, claimable).values(
-            status="running", heartbeat_at=now,
+            status="running", heartbeat_at=now, claim=token,
             started_at=row["started_at"] or now)).rowcount
     if not claimed:
         return None
     progress = Progress(storage, job_id, row["state"] or {}, resumed=row["status"] == "running",
-                        done=row["done"], total=row["total"])
+                        done=row["done"], total=row["total"], claim=token)
     try:
         session_for_job = _as_creator(session, row["created_by"])
         result = kind_module(row["kind"]).run(session_for_job, row["params"], progress)
+    except Superseded:
+        log.warning("job %s (%s): another worker took it over; this run stops", job_id, row["kind"])
+        return None
     except LoomError as exc:
         _finish(storage, job_id, progress, "failed", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - the job fails, with a message; the trace is logged
@@ -165,6 +176,10 @@ def execute(session, job_id: int) -> dict | None:
                                                            f"({type(exc).__name__}); it is in the server log")
     else:
         _finish(storage, job_id, progress, "done", result=result)
+    if progress.superseded:
+        log.warning("job %s (%s): another worker took it over; this run's end was not written",
+                    job_id, row["kind"])
+        return None
     return get(storage, job_id)
 
 
@@ -180,11 +195,20 @@ def _as_creator(session, user_id):
 
 
 def _finish(storage, job_id, progress, status, result=None, error=None) -> None:
+    """Write the job's end, if its row still holds this run's claim (else mark the
+    progress superseded: another worker has the job)."""
     table = _table(storage)
     with storage.begin() as conn:
-        conn.execute(table.update().where(table.c.id == job_id).values(
+        written = conn.execute(table.update().where(table.c.id == job_id, table.c.claim == progress.claim).values(
             status=status, result=result, error=error, done=progress.done, total=progress.total_count,
-            state=progress.state, finished_at=utcnow(), heartbeat_at=utcnow()))
+            state=progress.state, finished_at=utcnow(), heartbeat_at=utcnow())).rowcount
+    if not written:
+        progress.superseded = True
+
+
+class Superseded(Exception):
+    """This worker's claim of a job was taken over by another worker (it stalled past
+    STALE): it must stop and write nothing more. Not a LoomError: never shown to a user."""
 
 
 class NoProgress:
@@ -202,8 +226,10 @@ class Progress:
     """How far a running job got, written for its readers at most every HEARTBEAT_SECONDS,
     and its checkpoint (`state`), written at once by `save_state`."""
 
-    def __init__(self, storage, job_id, state: dict, resumed: bool = False, done: int = 0, total=None):
-        self.storage, self.job_id = storage, job_id
+    def __init__(self, storage, job_id, state: dict, resumed: bool = False, done: int = 0, total=None,
+                 claim: str | None = None):
+        self.storage, self.job_id, self.claim = storage, job_id, claim
+        self.superseded = False
         self.state = dict(state)
         self.resumed = resumed
         self.done = done or 0
@@ -230,10 +256,13 @@ class Progress:
             return
         self._written = now
         table = _table(self.storage)
-        stmt = table.update().where(table.c.id == self.job_id).values(
+        stmt = table.update().where(table.c.id == self.job_id, table.c.claim == self.claim).values(
             done=self.done, total=self.total_count, state=self.state, heartbeat_at=utcnow())
         if conn is not None:
-            conn.execute(stmt)
-            return
-        with self.storage.begin() as own:
-            own.execute(stmt)
+            written = conn.execute(stmt).rowcount
+        else:
+            with self.storage.begin() as own:
+                written = own.execute(stmt).rowcount
+        if not written:  # another worker claimed the job since: stop (a caller's transaction rolls back)
+            self.superseded = True
+            raise Superseded(f"job {self.job_id} was taken over by another worker")

@@ -27,6 +27,7 @@ def work_tables(md: MetaData) -> None:
           Column("started_at", when),
           Column("finished_at", when),
           Column("heartbeat_at", when),
+          Column("claim", String(32)),  # the running claim's token (revision 0021)
           Index("ix_loom_jobs_status", "status", "heartbeat_at"))
     # Merges of records (revision 0016): what each merge changed, to undo it
     # (engine.records.merging).

@@ -84,7 +84,8 @@ def process(storage, handle, limit: int = 200, base_seconds: float = 30.0, lease
             handle(row)
         except Exception as exc:  # any handler failure is retried, never lost
             log.warning("event %s failed: %s", row["id"], exc)
-            status = mark_failed(storage, row, "".join(traceback.format_exception_only(exc)).strip(), base_seconds)
+            text = getattr(exc, "safe_text", None) or "".join(traceback.format_exception_only(exc)).strip()
+            status = mark_failed(storage, row, text, base_seconds)  # safe_text: no personal value (error_text)
             counts["failed" if status == "failed" else "retry"] += 1
             continue
         handled.append(row["id"])

@@ -19,6 +19,7 @@ from engine.systables import loom_table
 from workflows import sla
 from workflows.calendar import load_calendar
 from workflows.correlations import DatabaseCorrelationStore
+from workflows.error_text import ActionError, describe, event_values
 from workflows.jobs import Jobs
 from workflows.rules import Firing, RulesEngine
 
@@ -94,9 +95,14 @@ class WorkflowRuntime:
     def handle_event(self, slug: str, row: dict, session=None) -> None:
         session = session or self.install.session(slug)
         event = rule_event(slug, row, session.metadata())
-        self._workflow_effects(session, event, row)
-        for firing in self.published_rules(session).evaluate(event, kind="automation"):
-            self._fire(session, event, firing)
+        try:
+            self._workflow_effects(session, event, row)
+            for firing in self.published_rules(session).evaluate(event, kind="automation"):
+                self._fire(session, event, firing)
+        except ActionError:
+            raise
+        except Exception as exc:  # its text is kept (last_error) and logged: without personal values
+            raise ActionError(describe(exc, event_values(session, event))) from None
 
     def _workflow_effects(self, session, event, row) -> None:
         workflow = session.metadata().package.workflow_for(event["entity"])
@@ -153,8 +159,9 @@ class WorkflowRuntime:
         try:
             outcomes = self.run_actions(session, event, list(firing.actions), key)
         except Exception as exc:
-            record_trace(session, event, firing, "failed", [], {"error": str(exc)}, key)
-            raise
+            text = describe(exc, event_values(session, event))  # the trace's text: no personal value
+            record_trace(session, event, firing, "failed", [], {"error": text}, key)
+            raise ActionError(text) from None
         record_trace(session, event, firing, "done", outcomes, None, key)
 
     # -- scheduled work ---------------------------------------------------------------------

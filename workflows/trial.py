@@ -87,9 +87,12 @@ def trial_transition(session, entity_name, record_id, name, role=None, comment=N
 
 
 def drafted(live: CompiledMetadata, package) -> CompiledMetadata:
-    """`package` compiled over the live tables, under the live version; `draft_not_published`
-    (409) when its tables differ from the live ones."""
-    draft = CompiledMetadata(live.version, package, live.schema, dict(live.validators), slug=live.slug)
+    """`package` compiled over the live tables, under the live version, with the tenant's
+    data keys (its encrypted fields read and write as the live ones: encrypted, hashed and
+    sealed in the audit and outbox copies); `draft_not_published` (409) when its tables
+    differ from the live ones (a field made encrypted or clear is such a difference)."""
+    draft = CompiledMetadata(live.version, package, live.schema, dict(live.validators), slug=live.slug,
+                             keyring=live.keyring, extra_types=dict(live.extra_types))
     differences = table_differences(live.tables, draft.tables)
     if differences:
         raise Conflict(f"the draft's tables differ from the live ones ({'; '.join(d['message'] for d in differences)})"

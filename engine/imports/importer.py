@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dataclass_field
 
 from engine.errors import LoomError, ValidationFailed
+from engine.background import Superseded
 from engine.imports import mapping as mappings, report, runs
 from engine.imports.planning import Options, Planner
 from engine.imports.reading import format_of, read_table
@@ -127,6 +128,8 @@ def resume(service, run_id, progress=None) -> Result:
     table, planner = _of_run(service, run)
     try:
         done = write_all(service, planner, run["id"], progress)
+    except Superseded:  # another worker took the job over: it owns the run now
+        raise
     except Exception as exc:  # a refused chunk or a crash: the run stays resumable
         # a refusal's own message; anything else (a database error's text holds SQL and values) is
         # named only by its kind, and is in the server's log

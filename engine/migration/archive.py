@@ -50,14 +50,16 @@ def _plain(column) -> Column:
     return Column(column.name, column.type, nullable=True)
 
 
-def field_archive_columns(field, schema) -> list[Column]:
+def field_archive_columns(field, schema, keyring=None) -> list[Column]:
+    """An archive's columns; with `keyring`, those of an encrypted field read its values in
+    clear (a restore); without, they are copied as they are (ciphertext and keyed hash)."""
     return [Column("id", ID_TYPE, nullable=False), Column("created_at", UTCDateTime())] + \
-        [_plain(c) for c in columns_for(field, schema)]
+        [_plain(c) for c in columns_for(field, schema, keyring)]
 
 
-def entity_archive_columns(entity, schema) -> list[Column]:
+def entity_archive_columns(entity, schema, keyring=None) -> list[Column]:
     return [_plain(c) for c in system_columns()] + \
-        [_plain(c) for f in entity.fields for c in columns_for(f, schema)]
+        [_plain(c) for f in entity.fields for c in columns_for(f, schema, keyring)]
 
 
 def archive_table(schema, name, columns) -> Table:

@@ -105,9 +105,9 @@ class Migrator:
 
     def _restore_entities(self, order) -> None:
         restored = [restore.restore_entity(self.conn, self.schema, self.new_pkg.entity(name),
-                                           self.new_tables[name], self.version) for name in order]
+                                           self.new_tables[name], self.version, self.keyring) for name in order]
         for entity in filter(None, restored):
-            self.archives += restore.finish_entity(self.conn, self.schema, entity, self.version)
+            self.archives += restore.finish_entity(self.conn, self.schema, entity, self.version, self.keyring)
 
     def drop_entities(self, names: list[str]) -> None:
         for name in names:
@@ -155,7 +155,8 @@ class Migrator:
             if field.has_default:
                 moves.backfill(self.conn, table, field)
             if self.restoring:
-                self.archives += restore.restore_field(self.conn, self.schema, name, field, table, self.version)
+                self.archives += restore.restore_field(self.conn, self.schema, name, field, table, self.version,
+                                                       self.keyring)
         flips = [new_entity.field(f) for f in by_kind["alter_required"]]
         for field in flips:
             if field.required and field.has_default:

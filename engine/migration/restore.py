@@ -6,7 +6,14 @@ row that reused an id gets nothing). A restored reference to a record deleted si
 cleared, as if its on_delete rule had run, and counted in the report's
 `cleared_references`; for a required field that is refused. An entity comes back from its latest archive not restored yet; a field from
 the latest stored as it is defined now (a field dropped, re-added with another type
-and dropped again comes back with the values it had as that definition), else the latest."""
+and dropped again comes back with the values it had as that definition), else the latest.
+
+Values of a field encrypted at rest were archived as ciphertext: they are decrypted with
+the tenant's data keys (`keyring`, kept across rotations) and written encrypted and
+hashed again. When they cannot be — the data key they were encrypted with is no longer in
+the tenant's `loom_keys`, or a value was altered — the rollback is refused
+(`archive_unreadable`) and, the publication being one transaction, nothing changes. A
+missing or wrong master key is refused before (its own problem, 503)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +22,7 @@ from sqlalchemy import Column, MetaData, Table, exists, func, select
 
 from engine.coltypes import ID_TYPE
 from engine.compiler import system_columns
+from engine.crypto.master import KeyProblem
 from engine.errors import MigrationRefused
 from engine.fieldtypes import FieldInvalid
 from engine.migration.archive import (
@@ -74,7 +82,23 @@ def _refuse_unfit(failing, example, what) -> None:
 
 # -- fields --------------------------------------------------------------------------------
 
-def _field_archive(conn, schema, entity_name, field):
+UNREADABLE = ("data_key_missing", "ciphertext_invalid")  # the archive's fault, not the server's keys
+
+
+def _readable(rows, what):
+    """`rows` (the archive's chunks), a value that cannot be decrypted refused plainly."""
+    try:
+        yield from rows
+    except KeyProblem as exc:
+        if exc.code not in UNREADABLE:
+            raise
+        raise MigrationRefused(
+            f"refused: the archived values of {what} are encrypted and cannot be decrypted ({exc.message}); "
+            f"they cannot be restored, so the rollback is refused and nothing was changed",
+            code="archive_unreadable", details=[{"field": what, "message": exc.message}]) from None
+
+
+def _field_archive(conn, schema, entity_name, field, keyring=None):
     """(register row, archived Field, archive Table) of the archive to restore a field
     from: the latest stored as the field is now, else the latest; None when there is none."""
     candidates = [(row, archived_field(row["definition"]))
@@ -82,7 +106,8 @@ def _field_archive(conn, schema, entity_name, field):
     if not candidates:
         return None
     found, archived = next((c for c in candidates if _same_storage(c[1], field)), candidates[0])
-    return found, archived, archive_table(schema, found["table_name"], field_archive_columns(archived, schema))
+    return found, archived, archive_table(schema, found["table_name"],
+                                          field_archive_columns(archived, schema, keyring))
 
 
 def rows_without_value(conn, schema, entity_name, field, live_table) -> int:
@@ -97,14 +122,15 @@ def rows_without_value(conn, schema, entity_name, field, live_table) -> int:
     return conn.execute(stmt).scalar_one()
 
 
-def restore_field(conn, schema, entity_name, field, live_table, version) -> list[dict]:
+def restore_field(conn, schema, entity_name, field, live_table, version, keyring=None) -> list[dict]:
     """Put an archived field's values back into the rows they were taken from."""
-    found = _field_archive(conn, schema, entity_name, field)
+    found = _field_archive(conn, schema, entity_name, field, keyring)
     if found is None:
         return []
     found, archived, archive = found
     failing, example, cleared = 0, None, 0
-    for rows in chunks(conn, archive, [archive.c.created_at, *field_columns(archive, archived)]):
+    for rows in _readable(chunks(conn, archive, [archive.c.created_at, *field_columns(archive, archived)]),
+                          f"{entity_name}.{field.name}"):
         updates = []
         for row in rows:
             try:
@@ -147,7 +173,7 @@ def _missing(conn, schema, target_name, ids) -> set:
 
 # -- entities ------------------------------------------------------------------------------
 
-def restore_entity(conn, schema, entity, table, version) -> RestoredEntity | None:
+def restore_entity(conn, schema, entity, table, version, keyring=None) -> RestoredEntity | None:
     """Put an archived entity's rows back into its re-created table (its field columns
     nullable until the caller tightens them); finish with `finish_entity` once every
     restored table has its rows."""
@@ -156,11 +182,11 @@ def restore_entity(conn, schema, entity, table, version) -> RestoredEntity | Non
         return None
     found = candidates[0]
     archived = archived_entity(found["definition"])
-    archive = archive_table(schema, found["table_name"], entity_archive_columns(archived, schema))
+    archive = archive_table(schema, found["table_name"], entity_archive_columns(archived, schema, keyring))
     kept = [f for f in entity.fields if archived.field(f.name) is not None]
     references = {f.name: [] for f in kept if base_of(f) == "reference"}
     failing, example = 0, None
-    for rows in chunks(conn, archive, [c for c in archive.c if c.name != "id"]):
+    for rows in _readable(chunks(conn, archive, [c for c in archive.c if c.name != "id"]), entity.name):
         inserts = []
         for row in rows:
             values = {n: row[n] for n in SYSTEM_NAMES}
@@ -183,7 +209,7 @@ def restore_entity(conn, schema, entity, table, version) -> RestoredEntity | Non
     return RestoredEntity(entity, table, entry, references, absent)
 
 
-def finish_entity(conn, schema, restored: RestoredEntity, version) -> list[dict]:
+def finish_entity(conn, schema, restored: RestoredEntity, version, keyring=None) -> list[dict]:
     """Its references (every restored table has its rows now), then the fields its
     archive lacked: their default, then the values of their own archives."""
     name, table = restored.entity.name, restored.table
@@ -195,6 +221,6 @@ def finish_entity(conn, schema, restored: RestoredEntity, version) -> list[dict]
     for field in restored.absent:
         if field.has_default:
             backfill(conn, table, field)
-        report += restore_field(conn, schema, name, field, table, version)
+        report += restore_field(conn, schema, name, field, table, version, keyring)
     return report
 

@@ -15,7 +15,7 @@ from typing import Callable
 from sqlalchemy.exc import DBAPIError
 
 from engine.compiler import compile_tables, encrypts
-from engine.crypto.keyring import migration_keyring
+from engine.crypto.keyring import Keyring, key_rows, migration_keyring
 from engine.errors import Conflict, MigrationRefused, NotFound
 from engine.migration import MigrationResult, current_package, describe, parse_document, versions
 from engine.migration.checks import drop_refusal, refusal, run_checks
@@ -152,7 +152,7 @@ class Publisher:
                     if request.dry_run:
                         result.plan = preview(conn, [], old_pkg, package, {}, [], [], [])
                     return result
-                keyring = _keyring(conn, schema, old_pkg, package, storage.slug, request.dry_run)
+                keyring = _keyring(conn, schema, old_pkg, package, storage.slug, request.dry_run, request.restoring)
                 old_tables = old_tables(keyring)
                 stranded, moves = move_records(conn, schema, changes, package, old_tables, request.state_map,
                                                True, tenant=storage.slug, old_pkg=old_pkg)
@@ -203,11 +203,15 @@ class Publisher:
         return previous, old_pkg, lambda keyring: compile_tables(old_pkg, storage.schema, keyring) if old_pkg else {}
 
 
-def _keyring(conn, schema, old_pkg, package, slug, dry_run):
+def _keyring(conn, schema, old_pkg, package, slug, dry_run, restoring=False):
     """The tenant's data keys when the old or new metadata encrypts a field at rest (its first
-    key is made now, except in a dry run); without a master key, a clear refusal."""
+    key is made now, except in a dry run), or when a rollback may restore archived encrypted
+    values (an archive of a field that was encrypted then) and the tenant has keys; without a
+    master key, a clear refusal (when a key is needed)."""
     if not (encrypts(package) or (old_pkg is not None and encrypts(old_pkg))):
-        return None
+        if not (restoring and key_rows(conn, schema)):
+            return None
+        return Keyring(lambda: key_rows(conn, schema), f"tenant {slug}")  # opened only if an archive needs it
     return migration_keyring(conn, schema, f"tenant {slug}", create=not dry_run)
 
 

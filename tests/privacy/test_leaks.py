@@ -3,21 +3,26 @@ document and every GET screen route docs/screens.md lists, requested as a member
 reads every class of personal data masked) about a party holding known values — an
 e-mail, a phone, a name and an ID number encrypted at rest, with a changed earlier
 e-mail in its history and a deal referring to it — answers without any of the clear
-values; the masked forms do appear (the test reaches the record)."""
+values; the masked forms do appear (the test reaches the record). A rule's webhook to a
+receiver that refuses the party's update quoting its values fails, so the rule trace and
+the dead-letter texts are scanned too (also as an admin reads them)."""
 from __future__ import annotations
 
 import base64
 import re
 import secrets
+import threading
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from engine.app import create_app
-from engine.auth import create_token
+from engine.auth import create_token, create_user
 from engine.install import Install
 from engine.plugins import Plugins
 from tests.conftest import drop_prefixed_schemas, make_settings, require_postgres
+from tests.privacy.test_action_errors import Echo
 from tests.screens.conftest import ScreenClient, with_passwords
 from workflows.runtime import runtime_of
 
@@ -43,15 +48,21 @@ UNFILLED = re.compile(r"[<{][^>}]+[>}]")
 def shop(request, tmp_path_factory):
     if request.param == "postgresql":
         require_postgres()
+    echo = ThreadingHTTPServer(("127.0.0.1", 0), Echo)  # refuses every event, quoting its values
+    threading.Thread(target=echo.serve_forever, daemon=True).start()
     patch = pytest.MonkeyPatch()
     patch.setenv("LOOM_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     patch.delenv("LOOM_MASTER_KEY_FILE", raising=False)
     settings = make_settings(request.param, tmp_path_factory.mktemp(f"leaks_{request.param}"))
+    settings.extra["LOOM_WEBHOOK_ALLOW_PRIVATE"] = "1"
     install = Install(settings, Plugins())
     try:
         install.registry.create("shop", "Shop")
         session = install.session("shop")
-        session.apply_metadata(DOC)
+        url = f"http://127.0.0.1:{echo.server_address[1]}/hook"
+        session.apply_metadata({**DOC, "rulesets": [{"name": "relay", "kind": "automation", "entity": "party", "rules": [
+            {"name": "tell", "when": {"event": "record.updated"},
+             "actions": [{"action": "webhook", "params": {"url": url, "role": "admin"}}]}]}]})
         with_passwords(install, "shop", {"clerk@shop.example": "member"})
         party = session.records.create("party", {"name": NAME, "email": OLD_EMAIL, "phone": PHONE,
                                                  "id_number": ID_NUMBER, "city": "Wudang"})
@@ -60,10 +71,15 @@ def shop(request, tmp_path_factory):
         runtime_of(install).jobs.drain("shop")
         app = create_app(install, {"TESTING": True})
         token = create_token(session.storage, "clerk@shop.example")
+        create_user(session.storage, "boss@shop.example", "admin")
+        boss = create_token(session.storage, "boss@shop.example")
         yield {"app": app, "party": party["id"], "deal": deal["id"],
                "api": app.test_client(), "headers": {"Authorization": f"Bearer {token}"},
+               "admin": {"Authorization": f"Bearer {boss}"},
                "screens": ScreenClient(app, "shop", "clerk@shop.example")}
     finally:
+        echo.shutdown()
+        echo.server_close()
         install.dispose()
         patch.undo()
         if settings.database_url:
@@ -108,3 +124,16 @@ def test_no_get_endpoint_or_screen_shows_a_member_the_clear_values(shop):
         seen |= {m for m in MASKED if m in body}
     assert leaks == []
     assert seen == set(MASKED)
+
+
+def test_a_failed_actions_texts_show_no_clear_value_to_anyone(shop):
+    """The webhook failed quoting the party (name, e-mail, phone, ID number): the rule trace
+    and the dead-letter list keep the failure, without the values, for an admin too."""
+    trace = f"/api/v1/t/shop/records/party/{shop['party']}/rule-trace"
+    seen_failure = False
+    for path in (trace, "/api/v1/t/shop/jobs/failed"):
+        for headers in (shop["headers"], shop["admin"]):
+            body = shop["api"].get(path, headers=headers).get_data(as_text=True)
+            assert [v for v in CLEAR if v in body] == [], (path, headers is shop["admin"])
+            seen_failure |= "answered 422" in body and "[redacted]" in body
+    assert seen_failure

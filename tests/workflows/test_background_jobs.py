@@ -122,3 +122,59 @@ def test_a_job_whose_worker_died_is_resumed_by_the_tick_from_its_checkpoint(inst
     done = background.get(acme.storage, job["id"])
     assert done["status"] == "done" and done["done"] == 6
     assert done["result"] == {"seen": list("abcdef"), "resumed": True}
+
+
+def _stale(session) -> None:
+    table = loom_table(session.storage.schema, "loom_jobs")
+    with session.storage.begin() as conn:
+        conn.execute(update(table).values(heartbeat_at=background.utcnow() - background.STALE - timedelta(seconds=1)))
+
+
+@pytest.mark.parametrize("stall_after", [2, 6])  # mid-way (its checkpoint is refused), at the end (its result)
+def test_a_worker_superseded_after_stalling_writes_nothing_more(install, acme, monkeypatch, stall_after):
+    """Worker 1 stalls past the stale limit; the tick queues the job again and worker 2 takes
+    it and finishes it; worker 1 then wakes: its checkpoint or its result is refused (the
+    row holds worker 2's claim), it stops, and the job stays as worker 2 left it."""
+    import threading
+
+    from tests.workflows import jobkinds
+
+    job = background.submit(acme, "count", {"items": list("abcdef"), "stall_after": stall_after})
+    stalled, wake, outcome = threading.Event(), threading.Event(), {}
+
+    def stall(progress):
+        stalled.set()
+        assert wake.wait(60)
+
+    monkeypatch.setattr(jobkinds, "stall", stall)
+
+    def worker_1():
+        outcome["returned"] = background.execute(install.session("acme"), job["id"])
+
+    first = threading.Thread(target=worker_1)
+    first.start()
+    assert stalled.wait(60)
+    table = loom_table(acme.storage.schema, "loom_jobs")
+    with acme.storage.connect() as conn:
+        claim_1 = conn.execute(select(table.c.claim).where(table.c.id == job["id"])).scalar_one()
+    _stale(acme)
+    assert job["id"] in background.due(acme.storage)
+    second = background.execute(acme, job["id"])  # worker 2
+    assert second["status"] == "done" and second["result"] == {"seen": list("abcdef"), "resumed": True}
+    with acme.storage.connect() as conn:
+        row = conn.execute(select(table).where(table.c.id == job["id"])).mappings().one()
+    assert row["claim"] not in (None, claim_1)
+    wake.set()
+    first.join(60)
+    assert outcome["returned"] is None  # worker 1 learnt it was superseded
+    with acme.storage.connect() as conn:
+        after = conn.execute(select(table).where(table.c.id == job["id"])).mappings().one()
+    assert dict(after) == dict(row)  # nothing of worker 1's reached the row
+
+
+def test_a_finished_job_is_not_claimed_again_and_a_live_claim_is_kept(install, acme):
+    job = background.submit(acme, "count", {"items": list("ab")})
+    assert background.execute(acme, job["id"])["status"] == "done"
+    _stale(acme)
+    assert background.execute(acme, job["id"]) is None
+    assert job["id"] not in background.due(acme.storage)

@@ -105,7 +105,8 @@ class _Delivery:
         people, skipped = resolve(self.storage, self.specs, record)
         self.outcome["skipped"] += skipped
         tenant = self.session.tenant
-        view = RecipientView(self.session, self.entity, record)  # each recipient's own reading of it
+        view = RecipientView(self.session, self.entity, record,  # each recipient's own reading of it
+                             self.template.get("clear") or ())
         for person in people:
             refused = self.gate.refusal(person)  # at send time: a consent withdrawn while queued counts
             if refused:

@@ -10,7 +10,11 @@ read it:
 - an address taken from the record (`field:`, the data subject or a contact): `contact`
   data in clear (it is theirs: their name, their address), every other class masked;
 - for everyone, values encrypted at rest (`identity`, `sensitive`) are masked: a message
-  is stored and sent in clear, where the encryption cannot follow."""
+  is stored and sent in clear, where the encryption cannot follow.
+
+A template may allow classes in clear (`"clear": ["contact"]`, checked at publish: only
+`contact` and `financial`): those are shown in clear to every recipient who may read the
+field (a field a user's roles hide stays absent); every other class stays masked as above."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -19,15 +23,18 @@ from engine.auth import Actor
 from engine.records.permissions import Permissions
 from engine.records.pii import mask, pii_fields
 from engine.systables import loom_table
+from workflows.notify.templates import CLEAR_CLASSES
 
 EXTERNAL_CLEAR = frozenset({"contact"})
+ALLOWED_CLEAR = frozenset(CLEAR_CLASSES)
 
 
 class RecipientView:
     """Per delivery: the record each recipient's message is rendered with."""
 
-    def __init__(self, session, entity_name: str, record: dict):
+    def __init__(self, session, entity_name: str, record: dict, clear=()):
         self.session, self.record = session, record
+        self.clear = frozenset(c for c in clear or () if c in ALLOWED_CLEAR)  # the template's `clear`
         self.package = session.metadata().package
         self.entity = self.package.entity(entity_name)
         self._actors: dict = {}
@@ -35,15 +42,16 @@ class RecipientView:
     def record_for(self, person) -> dict:
         if self.entity is None or not self.record:
             return self.record
+        outside = lambda cls: cls in EXTERNAL_CLEAR or cls in self.clear  # noqa: E731
         if person.user_id is None:
-            return self._masked(self.record, lambda cls: cls in EXTERNAL_CLEAR)
+            return self._masked(self.record, outside)
         actor = self._actor(person.user_id)
         if actor is None:  # no such user any more: as an outside address
-            return self._masked(self.record, lambda cls: cls in EXTERNAL_CLEAR)
+            return self._masked(self.record, outside)
         permissions = Permissions(self.package, actor)
         actor._cache["permissions"] = permissions
         stripped = permissions.strip(self.entity, dict(self.record)) or {}
-        return self._masked(stripped, actor.may_unmask)
+        return self._masked(stripped, lambda cls: cls in self.clear or actor.may_unmask(cls))
 
     def _masked(self, record: dict, in_clear) -> dict:
         kinds = {f.name: (f.base_type or f.type, f.encrypted) for f in self.entity.fields}

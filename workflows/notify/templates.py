@@ -18,7 +18,10 @@ from metadata.errors import pointer
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
-KEYS = {"name", "subject", "body", "description"}
+KEYS = {"name", "subject", "body", "description", "clear"}
+# PII classes a template may show in clear (`"clear": [...]`); the classes encrypted at rest
+# never go into a message in clear (it is stored and sent as written).
+CLEAR_CLASSES = ("contact", "financial")
 MAX_SOURCE = 20_000      # characters of one language's text
 MAX_SUBJECT = 300        # the in-app title column holds 300
 MAX_BODY = 100_000       # characters of rendered output
@@ -87,6 +90,29 @@ def check_template(doc, path: str = "") -> list[dict]:
                                  "starting with a letter"))
     for part in ("subject", "body"):
         problems += _check_texts(doc.get(part), pointer_join(path, part), part)
+    return problems + _check_clear(doc.get("clear"), pointer_join(path, "clear"))
+
+
+def _check_clear(value, path: str) -> list[dict]:
+    """`clear`: the PII classes the template shows in clear to a recipient who may read the field."""
+    if value is None:
+        return []
+    allowed = ", ".join(CLEAR_CLASSES)
+    if not isinstance(value, list):
+        return [_problem(path, "type", f"clear must be a list of PII classes (of: {allowed})")]
+    problems = []
+    for index, cls in enumerate(value):
+        where = pointer_join(path, index)
+        if cls in ("identity", "sensitive"):
+            problems.append(_problem(where, "encrypted_class",
+                                     f"{cls} data is encrypted at rest and never put in a message in clear "
+                                     f"(a message may show in clear: {allowed})"))
+        elif not isinstance(cls, str) or cls not in CLEAR_CLASSES:
+            problems.append(_problem(where, "unknown_class",
+                                     f"{str(cls)[:40]!r} is not a PII class a message may show in clear "
+                                     f"(one of: {allowed})"))
+    if len(set(map(str, value))) != len(value):
+        problems.append(_problem(path, "duplicate", "clear names a class twice"))
     return problems
 
 
