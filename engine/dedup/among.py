@@ -28,12 +28,12 @@ class Pool:
         found = []
         for rule in self.rules:
             if rule.exact:
-                key = _exact_key(rule, record)
+                key = exact_key(rule, record)
                 rows = self._exact[rule.name].get(key, ()) if key is not None else ()
                 reasons = tuple(f"same {c.name}" for c in rule.exact)
                 found += [_match(rule, row, 100.0, reasons) for row in rows]
             else:
-                block, text = _fuzzy_key(rule, record)
+                block, text = fuzzy_block(rule, record)
                 if block is None:
                     continue
                 rows, texts = self._fuzzy[rule.name].get(block, ((), ()))
@@ -47,11 +47,11 @@ class Pool:
         """Remember `record` as the one at `row`."""
         for rule in self.rules:
             if rule.exact:
-                key = _exact_key(rule, record)
+                key = exact_key(rule, record)
                 if key is not None:
                     self._exact[rule.name][key].append(row)
             else:
-                block, text = _fuzzy_key(rule, record)
+                block, text = fuzzy_block(rule, record)
                 if block is not None:
                     rows, texts = self._fuzzy[rule.name][block]
                     rows.append(row)
@@ -68,12 +68,12 @@ def _match(rule: Rule, row: int, score: float, reasons) -> Match:
     return Match(None, score, rule.name, rule.action, rule.overridable, tuple(reasons), row=row)
 
 
-def _exact_key(rule: Rule, record: dict):
+def exact_key(rule: Rule, record: dict):
     key = tuple(c.key(record.get(c.name)) for c in rule.exact)
     return None if None in key else key
 
 
-def _fuzzy_key(rule: Rule, record: dict):
+def fuzzy_block(rule: Rule, record: dict):
     """(block, text) of a record a fuzzy rule compares; (None, None) when it has nothing to compare."""
     value = record.get(rule.fuzzy.name)
     text = fuzzy_key(value) if isinstance(value, str) else None

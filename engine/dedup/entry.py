@@ -3,12 +3,13 @@ write's transaction, against the entity's other records. A `warn` rule's matches
 returned with the record (`_duplicates`); a `block` rule's refuse the write (409
 `duplicate`, the matches in the details) unless the rule is overridable and the user
 overrides (`allow_duplicates`), which the audit trail records. `allow` rules are not
-checked at entry."""
+checked at entry. Two writes of the same key check one after the other (`locks`)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from engine.dedup.among import Pool, ordered
+from engine.dedup.locks import lock_keys
 from engine.dedup.matching import find_duplicates
 from engine.dedup.rules import rules_of
 from engine.errors import Conflict
@@ -39,6 +40,7 @@ def check_entry(service, conn, entity, record: dict, allow: bool = False, change
     rules = () if service.system else entry_rules(service.metadata, entity, changed)
     if not rules:
         return []
+    lock_keys(conn, service.storage.schema, entity.name, [r for r in rules if r.action == "block"], [record])
     [matches] = find_duplicates(conn, service.metadata, entity, [record], exclude_ids=[record["id"]], rules=rules)
     if not matches:
         return []
@@ -98,6 +100,7 @@ def check_batch(service, conn, entity, loaded: list[dict], allow: bool = False, 
     rules = () if service.system else tuple(r for r in entry_rules(service.metadata, entity) if r.action == "block")
     if not rules:
         return
+    lock_keys(conn, service.storage.schema, entity.name, rules, loaded)
     refused = []
     pool = Pool(rules)
     stored = find_duplicates(conn, service.metadata, entity, loaded, exclude_ids=exclude_ids, rules=rules)
