@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.util import ClauseAdapter
 
 from engine.crypto.copies import Copies
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -326,16 +327,38 @@ class MergeWrites:
 
     def merged_into(self, entity_name, record_id) -> list[dict]:
         """The merges into a record that stand (not undone), newest first: their ids and the
-        losers' records as they were, as the actor may read them (for the survivor's timeline)."""
-        entity, _table, _shape = self._entity(entity_name)
+        losers' records as they were, as the actor may read them (for the survivor's
+        timeline). A loser the actor could not read (the entity's sharing, judged on the
+        loser's values as the merge kept them) is left out: `hidden` counts those."""
+        entity, table, shape = self._entity(entity_name)
         merges = loom_table(self.storage.schema, "loom_merges")
         with self.storage.connect() as conn:
             rows = conn.execute(select(merges).where(
                 merges.c.entity == entity_name, merges.c.survivor_id == record_id,
                 merges.c.undone_at.is_(None)).order_by(merges.c.id.desc())).mappings().all()
-        return [{"id": r["id"], "at": iso_utc(r["at"]),
-                 "losers": [self.answer(entity, loser) for loser in self._opened(r["undo"]).get("losers", [])]}
-                for r in rows]
+            out = []
+            for r in rows:
+                losers = self._opened(r["undo"]).get("losers", [])
+                readable = [loser for loser in losers if self._could_read(conn, entity, table, shape, loser)]
+                out.append({"id": r["id"], "at": iso_utc(r["at"]),
+                            "losers": [self.answer(entity, loser) for loser in readable],
+                            "hidden": len(losers) - len(readable)})
+        return out
+
+    def _could_read(self, conn, entity, table, shape, loser: dict) -> bool:
+        """Whether the actor's sharing lets them read `loser` (a record as a merge kept it):
+        the entity's read condition, asked of a one-row select of its values."""
+        clause = self.sharing.read_clause(entity)
+        if clause is None:
+            return True
+        try:
+            row = self._restored_row(entity, shape, loser)
+        except Conflict:
+            return False
+        kept = select(*[literal(row.get(c.name), type_=c.type).label(c.name) for c in table.c]).subquery()
+        adapter = ClauseAdapter(kept, include_fn=lambda element: getattr(element, "table", None) is table,
+                                adapt_on_names=True)
+        return conn.execute(select(literal(1)).select_from(kept).where(adapter.traverse(clause))).first() is not None
 
     def _merge_row(self, conn, merge_id, lock=False):
         merges = loom_table(self.storage.schema, "loom_merges")
