@@ -7,8 +7,9 @@ keeps what the merge changed. The actor needs the update right on the survivor a
 delete right on the losers (roles and sharing, as for an update and a delete). The
 survivor's audit trail gets ONE entry (`merge`, its field changes) and the outbox ONE
 event (`record.merged`; `extra`: `merge_id`, `losers` and the re-pointed references per
-`entity.field`). The losers' own audit rows stay; `merged_into` names them for the
-survivor's timeline.
+`entity.field`); each re-pointed record an `update` row and a `record.updated` event, each
+loser a `delete` row and a `record.deleted` event, marked with the merge (`MERGE_KEY`).
+The losers' own audit rows stay; `merged_into` names them for the survivor's timeline.
 
 Undo is all or nothing, with the same rights: the survivor takes back the values the
 merge replaced, the losers come back with their ids, values and versions, and the
@@ -16,7 +17,8 @@ re-pointed references point at them again — unless a later change would be ove
 (the survivor's merged fields changed, a re-pointed record deleted or pointing elsewhere,
 the survivor gone): then it is refused with 409 `merge_conflict`, each record and field in
 the details, and nothing changes. One audit entry (`unmerge`) and one event
-(`record.unmerged`) for the undo too."""
+(`record.unmerged`) for the undo too, and the reverse rows and events for the records it
+points back and brings back (`UNMERGE_KEY`)."""
 from __future__ import annotations
 
 from datetime import datetime
