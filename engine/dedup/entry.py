@@ -89,7 +89,8 @@ def _detail(match: dict, prefix: str = "") -> dict:
         said = f"record {match['record_id']}: " + "; ".join(match["reasons"])
     else:
         said = "a record you may not read"
-    return {**match, "field": f"{prefix}{match['rule']}", "code": "duplicate", "message": f"{said} (score {match['score']:g})"}
+    return {**match, "field": f"{prefix}{match['rule']}", "code": "duplicate",
+            "message": f"{said} (score {match['score']:g})"}
 
 
 def check_batch(service, conn, entity, loaded: list[dict], allow: bool = False, exclude_ids=()) -> None:
