@@ -40,7 +40,7 @@ def race(install, people, bodies, before=None):
     for thread in threads:
         thread.start()
     if before is not None:
-        before()
+        before(threads)
     for thread in threads:
         thread.join()
     return outcomes
@@ -58,9 +58,9 @@ def test_two_creates_of_one_key_one_wins_the_other_gets_409(install, people, bac
             holder.execute(text("SELECT pg_advisory_xact_lock(:e)"),
                            {"e": entity_key(people.storage.schema, "person")})
 
-            def release():
+            def release(threads):  # once both wait for it (or, without the lock, are done)
                 with people.storage.engine.connect() as probe:
-                    while probe.execute(text(WAITING)).scalar_one() < 2:
+                    while probe.execute(text(WAITING)).scalar_one() < 2 and any(t.is_alive() for t in threads):
                         probe.commit()
                 holder.commit()
             outcomes = race(install, people, bodies, release)
