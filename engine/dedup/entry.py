@@ -3,11 +3,13 @@ write's transaction, against the entity's other records. A `warn` rule's matches
 returned with the record (`_duplicates`); a `block` rule's refuse the write (409
 `duplicate`, the matches in the details) unless the rule is overridable and the user
 overrides (`allow_duplicates`), which the audit trail records. `allow` rules are not
-checked at entry."""
+checked at entry. Two writes of the same key check one after the other (`locks`)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.dedup.among import Pool, ordered
+from engine.dedup.locks import lock_keys
 from engine.dedup.matching import find_duplicates
 from engine.dedup.rules import rules_of
 from engine.errors import Conflict
@@ -38,6 +40,7 @@ def check_entry(service, conn, entity, record: dict, allow: bool = False, change
     rules = () if service.system else entry_rules(service.metadata, entity, changed)
     if not rules:
         return []
+    lock_keys(conn, service.storage.schema, entity.name, [r for r in rules if r.action == "block"], [record])
     [matches] = find_duplicates(conn, service.metadata, entity, [record], exclude_ids=[record["id"]], rules=rules)
     if not matches:
         return []
@@ -80,30 +83,42 @@ def _refusal(entity_name: str, blocking: list[dict], overridable: bool) -> str:
 
 
 def _detail(match: dict, prefix: str = "") -> dict:
+    if match.get("row") is not None:
+        said = f"item {match['row']} of the batch: " + "; ".join(match["reasons"])
+    elif match["record_id"] is not None:
+        said = f"record {match['record_id']}: " + "; ".join(match["reasons"])
+    else:
+        said = "a record you may not read"
     return {**match, "field": f"{prefix}{match['rule']}", "code": "duplicate",
-            "message": (f"record {match['record_id']}: " + "; ".join(match["reasons"])
-                        if match["record_id"] is not None else "a record you may not read")
-                       + f" (score {match['score']:g})"}
+            "message": f"{said} (score {match['score']:g})"}
 
 
-def check_batch(service, conn, entity, loaded: list[dict], allow: bool = False) -> None:
+def check_batch(service, conn, entity, loaded: list[dict], allow: bool = False, exclude_ids=()) -> None:
     """Before a batch is written: raises Conflict naming every item a blocking rule
-    matches (`/<index>/<rule>`) unless each is overridable and `allow`; warnings are not
-    returned (an import asks `find_duplicates` itself)."""
+    matches (`/<index>/<rule>`), with a stored record or an earlier item of the batch,
+    unless each is overridable and `allow`; warnings are not returned (an import asks
+    `find_duplicates` itself)."""
     rules = () if service.system else tuple(r for r in entry_rules(service.metadata, entity) if r.action == "block")
     if not rules:
         return
+    lock_keys(conn, service.storage.schema, entity.name, rules, loaded)
     refused = []
-    for index, matches in enumerate(find_duplicates(conn, service.metadata, entity, loaded, rules=rules)):
-        refused += [(index, m) for m in matches if not (allow and m.overridable)]
+    pool = Pool(rules)
+    stored = find_duplicates(conn, service.metadata, entity, loaded, exclude_ids=exclude_ids, rules=rules)
+    for index, (values, matches) in enumerate(zip(loaded, stored)):
+        refused += [(index, m) for m in ordered(matches + pool.match(values)) if not (allow and m.overridable)]
+        pool.add(index, values)
     if refused:
         items = sorted({index for index, _ in refused})
         labels = {r.name: r.label for r in rules}
-        raise Conflict(f"{len(items)} {entity.name} record(s) of the batch look like existing records "
-                       f"(items {', '.join(map(str, items[:10]))}); nothing was written",
+        found = [{**m.to_dict(), "label": labels[m.rule]} for _, m in refused[:MAX_DETAILS]]
+        shown = as_seen(service, conn, entity, [m for m in found if m["record_id"] is not None])
+        shown.reverse()
+        found = [shown.pop() if m["record_id"] is not None else m for m in found]
+        raise Conflict(f"{len(items)} {entity.name} record(s) of the batch look like existing records or "
+                       f"earlier items (items {', '.join(map(str, items[:10]))}); nothing was written",
                        code="duplicate",
-                       details=[_detail({**m.to_dict(), "label": labels[m.rule]}, f"/{index}/")
-                                for index, m in refused[:MAX_DETAILS]])
+                       details=[_detail(m, f"/{index}/") for (index, _), m in zip(refused, found)])
 
 
 def with_duplicates(record: dict, found: list[dict]) -> dict:

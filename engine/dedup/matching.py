@@ -23,18 +23,23 @@ ACTION_ORDER = {"block": 0, "warn": 1, "allow": 2}
 
 @dataclass(frozen=True)
 class Match:
-    """An existing record a duplicate rule finds for a record."""
+    """An existing record a duplicate rule finds for a record; or (`row`, no `record_id`)
+    an earlier record of the same file or batch (`engine.dedup.among`)."""
 
-    record_id: int
+    record_id: int | None
     score: float  # 0-100: 100 for an exact rule, the similarity for a fuzzy one
     rule: str
     action: str  # "warn" | "block" | "allow"
     overridable: bool
     reasons: tuple[str, ...]
+    row: int | None = None  # the earlier record's line of its file or index in its batch
 
     def to_dict(self) -> dict:
-        return {"record_id": self.record_id, "score": self.score, "rule": self.rule, "action": self.action,
-                "overridable": self.overridable, "reasons": list(self.reasons)}
+        out = {"record_id": self.record_id, "score": self.score, "rule": self.rule, "action": self.action,
+               "overridable": self.overridable, "reasons": list(self.reasons)}
+        if self.row is not None:
+            out["row"] = self.row
+        return out
 
 
 def find_duplicates(conn, metadata, entity, records: list[dict], exclude_ids=None,
@@ -97,7 +102,7 @@ def _fuzzy(conn, table, rule: Rule, records):
         return []
     scorer = SCORERS[rule.scorer]
     within = [c.column for c in rule.within]
-    reasons_of = _fuzzy_reasons(rule)
+    reasons_of = fuzzy_reasons(rule)
     out = []
     blocks = list(by_block)
     keyed = rule.fuzzy.kind == "name"  # the text's own key column: blocks narrow to its first character
@@ -125,6 +130,6 @@ def _fuzzy(conn, table, rule: Rule, records):
     return out
 
 
-def _fuzzy_reasons(rule: Rule):
+def fuzzy_reasons(rule: Rule):
     same = tuple(f"same {c.name}" for c in rule.within)
     return lambda score: (f"{rule.fuzzy.name} {float(score):.0f}% alike ({rule.scorer})", *same)

@@ -1,16 +1,21 @@
 """Duplicate rules applied to the rows an import would create: each is matched against
 the records that existed before the run (`engine.dedup.find_duplicates`; the run's own
-new records are left out, so the real run decides as its dry run did). What a match does
-is the import's `on_duplicate` — skip the row, update the best match, or create anyway —
-by default the rule's own: a blocking rule skips, a warning creates. A blocking rule that
-may not be overridden refuses the row when asked to create anyway. Every match is
-reported with its row: the record, the rule, the score and the reasons."""
+new records are left out) and against the file's earlier rows that would be created
+(`engine.dedup.among`: row 17 is a duplicate of row 3), so the real run decides as its
+dry run did whatever the chunk size. What a match does is the import's `on_duplicate` —
+skip the row, update the best match (a stored record, or the record an earlier row
+creates), or create anyway — by default the rule's own: a blocking rule skips, a warning
+creates. A blocking rule that may not be overridden refuses the row when asked to create
+anyway. Every match is reported with its row: the record (or the earlier row), the rule,
+the score and the reasons — a stored record the importer may not read without which one
+or why (`engine.dedup.entry.as_seen`)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from engine.dedup import find_duplicates
-from engine.dedup.entry import entry_rules
+from engine.dedup.among import Pool, ordered
+from engine.dedup.entry import as_seen, entry_rules
 
 LOOKUP = 500
 
@@ -22,36 +27,90 @@ class Matcher:
         service = planner.service
         self.rules = entry_rules(service.metadata, planner.entity)
         self.labels = {r.name: r.label for r in self.rules}
-        self.ours: set = set()  # ids this run created: never a duplicate of its rows
+        self.ours: set = set()  # ids this run created: never a duplicate of its rows (the pool's instead)
+        self.pool = Pool(self.rules)  # the rows planned as creates so far
+        self.created: dict = {}  # row -> the values its create sets (and later rows' updates of it)
+        self.ids: dict = {}  # row -> the id of the record it created (a real run, once written)
 
     def apply(self, conn, plans) -> None:
-        """Decide about the planned creates of `plans` that match an existing record."""
+        """Decide about the planned creates of `plans` that match an existing record or an
+        earlier row of the file."""
         creates = [p for p in plans if p.action == "create"]
         if not self.rules or not creates:
             return
         service = self.planner.service
-        found = find_duplicates(conn, service.metadata, self.planner.entity, [p.data for p in creates],
-                                exclude_ids=self.ours, rules=self.rules)
+        stored = find_duplicates(conn, service.metadata, self.planner.entity, [p.data for p in creates],
+                                 exclude_ids=self.ours, rules=self.rules)
         updates = []
-        for plan, matches in zip(creates, found):
-            if not matches:
-                continue
-            plan.duplicates = [{**m.to_dict(), "label": self.labels[m.rule]} for m in matches]
-            blocking = [m for m in matches if m.action == "block"]
-            policy = self.on_duplicate or ("skip" if blocking else "create")
-            if policy == "skip":
-                plan.action, plan.reason, plan.record_id, plan.data = "skip", "duplicate", matches[0].record_id, None
-            elif policy == "update":
-                updates.append((plan, matches[0].record_id))
-            elif any(not m.overridable for m in blocking):
-                rule = next(m for m in blocking if not m.overridable)
-                self.planner._refuse(plan, rule.rule, "duplicate",
-                                     f"looks like record {rule.record_id} ({'; '.join(rule.reasons)}) by a rule "
-                                     "that may not be overridden")
+        for plan, found in zip(creates, stored):
+            matches = ordered(found + self.pool.match(plan.data))
+            if matches:
+                self._decide(plan, matches, updates)
+            if plan.action == "create" and not (updates and updates[-1][0] is plan):
+                self.pool.add(plan.row, plan.data)
+                self.created[plan.row] = dict(plan.data)
         if updates:
-            records = self._records(conn, sorted({record_id for _, record_id in updates}))
-            for plan, record_id in updates:
-                self.planner.update_match(plan, records[record_id])
+            records = self._records(conn, sorted({m.record_id for _, m in updates if m.record_id is not None}))
+            for plan, match in updates:
+                if match.record_id is not None:
+                    self.planner.update_match(plan, records[match.record_id])
+                else:
+                    self._update_row(plan, match.row)
+        self._shown(conn, creates)
+
+    def _decide(self, plan, matches, updates) -> None:
+        plan.duplicates = [{**m.to_dict(), "label": self.labels[m.rule]} for m in matches]
+        blocking = [m for m in matches if m.action == "block"]
+        policy = self.on_duplicate or ("skip" if blocking else "create")
+        if policy == "skip":
+            plan.action, plan.reason, plan.record_id, plan.data = "skip", "duplicate", matches[0].record_id, None
+        elif policy == "update":
+            updates.append((plan, matches[0]))
+        elif any(not m.overridable for m in blocking):
+            rule = next(m for m in blocking if not m.overridable)
+            like = f"record {rule.record_id}" if rule.record_id is not None else f"row {rule.row} of the file"
+            self.planner._refuse(plan, rule.rule, "duplicate",
+                                 f"looks like {like} ({'; '.join(rule.reasons)}) by a rule that may not be "
+                                 "overridden")
+
+    def _update_row(self, plan, row: int) -> None:
+        """Turn a planned create into the update of the record row `row` creates."""
+        values = self.created[row]
+        record = {**{f.name: values.get(f.name) for f in self.planner.entity.fields}, "id": None}
+        self.planner.update_match(plan, record)
+        plan.of_row = row
+        if plan.action == "update":
+            self.created[row] = {**values, **plan.data}
+
+    def _shown(self, conn, plans) -> None:
+        """The matches as the importer may see them: a stored record they may not read
+        keeps its rule, score and action but not which record or why; a row is not
+        skipped as, nor updates, such a record by its id (an update of it is refused)."""
+        flat = [m for p in plans for m in p.duplicates]
+        if not flat:
+            return
+        shown = iter(as_seen(self.planner.service, conn, self.planner.entity, flat))
+        for plan in plans:
+            plan.duplicates = [next(shown) for _ in plan.duplicates]
+            if plan.record_id is None or not plan.duplicates or plan.duplicates[0]["record_id"] is not None:
+                continue
+            if plan.action == "skip":
+                plan.record_id = None
+            elif plan.action == "update":
+                best = plan.duplicates[0]
+                self.planner._refuse(plan, best["rule"], "duplicate",
+                                     "looks like a record you may not read: it cannot be updated from the file")
+
+    def resume(self, conn, rows: list, ids: list) -> None:
+        """A resumed run: the rows its committed chunks created (`rows` with their `ids`),
+        as the pool had them."""
+        records = self._records(conn, sorted(ids))
+        for row, record_id in sorted(zip(rows, ids)):
+            self.ids[row] = record_id
+            if record_id in records:
+                values = {f.name: records[record_id][f.name] for f in self.planner.entity.fields}
+                self.pool.add(row, values)
+                self.created[row] = values
 
     def _records(self, conn, ids) -> dict:
         table, shape = self.planner.table, self.planner.shape

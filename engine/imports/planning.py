@@ -45,7 +45,9 @@ class Options:
 class RowPlan:
     """One row's fate. `row` is its line (the header is line 1); `data` the fields a
     create sets or an update changes; `problems` [{column, field, code, message}];
-    `duplicates` the existing records a duplicate rule matched, with their reasons."""
+    `duplicates` the existing records (or earlier rows of the file) a duplicate rule
+    matched, with their reasons; `of_row` the earlier row whose new record an update
+    changes (its id is known once that row is written)."""
 
     row: int
     action: str
@@ -54,10 +56,11 @@ class RowPlan:
     problems: list = dataclass_field(default_factory=list)
     duplicates: list = dataclass_field(default_factory=list)
     reason: str | None = None
+    of_row: int | None = None
 
     def to_dict(self) -> dict:
         out = {"row": self.row, "action": self.action}
-        for name in ("record_id", "reason"):
+        for name in ("record_id", "reason", "of_row"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         if self.problems:

@@ -22,6 +22,10 @@ def write_all(service, planner, run_id: int, progress=None) -> dict:
     done = runs.committed(service.storage, run_id)
     for outcome in done.values():
         planner.dedup.ours.update(outcome["ids"])
+    if done:
+        with service.storage.connect() as conn:
+            planner.dedup.resume(conn, [r for o in done.values() for r in o.get("rows", [])],
+                                 [i for o in done.values() if "rows" in o for i in o["ids"]])
     progress.total(rows)
     for chunk, start in enumerate(range(0, rows, size)):
         stop = min(rows, start + size)
@@ -42,24 +46,36 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
 
         def within(conn, ids=()):
             outcome["ids"] = list(ids)
+            outcome["rows"] = [p.row for p in creates]
+            planner.dedup.ids.update(zip(outcome["rows"], ids))
             for plan in plans:
+                if plan.action == "update" and plan.of_row is not None:
+                    plan.record_id = planner.dedup.ids.get(plan.of_row)
+                    if plan.record_id is None:
+                        planner._refuse(plan, "id", "duplicate", f"updates the record of row {plan.of_row}, "
+                                                                 "which was not created")
+                        continue
                 if plan.action == "update":
                     try:
                         service.update_within(conn, entity, plan.record_id, plan.data)
                     except (Forbidden, NotFound) as exc:  # a record the importer may read but not edit
                         planner._refuse(plan, planner.options.key or "id", exc.code, exc.message)
-            outcome.update({k: v for k, v in _outcome(plans).items() if k != "ids"})
+            outcome.update({k: v for k, v in _outcome(plans).items() if k not in ("ids", "rows")})
             runs.checkpoint(conn, service.storage.schema, run_id, chunk, outcome)
         try:
             if creates:
-                # the plan applied the duplicate rules already, to the records there were before the run
-                service.create_many(entity, [p.data for p in creates], allow_duplicates=True, within=within)
+                # the plan applied the duplicate rules already: to the records there were before the run
+                # and to the file's own rows (whose records the batch's check leaves out)
+                service.create_many(entity, [p.data for p in creates], allow_duplicates=True, within=within,
+                                    exclude_ids=planner.dedup.ours)
             else:
                 with held(service.storage, service.metadata.version) as conn:
                     within(conn)
             planner.dedup.ours.update(outcome["ids"])
             return outcome
         except (ValidationFailed, Conflict) as exc:  # a record changed since the chunk was planned
+            for row in outcome.get("rows", ()):
+                planner.dedup.ids.pop(row, None)
             if not _refuse_failing(exc, creates, planner):
                 raise
     raise LoomError(f"chunk {chunk + 1} of the import keeps being refused", code="import_chunk_refused")
@@ -85,4 +101,4 @@ def _outcome(plans) -> dict:
             refused.append({"row": plan.row, "problems": plan.problems})
         else:
             counts[{"create": "created", "update": "updated", "skip": "skipped"}[plan.action]] += 1
-    return {**counts, "refused": refused, "ids": []}
+    return {**counts, "refused": refused, "ids": [], "rows": []}

@@ -21,10 +21,12 @@ class BatchWrites:
     """`create_many`, for `RecordService`."""
 
     @one_version
-    def create_many(self, entity_name, items, allow_duplicates=False, within=None):
+    def create_many(self, entity_name, items, allow_duplicates=False, within=None, exclude_ids=()):
         """Validate every item first; write all of them in one transaction, or none.
         Returns the new ids in the order of `items`. A blocking duplicate rule refuses
-        the items it matches (`allow_duplicates` overrides an overridable one).
+        the items it matches, stored records or earlier items of the batch
+        (`allow_duplicates` overrides an overridable one; records in `exclude_ids` are
+        not compared: an import's own, which its plan compared as rows of its file).
         `within(conn, ids)`, when given, is the caller's last step in that transaction
         (an import's updates and checkpoint)."""
         entity, table, shape = self._entity(entity_name)
@@ -61,7 +63,7 @@ class BatchWrites:
             with self._write() as conn:
                 check_references(conn, self.metadata, entity, loaded, self.sharing, indexed=True,
                                  details=details)
-                check_batch(self, conn, entity, loaded, allow_duplicates)
+                check_batch(self, conn, entity, loaded, allow_duplicates, exclude_ids)
                 ids = allocate_ids(conn, table, len(loaded))
                 rows, audits, events = [], [], []
                 for record_id, values in zip(ids, loaded):

@@ -7,8 +7,9 @@ keeps what the merge changed. The actor needs the update right on the survivor a
 delete right on the losers (roles and sharing, as for an update and a delete). The
 survivor's audit trail gets ONE entry (`merge`, its field changes) and the outbox ONE
 event (`record.merged`; `extra`: `merge_id`, `losers` and the re-pointed references per
-`entity.field`). The losers' own audit rows stay; `merged_into` names them for the
-survivor's timeline.
+`entity.field`); each re-pointed record an `update` row and a `record.updated` event, each
+loser a `delete` row and a `record.deleted` event, marked with the merge (`MERGE_KEY`).
+The losers' own audit rows stay; `merged_into` names them for the survivor's timeline.
 
 Undo is all or nothing, with the same rights: the survivor takes back the values the
 merge replaced, the losers come back with their ids, values and versions, and the
@@ -16,13 +17,15 @@ re-pointed references point at them again — unless a later change would be ove
 (the survivor's merged fields changed, a re-pointed record deleted or pointing elsewhere,
 the survivor gone): then it is refused with 409 `merge_conflict`, each record and field in
 the details, and nothing changes. One audit entry (`unmerge`) and one event
-(`record.unmerged`) for the undo too."""
+(`record.unmerged`) for the undo too, and the reverse rows and events for the records it
+points back and brings back (`UNMERGE_KEY`)."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.util import ClauseAdapter
 
 from engine.crypto.copies import Copies
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -40,6 +43,9 @@ from engine.systables import loom_table
 from engine.timefmt import iso_utc
 
 CHUNK = 1000
+MERGE_KEY = "_merge"  # in the audit changes of the records a merge re-pointed or deleted: its id
+UNMERGE_KEY = "_unmerge"  # ... and of those its undo re-pointed back or brought back
+MERGED_INTO_KEY = "_merged_into"  # in a loser's `delete` audit row: the survivor
 STAMPS = ("created_at", "updated_at")
 
 
@@ -66,11 +72,12 @@ class MergeWrites:
                 if plan.conflicts:
                     raise Conflict(f"merging would break a unique index: {plan.conflicts[0]['message']}",
                                    details=plan.conflicts, code="merge_conflict")
-                event, merge = self._merge_steps(conn, entity, table, shape, plan, values)
+                events, merge = self._merge_steps(conn, entity, table, shape, plan, values)
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, [values], exc,
                                           record_id=request.survivor) from None
-        self.hooks.after_commit(event)
+        for event in events:
+            self.hooks.after_commit(event)
         return {**self._merge_json(entity, merge), "record": self.answer(entity, event.record)}
 
     def _masked_preview(self, entity, preview: dict) -> dict:
@@ -107,33 +114,56 @@ class MergeWrites:
     def _merge_steps(self, conn, entity, table, shape, plan, values):
         at = utcnow()
         survivor_id = plan.survivor["id"]
-        for repoint in plan.references:
-            for ids in repoint.records.values():
-                self._point(conn, repoint, ids, survivor_id, at)
+        merges = loom_table(self.storage.schema, "loom_merges")
         loser_ids = [r["id"] for r in plan.losers]
+        merge_id = conn.execute(merges.insert().returning(merges.c.id), {
+            "at": at, "actor_id": self.actor_id, "entity": entity.name, "survivor_id": survivor_id,
+            "losers": loser_ids, "undo": {}}).scalar_one()
+        mark = {MERGE_KEY: [None, merge_id]}
+        events, audits = [], []
+        for repoint in plan.references:
+            for loser, ids in repoint.records.items():
+                self._point(conn, repoint, ids, survivor_id, at)
+                self._pointed(conn, repoint, ids, int(loser), survivor_id, mark, at, events, audits)
         conn.execute(table.delete().where(table.c.id.in_(loser_ids)))
+        for loser in plan.losers:
+            gone = {**mark, MERGED_INTO_KEY: [None, survivor_id]}
+            audits.append(audit_row(at, self.actor_id, "delete", entity.name, loser["id"], loser["version"], gone))
+            events.append(RecordEvent(self.tenant, entity.name, "deleted", loser["id"], loser, {}, self.actor_email,
+                                      extra={"merge_id": merge_id, "merged_into": survivor_id}, at=at))
         version = plan.survivor["version"] + 1
         new_columns = {**shape.to_columns(values), "version": version, "updated_at": at,
                        "updated_by": self.actor_id}
         old = self._fetch(conn, table, survivor_id)
         conn.execute(table.update().where(table.c.id == survivor_id).values(new_columns))
-        merges = loom_table(self.storage.schema, "loom_merges")
-        merge_id = conn.execute(merges.insert().returning(merges.c.id), {
-            "at": at, "actor_id": self.actor_id, "entity": entity.name, "survivor_id": survivor_id,
-            "losers": loser_ids, "undo": {}}).scalar_one()
         extra = {"merge_id": merge_id, "losers": loser_ids,
                  "references": {f"{r.entity}.{r.field}": r.count for r in plan.references}}
         event = RecordEvent(self.tenant, entity.name, "merged", survivor_id, shape.dump({**old, **new_columns}),
                             plan.changes, self.actor_email, extra=extra, at=at)
         audit = audit_row(at, self.actor_id, "merge", entity.name, survivor_id, version, plan.changes)
-        [event] = self._finish(conn, [event], [audit], at)
+        *others, event = self._finish(conn, [*events, event], [*audits, audit], at)
         after = {name: event.record[name] for name in event.changes}
         undo = {"before": {name: old for name, (old, _new) in plan.changes.items()}, "after": after,
                 "losers": plan.losers, "references": [r.to_dict() for r in plan.references]}
         conn.execute(merges.update().where(merges.c.id == merge_id).values(undo=self._sealed(entity, undo)))
         self._queue_search(conn, entity, loser_ids)
         merge = conn.execute(select(merges).where(merges.c.id == merge_id)).mappings().one()
-        return event, merge
+        return [*others, event], merge
+
+    def _pointed(self, conn, repoint, ids, old, new, mark, at, events, audits) -> None:
+        """An `update` audit row and a `record.updated` event for each record `_point` just
+        re-pointed from `old` to `new`, marked with the merge (or its undo) that did it."""
+        ref_entity, ref_table, ref_shape = self._entity(repoint.entity)
+        merge_id = next(iter(mark.values()))[1]
+        for start in range(0, len(ids), CHUNK):
+            for row in conn.execute(select(ref_table).where(ref_table.c.id.in_(ids[start:start + CHUNK]))).mappings():
+                record = ref_shape.dump(row)
+                changes = {repoint.field: [old, new]}
+                audits.append(audit_row(at, self.actor_id, "update", ref_entity.name, record["id"], record["version"],
+                                        {**changes, **mark}))
+                events.append(RecordEvent(self.tenant, ref_entity.name, "updated", record["id"], record, changes,
+                                          self.actor_email, extra={"merge_id": merge_id, **(
+                                              {"undo": True} if UNMERGE_KEY in mark else {})}, at=at))
 
     def _point(self, conn, repoint, ids, target, at) -> None:
         """Point `repoint.field` of the records `ids` at `target`, one new version each."""
@@ -168,11 +198,12 @@ class MergeWrites:
                     raise Conflict(f"merge {merge_id} can no longer be undone: an erasure of personal data "
                                    f"removed what it kept to undo itself", code="merge_erased",
                                    details=[{"field": "merge", "message": f"erased at {merge['undo']['erased_at']}"}])
-                event, merge = self._undo_steps(conn, entity, table, shape, merge)
+                events, merge = self._undo_steps(conn, entity, table, shape, merge)
         except IntegrityError as exc:
             raise Conflict(f"merge {merge_id} cannot be undone: a record it would restore collides with "
                            f"a later one ({type(exc.orig).__name__})", code="merge_conflict") from None
-        self.hooks.after_commit(event)
+        for event in events:
+            self.hooks.after_commit(event)
         return {**self._merge_json(entity, merge), "record": self.answer(entity, event.record)}
 
     def _undo_steps(self, conn, entity, table, shape, merge):
@@ -207,10 +238,18 @@ class MergeWrites:
             conn.execute(table.update().where(table.c.id == record_id).values(references))
             if record_id == survivor_id:
                 new_columns.update(references)
+        mark = {UNMERGE_KEY: [None, merge["id"]]}
+        events, audits = [], []
+        for loser in undo["losers"]:
+            back = shape.dump(self._fetch(conn, table, loser["id"]))
+            audits.append(audit_row(at, self.actor_id, "create", entity.name, loser["id"], back["version"], mark))
+            events.append(RecordEvent(self.tenant, entity.name, "created", loser["id"], back, {}, self.actor_email,
+                                      extra={"merge_id": merge["id"], "undo": True}, at=at))
         for ref in undo["references"]:
             repoint = Repoint(ref["entity"], ref["field"], {})
             for loser, ids in ref["records"].items():
                 self._point(conn, repoint, ids, int(loser), at)
+                self._pointed(conn, repoint, ids, survivor_id, int(loser), mark, at, events, audits)
         merges = loom_table(self.storage.schema, "loom_merges")
         conn.execute(merges.update().where(merges.c.id == merge["id"]).values(undone_at=at,
                                                                                undone_by=self.actor_id))
@@ -219,9 +258,9 @@ class MergeWrites:
         event = RecordEvent(self.tenant, entity.name, "unmerged", survivor_id, shape.dump({**old, **new_columns}),
                             changes, self.actor_email, extra=extra, at=at)
         audit = audit_row(at, self.actor_id, "unmerge", entity.name, survivor_id, new_columns["version"], changes)
-        [event] = self._finish(conn, [event], [audit], at)
+        events = self._finish(conn, [*events, event], [*audits, audit], at)
         self._queue_search(conn, entity, loser_ids)
-        return event, conn.execute(select(merges).where(merges.c.id == merge["id"])).mappings().one()
+        return events, conn.execute(select(merges).where(merges.c.id == merge["id"])).mappings().one()
 
     @staticmethod
     def _put_aside(entity, record_id, values, loser_ids, later) -> dict:
@@ -290,16 +329,38 @@ class MergeWrites:
 
     def merged_into(self, entity_name, record_id) -> list[dict]:
         """The merges into a record that stand (not undone), newest first: their ids and the
-        losers' records as they were, as the actor may read them (for the survivor's timeline)."""
-        entity, _table, _shape = self._entity(entity_name)
+        losers' records as they were, as the actor may read them (for the survivor's
+        timeline). A loser the actor could not read (the entity's sharing, judged on the
+        loser's values as the merge kept them) is left out: `hidden` counts those."""
+        entity, table, shape = self._entity(entity_name)
         merges = loom_table(self.storage.schema, "loom_merges")
         with self.storage.connect() as conn:
             rows = conn.execute(select(merges).where(
                 merges.c.entity == entity_name, merges.c.survivor_id == record_id,
                 merges.c.undone_at.is_(None)).order_by(merges.c.id.desc())).mappings().all()
-        return [{"id": r["id"], "at": iso_utc(r["at"]),
-                 "losers": [self.answer(entity, loser) for loser in self._opened(r["undo"]).get("losers", [])]}
-                for r in rows]
+            out = []
+            for r in rows:
+                losers = self._opened(r["undo"]).get("losers", [])
+                readable = [loser for loser in losers if self._could_read(conn, entity, table, shape, loser)]
+                out.append({"id": r["id"], "at": iso_utc(r["at"]),
+                            "losers": [self.answer(entity, loser) for loser in readable],
+                            "hidden": len(losers) - len(readable)})
+        return out
+
+    def _could_read(self, conn, entity, table, shape, loser: dict) -> bool:
+        """Whether the actor's sharing lets them read `loser` (a record as a merge kept it):
+        the entity's read condition, asked of a one-row select of its values."""
+        clause = self.sharing.read_clause(entity)
+        if clause is None:
+            return True
+        try:
+            row = self._restored_row(entity, shape, loser)
+        except Conflict:
+            return False
+        kept = select(*[literal(row.get(c.name), type_=c.type).label(c.name) for c in table.c]).subquery()
+        adapter = ClauseAdapter(kept, include_fn=lambda element: getattr(element, "table", None) is table,
+                                adapt_on_names=True)
+        return conn.execute(select(literal(1)).select_from(kept).where(adapter.traverse(clause))).first() is not None
 
     def _merge_row(self, conn, merge_id, lock=False):
         merges = loom_table(self.storage.schema, "loom_merges")

@@ -226,3 +226,39 @@ def test_merge_then_undo_leaves_every_table_as_it_was(shop, data):
     merged = records.merge("party", survivor, losers, choices)
     records.undo_merge(merged["id"])
     assert dump(shop.storage, shop.metadata()) == before
+
+
+def test_each_re_pointed_record_and_each_loser_has_its_own_audit_row_and_event_and_undo_the_reverse(shop):
+    records = shop.records
+    keep = party_with_everything(records, "李雷", city="北京")
+    gone = party_with_everything(records, "李 雷", city="上海")
+    keep_id, gone_id = keep["party"]["id"], gone["party"]["id"]
+    before = {a: len(audit(shop.storage, a)) for a in ("update", "delete", "create")}
+    merged = records.merge("party", keep_id, [gone_id])
+    updates = [a for a in audit(shop.storage, "update") if "_merge" in (a["changes"] or {})]
+    assert sorted((a["entity"], a["record_id"]) for a in updates) == sorted(gone["related"].items())
+    for entry in updates:
+        assert entry["changes"] == {"party": [gone_id, keep_id], "_merge": [None, merged["id"]]}
+        assert entry["record_version"] == records.get(entry["entity"], entry["record_id"])["version"]
+    [deleted] = [a for a in audit(shop.storage, "delete") if "_merge" in (a["changes"] or {})]
+    assert (deleted["entity"], deleted["record_id"]) == ("party", gone_id)
+    assert deleted["changes"] == {"_merge": [None, merged["id"]], "_merged_into": [None, keep_id]}
+    pointed = [e["payload"] for e in outbox(shop.storage, "record.updated")
+               if e["payload"]["extra"].get("merge_id") == merged["id"]]
+    assert sorted((p["entity"], p["record_id"]) for p in pointed) == sorted(gone["related"].items())
+    assert all(p["changes"] == {"party": [gone_id, keep_id]} for p in pointed)
+    [removed] = [e["payload"] for e in outbox(shop.storage, "record.deleted")]
+    assert removed["record"]["id"] == gone_id and removed["extra"] == {"merge_id": merged["id"],
+                                                                      "merged_into": keep_id}
+    assert len(audit(shop.storage, "merge")) == 1 and len(outbox(shop.storage, "record.merged")) == 1
+
+    records.undo_merge(merged["id"])
+    back = [a for a in audit(shop.storage, "update") if "_unmerge" in (a["changes"] or {})]
+    assert sorted((a["entity"], a["record_id"]) for a in back) == sorted(gone["related"].items())
+    assert all(a["changes"] == {"party": [keep_id, gone_id], "_unmerge": [None, merged["id"]]} for a in back)
+    [created] = [a for a in audit(shop.storage, "create") if "_unmerge" in (a["changes"] or {})]
+    assert (created["entity"], created["record_id"]) == ("party", gone_id)
+    [restored] = [e["payload"] for e in outbox(shop.storage, "record.created")
+                  if e["payload"]["extra"].get("undo")]
+    assert restored["record_id"] == gone_id
+    assert len(audit(shop.storage, "unmerge")) == 1 and len(outbox(shop.storage, "record.unmerged")) == 1

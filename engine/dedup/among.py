@@ -1,0 +1,86 @@
+"""Matching records against each other before any of them is stored: the rows of one
+import file, the items of one batch. Each record is compared with the ones added before
+it by the same rules and the same keys as against stored records (`matching`): an exact
+rule on equal keys, a fuzzy rule on the name keys of one block (equal `within` keys and,
+for a name field, the same first character of the name key), scored by rapidfuzz. A
+match names the earlier record by its place (`Match.row`: a file's line, a batch's
+index) and has no record id."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rapidfuzz import process
+
+from engine.dedup.matching import ACTION_ORDER, SCORERS, Match, fuzzy_reasons
+from engine.dedup.rules import Rule, fuzzy_key
+
+
+class Pool:
+    """The records seen so far, indexed by each rule's keys."""
+
+    def __init__(self, rules):
+        self.rules = tuple(rules)
+        self._exact: dict[str, dict] = {r.name: defaultdict(list) for r in self.rules if r.exact}
+        self._fuzzy: dict[str, dict] = {r.name: defaultdict(lambda: ([], [])) for r in self.rules if not r.exact}
+
+    def match(self, record: dict) -> list[Match]:
+        """The earlier records `record` matches, best first (as `find_duplicates` orders them)."""
+        found = []
+        for rule in self.rules:
+            if rule.exact:
+                key = exact_key(rule, record)
+                rows = self._exact[rule.name].get(key, ()) if key is not None else ()
+                reasons = tuple(f"same {c.name}" for c in rule.exact)
+                found += [_match(rule, row, 100.0, reasons) for row in rows]
+            else:
+                block, text = fuzzy_block(rule, record)
+                if block is None:
+                    continue
+                rows, texts = self._fuzzy[rule.name].get(block, ((), ()))
+                reasons_of = fuzzy_reasons(rule)
+                for _choice, score, position in process.extract(text, texts, scorer=SCORERS[rule.scorer],
+                                                                 limit=None, score_cutoff=rule.threshold):
+                    found.append(_match(rule, rows[position], round(float(score), 1), reasons_of(score)))
+        return ordered(found)
+
+    def add(self, row: int, record: dict) -> None:
+        """Remember `record` as the one at `row`."""
+        for rule in self.rules:
+            if rule.exact:
+                key = exact_key(rule, record)
+                if key is not None:
+                    self._exact[rule.name][key].append(row)
+            else:
+                block, text = fuzzy_block(rule, record)
+                if block is not None:
+                    rows, texts = self._fuzzy[rule.name][block]
+                    rows.append(row)
+                    texts.append(text)
+
+
+def ordered(matches: list[Match]) -> list[Match]:
+    """Best first: by score, blocking rules first, stored records before earlier rows."""
+    return sorted(matches, key=lambda m: (-m.score, ACTION_ORDER[m.action], m.record_id is None,
+                                          m.record_id if m.record_id is not None else m.row, m.rule))
+
+
+def _match(rule: Rule, row: int, score: float, reasons) -> Match:
+    return Match(None, score, rule.name, rule.action, rule.overridable, tuple(reasons), row=row)
+
+
+def exact_key(rule: Rule, record: dict):
+    key = tuple(c.key(record.get(c.name)) for c in rule.exact)
+    return None if None in key else key
+
+
+def fuzzy_block(rule: Rule, record: dict):
+    """(block, text) of a record a fuzzy rule compares; (None, None) when it has nothing to compare."""
+    value = record.get(rule.fuzzy.name)
+    text = fuzzy_key(value) if isinstance(value, str) else None
+    block = tuple(c.key(record.get(c.name)) for c in rule.within)
+    if not text or None in block:
+        return None, None
+    if rule.fuzzy.kind == "name":  # as against stored records: the same first character of the name key
+        block = (*block, text[0])
+    return block, text
+
