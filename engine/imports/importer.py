@@ -57,6 +57,12 @@ def _planner(service, entity: str, source: Source, given_mapping, options: Optio
     return table, columns, Planner(service, entity, table, columns, options)
 
 
+def mapping_for(service, entity: str, source: Source, given_mapping, options: Options) -> dict:
+    """The mapping `given_mapping` (None: suggested; a saved name; {column: field}) makes
+    for the file, checked with the options."""
+    return _planner(service, entity, source, given_mapping, options)[1]
+
+
 def dry_run(service, entity: str, source: Source, given_mapping=None, options: Options = Options()) -> Result:
     """Every row's plan and the totals; nothing is written."""
     table, columns, planner = _planner(service, entity, source, given_mapping, options)

@@ -9,15 +9,36 @@ from __future__ import annotations
 
 from engine.errors import Conflict
 from engine.imports import importer, report, runs
+from engine.imports.planning import Options
+
+
+def _planned(service, run_id, to: str) -> dict:
+    run = runs.require_owner(runs.get(service.storage, run_id), service.actor, to)
+    if run["status"] != "planned":
+        raise Conflict(f"import run {run['id']} is {run['status']}, not a kept dry run: only a planned run "
+                       f"can be changed or committed", code="import_run_not_planned")
+    return run
+
+
+def change(service, run_id, given_mapping, key: str | None, on_duplicate: str | None) -> dict:
+    """A kept dry run's new mapping, key and duplicate action, checked; its earlier dry run
+    no longer counts (run it again before committing)."""
+    run = _planned(service, run_id, "change it")
+    given = run["options"]
+    source = importer.Source(run["filename"], runs.source_of(run), given["format"], given["encoding"],
+                             given["sheet"])
+    columns = importer.mapping_for(service, run["entity"], source, given_mapping,
+                                   Options(key, on_duplicate, given["chunk_size"]))
+    options = {**given, "mapping": columns, "key": key, "on_duplicate": on_duplicate}
+    if not runs.set_options(service.storage, run["id"], options):
+        raise Conflict(f"import run {run['id']} was committed already", code="import_run_not_planned")
+    return {**run, "options": options, "totals": None}
 
 
 def check_commit(service, run_id) -> dict:
     """The kept run `run_id`, checked and marked running; Conflict when it is not a
     planned run with a dry run, or its plan no longer holds."""
-    run = runs.require_owner(runs.get(service.storage, run_id), service.actor, "commit it")
-    if run["status"] != "planned":
-        raise Conflict(f"import run {run['id']} is {run['status']}, not a kept dry run: only a planned run "
-                       "can be committed", code="import_run_not_planned")
+    run = _planned(service, run_id, "commit it")
     shown = (run["totals"] or {}).get("plan")
     if not shown:
         raise Conflict(f"import run {run['id']} has no dry run yet: run it first", code="import_not_dry_run")

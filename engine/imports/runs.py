@@ -104,3 +104,11 @@ def start(storage, run_id: int) -> bool:
     with storage.begin() as conn:
         return conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned")
                             .values(status="running")).rowcount == 1
+
+
+def set_options(storage, run_id: int, options: dict) -> bool:
+    """A planned run's new mapping and options; its dry run (totals) is forgotten."""
+    table = loom_table(storage.schema, "loom_import_runs")
+    with storage.begin() as conn:
+        return conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned")
+                            .values(options=options, totals=None)).rowcount == 1
