@@ -201,3 +201,34 @@ def test_revision_0020_gives_existing_runs_their_creator_by_id(settings):
         owners = conn.execute(select(runs.c.created_by, runs.c.created_by_id).order_by(runs.c.id)).all()
     assert [tuple(o) for o in owners] == [("maker@acme.test", maker), ("gone@acme.test", None)]
     new.dispose()
+
+
+def cli_run(install, *args):
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+    return CliRunner().invoke(cli, list(args), obj=install)
+
+
+def test_the_cli_keeps_a_dry_run_commits_it_later_sweeps_and_refuses_a_big_file(call, install, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_bytes(CSV)
+    kept = cli_run(install, "import", "acme", "contact", str(path), "--key", "email", "--keep")
+    assert kept.exit_code == 0, kept.output
+    run_id = int(kept.output.split("kept as run ")[1].split(":")[0])
+    assert f"loom import-commit TENANT {run_id}" in kept.output and contacts(call) == []
+    refused = tmp_path / "refused.csv"
+    done = cli_run(install, "import-commit", "acme", str(run_id), "--refused", str(refused))
+    assert done.exit_code == 0, done.output
+    assert f"imported (run {run_id})" in done.output and refused.exists() and len(contacts(call)) == 1
+    again = cli_run(install, "import-commit", "acme", str(run_id))
+    assert again.exit_code == 1 and "not a kept dry run" in again.output
+    assert cli_run(install, "tenant", "set", "acme", "import_files_keep_days", "0").exit_code == 1
+    assert cli_run(install, "tenant", "set", "acme", "import_files_keep_days", "7").exit_code == 0
+    assert retention.keep_days(install.session("acme").storage) == 7
+    report = cli_run(install, "import-sweep", "acme")
+    assert report.exit_code == 0 and "dry run: would remove the files of 0 import run(s)" in report.output
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"name\n" + b"x" * (1024 * 1024 + 1))
+    too_big = cli_run(install, "import", "acme", "contact", str(big))
+    assert too_big.exit_code == 1 and "larger than the upload limit of 1 MB" in too_big.output
