@@ -102,6 +102,8 @@ def entity_list(entity):
         reference_titles=_reference_titles(found, state),
         kanban=kanban_url(found, state), default_filter=default_filter(found, state),
         new_url=url_for("screens.record_new", entity=entity) if endpoint_exists("screens.record_new") else None,
+        import_url=url_for("screens.import_start", entity=entity)
+        if g.session.records.permissions.may(entity, "import") else None,
         refused=refused), 400 if refused else 200
 
 

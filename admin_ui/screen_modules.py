@@ -1,6 +1,7 @@
 """Every module that adds views to the screens' blueprint, imported once before it is
 registered (add a new screen's module here, one per line)."""
 from admin_ui import calendar  # noqa: F401
+from admin_ui import imports  # noqa: F401
 from admin_ui import kanban  # noqa: F401
 from admin_ui import list_bulk  # noqa: F401
 from admin_ui import list_views  # noqa: F401

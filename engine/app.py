@@ -16,16 +16,14 @@ from engine.install import Install
 from engine.ratelimit import Limiter
 from engine.security_headers import security_headers
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
-
-
 def create_app(install: Install | None = None, config: dict | None = None) -> Flask:
     """Build the app for an install (read from the environment when not given)."""
     app = Flask("loom")
     app.url_map.merge_slashes = False  # a redirect would answer bad paths with HTML, not a JSON 404
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
-    app.config.update(config or {})
     install = install or Install()
+    # the one upload limit (LOOM_MAX_UPLOAD_MB): a bigger body is a 413 (engine.api.errors)
+    app.config.update(MAX_CONTENT_LENGTH=install.settings.max_upload_bytes, JSON_SORT_KEYS=False)
+    app.config.update(config or {})
     app.extensions["loom"] = install
     app.json.sort_keys = False
     app.json.ensure_ascii = False

@@ -17,6 +17,7 @@ class Settings:
     schema_prefix: str = ""
     redis_url: str | None = None
     max_open_tenants: int = 128  # SQLite tenants kept open at once (the least recently used close)
+    max_upload_mb: int = 64  # the one upload limit: an API request body, a file `loom import` reads
     extra: dict = field(default_factory=dict)  # every LOOM_* variable, for the layers above
 
     @classmethod
@@ -29,6 +30,7 @@ class Settings:
             schema_prefix=env.get("LOOM_SCHEMA_PREFIX") or "",
             redis_url=env.get("LOOM_REDIS_URL") or None,
             max_open_tenants=_positive(env, "LOOM_MAX_OPEN_TENANTS", 128),
+            max_upload_mb=_positive(env, "LOOM_MAX_UPLOAD_MB", 64),
             extra={k: v for k, v in env.items() if k.startswith("LOOM_")},
         )
 
@@ -40,6 +42,12 @@ class Settings:
 
         if not isinstance(self.max_open_tenants, int) or self.max_open_tenants < 1:
             raise ValueError("LOOM_MAX_OPEN_TENANTS must be a whole number of at least 1")
+        if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
+            raise ValueError("LOOM_MAX_UPLOAD_MB must be a whole number of at least 1")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def backend(self) -> str:

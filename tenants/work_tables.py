@@ -59,7 +59,9 @@ def work_tables(md: MetaData) -> None:
           Column("totals", JSON),
           Column("created_by", String(254)),
           Column("created_at", when, nullable=False),
-          Column("finished_at", when))
+          Column("finished_at", when),
+          Column("created_by_id", ID),  # revision 0020: its creator's user id (the owner)
+          Column("file_removed_at", when))  # revision 0020: when retention removed its file
     Table("loom_import_chunks", md,
           Column("run_id", ID, nullable=False),
           Column("chunk", Integer, nullable=False),

@@ -8,15 +8,16 @@ import json
 from flask import Blueprint, Response, g, jsonify, request
 
 from engine.api.auth import tenant_api
-from engine.errors import Forbidden, ValidationFailed
-from engine.imports import importer, mapping as mappings, runs
+from engine.errors import ValidationFailed
+from engine.imports import importer, kept, mapping as mappings, runs
 from engine.imports.planning import Options
 from workflows.api import start_job
 
 imports_api = Blueprint("imports", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(imports_api)
 SYNC_BYTES = 256 * 1024  # a dry run of a file this small is answered at once
-FIELDS = ("mapping", "save_mapping", "key", "on_duplicate", "format", "encoding", "sheet", "commit", "chunk_size")
+FIELDS = ("mapping", "save_mapping", "key", "on_duplicate", "format", "encoding", "sheet", "commit", "chunk_size",
+          "keep")
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -64,19 +65,30 @@ def _chunk_size(form) -> int:
 @imports_api.post("/imports/<entity>")
 def post_import(entity):
     form, upload = _form()
-    commit = _flag(form, "commit")
+    commit, kept = _flag(form, "commit"), _flag(form, "keep")
     source = importer.Source(upload.filename or "upload", upload.read(), form.get("format") or None,
                              form.get("encoding") or None, form.get("sheet") or None)
     options = Options(form.get("key") or None, form.get("on_duplicate") or None, _chunk_size(form))
     given = _mapping(form.get("mapping"))
     service = g.session.records
-    if not commit and len(source.data) <= SYNC_BYTES:
+    if not commit and not kept and len(source.data) <= SYNC_BYTES:
         result = importer.dry_run(service, entity, source, given, options)
         _save(form, entity, result.mapping)
         return jsonify(result.to_dict())
     run_id = importer.keep(service, entity, source, given, options, "running" if commit else "planned")
     _save(form, entity, runs.get(g.session.storage, run_id)["options"]["mapping"])
+    if not commit and len(source.data) <= SYNC_BYTES:  # kept: committed later by …/imports/runs/{id}/commit
+        return jsonify(importer.dry_run_of(service, run_id).to_dict())
     return start_job(g.session, "import", {"run_id": run_id, "commit": commit})
+
+
+@imports_api.post("/imports/runs/<int:run_id>/commit")
+def post_commit(run_id):
+    """Commit a kept dry run (engine.imports.kept): 409 when its plan no longer holds."""
+    if request.content_length or request.form or request.files:
+        raise ValidationFailed("committing a kept dry run takes no body", code="bad_import_request")
+    run = kept.check_commit(g.session.records, run_id)
+    return start_job(g.session, "import", {"run_id": run["id"], "commit": True})
 
 
 def _save(form, entity, columns) -> None:
@@ -86,11 +98,7 @@ def _save(form, entity, columns) -> None:
 
 
 def _run(run_id):
-    run = runs.get(g.session.storage, run_id)
-    actor = g.session.actor
-    if actor is not None and not actor.is_admin and run["created_by"] != actor.email:
-        raise Forbidden("only who uploaded an import's file (or an admin) may read its run", code="not_your_import")
-    return run
+    return runs.require_owner(runs.get(g.session.storage, run_id), g.session.actor)
 
 
 @imports_api.get("/imports/runs/<int:run_id>")

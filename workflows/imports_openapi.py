@@ -25,13 +25,16 @@ RESULT = {"type": "object", "required": ["entity", "committed", "mapping", "unma
     "entity": TEXT, "committed": {"type": "boolean"},
     "mapping": {"type": "object", "additionalProperties": {"type": "string", "nullable": True},
                 "description": "column: field (null: unmapped)"},
-    "unmapped": {"type": "array", "items": TEXT}, "totals": TOTALS,
+    "unmapped": {"type": "array", "items": TEXT}, "totals": TOTALS, "run_id": {"type": "integer"},
     "rows": {"type": "array", "items": ROW}}}
 RUN = {"type": "object", "required": ["id", "entity", "filename", "status"], "properties": {
     "id": {"type": "integer"}, "entity": TEXT, "filename": TEXT,
     "status": {"type": "string", "enum": ["planned", "running", "done", "failed"]},
     "totals": {"type": "object", "nullable": True}, "created_by": MAYBE_TEXT, "created_at": MOMENT,
-    "finished_at": {"type": "string", "format": "date-time", "nullable": True}}}
+    "finished_at": {"type": "string", "format": "date-time", "nullable": True},
+    "file_kept": {"type": "boolean", "description": "false once retention or an erasure removed its file"},
+    "file_removed_at": {"type": "string", "format": "date-time", "nullable": True,
+                        "description": "when retention removed its file (the run keeps its summary)"}}}
 FORM = {"type": "object", "required": ["file"], "additionalProperties": False, "properties": {
     "file": {"type": "string", "format": "binary", "description": "CSV, XLSX or JSON Lines"},
     "mapping": {"type": "string", "description": "a saved mapping's name, or a JSON object {column: field}"},
@@ -41,6 +44,8 @@ FORM = {"type": "object", "required": ["file"], "additionalProperties": False, "
     "format": {"type": "string", "enum": list(FORMATS)},
     "encoding": TEXT, "sheet": TEXT,
     "commit": {"type": "string", "enum": ["true", "false"], "description": "write (default: a dry run)"},
+    "keep": {"type": "string", "enum": ["true", "false"],
+             "description": "keep a dry run's file and plan (its run_id) to commit later without uploading again"},
     "chunk_size": {"type": "string", "pattern": "^[0-9]{1,5}$"}}}
 
 
@@ -71,5 +76,10 @@ def import_paths(package) -> dict:
                 ctype: {"schema": {"type": "string", "format": "binary"}}
                 for ctype in ("text/csv", "application/x-ndjson",
                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}},
-                **error_responses("403")}}},
+                **error_responses("403", "409")}}},
+        "/imports/runs/{id}/commit": {"post": {
+            "summary": "Commit a kept dry run (keep=true) without uploading again: a background job of kind import; "
+                       "409 when the run is not a planned dry run or the records changed so its plan no longer "
+                       "holds (run its dry run again)", "tags": tags, "parameters": [ID_PARAM],
+            "responses": {**_ok(JOB, "202", "the import job, queued"), **error_responses("403", "409")}}},
     }

@@ -165,6 +165,7 @@ class Jobs:
                 summary[tenant.slug] = {"events": self.drain(tenant.slug),
                                         "scheduled": self.runtime.run_schedules(tenant.slug),
                                         "sealed": self._seal(tenant),
+                                        "import_files": self._sweep_import_files(tenant),
                                         "jobs": self._requeue_jobs(tenant)}
             except Exception as exc:  # noqa: BLE001 - reported, and the next tenant goes on
                 log.error("the tick failed for %s: %s", tenant.slug, exc, exc_info=log.isEnabledFor(logging.DEBUG))
@@ -194,6 +195,13 @@ class Jobs:
         for job_id in ids:
             self.enqueue_job(tenant.slug, job_id)
         return len(ids)
+
+    def _sweep_import_files(self, tenant) -> int:
+        """Remove the files of import runs finished longer ago than the tenant keeps them
+        (`engine.imports.retention`): how many."""
+        from engine.imports.retention import sweep
+
+        return sweep(self.runtime.install.registry.storage_of(tenant))["removed"]
 
     def _seal(self, tenant) -> dict:
         """The audit and access logs' rows written since the last tick, sealed into their

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify
+from flask import current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import LoomError
@@ -30,6 +30,13 @@ def register_error_handlers(app) -> None:
             response.headers["Retry-After"] = str(retry_after)
         response.headers.extend(getattr(exc, "headers", None) or {})  # e.g. WWW-Authenticate on a 401
         return response
+
+    @app.errorhandler(413)
+    def _too_large(exc):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        return error_response(413, "too_large", f"the request is larger than the upload limit of "
+                              f"{limit // 1024 // 1024} MB (LOOM_MAX_UPLOAD_MB)",
+                              [{"field": "body", "message": f"at most {limit} bytes"}])
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

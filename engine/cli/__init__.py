@@ -9,7 +9,7 @@ from engine.cli.access import access_log, audit
 from engine.cli.dedup import dedup
 from engine.cli.common import LoomGroup, pass_install
 from engine.cli.dsr import dsr
-from engine.cli.imports import export_command, import_command
+from engine.cli.imports import export_command, import_command, import_commit_command, import_sweep_command
 from engine.cli.keys import keys
 from engine.cli.metadata import metadata
 from engine.cli.packs import pack
@@ -29,7 +29,8 @@ def cli():
 
 
 for command in (tenant, user, token, metadata, pack, plugin, serve, demo, search, dsr, keys, records, access_log,
-                audit, dedup, import_command, export_command):
+                audit, dedup, import_command, export_command, import_commit_command,
+                import_sweep_command):
     cli.add_command(command)
 
 

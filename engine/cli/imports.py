@@ -9,7 +9,7 @@ import click
 
 from engine.cli.common import echo_json, pass_install, read_json_file
 from engine.errors import LoomError, ValidationFailed
-from engine.imports import importer, mapping as mappings, runs
+from engine.imports import importer, kept, mapping as mappings, retention as import_retention, runs
 from engine.imports.exporting import export_file
 from engine.imports.planning import ON_DUPLICATE, Options
 from engine.imports.reading import FORMATS, format_of
@@ -43,8 +43,13 @@ def _mapping(value):
     return value
 
 
-def _read(path: str) -> bytes:
+def _read(path: str, limit: int) -> bytes:
+    """The file at `path`, refused when larger than the upload limit (LOOM_MAX_UPLOAD_MB)."""
     try:
+        if os.path.getsize(path) > limit:
+            raise ValidationFailed(f"{path} is larger than the upload limit of {limit // 1024 // 1024} MB "
+                                   "(LOOM_MAX_UPLOAD_MB)", code="too_large",
+                                   details=[{"field": "file", "message": f"at most {limit} bytes"}])
         with open(path, "rb") as fh:
             return fh.read()
     except OSError as exc:
@@ -82,14 +87,16 @@ def _refused_path(path: str) -> str:
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish run RUN_ID that stopped (same FILE).")
 @click.option("--refused", "refused_path", metavar="FILE", help="Where to write the refused rows "
               "(default with --commit: FILE.refused.<ext> beside FILE).")
+@click.option("--keep", is_flag=True, help="Keep the dry run (its file and plan) to commit later with "
+              "`loom import-commit` without the file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_install
 def import_command(install, tenant_slug, entity, path, mapping_given, save_mapping, key, on_duplicate, fmt,
-                   encoding, sheet, chunk_size, commit, resume_id, refused_path, as_json):
+                   encoding, sheet, chunk_size, commit, resume_id, refused_path, keep, as_json):
     """Import FILE (CSV, XLSX or JSON Lines) into ENTITY of TENANT: a dry run reporting
     every row, unless --commit."""
     service = install.session(tenant_slug).records
-    data = _read(path)
+    data = _read(path, install.settings.max_upload_bytes)
     source = importer.Source(os.path.basename(path), data, fmt, encoding, sheet)
     options = Options(key, on_duplicate, chunk_size)
     bar = _Bar()
@@ -103,6 +110,9 @@ def import_command(install, tenant_slug, entity, path, mapping_given, save_mappi
         elif commit:
             result = importer.commit(service, entity, source, _mapping(mapping_given), options,
                                      None if as_json else bar)
+        elif keep:
+            result = importer.dry_run_of(service, importer.keep(service, entity, source, _mapping(mapping_given),
+                                                                 options, "planned"))
         else:
             result = importer.dry_run(service, entity, source, _mapping(mapping_given), options)
     finally:
@@ -137,13 +147,55 @@ def _print(result, refused_path, save_mapping) -> None:
         for refused in result.refused:
             click.echo(f"row {refused['row']}\trefuse\t{problems_text(refused['problems'])}")
     totals = result.totals
-    verb = f"imported (run {result.run_id})" if result.committed else "dry run, nothing written"
+    verb = f"imported (run {result.run_id})" if result.committed else "dry run, nothing written" + (
+        f" (kept as run {result.run_id}: loom import-commit TENANT {result.run_id})" if result.run_id else "")
     click.echo(f"{verb}: read {totals['read']}, created {totals['created']}, updated {totals['updated']}, "
                f"skipped {totals['skipped']}, refused {totals['refused']}")
     if refused_path:
         click.echo(f"refused rows written to {refused_path}")
     if save_mapping:
         click.echo(f"mapping saved as {save_mapping}")
+
+
+@click.command("import-commit")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.argument("run_id", metavar="RUN_ID")
+@click.option("--refused", "refused_path", metavar="FILE", help="Where to write the refused rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_install
+def import_commit_command(install, tenant_slug, run_id, refused_path, as_json):
+    """Commit the kept dry run RUN_ID of TENANT (`loom import --keep`) without its file:
+    refused when the records changed so that its plan no longer holds."""
+    service = install.session(tenant_slug).records
+    run = kept.check_commit(service, run_id)
+    bar = _Bar()
+    try:
+        result = importer.resume(service, run["id"], None if as_json else bar)
+    finally:
+        bar.close()
+    if result.totals["refused"] and refused_path:
+        _write(refused_path, result.refused_file)
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    _print(result, refused_path if result.totals["refused"] else None, None)
+
+
+@click.command("import-sweep")
+@click.argument("tenant_slug", metavar="TENANT")
+@click.option("--commit", is_flag=True, help="Remove the files (without it: the dry-run report).")
+@pass_install
+def import_sweep_command(install, tenant_slug, commit):
+    """Remove the files of TENANT's import runs finished longer ago than it keeps them
+    (import_files_keep_days); the scheduled tick does it every minute. The runs keep their
+    summary."""
+    storage = install.session(tenant_slug).storage
+    done = import_retention.sweep(storage) if commit else import_retention.plan(storage)
+    count = done["removed"] if commit else done["due"]
+    listed = ", ".join(str(i) for i in done["runs"])
+    verb = "removed the files of" if commit else "dry run: would remove the files of"
+    click.echo(f"{verb} {count} import run(s) finished over {done['keep_days']} days ago"
+               + (f": {listed}" if listed else ""))
 
 
 @click.command("export")

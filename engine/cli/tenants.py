@@ -9,6 +9,7 @@ import click
 
 from engine import auth, backup, mfa, passwords, people
 from engine.cli.common import echo_json, pass_install
+from engine.imports import retention as import_retention
 
 
 @click.group()
@@ -83,7 +84,7 @@ def tenant_update(install, slug, language):
     click.echo(f"tenant {changed.slug}: language {changed.language}")
 
 
-TENANT_SETTINGS = ("mfa_required_roles",)
+TENANT_SETTINGS = ("mfa_required_roles", "import_files_keep_days")
 
 
 @tenant.command("set")
@@ -92,9 +93,15 @@ TENANT_SETTINGS = ("mfa_required_roles",)
 @click.argument("value")
 @pass_install
 def tenant_set(install, slug, setting, value):
-    """Change a security setting of tenant SLUG: mfa_required_roles (e.g. `admin`,
-    `admin,member` or `none`): users of those roles enrol TOTP at their next sign-in."""
+    """Change a setting of tenant SLUG: mfa_required_roles (e.g. `admin`,
+    `admin,member` or `none`): users of those roles enrol TOTP at their next sign-in;
+    import_files_keep_days (1 to 3650, default 30): how long finished import runs keep
+    their files."""
     session = install.session(slug)
+    if setting == "import_files_keep_days":
+        days = import_retention.set_keep_days(session.storage, value)
+        click.echo(f"tenant {slug}: finished import runs keep their files {days} days")
+        return
     chosen = mfa.set_required_roles(session.storage, value,
                                     [role["name"] for role in session.metadata().package.roles])
     click.echo(f"tenant {slug}: two-step sign-in required of {', '.join(chosen) or 'no role'}")

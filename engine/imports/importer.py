@@ -12,8 +12,6 @@ from engine.imports.planning import Options, Planner
 from engine.imports.reading import format_of, read_table
 from engine.imports.writing import write_all
 
-MAX_BYTES = 200 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class Source:
@@ -53,13 +51,17 @@ class Result:
 
 
 def _planner(service, entity: str, source: Source, given_mapping, options: Options):
-    if len(source.data) > MAX_BYTES:
-        raise ValidationFailed(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB", code="bad_import_file")
     fmt = format_of(source.filename, source.format)
     table = read_table(source.data, fmt, source.encoding, source.sheet)
     entity_model, _table, _shape = service._entity(entity)
     columns = mappings.resolve(service.storage, entity_model, table.header, given_mapping)
     return table, columns, Planner(service, entity, table, columns, options)
+
+
+def mapping_for(service, entity: str, source: Source, given_mapping, options: Options) -> dict:
+    """The mapping `given_mapping` (None: suggested; a saved name; {column: field}) makes
+    for the file, checked with the options."""
+    return _planner(service, entity, source, given_mapping, options)[1]
 
 
 def dry_run(service, entity: str, source: Source, given_mapping=None, options: Options = Options()) -> Result:
@@ -85,7 +87,7 @@ def keep(service, entity: str, source: Source, given_mapping=None, options: Opti
                    "sheet": source.sheet, "mapping": columns, "key": options.key,
                    "on_duplicate": options.on_duplicate, "chunk_size": options.chunk_size}
     return runs.create(service.storage, entity, source.filename, source.data, run_options, service.actor_email,
-                       status)
+                       status, service.actor_id)
 
 
 def commit(service, entity: str, source: Source, given_mapping=None, options: Options = Options(),
@@ -101,13 +103,18 @@ def _of_run(service, run):
     return table, Planner(service, run["entity"], table, given["mapping"], options)
 
 
-def dry_run_of(service, run_id) -> Result:
-    """The dry run of a kept run's file."""
+def dry_run_of(service, run_id, record: bool = True) -> Result:
+    """The dry run of a kept run's file; a planned run keeps its totals and plan digest
+    (unless not `record`)."""
     run = runs.get(service.storage, run_id)
     given = run["options"]
-    return dry_run(service, run["entity"], Source(run["filename"], runs.source_of(run), given["format"],
-                                                   given["encoding"], given["sheet"]), given["mapping"],
-                   Options(given["key"], given["on_duplicate"], given["chunk_size"]))
+    result = dry_run(service, run["entity"], Source(run["filename"], runs.source_of(run), given["format"],
+                                                     given["encoding"], given["sheet"]), given["mapping"],
+                     Options(given["key"], given["on_duplicate"], given["chunk_size"]))
+    result.run_id = run["id"]
+    if record and run["status"] == "planned":  # kept: its plan, for a commit later (engine.imports.kept)
+        runs.planned(service.storage, run["id"], {**result.totals, "plan": report.plan_digest(result.rows)})
+    return result
 
 
 def refused_of(service, run_id) -> tuple[str, bytes]:

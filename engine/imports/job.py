@@ -2,7 +2,7 @@
 written, with its progress; a worker that died is resumed from the run's checkpoints."""
 from __future__ import annotations
 
-from engine.errors import Forbidden, ValidationFailed
+from engine.errors import ValidationFailed
 from engine.imports import importer, runs
 
 
@@ -11,10 +11,7 @@ def check(session, params) -> dict:
     if isinstance(run_id, bool) or not isinstance(run_id, int) or not isinstance(commit, bool):
         raise ValidationFailed("an import job takes a run_id and commit (true or false)",
                                details=[{"field": "params.run_id", "message": "the id of a kept import run"}])
-    run = runs.get(session.storage, run_id)
-    actor = session.actor
-    if actor is not None and not actor.is_admin and run["created_by"] != actor.email:
-        raise Forbidden("only who uploaded an import's file (or an admin) may run it", code="not_your_import")
+    runs.require_owner(runs.get(session.storage, run_id), session.actor, "run it")
     return {"run_id": run_id, "commit": commit}
 
 

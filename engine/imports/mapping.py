@@ -117,6 +117,14 @@ def save(storage, name: str, entity_name: str, columns: dict, by: str | None = N
             conn.execute(table.insert().values(name=name, **row))
 
 
+def names_for(storage, entity_name: str) -> list[str]:
+    """The saved mappings' names for one entity, by name."""
+    table = loom_table(storage.schema, "loom_import_mappings")
+    with storage.connect() as conn:
+        return list(conn.execute(select(table.c.name).where(table.c.entity == entity_name)
+                                 .order_by(table.c.name)).scalars())
+
+
 def saved(storage) -> list[dict]:
     table = loom_table(storage.schema, "loom_import_mappings")
     with storage.connect() as conn:

@@ -4,6 +4,7 @@ column, to fix and import again."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 
@@ -21,6 +22,16 @@ def totals(read: int, outcomes) -> dict:
         sums["refused"] += len(outcome["refused"])
     sums["balanced"] = read == sums["created"] + sums["updated"] + sums["skipped"] + sums["refused"]
     return sums
+
+
+def plan_digest(rows) -> str:
+    """A dry run's plan in one value: each row's action, record, problems and duplicates
+    (a kept dry run commits only while its plan still holds: `engine.imports.kept`)."""
+    digest = hashlib.sha256()
+    for r in rows:
+        digest.update(json.dumps([r.row, r.action, r.record_id, [p.get("code") for p in r.problems],
+                                  [d.get("record_id") for d in r.duplicates]]).encode())
+    return digest.hexdigest()
 
 
 def problems_text(problems) -> str:

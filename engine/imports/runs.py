@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, Forbidden, NotFound
 from engine.records.writes import utcnow
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
@@ -15,19 +15,30 @@ STATUSES = ("planned", "running", "done", "failed")  # planned: kept for a dry r
 
 
 def create(storage, entity: str, filename: str, source: bytes, options: dict, by: str | None,
-           status: str = "running") -> int:
+           status: str = "running", by_id: int | None = None) -> int:
+    """A new run; `by_id` is its owner (the creator's user id), `by` their e-mail, shown."""
     table = loom_table(storage.schema, "loom_import_runs")
     with storage.begin() as conn:
         return conn.execute(table.insert().returning(table.c.id).values(
             entity=entity, filename=filename[:255], source=source, options=options, status=status,
-            created_by=by, created_at=utcnow())).scalar_one()
+            created_by=by, created_by_id=by_id, created_at=utcnow())).scalar_one()
+
+
+def require_owner(run: dict, actor, to: str = "read its run") -> dict:
+    """The run, if `actor` may follow it: its creator (by user id) or an admin; None is the
+    install itself (the CLI)."""
+    if actor is not None and not actor.is_admin and run["created_by_id"] != actor.id:
+        raise Forbidden(f"only who uploaded an import's file (or an admin) may {to}", code="not_your_import")
+    return run
 
 
 def public(run: dict) -> dict:
     """A run as the API shows it (without its file)."""
     return {"id": run["id"], "entity": run["entity"], "filename": run["filename"], "status": run["status"],
             "totals": run["totals"], "created_by": run["created_by"], "created_at": iso_utc(run["created_at"]),
-            "finished_at": iso_utc(run["finished_at"]) if run["finished_at"] else None}
+            "finished_at": iso_utc(run["finished_at"]) if run["finished_at"] else None,
+            "file_kept": bool(run["source"]),
+            "file_removed_at": iso_utc(run["file_removed_at"]) if run["file_removed_at"] else None}
 
 
 def get(storage, run_id) -> dict:
@@ -70,7 +81,34 @@ def finish(storage, run_id: int, status: str, totals: dict) -> None:
 def source_of(run: dict) -> bytes:
     """The kept file of a run; Conflict when an erasure of personal data removed it
     (`engine.privacy.kept_copies`)."""
+    if not run["source"] and run["file_removed_at"]:
+        raise Conflict(f"the file of import run {run['id']} is no longer kept: retention removed it on "
+                       f"{iso_utc(run['file_removed_at'])[:10]} (the run keeps its summary); import the file again",
+                       code="import_file_expired")
     if not run["source"]:
         raise Conflict(f"the file of import run {run['id']} is no longer kept: an erasure of personal data "
                        "removed it; import the file again", code="import_file_erased")
     return run["source"]
+
+
+def planned(storage, run_id: int, totals: dict) -> None:
+    """A kept dry run's totals and plan digest (the run stays planned)."""
+    table = loom_table(storage.schema, "loom_import_runs")
+    with storage.begin() as conn:
+        conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned").values(totals=totals))
+
+
+def start(storage, run_id: int) -> bool:
+    """A planned run becomes running (once: False when it was not planned any more)."""
+    table = loom_table(storage.schema, "loom_import_runs")
+    with storage.begin() as conn:
+        return conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned")
+                            .values(status="running")).rowcount == 1
+
+
+def set_options(storage, run_id: int, options: dict) -> bool:
+    """A planned run's new mapping and options; its dry run (totals) is forgotten."""
+    table = loom_table(storage.schema, "loom_import_runs")
+    with storage.begin() as conn:
+        return conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned")
+                            .values(options=options, totals=None)).rowcount == 1

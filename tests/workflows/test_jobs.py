@@ -322,7 +322,8 @@ def test_a_worker_killed_mid_batch_loses_no_event_and_handles_none_twice(install
                               timeout=300)
         assert once.returncode == 0, once.stderr
         summary = json.loads(once.stdout)
-        assert set(summary) == {"acme"} and set(summary["acme"]) == {"events", "scheduled", "sealed", "jobs"}
+        assert set(summary) == {"acme"} and set(summary["acme"]) == {"events", "scheduled", "sealed", "import_files",
+                                                                     "jobs"}
         if not outbox.pending_count(session.storage):
             break
         time.sleep(LEASE_SECONDS)
