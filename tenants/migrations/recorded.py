@@ -29,7 +29,8 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 
-HERE = Path(__file__).parent
+from tenants import migrations
+
 SCHEMA = "<schema>"  # stands for the PostgreSQL schema in a recording (not valid SQL by itself)
 DIALECTS = ("sqlite", "postgresql")
 
@@ -47,14 +48,18 @@ class Recording:
 
 
 def path(tree: str, dialect: str) -> Path:
-    return HERE / tree / f"head.{dialect}.json"
+    return migrations.HERE / tree / f"head.{dialect}.json"
 
 
 def digest(tree: str) -> str:
     """What the recording depends on: every revision file of `tree` and its env.py."""
+    return _digest(migrations.stamp(tree))
+
+
+@lru_cache(maxsize=8)
+def _digest(stamped: tuple) -> str:
     h = hashlib.sha256()
-    files = sorted((HERE / tree / "versions").glob("*.py")) + [HERE / tree / "env.py"]
-    for file in files:
+    for file in migrations.files(stamped[0]):
         h.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -77,21 +82,9 @@ def load(tree: str, dialect: str) -> Recording | None:
         return None
     recording = _read(file, mtime)
     if recording is None or (recording.tree, recording.dialect) != (tree, dialect) \
-            or recording.digest != _digest_now(tree):
+            or recording.digest != digest(tree):
         return None
     return recording
-
-
-_digests: dict = {}
-
-
-def _digest_now(tree: str) -> str:
-    """`digest(tree)`, computed again only when a revision file changed (by name or mtime)."""
-    files = sorted((HERE / tree / "versions").glob("*.py")) + [HERE / tree / "env.py"]
-    key = (tree, tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
-    if key not in _digests:
-        _digests[key] = digest(tree)
-    return _digests[key]
 
 
 def empty(connection, schema: str | None) -> bool:
@@ -114,8 +107,6 @@ def _writes(statement: str) -> bool:
 def record(connection, tree: str, schema: str | None) -> Recording:
     """Run the revisions of `tree` on the EMPTY storage behind `connection` (inside its
     transaction) and return the statements they sent that write."""
-    from tenants import migrations
-
     if not empty(connection, schema):
         raise ValueError("only an empty storage can be recorded")
     statements: list[str] = []
@@ -160,8 +151,6 @@ def replay(connection, recording: Recording, schema: str | None) -> None:
 def create(connection, tree: str, schema: str | None) -> bool:
     """Bring a new storage to head: the recording replayed when the storage is empty and
     the recording current, else Alembic. True when the recording was replayed."""
-    from tenants import migrations
-
     recording = load(tree, connection.dialect.name)
     if recording is None or not empty(connection, schema):
         migrations.upgrade(connection, tree, schema)
