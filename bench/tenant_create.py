@@ -1,6 +1,7 @@
-"""`loom tenant create X` without a pack: process time and wall time per tenant.
+"""`loom tenant create X` (without a pack, or with one): process time and wall time per tenant.
 
     python bench/tenant_create.py [--backend sqlite|postgresql|both] [--runs 15] [--tree PATH]
+                                  [--pack NAME [--demo]]
 
 Creates --runs tenants through click's CliRunner in one process (after two not measured)
 and prints the medians of this process's CPU time (time.process_time: what Loom spends
@@ -30,7 +31,7 @@ DEFAULT_PG_URL = os.environ.get(
     os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
 
 
-def measure(backend: str, runs: int, database_url: str) -> dict:
+def measure(backend: str, runs: int, database_url: str, extra: list) -> dict:
     from click.testing import CliRunner
     from sqlalchemy import create_engine, text
 
@@ -48,7 +49,7 @@ def measure(backend: str, runs: int, database_url: str) -> dict:
     cpu, wall = [], []
     try:
         def create(slug):
-            result = CliRunner().invoke(cli, ["tenant", "create", slug], obj=install)
+            result = CliRunner().invoke(cli, ["tenant", "create", slug] + extra, obj=install)
             if result.exit_code != 0:
                 raise RuntimeError(f"loom tenant create {slug} failed:\n{result.output}") from result.exception
 
@@ -80,18 +81,23 @@ def main(argv=None) -> int:
     parser.add_argument("--tree", default=str(Path(__file__).resolve().parent.parent),
                         help="the Loom checkout to measure (default: this script's)")
     parser.add_argument("--database-url", default=DEFAULT_PG_URL)
+    parser.add_argument("--pack", help="create every tenant with this built-in pack")
+    parser.add_argument("--demo", action="store_true", help="and its demo data (with --pack)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.demo and not args.pack:
+        parser.error("--demo needs --pack")
+    extra = (["--pack", args.pack] if args.pack else []) + (["--demo"] if args.demo else [])
     tree = Path(args.tree).resolve()
     if not (tree / "tenants" / "registry.py").is_file():
         parser.error(f"not a Loom checkout: {tree}")
     sys.path.insert(0, str(tree))
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
     for backend in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):
-        found = measure(backend, args.runs, args.database_url)
-        print(f"{tree.name}\t{backend}\tcpu {found['cpu_ms']:.1f} ms\twall {found['wall_ms']:.1f} ms"
-              f"\t(median of {args.runs}; load {load})", flush=True)
+        found = measure(backend, args.runs, args.database_url, extra)
+        print(f"{tree.name}\t{backend}\t{' '.join(extra) or 'no pack'}\tcpu {found['cpu_ms']:.1f} ms"
+              f"\twall {found['wall_ms']:.1f} ms\t(median of {args.runs}; load {load})", flush=True)
     return 0
 
 
