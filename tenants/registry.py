@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from metadata.language import DEFAULT_LANGUAGE, is_language_tag
 from tenants import migrations
 from tenants.export import export_tenant
+from tenants.migrations import recorded
 from tenants.storage import SLUG_PATTERN, Storage, TenantStorage, lock_key
 from tenants.tables import system_tables
 
@@ -152,8 +153,8 @@ class Registry:
         except Exception as exc:  # e.g. the PostgreSQL schema exists from an earlier install
             raise TenantError("storage_failed", f"could not create storage for {slug!r}: {exc}")
         try:
-            with tenant_storage.migration() as conn:
-                migrations.upgrade(conn, "tenant", tenant_storage.schema)
+            with tenant_storage.migration() as conn:  # new storage: the recorded head (Alembic if stale)
+                recorded.create(conn, "tenant", tenant_storage.schema)
             with self.storage.system_engine.connect() as conn:
                 conn = conn.execution_options(loom_write=True)
                 with conn.begin():

@@ -13,7 +13,12 @@ Only storage without a single table is replayed: a storage at an older revision 
 tests of old tenants, `downgrade` then reopen) always runs Alembic. Set
 LOOM_TEST_REAL_MIGRATIONS=1 to run Alembic every time. Loaded by tests/conftest.py; the
 production code is unchanged (this wraps `tenants.migrations.upgrade` in the test
-process only; CLI subprocesses run the real revisions)."""
+process only; CLI subprocesses run the real revisions).
+
+A new tenant's storage is brought to head by Loom itself from its committed recording
+(tenants/migrations/recorded.py, tests/tenants/test_recorded_head.py), so what is
+replayed here is the system tree and tenant trees whose recording a test made stale;
+LOOM_TEST_REAL_MIGRATIONS=1 turns that production replay off too."""
 from __future__ import annotations
 
 import os
@@ -23,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import event, text
 
 from tenants import migrations
+from tenants.migrations import recorded
 
 REAL = os.environ.get("LOOM_TEST_REAL_MIGRATIONS") == "1"
 
@@ -125,5 +131,17 @@ def upgrade(connection, tree: str, schema: str | None) -> None:
     _replay(connection, recording, schema)
 
 
+_real_create = recorded.create
+
+
+def create(connection, tree: str, schema: str | None) -> bool:
+    """`tenants.migrations.recorded.create`, Alembic (through `upgrade`) when REAL."""
+    if REAL:
+        migrations.upgrade(connection, tree, schema)
+        return False
+    return _real_create(connection, tree, schema)
+
+
 def install() -> None:
     migrations.upgrade = upgrade
+    recorded.create = create

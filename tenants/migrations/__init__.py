@@ -2,6 +2,7 @@
 `tenant/` for the tables inside every tenant's storage."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -20,11 +21,28 @@ def upgrade(connection, tree: str, schema: str | None) -> None:
     command.upgrade(config, "head")
 
 
+def files(tree: str) -> list[Path]:
+    """What the revisions of `tree` are made of: its revision files and its env.py."""
+    return sorted((HERE / tree / "versions").glob("*.py")) + [HERE / tree / "env.py"]
+
+
+def stamp(tree: str) -> tuple:
+    """Changes whenever a file of `tree` does (name, size or time): what caches key on."""
+    return (tree, str(HERE)) + tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files(tree))
+
+
 def heads(tree: str) -> str:
+    """The head revision of `tree` (reading the revisions takes ~25 ms: once per process
+    while no revision file changes)."""
+    return _head(stamp(tree))
+
+
+@lru_cache(maxsize=8)
+def _head(stamped: tuple) -> str:
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", str(HERE / tree))
+    config.set_main_option("script_location", str(Path(stamped[1]) / stamped[0]))
     return ScriptDirectory.from_config(config).get_current_head()
 
 
