@@ -7,7 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
 
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+# the machine may be shared: slow generation is no failure
+RELAXED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 from engine.records.dump import SYSTEM_FIELDS, RecordShape
 from engine.records.pii import Masking
@@ -27,7 +30,8 @@ stamps = st.builds(lambda d, tz: d.replace(tzinfo=tz),
                    st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2200, 1, 1)), zones) | st.none()
 
 
-@given(st.lists(stamps, max_size=12), st.data())
+@given(st.lists(stamps, max_size=8), st.data())
+@RELAXED
 def test_a_time_is_written_in_utc_whatever_came_before_it(values, data):
     # equal instants in other zones and repeats, in any order: each keeps its own text
     values += [v.astimezone(data.draw(zones) or timezone.utc) for v in values if v is not None and v.tzinfo]
@@ -84,6 +88,7 @@ onlys = st.none() | st.lists(st.sampled_from(names), unique=True).flatmap(
 
 
 @given(st.lists(rows, min_size=1, max_size=4), onlys)
+@RELAXED
 def test_a_row_is_dumped_with_its_fields_in_order_and_written_out_by_type(batch, only):
     shape = RecordShape(ENTITY)
     for row in batch:  # the plan of `only` kept between rows gives the same records
@@ -112,6 +117,7 @@ records = st.lists(st.fixed_dictionaries({"id": st.integers(), "phone": st.none(
 
 
 @given(records, st.booleans())
+@RELAXED
 def test_a_page_and_an_export_are_masked_as_each_record_is(page, admin):
     actor = SimpleNamespace(is_admin=admin)
     masking = Masking(actor)
