@@ -3,6 +3,7 @@ as JSON."""
 from __future__ import annotations
 
 from datetime import timezone
+from operator import methodcaller
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, String, Text
 
@@ -69,13 +70,21 @@ def _scale(field) -> int:
 
 # -- writing values out as JSON -----------------------------------------------------
 
+def _iso_utc(value) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+_DUMPERS = {"decimal": str, "date": methodcaller("isoformat"), "datetime": _iso_utc}
+
+
+def dumper(base: str):
+    """What writes a (non-empty) value of type `base` out as JSON; None when the value is
+    its JSON form already."""
+    return _DUMPERS.get(base)
+
+
 def dump_value(base: str, value):
     if value is None:
         return None
-    if base in ("decimal",):
-        return str(value)
-    if base == "date":
-        return value.isoformat()
-    if base == "datetime":
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    return value
+    convert = _DUMPERS.get(base)
+    return value if convert is None else convert(value)

@@ -80,8 +80,16 @@ def _international(bare: str):
         return _PARSE
     if not national or national[0] == "0" or (prefix and prefix.match(national)):
         return _PARSE
-    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-    return "+" + digits if phonenumbers.is_possible_number(number) else None
+    return "+" + digits if _possible_length(code, len(national)) else None
+
+
+@lru_cache(maxsize=4096)
+def _possible_length(code: int, length: int) -> bool:
+    """Whether a national number of `length` digits (no leading 0) is possible after
+    country code `code`: the parser's check reads only the length, so it is asked once
+    per (code, length)."""
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=10 ** (length - 1))
+    return phonenumbers.is_possible_number(number)
 
 
 @lru_cache(maxsize=None)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 from metadata.regex import sqlite_regexp
 
@@ -63,8 +64,14 @@ def _sqlite_engine(path: Path, synchronous: str, create: bool = True) -> Engine:
     def _on_begin(conn):
         # Writers take the write lock up front: a deferred transaction that reads and
         # then writes can fail with SQLITE_BUSY instead of waiting its turn.
-        mode = "IMMEDIATE" if conn.get_execution_options().get("loom_write") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Sent straight to the driver (every read and write begins so; SQLAlchemy's
+        # statement handling would cost more than the BEGIN), its error wrapped as
+        # SQLAlchemy wraps every other ("database is locked" is an OperationalError).
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("loom_write") else "BEGIN DEFERRED"
+        try:
+            conn.connection.driver_connection.execute(sql).close()
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(sql, None, error, sqlite3.Error, dialect=conn.dialect) from error
 
     return engine
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from engine.crypto.columns import HASH_SUFFIX
-from engine.fieldstorage import CURRENCY_SUFFIX, dump_value
+from engine.fieldstorage import CURRENCY_SUFFIX, dump_value, dumper
 from engine.matchkeys import key_specs, key_values
 from engine.timefmt import iso_utc
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "owner_id")
 _STAMPS = ("created_at", "updated_at")
-
+_CURRENCY = object()  # in a dump plan: an amount and its currency column
+_PLANS_KEPT = 64  # dump plans kept per entity (`fields=` comes from requests)
 
 
 class RecordShape:
@@ -29,24 +30,44 @@ class RecordShape:
         self.keys = key_specs(entity)  # match keys (engine.matchkeys), beside what was typed
         for spec in self.keys:
             self.empty_columns[spec.column] = None
+        self._plan = self._dump_plan(None)
+        self._plans: dict = {}
 
     def dump(self, row, only=None) -> dict:
         """The record as JSON; `only` (field names, from `fields=`) limits it to those
         columns, which are then all a partial row needs to hold."""
         record = {}
-        for name in SYSTEM_FIELDS:
-            if only is None or name in only:
-                record[name] = iso_utc(row[name]) if name in _STAMPS else row[name]
-        for name, base in self.fields:
-            if only is not None and name not in only:
-                continue
-            if base == "currency":
-                amount = row[name]
-                record[name] = None if amount is None else {
-                    "amount": str(amount), "currency": row[name + CURRENCY_SUFFIX]}
+        for name, convert in (self._plan if only is None else self._plan_for(only)):
+            value = row[name]
+            if convert is None or value is None:
+                record[name] = value
+            elif convert is _CURRENCY:
+                record[name] = {"amount": str(value), "currency": row[name + CURRENCY_SUFFIX]}
             else:
-                record[name] = dump_value(base, row[name])
+                record[name] = convert(value)
         return record
+
+    def _plan_for(self, only) -> tuple:
+        """`dump`'s plan for the columns `only`: worked out once per set of columns (a
+        few per entity: `fields=` of the screens and the roles' visible fields)."""
+        try:
+            plan = self._plans.get(only)
+        except TypeError:  # not hashable: a list
+            return self._dump_plan(only)
+        if plan is None:
+            plan = self._dump_plan(only)
+            if len(self._plans) < _PLANS_KEPT:
+                self._plans[only] = plan
+        return plan
+
+    def _dump_plan(self, only) -> tuple:
+        """(column, what writes its value out: None when the value is its JSON already)
+        for each column `dump` writes, in the record's order."""
+        plan = [(name, iso_utc if name in _STAMPS else None)
+                for name in SYSTEM_FIELDS if only is None or name in only]
+        plan += [(name, _CURRENCY if base == "currency" else dumper(base))
+                 for name, base in self.fields if only is None or name in only]
+        return tuple(plan)
 
     def dump_values(self, values: dict) -> dict:
         """Converted field values (as the loaders return them) in JSON form."""

@@ -149,8 +149,20 @@ class Masking:
         not read in clear) masked."""
         return _masked(self._of(entity)[2], record)
 
+    def exported_all(self, entity, records):
+        """`exported` of each of `records` (an iterator), lazily; nothing done per record
+        when the actor exports every field of `entity` in clear."""
+        hidden = self._of(entity)[2]
+        return (_masked(hidden, record) for record in records) if hidden else records
+
     def record(self, entity, record: dict) -> dict:
         return _masked(self.hidden(entity), record)
+
+    def records(self, entity, records: list) -> list:
+        """`record` of each of `records` (a page): asked once, nothing done per record when
+        the actor reads every field of `entity` in clear."""
+        hidden = self.hidden(entity)
+        return [_masked(hidden, record) for record in records] if hidden else records
 
     def changes(self, entity, changes: dict) -> dict:
         """An audit row's changes (`field: [old, new]`) with masked fields masked."""

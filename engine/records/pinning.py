@@ -17,11 +17,11 @@ the transaction is ours until COMMIT or ROLLBACK); a migration takes the lock ex
 writes that begin during it wait for it and then read its version. The record service's
 writes send their COMMIT with their last rows (`bulk_rows.insert_all(commit=True)`).
 
-Reads take no lock. On SQLite the version is read in the snapshot the rows came from;
-on PostgreSQL (read committed) a list page and a single record read it as a column of
-their own statement (`versioned`: the same snapshot, no second round trip), other reads
-(and a page without rows) just after them, so an unchanged version means no migration
-had committed when the rows were read."""
+Reads take no lock. A list page and a single record read the version as a column of
+their own statement (`versioned`: the same snapshot, no second statement); other reads
+(and a page without rows) read it just after their rows — on SQLite in the snapshot the
+rows came from, on PostgreSQL (read committed) after them — so an unchanged version means
+no migration had committed when the rows were read."""
 from __future__ import annotations
 
 import functools
@@ -85,10 +85,8 @@ VERSION_COLUMN = "loom_metadata_version"
 
 def versioned(stmt, conn, schema: str | None):
     """`stmt` (a SELECT) also reading the tenant's metadata version, as the column
-    `VERSION_COLUMN` of each row, on PostgreSQL (on SQLite the separate read is in the
-    same snapshot and in process): `confirm_rows` then checks it without a round trip."""
-    if conn.dialect.name != "postgresql":
-        return stmt
+    `VERSION_COLUMN` of each row (an uncorrelated subquery: both backends evaluate it once
+    per statement): `confirm_rows` then checks it without a second statement."""
     return stmt.add_columns(literal_column(f"({_version_sql(schema)})").label(VERSION_COLUMN))
 
 

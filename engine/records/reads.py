@@ -76,7 +76,8 @@ class RecordReads:
         searched = [raw for key, raw in params if key == "q" and raw]
         self._accessed(entity, "search" if searched else "list", [r["id"] for r in rows],
                        {"q": searched[0][:200]} if searched else None)
-        return {"items": [self.masking.record(entity, shape.dump(r, columns)) for r in rows],
+        dump = shape.dump
+        return {"items": self.masking.records(entity, [dump(r, columns) for r in rows]),
                 "next_cursor": cursor}
 
     @one_version
@@ -115,7 +116,7 @@ class RecordReads:
         records = export_records(self, entity, table, shape, params, where)
         self._accessed(entity, "export", (), {"filters": [[k, v[:200]] for k, v in list(params)[:20]],
                                               "purpose": purpose})
-        return (self.masking.exported(entity, record) for record in records)
+        return self.masking.exported_all(entity, records)
 
     def history(self, entity_name, record_id) -> list[dict]:
         """The audit trail of a record, oldest first; deleted records keep theirs."""

@@ -1,10 +1,11 @@
 """The normalised keys records are matched and looked up on."""
 import string
 
+import phonenumbers
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from engine.normalise import email_key, id_key, key_of, name_key, phone_key
+from engine.normalise import _possible_length, email_key, id_key, key_of, name_key, phone_key
 
 
 @pytest.mark.parametrize("written", [
@@ -45,3 +46,11 @@ def test_a_mobile_written_with_any_prefix_or_spacing_keeps_its_key(tail, templat
 @given(st.text(min_size=1, max_size=12))
 def test_name_keys_ignore_inner_spaces(name):
     assert name_key(" ".join(name)) == name_key(name)
+
+
+@given(code=st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+       national=st.from_regex(r"[1-9][0-9]{0,16}", fullmatch=True))
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_possible_length_is_what_the_parser_says_of_every_number_of_that_length(code, national):
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    assert _possible_length(code, len(national)) == phonenumbers.is_possible_number(number)
