@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from .comparison import MOMENTS, NUMERIC, as_moment, as_number
-from .conditions import COMBINATORS, EMPTY_PASSES, MAX_DEPTH, OPS, _malformed, _test, _typer, is_empty
+from .conditions import COMBINATORS, EMPTY_PASSES, MAX_DEPTH, OPS, _malformed, _test, _typer
 from .fieldtypes import STRING_TYPES, show
 from .regex import compile_pattern, pattern_problem
 
@@ -36,7 +36,7 @@ def compile_condition(condition, entity=None) -> Test:
     test = _compile(condition, _typer(entity), "", 0)
 
     def holds(record) -> bool:
-        return test(record if isinstance(record, Mapping) else {})
+        return test(record if type(record) is dict or isinstance(record, Mapping) else {})
     return holds
 
 
@@ -62,6 +62,11 @@ def _compile(cond, base_of, path: str, depth: int) -> Test:
         tests = tuple(_compile(c, base_of, f"{path}/{key}/{k}", depth + 1) for k, c in enumerate(items))
         if len(tests) == 1:
             return tests[0]
+        if len(tests) == 2:
+            first, second = tests
+            if key == "all":
+                return lambda record: first(record) and second(record)
+            return lambda record: first(record) or second(record)
         if key == "all":
             return lambda record: all(t(record) for t in tests)
         return lambda record: any(t(record) for t in tests)
@@ -75,8 +80,8 @@ def _compile(cond, base_of, path: str, depth: int) -> Test:
 
 def _leaf(name: str, op: str, value, base: str | None) -> Test:
     """One leaf: a plain closure where ``_test``'s branch for this type and value is
-    known in advance, else ``_test`` itself."""
-    empty = op in EMPTY_PASSES
+    known in advance, else ``_test`` itself.  Each family's reader also says "empty":
+    None, "" and [] neither parse as a number or moment nor are a boolean or non-empty text."""
     if base in NUMERIC:
         read = _numbers(value, op)
         decide = None if read is None else _decide(op, read, as_number)
@@ -87,17 +92,14 @@ def _leaf(name: str, op: str, value, base: str | None) -> Test:
         decide = _booleans(op, value)
     elif base in _TEXTS:
         decide = _texts(op, value)
+    elif base is None and op == "contains" and isinstance(value, str):  # inferred: text is searched
+        def decide(actual):
+            return value in actual if isinstance(actual, str) and actual else bool(_test(op, actual, value, None))
     else:
         decide = None
     if decide is None:
         return lambda record: bool(_test(op, record.get(name), value, base))
-
-    def test(record) -> bool:
-        actual = record.get(name)
-        if actual is None or actual == "" or actual == []:
-            return empty
-        return decide(actual)
-    return test
+    return lambda record: decide(record.get(name))
 
 
 def _numbers(value, op):
@@ -160,18 +162,18 @@ def _texts(op: str, value) -> Callable | None:
         if not isinstance(values, list):
             return None
         wanted, member = frozenset(v for v in values if isinstance(v, str)), op in ("eq", "in")
-        return lambda actual: (actual in wanted) is member if isinstance(actual, str) else empty
+        return lambda actual: (actual in wanted) is member if isinstance(actual, str) and actual else empty
     if op == "contains":
         if not isinstance(value, str):
-            return lambda actual: False if isinstance(actual, str) else empty
-        return lambda actual: value in actual if isinstance(actual, str) else empty
+            return lambda actual: False if isinstance(actual, str) and actual else empty
+        return lambda actual: value in actual if isinstance(actual, str) and actual else empty
     if op == "matches":
         if not isinstance(value, str) or pattern_problem(value) is not None:
-            return lambda actual: False if isinstance(actual, str) else empty
+            return lambda actual: False if isinstance(actual, str) and actual else empty
         search = compile_pattern(value).search
-        return lambda actual: bool(search(actual)) if isinstance(actual, str) else empty
+        return lambda actual: search(actual) if isinstance(actual, str) and actual else empty
     if op == "exists":
-        return lambda actual: isinstance(actual, str)
+        return lambda actual: isinstance(actual, str) and actual != ""
     if op == "not_exists":
-        return lambda actual: not isinstance(actual, str)
+        return lambda actual: not isinstance(actual, str) or actual == ""
     return None  # ordering: _test's compare decides (never true for text)
