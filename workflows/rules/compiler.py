@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from metadata.conditions import leaf_holds
+from metadata.conditions_compiled import compile_condition, compile_leaf
 
 from .checks import analyze, check_ruleset
-from .conditions import base_types, is_leaf, normalize, to_dnf
+from .conditions import base_types, is_leaf, normalize, normalizer, to_dnf
 from .correlation import parse_window
 from .events import for_event, rule_events
 
@@ -53,6 +53,7 @@ class Rule:
     from_: tuple | None
     condition: dict | None          # with values normalised to the field's kind
     written: dict | None            # the condition as written: what metadata.conditions decides
+    holds: object                   # written, compiled by metadata.conditions_compiled (None: no condition)
     actions: tuple
     message: dict | None
     correlate: dict | None          # {"by", "count", "within": timedelta, "text"}
@@ -73,15 +74,26 @@ class Chunk:
     transition: bool
     prefilter: frozenset | None      # None: any event; else: skip unless these changed
     key: str = field(default="", compare=False)
+    readers: tuple = field(default=(), compare=False)   # (property, field, normalizer of its kind)
+    flag_tests: tuple = field(default=(), compare=False)  # (property, the flag's leaf compiled)
+
+    def __post_init__(self):
+        self.readers = tuple((prop, name, normalizer(kind)) for prop, name, kind in self.fields)
+        self.flag_tests = tuple((prop, compile_leaf(name, op, value, base))
+                                for prop, name, op, value, base in self.flags)
 
     def fact(self, ctx, fact_id: int) -> dict:
         out = {"id": fact_id, "sid": "0", "ev": EVENTS[self.event]}
-        for prop, name, kind in self.fields:
-            value = ctx.value(name, kind)
-            if value is not None:
-                out[prop] = value
-        for prop, name, op, value, base in self.flags:
-            if leaf_holds(op, ctx.record.get(name), value, base):
+        record = ctx.record
+        get = record.get
+        for prop, name, read in self.readers:
+            raw = get(name)
+            if raw is not None:
+                value = read(raw)
+                if value is not None:
+                    out[prop] = value
+        for prop, test in self.flag_tests:
+            if test(record):
                 out[prop] = 1
         for prop, names in self.changed:
             if ctx.changed & names:
@@ -128,13 +140,13 @@ def _states(value) -> tuple | None:
     return None if value is None else ((value,) if isinstance(value, str) else tuple(value))
 
 
-def _rules(doc: dict, index: int, kinds: dict) -> list[Rule]:
+def _rules(doc: dict, index: int, kinds: dict, types: dict) -> list[Rule]:
     """One Rule per event the rule listens to, each as if written for that event alone."""
     raw = doc["rules"][index]
-    return [_rule(doc, index, for_event(raw, event), kinds) for event in rule_events(raw["when"])]
+    return [_rule(doc, index, for_event(raw, event), kinds, types) for event in rule_events(raw["when"])]
 
 
-def _rule(doc: dict, index: int, raw: dict, kinds: dict) -> Rule:
+def _rule(doc: dict, index: int, raw: dict, kinds: dict, types: dict) -> Rule:
     when = raw["when"]
     correlate = raw.get("correlate")
     if correlate:
@@ -146,6 +158,7 @@ def _rule(doc: dict, index: int, raw: dict, kinds: dict) -> Rule:
                 to=_states(when.get("to")), from_=_states(when.get("from")),
                 condition=_normalized(when["condition"], kinds) if "condition" in when else None,
                 written=when.get("condition"),
+                holds=compile_condition(when["condition"], types) if "condition" in when else None,
                 actions=tuple(raw.get("actions", ())), correlate=correlate,
                 message={"en": message} if isinstance(message, str) else message)
 
@@ -198,7 +211,7 @@ def compile_ruleset(doc, entity_fields: dict | None = None, path_prefix: str = "
         raise RulesetInvalid(problems)
     kinds, _ = analyze(doc, entity_fields)
     types = base_types(kinds, entity_fields)
-    rules = [rule for i in range(len(doc["rules"])) for rule in _rules(doc, i, kinds)]
+    rules = [rule for i in range(len(doc["rules"])) for rule in _rules(doc, i, kinds, types)]
     chunks: list[Chunk] = []
     for event in EVENTS:
         group = [r for r in rules if r.event == event]

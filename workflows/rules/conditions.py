@@ -7,10 +7,12 @@ values reach it through one normalisation (``normalize``) by *kind* — number, 
 (ISO date/datetime -> UTC seconds), bool or string (text, choice), from the entity's
 field type when known, else from the rule values; an empty value (null, "", [], or a
 value that does not fit the kind) is absent from the fact — and contains / matches
-leaves reach it as flags decided by metadata.conditions (``leaf_holds``).  Every rule it
-matches is then decided by metadata.conditions on the record (``holds``), with the
-base types guards use, so a rule fires exactly when a guard with its condition passes;
-tests/workflows/test_condition_agreement.py also holds the coarse test to that answer.
+leaves reach it as flags decided by metadata.conditions (compiled once per leaf,
+metadata.conditions_compiled).  Every rule it matches is then decided by
+metadata.conditions on the record (the rule's condition as written, compiled once when
+the rule set is published), with the base types guards use, so a rule fires exactly when
+a guard with its condition passes; tests/workflows/test_condition_agreement.py also
+holds the coarse test to that answer.
 """
 
 from __future__ import annotations
@@ -66,6 +68,14 @@ def moment(raw) -> float | None:
 
 
 def _number(raw):
+    if type(raw) is str:  # the common case first: decimal text
+        if not _DECIMAL_TEXT.fullmatch(raw):
+            return None
+        if "." in raw:
+            number = float(raw)
+            return number if math.isfinite(number) else None
+        number = int(raw)
+        return number if -_SAFE_INT < number < _SAFE_INT else float(number)
     if isinstance(raw, bool) or raw is None:
         return None
     if isinstance(raw, dict) and set(raw) == {"amount", "currency"}:
@@ -86,6 +96,8 @@ def _number(raw):
 def _text(raw):
     if not isinstance(raw, str) or raw == "":
         return None
+    if raw.isascii():
+        return raw
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates cannot reach the C engine
@@ -106,6 +118,23 @@ def normalize(kind: str, raw):
     if kind == "string":
         return _text(raw)
     return 1  # "any"/"list": only exists / not_exists / contains look at it
+
+
+def _boolean(raw):
+    return raw if isinstance(raw, bool) else None
+
+
+def _present(raw):
+    return None if raw is None or raw == "" or raw == [] else 1
+
+
+_NORMALIZERS = {"number": _number, "moment": moment, "bool": _boolean, "string": _text}
+
+
+def normalizer(kind: str):
+    """``normalize`` for one kind, chosen once: ``normalizer(kind)(raw) == normalize(kind, raw)``
+    (each kind's reader already treats "" and [] as empty)."""
+    return _NORMALIZERS.get(kind, _present)
 
 
 def value_kind(value) -> str | None:
@@ -131,12 +160,6 @@ def base_types(kinds: dict, entity_fields: dict | None) -> dict:
     field (as a guard compares it), else its kind's; None for "any"."""
     typed = {**SYSTEM_FIELD_TYPES, **entity_fields} if entity_fields is not None else {}
     return {name: typed.get(name) or KIND_BASE_TYPES.get(kind) for name, kind in kinds.items()}
-
-
-def holds(condition: dict, types: dict, record: dict) -> bool:
-    """Whether a rule's condition (as written) holds for the record: metadata.conditions'
-    verdict, the one every rule durable-rules matched must also get."""
-    return evaluate_condition(condition, record, types)
 
 
 def is_leaf(node: dict) -> bool:

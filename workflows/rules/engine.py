@@ -32,8 +32,6 @@ from durable.engine import Host
 
 from .compiler import Chunk, RulesetInvalid, compile_ruleset
 from .conditions import explain as explain_condition
-from .conditions import holds
-from .conditions import normalize
 from .correlation import CorrelationStore, InMemoryCorrelationStore, event_time
 
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -142,7 +140,7 @@ class _Published:
 
 
 class _Context:
-    """What one event offers the rules, with normalised values computed once."""
+    """What one event offers the rules (chunks read and normalise its record's values)."""
 
     def __init__(self, event: dict):
         record = event.get("record")
@@ -152,13 +150,6 @@ class _Context:
         transition = event.get("transition") or event.get("extra") or {}  # a RecordEvent's extra
         self.to = event.get("to", transition.get("to"))
         self.from_ = event.get("from", transition.get("from"))
-        self._cache: dict = {}
-
-    def value(self, name: str, kind: str):
-        key = (name, kind)
-        if key not in self._cache:
-            self._cache[key] = normalize(kind, self.record.get(name))
-        return self._cache[key]
 
 
 class RulesEngine:
@@ -289,8 +280,8 @@ class RulesEngine:
             order.setdefault(live.chunk.ruleset, len(order))
         firings = []
         for rule in sorted(matched, key=lambda r: (order[r.ruleset], r.index)):
-            if rule.written is not None and not holds(rule.written, current.types[rule.ruleset], ctx.record):
-                continue  # durable-rules' test is coarse: metadata.conditions decides
+            if rule.holds is not None and not rule.holds(ctx.record):
+                continue  # durable-rules' test is coarse: metadata.conditions decides (compiled once)
             firing = self._firing(event, ctx, rule)
             if firing is not None:
                 firings.append(firing)
