@@ -21,8 +21,9 @@ def upgrade(schema=None):
         batch.add_column(sa.Column("file_removed_at", sa.DateTime(timezone=True)))
     runs = sa.table("loom_import_runs", sa.column("created_by"), sa.column("created_by_id", ID), schema=schema)
     users = sa.table("loom_users", sa.column("id", ID), sa.column("email"), schema=schema)
-    by_email = (sa.select(users.c.id).where(sa.func.lower(users.c.email) == sa.func.lower(runs.c.created_by))
-                .limit(1).scalar_subquery())
+    # min(): one user per e-mail without a LIMIT (no bound parameter: the SQL is recorded)
+    by_email = (sa.select(sa.func.min(users.c.id))
+                .where(sa.func.lower(users.c.email) == sa.func.lower(runs.c.created_by)).scalar_subquery())
     op.get_bind().execute(runs.update().where(runs.c.created_by.is_not(None)).values(created_by_id=by_email))
 
 
