@@ -137,10 +137,12 @@ def first_page(entity: dict, record: dict, kind: str | None = None, cursor: str 
     names = names_of({e["row"].get("actor_id") or e["row"].get("user_id") for e in page})
     labels = _reference_labels(page)
     items = [_worded(entity, record, e, names, labels) for e in page]
-    standing = {m["at"]: m["id"] for m in g.session.records.merged_into(entity["name"], record["id"])}
+    standing = {m["at"]: m for m in g.session.records.merged_into(entity["name"], record["id"])}
     for item, e in zip(items, page):  # a merge that stands can be undone from its entry
         if e["source"] == "audit" and e["row"]["action"] == "merge" and e["record"] is record:
-            item["undo_merge"] = standing.get(iso_utc(e["row"]["at"]))
+            merge = standing.get(iso_utc(e["row"]["at"])) or {}
+            item["undo_merge"] = merge.get("id")
+            item["hidden_losers"] = merge.get("hidden", 0)  # losers the user could not read: said, not shown
     return {"items": items,
             "next_cursor": next_cursor, "kind": kind, "kinds": kind_labels()}
 

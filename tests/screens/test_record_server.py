@@ -202,3 +202,15 @@ def test_a_record_shared_to_read_offers_no_edit_and_its_edit_page_refuses_before
     assert boss.get(f"e/account/{account}/edit").status_code == 200
     mine = acme["rita"]["id"]
     assert f"/e/contact/{mine}/edit" in rep.get(f"e/contact/{mine}").text
+
+
+def test_a_merge_s_losers_the_member_may_not_read_are_left_out_of_the_timeline_and_said_so(acme):
+    """Bob (the boss's) merged into Rita (the rep's): the rep's timeline of Rita tells of
+    one merged record she may not read, and shows nothing of Bob; the boss sees no note."""
+    acme["boss"].records.merge("contact", acme["rita"]["id"], [acme["bob"]["id"]], {"full_name": acme["rita"]["id"]})
+    rep = ScreenClient(acme["app"], "acme", REP)
+    timeline = rep.get(f"e/contact/{acme['rita']['id']}/timeline").text
+    assert "1 merged record you may not read is left out of this timeline." in timeline
+    assert "Bob Boss" not in timeline
+    boss = ScreenClient(acme["app"], "acme", BOSS).get(f"e/contact/{acme['rita']['id']}/timeline").text
+    assert "may not read" not in boss and "Bob Boss" in boss
