@@ -33,13 +33,6 @@ class TenantHooks:
     def _core_after_all(self):
         return _batched(self._plugins, "loom_records_after_commit", self._core_after)
 
-    def before_write(self, event, service=None, conn=None) -> dict:
-        """Run the hooks before a write commits; the values pack plugins set, merged."""
-        if not self.wants_record_events:
-            return {}
-        self._core_before(event=event, session=self.session)
-        return self.before_write_packs(event, service, conn)
-
     def before_write_core(self, events) -> None:
         """Loom's own plugins' checks of every event of a write before it commits: once for
         the whole write of several records when each of them takes the list

@@ -178,7 +178,10 @@ class WorkflowRuntime:
         event = {"id": f"sla-{timer['id']}", "event": "timer", "tenant": session.tenant.slug,
                  "entity": timer["entity"], "record_id": timer["record_id"], "record": {},
                  "changes": {}, "at": timer["due_at"]}
-        self.run_actions(session, event, actions, f"sla:{timer['id']}")
+        try:
+            self.run_actions(session, event, actions, f"sla:{timer['id']}")
+        except Exception as exc:  # logged by the sweep: its text made safe as a rule's is
+            raise ActionError(describe(exc, event_values(session, event))) from None
 
     def _fire_scheduled(self, session, ruleset, rule, record, effect_key) -> None:
         event = {"id": effect_key, "event": "timer", "tenant": session.tenant.slug,

@@ -157,6 +157,9 @@ class _Uncommitted(TenantHooks):
     def after_commit(self, event) -> None:
         """Nothing commits in a trial: the after-commit hooks do not run."""
 
+    def after_commit_all(self, events) -> None:
+        """Nor for a write of several records."""
+
 
 class _Correlations(DatabaseCorrelationStore):
     """Correlated rules counted in the trial's transaction (and rolled back with it)."""

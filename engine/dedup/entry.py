@@ -40,7 +40,7 @@ def check_entry(service, conn, entity, record: dict, allow: bool = False, change
     rules = () if service.system else entry_rules(service.metadata, entity, changed)
     if not rules:
         return []
-    lock_keys(conn, service.storage.schema, entity.name, [r for r in rules if r.action == "block"], [record])
+    lock_keys(conn, service.storage.schema, entity.name, _refusing(rules, allow), [record])
     [matches] = find_duplicates(conn, service.metadata, entity, [record], exclude_ids=[record["id"]], rules=rules)
     if not matches:
         return []
@@ -59,18 +59,26 @@ def check_entry(service, conn, entity, record: dict, allow: bool = False, change
     return seen
 
 
+def _refusing(rules, allow: bool) -> list:
+    """The rules that may refuse this write (blocking, and not overridden): only their
+    keys are locked — a write no rule can refuse need not wait for another."""
+    return [r for r in rules if r.action == "block" and not (allow and r.overridable)]
+
+
 def as_seen(service, conn, entity, found: list[dict]) -> list[dict]:
     """The matches as the actor may see them: one on a record they may not read keeps its
     rule, score and action but not which record it is or why it matched (`record_id`
     None, no reasons) — a duplicate check must not tell a user what a record they cannot
-    see holds."""
+    see holds. A match on an earlier row of the same file or batch (`row`, no record) is
+    the user's own data and stays whole."""
     clause = service.sharing.read_clause(entity)
-    if clause is None or not found:
+    ids = [m["record_id"] for m in found if m["record_id"] is not None]
+    if clause is None or not ids:
         return found
     table = service.metadata.tables[entity.name]
-    ids = [m["record_id"] for m in found]
     readable = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids), clause)).scalars())
-    return [m if m["record_id"] in readable else {**m, "record_id": None, "reasons": []} for m in found]
+    return [m if m["record_id"] is None or m["record_id"] in readable else {**m, "record_id": None, "reasons": []}
+            for m in found]
 
 
 def _refusal(entity_name: str, blocking: list[dict], overridable: bool) -> str:
@@ -101,7 +109,7 @@ def check_batch(service, conn, entity, loaded: list[dict], allow: bool = False, 
     rules = () if service.system else tuple(r for r in entry_rules(service.metadata, entity) if r.action == "block")
     if not rules:
         return
-    lock_keys(conn, service.storage.schema, entity.name, rules, loaded)
+    lock_keys(conn, service.storage.schema, entity.name, _refusing(rules, allow), loaded)
     refused = []
     pool = Pool(rules)
     stored = find_duplicates(conn, service.metadata, entity, loaded, exclude_ids=exclude_ids, rules=rules)

@@ -92,12 +92,12 @@ class Matcher:
         shown = iter(as_seen(self.planner.service, conn, self.planner.entity, flat))
         for plan in plans:
             plan.duplicates = [next(shown) for _ in plan.duplicates]
-            if plan.record_id is None or not plan.duplicates or plan.duplicates[0]["record_id"] is not None:
+            best = plan.duplicates[0] if plan.duplicates else None
+            if plan.record_id is None or best is None or best["record_id"] is not None or best.get("row") is not None:
                 continue
             if plan.action == "skip":
                 plan.record_id = None
             elif plan.action == "update":
-                best = plan.duplicates[0]
                 self.planner._refuse(plan, best["rule"], "duplicate",
                                      "looks like a record you may not read: it cannot be updated from the file")
 

@@ -2,7 +2,7 @@
 written, with its progress; a worker that died is resumed from the run's checkpoints."""
 from __future__ import annotations
 
-from engine.errors import ValidationFailed
+from engine.errors import Conflict, ValidationFailed
 from engine.imports import importer, runs
 
 
@@ -11,7 +11,10 @@ def check(session, params) -> dict:
     if isinstance(run_id, bool) or not isinstance(run_id, int) or not isinstance(commit, bool):
         raise ValidationFailed("an import job takes a run_id and commit (true or false)",
                                details=[{"field": "params.run_id", "message": "the id of a kept import run"}])
-    runs.require_owner(runs.get(session.storage, run_id), session.actor, "run it")
+    run = runs.require_owner(runs.get(session.storage, run_id), session.actor, "run it")
+    if commit and run["status"] == "planned":  # a kept dry run is committed once its plan is checked
+        raise Conflict(f"import run {run_id} is a kept dry run: commit it with POST …/imports/runs/{run_id}/commit, "
+                       "which checks that its plan still holds", code="import_run_not_started")
     return {"run_id": run_id, "commit": commit}
 
 

@@ -48,6 +48,7 @@ def check_commit(service, run_id) -> dict:
                        "run; run its dry run again, read it and commit that", code="import_plan_changed",
                        details=[{"field": "totals", "message": ", ".join(
                            f"{name} {now.totals[name]}" for name in ("created", "updated", "skipped", "refused"))}])
-    if not runs.start(service.storage, run["id"]):
-        raise Conflict(f"import run {run['id']} was committed already", code="import_run_not_planned")
+    if not runs.start(service.storage, run["id"], run):
+        raise Conflict(f"import run {run['id']} was committed or changed while its plan was checked: read "
+                       "it again", code="import_run_not_planned")
     return run

@@ -98,10 +98,17 @@ def planned(storage, run_id: int, totals: dict) -> None:
         conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned").values(totals=totals))
 
 
-def start(storage, run_id: int) -> bool:
-    """A planned run becomes running (once: False when it was not planned any more)."""
+def start(storage, run_id: int, checked: dict) -> bool:
+    """A planned run becomes running, once, and only as `checked` was (its options and
+    the plan of its dry run): False when it was committed already, or its mapping,
+    options or dry run changed since it was read (the row held while it is compared)."""
     table = loom_table(storage.schema, "loom_import_runs")
     with storage.begin() as conn:
+        now = conn.execute(select(table.c.status, table.c.options, table.c.totals)
+                           .where(table.c.id == run_id).with_for_update()).mappings().first()
+        if now is None or now["status"] != "planned" or now["options"] != checked["options"] \
+                or (now["totals"] or {}).get("plan") != (checked["totals"] or {}).get("plan"):
+            return False
         return conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned")
                             .values(status="running")).rowcount == 1
 

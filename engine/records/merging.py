@@ -153,15 +153,15 @@ class MergeWrites:
     def _pointed(self, conn, repoint, ids, old, new, mark, at, events, audits) -> None:
         """An `update` audit row and a `record.updated` event for each record `_point` just
         re-pointed from `old` to `new`, marked with the merge (or its undo) that did it."""
-        ref_entity, ref_table, ref_shape = self._entity(repoint.entity)
+        ref_table, ref_shape = self.metadata.tables[repoint.entity], self.metadata.shape(repoint.entity)  # as _point
         merge_id = next(iter(mark.values()))[1]
         for start in range(0, len(ids), CHUNK):
             for row in conn.execute(select(ref_table).where(ref_table.c.id.in_(ids[start:start + CHUNK]))).mappings():
                 record = ref_shape.dump(row)
                 changes = {repoint.field: [old, new]}
-                audits.append(audit_row(at, self.actor_id, "update", ref_entity.name, record["id"], record["version"],
+                audits.append(audit_row(at, self.actor_id, "update", repoint.entity, record["id"], record["version"],
                                         {**changes, **mark}))
-                events.append(RecordEvent(self.tenant, ref_entity.name, "updated", record["id"], record, changes,
+                events.append(RecordEvent(self.tenant, repoint.entity, "updated", record["id"], record, changes,
                                           self.actor_email, extra={"merge_id": merge_id, **(
                                               {"undo": True} if UNMERGE_KEY in mark else {})}, at=at))
 

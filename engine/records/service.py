@@ -121,7 +121,7 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
                 event = self._apply_set(conn, event, values)
                 for audit in audits:
                     if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
-                        audit["changes"] = thaw(event.changes)
+                        audit["changes"] = {**audit["changes"], **thaw(event.changes)}  # markers kept
             final.append(event)
         schema, copies = self.storage.schema, Copies(self.metadata)  # encrypted values sealed in the copies
         audits, outbox = encode_rows(at, [copies.event(e) for e in final], [sealed_audit(copies, a) for a in audits])

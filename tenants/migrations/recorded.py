@@ -1,7 +1,7 @@
 """Brand-new storage brought to head in one step, from the SQL the revisions send.
 
 Alembic brings Loom's tables to head one revision at a time, compiling every operation
-in Python (the tenant tree's 18 revisions: ~120 statements, most of the time
+in Python (every revision of the tenant tree: ~120 statements, most of the time
 `loom tenant create` takes). An EMPTY storage always receives the same statements, so
 they are recorded once per backend — by running the revisions for real on an empty
 storage and keeping every statement that writes — into `<tree>/head.<dialect>.json`

@@ -203,3 +203,26 @@ def test_the_drain_handles_every_event_of_a_batch(install, acme, listener):
     drain(install)
     assert {r["record_id"]: r["status"] for r in rows(acme, "loom_outbox", entity="contact")} == {
         i: "done" for i in ids}
+
+
+class TitleOnUpdate:
+    """A pack plugin setting a contact's lifetime value on every update (a merge's re-pointing too)."""
+    LOOM_PLUGIN_NAME = "pack_titling"
+
+    @hookimpl
+    def loom_record_before_write(self, event):
+        return {"lifetime_value": "7"} if event.action == "updated" and event.entity == "contact" else None
+
+
+@pytest.mark.parametrize("listener", [PerRecord], indirect=True)
+def test_a_pack_setting_values_on_a_re_pointed_record_keeps_the_merge_in_its_audit_row(install, acme, listener):
+    install.plugins.pm.register(TitleOnUpdate(), name=TitleOnUpdate.LOOM_PLUGIN_NAME)
+    install.registry.set_plugins("acme", ["pack_titling"])
+    session = install.session("acme")
+    keep, lose = (session.records.create("account", {"name": n})["id"] for n in ("Globex", "Globex Ltd"))
+    contact = session.records.create("contact", {"full_name": "Rita", "account": lose})["id"]
+    merge = session.records.merge("account", keep, [lose], {})
+    assert session.records.get("contact", contact)["lifetime_value"] == "7.00"
+    last = rows(session, "loom_audit", entity="contact", record_id=contact)[-1]["changes"]
+    assert last["account"] == [lose, keep] and last["_merge"] == [None, merge["id"]]
+    assert last["lifetime_value"] == [None, "7.00"]

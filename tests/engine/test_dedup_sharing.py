@@ -55,3 +55,37 @@ def test_a_merges_losers_reach_the_timeline_only_of_a_reader_who_could_read_them
     [whole] = boss.records.merged_into("person", survivor["id"])
     assert sorted(loser["id"] for loser in whole["losers"]) == sorted([mine["id"], theirs["id"]])
     assert whole["hidden"] == 0
+
+
+def test_a_match_on_an_earlier_row_of_the_importer_s_own_file_keeps_its_reasons(install, private):
+    """The file is the importer's own data: a member sees why its row 3 matches its row 2
+    (spreadsheet numbering: the header is row 1) as an admin does, even where stored
+    records are shared away from her."""
+    member = install.session("acme", create_user(private.storage, "m@acme.example"))
+    data = "name,phone\nNew One,+86 138 0013 8001\nNew Two,138 0013 8001\n".encode()
+    dry = importer.dry_run(member.records, "person", importer.Source("p.csv", data),
+                           options=Options(on_duplicate="skip"))
+    first, second = dry.rows
+    assert first.action == "create" and second.action == "skip"
+    [match] = second.duplicates
+    assert (match["row"], match["record_id"], match["reasons"]) == (2, None, ["same phone"])
+
+
+def test_a_user_without_rights_on_a_referring_entity_still_merges(install):
+    """A merge re-points every reference of every entity, whatever the merging user may
+    read of them: an adjuster with no right on notes merges two claims, one with a note."""
+    install.registry.create("acme")
+    session = install.session("acme")
+    session.apply_metadata({"entities": [
+        {"name": "claim", "fields": [{"name": "title", "type": "string"}]},
+        {"name": "note", "fields": [{"name": "text", "type": "string"},
+                                    {"name": "claim", "type": "reference", "to": "claim"}]}],
+        "roles": [{"name": "adjuster", "label": {"en": "Adjuster"}, "entities": {
+            "claim": {"rights": ["read", "update", "delete", "create"]}}}]})
+    a, b = (session.records.create("claim", {"title": t})["id"] for t in ("Hail", "Hail storm"))
+    note = session.records.create("note", {"text": "x", "claim": b})
+    adjuster = install.session("acme", create_user(session.storage, "adj@acme.test", roles=["adjuster"]))
+    merge = adjuster.records.merge("claim", a, [b], {})
+    assert session.records.get("note", note["id"])["claim"] == a
+    history = session.records.history("note", note["id"])
+    assert history[-1]["changes"]["claim"] == [b, a] and history[-1]["changes"]["_merge"] == [None, merge["id"]]

@@ -71,6 +71,30 @@ def test_a_kept_dry_run_is_committed_later_without_the_file_and_only_once(call):
     assert len(contacts(call)) == 1
 
 
+def test_a_kept_dry_run_is_not_committed_through_the_jobs_api_past_its_plan_check(call):
+    """POST …/jobs {"kind": "import", commit: true} on a kept (planned) run is refused: only
+    …/imports/runs/{id}/commit commits it, after checking its plan still holds."""
+    run_id = call("POST", "/imports/contact", **upload(key="email", keep="true")).get_json()["run_id"]
+    call("POST", "/records/contact", json={"full_name": "Other", "email": "zw@x.org"})
+    refused = call("POST", "/jobs", json={"kind": "import", "params": {"run_id": run_id, "commit": True}})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "import_run_not_started"
+    assert [c["full_name"] for c in contacts(call)] == ["Other"]
+    assert call("GET", f"/imports/runs/{run_id}").get_json()["status"] == "planned"
+
+
+def test_a_kept_run_changed_after_its_plan_was_read_is_not_started(install, call):
+    """The start compares the run's options and dry-run plan with the ones checked: a new
+    mapping saved in between (its dry run forgotten) leaves the run planned."""
+    from engine.imports import runs
+    run_id = call("POST", "/imports/contact", **upload(key="email", keep="true")).get_json()["run_id"]
+    storage = install.session("acme").storage
+    checked = runs.get(storage, run_id)
+    assert runs.set_options(storage, run_id, {**checked["options"], "on_duplicate": "skip"})
+    assert runs.start(storage, run_id, checked) is False
+    assert runs.get(storage, run_id)["status"] == "planned"
+    assert runs.start(storage, run_id, runs.get(storage, run_id)) is True  # as it is now: started
+
+
 def test_a_kept_dry_run_whose_plan_no_longer_holds_is_refused_and_writes_nothing(call):
     run_id = call("POST", "/imports/contact", **upload(key="email", keep="true")).get_json()["run_id"]
     made = call("POST", "/records/contact", json={"full_name": "张伟", "email": "zw@x.org"})

@@ -121,3 +121,16 @@ def test_a_numbers_digits_go_in_any_spacing(digits, sep):
     for shown in (sep.join(digits), number):
         assert number not in safe_text(f"refused {shown} here", {"+86 " + " ".join(digits)}).replace(" ", "")
     assert safe_text("write to Wang.Wei@Example.CN now") == "write to [e-mail] now"
+
+
+def test_a_failed_sla_escalation_is_raised_and_logged_without_personal_values(shop, echo):
+    """An SLA escalation runs its actions outside a rule's firing: its failure (the echoing
+    webhook) reaches the sweep's log as safe text too."""
+    install, session, record = shop
+    timer = {"id": 7, "entity": "party", "record_id": record["id"], "due_at": None}
+    actions = [{"action": "webhook", "params": {"url": echo, "role": "admin"}}]
+    with pytest.raises(Exception) as failed:
+        runtime_of(install)._escalate(session, timer, actions)
+    text = str(failed.value)
+    assert "422" in text and [v for v in CLEAR if v in text] == []
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__

@@ -3,7 +3,7 @@ random token, and a worker's progress, checkpoint and result are written only wh
 row still holds its token, so a worker superseded by a re-queued run writes nothing more.
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 """
 import sqlalchemy as sa
 from alembic import op
