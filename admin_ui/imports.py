@@ -20,7 +20,7 @@ from engine.errors import Conflict, LoomError
 from engine.imports import importer, kept, mapping as mappings, runs
 from engine.imports.planning import ON_DUPLICATE, Options
 from workflows.imports_api import CONTENT_TYPES
-from workflows.runtime import runtime_of
+from workflows.api import queue_job
 
 SHOWN_ROWS = 500  # a dry run's rows on the page; the totals count them all
 NOT_MAPPED = "-"  # the select's value for a column left out
@@ -128,8 +128,7 @@ def import_commit(entity, run_id):
         return _run_page(found, run, report, 409, refusal=_(
             "The records changed since the dry run, so its plan no longer holds. Here is the dry run again: "
             "read it, then import these rows."))
-    job = background.submit(g.session, "import", {"run_id": run["id"], "commit": True})
-    runtime_of(g.session.install).jobs.enqueue_job(g.session.tenant.slug, job["id"])
+    job = queue_job(g.session, "import", {"run_id": run["id"], "commit": True})
     return redirect(url_for("screens.import_run", entity=entity, run_id=run["id"], job=job["id"]))
 
 

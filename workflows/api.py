@@ -123,11 +123,17 @@ def retry_jobs():
     return jsonify({"requeued": count})
 
 
-def start_job(session, kind, params) -> tuple:
+def queue_job(session, kind, params) -> dict:
     """Start a background job (`engine.background`): its parameters checked, the job
-    recorded and queued; the API's answer, 202 with the job."""
+    recorded and queued; the job."""
     job = background.submit(session, kind, params)
     runtime_of(session.install).jobs.enqueue_job(session.tenant.slug, job["id"])
+    return job
+
+
+def start_job(session, kind, params) -> tuple:
+    """`queue_job`, answered as the API answers it: 202 with the job."""
+    job = queue_job(session, kind, params)
     return jsonify(background.get(session.storage, job["id"])), 202
 
 

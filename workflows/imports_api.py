@@ -65,13 +65,13 @@ def _chunk_size(form) -> int:
 @imports_api.post("/imports/<entity>")
 def post_import(entity):
     form, upload = _form()
-    commit, kept = _flag(form, "commit"), _flag(form, "keep")
+    commit, keep = _flag(form, "commit"), _flag(form, "keep")
     source = importer.Source(upload.filename or "upload", upload.read(), form.get("format") or None,
                              form.get("encoding") or None, form.get("sheet") or None)
     options = Options(form.get("key") or None, form.get("on_duplicate") or None, _chunk_size(form))
     given = _mapping(form.get("mapping"))
     service = g.session.records
-    if not commit and not kept and len(source.data) <= SYNC_BYTES:
+    if not commit and not keep and len(source.data) <= SYNC_BYTES:
         result = importer.dry_run(service, entity, source, given, options)
         _save(form, entity, result.mapping)
         return jsonify(result.to_dict())
