@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from engine.actions import ActionFailed
 from engine.crypto.copies import Copies
-from engine.events import RecordEvent
+from engine.events import RecordEvent, outbox_dict
 from workflows import sla
 from workflows.action_record import CurrentRecord, RecordOnUse
 from workflows.calendar import load_calendar
@@ -96,9 +96,9 @@ class WorkflowRuntime:
     def handle_event(self, slug: str, row: dict, session=None, traces: Traces | None = None) -> None:
         """Run the event's workflow actions and fire its rules. Their trace rows wait in
         `traces` (a drain writes them with the events' done mark), else each is written
-        at once."""
+        at once. `row` is the caller's, just read from the outbox: the event shares its values."""
         session = session or self.install.session(slug)
-        event = rule_event(slug, row, session.metadata())
+        event = outbox_dict(Copies(session.metadata()).opened_row(row), slug)  # `rule_event`, sharing the row's values
         record = CurrentRecord(session, event)  # read when an action needs it, for all of them
         try:
             self._workflow_effects(session, event, row, record)
