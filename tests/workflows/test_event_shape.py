@@ -9,7 +9,7 @@ from datetime import timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
 from engine.auth import create_user
@@ -142,6 +142,7 @@ PAYLOADS = st.fixed_dictionaries({
     "at": st.none() | st.just("2026-01-02T03:04:05+00:00")})
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payload=PAYLOADS, versioned=st.booleans(), at=st.none() | st.datetimes(timezones=st.just(timezone.utc)),
        tenant=st.none() | st.just("acme"))
 def test_the_drains_event_without_copies_is_the_events_plain_shape(payload, versioned, at, tenant):
