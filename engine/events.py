@@ -59,17 +59,7 @@ class RecordEvent:
     def from_dict(cls, data: dict, **given) -> "RecordEvent":
         """The event `to_dict` gave (or an outbox payload written before it had a version);
         `given` fields (e.g. the outbox row's `id`, `at`) take precedence."""
-        versioned = "v" in data
-        event = data["event"]
-        fields = {
-            "tenant": data.get("tenant") or "", "entity": data["entity"],
-            "action": event.split(".", 1)[1] if event.startswith("record.") else event,
-            "record_id": data["record_id"] if versioned else data["id"],
-            "record": data.get("record") or {}, "changes": data.get("changes") or {},
-            "actor": data.get("actor"), "extra": data.get("extra") or {},
-            "at": _when(data.get("at")), "id": data.get("id") if versioned else None}
-        fields.update({k: (_when(v) if k == "at" else v) for k, v in given.items()})
-        return cls(**fields)
+        return cls(**_fields(data, given))
 
     @classmethod
     def from_outbox(cls, row: dict, tenant: str | None = None) -> "RecordEvent":
@@ -80,6 +70,33 @@ class RecordEvent:
     def happened_at(self, at: datetime) -> "RecordEvent":
         """The same event stamped with the write's time (kept if it has one)."""
         return self if self.at else replace(self, at=at)
+
+
+def outbox_dict(row: dict, tenant: str | None = None) -> dict:
+    """`RecordEvent.from_outbox(row, tenant).to_dict()` for a row just read from the
+    outbox, whose payload is plain JSON the caller owns: its values are shared, not
+    frozen and thawed again (two deep copies of the record per event)."""
+    given = {"id": row["id"], "at": row.get("at")} | ({"tenant": tenant} if tenant else {})
+    fields = _fields(row["payload"], given)
+    return {"v": VERSION, "event": f"record.{fields['action']}", "id": fields["id"], "tenant": fields["tenant"],
+            "entity": fields["entity"], "record_id": fields["record_id"], "record": fields["record"],
+            "changes": fields["changes"], "actor": fields["actor"], "extra": fields["extra"],
+            "at": _iso(fields["at"])}
+
+
+def _fields(data: dict, given: dict) -> dict:
+    """`RecordEvent`'s fields from its dict (`from_dict`), `given` ones first."""
+    versioned = "v" in data
+    event = data["event"]
+    fields = {
+        "tenant": data.get("tenant") or "", "entity": data["entity"],
+        "action": event.split(".", 1)[1] if event.startswith("record.") else event,
+        "record_id": data["record_id"] if versioned else data["id"],
+        "record": data.get("record") or {}, "changes": data.get("changes") or {},
+        "actor": data.get("actor"), "extra": data.get("extra") or {},
+        "at": _when(data.get("at")), "id": data.get("id") if versioned else None}
+    fields.update({k: (_when(v) if k == "at" else v) for k, v in given.items()})
+    return fields
 
 
 _last_iso: tuple = (None, None)  # the last time written out and its text

@@ -8,6 +8,7 @@ the engine offer through `loom_session_services` (workflow transitions, notifica
 business time). Nothing here hands out a connection, a table or the engine's session."""
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import replace
 from types import MappingProxyType
@@ -254,7 +255,8 @@ def plugin_action(spec: ActionSpec) -> ActionSpec:
     def run(context, params):
         session = context.session
         if not isinstance(session, PluginSession):
-            context = replace(context, session=PluginSession(session))
+            context = copy.copy(context)  # as it is: a record read on use stays unread (workflows.action_record)
+            context.session = PluginSession(session)
         return spec.run(context, params)
 
     return replace(spec, run=run)

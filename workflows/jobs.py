@@ -24,6 +24,7 @@ from engine import background
 from engine.records.chain import LOGS, seal
 from engine.records.search_index import follow_writes
 from workflows import outbox
+from workflows.trace import Traces
 
 log = logging.getLogger("loom.jobs")
 COALESCE_SECONDS = 0.5
@@ -121,8 +122,10 @@ class Jobs:
         try:
             for _ in range(MAX_ROUNDS):
                 session = self.runtime.install.session(slug)  # one metadata check per batch
-                counts = outbox.process(storage, lambda row: self.runtime.handle_event(slug, row, session),
-                                        limit, self.retry_base, self.lease)
+                traces = Traces()  # written with the done (or failed) mark of their events
+                counts = outbox.process(storage, lambda row: self.runtime.handle_event(slug, row, session, traces),
+                                        limit, self.retry_base, self.lease,
+                                        lambda conn: traces.write(conn, storage.schema))
                 follow_writes(storage, session.metadata())  # the search index, after the writes' commits
                 for key, value in counts.items():
                     totals[key] += value

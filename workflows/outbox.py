@@ -50,19 +50,26 @@ def claim(storage, limit: int, lease: timedelta = LEASE) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def mark_done(storage, event_ids) -> None:
+def mark_done(storage, event_ids, along=None) -> None:
     """Mark handled events done, several in one transaction (a crash before this only
-    means they are handled again, which their idempotent effects make harmless)."""
-    if not event_ids:
+    means they are handled again, which their idempotent effects make harmless).
+    `along(conn)` writes, in the same transaction, what their handling left to write
+    (the rule trace of their firings)."""
+    if not event_ids and along is None:
         return
     outbox = loom_table(storage.schema, "loom_outbox")
     with storage.begin() as conn:
+        if along is not None:
+            along(conn)
+        if not event_ids:
+            return
         conn.execute(outbox.update().where(outbox.c.id.in_(list(event_ids))).values(
             status="done", processed_at=utcnow(), next_attempt_at=None, last_error=None))
 
 
-def mark_failed(storage, row: dict, error: str, base_seconds: float) -> str:
-    """Count a failed attempt: retry later with backoff, or give up into the dead-letter list."""
+def mark_failed(storage, row: dict, error: str, base_seconds: float, along=None) -> str:
+    """Count a failed attempt: retry later with backoff, or give up into the dead-letter
+    list; `along(conn)` as for `mark_done`."""
     outbox = loom_table(storage.schema, "loom_outbox")
     attempts = (row.get("attempts") or 0) + 1
     status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
@@ -71,29 +78,36 @@ def mark_failed(storage, row: dict, error: str, base_seconds: float) -> str:
     if status == "failed":
         values["processed_at"] = utcnow()
     with storage.begin() as conn:
+        if along is not None:
+            along(conn)
         conn.execute(outbox.update().where(outbox.c.id == row["id"]).values(**values))
     return status
 
 
-def process(storage, handle, limit: int = 200, base_seconds: float = 30.0, lease: timedelta = LEASE) -> dict:
-    """Claim and handle one batch; returns counts. `handle(row)` raises to fail a row."""
+def process(storage, handle, limit: int = 200, base_seconds: float = 30.0, lease: timedelta = LEASE,
+            along=None) -> dict:
+    """Claim and handle one batch; returns counts. `handle(row)` raises to fail a row.
+    `along(conn)` writes what the handling left to write (the rule traces of the events
+    handled so far) in each transaction that marks events done or failed."""
     counts = {"done": 0, "retry": 0, "failed": 0}
-    handled = []
-    for row in claim(storage, limit, lease):
+    handled, rows = [], claim(storage, limit, lease)
+    if not rows:
+        return counts
+    for row in rows:
         try:
             handle(row)
         except Exception as exc:  # any handler failure is retried, never lost
             log.warning("event %s failed: %s", row["id"], exc)
             text = getattr(exc, "safe_text", None) or "".join(traceback.format_exception_only(exc)).strip()
-            status = mark_failed(storage, row, text, base_seconds)  # safe_text: no personal value (error_text)
+            status = mark_failed(storage, row, text, base_seconds, along)  # safe_text: no personal value (error_text)
             counts["failed" if status == "failed" else "retry"] += 1
             continue
         handled.append(row["id"])
         counts["done"] += 1
         if len(handled) >= DONE_BATCH:
-            mark_done(storage, handled)
+            mark_done(storage, handled, along)
             handled = []
-    mark_done(storage, handled)
+    mark_done(storage, handled, along)
     return counts
 
 

@@ -8,20 +8,21 @@ derived from the event id, so handling an event again after a crash changes noth
 twice; every rule firing is written to the rule trace."""
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import datetime, timezone
 
-from engine import effects
-from engine.actions import ActionContext, ActionFailed
+from engine.actions import ActionFailed
 from engine.crypto.copies import Copies
-from engine.events import RecordEvent
-from engine.systables import loom_table
+from engine.events import RecordEvent, outbox_dict
 from workflows import sla
+from workflows.action_record import CurrentRecord, RecordOnUse
 from workflows.calendar import load_calendar
 from workflows.correlations import DatabaseCorrelationStore
 from workflows.error_text import ActionError, describe, event_values
 from workflows.jobs import Jobs
 from workflows.rules import Firing, RulesEngine
+from workflows.trace import Traces, record_trace  # noqa: F401 - record_trace: where it was
 
 
 def runtime_of(install) -> "WorkflowRuntime":
@@ -92,19 +93,23 @@ class WorkflowRuntime:
         return self.rules
 
     # -- events -----------------------------------------------------------------------------
-    def handle_event(self, slug: str, row: dict, session=None) -> None:
+    def handle_event(self, slug: str, row: dict, session=None, traces: Traces | None = None) -> None:
+        """Run the event's workflow actions and fire its rules. Their trace rows wait in
+        `traces` (a drain writes them with the events' done mark), else each is written
+        at once. `row` is the caller's, just read from the outbox: the event shares its values."""
         session = session or self.install.session(slug)
-        event = rule_event(slug, row, session.metadata())
+        event = outbox_dict(Copies(session.metadata()).opened_row(row), slug)  # `rule_event`, sharing the row's values
+        record = CurrentRecord(session, event)  # read when an action needs it, for all of them
         try:
-            self._workflow_effects(session, event, row)
+            self._workflow_effects(session, event, row, record)
             for firing in self.published_rules(session).evaluate(event, kind="automation"):
-                self._fire(session, event, firing)
+                self._fire(session, event, firing, traces, record)
         except ActionError:
             raise
         except Exception as exc:  # its text is kept (last_error) and logged: without personal values
             raise ActionError(describe(exc, event_values(session, event))) from None
 
-    def _workflow_effects(self, session, event, row) -> None:
+    def _workflow_effects(self, session, event, row, record=None) -> None:
         workflow = session.metadata().package.workflow_for(event["entity"])
         if workflow is None or event["event"] not in ("record.created", "record.transitioned"):
             return
@@ -112,7 +117,7 @@ class WorkflowRuntime:
             self._start_initial_timers(session, workflow, event)
         elif event["extra"].get("state_map"):  # moved by a metadata change: timers follow the move
             self._move_timers(session, workflow, event, event["extra"])
-        self.run_actions(session, event, workflow_actions(workflow, event), f"wf:{event['id']}")
+        self.run_actions(session, event, workflow_actions(workflow, event), f"wf:{event['id']}", record)
 
     def _start_initial_timers(self, session, workflow, event) -> None:
         calendar = load_calendar(session)
@@ -128,41 +133,36 @@ class WorkflowRuntime:
             sla.start_timers(conn, session.storage.schema, workflow, event["entity"], event["record_id"],
                              extra["to"], at, calendar)
 
-    def run_actions(self, session, event, actions, key_prefix) -> list[dict]:
-        """Run named actions in order with idempotency keys `<prefix>:<index>`."""
+    def run_actions(self, session, event, actions, key_prefix, record=None) -> list[dict]:
+        """Run named actions in order with idempotency keys `<prefix>:<index>`; each sees
+        the record as it is now (`CurrentRecord`), read only when the action reads it."""
         registry = session.actions()
         acting = session.for_actions()
+        record = record if record is not None else CurrentRecord(session, event)
         outcomes = []
         for index, action in enumerate(actions):
             spec = registry.get(action["action"])
             if spec is None:
                 raise ActionFailed(f"unknown action {action['action']!r}")
-            record = self._current_record(session, event)
-            context = ActionContext(session=acting, entity=event["entity"], record=record,
-                                    event=_public(event), effect_key=f"{key_prefix}:{index}")
-            outcomes.append({"action": action["action"], "outcome": spec.run(context, action.get("params") or {})})
+            context = RecordOnUse(record.current, session=acting, entity=event["entity"],
+                                  event=_public(event), effect_key=f"{key_prefix}:{index}")
+            try:
+                outcomes.append({"action": action["action"],
+                                 "outcome": spec.run(context, action.get("params") or {})})
+            finally:
+                record.acted()  # it may have changed the record: the next one reads it again
         return outcomes
 
-    @staticmethod
-    def _current_record(session, event) -> dict:
-        """Actions see the record as it is now (earlier actions may have changed it);
-        a deleted record is seen as the event left it."""
-        if event["event"] == "record.deleted":
-            return event["record"]
-        try:
-            return session.records.get(event["entity"], event["record_id"])
-        except Exception:  # deleted since the event: act on what the event saw
-            return event["record"]
-
-    def _fire(self, session, event, firing) -> None:
+    def _fire(self, session, event, firing, traces: Traces | None = None, record=None) -> None:
         key = f"rule:{event['id']}:{firing.ruleset}:{firing.rule}"
+        trace = traces.add if traces is not None else functools.partial(record_trace, session)
         try:
-            outcomes = self.run_actions(session, event, list(firing.actions), key)
+            outcomes = self.run_actions(session, event, list(firing.actions), key, record)
         except Exception as exc:
             text = describe(exc, event_values(session, event))  # the trace's text: no personal value
-            record_trace(session, event, firing, "failed", [], {"error": text}, key)
+            trace(event, firing, "failed", [], {"error": text}, key)
             raise ActionError(text) from None
-        record_trace(session, event, firing, "done", outcomes, None, key)
+        trace(event, firing, "done", outcomes, None, key)
 
     # -- scheduled work ---------------------------------------------------------------------
     def run_schedules(self, slug: str) -> dict:
@@ -203,18 +203,3 @@ def _at(event) -> datetime:
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     return at or datetime.now(timezone.utc)
-
-
-def record_trace(session, event, firing, outcome, actions, detail, key) -> None:
-    """One row per rule firing (once per event, even when the event is handled again)."""
-    trace = loom_table(session.storage.schema, "loom_rule_trace")
-    with session.storage.begin() as conn:
-        trace_key = f"trace:{key}:{outcome}"
-        if effects.done(conn, session.storage.schema, trace_key):
-            return
-        effects.record(conn, session.storage.schema, trace_key)
-        conn.execute(trace.insert().values(
-            at=datetime.now(timezone.utc), event_id=event["id"] if isinstance(event["id"], int) else None,
-            event=event["event"], entity=event["entity"], record_id=event.get("record_id"),
-            ruleset=firing.ruleset, rule=firing.rule, kind=firing.kind, outcome=outcome,
-            actions=actions, detail=detail))

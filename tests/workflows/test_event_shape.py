@@ -5,13 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from datetime import timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
 from engine.auth import create_user
-from engine.events import RecordEvent
+from engine.events import RecordEvent, outbox_dict
 from engine.systables import loom_table
 from tests.conftest import crm_document
 from workflows.runtime import runtime_of
@@ -125,3 +127,28 @@ def test_the_shape_without_copies_is_the_plain_shape_and_stays_read_only():
         shared["record"]["tags"].append("b")
     plain["record"]["tags"].append("b")  # a plain copy is the reader's own
     assert event.record["tags"] == ["a"]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+PAYLOADS = st.fixed_dictionaries({
+    "event": st.sampled_from(["record.created", "record.updated", "record.deleted", "record.transitioned"]),
+    "tenant": st.sampled_from(["", "acme"]), "entity": st.sampled_from(["contact", "deal"]),
+    "record_id": st.integers(1, 10**6), "record": st.none() | st.dictionaries(st.text(max_size=6), JSON, max_size=4),
+    "changes": st.none() | st.dictionaries(st.text(max_size=6), st.lists(JSON, min_size=2, max_size=2), max_size=3),
+    "actor": st.none() | st.just("ann@acme.test"), "extra": st.none() | st.dictionaries(st.text(max_size=5), JSON,
+                                                                                          max_size=3),
+    "at": st.none() | st.just("2026-01-02T03:04:05+00:00")})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=PAYLOADS, versioned=st.booleans(), at=st.none() | st.datetimes(timezones=st.just(timezone.utc)),
+       tenant=st.none() | st.just("acme"))
+def test_the_drains_event_without_copies_is_the_events_plain_shape(payload, versioned, at, tenant):
+    """`outbox_dict` (the drain's, sharing the row's values) is `from_outbox(...).to_dict()`."""
+    payload = dict(payload, v=1) if versioned else {**payload, "id": payload["record_id"]}
+    row = {"id": 42, "at": at, "payload": json.loads(json.dumps(payload))}
+    expected = RecordEvent.from_outbox(copy.deepcopy(row), tenant).to_dict()
+    assert outbox_dict(row, tenant) == expected
+    assert json.dumps(outbox_dict(row, tenant), sort_keys=True) == json.dumps(expected, sort_keys=True)

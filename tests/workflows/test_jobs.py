@@ -342,7 +342,7 @@ def test_a_crash_after_the_effect_before_the_done_mark_changes_nothing_twice(ins
     ids = session.records.create_many("source", [{"name": f"s{i}"} for i in range(5)])
     real = outbox.mark_done
 
-    def die_before_marking(storage, event_ids):
+    def die_before_marking(storage, event_ids, along=None):
         raise KeyboardInterrupt("worker killed")   # not an Exception: nothing catches it
 
     monkeypatch.setattr(outbox, "mark_done", die_before_marking)
@@ -351,10 +351,40 @@ def test_a_crash_after_the_effect_before_the_done_mark_changes_nothing_twice(ins
     monkeypatch.setattr(outbox, "mark_done", real)
     assert effect_counts(session) == {i: 1 for i in ids}          # handled, not yet marked done
     assert {r["status"] for r in outbox_rows(session)} == {"pending"}
+    assert trace_rows(session) == []                              # the trace commits with the done mark
     time.sleep(0.4)
     runtime_of(install).jobs.drain("acme")
     assert effect_counts(session) == {i: 1 for i in ids}
     assert sorted(t["record_id"] for t in trace_rows(session)) == sorted(ids)
+    assert {r["status"] for r in outbox_rows(session)} == {"done"}
+
+
+def test_a_crash_inside_the_done_transaction_loses_no_trace_and_writes_none_twice(install, monkeypatch):
+    """A batch's trace rows are written in the transaction that marks its events done: a
+    crash after the rows, before the commit, leaves neither; handled again, each firing is
+    traced once and each effect happened once."""
+    install.settings.extra["LOOM_OUTBOX_LEASE_SECONDS"] = "0.3"
+    session = tenant(install)
+    ids = session.records.create_many("source", [{"name": f"s{i}"} for i in range(5)])
+    real = outbox.mark_done
+
+    def die_after_the_traces(storage, event_ids, along=None):
+        def write_then_die(conn):
+            assert along is not None and along(conn) == 5          # the batch's five firings
+            raise KeyboardInterrupt("worker killed")
+        real(storage, event_ids, write_then_die)
+
+    monkeypatch.setattr(outbox, "mark_done", die_after_the_traces)
+    with pytest.raises(KeyboardInterrupt):
+        runtime_of(install).jobs.drain("acme")
+    monkeypatch.setattr(outbox, "mark_done", real)
+    assert trace_rows(session) == [] and {r["status"] for r in outbox_rows(session)} == {"pending"}
+    assert effect_counts(session) == {i: 1 for i in ids}
+    time.sleep(0.4)
+    runtime_of(install).jobs.drain("acme")
+    runtime_of(install).jobs.drain("acme")
+    assert effect_counts(session) == {i: 1 for i in ids}
+    assert sorted((t["record_id"], t["outcome"]) for t in trace_rows(session)) == [(i, "done") for i in sorted(ids)]
     assert {r["status"] for r in outbox_rows(session)} == {"done"}
 
 
