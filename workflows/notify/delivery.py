@@ -14,7 +14,6 @@ from typing import Callable
 
 from engine import effects
 from engine.actions import ActionFailed
-from workflows.error_text import safe_text
 from workflows.notify import inapp
 from workflows.notify.consent import DEFAULT_PURPOSE, PURPOSES, ConsentGate
 from workflows.notify.mailer import EFFECT_HEADER, OFF, AddressRefused, Mailer
@@ -154,7 +153,7 @@ class _Delivery:
         try:
             self._mailer().send(person.email, subject, body, headers=headers)
         except AddressRefused as exc:
-            self.outcome["skipped"].append(f"{person.email}: {safe_text(str(exc))}")  # a server's echo: no values
+            self.outcome["skipped"].append(f"{person.email}: {exc}")
             return
         self.outcome["sent"] += 1
         if key:
