@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from tenants import migrations
 from tenants.migrations import recorded
@@ -49,15 +49,6 @@ def _key(connection, tree: str) -> tuple:
     but if it did the recording would not be reused)."""
     versions = sorted(p.name for p in (Path(migrations.HERE) / tree / "versions").glob("*.py"))
     return connection.dialect.name, tree, tuple(versions)
-
-
-def _empty(connection, schema: str | None) -> bool:
-    if connection.dialect.name == "postgresql":
-        found = connection.execute(text("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-                                        "ON n.oid = c.relnamespace WHERE n.nspname = :s LIMIT 1"), {"s": schema})
-    else:
-        found = connection.execute(text("SELECT 1 FROM sqlite_master LIMIT 1"))
-    return found.first() is None
 
 
 def _record(connection, tree: str, schema: str | None) -> Recording:
@@ -118,7 +109,7 @@ def _replay(connection, recording: Recording, schema: str | None) -> None:
 
 def upgrade(connection, tree: str, schema: str | None) -> None:
     """`tenants.migrations.upgrade`, replaying a recording on empty storage."""
-    if REAL or not _empty(connection, schema):
+    if REAL or not recorded.empty(connection, schema):
         stats["real"] += 1
         return _real_upgrade(connection, tree, schema)
     key = _key(connection, tree)
