@@ -36,7 +36,7 @@ def tenant_schema_name(slug: str, prefix: str = "") -> str:
     return f"{prefix}tenant_" + slug.replace("-", "_")
 
 
-def _sqlite_engine(path: Path, synchronous: str, create: bool = True) -> Engine:
+def sqlite_engine(path: Path, synchronous: str, create: bool = True) -> Engine:
     """An engine on the SQLite file `path`; with `create=False` a missing file is an
     error, never an empty database made in its place (a tenant deleted meanwhile)."""
     if create:
@@ -76,7 +76,7 @@ def _sqlite_engine(path: Path, synchronous: str, create: bool = True) -> Engine:
     return engine
 
 
-def _postgres_url(url: str) -> str:
+def postgres_url(url: str) -> str:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -187,7 +187,7 @@ class Storage:
                     self._system_engine = self._postgres()
                 else:
                     self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-                    self._system_engine = _sqlite_engine(
+                    self._system_engine = sqlite_engine(
                         self.settings.data_dir / "system.db", self.settings.sqlite_synchronous
                     )
             return self._system_engine
@@ -247,7 +247,7 @@ class Storage:
             else:
                 if found is not None:  # the slug was deleted and names another tenant now
                     stale.append(found[1])
-                engine = _sqlite_engine(self.tenant_path(slug), self.settings.sqlite_synchronous, create=False)
+                engine = sqlite_engine(self.tenant_path(slug), self.settings.sqlite_synchronous, create=False)
                 self._tenant_engines[slug] = (uid, engine)
                 stale += self._least_recently_used()
         for old in stale:
@@ -317,7 +317,7 @@ class Storage:
         with self._pg_lock:
             if self._shared_engine is None:
                 self._shared_engine = create_engine(
-                    _postgres_url(self.settings.database_url), pool_size=10, max_overflow=10,
+                    postgres_url(self.settings.database_url), pool_size=10, max_overflow=10,
                     pool_pre_ping=True,
                 )
             return self._shared_engine

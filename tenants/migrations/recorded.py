@@ -10,24 +10,20 @@ tenant's storage gets them replayed in its creation transaction (on PostgreSQL t
 schema name put in), the `loom_alembic_version` row included: the same tables, indexes,
 constraints and rows as Alembic makes (tests/tenants/test_recorded_head.py compares them).
 
-Never hand-written: `scripts/record-migrations` (this module's `main`) records
-them again. A recording whose digest is not that of the revision files now is never
+Never hand-written: `scripts/record-migrations` (`tenants.migrations.recording`)
+records them again. A recording whose digest is not that of the revision files now is never
 used (Alembic runs), and the test fails until it is recorded again. Storage that holds
 any table (a tenant at an older revision) always runs Alembic.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import sys
-import tempfile
-import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from tenants import migrations
 
@@ -97,38 +93,6 @@ def empty(connection, schema: str | None) -> bool:
     return found.first() is None
 
 
-def _writes(statement: str) -> bool:
-    """Reads change nothing and are not recorded: SELECTs (what the revisions look at)
-    and SQLite's reflection PRAGMAs (`PRAGMA main.table_info("t")`)."""
-    head = statement.lstrip()[:7].upper()
-    return not (head.startswith("SELECT") or (head == "PRAGMA " and "(" in statement and "=" not in statement))
-
-
-def record(connection, tree: str, schema: str | None) -> Recording:
-    """Run the revisions of `tree` on the EMPTY storage behind `connection` (inside its
-    transaction) and return the statements they sent that write."""
-    if not empty(connection, schema):
-        raise ValueError("only an empty storage can be recorded")
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        if _writes(statement):
-            if parameters or executemany:
-                raise ValueError(f"a revision sent a statement with parameters, which is not recorded: {statement}")
-            statements.append(statement)
-
-    event.listen(connection, "before_cursor_execute", seen)
-    try:
-        migrations.upgrade(connection, tree, schema)
-    finally:
-        event.remove(connection, "before_cursor_execute", seen)
-    if schema is not None:
-        if any(SCHEMA in s for s in statements):
-            raise ValueError(f"a revision's SQL holds {SCHEMA!r}, which stands for the schema in a recording")
-        statements = [s.replace(schema, SCHEMA) for s in statements]
-    return Recording(tree, connection.dialect.name, digest(tree), tuple(statements))
-
-
 def replay(connection, recording: Recording, schema: str | None) -> None:
     """Send the recorded statements through the connection's own DBAPI cursor, inside its
     transaction; on PostgreSQL all of them as one message."""
@@ -157,58 +121,3 @@ def create(connection, tree: str, schema: str | None) -> bool:
         return False
     replay(connection, recording, schema)
     return True
-
-
-# -- recording again: scripts/record-migrations ------------------------------------------------
-
-def record_sqlite(tree: str) -> Recording:
-    from tenants.storage import _sqlite_engine
-
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = _sqlite_engine(Path(tmp) / "recording.db", "OFF")
-        try:
-            with engine.connect() as conn:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # as TenantStorage.migration
-                with conn.begin():
-                    return record(conn, tree, None)
-        finally:
-            engine.dispose()
-
-
-def record_postgresql(tree: str, database_url: str) -> Recording:
-    """Recorded in a schema of its own, made and dropped by one transaction rolled back."""
-    from sqlalchemy import create_engine
-
-    from tenants.storage import _postgres_url
-
-    engine = create_engine(_postgres_url(database_url))
-    schema = f"loom_recording_{uuid.uuid4().hex[:12]}"
-    try:
-        with engine.connect() as conn:
-            transaction = conn.begin()
-            try:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                return record(conn, tree, schema)
-            finally:
-                transaction.rollback()
-    finally:
-        engine.dispose()
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Record the SQL that brings an empty storage to head.")
-    parser.add_argument("--tree", default="tenant", choices=("tenant",))
-    parser.add_argument("--database-url", help="a PostgreSQL database to record in (nothing is left in it); "
-                                               "without it only the SQLite recording is made")
-    args = parser.parse_args(argv)
-    made = [record_sqlite(args.tree)]
-    if args.database_url:
-        made.append(record_postgresql(args.tree, args.database_url))
-    for recording in made:
-        path(recording.tree, recording.dialect).write_text(recording.to_json(), encoding="utf-8")
-        print(f"recorded {len(recording.statements)} statements: {path(recording.tree, recording.dialect)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,7 +12,7 @@ from alembic.config import Config
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from tenants import migrations
-from tenants.migrations import recorded
+from tenants.migrations import recorded, recording
 from tests import migration_replay
 from tests.conftest import PG_URL
 from tests.tenants.test_migration_replay import structure
@@ -45,7 +45,7 @@ def test_the_committed_recording_is_what_the_revisions_send_now(backend):
     """Adding or editing a revision without recording again fails here."""
     committed = recorded.load("tenant", backend)
     assert committed is not None, STALE
-    fresh = recorded.record_sqlite("tenant") if backend == "sqlite" else recorded.record_postgresql("tenant", PG_URL)
+    fresh = recording.record_sqlite("tenant") if backend == "sqlite" else recording.record_postgresql("tenant", PG_URL)
     assert fresh.digest == committed.digest, STALE
     assert fresh.statements == committed.statements, STALE
     assert fresh.to_json() == recorded.path("tenant", backend).read_text(encoding="utf-8"), STALE

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from tenants.storage import _sqlite_engine
+from tenants.storage import sqlite_engine
 
 
 @pytest.fixture()
 def engine(tmp_path):
-    engine = _sqlite_engine(tmp_path / "t.db", "NORMAL")
+    engine = sqlite_engine(tmp_path / "t.db", "NORMAL")
     with engine.connect() as conn, conn.begin():
         conn.execute(text("CREATE TABLE t (x INTEGER)"))
     yield engine
