@@ -1,9 +1,10 @@
 """Error texts beyond an action's carry no personal value (issue 12), on SQLite and
 PostgreSQL: a background import job stopped by a pack's check that quotes the row (as JSON,
 its Chinese name escaped) keeps the check's wording in the job's `error`, the import run's
-and the log, but none of the row's values; the minute tick's summary and log of a tenant
-whose search index the database refuses to write hold the database's reason, not the
-statement's values; a database error is described by its driver's first line. And the
+and the log, but none of the row's values; the minute tick's summary and log (and the
+failed drain's) of a tenant whose search index the database refuses to write hold the
+database's reason, not the statement; a database error, whose text quotes the row's values,
+is described by its driver's first line without them. And the
 filter finds a value however a receiver echoes it: plain, JSON-escaped or percent-encoded
 (property tests), while a text without personal values keeps its words."""
 from __future__ import annotations
@@ -95,8 +96,8 @@ def test_a_failed_import_jobs_texts_hold_no_personal_value(install, plugins, sho
 
 def test_the_ticks_summary_and_log_of_a_refused_write_hold_no_personal_value(install, shop, caplog):
     """The database refuses the search index's write (its table lost a column): the
-    tenant's summary and log line give the kind and the database's reason; the statement
-    and its parameters (the record's terms) stay out."""
+    tenant's summary and log lines give the kind and the database's reason, the traceback
+    (debug level) its frames; the statement stays out."""
     with shop.storage.begin() as conn:
         loom_table(shop.storage.schema, "loom_search").drop(conn)
         sa.Table("loom_search", sa.MetaData(schema=shop.storage.schema), sa.Column("entity", sa.Text),
