@@ -13,8 +13,13 @@ A kind is a module with two functions, named in `KINDS`:
     check(session, params) -> params      validate and normalise; raise a LoomError to refuse
     run(session, params, progress) -> dict   do the work; its result is the job's result
 
-A LoomError from `run` fails the job with its message; anything else fails it with a
-short message (and is logged), so a job never stays "running" for ever.
+and optionally `personal_values(session, params) -> set[str]`, the personal values the
+job's failure text must not carry (the records it was working on).
+
+A LoomError from `run` fails the job with its message, made safe (`engine.privacy.error_text`:
+without those values, e-mail addresses or long numbers); anything else fails it with a
+short message, and its traceback is logged made safe the same way, so a job never stays
+"running" for ever and its error texts hold no personal value.
 
 Each claim writes a new random token in the row's `claim` (revision 0021), and every later
 write of that worker — progress, checkpoint, result — is made only where the row still
@@ -33,6 +38,7 @@ from sqlalchemy import and_, or_, select
 
 from engine.auth import actor_by_id
 from engine.errors import Forbidden, LoomError, NotFound, ValidationFailed
+from engine.privacy.error_text import describe, safe_text, safe_trace
 from engine.records.writes import utcnow
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
@@ -169,9 +175,9 @@ def execute(session, job_id: int) -> dict | None:
         log.warning("job %s (%s): another worker took it over; this run stops", job_id, row["kind"])
         return None
     except LoomError as exc:
-        _finish(storage, job_id, progress, "failed", error=str(exc))
+        _finish(storage, job_id, progress, "failed", error=safe_text(str(exc), _values(session, row)))
     except Exception as exc:  # noqa: BLE001 - the job fails, with a message; the trace is logged
-        log.exception("job %s (%s) failed", job_id, row["kind"])
+        log.error("job %s (%s) failed\n%s", job_id, row["kind"], safe_trace(exc, _values(session, row)))
         _finish(storage, job_id, progress, "failed", error=f"the job stopped on an internal error "
                                                            f"({type(exc).__name__}); it is in the server log")
     else:
@@ -181,6 +187,21 @@ def execute(session, job_id: int) -> dict | None:
                     job_id, row["kind"])
         return None
     return get(storage, job_id)
+
+
+def _values(session, row) -> set[str]:
+    """The personal values job `row`'s failure text must not carry, as its kind names them
+    (none when it names none, or cannot tell: the text is still cleaned of e-mail
+    addresses and long numbers)."""
+    named = getattr(kind_module(row["kind"]), "personal_values", None) if row["kind"] in KINDS else None
+    if named is None:
+        return set()
+    try:
+        return set(named(session, row["params"]))
+    except Exception as exc:  # noqa: BLE001 - the failure is still written, with the generic filter
+        log.warning("job %s (%s): its personal values could not be read: %s", row["id"], row["kind"],
+                    describe(exc))
+        return set()
 
 
 def _as_creator(session, user_id):

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from engine.errors import LoomError, PluginFailed
 from engine.plugin_session import PluginSession
+from engine.privacy.error_text import carried_values, safe_trace
 
 log = logging.getLogger("loom.hooks")
 
@@ -54,7 +55,7 @@ class TenantHooks:
         except LoomError:
             raise
         except Exception as exc:
-            log.exception("loom_record_before_write failed for %s %s", event.name, event.record_id)
+            self._log_failure(f"loom_record_before_write failed for {event.name} {event.record_id}", [event], exc)
             raise PluginFailed(f"a plugin failed while checking this {event.entity} write "
                                f"({type(exc).__name__}: {exc}); nothing was written") from None
         values: dict = {}
@@ -84,18 +85,26 @@ class TenantHooks:
             return
         try:
             self._core_after_all(events=events, session=self.session)
-        except Exception:  # as for one event: never fails the write
-            log.exception("loom_records_after_commit failed for %d %s events", len(events), events[0].entity)
+        except Exception as exc:  # as for one event: never fails the write
+            self._log_failure(f"loom_records_after_commit failed for {len(events)} {events[0].entity} events",
+                              events, exc)
         if self._after.get_hookimpls():
             for event in events:
                 self._after_commit(self._after, event, PluginSession(self.session))
 
-    @staticmethod
-    def _after_commit(caller, event, session) -> None:
+    def _after_commit(self, caller, event, session) -> None:
         try:
             caller(event=event, session=session)
-        except Exception:  # a plugin's failure after commit must not fail the write
-            log.exception("loom_record_after_commit failed for %s %s", event.name, event.record_id)
+        except Exception as exc:  # a plugin's failure after commit must not fail the write
+            self._log_failure(f"loom_record_after_commit failed for {event.name} {event.record_id}", [event], exc)
+
+    def _log_failure(self, what: str, events, exc) -> None:
+        """A plugin's failure (`what` failed), logged with its traceback made safe: without
+        the personal values of the events' records (`engine.privacy.error_text`)."""
+        metadata = self.session.metadata() if self.session is not None else None
+        values = set().union(*(carried_values(metadata.entity(e.entity) if metadata else None, e.as_dict())
+                               for e in events))
+        log.error("%s\n%s", what, safe_trace(exc, values))
 
 
 def _batched(plugins, name, per_record):

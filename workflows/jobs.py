@@ -21,6 +21,7 @@ from datetime import timedelta
 from huey import RedisHuey, SqliteHuey, crontab
 
 from engine import background
+from engine.privacy.error_text import describe, safe_trace
 from engine.records.chain import LOGS, seal
 from engine.records.search_index import follow_writes
 from workflows import outbox
@@ -55,7 +56,11 @@ class Jobs:
 
         @self.huey.task(name="loom.drain")
         def drain(slug):
-            return self.drain(slug)
+            try:
+                return self.drain(slug)
+            except Exception as exc:  # noqa: BLE001 - the minute tick drains again; logged made safe here
+                _failed("a drain", slug, exc)  # (huey would log its text as it is)
+                return None
 
         @self.huey.task(name="loom.job")
         def job(slug, job_id):
@@ -171,8 +176,7 @@ class Jobs:
                                         "import_files": self._sweep_import_files(tenant),
                                         "jobs": self._requeue_jobs(tenant)}
             except Exception as exc:  # noqa: BLE001 - reported, and the next tenant goes on
-                log.error("the tick failed for %s: %s", tenant.slug, exc, exc_info=log.isEnabledFor(logging.DEBUG))
-                summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
+                summary[tenant.slug] = {"error": _failed("the tick", tenant.slug, exc)}
         return summary
 
     def retention(self) -> dict:
@@ -187,8 +191,7 @@ class Jobs:
             try:
                 summary[tenant.slug] = run(install.session(tenant.slug))
             except Exception as exc:  # noqa: BLE001 - reported, and the next tenant goes on
-                log.error("retention failed for %s: %s", tenant.slug, exc)
-                summary[tenant.slug] = {"error": f"{type(exc).__name__}: {exc}"}
+                summary[tenant.slug] = {"error": _failed("retention", tenant.slug, exc)}
         return summary
 
     def _requeue_jobs(self, tenant) -> int:
@@ -215,3 +218,14 @@ class Jobs:
     def consumer(self, workers: int = 2):
         return self.huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
                                          check_worker_health=True)
+
+
+def _failed(what: str, slug: str, exc: Exception) -> str:
+    """A tenant's failure in a drain, the tick or the retention run, logged (its traceback with the
+    debug level) and returned as its summary's text; both made safe (no e-mail address or
+    long number, a database error without its statement and values)."""
+    text = describe(exc)
+    log.error("%s failed for %s: %s", what, slug, text)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s", safe_trace(exc))
+    return text

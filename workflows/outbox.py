@@ -9,11 +9,11 @@ so handling an event twice changes nothing the second time: exactly once in effe
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, or_, select
 
+from engine.privacy.error_text import describe
 from engine.systables import loom_table
 
 log = logging.getLogger("loom.outbox")
@@ -97,9 +97,9 @@ def process(storage, handle, limit: int = 200, base_seconds: float = 30.0, lease
         try:
             handle(row)
         except Exception as exc:  # any handler failure is retried, never lost
-            log.warning("event %s failed: %s", row["id"], exc)
-            text = getattr(exc, "safe_text", None) or "".join(traceback.format_exception_only(exc)).strip()
-            status = mark_failed(storage, row, text, base_seconds, along)  # safe_text: no personal value (error_text)
+            text = getattr(exc, "safe_text", None) or describe(exc)  # no personal value (error_text)
+            log.warning("event %s failed: %s", row["id"], text)
+            status = mark_failed(storage, row, text, base_seconds, along)
             counts["failed" if status == "failed" else "retry"] += 1
             continue
         handled.append(row["id"])

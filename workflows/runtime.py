@@ -15,11 +15,12 @@ from datetime import datetime, timezone
 from engine.actions import ActionFailed
 from engine.crypto.copies import Copies
 from engine.events import RecordEvent, outbox_dict
+from engine.privacy.error_text import describe
 from workflows import sla
 from workflows.action_record import CurrentRecord, RecordOnUse
 from workflows.calendar import load_calendar
 from workflows.correlations import DatabaseCorrelationStore
-from workflows.error_text import ActionError, describe, event_values
+from workflows.error_text import ActionError, event_values
 from workflows.jobs import Jobs
 from workflows.rules import Firing, RulesEngine
 from workflows.trace import Traces, record_trace  # noqa: F401 - record_trace: where it was

@@ -7,6 +7,7 @@ from flask import current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import LoomError
+from engine.privacy.error_text import safe_trace
 
 log = logging.getLogger("loom.api")
 
@@ -45,7 +46,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error")
+        log.error("unhandled error\n%s", safe_trace(exc))  # a database error's values stay out of the log
         return error_response(500, "internal_error", "an internal error occurred; it has been logged")
 
 

@@ -11,6 +11,7 @@ from engine.imports import mapping as mappings, report, runs
 from engine.imports.planning import Options, Planner
 from engine.imports.reading import format_of, read_table
 from engine.imports.writing import write_all
+from engine.privacy.error_text import personal_values as pii_values, safe_text
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,9 @@ def resume(service, run_id, progress=None) -> Result:
     except Superseded:  # another worker took the job over: it owns the run now
         raise
     except Exception as exc:  # a refused chunk or a crash: the run stays resumable
-        # a refusal's own message; anything else (a database error's text holds SQL and values) is
-        # named only by its kind, and is in the server's log
-        message = exc.message if isinstance(exc, LoomError) else (
+        # a refusal's own message, without the personal values of the rows it was writing; anything
+        # else (a database error's text holds SQL and values) is named only by its kind
+        message = safe_text(exc.message, _stopped_values(service, run, table)) if isinstance(exc, LoomError) else (
             f"the run stopped on an internal error ({type(exc).__name__}); it is in the server log")
         runs.finish(service.storage, run["id"], "failed", {"error": message})
         raise
@@ -150,3 +151,23 @@ def resume(service, run_id, progress=None) -> Result:
     runs.finish(service.storage, run["id"], "done", totals)
     return Result(run["entity"], given["mapping"], planner.unmapped, totals, refused=refused, run_id=run["id"],
                   committed=True, refused_file=report.refused_file(table, refused))
+
+
+def personal_values(service, run_id) -> set[str]:
+    """The personal values of the rows run `run_id` was writing when it stopped: what its
+    failure's text must not carry."""
+    run = runs.get(service.storage, run_id)
+    given = run["options"]
+    return _stopped_values(service, run, read_table(runs.source_of(run), given["format"], given["encoding"],
+                                                    given["sheet"]))
+
+
+def _stopped_values(service, run, table) -> set[str]:
+    """The values of the PII fields in the rows of the run's first chunk without a checkpoint."""
+    size, done = run["options"]["chunk_size"], runs.committed(service.storage, run["id"])
+    chunk = next(c for c in range(len(done) + 1) if c not in done)
+    columns = [(i, field) for i, column in enumerate(table.header)
+               if isinstance(field := run["options"]["mapping"].get(column), str)]
+    records = [{field: row[i] for i, field in columns if i < len(row)}
+               for row in table.rows[chunk * size:(chunk + 1) * size]]
+    return pii_values(service.metadata.entity(run["entity"]), *records)

@@ -1,5 +1,6 @@
 """The background job kind "import": a kept import run (`importer.keep`), dry-run or
-written, with its progress; a worker that died is resumed from the run's checkpoints."""
+written, with its progress; a worker that died is resumed from the run's checkpoints. A
+written run's failure text holds none of the personal values of the rows it was writing."""
 from __future__ import annotations
 
 from engine.errors import Conflict, ValidationFailed
@@ -24,3 +25,7 @@ def run(session, params, progress) -> dict:
     result = importer.resume(session.records, params["run_id"], progress).to_dict()
     result["refused"] = len(result["refused"])  # the rows themselves: GET …/imports/runs/{id}/refused
     return result
+
+
+def personal_values(session, params) -> set[str]:
+    return importer.personal_values(session.records, params["run_id"]) if params["commit"] else set()

@@ -10,6 +10,7 @@ import atexit
 import logging
 import threading
 
+from engine.privacy.error_text import safe_trace
 from engine.records.audit_log import AuditQuery, log_page
 from engine.records.bulk_rows import Rows, insert_all
 from engine.records.writes import utcnow
@@ -102,8 +103,9 @@ class Pending:
                 continue
             try:
                 _write(owner, rows)
-            except Exception:  # noqa: BLE001 - a tenant dropped meanwhile: its entries go with it
-                log.exception("could not write %d access log entries of %s", sum(map(len, rows)), owner.slug)
+            except Exception as exc:  # noqa: BLE001 - a tenant dropped meanwhile: its entries go with it
+                log.error("could not write %d access log entries of %s\n%s", sum(map(len, rows)), owner.slug,
+                          safe_trace(exc))  # a database error's parameters (who read what) stay out
 
 
 PENDING = Pending()

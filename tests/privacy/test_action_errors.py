@@ -19,7 +19,7 @@ from sqlalchemy import select
 from engine.auth import create_token, create_user
 from engine.systables import loom_table
 from tests.engine.test_encryption import master  # noqa: F401 - the fixture
-from workflows.error_text import REDACTED, safe_text
+from engine.privacy.error_text import REDACTED, safe_text
 from workflows.runtime import runtime_of
 
 NAME, EMAIL, PHONE, ID_NUMBER = "Zhang Sanfeng", "zhang.sanfeng@customer.example", "+86 138 0013 8001", \
