@@ -35,6 +35,7 @@ from engine.records.pii import Masking
 from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
 from engine.records.event_json import encode_rows
+from engine.records.merge_reads import MergeReads
 from engine.records.merging import MergeWrites
 from engine.records.batch import BatchWrites
 from engine.records.writes import audit_row, audit_rows, created_changes, outbox_rows, sealed_audit, utcnow
@@ -43,7 +44,7 @@ from engine.schemas import errors_to_details
 
 
 class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, OwnershipWrites, AccessReads, ConditionalWrites,
-                    UnmaskReads, MergeWrites):
+                    UnmaskReads, MergeWrites, MergeReads):
     def __init__(self, storage, metadata, hooks, actor=None, tenant=None, renew=None, system=False):
         self.storage = storage
         self.metadata = metadata
