@@ -11,6 +11,7 @@ refused, a sign of a copied key. Refusals are `ValidationFailed` with these code
 `sign_count_regressed`, `last_factor`."""
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ def start_enrolment(storage, rp: RelyingParty, user) -> Ceremony:
     known = [PublicKeyCredentialDescriptor(id=base64url_to_bytes(row.credential_id)) for row in _rows(storage, user.id)]
     challenge = _issue(storage, user.id, "enrol")
     options = generate_registration_options(
-        rp_id=rp.id, rp_name=rp.name, user_id=str(user.id).encode(), user_name=user.email,
+        rp_id=rp.id, rp_name=rp.name, user_id=_user_handle(storage, user.id), user_name=user.email,
         user_display_name=getattr(user, "display_name", None) or user.email, challenge=challenge,
         timeout=TIMEOUT_MS, exclude_credentials=known,
         authenticator_selection=AuthenticatorSelectionCriteria(
@@ -229,6 +230,12 @@ def forget(conn, schema, user_id: int) -> None:
     for name in ("loom_webauthn_keys", "loom_webauthn_challenges"):
         table = loom_table(schema, name)
         conn.execute(table.delete().where(table.c.user_id == user_id))
+
+
+def _user_handle(storage, user_id: int) -> bytes:
+    """The user's WebAuthn handle: the same for every key of theirs, and different in every
+    tenant (several tenants share a host, so a passkey of one user never replaces another's)."""
+    return hashlib.sha256(f"loom:{storage.uid}:{user_id}".encode()).digest()
 
 
 def _transports(names) -> list:

@@ -65,6 +65,7 @@ def test_an_enrolled_key_signs_in_and_its_counter_and_last_use_are_kept(people):
     # Enrolling again excludes the keys the user has; the same key twice is refused.
     again = security_keys.start_enrolment(storage, RP, ann)
     assert [c["id"] for c in again.options["excludeCredentials"]] == [key.id]
+    assert len(again.options["user"]["id"]) == 43  # a 32-byte handle of the tenant and user, not the bare id
     refused("key_known", security_keys.enrol, storage, RP, ann.id, again.challenge,
             key.create(again.options, RP.origin), "Same key")
 
