@@ -1,22 +1,26 @@
 """The second step of signing in: a code from the user's authenticator app (or a recovery
-code), and enrolling one when the tenant requires it of the user's role.
+code) or one of their security keys, and enrolling an app when the tenant requires a
+second step of the user's role.
 
 Between the password and the second step the browser holds only a pending sign-in (the
 user, when, where to go next), for `PENDING_MINUTES` and `MAX_CODE_FAILURES` wrong codes;
 nothing else of the tenant answers until the step is done. The secret being enrolled stays
-in that pending sign-in until a code of it is confirmed."""
+in that pending sign-in until a code of it is confirmed, and so does the challenge a
+security key is asked to sign (used up by its answer, right or wrong). A refused key counts
+as a wrong code."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import segno
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from admin_ui import key_screens
 from admin_ui.web import public, screens, sign_in_session
-from engine import mfa
-from engine.errors import ValidationFailed
+from engine import mfa, security_keys
+from engine.errors import LoomError, ValidationFailed
 from engine.passwords import session_user
 from engine.records.access_log import log_access
 
@@ -77,22 +81,36 @@ def _failed(pending, actor) -> bool:
     return False
 
 
+def _wait(actor) -> int:
+    """Seconds until the second step may be tried again (0: now); a refusal is logged."""
+    limiter = current_app.extensions["loom_limiter"]
+    wait = max((limiter.blocked(key) or 0) for key in _limits(actor))
+    if wait:
+        log_access(_storage(), actor.id, "sign_in", detail={"address": request.remote_addr,
+                                                            "outcome": "second step: too many wrong codes"})
+    return wait
+
+
+def _too_many(wait: int) -> str:
+    return _("Too many wrong codes. Try again in %(n)s minutes.", n=(wait + 59) // 60)
+
+
+def _verify_page(actor, error=None, status=200, headers=None):
+    storage = _storage()
+    return render_template("screens/mfa_verify.html", error=error, app=mfa.enrolled(storage, actor.id),
+                           keys=security_keys.has_keys(storage, actor.id)), status, headers or {}
+
+
 @screens.route("/login/mfa", methods=["GET", "POST"])
 @public
 def mfa_verify():
     pending, actor = _pending()
     if actor is None:
         return _again()
-    error, status, headers = None, 200, {}
     if request.method == "POST":
-        limiter = current_app.extensions["loom_limiter"]
-        wait = max((limiter.blocked(key) or 0) for key in _limits(actor))
+        wait = _wait(actor)
         if wait:
-            log_access(_storage(), actor.id, "sign_in", detail={"address": request.remote_addr,
-                                                                "outcome": "second step: too many wrong codes"})
-            error, status, headers["Retry-After"] = _("Too many wrong codes. Try again in %(n)s minutes.",
-                                                      n=(wait + 59) // 60), 429, str(wait)
-            return render_template("screens/mfa_verify.html", error=error), status, headers
+            return _verify_page(actor, _too_many(wait), 429, {"Retry-After": str(wait)})
         verified = mfa.verify(_storage(), actor.id, request.form.get("code"))
         log_access(_storage(), actor.id, "sign_in", detail={
             "address": request.remote_addr, "outcome": "signed in" if verified else "second step: wrong code"})
@@ -101,8 +119,58 @@ def mfa_verify():
             return redirect(pending["next"])
         if _failed(pending, actor):
             return _again()
-        error, status = _("The code is not right. Type the six digits your app shows now, or a recovery code."), 401
-    return render_template("screens/mfa_verify.html", error=error), status, headers
+        error = _("The code is not right. Type the six digits your app shows now, or a recovery code.")
+        return _verify_page(actor, error, 401)
+    return _verify_page(actor)
+
+
+def _expired():
+    return jsonify({"error": {"code": "sign_in_expired", "message": _("Your sign-in has expired. Sign in again."),
+                              "details": []}, "redirect": url_for("screens.login")}), 401
+
+
+@screens.post("/login/mfa/key/options")
+@public
+def mfa_key_options():
+    """What the browser asks the user's security key to sign (JSON)."""
+    pending, actor = _pending()
+    if actor is None:
+        return _expired()
+    try:
+        ceremony = security_keys.start_sign_in(_storage(), key_screens.relying_party(), actor.id)
+    except LoomError as exc:
+        return key_screens.refusal(exc)
+    pending["key_challenge"] = ceremony.challenge
+    session.modified = True
+    return jsonify(ceremony.options)
+
+
+@screens.post("/login/mfa/key")
+@public
+def mfa_key():
+    """The key's answer (JSON): signed in, or refused and counted as a wrong code."""
+    pending, actor = _pending()
+    if actor is None:
+        return _expired()
+    wait = _wait(actor)
+    if wait:
+        body, status = key_screens.refusal(LoomError(_too_many(wait), code="too_many_attempts"), 429)
+        return body, status, {"Retry-After": str(wait)}
+    challenge = pending.pop("key_challenge", None)
+    session.modified = True
+    try:
+        key = security_keys.sign_in(_storage(), key_screens.relying_party(), actor.id, challenge,
+                                    key_screens.answer_of_request().get("credential"))
+    except LoomError as exc:
+        log_access(_storage(), actor.id, "sign_in", detail={
+            "address": request.remote_addr, "outcome": f"second step: security key refused ({exc.code})"})
+        if _failed(pending, actor):
+            return key_screens.refusal(exc, 401, redirect=url_for("screens.login"))
+        return key_screens.refusal(exc, 401)
+    log_access(_storage(), actor.id, "sign_in", detail={
+        "address": request.remote_addr, "outcome": f"signed in with the security key {key['name']}"})
+    sign_in_session(g.ui_tenant, actor)
+    return jsonify({"redirect": pending["next"]})
 
 
 @screens.route("/login/mfa/enrol", methods=["GET", "POST"])
@@ -111,6 +179,8 @@ def mfa_enrol():
     pending, actor = _pending()
     if actor is None:
         return _again()
+    if mfa.needed(_storage(), actor) != "enrol":  # a second step already: it is asked, never replaced
+        return redirect(url_for("screens.mfa_verify"))
     if not pending.get("secret"):
         pending["secret"] = mfa.new_secret()
         session.modified = True
@@ -129,6 +199,43 @@ def mfa_enrol():
     return render_template("screens/mfa_enrol.html", secret=secret, uri=uri, qr=_qr(uri),
                            spaced=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
                            error=error), 400 if error else 200
+
+
+@screens.post("/login/mfa/enrol/key/options")
+@public
+def mfa_enrol_key_options():
+    """What the browser asks a new security key to make, in place of the app (JSON)."""
+    pending, actor = _pending()
+    if actor is None or mfa.needed(_storage(), actor) != "enrol":
+        return _expired()
+    ceremony = security_keys.start_enrolment(_storage(), key_screens.relying_party(), actor)
+    pending["key_challenge"] = ceremony.challenge
+    session.modified = True
+    return jsonify(ceremony.options)
+
+
+@screens.post("/login/mfa/enrol/key")
+@public
+def mfa_enrol_key():
+    """The new key's answer and its name (JSON): kept and signed in, or refused (counted
+    like a wrong code)."""
+    pending, actor = _pending()
+    if actor is None or mfa.needed(_storage(), actor) != "enrol":
+        return _expired()
+    body = key_screens.answer_of_request()
+    challenge = pending.pop("key_challenge", None)
+    session.modified = True
+    try:
+        key = security_keys.enrol(_storage(), key_screens.relying_party(), actor.id, challenge,
+                                  body.get("credential"), body.get("name"))
+    except LoomError as exc:
+        if exc.code != "bad_name" and _failed(pending, actor):
+            return key_screens.refusal(exc, None, redirect=url_for("screens.login"))
+        return key_screens.refusal(exc)
+    log_access(_storage(), actor.id, "sign_in", detail={
+        "address": request.remote_addr, "outcome": f"signed in, enrolled the security key {key['name']}"})
+    sign_in_session(g.ui_tenant, actor)
+    return jsonify({"key": {"id": key["id"], "name": key["name"]}, "redirect": pending["next"]})
 
 
 def _qr(uri: str) -> Markup:

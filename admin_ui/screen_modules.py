@@ -3,6 +3,7 @@ registered (add a new screen's module here, one per line)."""
 from admin_ui import calendar  # noqa: F401
 from admin_ui import imports  # noqa: F401
 from admin_ui import kanban  # noqa: F401
+from admin_ui import key_screens  # noqa: F401
 from admin_ui import list_bulk  # noqa: F401
 from admin_ui import list_views  # noqa: F401
 from admin_ui import merge_screens  # noqa: F401

@@ -1,12 +1,13 @@
 """Multi-factor sign-in: a TOTP second step (RFC 6238, via pyotp) with one-time recovery
-codes, and which roles a tenant requires it of.
+codes, security keys beside it (`security_keys`), and which roles a tenant requires a
+second step of.
 
 A user enrols by confirming a code of a fresh secret; only then is the secret kept, and
 `RECOVERY_CODES` recovery codes are made, shown once and kept as argon2 hashes (each works
 once, in place of a code). A user who has enrolled is always asked for the second step;
 one in a role the tenant lists under `mfa_required_roles` (a `loom_settings` key) enrols at
-their next sign-in before reaching anything else. Secrets are kept encrypted with the
-tenant's data keys (`mfa_secrets`)."""
+their next sign-in before reaching anything else. A security key counts as a second step
+just as the app does. Secrets are kept encrypted with the tenant's data keys (`mfa_secrets`)."""
 from __future__ import annotations
 
 import secrets
@@ -17,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from engine import mfa_secrets
+from engine import mfa_secrets, security_keys
 from engine.auth import ROLES
 from engine.errors import NotFound, ValidationFailed
 from engine.systables import loom_table
@@ -62,12 +63,34 @@ def enrolled(storage, user_id: int) -> bool:
 
 
 def needed(storage, actor) -> str | None:
-    """What a user who gave the right password still has to do: "verify" (enrolled),
-    "enrol" (their role requires it) or None."""
-    if enrolled(storage, actor.id):
+    """What a user who gave the right password still has to do: "verify" (enrolled in the
+    app or holding a security key), "enrol" (their role requires it) or None."""
+    if enrolled(storage, actor.id) or security_keys.has_keys(storage, actor.id):
         return "verify"
+    return "enrol" if required_of(storage, actor) else None
+
+
+def required_of(storage, actor) -> bool:
+    """Whether the tenant requires a second step of one of `actor`'s roles."""
     required = required_roles(storage)
-    return "enrol" if any(role in required for role in actor.all_roles) else None
+    return any(role in required for role in actor.all_roles)
+
+
+def remove_key(storage, actor, key_id) -> dict:
+    """Remove a security key of `actor`, never their last second step when their role
+    requires one."""
+    return security_keys.remove(storage, actor.id, key_id, keep_a_factor=required_of(storage, actor))
+
+
+def second_steps(storage) -> dict[int, dict]:
+    """Each user with a second step: {"app": enrolled in the app, "keys": how many keys}."""
+    users = loom_table(storage.schema, "loom_users")
+    with storage.connect() as conn:
+        apps = conn.execute(select(users.c.id).where(users.c.totp_secret.is_not(None))).scalars().all()
+    found = {user_id: {"app": False, "keys": count} for user_id, count in security_keys.counts(storage).items()}
+    for user_id in apps:
+        found.setdefault(user_id, {"app": False, "keys": 0})["app"] = True
+    return found
 
 
 def new_secret() -> str:
@@ -133,13 +156,14 @@ def _matches(hashed, code) -> bool:
 
 
 def remove(storage, user_id: int) -> None:
-    """Forget a user's TOTP secret and recovery codes (a lost phone): they enrol again when
-    their role requires it."""
+    """Forget a user's second steps — TOTP secret, recovery codes and security keys (a lost
+    phone or key): they enrol again when their role requires it."""
     users = loom_table(storage.schema, "loom_users")
     recovery = loom_table(storage.schema, "loom_recovery_codes")
     with storage.begin() as conn:
         conn.execute(users.update().where(users.c.id == user_id).values(totp_secret=None, totp_enrolled_at=None))
         conn.execute(recovery.delete().where(recovery.c.user_id == user_id))
+        security_keys.forget(conn, storage.schema, user_id)
 
 
 def _secret(storage, user_id):

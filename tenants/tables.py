@@ -13,6 +13,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, false,
 )
 
+from tenants.security_key_tables import security_key_tables
 from tenants.work_tables import work_tables
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -164,6 +165,7 @@ def tenant_tables(schema: str | None) -> MetaData:
     _privacy_tables(md)
     _key_tables(md)
     work_tables(md)
+    security_key_tables(md)
     return md
 
 

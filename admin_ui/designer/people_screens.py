@@ -1,7 +1,8 @@
 """The designer's people page: the tenant's users (invite by e-mail, role, manager,
-deactivate and reactivate, a password reset link) and their API tokens (create — the
-secret shown once — name, last use, revoke). Every change goes through `engine.people`,
-which keeps the rules (an active admin always stays, nobody deactivates themselves)."""
+deactivate and reactivate, a password reset link, which second steps each has) and their
+API tokens (create — the secret shown once — name, last use, revoke). Every change goes
+through `engine.people`, which keeps the rules (an active admin always stays, nobody
+deactivates themselves)."""
 from __future__ import annotations
 
 import logging
@@ -32,6 +33,7 @@ def _page(status=200, **context):
                "used": moment(t["last_used_at"]) if t["last_used_at"] else None} for t in people.tokens(storage)]
     return render_template("designer/people.html", title=_("People"), people=everyone, roles=people.roles(),
                            tokens=tokens, me=g.ui_user.id, mfa_roles=mfa.required_roles(storage),
+                           second_steps=mfa.second_steps(storage),
                            mfa_choices=[*people.roles(), *(r["name"] for r in g.session.metadata().package.roles)],
                            lifetimes=TOKEN_LIFETIMES, **context), status
 

@@ -46,8 +46,8 @@ def user_reactivate(install, tenant_slug, email):
 @click.argument("email")
 @pass_install
 def user_reset_mfa(install, tenant_slug, email):
-    """Forget EMAIL's authenticator and recovery codes (a lost phone): they enrol again at
-    their next sign-in when their role requires it."""
+    """Forget EMAIL's authenticator, recovery codes and security keys (a lost phone or key):
+    they enrol again at their next sign-in when their role requires it."""
     storage = install.session(tenant_slug).storage
     found = _person(storage, email)
     mfa.remove(storage, found.id)

@@ -1,0 +1,254 @@
+"""Security keys (WebAuthn: hardware keys, passkeys) as a second sign-in step: the options a
+browser is given to make or use one, and the verification of what it answers (py_webauthn),
+with the keys each user enrolled.
+
+Every ceremony starts with a challenge kept here for `CHALLENGE_SECONDS`, tied to its user
+and purpose; the caller keeps it too (the browser's session) and names it when the answer
+comes, and it is used up then, accepted or not. A key's signature counter must grow from
+one use to the next (when the authenticator keeps one): a key whose counter goes back is
+refused, a sign of a copied key. Refusals are `ValidationFailed` with these codes:
+`bad_name`, `challenge_expired`, `key_refused`, `key_known`, `key_unknown`,
+`sign_count_regressed`, `last_factor`."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
+                      verify_authentication_response, verify_registration_response)
+from webauthn.helpers import bytes_to_base64url, base64url_to_bytes
+from webauthn.helpers import exceptions as refusals
+from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, AuthenticatorTransport,
+                                      PublicKeyCredentialDescriptor, ResidentKeyRequirement,
+                                      UserVerificationRequirement)
+
+from engine.errors import NotFound, ValidationFailed
+from engine.systables import loom_table
+
+CHALLENGE_SECONDS = 300
+TIMEOUT_MS = 120_000   # how long the browser waits for the key
+NAME_LENGTH = 100
+MAX_ANSWER = 64_000    # characters of a browser's answer read at most
+# What the library raises for an answer it refuses (its classes share no base) or cannot read.
+_REFUSED = (*(value for value in vars(refusals).values() if isinstance(value, type) and issubclass(value, Exception)),
+            ValueError, TypeError, KeyError, AttributeError, IndexError)
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Who keys are made for: the site's domain (`id`), its origin and the name browsers show."""
+    id: str
+    origin: str
+    name: str
+
+
+def relying_party(public_url: str, name: str) -> RelyingParty:
+    """The relying party of the screens at `public_url` (scheme, host and port)."""
+    parts = urlsplit(public_url)
+    return RelyingParty(id=(parts.hostname or "").lower(), origin=f"{parts.scheme}://{parts.netloc}".lower(),
+                        name=name)
+
+
+@dataclass(frozen=True)
+class Ceremony:
+    """What the browser is given (`options`, JSON with binary as base64url) and the challenge
+    that names this ceremony when its answer comes."""
+    options: dict
+    challenge: str
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _refused(code: str, message: str, field: str = "credential"):
+    return ValidationFailed(message, details=[{"field": field, "message": message}], code=code)
+
+
+def _issue(storage, user_id: int, purpose: str) -> bytes:
+    """A fresh challenge for `user_id` (expired ones of the tenant go)."""
+    challenge = secrets.token_bytes(32)
+    table = loom_table(storage.schema, "loom_webauthn_challenges")
+    with storage.begin() as conn:
+        conn.execute(table.delete().where(table.c.expires_at < _now()))
+        conn.execute(table.insert().values(challenge=bytes_to_base64url(challenge), user_id=user_id,
+                                           purpose=purpose, expires_at=_now() + timedelta(seconds=CHALLENGE_SECONDS)))
+    return challenge
+
+
+def _take(storage, user_id: int, purpose: str, challenge) -> bytes:
+    """Use up the challenge the caller kept: refused unless it was issued to this user for
+    this purpose and has not expired or been used."""
+    table = loom_table(storage.schema, "loom_webauthn_challenges")
+    if isinstance(challenge, str) and 0 < len(challenge) <= 100:
+        with storage.begin() as conn:
+            taken = conn.execute(table.delete().where(
+                table.c.challenge == challenge, table.c.user_id == user_id, table.c.purpose == purpose,
+                table.c.expires_at >= _now())).rowcount
+        if taken == 1:
+            return base64url_to_bytes(challenge)
+    raise _refused("challenge_expired", "this request has expired or was already answered: start again")
+
+
+def _answer(answer) -> dict:
+    """The browser's answer as a JSON object (text or already parsed)."""
+    if isinstance(answer, str) and len(answer) <= MAX_ANSWER:
+        try:
+            answer = json.loads(answer)
+        except ValueError:
+            answer = None
+    if not isinstance(answer, dict):
+        raise _refused("key_refused", "the answer of the security key is not a WebAuthn credential")
+    return answer
+
+
+def start_enrolment(storage, rp: RelyingParty, user) -> Ceremony:
+    """Options to make a new key for `user` (their keys already enrolled are excluded)."""
+    known = [PublicKeyCredentialDescriptor(id=base64url_to_bytes(row.credential_id)) for row in _rows(storage, user.id)]
+    challenge = _issue(storage, user.id, "enrol")
+    options = generate_registration_options(
+        rp_id=rp.id, rp_name=rp.name, user_id=_user_handle(storage, user.id), user_name=user.email,
+        user_display_name=getattr(user, "display_name", None) or user.email, challenge=challenge,
+        timeout=TIMEOUT_MS, exclude_credentials=known,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.DISCOURAGED, user_verification=UserVerificationRequirement.PREFERRED))
+    return Ceremony(json.loads(options_to_json(options)), bytes_to_base64url(challenge))
+
+
+def enrol(storage, rp: RelyingParty, user_id: int, challenge, answer, name) -> dict:
+    """Keep the key the browser made (its answer to `start_enrolment`), named `name`."""
+    name = " ".join(str(name or "").split())
+    if not name or len(name) > NAME_LENGTH:
+        raise _refused("bad_name", f"name the key (what it is), in at most {NAME_LENGTH} characters", "name")
+    expected = _take(storage, user_id, "enrol", challenge)
+    answer = _answer(answer)
+    try:
+        made = verify_registration_response(credential=answer, expected_challenge=expected, expected_rp_id=rp.id,
+                                            expected_origin=rp.origin)
+    except _REFUSED as exc:
+        raise _refused("key_refused", f"the security key's answer is not valid: {str(exc)[:200]}") from None
+    credential_id = bytes_to_base64url(made.credential_id)
+    said = answer["response"].get("transports")  # a dict: the library read it
+    transports = [t.value for t in _transports(said if isinstance(said, list) else [])]
+    table = loom_table(storage.schema, "loom_webauthn_keys")
+    with storage.begin() as conn:
+        if conn.execute(select(table.c.id).where(table.c.credential_id == credential_id)).first() is not None:
+            raise _refused("key_known", "this security key is enrolled already")
+        row = {"user_id": user_id, "credential_id": credential_id, "public_key": made.credential_public_key,
+               "sign_count": made.sign_count, "transports": transports, "name": name,
+               "created_at": _now()}
+        row["id"] = conn.execute(table.insert().values(**row)).inserted_primary_key[0]
+    return _public(row)
+
+
+def start_sign_in(storage, rp: RelyingParty, user_id: int) -> Ceremony:
+    """Options to sign `user_id` in with one of their keys."""
+    allowed = [PublicKeyCredentialDescriptor(id=base64url_to_bytes(row.credential_id),
+                                             transports=_transports(row.transports) or None)
+               for row in _rows(storage, user_id)]
+    if not allowed:
+        raise NotFound("this user has no security key", code="no_security_key")
+    challenge = _issue(storage, user_id, "sign_in")
+    options = generate_authentication_options(rp_id=rp.id, challenge=challenge, timeout=TIMEOUT_MS,
+                                              allow_credentials=allowed,
+                                              user_verification=UserVerificationRequirement.PREFERRED)
+    return Ceremony(json.loads(options_to_json(options)), bytes_to_base64url(challenge))
+
+
+def sign_in(storage, rp: RelyingParty, user_id: int, challenge, answer) -> dict:
+    """The key of `user_id` that signed the answer to `start_sign_in` (its counter and last
+    use recorded); refused for another user's key, a wrong signature or a counter gone back."""
+    expected = _take(storage, user_id, "sign_in", challenge)
+    answer = _answer(answer)
+    table = loom_table(storage.schema, "loom_webauthn_keys")
+    with storage.connect() as conn:
+        key = conn.execute(select(table).where(table.c.user_id == user_id,
+                                               table.c.credential_id == str(answer.get("id"))[:1400])).first()
+    if key is None:
+        raise _refused("key_unknown", "this security key is not one of yours")
+    try:
+        used = verify_authentication_response(
+            credential=answer, expected_challenge=expected, expected_rp_id=rp.id, expected_origin=rp.origin,
+            credential_public_key=key.public_key, credential_current_sign_count=key.sign_count)
+    except _REFUSED as exc:
+        if "sign count" in str(exc):
+            raise _refused("sign_count_regressed", "the security key's counter went back: it may have been "
+                           "copied; sign in another way and remove it") from None
+        raise _refused("key_refused", f"the security key's answer is not valid: {str(exc)[:200]}") from None
+    with storage.begin() as conn:  # one use per counter value, however many answers race
+        if conn.execute(table.update().where(table.c.id == key.id, table.c.sign_count == key.sign_count).values(
+                sign_count=used.new_sign_count, last_used_at=_now())).rowcount != 1:
+            raise _refused("sign_count_regressed", "the security key's counter went back: it may have been copied")
+    return _public({**key._mapping, "sign_count": used.new_sign_count})
+
+
+def keys(storage, user_id: int) -> list[dict]:
+    """The keys of `user_id`, oldest first (name, transports, when made and last used)."""
+    return [_public(row._mapping) for row in _rows(storage, user_id)]
+
+
+def counts(storage) -> dict[int, int]:
+    """How many keys each user with any has."""
+    table = loom_table(storage.schema, "loom_webauthn_keys")
+    with storage.connect() as conn:
+        return dict(conn.execute(select(table.c.user_id, func.count()).group_by(table.c.user_id)).all())
+
+
+def has_keys(storage, user_id: int) -> bool:
+    table = loom_table(storage.schema, "loom_webauthn_keys")
+    with storage.connect() as conn:
+        return conn.execute(select(table.c.id).where(table.c.user_id == user_id).limit(1)).first() is not None
+
+
+def remove(storage, user_id: int, key_id, keep_a_factor: bool) -> dict:
+    """Remove a key of `user_id`; with `keep_a_factor`, never their last second step (no
+    authenticator app and no other key)."""
+    table = loom_table(storage.schema, "loom_webauthn_keys")
+    users = loom_table(storage.schema, "loom_users")
+    with storage.begin() as conn:
+        key = conn.execute(select(table).where(table.c.id == key_id, table.c.user_id == user_id)).first() \
+            if isinstance(key_id, int) else None
+        if key is None:
+            raise NotFound(f"no security key {str(key_id)[:20]} of yours", code="key_not_found")
+        others = conn.execute(select(func.count()).select_from(table).where(
+            table.c.user_id == user_id, table.c.id != key.id)).scalar()
+        app = conn.execute(select(users.c.totp_secret).where(users.c.id == user_id)).scalar() is not None
+        if keep_a_factor and not others and not app:
+            raise _refused("last_factor", "your role must sign in with a second step, and this key is your last "
+                           "one: add another key or an authenticator app first", "key")
+        conn.execute(table.delete().where(table.c.id == key.id))
+    return _public(key._mapping)
+
+
+def forget(conn, schema, user_id: int) -> None:
+    """In `conn`'s transaction: remove every key of `user_id` and their open challenges."""
+    for name in ("loom_webauthn_keys", "loom_webauthn_challenges"):
+        table = loom_table(schema, name)
+        conn.execute(table.delete().where(table.c.user_id == user_id))
+
+
+def _user_handle(storage, user_id: int) -> bytes:
+    """The user's WebAuthn handle: the same for every key of theirs, and different in every
+    tenant (several tenants share a host, so a passkey of one user never replaces another's)."""
+    return hashlib.sha256(f"loom:{storage.uid}:{user_id}".encode()).digest()
+
+
+def _transports(names) -> list:
+    """The transports among `names` that WebAuthn knows ("usb", "nfc", "ble", "internal", …)."""
+    known = {t.value: t for t in AuthenticatorTransport}
+    return [known[name] for name in dict.fromkeys(n for n in names or [] if isinstance(n, str)) if name in known]
+
+
+def _rows(storage, user_id: int) -> list:
+    table = loom_table(storage.schema, "loom_webauthn_keys")
+    with storage.connect() as conn:
+        return conn.execute(select(table).where(table.c.user_id == user_id).order_by(table.c.id)).all()
+
+
+def _public(row) -> dict:
+    return {name: row.get(name) for name in ("id", "name", "transports", "sign_count", "created_at", "last_used_at")}
