@@ -135,6 +135,21 @@ def test_a_later_chunk_sees_a_stored_record_an_earlier_row_updates_as_it_was_bef
     assert people.records.count("person") == 2
 
 
+def test_a_resume_sees_the_stored_record_an_earlier_chunk_updated_as_it_was_before_the_run(people):
+    stored = people.records.create("person", {"name": "Stored", "phone": "13900139002"})
+    rows = [("Stored", "13900139002", "s@x.cn", "", "Shanghai"), ("Someone Else", "13700137003", "s@x.cn", "", "")]
+    source, options = csv_of(rows), Options(on_duplicate="update", chunk_size=1)
+    dry = importer.dry_run(people.records, "person", source, options=options)
+    run_id = importer.keep(people.records, "person", source, options=options)
+    planner = Planner(people.records, "person", read_table(source.data, "csv"),
+                      runs.get(people.storage, run_id)["options"]["mapping"], options)
+    first = write_chunk(people.records, planner, run_id, 0, planner.plan(0, 1))  # then the worker stopped
+    assert first["before"] == {str(stored["id"]): {"email": None, "city": None}}
+    assert people.records.get("person", stored["id"])["email"] == "s@x.cn"
+    done = importer.resume(people.records, run_id)  # a new planner: what it knew comes from the checkpoint
+    assert done.totals == dry.totals and done.totals["created"] == 1
+
+
 def test_a_resume_compares_later_rows_with_the_records_of_chunks_written_before_checkpoints_kept_rows(people):
     rows = [("Wang Fang", "13800138001", "", "", "Shanghai"), ("Li Lei", "13900139003", "", "", "Beijing"),
             ("Zhang Wei", "+86 138 0013 8001", "", "", "Xi'an")]  # row 4: row 2's phone (a blocking rule)
