@@ -39,6 +39,9 @@ class Matcher:
         self.ids: dict = {}  # row -> the id of the record it created (a real run, once written)
         self.before: dict = {}  # id -> a stored record a row updates, as it was before the run
         self.kept = Pool(self.rules)  # those records, indexed by their ids
+        key = planner.options.key
+        self._indexed = tuple(f.name for f in planner.entity.fields if f.unique or f.name == key)
+        self._held: dict = {name: {} for name in self._indexed}  # field -> value -> ids of those records
 
     def apply(self, conn, plans) -> None:
         """Decide about the planned creates of `plans` that match an existing record or an
@@ -76,6 +79,18 @@ class Matcher:
         if record["id"] not in self.before:
             self.before[record["id"]] = record
             self.kept.add(record["id"], record)
+            key = self.planner.options.key
+            for name in self._indexed:
+                value = record[name]
+                if value is not None and name == key:  # the key as the batch loader loads it
+                    value = self.planner.loader.load_one({name: value})[0].get(name, value)
+                if value is not None:
+                    self._held[name].setdefault(value, []).append(record["id"])
+
+    def holding(self, name: str, value) -> list:
+        """The ids of the records rows update whose `name` (the key, loaded, or a unique
+        field) held `value` before the run."""
+        return self._held.get(name, {}).get(value, [])
 
     def _decide(self, plan, matches, updates) -> None:
         plan.duplicates = [{**m.to_dict(), "label": self.labels[m.rule]} for m in matches]

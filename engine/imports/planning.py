@@ -245,12 +245,9 @@ class Planner:
             for row in conn.execute(stmt).mappings():
                 if row["id"] not in before:
                     found.setdefault(row[key], []).append(self.shape.dump(row))
-        wanted = set(unique_wanted)
-        for record in before.values():
-            if record[key] is not None:
-                value = self.loader.load_one({key: record[key]})[0].get(key)
-                if value in wanted:
-                    found.setdefault(value, []).append(record)
+        for value in unique_wanted:
+            for record_id in self.dedup.holding(key, value):
+                found.setdefault(value, []).append(before[record_id])
         return found
 
     def _judge(self, plan: RowPlan, values: dict, existing: dict) -> None:
@@ -354,9 +351,9 @@ class Planner:
             for record_id, value in conn.execute(stmt):
                 if record_id not in before:
                     taken[value] = record_id
-        for record_id, record in before.items():
-            if record.get(name) in seen:
-                taken[record[name]] = record_id
+        for value in seen:
+            for record_id in self.dedup.holding(name, value):
+                taken[value] = record_id
         for plan in plans:
             value = plan.data.get(name) if plan.action != "refuse" else None
             if value in taken and taken[value] != plan.record_id:

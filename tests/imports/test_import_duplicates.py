@@ -135,6 +135,19 @@ def test_a_later_chunk_sees_a_stored_record_an_earlier_row_updates_as_it_was_bef
     assert people.records.count("person") == 2
 
 
+def test_a_later_row_finds_by_its_key_the_stored_record_an_earlier_row_gave_another_key(people):
+    stored = people.records.create("person", {"name": "Stored", "phone": "13900139002", "email": "old@x.cn"})
+    rows = [("Stored", "13900139002", "new@x.cn", "", ""),  # its phone: the stored record, with a new e-mail
+            ("Other", "13700137003", "old@x.cn", "", "")]  # the key the stored record had before the run
+    options = Options(key="email", on_duplicate="update", chunk_size=1)
+    dry = importer.dry_run(people.records, "person", csv_of(rows), options=options)
+    assert [(r.action, r.record_id) for r in dry.rows] == [("update", stored["id"])] * 2
+    done = importer.commit(people.records, "person", csv_of(rows), options=options)
+    assert done.totals == dry.totals and people.records.count("person") == 1
+    now = people.records.get("person", stored["id"])
+    assert (now["name"], now["phone"], now["email"], now["version"]) == ("Other", "13700137003", "new@x.cn", 3)
+
+
 def test_a_resume_sees_the_stored_record_an_earlier_chunk_updated_as_it_was_before_the_run(people):
     stored = people.records.create("person", {"name": "Stored", "phone": "13900139002"})
     rows = [("Stored", "13900139002", "s@x.cn", "", "Shanghai"), ("Someone Else", "13700137003", "s@x.cn", "", "")]
