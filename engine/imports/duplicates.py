@@ -54,11 +54,12 @@ class Matcher:
                                  exclude_ids=self.ours | set(self.before), rules=self.rules)
         updates = []
         for plan, found in zip(creates, stored):
-            matches = ordered(found + self._updated(plan.data) + self.pool.match(plan.data))
+            keys = self.pool.keys(plan.data)
+            matches = ordered(found + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
             if matches:
                 self._decide(plan, matches, updates)
             if plan.action == "create" and not (updates and updates[-1][0] is plan):
-                self.pool.add(plan.row, plan.data)
+                self.pool.add(plan.row, plan.data, keys)
                 self.created[plan.row] = dict(plan.data)
         if updates:
             records = self._records(conn, sorted({m.record_id for _, m in updates if m.record_id is not None}))
@@ -69,9 +70,9 @@ class Matcher:
                     self._update_row(plan, match.row)
         self._shown(conn, creates)
 
-    def _updated(self, data) -> list:
+    def _updated(self, data, keys) -> list:
         """The matches of `data` among the stored records rows update, as they were before the run."""
-        return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data)] if self.before else []
+        return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data, keys)] if self.before else []
 
     def remember(self, record: dict) -> None:
         """`record` (stored, as it was before the run) is updated by a row: later rows are
