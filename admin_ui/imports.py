@@ -4,7 +4,10 @@ one, or save it by name), choose the key and the duplicate action, run the dry r
 read its report, then "Import these rows": the kept run is committed as a background job
 (`engine.imports.kept`: refused when the records changed so its plan no longer holds),
 its progress polled by htmx, ending with the reconciliation and the refused-rows file.
-Every decision is the engine's (`engine.imports`); this only shows it."""
+A file too large to plan inside a request (`importer.in_request`, as for the API) has its
+dry run, and the check of its plan at commit, run by the job too: the same progress
+page, then the report (or the refusal). Every decision is the engine's
+(`engine.imports`); this only shows it."""
 from __future__ import annotations
 
 from flask import Response, abort, g, redirect, render_template, request, url_for
@@ -24,6 +27,7 @@ from workflows.api import queue_job
 
 SHOWN_ROWS = 500  # a dry run's rows on the page; the totals count them all
 NOT_MAPPED = "-"  # the select's value for a column left out
+ENDED = ("done", "failed")
 
 
 def _importable(entity: str) -> dict:
@@ -38,6 +42,24 @@ def _run(found: dict, run_id: int) -> dict:
     if run["entity"] != found["name"]:
         abort(404, description=_("There is no such import."))
     return run
+
+
+def _in_request(run) -> bool:
+    """Whether the run's file is small enough to plan inside a request."""
+    return importer.in_request(g.session.install.settings, len(run["source"] or b""))
+
+
+def _job(run, job_id):
+    """The import job `job_id` of `run` the user may follow, or None."""
+    if job_id is None:
+        return None
+    try:
+        job = background.visible(g.session, job_id)
+    except LoomError:
+        return None
+    if job["kind"] != "import" or (job.get("result") or {}).get("run_id", run["id"]) != run["id"]:
+        return None
+    return job
 
 
 @screens.get("/import")
@@ -84,11 +106,17 @@ def import_upload(entity):
 def import_run(entity, run_id):
     found = _importable(entity)
     run = _run(found, run_id)
-    if run["status"] != "planned":
-        return _progress_page(found, run, request.args.get("job", type=int))
+    job = _job(run, request.args.get("job", type=int))
+    if run["status"] != "planned" or (job is not None and job["status"] not in ENDED):
+        return _progress_page(found, run, job)
+    if job is not None and job["status"] == "failed":  # its dry run, or the check of its plan, refused
+        return _run_page(found, run, None, refusal=_("The job stopped: %(error)s", error=job["error"]))
     report = None
-    if (run["totals"] or {}).get("plan"):  # its dry run, shown again as it stands now
-        report = _report(found, importer.dry_run_of(g.session.records, run["id"], record=False))
+    if job is not None and job["result"]:  # the dry run the job made
+        report = _report(found, job["result"])
+    elif (run["totals"] or {}).get("plan"):  # its dry run, shown again as it stands now (or its totals)
+        report = _report(found, importer.dry_run_of(g.session.records, run["id"], record=False).to_dict()
+                         if _in_request(run) else {"totals": run["totals"]})
     return _run_page(found, run, report)
 
 
@@ -109,22 +137,29 @@ def import_plan(entity, run_id):
         if form.get("save_as", "").strip():
             mappings.save(g.session.storage, form["save_as"].strip(), entity, run["options"]["mapping"],
                           g.session.actor.email if g.session.actor else None)
+        if not _in_request(run):
+            job = queue_job(g.session, "import", {"run_id": run["id"], "commit": False})
+            return redirect(url_for("screens.import_run", entity=entity, run_id=run["id"], job=job["id"]))
         result = importer.dry_run_of(g.session.records, run["id"])
     except LoomError as exc:
         return _run_page(found, run, None, exc.status, refusal=exc.message, problems=exc.details, chosen=chosen)
-    return _run_page(found, runs.get(g.session.storage, run["id"]), _report(found, result))
+    return _run_page(found, runs.get(g.session.storage, run["id"]), _report(found, result.to_dict()))
 
 
 @screens.post("/e/<entity>/import/<int:run_id>/commit")
 def import_commit(entity, run_id):
     found = _importable(entity)
     run = _run(found, run_id)
+    if not _in_request(run):  # the job checks the plan first
+        kept.ready(g.session.records, run["id"])
+        job = queue_job(g.session, "import", {"run_id": run["id"], "commit": True, "check": True})
+        return redirect(url_for("screens.import_run", entity=entity, run_id=run["id"], job=job["id"]))
     try:
         kept.check_commit(g.session.records, run["id"])
     except Conflict as exc:
         if exc.code != "import_plan_changed":
             raise
-        report = _report(found, importer.dry_run_of(g.session.records, run["id"]))  # the new plan, shown
+        report = _report(found, importer.dry_run_of(g.session.records, run["id"]).to_dict())  # the new plan
         return _run_page(found, run, report, 409, refusal=_(
             "The records changed since the dry run, so its plan no longer holds. Here is the dry run again: "
             "read it, then import these rows."))
@@ -134,11 +169,14 @@ def import_commit(entity, run_id):
 
 @screens.get("/e/<entity>/import/<int:run_id>/progress")
 def import_progress(entity, run_id):
-    """The progress fragment htmx polls until the run ends."""
+    """The progress fragment htmx polls until the run ends (a dry run's job: then its page)."""
     found = _importable(entity)
     run = _run(found, run_id)
-    return render_template("screens/imports/_progress.html", **_progress(found, run, request.args.get("job",
-                                                                                                      type=int)))
+    job_id = request.args.get("job", type=int)
+    progress = _progress(found, run, _job(run, job_id))
+    if progress["planning"] and progress["finished"]:
+        return "", 200, {"HX-Redirect": url_for("screens.import_run", entity=entity, run_id=run["id"], job=job_id)}
+    return render_template("screens/imports/_progress.html", **progress)
 
 
 @screens.get("/e/<entity>/import/<int:run_id>/refused")
@@ -167,27 +205,28 @@ def _run_page(found, run, report, status=200, **context):
         report=report, uploaded=moment(run["created_at"]), **context), status
 
 
-def _report(found, result) -> dict:
-    rows = [{**r.to_dict(), "duplicates": duplicates.shown(found, r.duplicates) if r.duplicates else [],
-             "url": url_for("screens.record_page", entity=found["name"], record_id=r.record_id)
-             if r.record_id else None} for r in result.rows[:SHOWN_ROWS]]
-    return {"totals": result.totals, "rows": rows, "more": max(0, len(result.rows) - SHOWN_ROWS),
-            "unmapped": result.unmapped}
+def _report(found, result: dict) -> dict:
+    """A dry run's report (`Result.to_dict`) as the page shows it; without its rows (a large
+    file's, revisited without its job), its totals alone."""
+    rows = result.get("rows", [])
+    shown = [{**r, "duplicates": duplicates.shown(found, r["duplicates"]) if r.get("duplicates") else [],
+              "url": url_for("screens.record_page", entity=found["name"], record_id=r["record_id"])
+              if r.get("record_id") else None} for r in rows[:SHOWN_ROWS]]
+    return {"totals": result["totals"], "rows": shown, "more": max(0, len(rows) - SHOWN_ROWS),
+            "unmapped": result.get("unmapped", []), "listed": "rows" in result or "refused" in result}
 
 
-def _progress(found, run, job_id) -> dict:
-    job = None
-    if job_id is not None:
-        try:
-            job = background.visible(g.session, job_id)
-        except LoomError:
-            job = None
-    finished = run["status"] in ("done", "failed") and (job is None or job["status"] in ("done", "failed"))
-    return {"entity": found, "run": run, "job": job, "finished": finished, "totals": run["totals"] or {},
-            "when": moment(run["finished_at"]) if run["finished_at"] else None,
-            "poll": url_for("screens.import_progress", entity=found["name"], run_id=run["id"], job=job_id)}
+def _progress(found, run, job) -> dict:
+    """A run's progress: a planned run's while its job plans it, else its writing."""
+    planning = run["status"] == "planned"
+    ended = job is None or job["status"] in ENDED
+    finished = ended and (planning or run["status"] in ENDED)
+    return {"entity": found, "run": run, "job": job, "finished": finished, "planning": planning,
+            "totals": run["totals"] or {}, "when": moment(run["finished_at"]) if run["finished_at"] else None,
+            "poll": url_for("screens.import_progress", entity=found["name"], run_id=run["id"],
+                            job=job["id"] if job else None)}
 
 
-def _progress_page(found, run, job_id):
+def _progress_page(found, run, job):
     return render_template("screens/imports/progress.html", title=_("Import %(entity)s", entity=_label(found)),
-                           nav_entity=found["name"], **_progress(found, run, job_id))
+                           nav_entity=found["name"], **_progress(found, run, job))

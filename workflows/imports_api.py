@@ -1,6 +1,7 @@
 """The import API of a tenant: upload a file to import into an entity (a dry run unless
-`commit`), answered at once for a small dry run, else as a background job of kind
-"import" (`GET …/jobs/{id}` follows it); an import run and its refused-rows file."""
+`commit`), answered at once for a small dry run (`importer.in_request`), else as a
+background job of kind "import" (`GET …/jobs/{id}` follows it); an import run and its
+refused-rows file."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ from workflows.api import start_job
 
 imports_api = Blueprint("imports", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(imports_api)
-SYNC_BYTES = 256 * 1024  # a dry run of a file this small is answered at once
 FIELDS = ("mapping", "save_mapping", "key", "on_duplicate", "format", "encoding", "sheet", "commit", "chunk_size",
           "keep")
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
@@ -71,13 +71,14 @@ def post_import(entity):
     options = Options(form.get("key") or None, form.get("on_duplicate") or None, _chunk_size(form))
     given = _mapping(form.get("mapping"))
     service = g.session.records
-    if not commit and not keep and len(source.data) <= SYNC_BYTES:
+    at_once = not commit and importer.in_request(g.session.install.settings, len(source.data))
+    if at_once and not keep:
         result = importer.dry_run(service, entity, source, given, options)
         _save(form, entity, result.mapping)
         return jsonify(result.to_dict())
     run_id = importer.keep(service, entity, source, given, options, "running" if commit else "planned")
     _save(form, entity, runs.get(g.session.storage, run_id)["options"]["mapping"])
-    if not commit and len(source.data) <= SYNC_BYTES:  # kept: committed later by …/imports/runs/{id}/commit
+    if at_once:  # kept: committed later by …/imports/runs/{id}/commit
         return jsonify(importer.dry_run_of(service, run_id).to_dict())
     return start_job(g.session, "import", {"run_id": run_id, "commit": commit})
 

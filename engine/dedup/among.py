@@ -23,17 +23,21 @@ class Pool:
         self._exact: dict[str, dict] = {r.name: defaultdict(list) for r in self.rules if r.exact}
         self._fuzzy: dict[str, dict] = {r.name: defaultdict(lambda: ([], [])) for r in self.rules if not r.exact}
 
-    def match(self, record: dict) -> list[Match]:
-        """The earlier records `record` matches, best first (as `find_duplicates` orders them)."""
+    def keys(self, record: dict) -> tuple:
+        """What each rule compares of `record` (for `match` and `add`, computed once)."""
+        return tuple(exact_key(rule, record) if rule.exact else fuzzy_block(rule, record) for rule in self.rules)
+
+    def match(self, record: dict, keys=None) -> list[Match]:
+        """The earlier records `record` (of `keys`, when given) matches, best first (as
+        `find_duplicates` orders them)."""
         found = []
-        for rule in self.rules:
+        for rule, key in zip(self.rules, self.keys(record) if keys is None else keys):
             if rule.exact:
-                key = exact_key(rule, record)
                 rows = self._exact[rule.name].get(key, ()) if key is not None else ()
                 reasons = tuple(f"same {c.name}" for c in rule.exact)
                 found += [_match(rule, row, 100.0, reasons) for row in rows]
             else:
-                block, text = fuzzy_block(rule, record)
+                block, text = key
                 if block is None:
                     continue
                 rows, texts = self._fuzzy[rule.name].get(block, ((), ()))
@@ -43,15 +47,14 @@ class Pool:
                     found.append(_match(rule, rows[position], round(float(score), 1), reasons_of(score)))
         return ordered(found)
 
-    def add(self, row: int, record: dict) -> None:
-        """Remember `record` as the one at `row`."""
-        for rule in self.rules:
+    def add(self, row: int, record: dict, keys=None) -> None:
+        """Remember `record` (of `keys`, when given) as the one at `row`."""
+        for rule, key in zip(self.rules, self.keys(record) if keys is None else keys):
             if rule.exact:
-                key = exact_key(rule, record)
                 if key is not None:
                     self._exact[rule.name][key].append(row)
             else:
-                block, text = fuzzy_block(rule, record)
+                block, text = key
                 if block is not None:
                     rows, texts = self._fuzzy[rule.name][block]
                     rows.append(row)

@@ -8,8 +8,14 @@ creates), or create anyway — by default the rule's own: a blocking rule skips,
 creates. A blocking rule that may not be overridden refuses the row when asked to create
 anyway. Every match is reported with its row: the record (or the earlier row), the rule,
 the score and the reasons — a stored record the importer may not read without which one
-or why (`engine.dedup.entry.as_seen`)."""
+or why (`engine.dedup.entry.as_seen`).
+
+A stored record an earlier row updates is compared with the later rows as it was before
+the run (`before`): the real run, whose earlier chunks have written that update, decides
+as its dry run, which wrote nothing, whatever the chunk size."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -31,6 +37,11 @@ class Matcher:
         self.pool = Pool(self.rules)  # the rows planned as creates so far
         self.created: dict = {}  # row -> the values its create sets (and later rows' updates of it)
         self.ids: dict = {}  # row -> the id of the record it created (a real run, once written)
+        self.before: dict = {}  # id -> a stored record a row updates, as it was before the run
+        self.kept = Pool(self.rules)  # those records, indexed by their ids
+        key = planner.options.key
+        self._indexed = tuple(f.name for f in planner.entity.fields if f.unique or f.name == key)
+        self._held: dict = {name: {} for name in self._indexed}  # field -> value -> ids of those records
 
     def apply(self, conn, plans) -> None:
         """Decide about the planned creates of `plans` that match an existing record or an
@@ -40,14 +51,15 @@ class Matcher:
             return
         service = self.planner.service
         stored = find_duplicates(conn, service.metadata, self.planner.entity, [p.data for p in creates],
-                                 exclude_ids=self.ours, rules=self.rules)
+                                 exclude_ids=self.ours | set(self.before), rules=self.rules)
         updates = []
         for plan, found in zip(creates, stored):
-            matches = ordered(found + self.pool.match(plan.data))
+            keys = self.pool.keys(plan.data)
+            matches = ordered(found + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
             if matches:
                 self._decide(plan, matches, updates)
             if plan.action == "create" and not (updates and updates[-1][0] is plan):
-                self.pool.add(plan.row, plan.data)
+                self.pool.add(plan.row, plan.data, keys)
                 self.created[plan.row] = dict(plan.data)
         if updates:
             records = self._records(conn, sorted({m.record_id for _, m in updates if m.record_id is not None}))
@@ -57,6 +69,29 @@ class Matcher:
                 else:
                     self._update_row(plan, match.row)
         self._shown(conn, creates)
+
+    def _updated(self, data, keys) -> list:
+        """The matches of `data` among the stored records rows update, as they were before the run."""
+        return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data, keys)] if self.before else []
+
+    def remember(self, record: dict) -> None:
+        """`record` (stored, as it was before the run) is updated by a row: later rows are
+        compared with it as it was."""
+        if record["id"] not in self.before:
+            self.before[record["id"]] = record
+            self.kept.add(record["id"], record)
+            key = self.planner.options.key
+            for name in self._indexed:
+                value = record[name]
+                if value is not None and name == key:  # the key as the batch loader loads it
+                    value = self.planner.loader.load_one({name: value})[0].get(name, value)
+                if value is not None:
+                    self._held[name].setdefault(value, []).append(record["id"])
+
+    def holding(self, name: str, value) -> list:
+        """The ids of the records rows update whose `name` (the key, loaded, or a unique
+        field) held `value` before the run."""
+        return self._held.get(name, {}).get(value, [])
 
     def _decide(self, plan, matches, updates) -> None:
         plan.duplicates = [{**m.to_dict(), "label": self.labels[m.rule]} for m in matches]
@@ -101,9 +136,12 @@ class Matcher:
                 self.planner._refuse(plan, best["rule"], "duplicate",
                                      "looks like a record you may not read: it cannot be updated from the file")
 
-    def resume(self, conn, rows: list, ids: list) -> None:
+    def resume(self, conn, rows: list, ids: list, before: dict) -> None:
         """A resumed run: the rows its committed chunks created (`rows` with their `ids`),
-        as the pool had them."""
+        as the pool had them, and the stored records they updated as they were before the
+        run (`before`: {id: {field: value before}}, the fields the run changed)."""
+        for record_id, record in self._records(conn, sorted(before)).items():
+            self.remember({**record, **before[record_id]})
         records = self._records(conn, sorted(ids))
         for row, record_id in sorted(zip(rows, ids)):
             self.ids[row] = record_id
@@ -113,8 +151,10 @@ class Matcher:
                 self.created[row] = values
 
     def _records(self, conn, ids) -> dict:
+        """{id: record} of `ids`, a record a row updates as it was before the run."""
         table, shape = self.planner.table, self.planner.shape
-        found = {}
+        found = {i: self.before[i] for i in ids if i in self.before}
+        ids = [i for i in ids if i not in found]
         for i in range(0, len(ids), LOOKUP):
             for row in conn.execute(select(table).where(table.c.id.in_(ids[i:i + LOOKUP]))).mappings():
                 found[row["id"]] = shape.dump(row)

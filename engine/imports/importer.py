@@ -6,12 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dataclass_field
 
 from engine.errors import LoomError, ValidationFailed
-from engine.background import Superseded
+from engine.background import NoProgress, Superseded
 from engine.imports import mapping as mappings, report, runs
 from engine.imports.planning import Options, Planner
 from engine.imports.reading import format_of, read_table
 from engine.imports.writing import write_all
 from engine.privacy.error_text import personal_values as pii_values, safe_text
+
+IN_REQUEST_KB = 256  # default of LOOM_IMPORT_IN_REQUEST_KB
+
+
+def in_request(settings, size: int) -> bool:
+    """Whether the dry run of a file of `size` bytes runs inside the request that asks for
+    it (the API's answer, the screen's page), not as a background job: up to
+    `LOOM_IMPORT_IN_REQUEST_KB` kilobytes (default 256; a value that is not a whole number
+    counts as the default)."""
+    text = str(settings.extra.get("LOOM_IMPORT_IN_REQUEST_KB", "")).strip()
+    limit = int(text) if text.isascii() and text.isdigit() else IN_REQUEST_KB
+    return size <= limit * 1024
 
 
 @dataclass(frozen=True)
@@ -65,13 +77,18 @@ def mapping_for(service, entity: str, source: Source, given_mapping, options: Op
     return _planner(service, entity, source, given_mapping, options)[1]
 
 
-def dry_run(service, entity: str, source: Source, given_mapping=None, options: Options = Options()) -> Result:
+def dry_run(service, entity: str, source: Source, given_mapping=None, options: Options = Options(),
+            progress=None) -> Result:
     """Every row's plan and the totals; nothing is written."""
     table, columns, planner = _planner(service, entity, source, given_mapping, options)
+    progress = progress or NoProgress()
+    progress.total(len(table.rows))
     rows = []
     size = options.chunk_size
     for start in range(0, len(table.rows), size):
-        rows += planner.plan(start, min(len(table.rows), start + size))
+        stop = min(len(table.rows), start + size)
+        rows += planner.plan(start, stop)
+        progress.advance(stop - start)
     outcome = {"created": sum(r.action == "create" for r in rows), "updated": sum(r.action == "update" for r in rows),
                "skipped": sum(r.action == "skip" for r in rows),
                "refused": [{"row": r.row, "problems": r.problems} for r in rows if r.action == "refuse"]}
@@ -104,14 +121,14 @@ def _of_run(service, run):
     return table, Planner(service, run["entity"], table, given["mapping"], options)
 
 
-def dry_run_of(service, run_id, record: bool = True) -> Result:
+def dry_run_of(service, run_id, record: bool = True, progress=None) -> Result:
     """The dry run of a kept run's file; a planned run keeps its totals and plan digest
     (unless not `record`)."""
     run = runs.get(service.storage, run_id)
     given = run["options"]
     result = dry_run(service, run["entity"], Source(run["filename"], runs.source_of(run), given["format"],
                                                      given["encoding"], given["sheet"]), given["mapping"],
-                     Options(given["key"], given["on_duplicate"], given["chunk_size"]))
+                     Options(given["key"], given["on_duplicate"], given["chunk_size"]), progress)
     result.run_id = run["id"]
     if record and run["status"] == "planned":  # kept: its plan, for a commit later (engine.imports.kept)
         runs.planned(service.storage, run["id"], {**result.totals, "plan": report.plan_digest(result.rows)})

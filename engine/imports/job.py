@@ -1,27 +1,35 @@
 """The background job kind "import": a kept import run (`importer.keep`), dry-run or
-written, with its progress; a worker that died is resumed from the run's checkpoints. A
-written run's failure text holds none of the personal values of the rows it was writing."""
+written, with its progress; a worker that died is resumed from the run's checkpoints.
+`check` commits a kept dry run: its plan is checked first (`kept.check_commit`, in the
+job, as a large file's is slow), the job failing with the refusal when it no longer
+holds. A written run's failure text holds none of the personal values of the rows it was
+writing."""
 from __future__ import annotations
 
 from engine.errors import Conflict, ValidationFailed
-from engine.imports import importer, runs
+from engine.imports import importer, kept, runs
 
 
 def check(session, params) -> dict:
-    run_id, commit = params.get("run_id"), params.get("commit", False)
-    if isinstance(run_id, bool) or not isinstance(run_id, int) or not isinstance(commit, bool):
-        raise ValidationFailed("an import job takes a run_id and commit (true or false)",
+    run_id, commit, checked = params.get("run_id"), params.get("commit", False), params.get("check", False)
+    if isinstance(run_id, bool) or not isinstance(run_id, int) or not isinstance(commit, bool) \
+            or not isinstance(checked, bool) or (checked and not commit):
+        raise ValidationFailed("an import job takes a run_id, commit (true or false) and, to commit a kept dry "
+                               "run, check: true",
                                details=[{"field": "params.run_id", "message": "the id of a kept import run"}])
     run = runs.require_owner(runs.get(session.storage, run_id), session.actor, "run it")
-    if commit and run["status"] == "planned":  # a kept dry run is committed once its plan is checked
+    if commit and not checked and run["status"] == "planned":  # a kept dry run is committed once its plan is checked
         raise Conflict(f"import run {run_id} is a kept dry run: commit it with POST …/imports/runs/{run_id}/commit, "
                        "which checks that its plan still holds", code="import_run_not_started")
-    return {"run_id": run_id, "commit": commit}
+    return {"run_id": run_id, "commit": commit, "check": checked}
 
 
 def run(session, params, progress) -> dict:
     if not params["commit"]:
-        return importer.dry_run_of(session.records, params["run_id"]).to_dict()
+        return importer.dry_run_of(session.records, params["run_id"], progress=progress).to_dict()
+    if params.get("check") and (runs.get(session.storage, params["run_id"])["status"] == "planned"
+                                or not progress.resumed):  # resumed, the job finds the run it started
+        kept.check_commit(session.records, params["run_id"])
     result = importer.resume(session.records, params["run_id"], progress).to_dict()
     result["refused"] = len(result["refused"])  # the rows themselves: GET …/imports/runs/{id}/refused
     return result

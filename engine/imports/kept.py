@@ -35,13 +35,20 @@ def change(service, run_id, given_mapping, key: str | None, on_duplicate: str | 
     return {**run, "options": options, "totals": None}
 
 
+def ready(service, run_id) -> dict:
+    """The kept run `run_id`, if it is a planned run with a dry run (its plan not checked:
+    `check_commit` does that); Conflict otherwise."""
+    run = _planned(service, run_id, "commit it")
+    if not (run["totals"] or {}).get("plan"):
+        raise Conflict(f"import run {run['id']} has no dry run yet: run it first", code="import_not_dry_run")
+    return run
+
+
 def check_commit(service, run_id) -> dict:
     """The kept run `run_id`, checked and marked running; Conflict when it is not a
     planned run with a dry run, or its plan no longer holds."""
-    run = _planned(service, run_id, "commit it")
-    shown = (run["totals"] or {}).get("plan")
-    if not shown:
-        raise Conflict(f"import run {run['id']} has no dry run yet: run it first", code="import_not_dry_run")
+    run = ready(service, run_id)
+    shown = run["totals"]["plan"]
     now = importer.dry_run_of(service, run["id"], record=False)
     if report.plan_digest(now.rows) != shown:
         raise Conflict(f"the plan of import run {run['id']} no longer holds: the records changed since its dry "

@@ -3,29 +3,27 @@ row, create, update (only the fields that change), skip or refuse, with every pr
 and the column it came from.
 
 A row's cells are converted per field type (`converting`), references resolved by the
-natural key of their target (its declared `natural_key`, else its `external_id`, `name`,
-`number`, `code` or `email`),
-then judged by the record service's batch loader, as any record the API takes. A row
-whose key (`--key`) names an existing record updates it; a key repeated in the file is
-refused at its second row (without `--key`, the entity's declared `natural_key` is the key
-when a column is mapped to it); duplicate rules decide about the rows that would be new."""
+natural key of their target (`references`), then judged by the record service's batch
+loader, as any record the API takes. A row whose key (`--key`) names an existing record
+updates it; a key repeated in the file is refused at its second row (without `--key`, the
+entity's declared `natural_key` is the key when a column is mapped to it); duplicate rules
+decide about the rows that would be new."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field as dataclass_field, replace
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 
 from engine.errors import ValidationFailed
 from engine.fieldtypes import FieldInvalid
-from engine.imports import duplicates
+from engine.imports import duplicates, references
 from engine.imports.converting import convert, empty
 from engine.records.conditional import conditional, missing
 from engine.records.integrity import reference_problems
 
 ACTIONS = ("create", "update", "skip", "refuse")
 ON_DUPLICATE = ("skip", "update", "create")
-REFERENCE_KEYS = ("external_id", "name", "number", "code", "email")
 KEY_TYPES = ("string", "email", "phone", "url", "integer", "choice", "date")
 LOOKUP = 500  # values per IN (...) of a lookup
 WHOLE = re.compile(r"[0-9]{1,18}")
@@ -88,7 +86,10 @@ def check_options(entity, options: Options) -> None:
 
 class Planner:
     """Plans the rows of one file for one entity, a range of rows at a time (a chunk),
-    against the records as they are when the range is planned."""
+    against the records as they are when the range is planned — except the stored records
+    earlier rows update, which later rows see as they were before the run (their key,
+    their unique values, their duplicate rules' fields: `duplicates.Matcher.before`), so
+    that the real run decides as its dry run whatever the chunk size."""
 
     def __init__(self, service, entity_name: str, table, mapping: dict, options: Options):
         self.service = service
@@ -114,6 +115,7 @@ class Planner:
         self.loader = service.metadata.batch_loader(entity_name)
         self.repeats = self._repeats()
         self.dedup = duplicates.Matcher(self, options.on_duplicate)
+        self._bases: dict = {}  # row -> the stored record its planned update changes (one chunk)
 
     @property
     def unmapped(self) -> list[str]:
@@ -154,6 +156,10 @@ class Planner:
                 self._judge(plan, values, existing)
             self._check_creates(conn, plans)
             self.dedup.apply(conn, plans)
+        for plan in plans:
+            if plan.action == "update" and plan.row in self._bases:
+                self.dedup.remember(self._bases[plan.row])
+        self._bases = {}
         return plans
 
     def _convert(self, number: int):
@@ -193,7 +199,7 @@ class Planner:
             if (field.base_type or field.type) != "reference":
                 continue
             texts = {str(v[field.name]).strip() for v in data if field.name in v and not _is_number(v[field.name])}
-            found = self._lookup(conn, field.to, texts) if texts else {}
+            found = references.lookup(self.service, conn, field.to, texts) if texts else {}
             for plan, values in zip(plans, data):
                 if field.name not in values:
                     continue
@@ -204,9 +210,9 @@ class Planner:
                     values[field.name] = int(text)
                     continue
                 if ids is None:
+                    keys = " or ".join(references.keys_of(self.service.metadata, field.to))
                     plan.problems.append(self._problem(field.name, "reference_not_found",
-                                                       f"no {field.to} record has {text!r} as its "
-                                                       f"{' or '.join(self._keys_of(field.to))}"))
+                                                       f"no {field.to} record has {text!r} as its {keys}"))
                 elif len(ids) > 1:
                     plan.problems.append(self._problem(field.name, "ambiguous_reference",
                                                        f"{text!r} names {len(ids)} {field.to} records "
@@ -215,35 +221,6 @@ class Planner:
                     values[field.name] = next(iter(ids))
                     continue
                 del values[field.name]
-
-    def _keys_of(self, entity_name: str) -> list[str]:
-        """The fields a reference cell may name a target by: its natural key, then the usual ones."""
-        target = self.service.metadata.entity(entity_name)
-        names = dict.fromkeys(([target.natural_key] if target.natural_key else []) + list(REFERENCE_KEYS))
-        return [name for name in names if target.field(name) is not None] or ["id"]
-
-    def _lookup(self, conn, entity_name: str, texts: set) -> dict:
-        """{text: {ids}} by the first natural key of the target that holds the text."""
-        target = self.service.metadata.entity(entity_name)
-        table = self.service.metadata.tables[entity_name]
-        readable = self.service.sharing.read_clause(target)
-        found: dict = {}
-        for name in self._keys_of(entity_name):
-            if name == "id":
-                break
-            wanted = sorted(texts - set(found))
-            column = table.c[name]
-            if not isinstance(column.type, String):  # a number or date key: compared as its text
-                column = cast(column, String)
-            for i in range(0, len(wanted), LOOKUP):
-                stmt = select(table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))
-                if readable is not None:
-                    stmt = stmt.where(readable)
-                by_key: dict = {}
-                for record_id, value in conn.execute(stmt):
-                    by_key.setdefault(str(value), set()).add(record_id)
-                found.update(by_key)
-        return found
 
     def _existing(self, conn, plans, data) -> dict:
         """{key value: the existing record as JSON} for the keys of these rows."""
@@ -260,12 +237,17 @@ class Planner:
         found = {}
         readable = self.service.sharing.read_clause(self.entity)
         unique_wanted = sorted(set(wanted), key=str)
+        before = self.dedup.before  # updated by earlier rows: as they were before the run
         for i in range(0, len(unique_wanted), LOOKUP):
             stmt = select(self.table).where(column.in_(unique_wanted[i:i + LOOKUP]))
             if readable is not None:
                 stmt = stmt.where(readable)
             for row in conn.execute(stmt).mappings():
-                found.setdefault(row[key], []).append(self.shape.dump(row))
+                if row["id"] not in before:
+                    found.setdefault(row[key], []).append(self.shape.dump(row))
+        for value in unique_wanted:
+            for record_id in self.dedup.holding(key, value):
+                found.setdefault(value, []).append(before[record_id])
         return found
 
     def _judge(self, plan: RowPlan, values: dict, existing: dict) -> None:
@@ -312,6 +294,8 @@ class Planner:
         plan.action, plan.data = "refuse", None
 
     def _update(self, plan: RowPlan, values: dict, record: dict) -> None:
+        if record["id"] is not None:
+            self._bases[plan.row] = record
         current = {f.name: record[f.name] for f in self.entity.fields}
         loaded, errors = self.loader.load_one({**current, **values})
         problems = [self._problem(p.path, p.code, p.message) for p in errors if p.path in values]
@@ -361,9 +345,14 @@ class Planner:
                 seen[value] = plan.row
         wanted = sorted(seen, key=str)
         taken = {}
+        before = self.dedup.before
         for i in range(0, len(wanted), LOOKUP):
             stmt = select(self.table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))
             for record_id, value in conn.execute(stmt):
+                if record_id not in before:
+                    taken[value] = record_id
+        for value in seen:
+            for record_id in self.dedup.holding(name, value):
                 taken[value] = record_id
         for plan in plans:
             value = plan.data.get(name) if plan.action != "refuse" else None

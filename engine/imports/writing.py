@@ -1,10 +1,23 @@
 """The real run: the plan written chunk by chunk through the record service's batch path
 (`create_many`, audit and outbox rows included) with the chunk's updates and its
 checkpoint in the same transaction. A resumed run skips the chunks with a checkpoint and
-plans the others against the records as they are then: no row twice, none lost."""
+plans the others against the records as they are then: no row twice, none lost.
+
+A chunk's checkpoint keeps the rows it created (`rows`, with their `ids`) and the old
+values of the fields its updates changed (`before`): a resumed run compares its later
+rows with those as the uninterrupted run would. A checkpoint without `rows` (written
+before Loom kept them) leaves its records to be compared as stored records: a later
+row's match names the record, not the row.
+
+Lock order (PostgreSQL): a chunk first locks the stored records it updates, in id
+order, then the duplicate checks' key locks (sorted, `engine.dedup.locks`), then writes —
+as a single update takes its record's row before its keys — so two imports updating the
+same records wait for each other instead of deadlocking."""
 from __future__ import annotations
 
 import re
+
+from sqlalchemy import select
 
 from engine.background import NoProgress
 from engine.errors import Conflict, Forbidden, LoomError, NotFound, ValidationFailed
@@ -12,6 +25,7 @@ from engine.imports import runs
 from engine.records.pinning import held
 
 INDEXED = re.compile(r"/([0-9]+)/(.*)")
+LOOKUP = 500  # ids per row-locking SELECT
 
 
 def write_all(service, planner, run_id: int, progress=None) -> dict:
@@ -20,12 +34,16 @@ def write_all(service, planner, run_id: int, progress=None) -> dict:
     rows = len(planner)
     size = planner.options.chunk_size
     done = runs.committed(service.storage, run_id)
-    for outcome in done.values():
-        planner.dedup.ours.update(outcome["ids"])
     if done:
+        full = [done[chunk] for chunk in sorted(done) if "rows" in done[chunk]]  # the shape keeping rows
+        before = {}
+        for outcome in full:
+            planner.dedup.ours.update(outcome["ids"])
+            for record_id, values in outcome.get("before", {}).items():  # the earliest chunk's value wins
+                before[int(record_id)] = {**values, **before.get(int(record_id), {})}
         with service.storage.connect() as conn:
-            planner.dedup.resume(conn, [r for o in done.values() for r in o.get("rows", [])],
-                                 [i for o in done.values() if "rows" in o for i in o["ids"]])
+            planner.dedup.resume(conn, [r for o in full for r in o["rows"]], [i for o in full for i in o["ids"]],
+                                 before)
     progress.total(rows)
     for chunk, start in enumerate(range(0, rows, size)):
         stop = min(rows, start + size)
@@ -61,15 +79,18 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
                     except (Forbidden, NotFound) as exc:  # a record the importer may read but not edit
                         planner._refuse(plan, planner.options.key or "id", exc.code, exc.message)
             outcome.update({k: v for k, v in _outcome(plans).items() if k not in ("ids", "rows")})
+            outcome["before"] = _before(planner, plans)
             runs.checkpoint(conn, service.storage.schema, run_id, chunk, outcome)
         try:
             if creates:
-                # the plan applied the duplicate rules already: to the records there were before the run
-                # and to the file's own rows (whose records the batch's check leaves out)
+                # the plan applied the duplicate rules already: to the records as they were before the run
+                # and to the file's own rows (records the batch's check leaves out)
                 service.create_many(entity, [p.data for p in creates], allow_duplicates=True, within=within,
-                                    exclude_ids=planner.dedup.ours)
+                                    exclude_ids=planner.dedup.ours | set(planner.dedup.before),
+                                    before=lambda conn: _lock_updated(conn, planner, plans))
             else:
                 with held(service.storage, service.metadata.version) as conn:
+                    _lock_updated(conn, planner, plans)
                     within(conn)
             planner.dedup.ours.update(outcome["ids"])
             return outcome
@@ -79,6 +100,26 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
             if not _refuse_failing(exc, creates, planner):
                 raise
     raise LoomError(f"chunk {chunk + 1} of the import keeps being refused", code="import_chunk_refused")
+
+
+def _lock_updated(conn, planner, plans) -> None:
+    """Lock the records the chunk updates that exist already, in id order (PostgreSQL; on
+    SQLite the write transaction holds the database's lock)."""
+    if conn.dialect.name != "postgresql":
+        return
+    ids = sorted({p.record_id if p.of_row is None else planner.dedup.ids.get(p.of_row)
+                  for p in plans if p.action == "update"} - {None})
+    table = planner.table
+    for i in range(0, len(ids), LOOKUP):
+        conn.execute(select(table.c.id).where(table.c.id.in_(ids[i:i + LOOKUP])).order_by(table.c.id)
+                     .with_for_update())
+
+
+def _before(planner, plans) -> dict:
+    """{id: {field: its value before the run}} of the stored records the chunk updates."""
+    before = planner.dedup.before
+    return {str(p.record_id): {k: before[p.record_id][k] for k in p.data} for p in plans
+            if p.action == "update" and p.of_row is None and p.record_id in before}
 
 
 def _refuse_failing(exc, creates, planner) -> bool:

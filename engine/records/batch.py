@@ -21,14 +21,15 @@ class BatchWrites:
     """`create_many`, for `RecordService`."""
 
     @one_version
-    def create_many(self, entity_name, items, allow_duplicates=False, within=None, exclude_ids=()):
+    def create_many(self, entity_name, items, allow_duplicates=False, within=None, exclude_ids=(), before=None):
         """Validate every item first; write all of them in one transaction, or none.
         Returns the new ids in the order of `items`. A blocking duplicate rule refuses
         the items it matches, stored records or earlier items of the batch
         (`allow_duplicates` overrides an overridable one; records in `exclude_ids` are
         not compared: an import's own, which its plan compared as rows of its file).
         `within(conn, ids)`, when given, is the caller's last step in that transaction
-        (an import's updates and checkpoint)."""
+        (an import's updates and checkpoint), `before(conn)` its first (an import locks the
+        records it updates, before the duplicate checks' key locks)."""
         entity, table, shape = self._entity(entity_name)
         self.permissions.require(entity, "create")
         self.permissions.require(entity, "import")
@@ -61,6 +62,8 @@ class BatchWrites:
         wants_events = self.hooks.wants_record_events
         try:
             with self._write() as conn:
+                if before is not None:
+                    before(conn)
                 check_references(conn, self.metadata, entity, loaded, self.sharing, indexed=True,
                                  details=details)
                 check_batch(self, conn, entity, loaded, allow_duplicates, exclude_ids)

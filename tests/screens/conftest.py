@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -90,8 +90,11 @@ class Site:
         return f"{self.url}/t/{self.tenant}/{path.lstrip('/')}"
 
 
-def build_site(backend, folder) -> tuple[Site, LiveServer, object]:
+def build_site(backend, folder, extra=None) -> tuple[Site, LiveServer, object]:
+    """The demo tenant served; `extra` adds LOOM_* settings."""
     settings = make_settings(backend, folder)
+    if extra:
+        settings = replace(settings, extra={**settings.extra, **extra})
     install = Install(settings, Plugins())
     install.registry.create("demo", "Demo company")
     PackService(install).install("demo", "retail_loyalty", demo=True)
