@@ -87,8 +87,8 @@ def fill(session, count: int, due: int, now: datetime) -> None:
                  "status": "running"} for n in range(first, min(first + CHUNK, count))]
         with session.storage.begin() as conn:
             conn.execute(timers.insert(), rows)
-    with session.storage.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+    with session.storage.begin() as conn:  # this table only: a whole database's ANALYZE locks every table
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(timers)}")
 
 
 def rearm(session) -> None:

@@ -13,65 +13,31 @@ normalisation.  ``matches`` searches (use ``^...$`` to anchor).  Pass the entity
 without it, types are inferred from the values (numbers with numeric text compare
 as numbers, two ISO date/times compare as moments, decimal texts compare
 numerically only when ordered, lists compare as multisets).
+
+Every caller takes the language from this module.  Checking is here; evaluating and
+explaining are one interpreter (``metadata.conditions_compiled``: a condition compiled
+once into closures, kept per condition object and typing); the terms both read
+(operators, system columns, emptiness) are ``metadata.condition_terms``.
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
 from typing import Mapping
 
-from .comparison import MOMENTS, NUMERIC, as_moment, as_number, compare, equal
+from .condition_terms import (COMBINATORS, EMPTY_PASSES, LEAF_KEYS, MAX_DEPTH, NO_VALUE_OPS, OPS, OPS_BY_TYPE,
+                              SYSTEM_FIELD_TYPES, condition_field, is_empty, ops_for, system_field)
+from .conditions_compiled import compile_condition, compile_leaf, compiled, leaf_holds
 from .errors import Problem, pointer
 from .fieldtypes import STRING_TYPES, parse_date, show, value_problem
 from .model import SYSTEM_COLUMNS, Field
-from .regex import compile_pattern, pattern_problem
+from .regex import pattern_problem
 
-OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches", "exists", "not_exists")
-COMBINATORS = ("all", "any", "not")
-LEAF_KEYS = ("field", "op", "value")
-NO_VALUE_OPS = ("exists", "not_exists")
-MAX_DEPTH = 32
-SYSTEM_FIELD_TYPES = {"id": "integer", "created_at": "datetime", "updated_at": "datetime",
-                      "created_by": "integer", "updated_by": "integer", "owner_id": "integer",
-                      "version": "integer"}
-assert tuple(SYSTEM_FIELD_TYPES) == SYSTEM_COLUMNS
+__all__ = ["COMBINATORS", "EMPTY_PASSES", "LEAF_KEYS", "MAX_DEPTH", "NO_VALUE_OPS", "OPS", "OPS_BY_TYPE",
+           "SYSTEM_FIELD_TYPES", "check_condition", "compile_condition", "compile_leaf", "condition_field",
+           "evaluate_condition", "explain_condition", "is_empty", "leaf_holds", "ops_for", "system_field"]
 
-_EQUALITY = ("eq", "ne", "in", "not_in", "exists", "not_exists")
-_ORDERING = ("gt", "gte", "lt", "lte")
-# Which operators apply to each built-in base type.
-OPS_BY_TYPE: dict[str, frozenset] = {
-    **{t: frozenset(_EQUALITY + ("contains", "matches")) for t in STRING_TYPES},
-    **{t: frozenset(_EQUALITY + _ORDERING) for t in NUMERIC + MOMENTS},
-    "boolean": frozenset(_EQUALITY), "choice": frozenset(_EQUALITY), "reference": frozenset(_EQUALITY),
-    "multi_choice": frozenset(("eq", "ne", "contains", "exists", "not_exists")),
-    "json": frozenset(("eq", "ne", "exists", "not_exists")),
-}
 _EXAMPLE = '{"field": "priority", "op": "eq", "value": "high"} or {"all": [...]}'
-
-
-def system_field(name: str) -> Field | None:
-    """The system column ``name`` as a Field (for typing conditions), or None."""
-    base = SYSTEM_FIELD_TYPES.get(name)
-    return Field(name=name, type=base, label={"en": name}, base_type=base) if base else None
-
-
-def condition_field(entity, name: str) -> Field | None:
-    """The field a condition may name: a system column or one of ``entity``'s fields.
-
-    ``entity`` is an Entity, or a ``{field: base type}`` mapping (fields typed by their
-    base type alone: no options, ranges or patterns)."""
-    if isinstance(entity, Mapping):
-        base = entity.get(name)
-        typed = Field(name=name, type=base, label={"en": name}, base_type=base) if isinstance(base, str) else None
-        return system_field(name) or typed
-    return system_field(name) or (entity.field(name) if entity is not None else None)
-
-
-def ops_for(base_type: str) -> tuple[str, ...]:
-    """The operators that apply to a base type, in OPS order (all of them when unknown)."""
-    allowed = OPS_BY_TYPE.get(base_type, frozenset(OPS))
-    return tuple(op for op in OPS if op in allowed)
 
 
 # --- checking ---------------------------------------------------------------------
@@ -211,11 +177,14 @@ def evaluate_condition(condition, record: Mapping, entity=None) -> bool:
     """Whether ``record`` (a JSON-form dict) satisfies ``condition``.
 
     ``entity`` (an Entity, or a ``{field: base type}`` mapping) types the comparisons.
+    The condition is compiled once for that condition object and ``entity``
+    (``metadata.conditions_compiled``), so asking about many records costs one walk.
 
     Never raises for a condition ``check_condition`` accepts; raises ``ValueError``
-    for a structurally malformed one (not an object, unknown operator, no field).
+    for a structurally malformed one (not an object, unknown operator, no field),
+    wherever the malformed part sits.
     """
-    return _evaluate(condition, record, _typer(entity), None, "", 0)
+    return compiled(condition, entity).holds(record)
 
 
 def explain_condition(condition, record: Mapping, entity=None) -> list[dict]:
@@ -224,108 +193,7 @@ def explain_condition(condition, record: Mapping, entity=None) -> list[dict]:
     Each entry: ``path`` (JSON Pointer of the leaf inside the condition, "" for a
     lone leaf), ``field``, ``op``, ``value`` (absent for exists / not_exists),
     ``actual`` (None when the record lacks the field) and ``passed`` (the leaf's own
-    verdict, before any enclosing ``not``).  All leaves are evaluated, none skipped.
+    verdict, before any enclosing ``not``).  All leaves are evaluated, none skipped,
+    each by the closure ``evaluate_condition`` runs for it.
     """
-    leaves: list[dict] = []
-    _evaluate(condition, record, _typer(entity), leaves, "", 0)
-    return leaves
-
-
-def _typer(entity):
-    """The base type of a field name, from an entity or a ``{name: base type}`` mapping."""
-    if isinstance(entity, Mapping):
-        return lambda name: entity.get(name) or SYSTEM_FIELD_TYPES.get(name)
-
-    def base_of(name: str) -> str | None:
-        field = condition_field(entity, name)
-        return (field.base_type or None) if field is not None else None
-    return base_of
-
-
-def _malformed(path: str, why: str) -> ValueError:
-    return ValueError(f"malformed condition at {path or '/'}: {why}")
-
-
-def _evaluate(cond, record, base_of, leaves, path: str, depth: int) -> bool:
-    if not isinstance(cond, dict):
-        raise _malformed(path, f"expected an object, got {show(cond)}")
-    if depth >= MAX_DEPTH:
-        raise _malformed(path, f"nested more than {MAX_DEPTH} levels deep")
-    key = next((k for k in COMBINATORS if k in cond), None)
-    if key == "not":
-        return not _evaluate(cond["not"], record, base_of, leaves, f"{path}/not", depth + 1)
-    if key is not None:
-        items = cond[key]
-        if not isinstance(items, list):
-            raise _malformed(f"{path}/{key}", f"expected a list, got {show(items)}")
-        verdicts = (_evaluate(c, record, base_of, leaves, f"{path}/{key}/{k}", depth + 1) for k, c in enumerate(items))
-        if leaves is not None:
-            verdicts = list(verdicts)  # explain every leaf: no short-circuit
-        return all(verdicts) if key == "all" else any(verdicts)
-    name, op = cond.get("field"), cond.get("op")
-    if not isinstance(name, str):
-        raise _malformed(f"{path}/field", f"expected a field name, got {show(name)}")
-    if op not in OPS:
-        raise _malformed(f"{path}/op", f"unknown operator {show(op)}")
-    actual = record.get(name) if isinstance(record, Mapping) else None
-    value = cond.get("value")
-    passed = _test(op, actual, value, base_of(name))
-    if leaves is not None:
-        entry = {"path": path, "field": name, "op": op}
-        if "value" in cond:
-            entry["value"] = copy.deepcopy(value)
-        entry.update(actual=copy.deepcopy(actual), passed=passed)
-        leaves.append(entry)
-    return passed
-
-
-EMPTY_PASSES = frozenset(("ne", "not_in", "not_exists"))  # the operators an empty value passes
-
-
-def is_empty(value) -> bool:
-    """Whether a record value counts as empty: missing, null, "" or []."""
-    return value is None or value == "" or value == []
-
-
-def fits(value, base: str | None) -> bool:
-    """Whether a non-empty record value is of its field's base type; one that is not (text
-    in a number field of an unvalidated event, say) compares as empty."""
-    if base in NUMERIC or base == "reference":
-        return as_number(value) is not None
-    if base in MOMENTS:
-        return as_moment(value) is not None
-    if base == "boolean":
-        return isinstance(value, bool)
-    if base in STRING_TYPES or base == "choice":
-        return isinstance(value, str)
-    return True
-
-
-def leaf_holds(op: str, actual, value, base: str | None) -> bool:
-    """``evaluate_condition``'s verdict on one checked leaf for a record's value ``actual``
-    of a field of base type ``base`` (None: inferred), for the rules engine's leaves."""
-    return bool(_test(op, actual, value, base))
-
-
-def _test(op: str, actual, value, base: str | None) -> bool:
-    if is_empty(actual) or not fits(actual, base):
-        return op in EMPTY_PASSES
-    if op in ("exists", "not_exists"):
-        return op == "exists"
-    if op in ("eq", "ne"):
-        return equal(actual, value, base) is (op == "eq")
-    if op in ("in", "not_in"):
-        if not isinstance(value, list):
-            return False
-        return any(equal(actual, v, base) for v in value) is (op == "in")
-    if op == "contains":
-        if isinstance(actual, str):
-            return isinstance(value, str) and value in actual
-        return isinstance(actual, list) and any(equal(item, value, None) for item in actual)
-    if op == "matches":
-        return (isinstance(actual, str) and isinstance(value, str) and pattern_problem(value) is None
-                and compile_pattern(value).search(actual))
-    order = compare(actual, value, base)
-    if order is None:
-        return False
-    return {"gt": order > 0, "gte": order >= 0, "lt": order < 0, "lte": order <= 0}[op]
+    return compiled(condition, entity).explain(record)

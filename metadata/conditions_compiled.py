@@ -1,43 +1,112 @@
-"""A condition compiled once into a Python closure: metadata.conditions' own verdict,
-without walking the condition's tree for every record.
+"""The one interpreter of the condition language: a condition compiled once into Python
+closures, and evaluated and explained by them.
 
-``compile_condition(condition, entity)`` returns ``test(record) -> bool`` with
-``test(record) == evaluate_condition(condition, record, entity)`` for every record.
-It is the interpreter's output, not a second semantics: each leaf is decided by
-metadata.conditions' ``_test``, and only where a leaf's field type and comparison
-value make the answer plain does it precompute what ``_test`` would recompute for
-every record (the comparison value parsed as a number or a moment, the pattern
-compiled, the membership set) — the same parsers (metadata.comparison) on the same
-branches.  Anything else (unknown types, multi_choice, references, odd comparison
-values) runs ``_test`` itself.  tests/metadata/test_metadata_conditions_compiled.py
-holds the two to the same answer on generated conditions and records.
+``compile_condition(condition, entity)`` returns ``test(record) -> bool``;
+``compiled(condition, entity)`` returns the same closures with each leaf's own closure
+beside them, in document order (``Compiled.holds`` and ``Compiled.explain``: what
+``metadata.conditions``' ``evaluate_condition`` and ``explain_condition`` answer), kept
+per condition object and typing so that a condition asked about many records is
+compiled once.
 
-Unlike ``evaluate_condition``, which raises only when it reaches a malformed part,
-compiling raises ``ValueError`` at once for any structurally malformed condition.
+A leaf means what ``leaf_holds`` says (the truth table of docs/metadata.md over
+``metadata.comparison``).  Where a leaf's field type and comparison value make the
+answer plain, its closure precomputes what ``leaf_holds`` would recompute for every
+record (the comparison value parsed as a number or a moment, the pattern compiled, the
+membership set) — the same parsers on the same branches; anything else (unknown types,
+multi_choice, references, odd comparison values) runs ``leaf_holds``' own test.
+tests/metadata/test_metadata_conditions_compiled.py holds every closure to
+``leaf_holds`` and every condition's verdict to its leaves' verdicts combined.
+
+Compiling raises ``ValueError`` at once for a structurally malformed condition (not an
+object, a combinator without a list, a leaf without a field name or with an unknown
+operator, nesting deeper than ``MAX_DEPTH``), whether or not a record would reach the
+malformed part.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from .comparison import MOMENTS, NUMERIC, as_moment, as_number
-from .conditions import COMBINATORS, EMPTY_PASSES, MAX_DEPTH, OPS, _malformed, _test, _typer
+from .comparison import MOMENTS, NUMERIC, as_moment, as_number, compare, equal
+from .condition_terms import COMBINATORS, EMPTY_PASSES, MAX_DEPTH, OPS, field_typer, fits, is_empty
 from .fieldtypes import STRING_TYPES, show
 from .regex import compile_pattern, pattern_problem
 
 Test = Callable[[Mapping], bool]
 _ORDER = {"gt": lambda o: o > 0, "gte": lambda o: o >= 0, "lt": lambda o: o < 0, "lte": lambda o: o <= 0}
 _TEXTS = frozenset(STRING_TYPES) | {"choice"}
+_KEPT = 4096  # compiled conditions kept (the oldest is dropped first)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One leaf of a compiled condition."""
+
+    path: str            # JSON Pointer of the leaf inside the condition ("" for a lone leaf)
+    field: str
+    op: str
+    source: dict         # the leaf as written (its "value", when it has one)
+    test: Test           # the very closure the whole condition's test calls
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A condition compiled: its test over a record and its leaves in document order."""
+
+    test: Test           # over a Mapping
+    leaves: tuple
+
+    def holds(self, record) -> bool:
+        """Whether ``record`` (a JSON-form dict; anything else has every field empty) satisfies it."""
+        return self.test(record if type(record) is dict or isinstance(record, Mapping) else {})
+
+    def explain(self, record) -> list[dict]:
+        """Every leaf, in document order, with what ``record`` held and the leaf's own verdict
+        (see ``metadata.conditions.explain_condition``); every leaf is tested."""
+        record = record if isinstance(record, Mapping) else {}
+        out = []
+        for leaf in self.leaves:
+            entry = {"path": leaf.path, "field": leaf.field, "op": leaf.op}
+            if "value" in leaf.source:
+                entry["value"] = copy.deepcopy(leaf.source["value"])
+            entry.update(actual=copy.deepcopy(record.get(leaf.field)), passed=leaf.test(record))
+            out.append(entry)
+        return out
 
 
 def compile_condition(condition, entity=None) -> Test:
     """``test(record)``: whether ``record`` (a JSON-form dict) satisfies ``condition``,
-    exactly as ``evaluate_condition(condition, record, entity)`` says."""
-    test = _compile(condition, _typer(entity), "", 0)
+    comparing by the field types of ``entity`` (an Entity, a ``{field: base type}``
+    mapping, or None: types inferred from the values)."""
+    test = _compiled(condition, entity).test
 
     def holds(record) -> bool:
         return test(record if type(record) is dict or isinstance(record, Mapping) else {})
     return holds
+
+
+_kept: dict = {}
+_keeping = threading.Lock()
+
+
+def compiled(condition, entity=None) -> Compiled:
+    """``condition`` compiled for ``entity``, kept for that very condition object and
+    typing object (held while kept, so neither identity is reused).  A condition from
+    published metadata is never changed in place (a changed one is a new object); a
+    caller that edits a condition dict in place must compile it afresh
+    (``compile_condition``)."""
+    found = _kept.get((id(condition), id(entity)))
+    if found is not None and found[0] is condition and found[1] is entity:
+        return found[2]
+    result = _compiled(condition, entity)
+    with _keeping:
+        if len(_kept) >= _KEPT:
+            del _kept[next(iter(_kept))]
+        _kept[(id(condition), id(entity))] = (condition, entity, result)
+    return result
 
 
 def compile_leaf(name: str, op: str, value, base: str | None) -> Test:
@@ -46,20 +115,36 @@ def compile_leaf(name: str, op: str, value, base: str | None) -> Test:
     return _leaf(name, op, value, base)
 
 
-def _compile(cond, base_of, path: str, depth: int) -> Test:
+def leaf_holds(op: str, actual, value, base: str | None) -> bool:
+    """The verdict of one checked leaf for a record's value ``actual`` of a field of base
+    type ``base`` (None: inferred): what every compiled leaf answers."""
+    return bool(_test(op, actual, value, base))
+
+
+def _malformed(path: str, why: str) -> ValueError:
+    return ValueError(f"malformed condition at {path or '/'}: {why}")
+
+
+def _compiled(condition, entity) -> Compiled:
+    leaves: list[Leaf] = []
+    test = _compile(condition, field_typer(entity), "", 0, leaves)
+    return Compiled(test, tuple(leaves))
+
+
+def _compile(cond, base_of, path: str, depth: int, leaves: list) -> Test:
     if not isinstance(cond, dict):
         raise _malformed(path, f"expected an object, got {show(cond)}")
     if depth >= MAX_DEPTH:
         raise _malformed(path, f"nested more than {MAX_DEPTH} levels deep")
     key = next((k for k in COMBINATORS if k in cond), None)
     if key == "not":
-        inner = _compile(cond["not"], base_of, f"{path}/not", depth + 1)
+        inner = _compile(cond["not"], base_of, f"{path}/not", depth + 1, leaves)
         return lambda record: not inner(record)
     if key is not None:
         items = cond[key]
         if not isinstance(items, list):
             raise _malformed(f"{path}/{key}", f"expected a list, got {show(items)}")
-        tests = tuple(_compile(c, base_of, f"{path}/{key}/{k}", depth + 1) for k, c in enumerate(items))
+        tests = tuple(_compile(c, base_of, f"{path}/{key}/{k}", depth + 1, leaves) for k, c in enumerate(items))
         if len(tests) == 1:
             return tests[0]
         if len(tests) == 2:
@@ -75,7 +160,9 @@ def _compile(cond, base_of, path: str, depth: int) -> Test:
         raise _malformed(f"{path}/field", f"expected a field name, got {show(name)}")
     if op not in OPS:
         raise _malformed(f"{path}/op", f"unknown operator {show(op)}")
-    return _leaf(name, op, cond.get("value"), base_of(name))
+    test = _leaf(name, op, cond.get("value"), base_of(name))
+    leaves.append(Leaf(path, name, op, cond, test))
+    return test
 
 
 def _leaf(name: str, op: str, value, base: str | None) -> Test:
@@ -177,3 +264,28 @@ def _texts(op: str, value) -> Callable | None:
     if op == "not_exists":
         return lambda actual: not isinstance(actual, str) or actual == ""
     return None  # ordering: _test's compare decides (never true for text)
+
+
+def _test(op: str, actual, value, base: str | None) -> bool:
+    """A leaf's verdict computed from scratch: the operators' meaning."""
+    if is_empty(actual) or not fits(actual, base):
+        return op in EMPTY_PASSES
+    if op in ("exists", "not_exists"):
+        return op == "exists"
+    if op in ("eq", "ne"):
+        return equal(actual, value, base) is (op == "eq")
+    if op in ("in", "not_in"):
+        if not isinstance(value, list):
+            return False
+        return any(equal(actual, v, base) for v in value) is (op == "in")
+    if op == "contains":
+        if isinstance(actual, str):
+            return isinstance(value, str) and value in actual
+        return isinstance(actual, list) and any(equal(item, value, None) for item in actual)
+    if op == "matches":
+        return (isinstance(actual, str) and isinstance(value, str) and pattern_problem(value) is None
+                and compile_pattern(value).search(actual))
+    order = compare(actual, value, base)
+    if order is None:
+        return False
+    return {"gt": order > 0, "gte": order >= 0, "lt": order < 0, "lte": order <= 0}[op]

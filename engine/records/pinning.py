@@ -11,8 +11,9 @@ if the version moves again.
 Writes. On SQLite a write transaction holds the database's write lock from its first
 statement, so no migration commits before it ends. On PostgreSQL the transaction
 takes the tenant's version lock in shared mode and then reads the version, in the round
-trip of its BEGIN (`held`: the driver, in autocommit, does not send a BEGIN of its own;
-the transaction is ours until COMMIT or ROLLBACK); a migration takes the lock exclusively
+trip of its BEGIN (`held` sends the three through libpq, psycopg's documented low-level
+connection: the driver then finds its transaction open and sends no BEGIN of its own,
+and commits or rolls back that transaction as its own); a migration takes the lock exclusively
 (`exclude_writers`) before anything else, so it waits for the writes in flight, and
 writes that begin during it wait for it and then read its version. The record service's
 writes send their COMMIT with their last rows (`bulk_rows.insert_all(commit=True)`).
@@ -28,6 +29,8 @@ import functools
 import zlib
 from contextlib import contextmanager
 
+from psycopg import pq
+from psycopg.errors import error_from_result
 from sqlalchemy import literal_column
 from sqlalchemy.exc import DBAPIError
 
@@ -59,12 +62,25 @@ def held(storage, version: int):
             yield conn
         return
     with storage.engine.connect() as conn:
-        conn = conn.execution_options(loom_write=True, isolation_level="AUTOCOMMIT", **{COMMITS_EARLY: True})
-        with conn.begin():  # the driver sends COMMIT or ROLLBACK, and no BEGIN
-            # BEGIN, the lock, then the version in a snapshot of its own: one round trip
-            _check(_read(conn, f"BEGIN; SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, "
-                               f"{_tenant_key(storage.schema)}); {_version_sql(storage.schema)}", skip=2), version)
+        conn = conn.execution_options(loom_write=True, **{COMMITS_EARLY: True})
+        with conn.begin():  # the driver sends COMMIT or ROLLBACK, and no BEGIN (see _begin_holding)
+            _check(_begin_holding(conn, storage.schema), version)
             yield conn
+
+
+def _begin_holding(conn, schema: str | None) -> int:
+    """PostgreSQL: BEGIN, the version lock in shared mode, then the version read in a
+    snapshot of its own — one round trip, sent as one query through libpq (the driver's
+    `pgconn`), past psycopg's own handling of the connection, which would send a BEGIN
+    first (a round trip of its own) or, switched to autocommit and back for this, cost a
+    write more Python than the query. Returns the version."""
+    sql = (f"BEGIN; SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, {_tenant_key(schema)}); "
+           f"{_version_sql(schema)}")
+    result = conn.connection.driver_connection.pgconn.exec_(sql.encode())
+    if result.status != pq.ExecStatus.TUPLES_OK:  # as SQLAlchemy would raise it
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        raise DBAPIError.instance(sql, None, error_from_result(result), dbapi_error, dialect=conn.dialect)
+    return int(result.get_value(0, 0))
 
 
 def hold_version(conn, schema: str | None) -> None:
@@ -104,15 +120,12 @@ def current(conn, schema: str | None) -> int:
     return _read(conn, _version_sql(schema))
 
 
-def _read(conn, sql: str, skip: int = 0) -> int:
-    """One number (the result of the last of `sql`'s statements after `skip` others) through
-    the driver's cursor, in the connection's transaction: this runs in every record
-    operation, and skipping SQLAlchemy's statement handling halves its cost."""
+def _read(conn, sql: str) -> int:
+    """One number through the driver's cursor, in the connection's transaction: this runs
+    in every record operation, and skipping SQLAlchemy's statement handling halves its cost."""
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql)
-        for _ in range(skip):
-            cursor.nextset()
         return cursor.fetchone()[0]
     finally:
         cursor.close()

@@ -10,12 +10,15 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from engine.install import Install
-from engine.records.pinning import MetadataChanged
+from engine.records.pinning import MetadataChanged, exclude_writers, held
+from engine.systables import loom_table
 from engine.records.service import RecordService
 from tests.conftest import crm_document, token_for
 
@@ -285,3 +288,43 @@ def test_loom_serve_answers_no_500_while_metadata_changes(settings, server):
     for record_id, name in created:
         status, record, _ = call(port, "GET", f"/records/contact/{record_id}", member)
         assert status == 200 and record["full_name"] == name and record["hot"] is not None, record
+
+
+# -- the write's transaction ---------------------------------------------------------------------
+
+def _no_write_holds_the_version(storage) -> bool:
+    """A migration could take the version lock now (on PostgreSQL: within 5 s, else an error)."""
+    with storage.migration() as conn:
+        if storage.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+        exclude_writers(conn, storage.schema)
+    return True
+
+
+def test_a_write_transaction_holds_the_version_and_commits_or_rolls_back_whole(install, tenant):
+    """A write's first round trip begins it, takes the version lock in shared mode and reads the
+    version; what it wrote commits with it or rolls back with it (an error, a moved version), the
+    lock goes with it, and the connection serves the next write."""
+    session, _, _ = tenant
+    storage, version = session.storage, session.metadata().version
+    timers = loom_table(storage.schema, "loom_sla_timers")
+    now = datetime.now(timezone.utc)
+    row = {"entity": "contact", "record_id": 1, "state": "new", "started_at": now,
+           "due_at": now, "status": "running"}
+
+    with pytest.raises(RuntimeError):
+        with held(storage, version) as conn:
+            if storage.dialect == "postgresql":
+                assert conn.exec_driver_sql("SELECT mode FROM pg_locks WHERE locktype = 'advisory' "
+                                            "AND pid = pg_backend_pid()").scalars().all() == ["ShareLock"]
+            conn.execute(timers.insert().values({**row, "timer": "refused"}))
+            raise RuntimeError("a hook refused the write")
+    with pytest.raises(MetadataChanged):
+        with held(storage, version + 1) as conn:
+            conn.execute(timers.insert().values({**row, "timer": "stale"}))
+    assert _no_write_holds_the_version(storage)
+    with held(storage, version) as conn:
+        conn.execute(timers.insert().values({**row, "timer": "kept"}))
+    assert _no_write_holds_the_version(storage)
+    with storage.connect() as conn:
+        assert conn.execute(select(timers.c.timer)).scalars().all() == ["kept"]

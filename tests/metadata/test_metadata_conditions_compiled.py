@@ -1,4 +1,5 @@
-"""compile_condition: a condition compiled once gives evaluate_condition's verdict on every record."""
+"""compile_condition: a condition compiled once gives evaluate_condition's verdict on every record,
+and evaluate_condition / explain_condition are those compiled closures."""
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -7,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metadata.conditions import OPS, evaluate_condition, leaf_holds
-from metadata.conditions_compiled import compile_condition, compile_leaf
+from metadata.condition_terms import field_typer
+from metadata.conditions import OPS, evaluate_condition, explain_condition, leaf_holds
+from metadata.conditions_compiled import compile_condition, compile_leaf, compiled
 from tests.metadata.test_metadata_conditions import (DEAL, FIELDS, SETTINGS, conditions, json_values, leaf,
                                                      records, stored_values)
 
@@ -139,3 +141,63 @@ def test_a_record_that_is_not_an_object_has_every_field_empty():
 def test_compiling_a_malformed_condition_raises_value_error_at_once(condition):
     with pytest.raises(ValueError, match="malformed condition"):
         compile_condition(condition, DEAL)
+
+
+# --- one interpreter: evaluate and explain are the compiled closures ---------------------
+
+
+def walked(condition, record, base_of):
+    """A condition's verdict by a plain walk of its tree, each leaf by leaf_holds."""
+    if "not" in condition:
+        return not walked(condition["not"], record, base_of)
+    for key, combine in (("all", all), ("any", any)):
+        if key in condition:
+            return combine([walked(c, record, base_of) for c in condition[key]])
+    return leaf_holds(condition["op"], record.get(condition["field"]), condition.get("value"),
+                      base_of(condition["field"]))
+
+
+@SETTINGS
+@given(condition_and_records())
+def test_evaluate_and_explain_agree_with_a_plain_walk_of_leaf_holds(case):
+    condition, stored = case
+    for entity in ENTITIES:
+        base_of = field_typer(entity)
+        for record in stored:
+            assert evaluate_condition(condition, record, entity) is walked(condition, record, base_of)
+            assert [entry["passed"] for entry in explain_condition(condition, record, entity)] == [
+                leaf_holds(entry["op"], record.get(entry["field"]), entry.get("value"), base_of(entry["field"]))
+                for entry in explain_condition(condition, record, entity)]
+
+
+def test_a_condition_is_compiled_once_per_condition_object_and_typing():
+    condition = leaf("score", "eq", "12.5")
+    assert compiled(condition, DEAL) is compiled(condition, DEAL)
+    assert compiled(condition, DEAL) is not compiled(condition, None)
+    assert evaluate_condition(condition, {"score": "12.50"}, DEAL) is True
+    assert evaluate_condition(condition, {"score": "12.50"}) is False       # inferred: two texts
+    twin = leaf("score", "eq", "12.5")                                        # equal, another object
+    assert compiled(twin, DEAL) is not compiled(condition, DEAL)
+    assert evaluate_condition(leaf("score", "eq", "99"), {"score": "12.50"}, DEAL) is False
+
+
+def test_answers_stay_right_past_the_number_of_compiled_conditions_kept():
+    first = leaf("age", "gt", 18)
+    assert evaluate_condition(first, {"age": 20}, DEAL) is True
+    others = [leaf("age", "gt", n) for n in range(5000)]
+    assert [evaluate_condition(c, {"age": 100}, DEAL) for c in others] == [n < 100 for n in range(5000)]
+    assert evaluate_condition(first, {"age": 20}, DEAL) is True
+    assert evaluate_condition(first, {"age": 10}, DEAL) is False
+
+
+@pytest.mark.parametrize("condition", [
+    {"any": [leaf("tier", "eq", "gold"), {"field": "tier"}]},
+    {"all": [leaf("tier", "eq", "silver"), {"field": "tier", "op": "like", "value": 1}]},
+    {"any": [leaf("tier", "eq", "gold"), {"not": "x"}]},
+])
+def test_evaluating_raises_for_a_malformed_part_even_where_no_record_would_reach_it(condition):
+    for record in ({"tier": "gold"}, {"tier": "silver"}):
+        with pytest.raises(ValueError, match="malformed condition"):
+            evaluate_condition(condition, record, DEAL)
+        with pytest.raises(ValueError, match="malformed condition"):
+            explain_condition(condition, record, DEAL)

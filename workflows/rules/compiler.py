@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from metadata.conditions_compiled import compile_condition, compile_leaf
+from metadata.conditions import compile_condition, compile_leaf
 
 from .checks import analyze, check_ruleset
 from .conditions import base_types, is_leaf, normalize, normalizer, to_dnf
@@ -53,7 +53,7 @@ class Rule:
     from_: tuple | None
     condition: dict | None          # with values normalised to the field's kind
     written: dict | None            # the condition as written: what metadata.conditions decides
-    holds: object                   # written, compiled by metadata.conditions_compiled (None: no condition)
+    holds: object                   # written, compiled by metadata.conditions (None: no condition)
     actions: tuple
     message: dict | None
     correlate: dict | None          # {"by", "count", "within": timedelta, "text"}
