@@ -42,7 +42,7 @@ class Migrator:
     def run(self, changes) -> None:
         added = [c.entity for c in changes if c.kind == "add_entity"]
         dropped = [c.entity for c in changes if c.kind == "drop_entity"]
-        self.add_autoincrement([n for n in self.old_tables if n not in dropped])
+        rebuilt = self.add_autoincrement([n for n in self.old_tables if n not in dropped])
         self.create_entities(added)
         per_entity = defaultdict(list)
         for change in changes:
@@ -52,14 +52,19 @@ class Migrator:
             self.alter_entity(name, entity_changes)
         self.drop_entities(dropped)
         self._check_references(changes)
-        sequences.keep_ids_ahead(self.conn, self.schema, [e.name for e in self.new_pkg.entities])
+        if self.conn.dialect.name == "sqlite":  # batch mode may have rebuilt an altered table
+            rebuilt += list(per_entity)
+        sequences.keep_ids_ahead(self.conn, self.schema, [e.name for e in self.new_pkg.entities
+                                                          if e.name in added or e.name in rebuilt])
 
-    def add_autoincrement(self, names) -> None:
-        """SQLite: rebuild the entity tables created without AUTOINCREMENT with it."""
-        for name in sequences.lacking_autoincrement(self.conn, names):
+    def add_autoincrement(self, names) -> list[str]:
+        """SQLite: rebuild the entity tables created without AUTOINCREMENT with it; their names."""
+        lacking = sequences.lacking_autoincrement(self.conn, names)
+        for name in lacking:
             with self.op.batch_alter_table(name, schema=self.schema, recreate="always",
                                            table_kwargs=ENTITY_TABLE_OPTIONS):
                 pass
+        return lacking
 
     # -- whole entities ----------------------------------------------------------
     def create_entities(self, names: list[str]) -> None:

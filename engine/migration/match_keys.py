@@ -43,13 +43,19 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
         (c.entity, c.field) for c in changes if c.kind in REKEYING or c.kind == "add_entity"}
     added_entities = set() if changes is None else {c.entity for c in changes if c.kind == "add_entity"}
     op = Operations(MigrationContext.configure(conn))
+    marked = _marked(conn, schema)
     filled = []
     for entity in package.entities:
         wanted = new_specs[entity.name]
         if not wanted and not old_specs.get(entity.name):
             continue  # neither keeps keys: nothing to look at
-        present = set() if entity.name in added_entities else {
-            c["name"] for c in inspect(conn).get_columns(entity.name, schema=schema) if c["name"].endswith(KEY_SUFFIX)}
+        if entity.name in added_entities:
+            present = set()
+        elif marked and changes is not None and old_specs.get(entity.name) == wanted:
+            present = {s.column for s in wanted.values()}  # kept in step with old_pkg: the same keys
+        else:
+            present = {c["name"] for c in inspect(conn).get_columns(entity.name, schema=schema)
+                       if c["name"].endswith(KEY_SUFFIX)}
         adding = [n for n in wanted if wanted[n].column not in present]
         dropping = sorted(present - {s.column for s in wanted.values()})
         _alter(op, schema, entity, adding, dropping)
@@ -60,7 +66,7 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
             if not (clear_only and wanted[name].encrypted):
                 _fill(conn, tables[entity.name], wanted[name])
                 filled.append(f"{entity.name}.{name}")
-    if not clear_only:
+    if not clear_only and not marked:
         _mark(conn, schema)
     return filled
 
@@ -96,10 +102,14 @@ def _fill(conn, table, spec) -> None:
         last = rows[-1][0]
 
 
-def _mark(conn, schema) -> None:
+def _marked(conn, schema) -> bool:
     settings = loom_table(schema, "loom_settings")
-    if conn.execute(select(settings.c.key).where(settings.c.key == MARK)).first() is None:
-        conn.execute(settings.insert().values(key=MARK, value="1"))
+    return conn.execute(select(settings.c.key).where(settings.c.key == MARK)).first() is not None
+
+
+def _mark(conn, schema) -> None:
+    if not _marked(conn, schema):
+        conn.execute(loom_table(schema, "loom_settings").insert().values(key=MARK, value="1"))
 
 
 def catch_up_keys(storage, extra_types=None) -> list[str] | None:

@@ -7,9 +7,11 @@ one deleted earlier. Three things could make it do so: SQLite rebuilding a table
 batch mode (the copy's AUTOINCREMENT counter starts from the highest id still there),
 a table restored by a rollback (its rows go back with explicit ids into a fresh
 table), and, on SQLite, an entity table created without AUTOINCREMENT (SQLite then
-reuses the highest id after a delete). After every migration each entity's counter is
+reuses the highest id after a delete). After every migration the counter of each entity
+table it created (new, or restored) or, on SQLite, altered (batch mode may rebuild it) is
 raised to the highest id its table holds or its audit trail names; on SQLite a table
-without AUTOINCREMENT is rebuilt with it first."""
+without AUTOINCREMENT is rebuilt with it first. A table only altered in place (PostgreSQL's
+ALTER TABLE) keeps its sequence, and is not read."""
 from __future__ import annotations
 
 from sqlalchemy import Column, MetaData, Table, func, select, text

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_
 
 from engine.errors import NotFound
 from engine.records import query as list_query
@@ -17,7 +17,7 @@ from engine.records.audit import record_history
 from engine.records.conditions_sql import condition_where
 from engine.records.export import export_records
 from engine.records.inputs import record_id_of as _record_id
-from engine.records.pinning import confirm_rows, one_version, versioned
+from engine.records.pinning import confirm_rows, one_version, versioned, versioned_row
 from engine.records.sharing import restricted
 
 
@@ -39,13 +39,14 @@ class RecordReads:
         self.permissions.require(entity, "read")
         record_id = _record_id(record_id, entity_name)
         columns = list_query.parse_fields(self.permissions.visible(entity), fields)
-        stmt = select(table).where(table.c.id == record_id)
+        where = table.c.id == record_id
         clause = self.sharing.read_clause(entity)
         if clause is not None:
-            stmt = stmt.where(clause)
+            where = and_(where, clause)
         with self.storage.connect() as conn:
-            row = conn.execute(versioned(stmt, conn, self.storage.schema)).mappings().first()
-            confirm_rows(conn, self.storage.schema, self.metadata.version, [row] if row is not None else [])
+            rows = conn.execute(versioned_row(table, where, self.storage.schema)).mappings().all()
+            rows = confirm_rows(conn, self.storage.schema, self.metadata.version, rows)
+        row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"no {entity_name} record {record_id}", code="record_not_found")
         return shape.dump(row, self.permissions.columns(entity, columns))
