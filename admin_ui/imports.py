@@ -50,14 +50,19 @@ def _in_request(run) -> bool:
 
 
 def _job(run, job_id):
-    """The import job `job_id` of `run` the user may follow, or None."""
+    """The import job `job_id` of `run` the user may follow, or None; None too for a dry
+    run's job planned with other options than the run has now (an older dry run: its rows
+    are not what "Import these rows" would commit)."""
     if job_id is None:
         return None
     try:
         job = background.visible(g.session, job_id)
     except LoomError:
         return None
-    if job["kind"] != "import" or (job.get("result") or {}).get("run_id", run["id"]) != run["id"]:
+    result = job.get("result") or {}
+    if job["kind"] != "import" or result.get("run_id", run["id"]) != run["id"]:
+        return None
+    if result.get("committed") is False and result.get("planned_with") != kept.plan_options(run["options"]):
         return None
     return job
 

@@ -12,7 +12,8 @@ or why (`engine.dedup.entry.as_seen`).
 
 A stored record an earlier row updates is compared with the later rows as it was before
 the run (`before`): the real run, whose earlier chunks have written that update, decides
-as its dry run, which wrote nothing, whatever the chunk size."""
+as its dry run, which wrote nothing, whatever the chunk size. A later row's update of it
+is changed from what the earlier rows planned (`planned`), so the file's last word wins."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -38,6 +39,7 @@ class Matcher:
         self.created: dict = {}  # row -> the values its create sets (and later rows' updates of it)
         self.ids: dict = {}  # row -> the id of the record it created (a real run, once written)
         self.before: dict = {}  # id -> a stored record a row updates, as it was before the run
+        self.planned: dict = {}  # id -> what the rows so far change of that record (later rows change from it)
         self.kept = Pool(self.rules)  # those records, indexed by their ids
         key = planner.options.key
         self._indexed = tuple(f.name for f in planner.entity.fields if f.unique or f.name == key)
@@ -142,6 +144,7 @@ class Matcher:
         run (`before`: {id: {field: value before}}, the fields the run changed)."""
         for record_id, record in self._records(conn, sorted(before)).items():
             self.remember({**record, **before[record_id]})
+            self.planned[record_id] = {name: record[name] for name in before[record_id]}
         records = self._records(conn, sorted(ids))
         for row, record_id in sorted(zip(rows, ids)):
             self.ids[row] = record_id

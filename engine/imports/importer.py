@@ -48,6 +48,7 @@ class Result:
     rows: list = dataclass_field(default_factory=list)  # RowPlan of every row (a dry run)
     refused: list = dataclass_field(default_factory=list)  # [{"row", "problems"}]
     run_id: int | None = None
+    options: dict | None = None  # a kept run's options the dry run planned with (not in to_dict)
     committed: bool = False
     refused_file: bytes | None = None
 
@@ -123,15 +124,15 @@ def _of_run(service, run):
 
 def dry_run_of(service, run_id, record: bool = True, progress=None) -> Result:
     """The dry run of a kept run's file; a planned run keeps its totals and plan digest
-    (unless not `record`)."""
+    (unless not `record`, or its options changed while it ran: `runs.planned`)."""
     run = runs.get(service.storage, run_id)
     given = run["options"]
     result = dry_run(service, run["entity"], Source(run["filename"], runs.source_of(run), given["format"],
                                                      given["encoding"], given["sheet"]), given["mapping"],
                      Options(given["key"], given["on_duplicate"], given["chunk_size"]), progress)
-    result.run_id = run["id"]
+    result.run_id, result.options = run["id"], given
     if record and run["status"] == "planned":  # kept: its plan, for a commit later (engine.imports.kept)
-        runs.planned(service.storage, run["id"], {**result.totals, "plan": report.plan_digest(result.rows)})
+        runs.planned(service.storage, run["id"], given, {**result.totals, "plan": report.plan_digest(result.rows)})
     return result
 
 

@@ -2,7 +2,8 @@
 written, with its progress; a worker that died is resumed from the run's checkpoints.
 `check` commits a kept dry run: its plan is checked first (`kept.check_commit`, in the
 job, as a large file's is slow), the job failing with the refusal when it no longer
-holds. A written run's failure text holds none of the personal values of the rows it was
+holds. A dry run's result names the options it planned with (`planned_with`: mapping,
+key, duplicate action). A written run's failure text holds none of the personal values of the rows it was
 writing."""
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def check(session, params) -> dict:
 
 
 def run(session, params, progress) -> dict:
-    if not params["commit"]:
-        return importer.dry_run_of(session.records, params["run_id"], progress=progress).to_dict()
+    if not params["commit"]:  # the result says which options it planned with (the screen shows only the run's)
+        result = importer.dry_run_of(session.records, params["run_id"], progress=progress)
+        return {**result.to_dict(), "planned_with": kept.plan_options(result.options)}
     if params.get("check") and (runs.get(session.storage, params["run_id"])["status"] == "planned"
                                 or not progress.resumed):  # resumed, the job finds the run it started
         kept.check_commit(session.records, params["run_id"])

@@ -35,6 +35,12 @@ def change(service, run_id, given_mapping, key: str | None, on_duplicate: str | 
     return {**run, "options": options, "totals": None}
 
 
+def plan_options(options: dict) -> dict:
+    """The options of a run that decide its plan (what a dry run's result says it planned
+    with: a result planned with others is not the run's plan)."""
+    return {name: options.get(name) for name in ("mapping", "key", "on_duplicate")}
+
+
 def ready(service, run_id) -> dict:
     """The kept run `run_id`, if it is a planned run with a dry run (its plan not checked:
     `check_commit` does that); Conflict otherwise."""

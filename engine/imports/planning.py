@@ -294,8 +294,12 @@ class Planner:
         plan.action, plan.data = "refuse", None
 
     def _update(self, plan: RowPlan, values: dict, record: dict) -> None:
+        """Plan `values` as the update of `record`: a stored record is matched as it was
+        before the run, but changed from what the earlier rows planned for it (the file's
+        last word wins)."""
         if record["id"] is not None:
             self._bases[plan.row] = record
+            record = {**record, **self.dedup.planned.get(record["id"], {})}
         current = {f.name: record[f.name] for f in self.entity.fields}
         loaded, errors = self.loader.load_one({**current, **values})
         problems = [self._problem(p.path, p.code, p.message) for p in errors if p.path in values]
@@ -317,6 +321,8 @@ class Planner:
                 plan.action = "refuse"
                 return
         plan.action, plan.data = "update", changes
+        if record["id"] is not None:
+            self.dedup.planned.setdefault(record["id"], {}).update(changes)
 
     def _check_creates(self, conn, plans) -> None:
         """The checks the database would make of the new rows: references to missing (or

@@ -91,11 +91,19 @@ def source_of(run: dict) -> bytes:
     return run["source"]
 
 
-def planned(storage, run_id: int, totals: dict) -> None:
-    """A kept dry run's totals and plan digest (the run stays planned)."""
+def planned(storage, run_id: int, options: dict, totals: dict) -> bool:
+    """A kept dry run's totals and plan digest (the run stays planned), kept only while
+    the run still has the `options` it was planned with (the row held while they are
+    compared): False, and nothing kept, when the run was committed or changed meanwhile
+    (a stale dry run's plan is dropped)."""
     table = loom_table(storage.schema, "loom_import_runs")
     with storage.begin() as conn:
-        conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned").values(totals=totals))
+        now = conn.execute(select(table.c.status, table.c.options)
+                           .where(table.c.id == run_id).with_for_update()).mappings().first()
+        if now is None or now["status"] != "planned" or now["options"] != options:
+            return False
+        return conn.execute(table.update().where(table.c.id == run_id, table.c.status == "planned")
+                            .values(totals=totals)).rowcount == 1
 
 
 def start(storage, run_id: int, checked: dict) -> bool:

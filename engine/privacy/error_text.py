@@ -7,25 +7,37 @@ An action should not quote values, but an SMTP server, a webhook receiver, a plu
 validation message may echo them. So `safe_text`:
 
 - replaces the given personal values (`personal_values`: a record's PII fields) by
-  `[redacted]`, in any case and any spacing between their words (a `+` too, as a form
-  encodes a space), a phone number's digits in any spacing too;
+  `[redacted]`, in any case and any spacing between their words (a `+` or a `-` too, as a
+  form encodes a space and "Anne-Marie" is also written "Anne Marie"), a phone number's
+  digits in any spacing too; a value that starts or ends with a letter or digit is found
+  as whole words only ("Li" leaves "delivery" alone), a Chinese one anywhere (Chinese puts
+  no space between words); text and values are compared in Unicode's composed form (NFC);
 - finds them also where the text echoes them escaped: JSON's `\\uXXXX` (and `\\"`,
-  `\\\\`, `\\/`; `\\n` and the other control escapes read as a space) and URL percent
-  encoding (`%E5%BC%A0`, UTF-8), decoded up to `MAX_DECODES` times (an escaped body quoted
-  in an escaped body); the text keeps those escapes decoded, which only makes it easier to
-  read;
+  `\\\\`, `\\/`; `\\n` and the other control escapes read as a space), URL percent
+  encoding (`%E5%BC%A0`, UTF-8) and HTML character references (`&#39;`, `&#24352;`),
+  decoded up to `MAX_DECODES` times (an escaped body quoted in an escaped body). Decoding
+  is only for searching: a text in which no value is found decoded keeps its escapes as
+  they were (a Windows path's `\\new` stays); one in which a value is found only decoded
+  is given decoded, that value replaced;
 - replaces any e-mail address left by `[e-mail]` and any run of 7 or more digits (spaces,
   dots, dashes, plus signs and brackets between them allowed: phone, card and ID numbers)
-  by `[number]`, whoever's it is (a related record's, a payload's);
+  by `[number]`, whoever's it is (a related record's, a payload's), but leaves ISO dates,
+  times and UUIDs as they are (a date that is a record's personal value is still removed
+  as one of the given values);
 - drops control characters and cuts the text to `MAX_CHARS`.
+
+Searching thousands of values stays cheap: a value's pattern runs only when its first
+word (or its digits) is in the text at all, and the candidates run as one alternation.
 
 What stays is the error's kind and its wording: enough to act on it. `safe_trace` gives an
 exception's traceback for the log the same way: its frames (code, never data) and each
 exception of its chain as `describe` gives it."""
 from __future__ import annotations
 
+import html
 import re
 import traceback
+import unicodedata
 
 from sqlalchemy.exc import StatementError
 
@@ -43,6 +55,13 @@ _JSON_ESCAPE = re.compile(r"\\\\|(?:\\u[0-9a-fA-F]{4})+|\\[\"/bfnrt]")
 _JSON_SIMPLE = {"\\\\": "\\", '\\"': '"', "\\/": "/"}  # \b \f \n \r \t: a space
 _PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2})+")
 _UNDECODED = re.compile(r"[\udc80-\udcff]")
+_HEX = "[0-9a-fA-F]"
+_KEPT = re.compile(  # an ISO date (and time, zone), a time, a UUID: not a personal number
+    r"(?<!\d)\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d)"
+    r"|(?<!\d)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?(?!\d)"
+    rf"|(?<!{_HEX}){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?!{_HEX})")
+_WORD_GAP = r"[\s+\-]+"  # what may stand between a value's words
+_EDGE = "(?<![^\\W_])", "(?![^\\W_])"  # no letter or digit right before, right after
 
 
 def personal_values(entity, *records) -> set[str]:
@@ -73,15 +92,14 @@ def carried_values(entity, event: dict) -> set[str]:
 def safe_text(text: str, values=()) -> str:
     """`text` without the given personal `values` (plain or echoed escaped), e-mail
     addresses or long numbers."""
-    patterns = [p for value in sorted(set(values), key=len, reverse=True) for p in _patterns(value)]
-    text = _redact(_CONTROL.sub(" ", str(text)), patterns)
+    finder = _Finder(values)
+    text = finder.redact(_CONTROL.sub(" ", str(text)))
     for _ in range(MAX_DECODES):
-        decoded = _decode(text)
-        if decoded == text:
+        if not any(finder.found(level) for level in _decodings(text)):
             break
-        text = _redact(decoded, patterns)
+        text = finder.redact(_decode(text))
     text = _EMAIL.sub(EMAIL, text)
-    text = _DIGITS.sub(NUMBER, text)
+    text = _numbers_out(text)
     return text if len(text) <= MAX_CHARS else text[:MAX_CHARS - 1] + "…"
 
 
@@ -108,31 +126,88 @@ def safe_trace(exc: BaseException, values=()) -> str:
     return "\n\nwhich led to:\n\n".join(reversed(parts))
 
 
-def _patterns(value: str) -> list:
-    """What finds `value` in a text: its words in any case and spacing, and a number's
-    digits in any spacing."""
-    words = [re.escape(w) for w in re.split(r"\s+", str(value)) if w]
-    if not words:
-        return []
-    found = [re.compile(r"[\s+]+".join(words), re.IGNORECASE)]
-    digits = re.sub(r"\D", "", value)
-    if len(digits) >= 5 and len(digits) >= len(value) // 2:
-        found.append(re.compile((_SEPARATORS + "{0,2}").join(digits)))
+class _Finder:
+    """The given values and what finds them in a text: per value, its first word
+    (casefolded) or its digits as a cheap pre-check; its patterns are built only for the
+    values that pass it."""
+
+    def __init__(self, values):
+        self.values = []
+        for value in sorted({_nfc(str(v)) for v in values}, key=len, reverse=True):
+            words = [w for w in re.split(r"[\s\-]+", value) if w] or value.split()
+            if words:
+                digits = re.sub(r"\D", "", value)
+                number = digits if len(digits) >= 5 and len(digits) >= len(value) // 2 else None
+                self.values.append((words[0].casefold(), number, words))
+
+    def _combined(self, text: str):
+        folded, digits = text.casefold(), re.sub(r"\D", "", text)
+        patterns = [p for first, number, words in self.values
+                    if first in folded or (number and number in digits) for p in _patterns(words, number)]
+        return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+
+    def found(self, text: str) -> bool:
+        pattern = self._combined(text)
+        return pattern is not None and pattern.search(text) is not None
+
+    def redact(self, text: str) -> str:
+        """`text` with every value found replaced (searched in its composed form; a text
+        with none is given back as it was)."""
+        composed = _nfc(text)
+        pattern = self._combined(composed)
+        if pattern is None or not pattern.search(composed):
+            return text
+        return pattern.sub(REDACTED, composed)
+
+
+def _patterns(words: list[str], number: str | None) -> list[str]:
+    """What finds a value (its `words`) in a text: its words in any case and spacing,
+    whole words where they start or end with a letter or digit; a number's digits in any
+    spacing, not inside a longer run of digits (one of 7 or more goes as a number anyway)."""
+    before = _EDGE[0] if _latin(words[0][0]) else ""
+    after = _EDGE[1] if _latin(words[-1][-1]) else ""
+    found = [before + _WORD_GAP.join(re.escape(w) for w in words) + after]
+    if number:
+        found.append(r"(?<!\d)" + (_SEPARATORS + "{0,2}").join(number) + r"(?!\d)")
     return found
 
 
-def _redact(text: str, patterns) -> str:
-    for pattern in patterns:
-        text = pattern.sub(REDACTED, text)
-    return text
+def _latin(char: str) -> bool:
+    return char.isdigit() or (char.isalpha() and unicodedata.name(char, "").startswith("LATIN"))
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _numbers_out(text: str) -> str:
+    """Long numbers replaced, ISO dates, times and UUIDs left as they are."""
+    parts, start = [], 0
+    for kept in _KEPT.finditer(text):
+        parts += [_DIGITS.sub(NUMBER, text[start:kept.start()]), kept.group()]
+        start = kept.end()
+    return "".join(parts + [_DIGITS.sub(NUMBER, text[start:])])
+
+
+def _decodings(text: str) -> list[str]:
+    """`text` decoded once, twice, … up to `MAX_DECODES` times (while decoding changes it)."""
+    levels = []
+    for _ in range(MAX_DECODES):
+        decoded = _decode(text)
+        if decoded == text:
+            break
+        levels.append(text := decoded)
+    return levels
 
 
 def _decode(text: str) -> str:
-    """`text` with its JSON escapes and percent-encoded UTF-8 decoded (bytes that are no
-    UTF-8 stay encoded), the control characters they give made spaces."""
+    """`text` with its JSON escapes, percent-encoded UTF-8 (bytes that are no UTF-8 stay
+    encoded) and HTML character references decoded, the control characters they give made
+    spaces, in its composed form."""
     text = _JSON_ESCAPE.sub(_unescape, text)
     text = _PERCENT.sub(_unpercent, text)
-    return _CONTROL.sub(" ", text)
+    text = _flat(html.unescape(text)) if "&" in text else text
+    return _nfc(_CONTROL.sub(" ", text))
 
 
 def _unescape(match) -> str:

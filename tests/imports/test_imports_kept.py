@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
 
-from engine.imports import retention
+from engine.imports import importer, kept, retention
+from engine.imports import runs as kept_runs
 from engine.install import Install
 from engine.plugins import Plugins
 from engine.systables import loom_table
@@ -93,6 +94,33 @@ def test_a_kept_run_changed_after_its_plan_was_read_is_not_started(install, call
     assert runs.start(storage, run_id, checked) is False
     assert runs.get(storage, run_id)["status"] == "planned"
     assert runs.start(storage, run_id, runs.get(storage, run_id)) is True  # as it is now: started
+
+
+def test_a_dry_run_whose_run_changed_while_it_ran_keeps_no_plan(install, call):
+    """The mapping changes while a dry run plans the old one: its plan is dropped (the run
+    keeps no plan, so its commit asks for a dry run), never stored under the new options;
+    the dry run of the run as it is now is kept and committed."""
+    run_id = call("POST", "/imports/contact", **upload(key="email", keep="true")).get_json()["run_id"]
+    session = install.session("acme")
+    storage = session.storage
+    other = {**kept_runs.get(storage, run_id)["options"], "on_duplicate": "skip"}
+
+    class ChangedMeanwhile:
+        def total(self, count):
+            pass
+
+        def advance(self, count):
+            assert kept_runs.set_options(storage, run_id, other)
+
+    importer.dry_run_of(session.records, run_id, progress=ChangedMeanwhile())
+    assert kept_runs.get(storage, run_id)["totals"] is None
+    refused = call("POST", f"/imports/runs/{run_id}/commit")
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "import_not_dry_run"
+    result = importer.dry_run_of(session.records, run_id)
+    assert kept.plan_options(result.options) == kept.plan_options(other)
+    assert kept_runs.get(storage, run_id)["totals"]["plan"]
+    assert call("POST", f"/imports/runs/{run_id}/commit").status_code == 202
+    assert [c["full_name"] for c in contacts(call)] == ["张伟"]
 
 
 def test_a_kept_dry_run_whose_plan_no_longer_holds_is_refused_and_writes_nothing(call):

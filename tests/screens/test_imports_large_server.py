@@ -93,3 +93,47 @@ def test_a_small_file_is_still_planned_inside_the_request(boss):
     planned = boss.post(f"/e/contact/import/{run_id}/plan", data=PLAN)
     assert planned.status_code == 200 and "Dry run: nothing written yet" in planned.text
     assert boss.post(f"/e/contact/import/{run_id}/commit").status_code == 302
+
+
+OTHER = {"column-0": "full_name", "column-1": "-"}  # the e-mails left out, no key: every row a new contact
+
+
+def test_an_older_dry_run_s_job_is_not_shown_as_the_run_s_plan(boss, install):
+    """Planned with one mapping (job A), then another (job B): going back to A's page
+    shows the run's plan (B's), never A's rows under B's "Import these rows"."""
+    run_id = upload(boss, LARGE)
+    first = job_of(boss.post(f"/e/contact/import/{run_id}/plan", data=PLAN))
+    background.execute(install.session("acme"), first)
+    second = job_of(boss.post(f"/e/contact/import/{run_id}/plan", data=OTHER))
+    background.execute(install.session("acme"), second)
+    shown = boss.get(f"/e/contact/import/{run_id}?job={second}").text
+    assert re.search(r"<dt>To create</dt><dd>61</dd>", shown) and "is not a valid e-mail" not in shown
+    back = boss.get(f"/e/contact/import/{run_id}?job={first}").text
+    assert "is not a valid e-mail" not in back and "<dt>To create</dt><dd>60</dd>" not in back
+    assert re.search(r"<dt>To create</dt><dd>61</dd>", back)  # the run's own plan, as it stands
+    assert selects_email(back) == "-"
+
+
+def test_the_older_mapping_s_job_running_last_plans_the_run_as_it_is_now(boss, install):
+    """Job A (queued with the first mapping) runs after job B: it plans the run's options
+    as they are then (B's), says so, and the commit writes B's rows."""
+    session = install.session("acme")
+    run_id = upload(boss, LARGE)
+    first = job_of(boss.post(f"/e/contact/import/{run_id}/plan", data=PLAN))
+    second = job_of(boss.post(f"/e/contact/import/{run_id}/plan", data=OTHER))
+    background.execute(session, second)
+    background.execute(session, first)
+    assert runs.get(session.storage, run_id)["totals"]["created"] == 61
+    assert re.search(r"<dt>To create</dt><dd>61</dd>", boss.get(f"/e/contact/import/{run_id}?job={first}").text)
+    committed = job_of(boss.post(f"/e/contact/import/{run_id}/commit"))
+    background.execute(session, committed)
+    done = boss.hx("GET", f"/e/contact/import/{run_id}/progress?job={committed}").text
+    assert "Every row is accounted for." in done and re.search(r"<dt>Created</dt><dd>61</dd>", done)
+    items = session.records.list("contact", [("limit", "100")])["items"]
+    assert len(items) == 61 and all(item["email"] is None for item in items)
+
+
+def selects_email(page: str) -> str:
+    """The field the mapping form has chosen for the e-mail column."""
+    select = re.search(r'<select id="column-1" name="column-1">(.*?)</select>', page, re.S).group(1)
+    return re.search(r'<option value="([^"]*)" selected', select).group(1)
