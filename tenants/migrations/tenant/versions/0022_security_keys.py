@@ -1,7 +1,7 @@
 """Security keys (WebAuthn) as a second sign-in step: the keys users enrolled
-(`loom_webauthn_keys`: the relying party it was made for, the credential, its public key, sign count, transports and the name
-its user gave it) and the single-use challenges handed out for enrolling or using one
-(`loom_webauthn_challenges`, each with its expiry).
+(`loom_webauthn_keys`: the relying party each was made for, the credential, its public
+key, sign count, transports and the name its user gave it) and the single-use challenges
+handed out for enrolling or using one (`loom_webauthn_challenges`, each with its expiry).
 
 Revision ID: 0022
 Revises: 0021
