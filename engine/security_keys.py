@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
                       verify_authentication_response, verify_registration_response)
-from webauthn.helpers import bytes_to_base64url, base64url_to_bytes, decode_credential_public_key
+from webauthn.helpers import (bytes_to_base64url, base64url_to_bytes, decode_credential_public_key,
+                              parse_attestation_object, parse_registration_credential_json)
 from webauthn.helpers import exceptions as refusals
 from webauthn.helpers.decoded_public_key_to_cryptography import decoded_public_key_to_cryptography
 from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, AuthenticatorTransport,
@@ -150,11 +151,17 @@ def enrol(storage, rp: RelyingParty, user_id: int, challenge, answer, name) -> d
     expected = _take(storage, user_id, "enrol", challenge)
     answer = _answer(answer)
     try:
-        made = verify_registration_response(credential=answer, expected_challenge=expected, expected_rp_id=rp.id,
+        credential = parse_registration_credential_json(answer)
+        attested = parse_attestation_object(credential.response.attestation_object).auth_data.attested_credential_data
+    except _REFUSED as exc:
+        raise _refused("key_refused", f"the security key's answer is not valid: {str(exc)[:200]}") from None
+    if attested is not None:  # checked before the library decodes it (a malformed key would crash it)
+        _check_public_key(attested.credential_public_key)
+    try:
+        made = verify_registration_response(credential=credential, expected_challenge=expected, expected_rp_id=rp.id,
                                             expected_origin=rp.origin)
     except _REFUSED as exc:
         raise _refused("key_refused", f"the security key's answer is not valid: {str(exc)[:200]}") from None
-    _check_public_key(made.credential_public_key)
     credential_id = bytes_to_base64url(made.credential_id)
     said = answer["response"].get("transports")  # a dict: the library read it
     transports = [t.value for t in _transports(said if isinstance(said, list) else [])]

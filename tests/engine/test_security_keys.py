@@ -285,7 +285,8 @@ def test_a_public_key_that_can_never_verify_is_refused(people):
     x, y = point.x.to_bytes(32, "big"), point.y.to_bytes(32, "big")
     for cose in ({1: 2, 3: -7, -1: 99, -2: x, -3: y},                                   # no such curve
                  {1: 2, 3: -7, -1: 1, -2: x, -3: bytes(31) + b"\x01"},                  # off the curve
-                 {1: 1, 3: -8, -1: 6, -2: b"\x01\x02\x03\x04\x05"}):               # a 5-byte Ed25519 key
+                 {1: 1, 3: -8, -1: 6, -2: b"\x01\x02\x03\x04\x05"},                # a 5-byte Ed25519 key
+                 {1: 2, 3: -7, -1: 1, -2: x}):                                           # no y at all
         ceremony = security_keys.start_enrolment(storage, RP, ann)
         error = refused("bad_key", security_keys.enrol, storage, RP, ann.id, ceremony.challenge,
                         BadKey(cose).create(ceremony.options, RP.origin), "Broken")
