@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
                       verify_authentication_response, verify_registration_response)
 from webauthn.helpers import (bytes_to_base64url, base64url_to_bytes, decode_credential_public_key,
-                              parse_attestation_object, parse_registration_credential_json)
+                              parse_attestation_object, parse_cbor, parse_registration_credential_json)
 from webauthn.helpers import exceptions as refusals
 from webauthn.helpers.decoded_public_key_to_cryptography import decoded_public_key_to_cryptography
 from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, AuthenticatorTransport,
@@ -44,9 +44,9 @@ MAX_ANSWER = 64_000    # characters of a browser's answer read at most
 # What the library raises for an answer it refuses, and what reading the answer's JSON,
 # base64url and CBOR raises (each a ValueError: json.JSONDecodeError, binascii.Error, …).
 _REFUSED = (refusals.WebAuthnException, ValueError, json.JSONDecodeError, binascii.Error)
-# What decoding a COSE key the library has read may raise: it indexes the key's map and
-# turns its parts into numbers, so a key missing a part or with a part of the wrong type
-# fails there (nothing of Loom's runs in between).
+# What decoding a new key's COSE public key with the library may raise: it indexes the key's
+# map and turns its parts into numbers, so a key missing a part or with a part of the wrong
+# type fails there (nothing of Loom's runs in between).
 _BAD_KEY = (*_REFUSED, KeyError, TypeError, IndexError)
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -152,6 +152,7 @@ def enrol(storage, rp: RelyingParty, user_id: int, challenge, answer, name) -> d
     answer = _answer(answer)
     try:
         credential = parse_registration_credential_json(answer)
+        _check_attestation_shape(credential.response.attestation_object)
         attested = parse_attestation_object(credential.response.attestation_object).auth_data.attested_credential_data
     except _REFUSED as exc:
         raise _refused("key_refused", f"the security key's answer is not valid: {str(exc)[:200]}") from None
@@ -283,6 +284,27 @@ def _transports(names) -> list:
     """The transports among `names` that WebAuthn knows ("usb", "nfc", "ble", "internal", …)."""
     known = {t.value: t for t in AuthenticatorTransport}
     return [known[name] for name in dict.fromkeys(n for n in names or [] if isinstance(n, str)) if name in known]
+
+
+# The types the library expects in an attestation object (it reads them unchecked, and turns
+# an `authData` number into that many zero bytes).
+_ATTESTATION_SHAPE = {"fmt": str, "authData": bytes, "attStmt": dict}
+_STATEMENT_SHAPE = {"sig": bytes, "x5c": list, "response": bytes, "alg": int, "ver": str, "certInfo": bytes,
+                    "pubArea": bytes}
+
+
+def _check_attestation_shape(attestation_object: bytes) -> None:
+    """Refuse (ValueError) an attestation object whose parts are not of the types the library
+    reads them as, before it reads them."""
+    found = parse_cbor(attestation_object)
+    if not isinstance(found, dict) or any(not isinstance(found.get(name), kind)
+                                          for name, kind in _ATTESTATION_SHAPE.items()):
+        raise ValueError("the attestation object is not a map of fmt, authData and attStmt")
+    statement = found["attStmt"]
+    if any(name in statement and (not isinstance(statement[name], kind) or isinstance(statement[name], bool))
+           for name, kind in _STATEMENT_SHAPE.items()) \
+            or not all(isinstance(cert, bytes) for cert in statement.get("x5c", [])):
+        raise ValueError("the attestation statement has a part of the wrong type")
 
 
 def _check_public_key(cose_key: bytes) -> None:

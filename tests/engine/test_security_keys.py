@@ -328,3 +328,17 @@ def test_two_removals_at_once_never_remove_the_last_second_step(people):
         mfa.set_required_roles(storage, [])
         mfa.remove_key(storage, ann, security_keys.keys(storage, ann.id)[0]["id"])
         mfa.set_required_roles(storage, ["admin"])
+
+
+def test_an_attestation_object_of_the_wrong_shape_is_refused_before_the_library_reads_it(people):
+    storage, ann, _ = people
+    shapes = [{"fmt": "none", "attStmt": {}, "authData": 2 ** 40},  # the library would make that many zero bytes
+              {"fmt": "none", "attStmt": {}, "authData": None},
+              {"fmt": "packed", "attStmt": {"sig": 5, "alg": -7}, "authData": b"\0" * 37},
+              {"fmt": "none", "attStmt": [], "authData": b"\0" * 37}]
+    for shape in shapes:
+        ceremony = security_keys.start_enrolment(storage, RP, ann)
+        answer = SoftKey().create(ceremony.options, RP.origin)
+        answer["response"]["attestationObject"] = b64(cbor2.dumps(shape))
+        refused("key_refused", security_keys.enrol, storage, RP, ann.id, ceremony.challenge, answer, "Odd")
+    assert stored(storage, ann.id) == []
