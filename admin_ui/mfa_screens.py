@@ -7,7 +7,8 @@ user, when, where to go next), for `PENDING_MINUTES` and `MAX_CODE_FAILURES` wro
 nothing else of the tenant answers until the step is done. The secret being enrolled stays
 in that pending sign-in until a code of it is confirmed, and so does the challenge a
 security key is asked to sign (used up by its answer, right or wrong). A refused key counts
-as a wrong code."""
+as a wrong code, and while wrong codes block the second step no key options are handed out
+either. Keys are offered only when `LOOM_BASE_URL` names the relying party."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -96,9 +97,10 @@ def _too_many(wait: int) -> str:
 
 
 def _verify_page(actor, error=None, status=200, headers=None):
-    storage = _storage()
+    storage, rp = _storage(), key_screens.relying_party()
+    keys = rp is not None and security_keys.has_keys(storage, actor.id, rp.id)
     return render_template("screens/mfa_verify.html", error=error, app=mfa.enrolled(storage, actor.id),
-                           keys=security_keys.has_keys(storage, actor.id)), status, headers or {}
+                           keys=keys), status, headers or {}
 
 
 @screens.route("/login/mfa", methods=["GET", "POST"])
@@ -129,6 +131,17 @@ def _expired():
                               "details": []}, "redirect": url_for("screens.login")}), 401
 
 
+def _key_refusal(actor):
+    """Why no key ceremony may go on now (keys off, or too many wrong codes), or None."""
+    if key_screens.relying_party() is None:
+        return key_screens.refusal(key_screens.unavailable())
+    wait = _wait(actor)
+    if wait:
+        body, status = key_screens.refusal(LoomError(_too_many(wait), code="too_many_attempts"), 429)
+        return body, status, {"Retry-After": str(wait)}
+    return None
+
+
 @screens.post("/login/mfa/key/options")
 @public
 def mfa_key_options():
@@ -136,6 +149,9 @@ def mfa_key_options():
     pending, actor = _pending()
     if actor is None:
         return _expired()
+    refused = _key_refusal(actor)
+    if refused is not None:
+        return refused
     try:
         ceremony = security_keys.start_sign_in(_storage(), key_screens.relying_party(), actor.id)
     except LoomError as exc:
@@ -152,10 +168,9 @@ def mfa_key():
     pending, actor = _pending()
     if actor is None:
         return _expired()
-    wait = _wait(actor)
-    if wait:
-        body, status = key_screens.refusal(LoomError(_too_many(wait), code="too_many_attempts"), 429)
-        return body, status, {"Retry-After": str(wait)}
+    refused = _key_refusal(actor)
+    if refused is not None:
+        return refused
     challenge = pending.pop("key_challenge", None)
     session.modified = True
     try:
@@ -197,6 +212,7 @@ def mfa_enrol():
             return render_template("screens/mfa_codes.html", codes=codes, next=pending["next"])
     uri = mfa.provisioning_uri(secret, actor.email, g.ui_tenant.name)
     return render_template("screens/mfa_enrol.html", secret=secret, uri=uri, qr=_qr(uri),
+                           keys=key_screens.relying_party() is not None,
                            spaced=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
                            error=error), 400 if error else 200
 
@@ -208,6 +224,9 @@ def mfa_enrol_key_options():
     pending, actor = _pending()
     if actor is None or mfa.needed(_storage(), actor) != "enrol":
         return _expired()
+    refused = _key_refusal(actor)
+    if refused is not None:
+        return refused
     ceremony = security_keys.start_enrolment(_storage(), key_screens.relying_party(), actor)
     pending["key_challenge"] = ceremony.challenge
     session.modified = True
@@ -222,10 +241,13 @@ def mfa_enrol_key():
     pending, actor = _pending()
     if actor is None or mfa.needed(_storage(), actor) != "enrol":
         return _expired()
-    body = key_screens.answer_of_request()
+    refused = _key_refusal(actor)
+    if refused is not None:
+        return refused
     challenge = pending.pop("key_challenge", None)
     session.modified = True
     try:
+        body = key_screens.answer_of_request()
         key = security_keys.enrol(_storage(), key_screens.relying_party(), actor.id, challenge,
                                   body.get("credential"), body.get("name"))
     except LoomError as exc:

@@ -14,6 +14,7 @@ def security_key_tables(md: MetaData) -> None:
     Table("loom_webauthn_keys", md,
           Column("id", ID, primary_key=True, autoincrement=True),
           Column("user_id", ID, ForeignKey("loom_users.id", ondelete="CASCADE"), nullable=False),
+          Column("rp_id", String(253), nullable=False),  # the relying party (domain) the key was made for
           Column("credential_id", String(1400), nullable=False, unique=True),  # base64url, as the browser names it
           Column("public_key", LargeBinary, nullable=False),  # the COSE public key
           Column("sign_count", BigInteger, nullable=False),  # the authenticator's counter at the last use

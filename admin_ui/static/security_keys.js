@@ -1,5 +1,5 @@
 // Security keys (WebAuthn): enrolling one (a form marked data-webauthn="enrol", with the
-// key's name) and signing in with one (a block marked data-webauthn="sign-in" holding its
+// key's name, and the user's password when the form asks for it) and signing in with one (a block marked data-webauthn="sign-in" holding its
 // button). Each asks the server for the options (data-options), hands them to
 // navigator.credentials.create/get, and posts the key's answer as JSON (data-answer); the
 // server decides everything and answers where to go next, or a message to show.
@@ -116,7 +116,10 @@
         event.preventDefault();
         const button = form.querySelector('button[type="submit"]');
         button.disabled = true;
-        ceremony(form, true, {name: form.elements.namedItem("name").value})
+        const password = form.elements.namedItem("password");
+        const extra = {name: form.elements.namedItem("name").value};
+        if (password) { extra.password = password.value; }
+        ceremony(form, true, extra)
           .finally(() => { button.disabled = false; });
       });
     });

@@ -6,8 +6,10 @@ garbage is refused with a clear error and changes nothing; a role that must use 
 step keeps its last one; a reset forgets the keys."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 
+import cbor2
 import pyotp
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
@@ -213,6 +215,130 @@ def test_a_required_role_keeps_its_last_second_step_and_a_reset_forgets_the_keys
     assert security_keys.keys(storage, bob.id) == [] and mfa.needed(storage, bob) is None
 
 
-def test_the_relying_party_is_the_public_address():
+def test_the_relying_party_is_the_public_address_without_its_default_port():
     rp = security_keys.relying_party("https://CRM.Example.com:8443/t/acme/", "Loom Acme")
     assert (rp.id, rp.origin) == ("crm.example.com", "https://crm.example.com:8443")
+    assert security_keys.relying_party("https://crm.example.com:443/", "L").origin == "https://crm.example.com"
+    assert security_keys.relying_party("http://localhost:80", "L").origin == "http://localhost"
+    assert security_keys.relying_party("http://localhost:443", "L").origin == "http://localhost:443"
+    for bad in ("", "crm.example.com", "ftp://crm.example.com", "https://"):
+        with pytest.raises(ValueError):
+            security_keys.relying_party(bad, "L")
+
+
+def test_keys_are_offered_and_accepted_only_for_the_relying_party_they_were_made_for(people):
+    storage, ann, _ = people
+    other = security_keys.relying_party("https://crm.other.example", "Loom Other")
+    key = enrolled(storage, ann)
+    assert stored(storage, ann.id)[0]["rp_id"] == "crm.acme.example"
+    assert security_keys.has_keys(storage, ann.id, RP.id) and not security_keys.has_keys(storage, ann.id, other.id)
+    with pytest.raises(NotFound):
+        security_keys.start_sign_in(storage, other, ann.id)
+    assert security_keys.start_enrolment(storage, other, ann).options["excludeCredentials"] == []
+    ceremony = security_keys.start_enrolment(storage, other, ann)
+    security_keys.enrol(storage, other, ann.id, ceremony.challenge, SoftKey().create(ceremony.options, other.origin), "O")
+    ceremony = security_keys.start_sign_in(storage, other, ann.id)
+    refused("key_unknown", security_keys.sign_in, storage, other, ann.id, ceremony.challenge,
+            key.get({**ceremony.options, "rpId": other.id}, other.origin))
+
+
+def test_a_user_has_one_open_challenge_per_purpose(people):
+    storage, ann, bob = people
+    key = enrolled(storage, ann)
+    table = loom_table(storage.schema, "loom_webauthn_challenges")
+    first = security_keys.start_sign_in(storage, RP, ann.id)
+    for _ in range(5):
+        latest = security_keys.start_sign_in(storage, RP, ann.id)
+    security_keys.start_enrolment(storage, RP, ann)
+    security_keys.start_enrolment(storage, RP, bob)
+    with storage.connect() as conn:
+        rows = conn.execute(select(table.c.user_id, table.c.purpose)).all()
+    assert sorted(rows) == sorted([(ann.id, "sign_in"), (ann.id, "enrol"), (bob.id, "enrol")])
+    refused("challenge_expired", security_keys.sign_in, storage, RP, ann.id, first.challenge,
+            key.get(first.options, RP.origin))
+    assert security_keys.sign_in(storage, RP, ann.id, latest.challenge, key.get(latest.options, RP.origin))
+
+
+def test_an_answer_nested_too_deeply_is_refused_clearly(people):
+    storage, ann, _ = people
+    for deep in ("[" * 50_000 + "]" * 50_000, '{"a":' * 30_000 + "1" + "}" * 30_000):
+        ceremony = security_keys.start_enrolment(storage, RP, ann)
+        error = refused("key_refused", security_keys.enrol, storage, RP, ann.id, ceremony.challenge, deep[:64_000], "K")
+        assert "nested too deeply" in error.message
+    assert stored(storage, ann.id) == []
+
+
+class BadKey(SoftKey):
+    """A software key whose public key, as enrolled, can never verify a signature."""
+
+    def __init__(self, cose: dict):
+        super().__init__()
+        self.cose = cose
+
+    def _cose_key(self) -> bytes:
+        return cbor2.dumps(self.cose)
+
+
+def test_a_public_key_that_can_never_verify_is_refused(people):
+    storage, ann, _ = people
+    point = SoftKey().private.public_key().public_numbers()
+    x, y = point.x.to_bytes(32, "big"), point.y.to_bytes(32, "big")
+    for cose in ({1: 2, 3: -7, -1: 99, -2: x, -3: y},                                   # no such curve
+                 {1: 2, 3: -7, -1: 1, -2: x, -3: bytes(31) + b"\x01"},                  # off the curve
+                 {1: 1, 3: -8, -1: 6, -2: b"\x01\x02\x03\x04\x05"},                # a 5-byte Ed25519 key
+                 {1: 2, 3: -7, -1: 1, -2: x}):                                           # no y at all
+        ceremony = security_keys.start_enrolment(storage, RP, ann)
+        error = refused("bad_key", security_keys.enrol, storage, RP, ann.id, ceremony.challenge,
+                        BadKey(cose).create(ceremony.options, RP.origin), "Broken")
+        assert "public key cannot be used" in error.message
+    assert stored(storage, ann.id) == []
+
+
+def test_a_key_without_a_counter_signs_in_every_time(people):
+    storage, ann, _ = people
+    key = enrolled(storage, ann)
+    for _ in range(3):
+        ceremony = security_keys.start_sign_in(storage, RP, ann.id)
+        security_keys.sign_in(storage, RP, ann.id, ceremony.challenge, key.get(ceremony.options, RP.origin, 0))
+    assert stored(storage, ann.id)[0]["sign_count"] == 0
+
+
+def test_two_removals_at_once_never_remove_the_last_second_step(people):
+    storage, ann, _ = people
+    mfa.set_required_roles(storage, ["admin"])
+    for _ in range(3):
+        enrolled(storage, ann, name="One")
+        enrolled(storage, ann, name="Two")
+        ids = [k["id"] for k in security_keys.keys(storage, ann.id)]
+        start, outcomes = threading.Barrier(2), []
+
+        def remove(key_id):
+            start.wait()
+            try:
+                outcomes.append(mfa.remove_key(storage, ann, key_id)["id"])
+            except ValidationFailed as exc:
+                outcomes.append(exc.code)
+
+        threads = [threading.Thread(target=remove, args=(key_id,)) for key_id in ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert outcomes.count("last_factor") == 1 and len(security_keys.keys(storage, ann.id)) == 1
+        mfa.set_required_roles(storage, [])
+        mfa.remove_key(storage, ann, security_keys.keys(storage, ann.id)[0]["id"])
+        mfa.set_required_roles(storage, ["admin"])
+
+
+def test_an_attestation_object_of_the_wrong_shape_is_refused_before_the_library_reads_it(people):
+    storage, ann, _ = people
+    shapes = [{"fmt": "none", "attStmt": {}, "authData": 2 ** 40},  # the library would make that many zero bytes
+              {"fmt": "none", "attStmt": {}, "authData": None},
+              {"fmt": "packed", "attStmt": {"sig": 5, "alg": -7}, "authData": b"\0" * 37},
+              {"fmt": "none", "attStmt": [], "authData": b"\0" * 37}]
+    for shape in shapes:
+        ceremony = security_keys.start_enrolment(storage, RP, ann)
+        answer = SoftKey().create(ceremony.options, RP.origin)
+        answer["response"]["attestationObject"] = b64(cbor2.dumps(shape))
+        refused("key_refused", security_keys.enrol, storage, RP, ann.id, ceremony.challenge, answer, "Odd")
+    assert stored(storage, ann.id) == []

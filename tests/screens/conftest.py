@@ -60,10 +60,10 @@ def browser():
 
 
 class LiveServer:
-    """A threaded werkzeug server of `app` on a free localhost port."""
+    """A threaded werkzeug server of `app` on a free localhost port (or on `port`)."""
 
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+    def __init__(self, app, port: int = 0):
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -90,8 +90,8 @@ class Site:
         return f"{self.url}/t/{self.tenant}/{path.lstrip('/')}"
 
 
-def build_site(backend, folder, extra=None) -> tuple[Site, LiveServer, object]:
-    """The demo tenant served; `extra` adds LOOM_* settings."""
+def build_site(backend, folder, extra=None, port: int = 0) -> tuple[Site, LiveServer, object]:
+    """The demo tenant served (on `port`, or a free one); `extra` adds LOOM_* settings."""
     settings = make_settings(backend, folder)
     if extra:
         settings = replace(settings, extra={**settings.extra, **extra})
@@ -103,7 +103,7 @@ def build_site(backend, folder, extra=None) -> tuple[Site, LiveServer, object]:
     auth.create_user(storage, MEMBER, "member", display_name="Mo Member", locale="en")
     for email in (ADMIN, MEMBER):
         passwords.set_password(storage, email, PASSWORD)
-    server = LiveServer(create_app(install, {"TESTING": False}))
+    server = LiveServer(create_app(install, {"TESTING": False}), port)
     return Site(install, server.url), server, settings
 
 

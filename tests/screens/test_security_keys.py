@@ -2,22 +2,35 @@
 over USB, driven through the DevTools protocol): a user adds a key on their Security keys
 page, signs out, and signs in again with the password and the key — in English and in
 Chinese, axe-core at zero violations on every screen. WebAuthn needs a domain, so the
-browser opens the site as `localhost`."""
+browser opens the site as `localhost`, the public address (`LOOM_BASE_URL`) it is served at."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+import socket
 
 import pytest
 from playwright.sync_api import expect
 
 from engine import auth, mfa, passwords, security_keys
-from tests.screens.conftest import PASSWORD, assert_accessible, screenshot
+from tests.screens.conftest import PASSWORD, assert_accessible, build_site, screenshot
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def local_site(site):
-    return replace(site, url=site.url.replace("127.0.0.1", "localhost"))
+def local_site(tmp_path_factory):
+    """The demo tenant served at http://localhost:PORT, its LOOM_BASE_URL."""
+    port = free_port()
+    url = f"http://localhost:{port}"
+    found, server, _settings = build_site("sqlite", tmp_path_factory.mktemp("keys-site"), {"LOOM_BASE_URL": url}, port)
+    found.url = url
+    yield found
+    server.stop()
+    found.install.dispose()
 
 
 def with_authenticator(page) -> str:
@@ -55,6 +68,7 @@ def test_a_user_adds_a_security_key_and_signs_in_with_it(page, local_site):
     expect(page.get_by_text("No security keys yet.")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Name of the key").fill("Desk key")
+    page.get_by_label("Your password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Add a security key").click()
     expect(page.get_by_role("status")).to_contain_text("Added the security key Desk key.")
     expect(page.get_by_role("row", name=re.compile("Desk key"))).to_be_visible()
@@ -64,6 +78,7 @@ def test_a_user_adds_a_security_key_and_signs_in_with_it(page, local_site):
     assert len(held["credentials"]) == 1
     # Adding the same key again: the browser refuses it (it is excluded), and the page says so.
     page.get_by_label("Name of the key").fill("Desk key again")
+    page.get_by_label("Your password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Add a security key").click()
     expect(page.get_by_role("alert")).to_have_text("This security key is added already.")
     assert_accessible(page)
@@ -90,6 +105,7 @@ def test_the_security_key_screens_read_in_chinese(page, local_site):
     expect(page.get_by_role("heading", name="安全密钥", exact=True)).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.get_by_label("密钥名称").fill("办公室密钥")
+    page.get_by_label("您的密码", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="添加安全密钥").click()
     expect(page.get_by_role("status")).to_contain_text("已添加安全密钥 办公室密钥。")
     assert_accessible(page)
@@ -120,6 +136,7 @@ def test_a_required_role_sets_up_a_security_key_instead_of_the_app(page, local_s
         page.get_by_role("link", name="Security keys").click()
         expect(page.get_by_role("row", name=re.compile("Laptop passkey"))).to_be_visible()
         # Its only second step, and the role requires one: removing it is refused.
+        page.get_by_label("Your password, to remove Laptop passkey").fill(PASSWORD)
         page.get_by_role("button", name="Remove: Laptop passkey").click()
         expect(page.get_by_role("alert")).to_contain_text("this key is your last one")
         assert_accessible(page)

@@ -2,8 +2,9 @@
 (real ES256 signatures): a signed-in user adds a key over the JSON routes; a user with a key
 is offered it at the second step and signs in with it; a replayed answer, garbage, another
 user's key and a missing CSRF token answer a clear JSON error, never a 500; refusals count
-like wrong codes; the last second step of a required role stays; `LOOM_BASE_URL` names the
-relying party behind a proxy."""
+like wrong codes; the last second step of a required role stays; adding or removing a key
+asks for the password; `LOOM_BASE_URL` names the relying party, and without it no key is
+offered or accepted."""
 from __future__ import annotations
 
 import re
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import mfa, security_keys
+from engine import auth, mfa, security_keys
 from engine.app import create_app
 from engine.cli import cli
 from engine.install import Install
@@ -24,7 +25,15 @@ from tests.screens.conftest import PASSWORD, ScreenClient, with_passwords
 from tests.soft_authenticator import SoftKey
 
 BOSS, REP = "boss@acme.example", "rep@acme.example"
-ORIGIN = "http://localhost"  # the test client's address
+ORIGIN = "http://localhost"  # the test client's address, and the screens' public address here
+
+
+@pytest.fixture
+def install(settings, plugins):
+    """The install with `LOOM_BASE_URL` set to the test client's address."""
+    install = Install(replace(settings, extra={**settings.extra, "LOOM_BASE_URL": ORIGIN + "/"}), plugins)
+    yield install
+    install.dispose()
 
 
 @pytest.fixture
@@ -36,7 +45,8 @@ def screens_app(install):
 
 def add_key(user: ScreenClient, key: SoftKey, name="Blue key"):
     options = user.hx("POST", "security-keys/options").get_json()
-    return user.hx("POST", "security-keys", json={"name": name, "credential": key.create(options, ORIGIN)})
+    return user.hx("POST", "security-keys", json={"name": name, "credential": key.create(options, ORIGIN),
+                                                  "password": PASSWORD})
 
 
 def csrf(page) -> str:
@@ -140,7 +150,9 @@ def test_replaying_the_pending_cookie_is_stopped_by_the_servers_count(install):
         pending.client.set_cookie("loom_session", saved)
         assert pending.use(SoftKey().get(pending.options(), ORIGIN)).status_code == 401
     pending.client.set_cookie("loom_session", saved)
-    stopped = pending.use(key.get(pending.options(), ORIGIN))
+    asked = pending.post("login/mfa/key/options")  # no new challenge either while blocked
+    assert asked.status_code == 429 and int(asked.headers["Retry-After"]) > 0
+    stopped = pending.use(key.get({"rpId": "localhost", "challenge": "x"}, ORIGIN))
     assert stopped.status_code == 429 and int(stopped.headers["Retry-After"]) > 0
 
 
@@ -149,25 +161,25 @@ def test_the_last_second_step_of_a_required_role_stays(screens_app, install):
     rep = ScreenClient(screens_app, "acme", REP)  # not required yet: may remove their last key
     add_key(rep, SoftKey(), "Spare")
     [spare] = security_keys.keys(storage, 2)
-    removed = rep.post(f"security-keys/{spare['id']}/remove")
+    removed = rep.post(f"security-keys/{spare['id']}/remove", data={"password": PASSWORD})
     assert removed.status_code == 302 and security_keys.keys(storage, 2) == []
     mfa.set_required_roles(storage, ["member"])
     add_key(rep, SoftKey(), "Only")
     [only] = security_keys.keys(storage, 2)
-    kept = rep.post(f"security-keys/{only['id']}/remove")
+    kept = rep.post(f"security-keys/{only['id']}/remove", data={"password": PASSWORD})
     assert kept.status_code == 400 and "this key is your last one" in kept.text
     assert len(security_keys.keys(storage, 2)) == 1
-    assert rep.post("security-keys/999/remove").status_code == 404
+    assert rep.post("security-keys/999/remove", data={"password": PASSWORD}).status_code == 404
     # The admin sees who has which second step in the people page.
     people = ScreenClient(screens_app, "acme", BOSS).get("designer/people")
     assert "1 security key" in people.text
     # Junk in place of a new key: a clear refusal, nothing kept.
-    junk = rep.hx("POST", "security-keys", json={"name": "X", "credential": {"id": 1}})
+    junk = rep.hx("POST", "security-keys", json={"name": "X", "credential": {"id": 1}, "password": PASSWORD})
     assert junk.status_code == 400 and junk.get_json()["error"]["code"] == "challenge_expired"
     options = rep.hx("POST", "security-keys/options").get_json()
-    junk = rep.hx("POST", "security-keys", json={"name": "X", "credential": [options]})
+    junk = rep.hx("POST", "security-keys", json={"name": "X", "credential": [options], "password": PASSWORD})
     assert junk.status_code == 400 and junk.get_json()["error"]["code"] == "key_refused"
-    nameless = rep.hx("POST", "security-keys", json={"credential": {}})
+    nameless = rep.hx("POST", "security-keys", json={"credential": {}, "password": PASSWORD})
     assert nameless.status_code == 400 and nameless.get_json()["error"]["code"] == "bad_name"
     assert len(security_keys.keys(storage, 2)) == 1
 
@@ -180,7 +192,8 @@ def test_the_public_address_names_the_relying_party(settings):
     boss = ScreenClient(create_app(install, {"TESTING": True}), "acme", BOSS)
     options = boss.hx("POST", "security-keys/options").get_json()
     assert options["rp"] == {"id": "crm.acme.example", "name": "Loom Acme"}
-    made = boss.hx("POST", "security-keys", json={"name": "K", "credential": SoftKey().create(options, ORIGIN)})
+    made = boss.hx("POST", "security-keys", json={"name": "K", "credential": SoftKey().create(options, ORIGIN),
+                                                  "password": PASSWORD})
     assert made.status_code == 400 and made.get_json()["error"]["code"] == "key_refused"  # made at the wrong address
     install.dispose()
 
@@ -220,3 +233,71 @@ def test_a_required_role_may_enrol_a_key_instead_of_the_app_and_no_one_replaces_
     refused = again.post("login/mfa/enrol/key/options")
     assert refused.status_code == 401 and refused.get_json()["redirect"] == "/t/acme/login"
     assert not mfa.enrolled(storage, 1) and len(security_keys.keys(storage, 1)) == 1
+
+
+def test_adding_or_removing_a_key_asks_for_the_password(screens_app, install):
+    storage = install.session("acme").storage
+    rep = ScreenClient(screens_app, "acme", REP)
+    for password in (None, "", "wrong password", ["list"]):
+        options = rep.hx("POST", "security-keys/options").get_json()
+        body = {"name": "K", "credential": SoftKey().create(options, ORIGIN)}
+        refused = rep.hx("POST", "security-keys", json=body if password is None else {**body, "password": password})
+        assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "wrong_password"
+        assert refused.get_json()["error"]["message"] == "Your password is not right."
+    assert security_keys.keys(storage, 2) == []
+    assert add_key(rep, SoftKey()).status_code == 200
+    [key] = security_keys.keys(storage, 2)
+    kept = rep.post(f"security-keys/{key['id']}/remove", data={"password": "nope"})
+    assert kept.status_code == 400 and "Your password is not right." in kept.text
+    assert rep.post(f"security-keys/{key['id']}/remove").status_code == 400
+    assert len(security_keys.keys(storage, 2)) == 1
+
+
+def test_json_nested_too_deeply_is_a_clear_400(screens_app, install):
+    rep = ScreenClient(screens_app, "acme", REP)
+    deep = "[" * 30_000 + "]" * 30_000
+    rep.hx("POST", "security-keys/options")
+    answer = rep.hx("POST", "security-keys", data=deep, content_type="application/json")
+    assert answer.status_code == 400 and "nested too deeply" in answer.get_json()["error"]["details"][0]["message"]
+    assert add_key(ScreenClient(screens_app, "acme", BOSS), SoftKey()).status_code == 200
+    pending = PendingSignIn(screens_app)
+    pending.options()
+    answer = pending.post("login/mfa/key", data=deep, content_type="application/json")
+    assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "key_refused"
+
+
+def mfa_user(storage, email):
+    return next(a for a in auth.list_users(storage) if a.email == email)
+
+
+def test_without_a_public_address_no_key_is_offered(settings, plugins):
+    install = Install(settings, plugins)  # LOOM_BASE_URL not set: the Host header never names the site
+    try:
+        install.registry.create("acme", "Acme")
+        with_passwords(install, "acme", {BOSS: "admin"})
+        app = create_app(install, {"TESTING": True})
+        boss = ScreenClient(app, "acme", BOSS)
+        page = boss.get("security-keys")
+        assert page.status_code == 200 and "an operator must set LOOM_BASE_URL" in page.text
+        assert "Add a security key" not in page.text and "security_keys.js" not in page.text
+        for path in ("security-keys/options", "security-keys"):
+            off = boss.hx("POST", path, json={})
+            assert off.status_code == 409 and off.get_json()["error"]["code"] == "keys_unavailable"
+        storage = install.session("acme").storage
+        with_passwords(install, "acme", {REP: "member"})
+        rp = security_keys.relying_party("https://crm.acme.example", "Loom Acme")
+        ceremony = security_keys.start_enrolment(storage, rp, mfa_user(storage, REP))
+        security_keys.enrol(storage, rp, 2, ceremony.challenge, SoftKey().create(ceremony.options, rp.origin), "K")
+        stuck = PendingSignIn(app, REP)  # a key made for the public address, which is unset here
+        assert "Use a security key" not in stuck.page.text and "Ask an administrator" in stuck.page.text
+        off = stuck.post("login/mfa/key/options")
+        assert off.status_code == 409 and off.get_json()["error"]["code"] == "keys_unavailable"
+        mfa.set_required_roles(storage, ["admin"])
+        pending = PendingSignIn(app)
+        page = pending.client.get("/t/acme/login/mfa/enrol")
+        assert page.status_code == 200 and "Set up a security key instead" not in page.text
+        pending.token = csrf(page)
+        off = pending.post("login/mfa/enrol/key/options")
+        assert off.status_code == 409 and off.get_json()["error"]["code"] == "keys_unavailable"
+    finally:
+        install.dispose()

@@ -1,7 +1,7 @@
 """Security keys (WebAuthn) as a second sign-in step: the keys users enrolled
-(`loom_webauthn_keys`: the credential, its public key, sign count, transports and the name
-its user gave it) and the single-use challenges handed out for enrolling or using one
-(`loom_webauthn_challenges`, each with its expiry).
+(`loom_webauthn_keys`: the relying party each was made for, the credential, its public
+key, sign count, transports and the name its user gave it) and the single-use challenges
+handed out for enrolling or using one (`loom_webauthn_challenges`, each with its expiry).
 
 Revision ID: 0022
 Revises: 0021
@@ -22,6 +22,7 @@ def upgrade(schema=None):
         "loom_webauthn_keys",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
         sa.Column("user_id", ID, sa.ForeignKey(users, ondelete="CASCADE"), nullable=False),
+        sa.Column("rp_id", sa.String(253), nullable=False),
         sa.Column("credential_id", sa.String(1400), nullable=False, unique=True),
         sa.Column("public_key", sa.LargeBinary, nullable=False),
         sa.Column("sign_count", sa.BigInteger, nullable=False),
