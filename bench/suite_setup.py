@@ -8,6 +8,9 @@
    dropped — revisions by Alembic vs replayed. On both backends.
 2. `create_app` with werkzeug's URL builders compiled eagerly vs on first use.
 3. A password hashed and verified with argon2-cffi's defaults vs the tests' lowest cost.
+4. The chain of 1 (replayed), its PostgreSQL connections committing with the server's WAL
+   flush vs with `synchronous_commit=off`, and its SQLite files on the disk's /tmp vs the
+   tmpfs /dev/shm (tests/conftest.py).
 Figures are ratios (with / without) beside the times; CPU is this process only (the
 PostgreSQL server's work shows in wall time)."""
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from argon2 import PasswordHasher  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from werkzeug.routing.rules import Rule  # noqa: E402
 
 EAGER_BUILDERS = Rule._compile_builder  # before tests.conftest makes them lazy
@@ -44,14 +49,21 @@ def measure(runs, work) -> tuple[float, float]:
     return (time.process_time() - cpu) / runs * 1000, (time.perf_counter() - wall) / runs * 1000
 
 
-def tenant_chain(backend):
-    settings = fixtures.make_settings(backend, Path(tempfile.mkdtemp()))
+def tenant_chain(backend, folder=None, url=None):
+    settings = fixtures.make_settings(backend, Path(tempfile.mkdtemp(dir=folder)))
+    if url is not None and settings.database_url:
+        settings = replace(settings, database_url=url)
     install = Install(settings, Plugins(load_entry_points=False))
     install.registry.create("acme", "Acme")
     install.session("acme").apply_metadata(fixtures.crm_document())
     install.dispose()
     if settings.database_url:
         fixtures.drop_prefixed_schemas(settings.schema_prefix)
+
+
+def flushing_url() -> str:
+    """The tests' PostgreSQL URL without its connection options (commits wait for the flush)."""
+    return make_url(fixtures.PG_URL).difference_update_query(["options"]).render_as_string(hide_password=False)
 
 
 def row(name, without, with_):
@@ -75,6 +87,14 @@ def main() -> None:
         migration_replay.REAL = False
         replayed = measure(runs, lambda: tenant_chain(backend))
         row(f"install + tenant + document, {backend}", alembic, replayed)
+        if backend == "postgresql":
+            flushed = measure(runs, lambda: tenant_chain(backend, url=flushing_url()))
+            unflushed = measure(runs, lambda: tenant_chain(backend))
+            row("the same, PostgreSQL: WAL flush at commit vs `synchronous_commit=off`", flushed, unflushed)
+        else:
+            on_disk = measure(runs, lambda: tenant_chain(backend, folder="/tmp"))
+            on_tmpfs = measure(runs, lambda: tenant_chain(backend, folder="/dev/shm"))
+            row("the same, SQLite: files in /tmp (disk) vs /dev/shm (tmpfs)", on_disk, on_tmpfs)
     install = Install(fixtures.make_settings("sqlite", Path(tempfile.mkdtemp())), Plugins())
     create_app(install, {"TESTING": True})  # imports done
     Rule._compile_builder = EAGER_BUILDERS

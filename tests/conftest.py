@@ -2,17 +2,27 @@
 PostgreSQL server (LOOM_TEST_DATABASE_URL, default the local one).
 
 Set LOOM_TEST_REQUIRE_POSTGRES=1 (CI does) to turn "PostgreSQL unreachable" from a skip
-into a failure."""
+into a failure.
+
+Durability the tests do not need is turned off, for the tests only: the tests' PostgreSQL
+connections commit without waiting for the server's WAL flush (`synchronous_commit=off`
+in the URL's connection options: a commit is still atomic and visible to every other
+connection at once, it would only be lost if the server crashed), and the tests' temporary
+folders (their SQLite files) are on the tmpfs /dev/shm when it has room (LOOM_TEST_TMPDIR
+names another folder; an empty value keeps the system's)."""
 from __future__ import annotations
 
 import copy
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from functools import lru_cache
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from engine.auth import create_token, create_user
 from engine.install import Install
@@ -26,7 +36,28 @@ migration_replay.install()  # empty storage gets recorded revisions replayed (se
 speedups.install()  # argon2 at its lowest cost, URL builders compiled on first use
 
 
-PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def without_commit_flush(url: str) -> str:
+    """`url` whose connections set `synchronous_commit=off` (unless it sets options itself)."""
+    parsed = make_url(url)
+    if "options" in parsed.query:
+        return url
+    return parsed.update_query_dict({"options": "-c synchronous_commit=off"}).render_as_string(hide_password=False)
+
+
+def temporary_root() -> str | None:
+    """Where the tests' temporary folders go: LOOM_TEST_TMPDIR, else /dev/shm with 4 GiB free."""
+    chosen = os.environ.get("LOOM_TEST_TMPDIR")
+    if chosen is not None:
+        return chosen or None
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > 4 << 30:
+        return shm
+    return None
+
+
+PG_URL = without_commit_flush(
+    os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+tempfile.tempdir = temporary_root() or tempfile.tempdir  # read by pytest for its base folder
 REQUIRE_PG = os.environ.get("LOOM_TEST_REQUIRE_POSTGRES") == "1"
 
 

@@ -2,7 +2,6 @@
 import base64
 import dataclasses
 import json
-import os
 import uuid
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
@@ -20,8 +19,7 @@ from engine.records.query import (
     DEFAULT_LIMIT, ListQuery, build_select, decode_cursor, encode_cursor, page, parse_list_query,
 )
 from metadata import load_package
-
-PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.conftest import PG_URL
 
 DOCUMENT = {"entities": [
     {"name": "contact", "label": "Contact", "fields": [

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import JSON, LargeBinary, MetaData, String, Table, Text, cast, inspect, or_, select
+from sqlalchemy import JSON, LargeBinary, String, Text, select
 
 from engine.app import create_app
 from engine.auth import create_token, create_user
@@ -27,6 +27,7 @@ from engine.passwords import set_password
 from engine.plugins import Plugins
 from tests.conftest import drop_prefixed_schemas, make_settings, require_postgres
 from tests.mail import running_smtp
+from tests.privacy.scan import columns_holding, tenant_tables
 from tests.screens.conftest import PASSWORD, ScreenClient
 from workflows.notify.service import notifications
 from workflows.runtime import runtime_of
@@ -108,21 +109,19 @@ def leaks(install) -> list:
     storage = install.session("ins").storage
     found = []
     with storage.connect() as conn:
-        for name in inspect(conn).get_table_names(schema=storage.schema):
-            table = Table(name, MetaData(), autoload_with=conn, schema=storage.schema)
+        for table in tenant_tables(conn, storage.schema):
+            texts = []
             for column in table.columns:
                 if isinstance(column.type, LargeBinary):  # files kept whole (an import run's)
                     values = conn.execute(select(column).where(column.is_not(None))).scalars()
                     if any(s.encode() in bytes(v) for v in values for s in SECRETS):
-                        found.append((name, column.name))
+                        found.append((table.name, column.name))
                     continue
                 if not isinstance(column.type, (String, Text, JSON)) and "CHAR" not in str(column.type).upper() \
                         and "TEXT" not in str(column.type).upper() and "JSON" not in str(column.type).upper():
                     continue
-                text = cast(column, Text)
-                hit = conn.execute(select(table).where(or_(*[text.like(f"%{s}%") for s in SECRETS])).limit(1)).first()
-                if hit is not None:
-                    found.append((name, column.name))
+                texts.append(column)
+            found += [(table.name, name) for name in columns_holding(conn, table, texts, SECRETS)]
     return found
 
 

@@ -9,13 +9,14 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import MetaData, Table, Text, cast, inspect, or_, select
+from sqlalchemy import MetaData, Table, select
 
 from engine.cli import cli
 from engine.errors import ValidationFailed
 from engine.privacy.erasure import erase
 from engine.systables import loom_table
 from metadata import check_package
+from tests.privacy.scan import columns_holding, tenant_tables
 from workflows.runtime import runtime_of
 
 DOC = {"entities": [
@@ -122,14 +123,8 @@ def test_erasure_reaches_migration_archives_and_marks_audit_rows_redacted(instal
 def _holding(session, values) -> list:
     storage, found = session.storage, []
     with storage.connect() as conn:
-        for name in inspect(conn).get_table_names(schema=storage.schema):
-            table = Table(name, MetaData(), autoload_with=conn, schema=storage.schema)
-            for column in table.columns:
-                kind = str(column.type).upper()
-                if not any(word in kind for word in ("CHAR", "TEXT", "JSON", "CLOB", "STRING")):
-                    continue
-                hit = conn.execute(select(table).where(or_(*[cast(column, Text).like(f"%{v}%") for v in values]))
-                                   .limit(1)).first()
-                if hit is not None:
-                    found.append((name, column.name))
+        for table in tenant_tables(conn, storage.schema):
+            texts = [column for column in table.columns
+                     if any(word in str(column.type).upper() for word in ("CHAR", "TEXT", "JSON", "CLOB", "STRING"))]
+            found += [(table.name, name) for name in columns_holding(conn, table, texts, values)]
     return found

@@ -14,7 +14,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import JSON, MetaData, String, Table, Text, cast, inspect, or_, select
+from sqlalchemy import JSON, MetaData, String, Table, Text, select
 
 from engine.app import create_app
 from engine.auth import create_token, create_user
@@ -22,6 +22,7 @@ from engine.install import Install
 from engine.plugins import Plugins
 from engine.systables import loom_table
 from tests.conftest import drop_prefixed_schemas, make_settings, require_postgres
+from tests.privacy.scan import columns_holding, tenant_tables
 from workflows.actions.webhook import check
 from workflows.runtime import rule_event, runtime_of
 from workflows.transitions import perform
@@ -112,16 +113,11 @@ def clear_copies(session) -> list:
     storage = session.storage
     found = []
     with storage.connect() as conn:
-        for name in inspect(conn).get_table_names(schema=storage.schema):
-            table = Table(name, MetaData(), autoload_with=conn, schema=storage.schema)
-            for column in table.columns:
-                kind = str(column.type).upper()
-                if not isinstance(column.type, (String, Text, JSON)) and not any(
-                        k in kind for k in ("CHAR", "TEXT", "JSON")):
-                    continue
-                text = cast(column, Text)
-                if conn.execute(select(table).where(or_(*[text.like(f"%{s}%") for s in CLEAR])).limit(1)).first():
-                    found.append((name, column.name))
+        for table in tenant_tables(conn, storage.schema):
+            texts = [column for column in table.columns
+                     if isinstance(column.type, (String, Text, JSON))
+                     or any(k in str(column.type).upper() for k in ("CHAR", "TEXT", "JSON"))]
+            found += [(table.name, name) for name in columns_holding(conn, table, texts, CLEAR)]
     return found
 
 
