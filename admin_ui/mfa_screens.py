@@ -142,14 +142,21 @@ def _key_refusal(actor):
     return None
 
 
+def _key_step(enrolling: bool = False):
+    """The pending sign-in of a key route and what refuses it now: (pending, actor, None)
+    to go on, or (None, None, the answer) — expired, (enrolling) not at enrolment, keys
+    off or too many wrong codes."""
+    pending, actor = _pending()
+    if actor is None or (enrolling and mfa.needed(_storage(), actor) != "enrol"):
+        return None, None, _expired()
+    return pending, actor, _key_refusal(actor)
+
+
 @screens.post("/login/mfa/key/options")
 @public
 def mfa_key_options():
     """What the browser asks the user's security key to sign (JSON)."""
-    pending, actor = _pending()
-    if actor is None:
-        return _expired()
-    refused = _key_refusal(actor)
+    pending, actor, refused = _key_step()
     if refused is not None:
         return refused
     try:
@@ -165,10 +172,7 @@ def mfa_key_options():
 @public
 def mfa_key():
     """The key's answer (JSON): signed in, or refused and counted as a wrong code."""
-    pending, actor = _pending()
-    if actor is None:
-        return _expired()
-    refused = _key_refusal(actor)
+    pending, actor, refused = _key_step()
     if refused is not None:
         return refused
     challenge = pending.pop("key_challenge", None)
@@ -221,10 +225,7 @@ def mfa_enrol():
 @public
 def mfa_enrol_key_options():
     """What the browser asks a new security key to make, in place of the app (JSON)."""
-    pending, actor = _pending()
-    if actor is None or mfa.needed(_storage(), actor) != "enrol":
-        return _expired()
-    refused = _key_refusal(actor)
+    pending, actor, refused = _key_step(enrolling=True)
     if refused is not None:
         return refused
     ceremony = security_keys.start_enrolment(_storage(), key_screens.relying_party(), actor)
@@ -238,10 +239,7 @@ def mfa_enrol_key_options():
 def mfa_enrol_key():
     """The new key's answer and its name (JSON): kept and signed in, or refused (counted
     like a wrong code)."""
-    pending, actor = _pending()
-    if actor is None or mfa.needed(_storage(), actor) != "enrol":
-        return _expired()
-    refused = _key_refusal(actor)
+    pending, actor, refused = _key_step(enrolling=True)
     if refused is not None:
         return refused
     challenge = pending.pop("key_challenge", None)

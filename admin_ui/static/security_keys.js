@@ -46,30 +46,28 @@
     return options;
   }
 
-  function madeCredential(credential) {
-    const r = credential.response;
+  function credentialJSON(credential, response) {
     return {
       id: credential.id, rawId: text(credential.rawId), type: credential.type,
       authenticatorAttachment: credential.authenticatorAttachment || undefined,
       clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: text(r.clientDataJSON), attestationObject: text(r.attestationObject),
-        transports: r.getTransports ? r.getTransports() : [],
-      },
+      response: Object.assign({ clientDataJSON: text(credential.response.clientDataJSON) }, response),
     };
+  }
+
+  function madeCredential(credential) {
+    const r = credential.response;
+    return credentialJSON(credential, {
+      attestationObject: text(r.attestationObject), transports: r.getTransports ? r.getTransports() : [],
+    });
   }
 
   function usedCredential(credential) {
     const r = credential.response;
-    return {
-      id: credential.id, rawId: text(credential.rawId), type: credential.type,
-      authenticatorAttachment: credential.authenticatorAttachment || undefined,
-      clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: text(r.clientDataJSON), authenticatorData: text(r.authenticatorData),
-        signature: text(r.signature), userHandle: r.userHandle ? text(r.userHandle) : null,
-      },
-    };
+    return credentialJSON(credential, {
+      authenticatorData: text(r.authenticatorData), signature: text(r.signature),
+      userHandle: r.userHandle ? text(r.userHandle) : null,
+    });
   }
 
   function say(place, message) {
