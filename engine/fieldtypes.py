@@ -185,13 +185,12 @@ def _date(field, value):
         return _in_range(field, value)
     if not isinstance(value, str):
         raise FieldInvalid("must be a date as YYYY-MM-DD", "not_date")
-    invalid = FieldInvalid(f"{_short(value)} is not a date as YYYY-MM-DD", "not_date")
-    if not DATE_RE.fullmatch(value):
-        raise invalid
     try:
+        if not DATE_RE.fullmatch(value):
+            raise ValueError(value)
         parsed = date.fromisoformat(value)
     except ValueError:
-        raise invalid from None
+        raise FieldInvalid(f"{_short(value)} is not a date as YYYY-MM-DD", "not_date") from None
     return _in_range(field, parsed)
 
 
