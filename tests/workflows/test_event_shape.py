@@ -172,3 +172,22 @@ def test_an_event_made_in_one_step_is_the_event_the_constructor_makes(record, ch
                    lambda: made.changes.clear()):
         with pytest.raises((TypeError, AttributeError)):
             change()
+
+
+@settings(max_examples=60, deadline=None)
+@given(record=st.dictionaries(st.sampled_from("abcdef"), JSON, max_size=6),
+       given_names=st.sets(st.sampled_from("abcdefg")))
+def test_a_new_records_changes_in_one_pass_are_those_of_created(record, given_names):
+    """`created_from` (a batch's changes, taken from the record's JSON) is `created` of the
+    same values: equal, as read-only all the way down, in the same order."""
+    from engine.events import created, created_from
+
+    names = tuple(n for n in "abcdefg" if n in record)
+    one_pass = created_from(record, names, given_names)
+    expected = created({n: record[n] for n in names if n in given_names})
+    assert one_pass == expected and list(one_pass) == list(expected)
+    assert json.dumps(one_pass) == json.dumps(expected)
+    assert [type(v) for v in one_pass.values()] == [type(v) for v in expected.values()]
+    for value in one_pass.values():
+        with pytest.raises(TypeError):
+            value.append(1)
