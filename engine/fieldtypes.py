@@ -301,7 +301,15 @@ def _with_pattern(convert):
                 raise FieldInvalid(f"{_short(value)} does not match the pattern {field.pattern}", "pattern_mismatch",
                                    pattern=field.pattern)
         return value
+    checked.unchecked = convert
     return checked
+
+
+def converter_of(field):
+    """The converter of `field`'s type, without the pattern check's step when the field
+    has no pattern (the batch loader looks it up once per field, then runs it per row)."""
+    convert = CONVERTERS[field.base_type or field.type]
+    return convert if field.pattern else getattr(convert, "unchecked", convert)
 
 
 CONVERTERS = {
