@@ -38,6 +38,17 @@ class RecordEvent:
         for name in ("record", "changes", "extra"):
             object.__setattr__(self, name, freeze(getattr(self, name)))
 
+    @classmethod
+    def of(cls, tenant, entity, action, record_id, record, changes, actor, at) -> "RecordEvent":
+        """`RecordEvent(tenant, entity, action, record_id, record, changes, actor, at=at)`,
+        the same event made without the frozen dataclass's setting of each field in turn
+        (a batch makes one per record)."""
+        event = _new(cls)
+        event.__dict__.update(tenant=tenant, entity=entity, action=action, record_id=record_id,
+                              record=freeze(record), changes=freeze(changes), actor=actor, extra=_NO_EXTRA,
+                              at=_when(at), id=None)
+        return event
+
     @property
     def name(self) -> str:
         return f"record.{self.action}"
@@ -121,6 +132,9 @@ def _when(value):
     return value
 
 
+_new = object.__new__
+
+
 def _refuse(self, *args, **kwargs):
     raise TypeError("a record event is read-only; a hook returns what it sets instead")
 
@@ -146,6 +160,7 @@ class FrozenList(list):
         return (FrozenList, (list(self),))
 
 
+_NO_EXTRA = FrozenDict()  # an event's `extra` when it has none (read-only: one for all)
 _SCALARS = (str, int, float, bool, bytes, type(None))
 # Exact types, tried first: one set lookup instead of a call per value.
 _PLAIN = frozenset(_SCALARS)
@@ -179,6 +194,13 @@ def created(values: dict) -> FrozenDict:
     for every value that is not None (built frozen, not frozen after)."""
     return FrozenDict({k: FrozenList((None, v if type(v) in _KEPT else freeze(v)))
                        for k, v in values.items() if v is not None})
+
+
+def created_from(record: dict, names, given) -> FrozenDict:
+    """`created({name: record[name] for name in names if name in given})` in one pass: a new
+    record's changes taken from its JSON form, for the fields among `given`."""
+    return FrozenDict({name: FrozenList((None, value if type(value) in _KEPT else freeze(value)))
+                       for name in names if name in given and (value := record[name]) is not None})
 
 
 def thaw(value):

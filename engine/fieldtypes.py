@@ -185,13 +185,12 @@ def _date(field, value):
         return _in_range(field, value)
     if not isinstance(value, str):
         raise FieldInvalid("must be a date as YYYY-MM-DD", "not_date")
-    invalid = FieldInvalid(f"{_short(value)} is not a date as YYYY-MM-DD", "not_date")
-    if not DATE_RE.fullmatch(value):
-        raise invalid
     try:
+        if not DATE_RE.fullmatch(value):
+            raise ValueError(value)
         parsed = date.fromisoformat(value)
     except ValueError:
-        raise invalid from None
+        raise FieldInvalid(f"{_short(value)} is not a date as YYYY-MM-DD", "not_date") from None
     return _in_range(field, parsed)
 
 
@@ -302,7 +301,15 @@ def _with_pattern(convert):
                 raise FieldInvalid(f"{_short(value)} does not match the pattern {field.pattern}", "pattern_mismatch",
                                    pattern=field.pattern)
         return value
+    checked.unchecked = convert
     return checked
+
+
+def converter_of(field):
+    """The converter of `field`'s type, without the pattern check's step when the field
+    has no pattern (the batch loader looks it up once per field, then runs it per row)."""
+    convert = CONVERTERS[field.base_type or field.type]
+    return convert if field.pattern else getattr(convert, "unchecked", convert)
 
 
 CONVERTERS = {

@@ -46,6 +46,11 @@ class TenantHooks:
         for event in events:
             self._core_before(event=event, session=self.session)
 
+    @property
+    def packs_before_write(self) -> bool:
+        """Whether a pack plugin enabled for the tenant checks writes before they commit."""
+        return self.wants_record_events and bool(self._before.get_hookimpls())
+
     def before_write_packs(self, event, service=None, conn=None) -> dict:
         """The pack plugins' before-write hooks of one event; the values they set, merged."""
         if not self.wants_record_events or not self._before.get_hookimpls():

@@ -39,15 +39,19 @@ def phone_key(value, region: str | None = DEFAULT_REGION) -> str | None:
 @lru_cache(maxsize=65536)  # a batch, a backfill and a rekeying meet the same numbers again
 def _phone_key(value: str, region: str) -> str | None:
     text = _text(value)
-    if not text or sum(ch.isdigit() for ch in text) < 3:
-        return None
-    bare = _SEPARATORS.sub("", text)
+    bare = text.replace(" ", "")
+    digits = bare[1:] if bare[:1] == "+" else bare
+    if not (digits.isascii() and digits.isdigit()):  # other separators, or not only digits
+        bare = _SEPARATORS.sub("", text)
+    # The fast paths need 7 digits at least: a number they key has the 3 the parser needs.
     mobile = _CN_MOBILE.fullmatch(bare)
     if mobile and (mobile.group(1) == "+86" or region == "CN"):  # the common case, without the parser
         return "+86" + mobile.group(2)
     international = _international(bare)
     if international is not _PARSE:
         return international
+    if not text or sum(ch.isdigit() for ch in text) < 3:
+        return None
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -70,17 +74,27 @@ def _international(bare: str):
     if match is None:
         return _PARSE
     digits = match.group(1)
-    for size in (1, 2, 3):  # country codes are a prefix code: at most one of these is one
-        code = int(digits[:size])
-        national = digits[size:]
-        prefix = _national_prefix(code)
-        if prefix is not None:
-            break
-    else:
+    country = _country(digits[:3])
+    if country is None:
         return _PARSE
+    size, code, prefix = country
+    national = digits[size:]
     if not national or national[0] == "0" or (prefix and prefix.match(national)):
         return _PARSE
     return "+" + digits if _possible_length(code, len(national)) else None
+
+
+@lru_cache(maxsize=None)
+def _country(lead: str):
+    """(its size, the country code, `_national_prefix`) of the country code that starts
+    the digits `lead` (their first three), None when none does: country codes are a
+    prefix code, so at most one of 1, 2 or 3 digits is one."""
+    for size in (1, 2, 3):
+        code = int(lead[:size])
+        prefix = _national_prefix(code)
+        if prefix is not None:
+            return size, code, prefix
+    return None
 
 
 @lru_cache(maxsize=4096)

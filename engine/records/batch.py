@@ -42,13 +42,17 @@ class BatchWrites:
         loaded, details, refused = [], [], []
         shared = restricted(entity, self.actor)  # checked once: big batches pay nothing without sharing
         conditions = conditional(entity)  # the same: nothing to dump without a required_if
+        workflow = self._workflow(entity) is not None  # the same: no start state to set without one
+        checked = not self.permissions.unrestricted  # the same: no field to check for an admin
         for index, item in enumerate(items):
-            self.permissions.check_write(entity, item, prefix=f"/{index}/")
+            if checked:
+                self.permissions.check_write(entity, item, prefix=f"/{index}/")
             values, errors = loader.load_one(self.sharing.fill(entity, item) if shared else item)
             if shared:
                 refused += [{**p, "field": f"/{index}/{p['field']}"} for p in self.sharing.refused(entity, values)]
-            details += [{**p.to_dict(), "field": f"/{index}/{p.path}" if p.path else f"/{index}"} for p in errors]
-            problem = self._start_state(entity, values)
+            if errors:
+                details += [{**p.to_dict(), "field": f"/{index}/{p.path}" if p.path else f"/{index}"} for p in errors]
+            problem = self._start_state(entity, values) if workflow else None
             if problem:
                 details.append({**problem, "field": f"/{index}/{problem['field']}"})
             if conditions and not errors:

@@ -19,6 +19,7 @@ class RecordShape:
         self.entity = entity
         self.keyring = keyring  # opened before a write, so a missing key is refused plainly
         self.fields = [(f.name, f.base_type or f.type) for f in entity.fields]
+        self.names = tuple(name for name, _ in self.fields)
         self.hashed = frozenset(f.name for f in entity.fields if f.encrypted)  # + <name>__hash
         self.empty_columns = {}
         for name, base in self.fields:

@@ -6,15 +6,39 @@ actor, time). `json.dumps` of each row encodes them again for every row; here an
 changes are encoded once for both rows, the shared parts once per write, and the payload
 is put together from the pieces: the same text `json.dumps(event.as_dict())` gives
 (a property test holds them equal). The texts are `Encoded`, which `bulk_rows` writes as
-they are."""
+they are.
+
+`dumps` is `json.dumps` with its default settings through one C encoder made once:
+`json.dumps` builds a new encoder for every call, which costs as much as encoding a
+small record. It skips the check for circular references (a record's JSON values come
+from its fields' dumpers and a JSON body: never cyclic)."""
 from __future__ import annotations
 
 import json
+from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii
 
 from engine.events import VERSION, FrozenDict
 from engine.records.bulk_rows import Encoded
 
-_dumps = json.dumps
+
+def _encoder():
+    """`json.dumps` with its default settings, its C encoder made once (json.dumps itself
+    when the C accelerator is missing)."""
+    if c_make_encoder is None:
+        return json.dumps
+    encode = c_make_encoder(None, JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ",
+                            False, False, True)
+    join = "".join
+
+    def dumps(value) -> str:
+        if value.__class__ is str:  # as JSONEncoder.encode: a string is encoded without the encoder
+            return encode_basestring_ascii(value)
+        return join(encode(value, 0))
+
+    return dumps
+
+
+dumps = _dumps = _encoder()
 
 
 class Payloads:

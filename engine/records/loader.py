@@ -5,7 +5,7 @@ applies the same converters, the same required/default/unknown rules and the sam
 messages (a property test holds the two paths to identical results)."""
 from __future__ import annotations
 
-from engine.fieldtypes import CONVERTERS
+from engine.fieldtypes import converter_of
 from engine.problem_codes import problem
 from engine.schemas import default_factory, required_problem, unknown_field_problem, value_problem
 
@@ -18,7 +18,7 @@ class BatchLoader:
         self.specs = []
         for f in entity.fields:
             self.specs.append((
-                f.name, f, CONVERTERS[f.base_type or f.type],
+                f.name, f, converter_of(f),
                 f.required and not f.has_default, f.required,
                 default_factory(f) if f.has_default else None,
                 validators.get(f.type),

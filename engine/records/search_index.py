@@ -65,7 +65,7 @@ def queue_events(schema, metadata, events) -> Rows:
         if event.action == "deleted":
             touched = any(event.record.get(name) not in (None, "") for name in fields)
         else:
-            touched = any(name in event.changes for name in fields)
+            touched = not fields.keys().isdisjoint(event.changes)
         if touched:
             queued[(event.entity, event.record_id)] = None
     return Rows(loom_table(schema, "loom_search_queue"), ("entity", "record_id"), list(queued), packed=True)

@@ -106,7 +106,7 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
         return entity, self.metadata.tables[name], self.metadata.shape(name)
 
     def event(self, entity, action, record_id, record, changes, at) -> RecordEvent:
-        return RecordEvent(self.tenant, entity.name, action, record_id, record, changes, self.actor_email, at=at)
+        return RecordEvent.of(self.tenant, entity.name, action, record_id, record, changes, self.actor_email, at)
 
     def _finish(self, conn, events, audits, at, last=False) -> list:
         """Inside the write's transaction: plugins may refuse or set values (applied to
@@ -114,21 +114,25 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
         index's queue rows, inserted together (one round trip on PostgreSQL; `last`: the
         write's last statements, its COMMIT in the same round trip). Returns the events
         as they stand after the hooks."""
-        final = []
         self.hooks.before_write_core(events)  # Loom's own plugins: once for the whole write
-        for event in events:
-            values = self.hooks.before_write_packs(event, self, conn)
-            if values:
-                event = self._apply_set(conn, event, values)
-                for audit in audits:
-                    if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
-                        audit["changes"] = {**audit["changes"], **thaw(event.changes)}  # markers kept
-            final.append(event)
+        final = [self._packs_checked(conn, e, audits) for e in events] if self.hooks.packs_before_write else events
         schema, copies = self.storage.schema, Copies(self.metadata)  # encrypted values sealed in the copies
         audits, outbox = encode_rows(at, [copies.event(e) for e in final], [sealed_audit(copies, a) for a in audits])
         insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, outbox),
                           queue_events(schema, self.metadata, final)], commit=last)
         return final
+
+    def _packs_checked(self, conn, event, audits):
+        """The event as it stands after the pack plugins' before-write hooks (which may
+        refuse it, or set values: applied to its row and audit row)."""
+        values = self.hooks.before_write_packs(event, self, conn)
+        if not values:
+            return event
+        event = self._apply_set(conn, event, values)
+        for audit in audits:
+            if audit["entity"] == event.entity and audit["record_id"] == event.record_id:
+                audit["changes"] = {**audit["changes"], **thaw(event.changes)}  # markers kept
+        return event
 
     def _apply_set(self, conn, event, values: dict):
         """Values a before-write hook set on the record being written, checked as the

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from operator import itemgetter
 
-from engine.events import created
+from engine.events import created, created_from
 from engine.records.bulk_rows import Rows, insert_all
 from engine.systables import loom_table
 
@@ -44,7 +44,7 @@ def created_changes(shape, values, record=None) -> dict:
     its event keeps them), taken from the new `record` as JSON when it was dumped."""
     if record is None:
         return created(shape.dump_values(values))
-    return created({name: record[name] for name, _ in shape.fields if name in values})
+    return created_from(record, shape.names, values)
 
 
 def audit_rows(schema, rows) -> Rows:

@@ -15,7 +15,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from engine.errors import LoomError
 from engine.events import RecordEvent, created, freeze
 from engine.records.bulk_rows import COPY_ROWS
-from engine.records.event_json import encode_rows
+from engine.records.event_json import dumps, encode_rows
 from tests.engine.test_write_rows import rows
 
 # Text COPY escapes: tabs, newlines, backslashes, the end-of-data marker; and non-ASCII.
@@ -86,3 +86,12 @@ def test_the_json_put_together_from_pieces_is_what_json_dumps_writes(record, act
     assert outbox_row["payload"] == json.dumps(event.as_dict())
     assert audit_row["changes"] == json.dumps(audit["changes"])
     assert json.loads(outbox_row["payload"]) == event.to_dict()
+
+
+@given(value=values | st.floats() | st.integers(-2**80, 2**80), frozen=st.booleans())
+@hsettings(max_examples=200, deadline=None)
+def test_the_reused_encoder_writes_what_json_dumps_writes(value, frozen):
+    """`event_json.dumps` (one C encoder for every call) is `json.dumps` with its defaults:
+    NaN and infinities, big integers, non-ASCII text and read-only values included."""
+    value = freeze(value) if frozen else value
+    assert dumps(value) == json.dumps(value)

@@ -169,3 +169,27 @@ def test_international_numbers_are_keyed_as_the_parser_keys_them(code, national,
     except phonenumbers.NumberParseException:
         pass
     assert phone_key(written, region) == number
+
+
+def _parser_key(written, region):
+    """The key the parser alone gives (what the fast paths must match)."""
+    text = written.strip()
+    if not text or sum(ch.isdigit() for ch in text) < 3:
+        return None
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(lead=st.sampled_from(["", "+", "+1", "+44", "+86", "0086", "+49", "00", "+7", "+880"]),
+       parts=st.lists(st.from_regex(r"[0-9]{1,5}", fullmatch=True), min_size=1, max_size=5),
+       separators=st.lists(st.sampled_from([" ", "", "-", ".", "  ", " - "]), min_size=5, max_size=5),
+       region=st.sampled_from(["CN", "US", "GB", "DE"]))
+@hsettings(max_examples=500, deadline=None)
+def test_numbers_written_with_any_spacing_are_keyed_as_the_parser_keys_them(lead, parts, separators, region):
+    written = lead + "".join(sep + part for sep, part in zip(separators, parts))
+    assert phone_key(written, region) == _parser_key(written, region)

@@ -152,3 +152,42 @@ def test_the_drains_event_without_copies_is_the_events_plain_shape(payload, vers
     expected = RecordEvent.from_outbox(copy.deepcopy(row), tenant).to_dict()
     assert outbox_dict(row, tenant) == expected
     assert json.dumps(outbox_dict(row, tenant), sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(record=st.dictionaries(st.text(max_size=6), JSON, max_size=4),
+       changes=st.dictionaries(st.text(max_size=6), st.lists(JSON, min_size=2, max_size=2), max_size=3),
+       action=st.sampled_from(["created", "updated", "deleted"]), actor=st.none() | st.just("ann@acme.test"),
+       at=st.none() | st.datetimes() | st.datetimes(timezones=st.just(timezone.utc)))
+def test_an_event_made_in_one_step_is_the_event_the_constructor_makes(record, changes, action, actor, at):
+    """`RecordEvent.of` (a batch's events) makes what `RecordEvent(...)` makes: equal, the same
+    read-only values, the same JSON, and as frozen."""
+    made = RecordEvent.of("acme", "contact", action, 7, copy.deepcopy(record), copy.deepcopy(changes), actor, at)
+    event = RecordEvent("acme", "contact", action, 7, copy.deepcopy(record), copy.deepcopy(changes), actor, at=at)
+    assert made == event and vars(made) == vars(event)
+    assert {k: type(v) for k, v in vars(made).items()} == {k: type(v) for k, v in vars(event).items()}
+    assert json.dumps(made.as_dict()) == json.dumps(event.as_dict())
+    assert made.happened_at(at or event.at) == event.happened_at(at or event.at)
+    for change in (lambda: setattr(made, "record", {}), lambda: made.extra.__setitem__("k", 1),
+                   lambda: made.changes.clear()):
+        with pytest.raises((TypeError, AttributeError)):
+            change()
+
+
+@settings(max_examples=60, deadline=None)
+@given(record=st.dictionaries(st.sampled_from("abcdef"), JSON, max_size=6),
+       given_names=st.sets(st.sampled_from("abcdefg")))
+def test_a_new_records_changes_in_one_pass_are_those_of_created(record, given_names):
+    """`created_from` (a batch's changes, taken from the record's JSON) is `created` of the
+    same values: equal, as read-only all the way down, in the same order."""
+    from engine.events import created, created_from
+
+    names = tuple(n for n in "abcdefg" if n in record)
+    one_pass = created_from(record, names, given_names)
+    expected = created({n: record[n] for n in names if n in given_names})
+    assert one_pass == expected and list(one_pass) == list(expected)
+    assert json.dumps(one_pass) == json.dumps(expected)
+    assert [type(v) for v in one_pass.values()] == [type(v) for v in expected.values()]
+    for value in one_pass.values():
+        with pytest.raises(TypeError):
+            value.append(1)
