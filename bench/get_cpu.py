@@ -1,8 +1,8 @@
 """Python calls and process time of a member's `records.get` (bench/packs.py's policy
 tenant, rows "1f"): a visible record and an invisible one (404), as the agent.
 
-    python bench/get_cpu.py [--backend sqlite|postgresql] [--scale 0.01] [--gets 2000]
-                            [--profile FILE]
+    python bench/get_cpu.py [--backend sqlite|postgresql] [--scale 0.01] [--gets 1000]
+                            [--rounds 5] [--profile PREFIX]
 
 Each get builds a fresh Actor and record service, as a request does (bench/packs.py
 ``records_as``).  Prints, per case, the cProfile call count of one get and the median

@@ -116,7 +116,9 @@ def test_kept_terms_equal_terms_built_afresh(acme, people, steps):
     dialect = postgresql.dialect() if acme.storage.dialect == "postgresql" else sqlite.dialect()
 
     def sql(terms):
-        return None if terms is None else str(or_(*terms).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        if terms is None:
+            return None
+        return str(or_(*terms).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
     for name, attributes in steps:
         user = users[name]
