@@ -8,13 +8,14 @@ A user may have a manager (another user of the tenant; chains never loop) and
 attributes (``{"agent": 12, "region": ["north", "east"]}``): record sharing reads them."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, bindparam, cast, or_, select
 
 from engine import token_scopes
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -92,11 +93,18 @@ class Actor:
 def _reports_of(storage, manager_id: int) -> set:
     """Everyone below `manager_id` in the manager tree, by one recursive query that
     reads only that subtree (indexed by manager_id); UNION stops at a cycle."""
-    users = loom_table(storage.schema, "loom_users")
-    tree = select(users.c.id).where(users.c.manager_id == manager_id).cte("reports", recursive=True)
-    tree = tree.union(select(users.c.id).join(tree, users.c.manager_id == tree.c.id))
     with storage.connect() as conn:
-        return set(conn.execute(select(tree.c.id)).scalars()) - {manager_id}
+        return set(conn.execute(_reports_query(storage.schema), {"manager": manager_id}).scalars()) - {manager_id}
+
+
+@functools.lru_cache(maxsize=1024)
+def _reports_query(schema: str | None):
+    """The statement of `_reports_of`, the manager a parameter: built once per tenant
+    schema (building it costs more than running it), so each request only runs it."""
+    users = loom_table(schema, "loom_users")
+    tree = select(users.c.id).where(users.c.manager_id == bindparam("manager")).cte("reports", recursive=True)
+    tree = tree.union(select(users.c.id).join(tree, users.c.manager_id == tree.c.id))
+    return select(tree.c.id)
 
 
 def _actor(row) -> Actor:

@@ -268,7 +268,9 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
         row = {**shape.empty_columns, **shape.to_columns(values), "created_at": at, "updated_at": at,
                "created_by": self.actor_id, "updated_by": self.actor_id,
                "owner_id": self.actor_id, "version": 1}
-        row["id"] = conn.execute(table.insert().returning(table.c.id), row).scalar_one()
+        insert = self.metadata.memo(("insert_returning_id", entity.name),
+                                    lambda: table.insert().returning(table.c.id))  # built once a version
+        row["id"] = conn.execute(insert, row).scalar_one()
         record = shape.dump(row)
         changes = created_changes(shape, values, record)
         event = self.event(entity, "created", row["id"], record, changes, at)

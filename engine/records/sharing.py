@@ -12,6 +12,9 @@ reference (``references_limited``): what the actor cannot read does not exist fo
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from sqlalchemy import case, false, literal, or_, select
 
 from engine.errors import Forbidden, NotFound
@@ -22,6 +25,7 @@ from engine.records.conditions_sql import condition_clause
 
 MAX_DEPTH = 5  # parent and referrer rules followed this deep; deeper (or a cycle) grants nothing
 ACCESS = {"none": 0, "read": 1, "edit": 2}
+TERMS_KEPT = 512  # actors' built terms kept per metadata version; the least recently used go
 
 
 class NotShared(Forbidden):
@@ -68,8 +72,28 @@ class Sharing:
         return None if terms is None else or_(*terms)
 
     def _terms(self, entity, access, depth):
-        labelled = self._labelled_terms(entity, access, depth)
-        return None if labelled is None else [term for _, term in labelled]
+        """The terms of `_labelled_terms`, built once per metadata version and what they are
+        built from (`_terms_key`): a request of the same actor, with the same reports and
+        attributes, takes them as built (compiling them is most of a member's `get`)."""
+        if ACCESS[entity.sharing["default"]] >= ACCESS[access]:
+            return None
+        key = self._terms_key(entity, access, depth)
+        kept = self.metadata.memo(("sharing_terms",), KeptTerms)
+        found = kept.get(key)
+        if found is None:
+            found = kept.put(key, tuple(term for _, term in self._labelled_terms(entity, access, depth)))
+        return list(found)
+
+    def _terms_key(self, entity, access, depth) -> tuple:
+        """Everything the terms of (entity, access, depth) read of the actor: its id, its
+        reports when a term of managers reads them, and the attributes field rules read
+        (their raw values, by repr: 1, 1.0, True and "1" convert differently).  Which of
+        them is read depends on the metadata alone (`_inputs`)."""
+        managers, names = self.metadata.memo(("sharing_inputs", entity.name, access, depth),
+                                             lambda: _inputs(self.metadata, entity, access, depth))
+        actor = self.actor
+        reports = tuple(sorted(actor.reports(self.storage))) if managers else None
+        return entity.name, access, depth, actor.id, reports, tuple(repr(actor.attribute_values(n)) for n in names)
 
     def _labelled_terms(self, entity, access, depth):
         """`_terms` with what gives each: ``{"term": "owner"}`` or ``{"term": "rule", "index": i}``."""
@@ -224,6 +248,53 @@ class Sharing:
                                         f"{dump_value(entity.field(rule['field']).base_type, value)!r} "
                                         f"is not one of your {rule['user']!r} values", attribute=rule["user"]).to_dict())
         return problems
+
+
+class KeptTerms:
+    """Built sharing terms of one metadata version by `Sharing._terms_key`: the most
+    recently used `TERMS_KEPT` (a tenant's active members), shared by its requests.  The
+    terms are SQLAlchemy expressions, never changed once built: statements use them as
+    they are."""
+
+    def __init__(self):
+        self._kept: OrderedDict[tuple, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, terms: tuple) -> tuple:
+        with self._lock:
+            self._kept[key] = terms
+            while len(self._kept) > TERMS_KEPT:
+                self._kept.popitem(last=False)
+        return terms
+
+
+def _inputs(metadata, entity, access: str, depth: int) -> tuple[bool, tuple]:
+    """What `Sharing._labelled_terms` reads of the actor for (entity, access, depth), as it
+    walks: whether the reports (a term of managers), and which attributes (field rules),
+    through parent and referrer rules as deep as they are followed."""
+    sharing = entity.sharing
+    if sharing is None or ACCESS[sharing["default"]] >= ACCESS[access]:
+        return False, ()
+    managers, names = sharing["managers"], set()
+    for rule in sharing["rules"]:
+        if ACCESS[rule["access"]] < ACCESS[access]:
+            continue
+        if "parent" in rule or "referenced_by" in rule:
+            other = metadata.entity(entity.field(rule["parent"]).to) if "parent" in rule else \
+                metadata.entity(rule["referenced_by"].split(".", 1)[0])
+            if depth < MAX_DEPTH and other is not None:
+                deeper, more = _inputs(metadata, other, "read", depth + 1)
+                managers, names = managers or deeper, names | set(more)
+        else:
+            names.add(rule["user"])
+    return bool(managers), tuple(sorted(names))
 
 
 def _label_key(label: dict) -> str:

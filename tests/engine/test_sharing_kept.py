@@ -1,0 +1,132 @@
+"""Sharing terms kept between requests (engine.records.sharing.KeptTerms), on SQLite and
+PostgreSQL: a request takes the terms an earlier one built only when they were built from
+the same metadata version, the same user, the same reports and the same attributes.  So a
+changed manager, a changed attribute and a metadata publication take effect at the next
+request; two tenants never share terms; and the terms kept equal the ones built afresh,
+whatever the attributes (a property test)."""
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import or_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.auth import Actor, create_token, create_user, list_users, update_user
+from engine.records.sharing import TERMS_KEPT, KeptTerms, Sharing
+from tests.engine.test_sharing import API, DOC, acme, book, code, ids, people  # noqa: F401 (fixtures)
+
+
+def kept(session) -> KeptTerms:
+    return session.metadata().memo(("sharing_terms",), KeptTerms)
+
+
+def test_a_new_manager_takes_effect_at_the_next_request(client, acme, people, book):
+    b, p = book, people
+    assert client.get(f"{API}/records/policy/{b['ann']}", headers=p["mid"]).status_code == 200
+    assert code(client.get(f"{API}/records/policy/{b['ann']}", headers=p["dan"])) == (404, "record_not_found")
+    assert len(kept(acme)._kept) > 0  # the requests above kept their terms
+    update_user(acme.storage, "ann@acme.test", manager="dan@acme.test")
+    assert client.get(f"{API}/records/policy/{b['ann']}", headers=p["dan"]).status_code == 200
+    assert ids(client, p["dan"], "policy") == [b["ann"]]
+    for former in ("mid", "boss"):
+        assert code(client.get(f"{API}/records/policy/{b['ann']}", headers=p[former])) == (404, "record_not_found")
+        assert ids(client, p[former], "policy") == []
+    update_user(acme.storage, "ann@acme.test", manager="mid@acme.test")  # and back
+    assert ids(client, p["boss"], "policy") == [b["ann"]]
+    assert ids(client, p["dan"], "policy") == []
+
+
+def test_a_changed_attribute_takes_effect_at_the_next_request(client, acme, people, book):
+    b, p = book, people
+    assert ids(client, p["carl"], "policy") == sorted([b["north"], b["east"]])
+    update_user(acme.storage, "carl@acme.test", attributes={"region": "south"})
+    assert ids(client, p["carl"], "policy") == sorted([b["ann"], b["south"]])  # both south
+    assert code(client.get(f"{API}/records/policy/{b['north']}", headers=p["carl"])) == (404, "record_not_found")
+    # bob's office reaches the policies of the office's holders (a parent rule, one level down)
+    assert ids(client, p["bob"], "policy") == [b["of_h1"]]
+    update_user(acme.storage, "bob@acme.test", attributes={"office": p["o2"]})
+    assert ids(client, p["bob"], "policy") == [b["of_h2"]]
+    assert ids(client, p["bob"], "claim") == [b["claim2"]]
+    update_user(acme.storage, "bob@acme.test", clear=["office"])
+    assert ids(client, p["bob"], "policy") == [] and ids(client, p["bob"], "claim") == []
+
+
+def test_a_publication_takes_effect_at_the_next_request(client, acme, people, book):
+    b, p = book, people
+    assert ids(client, p["carl"], "policy") == sorted([b["north"], b["east"]])
+    assert ids(client, p["mid"], "policy") == [b["ann"]]
+    doc = copy.deepcopy(DOC)
+    policy = next(e for e in doc["entities"] if e["name"] == "policy")
+    policy["sharing"] = {"default": "none", "managers": False,
+                         "rules": [{"field": "region", "user": "region", "access": "edit"}]}
+    assert acme.apply_metadata(doc).applied
+    assert ids(client, p["mid"], "policy") == []  # managers no longer see their reports' records
+    assert client.patch(f"{API}/records/policy/{b['north']}", json={"title": "x"},
+                        headers=p["carl"]).status_code == 200  # region now gives edit
+    policy["sharing"]["default"] = "read"
+    assert acme.apply_metadata(doc).applied
+    assert len(ids(client, p["dan"], "policy")) == 6
+
+
+def test_tenants_never_share_terms(install, client, acme, people, book):
+    install.registry.create("beta", "Beta")
+    beta = install.session("beta")
+    beta.apply_metadata(copy.deepcopy(DOC))
+    create_user(beta.storage, "admin@beta.test", "admin")
+    for email in ("boss", "mid", "ann", "bob"):  # the same user ids as in acme, other attributes
+        create_user(beta.storage, f"{email}@beta.test")
+    create_user(beta.storage, "carl@beta.test", attributes={"region": "west"})
+    admin = {"Authorization": f"Bearer {create_token(beta.storage, 'admin@beta.test')}"}
+    carl = {"Authorization": f"Bearer {create_token(beta.storage, 'carl@beta.test')}"}
+    west, _north = (client.post("/api/v1/t/beta/records/policy", json={"title": region, "region": region},
+                                headers=admin).get_json()["id"] for region in ("west", "north"))
+    carl_id = {a.email: a.id for a in list_users(beta.storage)}["carl@beta.test"]
+    assert carl_id == {a.email: a.id for a in list_users(acme.storage)}["carl@acme.test"]
+    assert ids(client, people["carl"], "policy") == sorted([book["north"], book["east"]])
+    response = client.get("/api/v1/t/beta/records/policy?limit=200", headers=carl)
+    assert [r["id"] for r in response.get_json()["items"]] == [west]
+    assert kept(beta) is not kept(acme)
+
+
+def test_kept_terms_are_bounded():
+    terms = KeptTerms()
+    for n in range(TERMS_KEPT + 10):
+        terms.put(("policy", "read", 0, n, None, ()), (n,))
+        assert terms.get(("policy", "read", 0, 0, None, ())) == (0,)  # the most recently used stays
+    assert len(terms._kept) == TERMS_KEPT
+    assert terms.get(("policy", "read", 0, 1, None, ())) is None
+
+
+ATTRIBUTE = st.one_of(st.sampled_from(["north", "south", "east", "1", "", "True"]), st.integers(0, 3),
+                      st.booleans(), st.sampled_from([1.0, 2.5]))
+ATTRIBUTES = st.dictionaries(st.sampled_from(["region", "office", "other"]),
+                             st.one_of(ATTRIBUTE, st.lists(ATTRIBUTE, max_size=3)), max_size=3)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.sampled_from(["mid", "bob", "carl", "dan"]), ATTRIBUTES), min_size=1, max_size=6))
+def test_kept_terms_equal_terms_built_afresh(acme, people, steps):
+    """Each step: a user with other attributes; its terms as kept (from every step before,
+    under the one metadata version) and as built on a copy of the metadata that keeps none."""
+    metadata = acme.metadata()
+    users = {a.email.split("@")[0]: a for a in list_users(acme.storage)}
+    dialect = postgresql.dialect() if acme.storage.dialect == "postgresql" else sqlite.dialect()
+
+    def sql(terms):
+        if terms is None:
+            return None
+        return str(or_(*terms).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+    for name, attributes in steps:
+        user = users[name]
+        actor = Actor(user.id, user.email, user.role, manager_id=user.manager_id, attributes=attributes)
+        sharing = Sharing(metadata, actor, acme.storage)
+        afresh = Sharing(replace(metadata), actor, acme.storage)  # a new memo: nothing kept
+        for entity_name in ("policyholder", "policy", "claim"):
+            entity = metadata.entity(entity_name)
+            for access in ("read", "edit"):
+                assert sql(sharing._terms(entity, access, 0)) == sql(afresh._terms(entity, access, 0)), \
+                    (name, attributes, entity_name, access)
