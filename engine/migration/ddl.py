@@ -12,10 +12,11 @@ from sqlalchemy import Column, inspect
 
 from engine.compiler import (
     ENTITY_TABLE_OPTIONS, composite_index_name, composite_indexes, field_index_options, field_indexes, index_name,
-    system_columns,
+    key_index_name, system_columns,
 )
 from engine.errors import MigrationRefused
 from engine.fieldstorage import columns_for, indexed_column
+from engine.matchkeys import KEY_SUFFIX, key_columns, match_kind
 from engine.migration import archive, moves, restore, sequences
 from engine.migration.convert import base_of
 from engine.words import counted
@@ -38,6 +39,7 @@ class Migrator:
         self.version = version
         self.restoring = restoring
         self.archives: list[dict] = []
+        self.created: list[str] = []  # the entity tables created, with their match key columns
 
     def run(self, changes) -> None:
         added = [c.entity for c in changes if c.kind == "add_entity"]
@@ -55,7 +57,8 @@ class Migrator:
         if self.conn.dialect.name == "sqlite":  # batch mode may have rebuilt an altered table
             rebuilt += list(per_entity)
         sequences.keep_ids_ahead(self.conn, self.schema, [e.name for e in self.new_pkg.entities
-                                                          if e.name in added or e.name in rebuilt])
+                                                          if e.name in added or e.name in rebuilt],
+                                 empty=() if self.restoring else added)
 
     def add_autoincrement(self, names) -> list[str]:
         """SQLite: rebuild the entity tables created without AUTOINCREMENT with it; their names."""
@@ -70,13 +73,16 @@ class Migrator:
     def create_entities(self, names: list[str]) -> None:
         """Create new tables in reference order. A reference to a table created later (a
         cycle) becomes a column once every table exists. When rolling back, archived rows
-        go in before NOT NULL, indexes and the references between restored tables."""
+        go in before NOT NULL, indexes and the references between restored tables. A
+        table is created with its match key columns (engine.matchkeys) and their indexes:
+        `sync_keys` then only fills them, when a rollback put rows back."""
         order, deferred = self._creation_order(names)
         for name in order:
             entity = self.new_pkg.entity(name)
             fields = [self._loose(f) for f in entity.fields if f.name not in deferred[name]]
             columns = system_columns() + [c for f in fields for c in columns_for(f, self.schema)]
-            self.op.create_table(name, *columns, schema=self.schema, **ENTITY_TABLE_OPTIONS)
+            self.op.create_table(name, *columns, *key_columns(entity), schema=self.schema, **ENTITY_TABLE_OPTIONS)
+        self.created = list(order)
         for name in order:
             self._add_columns(name, [self.new_pkg.entity(name).field(f) for f in deferred[name]])
         if self.restoring:
@@ -87,6 +93,9 @@ class Migrator:
             self._tighten(name, [f for f in loose if f.required])
             for field in entity.fields:
                 self._create_indexes(name, field)
+                if match_kind(field):
+                    self.op.create_index(key_index_name(name, field.name), name, [field.name + KEY_SUFFIX],
+                                         schema=self.schema)
             self._create_composites(name, entity.indexes)
 
     def _creation_order(self, names):

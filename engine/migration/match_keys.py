@@ -32,12 +32,16 @@ def specs_of(package) -> dict:
             for e in package.entities}
 
 
-def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=False) -> list[str]:
+def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=False,
+              created=(), restored=False) -> list[str]:
     """Bring every entity's key columns in line with `package` (`tables`: its compiled
     tables, with the tenant's keys when a field is encrypted); `changes` (the publication's
     diff, None: recompute every key) say which existing keys may be stale; `clear_only`:
     the tenant's data keys cannot be opened, so encrypted fields' keys are left unfilled
-    (and the tenant unmarked). Returns the "entity.field" of the keys filled."""
+    (and the tenant unmarked). `created`: the entities whose tables the publication made
+    with their key columns and indexes (`Migrator.created`): empty, so nothing to fill,
+    unless `restored` (a rollback put archived rows back). Returns the "entity.field" of
+    the keys filled."""
     old_specs, new_specs = specs_of(old_pkg), specs_of(package)
     touched = None if changes is None else {
         (c.entity, c.field) for c in changes if c.kind in REKEYING or c.kind == "add_entity"}
@@ -49,7 +53,9 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
         wanted = new_specs[entity.name]
         if not wanted and not old_specs.get(entity.name):
             continue  # neither keeps keys: nothing to look at
-        if entity.name in added_entities:
+        if entity.name in created:
+            present = {s.column for s in wanted.values()}
+        elif entity.name in added_entities:
             present = set()
         elif marked and changes is not None and old_specs.get(entity.name) == wanted:
             present = {s.column for s in wanted.values()}  # kept in step with old_pkg: the same keys
@@ -62,6 +68,8 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
         # new, or its values or the way its key is read (kind, region: the specs) changed
         stale = [n for n in wanted if n in adding or touched is None or entity.name in added_entities
                  or (entity.name, n) in touched or old_specs.get(entity.name, {}).get(n) != wanted[n]]
+        if entity.name in created and not restored:
+            stale = []  # a table made just now holds no rows
         for name in stale:
             if not (clear_only and wanted[name].encrypted):
                 _fill(conn, tables[entity.name], wanted[name])

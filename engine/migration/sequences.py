@@ -11,7 +11,8 @@ reuses the highest id after a delete). After every migration the counter of each
 table it created (new, or restored) or, on SQLite, altered (batch mode may rebuild it) is
 raised to the highest id its table holds or its audit trail names; on SQLite a table
 without AUTOINCREMENT is rebuilt with it first. A table only altered in place (PostgreSQL's
-ALTER TABLE) keeps its sequence, and is not read."""
+ALTER TABLE) keeps its sequence, and is not read. The tables' highest ids are read in one
+statement (a publication creating a pack's 30 tables: one round trip, not 60)."""
 from __future__ import annotations
 
 from sqlalchemy import Column, MetaData, Table, func, select, text
@@ -29,19 +30,35 @@ def lacking_autoincrement(conn, names) -> list[str]:
     return [name for name in names if name in plain]
 
 
-def highest_issued(conn, schema, name) -> int:
-    """The highest id the entity's table holds or its audit trail names (0 for none)."""
-    table = Table(name, MetaData(), Column("id", ID_TYPE), schema=schema)
+CHUNK = 100  # tables read per statement (two scalar subqueries each)
+
+
+def highest_issued(conn, schema, names, empty=()) -> dict[str, int]:
+    """{name: the highest id the entity's table holds or its audit trail names (0 for
+    none)}, for every named entity table (of those in `empty`, created just now and holding
+    no rows, the audit trail only): one statement per `CHUNK` tables, each maximum its own
+    scalar subquery (an index's last entry on both backends)."""
     audit = loom_table(schema, "loom_audit")
-    stored = conn.execute(select(func.max(table.c.id))).scalar()
-    audited = conn.execute(select(func.max(audit.c.record_id)).where(audit.c.entity == name)).scalar()
-    return max(stored or 0, audited or 0)
+    found = {}
+    for start in range(0, len(names), CHUNK):
+        chunk = list(names[start:start + CHUNK])
+        columns = []
+        for name in chunk:
+            columns.append(select(func.max(audit.c.record_id)).where(audit.c.entity == name).scalar_subquery())
+            if name not in empty:
+                table = Table(name, MetaData(), Column("id", ID_TYPE), schema=schema)
+                columns.append(select(func.max(table.c.id)).scalar_subquery())
+        row = iter(conn.execute(select(*columns)).one())
+        for name in chunk:
+            audited = next(row) or 0
+            found[name] = audited if name in empty else max(audited, next(row) or 0)
+    return found
 
 
-def keep_ids_ahead(conn, schema, names) -> None:
-    """Raise each named entity table's id counter to at least its highest issued id."""
-    for name in names:
-        highest = highest_issued(conn, schema, name)
+def keep_ids_ahead(conn, schema, names, empty=()) -> None:
+    """Raise each named entity table's id counter to at least its highest issued id
+    (`empty`: those of them created just now, holding no rows)."""
+    for name, highest in highest_issued(conn, schema, list(names), set(empty)).items():
         if highest:
             _raise_counter(conn, schema, name, highest)
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from engine.records.pinning import exclude_writers
+from engine.records.pinning import exclude_writers, exclusion_sql
 from engine.systables import loom_table
 
 
@@ -39,8 +39,11 @@ def record_version(conn, schema, version, document, changes, archives, action, a
 def lock_history(conn, schema) -> None:
     """Migrations of one tenant take turns: the next one waits, then diffs against the
     version the previous one recorded; and record writes in flight finish first, while
-    new ones wait for the new version. (SQLite: the write transaction already does this.)"""
-    exclude_writers(conn, schema)
-    if conn.dialect.name == "postgresql":
-        table = versions_table(schema)
-        conn.execute(text(f'LOCK TABLE "{table.schema}"."{table.name}" IN SHARE ROW EXCLUSIVE MODE'))
+    new ones wait for the new version. (SQLite: the write transaction already does this.)
+    On PostgreSQL the writers' lock, then the history's, sent as one message."""
+    if conn.dialect.name != "postgresql":
+        exclude_writers(conn, schema)
+        return
+    table = versions_table(schema)
+    conn.exec_driver_sql(f'{exclusion_sql(schema)}; '
+                         f'LOCK TABLE "{table.schema}"."{table.name}" IN SHARE ROW EXCLUSIVE MODE')

@@ -171,7 +171,8 @@ class Publisher:
                 migrator = Migrator(conn, schema, old_pkg, package, old_tables,
                                     compile_tables(package, schema, keyring), version, request.restoring, keyring)
                 migrator.run(changes)
-                sync_keys(conn, schema, old_pkg, package, migrator.new_tables, changes)
+                sync_keys(conn, schema, old_pkg, package, migrator.new_tables, changes,
+                          created=migrator.created, restored=request.restoring)
                 if request.after_ddl is not None:
                     request.after_ddl(conn, migrator.new_tables, migrator.archives)
                 follow_publication(conn, schema, old_pkg, package, migrator.new_tables,

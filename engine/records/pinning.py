@@ -157,7 +157,12 @@ def exclude_writers(conn, schema: str | None) -> None:
     """A migration's first statement (PostgreSQL): wait for the writes in flight and hold
     new ones until commit. On SQLite the migration's write transaction does this."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {_tenant_key(schema)})")
+        conn.exec_driver_sql(exclusion_sql(schema))
+
+
+def exclusion_sql(schema: str | None) -> str:
+    """PostgreSQL: the statement of `exclude_writers`, for a caller that sends it with others."""
+    return f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {_tenant_key(schema)})"
 
 
 def _check(current_version: int, version: int) -> None:

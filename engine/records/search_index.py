@@ -159,9 +159,10 @@ def follow_publication(conn, schema, old_package, new_package, new_tables, added
     stopped being searchable (hidden, dropped, their type changed, their entity dropped)
     and index the records' values of those that became searchable (added, shown, their
     type changed). Entities and fields whose searchability did not change are not read;
-    nor are fields the publication adds without a default when `added_empty` (nothing but
-    a default filled their columns: not a rollback restoring archived values, nor a pack
-    upgrade's steps moving data)."""
+    nor are, when `added_empty`, fields the publication adds without a default and the
+    entities it adds (nothing but a default filled the new columns, and a new table holds
+    no rows: not a rollback restoring archived values, nor a pack upgrade's steps moving
+    data)."""
     old_entities = {e.name: e for e in (old_package.entities if old_package else ())}
     before = {name: searchable_fields(e) for name, e in old_entities.items()}
     after = {e.name: searchable_fields(e) for e in new_package.entities}
@@ -176,8 +177,8 @@ def follow_publication(conn, schema, old_package, new_package, new_tables, added
         # rows costs nothing).
         existed, entity = old_entities.get(name), new_package.entity(name)
         came = {field: base for field, base in new.items() if old.get(field) != base and (
-            not added_empty or entity.field(field).has_default
-            or existed is not None and existed.field(field) is not None)}
+            not added_empty or existed is not None and (
+                entity.field(field).has_default or existed.field(field) is not None))}
         if gone:
             forget(conn, schema, name, gone)
         if came:

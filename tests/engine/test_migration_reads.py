@@ -1,12 +1,23 @@
 """What a migration reads besides its own DDL, on SQLite and PostgreSQL: the id counter of
 a table it created or (SQLite) altered, never of one it left alone or only altered in
 place; the match key columns it reflects only when an entity's keys may have changed.
-Ids are still never reused (tests/engine/test_migration.py holds rebuilds, type changes
-and rollbacks)."""
-import pytest
-from sqlalchemy import event
+A table it creates comes with its match key columns and their indexes, and is not read
+(it holds no rows): only the audit trail's highest ids of the new entities, in one
+statement. Ids are still never reused, and a rollback that puts an entity's rows back
+computes their keys and indexes their values (tests/engine/test_migration.py holds
+rebuilds, type changes and rollbacks)."""
+import re
 
-from tests.engine.test_migration import with_field, without_entity, without_field
+import pytest
+from sqlalchemy import event, inspect, select
+
+from engine.compiler import key_index_name
+from engine.normalise import key_of
+from engine.records.search_index import find
+from tests.engine.test_migration import with_entity, with_field, without_entity, without_field
+
+SUPPLIER = ({"name": "name", "type": "string", "required": True}, {"name": "email", "type": "email"},
+            {"name": "phone", "type": "phone"}, {"name": "status", "type": "string", "default": "new"})
 
 
 @pytest.fixture
@@ -47,3 +58,59 @@ def test_an_entity_dropped_and_added_again_issues_ids_after_its_old_ones(acme, c
     acme.apply_metadata(without_entity(without_field(crm_doc, "contact", "account"), "account"), allow_drop=True)
     acme.apply_metadata(crm_doc)
     assert acme.records.create("account", {"name": "D"})["id"] > max(issued)
+
+
+def _with_suppliers(doc) -> dict:
+    return with_entity(with_entity(doc, "supplier", *SUPPLIER), "depot", {"name": "label", "type": "string"})
+
+
+def _stored(session, entity) -> list[dict]:
+    with session.storage.engine.connect() as conn:
+        table = session.metadata().tables[entity]
+        return [dict(r) for r in conn.execute(select(table).order_by(table.c.id)).mappings()]
+
+
+def test_new_entities_come_with_their_key_columns_and_are_not_read(acme, crm_doc, sent):
+    result = acme.apply_metadata(_with_suppliers(crm_doc))
+    assert sorted(c["kind"] for c in result.changes) == ["add_entity", "add_entity"]
+    mentions = [sql for sql in sent if re.search(r"\b(supplier|depot)\b", sql)]
+    # only their DDL (and SQLite's check of the references a migration may have broken)
+    assert not [sql for sql in mentions if not sql.lstrip().upper().startswith(("CREATE", "PRAGMA FOREIGN_KEY_CHECK"))]
+    counters = [sql for sql in sent if "max(" in sql and "loom_audit" in sql]
+    assert len(counters) == 1 and not _reads_counter_of(sent, "supplier")
+    storage = acme.storage
+    with storage.engine.connect() as conn:
+        found = inspect(conn)
+        columns = {c["name"] for c in found.get_columns("supplier", schema=storage.schema)}
+        indexes = {i["name"] for i in found.get_indexes("supplier", schema=storage.schema)}
+    assert {"email__key", "phone__key"} <= columns
+    assert {key_index_name("supplier", "email"), key_index_name("supplier", "phone")} <= indexes
+    made = acme.records.create("supplier", {"name": "Ann Ltd", "email": "Ann@Example.COM"})
+    assert made["status"] == "new"
+    [row] = _stored(acme, "supplier")
+    assert row["email__key"] == key_of("email", "Ann@Example.COM") and row["phone__key"] is None
+    assert [e for e, _id, _ in find(storage, acme.metadata(), "Ann Ltd", ("supplier",), 5)] == ["supplier"]
+
+
+def test_a_rollback_gives_a_restored_entity_its_keys_index_terms_and_ids(acme, crm_doc):
+    acme.apply_metadata(_with_suppliers(crm_doc))
+    made = [acme.records.create("supplier", {"name": n, "email": f"{n}@Example.com", "phone": "+86 139 0000 0001"})
+            for n in ("Ann", "Bob")]
+    acme.apply_metadata(crm_doc, allow_drop=True)
+    acme.rollback_metadata(2)
+    rows = _stored(acme, "supplier")
+    assert [r["id"] for r in rows] == [m["id"] for m in made]
+    assert [r["email__key"] for r in rows] == [key_of("email", f"{n}@Example.com") for n in ("Ann", "Bob")]
+    assert all(r["phone__key"] == key_of("phone", "+86 139 0000 0001", "CN") for r in rows)
+    assert [i for _e, i, _ in find(acme.storage, acme.metadata(), "Bob", ("supplier",), 5)] == [made[1]["id"]]
+    assert acme.records.create("supplier", {"name": "Cy"})["id"] > made[1]["id"]
+
+
+def test_a_publication_takes_its_locks_in_one_round_trip(acme, crm_doc, sent):
+    acme.apply_metadata(with_field(crm_doc, "contact", name="nickname", type="string"))
+    locks = [sql for sql in sent if "LOCK TABLE" in sql or "pg_advisory_xact_lock(" in sql]
+    if acme.storage.dialect == "postgresql":  # the writers' lock, then the history's
+        [both] = locks
+        assert both.index("pg_advisory_xact_lock(") < both.index("LOCK TABLE")
+    else:  # the write transaction holds both
+        assert locks == []
