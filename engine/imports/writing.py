@@ -3,9 +3,10 @@
 checkpoint in the same transaction. A resumed run skips the chunks with a checkpoint and
 plans the others against the records as they are then: no row twice, none lost.
 
-A chunk's checkpoint keeps the rows it created (`rows`, with their `ids`) and the old
-values of the fields its updates changed (`before`): a resumed run compares its later
-rows with those as the uninterrupted run would. A checkpoint without `rows` (written
+A chunk's checkpoint keeps the rows it created (`rows`, with their `ids`), the old
+values of the fields its updates changed (`before`) and the unique values its rows
+claimed (`claims`, `engine.imports.unique`): a resumed run compares its later rows with
+those as the uninterrupted run would. A checkpoint without `rows` (written
 before Loom kept them) leaves its records to be compared as stored records: a later
 row's match names the record, not the row.
 
@@ -44,6 +45,7 @@ def write_all(service, planner, run_id: int, progress=None) -> dict:
         with service.storage.connect() as conn:
             planner.dedup.resume(conn, [r for o in full for r in o["rows"]], [i for o in full for i in o["ids"]],
                                  before)
+        planner.unique.resume([c for chunk in sorted(done) for c in done[chunk].get("claims", ())])
     progress.total(rows)
     for chunk, start in enumerate(range(0, rows, size)):
         stop = min(rows, start + size)
@@ -80,6 +82,8 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
                         planner._refuse(plan, planner.options.key or "id", exc.code, exc.message)
             outcome.update({k: v for k, v in _outcome(plans).items() if k not in ("ids", "rows")})
             outcome["before"] = _before(planner, plans)
+            outcome["claims"] = [c for p in plans if p.action in ("create", "update")
+                                 for c in planner.claimed.get(p.row, ())]
             runs.checkpoint(conn, service.storage.schema, run_id, chunk, outcome)
         try:
             if creates:
