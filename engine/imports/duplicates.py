@@ -57,6 +57,7 @@ class Matcher:
         self._hidden: set = set()  # this chunk: ids of matched records the importer may not read
         self._known: set = set()  # this chunk: ids of matched records whose readability is known
         self._fetched: dict = {}  # this chunk: id -> a stored record rows may update
+        self._update_stored: dict = {}  # this chunk: row -> (the record its update predicts, its stored matches)
 
     def prepare(self, conn, creates) -> None:
         """The chunk's lookups, at once: the stored records each of `creates` matches, which
@@ -92,6 +93,21 @@ class Matcher:
             self.created[plan.row] = dict(plan.data)
         return target
 
+    def prepare_updates(self, conn, predicted: dict) -> None:
+        """The stored records matching the records rows update as those rows would leave
+        them (`predicted`: {row: (record, the fields it changes)}), at once, by the rules
+        reading one of the changed fields; `check_update` uses a row's while its record is
+        as predicted."""
+        self._update_stored = {}
+        rules = tuple(r for r in self.rules if any(set(r.fields) & changed for _, changed in predicted.values()))
+        if not rules:
+            return
+        rows = list(predicted)
+        found = find_duplicates(conn, self.planner.service.metadata, self.planner.entity,
+                                [predicted[row][0] for row in rows], exclude_ids=self.ours | set(self.before),
+                                rules=rules)
+        self._update_stored = {row: (predicted[row][0], f) for row, f in zip(rows, found)}
+
     def check_update(self, conn, plan, record: dict) -> None:
         """The values an update gives a record (`record`: all of them, `plan.data` the
         changes) checked as the record service checks an update at entry: by the rules
@@ -105,8 +121,12 @@ class Matcher:
         names = {r.name for r in rules}
         service = self.planner.service
         itself = {plan.record_id} if plan.record_id is not None else set()
-        [stored] = find_duplicates(conn, service.metadata, self.planner.entity, [record],
-                                   exclude_ids=self.ours | set(self.before) | itself, rules=rules)
+        cached = self._update_stored.get(plan.row)
+        if cached is not None and cached[0] == record:
+            stored = [m for m in cached[1] if m.rule in names and m.record_id not in itself]
+        else:
+            [stored] = find_duplicates(conn, service.metadata, self.planner.entity, [record],
+                                       exclude_ids=self.ours | set(self.before) | itself, rules=rules)
         keys = self.pool.keys(record)
         matches = ordered(stored + [m for m in self._updated(record, keys) + self.pool.match(record, keys)
                                     if m.rule in names and m.record_id not in itself

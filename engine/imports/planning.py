@@ -121,6 +121,7 @@ class Planner:
         self.unique = Unique(self)
         self.claimed: dict = {}  # row -> the unique values its plan claims (one chunk; for the checkpoint)
         self._bases: dict = {}  # row -> the stored record its planned update changes (one chunk)
+        self._predicted: dict = {}  # row -> (its record, the changes it makes) if no earlier row changes it
 
     @property
     def unmapped(self) -> list[str]:
@@ -178,6 +179,7 @@ class Planner:
         self.unique.prepare(conn, [p.data for p in creates] + [self._unique_values(data[i]) for i, p in
                                                               enumerate(plans) if p.row in targets])
         self.dedup.prepare(conn, creates)
+        self._predict(conn, plans, data, targets)
         for plan, values in zip(plans, data):
             if plan.row in targets:
                 self._update(conn, plan, values, targets[plan.row])
@@ -303,18 +305,12 @@ class Planner:
         are checked as the record service checks an update (references, unique values,
         duplicate rules); only a kept update counts for the later rows."""
         base = record
-        if record["id"] is not None:
-            record = {**record, **self.dedup.planned.get(record["id"], {})}
         plan.of_row = of_row
-        current = {f.name: record[f.name] for f in self.entity.fields}
-        loaded, errors = self.loader.load_one({**current, **values})
-        problems = [self._problem(p.path, p.code, p.message) for p in errors if p.path in values]
-        if problems:
-            plan.problems += problems
+        record, changes, errors = self._changes(values, record, self._predicted.get(plan.row))
+        if errors:
+            plan.problems += [self._problem(p.path, p.code, p.message) for p in errors]
             plan.action, plan.data = "refuse", None
             return
-        dumped = self.shape.dump_values({k: loaded[k] for k in values})
-        changes = {k: v for k, v in dumped.items() if record[k] != v}
         plan.record_id = record["id"]
         if not changes:
             plan.action, plan.reason, plan.data = "skip", "unchanged", None
@@ -336,6 +332,37 @@ class Planner:
         else:
             self.dedup.created[of_row] = {**self.dedup.created[of_row], **changes}
         self.claimed[plan.row] = self.unique.claim(plan)
+
+    def _changes(self, values: dict, record: dict, predicted=None):
+        """(`record` as the earlier rows leave it, the changes `values` make to it — None
+        when the loader refuses them —, the loader's problems); `predicted` is an earlier
+        answer for the same values, reused while the record is as it was then."""
+        if record["id"] is not None:
+            record = {**record, **self.dedup.planned.get(record["id"], {})}
+        if predicted is not None and predicted[0] == record:
+            return record, predicted[1], []
+        current = {f.name: record[f.name] for f in self.entity.fields}
+        loaded, errors = self.loader.load_one({**current, **values})
+        errors = [p for p in errors if p.path in values]
+        if errors:
+            return record, None, errors
+        dumped = self.shape.dump_values({k: loaded[k] for k in values})
+        return record, {k: v for k, v in dumped.items() if record[k] != v}, []
+
+    def _predict(self, conn, plans, data, targets) -> None:
+        """The changes of the rows their key found, as if no earlier row of the chunk
+        changed their records (the common case), and the duplicate rules' stored matches
+        of those records as the changes leave them, looked up at once (`dedup`): a row
+        whose record is as predicted when its turn comes uses them."""
+        self._predicted, changed = {}, {}
+        for plan, values in zip(plans, data):
+            if plan.row in targets:
+                record, changes, errors = self._changes(values, targets[plan.row])
+                if not errors:
+                    self._predicted[plan.row] = (record, changes)
+                    if changes:
+                        changed[plan.row] = ({**record, **changes}, set(changes))
+        self.dedup.prepare_updates(conn, changed)
 
     def _update_row(self, conn, plan: RowPlan, row: int) -> None:
         """Turn a planned create into the update of the record row `row` creates."""
