@@ -128,9 +128,8 @@ class Matcher:
             [stored] = find_duplicates(conn, service.metadata, self.planner.entity, [record],
                                        exclude_ids=self.ours | set(self.before) | itself, rules=rules)
         keys = self.pool.keys(record)
-        matches = ordered(stored + [m for m in self._updated(record, keys) + self.pool.match(record, keys)
-                                    if m.rule in names and m.record_id not in itself
-                                    and (m.row is None or m.row != plan.of_row)])
+        matches = ordered(stored + [m for m in self._updated(record, keys, names) + self.pool.match(record, keys, names)
+                                    if m.record_id not in itself and (m.row is None or m.row != plan.of_row)])
         if not matches:
             return
         found = [{**m.to_dict(), "label": self.labels[m.rule]} for m in matches]
@@ -146,9 +145,12 @@ class Matcher:
             self._refuse(plan, next(m for m in seen if m["action"] == "block" and not m["overridable"]),
                          "changes it to look like")
 
-    def _updated(self, data, keys) -> list:
-        """The matches of `data` among the stored records rows update, as they were before the run."""
-        return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data, keys)] if self.before else []
+    def _updated(self, data, keys, only=None) -> list:
+        """The matches of `data` among the stored records rows update, as they were before
+        the run (by the rules named `only`, when given)."""
+        if not self.before:
+            return []
+        return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data, keys, only)]
 
     def remember(self, record: dict) -> None:
         """`record` (stored, as it was before the run) is updated by a row: later rows are
