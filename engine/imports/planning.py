@@ -199,6 +199,8 @@ class Planner:
     def _unique_values(self, values: dict) -> dict:
         """The unique fields' values of a row's cells, as an update would write them."""
         names = [n for n in self.unique.names if n in values]
+        if not names:
+            return {}
         loaded, _ = self.loader.load_one({n: values[n] for n in names})
         return self.shape.dump_values({n: loaded[n] for n in names if n in loaded})
 
