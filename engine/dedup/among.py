@@ -51,6 +51,20 @@ class Pool:
                     found.append(_match(rule, rows[position], round(float(score), 1), reasons_of(score)))
         return ordered(found)
 
+    def remove(self, row: int, keys) -> None:
+        """Forget the record at `row`, added with `keys` (before it is added again with
+        other values: a record an earlier row changed)."""
+        for rule, key in zip(self.rules, keys):
+            if rule.exact:
+                if key is not None:
+                    self._exact[rule.name][key].remove(row)
+            else:
+                block, _text = key
+                if block is not None:
+                    rows, texts = self._fuzzy[rule.name][block]
+                    position = rows.index(row)
+                    del rows[position], texts[position]
+
     def add(self, row: int, record: dict, keys=None) -> None:
         """Remember `record` (of `keys`, when given) as the one at `row`."""
         for rule, key in zip(self.rules, self.keys(record) if keys is None else keys):

@@ -18,11 +18,14 @@ overridable rule; a rule that may not be overridden refuses the row), and `on_du
 skip skips it on any match, as for a create.
 
 Rows are decided one after the other in the file's order (`decide`, after the chunk's
-lookups in `prepare`). A stored record an earlier row updates is compared with the later
-rows as it was before the run (`before`): the real run, whose earlier chunks have written
-that update, decides as its dry run, which wrote nothing, whatever the chunk size. A later
-row's update of it is changed from what the earlier rows planned (`planned`), so the
-file's last word wins."""
+lookups in `prepare`). A record an earlier row updates is compared with the later rows as
+the earlier rows leave it, never as it was: a stored one leaves the stored matches (looked
+up without it) for `kept`, which holds it with the values the rows so far give it, and a
+row's new record is held in the pool with its updates' values — so the real run, whose
+earlier chunks have written those updates, decides as its dry run, which wrote nothing,
+whatever the chunk size. A later row's update of it is changed from what the earlier rows
+planned (`planned`), so the file's last word wins. Its key and unique values are looked
+up as they were before the run (`before`, `holding`)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -49,7 +52,9 @@ class Matcher:
         self.ids: dict = {}  # row -> the id of the record it created (a real run, once written)
         self.before: dict = {}  # id -> a stored record a row updates, as it was before the run
         self.planned: dict = {}  # id -> what the rows so far change of that record (later rows change from it)
-        self.kept = Pool(self.rules)  # those records, indexed by their ids
+        self.kept = Pool(self.rules)  # those records as the rows so far leave them, indexed by their ids
+        self._kept_keys: dict = {}  # id -> its keys in `kept`
+        self._pool_keys: dict = {}  # row -> the keys of its new record in `pool`
         key = planner.options.key
         self._indexed = tuple(f.name for f in planner.entity.fields if f.unique or f.name == key)
         self._held: dict = {name: {} for name in self._indexed}  # field -> value -> ids of those records
@@ -83,12 +88,13 @@ class Matcher:
         target = None
         if self.rules:
             keys = self.pool.keys(plan.data)
-            matches = ordered(self._stored.get(plan.row, []) + self._updated(plan.data, keys)
-                              + self.pool.match(plan.data, keys))
+            stored = [m for m in self._stored.get(plan.row, []) if m.record_id not in self.before]
+            matches = ordered(stored + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
             if matches:
                 target = self._decide(conn, plan, matches)
             if plan.action == "create" and target is None:
                 self.pool.add(plan.row, plan.data, keys)
+                self._pool_keys[plan.row] = keys
         if plan.action == "create" and target is None:
             self.created[plan.row] = dict(plan.data)
         return target
@@ -111,8 +117,8 @@ class Matcher:
     def check_update(self, conn, plan, record: dict) -> None:
         """The values an update gives a record (`record`: all of them, `plan.data` the
         changes) checked as the record service checks an update at entry: by the rules
-        reading a changed field, against the other records (stored ones as they were
-        before the run) and the file's rows created so far. The matches are reported; a
+        reading a changed field, against the other records (those earlier rows update as
+        those rows leave them) and the file's rows created so far. The matches are reported; a
         blocking one skips the row, or refuses it with `on_duplicate` create when its rule
         may not be overridden; `on_duplicate` skip skips it on any match."""
         rules = tuple(r for r in self.rules if set(r.fields) & set(plan.data))
@@ -123,7 +129,8 @@ class Matcher:
         itself = {plan.record_id} if plan.record_id is not None else set()
         cached = self._update_stored.get(plan.row)
         if cached is not None and cached[0] == record:
-            stored = [m for m in cached[1] if m.rule in names and m.record_id not in itself]
+            stored = [m for m in cached[1] if m.rule in names and m.record_id not in itself
+                      and m.record_id not in self.before]
         else:
             [stored] = find_duplicates(conn, service.metadata, self.planner.entity, [record],
                                        exclude_ids=self.ours | set(self.before) | itself, rules=rules)
@@ -146,18 +153,41 @@ class Matcher:
                          "changes it to look like")
 
     def _updated(self, data, keys, only=None) -> list:
-        """The matches of `data` among the stored records rows update, as they were before
-        the run (by the rules named `only`, when given)."""
+        """The matches of `data` among the stored records rows update, as those rows leave
+        them (by the rules named `only`, when given)."""
         if not self.before:
             return []
         return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data, keys, only)]
 
+    def updated(self, base: dict, record: dict) -> None:
+        """A row's update of a stored record is kept (`base`: the record as it was before
+        the run, `record`: as the rows so far leave it): later rows are compared with its
+        new values, no longer with the stored ones."""
+        self.remember(base)
+        self._keep(record)
+
+    def updated_row(self, row: int, values: dict) -> None:
+        """A row's update of the record row `row` creates is kept (`values`: that record's,
+        as the rows so far leave it): later rows are compared with them."""
+        self.created[row] = values
+        if row in self._pool_keys:
+            self.pool.remove(row, self._pool_keys[row])
+            self._pool_keys[row] = self.pool.keys(values)
+            self.pool.add(row, values, self._pool_keys[row])
+
+    def _keep(self, record: dict) -> None:
+        record_id = record["id"]
+        if record_id in self._kept_keys:
+            self.kept.remove(record_id, self._kept_keys[record_id])
+        self._kept_keys[record_id] = self.kept.keys(record)
+        self.kept.add(record_id, record, self._kept_keys[record_id])
+
     def remember(self, record: dict) -> None:
-        """`record` (stored, as it was before the run) is updated by a row: later rows are
-        compared with it as it was."""
+        """`record` (stored, as it was before the run) is updated by a row: its key and
+        unique values are looked up as they were (`holding`), the stored matches leave it
+        out (`kept` has it)."""
         if record["id"] not in self.before:
             self.before[record["id"]] = record
-            self.kept.add(record["id"], record)
             key = self.planner.options.key
             for name in self._indexed:
                 value = record[name]
@@ -223,14 +253,15 @@ class Matcher:
         as the pool had them, and the stored records they updated as they were before the
         run (`before`: {id: {field: value before}}, the fields the run changed)."""
         for record_id, record in self._records(conn, sorted(before)).items():
-            self.remember({**record, **before[record_id]})
+            self.updated({**record, **before[record_id]}, record)
             self.planned[record_id] = {name: record[name] for name in before[record_id]}
         records = self._records(conn, sorted(ids))
         for row, record_id in sorted(zip(rows, ids)):
             self.ids[row] = record_id
             if record_id in records:
                 values = {f.name: records[record_id][f.name] for f in self.planner.entity.fields}
-                self.pool.add(row, values)
+                self._pool_keys[row] = self.pool.keys(values)
+                self.pool.add(row, values, self._pool_keys[row])
                 self.created[row] = values
 
     def _records(self, conn, ids) -> dict:

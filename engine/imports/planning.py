@@ -89,10 +89,11 @@ def check_options(entity, options: Options) -> None:
 class Planner:
     """Plans the rows of one file for one entity, a range of rows at a time (a chunk),
     against the records as they are when the range is planned — except the stored records
-    earlier rows update, which later rows see as they were before the run (their key,
-    their unique values, their duplicate rules' fields: `duplicates.Matcher.before`), and
-    the records earlier chunks created, seen as the rows that create them — so that the
-    real run decides as its dry run whatever the chunk size."""
+    earlier rows update, whose key and unique values later rows see as they were before
+    the run (`duplicates.Matcher.before`) and whose duplicate rules' fields as the earlier
+    rows leave them (`duplicates.Matcher.kept`), and the records earlier chunks created,
+    seen as the rows that create (and update) them — so that the real run decides as its
+    dry run whatever the chunk size."""
 
     def __init__(self, service, entity_name: str, table, mapping: dict, options: Options):
         self.service = service
@@ -120,7 +121,6 @@ class Planner:
         self.dedup = duplicates.Matcher(self, options.on_duplicate)
         self.unique = Unique(self)
         self.claimed: dict = {}  # row -> the unique values its plan claims (one chunk; for the checkpoint)
-        self._bases: dict = {}  # row -> the stored record its planned update changes (one chunk)
         self._predicted: dict = {}  # row -> (its record, the changes it makes) if no earlier row changes it
 
     @property
@@ -164,10 +164,6 @@ class Planner:
                 self._judge(plan, values, existing, targets)
             self._check_references(conn, [p for p in plans if p.action == "create"])
             self._decide(conn, plans, data, targets)
-        for plan in plans:
-            if plan.action == "update" and plan.row in self._bases:
-                self.dedup.remember(self._bases[plan.row])
-        self._bases = {}
         return plans
 
     def _decide(self, conn, plans, data, targets) -> None:
@@ -329,10 +325,10 @@ class Planner:
         if plan.action != "update":
             return
         if record["id"] is not None:
-            self._bases[plan.row] = base
             self.dedup.planned.setdefault(record["id"], {}).update(changes)
+            self.dedup.updated(base, {**record, **changes})
         else:
-            self.dedup.created[of_row] = {**self.dedup.created[of_row], **changes}
+            self.dedup.updated_row(of_row, {**self.dedup.created[of_row], **changes})
         self.claimed[plan.row] = self.unique.claim(plan)
 
     def _changes(self, values: dict, record: dict, predicted=None):
