@@ -329,7 +329,7 @@ class Planner:
             self.dedup.updated(base, {**record, **changes})
         else:
             self.dedup.updated_row(of_row, {**self.dedup.created[of_row], **changes})
-        self.claimed[plan.row] = self.unique.claim(plan)
+        self.claimed[plan.row] = self.unique.claim(plan) + self.unique.release(plan, record)
 
     def _changes(self, values: dict, record: dict, predicted=None):
         """(`record` as the earlier rows leave it, the changes `values` make to it — None

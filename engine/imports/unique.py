@@ -8,7 +8,14 @@ them and the real run has, so both compare with the rows that claimed the values
 it was before the run (`duplicates.Matcher.before`). The dry run thus refuses what the
 real run refuses, whatever the chunk size, and a value the database would refuse never
 reaches it. A resumed run takes the claims of its written chunks from their checkpoints
-(`claims`)."""
+(`claims`).
+
+A value an update gives up (the record's value before the row changes it) is free for a
+later row's update, in any chunk: the real run writes a chunk's updates after its creates,
+in the file's order, so the update giving it up is always written first. A later row's
+create may not take it in the same run (it stays "given up by row N"): a create of the
+same chunk would be written before the update giving the value up and meet the unique
+index. A release is kept with the claims (`[field, value, row, "free", None]`)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -31,6 +38,7 @@ class Unique:
         self.planner = planner
         self.names = tuple(f.name for f in planner.entity.fields if f.unique and f.name != planner.options.key)
         self.claims: dict = {name: {} for name in self.names}  # field -> value -> (row, identity)
+        self.released: dict = {name: {} for name in self.names}  # field -> value -> the row giving it up
         self._taken: dict = {name: {} for name in self.names}  # field -> value -> stored holder (this chunk)
 
     def prepare(self, conn, candidates: list[dict]) -> None:
@@ -59,7 +67,8 @@ class Unique:
 
     def problems(self, conn, plan) -> list[tuple[str, str, str]]:
         """(field, code, message) of each unique value of `plan.data` held by another record
-        or claimed by an earlier row for another record."""
+        or claimed by an earlier row for another record — unless an update gave it up
+        since, when `plan` is an update."""
         found = []
         mine = identity(plan)
         for name in self.names:
@@ -69,6 +78,11 @@ class Unique:
             claim = self.claims[name].get(value)
             if claim is not None and claim[1] != mine:
                 found.append((name, "not_unique", f"{name} {value!r} is also in row {claim[0]}"))
+                continue
+            if claim is None and value in self.released[name]:
+                if plan.action != "update":
+                    found.append((name, "not_unique", f"{name} {value!r} is given up by row "
+                                  f"{self.released[name][value]}: a new record cannot take it in the same run"))
                 continue
             if value not in self._taken[name]:
                 self._lookup(conn, name, {value})
@@ -89,8 +103,36 @@ class Unique:
                 made.append([name, value, plan.row, *mine])
         return made
 
+    def release(self, plan, record: dict) -> list:
+        """`plan`, an update the plan keeps, gives up the unique values `record` (the record
+        as the earlier rows leave it) had in the fields it changes: a later update may take
+        them. The releases, as a checkpoint keeps them: [[field, value, row, "free", None]]."""
+        made = []
+        mine = identity(plan)
+        for name in self.names:
+            old = record.get(name)
+            if name in plan.data and old is not None and old != plan.data[name]:
+                if self.claims[name].get(old, (None, mine))[1] == mine:
+                    self.claims[name].pop(old, None)
+                    self.released[name][old] = plan.row
+                    made.append([name, old, plan.row, "free", None])
+        return made
+
+    def restore(self, made: list, plan) -> None:
+        """`plan`'s update was refused as it was written: the values it gave up (`made`,
+        `release`'s answer) stay its record's for the later chunks."""
+        for name, value, row, kind, _ref in made:
+            if kind == "free" and self.released[name].get(value) == row:
+                del self.released[name][value]
+                self.claims[name].setdefault(value, (row, identity(plan)))
+
     def resume(self, claims: list) -> None:
-        """The claims of a run's written chunks (in their order)."""
+        """The claims (and releases) of a run's written chunks (in their order)."""
         for name, value, row, kind, ref in claims:
-            if name in self.claims:
+            if name not in self.claims:
+                continue
+            if kind == "free":
+                self.claims[name].pop(value, None)
+                self.released[name][value] = row
+            else:
                 self.claims[name].setdefault(value, (row, (kind, ref)))

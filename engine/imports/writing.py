@@ -60,6 +60,7 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
     create the database refuses after planning (a record changed meanwhile) is refused
     and the chunk written without it."""
     entity = planner.entity.name
+    kept = {}  # (field, value) -> row: unique values an update refused as it was written did not give up
     for _attempt in range(3):
         creates = [p for p in plans if p.action == "create"]
         outcome = _outcome(plans)
@@ -76,10 +77,14 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
                                                                  "which was not created")
                         continue
                 if plan.action == "update":
+                    _refuse_kept(planner, plan, kept)
+                if plan.action == "update":
                     try:
                         service.update_within(conn, entity, plan.record_id, plan.data)
                     except (Forbidden, NotFound) as exc:  # a record the importer may read but not edit
                         planner._refuse(plan, planner.options.key or "id", exc.code, exc.message)
+                if plan.action == "refuse":
+                    _keep_released(planner, plan, kept)
             outcome.update({k: v for k, v in _outcome(plans).items() if k not in ("ids", "rows")})
             outcome["before"] = _before(planner, plans)
             outcome["claims"] = [c for p in plans if p.action in ("create", "update")
@@ -104,6 +109,26 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
             if not _refuse_failing(exc, creates, planner):
                 raise
     raise LoomError(f"chunk {chunk + 1} of the import keeps being refused", code="import_chunk_refused")
+
+
+def _refuse_kept(planner, plan, kept: dict) -> None:
+    """Refuse an update taking a unique value an earlier update of the chunk, refused as it
+    was written, gave up in the plan: its record keeps the value (the unique index would
+    refuse the write)."""
+    for name, value in plan.data.items():
+        if (name, value) in kept:
+            planner._refuse(plan, name, "not_unique", f"{name} {value!r} stays with the record row "
+                                                      f"{kept[name, value]} could not update")
+            return
+
+
+def _keep_released(planner, plan, kept: dict) -> None:
+    """A planned update refused as it is written: the unique values it gave up stay its
+    record's, for the later rows of the chunk (`kept`) and the later chunks."""
+    made = [c for c in planner.claimed.get(plan.row, ()) if c[3] == "free"]
+    planner.unique.restore(made, plan)
+    for name, value, row, _kind, _ref in made:
+        kept[name, value] = row
 
 
 def _lock_updated(conn, planner, plans) -> None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings as hsettings
 from hypothesis import strategies as st
 
+from engine.auth import create_user
 from engine.imports import importer, runs
 from engine.imports.planning import Options, Planner
 from engine.imports.reading import read_table
@@ -172,12 +173,13 @@ def test_a_unique_value_a_row_writes_is_refused_at_a_later_row_whatever_the_chun
             ("Xu", "", "x@x.cn", "", "", "C-2"),  # row 3 gives X C-2 (X had C-0)
             ("Bob", "", "", "", "", "C-1"),  # row 4: C-1 again
             ("Cai", "", "", "", "", "C-2"),  # row 5: X's new C-2
-            ("Dan", "", "", "", "", "C-0")]  # row 6: X's C-0, held before the run
+            ("Dan", "", "", "", "", "C-0")]  # row 6: X's C-0, given up by row 3 (a new record may not take it)
     options = Options(key="email", chunk_size=size)
     dry = importer.dry_run(people.records, "person", csv_of(rows), options=options)
     assert [r.action for r in dry.rows] == ["create", "update", "refuse", "refuse", "refuse"]
     assert [r.problems[0]["message"] for r in dry.rows[2:]] == [
-        "code 'C-1' is also in row 2", "code 'C-2' is also in row 3", f"code 'C-0' is taken by record {x['id']}"]
+        "code 'C-1' is also in row 2", "code 'C-2' is also in row 3",
+        "code 'C-0' is given up by row 3: a new record cannot take it in the same run"]
     done = importer.commit(people.records, "person", csv_of(rows), options=options)
     assert done.totals == dry.totals
     assert done.refused == [{"row": r.row, "problems": r.problems} for r in dry.rows if r.action == "refuse"]
@@ -194,17 +196,85 @@ def test_a_resumed_run_refuses_the_unique_values_its_written_chunks_claimed(peop
     planner = Planner(people.records, "person", read_table(source.data, "csv"),
                       runs.get(people.storage, run_id)["options"]["mapping"], options)
     first = write_chunk(people.records, planner, run_id, 0, planner.plan(0, 2))  # then the worker stopped
-    assert first["claims"] == [["code", "C-2", 2, "record", x["id"]], ["code", "C-1", 3, "row", 3]]
+    assert first["claims"] == [["code", "C-2", 2, "record", x["id"]], ["code", "C-0", 2, "free", None],
+                               ["code", "C-1", 3, "row", 3]]
     done = importer.resume(people.records, run_id)  # a new planner: the claims come from the checkpoint
     assert done.totals == dry.totals and done.totals["refused"] == 2
     assert done.refused == [{"row": r.row, "problems": r.problems} for r in dry.rows if r.action == "refuse"]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 6])
+def test_a_unique_value_an_update_gives_up_is_free_for_a_later_update_not_for_a_create(people, size):
+    x, y, z, w = (people.records.create("person", {"name": n, "email": f"{n.lower()}@x.cn", "code": c})
+                  for n, c in (("Xu", "C-0"), ("Yang", "C-1"), ("Zhao", "C-2"), ("Wu", "C-3")))
+    rows = [("Xu", "", "xu@x.cn", "", "", "C-5"),  # X gives up C-0
+            ("Yang", "", "yang@x.cn", "", "", "C-0"),  # Y takes it, gives up C-1
+            ("Ann", "", "", "", "", "C-1"),  # a new record: not in this run
+            ("Zhao", "", "zhao@x.cn", "", "", "C-1"),  # Z takes C-1, gives up C-2
+            ("Bob", "", "", "", "", "C-2"),  # a new record: not in this run
+            ("Wu", "", "wu@x.cn", "", "", "C-0")]  # W wants C-0: Y has it now
+    options = Options(key="email", chunk_size=size)
+    dry = importer.dry_run(people.records, "person", csv_of(rows), options=options)
+    assert [r.action for r in dry.rows] == ["update", "update", "refuse", "update", "refuse", "refuse"]
+    assert [r.problems[0]["message"] for r in dry.rows if r.action == "refuse"] == [
+        "code 'C-1' is given up by row 3: a new record cannot take it in the same run",
+        "code 'C-2' is given up by row 5: a new record cannot take it in the same run",
+        "code 'C-0' is also in row 3"]
+    done = importer.commit(people.records, "person", csv_of(rows), options=options)
+    assert done.totals == dry.totals
+    assert done.refused == [{"row": r.row, "problems": r.problems} for r in dry.rows if r.action == "refuse"]
+    assert [people.records.get("person", r["id"])["code"] for r in (x, y, z, w)] == ["C-5", "C-0", "C-1", "C-3"]
+    assert people.records.count("person") == 4
+
+
+def test_a_resumed_run_knows_the_unique_values_its_written_chunks_gave_up(people):
+    x = people.records.create("person", {"name": "Xu", "email": "x@x.cn", "code": "C-0"})
+    y = people.records.create("person", {"name": "Yang", "email": "y@x.cn", "code": "C-1"})
+    rows = [("Xu", "", "x@x.cn", "", "", "C-5"), ("Yang", "", "y@x.cn", "", "", "C-0"),
+            ("Ann", "", "", "", "", "C-1")]
+    source, options = csv_of(rows), Options(key="email", chunk_size=1)
+    dry = importer.dry_run(people.records, "person", source, options=options)
+    assert [r.action for r in dry.rows] == ["update", "update", "refuse"]
+    run_id = importer.keep(people.records, "person", source, options=options)
+    planner = Planner(people.records, "person", read_table(source.data, "csv"),
+                      runs.get(people.storage, run_id)["options"]["mapping"], options)
+    first = write_chunk(people.records, planner, run_id, 0, planner.plan(0, 1))  # then the worker stopped
+    assert first["claims"] == [["code", "C-5", 2, "record", x["id"]], ["code", "C-0", 2, "free", None]]
+    done = importer.resume(people.records, run_id)
+    assert done.totals == dry.totals
+    assert done.refused == [{"row": 4, "problems": dry.rows[2].problems}]
+    assert [people.records.get("person", r["id"])["code"] for r in (x, y)] == ["C-5", "C-0"]
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_an_update_refused_as_it_is_written_keeps_the_unique_value_it_would_have_given_up(install, size):
+    """A member may read every person but edit only her own: row 2's update of the
+    system's record is refused as it is written, so the value it would have given up stays
+    taken — row 3's update taking it is refused too, and nothing meets the unique index."""
+    install.registry.create("acme", "Acme")
+    system = install.session("acme")
+    doc = copy.deepcopy(DOCUMENT)
+    doc["entities"][0]["fields"].append({"name": "code", "type": "string", "unique": True})
+    doc["entities"][0]["sharing"] = {"default": "read"}
+    system.apply_metadata(doc)
+    theirs = system.records.create("person", {"name": "Xu", "email": "x@x.cn", "code": "C-0"})
+    member = install.session("acme", create_user(system.storage, "m@acme.example"))
+    mine = member.records.create("person", {"name": "Yang", "email": "y@x.cn", "code": "C-1"})
+    rows = [("Xu", "", "x@x.cn", "", "", "C-5"), ("Yang", "", "y@x.cn", "", "", "C-0")]
+    options = Options(key="email", chunk_size=size)
+    dry = importer.dry_run(member.records, "person", csv_of(rows), options=options)
+    assert [r.action for r in dry.rows] == ["update", "update"]  # the plan does not know who may edit
+    done = importer.commit(member.records, "person", csv_of(rows), options=options)
+    assert done.totals["refused"] == 2
+    assert [(p["row"], p["problems"][0]["code"]) for p in done.refused] == [(2, "read_only"), (3, "not_unique")]
+    assert [system.records.get("person", r["id"])["code"] for r in (theirs, mine)] == ["C-0", "C-1"]
 
 
 # -- any file, any chunk size -----------------------------------------------------------------
 
 ROW = st.tuples(st.sampled_from(["Wang Fang", "Wang  Fang", "Li Lei", "Stored"]),
                 st.sampled_from(["", "13800138001", "+86 138 0013 8001", "13900139002"]),
-                st.sampled_from(["", "a@x.cn", "s@x.cn", "b@x.cn"]),
+                st.sampled_from(["", "a@x.cn", "s@x.cn", "t@x.cn", "b@x.cn"]),
                 st.sampled_from(["", "ID-1", "ID-2"]),
                 st.sampled_from(["", "Shanghai"]),
                 st.sampled_from(["", "C-1", "C-2", "C-9"]))
@@ -225,6 +295,9 @@ ROW = st.tuples(st.sampled_from(["Wang Fang", "Wang  Fang", "Li Lei", "Stored"])
 @example(rows=[("Li Lei", "13900139002", "b@x.cn", "", "", ""), ("Li Lei", "13800138001", "b@x.cn", "", "", ""),
                ("Wang Fang", "13800138001", "", "", "", "")],
          size=3, other=2, policy="update")  # a new record's updated phone, then a create with it
+@example(rows=[("Stored", "", "s@x.cn", "", "", "C-1"), ("Li Lei", "", "t@x.cn", "", "", "C-9"),
+               ("Wang Fang", "", "", "", "", "C-2")],
+         size=3, other=1, policy=None)  # C-9 given up and taken by an update; C-2 given up: no create takes it
 @given(rows=st.lists(ROW, min_size=1, max_size=10), size=st.integers(1, 11), other=st.integers(1, 11),
        policy=st.sampled_from([None, "skip", "create", "update"]))
 def test_the_dry_run_the_real_run_and_what_it_writes_agree_for_any_chunk_size(people, rows, size, other, policy):
@@ -237,6 +310,7 @@ def test_the_dry_run_the_real_run_and_what_it_writes_agree_for_any_chunk_size(pe
         reset(people)
         people.records.create("person", {"name": "Stored", "phone": "13900139002", "email": "s@x.cn",
                                          "id_number": "ID-2", "code": "C-9"})
+        people.records.create("person", {"name": "Other", "email": "t@x.cn", "code": "C-2"})
 
     def options(chunk_size):
         return Options(key="email", on_duplicate=policy, chunk_size=chunk_size)
