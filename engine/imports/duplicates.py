@@ -1,8 +1,8 @@
 """Duplicate rules applied to the rows an import would create: each is matched against
-the records that existed before the run (`engine.dedup.find_duplicates`; the run's own
-new records are left out) and against the file's earlier rows that would be created
-(`engine.dedup.among`: row 17 is a duplicate of row 3), so the real run decides as its
-dry run did whatever the chunk size. What a match does is the import's `on_duplicate` —
+the stored records (`engine.dedup.find_duplicates`; the run's own new records and the
+records rows update are left out: see below) and against the file's earlier rows that
+would be created (`engine.dedup.among`: row 17 is a duplicate of row 3), so the real run
+decides as its dry run did whatever the chunk size. What a match does is the import's `on_duplicate` —
 skip the row, update the best match (a stored record, or the record an earlier row
 creates), or create anyway — by default the rule's own: a blocking rule skips, a warning
 creates. A blocking rule that may not be overridden refuses the row when asked to create
@@ -203,7 +203,7 @@ class Matcher:
 
     def _decide(self, conn, plan, matches):
         kept = {m.record_id for m in matches if m.record_id is not None} - self._known
-        if kept:  # stored records rows update, matched as they were before the run
+        if kept:  # stored records rows update, matched as those rows leave them
             self._known |= kept
             self._hidden |= unreadable(self.planner.service, conn, self.planner.entity, kept)
         plan.duplicates = [self._seen({**m.to_dict(), "label": self.labels[m.rule]}) for m in matches]

@@ -298,7 +298,7 @@ class Planner:
 
     def _update(self, conn, plan: RowPlan, values: dict, record: dict, of_row: int | None = None) -> None:
         """Plan `values` as the update of `record` (stored, or with no id the one row
-        `of_row` creates): a stored record is matched as it was before the run, but changed
+        `of_row` creates): a stored record as it was before the run (`record`), changed
         from what the earlier rows planned for it (the file's last word wins). The changes
         are checked as the record service checks an update (references, unique values,
         duplicate rules); only a kept update counts for the later rows."""

@@ -92,8 +92,8 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
             runs.checkpoint(conn, service.storage.schema, run_id, chunk, outcome)
         try:
             if creates:
-                # the plan applied the duplicate rules already: to the records as they were before the run
-                # and to the file's own rows (records the batch's check leaves out)
+                # the plan applied the duplicate rules already: to the stored records (those rows update as
+                # the rows leave them) and to the file's own rows (records the batch's check leaves out)
                 service.create_many(entity, [p.data for p in creates], allow_duplicates=True, within=within,
                                     exclude_ids=planner.dedup.ours | set(planner.dedup.before),
                                     before=lambda conn: _lock_updated(conn, planner, plans))
