@@ -5,8 +5,10 @@ plans the others against the records as they are then: no row twice, none lost.
 
 A chunk's checkpoint keeps the rows it created (`rows`, with their `ids`), the old
 values of the fields its updates changed (`before`) and the unique values its rows
-claimed (`claims`, `engine.imports.unique`): a resumed run compares its later rows with
-those as the uninterrupted run would. A checkpoint without `rows` (written
+claimed and gave up (`claims`, `engine.imports.unique`): a resumed run compares its later
+rows with those as the uninterrupted run would. An update refused as it is written keeps
+the unique values the plan let it give up: a later update of the chunk taking one is
+refused before it meets the unique index. A checkpoint without `rows` (written
 before Loom kept them) leaves its records to be compared as stored records: a later
 row's match names the record, not the row.
 
