@@ -27,11 +27,13 @@ class Pool:
         """What each rule compares of `record` (for `match` and `add`, computed once)."""
         return tuple(exact_key(rule, record) if rule.exact else fuzzy_block(rule, record) for rule in self.rules)
 
-    def match(self, record: dict, keys=None) -> list[Match]:
+    def match(self, record: dict, keys=None, only=None) -> list[Match]:
         """The earlier records `record` (of `keys`, when given) matches, best first (as
-        `find_duplicates` orders them)."""
+        `find_duplicates` orders them); with `only`, by the rules of those names alone."""
         found = []
         for rule, key in zip(self.rules, self.keys(record) if keys is None else keys):
+            if only is not None and rule.name not in only:
+                continue
             if rule.exact:
                 rows = self._exact[rule.name].get(key, ()) if key is not None else ()
                 reasons = tuple(f"same {c.name}" for c in rule.exact)
@@ -41,11 +43,27 @@ class Pool:
                 if block is None:
                     continue
                 rows, texts = self._fuzzy[rule.name].get(block, ((), ()))
+                if not texts:
+                    continue
                 reasons_of = fuzzy_reasons(rule)
                 for _choice, score, position in process.extract(text, texts, scorer=SCORERS[rule.scorer],
                                                                  limit=None, score_cutoff=rule.threshold):
                     found.append(_match(rule, rows[position], round(float(score), 1), reasons_of(score)))
         return ordered(found)
+
+    def remove(self, row: int, keys) -> None:
+        """Forget the record at `row`, added with `keys` (before it is added again with
+        other values: a record an earlier row changed)."""
+        for rule, key in zip(self.rules, keys):
+            if rule.exact:
+                if key is not None:
+                    self._exact[rule.name][key].remove(row)
+            else:
+                block, _text = key
+                if block is not None:
+                    rows, texts = self._fuzzy[rule.name][block]
+                    position = rows.index(row)
+                    del rows[position], texts[position]
 
     def add(self, row: int, record: dict, keys=None) -> None:
         """Remember `record` (of `keys`, when given) as the one at `row`."""

@@ -17,6 +17,7 @@ from engine.records.integrity import MAX_DETAILS
 from engine.records.writes import audit_row, utcnow, write_audit
 
 DUPLICATES_KEY = "_duplicates"
+LOOKUP = 500  # ids per IN (...)
 
 
 def entry_rules(metadata, entity, changed=None) -> tuple:
@@ -71,14 +72,21 @@ def as_seen(service, conn, entity, found: list[dict]) -> list[dict]:
     None, no reasons) — a duplicate check must not tell a user what a record they cannot
     see holds. A match on an earlier row of the same file or batch (`row`, no record) is
     the user's own data and stays whole."""
+    hidden = unreadable(service, conn, entity, {m["record_id"] for m in found if m["record_id"] is not None})
+    return [m if m["record_id"] not in hidden else {**m, "record_id": None, "reasons": []} for m in found]
+
+
+def unreadable(service, conn, entity, ids) -> set:
+    """Those of the record ids `ids` the actor may not read."""
     clause = service.sharing.read_clause(entity)
-    ids = [m["record_id"] for m in found if m["record_id"] is not None]
     if clause is None or not ids:
-        return found
+        return set()
     table = service.metadata.tables[entity.name]
-    readable = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids), clause)).scalars())
-    return [m if m["record_id"] is None or m["record_id"] in readable else {**m, "record_id": None, "reasons": []}
-            for m in found]
+    ids = sorted(ids)
+    readable = set()
+    for i in range(0, len(ids), LOOKUP):
+        readable.update(conn.execute(select(table.c.id).where(table.c.id.in_(ids[i:i + LOOKUP]), clause)).scalars())
+    return set(ids) - readable
 
 
 def _refusal(entity_name: str, blocking: list[dict], overridable: bool) -> str:

@@ -1,8 +1,8 @@
 """Duplicate rules applied to the rows an import would create: each is matched against
-the records that existed before the run (`engine.dedup.find_duplicates`; the run's own
-new records are left out) and against the file's earlier rows that would be created
-(`engine.dedup.among`: row 17 is a duplicate of row 3), so the real run decides as its
-dry run did whatever the chunk size. What a match does is the import's `on_duplicate` —
+the stored records (`engine.dedup.find_duplicates`; the run's own new records and the
+records rows update are left out: see below) and against the file's earlier rows that
+would be created (`engine.dedup.among`: row 17 is a duplicate of row 3), so the real run
+decides as its dry run did whatever the chunk size. What a match does is the import's `on_duplicate` —
 skip the row, update the best match (a stored record, or the record an earlier row
 creates), or create anyway — by default the rule's own: a blocking rule skips, a warning
 creates. A blocking rule that may not be overridden refuses the row when asked to create
@@ -10,10 +10,22 @@ anyway. Every match is reported with its row: the record (or the earlier row), t
 the score and the reasons — a stored record the importer may not read without which one
 or why (`engine.dedup.entry.as_seen`).
 
-A stored record an earlier row updates is compared with the later rows as it was before
-the run (`before`): the real run, whose earlier chunks have written that update, decides
-as its dry run, which wrote nothing, whatever the chunk size. A later row's update of it
-is changed from what the earlier rows planned (`planned`), so the file's last word wins."""
+The values a row's update gives a record (found by its key or by a duplicate rule) are
+checked as the record service checks an update at entry (`check_update`): by the rules
+reading a changed field, against the other records and the rows created so far. A match
+is reported; a blocking one skips the row (`on_duplicate` create overrides an
+overridable rule; a rule that may not be overridden refuses the row), and `on_duplicate`
+skip skips it on any match, as for a create.
+
+Rows are decided one after the other in the file's order (`decide`, after the chunk's
+lookups in `prepare`). A record an earlier row updates is compared with the later rows as
+the earlier rows leave it, never as it was: a stored one leaves the stored matches (looked
+up without it) for `kept`, which holds it with the values the rows so far give it, and a
+row's new record is held in the pool with its updates' values — so the real run, whose
+earlier chunks have written those updates, decides as its dry run, which wrote nothing,
+whatever the chunk size. A later row's update of it is changed from what the earlier rows
+planned (`planned`), so the file's last word wins. Its key and unique values are looked
+up as they were before the run (`before`, `holding`)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -22,7 +34,7 @@ from sqlalchemy import select
 
 from engine.dedup import find_duplicates
 from engine.dedup.among import Pool, ordered
-from engine.dedup.entry import as_seen, entry_rules
+from engine.dedup.entry import as_seen, entry_rules, unreadable
 
 LOOKUP = 500
 
@@ -40,48 +52,142 @@ class Matcher:
         self.ids: dict = {}  # row -> the id of the record it created (a real run, once written)
         self.before: dict = {}  # id -> a stored record a row updates, as it was before the run
         self.planned: dict = {}  # id -> what the rows so far change of that record (later rows change from it)
-        self.kept = Pool(self.rules)  # those records, indexed by their ids
+        self.kept = Pool(self.rules)  # those records as the rows so far leave them, indexed by their ids
+        self._kept_keys: dict = {}  # id -> its keys in `kept`
+        self._pool_keys: dict = {}  # row -> the keys of its new record in `pool`
         key = planner.options.key
         self._indexed = tuple(f.name for f in planner.entity.fields if f.unique or f.name == key)
         self._held: dict = {name: {} for name in self._indexed}  # field -> value -> ids of those records
+        self._stored: dict = {}  # this chunk: row -> the stored records its create matches
+        self._hidden: set = set()  # this chunk: ids of matched records the importer may not read
+        self._known: set = set()  # this chunk: ids of matched records whose readability is known
+        self._fetched: dict = {}  # this chunk: id -> a stored record rows may update
+        self._update_stored: dict = {}  # this chunk: row -> (the record its update predicts, its stored matches)
 
-    def apply(self, conn, plans) -> None:
-        """Decide about the planned creates of `plans` that match an existing record or an
-        earlier row of the file."""
-        creates = [p for p in plans if p.action == "create"]
+    def prepare(self, conn, creates) -> None:
+        """The chunk's lookups, at once: the stored records each of `creates` matches, which
+        of them (and of the records rows update) the importer may not read, and, when
+        rows update their best match, those records."""
+        self._stored, self._hidden, self._known, self._fetched = {}, set(), set(), {}
         if not self.rules or not creates:
             return
         service = self.planner.service
-        stored = find_duplicates(conn, service.metadata, self.planner.entity, [p.data for p in creates],
-                                 exclude_ids=self.ours | set(self.before), rules=self.rules)
-        updates = []
-        for plan, found in zip(creates, stored):
-            keys = self.pool.keys(plan.data)
-            matches = ordered(found + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
-            if matches:
-                self._decide(plan, matches, updates)
-            if plan.action == "create" and not (updates and updates[-1][0] is plan):
-                self.pool.add(plan.row, plan.data, keys)
-                self.created[plan.row] = dict(plan.data)
-        if updates:
-            records = self._records(conn, sorted({m.record_id for _, m in updates if m.record_id is not None}))
-            for plan, match in updates:
-                if match.record_id is not None:
-                    self.planner.update_match(plan, records[match.record_id])
-                else:
-                    self._update_row(plan, match.row)
-        self._shown(conn, creates)
+        found = find_duplicates(conn, service.metadata, self.planner.entity, [p.data for p in creates],
+                                exclude_ids=self.ours | set(self.before), rules=self.rules)
+        self._stored = {p.row: f for p, f in zip(creates, found) if f}
+        self._known = {m.record_id for f in found for m in f}
+        self._hidden = unreadable(service, conn, self.planner.entity, self._known)
+        if self.on_duplicate == "update":
+            self._fetched = self._records(conn, sorted({f[0].record_id for f in found if f}))
 
-    def _updated(self, data, keys) -> list:
-        """The matches of `data` among the stored records rows update, as they were before the run."""
-        return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data, keys)] if self.before else []
+    def decide(self, conn, plan):
+        """Decide about a planned create that matches an existing record or an earlier row
+        of the file (rows are decided in the file's order): skip it, refuse it, leave it a
+        create (then later rows are compared with it) or return what it updates instead —
+        ("record", the stored record) or ("row", the row whose record)."""
+        target = None
+        if self.rules:
+            keys = self.pool.keys(plan.data)
+            stored = [m for m in self._stored.get(plan.row, []) if m.record_id not in self.before]
+            matches = ordered(stored + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
+            if matches:
+                target = self._decide(conn, plan, matches)
+            if plan.action == "create" and target is None:
+                self.pool.add(plan.row, plan.data, keys)
+                self._pool_keys[plan.row] = keys
+        if plan.action == "create" and target is None:
+            self.created[plan.row] = dict(plan.data)
+        return target
+
+    def prepare_updates(self, conn, predicted: dict) -> None:
+        """The stored records matching the records rows update as those rows would leave
+        them (`predicted`: {row: (record, the fields it changes)}), at once, by the rules
+        reading one of the changed fields; `check_update` uses a row's while its record is
+        as predicted."""
+        self._update_stored = {}
+        rules = tuple(r for r in self.rules if any(set(r.fields) & changed for _, changed in predicted.values()))
+        if not rules:
+            return
+        rows = list(predicted)
+        found = find_duplicates(conn, self.planner.service.metadata, self.planner.entity,
+                                [predicted[row][0] for row in rows], exclude_ids=self.ours | set(self.before),
+                                rules=rules)
+        self._update_stored = {row: (predicted[row][0], f) for row, f in zip(rows, found)}
+
+    def check_update(self, conn, plan, record: dict) -> None:
+        """The values an update gives a record (`record`: all of them, `plan.data` the
+        changes) checked as the record service checks an update at entry: by the rules
+        reading a changed field, against the other records (those earlier rows update as
+        those rows leave them) and the file's rows created so far. The matches are reported; a
+        blocking one skips the row, or refuses it with `on_duplicate` create when its rule
+        may not be overridden; `on_duplicate` skip skips it on any match."""
+        rules = tuple(r for r in self.rules if set(r.fields) & set(plan.data))
+        if not rules:
+            return
+        names = {r.name for r in rules}
+        service = self.planner.service
+        itself = {plan.record_id} if plan.record_id is not None else set()
+        cached = self._update_stored.get(plan.row)
+        if cached is not None and cached[0] == record:
+            stored = [m for m in cached[1] if m.rule in names and m.record_id not in itself
+                      and m.record_id not in self.before]
+        else:
+            [stored] = find_duplicates(conn, service.metadata, self.planner.entity, [record],
+                                       exclude_ids=self.ours | set(self.before) | itself, rules=rules)
+        keys = self.pool.keys(record)
+        matches = ordered(stored + [m for m in self._updated(record, keys, names) + self.pool.match(record, keys, names)
+                                    if m.record_id not in itself and (m.row is None or m.row != plan.of_row)])
+        if not matches:
+            return
+        found = [{**m.to_dict(), "label": self.labels[m.rule]} for m in matches]
+        seen = as_seen(service, conn, self.planner.entity, found)
+        listed = {(m["record_id"], m.get("row"), m["rule"]) for m in plan.duplicates}
+        plan.duplicates += [m for m in seen if (m["record_id"], m.get("row"), m["rule"]) not in listed]
+        blocking = [m for m in matches if m.action == "block"]
+        policy = self.on_duplicate if self.on_duplicate in ("skip", "create") else None
+        policy = policy or ("skip" if blocking else "create")
+        if policy == "skip":
+            plan.action, plan.reason, plan.data = "skip", "duplicate", None
+        elif any(not m.overridable for m in blocking):
+            self._refuse(plan, next(m for m in seen if m["action"] == "block" and not m["overridable"]),
+                         "changes it to look like")
+
+    def _updated(self, data, keys, only=None) -> list:
+        """The matches of `data` among the stored records rows update, as those rows leave
+        them (by the rules named `only`, when given)."""
+        if not self.before:
+            return []
+        return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data, keys, only)]
+
+    def updated(self, base: dict, record: dict) -> None:
+        """A row's update of a stored record is kept (`base`: the record as it was before
+        the run, `record`: as the rows so far leave it): later rows are compared with its
+        new values, no longer with the stored ones."""
+        self.remember(base)
+        self._keep(record)
+
+    def updated_row(self, row: int, values: dict) -> None:
+        """A row's update of the record row `row` creates is kept (`values`: that record's,
+        as the rows so far leave it): later rows are compared with them."""
+        self.created[row] = values
+        if row in self._pool_keys:
+            self.pool.remove(row, self._pool_keys[row])
+            self._pool_keys[row] = self.pool.keys(values)
+            self.pool.add(row, values, self._pool_keys[row])
+
+    def _keep(self, record: dict) -> None:
+        record_id = record["id"]
+        if record_id in self._kept_keys:
+            self.kept.remove(record_id, self._kept_keys[record_id])
+        self._kept_keys[record_id] = self.kept.keys(record)
+        self.kept.add(record_id, record, self._kept_keys[record_id])
 
     def remember(self, record: dict) -> None:
-        """`record` (stored, as it was before the run) is updated by a row: later rows are
-        compared with it as it was."""
+        """`record` (stored, as it was before the run) is updated by a row: its key and
+        unique values are looked up as they were (`holding`), the stored matches leave it
+        out (`kept` has it)."""
         if record["id"] not in self.before:
             self.before[record["id"]] = record
-            self.kept.add(record["id"], record)
             key = self.planner.options.key
             for name in self._indexed:
                 value = record[name]
@@ -95,62 +201,67 @@ class Matcher:
         field) held `value` before the run."""
         return self._held.get(name, {}).get(value, [])
 
-    def _decide(self, plan, matches, updates) -> None:
-        plan.duplicates = [{**m.to_dict(), "label": self.labels[m.rule]} for m in matches]
+    def _decide(self, conn, plan, matches):
+        kept = {m.record_id for m in matches if m.record_id is not None} - self._known
+        if kept:  # stored records rows update, matched as those rows leave them
+            self._known |= kept
+            self._hidden |= unreadable(self.planner.service, conn, self.planner.entity, kept)
+        plan.duplicates = [self._seen({**m.to_dict(), "label": self.labels[m.rule]}) for m in matches]
         blocking = [m for m in matches if m.action == "block"]
         policy = self.on_duplicate or ("skip" if blocking else "create")
+        best = matches[0]
+        hidden = best.record_id is not None and best.record_id in self._hidden
         if policy == "skip":
-            plan.action, plan.reason, plan.record_id, plan.data = "skip", "duplicate", matches[0].record_id, None
+            plan.action, plan.reason, plan.data = "skip", "duplicate", None
+            plan.record_id = None if hidden else best.record_id
         elif policy == "update":
-            updates.append((plan, matches[0]))
-        elif any(not m.overridable for m in blocking):
-            rule = next(m for m in blocking if not m.overridable)
-            like = f"record {rule.record_id}" if rule.record_id is not None else f"row {rule.row} of the file"
-            self.planner._refuse(plan, rule.rule, "duplicate",
-                                 f"looks like {like} ({'; '.join(rule.reasons)}) by a rule that may not be "
-                                 "overridden")
-
-    def _update_row(self, plan, row: int) -> None:
-        """Turn a planned create into the update of the record row `row` creates."""
-        values = self.created[row]
-        record = {**{f.name: values.get(f.name) for f in self.planner.entity.fields}, "id": None}
-        self.planner.update_match(plan, record)
-        plan.of_row = row
-        if plan.action == "update":
-            self.created[row] = {**values, **plan.data}
-
-    def _shown(self, conn, plans) -> None:
-        """The matches as the importer may see them: a stored record they may not read
-        keeps its rule, score and action but not which record or why; a row is not
-        skipped as, nor updates, such a record by its id (an update of it is refused)."""
-        flat = [m for p in plans for m in p.duplicates]
-        if not flat:
-            return
-        shown = iter(as_seen(self.planner.service, conn, self.planner.entity, flat))
-        for plan in plans:
-            plan.duplicates = [next(shown) for _ in plan.duplicates]
-            best = plan.duplicates[0] if plan.duplicates else None
-            if plan.record_id is None or best is None or best["record_id"] is not None or best.get("row") is not None:
-                continue
-            if plan.action == "skip":
-                plan.record_id = None
-            elif plan.action == "update":
-                self.planner._refuse(plan, best["rule"], "duplicate",
+            if hidden:  # not updated by its id: which record it is stays unsaid
+                self.planner._refuse(plan, plan.duplicates[0]["rule"], "duplicate",
                                      "looks like a record you may not read: it cannot be updated from the file")
+            elif best.record_id is None:
+                return ("row", best.row)
+            else:
+                return ("record", self._record(conn, best.record_id))
+        elif any(not m.overridable for m in blocking):
+            self._refuse(plan, next(m for m in plan.duplicates if m["action"] == "block" and not m["overridable"]),
+                         "looks like")
+        return None
+
+    def _refuse(self, plan, shown: dict, verb: str) -> None:
+        """Refuse `plan` for a match (as the importer sees it) by a rule that may not be overridden."""
+        if shown.get("row") is not None:
+            like = f"row {shown['row']} of the file ({'; '.join(shown['reasons'])})"
+        elif shown["record_id"] is None:
+            like = "a record you may not read"
+        else:
+            like = f"record {shown['record_id']} ({'; '.join(shown['reasons'])})"
+        self.planner._refuse(plan, shown["rule"], "duplicate", f"{verb} {like} by a rule that may not be overridden")
+
+    def _seen(self, match: dict) -> dict:
+        """A match as the importer may see it (`engine.dedup.entry.as_seen`)."""
+        if match["record_id"] is not None and match["record_id"] in self._hidden:
+            return {**match, "record_id": None, "reasons": []}
+        return match
+
+    def _record(self, conn, record_id: int) -> dict:
+        if record_id not in self._fetched:
+            self._fetched.update(self._records(conn, [record_id]))
+        return self._fetched[record_id]
 
     def resume(self, conn, rows: list, ids: list, before: dict) -> None:
         """A resumed run: the rows its committed chunks created (`rows` with their `ids`),
         as the pool had them, and the stored records they updated as they were before the
         run (`before`: {id: {field: value before}}, the fields the run changed)."""
         for record_id, record in self._records(conn, sorted(before)).items():
-            self.remember({**record, **before[record_id]})
+            self.updated({**record, **before[record_id]}, record)
             self.planned[record_id] = {name: record[name] for name in before[record_id]}
         records = self._records(conn, sorted(ids))
         for row, record_id in sorted(zip(rows, ids)):
             self.ids[row] = record_id
             if record_id in records:
                 values = {f.name: records[record_id][f.name] for f in self.planner.entity.fields}
-                self.pool.add(row, values)
+                self._pool_keys[row] = self.pool.keys(values)
+                self.pool.add(row, values, self._pool_keys[row])
                 self.created[row] = values
 
     def _records(self, conn, ids) -> dict:

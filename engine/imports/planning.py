@@ -7,10 +7,12 @@ natural key of their target (`references`), then judged by the record service's 
 loader, as any record the API takes. A row whose key (`--key`) names an existing record
 updates it; a key repeated in the file is refused at its second row (without `--key`, the
 entity's declared `natural_key` is the key when a column is mapped to it); duplicate rules
-decide about the rows that would be new."""
+decide about the rows that would be new (`duplicates`). After the chunk's lookups, the
+rows are decided in the file's order: unique values (`unique`), duplicate rules, and each
+update changed from what the earlier rows planned and checked as the record service
+checks an update, so that the plan does not depend on where the chunks end."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field as dataclass_field, replace
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from engine.errors import ValidationFailed
 from engine.fieldtypes import FieldInvalid
 from engine.imports import duplicates, references
 from engine.imports.converting import convert, empty
+from engine.imports.unique import Unique
 from engine.records.conditional import conditional, missing
 from engine.records.integrity import reference_problems
 
@@ -26,7 +29,6 @@ ACTIONS = ("create", "update", "skip", "refuse")
 ON_DUPLICATE = ("skip", "update", "create")
 KEY_TYPES = ("string", "email", "phone", "url", "integer", "choice", "date")
 LOOKUP = 500  # values per IN (...) of a lookup
-WHOLE = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,11 @@ def check_options(entity, options: Options) -> None:
 class Planner:
     """Plans the rows of one file for one entity, a range of rows at a time (a chunk),
     against the records as they are when the range is planned — except the stored records
-    earlier rows update, which later rows see as they were before the run (their key,
-    their unique values, their duplicate rules' fields: `duplicates.Matcher.before`), so
-    that the real run decides as its dry run whatever the chunk size."""
+    earlier rows update, whose key and unique values later rows see as they were before
+    the run (`duplicates.Matcher.before`) and whose duplicate rules' fields as the earlier
+    rows leave them (`duplicates.Matcher.kept`), and the records earlier chunks created,
+    seen as the rows that create (and update) them — so that the real run decides as its
+    dry run whatever the chunk size."""
 
     def __init__(self, service, entity_name: str, table, mapping: dict, options: Options):
         self.service = service
@@ -115,7 +119,9 @@ class Planner:
         self.loader = service.metadata.batch_loader(entity_name)
         self.repeats = self._repeats()
         self.dedup = duplicates.Matcher(self, options.on_duplicate)
-        self._bases: dict = {}  # row -> the stored record its planned update changes (one chunk)
+        self.unique = Unique(self)
+        self.claimed: dict = {}  # row -> the unique values its plan claims (one chunk; for the checkpoint)
+        self._predicted: dict = {}  # row -> (its record, the changes it makes) if no earlier row changes it
 
     @property
     def unmapped(self) -> list[str]:
@@ -149,18 +155,50 @@ class Planner:
             plan, values = self._convert(number)
             plans.append(plan)
             data.append(values)
+        self.claimed = {}
         with self.service.storage.connect() as conn:
-            self._resolve_references(conn, plans, data)
+            references.resolve(self.service, conn, self.columns, plans, data, self._problem)
             existing = self._existing(conn, plans, data)
+            targets: dict = {}  # row -> the stored record its key names
             for plan, values in zip(plans, data):
-                self._judge(plan, values, existing)
-            self._check_creates(conn, plans)
-            self.dedup.apply(conn, plans)
-        for plan in plans:
-            if plan.action == "update" and plan.row in self._bases:
-                self.dedup.remember(self._bases[plan.row])
-        self._bases = {}
+                self._judge(plan, values, existing, targets)
+            self._check_references(conn, [p for p in plans if p.action == "create"])
+            self._decide(conn, plans, data, targets)
         return plans
+
+    def _decide(self, conn, plans, data, targets) -> None:
+        """Each row in the file's order, after the lookups of the whole chunk: a create's
+        unique values and duplicate rules, an update's changes from what the earlier rows
+        planned, and their checks — so that one record updated by several rows ends as the
+        last of them says, whether its key or a duplicate rule found it."""
+        creates = [p for p in plans if p.action == "create"]
+        self.unique.prepare(conn, [p.data for p in creates] + [self._unique_values(data[i]) for i, p in
+                                                              enumerate(plans) if p.row in targets])
+        self.dedup.prepare(conn, creates)
+        self._predict(conn, plans, data, targets)
+        for plan, values in zip(plans, data):
+            if plan.row in targets:
+                self._update(conn, plan, values, targets[plan.row])
+            elif plan.action == "create":
+                self._refuse_taken(conn, plan)
+                if plan.action != "create":
+                    continue
+                target = self.dedup.decide(conn, plan)
+                if target is None:
+                    if plan.action == "create":
+                        self.claimed[plan.row] = self.unique.claim(plan)
+                elif target[0] == "record":
+                    self._update(conn, plan, plan.data, target[1])
+                else:
+                    self._update_row(conn, plan, target[1])
+
+    def _unique_values(self, values: dict) -> dict:
+        """The unique fields' values of a row's cells, as an update would write them."""
+        names = [n for n in self.unique.names if n in values]
+        if not names:
+            return {}
+        loaded, _ = self.loader.load_one({n: values[n] for n in names})
+        return self.shape.dump_values({n: loaded[n] for n in names if n in loaded})
 
     def _convert(self, number: int):
         row = self.file.rows[number]
@@ -190,38 +228,6 @@ class Planner:
     def _problem(self, field_name: str, code: str, message: str) -> dict:
         return {"column": self.column_of.get(field_name), "field": field_name, "code": code, "message": message}
 
-    def _resolve_references(self, conn, plans, data) -> None:
-        """Each reference cell becomes the id of the one record of the target whose natural
-        key holds it; a number (JSON) is a record id, and so is a whole-number text that no
-        natural key holds (a customer code "10023" names the record whose code it is, not
-        record 10023)."""
-        for _, column, field in self.columns:
-            if (field.base_type or field.type) != "reference":
-                continue
-            texts = {str(v[field.name]).strip() for v in data if field.name in v and not _is_number(v[field.name])}
-            found = references.lookup(self.service, conn, field.to, texts) if texts else {}
-            for plan, values in zip(plans, data):
-                if field.name not in values:
-                    continue
-                cell = values[field.name]
-                text = str(cell).strip()
-                ids = found.get(text)
-                if _is_number(cell) or (ids is None and _is_id(text)):
-                    values[field.name] = int(text)
-                    continue
-                if ids is None:
-                    keys = " or ".join(references.keys_of(self.service.metadata, field.to))
-                    plan.problems.append(self._problem(field.name, "reference_not_found",
-                                                       f"no {field.to} record has {text!r} as its {keys}"))
-                elif len(ids) > 1:
-                    plan.problems.append(self._problem(field.name, "ambiguous_reference",
-                                                       f"{text!r} names {len(ids)} {field.to} records "
-                                                       f"({', '.join(map(str, sorted(ids)[:5]))}): give its id"))
-                else:
-                    values[field.name] = next(iter(ids))
-                    continue
-                del values[field.name]
-
     def _existing(self, conn, plans, data) -> dict:
         """{key value: the existing record as JSON} for the keys of these rows."""
         key = self.options.key
@@ -250,9 +256,10 @@ class Planner:
                 found.setdefault(value, []).append(before[record_id])
         return found
 
-    def _judge(self, plan: RowPlan, values: dict, existing: dict) -> None:
-        """Create, update, skip (unchanged) or refuse, by the batch loader's verdict; a
-        refused row is judged too, so that it reports every problem it has at once."""
+    def _judge(self, plan: RowPlan, values: dict, existing: dict, targets: dict) -> None:
+        """Create, update (of the record its key names: `targets`) or refuse, by the batch
+        loader's verdict; a refused row is judged too, so that it reports every problem it
+        has at once."""
         if plan.problems:
             self._refuse_all(plan, values)
             return
@@ -266,7 +273,7 @@ class Planner:
                 plan.action = "refuse"
                 return
             if matches:
-                self._update(plan, values, matches[0])
+                plan.action, targets[plan.row] = "update", matches[0]
                 return
         loaded, errors = self.loader.load_one(values)
         problems = [self._problem(p.path, p.code, p.message) for p in errors]
@@ -279,10 +286,6 @@ class Planner:
             return
         plan.data = self.shape.dump_values({k: v for k, v in loaded.items() if k in values})
 
-    def update_match(self, plan: RowPlan, record: dict) -> None:
-        """Turn a planned create into the update of `record` (a duplicate it matched)."""
-        self._update(plan, plan.data, record)
-
     def _refuse_all(self, plan: RowPlan, values: dict) -> None:
         """Add the loader's problems with the fields that converted (a required field the
         row leaves empty included) to the problems `plan` has already."""
@@ -293,88 +296,103 @@ class Planner:
         plan.problems.sort(key=lambda p: self._order.get(p["field"], len(self._order)))
         plan.action, plan.data = "refuse", None
 
-    def _update(self, plan: RowPlan, values: dict, record: dict) -> None:
-        """Plan `values` as the update of `record`: a stored record is matched as it was
-        before the run, but changed from what the earlier rows planned for it (the file's
-        last word wins)."""
-        if record["id"] is not None:
-            self._bases[plan.row] = record
-            record = {**record, **self.dedup.planned.get(record["id"], {})}
-        current = {f.name: record[f.name] for f in self.entity.fields}
-        loaded, errors = self.loader.load_one({**current, **values})
-        problems = [self._problem(p.path, p.code, p.message) for p in errors if p.path in values]
-        if problems:
-            plan.problems += problems
-            plan.action = "refuse"
+    def _update(self, conn, plan: RowPlan, values: dict, record: dict, of_row: int | None = None) -> None:
+        """Plan `values` as the update of `record` (stored, or with no id the one row
+        `of_row` creates): a stored record as it was before the run (`record`), changed
+        from what the earlier rows planned for it (the file's last word wins). The changes
+        are checked as the record service checks an update (references, unique values,
+        duplicate rules); only a kept update counts for the later rows."""
+        base = record
+        plan.of_row = of_row
+        record, changes, errors = self._changes(values, record, self._predicted.get(plan.row))
+        if errors:
+            plan.problems += [self._problem(p.path, p.code, p.message) for p in errors]
+            plan.action, plan.data = "refuse", None
             return
-        dumped = self.shape.dump_values({k: loaded[k] for k in values})
-        changes = {k: v for k, v in dumped.items() if record[k] != v}
         plan.record_id = record["id"]
         if not changes:
-            plan.action, plan.reason = "skip", "unchanged"
+            plan.action, plan.reason, plan.data = "skip", "unchanged", None
             return
         if conditional(self.entity):
             problems = [self._problem(p.path, p.code, p.message)
                         for p in missing(self.entity, {**record, **changes})]
             if problems:
                 plan.problems += problems
-                plan.action = "refuse"
+                plan.action, plan.data = "refuse", None
                 return
         plan.action, plan.data = "update", changes
+        self._check_update(conn, plan, {**record, **changes})
+        if plan.action != "update":
+            return
         if record["id"] is not None:
             self.dedup.planned.setdefault(record["id"], {}).update(changes)
+            self.dedup.updated(base, {**record, **changes})
+        else:
+            self.dedup.updated_row(of_row, {**self.dedup.created[of_row], **changes})
+        self.claimed[plan.row] = self.unique.claim(plan) + self.unique.release(plan, record)
 
-    def _check_creates(self, conn, plans) -> None:
-        """The checks the database would make of the new rows: references to missing (or
-        unreadable) records, and unique fields already taken (in the file or the table)."""
-        creates = [p for p in plans if p.action in ("create", "update")]
-        if not creates:
+    def _changes(self, values: dict, record: dict, predicted=None):
+        """(`record` as the earlier rows leave it, the changes `values` make to it — None
+        when the loader refuses them —, the loader's problems); `predicted` is an earlier
+        answer for the same values, reused while the record is as it was then."""
+        if record["id"] is not None:
+            record = {**record, **self.dedup.planned.get(record["id"], {})}
+        if predicted is not None and predicted[0] == record:
+            return record, predicted[1], []
+        current = {f.name: record[f.name] for f in self.entity.fields}
+        loaded, errors = self.loader.load_one({**current, **values})
+        errors = [p for p in errors if p.path in values]
+        if errors:
+            return record, None, errors
+        dumped = self.shape.dump_values({k: loaded[k] for k in values})
+        return record, {k: v for k, v in dumped.items() if record[k] != v}, []
+
+    def _predict(self, conn, plans, data, targets) -> None:
+        """The changes of the rows their key found, as if no earlier row of the chunk
+        changed their records (the common case), and the duplicate rules' stored matches
+        of those records as the changes leave them, looked up at once (`dedup`): a row
+        whose record is as predicted when its turn comes uses them."""
+        self._predicted, changed = {}, {}
+        for plan, values in zip(plans, data):
+            if plan.row in targets:
+                record, changes, errors = self._changes(values, targets[plan.row])
+                if not errors:
+                    self._predicted[plan.row] = (record, changes)
+                    if changes:
+                        changed[plan.row] = ({**record, **changes}, set(changes))
+        self.dedup.prepare_updates(conn, changed)
+
+    def _update_row(self, conn, plan: RowPlan, row: int) -> None:
+        """Turn a planned create into the update of the record row `row` creates."""
+        values = self.dedup.created[row]
+        record = {**{f.name: values.get(f.name) for f in self.entity.fields}, "id": None}
+        self._update(conn, plan, plan.data, record, of_row=row)
+
+    def _check_update(self, conn, plan: RowPlan, record: dict) -> None:
+        """An update's changes: references that name no readable record, unique values
+        taken, then the duplicate rules reading a changed field (`duplicates.Matcher`)."""
+        if any((self.entity.field(k).base_type or self.entity.field(k).type) == "reference" for k in plan.data):
+            self._check_references(conn, [plan])
+        if plan.action == "update":
+            self._refuse_taken(conn, plan)
+        if plan.action == "update":
+            self.dedup.check_update(conn, plan, record)
+
+    def _check_references(self, conn, plans) -> None:
+        """References to missing (or unreadable) records, as the database would refuse them."""
+        if not plans:
             return
-        for detail in reference_problems(conn, self.service.metadata, self.entity, [p.data for p in creates],
+        for detail in reference_problems(conn, self.service.metadata, self.entity, [p.data for p in plans],
                                          indexed=True, sharing=self.service.sharing):
             _, index, name = detail["field"].split("/", 2)
-            self._refuse(creates[int(index)], name, detail.get("code", "reference_not_found"), detail["message"])
-        for field in self.entity.fields:
-            if field.unique and field.name != self.options.key:
-                self._check_unique(conn, field.name, [p for p in creates if p.action != "refuse"])
+            self._refuse(plans[int(index)], name, detail.get("code", "reference_not_found"), detail["message"])
 
-    def _check_unique(self, conn, name: str, plans) -> None:
-        column = self.table.c[name]
-        seen = {}
-        for plan in plans:
-            value = plan.data.get(name)
-            if value is None:
-                continue
-            if value in seen:
-                self._refuse(plan, name, "not_unique", f"{name} {value!r} is also in row {seen[value]}")
-            else:
-                seen[value] = plan.row
-        wanted = sorted(seen, key=str)
-        taken = {}
-        before = self.dedup.before
-        for i in range(0, len(wanted), LOOKUP):
-            stmt = select(self.table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))
-            for record_id, value in conn.execute(stmt):
-                if record_id not in before:
-                    taken[value] = record_id
-        for value in seen:
-            for record_id in self.dedup.holding(name, value):
-                taken[value] = record_id
-        for plan in plans:
-            value = plan.data.get(name) if plan.action != "refuse" else None
-            if value in taken and taken[value] != plan.record_id:
-                self._refuse(plan, name, "not_unique", f"{name} {value!r} is taken by record {taken[value]}")
+    def _refuse_taken(self, conn, plan: RowPlan) -> None:
+        """Unique values held by another record, or claimed by an earlier row (`unique`)."""
+        for name, code, message in self.unique.problems(conn, plan):
+            self._refuse(plan, name, code, message)
 
     def _refuse(self, plan: RowPlan, name: str, code: str, message: str) -> None:
         plan.problems.append(self._problem(name, code, message))
         plan.action, plan.data = "refuse", None
 
-
-def _is_number(cell) -> bool:
-    """A JSON number (not a text): a record id."""
-    return isinstance(cell, int) and not isinstance(cell, bool)
-
-
-def _is_id(cell) -> bool:
-    return (isinstance(cell, int) and not isinstance(cell, bool)) or (
-        isinstance(cell, str) and WHOLE.fullmatch(cell.strip()) is not None)

@@ -3,9 +3,12 @@
 checkpoint in the same transaction. A resumed run skips the chunks with a checkpoint and
 plans the others against the records as they are then: no row twice, none lost.
 
-A chunk's checkpoint keeps the rows it created (`rows`, with their `ids`) and the old
-values of the fields its updates changed (`before`): a resumed run compares its later
-rows with those as the uninterrupted run would. A checkpoint without `rows` (written
+A chunk's checkpoint keeps the rows it created (`rows`, with their `ids`), the old
+values of the fields its updates changed (`before`) and the unique values its rows
+claimed and gave up (`claims`, `engine.imports.unique`): a resumed run compares its later
+rows with those as the uninterrupted run would. An update refused as it is written keeps
+the unique values the plan let it give up: a later update of the chunk taking one is
+refused before it meets the unique index. A checkpoint without `rows` (written
 before Loom kept them) leaves its records to be compared as stored records: a later
 row's match names the record, not the row.
 
@@ -44,6 +47,7 @@ def write_all(service, planner, run_id: int, progress=None) -> dict:
         with service.storage.connect() as conn:
             planner.dedup.resume(conn, [r for o in full for r in o["rows"]], [i for o in full for i in o["ids"]],
                                  before)
+        planner.unique.resume([c for chunk in sorted(done) for c in done[chunk].get("claims", ())])
     progress.total(rows)
     for chunk, start in enumerate(range(0, rows, size)):
         stop = min(rows, start + size)
@@ -58,6 +62,7 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
     create the database refuses after planning (a record changed meanwhile) is refused
     and the chunk written without it."""
     entity = planner.entity.name
+    kept = {}  # (field, value) -> row: unique values an update refused as it was written did not give up
     for _attempt in range(3):
         creates = [p for p in plans if p.action == "create"]
         outcome = _outcome(plans)
@@ -74,17 +79,23 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
                                                                  "which was not created")
                         continue
                 if plan.action == "update":
+                    _refuse_kept(planner, plan, kept)
+                if plan.action == "update":
                     try:
                         service.update_within(conn, entity, plan.record_id, plan.data)
                     except (Forbidden, NotFound) as exc:  # a record the importer may read but not edit
                         planner._refuse(plan, planner.options.key or "id", exc.code, exc.message)
+                if plan.action == "refuse":
+                    _keep_released(planner, plan, kept)
             outcome.update({k: v for k, v in _outcome(plans).items() if k not in ("ids", "rows")})
             outcome["before"] = _before(planner, plans)
+            outcome["claims"] = [c for p in plans if p.action in ("create", "update")
+                                 for c in planner.claimed.get(p.row, ())]
             runs.checkpoint(conn, service.storage.schema, run_id, chunk, outcome)
         try:
             if creates:
-                # the plan applied the duplicate rules already: to the records as they were before the run
-                # and to the file's own rows (records the batch's check leaves out)
+                # the plan applied the duplicate rules already: to the stored records (those rows update as
+                # the rows leave them) and to the file's own rows (records the batch's check leaves out)
                 service.create_many(entity, [p.data for p in creates], allow_duplicates=True, within=within,
                                     exclude_ids=planner.dedup.ours | set(planner.dedup.before),
                                     before=lambda conn: _lock_updated(conn, planner, plans))
@@ -100,6 +111,26 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
             if not _refuse_failing(exc, creates, planner):
                 raise
     raise LoomError(f"chunk {chunk + 1} of the import keeps being refused", code="import_chunk_refused")
+
+
+def _refuse_kept(planner, plan, kept: dict) -> None:
+    """Refuse an update taking a unique value an earlier update of the chunk, refused as it
+    was written, gave up in the plan: its record keeps the value (the unique index would
+    refuse the write)."""
+    for name, value in plan.data.items():
+        if (name, value) in kept:
+            planner._refuse(plan, name, "not_unique", f"{name} {value!r} stays with the record row "
+                                                      f"{kept[name, value]} could not update")
+            return
+
+
+def _keep_released(planner, plan, kept: dict) -> None:
+    """A planned update refused as it is written: the unique values it gave up stay its
+    record's, for the later rows of the chunk (`kept`) and the later chunks."""
+    made = [c for c in planner.claimed.get(plan.row, ()) if c[3] == "free"]
+    planner.unique.restore(made, plan)
+    for name, value, row, _kind, _ref in made:
+        kept[name, value] = row
 
 
 def _lock_updated(conn, planner, plans) -> None:

@@ -1,7 +1,7 @@
 """Duplicate rules among the rows of one file and the items of one batch: row 17 is a
 duplicate of row 3 (rule, score, reasons), the rule's action applies to it as to a stored
 record's match, and the dry run and the real run agree whatever the chunk size — a stored
-record an earlier row updates included (later rows see it as it was before the run), and
+record an earlier row updates included (later rows see it as that row leaves it), and
 after a resume from checkpoints of the old shape. SQLite and PostgreSQL."""
 from __future__ import annotations
 
@@ -122,17 +122,60 @@ def test_the_dry_run_and_the_real_run_agree_for_any_chunk_size(people, rows, siz
     assert people.records.count("person") == 1 + dry.totals["created"]
 
 
-def test_a_later_chunk_sees_a_stored_record_an_earlier_row_updates_as_it_was_before_the_run(people):
+@pytest.mark.parametrize("size", [1, 2])
+def test_a_later_row_sees_a_stored_record_an_earlier_row_updates_as_that_row_leaves_it(people, size):
     stored = people.records.create("person", {"name": "Stored", "phone": "13900139002"})
     rows = [("Stored", "13900139002", "s@x.cn", "", "Shanghai"),  # updates the stored record: its e-mail
-            ("Someone Else", "13700137003", "s@x.cn", "", "Beijing")]  # that e-mail, new since the run began
-    options = Options(on_duplicate="update", chunk_size=1)
+            ("Someone Else", "13700137003", "s@x.cn", "", "Beijing")]  # that e-mail: the same record
+    options = Options(on_duplicate="update", chunk_size=size)
     dry = importer.dry_run(people.records, "person", csv_of(rows), options=options)
-    assert [(r.action, r.record_id) for r in dry.rows] == [("update", stored["id"]), ("create", None)]
+    assert [(r.action, r.record_id) for r in dry.rows] == [("update", stored["id"])] * 2
+    assert [(d["record_id"], d["rule"]) for d in dry.rows[1].duplicates] == [(stored["id"], "same_email")]
     done = importer.commit(people.records, "person", csv_of(rows), options=options)
-    assert done.totals == dry.totals and done.totals["created"] == 1
-    assert people.records.get("person", stored["id"])["email"] == "s@x.cn"
-    assert people.records.count("person") == 2
+    assert done.totals == dry.totals and done.totals["updated"] == 2
+    now = people.records.get("person", stored["id"])
+    assert (now["name"], now["phone"], now["email"]) == ("Someone Else", "13700137003", "s@x.cn")
+    assert people.records.count("person") == 1
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4])
+def test_a_create_meets_the_values_an_earlier_update_gives_a_stored_record_not_those_it_gave_up(people, size):
+    """Row 2 moves the stored record from phone P to phone Q (found by its e-mail, the
+    key): row 3 with Q is its duplicate (a blocking rule), row 4 with P is new, and row 5
+    — P again — is row 4's duplicate, in one chunk as in several."""
+    stored = people.records.create("person", {"name": "Stored", "phone": "13900139002", "email": "s@x.cn"})
+    rows = [("Stored", "13700137003", "s@x.cn", "", ""),  # the stored record gets phone Q
+            ("Qian", "137 0013 7003", "q@x.cn", "", ""),  # Q: the stored record's phone now
+            ("Pan", "13900139002", "p@x.cn", "", ""),  # P: nobody's since row 2
+            ("Peng", "+86 139 0013 9002", "pp@x.cn", "", "")]  # P again: row 4's
+    options = Options(key="email", chunk_size=size)
+    dry = importer.dry_run(people.records, "person", csv_of(rows), options=options)
+    assert [(r.action, r.reason) for r in dry.rows] == [("update", None), ("skip", "duplicate"), ("create", None),
+                                                         ("skip", "duplicate")]
+    assert [(d["record_id"], d.get("row"), d["rule"]) for d in dry.rows[1].duplicates] == [
+        (stored["id"], None, "same_phone")]
+    assert [(d["record_id"], d.get("row"), d["rule"]) for d in dry.rows[3].duplicates] == [(None, 4, "same_phone")]
+    done = importer.commit(people.records, "person", csv_of(rows), options=options)
+    assert done.totals == dry.totals
+    assert sorted((p["name"], p["phone"]) for p in people.records.list("person")["items"]) == [
+        ("Pan", "13900139002"), ("Stored", "13700137003")]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_a_create_meets_the_values_an_earlier_update_gives_the_record_an_earlier_row_creates(people, size):
+    """Row 2 creates a record with phone P, row 3 (its e-mail: a warning, updated) gives it
+    phone Q: row 4 with Q is its duplicate, row 5 with P is new."""
+    rows = [("Wang Fang", "13900139002", "w@x.cn", "", ""), ("Wang Fang", "13700137003", "w@x.cn", "", ""),
+            ("Qian", "13700137003", "q@x.cn", "", ""), ("Pan", "13900139002", "p@x.cn", "", "")]
+    options = Options(on_duplicate="update", chunk_size=size)
+    dry = importer.dry_run(people.records, "person", csv_of(rows), options=options)
+    assert [(r.action, r.of_row) for r in dry.rows] == [("create", None), ("update", 2), ("update", 2),
+                                                         ("create", None)]
+    assert [(d.get("row"), d["rule"]) for d in dry.rows[2].duplicates] == [(2, "same_phone")]
+    done = importer.commit(people.records, "person", csv_of(rows), options=options)
+    assert done.totals == dry.totals
+    assert sorted((p["name"], p["phone"], p["email"]) for p in people.records.list("person")["items"]) == [
+        ("Pan", "13900139002", "p@x.cn"), ("Qian", "13700137003", "q@x.cn")]
 
 
 def test_a_later_row_finds_by_its_key_the_stored_record_an_earlier_row_gave_another_key(people):
@@ -149,7 +192,7 @@ def test_a_later_row_finds_by_its_key_the_stored_record_an_earlier_row_gave_anot
     assert (now["name"], now["phone"], now["email"], now["version"]) == ("Other", "13700137003", "old@x.cn", 3)
 
 
-def test_a_resume_sees_the_stored_record_an_earlier_chunk_updated_as_it_was_before_the_run(people):
+def test_a_resume_sees_the_stored_record_an_earlier_chunk_updated_as_that_chunk_left_it(people):
     stored = people.records.create("person", {"name": "Stored", "phone": "13900139002"})
     rows = [("Stored", "13900139002", "s@x.cn", "", "Shanghai"), ("Someone Else", "13700137003", "s@x.cn", "", "")]
     source, options = csv_of(rows), Options(on_duplicate="update", chunk_size=1)
@@ -161,7 +204,24 @@ def test_a_resume_sees_the_stored_record_an_earlier_chunk_updated_as_it_was_befo
     assert first["before"] == {str(stored["id"]): {"email": None, "city": None}}
     assert people.records.get("person", stored["id"])["email"] == "s@x.cn"
     done = importer.resume(people.records, run_id)  # a new planner: what it knew comes from the checkpoint
-    assert done.totals == dry.totals and done.totals["created"] == 1
+    assert done.totals == dry.totals and done.totals["updated"] == 2
+
+
+def test_a_resume_compares_later_creates_with_the_values_an_earlier_chunk_gave_a_stored_record(people):
+    stored = people.records.create("person", {"name": "Stored", "phone": "13900139002", "email": "s@x.cn"})
+    rows = [("Stored", "13700137003", "s@x.cn", "", ""), ("Qian", "13700137003", "q@x.cn", "", ""),
+            ("Pan", "13900139002", "p@x.cn", "", "")]
+    source, options = csv_of(rows), Options(key="email", chunk_size=1)
+    dry = importer.dry_run(people.records, "person", source, options=options)
+    assert [r.action for r in dry.rows] == ["update", "skip", "create"]
+    run_id = importer.keep(people.records, "person", source, options=options)
+    planner = Planner(people.records, "person", read_table(source.data, "csv"),
+                      runs.get(people.storage, run_id)["options"]["mapping"], options)
+    write_chunk(people.records, planner, run_id, 0, planner.plan(0, 1))  # then the worker stopped
+    done = importer.resume(people.records, run_id)
+    assert done.totals == dry.totals
+    assert people.records.get("person", stored["id"])["phone"] == "13700137003"
+    assert sorted(p["name"] for p in people.records.list("person")["items"]) == ["Pan", "Stored"]
 
 
 def test_a_resume_compares_later_rows_with_the_records_of_chunks_written_before_checkpoints_kept_rows(people):
