@@ -175,3 +175,32 @@ def test_kept_terms_equal_terms_built_afresh(acme, people, steps):
             for clause in ("read_clause", "edit_clause"):
                 assert sql(getattr(sharing, clause)(entity)) == sql(getattr(afresh, clause)(entity)), \
                     (name, attributes, entity_name, clause)
+
+
+def test_why_names_the_terms_built_from_the_same_inputs(client, acme, people, book):
+    """The admin's "why can they see this?" labels the terms built from the same Inputs
+    as a request's: the owner term (with managers), a field rule, a parent rule."""
+    b, p = book, people
+    users = {a.email.split("@")[0]: a.id for a in list_users(acme.storage)}
+
+    def why(name, entity, record):
+        response = client.get(f"{API}/users/{users[name]}/why?entity={entity}&record={record}", headers=p["admin"])
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["record"]
+
+    mid = why("mid", "policy", b["ann"])
+    assert mid["may_read"] and mid["sharing"]["read"] == [{"term": "owner", "managers": True}]
+    carl = why("carl", "policy", b["north"])
+    assert [t["term"] for t in carl["sharing"]["read"]] == ["rule"] and carl["sharing"]["read"][0]["index"] == 0
+    assert carl["sharing"]["edit"] == [] and not carl["may_edit"]
+    bob = why("bob", "policy", b["of_h1"])
+    assert [(t["term"], t.get("index")) for t in bob["sharing"]["read"]] == [("rule", 1)]
+    assert why("dan", "policy", b["north"])["sharing"] == {"read": [], "edit": []}
+    holder = why("bob", "policyholder", b["h1"])["sharing"]
+    assert holder["read"] == holder["edit"] == [{"term": "rule", "index": 0,
+                                                 "rule": {"field": "office", "user": "office", "access": "edit"}}]
+    doc = copy.deepcopy(DOC)
+    next(e for e in doc["entities"] if e["name"] == "policy")["sharing"]["default"] = "read"
+    assert acme.apply_metadata(doc).applied
+    dan = why("dan", "policy", b["north"])
+    assert dan["sharing"] == {"read": [{"term": "default", "default": "read"}], "edit": []} and dan["may_read"]
