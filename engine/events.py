@@ -45,7 +45,7 @@ class RecordEvent:
         (a batch makes one per record)."""
         event = _new(cls)
         event.__dict__.update(tenant=tenant, entity=entity, action=action, record_id=record_id,
-                              record=freeze(record), changes=freeze(changes), actor=actor, extra=_NO_EXTRA,
+                              record=freeze(record), changes=freeze(changes), actor=actor, extra=FrozenDict(),
                               at=_when(at), id=None)
         return event
 
@@ -160,7 +160,6 @@ class FrozenList(list):
         return (FrozenList, (list(self),))
 
 
-_NO_EXTRA = FrozenDict()  # an event's `extra` when it has none (read-only: one for all)
 _SCALARS = (str, int, float, bool, bytes, type(None))
 # Exact types, tried first: one set lookup instead of a call per value.
 _PLAIN = frozenset(_SCALARS)

@@ -53,7 +53,7 @@ class TenantHooks:
 
     def before_write_packs(self, event, service=None, conn=None) -> dict:
         """The pack plugins' before-write hooks of one event; the values they set, merged."""
-        if not self.wants_record_events or not self._before.get_hookimpls():
+        if not self.packs_before_write:
             return {}
         try:
             results = self._before(event=event, session=PluginSession(self.session, service, conn))

@@ -11,7 +11,8 @@ they are.
 `dumps` is `json.dumps` with its default settings through one C encoder made once:
 `json.dumps` builds a new encoder for every call, which costs as much as encoding a
 small record. It skips the check for circular references (a record's JSON values come
-from its fields' dumpers and a JSON body: never cyclic)."""
+from its fields' dumpers and a JSON body: never cyclic), so a circular value raises
+RecursionError, not json.dumps's ValueError."""
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ def _encoder():
     return dumps
 
 
-dumps = _dumps = _encoder()
+dumps = _encoder()
 
 
 class Payloads:
@@ -55,19 +56,19 @@ class Payloads:
         head = self._heads.get(key)
         if head is None:
             head = self._heads[key] = (
-                f'{{"v": {VERSION}, "event": {_dumps(event.name)}, "id": {_dumps(event.id)}, '
-                f'"tenant": {_dumps(event.tenant)}, "entity": {_dumps(event.entity)}, "record_id": ')
+                f'{{"v": {VERSION}, "event": {dumps(event.name)}, "id": {dumps(event.id)}, '
+                f'"tenant": {dumps(event.tenant)}, "entity": {dumps(event.entity)}, "record_id": ')
         key = (event.actor, event.at)
         tail = self._tails.get(key)
         if tail is None:
             at = event.at.isoformat() if event.at else None
-            tail = self._tails[key] = (f', "actor": {_dumps(event.actor)}, "extra": ', f', "at": {_dumps(at)}}}')
+            tail = self._tails[key] = (f', "actor": {dumps(event.actor)}, "extra": ', f', "at": {dumps(at)}}}')
         if changes_text is None:
-            changes_text = _dumps(event.changes)
+            changes_text = dumps(event.changes)
         record_id, extra = event.record_id, event.extra
-        return Encoded(f'{head}{record_id if type(record_id) is int else _dumps(record_id)}, '
-                       f'"record": {_dumps(event.record)}, "changes": {changes_text}'
-                       f'{tail[0]}{"{}" if type(extra) is FrozenDict and not extra else _dumps(extra)}{tail[1]}')
+        return Encoded(f'{head}{record_id if type(record_id) is int else dumps(record_id)}, '
+                       f'"record": {dumps(event.record)}, "changes": {changes_text}'
+                       f'{tail[0]}{"{}" if type(extra) is FrozenDict and not extra else dumps(extra)}{tail[1]}')
 
 
 def encode_rows(at, events, audits) -> tuple[list, list]:
@@ -78,7 +79,7 @@ def encode_rows(at, events, audits) -> tuple[list, list]:
     shared = {}
     audit_rows = []
     for audit in audits:
-        text = Encoded(_dumps(audit["changes"]))
+        text = Encoded(dumps(audit["changes"]))
         shared[id(audit["changes"])] = (audit["changes"], text)
         audit_rows.append({**audit, "changes": text})
     outbox_rows = []

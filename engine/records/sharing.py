@@ -25,7 +25,9 @@ from engine.records.conditions_sql import condition_clause
 
 MAX_DEPTH = 5  # parent and referrer rules followed this deep; deeper (or a cycle) grants nothing
 ACCESS = {"none": 0, "read": 1, "edit": 2}
-TERMS_KEPT = 512  # actors' built terms kept per metadata version; the least recently used go
+TERMS_KEPT = 512  # built terms kept per metadata version (entries); the least recently used go
+TERMS_WEIGHT = 8192  # ... and their weight: 1 + the reports each holds, summed
+TERMS_HEAVIEST = 1024  # terms weighing more than this are built for each request, never kept
 
 
 class NotShared(Forbidden):
@@ -71,50 +73,54 @@ class Sharing:
         terms = self._terms(entity, access, depth)
         return None if terms is None else or_(*terms)
 
-    def _terms(self, entity, access, depth):
-        """The terms of `_labelled_terms`, built once per metadata version and what they are
-        built from (`_terms_key`): a request of the same actor, with the same reports and
-        attributes, takes them as built (compiling them is most of a member's `get`)."""
-        if ACCESS[entity.sharing["default"]] >= ACCESS[access]:
+    def _terms(self, entity, access, depth, outer: Inputs | None = None):
+        """The terms of `_labelled_terms`, built once per metadata version and `Inputs`
+        (all they are built from): a request of the same actor, with the same reports and
+        attributes, takes them as built (compiling them is most of a member's `get`).
+        ``outer``: the inputs of the terms these are part of (a parent or referrer rule's)."""
+        inputs = self._inputs(entity, access, depth, outer)
+        if inputs is None:
             return None
-        key = self._terms_key(entity, access, depth)
+        key = (entity.name, access, depth, inputs.key)
         kept = self.metadata.memo(("sharing_terms",), KeptTerms)
         found = kept.get(key)
         if found is None:
-            found = kept.put(key, tuple(term for _, term in self._labelled_terms(entity, access, depth)))
+            built = tuple(term for _, term in self._labelled_terms(entity, access, depth, inputs))
+            found = kept.put(key, built, 1 + len(inputs.reports or ()))
         return list(found)
 
-    def _terms_key(self, entity, access, depth) -> tuple:
-        """Everything the terms of (entity, access, depth) read of the actor: its id, its
-        reports when a term of managers reads them, and the attributes field rules read
-        (their raw values, by repr: 1, 1.0, True and "1" convert differently).  Which of
-        them is read depends on the metadata alone (`_inputs`)."""
-        managers, names = self.metadata.memo(("sharing_inputs", entity.name, access, depth),
-                                             lambda: _inputs(self.metadata, entity, access, depth))
-        actor = self.actor
-        reports = tuple(sorted(actor.reports(self.storage))) if managers else None
-        return entity.name, access, depth, actor.id, reports, tuple(repr(actor.attribute_values(n)) for n in names)
-
-    def _labelled_terms(self, entity, access, depth):
-        """`_terms` with what gives each: ``{"term": "owner"}`` or ``{"term": "rule", "index": i}``."""
-        sharing = entity.sharing
-        if ACCESS[sharing["default"]] >= ACCESS[access]:
+    def _inputs(self, entity, access, depth, outer: Inputs | None = None) -> Inputs | None:
+        """The `Inputs` of the terms of (entity, access, depth): read of the actor, or cut
+        from ``outer``; None when the entity's default gives the access (no terms)."""
+        needs = self.metadata.memo(("sharing_needs", entity.name, access, depth),
+                                   lambda: _needs(self.metadata, entity, access, depth))
+        if needs is None:
             return None
+        if outer is not None:
+            return outer.narrowed(needs)
+        managers, names = needs
+        actor = self.actor
+        return Inputs(actor.id, actor.reports(self.storage) if managers else None,
+                      {name: actor.attribute_values(name) for name in names})
+
+    def _labelled_terms(self, entity, access, depth, inputs: Inputs):
+        """`_terms` with what gives each: ``{"term": "owner"}`` or ``{"term": "rule", "index": i}``,
+        built from ``inputs`` alone (of the actor: never ``self.actor``); for an access the
+        entity's default does not give."""
+        sharing = entity.sharing
         table = self.metadata.tables[entity.name]
-        owners = [self.actor.id]
-        if sharing["managers"]:
-            owners += sorted(self.actor.reports(self.storage))
+        owners = inputs.owners() if sharing["managers"] else [inputs.actor_id]
         terms = [({"term": "owner", "managers": sharing["managers"]}, _term(entity, table, "owner_id", owners))]
         for index, rule in enumerate(sharing["rules"]):
             if ACCESS[rule["access"]] < ACCESS[access]:
                 continue
             label = {"term": "rule", "index": index, "rule": dict(rule)}
             if "parent" in rule:
-                terms.append((label, self._parent_term(entity, table, rule["parent"], depth)))
+                terms.append((label, self._parent_term(entity, table, rule["parent"], depth, inputs)))
             elif "referenced_by" in rule:
-                terms += [(label, term) for term in self._referrer_terms(table, rule["referenced_by"], depth)]
+                terms += [(label, term) for term in self._referrer_terms(table, rule["referenced_by"], depth, inputs)]
             else:
-                values = [v for v in self.attribute_values(entity, rule) or () if v != ""]
+                values = [v for v in _converted(entity, rule, inputs.attribute(rule["user"])) or () if v != ""]
                 if values:  # an empty attribute value matches nothing, as in every condition
                     terms.append((label, _term(entity, table, rule["field"], values)))
         return terms
@@ -128,17 +134,18 @@ class Sharing:
         table = self.metadata.tables[entity.name]
         out = {}
         for access in ("read", "edit"):
-            labelled = self._labelled_terms(entity, access, 0)
-            if labelled is None:
+            inputs = self._inputs(entity, access, 0)
+            if inputs is None:
                 out[access] = [{"term": "default", "default": entity.sharing["default"]}]
                 continue
+            labelled = self._labelled_terms(entity, access, 0, inputs)
             flags = [case((term, 1), else_=0) for _, term in labelled]
             row = conn.execute(select(*flags).where(table.c.id == record_id)).first()
             given = [label for (label, _), flag in zip(labelled, row or ()) if flag]
             out[access] = [dict(t) for t in {_label_key(g): g for g in given}.values()]
         return out
 
-    def _parent_term(self, entity, table, field_name, depth):
+    def _parent_term(self, entity, table, field_name, depth, inputs):
         """The reference points at a record the actor may read (any access to it)."""
         column = table.c[field_name]
         parent = self.metadata.entity(entity.field(field_name).to)
@@ -146,13 +153,13 @@ class Sharing:
             return false()
         if parent is None or parent.sharing is None:
             return column.is_not(None)
-        inner = self._clause(parent, "read", depth + 1)
+        inner = self._terms(parent, "read", depth + 1, inputs)
         if inner is None:
             return column.is_not(None)
         parent_table = self.metadata.tables[parent.name]
-        return column.in_(select(parent_table.c.id).where(inner))
+        return column.in_(select(parent_table.c.id).where(or_(*inner)))
 
-    def _referrer_terms(self, table, referrer, depth) -> list:
+    def _referrer_terms(self, table, referrer, depth, inputs) -> list:
         """A readable record of entity E references this one through its field F
         (``referenced_by: "E.F"``): the policyholders of a visible policy.  One term per
         alternative of E's read condition, so each reads E through that alternative's
@@ -163,7 +170,7 @@ class Sharing:
             return [false()]
         column = self.metadata.tables[child.name].c[field_name]
         referring = select(column).where(column.is_not(None))
-        inner = self._terms(child, "read", depth + 1) if child.sharing is not None else None
+        inner = self._terms(child, "read", depth + 1, inputs) if child.sharing is not None else None
         if inner is None:
             return [table.c.id.in_(referring)]
         return [table.c.id.in_(referring.where(term)) for term in inner]
@@ -182,18 +189,7 @@ class Sharing:
     def attribute_values(self, entity, rule) -> list | None:
         """The actor's attribute of a field rule converted to the field's type; values
         that cannot be of that type are dropped; None when the actor lacks it."""
-        raw = self.actor.attribute_values(rule["user"])
-        if raw is None:
-            return None
-        field = entity.field(rule["field"])
-        converted = []
-        for value in raw:
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            try:
-                converted.append(parse_query_value(field, text))
-            except (FieldInvalid, ValueError, ArithmeticError):
-                continue
-        return converted
+        return _converted(entity, rule, self.actor.attribute_values(rule["user"]))
 
     def require_edit(self, conn, entity, record_id) -> None:
         """For a write, on the row it locked: 404 when the actor may not read the
@@ -250,51 +246,127 @@ class Sharing:
         return problems
 
 
+class Inputs:
+    """All the sharing terms of (entity, access, depth) are built from, of the actor: its
+    id, its reports when a term of managers reads them, and the raw values of the
+    attributes field rules read, through parent and referrer rules (`_needs`).  Its `key`
+    is their kept terms' key (the raw values by repr: 1, 1.0, True and "1" convert
+    differently).  Asked for what it was not made with, it raises LookupError: a term that
+    reads something new of the actor fails instead of being kept under a key without it."""
+
+    __slots__ = ("actor_id", "reports", "attributes", "key")
+
+    def __init__(self, actor_id: int, reports: frozenset | None, attributes: dict):
+        self.actor_id, self.reports, self.attributes = actor_id, reports, attributes
+        self.key = (actor_id, reports, repr(attributes))
+
+    def narrowed(self, needs: tuple[bool, tuple]) -> "Inputs":
+        """These inputs cut to ``needs`` (of a part of the terms these are read for)."""
+        managers, names = needs
+        return Inputs(self.actor_id, self._reports() if managers else None,
+                      {name: self.attribute(name) for name in names})
+
+    def owners(self) -> list:
+        """The actor and its reports, in order."""
+        return [self.actor_id, *sorted(self._reports())]
+
+    def attribute(self, name: str) -> list | None:
+        try:
+            return self.attributes[name]
+        except KeyError:
+            raise LookupError(f"sharing terms read the attribute {name!r}, which their inputs lack") from None
+
+    def _reports(self) -> frozenset:
+        if self.reports is None:
+            raise LookupError("sharing terms read the actor's reports, which their inputs lack")
+        return self.reports
+
+
 class KeptTerms:
-    """Built sharing terms of one metadata version by `Sharing._terms_key`: the most
-    recently used `TERMS_KEPT` (a tenant's active members), shared by its requests.  The
+    """Built sharing terms of one metadata version by their `Inputs` key, shared by its
+    requests: the most recently used, at most `TERMS_KEPT` of them and `TERMS_WEIGHT` in
+    weight (1 + the reports an entry's key and terms hold, so a manager of a large subtree
+    counts for what it holds); terms heavier than `TERMS_HEAVIEST` are never kept.  The
     terms are SQLAlchemy expressions, never changed once built: statements use them as
     they are."""
 
     def __init__(self):
-        self._kept: OrderedDict[tuple, tuple] = OrderedDict()
+        self._kept: OrderedDict[tuple, tuple] = OrderedDict()  # key: (terms, weight)
+        self._weight = 0
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    @property
+    def weight(self) -> int:
+        """The summed weight of the terms kept."""
+        return self._weight
 
     def get(self, key: tuple) -> tuple | None:
         with self._lock:
             found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-            return found
+            if found is None:
+                return None
+            self._kept.move_to_end(key)
+            return found[0]
 
-    def put(self, key: tuple, terms: tuple) -> tuple:
+    def put(self, key: tuple, terms: tuple, weight: int = 1) -> tuple:
+        """Keep ``terms`` (unless heavier than `TERMS_HEAVIEST`); return them."""
+        if weight > TERMS_HEAVIEST:
+            return terms
         with self._lock:
-            self._kept[key] = terms
-            while len(self._kept) > TERMS_KEPT:
-                self._kept.popitem(last=False)
+            former = self._kept.pop(key, None)
+            if former is not None:
+                self._weight -= former[1]
+            self._kept[key] = (terms, weight)
+            self._weight += weight
+            while len(self._kept) > TERMS_KEPT or self._weight > TERMS_WEIGHT:
+                self._weight -= self._kept.popitem(last=False)[1][1]
         return terms
 
 
-def _inputs(metadata, entity, access: str, depth: int) -> tuple[bool, tuple]:
-    """What `Sharing._labelled_terms` reads of the actor for (entity, access, depth), as it
-    walks: whether the reports (a term of managers), and which attributes (field rules),
-    through parent and referrer rules as deep as they are followed."""
-    sharing = entity.sharing
-    if sharing is None or ACCESS[sharing["default"]] >= ACCESS[access]:
-        return False, ()
-    managers, names = sharing["managers"], set()
-    for rule in sharing["rules"]:
+def _default_gives(entity, access: str) -> bool:
+    """Whether the entity's sharing ``default`` gives ``access`` to every record."""
+    return ACCESS[entity.sharing["default"]] >= ACCESS[access]
+
+
+def _needs(metadata, entity, access: str, depth: int) -> tuple[bool, tuple] | None:
+    """What of the actor `Inputs` holds for the terms of (entity, access, depth): whether
+    the reports (a term of managers) and which attributes (field rules), through parent and
+    referrer rules as deep as they are followed; None when there are no terms (no sharing,
+    or its default gives the access)."""
+    if entity.sharing is None or _default_gives(entity, access):
+        return None
+    managers, names = entity.sharing["managers"], set()
+    for rule in entity.sharing["rules"]:
         if ACCESS[rule["access"]] < ACCESS[access]:
             continue
         if "parent" in rule or "referenced_by" in rule:
             other = metadata.entity(entity.field(rule["parent"]).to) if "parent" in rule else \
                 metadata.entity(rule["referenced_by"].split(".", 1)[0])
             if depth < MAX_DEPTH and other is not None:
-                deeper, more = _inputs(metadata, other, "read", depth + 1)
+                deeper, more = _needs(metadata, other, "read", depth + 1) or (False, ())
                 managers, names = managers or deeper, names | set(more)
         else:
             names.add(rule["user"])
     return bool(managers), tuple(sorted(names))
+
+
+def _converted(entity, rule, raw: list | None) -> list | None:
+    """An attribute's raw values converted to the type of a field rule's field; values
+    that cannot be of that type are dropped; None when the actor lacks the attribute."""
+    if raw is None:
+        return None
+    field = entity.field(rule["field"])
+    converted = []
+    for value in raw:
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        try:
+            converted.append(parse_query_value(field, text))
+        except (FieldInvalid, ValueError, ArithmeticError):
+            continue
+    return converted
 
 
 def _label_key(label: dict) -> str:

@@ -95,3 +95,14 @@ def test_the_reused_encoder_writes_what_json_dumps_writes(value, frozen):
     NaN and infinities, big integers, non-ASCII text and read-only values included."""
     value = freeze(value) if frozen else value
     assert dumps(value) == json.dumps(value)
+
+
+def test_the_reused_encoder_raises_recursion_error_on_a_circular_value():
+    """`event_json.dumps` skips json.dumps's check for circular references: a circular
+    value raises RecursionError (json.dumps raises ValueError)."""
+    value: list = []
+    value.append(value)
+    with pytest.raises(RecursionError):
+        dumps(value)
+    with pytest.raises(ValueError):
+        json.dumps(value)

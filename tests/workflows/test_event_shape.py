@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
 from engine.auth import create_user
-from engine.events import RecordEvent, outbox_dict
+from engine.events import RecordEvent, created, created_from, outbox_dict
 from engine.systables import loom_table
 from tests.conftest import crm_document
 from workflows.runtime import runtime_of
@@ -180,8 +180,6 @@ def test_an_event_made_in_one_step_is_the_event_the_constructor_makes(record, ch
 def test_a_new_records_changes_in_one_pass_are_those_of_created(record, given_names):
     """`created_from` (a batch's changes, taken from the record's JSON) is `created` of the
     same values: equal, as read-only all the way down, in the same order."""
-    from engine.events import created, created_from
-
     names = tuple(n for n in "abcdefg" if n in record)
     one_pass = created_from(record, names, given_names)
     expected = created({n: record[n] for n in names if n in given_names})
@@ -191,3 +189,15 @@ def test_a_new_records_changes_in_one_pass_are_those_of_created(record, given_na
     for value in one_pass.values():
         with pytest.raises(TypeError):
             value.append(1)
+
+
+def test_events_without_extra_share_no_extra():
+    """Each event made in one step has its own empty `extra`: one changed behind its back
+    (dict.__setitem__ past the read-only guard) changes no other event, and its payload
+    text stays what json.dumps writes."""
+    first, second = (RecordEvent.of("acme", "contact", "created", n, {"a": n}, {}, None, None) for n in (1, 2))
+    assert first.extra == {} and first.extra is not second.extra
+    dict.__setitem__(first.extra, "k", 1)
+    third = RecordEvent.of("beta", "contact", "created", 3, {}, {}, None, None)
+    assert second.extra == {} and third.extra == {}
+    assert json.loads(json.dumps(third.as_dict()))["extra"] == {}
