@@ -12,13 +12,14 @@ from sqlalchemy import Column, inspect
 
 from engine.compiler import (
     ENTITY_TABLE_OPTIONS, composite_index_name, composite_indexes, field_index_options, field_indexes, index_name,
-    key_index_name, system_columns,
+    system_columns,
 )
 from engine.errors import MigrationRefused
 from engine.fieldstorage import columns_for, indexed_column
-from engine.matchkeys import KEY_SUFFIX, key_columns, match_kind
+from engine.matchkeys import key_columns, match_kind
 from engine.migration import archive, moves, restore, sequences
 from engine.migration.convert import base_of
+from engine.migration.match_keys import key_indexes
 from engine.words import counted
 
 TEMP = "__tmp"
@@ -93,9 +94,7 @@ class Migrator:
             self._tighten(name, [f for f in loose if f.required])
             for field in entity.fields:
                 self._create_indexes(name, field)
-                if match_kind(field):
-                    self.op.create_index(key_index_name(name, field.name), name, [field.name + KEY_SUFFIX],
-                                         schema=self.schema)
+            key_indexes(self.op, self.schema, name, [f.name for f in entity.fields if match_kind(f)])
             self._create_composites(name, entity.indexes)
 
     def _creation_order(self, names):

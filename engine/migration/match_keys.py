@@ -1,8 +1,11 @@
-"""Keeping the match key columns (engine.matchkeys) in step with the metadata, as a step
-of every publication and once for a tenant made before they existed: a key column a field
-gains is added, indexed and filled from the stored values; one it loses is dropped; the
-keys of a field whose type, match options or region changed are computed again. Plain
-alembic operations in the caller's transaction, on SQLite and PostgreSQL alike."""
+"""Keeping the match key columns (engine.matchkeys) of existing tables in step with the
+metadata, as a step of every publication and once for a tenant made before they existed:
+a key column a field gains is added, indexed and filled from the stored values; one it
+loses is dropped; the keys of a field whose type, match options or region changed, or
+whose values a pack upgrade's data steps wrote, are computed again. A table a publication
+creates gets its key columns in CREATE TABLE (engine.migration.ddl) and its key indexes
+from `key_indexes` here. Plain alembic operations in the caller's transaction, on SQLite
+and PostgreSQL alike."""
 from __future__ import annotations
 
 from alembic.operations import Operations
@@ -92,8 +95,31 @@ def _alter(op, schema, entity, adding, dropping) -> None:
                 batch.drop_column(column)
             for name in adding:
                 batch.add_column(key_column(entity.field(name)))  # its type in DDL; the tables hash
-    for name in adding:
-        op.create_index(key_index_name(entity.name, name), entity.name, [name + KEY_SUFFIX], schema=schema)
+    key_indexes(op, schema, entity.name, adding)
+
+
+def key_indexes(op, schema, entity_name, names) -> None:
+    """Index the key columns of the keyed fields `names` of `entity_name`."""
+    for name in names:
+        op.create_index(key_index_name(entity_name, name), entity_name, [name + KEY_SUFFIX], schema=schema)
+
+
+def refill_keys(conn, package, tables, fields=None) -> list[str]:
+    """Compute again, from the stored values, the keys of `fields` ({entity: field names};
+    None: every keyed field of every entity) that `package` keys: after rows were written
+    around the record service (a pack upgrade's data steps). `tables`: the package's
+    compiled tables (with the tenant's data keys when a field is encrypted). Returns the
+    "entity.field" of the keys filled."""
+    specs = specs_of(package)
+    wanted = {e: list(s) for e, s in specs.items()} if fields is None else fields
+    filled = []
+    for entity, names in wanted.items():
+        for name in sorted(names):
+            spec = specs.get(entity, {}).get(name)
+            if spec is not None:
+                _fill(conn, tables[entity], spec)
+                filled.append(f"{entity}.{name}")
+    return filled
 
 
 def _fill(conn, table, spec) -> None:

@@ -47,15 +47,23 @@ class StepRunner:
                                    f"{'; '.join(map(str, exc.messages.get(field, ['not a valid value'])))}") from None
         return RecordShape(model).to_columns(loaded)
 
-    def __call__(self, conn, tables, archives) -> None:
+    def __call__(self, conn, tables, archives) -> dict | None:
+        """Run the steps; the fields whose values they wrote without their match keys
+        ({entity: field names}; None: any field, once a Python step ran), for the
+        publication to key again. `fill` and `map` write the keys with the values."""
+        written: dict | None = {}
         for kind, to, body in self.steps:
             if kind == "python":
                 body(StepContext(conn, tables, archives, self.session))
                 self.report.append({"to": to, "step": getattr(body, "__name__", "python"), "rows": None})
+                written = None
                 continue
             (verb, params), = body.items()
             rows = getattr(self, f"_{verb}")(conn, tables, archives, **params)
             self.report.append({"to": to, "step": verb, **params, "rows": rows})
+            if verb == "copy" and written is not None:
+                written.setdefault(params["entity"], set()).add(params["to"])
+        return written
 
     def _table(self, tables, entity):
         table = tables.get(entity)

@@ -20,7 +20,7 @@ from engine.errors import Conflict, MigrationRefused, NotFound
 from engine.migration import MigrationResult, current_package, describe, parse_document, versions
 from engine.migration.checks import drop_refusal, refusal, run_checks
 from engine.migration.ddl import Migrator
-from engine.migration.match_keys import sync_keys
+from engine.migration.match_keys import refill_keys, sync_keys
 from engine.migration.states import move_records
 from engine.packs import state
 from engine.packs.layers import effective_document, overlay_for, read_layers
@@ -56,7 +56,9 @@ class PublishRequest:
     document becomes the tenant's metadata, and how.
 
     `after_ddl(conn, tables, archives)` moves data once the new columns exist (a pack
-    upgrade's steps), in the publication's transaction. `document` publishes that exact
+    upgrade's steps), in the publication's transaction; it returns the fields whose values
+    it may have written ({entity: field names}; None: any), whose match keys are then
+    computed again. `document` publishes that exact
     document instead of the layers' (a rollback, which also `restores` archived values);
     `checked` is the layers' document already checked in full by the caller; `based_on`
     the version the caller's document was made from (refused when another was published
@@ -174,7 +176,8 @@ class Publisher:
                 sync_keys(conn, schema, old_pkg, package, migrator.new_tables, changes,
                           created=migrator.created, restored=request.restoring)
                 if request.after_ddl is not None:
-                    request.after_ddl(conn, migrator.new_tables, migrator.archives)
+                    written = request.after_ddl(conn, migrator.new_tables, migrator.archives)
+                    refill_keys(conn, package, migrator.new_tables, written)
                 follow_publication(conn, schema, old_pkg, package, migrator.new_tables,
                                    added_empty=not request.restoring and request.after_ddl is None)
                 state.save(conn, schema, request.layers, self.target.actor)
