@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
-from sqlalchemy import MetaData, Table, select, update
+from sqlalchemy import MetaData, Table, bindparam, select, update
 
+from engine.crypto.columns import Encrypted
 from engine.errors import MigrationRefused
 from engine.matchkeys import phone_region, with_regions
+from engine.migration.archive import archived_field
 from engine.records.dump import RecordShape
 from engine.schemas import entity_schema
+from engine.systables import loom_table
 
 
 @dataclass
@@ -80,10 +83,16 @@ class StepRunner:
         table = self._table(tables, entity)
         source, target = names["from"], self._column(table, names["to"])
         if source in table.c:
+            if _sealed(table.c[source]) != _sealed(target):  # one is encrypted at rest: through the types
+                return _copy_typed(conn, table, table.c[source], target)
             return conn.execute(update(table).values({target.name: table.c[source]})).rowcount
         archive = next((a for a in archives if a["entity"] == entity and a.get("field") == source), None)
         if archive is None:
             raise MigrationRefused(f"an upgrade step copies {entity}.{source}, which neither exists nor was archived")
+        if _archived_sealed(conn, table.schema, archive["table"]) != _sealed(target):
+            raise MigrationRefused(
+                f"an upgrade step copies {entity}.{source}, archived {_kept(not _sealed(target))}, into "
+                f"{entity}.{target.name}, kept {_kept(_sealed(target))}: copy it with a Python step")
         archived = Table(archive["table"], MetaData(), autoload_with=conn, schema=table.schema)
         value = select(archived.c[source]).where(archived.c.id == table.c.id).scalar_subquery()
         return conn.execute(update(table).values({target.name: value})).rowcount
@@ -100,3 +109,40 @@ class StepRunner:
         return sum(conn.execute(update(table).where(column == self._value(entity, field, old)[field])
                                 .values(self._value(entity, field, new))).rowcount
                    for old, new in values.items())
+
+
+COPY_CHUNK = 1000
+
+
+def _sealed(column) -> bool:
+    """Whether the column keeps its values encrypted at rest."""
+    return isinstance(column.type, Encrypted)
+
+
+def _kept(sealed: bool) -> str:
+    return "encrypted at rest" if sealed else "in clear"
+
+
+def _archived_sealed(conn, schema, name) -> bool:
+    """Whether the field archived in table `name` was encrypted at rest (its archive holds
+    the ciphertext as it was)."""
+    archives = loom_table(schema, "loom_archives")
+    definition = conn.execute(select(archives.c.definition).where(archives.c.table_name == name)).scalar_one()
+    return archived_field(definition).encrypted
+
+
+def _copy_typed(conn, table, source, target) -> int:
+    """Copy `source` into `target` value by value through their column types (a value
+    read in clear, written sealed, or the other way round), in chunks of ids."""
+    copied, last = 0, None
+    while True:
+        stmt = select(table.c.id, source).order_by(table.c.id).limit(COPY_CHUNK)
+        if last is not None:
+            stmt = stmt.where(table.c.id > last)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return copied
+        conn.execute(update(table).where(table.c.id == bindparam("_id")).values({target.name: bindparam("_value")}),
+                     [{"_id": row[0], "_value": row[1]} for row in rows])
+        copied += len(rows)
+        last = rows[-1][0]
