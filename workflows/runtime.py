@@ -145,7 +145,7 @@ class WorkflowRuntime:
             spec = registry.get(action["action"])
             if spec is None:
                 raise ActionFailed(f"unknown action {action['action']!r}")
-            context = RecordOnUse(record.current, session=acting, entity=event["entity"],
+            context = RecordOnUse(record.current, record.known_id(), session=acting, entity=event["entity"],
                                   event=_public(event), effect_key=f"{key_prefix}:{index}")
             try:
                 outcomes.append({"action": action["action"],

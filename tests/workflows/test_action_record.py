@@ -12,6 +12,7 @@ from engine.plugins import Plugins
 from engine.records.reads import RecordReads
 from tests.workflows.test_jobs import trace_rows
 from workflows import plugin as workflows_plugin
+from workflows.action_record import CurrentRecord
 from workflows.runtime import runtime_of
 
 SEEN: list = []
@@ -97,3 +98,53 @@ def test_each_action_sees_what_the_earlier_ones_wrote(install, notes):
     assert versions == sorted(set(versions))               # each read the record anew
     final = install.session("acme").records.get("item", record["id"])
     assert final["note"] == notes[-1] and final["name"] == notes[-1]
+
+
+def test_set_field_with_a_constant_value_costs_no_read(install, reads):
+    """The record's id comes from the event: only a `$record` value reads the record."""
+    session = tenant(install, with_rule([
+        {"action": "set_field", "params": {"field": "note", "value": "seen"}},
+        {"action": "set_field", "params": {"field": "name", "value": {"$record": "note"}}}]))
+    made = list(session.records.create_many("item", [{"name": f"i{n}"} for n in range(3)]))
+    reads.clear()
+    assert runtime_of(install).jobs.drain("acme")["done"] == 3 * 3   # + the two updates' events
+    assert sorted(reads) == sorted(("item", rid) for rid in made)  # the $record copy's read only
+    for rid in made:
+        now = session.records.get("item", rid)
+        assert (now["note"], now["name"]) == ("seen", "seen")
+    assert {t["outcome"] for t in trace_rows(session)} == {"done"}
+
+
+def test_set_field_on_a_record_deleted_since_the_event_fails_as_before(install, reads):
+    session = tenant(install, with_rule([{"action": "set_field", "params": {"field": "note", "value": "x"}}]))
+    record = session.records.create("item", {"name": "gone"})
+    session.records.delete("item", record["id"])
+    runtime_of(install).jobs.drain("acme")
+    failed = [t for t in trace_rows(session) if t["rule"] == "on_create"]
+    assert [t["outcome"] for t in failed] == ["failed"]
+    assert "set_field" in str(failed[0])
+
+
+def test_an_event_without_the_record_reads_it_for_the_id(install, reads):
+    """An SLA timer's event carries no record: the action reads it to learn its id."""
+    session = tenant(install, DOC)
+    record = session.records.create("item", {"name": "timed"})
+    reads.clear()
+    event = {"id": "sla-1", "event": "timer", "tenant": "acme", "entity": "item",
+             "record_id": record["id"], "record": {}, "changes": {}, "at": None}
+    runtime_of(install).run_actions(session, event, [
+        {"action": "set_field", "params": {"field": "note", "value": "due"}}], "sla:1")
+    assert reads == [("item", record["id"])]
+    assert session.records.get("item", record["id"])["note"] == "due"
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(record_id=st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=2)),
+       seen=st.one_of(st.none(), st.just({}), st.dictionaries(st.just("id"), st.one_of(
+           st.booleans(), st.integers(-3, 3), st.text(max_size=2)))))
+def test_the_id_is_known_only_when_the_event_tells_the_id_of_the_record_it_saw(record_id, seen):
+    event = {"event": "record.updated", "entity": "item", "record_id": record_id, "record": seen}
+    known = CurrentRecord(None, event).known_id()
+    tells = (isinstance(record_id, int) and not isinstance(record_id, bool) and isinstance(seen, dict)
+             and "id" in seen and seen["id"] == record_id and type(seen["id"]) is not bool)
+    assert known == (record_id if tells else None)

@@ -56,9 +56,14 @@ def is_now(value) -> bool:
     return isinstance(value, dict) and set(value) == {"$now"} and value["$now"] is True
 
 
+def copies_record(value) -> bool:
+    """Whether a param value is `{"$record": name}`: the only one `resolve` reads the record for."""
+    return isinstance(value, dict) and set(value) == {"$record"}
+
+
 def resolve(value, record: dict, base_type: str | None = None):
     """A param value with its expression worked out against the triggering record."""
-    if isinstance(value, dict) and set(value) == {"$record"}:
+    if copies_record(value):
         name = value["$record"]
         if name not in record:
             raise ActionFailed(f"the triggering record has no field {name!r} to copy")
@@ -99,7 +104,11 @@ def engine_errors(action: str):
 
 
 def record_id(context, action: str) -> int:
-    value = (context.record or {}).get("id")
+    """The triggering record's id: known without reading the record when the context
+    tells it (`RecordOnUse.known_record_id`), else the id of `context.record`."""
+    value = getattr(context, "known_record_id", None)
+    if value is None:
+        value = (context.record or {}).get("id")
     if not isinstance(value, int) or isinstance(value, bool):
         raise ActionFailed(f"{action}: the triggering {context.entity} record has no id")
     return value

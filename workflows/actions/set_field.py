@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from engine.plugin_api import ActionFailed, ActionParam, ActionSpec, masked_value
 from workflows.actions.common import (
-    base_type, engine_errors, field_of, name_problem, params_problems, record_id, resolve,
+    base_type, copies_record, engine_errors, field_of, name_problem, params_problems, record_id, resolve,
     value_problem,
 )
 
@@ -27,8 +27,9 @@ def run(context, params) -> dict:
     session, entity_name, field_name = context.session, context.entity, params["field"]
     field = field_of(session.metadata, NAME, entity_name, field_name)
     rid = record_id(context, NAME)
+    record = (context.record or {}) if copies_record(params["value"]) else {}  # no read for a constant
     try:
-        value = resolve(params["value"], context.record or {}, base_type(field))
+        value = resolve(params["value"], record, base_type(field))
     except ActionFailed as exc:
         raise ActionFailed(f"{NAME}: {exc}") from None
     with engine_errors(NAME):
