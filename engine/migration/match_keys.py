@@ -16,7 +16,7 @@ from engine.compiler import ENTITY_TABLE_OPTIONS, compile_tables, encrypts, key_
 from engine.crypto.keyring import migration_keyring
 from engine.crypto.master import KeyProblem
 from engine.matchkeys import KEY_SUFFIX, key_column, key_specs, phone_region, with_regions
-from engine.migration import current_package
+from engine.migration import current_package, sequences
 from engine.systables import loom_table
 from tenants.storage import lock_key
 
@@ -95,6 +95,9 @@ def _alter(op, schema, entity, adding, dropping) -> None:
                 batch.drop_column(column)
             for name in adding:
                 batch.add_column(key_column(entity.field(name)))  # its type in DDL; the tables hash
+            rebuilt = op.impl.requires_recreate_in_batch(batch.impl)
+        if rebuilt:  # SQLite copied the table (a key column dropped): its id counter too
+            sequences.keep_ids_ahead(op.get_bind(), schema, [entity.name])
     key_indexes(op, schema, entity.name, adding)
 
 
