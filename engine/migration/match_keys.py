@@ -49,7 +49,6 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
     touched = None if changes is None else {
         (c.entity, c.field) for c in changes if c.kind in REKEYING or c.kind == "add_entity"}
     added_entities = set() if changes is None else {c.entity for c in changes if c.kind == "add_entity"}
-    op = Operations(MigrationContext.configure(conn))
     marked = _marked(conn, schema)
     filled = []
     for entity in package.entities:
@@ -67,7 +66,8 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
                        if c["name"].endswith(KEY_SUFFIX)}
         adding = [n for n in wanted if wanted[n].column not in present]
         dropping = sorted(present - {s.column for s in wanted.values()})
-        _alter(op, schema, entity, adding, dropping)
+        if adding or dropping:  # alembic's context only when a key column comes or goes
+            _alter(Operations(MigrationContext.configure(conn)), schema, entity, adding, dropping)
         # new, or its values or the way its key is read (kind, region: the specs) changed
         stale = [n for n in wanted if n in adding or touched is None or entity.name in added_entities
                  or (entity.name, n) in touched or old_specs.get(entity.name, {}).get(n) != wanted[n]]
