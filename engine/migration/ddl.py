@@ -4,6 +4,7 @@ only when ALTER cannot do the job) and on PostgreSQL (where it runs ALTER direct
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import replace
 
 from alembic.operations import Operations
@@ -41,11 +42,12 @@ class Migrator:
         self.restoring = restoring
         self.archives: list[dict] = []
         self.created: list[str] = []  # the entity tables created, with their match key columns
+        self.rebuilt: list[str] = []  # the tables SQLite's batch mode copied into a new table
 
     def run(self, changes) -> None:
         added = [c.entity for c in changes if c.kind == "add_entity"]
         dropped = [c.entity for c in changes if c.kind == "drop_entity"]
-        rebuilt = self.add_autoincrement([n for n in self.old_tables if n not in dropped])
+        self.rebuilt += self.add_autoincrement([n for n in self.old_tables if n not in dropped])
         self.create_entities(added)
         per_entity = defaultdict(list)
         for change in changes:
@@ -55,11 +57,20 @@ class Migrator:
             self.alter_entity(name, entity_changes)
         self.drop_entities(dropped)
         self._check_references(changes)
-        if self.conn.dialect.name == "sqlite":  # batch mode may have rebuilt an altered table
-            rebuilt += list(per_entity)
         sequences.keep_ids_ahead(self.conn, self.schema, [e.name for e in self.new_pkg.entities
-                                                          if e.name in added or e.name in rebuilt],
+                                                          if e.name in added or e.name in self.rebuilt],
                                  empty=() if self.restoring else added)
+
+    @contextmanager
+    def _batch(self, name):
+        """alembic's batch mode on table `name`, noting it in `rebuilt` when it is copied
+        into a new table (SQLite, for anything but adding a plain column): the copy's id
+        counter starts again from the highest id left in it. Adding a column or an index
+        leaves the table and its counter in place, so its ids are not read."""
+        with self.op.batch_alter_table(name, schema=self.schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
+            yield batch
+            if self.op.impl.requires_recreate_in_batch(batch.impl) and name not in self.rebuilt:
+                self.rebuilt.append(name)
 
     def add_autoincrement(self, names) -> list[str]:
         """SQLite: rebuild the entity tables created without AUTOINCREMENT with it; their names."""
@@ -185,7 +196,7 @@ class Migrator:
         """Add fields as nullable columns (tightened once their values are in place)."""
         columns = [c for f in fields for c in columns_for(_optional(f), self.schema, self.keyring)]
         if columns:
-            with self.op.batch_alter_table(name, schema=self.schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
+            with self._batch(name) as batch:
                 for column in columns:
                     if column.foreign_keys and self.conn.dialect.name == "sqlite":
                         self._add_reference(batch, name, column)
@@ -213,7 +224,7 @@ class Migrator:
             retyped = [c for f in resized for c in columns_for(new_entity.field(f), self.schema)]
         if not (dropping or renames or retyped):
             return
-        with self.op.batch_alter_table(name, schema=self.schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
+        with self._batch(name) as batch:
             for column_name in dropping:
                 batch.drop_column(column_name)
             for temp_name, column in renames:
@@ -227,7 +238,7 @@ class Migrator:
         changes += [(c, True) for f in nullable for c in columns_for(f, self.schema)]
         if not changes:
             return
-        with self.op.batch_alter_table(name, schema=self.schema, table_kwargs=ENTITY_TABLE_OPTIONS) as batch:
+        with self._batch(name) as batch:
             for column, allow_null in changes:
                 batch.alter_column(column.name, nullable=allow_null)
 

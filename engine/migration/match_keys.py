@@ -16,7 +16,7 @@ from engine.compiler import ENTITY_TABLE_OPTIONS, compile_tables, encrypts, key_
 from engine.crypto.keyring import migration_keyring
 from engine.crypto.master import KeyProblem
 from engine.matchkeys import KEY_SUFFIX, key_column, key_specs, phone_region, with_regions
-from engine.migration import current_package
+from engine.migration import current_package, sequences
 from engine.systables import loom_table
 from tenants.storage import lock_key
 
@@ -49,7 +49,6 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
     touched = None if changes is None else {
         (c.entity, c.field) for c in changes if c.kind in REKEYING or c.kind == "add_entity"}
     added_entities = set() if changes is None else {c.entity for c in changes if c.kind == "add_entity"}
-    op = Operations(MigrationContext.configure(conn))
     marked = _marked(conn, schema)
     filled = []
     for entity in package.entities:
@@ -67,7 +66,8 @@ def sync_keys(conn, schema, old_pkg, package, tables, changes=None, clear_only=F
                        if c["name"].endswith(KEY_SUFFIX)}
         adding = [n for n in wanted if wanted[n].column not in present]
         dropping = sorted(present - {s.column for s in wanted.values()})
-        _alter(op, schema, entity, adding, dropping)
+        if adding or dropping:  # alembic's context only when a key column comes or goes
+            _alter(Operations(MigrationContext.configure(conn)), schema, entity, adding, dropping)
         # new, or its values or the way its key is read (kind, region: the specs) changed
         stale = [n for n in wanted if n in adding or touched is None or entity.name in added_entities
                  or (entity.name, n) in touched or old_specs.get(entity.name, {}).get(n) != wanted[n]]
@@ -95,6 +95,9 @@ def _alter(op, schema, entity, adding, dropping) -> None:
                 batch.drop_column(column)
             for name in adding:
                 batch.add_column(key_column(entity.field(name)))  # its type in DDL; the tables hash
+            rebuilt = op.impl.requires_recreate_in_batch(batch.impl)
+        if rebuilt:  # SQLite copied the table (a key column dropped): its id counter too
+            sequences.keep_ids_ahead(op.get_bind(), schema, [entity.name])
     key_indexes(op, schema, entity.name, adding)
 
 

@@ -8,10 +8,11 @@ batch mode (the copy's AUTOINCREMENT counter starts from the highest id still th
 a table restored by a rollback (its rows go back with explicit ids into a fresh
 table), and, on SQLite, an entity table created without AUTOINCREMENT (SQLite then
 reuses the highest id after a delete). After every migration the counter of each entity
-table it created (new, or restored) or, on SQLite, altered (batch mode may rebuild it) is
-raised to the highest id its table holds or its audit trail names; on SQLite a table
-without AUTOINCREMENT is rebuilt with it first. A table only altered in place (PostgreSQL's
-ALTER TABLE) keeps its sequence, and is not read. The tables' highest ids are read in one
+table it created (new, or restored) or, on SQLite, rebuilt (batch mode copies a table for
+anything but adding a plain column) is raised to the highest id its table holds or its
+audit trail names; on SQLite a table without AUTOINCREMENT is rebuilt with it first. A
+table only altered in place (PostgreSQL's ALTER TABLE, SQLite's ADD COLUMN, an index
+added or dropped) keeps its counter, and is not read. The tables' highest ids are read in one
 statement (a publication creating a pack's 30 tables: one round trip, not 60)."""
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ def lacking_autoincrement(conn, names) -> list[str]:
     """SQLite: the entity tables among ``names`` created without AUTOINCREMENT."""
     if conn.dialect.name != "sqlite" or not names:
         return []
-    rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all()
-    plain = {name for name, sql in rows if "AUTOINCREMENT" not in (sql or "").upper()}
+    # LIKE ignores ASCII case in SQLite: the tables without it, usually none of the entities
+    rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                "AND coalesce(sql, '') NOT LIKE '%AUTOINCREMENT%'").all()
+    plain = {name for (name,) in rows}
     return [name for name in names if name in plain]
 
 
