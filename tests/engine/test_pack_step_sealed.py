@@ -28,20 +28,26 @@ def raw_column(install, name) -> list:
         return [row[0] for row in conn.execute(select(table.c[name]).order_by(table.c.id))]
 
 
-@pytest.mark.parametrize("sealed_from", [False, True], ids=["clear-to-sealed", "sealed-to-clear"])
-def test_a_copy_step_between_clear_and_sealed_fields_keeps_every_value(settings, master, sealed_from):
-    sealed = {"pii": "sensitive"}
-    old = {"name": "note", "type": "string", **(sealed if sealed_from else {})}
-    new = {"name": "remark", "type": "string", **({} if sealed_from else sealed)}
+def shop_with_notes(settings, old, blank=False):
+    """Tenant `shop` with card_pack 1.0.0 whose cards keep a note (`old`); `blank`: and a
+    card without one."""
     install = install_with(settings, base_pack(), card_pack("1.0.0", [old]))
     install.registry.create("shop")
     PackService(install).install("shop", "card_pack")
     records = install.session("shop").records
     for n, note in enumerate(NOTES):
         records.create("card", {"number": f"C{n}", "note": note})
-    records.create("card", {"number": "C2"})
+    if blank:
+        records.create("card", {"number": "C2"})
     install.dispose()
 
+
+@pytest.mark.parametrize("sealed_from", [False, True], ids=["clear-to-sealed", "sealed-to-clear"])
+def test_a_copy_step_between_clear_and_sealed_fields_keeps_every_value(settings, master, sealed_from):
+    sealed = {"pii": "sensitive"}
+    old = {"name": "note", "type": "string", **(sealed if sealed_from else {})}
+    new = {"name": "remark", "type": "string", **({} if sealed_from else sealed)}
+    shop_with_notes(settings, old, blank=True)
     steps = [{"copy": {"entity": "card", "from": "note", "to": "remark"}}]
     install = upgraded_to(settings, card_pack("2.0.0", [old, new],
                                               upgrades=[{"from": "1.0.0", "to": "2.0.0", "steps": steps}]))
@@ -54,13 +60,6 @@ def test_a_copy_step_between_clear_and_sealed_fields_keeps_every_value(settings,
     install.dispose()
 
 
-def shop_with_notes(settings, old):
-    install = install_with(settings, base_pack(), card_pack("1.0.0", [old]))
-    install.registry.create("shop")
-    PackService(install).install("shop", "card_pack")
-    for n, note in enumerate(NOTES):
-        install.session("shop").records.create("card", {"number": f"C{n}", "note": note})
-    install.dispose()
 
 
 @pytest.mark.parametrize("sealed_from,sealed_to", [(True, True), (False, False)], ids=["sealed", "clear"])
