@@ -26,9 +26,17 @@ def loom_record_before_write(event, session):
 
 @hookimpl
 def loom_records_before_write(events, session):
-    """The same for every record of a batch, the rule sets looked up once."""
+    """The same for every record of a batch, the rule sets looked up once (and an event
+    no validation rule listens to not evaluated at all)."""
     rules = runtime_of(session.install).published_rules(session)
+    heard: dict = {}
     for event in events:
+        route = (event.tenant, event.entity, event.name)
+        listened = heard.get(route)
+        if listened is None:
+            listened = heard[route] = rules.listens(*route, kind="validation")
+        if not listened:
+            continue
         firings = rules.evaluate(event.as_dict(), kind="validation")
         if firings:
             locale = session.actor.locale if session.actor else "en"

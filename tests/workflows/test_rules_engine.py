@@ -168,6 +168,23 @@ def test_an_event_nobody_matches_returns_nothing(engine):
     assert engine.evaluate(event({"tier": "gold"}, tenant="nobody")) == []
 
 
+@pytest.mark.parametrize("tenant", ["acme", "nobody"])
+@pytest.mark.parametrize("entity", ["contact", "deal"])
+@pytest.mark.parametrize("kind", ["record.updated", "record.created"])
+@pytest.mark.parametrize("rule_kind", [None, "validation", "automation"])
+def test_listens_says_whether_evaluate_can_fire_anything(engine, tenant, entity, kind, rule_kind):
+    """What a batch's validation skips on: no rule set listening means nothing fires."""
+    tier_gold = {"field": "tier", "op": "eq", "value": "gold"}
+    engine.publish("acme", 1, [ruleset([rule_on(tier_gold)]),
+                               ruleset([{"when": {"event": "record.updated", "condition": tier_gold},
+                                         "message": {"en": "no"}}], name="v", kind="validation", entity="deal")])
+    listens = engine.listens(tenant, entity, kind, kind=rule_kind)
+    fires = bool(engine.evaluate(event({"tier": "gold"}, kind=kind, tenant=tenant, entity=entity), kind=rule_kind))
+    assert listens == fires == (tenant == "acme" and kind == "record.updated" and (
+        (entity == "contact" and rule_kind in (None, "automation")) or
+        (entity == "deal" and rule_kind in (None, "validation"))))
+
+
 def test_tenant_isolation(engine):
     engine.publish("acme", 1, [ruleset([rule_on({"field": "tier", "op": "eq", "value": "gold"})])])
     engine.publish("globex", 1, [ruleset([rule_on({"field": "tier", "op": "eq", "value": "silver"})])])

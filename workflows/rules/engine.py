@@ -251,6 +251,13 @@ class RulesEngine:
 
     # --- evaluating -----------------------------------------------------------------------
 
+    def listens(self, tenant: str, entity: str, event: str, kind: str | None = None) -> bool:
+        """Whether any of the tenant's current rule sets (of `kind`) listens to `event`
+        ("record.created", ...) of `entity`: when none does, `evaluate` fires nothing."""
+        current = self._tenants.get(tenant)
+        lives = current.routes.get((entity, event), ()) if current else ()
+        return any(kind in (None, live.chunk.kind) for live in lives)
+
     def evaluate(self, event: dict, kind: str | None = None) -> list[Firing]:
         """Every rule the event fires (actions returned, not run); [] when none matches.
 
