@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, Numeric, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -18,6 +18,7 @@ from sqlalchemy.types import TypeDecorator
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
 SQLITE_EXACT_DIGITS = 18
 WIDE = 80  # decimal context digits: enough for NUMERIC(38, s) arithmetic without rounding
+_WIDE = Context(prec=WIDE)  # that context, for binding values without entering it each time
 
 
 class SQLiteJSON(TypeDecorator):
@@ -67,12 +68,10 @@ class ExactDecimal(TypeDecorator):
         if value is None:
             return None
         storage = self._storage(dialect)
-        with localcontext() as ctx:
-            ctx.prec = WIDE
-            value = Decimal(value)
-            if storage == "numeric":
-                return value
-            scaled = int((value * self._factor).to_integral_value())
+        value = value if value.__class__ is Decimal else Decimal(value)
+        if storage == "numeric":
+            return value
+        scaled = int(_WIDE.to_integral_value(_WIDE.multiply(value, self._factor)))
         if storage == "scaled":
             return scaled
         # Text that sorts like the number: a sign digit, then fixed-width digits

@@ -101,7 +101,7 @@ def _url(field, value):
 
 
 def _choice(field, value):
-    if not isinstance(value, str) or value not in field.option_values():
+    if not isinstance(value, str) or value not in field.option_set:
         raise _not_option(field, value)
     return value
 
@@ -114,7 +114,7 @@ def _not_option(field, value) -> FieldInvalid:
 def _multi_choice(field, value):
     if not isinstance(value, list):
         raise FieldInvalid("must be a list of options", "not_option_list")
-    allowed = field.option_values()
+    allowed = field.option_set
     bad = [v for v in value if not isinstance(v, str) or v not in allowed]
     if bad:
         raise _not_option(field, bad[0])

@@ -9,6 +9,7 @@ to handle the variants.  Building the model does NOT validate: use
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping
 
 from .index_model import Index  # noqa: F401 (part of the model: metadata.model.Index)
@@ -130,6 +131,12 @@ class Field:
 
     def option_values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
+
+    @cached_property
+    def option_set(self) -> frozenset[str]:
+        """The options' values, for checking a value is one (built once per field: a batch
+        checks every row's)."""
+        return frozenset(o.value for o in self.options)
 
     pii_class = property(lambda self: pii_class(self.pii), doc="the PII class (metadata.pii), None if none")
     encrypted = property(lambda self: pii_class(self.pii) in ENCRYPTED_CLASSES, doc="encrypted at rest")
