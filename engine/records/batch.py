@@ -6,13 +6,14 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.dedup.entry import check_batch
 from engine.errors import ValidationFailed
-from engine.records.bulk_rows import insert_all, record_rows
+from engine.records.bulk_rows import Rows, insert_all
 from engine.records.conditional import conditional, missing
 from engine.records.ids import allocate_ids
 from engine.records.integrity import MAX_DETAILS, check_references, duplicates_within, explain_integrity_error
+from engine.records.new_rows import NewRows
 from engine.records.pinning import one_version
 from engine.records.sharing import refuse, restricted
-from engine.records.writes import audit_row, created_changes, utcnow
+from engine.records.writes import audit_row, utcnow
 
 MAX_BATCH = 100_000
 
@@ -72,17 +73,15 @@ class BatchWrites:
                                  details=details)
                 check_batch(self, conn, entity, loaded, allow_duplicates, exclude_ids)
                 ids = allocate_ids(conn, table, len(loaded))
+                new = NewRows(shape, at, actor)
                 rows, audits, events = [], [], []
                 for record_id, values in zip(ids, loaded):
-                    rows.append({**shape.empty_columns, **shape.to_columns(values), "id": record_id,
-                                 "created_at": at, "updated_at": at, "created_by": actor,
-                                 "updated_by": actor, "owner_id": actor, "version": 1})
-                    record = shape.dump(rows[-1]) if wants_events else None
-                    changes = created_changes(shape, values, record)
+                    row, record, changes = new.make(record_id, values)
+                    rows.append(row)
                     audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
-                    events.append(self.event(entity, "created", record_id, record or {"id": record_id},
-                                             changes, at))
-                insert_all(conn, [record_rows(table, rows)])
+                    events.append(self.event(entity, "created", record_id,
+                                             record if wants_events else {"id": record_id}, changes, at))
+                insert_all(conn, [Rows(table, new.columns, rows, typed=True)])
                 events = self._finish(conn, events, audits, at, last=within is None)
                 if within is not None:
                     within(conn, ids)

@@ -38,7 +38,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from operator import itemgetter
 
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.exc import DBAPIError
@@ -59,15 +58,6 @@ class Rows:
     skip_existing: bool = False
     packed: bool = False  # PostgreSQL: one statement over one JSON parameter
     typed: bool = False  # every column through SQLAlchemy's bind processor
-
-
-def record_rows(table, rows: list[dict]) -> Rows:
-    """Rows of a record table given as dicts holding the same columns (the converted
-    values of `RecordShape.to_columns` and the system columns), for `insert_all`."""
-    columns = tuple(rows[0])
-    values = itemgetter(*columns)
-    return Rows(table, columns, [values(row) for row in rows] if len(columns) > 1 else
-                [(row[columns[0]],) for row in rows], typed=True)
 
 
 COPY_ROWS = 64  # PostgreSQL: batches from this size on are written with COPY
