@@ -36,6 +36,11 @@ def phone_key(value, region: str | None = DEFAULT_REGION) -> str | None:
     return _phone_key(str(value), (region or DEFAULT_REGION).upper())
 
 
+def phone_key_in(value, region: str) -> str | None:
+    """`phone_key(value, region)` of a value that is not None, `region` upper case already."""
+    return _phone_key(value if value.__class__ is str else str(value), region)
+
+
 @lru_cache(maxsize=65536)  # a batch, a backfill and a rekeying meet the same numbers again
 def _phone_key(value: str, region: str) -> str | None:
     text = _text(value)
@@ -44,7 +49,8 @@ def _phone_key(value: str, region: str) -> str | None:
     if not (digits.isascii() and digits.isdigit()):  # other separators, or not only digits
         bare = _SEPARATORS.sub("", text)
     # The fast paths need 7 digits at least: a number they key has the 3 the parser needs.
-    mobile = _CN_MOBILE.fullmatch(bare)
+    # (a number written with another country code is no Chinese mobile number: not matched)
+    mobile = _CN_MOBILE.fullmatch(bare) if bare[:1] != "+" or bare[:3] == "+86" else None
     if mobile and (mobile.group(1) == "+86" or region == "CN"):  # the common case, without the parser
         return "+86" + mobile.group(2)
     international = _international(bare)
