@@ -133,7 +133,6 @@ def tenant_tables(schema: str | None) -> MetaData:
         Column("status", String(10), nullable=False, default="pending", server_default="pending"),
         Column("next_attempt_at", DateTime(timezone=True)),
         Column("last_error", Text),
-        Index("ix_loom_outbox_pending", "processed_at", "id"),
         Index("ix_loom_outbox_status", "status", "id"),
     )
     Table(
