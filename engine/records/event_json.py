@@ -22,6 +22,9 @@ import orjson
 from engine.events import VERSION, FrozenDict
 from engine.records.bulk_rows import Encoded
 
+AUDIT_COLUMNS = ("at", "actor_id", "action", "entity", "record_id", "record_version", "changes")
+OUTBOX_COLUMNS = ("at", "event", "entity", "record_id", "payload", "attempts")
+
 _orjson = orjson.dumps
 
 
@@ -64,20 +67,22 @@ class Payloads:
 
 def encode_rows(at, events, audits) -> tuple[list, list]:
     """(the audit rows, the outbox rows) of a write (`writes.audit_row`s and its events
-    stamped with `at`), their JSON values as `Encoded` text: an audit row holding the very
-    changes of its event shares their text with the event's payload."""
+    stamped with `at`) as tuples of `AUDIT_COLUMNS` and `OUTBOX_COLUMNS` values, their
+    JSON values `Encoded` text: an audit row holding the very changes of its event shares
+    their text with the event's payload."""
     payloads = Payloads()
     shared = {}
     audit_rows = []
     for audit in audits:
-        text = Encoded(dumps(audit["changes"]))
-        shared[id(audit["changes"])] = (audit["changes"], text)
-        audit_rows.append({**audit, "changes": text})
+        changes = audit["changes"]
+        text = Encoded(dumps(changes))
+        shared[id(changes)] = (changes, text)
+        audit_rows.append((audit["at"], audit["actor_id"], audit["action"], audit["entity"], audit["record_id"],
+                           audit["record_version"], text))
     outbox_rows = []
     for event in events:
         event = event.happened_at(at)
         kept = shared.get(id(event.changes))
         text = kept[1] if kept is not None and kept[0] is event.changes else None
-        outbox_rows.append({"at": at, "event": event.name, "entity": event.entity, "record_id": event.record_id,
-                            "payload": payloads.text(event, text), "attempts": 0})
+        outbox_rows.append((at, event.name, event.entity, event.record_id, payloads.text(event, text), 0))
     return audit_rows, outbox_rows

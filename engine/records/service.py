@@ -34,11 +34,10 @@ from engine.records.ownership import OwnershipWrites
 from engine.records.pii import Masking
 from engine.records.unmask import UnmaskReads
 from engine.records.within import WithinWrites
-from engine.records.event_json import encode_rows
 from engine.records.merge_reads import MergeReads
 from engine.records.merging import MergeWrites
 from engine.records.batch import BatchWrites
-from engine.records.writes import audit_row, audit_rows, created_changes, outbox_rows, sealed_audit, utcnow
+from engine.records.writes import audit_row, created_changes, encoded_rows, sealed_audit, utcnow
 from engine.schemas import errors_to_details
 
 
@@ -117,9 +116,12 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
         self.hooks.before_write_core(events)  # Loom's own plugins: once for the whole write
         final = [self._packs_checked(conn, e, audits) for e in events] if self.hooks.packs_before_write else events
         schema, copies = self.storage.schema, Copies(self.metadata)  # encrypted values sealed in the copies
-        audits, outbox = encode_rows(at, [copies.event(e) for e in final], [sealed_audit(copies, a) for a in audits])
-        insert_all(conn, [audit_rows(schema, audits), outbox_rows(schema, outbox),
-                          queue_events(schema, self.metadata, final)], commit=last)
+        if any(map(copies.names, {e.entity for e in final} | {a["entity"] for a in audits})):
+            events, audits = [copies.event(e) for e in final], [sealed_audit(copies, a) for a in audits]
+        else:
+            events = final
+        insert_all(conn, [*encoded_rows(schema, at, events, audits), queue_events(schema, self.metadata, final)],
+                   commit=last)
         return final
 
     def _packs_checked(self, conn, event, audits):

@@ -6,10 +6,9 @@ from operator import itemgetter
 
 from engine.events import created, created_from
 from engine.records.bulk_rows import Rows, insert_all
+from engine.records.event_json import AUDIT_COLUMNS, OUTBOX_COLUMNS, encode_rows
 from engine.systables import loom_table
 
-AUDIT_COLUMNS = ("at", "actor_id", "action", "entity", "record_id", "record_version", "changes")
-OUTBOX_COLUMNS = ("at", "event", "entity", "record_id", "payload", "attempts")
 _audit_values = itemgetter(*AUDIT_COLUMNS)
 _outbox_values = itemgetter(*OUTBOX_COLUMNS)
 
@@ -55,6 +54,14 @@ def audit_rows(schema, rows) -> Rows:
 def outbox_rows(schema, rows) -> Rows:
     """The outbox's rows of `rows` (`outbox_row`s), for `bulk_rows.insert_all`."""
     return Rows(loom_table(schema, "loom_outbox"), OUTBOX_COLUMNS, list(map(_outbox_values, rows)))
+
+
+def encoded_rows(schema, at, events, audits) -> list[Rows]:
+    """The audit rows (`audit_row`s) and outbox rows (of `events`, stamped with `at`) of a
+    write, for `bulk_rows.insert_all`: their JSON written out once (`event_json`)."""
+    audit, outbox = encode_rows(at, events, audits)
+    return [Rows(loom_table(schema, "loom_audit"), AUDIT_COLUMNS, audit),
+            Rows(loom_table(schema, "loom_outbox"), OUTBOX_COLUMNS, outbox)]
 
 
 def write_audit(conn, schema, rows) -> None:

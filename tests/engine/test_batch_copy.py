@@ -15,7 +15,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from engine.errors import LoomError
 from engine.events import RecordEvent, created, freeze
 from engine.records.bulk_rows import COPY_ROWS
-from engine.records.event_json import dumps, encode_rows
+from engine.records.event_json import AUDIT_COLUMNS, OUTBOX_COLUMNS, dumps, encode_rows
 from tests.engine.test_write_rows import rows
 
 # Text COPY escapes: tabs, newlines, backslashes, the end-of-data marker; and non-ASCII.
@@ -82,7 +82,11 @@ def test_the_json_put_together_from_pieces_is_the_whole_events_json(record, acto
     event = RecordEvent("t", "contact", action, record_id, record, changes, actor, extra, at=at)
     audit = {"at": at, "actor_id": 1, "action": "x", "entity": "contact", "record_id": record_id,
              "record_version": 1, "changes": event.changes if shared else freeze(dict(changes))}
-    [audit_row], [outbox_row] = encode_rows(at, [event], [audit])
+    [audit_values], [outbox_values] = encode_rows(at, [event], [audit])
+    audit_row, outbox_row = dict(zip(AUDIT_COLUMNS, audit_values)), dict(zip(OUTBOX_COLUMNS, outbox_values))
+    assert {**audit_row, "changes": audit["changes"]} == audit
+    assert {**outbox_row, "payload": None} == {"at": at, "event": f"record.{action}", "entity": "contact",
+                                               "record_id": record_id, "payload": None, "attempts": 0}
     assert json.loads(outbox_row["payload"]) == event.to_dict() == json.loads(json.dumps(event.as_dict()))
     assert json.loads(audit_row["changes"]) == json.loads(json.dumps(audit["changes"]))
     if all(-2**63 <= n < 2**64 for n in _integers(event.as_dict())):  # what orjson writes itself
