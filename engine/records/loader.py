@@ -29,7 +29,8 @@ class BatchLoader:
         """(values, [Problem, ...]) for one input object, each problem's path its field."""
         if not isinstance(data, dict):
             return {}, [problem("", "not_object", "must be an object")]
-        errors = [unknown_field_problem(key) for key in data if key not in self.names]
+        errors = [] if self.names.issuperset(data) else [
+            unknown_field_problem(key) for key in data if key not in self.names]
         values = {}
         for name, field, convert, required, not_null, default, custom in self.specs:
             value = data.get(name, _MISSING)
