@@ -57,11 +57,12 @@ class Matcher:
         self.kept = Pool(self.rules)  # those records as the rows so far leave them, indexed by their ids
         self._kept_keys: dict = {}  # id -> its keys in `kept`
         self._pool_keys: dict = {}  # row -> the keys of its new record in `pool`
-        key = planner.options.key
-        self._indexed = tuple(f.name for f in planner.entity.fields if f.unique or f.name == key)
+        key = planner.options.key  # its lookups are `engine.imports.keys`
+        self._indexed = tuple(f.name for f in planner.entity.fields if f.unique and f.name != key)
         self._held: dict = {name: {} for name in self._indexed}  # field -> value -> ids of those records
         self._stored: dict = {}  # this chunk: row -> the stored records its create matches
         self._looked_up: set = set()  # this chunk: the rows whose stored matches were looked up
+        self._decided = None  # (row, the pool's keys of its data) of the row `decide` decided last
         self._hidden: set = set()  # this chunk: ids of matched records the importer may not read
         self._known: set = set()  # this chunk: ids of matched records whose readability is known
         self._fetched: dict = {}  # this chunk: id -> a stored record rows may update
@@ -102,14 +103,16 @@ class Matcher:
         if plan.row not in self._looked_up:  # judged a create only as its turn came (`Planner._rekey`)
             self._lookup(conn, [plan])
         keys = self.pool.keys(plan.data)
+        self._decided = (plan.row, keys)
         stored = [m for m in self._stored.get(plan.row, []) if m.record_id not in self.before]
         matches = ordered(stored + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
         return self._decide(conn, plan, matches) if matches else None
 
     def add(self, plan) -> None:
-        """`plan` stays a create: the later rows are compared with it."""
+        """`plan` stays a create (just `decide`d): the later rows are compared with it."""
         if self.rules:
-            self._pool_keys[plan.row] = self.pool.keys(plan.data)
+            row, keys = self._decided or (None, None)
+            self._pool_keys[plan.row] = keys if row == plan.row else self.pool.keys(plan.data)
             self.pool.add(plan.row, plan.data, self._pool_keys[plan.row])
         self.created[plan.row] = dict(plan.data)
 
@@ -197,22 +200,19 @@ class Matcher:
         self.kept.add(record_id, record, self._kept_keys[record_id])
 
     def remember(self, record: dict) -> None:
-        """`record` (stored, as it was before the run) is updated by a row: its key and
-        unique values are looked up as they were (`holding`), the stored matches leave it
-        out (`kept` has it)."""
+        """`record` (stored, as it was before the run) is updated by a row: its unique
+        values are looked up as they were (`holding`), the stored matches leave it out
+        (`kept` has it)."""
         if record["id"] not in self.before:
             self.before[record["id"]] = record
-            key = self.planner.options.key
             for name in self._indexed:
                 value = record[name]
-                if value is not None and name == key:  # the key as the batch loader loads it
-                    value = self.planner.loader.load_one({name: value})[0].get(name, value)
                 if value is not None:
                     self._held[name].setdefault(value, []).append(record["id"])
 
     def holding(self, name: str, value) -> list:
-        """The ids of the records rows update whose `name` (the key, loaded, or a unique
-        field) held `value` before the run."""
+        """The ids of the records rows update whose unique field `name` (not the key)
+        held `value` before the run."""
         return self._held.get(name, {}).get(value, [])
 
     def _decide(self, conn, plan, matches):

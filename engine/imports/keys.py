@@ -72,7 +72,7 @@ class Keys:
         old = self._of.get(identity)
         if identity in self._of and old == value:
             return
-        if identity in self._of:
+        if old is not None:
             self._held[old].remove(identity)
             self.touched.add(old)
         self._of[identity] = value

@@ -310,6 +310,9 @@ ROW = st.tuples(st.sampled_from(["Wang Fang", "Wang  Fang", "Li Lei", "Stored"])
 @example(rows=[("Stored", "13900139002", "b@x.cn", "", "", ""), ("Li Lei", "", "s@x.cn", "", "", ""),
                ("Stored", "", "a@x.cn", "", "", "")],
          size=3, other=1, policy="update")  # the stored record's key taken away: free for a create
+@example(rows=[("Li Lei", "13800138001", "", "", "", ""), ("Li Lei", "13800138001", "b@x.cn", "", "", ""),
+               ("Li Lei", "", "b@x.cn", "", "", "C-1")],
+         size=1, other=3, policy="update")  # a new record without a key given one: a repeat of it
 @given(rows=st.lists(ROW, min_size=1, max_size=10), size=st.integers(1, 11), other=st.integers(1, 11),
        policy=st.sampled_from([None, "skip", "create", "update"]))
 def test_the_dry_run_the_real_run_and_what_it_writes_agree_for_any_chunk_size(people, rows, size, other, policy):
