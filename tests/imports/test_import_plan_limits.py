@@ -3,8 +3,8 @@
 update) turns into the update of a record is checked as that update, not as a create;
 the key names what the earlier rows of the file leave it naming (a key a row took from a
 record is free, a key a row gave a record finds it); an update the importer may not
-write (a record shared with it to read only, a read-only field) is refused in the dry
-run as it is in the real run. SQLite and PostgreSQL."""
+write (a record shared with it to read only, a read-only field, a workflow's state) is
+refused in the dry run as it is in the real run. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import copy
@@ -212,3 +212,34 @@ def test_which_records_the_importer_may_change_is_asked_once_a_chunk(shared):
 
     statements(1)  # the tenant's metadata, read once
     assert statements(40) == statements(2)
+
+
+TICKETS = {"entities": [{"name": "ticket", "fields": [
+    {"name": "title", "type": "string", "required": True},
+    {"name": "status", "type": "choice", "options": ["open", "closed"]},
+    {"name": "note", "type": "string"}]}],
+    "workflows": [{"name": "ticket_flow", "entity": "ticket", "field": "status", "initial": "open",
+                   "states": [{"name": "open", "category": "open"}, {"name": "closed", "category": "done"}],
+                   "transitions": [{"name": "close", "from": ["open"], "to": "closed"}]}]}
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_a_change_to_a_workflow_state_is_refused_in_the_dry_run_as_it_is_written(install, size):
+    """The state field changes only through a transition: the real run used to stop on it."""
+    install.registry.create("acme", "Acme")
+    desk = install.session("acme")
+    desk.apply_metadata(TICKETS)
+    desk.records.create("ticket", {"title": "T-1"})
+    desk.records.create("ticket", {"title": "T-2"})
+    source = importer.Source("t.csv", b"title,status,note\nT-1,closed,first\nT-2,open,second\n")
+    options = Options(key="title", chunk_size=size)
+    dry = importer.dry_run(desk.records, "ticket", source, options=options)
+    assert [(r.action, r.data) for r in dry.rows] == [("refuse", None), ("update", {"note": "second"})]
+    assert dry.rows[0].problems == [{"column": "status", "field": "status", "code": "set_by_workflow",
+                                     "message": "set by the workflow"}]
+    done = importer.commit(desk.records, "ticket", source, options=options)
+    assert done.totals == dry.totals
+    assert done.refused == [{"row": 2, "problems": dry.rows[0].problems}]
+    tickets = desk.records.list("ticket")["items"]
+    assert sorted((t["title"], t["status"], t["note"]) for t in tickets) == [("T-1", "open", None),
+                                                                              ("T-2", "open", "second")]
