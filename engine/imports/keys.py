@@ -60,6 +60,8 @@ class Keys:
     def named(self, value, stored: dict) -> list[tuple]:
         """What the loaded key `value` names now: [("record", stored record as it was
         before the run) or ("row", the row creating the record)]."""
+        if value not in stored and value not in self._held:  # most rows: a create
+            return []
         dedup = self.planner.dedup
         found = [("record", record) for record in stored.get(value, [])  # untouched by the rows so far
                  if record["id"] not in dedup.before and record["id"] not in dedup.ours]

@@ -166,8 +166,8 @@ class Planner:
                 return
         self.dedup.add(plan)
         self.claimed[plan.row] = self.unique.claim(plan)
-        if self.keys.name in plan.data:
-            self.keys.hold(("row", plan.row), self.keys.loaded(plan.data[self.keys.name]))
+        if plan.row in self._named:  # its key, loaded
+            self.keys.hold(("row", plan.row), self._named[plan.row][0])
 
     def _rekey(self, conn, plan: RowPlan, values: dict, targets: dict, stored: dict) -> None:
         """Judge the row again when its key names something else now than when it was
