@@ -24,8 +24,10 @@ up without it) for `kept`, which holds it with the values the rows so far give i
 row's new record is held in the pool with its updates' values — so the real run, whose
 earlier chunks have written those updates, decides as its dry run, which wrote nothing,
 whatever the chunk size. A later row's update of it is changed from what the earlier rows
-planned (`planned`), so the file's last word wins. Its key and unique values are looked
-up as they were before the run (`before`, `holding`)."""
+planned (`planned`), so the file's last word wins. Its unique values are looked up as
+they were before the run (`before`, `holding`), its key as the rows leave it
+(`engine.imports.keys`). With `on_duplicate` update, a row a rule turns into an update
+stays out of the pool: only a row that stays a create is added (`add`)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -55,10 +57,12 @@ class Matcher:
         self.kept = Pool(self.rules)  # those records as the rows so far leave them, indexed by their ids
         self._kept_keys: dict = {}  # id -> its keys in `kept`
         self._pool_keys: dict = {}  # row -> the keys of its new record in `pool`
-        key = planner.options.key
-        self._indexed = tuple(f.name for f in planner.entity.fields if f.unique or f.name == key)
+        key = planner.options.key  # its lookups are `engine.imports.keys`
+        self._indexed = tuple(f.name for f in planner.entity.fields if f.unique and f.name != key)
         self._held: dict = {name: {} for name in self._indexed}  # field -> value -> ids of those records
         self._stored: dict = {}  # this chunk: row -> the stored records its create matches
+        self._looked_up: set = set()  # this chunk: the rows whose stored matches were looked up
+        self._decided = None  # (row, the pool's keys of its data) of the row `decide` decided last
         self._hidden: set = set()  # this chunk: ids of matched records the importer may not read
         self._known: set = set()  # this chunk: ids of matched records whose readability is known
         self._fetched: dict = {}  # this chunk: id -> a stored record rows may update
@@ -68,36 +72,49 @@ class Matcher:
         """The chunk's lookups, at once: the stored records each of `creates` matches, which
         of them (and of the records rows update) the importer may not read, and, when
         rows update their best match, those records."""
-        self._stored, self._hidden, self._known, self._fetched = {}, set(), set(), {}
-        if not self.rules or not creates:
-            return
+        self._stored, self._hidden, self._known, self._fetched, self._looked_up = {}, set(), set(), {}, set()
+        if self.rules and creates:
+            self._lookup(conn, creates)
+
+    def _lookup(self, conn, creates) -> None:
         service = self.planner.service
         found = find_duplicates(conn, service.metadata, self.planner.entity, [p.data for p in creates],
                                 exclude_ids=self.ours | set(self.before), rules=self.rules)
-        self._stored = {p.row: f for p, f in zip(creates, found) if f}
-        self._known = {m.record_id for f in found for m in f}
-        self._hidden = unreadable(service, conn, self.planner.entity, self._known)
+        self._looked_up |= {p.row for p in creates}
+        self._stored.update({p.row: f for p, f in zip(creates, found) if f})
+        known = {m.record_id for f in found for m in f} - self._known
+        self._known |= known
+        self._hidden |= unreadable(service, conn, self.planner.entity, known)
         if self.on_duplicate == "update":
-            self._fetched = self._records(conn, sorted({f[0].record_id for f in found if f}))
+            self._fetched.update(self._records(conn, sorted({f[0].record_id for f in found if f})))
+
+    @property
+    def fetched(self) -> set:
+        """This chunk: the ids of the stored records rows may update as their best match."""
+        return set(self._fetched)
 
     def decide(self, conn, plan):
         """Decide about a planned create that matches an existing record or an earlier row
         of the file (rows are decided in the file's order): skip it, refuse it, leave it a
         create (then later rows are compared with it) or return what it updates instead —
         ("record", the stored record) or ("row", the row whose record)."""
-        target = None
+        if not self.rules:
+            return None
+        if plan.row not in self._looked_up:  # judged a create only as its turn came (`Planner._rekey`)
+            self._lookup(conn, [plan])
+        keys = self.pool.keys(plan.data)
+        self._decided = (plan.row, keys)
+        stored = [m for m in self._stored.get(plan.row, []) if m.record_id not in self.before]
+        matches = ordered(stored + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
+        return self._decide(conn, plan, matches) if matches else None
+
+    def add(self, plan) -> None:
+        """`plan` stays a create (just `decide`d): the later rows are compared with it."""
         if self.rules:
-            keys = self.pool.keys(plan.data)
-            stored = [m for m in self._stored.get(plan.row, []) if m.record_id not in self.before]
-            matches = ordered(stored + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
-            if matches:
-                target = self._decide(conn, plan, matches)
-            if plan.action == "create" and target is None:
-                self.pool.add(plan.row, plan.data, keys)
-                self._pool_keys[plan.row] = keys
-        if plan.action == "create" and target is None:
-            self.created[plan.row] = dict(plan.data)
-        return target
+            row, keys = self._decided or (None, None)
+            self._pool_keys[plan.row] = keys if row == plan.row else self.pool.keys(plan.data)
+            self.pool.add(plan.row, plan.data, self._pool_keys[plan.row])
+        self.created[plan.row] = dict(plan.data)
 
     def prepare_updates(self, conn, predicted: dict) -> None:
         """The stored records matching the records rows update as those rows would leave
@@ -183,22 +200,19 @@ class Matcher:
         self.kept.add(record_id, record, self._kept_keys[record_id])
 
     def remember(self, record: dict) -> None:
-        """`record` (stored, as it was before the run) is updated by a row: its key and
-        unique values are looked up as they were (`holding`), the stored matches leave it
-        out (`kept` has it)."""
+        """`record` (stored, as it was before the run) is updated by a row: its unique
+        values are looked up as they were (`holding`), the stored matches leave it out
+        (`kept` has it)."""
         if record["id"] not in self.before:
             self.before[record["id"]] = record
-            key = self.planner.options.key
             for name in self._indexed:
                 value = record[name]
-                if value is not None and name == key:  # the key as the batch loader loads it
-                    value = self.planner.loader.load_one({name: value})[0].get(name, value)
                 if value is not None:
                     self._held[name].setdefault(value, []).append(record["id"])
 
     def holding(self, name: str, value) -> list:
-        """The ids of the records rows update whose `name` (the key, loaded, or a unique
-        field) held `value` before the run."""
+        """The ids of the records rows update whose unique field `name` (not the key)
+        held `value` before the run."""
         return self._held.get(name, {}).get(value, [])
 
     def _decide(self, conn, plan, matches):

@@ -4,96 +4,40 @@ and the column it came from.
 
 A row's cells are converted per field type (`converting`), references resolved by the
 natural key of their target (`references`), then judged by the record service's batch
-loader, as any record the API takes. A row whose key (`--key`) names an existing record
-updates it; a key repeated in the file is refused at its second row (without `--key`, the
-entity's declared `natural_key` is the key when a column is mapped to it); duplicate rules
-decide about the rows that would be new (`duplicates`). After the chunk's lookups, the
-rows are decided in the file's order: unique values (`unique`), duplicate rules, and each
-update changed from what the earlier rows planned and checked as the record service
-checks an update, so that the plan does not depend on where the chunks end."""
+loader, as any record the API takes. A row whose key (`--key`) names a record updates it
+— a stored record by the key it has, a record the earlier rows create or update by the
+key they leave it (`keys`); a key repeated in the file is refused at its second row
+(without `--key`, the entity's declared `natural_key` is the key when a column is mapped
+to it); duplicate rules decide about the rows that would be new (`duplicates`). After the
+chunk's lookups, the rows are decided in the file's order: what the key names, unique
+values (`unique`), duplicate rules, and each update — whatever found its record —
+changed from what the earlier rows planned and checked as the record service checks an
+update (`editing` included: what it refuses as the update is written), so that the plan
+does not depend on where the chunks end."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dataclass_field, replace
-
-from sqlalchemy import select
+from dataclasses import replace
 
 from engine.errors import ValidationFailed
 from engine.fieldtypes import FieldInvalid
 from engine.imports import duplicates, references
 from engine.imports.converting import convert, empty
+from engine.imports.editing import Editing
+from engine.imports.keys import Keys
+from engine.imports.plans import ACTIONS, KEY_TYPES, ON_DUPLICATE, Options, RowPlan, check_options  # noqa: F401
 from engine.imports.unique import Unique
 from engine.records.conditional import conditional, missing
 from engine.records.integrity import reference_problems
-
-ACTIONS = ("create", "update", "skip", "refuse")
-ON_DUPLICATE = ("skip", "update", "create")
-KEY_TYPES = ("string", "email", "phone", "url", "integer", "choice", "date")
-LOOKUP = 500  # values per IN (...) of a lookup
-
-
-@dataclass(frozen=True)
-class Options:
-    """What an import does besides reading: the natural key it upserts on, what a
-    duplicate-rule match does, how many rows a chunk writes."""
-
-    key: str | None = None
-    on_duplicate: str | None = None  # None: by the matching rule's action (block: skip, warn: create)
-    chunk_size: int = 1000
-
-
-@dataclass
-class RowPlan:
-    """One row's fate. `row` is its line (the header is line 1); `data` the fields a
-    create sets or an update changes; `problems` [{column, field, code, message}];
-    `duplicates` the existing records (or earlier rows of the file) a duplicate rule
-    matched, with their reasons; `of_row` the earlier row whose new record an update
-    changes (its id is known once that row is written)."""
-
-    row: int
-    action: str
-    record_id: int | None = None
-    data: dict | None = None
-    problems: list = dataclass_field(default_factory=list)
-    duplicates: list = dataclass_field(default_factory=list)
-    reason: str | None = None
-    of_row: int | None = None
-
-    def to_dict(self) -> dict:
-        out = {"row": self.row, "action": self.action}
-        for name in ("record_id", "reason", "of_row"):
-            if getattr(self, name) is not None:
-                out[name] = getattr(self, name)
-        if self.problems:
-            out["problems"] = self.problems
-        if self.duplicates:
-            out["duplicates"] = self.duplicates
-        return out
-
-
-def check_options(entity, options: Options) -> None:
-    details = []
-    if options.key is not None:
-        key = entity.field(options.key)
-        if key is None:
-            details.append({"field": "key", "message": f"{entity.name} has no field {options.key!r}"})
-        elif (key.base_type or key.type) not in KEY_TYPES:
-            details.append({"field": "key", "message": f"a {key.type} field cannot be a natural key"})
-    if options.on_duplicate is not None and options.on_duplicate not in ON_DUPLICATE:
-        details.append({"field": "on_duplicate", "message": f"must be one of {', '.join(ON_DUPLICATE)}"})
-    if not isinstance(options.chunk_size, int) or not 1 <= options.chunk_size <= 10_000:
-        details.append({"field": "chunk_size", "message": "must be a whole number from 1 to 10000"})
-    if details:
-        raise ValidationFailed("the import's options are wrong", code="bad_import_options", details=details)
 
 
 class Planner:
     """Plans the rows of one file for one entity, a range of rows at a time (a chunk),
     against the records as they are when the range is planned — except the stored records
-    earlier rows update, whose key and unique values later rows see as they were before
-    the run (`duplicates.Matcher.before`) and whose duplicate rules' fields as the earlier
-    rows leave them (`duplicates.Matcher.kept`), and the records earlier chunks created,
-    seen as the rows that create (and update) them — so that the real run decides as its
-    dry run whatever the chunk size."""
+    earlier rows update, whose unique values later rows see as they were before the run
+    (`duplicates.Matcher.before`) and whose key and duplicate rules' fields as the earlier
+    rows leave them (`keys`, `duplicates.Matcher.kept`), and the records earlier chunks
+    created, seen as the rows that create (and update) them — so that the real run decides
+    as its dry run whatever the chunk size."""
 
     def __init__(self, service, entity_name: str, table, mapping: dict, options: Options):
         self.service = service
@@ -120,6 +64,10 @@ class Planner:
         self.repeats = self._repeats()
         self.dedup = duplicates.Matcher(self, options.on_duplicate)
         self.unique = Unique(self)
+        self.keys = Keys(self)
+        self.editing = Editing(self)
+        self._deferred: dict = {}  # this chunk: row -> the problems it has only if it stays a create
+        self._named: dict = {}  # this chunk: row -> what its key named when it was judged
         self.claimed: dict = {}  # row -> the unique values its plan claims (one chunk; for the checkpoint)
         self._predicted: dict = {}  # row -> (its record, the changes it makes) if no earlier row changes it
 
@@ -155,42 +103,88 @@ class Planner:
             plan, values = self._convert(number)
             plans.append(plan)
             data.append(values)
-        self.claimed = {}
+        self.claimed, self._deferred, self._named = {}, {}, {}
         with self.service.storage.connect() as conn:
             references.resolve(self.service, conn, self.columns, plans, data, self._problem)
-            existing = self._existing(conn, plans, data)
-            targets: dict = {}  # row -> the stored record its key names
+            stored = self._stored(conn, plans, data)
+            targets: dict = {}  # row -> what its key names: ("record", stored record) or ("row", row)
             for plan, values in zip(plans, data):
-                self._judge(plan, values, existing, targets)
+                self._judge(plan, values, stored, targets)
+            self.keys.touched = set()
             self._check_references(conn, [p for p in plans if p.action == "create"])
-            self._decide(conn, plans, data, targets)
+            self._decide(conn, plans, data, targets, stored)
         return plans
 
-    def _decide(self, conn, plans, data, targets) -> None:
-        """Each row in the file's order, after the lookups of the whole chunk: a create's
-        unique values and duplicate rules, an update's changes from what the earlier rows
-        planned, and their checks — so that one record updated by several rows ends as the
-        last of them says, whether its key or a duplicate rule found it."""
+    def _decide(self, conn, plans, data, targets, stored) -> None:
+        """Each row in the file's order, after the lookups of the whole chunk: what its key
+        names as the earlier rows leave the keys (`keys`), a create's unique values and
+        duplicate rules, an update's changes from what the earlier rows planned, and their
+        checks — so that one record updated by several rows ends as the last of them says,
+        whether its key or a duplicate rule found it. With `on_duplicate` update, a row a
+        duplicate rule turns into an update is checked as that update, not as a create."""
         creates = [p for p in plans if p.action == "create"]
         self.unique.prepare(conn, [p.data for p in creates] + [self._unique_values(data[i]) for i, p in
                                                               enumerate(plans) if p.row in targets])
         self.dedup.prepare(conn, creates)
+        self.editing.prepare(conn, [t[1]["id"] for t in targets.values() if t[0] == "record"] +
+                             list(self.dedup.fetched))
         self._predict(conn, plans, data, targets)
+        updating = self.options.on_duplicate == "update"
         for plan, values in zip(plans, data):
+            self._rekey(conn, plan, values, targets, stored)
             if plan.row in targets:
-                self._update(conn, plan, values, targets[plan.row])
+                kind, target = targets[plan.row]
+                if kind == "record":
+                    self._update(conn, plan, values, target)
+                else:
+                    self._update_row(conn, plan, target, values)
             elif plan.action == "create":
-                self._refuse_taken(conn, plan)
-                if plan.action != "create":
-                    continue
-                target = self.dedup.decide(conn, plan)
+                if not updating:
+                    self._refuse_taken(conn, plan)
+                target = self.dedup.decide(conn, plan) if plan.action == "create" else None
                 if target is None:
-                    if plan.action == "create":
-                        self.claimed[plan.row] = self.unique.claim(plan)
+                    self._create(conn, plan)
                 elif target[0] == "record":
                     self._update(conn, plan, plan.data, target[1])
                 else:
-                    self._update_row(conn, plan, target[1])
+                    self._update_row(conn, plan, target[1], plan.data)
+
+    def _create(self, conn, plan: RowPlan) -> None:
+        """A row that stays a create: the problems it has only as one (`_deferred`), its
+        unique values (with `on_duplicate` update, checked once no rule made it an update),
+        then it counts for the later rows."""
+        if plan.action != "create":
+            return
+        deferred = self._deferred.pop(plan.row, None)
+        if deferred:
+            plan.problems += deferred
+            plan.action, plan.data = "refuse", None
+            return
+        if self.options.on_duplicate == "update":
+            self._refuse_taken(conn, plan)
+            if plan.action != "create":
+                return
+        self.dedup.add(plan)
+        self.claimed[plan.row] = self.unique.claim(plan)
+        if plan.row in self._named:  # its key, loaded
+            self.keys.hold(("row", plan.row), self._named[plan.row][0])
+
+    def _rekey(self, conn, plan: RowPlan, values: dict, targets: dict, stored: dict) -> None:
+        """Judge the row again when its key names something else now than when it was
+        judged: an earlier row of the chunk gave its key to a record, or took it from one."""
+        if plan.row not in self._named or self._named[plan.row][0] not in self.keys.touched:
+            return
+        value, named = self._named[plan.row]
+        now = self.keys.named(value, stored)
+        if _identities(now) == _identities(named):
+            return
+        targets.pop(plan.row, None)
+        self._deferred.pop(plan.row, None)
+        self._predicted.pop(plan.row, None)
+        plan.action, plan.data, plan.problems = "create", None, []
+        self._judge(plan, values, stored, targets)
+        if plan.action == "create":
+            self._check_references(conn, [plan])
 
     def _unique_values(self, values: dict) -> dict:
         """The unique fields' values of a row's cells, as an update would write them."""
@@ -228,59 +222,45 @@ class Planner:
     def _problem(self, field_name: str, code: str, message: str) -> dict:
         return {"column": self.column_of.get(field_name), "field": field_name, "code": code, "message": message}
 
-    def _existing(self, conn, plans, data) -> dict:
-        """{key value: the existing record as JSON} for the keys of these rows."""
+    def _stored(self, conn, plans, data) -> dict:
+        """{loaded key: the stored records holding it} for the keys of these rows (`keys`)."""
         key = self.options.key
         if key is None:
             return {}
-        wanted = []
-        for plan, values in zip(plans, data):
-            if key in values and not plan.problems:
-                loaded, errors = self.loader.load_one({key: values[key]})
-                if not any(p.path == key for p in errors):
-                    wanted.append(loaded[key])
-        column = self.table.c[key]
-        found = {}
-        readable = self.service.sharing.read_clause(self.entity)
-        unique_wanted = sorted(set(wanted), key=str)
-        before = self.dedup.before  # updated by earlier rows: as they were before the run
-        for i in range(0, len(unique_wanted), LOOKUP):
-            stmt = select(self.table).where(column.in_(unique_wanted[i:i + LOOKUP]))
-            if readable is not None:
-                stmt = stmt.where(readable)
-            for row in conn.execute(stmt).mappings():
-                if row["id"] not in before:
-                    found.setdefault(row[key], []).append(self.shape.dump(row))
-        for value in unique_wanted:
-            for record_id in self.dedup.holding(key, value):
-                found.setdefault(value, []).append(before[record_id])
-        return found
+        wanted = [self.keys.loaded(values[key]) for plan, values in zip(plans, data)
+                  if key in values and not plan.problems]
+        return self.keys.stored(conn, [w for w in wanted if w is not None])
 
-    def _judge(self, plan: RowPlan, values: dict, existing: dict, targets: dict) -> None:
-        """Create, update (of the record its key names: `targets`) or refuse, by the batch
+    def _judge(self, plan: RowPlan, values: dict, stored: dict, targets: dict) -> None:
+        """Create, update (of what its key names now: `targets`) or refuse, by the batch
         loader's verdict; a refused row is judged too, so that it reports every problem it
-        has at once."""
+        has at once. With `on_duplicate` update, the problems a row has only as a create (a
+        required field it leaves empty) wait for the duplicate rules (`_deferred`)."""
         if plan.problems:
             self._refuse_all(plan, values)
             return
         key = self.options.key
-        if key is not None and key in values:
-            key_loaded, _ = self.loader.load_one({key: values[key]})
-            matches = existing.get(key_loaded.get(key), [])
-            if len(matches) > 1:
+        value = self.keys.loaded(values[key]) if key is not None and key in values else None
+        if value is not None:
+            named = self.keys.named(value, stored)
+            self._named[plan.row] = (value, named)
+            if len(named) > 1:
                 plan.problems.append(self._problem(key, "ambiguous_key", f"{key} {values[key]!r} names "
-                                                   f"{len(matches)} records: the key is not unique"))
+                                                   f"{len(named)} records: the key is not unique"))
                 plan.action = "refuse"
                 return
-            if matches:
-                plan.action, targets[plan.row] = "update", matches[0]
+            if named:
+                plan.action, targets[plan.row] = "update", named[0]
                 return
         loaded, errors = self.loader.load_one(values)
         problems = [self._problem(p.path, p.code, p.message) for p in errors]
         if not problems and conditional(self.entity):
             problems = [self._problem(p.path, p.code, p.message)
                         for p in missing(self.entity, self.shape.dump_values(loaded))]
-        if problems:
+        if problems and self.options.on_duplicate == "update" and self.dedup.rules and all(
+                p["field"] not in values for p in problems):  # only a create's: it may be an update
+            self._deferred[plan.row] = problems
+        elif problems:
             plan.problems += problems
             plan.action = "refuse"
             return
@@ -313,6 +293,11 @@ class Planner:
         if not changes:
             plan.action, plan.reason, plan.data = "skip", "unchanged", None
             return
+        refused = self.editing.problems(conn, record["id"], changes)
+        if refused:
+            plan.problems += [self._problem(*p) for p in refused]
+            plan.action, plan.data = "refuse", None
+            return
         if conditional(self.entity):
             problems = [self._problem(p.path, p.code, p.message)
                         for p in missing(self.entity, {**record, **changes})]
@@ -330,6 +315,12 @@ class Planner:
         else:
             self.dedup.updated_row(of_row, {**self.dedup.created[of_row], **changes})
         self.claimed[plan.row] = self.unique.claim(plan) + self.unique.release(plan, record)
+        key = self.keys.name
+        mine = ("record", record["id"]) if record["id"] is not None else ("row", of_row)
+        if key is not None and not self.keys.holds(mine):  # first met: no longer a stored record's key
+            self.keys.hold(mine, self.keys.loaded(record[key]))
+        if key is not None and key in changes:
+            self.keys.hold(mine, self.keys.loaded(changes[key]))
 
     def _changes(self, values: dict, record: dict, predicted=None):
         """(`record` as the earlier rows leave it, the changes `values` make to it — None
@@ -354,19 +345,19 @@ class Planner:
         whose record is as predicted when its turn comes uses them."""
         self._predicted, changed = {}, {}
         for plan, values in zip(plans, data):
-            if plan.row in targets:
-                record, changes, errors = self._changes(values, targets[plan.row])
+            if targets.get(plan.row, ("row",))[0] == "record":
+                record, changes, errors = self._changes(values, targets[plan.row][1])
                 if not errors:
                     self._predicted[plan.row] = (record, changes)
                     if changes:
                         changed[plan.row] = ({**record, **changes}, set(changes))
         self.dedup.prepare_updates(conn, changed)
 
-    def _update_row(self, conn, plan: RowPlan, row: int) -> None:
-        """Turn a planned create into the update of the record row `row` creates."""
-        values = self.dedup.created[row]
-        record = {**{f.name: values.get(f.name) for f in self.entity.fields}, "id": None}
-        self._update(conn, plan, plan.data, record, of_row=row)
+    def _update_row(self, conn, plan: RowPlan, row: int, values: dict) -> None:
+        """Plan `values` as the update of the record row `row` creates."""
+        created = self.dedup.created[row]
+        record = {**{f.name: created.get(f.name) for f in self.entity.fields}, "id": None}
+        self._update(conn, plan, values, record, of_row=row)
 
     def _check_update(self, conn, plan: RowPlan, record: dict) -> None:
         """An update's changes: references that name no readable record, unique values
@@ -396,3 +387,8 @@ class Planner:
         plan.problems.append(self._problem(name, code, message))
         plan.action, plan.data = "refuse", None
 
+
+
+def _identities(named: list) -> list:
+    """What `Keys.named` named, by identity."""
+    return [(kind, ref["id"] if kind == "record" else ref) for kind, ref in named]

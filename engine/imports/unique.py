@@ -1,6 +1,8 @@
 """Unique fields in an import's plan: a value a row would write (a create's, or a change an
 update makes) is refused when a stored record held it before the run, or when an earlier
-row of the file claims it — in the same chunk or in any earlier one.
+row of the file claims it — in the same chunk or in any earlier one. A unique key is
+looked up by `engine.imports.keys` (a later row with it updates the record having it),
+but a row may move a record's key: the key it gives up is released as below (`moved`).
 
 The run's own records are never compared as stored records: the dry run has not written
 them and the real run has, so both compare with the rows that claimed the values instead
@@ -36,9 +38,11 @@ def identity(plan) -> tuple:
 class Unique:
     def __init__(self, planner):
         self.planner = planner
-        self.names = tuple(f.name for f in planner.entity.fields if f.unique and f.name != planner.options.key)
-        self.claims: dict = {name: {} for name in self.names}  # field -> value -> (row, identity)
-        self.released: dict = {name: {} for name in self.names}  # field -> value -> the row giving it up
+        key = planner.options.key
+        self.names = tuple(f.name for f in planner.entity.fields if f.unique and f.name != key)
+        self.moved = tuple(f.name for f in planner.entity.fields if f.unique and f.name == key)  # releases only
+        self.claims: dict = {name: {} for name in self.names + self.moved}  # field -> value -> (row, identity)
+        self.released: dict = {name: {} for name in self.names + self.moved}  # field -> value -> the row giving it up
         self._taken: dict = {name: {} for name in self.names}  # field -> value -> stored holder (this chunk)
 
     def prepare(self, conn, candidates: list[dict]) -> None:
@@ -89,6 +93,11 @@ class Unique:
             holder = self._taken[name][value]
             if holder is not None and holder != plan.record_id:
                 found.append((name, "not_unique", f"{name} {value!r} is taken by record {holder}"))
+        for name in self.moved:  # what the key names is `keys`': only a create taking a key given up is left
+            value = plan.data.get(name)
+            if plan.action != "update" and value is not None and value in self.released[name]:
+                found.append((name, "not_unique", f"{name} {value!r} is given up by row "
+                              f"{self.released[name][value]}: a new record cannot take it in the same run"))
         return found
 
     def claim(self, plan) -> list:
@@ -109,7 +118,7 @@ class Unique:
         them. The releases, as a checkpoint keeps them: [[field, value, row, "free", None]]."""
         made = []
         mine = identity(plan)
-        for name in self.names:
+        for name in self.names + self.moved:
             old = record.get(name)
             if name in plan.data and old is not None and old != plan.data[name]:
                 if self.claims[name].get(old, (None, mine))[1] == mine:

@@ -48,6 +48,7 @@ def write_all(service, planner, run_id: int, progress=None) -> dict:
             planner.dedup.resume(conn, [r for o in full for r in o["rows"]], [i for o in full for i in o["ids"]],
                                  before)
         planner.unique.resume([c for chunk in sorted(done) for c in done[chunk].get("claims", ())])
+        planner.keys.resume()
     progress.total(rows)
     for chunk, start in enumerate(range(0, rows, size)):
         stop = min(rows, start + size)

@@ -248,26 +248,35 @@ def test_a_resumed_run_knows_the_unique_values_its_written_chunks_gave_up(people
 
 @pytest.mark.parametrize("size", [1, 2])
 def test_an_update_refused_as_it_is_written_keeps_the_unique_value_it_would_have_given_up(install, size):
-    """A member may read every person but edit only her own: row 2's update of the
-    system's record is refused as it is written, so the value it would have given up stays
-    taken — row 3's update taking it is refused too, and nothing meets the unique index."""
+    """A member may read every person but edit only her own: her record is given to
+    another user after row 2's update of it was planned, so that update is refused as it
+    is written and the value it would have given up stays taken — row 3's update taking
+    it is refused too, and nothing meets the unique index. (Planned now, row 2 is refused
+    in the plan: tests/imports/test_import_plan_limits.py.)"""
     install.registry.create("acme", "Acme")
     system = install.session("acme")
     doc = copy.deepcopy(DOCUMENT)
     doc["entities"][0]["fields"].append({"name": "code", "type": "string", "unique": True})
     doc["entities"][0]["sharing"] = {"default": "read"}
     system.apply_metadata(doc)
-    theirs = system.records.create("person", {"name": "Xu", "email": "x@x.cn", "code": "C-0"})
+    other = create_user(system.storage, "o@acme.example")
     member = install.session("acme", create_user(system.storage, "m@acme.example"))
+    given = member.records.create("person", {"name": "Xu", "email": "x@x.cn", "code": "C-0"})
     mine = member.records.create("person", {"name": "Yang", "email": "y@x.cn", "code": "C-1"})
     rows = [("Xu", "", "x@x.cn", "", "", "C-5"), ("Yang", "", "y@x.cn", "", "", "C-0")]
-    options = Options(key="email", chunk_size=size)
-    dry = importer.dry_run(member.records, "person", csv_of(rows), options=options)
-    assert [r.action for r in dry.rows] == ["update", "update"]  # the plan does not know who may edit
-    done = importer.commit(member.records, "person", csv_of(rows), options=options)
-    assert done.totals["refused"] == 2
-    assert [(p["row"], p["problems"][0]["code"]) for p in done.refused] == [(2, "read_only"), (3, "not_unique")]
-    assert [system.records.get("person", r["id"])["code"] for r in (theirs, mine)] == ["C-0", "C-1"]
+    source, options = csv_of(rows), Options(key="email", chunk_size=size)
+    run_id = importer.keep(member.records, "person", source, options=options)
+    planner = Planner(member.records, "person", read_table(source.data, "csv"),
+                      runs.get(system.storage, run_id)["options"]["mapping"], options)
+    first = planner.plan(0, size)
+    assert [r.action for r in first] == ["update", "update"][:size]
+    system.records.assign("person", given["id"], other.id)  # the member may only read it now
+    outcomes = [write_chunk(member.records, planner, run_id, 0, first)]
+    if size == 1:
+        outcomes.append(write_chunk(member.records, planner, run_id, 1, planner.plan(1, 2)))
+    refused = [r for o in outcomes for r in o["refused"]]
+    assert [(p["row"], p["problems"][0]["code"]) for p in refused] == [(2, "read_only"), (3, "not_unique")]
+    assert [system.records.get("person", r["id"])["code"] for r in (given, mine)] == ["C-0", "C-1"]
 
 
 # -- any file, any chunk size -----------------------------------------------------------------
@@ -298,6 +307,12 @@ ROW = st.tuples(st.sampled_from(["Wang Fang", "Wang  Fang", "Li Lei", "Stored"])
 @example(rows=[("Stored", "", "s@x.cn", "", "", "C-1"), ("Li Lei", "", "t@x.cn", "", "", "C-9"),
                ("Wang Fang", "", "", "", "", "C-2")],
          size=3, other=1, policy=None)  # C-9 given up and taken by an update; C-2 given up: no create takes it
+@example(rows=[("Stored", "13900139002", "b@x.cn", "", "", ""), ("Li Lei", "", "s@x.cn", "", "", ""),
+               ("Stored", "", "a@x.cn", "", "", "")],
+         size=3, other=1, policy="update")  # the stored record's key taken away: free for a create
+@example(rows=[("Li Lei", "13800138001", "", "", "", ""), ("Li Lei", "13800138001", "b@x.cn", "", "", ""),
+               ("Li Lei", "", "b@x.cn", "", "", "C-1")],
+         size=1, other=3, policy="update")  # a new record without a key given one: a repeat of it
 @given(rows=st.lists(ROW, min_size=1, max_size=10), size=st.integers(1, 11), other=st.integers(1, 11),
        policy=st.sampled_from([None, "skip", "create", "update"]))
 def test_the_dry_run_the_real_run_and_what_it_writes_agree_for_any_chunk_size(people, rows, size, other, policy):

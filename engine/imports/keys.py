@@ -1,0 +1,98 @@
+"""What an import's key (`--key`, or the entity's natural key) names, row after row: a
+stored record the run has not touched, found by the key it has, or a record the run's
+earlier rows create or update, found by the key those rows leave it — never by the key
+it had before the run. When row 3 moves a stored record from key A to key B, a later row
+with B updates that record and a later row with A names nothing (a create, checked as
+every create is); a later row whose key loads to the key a row's new record was given
+updates that record.
+
+The run's own records are looked up here rather than in the database: the dry run has
+not written them and the real run has (and a resumed one has written some), so both
+find them by the same keys, whatever the chunk size. A resumed run takes them from what
+`duplicates.Matcher.resume` rebuilt from the checkpoints (`resume`)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+LOOKUP = 500  # values per IN (...)
+
+
+class Keys:
+    def __init__(self, planner):
+        self.planner = planner
+        self.name = planner.options.key
+        self._held: dict = {}  # loaded key -> identities of the run's records with it (("row", n) or ("record", id))
+        self._of: dict = {}  # identity -> its loaded key
+        self._loaded: dict = {}  # a stored or dumped key -> the key as the batch loader loads it
+        self.touched: set = set()  # the keys whose records `hold` changed since the chunk's rows were judged
+
+    def loaded(self, value):
+        """`value` (a key as stored, or as a row's cell converted) as the batch loader loads
+        it, None when it does not load."""
+        if value is None:
+            return None
+        if value not in self._loaded:
+            loaded, errors = self.planner.loader.load_one({self.name: value})
+            self._loaded[value] = None if any(p.path == self.name for p in errors) else loaded.get(self.name)
+        return self._loaded[value]
+
+    def stored(self, conn, values) -> dict:
+        """{loaded key: [the stored records holding it, as JSON]} of `values`, among the
+        records the importer may read that the run has neither created nor updated."""
+        planner = self.planner
+        dedup = planner.dedup
+        mine = dedup.ours | set(dedup.before)
+        column = planner.table.c[self.name]
+        readable = planner.service.sharing.read_clause(planner.entity)
+        wanted = sorted(set(values), key=str)
+        found = {}
+        for i in range(0, len(wanted), LOOKUP):
+            stmt = select(planner.table).where(column.in_(wanted[i:i + LOOKUP]))
+            if readable is not None:
+                stmt = stmt.where(readable)
+            for row in conn.execute(stmt).mappings():
+                if row["id"] not in mine:
+                    record = planner.shape.dump(row)
+                    self._loaded.setdefault(record[self.name], row[self.name])  # as it loads: what found it
+                    found.setdefault(row[self.name], []).append(record)
+        return found
+
+    def named(self, value, stored: dict) -> list[tuple]:
+        """What the loaded key `value` names now: [("record", stored record as it was
+        before the run) or ("row", the row creating the record)]."""
+        if value not in stored and value not in self._held:  # most rows: a create
+            return []
+        dedup = self.planner.dedup
+        found = [("record", record) for record in stored.get(value, [])  # untouched by the rows so far
+                 if record["id"] not in dedup.before and record["id"] not in dedup.ours]
+        for kind, ref in self._held.get(value, ()):
+            found.append(("record", dedup.before[ref]) if kind == "record" else ("row", ref))
+        return found
+
+    def hold(self, identity: tuple, value) -> None:
+        """The run's record `identity` has the loaded key `value` now (None: no key)."""
+        old = self._of.get(identity)
+        if identity in self._of and old == value:
+            return
+        if old is not None:
+            self._held[old].remove(identity)
+            self.touched.add(old)
+        self._of[identity] = value
+        if value is not None:
+            self._held.setdefault(value, []).append(identity)
+            self.touched.add(value)
+
+    def holds(self, identity: tuple) -> bool:
+        return identity in self._of
+
+    def resume(self) -> None:
+        """A resumed run: the keys of the records its written chunks created and updated,
+        as those chunks left them."""
+        if self.name is None:
+            return
+        dedup = self.planner.dedup
+        for record_id, record in dedup.before.items():
+            value = dedup.planned.get(record_id, {}).get(self.name, record[self.name])
+            self.hold(("record", record_id), self.loaded(value))
+        for row, values in dedup.created.items():
+            self.hold(("row", row), self.loaded(values.get(self.name)))
