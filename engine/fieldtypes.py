@@ -277,9 +277,12 @@ def _in_range(field, value):
 
 
 def _bound(field, bound):
-    if bound is None:
-        return None
-    base = field.base_type or field.type
+    return None if bound is None else _parsed_bound(field.base_type or field.type, bound)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_bound(base: str, bound):
+    """A field's `min` or `max` as a value of its type (parsed once: every row is checked)."""
     if base == "date":
         return date.fromisoformat(bound)
     if base == "datetime":
