@@ -164,6 +164,7 @@ _SCALARS = (str, int, float, bool, bytes, type(None))
 # Exact types, tried first: one set lookup instead of a call per value.
 _PLAIN = frozenset(_SCALARS)
 _KEPT = _PLAIN | {FrozenDict, FrozenList}
+READ_ONLY_TYPES = _KEPT  # the exact types `freeze` keeps as they are (a check before calling it)
 _MAPPINGS = frozenset({dict, FrozenDict})
 _SEQUENCES = frozenset({list, tuple, FrozenList})
 

@@ -6,7 +6,7 @@ pass over the fields for the changes (a property test holds the three to the sin
 create's)."""
 from __future__ import annotations
 
-from engine.events import _KEPT, FrozenDict, FrozenList, freeze
+from engine.events import READ_ONLY_TYPES, FrozenDict, FrozenList, freeze
 from engine.fieldstorage import CURRENCY_SUFFIX, dumper
 from engine.timefmt import iso_utc
 
@@ -46,7 +46,7 @@ class NewRows:
                     value = {"amount": str(value), "currency": columns[name + CURRENCY_SUFFIX]}
                 elif convert is not None:
                     value = convert(value)
-                if type(value) not in _KEPT:  # a currency's or a JSON field's value
+                if type(value) not in READ_ONLY_TYPES:  # a currency's or a JSON field's value
                     value = freeze(value)
                 changes[name] = FrozenList((None, value))
             record[name] = value  # a field not given has no column value: None
