@@ -16,7 +16,7 @@ from functools import cached_property
 from sqlalchemy import Column, String
 
 from engine.crypto.columns import KeyedHash
-from engine.normalise import DEFAULT_REGION, KEYS, key_of, phone_key_in
+from engine.normalise import DEFAULT_REGION, KEYS, phone_key_in
 
 KEY_SUFFIX = "__key"
 
@@ -35,12 +35,12 @@ class KeySpec:
         return self.field + KEY_SUFFIX
 
     def key(self, value) -> str | None:
-        return None if value is None else key_of(self.kind, value, self.region)
+        return None if value is None else self.keying[2](value)
 
     @cached_property
     def keying(self) -> tuple:
-        """(the field, its key column, what keys a non-empty value): `key` without the
-        dispatch on the kind, for keying every record of a batch."""
+        """(the field, its key column, what keys a non-empty value: `normalise.key_of` of
+        this kind and region, chosen once)."""
         if self.kind == "phone":
             region = (self.region or DEFAULT_REGION).upper()
             return self.field, self.column, lambda value: phone_key_in(value, region)

@@ -27,7 +27,9 @@ def loom_record_before_write(event, session):
 @hookimpl
 def loom_records_before_write(events, session):
     """The same for every record of a batch, the rule sets looked up once (and an event
-    no validation rule listens to not evaluated at all)."""
+    no validation rule listens to not evaluated at all). Whether a route is listened to
+    is asked once per batch: the batch is written against one metadata version, so the
+    rule sets published with it are the ones that judge all of it."""
     rules = runtime_of(session.install).published_rules(session)
     heard: dict = {}
     for event in events:

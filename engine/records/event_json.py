@@ -10,9 +10,11 @@ test holds them equal). The texts are `Encoded`, which `bulk_rows` writes as the
 `dumps` is orjson's compact UTF-8 JSON (several times faster than the json module's
 encoder, which made encoding a batch's audit and outbox rows cost more than writing
 them), read back by any JSON reader as the same value. Where orjson refuses a value
-(an integer beyond 64 bits, a lone surrogate, a key that is not text, a type it does
-not know) the json module writes it with its default settings, or raises its error.
-Both write a non-finite number differently (orjson: null); no field type accepts one."""
+(an integer beyond 64 bits, a lone surrogate, a key that is not text, a date, time or
+other value that is not JSON) the json module writes it with its default settings, or
+raises its error. A non-finite number is written as null (the json module wrote NaN,
+which PostgreSQL refused), a UUID or an enum as its value (the json module refused
+them); no field type gives one."""
 from __future__ import annotations
 
 import json
@@ -26,12 +28,15 @@ AUDIT_COLUMNS = ("at", "actor_id", "action", "entity", "record_id", "record_vers
 OUTBOX_COLUMNS = ("at", "event", "entity", "record_id", "payload", "attempts")
 
 _orjson = orjson.dumps
+# Dates, times and dataclasses are not JSON values: orjson hands them to the json module,
+# which refuses them as before (orjson would write them itself).
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def dumps(value) -> str:
     """`value` as JSON text (see the module's docstring)."""
     try:
-        return _orjson(value).decode()
+        return _orjson(value, option=_PASSTHROUGH).decode()
     except TypeError:  # orjson.JSONEncodeError included
         return json.dumps(value)
 

@@ -10,6 +10,8 @@ _NEXT_IDS = ("SELECT nextval(s.id) FROM (SELECT pg_get_serial_sequence(%s, 'id')
 
 
 def allocate_ids(conn, table, count: int) -> list[int]:
+    """`count` new ids of `table`, inside the write transaction `conn` has begun (on
+    PostgreSQL they are read by the driver's own cursor, in that transaction)."""
     if conn.dialect.name == "postgresql":
         # One statement, read by the driver's cursor in the connection's transaction
         # (SQLAlchemy's processing of 1,000 one-integer rows cost more than the query).

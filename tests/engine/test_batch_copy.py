@@ -6,8 +6,12 @@ and the audit and outbox JSON put together from pieces (`event_json`) is the tex
 `event_json.dumps` writes for the whole event, which any JSON reader reads back as the value."""
 from __future__ import annotations
 
+import enum
 import json
-from datetime import datetime, timezone
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
@@ -17,6 +21,16 @@ from engine.events import RecordEvent, created, freeze
 from engine.records.bulk_rows import COPY_ROWS
 from engine.records.event_json import AUDIT_COLUMNS, OUTBOX_COLUMNS, dumps, encode_rows
 from tests.engine.test_write_rows import rows
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
 
 # Text COPY escapes: tabs, newlines, backslashes, the end-of-data marker; and non-ASCII.
 NAMES = ["张\t伟", "a\nb\\c", "O'Brien \\. x", "\\.", "Ünïcode 😀", "tab\tand\rreturn", "N", "\\N"]
@@ -116,6 +130,26 @@ def test_the_encoder_writes_json_that_reads_back_as_the_value(value, frozen):
                          ids=["surrogate", "integer-key", "above-64-bits", "below-64-bits"])
 def test_values_orjson_refuses_are_written_as_the_json_module_writes_them(value):
     assert dumps(value) == json.dumps(value)
+
+
+@pytest.mark.parametrize("value", [date(2026, 12, 7), datetime(2026, 12, 7, 10, 0), Point(1, 2)],
+                         ids=["date", "datetime", "dataclass"])
+def test_values_that_are_not_json_are_refused_as_the_json_module_refuses_them(value):
+    with pytest.raises(TypeError):
+        json.dumps(value)
+    with pytest.raises(TypeError):
+        dumps({"field": [None, value]})
+
+
+def test_uuids_and_enums_are_written_as_their_values():
+    """Which the json module refused; a record's values come from its fields' loaders, which
+    never give one."""
+    assert json.loads(dumps([uuid.UUID(int=7), Colour.RED])) == [str(uuid.UUID(int=7)), "red"]
+
+
+def test_a_non_finite_number_is_written_as_null():
+    """No field type accepts one; the json module wrote `NaN`, which PostgreSQL refused."""
+    assert [json.loads(dumps(v)) for v in (math.nan, math.inf, -math.inf)] == [None, None, None]
 
 
 def test_the_encoder_refuses_a_circular_value_as_the_json_module_does():

@@ -229,3 +229,18 @@ def test_a_merge_keeps_the_encrypted_values_it_needs_to_undo_itself_sealed(insta
     session.records.undo_merge(merged["id"])
     assert session.records.get("customer", survivor["id"])["id_number"] == ID_NUMBER
     assert session.records.get("customer", twin["id"])["diagnosis"] == DIAGNOSIS
+
+
+@pytest.mark.parametrize("count", [2, 70], ids=["rows", "copy"])  # 70: COPY on PostgreSQL (bulk_rows.COPY_ROWS)
+def test_a_batch_create_leaves_no_clear_copy_and_announces_the_values(install, master, count):
+    install.registry.create("desk")
+    session = install.session("desk")
+    session.apply_metadata(json.loads(json.dumps({"entities": DOC["entities"]})))
+    ids = session.records.create_many("customer", [
+        {"name": f"Wang Wei {n}", "id_number": ID_NUMBER if n % 2 else NEW_ID, "diagnosis": DIAGNOSIS,
+         "city": "Beijing"} for n in range(count)])
+    assert clear_copies(session) == []
+    events = [rule_event("desk", r, session.metadata()) for r in outbox_rows(session)]
+    assert [e["record_id"] for e in events] == ids
+    assert all(e["record"]["diagnosis"] == DIAGNOSIS == e["changes"]["diagnosis"][1] for e in events)
+    assert session.records.get("customer", ids[1])["id_number"] == ID_NUMBER
