@@ -104,7 +104,7 @@ class Planner:
             plan, values = self._convert(number)
             plans.append(plan)
             data.append(values)
-        self.claimed, self._deferred, self._named = {}, {}, {}
+        self.claimed, self._deferred, self._named, self.keys.moved = {}, {}, {}, {}
         with self.service.storage.connect() as conn:
             references.resolve(self.service, conn, self.columns, plans, data, self._problem)
             stored = self._stored(conn, plans, data)
@@ -321,7 +321,7 @@ class Planner:
         if key is not None and not self.keys.holds(mine):  # first met: no longer a stored record's key
             self.keys.hold(mine, self.keys.loaded(record[key]))
         if key is not None and key in changes:
-            self.keys.hold(mine, self.keys.loaded(changes[key]))
+            self.keys.move(plan.row, mine, self.keys.loaded(changes[key]))
 
     def _changes(self, values: dict, record: dict, predicted=None):
         """(`record` as the earlier rows leave it, the changes `values` make to it in JSON

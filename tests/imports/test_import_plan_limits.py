@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
+from engine.auth import create_user
 from engine.imports import importer, runs
 from engine.imports.planning import Options, Planner
 from engine.imports.reading import read_table
@@ -156,6 +157,31 @@ def test_a_resumed_run_finds_the_keys_its_written_chunks_gave(people):
     assert [(p[0], p[2], p[3]) for p in everyone(people)] == [("Stored", "s@x.cn", 8), ("Zhao Li", "z@x.cn", 20)]
 
 
+
+def test_an_update_refused_as_it_is_written_keeps_its_key_for_the_later_chunks(shared):
+    """Row 2's update moves the member's record from member 7 to 8, then the record is
+    given to another user before the chunk is written, so the update is refused as it
+    is written: the record keeps 7, and row 3's 8 names nothing — a create, not the
+    update of the record (like the unique values, tests/imports/test_import_order.py)."""
+    system, member = shared
+    other = create_user(system.storage, "o@acme.example")
+    given = member.records.create("person", {"name": "Xu", "phone": "13900139002", "member_no": 7})
+    rows = [("Xu", "13900139002", "", "8", "", ""),  # its phone finds the record: 7 -> 8
+            ("Zhao Li", "", "", "08", "", "")]
+    source, options = csv_of(rows), Options(key="member_no", on_duplicate="update", chunk_size=1)
+    run_id = importer.keep(member.records, "person", source, options=options)
+    planner = Planner(member.records, "person", read_table(source.data, "csv"),
+                      runs.get(system.storage, run_id)["options"]["mapping"], options)
+    first = planner.plan(0, 1)
+    assert [(r.action, r.record_id, r.data) for r in first] == [("update", given["id"], {"member_no": 8})]
+    system.records.assign("person", given["id"], other.id)  # the member may only read it now
+    outcomes = [write_chunk(member.records, planner, run_id, 0, first)]
+    second = planner.plan(1, 2)
+    assert [(r.action, r.record_id, r.data) for r in second] == [("create", None, {"name": "Zhao Li",
+                                                                                  "member_no": 8})]
+    outcomes.append(write_chunk(member.records, planner, run_id, 1, second))
+    assert [(p["row"], p["problems"][0]["code"]) for o in outcomes for p in o["refused"]] == [(2, "read_only")]
+    assert [(p[0], p[3]) for p in everyone(system)] == [("Xu", 7), ("Zhao Li", 8)]
 
 # -- 3. a record the importer may read but not change ------------------------------------------
 
