@@ -11,7 +11,7 @@ may update (`prepare`), with the record service's own sharing check
 (`Sharing.editable_among`), and kept for the later chunks."""
 from __future__ import annotations
 
-from engine.records.sharing import NotShared, restricted
+from engine.records.sharing import NotShared, outside, restricted
 from engine.schemas import READ_ONLY
 
 LOOKUP = 500  # ids per IN (...)
@@ -39,9 +39,11 @@ class Editing:
             editable = sharing.editable_among(conn, entity, some)
             self._editable.update((record_id, record_id in editable) for record_id in some)
 
-    def problems(self, conn, record_id, changes: dict) -> list[tuple[str, str, str]]:
-        """(field, code, message) of what refuses the update of `changes` to the stored
-        record `record_id` (None: a record the run creates) as it is written."""
+    def problems(self, conn, record_id, changes: dict, loaded: dict) -> list[tuple[str, str, str]]:
+        """(field, code, message) of what refuses the update of `changes` (in JSON form;
+        `loaded`: the same values as the batch loader loads them, which the field rules
+        compare) to the stored record `record_id` (None: a record the run creates) as it is
+        written."""
         fixed = [(name, "read_only", READ_ONLY) for name in changes if name in self.readonly]
         if fixed:
             return fixed
@@ -51,9 +53,8 @@ class Editing:
                 self.prepare(conn, [record_id])
             if not self._editable[record_id]:
                 return [(column, "read_only", f"{entity.name} {record_id} is shared with you to read, not to change")]
-        if self.restricted and self.planner.service.sharing.refused(entity, changes):
-            return [(column, NotShared.code, f"you may not create or move a {entity.name} record outside what is "
-                                             "shared with you")]
+        if self.restricted and self.planner.service.sharing.refused(entity, loaded):
+            return [(column, NotShared.code, outside(entity))]
         if self.state in changes:
             return [(self.state, "set_by_workflow", "set by the workflow")]
         return []

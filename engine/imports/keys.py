@@ -25,6 +25,7 @@ class Keys:
         self._of: dict = {}  # identity -> its loaded key
         self._loaded: dict = {}  # a stored or dumped key -> the key as the batch loader loads it
         self.touched: set = set()  # the keys whose records `hold` changed since the chunk's rows were judged
+        self.moved: dict = {}  # this chunk: row -> [identity, its key before, its key after] of the row's update
 
     def loaded(self, value):
         """`value` (a key as stored, or as a row's cell converted) as the batch loader loads
@@ -81,6 +82,28 @@ class Keys:
         if value is not None:
             self._held.setdefault(value, []).append(identity)
             self.touched.add(value)
+
+    def move(self, row: int, identity: tuple, value) -> None:
+        """Row `row`'s update gives the run's record `identity` the loaded key `value`; what
+        it had before is kept for `restore`."""
+        before = self._of[identity]
+        if before != value:
+            self.moved[row] = [identity, before, value]
+            self.hold(identity, value)
+
+    def restore(self, row: int) -> None:
+        """Row `row`'s update was refused as it was written: its record keeps the key it
+        had before, for the later chunks — the key a later row of the chunk moves it from
+        (that row's write, if it is not refused, ends where the row planned), else the
+        key it holds now."""
+        if row not in self.moved:
+            return
+        identity, before, after = self.moved.pop(row)
+        later = next((m for r, m in self.moved.items() if r > row and m[0] == identity), None)
+        if later is not None:
+            later[1] = before
+        elif self._of.get(identity) == after:
+            self.hold(identity, before)
 
     def holds(self, identity: tuple) -> bool:
         return identity in self._of

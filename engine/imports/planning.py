@@ -24,7 +24,8 @@ from engine.imports import duplicates, references
 from engine.imports.converting import convert, empty
 from engine.imports.editing import Editing
 from engine.imports.keys import Keys
-from engine.imports.plans import ACTIONS, KEY_TYPES, ON_DUPLICATE, Options, RowPlan, check_options  # noqa: F401
+# ON_DUPLICATE: the CLI, the API and the admin UI import it from here
+from engine.imports.plans import ON_DUPLICATE, Options, RowPlan, check_options  # noqa: F401
 from engine.imports.unique import Unique
 from engine.records.conditional import conditional, missing
 from engine.records.integrity import reference_problems
@@ -69,7 +70,7 @@ class Planner:
         self._deferred: dict = {}  # this chunk: row -> the problems it has only if it stays a create
         self._named: dict = {}  # this chunk: row -> what its key named when it was judged
         self.claimed: dict = {}  # row -> the unique values its plan claims (one chunk; for the checkpoint)
-        self._predicted: dict = {}  # row -> (its record, the changes it makes) if no earlier row changes it
+        self._predicted: dict = {}  # row -> (its record, its changes, loaded) if no earlier row changes it
 
     @property
     def unmapped(self) -> list[str]:
@@ -103,7 +104,7 @@ class Planner:
             plan, values = self._convert(number)
             plans.append(plan)
             data.append(values)
-        self.claimed, self._deferred, self._named = {}, {}, {}
+        self.claimed, self._deferred, self._named, self.keys.moved = {}, {}, {}, {}
         with self.service.storage.connect() as conn:
             references.resolve(self.service, conn, self.columns, plans, data, self._problem)
             stored = self._stored(conn, plans, data)
@@ -284,7 +285,7 @@ class Planner:
         duplicate rules); only a kept update counts for the later rows."""
         base = record
         plan.of_row = of_row
-        record, changes, errors = self._changes(values, record, self._predicted.get(plan.row))
+        record, changes, loaded, errors = self._changes(values, record, self._predicted.get(plan.row))
         if errors:
             plan.problems += [self._problem(p.path, p.code, p.message) for p in errors]
             plan.action, plan.data = "refuse", None
@@ -293,7 +294,7 @@ class Planner:
         if not changes:
             plan.action, plan.reason, plan.data = "skip", "unchanged", None
             return
-        refused = self.editing.problems(conn, record["id"], changes)
+        refused = self.editing.problems(conn, record["id"], changes, loaded)
         if refused:
             plan.problems += [self._problem(*p) for p in refused]
             plan.action, plan.data = "refuse", None
@@ -320,23 +321,25 @@ class Planner:
         if key is not None and not self.keys.holds(mine):  # first met: no longer a stored record's key
             self.keys.hold(mine, self.keys.loaded(record[key]))
         if key is not None and key in changes:
-            self.keys.hold(mine, self.keys.loaded(changes[key]))
+            self.keys.move(plan.row, mine, self.keys.loaded(changes[key]))
 
     def _changes(self, values: dict, record: dict, predicted=None):
-        """(`record` as the earlier rows leave it, the changes `values` make to it — None
-        when the loader refuses them —, the loader's problems); `predicted` is an earlier
-        answer for the same values, reused while the record is as it was then."""
+        """(`record` as the earlier rows leave it, the changes `values` make to it in JSON
+        form and loaded — None when the loader refuses them —, the loader's problems);
+        `predicted` is an earlier answer for the same values, reused while the record is as
+        it was then."""
         if record["id"] is not None:
             record = {**record, **self.dedup.planned.get(record["id"], {})}
         if predicted is not None and predicted[0] == record:
-            return record, predicted[1], []
+            return record, predicted[1], predicted[2], []
         current = {f.name: record[f.name] for f in self.entity.fields}
         loaded, errors = self.loader.load_one({**current, **values})
         errors = [p for p in errors if p.path in values]
         if errors:
-            return record, None, errors
+            return record, None, None, errors
         dumped = self.shape.dump_values({k: loaded[k] for k in values})
-        return record, {k: v for k, v in dumped.items() if record[k] != v}, []
+        changes = {k: v for k, v in dumped.items() if record[k] != v}
+        return record, changes, {k: loaded[k] for k in changes}, []
 
     def _predict(self, conn, plans, data, targets) -> None:
         """The changes of the rows their key found, as if no earlier row of the chunk
@@ -346,9 +349,9 @@ class Planner:
         self._predicted, changed = {}, {}
         for plan, values in zip(plans, data):
             if targets.get(plan.row, ("row",))[0] == "record":
-                record, changes, errors = self._changes(values, targets[plan.row][1])
+                record, changes, loaded, errors = self._changes(values, targets[plan.row][1])
                 if not errors:
-                    self._predicted[plan.row] = (record, changes)
+                    self._predicted[plan.row] = (record, changes, loaded)
                     if changes:
                         changed[plan.row] = ({**record, **changes}, set(changes))
         self.dedup.prepare_updates(conn, changed)
@@ -386,7 +389,6 @@ class Planner:
     def _refuse(self, plan: RowPlan, name: str, code: str, message: str) -> None:
         plan.problems.append(self._problem(name, code, message))
         plan.action, plan.data = "refuse", None
-
 
 
 def _identities(named: list) -> list:

@@ -7,8 +7,9 @@ A chunk's checkpoint keeps the rows it created (`rows`, with their `ids`), the o
 values of the fields its updates changed (`before`) and the unique values its rows
 claimed and gave up (`claims`, `engine.imports.unique`): a resumed run compares its later
 rows with those as the uninterrupted run would. An update refused as it is written keeps
-the unique values the plan let it give up: a later update of the chunk taking one is
-refused before it meets the unique index. A checkpoint without `rows` (written
+the unique values the plan let it give up, and its key: a later update of the chunk
+taking one is refused before it meets the unique index, and a later chunk's key finds
+the record by the key it kept. A checkpoint without `rows` (written
 before Loom kept them) leaves its records to be compared as stored records: a later
 row's match names the record, not the row.
 
@@ -127,9 +128,11 @@ def _refuse_kept(planner, plan, kept: dict) -> None:
 
 def _keep_released(planner, plan, kept: dict) -> None:
     """A planned update refused as it is written: the unique values it gave up stay its
-    record's, for the later rows of the chunk (`kept`) and the later chunks."""
+    record's, for the later rows of the chunk (`kept`) and the later chunks, and so does
+    its key (`Keys.restore`)."""
     made = [c for c in planner.claimed.get(plan.row, ()) if c[3] == "free"]
     planner.unique.restore(made, plan)
+    planner.keys.restore(plan.row)
     for name, value, row, _kind, _ref in made:
         kept[name, value] = row
 

@@ -385,8 +385,12 @@ def _field_rules(entity):
     return [rule for rule in entity.sharing["rules"] if "field" in rule]
 
 
+def outside(entity) -> str:
+    """The message of a write giving values the actor may not write (`refuse`)."""
+    return f"you may not create or move a {entity.name} record outside what is shared with you"
+
+
 def refuse(entity, problems, prefix=""):
     """Raise the 403 for values the actor may not write (``prefix``: a batch item path)."""
     if problems:
-        raise NotShared(f"you may not create or move a {entity.name} record outside what is "
-                        f"shared with you", details=[{**p, "field": prefix + p["field"]} for p in problems])
+        raise NotShared(outside(entity), details=[{**p, "field": prefix + p["field"]} for p in problems])

@@ -7,8 +7,6 @@ write (a record shared with it to read only, a read-only field, a workflow's sta
 refused in the dry run as it is in the real run. SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import copy
-
 import pytest
 from sqlalchemy import event
 
@@ -17,7 +15,8 @@ from engine.imports import importer, runs
 from engine.imports.planning import Options, Planner
 from engine.imports.reading import read_table
 from engine.imports.writing import write_chunk
-from tests.engine.test_dedup import DOCUMENT
+from tests.engine.test_dedup import document as person_document
+from tests.imports.tenants import acme, member_of
 from tests.imports.test_import_order import RULES
 
 HEADER = ("name", "phone", "email", "member_no", "code", "badge")
@@ -26,8 +25,7 @@ HEADER = ("name", "phone", "email", "member_no", "code", "badge")
 def document(sharing=None) -> dict:
     """`person` with duplicate rules, a unique integer `member_no` (the key), a unique
     `code` and a read-only `badge`."""
-    doc = copy.deepcopy(DOCUMENT)
-    doc["entities"][0]["duplicate_rules"] = RULES
+    doc = person_document(RULES)
     doc["entities"][0]["fields"] += [{"name": "member_no", "type": "integer", "unique": True},
                                      {"name": "code", "type": "string", "unique": True},
                                      {"name": "badge", "type": "string", "readonly": True}]
@@ -38,16 +36,12 @@ def document(sharing=None) -> dict:
 
 @pytest.fixture
 def people(install):
-    install.registry.create("acme", "Acme")
-    session = install.session("acme")
-    session.apply_metadata(document())
-    return session
+    return acme(install, document())
 
 
 @pytest.fixture
 def member(install, people):
-    """A user without the system's rights (read-only fields stay read-only)."""
-    return install.session("acme", create_user(people.storage, "m@acme.example"))
+    return member_of(install, people)
 
 
 def csv_of(rows) -> importer.Source:
@@ -134,11 +128,9 @@ def test_a_key_finds_the_record_an_earlier_row_gave_it_and_not_the_one_that_gave
 
 
 def test_a_key_an_earlier_row_gave_up_is_free_for_a_create_when_the_key_is_not_unique(install):
-    install.registry.create("acme", "Acme")
-    people = install.session("acme")
     doc = document()
     doc["entities"][0]["fields"][-3]["unique"] = False
-    people.apply_metadata(doc)
+    people = acme(install, doc)
     people.records.create("person", {"name": "Stored", "phone": "13900139002", "member_no": 7})
     for size in (1, 3):
         dry = importer.dry_run(people.records, "person", csv_of(KEYED[:3]),
@@ -165,15 +157,39 @@ def test_a_resumed_run_finds_the_keys_its_written_chunks_gave(people):
     assert [(p[0], p[2], p[3]) for p in everyone(people)] == [("Stored", "s@x.cn", 8), ("Zhao Li", "z@x.cn", 20)]
 
 
+
+def test_an_update_refused_as_it_is_written_keeps_its_key_for_the_later_chunks(shared):
+    """Row 2's update moves the member's record from member 7 to 8, then the record is
+    given to another user before the chunk is written, so the update is refused as it
+    is written: the record keeps 7, and row 3's 8 names nothing — a create, not the
+    update of the record (like the unique values, tests/imports/test_import_order.py)."""
+    system, member = shared
+    other = create_user(system.storage, "o@acme.example")
+    given = member.records.create("person", {"name": "Xu", "phone": "13900139002", "member_no": 7})
+    rows = [("Xu", "13900139002", "", "8", "", ""),  # its phone finds the record: 7 -> 8
+            ("Zhao Li", "", "", "08", "", "")]
+    source, options = csv_of(rows), Options(key="member_no", on_duplicate="update", chunk_size=1)
+    run_id = importer.keep(member.records, "person", source, options=options)
+    planner = Planner(member.records, "person", read_table(source.data, "csv"),
+                      runs.get(system.storage, run_id)["options"]["mapping"], options)
+    first = planner.plan(0, 1)
+    assert [(r.action, r.record_id, r.data) for r in first] == [("update", given["id"], {"member_no": 8})]
+    system.records.assign("person", given["id"], other.id)  # the member may only read it now
+    outcomes = [write_chunk(member.records, planner, run_id, 0, first)]
+    second = planner.plan(1, 2)
+    assert [(r.action, r.record_id, r.data) for r in second] == [("create", None, {"name": "Zhao Li",
+                                                                                  "member_no": 8})]
+    outcomes.append(write_chunk(member.records, planner, run_id, 1, second))
+    assert [(p["row"], p["problems"][0]["code"]) for o in outcomes for p in o["refused"]] == [(2, "read_only")]
+    assert [(p[0], p[3]) for p in everyone(system)] == [("Xu", 7), ("Zhao Li", 8)]
+
 # -- 3. a record the importer may read but not change ------------------------------------------
 
 @pytest.fixture
 def shared(install):
     """Every member may read every person, and change only her own."""
-    install.registry.create("acme", "Acme")
-    system = install.session("acme")
-    system.apply_metadata(document(sharing={"default": "read"}))
-    return system, install.session("acme", create_user(system.storage, "m@acme.example"))
+    system = acme(install, document(sharing={"default": "read"}))
+    return system, member_of(install, system)
 
 
 @pytest.mark.parametrize("size", [1, 2])
@@ -226,9 +242,7 @@ TICKETS = {"entities": [{"name": "ticket", "fields": [
 @pytest.mark.parametrize("size", [1, 2])
 def test_a_change_to_a_workflow_state_is_refused_in_the_dry_run_as_it_is_written(install, size):
     """The state field changes only through a transition: the real run used to stop on it."""
-    install.registry.create("acme", "Acme")
-    desk = install.session("acme")
-    desk.apply_metadata(TICKETS)
+    desk = acme(install, TICKETS)
     desk.records.create("ticket", {"title": "T-1"})
     desk.records.create("ticket", {"title": "T-2"})
     source = importer.Source("t.csv", b"title,status,note\nT-1,closed,first\nT-2,open,second\n")
