@@ -1,6 +1,8 @@
-"""`ExactDecimal` binds every value the decimal field types accept exactly: read back it
-is the value itself, on SQLite's scaled integers and sortable text and on PostgreSQL's
-NUMERIC, and the sortable text sorts as the numbers do."""
+"""`ExactDecimal` binds every value the decimal field types accept exactly: through the
+type's own bind and result processing for each dialect (SQLite's scaled integers and
+sortable text, PostgreSQL's NUMERIC value) it reads back as the value itself, and the
+sortable text sorts as the numbers do. (Stored and read through real databases: the
+record tests of decimal and currency fields on both backends.)"""
 from __future__ import annotations
 
 from decimal import Decimal
