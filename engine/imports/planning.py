@@ -4,7 +4,8 @@ and the column it came from.
 
 A row's cells are converted per field type (`converting`), references resolved by the
 natural key of their target (`references`), then judged by the record service's batch
-loader, as any record the API takes. A row whose key (`--key`) names a record updates it
+loader, as any record the API takes, a create meeting the sharing field rules as the
+batch path does (`fieldrules`). A row whose key (`--key`) names a record updates it
 — a stored record by the key it has, a record the earlier rows create or update by the
 key they leave it (`keys`); a key repeated in the file is refused at its second row
 (without `--key`, the entity's declared `natural_key` is the key when a column is mapped
@@ -23,6 +24,7 @@ from engine.fieldtypes import FieldInvalid
 from engine.imports import duplicates, references
 from engine.imports.converting import convert, empty
 from engine.imports.editing import Editing
+from engine.imports.fieldrules import FieldRules
 from engine.imports.keys import Keys
 # ON_DUPLICATE: the CLI, the API and the admin UI import it from here
 from engine.imports.plans import ON_DUPLICATE, Options, RowPlan, check_options  # noqa: F401
@@ -67,6 +69,7 @@ class Planner:
         self.unique = Unique(self)
         self.keys = Keys(self)
         self.editing = Editing(self)
+        self.rules = FieldRules(self)
         self._deferred: dict = {}  # this chunk: row -> the problems it has only if it stays a create
         self._named: dict = {}  # this chunk: row -> what its key named when it was judged
         self.claimed: dict = {}  # row -> the unique values its plan claims (one chunk; for the checkpoint)
@@ -105,6 +108,7 @@ class Planner:
             plans.append(plan)
             data.append(values)
         self.claimed, self._deferred, self._named, self.keys.moved = {}, {}, {}, {}
+        self.rules.filled = {}
         with self.service.storage.connect() as conn:
             references.resolve(self.service, conn, self.columns, plans, data, self._problem)
             stored = self._stored(conn, plans, data)
@@ -146,9 +150,9 @@ class Planner:
                 if target is None:
                     self._create(conn, plan)
                 elif target[0] == "record":
-                    self._update(conn, plan, plan.data, target[1])
+                    self._update(conn, plan, self.rules.given(plan), target[1])
                 else:
-                    self._update_row(conn, plan, target[1], plan.data)
+                    self._update_row(conn, plan, target[1], self.rules.given(plan))
 
     def _create(self, conn, plan: RowPlan) -> None:
         """A row that stays a create: the problems it has only as one (`_deferred`), its
@@ -253,8 +257,9 @@ class Planner:
             if named:
                 plan.action, targets[plan.row] = "update", named[0]
                 return
+        values = self.rules.fill(plan, values)
         loaded, errors = self.loader.load_one(values)
-        problems = [self._problem(p.path, p.code, p.message) for p in errors]
+        problems = [self._problem(p.path, p.code, p.message) for p in errors] + self.rules.outside(loaded)
         if not problems and conditional(self.entity):
             problems = [self._problem(p.path, p.code, p.message)
                         for p in missing(self.entity, self.shape.dump_values(loaded))]
@@ -271,9 +276,10 @@ class Planner:
         """Add the loader's problems with the fields that converted (a required field the
         row leaves empty included) to the problems `plan` has already."""
         named = {p["field"] for p in plan.problems}
-        _, errors = self.loader.load_one(values)
+        loaded, errors = self.loader.load_one(self.rules.fill(plan, values))
         plan.problems += [self._problem(p.path, p.code, p.message) for p in errors
                           if p.path not in named and not (p.code == "required" and p.path in named)]
+        plan.problems += [p for p in self.rules.outside(loaded) if p["field"] not in named]
         plan.problems.sort(key=lambda p: self._order.get(p["field"], len(self._order)))
         plan.action, plan.data = "refuse", None
 

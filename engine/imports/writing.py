@@ -9,7 +9,9 @@ claimed and gave up (`claims`, `engine.imports.unique`): a resumed run compares 
 rows with those as the uninterrupted run would. An update refused as it is written keeps
 the unique values the plan let it give up, and its key: a later update of the chunk
 taking one is refused before it meets the unique index, and a later chunk's key finds
-the record by the key it kept. A checkpoint without `rows` (written
+the record by the key it kept. A create refused as it is written (a value outside the
+field rules, the importer's attributes changed meanwhile) is refused alone, as the plan
+refuses it (`fieldrules`). A checkpoint without `rows` (written
 before Loom kept them) leaves its records to be compared as stored records: a later
 row's match names the record, not the row.
 
@@ -27,6 +29,7 @@ from engine.background import NoProgress
 from engine.errors import Conflict, Forbidden, LoomError, NotFound, ValidationFailed
 from engine.imports import runs
 from engine.records.pinning import held
+from engine.records.sharing import NotShared
 
 INDEXED = re.compile(r"/([0-9]+)/(.*)")
 LOOKUP = 500  # ids per row-locking SELECT
@@ -107,7 +110,7 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
                     within(conn)
             planner.dedup.ours.update(outcome["ids"])
             return outcome
-        except (ValidationFailed, Conflict) as exc:  # a record changed since the chunk was planned
+        except (ValidationFailed, Conflict, NotShared) as exc:  # a record (or the importer) changed since the plan
             for row in outcome.get("rows", ()):
                 planner.dedup.ids.pop(row, None)
             if not _refuse_failing(exc, creates, planner):
@@ -158,13 +161,17 @@ def _before(planner, plans) -> dict:
 
 
 def _refuse_failing(exc, creates, planner) -> bool:
-    """Refuse the creates the batch path named in `exc` (its details point at them)."""
+    """Refuse the creates the batch path named in `exc` (its details point at them); a
+    value outside the field rules as the plan refuses it (`fieldrules`): `not_shared`,
+    with the record service's message."""
     found = False
     for detail in exc.details:
         match = INDEXED.fullmatch(str(detail.get("field", "")))
         if match and int(match.group(1)) < len(creates):
             plan = creates[int(match.group(1))]
-            planner._refuse(plan, match.group(2), detail.get("code", "invalid"), detail["message"])
+            code, message = (exc.code, exc.message) if isinstance(exc, NotShared) else \
+                (detail.get("code", "invalid"), detail["message"])
+            planner._refuse(plan, match.group(2), code, message)
             found = True
     return found
 
