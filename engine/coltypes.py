@@ -80,6 +80,20 @@ class ExactDecimal(TypeDecorator):
             return "1" + str(scaled).zfill(self.precision)
         return "0" + str(10 ** self.precision + scaled).zfill(self.precision)
 
+    def bind_processor(self, dialect):
+        """`process_bind_param` as one closure for SQLite's scaled integers, the common
+        case (a batch binds a value per row): the same arithmetic without the storage
+        lookup and the type decorator's frames."""
+        if self._storage(dialect) != "scaled" or self.load_dialect_impl(dialect).bind_processor(dialect):
+            return super().bind_processor(dialect)
+        factor, multiply, integral = self._factor, _WIDE.multiply, _WIDE.to_integral_value
+
+        def process(value):
+            if value is None:
+                return None
+            return int(integral(multiply(value if value.__class__ is Decimal else Decimal(value), factor)))
+        return process
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None

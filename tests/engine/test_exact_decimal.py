@@ -37,6 +37,9 @@ def test_a_bound_value_reads_back_as_itself(case):
     for dialect in DIALECTS:
         stored = column.process_bind_param(given_as, dialect)
         assert column.process_result_value(stored, dialect) == value
+    sqlite_dialect = DIALECTS[0]  # what SQLAlchemy and bulk_rows run there: the type adapted to the dialect
+    bind = column.dialect_impl(sqlite_dialect).bind_processor(sqlite_dialect)
+    assert bind(given_as) == column.process_bind_param(given_as, sqlite_dialect)
 
 
 @settings(max_examples=300, deadline=None)
