@@ -169,6 +169,20 @@ class FrozenList(list):
         return (FrozenList, (list(self),))
 
 
+class ImpliedChanges(FrozenDict):
+    """A new record's changes made from its very `record` (a read-only dict), which they
+    are to the letter: `{field: [None, value]}` for every field but the system fields whose
+    value is not None, in the record's order, each value the record's own. A batch makes
+    them so (`new_rows`); the outbox's writer then leaves them out of the payload without
+    looking (`outbox_payload.derivable`), as long as the event still holds that record."""
+
+    __slots__ = ("made_from",)
+
+    def __init__(self, changes: dict, record: FrozenDict):
+        super().__init__(changes)
+        self.made_from = record
+
+
 _SCALARS = (str, int, float, bool, bytes, type(None))
 # Exact types, tried first: one set lookup instead of a call per value.
 _PLAIN = frozenset(_SCALARS)

@@ -42,6 +42,8 @@ def derivable(record, changes, action: str) -> bool:
     """Whether `changes` are `derived(record, action)` to the letter (an `IMPLIED` action):
     the same fields in the same order, each with the record's very value (the same JSON,
     types included) on its side and None on the other."""
+    if getattr(changes, "made_from", None) is record and action == "created":
+        return True  # made from this very record (`events.ImpliedChanges`, a batch's)
     if action not in IMPLIED or not isinstance(record, dict) or not isinstance(changes, dict):
         return False
     new, empty = (0, 1) if action == "deleted" else (1, 0)
