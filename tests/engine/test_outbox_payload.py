@@ -103,7 +103,8 @@ def test_what_either_writer_puts_in_the_outbox_reads_back_as_the_event(event, en
     batch["payload"] = json.loads(batch["payload"])
     single = outbox_row(AT, event, copies)
     for row in (batch, single):
-        assert (row["at"], row["event"], row["entity"], row["record_id"]) == (AT, event.name, "contact", event.record_id)
+        columns = (row["at"], row["event"], row["entity"], row["record_id"])
+        assert columns == (AT, event.name, "contact", event.record_id)
         assert {"v", "record"} <= set(row["payload"]) <= {"v", "record", "changes", "actor", "extra"}
         assert all(sealed(row["payload"]["record"][k]) for k in encrypted if event.record.get(k) is not None)
         read, drained = read_back(row, copies)

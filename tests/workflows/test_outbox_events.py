@@ -16,7 +16,7 @@ from sqlalchemy import select
 from engine.auth import create_user
 from engine.crypto.copies import Copies
 from engine.systables import loom_table
-from tests.workflows.test_event_shape import Receiver, receiver  # noqa: F401 (a fixture)
+from tests.workflows.test_event_shape import receiver  # noqa: F401 (a fixture)
 from workflows.runtime import rule_event, runtime_of
 from workflows.transitions import perform
 
