@@ -15,8 +15,8 @@ before the shape had a version (where `id` was the record's id).
 
 The outbox row does not hold this shape whole: its payload (version 2,
 `engine.records.outbox_payload`) keeps only what the row's columns (`id`, `at`, `event`,
-`entity`, `record_id`) and its tenant do not, and a created event's changes only when the
-record does not imply them. `RecordEvent.from_outbox()` and `outbox_dict()` put the shape
+`entity`, `record_id`) and its tenant do not, and a new or deleted record's changes only
+when the record does not imply them. `RecordEvent.from_outbox()` and `outbox_dict()` put the shape
 together again from the row (and read version 1 payloads, stored before, as they are)."""
 from __future__ import annotations
 

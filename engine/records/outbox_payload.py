@@ -3,8 +3,7 @@
 An outbox row has the columns `id`, `at`, `event`, `entity` and `record_id`, and lives in
 its tenant's schema. A version 1 payload (`RecordEvent.to_dict()`) repeated all of them
 and, for a `record.created` (or `record.deleted`) event, a copy of the record's values in
-its `changes`. A
-version 2 payload keeps the rest:
+its `changes`. A version 2 payload keeps the rest:
 
     {"v": 2, "record": {...}, "changes": {...}, "actor": "ann@acme.test", "extra": {...}}
 
@@ -12,8 +11,8 @@ version 2 payload keeps the rest:
   `record.deleted` when the changes are the record's non-empty fields, in the record's
   order (`derived`: `{field: [null, value]}`, for a delete `[value, null]`, for every
   field but the system fields whose value is not null; the writer checks it to the
-  letter, `derivable`, so a value a hook set, a default or a sealed copy that differs
-  keeps them), for the other events when they are empty;
+  letter, `derivable`, so changes a hook's value put out of the record's order, or a
+  sealed copy of their own, are kept), for the other events when they are empty;
 - `actor` is left out when it is null (the system), `extra` when it is empty.
 
 `expanded` reads a row back as the version 1 payload (the event's one shape), from the
@@ -42,7 +41,8 @@ def derivable(record, changes, action: str) -> bool:
     """Whether `changes` are `derived(record, action)` to the letter (an `IMPLIED` action):
     the same fields in the same order, each with the record's very value (the same JSON,
     types included) on its side and None on the other."""
-    if getattr(changes, "made_from", None) is record and action == "created":
+    made_from = getattr(changes, "made_from", None)
+    if made_from is not None and made_from is record and action == "created":
         return True  # made from this very record (`events.ImpliedChanges`, a batch's)
     if action not in IMPLIED or not isinstance(record, dict) or not isinstance(changes, dict):
         return False

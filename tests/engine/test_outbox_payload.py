@@ -150,6 +150,8 @@ def test_changes_made_from_a_record_are_taken_as_implied_by_that_record_only():
                   replace(event, action="updated")):  # as a hook or a copy may make it: checked, kept
         assert compact(other)["changes"] == changes
         assert read_back(outbox_row(AT, other), None)[0] == {**other.to_dict(), "id": 42}
+    plain = RecordEvent.of("acme", "contact", "created", 7, None, {"tier": [None, "gold"]}, None, AT)
+    assert not derivable(None, plain.changes, "created") and compact(plain)["changes"] == {"tier": [None, "gold"]}
 
 
 @settings(max_examples=60, deadline=None)
