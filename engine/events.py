@@ -11,11 +11,19 @@ outbox, the rules engine, the rule trace, actions and webhooks.
 happened. The event is deeply read-only: `record`, `changes` and `extra` and everything in
 them are dicts and lists that refuse changes (`TypeError`), so a hook cannot change what
 the audit trail and the outbox record. `RecordEvent.from_dict()` reads it back, and also the payloads the outbox held
-before the shape had a version (where `id` was the record's id)."""
+before the shape had a version (where `id` was the record's id).
+
+The outbox row does not hold this shape whole: its payload (version 2,
+`engine.records.outbox_payload`) keeps only what the row's columns (`id`, `at`, `event`,
+`entity`, `record_id`) and its tenant do not, and a new or deleted record's changes only
+when the record does not imply them. `RecordEvent.from_outbox()` and `outbox_dict()` put the shape
+together again from the row (and read version 1 payloads, stored before, as they are)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+
+from engine.records.outbox_payload import expanded
 
 VERSION = 1
 
@@ -74,9 +82,10 @@ class RecordEvent:
 
     @classmethod
     def from_outbox(cls, row: dict, tenant: str | None = None) -> "RecordEvent":
-        """The event an outbox row carries, with the row's id and time."""
+        """The event an outbox row carries, with the row's id and time; `tenant` is the one
+        whose outbox holds it (a version 2 payload is refused without it, `outbox_payload`)."""
         given = {"id": row["id"], "at": row.get("at")}
-        return cls.from_dict(row["payload"], **(given | ({"tenant": tenant} if tenant else {})))
+        return cls.from_dict(expanded(row, tenant), **(given | ({"tenant": tenant} if tenant else {})))
 
     def happened_at(self, at: datetime) -> "RecordEvent":
         """The same event stamped with the write's time (kept if it has one)."""
@@ -88,7 +97,7 @@ def outbox_dict(row: dict, tenant: str | None = None) -> dict:
     outbox, whose payload is plain JSON the caller owns: its values are shared, not
     frozen and thawed again (two deep copies of the record per event)."""
     given = {"id": row["id"], "at": row.get("at")} | ({"tenant": tenant} if tenant else {})
-    fields = _fields(row["payload"], given)
+    fields = _fields(expanded(row, tenant), given)
     return {"v": VERSION, "event": f"record.{fields['action']}", "id": fields["id"], "tenant": fields["tenant"],
             "entity": fields["entity"], "record_id": fields["record_id"], "record": fields["record"],
             "changes": fields["changes"], "actor": fields["actor"], "extra": fields["extra"],
@@ -158,6 +167,20 @@ class FrozenList(list):
 
     def __reduce__(self):
         return (FrozenList, (list(self),))
+
+
+class ImpliedChanges(FrozenDict):
+    """A new record's changes made from its very `record` (a read-only dict), which they
+    are to the letter: `{field: [None, value]}` for every field but the system fields whose
+    value is not None, in the record's order, each value the record's own. A batch makes
+    them so (`new_rows`); the outbox's writer then leaves them out of the payload without
+    looking (`outbox_payload.derivable`), as long as the event still holds that record."""
+
+    __slots__ = ("made_from",)
+
+    def __init__(self, changes: dict, record: FrozenDict):
+        super().__init__(changes)
+        self.made_from = record
 
 
 _SCALARS = (str, int, float, bool, bytes, type(None))

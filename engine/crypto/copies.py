@@ -17,6 +17,7 @@ from dataclasses import replace
 from engine.crypto.columns import Encrypted
 from engine.crypto.keyring import VERSION, key_of
 from engine.crypto.master import KeyProblem
+from engine.records.outbox_payload import derivable, derived
 
 PREFIX = VERSION + ":k"
 
@@ -83,11 +84,17 @@ class Copies:
 
     def event(self, event):
         """A record event (`engine.events.RecordEvent`) with its record and changes sealed:
-        what its outbox row carries; the event itself when its entity encrypts nothing."""
+        what its outbox row carries; the event itself when its entity encrypts nothing. A
+        new (or deleted) record's changes that are its values (`outbox_payload.derivable`)
+        take the record's sealed values, so its outbox payload still leaves them out."""
         if not self.names(event.entity):
             return event
-        return replace(event, record=self.record(event.entity, event.record),
-                       changes=self.changes(event.entity, event.changes))
+        record = self.record(event.entity, event.record)
+        if derivable(event.record, event.changes, event.action):
+            changes = derived(record, event.action)
+        else:
+            changes = self.changes(event.entity, event.changes)
+        return replace(event, record=record, changes=changes)
 
     def changes(self, entity_name, changes):
         """An audit row's changes (`{field: [old, new]}`) with encrypted fields' values sealed."""
@@ -96,14 +103,6 @@ class Copies:
             return changes
         return {k: [self._seal(v) for v in pair] if k in names and isinstance(pair, (list, tuple)) else pair
                 for k, pair in changes.items()}
-
-    def payload(self, payload: dict) -> dict:
-        """An outbox payload (`RecordEvent.as_dict()`) with its record and changes sealed."""
-        entity = payload.get("entity")
-        if not self.names(entity):
-            return payload
-        return {**payload, "record": self.record(entity, payload.get("record")),
-                "changes": self.changes(entity, payload.get("changes"))}
 
     # -- opening --------------------------------------------------------------------------
     def _open(self, value):
@@ -140,7 +139,10 @@ class Copies:
         record, changes = self.opened_record(payload.get("record")), self.opened_changes(payload.get("changes"))
         if record is payload.get("record") and changes is payload.get("changes"):
             return payload
-        return {**payload, "record": record, "changes": changes}
+        opened = {**payload, "record": record}
+        if "changes" in payload:  # a version 2 payload may leave them out (`outbox_payload`)
+            opened["changes"] = changes
+        return opened
 
     def opened_row(self, row: dict) -> dict:
         """An outbox row with its payload opened."""

@@ -1,11 +1,12 @@
 """The JSON text of a write's audit and outbox rows, written out once.
 
-An event's outbox payload (`RecordEvent.as_dict()`) holds its `changes`, which its audit
-row holds too, and the fields every event of a write shares (its name, tenant, entity,
-actor, time). Encoding each row whole encodes them again for every row; here an event's
-changes are encoded once for both rows, the shared parts once per write, and the payload
-is put together from the pieces: the same text `dumps(event.as_dict())` gives (a property
-test holds them equal). The texts are `Encoded`, which `bulk_rows` writes as they are.
+An event's outbox payload (version 2, `outbox_payload.compact(event)`) holds its record
+and, unless the record implies them, its `changes`, which its audit row holds too, and
+its actor, which every event of a write shares. Encoding each row whole encodes them
+again for every row; here an event's changes are encoded once for both rows, the actor
+once per write, and the payload is put together from the pieces: the same text
+`dumps(compact(event))` gives (a property test holds them equal). The texts are
+`Encoded`, which `bulk_rows` writes as they are.
 
 `dumps` is orjson's compact UTF-8 JSON (several times faster than the json module's
 encoder, which made encoding a batch's audit and outbox rows cost more than writing
@@ -21,8 +22,8 @@ import json
 
 import orjson
 
-from engine.events import VERSION, FrozenDict
 from engine.records.bulk_rows import Encoded
+from engine.records.outbox_payload import VERSION, omits_changes
 
 AUDIT_COLUMNS = ("at", "actor_id", "action", "entity", "record_id", "record_version", "changes")
 OUTBOX_COLUMNS = ("at", "event", "entity", "record_id", "payload", "attempts")
@@ -42,37 +43,31 @@ def dumps(value) -> str:
 
 
 class Payloads:
-    """The outbox payload texts of one write's events (the shared parts kept per write)."""
+    """The outbox payload texts (version 2, `outbox_payload`) of one write's events (the
+    actor's part written out once per write)."""
 
     def __init__(self):
-        self._heads: dict = {}
-        self._tails: dict = {}
+        self._actors: dict = {}
 
     def text(self, event, changes_text: str | None = None) -> Encoded:
-        """`dumps(event.as_dict())`; `changes_text` is `dumps(event.changes)` when
-        the caller has it."""
-        key = (event.name, event.id, event.tenant, event.entity)
-        head = self._heads.get(key)
-        if head is None:
-            head = self._heads[key] = (
-                f'{{"v":{VERSION},"event":{dumps(event.name)},"id":{dumps(event.id)},'
-                f'"tenant":{dumps(event.tenant)},"entity":{dumps(event.entity)},"record_id":')
-        key = (event.actor, event.at)
-        tail = self._tails.get(key)
-        if tail is None:
-            at = event.at.isoformat() if event.at else None
-            tail = self._tails[key] = (f',"actor":{dumps(event.actor)},"extra":', f',"at":{dumps(at)}}}')
-        if changes_text is None:
-            changes_text = dumps(event.changes)
-        record_id, extra = event.record_id, event.extra
-        return Encoded(f'{head}{record_id if type(record_id) is int else dumps(record_id)},'
-                       f'"record":{dumps(event.record)},"changes":{changes_text}'
-                       f'{tail[0]}{"{}" if type(extra) is FrozenDict and not extra else dumps(extra)}{tail[1]}')
+        """`dumps(outbox_payload.compact(event))`; `changes_text` is `dumps(event.changes)`
+        when the caller has it."""
+        actor = event.actor
+        actor_text = self._actors.get(actor)
+        if actor_text is None:
+            actor_text = self._actors[actor] = "" if actor is None else f',"actor":{dumps(actor)}'
+        if omits_changes(event):
+            changes_text = ""
+        else:
+            changes_text = f',"changes":{dumps(event.changes) if changes_text is None else changes_text}'
+        extra = event.extra
+        extra_text = f',"extra":{dumps(extra)}' if extra else ""
+        return Encoded(f'{{"v":{VERSION},"record":{dumps(event.record)}{changes_text}{actor_text}{extra_text}}}')
 
 
 def encode_rows(at, events, audits) -> tuple[list, list]:
-    """(the audit rows, the outbox rows) of a write (`writes.audit_row`s and its events
-    stamped with `at`) as tuples of `AUDIT_COLUMNS` and `OUTBOX_COLUMNS` values, their
+    """(the audit rows, the outbox rows) of a write (`writes.audit_row`s and its events,
+    which happened at `at`) as tuples of `AUDIT_COLUMNS` and `OUTBOX_COLUMNS` values, their
     JSON values `Encoded` text: an audit row holding the very changes of its event shares
     their text with the event's payload."""
     payloads = Payloads()
@@ -85,8 +80,7 @@ def encode_rows(at, events, audits) -> tuple[list, list]:
         audit_rows.append((audit["at"], audit["actor_id"], audit["action"], audit["entity"], audit["record_id"],
                            audit["record_version"], text))
     outbox_rows = []
-    for event in events:
-        event = event.happened_at(at)
+    for event in events:  # the payload holds no time: the row's `at` is the event's
         kept = shared.get(id(event.changes))
         text = kept[1] if kept is not None and kept[0] is event.changes else None
         outbox_rows.append((at, event.name, event.entity, event.record_id, payloads.text(event, text), 0))

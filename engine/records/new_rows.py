@@ -6,7 +6,7 @@ pass over the fields for the changes (a property test holds the three to the sin
 create's)."""
 from __future__ import annotations
 
-from engine.events import READ_ONLY_TYPES, FrozenDict, FrozenList, freeze
+from engine.events import READ_ONLY_TYPES, FrozenDict, FrozenList, ImpliedChanges, freeze
 from engine.fieldstorage import CURRENCY_SUFFIX, dumper
 from engine.timefmt import iso_utc
 
@@ -33,7 +33,8 @@ class NewRows:
     def make(self, record_id: int, values: dict) -> tuple[tuple, dict, FrozenDict]:
         """(the row, the record as JSON, its changes) of the new record `record_id` with
         the converted field `values` (as the loaders return them); the record and the
-        changes read-only already, as its event keeps them."""
+        changes read-only already, as its event keeps them, the changes made from the
+        record (`ImpliedChanges`: every value not None, in the record's order)."""
         columns = self.shape.to_columns(values)
         get = columns.get
         row = (*map(get, self._names), record_id, *self._system)
@@ -50,4 +51,5 @@ class NewRows:
                     value = freeze(value)
                 changes[name] = FrozenList((None, value))
             record[name] = value  # a field not given has no column value: None
-        return row, FrozenDict(record), FrozenDict(changes)
+        record = FrozenDict(record)
+        return row, record, ImpliedChanges(changes, record)  # the record's values, as they are

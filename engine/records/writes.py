@@ -7,6 +7,7 @@ from operator import itemgetter
 from engine.events import created, created_from
 from engine.records.bulk_rows import Rows, insert_all
 from engine.records.event_json import AUDIT_COLUMNS, OUTBOX_COLUMNS, encode_rows
+from engine.records.outbox_payload import compact
 from engine.systables import loom_table
 
 _audit_values = itemgetter(*AUDIT_COLUMNS)
@@ -24,12 +25,13 @@ def audit_row(at, actor_id, action, entity, record_id, version, changes) -> dict
 
 
 def outbox_row(at, event, copies=None) -> dict:
-    """The outbox row of an event; its payload is `RecordEvent.to_dict()` stamped with `at`
-    (`as_dict()`: the event's read-only values, serialised as they are, without a copy),
-    with the values of fields encrypted at rest sealed by `copies` (`engine.crypto.copies`)."""
-    payload = event.happened_at(at).as_dict()
+    """The outbox row of an event that happened at `at`; its payload is version 2's
+    (`outbox_payload.compact`: the event's read-only values, serialised as they are,
+    without a copy), with the values of fields encrypted at rest sealed by `copies`
+    (`engine.crypto.copies`)."""
+    payload = compact(copies.event(event) if copies is not None else event)
     return {"at": at, "event": event.name, "entity": event.entity, "record_id": event.record_id,
-            "payload": copies.payload(payload) if copies is not None else payload, "attempts": 0}
+            "payload": payload, "attempts": 0}
 
 
 def sealed_audit(copies, row: dict) -> dict:

@@ -121,7 +121,9 @@ def test_pack_plugins_are_still_asked_record_by_record_and_their_values_kept(ins
         assert session.records.get("contact", record_id)["phone"] == phone
         [outbox] = rows(session, "loom_outbox", entity="contact", record_id=record_id)
         [audit] = rows(session, "loom_audit", entity="contact", record_id=record_id)
-        assert RecordEvent.from_outbox(outbox).record["phone"] == phone == audit["changes"]["phone"][1]
+        event = RecordEvent.from_outbox(outbox, "acme")
+        assert event.record["phone"] == phone == audit["changes"]["phone"][1]
+        assert event.changes == audit["changes"]  # the changes the hook's value made, kept or derived
 
 
 def counts(session) -> dict:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.events import outbox_dict
 from engine.packs.service import PackService
 from engine.plugins import Plugins
 from engine.records.search_index import follow_writes
@@ -69,9 +70,11 @@ def dump(storage, metadata) -> dict:
 
 
 def outbox(storage, event):
+    """The tenant's outbox rows of `event`, each payload read as the event (`to_dict()`'s shape)."""
     table = loom_table(storage.schema, "loom_outbox")
     with storage.connect() as conn:
-        return conn.execute(select(table).where(table.c.event == event)).mappings().all()
+        rows = conn.execute(select(table).where(table.c.event == event)).mappings().all()
+    return [{**row, "payload": outbox_dict(dict(row), storage.slug)} for row in rows]
 
 
 def audit(storage, action):

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func, select
 
 from engine.auth import create_user
 from engine.errors import Conflict, LoomError, NotFound, StaleVersion, ValidationFailed
+from engine.events import outbox_dict
 from engine.hookspecs import hookimpl
 from engine.systables import loom_table
 
@@ -385,8 +386,10 @@ def test_every_write_leaves_an_outbox_row_with_the_event(install, recorder):
     outbox = rows(install.session("acme"), "loom_outbox")
     assert [(o["event"], o["entity"], o["record_id"], o["processed_at"], o["attempts"]) for o in outbox] == [
         (name, "contact", record["id"], None, 0) for name in ("record.created", "record.updated", "record.deleted")]
-    assert outbox[0]["payload"] == recorder.after[0].to_dict()
-    assert outbox[1]["payload"]["changes"] == {"tier": ["gold", "silver"]}
+    assert outbox_dict(outbox[0], "acme") == {**recorder.after[0].to_dict(), "id": outbox[0]["id"]}
+    assert outbox_dict(outbox[1], "acme")["changes"] == {"tier": ["gold", "silver"]}
+    assert outbox_dict(outbox[2], "acme")["changes"] == {
+        **{k: [v, None] for k, v in ANN.items()}, "tier": ["silver", None], "consent_marketing": [False, None]}
 
 
 def test_a_tenant_that_did_not_enable_the_plugin_does_not_see_its_hooks(install, recorder):

@@ -65,11 +65,13 @@ def test_the_outbox_event_is_what_the_rule_trace_and_the_webhook_see(install, ba
 
     updated = [r for r in rows(install.session("acme"), "loom_outbox") if r["event"] == "record.updated"]
     [row] = updated
-    event = RecordEvent.from_outbox(row)
+    event = RecordEvent.from_outbox(row, "acme")
     assert (event.name, event.entity, event.record_id, event.actor, event.id) == (
         "record.updated", "contact", contact["id"], "ann@acme.test", row["id"])
     assert event.to_dict()["changes"] == {"tier": ["regular", "gold"]}
-    assert event.to_dict() == {**row["payload"], "id": row["id"]}
+    assert event.to_dict() == outbox_dict(row, "acme")
+    assert row["payload"] == {"v": 2, "record": event.to_dict()["record"], "changes": {"tier": ["regular", "gold"]},
+                              "actor": "ann@acme.test"}  # the rest is the row's columns and its tenant
 
     [trace] = rows(install.session("acme"), "loom_rule_trace")
     assert (trace["event_id"], trace["event"], trace["entity"], trace["record_id"], trace["outcome"]) == (
