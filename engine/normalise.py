@@ -31,9 +31,7 @@ def phone_key(value, region: str | None = DEFAULT_REGION) -> str | None:
     """The E.164 form of a phone number written any way; a number without a country code
     is read as one of `region` (an ISO 3166 code such as "CN"). None when `value` is not
     a possible phone number."""
-    if value is None:
-        return None
-    return _phone_key(str(value), (region or DEFAULT_REGION).upper())
+    return None if value is None else phone_key_in(value, (region or DEFAULT_REGION).upper())
 
 
 def phone_key_in(value, region: str) -> str | None:

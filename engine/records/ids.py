@@ -3,28 +3,18 @@ RETURNING round trips) and the audit and outbox rows can name them."""
 from __future__ import annotations
 
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
 
 _NEXT_IDS = ("SELECT nextval(s.id) FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS id) AS s, "
              "generate_series(1, %s)")
 
 
 def allocate_ids(conn, table, count: int) -> list[int]:
-    """`count` new ids of `table`, inside the write transaction `conn` has begun (on
-    PostgreSQL they are read by the driver's own cursor, in that transaction)."""
+    """`count` new ids of `table`, inside the write transaction `conn` has begun."""
     if conn.dialect.name == "postgresql":
-        # One statement, read by the driver's cursor in the connection's transaction
-        # (SQLAlchemy's processing of 1,000 one-integer rows cost more than the query).
-        qualified = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.execute(_NEXT_IDS, (qualified, count))
-            return [row[0] for row in cursor.fetchall()]
-        except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
-            raise DBAPIError.instance(_NEXT_IDS, None, exc, conn.dialect.loaded_dbapi.Error,
-                                      dialect=conn.dialect) from None
-        finally:
-            cursor.close()
+        # One statement, its rows as the driver returns them (SQLAlchemy's typed
+        # processing of 1,000 one-integer rows cost more than the query).
+        qualified = conn.dialect.identifier_preparer.format_table(table)
+        return [row[0] for row in conn.exec_driver_sql(_NEXT_IDS, (qualified, count))]
     # SQLite: the caller holds the write lock (BEGIN IMMEDIATE), so nobody else can
     # insert between reading the highest id and using the ones after it.
     highest = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
