@@ -47,6 +47,7 @@ def test_an_admin_creates_relabels_moves_and_hides_entities_and_publishes(page, 
 
     page.get_by_role("link", name="Overview").click()
     names = entities.locator("[data-name]")
+    expect(entities.locator("[data-name=store_visit]")).to_be_visible()  # the overview has loaded
     before = names.evaluate_all("items => items.map(i => i.dataset.name)")
     at = before.index("store_visit")
     assert at > 0
@@ -70,6 +71,7 @@ def test_an_admin_creates_relabels_moves_and_hides_entities_and_publishes(page, 
     expect(page.get_by_role("status")).to_contain_text("已发布版本", timeout=PUBLISHING)
 
     page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("navigation", name="Entities").get_by_role("link", name="Store visits")).to_be_visible()
     shown = navigation(page)
     assert "Store visits" in shown and hidden_label not in " ".join(shown)
     expected = [n for n in before if n != hidden]
