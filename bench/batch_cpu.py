@@ -10,8 +10,9 @@ and engine) with this script: alternate base and head that way."""
 from __future__ import annotations
 
 import argparse
-import os
 import cProfile
+import gc
+import os
 import sys
 import tempfile
 import time
@@ -55,6 +56,7 @@ def main() -> None:
             engine = session.storage.engine
             spent = {"loom": [], "core": [], "per_record": []}
             profile = cProfile.Profile() if args.profile else None
+            gc.freeze()  # as `engine.heap.settled` in the worker and `loom import` (directly: LOOM_ROOT may predate it)
             for index in range(args.chunks + 1):  # the first round warms up
                 at = datetime.now(timezone.utc)
                 arms = {

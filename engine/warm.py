@@ -15,7 +15,7 @@ tests' apps — does, in this order:
    and the publishing plan of each admin's open draft (kept per draft revision, so the
    first review after a start is not a dry run);
 3. freezes what exists by then out of the garbage collector's full collections
-   (`gc.freeze`): the modules, templates and compiled metadata live as long as the
+   (`engine.heap.settle`): the modules, templates and compiled metadata live as long as the
    process, and a full collection scanning them stopped the request that triggered it
    for 60–190 ms, the slowest of every ten designer requests that build documents.
 
@@ -23,7 +23,6 @@ A tenant that cannot be opened (its database unreachable, its metadata broken) i
 and named in the result: warming never keeps a server from starting."""
 from __future__ import annotations
 
-import gc
 import logging
 import time
 
@@ -32,6 +31,7 @@ from jinja2 import TemplateError
 from engine import auth
 from engine.drafts import Drafts, store
 from engine.errors import LoomError
+from engine.heap import settle
 from engine.packs.layers import canonical_base, load_layers
 
 log = logging.getLogger("loom.warm")
@@ -47,8 +47,7 @@ def warm(app, max_tenants: int = MAX_TENANTS) -> dict:
     opened, skipped = [], []
     for tenant in sorted(install.registry.list(), key=lambda t: t.slug)[:max_tenants]:
         (opened if warm_tenant(install, tenant.slug) else skipped).append(tenant.slug)
-    gc.collect()
-    gc.freeze()
+    settle()
     done = {"templates": templates, "tenants": opened, "skipped": skipped,
             "seconds": round(time.perf_counter() - started, 3)}
     log.info("warmed %(templates)s templates and %(count)s tenants in %(seconds)s s",

@@ -7,6 +7,7 @@ import sys
 import click
 
 from engine.cli.common import echo_json, pass_install, read_json_file
+from engine.heap import settled
 from workflows import outbox
 from workflows.notify.service import say_email_is_off
 from workflows.runtime import runtime_of
@@ -34,7 +35,8 @@ def worker(install, workers, once):
         return
     click.echo(f"loom worker: {workers} threads, queue {'redis' if install.settings.redis_url else 'sqlite'}")
     say_email_is_off(install)
-    runtime.jobs.consumer(workers).run()
+    with settled():  # a long-lived process: its start-up heap out of the full collections
+        runtime.jobs.consumer(workers).run()
 
 
 @click.group()

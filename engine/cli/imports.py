@@ -9,6 +9,7 @@ import click
 
 from engine.cli.common import echo_json, pass_install, read_json_file
 from engine.errors import LoomError, ValidationFailed
+from engine.heap import settled
 from engine.imports import importer, kept, mapping as mappings, retention as import_retention, runs
 from engine.imports.exporting import export_file
 from engine.imports.planning import ON_DUPLICATE, Options
@@ -101,20 +102,21 @@ def import_command(install, tenant_slug, entity, path, mapping_given, save_mappi
     options = Options(key, on_duplicate, chunk_size)
     bar = _Bar()
     try:
-        if resume_id is not None:
-            run = runs.get(service.storage, resume_id)
-            if run["source"] != data or run["entity"] != entity:
-                raise ValidationFailed(f"run {resume_id} imported another file or entity: resume it with its own",
-                                       code="bad_import_resume")
-            result = importer.resume(service, run["id"], None if as_json else bar)
-        elif commit:
-            result = importer.commit(service, entity, source, _mapping(mapping_given), options,
-                                     None if as_json else bar)
-        elif keep:
-            result = importer.dry_run_of(service, importer.keep(service, entity, source, _mapping(mapping_given),
-                                                                 options, "planned"))
-        else:
-            result = importer.dry_run(service, entity, source, _mapping(mapping_given), options)
+        with settled():  # chunk after chunk: the start-up heap out of the full collections
+            if resume_id is not None:
+                run = runs.get(service.storage, resume_id)
+                if run["source"] != data or run["entity"] != entity:
+                    raise ValidationFailed(f"run {resume_id} imported another file or entity: resume it with its own",
+                                           code="bad_import_resume")
+                result = importer.resume(service, run["id"], None if as_json else bar)
+            elif commit:
+                result = importer.commit(service, entity, source, _mapping(mapping_given), options,
+                                         None if as_json else bar)
+            elif keep:
+                result = importer.dry_run_of(service, importer.keep(service, entity, source, _mapping(mapping_given),
+                                                                     options, "planned"))
+            else:
+                result = importer.dry_run(service, entity, source, _mapping(mapping_given), options)
     finally:
         bar.close()
     if save_mapping:
@@ -170,7 +172,8 @@ def import_commit_command(install, tenant_slug, run_id, refused_path, as_json):
     run = kept.check_commit(service, run_id)
     bar = _Bar()
     try:
-        result = importer.resume(service, run["id"], None if as_json else bar)
+        with settled():
+            result = importer.resume(service, run["id"], None if as_json else bar)
     finally:
         bar.close()
     if result.totals["refused"] and refused_path:

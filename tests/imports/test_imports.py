@@ -2,6 +2,7 @@
 engine does it for the API: a dry run reports every row and writes nothing; the real run
 writes what the dry run said, in checkpointed chunks that a resume finishes after a
 crash; the refused rows come back in a file to fix and import again. SQLite and PostgreSQL."""
+import gc
 import io
 import json
 from datetime import datetime
@@ -189,6 +190,7 @@ def test_the_cli_dry_run_commit_export_and_reimport(install, crm, tmp_path):
                "--save-mapping", "people")
     assert done.exit_code == 0, done.output
     assert "read 4, created 1, updated 1, skipped 0, refused 2" in done.output
+    assert gc.get_freeze_count() == 0  # the import's frozen heap was given back (engine.heap.settled)
     assert (tmp_path / "people.refused.csv").read_bytes().decode("utf-8-sig").count("\n") == 3
     out = tmp_path / "out.xlsx"
     assert run(install, "export", "acme", "contact", str(out), "--mapping", "people").exit_code == 0
