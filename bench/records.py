@@ -51,6 +51,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from engine.heap import settled  # noqa: E402
 from engine.install import Install  # noqa: E402
+from engine.normalise import email_key, phone_key  # noqa: E402
 from engine.plugins import Plugins  # noqa: E402
 from engine.systables import loom_table  # noqa: E402
 from metadata import example_path  # noqa: E402
@@ -115,8 +116,10 @@ class ContactData:
 
 
 def core_row(item: dict, at: datetime) -> dict:
-    """The row Loom would write for `item`, minus the id (the database assigns it)."""
+    """The row Loom would write for `item`, minus the id (the database assigns it): its
+    match keys too (`engine.normalise`, the contact's phone region the default)."""
     return {
+        "email__key": email_key(item["email"]), "phone__key": phone_key(item["phone"]),
         "full_name": item["full_name"], "email": item["email"], "phone": item["phone"],
         "birthday": None if item["birthday"] is None else date.fromisoformat(item["birthday"]),
         "tier": item["tier"],
@@ -242,6 +245,7 @@ class Bench:
                         conn.execute(self.table.insert(), core_rows)
                     core_times.append(time.perf_counter() - began)
             log(f"   chunk {index + 1}/{len(chunks)}: loom {fmt_s(loom_times[-1])}, core {fmt_s(core_times[-1])}")
+        self.check_same_rows(loom_items, at)
         loom_med, core_med = median(loom_times), median(core_times)
         ratio = loom_med / core_med
         self.rows.append(Row(
@@ -252,6 +256,16 @@ class Bench:
             f"{fmt_rate(chunk / core_med)} ({fmt_s(core_med)}/chunk; total {fmt_s(sum(core_times))})",
             ratio, f"≤ {TARGET_BATCH:g}× Core", ratio <= TARGET_BATCH,
             {"rows": total, "chunk": chunk, "loom_chunk_s": loom_times, "core_chunk_s": core_times}))
+
+    def check_same_rows(self, items: list[dict], at: datetime) -> None:
+        """Core inserts the rows Loom writes: every column but the id and the time stamps
+        equal for the same items."""
+        with self.engine.connect() as conn:
+            for item in items[:50]:
+                loom = dict(conn.execute(select(self.table).where(self.table.c.email == item["email"])).mappings().one())
+                core = core_row(item, at)
+                differ = {k for k in loom if k not in ("id", "created_at", "updated_at") and loom[k] != core[k]}
+                assert not differ and set(loom) - set(core) == {"id"}, (differ, set(loom) ^ set(core))
 
     # 2 ---------------------------------------------------------------------------------
     def bench_single(self) -> None:
