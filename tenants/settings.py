@@ -14,6 +14,7 @@ class Settings:
     data_dir: Path = Path("./loom-data")
     database_url: str | None = None
     sqlite_synchronous: str = "NORMAL"
+    sqlite_checkpoint_pages: int = 4000  # WAL pages written before a commit copies them back (SQLite's 1000)
     schema_prefix: str = ""
     redis_url: str | None = None
     max_open_tenants: int = 128  # SQLite tenants kept open at once (the least recently used close)
@@ -27,6 +28,7 @@ class Settings:
             data_dir=Path(env.get("LOOM_DATA_DIR") or "./loom-data"),
             database_url=env.get("LOOM_DATABASE_URL") or None,
             sqlite_synchronous=(env.get("LOOM_SQLITE_SYNCHRONOUS") or "NORMAL").upper(),
+            sqlite_checkpoint_pages=_positive(env, "LOOM_SQLITE_CHECKPOINT_PAGES", 4000),
             schema_prefix=env.get("LOOM_SCHEMA_PREFIX") or "",
             redis_url=env.get("LOOM_REDIS_URL") or None,
             max_open_tenants=_positive(env, "LOOM_MAX_OPEN_TENANTS", 128),
@@ -40,6 +42,8 @@ class Settings:
         if self.schema_prefix and not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", self.schema_prefix):
             raise ValueError("LOOM_SCHEMA_PREFIX must be up to 16 lowercase letters, digits or _")
 
+        if not isinstance(self.sqlite_checkpoint_pages, int) or self.sqlite_checkpoint_pages < 1:
+            raise ValueError("LOOM_SQLITE_CHECKPOINT_PAGES must be a whole number of at least 1")
         if not isinstance(self.max_open_tenants, int) or self.max_open_tenants < 1:
             raise ValueError("LOOM_MAX_OPEN_TENANTS must be a whole number of at least 1")
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
