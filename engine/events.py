@@ -178,8 +178,8 @@ class ImpliedChanges(FrozenDict):
 
     __slots__ = ("made_from",)
 
-    def __init__(self, changes: dict, record: FrozenDict):
-        super().__init__(changes)
+    def __init__(self, changes, record: FrozenDict):
+        super().__init__(changes)  # a dict, or its (field, pair) items
         self.made_from = record
 
 

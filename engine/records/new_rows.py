@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from engine.events import READ_ONLY_TYPES, FrozenDict, FrozenList, ImpliedChanges, freeze
 from engine.fieldstorage import CURRENCY_SUFFIX, dumper
+from engine.records.dump import SYSTEM_FIELDS
 from engine.timefmt import iso_utc
 
 # The system columns a new row sets, after its fields' columns, and their JSON form's
@@ -25,21 +26,32 @@ class NewRows:
         self.columns = self._names + SYSTEM_COLUMNS
         self._system = (at, at, actor, actor, actor, 1)
         stamp = iso_utc(at)
-        self._head = {"version": 1, "created_at": stamp, "updated_at": stamp, "created_by": actor,
-                      "updated_by": actor, "owner_id": actor}
+        self._head = (1, stamp, stamp, actor, actor, actor)  # SYSTEM_FIELDS' values after the id
+        self._record_keys = (*SYSTEM_FIELDS, *shape.names)
         self._plan = tuple((name, _CURRENCY if base == "currency" else dumper(base))
                            for name, base in shape.fields)
+        # Each field one column, and its match key after them: the row is read from the
+        # values themselves, without `to_columns` making a dict of them first.
+        self._plain = not shape.hashed and all(base != "currency" for _, base in shape.fields)
+        self._fields = shape.names
+        self._keyed = tuple((spec.keying[0], spec.keying[2]) for spec in shape.keys)
 
     def make(self, record_id: int, values: dict) -> tuple[tuple, dict, FrozenDict]:
         """(the row, the record as JSON, its changes) of the new record `record_id` with
         the converted field `values` (as the loaders return them); the record and the
         changes read-only already, as its event keeps them, the changes made from the
         record (`ImpliedChanges`: every value not None, in the record's order)."""
-        columns = self.shape.to_columns(values)
-        get = columns.get
-        row = (*map(get, self._names), record_id, *self._system)
-        record = {"id": record_id, **self._head}
-        changes = {}
+        if self._plain:
+            columns = values
+            get = values.get
+            row = (*map(get, self._fields), *[None if (value := get(field)) is None else key(value)
+                                               for field, key in self._keyed], record_id, *self._system)
+        else:
+            columns = self.shape.to_columns(values)
+            get = columns.get
+            row = (*map(get, self._names), record_id, *self._system)
+        out = [record_id, *self._head]
+        changes = []
         for name, convert in self._plan:
             value = get(name)
             if value is not None:
@@ -49,7 +61,7 @@ class NewRows:
                     value = convert(value)
                 if type(value) not in READ_ONLY_TYPES:  # a currency's or a JSON field's value
                     value = freeze(value)
-                changes[name] = FrozenList((None, value))
-            record[name] = value  # a field not given has no column value: None
-        record = FrozenDict(record)
+                changes.append((name, FrozenList((None, value))))
+            out.append(value)  # a field not given has no column value: None
+        record = FrozenDict(zip(self._record_keys, out))
         return row, record, ImpliedChanges(changes, record)  # the record's values, as they are
