@@ -160,13 +160,20 @@ def settled(page) -> None:
 
 
 def assert_accessible(page) -> None:
+    """axe-core finds no WCAG A/AA violation once the page has settled: right after a click
+    that navigates, the new page may be half parsed (its styles not applied, its scripts not
+    run), and right after an htmx request the old part may still stand; axe on either reports
+    or misses things."""
+    settled(page)
     violations = axe_violations(page)
     assert violations == [], "axe-core found WCAG A/AA violations:\n" + "\n".join(
         f"- {v['id']} ({v['impact']}): {v['help']} at {v['nodes'][:3]}" for v in violations)
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot as `name`.png (docs/screenshots with LOOM_SCREENSHOTS_DIR)."""
+    """Save a full-page screenshot as `name`.png (docs/screenshots with LOOM_SCREENSHOTS_DIR),
+    of the page once it has settled (loaded, no htmx request or swap under way)."""
+    settled(page)
     folder = Path(os.environ.get("LOOM_SCREENSHOTS_DIR") or page.loom_tmp)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"

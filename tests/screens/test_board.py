@@ -5,7 +5,6 @@ header's search box, and the board in Chinese; axe-core on every state."""
 from __future__ import annotations
 
 import re
-import time
 
 from playwright.sync_api import expect
 
@@ -127,17 +126,17 @@ def test_a_board_wider_than_the_window_says_so_and_scrolls_by_keyboard(page, sit
     assert board.evaluate("box => box.scrollLeft") == 0
     later.focus()
     page.keyboard.press("Enter")
-    until(lambda: board.evaluate("box => box.scrollLeft") > 0)
+    scrolled(board, "([box]) => box.scrollLeft > 0")
     expect(earlier).to_be_enabled()
     board.focus()  # the board itself is a tab stop: the arrow keys scroll it
     before = board.evaluate("box => box.scrollLeft")
     page.keyboard.press("ArrowRight")
-    until(lambda: board.evaluate("box => box.scrollLeft") > before)
+    scrolled(board, "([box, before]) => box.scrollLeft > before", before)
     for _column in range(10):
         if later.is_disabled():
             break
         later.click()
-    until(lambda: board.evaluate("box => box.scrollLeft + box.clientWidth >= box.scrollWidth - 1"))
+    scrolled(board, "([box]) => box.scrollLeft + box.clientWidth >= box.scrollWidth - 1")
     expect(later).to_be_disabled()
     assert_accessible(page)
     screenshot(page, "board-kanban-overflow")
@@ -145,13 +144,11 @@ def test_a_board_wider_than_the_window_says_so_and_scrolls_by_keyboard(page, sit
     expect(hint).to_be_hidden()
 
 
-def until(condition, tries=50) -> None:
-    """Wait for `condition` (the page's CSP forbids Playwright's string predicates)."""
-    for _try in range(tries):
-        if condition():
-            return
-        time.sleep(0.1)
-    assert condition()
+def scrolled(board, condition: str, *args) -> None:
+    """Wait until `condition`, a function of [the board's scrolling box, *args], holds: a
+    keyboard scroll is animated, so its position is read again on every animation frame,
+    up to the page's timeout."""
+    board.page.wait_for_function(condition, arg=[board.element_handle(), *args])
 
 
 def focused_day(page) -> str | None:

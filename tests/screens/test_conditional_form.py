@@ -38,6 +38,9 @@ def test_choosing_a_value_reveals_a_field_and_makes_another_required(page, desk)
     expect(page.get_by_label("Kind")).to_be_focused()
     amount.fill("120")
     page.get_by_label("Stage").select_option(label="Resolved")
+    # The server draws the form again for Resolved, with the tab it was sent: a tab chosen
+    # before that redraw lands would be closed again by it.
+    expect(page.locator("#f-resolution")).to_have_attribute("aria-required", "true")
     closing = page.get_by_role("tab", name="Closing")
     closing.click()
     expect(page.get_by_role("textbox", name="Resolution (required)")).to_be_visible()

@@ -58,7 +58,8 @@ def test_an_admin_adds_a_field_in_chinese_publishes_it_and_a_member_fills_it_in(
     page.get_by_role("link", name="审阅并发布").click()
     expect(page.get_by_role("listitem").filter(has_text="添加字段 club.wechat_group")).to_be_visible()
     assert_accessible(page)
-    page.get_by_role("button", name="发布").click()
+    page.get_by_role("button", name="发布").click(timeout=PUBLISHING)
+    expect(page.get_by_role("status")).to_contain_text("已发布版本", timeout=PUBLISHING)  # read the version once published
     expect(page.get_by_role("status")).to_contain_text(f"已发布版本 {published(site)}。")
     assert published(site) and site.install.session("demo").metadata_history()[-1]["applied_by"] == ADMIN
 
@@ -79,6 +80,7 @@ def test_a_drop_shows_its_blast_radius_needs_the_word_and_is_reverted_with_the_v
     add_field(page, site, "motto", "Motto", "口号")
     page.goto(site.screen("designer/review"))
     page.get_by_role("button", name="Publish").click(timeout=PUBLISHING)
+    expect(page.get_by_role("status")).to_contain_text("Published version", timeout=PUBLISHING)
     with_motto = published(site)
     admin = site.session(ADMIN)
     club = admin.records.create("club", {"name": "Suzhou readers", "motto": "Read daily"})
@@ -103,6 +105,7 @@ def test_a_drop_shows_its_blast_radius_needs_the_word_and_is_reverted_with_the_v
     assert "motto" not in admin.renew_metadata().package.entity("club").field_names()
 
     page.get_by_role("link", name="Version history").click()
+    expect(page.get_by_role("button", name=f"Revert to version {with_motto}", exact=True)).to_be_visible()
     assert_accessible(page)
     screenshot(page, "designer-history")
     page.get_by_role("button", name=f"Revert to version {with_motto}", exact=True).click()
@@ -119,6 +122,7 @@ def test_the_second_admin_to_publish_is_asked_to_rebase(page, browser, site):
     sign_in(other, site, email="second@demo.example", password=PASSWORD, path="designer/e/club")
     other.get_by_label("English label of city").fill("Town")
     other.get_by_role("button", name="Save labels: city").click()
+    expect(other).to_have_url(re.compile("#field-city$"))  # the page the save goes back to
     expect(other.get_by_label("English label of city")).to_have_value("Town")
     other.get_by_role("link", name="Overview").click()
     expect(other.get_by_text(f"{ADMIN} has a draft based on version")).to_be_visible()
@@ -126,6 +130,7 @@ def test_the_second_admin_to_publish_is_asked_to_rebase(page, browser, site):
     page.goto(site.screen("designer/review"))
     expect(page.get_by_text("second@demo.example has a draft based on version")).to_be_visible()
     page.get_by_role("button", name="Publish").click(timeout=PUBLISHING)
+    expect(page.get_by_role("status")).to_contain_text("Published version", timeout=PUBLISHING)
     first = published(site)
 
     other.get_by_role("link", name="Review and publish").click()

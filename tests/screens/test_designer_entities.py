@@ -42,12 +42,14 @@ def test_an_admin_creates_relabels_moves_and_hides_entities_and_publishes(page, 
     labels.get_by_label("Label (English)", exact=True).fill("Store visit")
     labels.get_by_label("Plural label (English)").fill("Store visits")
     labels.get_by_role("button", name="Save the entity's labels").click()
+    expect(page.get_by_role("heading", name="Fields of Store visit", level=1)).to_be_visible()  # drawn again, saved
     expect(labels.get_by_label("Label (English)", exact=True)).to_have_value("Store visit")
     assert_accessible(page)
 
     page.get_by_role("link", name="Overview").click()
     names = entities.locator("[data-name]")
     expect(entities.locator("[data-name=store_visit]")).to_be_visible()  # the overview has loaded
+    page.wait_for_load_state("load")  # and is parsed to its end: every entity is read below
     before = names.evaluate_all("items => items.map(i => i.dataset.name)")
     at = before.index("store_visit")
     assert at > 0
@@ -72,6 +74,7 @@ def test_an_admin_creates_relabels_moves_and_hides_entities_and_publishes(page, 
 
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("navigation", name="Entities").get_by_role("link", name="Store visits")).to_be_visible()
+    page.wait_for_load_state("load")  # the English page whole, not its navigation parsed half way
     shown = navigation(page)
     assert "Store visits" in shown and hidden_label not in " ".join(shown)
     expected = [n for n in before if n != hidden]

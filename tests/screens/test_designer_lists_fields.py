@@ -56,7 +56,7 @@ def test_an_admin_edits_a_list_view_and_a_choice_colour_and_the_list_shows_the_b
     screenshot(page, "designer-lists-zh")
 
     page.goto(site.screen("designer/review"))
-    page.get_by_role("button", name="发布").click()
+    page.get_by_role("button", name="发布").click(timeout=PUBLISHING)
     expect(page.get_by_role("status")).to_contain_text("已发布版本", timeout=PUBLISHING)
     page.goto(site.screen("e/membership"))
     expect(page.get_by_role("columnheader").nth(1)).to_contain_text("入会日期")  # dragged first

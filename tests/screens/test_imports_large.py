@@ -34,9 +34,10 @@ def site(tmp_path_factory):
     found.install.dispose()
 
 
-def follow(page, site, name: str):
-    """The job the page follows (`?job=`): its progressbar shown, then run as a worker would."""
-    page.wait_for_url(re.compile(r"job=[0-9]+"))
+def follow(page, site, name: str, left: str):
+    """The job the page follows (`?job=`) once it has left `left`, the page the click was on
+    (which may follow an earlier job): its progressbar shown, then run as a worker would."""
+    page.wait_for_url(lambda url: re.search(r"job=[0-9]+", url) is not None and url != left)
     settled(page)
     job_id = int(page.url.split("job=")[1])
     if background.get(site.session().storage, job_id)["status"] == "queued":  # no worker here: be it
@@ -60,16 +61,18 @@ def test_a_large_file_is_planned_by_a_job_whose_progress_leads_to_the_report(pag
     page.get_by_label(words["file"]).set_input_files(files=[{"name": "big.csv", "mimeType": "text/csv",
                                                               "buffer": csv}])
     page.get_by_role("button", name=words["upload"]).click()
+    mapping = page.url
     page.get_by_role("button", name=words["dry"]).click()
-    follow(page, site, words["planned"])
+    follow(page, site, words["planned"], mapping)
     expect(page.get_by_role("heading", name=words["report"])).to_be_visible()  # the poll led to the report
     report = page.get_by_role("region", name=words["rows"])
     expect(report.get_by_role("rowheader", name="41", exact=True)).to_be_visible()  # the file's last line
     before = site.session().records.count("party")
     assert site.session().records.list("party", [("name", f"大{tag}0")])["items"] == []
     assert_accessible(page)
+    report_url = page.url  # the dry run's job's
     page.get_by_role("button", name=words["go"]).click()
-    follow(page, site, words["planned"])  # its plan checked first, by the job
+    follow(page, site, words["planned"], report_url)  # its plan checked first, by the job
     expect(page.get_by_text(words["done"])).to_be_visible()
     assert_accessible(page)
     assert site.session().records.count("party") == before + 40

@@ -55,6 +55,7 @@ def test_a_duplicate_merges_into_a_party_and_the_merge_is_undone(page, site, lan
     take.focus()
     page.keyboard.press("Space")
     page.get_by_role("button", name=words["update"]).click()
+    expect(page).to_have_url(re.compile(r"field\.city="))  # the preview drawn again with the choice
     expect(page.get_by_role("radio", name=re.compile(words["city_take"]))).to_be_checked()
     assert_accessible(page)
     page.get_by_role("button", name=words["confirm"].format(dup_name)).click()

@@ -66,10 +66,11 @@ def test_an_admin_reads_why_and_hands_records_over_in_the_people_section(page, s
         page.get_by_role("button", name="中文").click()
         page.goto(site.screen("designer/people"))
     words = {"en": ("Roles and access: adj@acme.test", "Explain", "Hand over the records", "Field premium: none",
-                    "Entity", "Field (optional)"),
+                    "Entity", "Field (optional)", "records of adj@acme.test over."),
              "zh-CN": ("角色与权限：adj@acme.test", "说明原因", "移交记录", "字段 premium：none", "实体",
-                       "字段（可选）")}[language]
+                       "字段（可选）", "已移交 adj@acme.test 的")}[language]
     page.get_by_role("link", name=words[0]).click()
+    expect(page.get_by_role("button", name=words[1])).to_be_visible()  # the user's access page
     assert_accessible(page)
     page.get_by_role("combobox", name=re.compile("^" + words[4])).select_option("policy")
     page.get_by_label(words[5]).fill("premium")
@@ -77,5 +78,6 @@ def test_an_admin_reads_why_and_hands_records_over_in_the_people_section(page, s
     expect(page.get_by_role("status").filter(has_text=words[3])).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name=words[2]).click()
+    expect(page.get_by_role("status").filter(has_text=words[6])).to_be_visible()  # the page after the handover
     expect(page.get_by_role("heading", level=1)).to_contain_text("adj@acme.test")
     assert_accessible(page)

@@ -36,6 +36,9 @@ def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_account(page
         page.get_by_label("E-mail").fill(email)
         page.get_by_label("Password", exact=True).fill(f"wrong-{attempt}")
         page.get_by_role("button", name="Sign in").click()
+        # The refusal comes back with the password box empty: the alert below is the new
+        # page's, not the one the last attempt left standing.
+        expect(page.get_by_label("Password", exact=True)).to_have_value("")
         if attempt < passwords.MAX_FAILURES - 1:
             expect(page.get_by_role("alert")).to_have_text("The e-mail or the password is not right.")
     expect(page.get_by_role("alert")).to_contain_text("Too many failed attempts")
@@ -44,6 +47,7 @@ def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_account(page
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
     expect(page.get_by_role("alert")).to_contain_text("Too many failed attempts")
     # A new password (the operator's `loom user set-password`) lifts the lock-out.
     passwords.set_password(storage, email, "another-password-2")
