@@ -56,7 +56,8 @@ def main() -> None:
             engine = session.storage.engine
             spent = {"loom": [], "core": [], "per_record": []}
             profile = cProfile.Profile() if args.profile else None
-            gc.freeze()  # as `engine.heap.settled` in the worker and `loom import` (directly: LOOM_ROOT may predate it)
+            gc.collect()  # then frozen, as `engine.heap.settled` does in the worker and `loom import`
+            gc.freeze()  # (here directly: LOOM_ROOT may name a checkout from before it)
             for index in range(args.chunks + 1):  # the first round warms up
                 at = datetime.now(timezone.utc)
                 arms = {

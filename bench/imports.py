@@ -107,6 +107,8 @@ class Bench:
             self.measure(data, core, batch, dry, real)
 
     def measure(self, data, core, batch, dry, real) -> None:
+        """The CSV `data` created through the batch path (tenant `batch`) and Core (`core`),
+        then imported as a dry run (`dry`) and for real (`real`)."""
         log(f"{self.backend}: the same rows through the batch create path and Core")
         source = importer.Source("parties.csv", data)
         plans = importer.dry_run(batch.records, "party", source, options=Options(key="email"))

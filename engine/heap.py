@@ -4,15 +4,18 @@ A Loom process holds a large heap that lives as long as it does: the modules (SQ
 marshmallow, the phone number metadata …), templates and compiled metadata. Python's full
 collection scans all of it, and a write that makes many objects (a batch create of 1,000
 records makes ~20,000) triggers one every few batches: 50–100 ms each, on a batch that
-otherwise takes ~35 ms (docs/benchmarks.md, "Batch create: a settled heap"). `gc.freeze`
+otherwise takes ~35 ms (docs/benchmarks.md, "Batch create: fewer checkpoints, a settled
+heap"). `gc.freeze`
 moves what exists into a generation the collector never scans; objects freed by their
 reference counts are still freed, and what a frozen cycle holds is only kept while frozen.
 
 - `settle()`: for a server's start (`engine.warm`): what exists is collected, then frozen
   for the life of the process.
-- `settled()`: for a long command (`loom worker`, `loom import`): frozen while it runs and
-  given back to the collector after, so a process that runs many of them (the tests) keeps
-  nothing. Nothing is done when the process has frozen its heap already."""
+- `settled()`: for a long command (`loom worker`, `loom import`): what exists is collected,
+  then frozen while the command runs and given back to the collector after, so a process
+  that runs many of them (the tests) keeps nothing. Nothing is done when the process has
+  frozen its heap already. The freeze is the process's: two threads' blocks at once are
+  only slower (the first to end gives the heap back), never wrong."""
 from __future__ import annotations
 
 import contextlib
@@ -31,6 +34,7 @@ def settled():
     if gc.get_freeze_count():
         yield
         return
+    gc.collect()
     gc.freeze()
     try:
         yield

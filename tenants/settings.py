@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+MAX_CHECKPOINT_PAGES = 1_000_000  # ~4 GB of write-ahead log between checkpoints
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where Loom keeps its data. SQLite files under `data_dir` unless `database_url` is set."""
@@ -42,8 +45,10 @@ class Settings:
         if self.schema_prefix and not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", self.schema_prefix):
             raise ValueError("LOOM_SCHEMA_PREFIX must be up to 16 lowercase letters, digits or _")
 
-        if not isinstance(self.sqlite_checkpoint_pages, int) or self.sqlite_checkpoint_pages < 1:
-            raise ValueError("LOOM_SQLITE_CHECKPOINT_PAGES must be a whole number of at least 1")
+        pages = self.sqlite_checkpoint_pages
+        if type(pages) is not int or not 1 <= pages <= MAX_CHECKPOINT_PAGES:  # SQLite reads a larger one as 0: never
+            raise ValueError(f"LOOM_SQLITE_CHECKPOINT_PAGES must be a number of pages from 1 to "
+                             f"{MAX_CHECKPOINT_PAGES:,} (of 4,096 bytes each: not bytes), not {pages!r}")
         if not isinstance(self.max_open_tenants, int) or self.max_open_tenants < 1:
             raise ValueError("LOOM_MAX_OPEN_TENANTS must be a whole number of at least 1")
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:

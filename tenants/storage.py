@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from metadata.regex import sqlite_regexp
+from tenants.settings import Settings
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 SYSTEM_SCHEMA = "loom_system"
@@ -36,16 +37,18 @@ def tenant_schema_name(slug: str, prefix: str = "") -> str:
     return f"{prefix}tenant_" + slug.replace("-", "_")
 
 
-def sqlite_engine(path: Path, synchronous: str, create: bool = True, checkpoint_pages: int = 4000) -> Engine:
+def sqlite_engine(path: Path, synchronous: str, create: bool = True,
+                  checkpoint_pages: int = Settings.sqlite_checkpoint_pages) -> Engine:
     """An engine on the SQLite file `path`; with `create=False` a missing file is an
     error, never an empty database made in its place (a tenant deleted meanwhile).
 
-    `checkpoint_pages`: a commit that leaves at least this many pages in the write-ahead
-    log copies them back into the database (SQLite's default is 1,000). More pages between
-    checkpoints copy the pages every write touches (an index's inner pages, a table's last
-    leaf) fewer times: a batch create of 1,000 records spends ~10% less (docs/benchmarks.md,
-    "Batch create: fewer checkpoints"). The log's file is cut back to that size after a
-    checkpoint, so an idle tenant does not keep a larger one."""
+    `checkpoint_pages` (`LOOM_SQLITE_CHECKPOINT_PAGES`): a commit that leaves at least this
+    many pages in the write-ahead log copies them back into the database (SQLite's default
+    is 1,000). More pages between checkpoints copy the pages every write touches (an index's
+    inner pages, a table's last leaf) fewer times: a batch create of 1,000 records spends
+    ~10% less (docs/benchmarks.md, "Batch create: fewer checkpoints, a settled heap"). The
+    log's file is trimmed back to about that size when the log starts over after a
+    checkpoint, so a database that once wrote a large transaction does not keep a larger one."""
     if create:
         engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
     else:

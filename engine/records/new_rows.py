@@ -1,9 +1,9 @@
 """A batch create's new records, made in one pass each: the row it inserts (a tuple in
 `columns` order, for `bulk_rows`), the record as JSON (what `RecordShape.dump` gives for
 that row) and its changes (what `writes.created_changes` gives: every field given a value,
-read-only as its event keeps them) — without the row as a dict in between, nor a second
-pass over the fields for the changes (a property test holds the three to the single
-create's)."""
+read-only as its event keeps them) — without a second pass over the fields for the
+changes, and for an entity whose every field is one column, without the row as a dict in
+between (property tests hold the three to the single create's, for both kinds of entity)."""
 from __future__ import annotations
 
 from engine.events import READ_ONLY_TYPES, FrozenDict, FrozenList, ImpliedChanges, freeze

@@ -17,8 +17,11 @@ from tenants.storage import sqlite_engine
 def test_the_setting_defaults_to_4000_pages_and_refuses_what_is_not_a_count():
     assert Settings.from_env({}).sqlite_checkpoint_pages == 4000
     assert Settings.from_env({"LOOM_SQLITE_CHECKPOINT_PAGES": "2000"}).sqlite_checkpoint_pages == 2000
-    for bad in ("many", "0", "-5", "1.5"):
+    for bad in ("many", "1.5"):
         with pytest.raises(ValueError, match="LOOM_SQLITE_CHECKPOINT_PAGES must be a whole number of at least 1"):
+            Settings.from_env({"LOOM_SQLITE_CHECKPOINT_PAGES": bad})
+    for bad in ("0", "-5", "3000000000", "16000000"):  # SQLite would read 3,000,000,000 as 0: never; 16 MB is no count of pages
+        with pytest.raises(ValueError, match="must be a number of pages from 1 to 1,000,000"):
             Settings.from_env({"LOOM_SQLITE_CHECKPOINT_PAGES": bad})
 
 
@@ -36,10 +39,17 @@ def test_every_tenant_connection_checkpoints_at_the_setting(tmp_path):
 
 
 def _log_pages(engine) -> int:
-    """The pages the write-ahead log holds now (a passive checkpoint's report, which copies
-    nothing while a reader holds them: here it runs with nothing else open)."""
+    """The pages the write-ahead log holds now (a passive checkpoint's count of them; it then
+    copies them, as nothing else has the database open)."""
     with engine.connect() as conn:
         return conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+
+
+def _write(engine, rows: int) -> None:
+    """One commit of `rows` rows of ~400 bytes (about 10 a page)."""
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t SELECT printf('%.*c', 400, 'x') FROM (WITH RECURSIVE n(i) AS "
+                          f"(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) SELECT i FROM n)"))
 
 
 @pytest.mark.parametrize("pages", [100, 4000])
@@ -49,18 +59,16 @@ def test_the_log_holds_the_pages_written_until_the_setting_and_is_cut_back_after
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE t (x TEXT)"))
-        page = 4096
-        for _ in range(60):  # 60 commits of ~20 pages each: 1,200 pages in all, beyond SQLite's own 1,000
-            with engine.begin() as conn:
-                conn.execute(text("INSERT INTO t SELECT printf('%.*c', 400, 'x') FROM "
-                                  "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
-                                  "SELECT i FROM n)"))
-        with engine.connect() as conn:
             page = conn.execute(text("PRAGMA page_size")).scalar()
-        wal = os.path.getsize(f"{path}-wal")
-        if pages == 4000:  # nothing copied back yet: the log holds every page written
-            assert _log_pages(engine) >= 1200
-        else:  # copied back every ~100 pages; the file no larger than the setting's pages (and one commit's)
-            assert wal <= (pages + 40) * (page + 24) + 32
+        if pages == 4000:
+            for _ in range(60):  # 60 commits of ~20 pages each: 1,200 pages, beyond SQLite's own 1,000
+                _write(engine, 200)
+            assert _log_pages(engine) >= 1200  # nothing copied back yet: the log holds every page written
+        else:
+            _write(engine, 10_000)  # one commit of ~1,000 pages: the log's file grows to hold it
+            assert os.path.getsize(f"{path}-wal") > 900 * page
+            for _ in range(30):  # copied back every ~100 pages, the file then cut back to the setting's size
+                _write(engine, 200)
+            assert os.path.getsize(f"{path}-wal") <= (pages + 40) * (page + 24) + 32
     finally:
         engine.dispose()
