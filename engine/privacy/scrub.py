@@ -18,6 +18,10 @@ from engine.systables import loom_table
 from tenants.tables import tenant_tables
 
 ERASED = "(erased)"
+# JSON columns whose top level is an envelope with keys of its own: a field's name is a key
+# only inside these parts (an outbox payload's `v`, `event` or `actor` stay as they are
+# when a field has that name, or its readers could not read the row).
+ENVELOPES = {("loom_outbox", "payload"): frozenset({"record", "changes"})}
 SKIP_TABLES = frozenset({"loom_search", "loom_dsr_log", "loom_metadata_versions", "loom_archives",
                          "loom_drafts", "loom_overlay", "loom_packs", "loom_users", "loom_tokens",
                          "loom_password_resets", "loom_saved_views", "loom_correlations"})
@@ -132,7 +136,11 @@ def scrub_table(conn, table, erased: Erased, audit_redacted=None) -> int:
             if old is None:
                 continue
             if isinstance(column.type, JSON):
-                value = replace_json(old, values, names)
+                parts = ENVELOPES.get((table.name, column.name))
+                if parts is not None and isinstance(old, dict):
+                    value = {k: replace_json(v, values, names if k in parts else frozenset()) for k, v in old.items()}
+                else:
+                    value = replace_json(old, values, names)
             elif column.name == "key":  # an effect key: keep it unique, drop the address
                 value = _replace_keyed(old, erased.identifiers)
             else:
