@@ -13,11 +13,11 @@ from engine.dedup.locks import lock_keys
 from engine.dedup.matching import find_duplicates
 from engine.dedup.rules import rules_of
 from engine.errors import Conflict
+from engine.in_lists import in_lists
 from engine.records.integrity import MAX_DETAILS
 from engine.records.writes import audit_row, utcnow, write_audit
 
 DUPLICATES_KEY = "_duplicates"
-LOOKUP = 500  # ids per IN (...)
 
 
 def entry_rules(metadata, entity, changed=None) -> tuple:
@@ -84,8 +84,8 @@ def unreadable(service, conn, entity, ids) -> set:
     table = service.metadata.tables[entity.name]
     ids = sorted(ids)
     readable = set()
-    for i in range(0, len(ids), LOOKUP):
-        readable.update(conn.execute(select(table.c.id).where(table.c.id.in_(ids[i:i + LOOKUP]), clause)).scalars())
+    for some in in_lists(ids):
+        readable.update(conn.execute(select(table.c.id).where(table.c.id.in_(some), clause)).scalars())
     return set(ids) - readable
 
 

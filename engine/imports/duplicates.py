@@ -37,8 +37,7 @@ from sqlalchemy import select
 from engine.dedup import find_duplicates
 from engine.dedup.among import Pool, ordered
 from engine.dedup.entry import as_seen, entry_rules, unreadable
-
-LOOKUP = 500
+from engine.in_lists import in_lists
 
 
 class Matcher:
@@ -283,7 +282,7 @@ class Matcher:
         table, shape = self.planner.table, self.planner.shape
         found = {i: self.before[i] for i in ids if i in self.before}
         ids = [i for i in ids if i not in found]
-        for i in range(0, len(ids), LOOKUP):
-            for row in conn.execute(select(table).where(table.c.id.in_(ids[i:i + LOOKUP]))).mappings():
+        for some in in_lists(ids):
+            for row in conn.execute(select(table).where(table.c.id.in_(some))).mappings():
                 found[row["id"]] = shape.dump(row)
         return found

@@ -11,10 +11,9 @@ may update (`prepare`), with the record service's own sharing check
 (`Sharing.editable_among`), and kept for the later chunks."""
 from __future__ import annotations
 
+from engine.in_lists import in_lists
 from engine.records.sharing import NotShared, outside, restricted
 from engine.schemas import READ_ONLY
-
-LOOKUP = 500  # ids per IN (...)
 
 
 class Editing:
@@ -34,8 +33,7 @@ class Editing:
             return
         wanted = sorted(set(ids) - set(self._editable))
         sharing, entity = self.planner.service.sharing, self.planner.entity
-        for i in range(0, len(wanted), LOOKUP):
-            some = wanted[i:i + LOOKUP]
+        for some in in_lists(wanted):
             editable = sharing.editable_among(conn, entity, some)
             self._editable.update((record_id, record_id in editable) for record_id in some)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-LOOKUP = 500  # values per IN (...)
+from engine.in_lists import in_lists
 
 
 class Keys:
@@ -47,8 +47,8 @@ class Keys:
         readable = planner.service.sharing.read_clause(planner.entity)
         wanted = sorted(set(values), key=str)
         found = {}
-        for i in range(0, len(wanted), LOOKUP):
-            stmt = select(planner.table).where(column.in_(wanted[i:i + LOOKUP]))
+        for some in in_lists(wanted):
+            stmt = select(planner.table).where(column.in_(some))
             if readable is not None:
                 stmt = stmt.where(readable)
             for row in conn.execute(stmt).mappings():

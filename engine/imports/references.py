@@ -7,8 +7,9 @@ import re
 
 from sqlalchemy import String, cast, select
 
+from engine.in_lists import in_lists
+
 REFERENCE_KEYS = ("external_id", "name", "number", "code", "email")
-LOOKUP = 500  # values per IN (...) of a lookup
 WHOLE = re.compile(r"[0-9]{1,18}")
 
 
@@ -32,8 +33,8 @@ def lookup(service, conn, entity_name: str, texts: set) -> dict:
         column = table.c[name]
         if not isinstance(column.type, String):  # a number or date key: compared as its text
             column = cast(column, String)
-        for i in range(0, len(wanted), LOOKUP):
-            stmt = select(table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))
+        for some in in_lists(wanted):
+            stmt = select(table.c.id, column).where(column.in_(some))
             if readable is not None:
                 stmt = stmt.where(readable)
             by_key: dict = {}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-LOOKUP = 500  # values per IN (...)
+from engine.in_lists import in_lists
 
 
 def identity(plan) -> tuple:
@@ -61,8 +61,8 @@ class Unique:
         taken = self._taken[name]
         for value in wanted:
             taken.setdefault(value, None)
-        for i in range(0, len(wanted), LOOKUP):
-            for record_id, value in conn.execute(select(table.c.id, column).where(column.in_(wanted[i:i + LOOKUP]))):
+        for some in in_lists(wanted):
+            for record_id, value in conn.execute(select(table.c.id, column).where(column.in_(some))):
                 if record_id not in mine:
                     taken[value] = record_id
         for value in wanted:

@@ -28,11 +28,11 @@ from sqlalchemy import select
 from engine.background import NoProgress
 from engine.errors import Conflict, Forbidden, LoomError, NotFound, ValidationFailed
 from engine.imports import runs
+from engine.in_lists import in_lists
 from engine.records.pinning import held
 from engine.records.sharing import NotShared
 
 INDEXED = re.compile(r"/([0-9]+)/(.*)")
-LOOKUP = 500  # ids per row-locking SELECT
 
 
 def write_all(service, planner, run_id: int, progress=None) -> dict:
@@ -148,8 +148,8 @@ def _lock_updated(conn, planner, plans) -> None:
     ids = sorted({p.record_id if p.of_row is None else planner.dedup.ids.get(p.of_row)
                   for p in plans if p.action == "update"} - {None})
     table = planner.table
-    for i in range(0, len(ids), LOOKUP):
-        conn.execute(select(table.c.id).where(table.c.id.in_(ids[i:i + LOOKUP])).order_by(table.c.id)
+    for some in in_lists(ids):
+        conn.execute(select(table.c.id).where(table.c.id.in_(some)).order_by(table.c.id)
                      .with_for_update())
 
 

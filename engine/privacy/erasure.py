@@ -24,6 +24,7 @@ from decimal import Decimal
 from sqlalchemy import MetaData, Table, inspect, select
 
 from engine.errors import NotFound, ValidationFailed
+from engine.in_lists import in_lists
 from engine.privacy import log
 from engine.privacy.kept_copies import forget_import_files, forget_merge_undos, merged_into
 from engine.privacy.scrub import ERASED, Erased, replace_text, scrub_archives, scrub_loom_tables
@@ -111,8 +112,8 @@ class _Erasure:
             if ref_entity.name in (self.subject, *skip):
                 continue
             table = self.metadata.tables[ref_entity.name]
-            for start in range(0, len(ids), 500):
-                for row in self.conn.execute(select(table).where(table.c[ref_field.name].in_(ids[start:start + 500]))
+            for some in in_lists(ids):
+                for row in self.conn.execute(select(table).where(table.c[ref_field.name].in_(some))
                                              .order_by(table.c.id)).mappings().all():
                     yield ref_entity, row
 
