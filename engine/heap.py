@@ -3,11 +3,11 @@
 A Loom process holds a large heap that lives as long as it does: the modules (SQLAlchemy,
 marshmallow, the phone number metadata …), templates and compiled metadata. Python's full
 collection scans all of it, and a write that makes many objects (a batch create of 1,000
-records makes ~20,000) triggers one every few batches: 50–100 ms each, on a batch that
-otherwise takes ~35 ms (docs/benchmarks.md, "Batch create: fewer checkpoints, a settled
-heap"). `gc.freeze`
-moves what exists into a generation the collector never scans; objects freed by their
-reference counts are still freed, and what a frozen cycle holds is only kept while frozen.
+records makes ~20,000 the collector tracks) triggers one every few batches: 50–100 ms
+each, on a batch that otherwise takes ~35 ms (docs/benchmarks.md, "Batch create: fewer
+checkpoints, a settled heap"). `gc.freeze` moves what exists into a generation the
+collector never scans; objects freed by their reference counts are still freed, and what
+a frozen cycle holds is only kept while frozen.
 
 - `settle()`: for a server's start (`engine.warm`): what exists is collected, then frozen
   for the life of the process.
