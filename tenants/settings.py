@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 MAX_CHECKPOINT_PAGES = 1_000_000  # ~4 GB of write-ahead log between checkpoints
+CHECKPOINT_PAGES = f"a number of pages from 1 to {MAX_CHECKPOINT_PAGES:,} (of 4,096 bytes each: not bytes)"
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Settings:
             data_dir=Path(env.get("LOOM_DATA_DIR") or "./loom-data"),
             database_url=env.get("LOOM_DATABASE_URL") or None,
             sqlite_synchronous=(env.get("LOOM_SQLITE_SYNCHRONOUS") or "NORMAL").upper(),
-            sqlite_checkpoint_pages=_positive(env, "LOOM_SQLITE_CHECKPOINT_PAGES", 4000),
+            sqlite_checkpoint_pages=_positive(env, "LOOM_SQLITE_CHECKPOINT_PAGES", 4000, CHECKPOINT_PAGES),
             schema_prefix=env.get("LOOM_SCHEMA_PREFIX") or "",
             redis_url=env.get("LOOM_REDIS_URL") or None,
             max_open_tenants=_positive(env, "LOOM_MAX_OPEN_TENANTS", 128),
@@ -47,8 +48,7 @@ class Settings:
 
         pages = self.sqlite_checkpoint_pages
         if type(pages) is not int or not 1 <= pages <= MAX_CHECKPOINT_PAGES:  # SQLite reads a larger one as 0: never
-            raise ValueError(f"LOOM_SQLITE_CHECKPOINT_PAGES must be a number of pages from 1 to "
-                             f"{MAX_CHECKPOINT_PAGES:,} (of 4,096 bytes each: not bytes), not {pages!r}")
+            raise ValueError(f"LOOM_SQLITE_CHECKPOINT_PAGES must be {CHECKPOINT_PAGES}, not {pages!r}")
         if not isinstance(self.max_open_tenants, int) or self.max_open_tenants < 1:
             raise ValueError("LOOM_MAX_OPEN_TENANTS must be a whole number of at least 1")
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -63,11 +63,11 @@ class Settings:
         return "postgresql" if self.database_url else "sqlite"
 
 
-def _positive(env, name: str, default: int) -> int:
+def _positive(env, name: str, default: int, what: str = "a whole number of at least 1") -> int:
     raw = env.get(name) or ""
     if not raw.strip():
         return default
     try:
         return int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}") from None
+        raise ValueError(f"{name} must be {what}, not {raw!r}") from None
