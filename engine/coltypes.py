@@ -21,6 +21,13 @@ WIDE = 80  # decimal context digits: enough for NUMERIC(38, s) arithmetic withou
 _WIDE = Context(prec=WIDE)  # that context, for binding values without entering it each time
 
 
+def _scaled(value, factor: Decimal) -> int:
+    """`value` (a Decimal, or what makes one) times `factor`, as a whole number, in the wide
+    context: an exact decimal as SQLite stores it."""
+    number = value if value.__class__ is Decimal else Decimal(value)
+    return int(_WIDE.to_integral_value(_WIDE.multiply(number, factor)))
+
+
 class SQLiteJSON(TypeDecorator):
     """JSON kept as TEXT on SQLite, so numbers and strings come back exactly as stored."""
 
@@ -71,7 +78,7 @@ class ExactDecimal(TypeDecorator):
         value = value if value.__class__ is Decimal else Decimal(value)
         if storage == "numeric":
             return value
-        scaled = int(_WIDE.to_integral_value(_WIDE.multiply(value, self._factor)))
+        scaled = _scaled(value, self._factor)
         if storage == "scaled":
             return scaled
         # Text that sorts like the number: a sign digit, then fixed-width digits
@@ -86,12 +93,10 @@ class ExactDecimal(TypeDecorator):
         lookup and the type decorator's frames."""
         if self._storage(dialect) != "scaled" or self.load_dialect_impl(dialect).bind_processor(dialect):
             return super().bind_processor(dialect)
-        factor, multiply, integral = self._factor, _WIDE.multiply, _WIDE.to_integral_value
+        factor = self._factor
 
         def process(value):
-            if value is None:
-                return None
-            return int(integral(multiply(value if value.__class__ is Decimal else Decimal(value), factor)))
+            return None if value is None else _scaled(value, factor)
         return process
 
     def process_result_value(self, value, dialect):
