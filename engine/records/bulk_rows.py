@@ -39,12 +39,13 @@ not run in a pipeline, so it costs a round trip of its own, cheaper than a state
 row from a few dozen rows on."""
 from __future__ import annotations
 
+import io
 import json
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
+from psycopg.copy import Copy, FileWriter
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.exc import DBAPIError
 
@@ -112,7 +113,8 @@ def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> N
                 cursor.executemany(sql, _driver_values(dialect, b.table, b.columns, b.rows, b.typed))
             return
         pending: list[Rows] = []
-        for b in batches + [None]:
+        formatted = None  # this COPY's data, formatted while the server inserted the one before
+        for index, b in enumerate(batches + [None]):
             if b is not None and not _copied(b):
                 pending.append(b)
                 continue
@@ -131,15 +133,32 @@ def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> N
             if b is not None:
                 sql = _copy_statement(dialect, b.table, b.columns)
                 with cursor.copy(sql) as copy:
-                    write = copy.write_row
-                    for row in _driver_values(dialect, b.table, b.columns, b.rows, b.typed):
-                        write(row)
-                    if b is batches[-1]:
-                        meanwhile()  # the server inserts what it has of the rows meanwhile
+                    if formatted is not None:
+                        copy.write(formatted)
+                    else:
+                        write = copy.write_row
+                        for row in _driver_values(dialect, b.table, b.columns, b.rows, b.typed):
+                            write(row)
+                    # while the server inserts what it has of the rows:
+                    following = batches[index + 1] if index + 1 < len(batches) else None
+                    formatted = _formatted(driver, dialect, following) if following and _copied(following) else None
+                    if following is None:
+                        meanwhile()
     except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
         raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from None
     finally:
         cursor.close()
+
+
+def _formatted(driver, dialect, batch: Rows) -> bytes:
+    """A COPY batch's data as the driver sends it (`psycopg.copy.FileWriter`: formatted
+    here, sent later)."""
+    buffer = io.BytesIO()
+    with Copy(driver.cursor(), writer=FileWriter(buffer)) as copy:
+        write = copy.write_row
+        for row in _driver_values(dialect, batch.table, batch.columns, batch.rows, batch.typed):
+            write(row)
+    return buffer.getvalue()
 
 
 def _copied(batch: Rows) -> bool:
