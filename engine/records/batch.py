@@ -2,6 +2,8 @@
 written in one transaction (records, audit and outbox rows, search queue), or none."""
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.exc import IntegrityError
 
 from engine.dedup.entry import check_batch
@@ -81,8 +83,13 @@ class BatchWrites:
                     audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
                     events.append(self.event(entity, "created", record_id,
                                              record if wants_events else {"id": record_id}, changes, at))
-                insert_all(conn, [Rows(table, new.columns, rows, typed=True)])
-                events = self._finish(conn, events, audits, at, last=within is None)
+                records = [Rows(table, new.columns, rows, typed=True)]
+                if self.hooks.packs_before_write:  # their hooks use the connection: after the records
+                    insert_all(conn, records)
+                    prepared = None
+                else:  # the audit and outbox rows made while the database writes the records
+                    prepared = insert_all(conn, records, meanwhile=partial(self._prepared, None, events, audits, at))
+                events = self._finish(conn, events, audits, at, last=within is None, prepared=prepared)
                 if within is not None:
                     within(conn, ids)
         except IntegrityError as exc:

@@ -23,6 +23,12 @@ parse, which for outbox payloads costs more than it saves).
 
 `skip_existing` keeps a row that is already there (same key) instead of failing.
 
+`meanwhile`, a function that does not use the connection, is called while the database
+writes the rows: on PostgreSQL after the last batch's rows are sent to its COPY and before
+its end is waited for, so the server inserts them (and fills their indexes) while this
+process does the work (a batch create makes its audit and outbox rows so); elsewhere after
+the statements. What it returns, `insert_all` returns.
+
 `typed` rows hold column values as the record service converts them (dates, decimals,
 values of columns encrypted at rest): every column goes through SQLAlchemy's own bind
 processor, column by column (what `Connection.execute(table.insert(), dicts)` does row by
@@ -33,12 +39,13 @@ not run in a pipeline, so it costs a round trip of its own, cheaper than a state
 row from a few dozen rows on."""
 from __future__ import annotations
 
+import io
 import json
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
+from psycopg.copy import Copy, FileWriter
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.exc import DBAPIError
 
@@ -64,15 +71,37 @@ COPY_ROWS = 64  # PostgreSQL: batches from this size on are written with COPY
 COMMITS_EARLY = "loom_commits_early"  # execution option: `insert_all(commit=True)` may send COMMIT
 
 
-def insert_all(conn, batches: list[Rows], commit: bool = False) -> None:
+def insert_all(conn, batches: list[Rows], commit: bool = False, meanwhile=None):
     """Insert the rows of every batch, in the order given (one round trip on PostgreSQL,
     plus one per batch written with COPY). `commit`: these are the last statements of a
     write transaction that `pinning.held` opened on PostgreSQL (execution option
     `COMMITS_EARLY`): its COMMIT goes in the same round trip (the connection's own commit,
-    when the block ends, then finds nothing to do)."""
+    when the block ends, then finds nothing to do). `meanwhile()` is called while the
+    database writes them (see above); its result is returned."""
     batches = [batch for batch in batches if batch.rows]
     if not batches:
-        return
+        return meanwhile() if meanwhile is not None else None
+    waiting = _Meanwhile(meanwhile)
+    _insert(conn, batches, commit, waiting)
+    return waiting()
+
+
+class _Meanwhile:
+    """A `meanwhile` function called once, when the rows are on their way (or after)."""
+
+    __slots__ = ("work", "result", "done")
+
+    def __init__(self, work):
+        self.work, self.result, self.done = work, None, work is None
+
+    def __call__(self):
+        if not self.done:
+            self.done = True
+            self.result = self.work()
+        return self.result
+
+
+def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> None:
     dialect = conn.dialect
     postgresql = dialect.name == "postgresql"
     driver = conn.connection.driver_connection
@@ -84,7 +113,8 @@ def insert_all(conn, batches: list[Rows], commit: bool = False) -> None:
                 cursor.executemany(sql, _driver_values(dialect, b.table, b.columns, b.rows, b.typed))
             return
         pending: list[Rows] = []
-        for b in batches + [None]:
+        formatted = None  # this COPY's data, formatted while the server inserted the one before
+        for index, b in enumerate(batches + [None]):
             if b is not None and not _copied(b):
                 pending.append(b)
                 continue
@@ -103,13 +133,32 @@ def insert_all(conn, batches: list[Rows], commit: bool = False) -> None:
             if b is not None:
                 sql = _copy_statement(dialect, b.table, b.columns)
                 with cursor.copy(sql) as copy:
-                    write = copy.write_row
-                    for row in _driver_values(dialect, b.table, b.columns, b.rows, b.typed):
-                        write(row)
+                    if formatted is not None:
+                        copy.write(formatted)
+                    else:
+                        write = copy.write_row
+                        for row in _driver_values(dialect, b.table, b.columns, b.rows, b.typed):
+                            write(row)
+                    # while the server inserts what it has of the rows:
+                    following = batches[index + 1] if index + 1 < len(batches) else None
+                    formatted = _formatted(driver, dialect, following) if following and _copied(following) else None
+                    if following is None:
+                        meanwhile()
     except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
         raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from None
     finally:
         cursor.close()
+
+
+def _formatted(driver, dialect, batch: Rows) -> bytes:
+    """A COPY batch's data as the driver sends it (`psycopg.copy.FileWriter`: formatted
+    here, sent later)."""
+    buffer = io.BytesIO()
+    with Copy(driver.cursor(), writer=FileWriter(buffer)) as copy:
+        write = copy.write_row
+        for row in _driver_values(dialect, batch.table, batch.columns, batch.rows, batch.typed):
+            write(row)
+    return buffer.getvalue()
 
 
 def _copied(batch: Rows) -> bool:

@@ -107,12 +107,21 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
     def event(self, entity, action, record_id, record, changes, at) -> RecordEvent:
         return RecordEvent.of(self.tenant, entity.name, action, record_id, record, changes, self.actor_email, at)
 
-    def _finish(self, conn, events, audits, at, last=False) -> list:
-        """Inside the write's transaction: plugins may refuse or set values (applied to
-        the row, the event and its audit row); then audit and outbox rows and the search
-        index's queue rows, inserted together (one round trip on PostgreSQL; `last`: the
-        write's last statements, its COMMIT in the same round trip). Returns the events
-        as they stand after the hooks."""
+    def _finish(self, conn, events, audits, at, last=False, prepared=None) -> list:
+        """Inside the write's transaction: the rows `_prepared` makes (`prepared`: made
+        already, while the write's records were being written), inserted together (one
+        round trip on PostgreSQL; `last`: the write's last statements, its COMMIT in the
+        same round trip). Returns the events as they stand after the hooks."""
+        final, rows = prepared or self._prepared(conn, events, audits, at)
+        insert_all(conn, rows, commit=last)
+        return final
+
+    def _prepared(self, conn, events, audits, at) -> tuple[list, list]:
+        """(the events as they stand after the plugins' hooks, the rows the write leaves
+        beside its records): plugins may refuse or set values (applied to the row, the
+        event and its audit row; a pack's hooks through `conn`, None when
+        `hooks.packs_before_write` is false); then the audit and outbox rows and the search
+        index's queue rows."""
         self.hooks.before_write_core(events)  # Loom's own plugins: once for the whole write
         final = [self._packs_checked(conn, e, audits) for e in events] if self.hooks.packs_before_write else events
         schema, copies = self.storage.schema, Copies(self.metadata)  # encrypted values sealed in the copies
@@ -120,9 +129,7 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
             events, audits = [copies.event(e) for e in final], [sealed_audit(copies, a) for a in audits]
         else:
             events = final
-        insert_all(conn, [*encoded_rows(schema, at, events, audits), queue_events(schema, self.metadata, final)],
-                   commit=last)
-        return final
+        return final, [*encoded_rows(schema, at, events, audits), queue_events(schema, self.metadata, final)]
 
     def _packs_checked(self, conn, event, audits):
         """The event as it stands after the pack plugins' before-write hooks (which may

@@ -228,3 +228,22 @@ def test_a_pack_setting_values_on_a_re_pointed_record_keeps_the_merge_in_its_aud
     last = rows(session, "loom_audit", entity="contact", record_id=contact)[-1]["changes"]
     assert last["account"] == [lose, keep] and last["_merge"] == [None, merge["id"]]
     assert last["lifetime_value"] == [None, "7.00"]
+
+
+@pytest.mark.parametrize("listener", [Batched], indirect=True)
+def test_a_validation_rule_refusing_a_large_batch_writes_nothing(install, acme, listener):
+    """Past `COPY_ROWS` the rules are asked while the records are being written (with COPY on
+    PostgreSQL): a refusal still leaves no record, audit or outbox row, and the next write works."""
+    from engine.records.bulk_rows import COPY_ROWS
+
+    acme.apply_metadata(with_rules(EMAIL_FOR_GOLD))
+    session = install.session("acme")
+    before = counts(session)
+    batch = people(COPY_ROWS * 2)
+    batch[-1]["tier"] = "gold"
+    with pytest.raises(ValidationFailed) as refused:
+        session.records.create_many("contact", batch)
+    assert (refused.value.code, refused.value.message) == ("rule_refused", "New contacts start below gold")
+    assert counts(session) == before
+    batch[-1]["tier"] = "silver"
+    assert len(session.records.create_many("contact", batch)) == len(batch)

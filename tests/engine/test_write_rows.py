@@ -91,3 +91,61 @@ def test_a_write_leaves_its_connection_to_the_next_user_with_transactions_as_bef
         # closed without commit
     with acme.storage.connect() as conn:
         assert conn.execute(select(settings.c.key).where(settings.c.key.like("uncommitted-%"))).all() == []
+
+
+def _contact_rows(session, count: int, tag: str):
+    """`count` contact rows for `bulk_rows.insert_all` (name and e-mail; system columns set)."""
+    from engine.records.bulk_rows import Rows
+
+    table = session.metadata().tables["contact"]
+    at = datetime.now(timezone.utc)
+    columns = ("full_name", "email", "created_at", "updated_at", "version")
+    return Rows(table, columns, [(f"{tag} {n}", f"{tag}{n}@example.com", at, at, 1) for n in range(count)])
+
+
+def _contacts(session) -> int:
+    table = session.metadata().tables["contact"]
+    with session.storage.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+@pytest.mark.parametrize("count", [1, 200])  # 200: past COPY_ROWS, written with COPY on PostgreSQL
+def test_work_done_meanwhile_runs_once_while_the_rows_are_written_and_its_result_is_returned(acme, count):
+    """`insert_all(meanwhile=…)`: called once, its result returned, the rows written; on
+    PostgreSQL a COPY's rows are on their way and the server still busy with them when it
+    runs (the connection's command is still in progress)."""
+    from psycopg.pq import TransactionStatus
+
+    from engine.records.bulk_rows import COPY_ROWS, insert_all
+
+    seen = []
+
+    def meanwhile():
+        pgconn = getattr(conn.connection.driver_connection, "pgconn", None)
+        seen.append(None if pgconn is None else TransactionStatus(pgconn.transaction_status).name)
+        return "made"
+
+    with acme.storage.begin() as conn:
+        assert insert_all(conn, [_contact_rows(acme, count, "m")], meanwhile=meanwhile) == "made"
+    assert _contacts(acme) == count
+    if acme.storage.engine.dialect.name == "postgresql" and count >= COPY_ROWS:
+        assert seen == ["ACTIVE"]  # inside the COPY, not after it
+    else:
+        assert len(seen) == 1
+    with acme.storage.begin() as conn:  # nothing to write: still called, once
+        assert insert_all(conn, [], meanwhile=meanwhile) == "made" and len(seen) == 2
+
+
+def test_work_done_meanwhile_failing_writes_nothing_and_leaves_the_connection_usable(acme):
+    from engine.records.bulk_rows import insert_all
+
+    def meanwhile():
+        raise ValueError("refused while the rows were written")
+
+    with pytest.raises(ValueError, match="refused while"):
+        with acme.storage.begin() as conn:
+            insert_all(conn, [_contact_rows(acme, 200, "f")], meanwhile=meanwhile)
+    assert _contacts(acme) == 0
+    for _ in range(3):  # every connection of the pool still writes
+        acme.records.create("contact", {"full_name": "After"})
+    assert _contacts(acme) == 3
