@@ -59,9 +59,9 @@ def loom_records_before_write(events, session):
     frozen `RecordEvent`s and the engine's session. Used instead of the per-record hook
     only when every core plugin that implements that one implements this one too: it
     must check each event exactly as the per-record hook would. Returns nothing (a core
-    plugin sets no values); raise `LoomError` to refuse the whole write. It is given no
-    connection of the write and must need none: a batch create asks it while the database
-    is still inserting the records (on PostgreSQL, inside their COPY; see docs/plugins.md)."""
+    plugin sets no values); raise `LoomError` to refuse the whole write. It must not read
+    or write through the write's connection (it is given none): a batch create asks it while
+    the database is still inserting the records (docs/plugins.md, "Batches")."""
 
 
 @hookspec

@@ -2,13 +2,11 @@
 written in one transaction (records, audit and outbox rows, search queue), or none."""
 from __future__ import annotations
 
-from functools import partial
-
 from sqlalchemy.exc import IntegrityError
 
 from engine.dedup.entry import check_batch
 from engine.errors import ValidationFailed
-from engine.records.bulk_rows import Rows, insert_all
+from engine.records.bulk_rows import Rows
 from engine.records.conditional import conditional, missing
 from engine.records.ids import allocate_ids
 from engine.records.integrity import MAX_DETAILS, check_references, duplicates_within, explain_integrity_error
@@ -83,13 +81,8 @@ class BatchWrites:
                     audits.append(audit_row(at, actor, "create", entity.name, record_id, 1, changes))
                     events.append(self.event(entity, "created", record_id,
                                              record if wants_events else {"id": record_id}, changes, at))
-                records = [Rows(table, new.columns, rows, typed=True)]
-                if self.hooks.packs_before_write:  # their hooks use the connection: after the records
-                    insert_all(conn, records)
-                    prepared = None
-                else:  # the audit and outbox rows made while the database writes the records
-                    prepared = insert_all(conn, records, meanwhile=partial(self._prepared, None, events, audits, at))
-                events = self._finish(conn, events, audits, at, last=within is None, prepared=prepared)
+                events = self._finish(conn, events, audits, at, last=within is None,
+                                      records=[Rows(table, new.columns, rows, typed=True)])
                 if within is not None:
                     within(conn, ids)
         except IntegrityError as exc:

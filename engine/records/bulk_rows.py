@@ -23,11 +23,14 @@ parse, which for outbox payloads costs more than it saves).
 
 `skip_existing` keeps a row that is already there (same key) instead of failing.
 
-`meanwhile`, a function that does not use the connection, is called while the database
-writes the rows: on PostgreSQL after the last batch's rows are sent to its COPY and before
-its end is waited for, so the server inserts them (and fills their indexes) while this
-process does the work (a batch create makes its audit and outbox rows so); elsewhere after
-the statements. What it returns, `insert_all` returns.
+`meanwhile`, a function that does not use the connection (nor anything that reads through
+it), is called once while the database writes the rows: on PostgreSQL, when the last batch is
+a COPY, after all of its rows were sent and before its end is waited for, so the server
+inserts them (and fills their indexes) while this process does the work (a batch create
+makes its audit and outbox rows so); otherwise after the statements. An error it raises is
+raised once the rows are written, so the database's own refusal of a row (a unique value
+taken) comes first, as it would without it. What it returns, `insert_all` returns. Likewise a
+COPY's data is formatted while the server inserts the rows of the COPY before it.
 
 `typed` rows hold column values as the record service converts them (dates, decimals,
 values of columns encrypted at rest): every column goes through SQLAlchemy's own bind
@@ -45,7 +48,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
-from psycopg.copy import Copy, FileWriter
+from psycopg.copy import Copy, FileWriter, LibpqWriter
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.exc import DBAPIError
 
@@ -77,31 +80,45 @@ def insert_all(conn, batches: list[Rows], commit: bool = False, meanwhile=None):
     write transaction that `pinning.held` opened on PostgreSQL (execution option
     `COMMITS_EARLY`): its COMMIT goes in the same round trip (the connection's own commit,
     when the block ends, then finds nothing to do). `meanwhile()` is called while the
-    database writes them (see above); its result is returned."""
+    database writes them (see above; not with `commit`, which could commit before it ran);
+    its result is returned."""
+    if commit and meanwhile is not None:
+        raise ValueError("insert_all: `meanwhile` cannot run beside a COMMIT sent with the rows")
     batches = [batch for batch in batches if batch.rows]
-    if not batches:
-        return meanwhile() if meanwhile is not None else None
     waiting = _Meanwhile(meanwhile)
-    _insert(conn, batches, commit, waiting)
+    if batches:
+        _insert(conn, batches, commit, waiting)
     return waiting()
 
 
 class _Meanwhile:
-    """A `meanwhile` function called once, when the rows are on their way (or after)."""
+    """A `meanwhile` function, run once: while the rows are on their way (`run`) or after
+    them (`__call__`)."""
 
-    __slots__ = ("work", "result", "done")
+    __slots__ = ("work", "result", "error", "done")
 
     def __init__(self, work):
-        self.work, self.result, self.done = work, None, work is None
+        self.work, self.result, self.error, self.done = work, None, None, work is None
 
-    def __call__(self):
+    def run(self) -> None:
+        """Do the work now, if not done yet; an error it raises is kept for `__call__`."""
         if not self.done:
             self.done = True
-            self.result = self.work()
+            try:
+                self.result = self.work()
+            except Exception as exc:  # raised once the rows are written
+                self.error = exc
+
+    def __call__(self):
+        """The work's result (done now if it was not yet), or its error raised."""
+        self.run()
+        if self.error is not None:
+            raise self.error
         return self.result
 
 
 def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> None:
+    """`insert_all`'s statements, through the driver's cursor."""
     dialect = conn.dialect
     postgresql = dialect.name == "postgresql"
     driver = conn.connection.driver_connection
@@ -132,31 +149,42 @@ def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> N
                 pending = []
             if b is not None:
                 sql = _copy_statement(dialect, b.table, b.columns)
-                with cursor.copy(sql) as copy:
-                    if formatted is not None:
-                        copy.write(formatted)
-                    else:
-                        write = copy.write_row
-                        for row in _driver_values(dialect, b.table, b.columns, b.rows, b.typed):
-                            write(row)
-                    # while the server inserts what it has of the rows:
+                with cursor.copy(sql, writer=LibpqWriter(cursor, flush_threshold=0)) as copy:  # sent as written
+                    for data in [formatted] if formatted is not None else _pieces(driver, dialect, b):
+                        copy.write(data)
+                    # every row sent: while the server inserts them,
                     following = batches[index + 1] if index + 1 < len(batches) else None
-                    formatted = _formatted(driver, dialect, following) if following and _copied(following) else None
+                    formatted = _formatted(driver, _rows_of(dialect, following)) \
+                        if following is not None and _copied(following) else None
                     if following is None:
-                        meanwhile()
+                        meanwhile.run()
     except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
         raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from None
     finally:
         cursor.close()
 
 
-def _formatted(driver, dialect, batch: Rows) -> bytes:
-    """A COPY batch's data as the driver sends it (`psycopg.copy.FileWriter`: formatted
-    here, sent later)."""
+PIECE = 256  # rows formatted and sent at a time: the server starts on the first ones meanwhile
+
+
+def _pieces(driver, dialect, batch: Rows):
+    """A COPY batch's data, `PIECE` rows at a time."""
+    rows = _rows_of(dialect, batch)
+    for start in range(0, len(rows), PIECE):
+        yield _formatted(driver, rows[start:start + PIECE])
+
+
+def _rows_of(dialect, batch: Rows) -> list:
+    return _driver_values(dialect, batch.table, batch.columns, batch.rows, batch.typed)
+
+
+def _formatted(driver, rows) -> bytes:
+    """Rows (as the driver takes them) in COPY's text form, as the driver sends them
+    (`psycopg.copy.FileWriter`: formatted here, sent when it suits)."""
     buffer = io.BytesIO()
-    with Copy(driver.cursor(), writer=FileWriter(buffer)) as copy:
+    with driver.cursor() as cursor, Copy(cursor, writer=FileWriter(buffer)) as copy:
         write = copy.write_row
-        for row in _driver_values(dialect, batch.table, batch.columns, batch.rows, batch.typed):
+        for row in rows:
             write(row)
     return buffer.getvalue()
 

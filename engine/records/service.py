@@ -8,6 +8,7 @@ reads it."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -107,21 +108,29 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
     def event(self, entity, action, record_id, record, changes, at) -> RecordEvent:
         return RecordEvent.of(self.tenant, entity.name, action, record_id, record, changes, self.actor_email, at)
 
-    def _finish(self, conn, events, audits, at, last=False, prepared=None) -> list:
-        """Inside the write's transaction: the rows `_prepared` makes (`prepared`: made
-        already, while the write's records were being written), inserted together (one
-        round trip on PostgreSQL; `last`: the write's last statements, its COMMIT in the
-        same round trip). Returns the events as they stand after the hooks."""
-        final, rows = prepared or self._prepared(conn, events, audits, at)
+    def _finish(self, conn, events, audits, at, last=False, records=()) -> list:
+        """Inside the write's transaction: `records` (a batch's new rows, `bulk_rows.Rows`)
+        inserted, then the rows `_prepared` makes, together (one round trip on PostgreSQL;
+        `last`: the write's last statements, its COMMIT in the same round trip). Returns the
+        events as they stand after the hooks. `_prepared`'s work is done while the database
+        inserts `records` when nothing it runs may use the connection: no pack plugin checks
+        writes (their hooks write through it) and the storage is not one transaction its
+        readers share (a trial's)."""
+        if records and not self.hooks.packs_before_write and not self.storage.single_transaction:
+            final, rows = insert_all(conn, records, meanwhile=partial(self._prepared, None, events, audits, at))
+        else:
+            if records:
+                insert_all(conn, records)
+            final, rows = self._prepared(conn, events, audits, at)
         insert_all(conn, rows, commit=last)
         return final
 
     def _prepared(self, conn, events, audits, at) -> tuple[list, list]:
         """(the events as they stand after the plugins' hooks, the rows the write leaves
         beside its records): plugins may refuse or set values (applied to the row, the
-        event and its audit row; a pack's hooks through `conn`, None when
-        `hooks.packs_before_write` is false); then the audit and outbox rows and the search
-        index's queue rows."""
+        event and its audit row; a pack's hooks through `conn`, which is None when no pack
+        plugin checks writes); then the audit and outbox rows and the search index's queue
+        rows."""
         self.hooks.before_write_core(events)  # Loom's own plugins: once for the whole write
         final = [self._packs_checked(conn, e, audits) for e in events] if self.hooks.packs_before_write else events
         schema, copies = self.storage.schema, Copies(self.metadata)  # encrypted values sealed in the copies

@@ -10,14 +10,19 @@ import logging
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from psycopg.pq import TransactionStatus
 from sqlalchemy import func, select
 
 import workflows.plugin
-from engine.errors import ValidationFailed
+
+from engine.errors import LoomError, ValidationFailed
 from engine.events import RecordEvent
 from engine.hookspecs import hookimpl
 from engine.plugins import Plugins
+from engine.records.bulk_rows import COPY_ROWS
+from engine.rolled_back import rolled_back
 from engine.systables import loom_table
+from workflows.trial import _TrialSession
 from tests.engine.test_write_rows import rows
 from tests.workflows.test_rules_integration import EMAIL_FOR_GOLD, drain, with_rules
 
@@ -230,12 +235,11 @@ def test_a_pack_setting_values_on_a_re_pointed_record_keeps_the_merge_in_its_aud
     assert last["lifetime_value"] == [None, "7.00"]
 
 
-@pytest.mark.parametrize("listener", [Batched], indirect=True)
+@pytest.mark.parametrize("listener", [Batched, PerRecord], indirect=True)
 def test_a_validation_rule_refusing_a_large_batch_writes_nothing(install, acme, listener):
-    """Past `COPY_ROWS` the rules are asked while the records are being written (with COPY on
-    PostgreSQL): a refusal still leaves no record, audit or outbox row, and the next write works."""
-    from engine.records.bulk_rows import COPY_ROWS
-
+    """Past `COPY_ROWS` the core plugins are asked while the records are being written (with
+    COPY on PostgreSQL): a refusal still leaves no record, audit or outbox row, and the next
+    write works."""
     acme.apply_metadata(with_rules(EMAIL_FOR_GOLD))
     session = install.session("acme")
     before = counts(session)
@@ -247,3 +251,57 @@ def test_a_validation_rule_refusing_a_large_batch_writes_nothing(install, acme, 
     assert counts(session) == before
     batch[-1]["tier"] = "silver"
     assert len(session.records.create_many("contact", batch)) == len(batch)
+
+
+@pytest.mark.parametrize("listener", [Batched], indirect=True)
+def test_a_large_batch_both_refused_by_a_rule_and_taking_a_stored_unique_value_gets_the_conflict(
+        install, acme, listener, caplog):
+    """The database's refusal comes first, as when the rules were asked after the records
+    were written, and nothing of the rows' values reaches the log."""
+    acme.apply_metadata(with_rules(EMAIL_FOR_GOLD))
+    session = install.session("acme")
+    session.records.create("contact", {"full_name": "First", "email": "taken@example.com"})
+    before = counts(session)
+    batch = people(COPY_ROWS * 2)
+    batch[0]["tier"] = "gold"
+    batch[-1]["email"] = "taken@example.com"
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(LoomError) as refused:
+            session.records.create_many("contact", batch)
+    assert refused.value.status == 409 and "email" in str(refused.value.to_dict())
+    assert counts(session) == before
+    assert "taken@example.com" not in caplog.text
+
+
+class ConnectionWatch(Batched):
+    """A core plugin noting, while it checks a batch, whether the connection of a trial's
+    storage (the one its reads would go through) is free to use."""
+    LOOM_PLUGIN_NAME = "connection_watch"
+
+    def __init__(self):
+        super().__init__()
+        self.statuses = []
+
+    @hookimpl
+    def loom_records_before_write(self, events, session):
+        super().loom_records_before_write(events)
+        storage = session.storage
+        if storage.single_transaction and storage.dialect == "postgresql":
+            self.statuses.append(TransactionStatus(storage._conn.connection.driver_connection.pgconn.transaction_status))
+
+
+@pytest.mark.parametrize("listener", [ConnectionWatch], indirect=True)
+def test_in_a_trial_the_core_plugins_check_a_large_batch_with_the_connection_free(install, acme, listener):
+    """A trial's storage is one transaction its readers share: the core plugins are asked
+    after the records' COPY has ended, so a read of theirs does not wait on the COPY."""
+    session = install.session("acme")
+    with rolled_back(session.storage, session.metadata().version) as storage:
+        trial = _TrialSession(session, storage, session.metadata(), session.actor)
+        try:
+            ids = trial.records.create_many("contact", people(COPY_ROWS * 2, "t"))
+        finally:
+            trial.rules_engine.withdraw(session.tenant.slug)
+    assert len(ids) == COPY_ROWS * 2 and listener.batches_before == [ids]
+    if session.storage.dialect == "postgresql":
+        assert listener.statuses == [TransactionStatus.INTRANS]  # not ACTIVE: no COPY under way
+    assert counts(session)["contact"] == 0  # rolled back

@@ -5,13 +5,17 @@ with the record, and the write's transaction (opened with its version check in o
 trip on PostgreSQL) leaves its connection as it found it."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-from sqlalchemy import func, select
+from psycopg.pq import TransactionStatus
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from engine.events import RecordEvent
+from engine.records.bulk_rows import COPY_ROWS, Rows, insert_all
 from engine.records.search_index import find
 from engine.systables import loom_table
 
@@ -93,10 +97,8 @@ def test_a_write_leaves_its_connection_to_the_next_user_with_transactions_as_bef
         assert conn.execute(select(settings.c.key).where(settings.c.key.like("uncommitted-%"))).all() == []
 
 
-def _contact_rows(session, count: int, tag: str):
+def _contact_rows(session, count: int, tag: str) -> Rows:
     """`count` contact rows for `bulk_rows.insert_all` (name and e-mail; system columns set)."""
-    from engine.records.bulk_rows import Rows
-
     table = session.metadata().tables["contact"]
     at = datetime.now(timezone.utc)
     columns = ("full_name", "email", "created_at", "updated_at", "version")
@@ -109,43 +111,77 @@ def _contacts(session) -> int:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
+def _copied_by_server(session, pid: int, count: int) -> int:
+    """PostgreSQL: the rows the backend `pid`'s COPY has inserted so far, asked from another
+    connection (`pg_stat_progress_copy`), waiting up to 10 s for `count`."""
+    deadline = time.monotonic() + 10
+    with session.storage.engine.connect() as other:
+        while True:
+            done = other.execute(text("SELECT tuples_processed FROM pg_stat_progress_copy WHERE pid = :pid"),
+                                 {"pid": pid}).scalar() or 0
+            other.rollback()  # a fresh snapshot of the statistics each time
+            if done >= count or time.monotonic() > deadline:
+                return done
+            time.sleep(0.01)
+
+
 @pytest.mark.parametrize("count", [1, 200])  # 200: past COPY_ROWS, written with COPY on PostgreSQL
 def test_work_done_meanwhile_runs_once_while_the_rows_are_written_and_its_result_is_returned(acme, count):
     """`insert_all(meanwhile=…)`: called once, its result returned, the rows written; on
-    PostgreSQL a COPY's rows are on their way and the server still busy with them when it
-    runs (the connection's command is still in progress)."""
-    from psycopg.pq import TransactionStatus
-
-    from engine.records.bulk_rows import COPY_ROWS, insert_all
-
+    PostgreSQL with COPY it runs inside the COPY, every row already sent: the server
+    inserts all of them while the COPY has not ended."""
     seen = []
 
     def meanwhile():
-        pgconn = getattr(conn.connection.driver_connection, "pgconn", None)
-        seen.append(None if pgconn is None else TransactionStatus(pgconn.transaction_status).name)
+        driver = conn.connection.driver_connection
+        if postgresql and count >= COPY_ROWS and not seen:
+            assert TransactionStatus(driver.pgconn.transaction_status) == TransactionStatus.ACTIVE  # the COPY
+            seen.append(_copied_by_server(acme, driver.info.backend_pid, count))
+        else:
+            seen.append("after")
         return "made"
 
+    postgresql = acme.storage.dialect == "postgresql"
     with acme.storage.begin() as conn:
         assert insert_all(conn, [_contact_rows(acme, count, "m")], meanwhile=meanwhile) == "made"
     assert _contacts(acme) == count
-    if acme.storage.engine.dialect.name == "postgresql" and count >= COPY_ROWS:
-        assert seen == ["ACTIVE"]  # inside the COPY, not after it
-    else:
-        assert len(seen) == 1
+    assert seen == [count if postgresql and count >= COPY_ROWS else "after"]
     with acme.storage.begin() as conn:  # nothing to write: still called, once
         assert insert_all(conn, [], meanwhile=meanwhile) == "made" and len(seen) == 2
 
 
 def test_work_done_meanwhile_failing_writes_nothing_and_leaves_the_connection_usable(acme):
-    from engine.records.bulk_rows import insert_all
-
     def meanwhile():
         raise ValueError("refused while the rows were written")
 
     with pytest.raises(ValueError, match="refused while"):
         with acme.storage.begin() as conn:
+            driver = conn.connection.driver_connection
             insert_all(conn, [_contact_rows(acme, 200, "f")], meanwhile=meanwhile)
     assert _contacts(acme) == 0
+    if acme.storage.dialect == "postgresql":  # that very connection: out of its COPY, rolled back
+        assert not driver.closed and TransactionStatus(driver.pgconn.transaction_status) == TransactionStatus.IDLE
     for _ in range(3):  # every connection of the pool still writes
         acme.records.create("contact", {"full_name": "After"})
     assert _contacts(acme) == 3
+
+
+def test_the_databases_refusal_of_a_row_comes_before_an_error_of_the_work_done_meanwhile(acme):
+    """A unique value taken and a refusal meanwhile: the database's error is raised, as it
+    was when the work came after the rows."""
+    acme.records.create("contact", {"full_name": "Taken", "email": "f7@example.com"})
+
+    def meanwhile():
+        raise ValueError("refused while the rows were written")
+
+    with pytest.raises(IntegrityError):
+        with acme.storage.begin() as conn:
+            insert_all(conn, [_contact_rows(acme, 200, "f")], meanwhile=meanwhile)
+    assert _contacts(acme) == 1
+
+
+def test_work_done_meanwhile_is_refused_beside_a_commit_sent_with_the_rows(acme):
+    with acme.storage.begin() as conn:
+        with pytest.raises(ValueError, match="cannot run beside a COMMIT"):
+            insert_all(conn, [_contact_rows(acme, 2, "c")], commit=True, meanwhile=lambda: None)
+    assert _contacts(acme) == 0
