@@ -110,9 +110,9 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
 
     def _finish(self, conn, events, audits, at, last=False, records=()) -> list:
         """Inside the write's transaction: `records` (a batch's new rows, `bulk_rows.Rows`)
-        inserted, then the rows `_prepared` makes, together (one round trip on PostgreSQL;
-        `last`: the write's last statements, its COMMIT in the same round trip). Returns the
-        events as they stand after the hooks. `_prepared`'s work is done while the database
+        inserted first; then the rows `_prepared` makes, inserted together (one round trip
+        on PostgreSQL; `last`: the write's last statements, its COMMIT in the same round
+        trip). Returns the events as they stand after the hooks. `_prepared`'s work is done while the database
         inserts `records` when nothing it runs may use the connection: no pack plugin checks
         writes (their hooks write through it) and the storage is not one transaction its
         readers share (a trial's)."""
