@@ -14,7 +14,6 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import func, select
 
 import workflows.plugin
-
 from engine.errors import LoomError, ValidationFailed
 from engine.events import RecordEvent
 from engine.hookspecs import hookimpl
