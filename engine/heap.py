@@ -34,8 +34,7 @@ def settled():
     if gc.get_freeze_count():
         yield
         return
-    gc.collect()
-    gc.freeze()
+    settle()
     try:
         yield
     finally:

@@ -127,7 +127,7 @@ def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> N
         if not postgresql:
             for b in batches:
                 sql = _statement(dialect, b.table, b.columns, b.skip_existing, False)
-                cursor.executemany(sql, _driver_values(dialect, b.table, b.columns, b.rows, b.typed))
+                cursor.executemany(sql, _rows_of(dialect, b))
             return
         pending: list[Rows] = []
         formatted = None  # this COPY's data, formatted while the server inserted the one before
@@ -142,7 +142,7 @@ def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> N
                         if p.packed:
                             cursor.execute(sql, (json.dumps(p.rows, ensure_ascii=False, default=_json_default),))
                         else:
-                            cursor.executemany(sql, _driver_values(dialect, p.table, p.columns, p.rows, p.typed))
+                            cursor.executemany(sql, _rows_of(dialect, p))
                     if b is None and commit and conn.get_execution_options().get(COMMITS_EARLY):
                         sql = "COMMIT"
                         cursor.execute(sql)
@@ -175,6 +175,7 @@ def _pieces(driver, dialect, batch: Rows):
 
 
 def _rows_of(dialect, batch: Rows) -> list:
+    """The batch's rows as the driver takes them."""
     return _driver_values(dialect, batch.table, batch.columns, batch.rows, batch.typed)
 
 
