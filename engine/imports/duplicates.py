@@ -24,20 +24,17 @@ up without it) for `kept`, which holds it with the values the rows so far give i
 row's new record is held in the pool with its updates' values — so the real run, whose
 earlier chunks have written those updates, decides as its dry run, which wrote nothing,
 whatever the chunk size. A later row's update of it is changed from what the earlier rows
-planned (`planned`), so the file's last word wins. Its unique values are looked up as
-they were before the run (`before`, `holding`), its key as the rows leave it
-(`engine.imports.keys`). With `on_duplicate` update, a row a rule turns into an update
-stays out of the pool: only a row that stays a create is added (`add`)."""
+planned, so the file's last word wins; its unique values are looked up as they were
+before the run, its key as the rows leave it (the run's `ledger`, `engine.imports.keys`).
+With `on_duplicate` update, a row a rule turns into an update stays out of the pool: only
+a row that stays a create is added (`add`)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
-
 from engine.dedup import find_duplicates
 from engine.dedup.among import Pool, ordered
 from engine.dedup.entry import as_seen, entry_rules, unreadable
-from engine.in_lists import in_lists
 
 
 class Matcher:
@@ -47,18 +44,11 @@ class Matcher:
         service = planner.service
         self.rules = entry_rules(service.metadata, planner.entity)
         self.labels = {r.name: r.label for r in self.rules}
-        self.ours: set = set()  # ids this run created: never a duplicate of its rows (the pool's instead)
+        self.ledger = planner.ledger  # the run's own records: never a stored duplicate of its rows
         self.pool = Pool(self.rules)  # the rows planned as creates so far
-        self.created: dict = {}  # row -> the values its create sets (and later rows' updates of it)
-        self.ids: dict = {}  # row -> the id of the record it created (a real run, once written)
-        self.before: dict = {}  # id -> a stored record a row updates, as it was before the run
-        self.planned: dict = {}  # id -> what the rows so far change of that record (later rows change from it)
-        self.kept = Pool(self.rules)  # those records as the rows so far leave them, indexed by their ids
+        self.kept = Pool(self.rules)  # the stored records rows update, as the rows so far leave them, by id
         self._kept_keys: dict = {}  # id -> its keys in `kept`
         self._pool_keys: dict = {}  # row -> the keys of its new record in `pool`
-        key = planner.options.key  # its lookups are `engine.imports.keys`
-        self._indexed = tuple(f.name for f in planner.entity.fields if f.unique and f.name != key)
-        self._held: dict = {name: {} for name in self._indexed}  # field -> value -> ids of those records
         self._stored: dict = {}  # this chunk: row -> the stored records its create matches
         self._looked_up: set = set()  # this chunk: the rows whose stored matches were looked up
         self._decided = None  # (row, the pool's keys of its data) of the row `decide` decided last
@@ -78,14 +68,14 @@ class Matcher:
     def _lookup(self, conn, creates) -> None:
         service = self.planner.service
         found = find_duplicates(conn, service.metadata, self.planner.entity, [p.data for p in creates],
-                                exclude_ids=self.ours | set(self.before), rules=self.rules)
+                                exclude_ids=self.ledger.mine, rules=self.rules)
         self._looked_up |= {p.row for p in creates}
         self._stored.update({p.row: f for p, f in zip(creates, found) if f})
         known = {m.record_id for f in found for m in f} - self._known
         self._known |= known
         self._hidden |= unreadable(service, conn, self.planner.entity, known)
         if self.on_duplicate == "update":
-            self._fetched.update(self._records(conn, sorted({f[0].record_id for f in found if f})))
+            self._fetched.update(self.ledger.records(conn, sorted({f[0].record_id for f in found if f})))
 
     @property
     def fetched(self) -> set:
@@ -103,7 +93,7 @@ class Matcher:
             self._lookup(conn, [plan])
         keys = self.pool.keys(plan.data)
         self._decided = (plan.row, keys)
-        stored = [m for m in self._stored.get(plan.row, []) if m.record_id not in self.before]
+        stored = [m for m in self._stored.get(plan.row, []) if m.record_id not in self.ledger.before]
         matches = ordered(stored + self._updated(plan.data, keys) + self.pool.match(plan.data, keys))
         return self._decide(conn, plan, matches) if matches else None
 
@@ -113,7 +103,6 @@ class Matcher:
             row, keys = self._decided or (None, None)
             self._pool_keys[plan.row] = keys if row == plan.row else self.pool.keys(plan.data)
             self.pool.add(plan.row, plan.data, self._pool_keys[plan.row])
-        self.created[plan.row] = dict(plan.data)
 
     def prepare_updates(self, conn, predicted: dict) -> None:
         """The stored records matching the records rows update as those rows would leave
@@ -126,7 +115,7 @@ class Matcher:
             return
         rows = list(predicted)
         found = find_duplicates(conn, self.planner.service.metadata, self.planner.entity,
-                                [predicted[row][0] for row in rows], exclude_ids=self.ours | set(self.before),
+                                [predicted[row][0] for row in rows], exclude_ids=self.ledger.mine,
                                 rules=rules)
         self._update_stored = {row: (predicted[row][0], f) for row, f in zip(rows, found)}
 
@@ -146,10 +135,10 @@ class Matcher:
         cached = self._update_stored.get(plan.row)
         if cached is not None and cached[0] == record:
             stored = [m for m in cached[1] if m.rule in names and m.record_id not in itself
-                      and m.record_id not in self.before]
+                      and m.record_id not in self.ledger.before]
         else:
             [stored] = find_duplicates(conn, service.metadata, self.planner.entity, [record],
-                                       exclude_ids=self.ours | set(self.before) | itself, rules=rules)
+                                       exclude_ids=self.ledger.mine | itself, rules=rules)
         keys = self.pool.keys(record)
         matches = ordered(stored + [m for m in self._updated(record, keys, names) + self.pool.match(record, keys, names)
                                     if m.record_id not in itself and (m.row is None or m.row != plan.of_row)])
@@ -171,48 +160,26 @@ class Matcher:
     def _updated(self, data, keys, only=None) -> list:
         """The matches of `data` among the stored records rows update, as those rows leave
         them (by the rules named `only`, when given)."""
-        if not self.before:
+        if not self.ledger.before:
             return []
         return [replace(m, record_id=m.row, row=None) for m in self.kept.match(data, keys, only)]
 
-    def updated(self, base: dict, record: dict) -> None:
-        """A row's update of a stored record is kept (`base`: the record as it was before
-        the run, `record`: as the rows so far leave it): later rows are compared with its
-        new values, no longer with the stored ones."""
-        self.remember(base)
-        self._keep(record)
-
-    def updated_row(self, row: int, values: dict) -> None:
-        """A row's update of the record row `row` creates is kept (`values`: that record's,
-        as the rows so far leave it): later rows are compared with them."""
-        self.created[row] = values
-        if row in self._pool_keys:
-            self.pool.remove(row, self._pool_keys[row])
-            self._pool_keys[row] = self.pool.keys(values)
-            self.pool.add(row, values, self._pool_keys[row])
-
-    def _keep(self, record: dict) -> None:
+    def updated(self, record: dict) -> None:
+        """A row's update of a stored record is kept (`record`: as the rows so far leave
+        it): later rows are compared with its new values, no longer with the stored ones."""
         record_id = record["id"]
         if record_id in self._kept_keys:
             self.kept.remove(record_id, self._kept_keys[record_id])
         self._kept_keys[record_id] = self.kept.keys(record)
         self.kept.add(record_id, record, self._kept_keys[record_id])
 
-    def remember(self, record: dict) -> None:
-        """`record` (stored, as it was before the run) is updated by a row: its unique
-        values are looked up as they were (`holding`), the stored matches leave it out
-        (`kept` has it)."""
-        if record["id"] not in self.before:
-            self.before[record["id"]] = record
-            for name in self._indexed:
-                value = record[name]
-                if value is not None:
-                    self._held[name].setdefault(value, []).append(record["id"])
-
-    def holding(self, name: str, value) -> list:
-        """The ids of the records rows update whose unique field `name` (not the key)
-        held `value` before the run."""
-        return self._held.get(name, {}).get(value, [])
+    def updated_row(self, row: int, values: dict) -> None:
+        """A row's update of the record row `row` creates is kept (`values`: that record's,
+        as the rows so far leave it): later rows are compared with them."""
+        if row in self._pool_keys:
+            self.pool.remove(row, self._pool_keys[row])
+            self._pool_keys[row] = self.pool.keys(values)
+            self.pool.add(row, values, self._pool_keys[row])
 
     def _decide(self, conn, plan, matches):
         kept = {m.record_id for m in matches if m.record_id is not None} - self._known
@@ -258,31 +225,15 @@ class Matcher:
 
     def _record(self, conn, record_id: int) -> dict:
         if record_id not in self._fetched:
-            self._fetched.update(self._records(conn, [record_id]))
+            self._fetched.update(self.ledger.records(conn, [record_id]))
         return self._fetched[record_id]
 
-    def resume(self, conn, rows: list, ids: list, before: dict) -> None:
-        """A resumed run: the rows its committed chunks created (`rows` with their `ids`),
-        as the pool had them, and the stored records they updated as they were before the
-        run (`before`: {id: {field: value before}}, the fields the run changed)."""
-        for record_id, record in self._records(conn, sorted(before)).items():
-            self.updated({**record, **before[record_id]}, record)
-            self.planned[record_id] = {name: record[name] for name in before[record_id]}
-        records = self._records(conn, sorted(ids))
-        for row, record_id in sorted(zip(rows, ids)):
-            self.ids[row] = record_id
-            if record_id in records:
-                values = {f.name: records[record_id][f.name] for f in self.planner.entity.fields}
-                self._pool_keys[row] = self.pool.keys(values)
-                self.pool.add(row, values, self._pool_keys[row])
-                self.created[row] = values
-
-    def _records(self, conn, ids) -> dict:
-        """{id: record} of `ids`, a record a row updates as it was before the run."""
-        table, shape = self.planner.table, self.planner.shape
-        found = {i: self.before[i] for i in ids if i in self.before}
-        ids = [i for i in ids if i not in found]
-        for some in in_lists(ids):
-            for row in conn.execute(select(table).where(table.c.id.in_(some))).mappings():
-                found[row["id"]] = shape.dump(row)
-        return found
+    def resume(self, current: dict) -> None:
+        """A resumed run, once its ledger is (`Ledger.resume`): the stored records its
+        committed chunks updated as they left them (`current`: {id: record}), and the
+        records they created, as the pool had them."""
+        for record in current.values():
+            self.updated(record)
+        for row, values in sorted(self.ledger.created.items()):
+            self._pool_keys[row] = self.pool.keys(values)
+            self.pool.add(row, values, self._pool_keys[row])

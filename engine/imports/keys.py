@@ -8,13 +8,30 @@ updates that record.
 
 The run's own records are looked up here rather than in the database: the dry run has
 not written them and the real run has (and a resumed one has written some), so both
-find them by the same keys, whatever the chunk size. A resumed run takes them from what
-`duplicates.Matcher.resume` rebuilt from the checkpoints (`resume`)."""
+find them by the same keys, whatever the chunk size (the run's `ledger`). A resumed run
+takes them from what `Ledger.resume` rebuilt from the checkpoints (`resume`)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.imports.converting import empty
 from engine.in_lists import in_lists
+
+
+def repeats(rows: list, index: int) -> dict:
+    """{row index: the row index where its key first appears} of the rows (of a file)
+    whose key (the cell at `index`) an earlier row has: refused, the key names one record."""
+    first, repeated = {}, {}
+    for number, row in enumerate(rows):
+        cell = row[index]
+        if empty(cell):
+            continue
+        value = str(cell).strip()
+        if value in first:
+            repeated[number] = first[value]
+        else:
+            first[value] = number
+    return repeated
 
 
 class Keys:
@@ -41,8 +58,7 @@ class Keys:
         """{loaded key: [the stored records holding it, as JSON]} of `values`, among the
         records the importer may read that the run has neither created nor updated."""
         planner = self.planner
-        dedup = planner.dedup
-        mine = dedup.ours | set(dedup.before)
+        mine = planner.ledger.mine
         column = planner.table.c[self.name]
         readable = planner.service.sharing.read_clause(planner.entity)
         wanted = sorted(set(values), key=str)
@@ -63,11 +79,11 @@ class Keys:
         before the run) or ("row", the row creating the record)]."""
         if value not in stored and value not in self._held:  # most rows: a create
             return []
-        dedup = self.planner.dedup
+        ledger = self.planner.ledger
         found = [("record", record) for record in stored.get(value, [])  # untouched by the rows so far
-                 if record["id"] not in dedup.before and record["id"] not in dedup.ours]
+                 if record["id"] not in ledger.before and record["id"] not in ledger.ours]
         for kind, ref in self._held.get(value, ()):
-            found.append(("record", dedup.before[ref]) if kind == "record" else ("row", ref))
+            found.append(("record", ledger.before[ref]) if kind == "record" else ("row", ref))
         return found
 
     def hold(self, identity: tuple, value) -> None:
@@ -113,9 +129,9 @@ class Keys:
         as those chunks left them."""
         if self.name is None:
             return
-        dedup = self.planner.dedup
-        for record_id, record in dedup.before.items():
-            value = dedup.planned.get(record_id, {}).get(self.name, record[self.name])
+        ledger = self.planner.ledger
+        for record_id, record in ledger.before.items():
+            value = ledger.planned.get(record_id, {}).get(self.name, record[self.name])
             self.hold(("record", record_id), self.loaded(value))
-        for row, values in dedup.created.items():
+        for row, values in ledger.created.items():
             self.hold(("row", row), self.loaded(values.get(self.name)))

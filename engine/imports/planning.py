@@ -25,7 +25,8 @@ from engine.imports import duplicates, references
 from engine.imports.converting import convert, empty
 from engine.imports.editing import Editing
 from engine.imports.fieldrules import FieldRules
-from engine.imports.keys import Keys
+from engine.imports.keys import Keys, repeats
+from engine.imports.ledger import Ledger
 # ON_DUPLICATE: the CLI, the API and the admin UI import it from here
 from engine.imports.plans import ON_DUPLICATE, Options, RowPlan, check_options  # noqa: F401
 from engine.imports.unique import Unique
@@ -64,7 +65,8 @@ class Planner:
         self.column_of = {f.name: column for _, column, f in self.columns}
         self._order = {f.name: i for i, _, f in self.columns}  # problems in the order of the columns
         self.loader = service.metadata.batch_loader(entity_name)
-        self.repeats = self._repeats()
+        self.repeats = {} if options.key is None else repeats(self.file.rows, self._index_of(options.key))
+        self.ledger = Ledger(self)
         self.dedup = duplicates.Matcher(self, options.on_duplicate)
         self.unique = Unique(self)
         self.keys = Keys(self)
@@ -82,23 +84,6 @@ class Planner:
 
     def __len__(self) -> int:
         return len(self.file.rows)
-
-    def _repeats(self) -> dict:
-        """{row index: the row index where its key first appears}, for keys the file repeats."""
-        if self.options.key is None:
-            return {}
-        index = next(i for i, _, f in self.columns if f.name == self.options.key)
-        first, repeats = {}, {}
-        for number, row in enumerate(self.file.rows):
-            cell = row[index]
-            if empty(cell):
-                continue
-            value = str(cell).strip()
-            if value in first:
-                repeats[number] = first[value]
-            else:
-                first[value] = number
-        return repeats
 
     # -- one range of rows ------------------------------------------------------------
     def plan(self, start: int, stop: int) -> list[RowPlan]:
@@ -170,6 +155,7 @@ class Planner:
             if plan.action != "create":
                 return
         self.dedup.add(plan)
+        self.ledger.create(plan.row, plan.data)
         self.claimed[plan.row] = self.unique.claim(plan)
         if plan.row in self._named:  # its key, loaded
             self.keys.hold(("row", plan.row), self._named[plan.row][0])
@@ -317,10 +303,10 @@ class Planner:
         if plan.action != "update":
             return
         if record["id"] is not None:
-            self.dedup.planned.setdefault(record["id"], {}).update(changes)
-            self.dedup.updated(base, {**record, **changes})
+            self.ledger.update(base, changes)
+            self.dedup.updated({**record, **changes})
         else:
-            self.dedup.updated_row(of_row, {**self.dedup.created[of_row], **changes})
+            self.dedup.updated_row(of_row, self.ledger.update_row(of_row, changes))
         self.claimed[plan.row] = self.unique.claim(plan) + self.unique.release(plan, record)
         key = self.keys.name
         mine = ("record", record["id"]) if record["id"] is not None else ("row", of_row)
@@ -335,7 +321,7 @@ class Planner:
         `predicted` is an earlier answer for the same values, reused while the record is as
         it was then."""
         if record["id"] is not None:
-            record = {**record, **self.dedup.planned.get(record["id"], {})}
+            record = {**record, **self.ledger.planned.get(record["id"], {})}
         if predicted is not None and predicted[0] == record:
             return record, predicted[1], predicted[2], []
         current = {f.name: record[f.name] for f in self.entity.fields}
@@ -364,7 +350,7 @@ class Planner:
 
     def _update_row(self, conn, plan: RowPlan, row: int, values: dict) -> None:
         """Plan `values` as the update of the record row `row` creates."""
-        created = self.dedup.created[row]
+        created = self.ledger.created[row]
         record = {**{f.name: created.get(f.name) for f in self.entity.fields}, "id": None}
         self._update(conn, plan, values, record, of_row=row)
 

@@ -53,8 +53,8 @@ class Unique:
             self._lookup(conn, name, {c[name] for c in candidates if c.get(name) is not None})
 
     def _lookup(self, conn, name: str, values) -> None:
-        dedup = self.planner.dedup
-        mine = dedup.ours | set(dedup.before)  # the run's records, and stored ones as they were before it
+        ledger = self.planner.ledger
+        mine = ledger.mine  # the run's records, and stored ones as they were before it
         table = self.planner.table
         column = table.c[name]
         wanted = sorted(values, key=str)
@@ -66,7 +66,7 @@ class Unique:
                 if record_id not in mine:
                     taken[value] = record_id
         for value in wanted:
-            for record_id in dedup.holding(name, value):
+            for record_id in ledger.holding(name, value):
                 taken[value] = record_id
 
     def problems(self, conn, plan) -> list[tuple[str, str, str]]:

@@ -45,12 +45,13 @@ def write_all(service, planner, run_id: int, progress=None) -> dict:
         full = [done[chunk] for chunk in sorted(done) if "rows" in done[chunk]]  # the shape keeping rows
         before = {}
         for outcome in full:
-            planner.dedup.ours.update(outcome["ids"])
+            planner.ledger.ours.update(outcome["ids"])
             for record_id, values in outcome.get("before", {}).items():  # the earliest chunk's value wins
                 before[int(record_id)] = {**values, **before.get(int(record_id), {})}
         with service.storage.connect() as conn:
-            planner.dedup.resume(conn, [r for o in full for r in o["rows"]], [i for o in full for i in o["ids"]],
-                                 before)
+            current = planner.ledger.resume(conn, [r for o in full for r in o["rows"]],
+                                            [i for o in full for i in o["ids"]], before)
+        planner.dedup.resume(current)
         planner.unique.resume([c for chunk in sorted(done) for c in done[chunk].get("claims", ())])
         planner.keys.resume()
     progress.total(rows)
@@ -75,10 +76,10 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
         def within(conn, ids=()):
             outcome["ids"] = list(ids)
             outcome["rows"] = [p.row for p in creates]
-            planner.dedup.ids.update(zip(outcome["rows"], ids))
+            planner.ledger.ids.update(zip(outcome["rows"], ids))
             for plan in plans:
                 if plan.action == "update" and plan.of_row is not None:
-                    plan.record_id = planner.dedup.ids.get(plan.of_row)
+                    plan.record_id = planner.ledger.ids.get(plan.of_row)
                     if plan.record_id is None:
                         planner._refuse(plan, "id", "duplicate", f"updates the record of row {plan.of_row}, "
                                                                  "which was not created")
@@ -102,17 +103,17 @@ def write_chunk(service, planner, run_id: int, chunk: int, plans) -> dict:
                 # the plan applied the duplicate rules already: to the stored records (those rows update as
                 # the rows leave them) and to the file's own rows (records the batch's check leaves out)
                 service.create_many(entity, [p.data for p in creates], allow_duplicates=True, within=within,
-                                    exclude_ids=planner.dedup.ours | set(planner.dedup.before),
+                                    exclude_ids=planner.ledger.mine,
                                     before=lambda conn: _lock_updated(conn, planner, plans))
             else:
                 with held(service.storage, service.metadata.version) as conn:
                     _lock_updated(conn, planner, plans)
                     within(conn)
-            planner.dedup.ours.update(outcome["ids"])
+            planner.ledger.ours.update(outcome["ids"])
             return outcome
         except (ValidationFailed, Conflict, NotShared) as exc:  # a record (or the importer) changed since the plan
             for row in outcome.get("rows", ()):
-                planner.dedup.ids.pop(row, None)
+                planner.ledger.ids.pop(row, None)
             if not _refuse_failing(exc, creates, planner):
                 raise
     raise LoomError(f"chunk {chunk + 1} of the import keeps being refused", code="import_chunk_refused")
@@ -145,7 +146,7 @@ def _lock_updated(conn, planner, plans) -> None:
     SQLite the write transaction holds the database's lock)."""
     if conn.dialect.name != "postgresql":
         return
-    ids = sorted({p.record_id if p.of_row is None else planner.dedup.ids.get(p.of_row)
+    ids = sorted({p.record_id if p.of_row is None else planner.ledger.ids.get(p.of_row)
                   for p in plans if p.action == "update"} - {None})
     table = planner.table
     for some in in_lists(ids):
@@ -155,7 +156,7 @@ def _lock_updated(conn, planner, plans) -> None:
 
 def _before(planner, plans) -> dict:
     """{id: {field: its value before the run}} of the stored records the chunk updates."""
-    before = planner.dedup.before
+    before = planner.ledger.before
     return {str(p.record_id): {k: before[p.record_id][k] for k in p.data} for p in plans
             if p.action == "update" and p.of_row is None and p.record_id in before}
 
