@@ -32,6 +32,7 @@ DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DATETIME_RE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?")
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_THREE_DIGITS = re.compile(r"(?:[^0-9]*[0-9]){3}")  # (a phone's digits are ASCII: PHONE_RE)
 STRING_TYPES = {"string", "text", "email", "phone", "url", "choice"}
 
 
@@ -87,7 +88,7 @@ def _email(field, value):
 
 def _phone(field, value):
     value = _string(field, value)
-    if not PHONE_RE.fullmatch(value) or sum(map(str.isdigit, value)) < 3:
+    if not PHONE_RE.fullmatch(value) or not _THREE_DIGITS.match(value):
         raise FieldInvalid(f"{_short(value)} is not a valid phone number", "not_phone")
     return value
 
@@ -268,6 +269,8 @@ def _short(value) -> str:
 
 
 def _in_range(field, value):
+    if field.min is None and field.max is None:
+        return value
     low, high = _bound(field, field.min), _bound(field, field.max)
     if low is not None and value < low:
         raise FieldInvalid(f"must be at least {field.min}", "below_min", min=field.min)
