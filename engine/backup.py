@@ -23,11 +23,13 @@ import decimal
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import JSON, Date, DateTime, LargeBinary, MetaData, Numeric, Time, TypeDecorator, and_, bindparam, \
     select, text
+from sqlalchemy.exc import DBAPIError
 
 from engine.compiler import compile_tables
 from engine.errors import LoomError
@@ -87,25 +89,36 @@ def backup(registry, slug: str, path) -> dict:
                 "language": tenant.language, "plugins": list(tenant.plugins),
                 "revision": migrations.current(storage.engine, storage.schema),
                 "taken_at": dt.datetime.now(dt.timezone.utc).isoformat(), "tables": {}}
-    with storage.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin(), zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            reflected = MetaData()
-            reflected.reflect(conn, schema=storage.schema)
-            for table in reflected.sorted_tables:
-                digest, count = hashlib.sha256(), 0
-                with archive.open(f"rows/{table.name}.jsonl", "w") as out:
-                    for row in conn.execute(_ordered(table).execution_options(yield_per=2000)):
-                        line = _line(list(row))
-                        digest.update(line.encode())
-                        out.write(line.encode() + b"\n")
-                        count += 1
-                manifest["tables"][table.name] = {"columns": [c.name for c in table.columns], "rows": count,
-                                                  "sha256": digest.hexdigest()}
+    archive = zipfile.ZipFile(partial, "x", zipfile.ZIP_DEFLATED)  # never another backup's file
+    try:
+        with storage.connect() as conn, archive:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                _write_tables(conn, storage.schema, archive, manifest)
             archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-    partial.rename(path)
+        partial.rename(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return manifest
+
+
+def _write_tables(conn, schema, archive, manifest) -> None:
+    """Every table's rows into the archive, and its columns, row count and checksum into
+    the manifest."""
+    reflected = MetaData()
+    reflected.reflect(conn, schema=schema)
+    for table in reflected.sorted_tables:
+        digest, count = hashlib.sha256(), 0
+        with archive.open(f"rows/{table.name}.jsonl", "w") as out:
+            for row in conn.execute(_ordered(table).execution_options(yield_per=2000)):
+                line = _line(list(row))
+                digest.update(line.encode())
+                out.write(line.encode() + b"\n")
+                count += 1
+        manifest["tables"][table.name] = {"columns": [c.name for c in table.columns], "rows": count,
+                                          "sha256": digest.hexdigest()}
 
 
 # -- restore -----------------------------------------------------------------------------
@@ -134,17 +147,70 @@ def read_manifest(path) -> dict:
         raise BackupFailed(f"this backup was made at tenant revision {manifest.get('revision')!r}, this Loom is at "
                            f"{ours!r}: restore it with the Loom that made it, upgrade that install, and back it up "
                            "again")
+    wrong = _shape_problem(manifest)
+    if wrong:
+        raise BackupFailed(f"{str(path)!r} is not a Loom tenant backup: {wrong}")
     return manifest
+
+
+def _shape_problem(manifest: dict) -> str | None:
+    """What is wrong with the manifest's shape (None when nothing is)."""
+    if not isinstance(manifest.get("tenant"), str):
+        return "its manifest names no tenant"
+    for name in ("name", "language"):
+        if manifest.get(name) is not None and not isinstance(manifest[name], str):
+            return f"its manifest's {name} is not text"
+    plugins = manifest.get("plugins")
+    if plugins is not None and (not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins)):
+        return "its manifest's plugins are not a list of names"
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        return "its manifest lists no tables"
+    for name, listed in tables.items():
+        if not (isinstance(listed, dict) and isinstance(listed.get("columns"), list)
+                and all(isinstance(c, str) for c in listed["columns"])
+                and isinstance(listed.get("rows"), int) and not isinstance(listed["rows"], bool)
+                and listed["rows"] >= 0 and isinstance(listed.get("sha256"), str)):
+            return f"its manifest's entry of table {name!r} is not a table's columns, rows and checksum"
+    return None
+
+
+def _verify(archive, path, manifest) -> None:
+    """Every table's rows in the backup as its manifest lists them (count and checksum),
+    read before anything is restored: a damaged file is refused as it is."""
+    members = set(archive.namelist())
+    for name, listed in manifest["tables"].items():
+        member = f"rows/{name}.jsonl"
+        if member not in members:
+            raise BackupFailed(f"{str(path)!r} is damaged: it holds no rows of table {name}")
+        digest, count = hashlib.sha256(), 0
+        try:
+            with archive.open(member) as lines:
+                for line in lines:
+                    digest.update(line[:-1] if line.endswith(b"\n") else line)
+                    count += 1
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise BackupFailed(f"{str(path)!r} is damaged: the rows of table {name} cannot be read "
+                               f"({exc})") from None
+        if (count, digest.hexdigest()) != (listed["rows"], listed["sha256"]):
+            raise BackupFailed(f"{str(path)!r} is damaged: the rows of table {name} are not the ones it was "
+                               f"backed up with ({count} rows, its manifest lists {listed['rows']})")
 
 
 def restore(install, path, as_slug: str | None = None) -> Restored:
     """Restore the backup at `path` into a new tenant (`as_slug`, or the slug it was taken
     from); BackupFailed, with nothing left behind, when it cannot."""
     manifest = read_manifest(path)
-    slug = as_slug or manifest["tenant"]
+    slug = manifest["tenant"] if as_slug is None else as_slug
     registry = install.registry
     if registry.get(slug) is not None:
         raise BackupFailed(f"tenant {slug!r} exists: restore into a new tenant with --as NEW")
+    missing = sorted(set(manifest.get("plugins") or ()) - set(install.plugins.names()))
+    if missing:
+        raise BackupFailed(f"the backup's tenant uses plugins this install does not have: {', '.join(missing)}: "
+                           "install them, then restore it")
+    with zipfile.ZipFile(path) as archive:
+        _verify(archive, path, manifest)
     registry.create(slug, manifest.get("name"), plugins=manifest.get("plugins") or (),
                     language=manifest.get("language") or "en")
     try:
@@ -153,17 +219,23 @@ def restore(install, path, as_slug: str | None = None) -> Restored:
             rows = _put_back(conn, storage.schema, archive, manifest,
                              install.plugins.extra_types(tuple(manifest.get("plugins") or ())))
         _check(storage, manifest)
-    except BaseException:
+    except BaseException as exc:
         install.cache.forget(slug)
         registry.discard(slug)
+        if isinstance(exc, DBAPIError):  # rows no Loom wrote (the checksums agree: a backup made by hand)
+            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            raise BackupFailed(f"the database refused the backup's rows ({reason}): nothing was restored") from None
         raise
     return Restored(slug, len(manifest["tables"]), rows)
 
 
 def _rows(archive, name):
     with archive.open(f"rows/{name}.jsonl") as lines:
-        for line in lines:
-            yield json.loads(line)
+        for number, line in enumerate(lines, 1):
+            try:
+                yield json.loads(line)
+            except ValueError:  # checked against the manifest already: a backup made by hand
+                raise BackupFailed(f"table {name}, row {number}: the backup's line is not JSON") from None
 
 
 def _put_back(conn, schema, archive, manifest, extra_types) -> int:
@@ -183,6 +255,9 @@ def _put_back(conn, schema, archive, manifest, extra_types) -> int:
     unknown = sorted(set(tables) - set(own) - {t.name for t in made})
     if unknown:
         raise BackupFailed(f"the backup holds tables this Loom does not make: {', '.join(unknown)}")
+    missing = sorted({t.name for t in made} - set(tables))
+    if missing:
+        raise BackupFailed(f"the backup has no rows of {', '.join(missing)}")
     # The rows go back as they were stored: through the tables as the database describes
     # them, not through the compiled ones, whose types would convert the values again.
     stored = MetaData()
@@ -261,9 +336,15 @@ def _insert(conn, table, archive, listed, chunk: int = 2000) -> int:
     keys = [c.name for c in table.primary_key.columns]
     batch, pending, count = [], [], 0
     for values in _rows(archive, table.name):
-        for i, decode in decoders:
-            if values[i] is not None:
-                values[i] = decode(values[i])
+        try:
+            if not isinstance(values, list) or len(values) != len(names):
+                raise ValueError("not a row of its columns")
+            for i, decode in decoders:
+                if values[i] is not None:
+                    values[i] = decode(values[i])
+        except (TypeError, ValueError, ArithmeticError) as exc:  # a backup made by hand: no Loom writes one
+            raise BackupFailed(f"table {table.name}, row {count + 1}: the backup's values do not fit its columns "
+                               f"({exc})") from None
         row = dict(zip(names, values))
         if later and any(row[name] is not None for name in later):
             pending.append({**{f"k_{k}": row[k] for k in keys}, **{f"v_{n}": row[n] for n in later}})

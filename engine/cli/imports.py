@@ -57,9 +57,27 @@ def _read(path: str, limit: int) -> bytes:
         raise LoomError(f"cannot read {path}: {exc.strerror}", code="file_error") from None
 
 
+def _writable(path: str | None) -> None:
+    """Refuse, before anything is imported, a refused-rows file that would be written over
+    a file (the imported one included) or cannot be written at all."""
+    if path is None:
+        return
+    if not path.strip():
+        raise ValidationFailed("--refused wants a file name", code="bad_import_options",
+                               details=[{"field": "refused", "message": "must be a file name"}])
+    if os.path.lexists(path):
+        raise LoomError(f"{path} exists: the refused rows are never written over a file; remove it or give "
+                        "--refused a new file name", code="file_exists")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise LoomError(f"cannot write {path}: there is no folder {folder}", code="file_error")
+    if not os.access(folder, os.W_OK):
+        raise LoomError(f"cannot write {path}: the folder {folder} is not writable", code="file_error")
+
+
 def _write(path: str, data: bytes) -> None:
     try:
-        with open(path, "wb") as fh:
+        with open(path, "xb") as fh:  # checked before the import (`_writable`): never written over
             fh.write(data)
     except OSError as exc:
         raise LoomError(f"cannot write {path}: {exc.strerror}", code="file_error") from None
@@ -86,8 +104,8 @@ def _refused_path(path: str) -> str:
 @click.option("--chunk-size", type=int, default=1000, show_default=True, help="Rows written per transaction.")
 @click.option("--commit", is_flag=True, help="Write (without it: a dry run that writes nothing).")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish run RUN_ID that stopped (same FILE).")
-@click.option("--refused", "refused_path", metavar="FILE", help="Where to write the refused rows "
-              "(default with --commit: FILE.refused.<ext> beside FILE).")
+@click.option("--refused", "refused_path", metavar="FILE", help="Where to write the refused rows, a new "
+              "file (default with --commit: FILE.refused.<ext> beside FILE).")
 @click.option("--keep", is_flag=True, help="Keep the dry run (its file and plan) to commit later with "
               "`loom import-commit` without the file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -98,16 +116,20 @@ def import_command(install, tenant_slug, entity, path, mapping_given, save_mappi
     every row, unless --commit."""
     service = install.session(tenant_slug).records
     data = _read(path, install.settings.max_upload_bytes)
+    if resume_id is not None:
+        run = runs.get(service.storage, resume_id)
+        if run["source"] != data or run["entity"] != entity:
+            raise ValidationFailed(f"run {resume_id} imported another file or entity: resume it with its own",
+                                   code="bad_import_resume")
+    if refused_path is None and (commit or resume_id is not None):
+        refused_path = _refused_path(path)
+    _writable(refused_path)
     source = importer.Source(os.path.basename(path), data, fmt, encoding, sheet)
     options = Options(key, on_duplicate, chunk_size)
     bar = _Bar()
     try:
         with settled():  # chunk after chunk: the start-up heap out of the full collections
             if resume_id is not None:
-                run = runs.get(service.storage, resume_id)
-                if run["source"] != data or run["entity"] != entity:
-                    raise ValidationFailed(f"run {resume_id} imported another file or entity: resume it with its own",
-                                           code="bad_import_resume")
                 result = importer.resume(service, run["id"], None if as_json else bar)
             elif commit:
                 result = importer.commit(service, entity, source, _mapping(mapping_given), options,
@@ -121,13 +143,25 @@ def import_command(install, tenant_slug, entity, path, mapping_given, save_mappi
         bar.close()
     if save_mapping:
         mappings.save(service.storage, save_mapping, entity, result.mapping)
-    if result.totals["refused"] and (refused_path or result.committed):
-        refused_path = refused_path or _refused_path(path)
-        _write(refused_path, result.refused_file)
+    _report(result, refused_path, as_json, save_mapping)
+
+
+def _report(result, refused_path, as_json, save_mapping=None) -> None:
+    """The result, and the refused rows written to `refused_path` (when there are any):
+    the result is shown even when that file then cannot be written."""
+    written = refused_path if result.totals["refused"] and refused_path else None
+    failed = None
+    if written:
+        try:
+            _write(written, result.refused_file)
+        except LoomError as exc:
+            written, failed = None, exc
     if as_json:
         echo_json(result.to_dict())
-        return
-    _print(result, refused_path if result.totals["refused"] else None, save_mapping)
+    else:
+        _print(result, written, save_mapping)
+    if failed is not None:
+        raise failed
 
 
 def _print(result, refused_path, save_mapping) -> None:
@@ -162,13 +196,14 @@ def _print(result, refused_path, save_mapping) -> None:
 @click.command("import-commit")
 @click.argument("tenant_slug", metavar="TENANT")
 @click.argument("run_id", metavar="RUN_ID")
-@click.option("--refused", "refused_path", metavar="FILE", help="Where to write the refused rows.")
+@click.option("--refused", "refused_path", metavar="FILE", help="Where to write the refused rows (a new file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_install
 def import_commit_command(install, tenant_slug, run_id, refused_path, as_json):
     """Commit the kept dry run RUN_ID of TENANT (`loom import --keep`) without its file:
     refused when the records changed so that its plan no longer holds."""
     service = install.session(tenant_slug).records
+    _writable(refused_path)
     run = kept.check_commit(service, run_id)
     bar = _Bar()
     try:
@@ -176,12 +211,7 @@ def import_commit_command(install, tenant_slug, run_id, refused_path, as_json):
             result = importer.resume(service, run["id"], None if as_json else bar)
     finally:
         bar.close()
-    if result.totals["refused"] and refused_path:
-        _write(refused_path, result.refused_file)
-    if as_json:
-        echo_json(result.to_dict())
-        return
-    _print(result, refused_path if result.totals["refused"] else None, None)
+    _report(result, refused_path, as_json)
 
 
 @click.command("import-sweep")

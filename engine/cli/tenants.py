@@ -132,9 +132,20 @@ def tenant_delete(install, slug, yes, export_dir):
 def tenant_backup(install, slug, file):
     """Back SLUG up to FILE (a zip): every table, consistent at one point in time."""
     install.registry.require(slug)
+    if not file.strip():
+        raise click.UsageError("FILE must be a file name")
     if Path(file).exists():
         raise click.UsageError(f"{file} exists: choose a new file name (a backup never overwrites one)")
-    manifest = backup.backup(install.registry, slug, file)
+    folder = Path(file).parent
+    if not folder.is_dir():
+        raise click.UsageError(f"cannot write {file}: there is no folder {folder}")
+    try:
+        manifest = backup.backup(install.registry, slug, file)
+    except FileExistsError:
+        raise click.ClickException(f"{file}.partial exists: another backup may be writing it; remove it if "
+                                   "none is") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {file}: {exc.strerror or exc}") from None
     rows = sum(t["rows"] for t in manifest["tables"].values())
     click.echo(f"backed up {slug}: {len(manifest['tables'])} tables, {rows} rows, to {file}")
 

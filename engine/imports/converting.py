@@ -45,6 +45,8 @@ def _text(field, cell):
         return unquoted(cell.strip())
     if isinstance(cell, bool):
         return "true" if cell else "false"
+    if isinstance(cell, (dict, list)):  # JSON Lines: an object or a list is no text
+        raise FieldInvalid("must be text, not a JSON " + ("object" if isinstance(cell, dict) else "list"), "not_text")
     return str(cell)
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from openpyxl import load_workbook
 
 from engine.errors import ValidationFailed
+from engine.fieldtypes import UNSTORABLE
 
 FORMATS = ("csv", "xlsx", "jsonl")
 ENCODINGS = ("utf-8-sig", "gb18030")  # tried in this order when none is given
@@ -92,6 +94,9 @@ def _check_header(header) -> None:
     blank = [i + 1 for i, name in enumerate(header) if not name]
     if blank:
         raise _refuse(f"column {blank[0]} of the header has no name")
+    unstorable = [i + 1 for i, name in enumerate(header) if UNSTORABLE.search(name)]
+    if unstorable:
+        raise _refuse(f"the name of column {unstorable[0]} holds a NUL character or an unpaired surrogate")
     seen = set()
     for name in header:
         if name in seen:
@@ -141,7 +146,12 @@ def _jsonl(text: str) -> Table:
             continue
         try:
             value = json.loads(line)
+        except RecursionError:
+            raise _refuse(f"line {number} is nested too deeply to read") from None
         except ValueError as exc:
+            if "int_max_str_digits" in str(exc):  # the json module's words for a number too long to read
+                raise _refuse(f"line {number} holds a number of more than "
+                              f"{sys.get_int_max_str_digits()} digits") from None
             raise _refuse(f"line {number} is not JSON: {exc}") from None
         if not isinstance(value, dict):
             raise _refuse(f"line {number} is not a JSON object")

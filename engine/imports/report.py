@@ -54,9 +54,20 @@ def refused_file(table, refused) -> bytes:
         book.save(out)
         return out.getvalue()
     if table.format == "jsonl":
-        return "".join(json.dumps(dict(zip(header, line)), ensure_ascii=False) + "\n" for line in lines).encode()
+        return b"".join(_jsonl_line(dict(zip(header, line))) for line in lines)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     writer.writerows(lines)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _jsonl_line(values: dict) -> bytes:
+    """One object as a line of JSON Lines in UTF-8; a line holding text UTF-8 cannot
+    (an unpaired surrogate the file escaped, refused as a value) written with escapes,
+    so that it reads back as the same value."""
+    line = json.dumps(values, ensure_ascii=False) + "\n"
+    try:
+        return line.encode()
+    except UnicodeEncodeError:
+        return (json.dumps(values) + "\n").encode()

@@ -201,6 +201,26 @@ def test_the_cli_dry_run_commit_export_and_reimport(install, crm, tmp_path):
     assert bad.exit_code == 1 and "no import run 99" in bad.output
 
 
+def test_the_refused_rows_file_is_checked_before_anything_is_imported_and_never_written_over(
+        install, crm, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_bytes(CSV.encode("gb18030"))
+    kept = tmp_path / "people.refused.csv"
+    kept.write_text("rows I am fixing\n")
+    count = len(install.session("acme").records.list("contact", [])["items"])
+    for extra, said in [((), "people.refused.csv exists"),  # the default name, from an earlier run
+                        (("--refused", str(path)), "people.csv exists"),  # the imported file itself
+                        (("--refused", str(tmp_path / "nodir" / "r.csv")), "there is no folder"),
+                        (("--refused", " "), "--refused wants a file name")]:
+        refused = run(install, "import", "acme", "contact", str(path), "--key", "email", "--commit", *extra)
+        assert refused.exit_code == 1 and said in refused.output and "Traceback" not in refused.output, refused.output
+    assert len(install.session("acme").records.list("contact", [])["items"]) == count  # nothing imported
+    assert kept.read_text() == "rows I am fixing\n" and path.read_bytes() == CSV.encode("gb18030")
+    done = run(install, "import", "acme", "contact", str(path), "--key", "email", "--commit",
+               "--refused", str(tmp_path / "new.csv"))
+    assert done.exit_code == 0 and f"refused rows written to {tmp_path / 'new.csv'}" in done.output
+
+
 VEHICLES = {"entities": [
     {"name": "dealer", "label": "Dealer", "natural_key": "code", "fields": [
         {"name": "code", "type": "string", "required": True, "unique": True},

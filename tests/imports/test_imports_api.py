@@ -84,3 +84,18 @@ def test_a_bad_import_request_is_refused_with_what_is_wrong(call, request_kwargs
 def test_a_member_without_the_import_right_and_a_missing_entity_are_refused(call):
     assert call("POST", "/imports/nope", **upload()).status_code == 404
     assert call("GET", "/imports/runs/99").status_code == 404
+
+
+def test_json_lines_the_reader_refuses_or_rows_it_refuses_are_answered_never_a_500(call):
+    rows = '{"full_name": "Good"}\n{"full_name": "S\\ud800x"}\n{"full_name": {"a": 1}}\n'.encode()
+    dry = call("POST", "/imports/contact", **upload(rows, "people.jsonl"))
+    assert dry.status_code == 200, dry.get_json()
+    assert [r["action"] for r in dry.get_json()["rows"]] == ["create", "refuse", "refuse"]
+    started = call("POST", "/imports/contact", **upload(rows, "people.jsonl", commit="true"))
+    job = call("GET", f"/jobs/{started.get_json()['id']}").get_json()
+    assert job["status"] == "done" and job["result"]["totals"]["refused"] == 2, job
+    refused = call("GET", f"/imports/runs/{job['result']['run_id']}/refused")
+    assert refused.status_code == 200 and b'"S\\ud800x"' in refused.data  # escaped, as the file had it
+    deep = call("POST", "/imports/contact", **upload(b'{"full_name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                                                     "deep.jsonl"))
+    assert deep.status_code == 400 and "nested too deeply" in deep.get_json()["error"]["message"]

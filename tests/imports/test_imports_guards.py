@@ -7,6 +7,7 @@ import pytest
 from engine.errors import Forbidden, ValidationFailed
 from engine.imports import importer, runs
 from engine.imports.planning import Options
+from engine.imports.reading import read_table
 from engine.auth import create_user
 
 
@@ -60,3 +61,29 @@ def test_a_run_stopped_by_an_internal_error_keeps_no_database_text(acme, monkeyp
     shown = runs.public(runs.get(acme.storage, run_id))
     assert shown["status"] == "failed" and "secret@x.org" not in str(shown)
     assert "internal error (RuntimeError)" in shown["totals"]["error"]
+
+
+def test_a_json_lines_value_that_is_not_text_is_a_refused_row_and_its_file_reads_back(acme):
+    text = ('{"full_name": "Good"}\n{"full_name": "S\\ud800x"}\n{"full_name": {"a": 1}}\n'
+            '{"full_name": ["x", "y"]}\n{"full_name": "Ann", "notes": "fine"}\n')
+    given = importer.Source("people.jsonl", text.encode())
+    dry = importer.dry_run(acme.records, "contact", given)
+    assert {r.row: r.action for r in dry.rows} == {2: "create", 3: "refuse", 4: "refuse", 5: "refuse", 6: "create"}
+    codes = {r.row: [p["code"] for p in r.problems] for r in dry.rows if r.problems}
+    assert codes == {3: ["unstorable_text"], 4: ["not_text"], 5: ["not_text"]}
+    done = importer.commit(acme.records, "contact", given, None, Options())
+    assert done.totals == {**done.totals, "created": 2, "refused": 3, "balanced": True}
+    assert sorted(r["full_name"] for r in acme.records.list("contact", [])["items"]) == ["Ann", "Good"]
+    back = read_table(done.refused_file, "jsonl")
+    assert [row[0] for row in back.rows] == ["S\ud800x", {"a": 1}, ["x", "y"]]  # as the file had them
+
+
+@pytest.mark.parametrize("line, said", [
+    ('{"full_name": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    ('{"full_name": 1' + "0" * 5000 + "}", "a number of more than"),
+    ('{"\\ud800": 1}', "unpaired surrogate"),
+])
+def test_a_json_lines_file_the_reader_cannot_take_is_refused_with_its_line(acme, line, said):
+    with pytest.raises(ValidationFailed) as refused:
+        importer.dry_run(acme.records, "contact", importer.Source("p.jsonl", (line + "\n").encode()))
+    assert said in refused.value.message

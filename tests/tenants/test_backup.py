@@ -6,6 +6,7 @@ new ids; a backup is consistent while writes go on; bad files and names are refu
 a clear message and leave nothing behind."""
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import zipfile
@@ -145,3 +146,88 @@ def test_bad_files_and_names_are_refused_and_leave_nothing_behind(install, shop,
     said = run(install, "tenant", "restore", str(tampered), "--as", "tampered")
     assert said.exit_code == 1 and "party" in said.output
     assert [t.slug for t in install.registry.list()] == before
+
+
+def _rewritten(source_path, target_path, change) -> None:
+    """A copy of the backup at `source_path` whose members `change(name, data, manifest)`
+    rewrites (returning the new data; it may change the manifest, written last)."""
+    with zipfile.ZipFile(source_path) as source:
+        manifest = json.loads(source.read("manifest.json"))
+        members = {name: source.read(name) for name in source.namelist() if name != "manifest.json"}
+    with zipfile.ZipFile(target_path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in members.items():
+            data = change(name, data, manifest)
+            if data is not None:
+                target.writestr(name, data)
+        target.writestr("manifest.json", json.dumps(change("manifest.json", None, manifest) or manifest))
+
+
+def _by_hand(lines):
+    """A change giving the party table `lines` (a list of bytes), its manifest entry made to agree."""
+    def change(name, data, manifest):
+        if name == "rows/party.jsonl":
+            listed = manifest["tables"]["party"]
+            listed["rows"], listed["sha256"] = len(lines(data)), hashlib.sha256(b"".join(lines(data))).hexdigest()
+            return b"".join(line + b"\n" for line in lines(data))
+        return data
+    return change
+
+
+def _manifest(**changes):
+    def change(name, data, manifest):
+        if name == "manifest.json":
+            manifest.update(changes)
+            return manifest
+        return data
+    return change
+
+
+def _flipped(source_path, target_path) -> None:
+    """A copy of the backup with one byte of the party rows' compressed data changed."""
+    data = bytearray(source_path.read_bytes())
+    with zipfile.ZipFile(source_path) as archive:
+        info = archive.getinfo("rows/party.jsonl")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    target_path.write_bytes(bytes(data))
+
+
+def test_a_damaged_or_hand_made_backup_is_refused_with_what_is_wrong_and_leaves_nothing(install, shop, tmp_path):
+    file = tmp_path / "shop.zip"
+    assert run(install, "tenant", "backup", "shop", str(file)).exit_code == 0
+    before = [t.slug for t in install.registry.list()]
+    tables = json.loads(zipfile.ZipFile(file).read("manifest.json"))["tables"]
+    damaged = {
+        "no party rows": (lambda n, d, m: None if n == "rows/party.jsonl" else d, "holds no rows of table party"),
+        "a line that is not JSON": (lambda n, d, m: d + b"{oops\n" if n == "rows/party.jsonl" else d,
+                                    "are not the ones it was backed up with"),
+        "party left out of the manifest": (_manifest(tables={k: v for k, v in tables.items() if k != "party"}),
+                                           "has no rows of party"),
+        "a table entry that is text": (_manifest(tables={**tables, "party": "x"}), "entry of table 'party'"),
+        "plugins as text": (_manifest(plugins="crm_core"), "plugins are not a list of names"),
+        "an unknown plugin": (_manifest(plugins=["crm_core", "nosuchplugin"]), "does not have: nosuchplugin"),
+        "a row by hand": (_by_hand(lambda d: [b"[1,2,3]"] + d.splitlines()[1:]), "do not fit its columns"),
+        "not JSON by hand": (_by_hand(lambda d: [b"{oops"] + d.splitlines()[1:]), "line is not JSON"),
+        "a row twice by hand": (_by_hand(lambda d: d.splitlines()[:1] * 2 + d.splitlines()[1:]),
+                                "the database refused the backup's rows"),
+    }
+    for number, (case, (change, said)) in enumerate(damaged.items()):
+        target = tmp_path / f"damaged{number}.zip"
+        _rewritten(file, target, change)
+        result = run(install, "tenant", "restore", str(target), "--as", f"damaged{number}")
+        assert result.exit_code == 1 and said in result.output and "Traceback" not in result.output, (case, result.output)
+    _flipped(file, tmp_path / "flipped.zip")
+    result = run(install, "tenant", "restore", str(tmp_path / "flipped.zip"), "--as", "flipped")
+    assert result.exit_code == 1 and "is damaged" in result.output, result.output
+    assert "invalid tenant slug ''" in run(install, "tenant", "restore", str(file), "--as", "").output
+    assert [t.slug for t in install.registry.list()] == before
+
+
+def test_a_backup_is_written_only_where_it_can_be_and_never_over_another(install, shop, tmp_path):
+    missing = run(install, "tenant", "backup", "shop", str(tmp_path / "nodir" / "b.zip"))
+    assert missing.exit_code == 2 and "there is no folder" in missing.output and "Traceback" not in missing.output
+    assert "must be a file name" in run(install, "tenant", "backup", "shop", "").output
+    (tmp_path / "b.zip.partial").write_bytes(b"another backup's")
+    busy = run(install, "tenant", "backup", "shop", str(tmp_path / "b.zip"))
+    assert busy.exit_code == 1 and "b.zip.partial exists" in busy.output
+    assert (tmp_path / "b.zip.partial").read_bytes() == b"another backup's" and not (tmp_path / "b.zip").exists()
