@@ -51,7 +51,11 @@ def _mapping(value):
         except ValueError:
             raise ValidationFailed("mapping is not JSON", details=[{"field": "mapping", "message": "not JSON"}]) \
                 from None
-    return value
+    if not mappings.NAME.fullmatch(value.strip()):
+        raise ValidationFailed("mapping is neither a JSON object of column: field nor a saved mapping's name",
+                               code="bad_mapping", details=[{"field": "mapping", "message":
+                                                             "a JSON object, or a saved mapping's name"}])
+    return value.strip()
 
 
 def _chunk_size(form) -> int:

@@ -41,6 +41,8 @@ def _mapping(value):
         return None
     if os.path.isfile(value):
         return read_json_file(value)
+    if not mappings.NAME.fullmatch(value):  # a file's path, by its looks
+        raise LoomError(f"there is no file {value} (nor is it a saved mapping's name)", code="file_error")
     return value
 
 
@@ -57,17 +59,18 @@ def _read(path: str, limit: int) -> bytes:
         raise LoomError(f"cannot read {path}: {exc.strerror}", code="file_error") from None
 
 
-def _writable(path: str | None) -> None:
-    """Refuse, before anything is imported, a refused-rows file that would be written over
-    a file (the imported one included) or cannot be written at all."""
+def _writable(path: str | None, what: str = "the refused rows are", name: str = "--refused") -> None:
+    """Refuse, before anything is done, a file that would be written over another (the
+    imported one included) or cannot be written at all: `what` it holds, the `name` that
+    gives it."""
     if path is None:
         return
     if not path.strip():
-        raise ValidationFailed("--refused wants a file name", code="bad_import_options",
-                               details=[{"field": "refused", "message": "must be a file name"}])
+        raise ValidationFailed(f"{name} wants a file name", code="bad_file_name",
+                               details=[{"field": name.lstrip("-").lower(), "message": "must be a file name"}])
     if os.path.lexists(path):
-        raise LoomError(f"{path} exists: the refused rows are never written over a file; remove it or give "
-                        "--refused a new file name", code="file_exists")
+        raise LoomError(f"{path} exists: {what} never written over a file; remove it or give "
+                        f"{name} a new file name", code="file_exists")
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         raise LoomError(f"cannot write {path}: there is no folder {folder}", code="file_error")
@@ -241,6 +244,7 @@ def import_sweep_command(install, tenant_slug, commit):
 def export_command(install, tenant_slug, entity, path, fmt, mapping_given):
     """Write every ENTITY record of TENANT to FILE (CSV, XLSX or JSON Lines)."""
     service = install.session(tenant_slug).records
+    _writable(path, "an export is", "FILE")
     data = export_file(service, entity, format_of(path, fmt), _mapping(mapping_given))
     _write(path, data)
     click.echo(f"exported {entity} to {path}")

@@ -9,7 +9,7 @@ from engine.errors import LoomError, ValidationFailed
 from engine.background import NoProgress, Superseded
 from engine.imports import mapping as mappings, report, runs
 from engine.imports.planning import Options, Planner
-from engine.imports.reading import format_of, read_table
+from engine.imports.reading import check_sheet, format_of, read_table
 from engine.imports.writing import write_all
 from engine.privacy.error_text import personal_values as pii_values, safe_text
 
@@ -66,6 +66,7 @@ class Result:
 
 def _planner(service, entity: str, source: Source, given_mapping, options: Options):
     fmt = format_of(source.filename, source.format)
+    check_sheet(fmt, source.sheet)
     table = read_table(source.data, fmt, source.encoding, source.sheet)
     entity_model, _table, _shape = service._entity(entity)
     columns = mappings.resolve(service.storage, entity_model, table.header, given_mapping)

@@ -52,6 +52,13 @@ def read_table(data: bytes, fmt: str, encoding: str | None = None, sheet: str | 
     return _jsonl(_decode(data, encoding))
 
 
+def check_sheet(fmt: str, sheet: str | None) -> None:
+    """A sheet named for a file of another format than XLSX is refused (not ignored)."""
+    if sheet is not None and fmt != "xlsx":
+        raise _refuse(f"a sheet is named, but a {fmt.upper()} file has no sheets: only an XLSX workbook does",
+                      "sheet")
+
+
 def _refuse(message: str, field: str = "file"):
     return ValidationFailed(message, code="bad_import_file", details=[{"field": field, "message": message}])
 
@@ -69,7 +76,8 @@ def _decode(data: bytes, encoding: str | None) -> str:
             return data.decode(name)
         except UnicodeDecodeError:
             continue
-    raise _refuse("the file's encoding is neither UTF-8 nor GB18030: give --encoding", "encoding")
+    raise _refuse("the file's encoding is neither UTF-8 nor GB18030: give its encoding (--encoding; in the API, "
+                  "the encoding field)", "encoding")
 
 
 def _csv(text: str) -> Table:

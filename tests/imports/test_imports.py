@@ -219,6 +219,13 @@ def test_the_refused_rows_file_is_checked_before_anything_is_imported_and_never_
     done = run(install, "import", "acme", "contact", str(path), "--key", "email", "--commit",
                "--refused", str(tmp_path / "new.csv"))
     assert done.exit_code == 0 and f"refused rows written to {tmp_path / 'new.csv'}" in done.output
+    over = run(install, "export", "acme", "contact", str(path))
+    assert over.exit_code == 1 and "an export is never written over a file" in over.output
+    assert path.read_bytes() == CSV.encode("gb18030")
+    for extra, said in [(("--sheet", "Sheet1"), "a CSV file has no sheets"),
+                        (("--mapping", str(tmp_path / "nodir" / "m.json")), "there is no file")]:
+        refused = run(install, "import", "acme", "contact", str(path), *extra)
+        assert refused.exit_code == 1 and said in refused.output, refused.output
 
 
 VEHICLES = {"entities": [
