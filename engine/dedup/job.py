@@ -14,6 +14,11 @@ from engine.timefmt import iso_utc
 
 def check(session, params) -> dict:
     session.require_admin("scan an entity for duplicates")
+    unknown = sorted(set(params) - {"entity"})
+    if unknown:
+        raise ValidationFailed(f"a duplicate scan takes no params.{unknown[0][:60]}",
+                               details=[{"field": f"params.{name[:60]}", "message": "not a parameter of this job"}
+                                        for name in unknown])
     entity = params.get("entity")
     if not isinstance(entity, str) or not entity:
         raise ValidationFailed("params.entity must name an entity",

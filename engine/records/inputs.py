@@ -10,11 +10,12 @@ ID_TEXT = re.compile(r"[0-9]{1,19}")
 INT64 = 2**63 - 1
 
 
-def record_id_of(value, entity_name) -> int:
-    """A record id from a URL or body; anything else is a plain 404, never a 500."""
+def record_id_of(value, what, code="record_not_found") -> int:
+    """An id from a URL or body (of `what`: "a merge"…); anything else is a plain 404 of
+    `code`, as an id that names nothing, never a 500."""
     text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     if not ID_TEXT.fullmatch(text) or not 1 <= int(text) <= INT64:
-        raise NotFound(f"no {entity_name} record {str(value)[:40]!r}", code="record_not_found")
+        raise NotFound(f"no {what} {str(value)[:40]!r}", code=code)
     return int(text)
 
 

@@ -20,7 +20,7 @@ class MergeReads:
     def get_merge(self, merge_id) -> dict:
         """A merge as the API answers it (404 unless the actor may read its entity and, where
         sharing applies, its survivor)."""
-        merge_id = record_id_of(merge_id, "merge")
+        merge_id = record_id_of(merge_id, "merge", "merge_not_found")
         with self.storage.connect() as conn:
             merge = self._merge_row(conn, merge_id)
         entity, _table, _shape = self._entity(merge["entity"])

@@ -184,7 +184,7 @@ class MergeWrites:
     def undo_merge(self, merge_id) -> dict:
         """Undo merge `merge_id`, all or nothing (409 `merge_conflict` naming what a later
         change would lose)."""
-        merge_id = record_id_of(merge_id, "merge")
+        merge_id = record_id_of(merge_id, "merge", "merge_not_found")
         try:
             with self._write() as conn:
                 merge = self._merge_row(conn, merge_id, lock=True)

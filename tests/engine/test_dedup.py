@@ -296,7 +296,8 @@ def test_the_scan_as_a_job_and_its_report_over_rest(install, client, people, mem
         people.records.create("person", values, allow_duplicates=True)
     assert client.post(f"{BASE}/jobs", json={"kind": "dedup_scan", "params": {"entity": "person"}},
                        headers=member).status_code == 403
-    for params, status in (({"entity": "nobody"}, 404), ({}, 400), ({"entity": 3}, 400)):
+    for params, status in (({"entity": "nobody"}, 404), ({}, 400), ({"entity": 3}, 400),
+                           ({"entity": "person", "x": 1}, 400)):
         assert client.post(f"{BASE}/jobs", json={"kind": "dedup_scan", "params": params},
                            headers=admin).status_code == status
     started = client.post(f"{BASE}/jobs", json={"kind": "dedup_scan", "params": {"entity": "person"}}, headers=admin)

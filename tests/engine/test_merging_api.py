@@ -73,7 +73,8 @@ def test_bad_merge_requests_are_4xx_and_change_nothing(client, admin):
                        headers=admin).status_code == 404
     assert client.post(f"{BASE}/records/party/merge?dry_run=maybe", json={"survivor": a, "losers": [b]},
                        headers=admin).status_code == 400
-    assert client.get(f"{BASE}/merges/x", headers=admin).status_code == 404
+    unknown = client.get(f"{BASE}/merges/x", headers=admin)
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "merge_not_found"
     assert client.post(f"{BASE}/merges/77/undo", headers=admin).status_code == 404
     names = [p["name"] for p in client.get(f"{BASE}/records/party", headers=admin).get_json()["items"]]
     assert names == ["A", "B"]
