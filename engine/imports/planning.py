@@ -187,7 +187,7 @@ class Planner:
 
     def _convert(self, number: int):
         row = self.file.rows[number]
-        plan = RowPlan(row=number + 2, action="create")
+        plan = RowPlan(row=self.file.numbers[number], action="create")
         values = {}
         for index, column, field in self.columns:
             cell = row[index]
@@ -204,7 +204,7 @@ class Planner:
             key = self.options.key
             plan.problems.append(self._problem(key, "repeated_key",
                                                f"{key} {str(row[self._index_of(key)]).strip()!r} repeats row "
-                                               f"{self.repeats[number] + 2}"))
+                                               f"{self.file.numbers[self.repeats[number]]}"))
         return plan, values
 
     def _index_of(self, field_name: str) -> int:

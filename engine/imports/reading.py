@@ -9,6 +9,7 @@ import io
 import json
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 
 from openpyxl import load_workbook
@@ -25,11 +26,22 @@ DELIMITERS = (",", ";", "\t")  # the first wins a tie
 @dataclass(frozen=True)
 class Table:
     """A file's header and its rows (each row a list of cells, as long as the header:
-    text, or for JSON Lines and XLSX any JSON value) and the line/row number of each."""
+    text, or for JSON Lines and XLSX any JSON value), its format, and the number each row
+    has in the file (`numbers`: a CSV row's first line, an XLSX row's, a JSON Lines
+    line's), which reports name it by — blank rows are left out, not renumbered."""
 
     header: list
     rows: list
     format: str
+    numbers: list
+
+    def index_of(self, number: int) -> int:
+        """The index in `rows` of the row the file numbers `number`."""
+        return self._indexes[number]
+
+    @cached_property
+    def _indexes(self) -> dict:
+        return {number: index for index, number in enumerate(self.numbers)}
 
 
 def format_of(filename: str, given: str | None = None) -> str:
@@ -83,17 +95,22 @@ def _decode(data: bytes, encoding: str | None) -> str:
 def _csv(text: str) -> Table:
     first = text.split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=first.count)  # by the header line: the values may hold anything
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines, numbers, read = [], [], 0
     try:
-        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for line in reader:
+            if any(cell.strip() for cell in line):
+                lines.append(line)
+                numbers.append(read + 1)  # the line it starts on: a quoted cell may span lines
+            read = reader.line_num
     except csv.Error as exc:  # a field longer than the reader takes, a NUL byte…
         raise _refuse(f"the CSV file cannot be read: {exc}") from None
-    lines = [line for line in lines if any(cell.strip() for cell in line)]
     if not lines:
         raise _refuse("the file is empty: it needs a header line")
     header = [cell.strip() for cell in lines[0]]
     _check_header(header)
     width = len(header)
-    return Table(header, [(line + [""] * width)[:width] for line in lines[1:]], "csv")
+    return Table(header, [(line + [""] * width)[:width] for line in lines[1:]], "csv", numbers[1:])
 
 
 def _check_header(header) -> None:
@@ -120,18 +137,20 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise _refuse(f"the workbook has no sheet {sheet!r} (it has {', '.join(book.sheetnames)})", "sheet")
-        rows = [list(r) for r in book[sheet or book.sheetnames[0]].iter_rows(values_only=True)]
+        numbered = [(number, list(r)) for number, r in  # the sheet's row numbers, blank rows included
+                    enumerate(book[sheet or book.sheetnames[0]].iter_rows(values_only=True), 1)]
     finally:
         book.close()
-    rows = [r for r in rows if any(c is not None and str(c).strip() for c in r)]
-    if not rows:
+    numbered = [(n, r) for n, r in numbered if any(c is not None and str(c).strip() for c in r)]
+    if not numbered:
         raise _refuse("the sheet is empty: it needs a header row")
-    header = [("" if c is None else str(c)).strip() for c in rows[0]]
+    header = [("" if c is None else str(c)).strip() for c in numbered[0][1]]
     while header and not header[-1]:
         header.pop()
     _check_header(header)
     width = len(header)
-    return Table(header, [[_xlsx_cell(c) for c in (r + [None] * width)[:width]] for r in rows[1:]], "xlsx")
+    return Table(header, [[_xlsx_cell(c) for c in (r + [None] * width)[:width]] for _, r in numbered[1:]], "xlsx",
+                 [n for n, _ in numbered[1:]])
 
 
 def _xlsx_cell(value):
@@ -147,7 +166,7 @@ def _xlsx_cell(value):
 
 
 def _jsonl(text: str) -> Table:
-    header, objects = [], []
+    header, objects, numbers = [], [], []
     seen = set()
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -168,7 +187,8 @@ def _jsonl(text: str) -> Table:
                 seen.add(key)
                 header.append(key)
         objects.append(value)
+        numbers.append(number)
     if not objects:
         raise _refuse("the file has no JSON objects")
     _check_header(header)
-    return Table(header, [[o.get(name, "") for name in header] for o in objects], "jsonl")
+    return Table(header, [[o.get(name, "") for name in header] for o in objects], "jsonl", numbers)

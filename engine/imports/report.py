@@ -42,7 +42,7 @@ def refused_file(table, refused) -> bytes:
     """The refused rows (`[{"row", "problems"}]`) of `table` in its format, with a problems column."""
     header = [c for c in table.header if c != PROBLEMS] + [PROBLEMS]
     keep = [i for i, c in enumerate(table.header) if c != PROBLEMS]
-    lines = [[table.rows[r["row"] - 2][i] for i in keep] + [problems_text(r["problems"])]
+    lines = [[table.rows[table.index_of(r["row"])][i] for i in keep] + [problems_text(r["problems"])]
              for r in sorted(refused, key=lambda r: r["row"])]
     if table.format == "xlsx":
         book = Workbook(write_only=True)

@@ -1,8 +1,13 @@
 """An import's guards, as specifications on SQLite and PostgreSQL: a whole-number reference
 cell names a record by its natural key before its id; upserting needs the update right;
 a CSV the reader cannot read is a clear refusal; a run that stops on an internal error
-keeps no database text in what the API shows."""
+keeps no database text in what the API shows; JSON Lines values that are no text are
+refused rows, and lines the reader cannot take a refused file; a row is named by its
+number in the file."""
+import io
+
 import pytest
+from openpyxl import Workbook
 
 from engine.errors import Forbidden, ValidationFailed
 from engine.imports import importer, runs
@@ -68,9 +73,9 @@ def test_a_json_lines_value_that_is_not_text_is_a_refused_row_and_its_file_reads
             '{"full_name": ["x", "y"]}\n{"full_name": "Ann", "notes": "fine"}\n')
     given = importer.Source("people.jsonl", text.encode())
     dry = importer.dry_run(acme.records, "contact", given)
-    assert {r.row: r.action for r in dry.rows} == {2: "create", 3: "refuse", 4: "refuse", 5: "refuse", 6: "create"}
-    codes = {r.row: [p["code"] for p in r.problems] for r in dry.rows if r.problems}
-    assert codes == {3: ["unstorable_text"], 4: ["not_text"], 5: ["not_text"]}
+    assert {r.row: r.action for r in dry.rows} == {1: "create", 2: "refuse", 3: "refuse", 4: "refuse", 5: "create"}
+    codes = {r.row: [p["code"] for p in r.problems] for r in dry.rows if r.problems}  # rows named by their lines
+    assert codes == {2: ["unstorable_text"], 3: ["not_text"], 4: ["not_text"]}
     done = importer.commit(acme.records, "contact", given, None, Options())
     assert done.totals == {**done.totals, "created": 2, "refused": 3, "balanced": True}
     assert sorted(r["full_name"] for r in acme.records.list("contact", [])["items"]) == ["Ann", "Good"]
@@ -87,3 +92,23 @@ def test_a_json_lines_file_the_reader_cannot_take_is_refused_with_its_line(acme,
     with pytest.raises(ValidationFailed) as refused:
         importer.dry_run(acme.records, "contact", importer.Source("p.jsonl", (line + "\n").encode()))
     assert said in refused.value.message
+
+
+def test_a_row_is_named_by_its_number_in_the_file_blank_rows_and_long_cells_included(acme):
+    text = 'full_name,email\n\nGood,g@x.org\n,\n"Two\nlines",t@x.org\nBad,not-an-email\nAgain,g@x.org\n'
+    plan = importer.dry_run(acme.records, "contact", source(text), options=Options(key="email"))
+    assert {r.row: r.action for r in plan.rows} == {3: "create", 5: "create", 7: "refuse", 8: "refuse"}
+    assert "repeats row 3" in plan.rows[-1].problems[0]["message"]
+    refused = read_table(importer.commit(acme.records, "contact", source(text), None, Options(key="email"))
+                         .refused_file, "csv")
+    assert [row[:2] for row in refused.rows] == [["Bad", "not-an-email"], ["Again", "g@x.org"]]
+
+    book = Workbook()
+    sheet = book.active
+    for row, values in ((3, ["full_name", "email"]), (4, ["Xl", "xl@x.org"]), (6, ["Bad", "nope"])):
+        for column, value in enumerate(values, 1):
+            sheet.cell(row=row, column=column, value=value)
+    data = io.BytesIO()
+    book.save(data)
+    plan = importer.dry_run(acme.records, "contact", importer.Source("p.xlsx", data.getvalue()))
+    assert {r.row: r.action for r in plan.rows} == {4: "create", 6: "refuse"}  # the sheet's own row numbers
