@@ -8,13 +8,16 @@ consistent at one point in time while writes go on: the metadata history, the re
 audit, outbox, workflows' timers, rules' state, the search index, archives — every table
 of the tenant.
 
-Restoring creates the tenant (Loom's tables at this Loom's revision), puts the rows of
-Loom's own tables back, creates the record tables from the metadata version that was
-live (compiled as publishing does) and the archive tables from their definitions in
-`loom_archives`, puts their rows back, moves the id sequences past the restored ids
-(PostgreSQL), and then checks every table's row count and checksum against the
-manifest: any difference removes the new tenant and says which table differs. A backup
-taken by another Loom revision is refused with what to do."""
+Restoring first reads the whole file: a manifest of another shape, plugins this install
+does not have, or any table's rows that are not the ones the manifest lists (a damaged
+file) are refused before anything is made. It then creates the tenant (Loom's tables at
+this Loom's revision), puts the rows of Loom's own tables back, creates the record tables
+from the metadata version that was live (compiled as publishing does) and the archive
+tables from their definitions in `loom_archives`, puts their rows back, moves the id
+sequences past the restored ids (PostgreSQL), and then checks every table's row count and
+checksum against the manifest: any difference — or rows that do not fit their columns, or
+that the database refuses (a backup made by hand) — removes the new tenant and says what.
+A backup taken by another Loom revision is refused with what to do."""
 from __future__ import annotations
 
 import base64
@@ -29,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import JSON, Date, DateTime, LargeBinary, MetaData, Numeric, Time, TypeDecorator, and_, bindparam, \
     select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import StatementError
 
 from engine.compiler import compile_tables
 from engine.errors import LoomError
@@ -131,7 +134,8 @@ def read_manifest(path) -> dict:
             manifest = json.loads(archive.read("manifest.json"))
     except FileNotFoundError:
         raise BackupFailed(f"there is no file {str(path)!r}") from None
-    except (zipfile.BadZipFile, KeyError, ValueError, IsADirectoryError):
+    except (zipfile.BadZipFile, KeyError, ValueError, IsADirectoryError, RuntimeError, NotImplementedError,
+            RecursionError):
         raise BackupFailed(f"{str(path)!r} is not a Loom tenant backup") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupFailed(f"{str(path)!r} is not a Loom tenant backup")
@@ -189,7 +193,8 @@ def _verify(archive, path, manifest) -> None:
                 for line in lines:
                     digest.update(line[:-1] if line.endswith(b"\n") else line)
                     count += 1
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+            # (RuntimeError: an encrypted member; NotImplementedError: a compression Loom never writes)
             raise BackupFailed(f"{str(path)!r} is damaged: the rows of table {name} cannot be read "
                                f"({exc})") from None
         if (count, digest.hexdigest()) != (listed["rows"], listed["sha256"]):
@@ -222,7 +227,7 @@ def restore(install, path, as_slug: str | None = None) -> Restored:
     except BaseException as exc:
         install.cache.forget(slug)
         registry.discard(slug)
-        if isinstance(exc, DBAPIError):  # rows no Loom wrote (the checksums agree: a backup made by hand)
+        if isinstance(exc, StatementError):  # rows no Loom wrote (the checksums agree: a backup made by hand)
             reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
             raise BackupFailed(f"the database refused the backup's rows ({reason}): nothing was restored") from None
         raise
@@ -326,6 +331,9 @@ def _insert(conn, table, archive, listed, chunk: int = 2000) -> int:
     unknown = [name for name in names if name not in table.c]
     if unknown:
         raise BackupFailed(f"table {table.name}: the backup has columns this Loom does not: {', '.join(unknown)}")
+    keyless = [c.name for c in table.primary_key.columns if c.name not in names]
+    if keyless:
+        raise BackupFailed(f"table {table.name}: the backup has no column {', '.join(keyless)} of its key")
     decoders = [(i, _decoder(table.c[name])) for i, name in enumerate(names)]
     decoders = [(i, decode) for i, decode in decoders if decode is not None]
     # PostgreSQL checks references at each statement: rows of a table referring to rows

@@ -48,7 +48,7 @@ def _mapping(value):
     if value.lstrip().startswith("{"):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValidationFailed("mapping is not JSON", details=[{"field": "mapping", "message": "not JSON"}]) \
                 from None
     if not mappings.NAME.fullmatch(value.strip()):
@@ -74,6 +74,8 @@ def post_import(entity):
                              form.get("encoding") or None, form.get("sheet") or None)
     options = Options(form.get("key") or None, form.get("on_duplicate") or None, _chunk_size(form))
     given = _mapping(form.get("mapping"))
+    if form.get("save_mapping"):
+        mappings.check_name(form["save_mapping"])  # before a run is kept or started
     service = g.session.records
     at_once = not commit and importer.in_request(g.session.install.settings, len(source.data))
     if at_once and not keep:

@@ -80,15 +80,26 @@ def _writable(path: str | None, what: str = "the refused rows are", name: str = 
 
 def _write(path: str, data: bytes) -> None:
     try:
-        with open(path, "xb") as fh:  # checked before the import (`_writable`): never written over
-            fh.write(data)
+        fh = open(path, "xb")  # checked before the import (`_writable`): never written over
     except OSError as exc:
+        raise LoomError(f"cannot write {path}: {exc.strerror}", code="file_error") from None
+    try:
+        with fh:
+            fh.write(data)
+    except OSError as exc:  # the disk full…: no half-written file left to be taken for the whole
+        os.unlink(path)
         raise LoomError(f"cannot write {path}: {exc.strerror}", code="file_error") from None
 
 
 def _refused_path(path: str) -> str:
+    """FILE.refused.<ext> beside FILE, or FILE.refused-2.<ext>… when that exists (an earlier
+    run's, perhaps being fixed: never written over)."""
     stem, ext = os.path.splitext(path)
-    return f"{stem}.refused{ext}"
+    for number in range(1, 1000):
+        candidate = f"{stem}.refused{'' if number == 1 else f'-{number}'}{ext}"
+        if not os.path.lexists(candidate):
+            return candidate
+    return f"{stem}.refused{ext}"  # refused by `_writable`, saying it exists
 
 
 @click.command("import")
@@ -127,6 +138,8 @@ def import_command(install, tenant_slug, entity, path, mapping_given, save_mappi
     if refused_path is None and (commit or resume_id is not None):
         refused_path = _refused_path(path)
     _writable(refused_path)
+    if save_mapping is not None:
+        mappings.check_name(save_mapping)
     source = importer.Source(os.path.basename(path), data, fmt, encoding, sheet)
     options = Options(key, on_duplicate, chunk_size)
     bar = _Bar()

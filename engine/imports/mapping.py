@@ -104,11 +104,16 @@ def load(storage, name: str, entity_name: str) -> dict:
     return dict(row["columns"])
 
 
-def save(storage, name: str, entity_name: str, columns: dict, by: str | None = None) -> None:
-    """Save (or replace) a mapping under `name`; only mapped columns are kept."""
+def check_name(name) -> None:
+    """A name to save a mapping under (checked before an import that saves one)."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ValidationFailed(f"{name!r} is not a mapping name (letters, digits, _ - ., at most 64)",
                                code="bad_mapping", details=[{"field": "save_mapping", "message": "not a name"}])
+
+
+def save(storage, name: str, entity_name: str, columns: dict, by: str | None = None) -> None:
+    """Save (or replace) a mapping under `name`; only mapped columns are kept."""
+    check_name(name)
     table = loom_table(storage.schema, "loom_import_mappings")
     row = {"entity": entity_name, "columns": {c: f for c, f in columns.items() if f}, "updated_at": utcnow(),
            "updated_by": by}

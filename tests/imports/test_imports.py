@@ -5,6 +5,7 @@ crash; the refused rows come back in a file to fix and import again. SQLite and 
 import gc
 import io
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -208,17 +209,27 @@ def test_the_refused_rows_file_is_checked_before_anything_is_imported_and_never_
     kept = tmp_path / "people.refused.csv"
     kept.write_text("rows I am fixing\n")
     count = len(install.session("acme").records.list("contact", [])["items"])
-    for extra, said in [((), "people.refused.csv exists"),  # the default name, from an earlier run
+    for extra, said in [(("--refused", str(kept)), "people.refused.csv exists"),  # an earlier run's
                         (("--refused", str(path)), "people.csv exists"),  # the imported file itself
                         (("--refused", str(tmp_path / "nodir" / "r.csv")), "there is no folder"),
-                        (("--refused", " "), "--refused wants a file name")]:
+                        (("--refused", " "), "--refused wants a file name"),
+                        (("--save-mapping", "bad name"), "is not a mapping name")]:
         refused = run(install, "import", "acme", "contact", str(path), "--key", "email", "--commit", *extra)
         assert refused.exit_code == 1 and said in refused.output and "Traceback" not in refused.output, refused.output
     assert len(install.session("acme").records.list("contact", [])["items"]) == count  # nothing imported
     assert kept.read_text() == "rows I am fixing\n" and path.read_bytes() == CSV.encode("gb18030")
-    done = run(install, "import", "acme", "contact", str(path), "--key", "email", "--commit",
-               "--refused", str(tmp_path / "new.csv"))
-    assert done.exit_code == 0 and f"refused rows written to {tmp_path / 'new.csv'}" in done.output
+    long = tmp_path / ("x" * 300 + ".csv")  # a name no file system takes: found only as it is written
+    done = run(install, "import", "acme", "contact", str(path), "--key", "email", "--commit", "--refused", str(long))
+    assert done.exit_code == 1 and "cannot write" in done.output, done.output
+    run_id = re.search(r"imported \(run (\d+)\): read 4, created 1, updated 1, skipped 0, refused 2",
+                       done.output).group(1)  # the result, shown before the error
+    again = run(install, "import", "acme", "contact", str(path), "--resume", run_id, "--refused",
+                str(tmp_path / "new.csv"))
+    assert again.exit_code == 0 and f"refused rows written to {tmp_path / 'new.csv'}" in again.output
+    assert (tmp_path / "new.csv").read_bytes().decode("utf-8-sig").count("\n") == 3
+    assert run(install, "import", "acme", "contact", str(path), "--key", "email", "--commit").exit_code == 0
+    assert kept.read_text() == "rows I am fixing\n"  # the default name moved on:
+    assert (tmp_path / "people.refused-2.csv").exists()
     over = run(install, "export", "acme", "contact", str(path))
     assert over.exit_code == 1 and "an export is never written over a file" in over.output
     assert path.read_bytes() == CSV.encode("gb18030")
