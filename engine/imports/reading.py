@@ -165,6 +165,17 @@ def _xlsx_cell(value):
     return value
 
 
+class _TooLong(Exception):
+    """A whole number with more digits than Python reads from text."""
+
+
+def _whole(text: str) -> int:
+    limit = sys.get_int_max_str_digits()
+    if limit and len(text) - (text[:1] == "-") > limit:
+        raise _TooLong()
+    return int(text)
+
+
 def _jsonl(text: str) -> Table:
     header, objects, numbers = [], [], []
     seen = set()
@@ -172,13 +183,13 @@ def _jsonl(text: str) -> Table:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(line, parse_int=_whole)
         except RecursionError:
             raise _refuse(f"line {number} is nested too deeply to read") from None
+        except _TooLong:
+            raise _refuse(f"line {number} holds a number of more than {sys.get_int_max_str_digits()} digits") \
+                from None
         except ValueError as exc:
-            if "int_max_str_digits" in str(exc):  # the json module's words for a number too long to read
-                raise _refuse(f"line {number} holds a number of more than "
-                              f"{sys.get_int_max_str_digits()} digits") from None
             raise _refuse(f"line {number} is not JSON: {exc}") from None
         if not isinstance(value, dict):
             raise _refuse(f"line {number} is not a JSON object")
