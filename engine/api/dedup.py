@@ -13,19 +13,27 @@ from engine.errors import BadQuery
 MAX_LIMIT = 1000
 
 
-def _whole(name: str, default: int, least: int, most: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not least <= int(raw) <= most:
-        raise BadQuery(f"{name} must be a whole number from {least} to {most}",
-                       details=[{"field": name, "message": f"{least} to {most}"}])
-    return int(raw)
+PAGING = {"offset": (0, 0, 10_000_000), "limit": (100, 1, MAX_LIMIT)}  # name: (default, least, most)
+
+
+def _paging() -> dict:
+    """The query's offset and limit; every one out of its range refused at once."""
+    values, details = {}, []
+    for name, (default, least, most) in PAGING.items():
+        raw = request.args.get(name)
+        if raw is None:
+            values[name] = default
+        elif not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not least <= int(raw) <= most:
+            details.append({"field": name, "message": f"a whole number from {least} to {most}"})
+        else:
+            values[name] = int(raw)
+    if details:
+        raise BadQuery("; ".join(f"{d['field']} must be {d['message']}" for d in details), details=details)
+    return values
 
 
 @api.get("/dedup/<entity>/clusters")
 @accepts("offset", "limit")
 def dedup_clusters(entity):
-    offset = _whole("offset", 0, 0, 10_000_000)
-    limit = _whole("limit", 100, 1, MAX_LIMIT)
-    return jsonify(latest_report(g.session, entity, offset, limit))
+    paging = _paging()
+    return jsonify(latest_report(g.session, entity, paging["offset"], paging["limit"]))

@@ -310,6 +310,8 @@ def test_the_scan_as_a_job_and_its_report_over_rest(install, client, people, mem
     assert report["clusters"][0]["links"][0]["reasons"] == ["same phone"]
     assert client.get(f"{BASE}/dedup/person/clusters", headers=member).status_code == 403
     assert client.get(f"{BASE}/dedup/person/clusters?limit=0", headers=admin).status_code == 400
+    both = client.get(f"{BASE}/dedup/person/clusters?limit=-1&offset=-5", headers=admin)
+    assert both.status_code == 400 and [d["field"] for d in both.get_json()["error"]["details"]] == ["offset", "limit"]
     assert client.get(f"{BASE}/dedup/nobody/clusters", headers=admin).status_code == 404
     spec = client.get(f"{BASE}/openapi.json", headers=admin).get_json()
     create = spec["paths"]["/records/person"]["post"]
