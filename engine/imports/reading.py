@@ -179,7 +179,7 @@ def _whole(text: str) -> int:
 def _jsonl(text: str) -> Table:
     header, objects, numbers = [], [], []
     seen = set()
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines: a value may hold U+2028
         if not line.strip():
             continue
         try:
