@@ -9,7 +9,10 @@ connections commit without waiting for the server's WAL flush (`synchronous_comm
 in the URL's connection options: a commit is still atomic and visible to every other
 connection at once, it would only be lost if the server crashed), and the tests' temporary
 folders (their SQLite files) are on the tmpfs /dev/shm when it has room (LOOM_TEST_TMPDIR
-names another folder; an empty value keeps the system's)."""
+names another folder; an empty value keeps the system's).
+
+Property tests run without Hypothesis's per-example deadline: a deadline is a timing
+assertion, and on two shared cores a slow example says nothing about the code."""
 from __future__ import annotations
 
 import copy
@@ -21,6 +24,7 @@ import uuid
 from functools import lru_cache
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -34,6 +38,8 @@ from tests import migration_replay, speedups
 pytest_plugins = ["tests.tree_guard"]
 migration_replay.install()  # empty storage gets recorded revisions replayed (see the module)
 speedups.install()  # argon2 at its lowest cost, URL builders compiled on first use
+hypothesis_settings.register_profile("loom", deadline=None)
+hypothesis_settings.load_profile("loom")
 
 
 def without_commit_flush(url: str) -> str:

@@ -13,8 +13,11 @@ write's time) processed once.
 
 The statements go to the driver's own cursor, in the connection's transaction (for a
 single record's write SQLAlchemy's handling of three statements cost more than the rows).
-On SQLite a batch is one prepared statement run for each row (`executemany`, in
-process). On PostgreSQL every batch of a call goes in one pipeline (one round trip for a
+On SQLite a batch is written `STATEMENT_ROWS` rows to a statement (`INSERT … VALUES (…),
+(…), …`: SQLite's own loop over the rows, ~30% less time per row than the driver's
+`executemany` of a one-row statement, whose per-row binding and stepping it saves), the rows
+left over by one-row statements (`executemany`); the statements are prepared once and kept
+by the driver's cache. On PostgreSQL every batch of a call goes in one pipeline (one round trip for a
 single record's audit row, outbox row and terms together): a `packed` batch — many small
 rows, the search terms — as one statement over one JSON parameter (one plan, one message,
 the rows encoded by the json module in C); any other as one execution per row, so the
@@ -44,6 +47,8 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
+from itertools import chain
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -71,6 +76,7 @@ class Rows:
 
 
 COPY_ROWS = 64  # PostgreSQL: batches from this size on are written with COPY
+STATEMENT_ROWS = 100  # SQLite: rows one statement inserts (fewer where the columns would pass SQLite's limit)
 COMMITS_EARLY = "loom_commits_early"  # execution option: `insert_all(commit=True)` may send COMMIT
 
 
@@ -125,9 +131,20 @@ def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> N
     cursor, sql = driver.cursor(), None
     try:
         if not postgresql:
+            variables = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             for b in batches:
-                sql = _statement(dialect, b.table, b.columns, b.skip_existing, False)
-                cursor.executemany(sql, _rows_of(dialect, b))
+                rows = _rows_of(dialect, b)
+                per = min(STATEMENT_ROWS, variables // len(b.columns))
+                whole = len(rows) - len(rows) % per if per > 1 else 0
+                if whole:
+                    sql = _statement(dialect, b.table, b.columns, b.skip_existing, False, per)
+                    values = list(chain.from_iterable(rows[:whole]))
+                    width = per * len(b.columns)
+                    for start in range(0, len(values), width):
+                        cursor.execute(sql, values[start:start + width])
+                if whole < len(rows):
+                    sql = _statement(dialect, b.table, b.columns, b.skip_existing, False)
+                    cursor.executemany(sql, rows[whole:])
             return
         pending: list[Rows] = []
         formatted = None  # this COPY's data, formatted while the server inserted the one before
@@ -202,7 +219,9 @@ def _copy_statement(dialect, table, columns: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=256)
-def _statement(dialect, table, columns: tuple[str, ...], skip_existing: bool, packed: bool) -> str:
+def _statement(dialect, table, columns: tuple[str, ...], skip_existing: bool, packed: bool,
+               rows: int = 1) -> str:
+    """The INSERT of a batch's rows: `rows` rows to a statement (SQLite), or `packed`."""
     preparer = dialect.identifier_preparer
     head = f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)})"
     tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
@@ -210,7 +229,8 @@ def _statement(dialect, table, columns: tuple[str, ...], skip_existing: bool, pa
         values = ", ".join(_pg_value(dialect, table.c[c].type, i) for i, c in enumerate(columns))
         return f"{head} SELECT {values} FROM json_array_elements(%s::json) AS j{tail}"
     mark = "%s" if dialect.name == "postgresql" else "?"
-    return f"{head} VALUES ({', '.join(mark for _ in columns)}){tail}"
+    row = f"({', '.join(mark for _ in columns)})"
+    return f"{head} VALUES {', '.join(row for _ in range(rows))}{tail}"
 
 
 def _pg_value(dialect, type_, index: int) -> str:

@@ -5,6 +5,9 @@ with the record, and the write's transaction (opened with its version check in o
 trip on PostgreSQL) leaves its connection as it found it."""
 from __future__ import annotations
 
+import contextlib
+import itertools
+import sqlite3
 import time
 from datetime import datetime, timezone
 
@@ -15,7 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from engine.events import RecordEvent
-from engine.records.bulk_rows import COPY_ROWS, Rows, insert_all
+from engine.records.bulk_rows import COPY_ROWS, STATEMENT_ROWS, Rows, insert_all
 from engine.records.search_index import find
 from engine.systables import loom_table
 
@@ -123,6 +126,53 @@ def _copied_by_server(session, pid: int, count: int) -> int:
             if done >= count or time.monotonic() > deadline:
                 return done
             time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def _variables(conn, limit):
+    """SQLite: at most `limit` parameters to a statement on this connection, for the block."""
+    driver = conn.connection.driver_connection
+    if limit is None or conn.dialect.name != "sqlite":
+        yield
+        return
+    before = driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    try:
+        yield
+    finally:
+        driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+
+
+examples = itertools.count()
+
+
+@given(count=st.integers(0, 2 * STATEMENT_ROWS + 7), limit=st.sampled_from([None, 5, 12, 999]))
+@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_batch_is_written_whole_and_in_its_order_however_its_statements_divide_it(acme, count, limit):
+    """Every row, in the batch's order (ids rising with it), whatever the number of rows
+    and however many fit one statement (SQLite: `STATEMENT_ROWS` to a statement, fewer
+    where SQLite's limit on parameters says so; the rows left over one by one)."""
+    tag = f"o{next(examples)}x"
+    batch = _contact_rows(acme, count, tag)
+    with acme.storage.begin() as conn, _variables(conn, limit):
+        insert_all(conn, [batch])
+    table = acme.metadata().tables["contact"]
+    with acme.storage.connect() as conn:
+        written = conn.execute(select(table.c.full_name, table.c.email, table.c.version)
+                               .where(table.c.full_name.like(f"{tag} %")).order_by(table.c.id)).all()
+    assert [tuple(r) for r in written] == [(name, email, version) for name, email, _, _, version in batch.rows]
+
+
+@pytest.mark.parametrize("limit", [None, 3])
+def test_rows_already_there_are_kept_and_the_others_written_when_the_batch_skips_existing(acme, limit):
+    settings = loom_table(acme.storage.schema, "loom_settings")
+    with acme.storage.begin() as conn:
+        conn.execute(settings.insert(), [{"key": f"k{n}", "value": "before"} for n in range(0, 250, 7)])
+    with acme.storage.begin() as conn, _variables(conn, limit):
+        insert_all(conn, [Rows(settings, ("key", "value"), [(f"k{n}", "after") for n in range(250)],
+                               skip_existing=True)])
+    with acme.storage.connect() as conn:
+        kept = dict(conn.execute(select(settings.c.key, settings.c.value).where(settings.c.key.like("k%"))).all())
+    assert kept == {f"k{n}": "before" if n % 7 == 0 else "after" for n in range(250)}
 
 
 @pytest.mark.parametrize("count", [1, 200])  # 200: past COPY_ROWS, written with COPY on PostgreSQL
