@@ -29,6 +29,7 @@ from engine.imports.keys import Keys, repeats
 from engine.imports.ledger import Ledger
 # ON_DUPLICATE: the CLI, the API and the admin UI import it from here
 from engine.imports.plans import ON_DUPLICATE, Options, RowPlan, check_options  # noqa: F401
+from engine.imports.reading import Unreadable, unreadable_text
 from engine.imports.unique import Unique
 from engine.records.conditional import conditional, missing
 from engine.records.integrity import reference_problems
@@ -191,6 +192,10 @@ class Planner:
         values = {}
         for index, column, field in self.columns:
             cell = row[index]
+            if cell.__class__ is Unreadable:  # an XLSX formula never computed, or an error
+                plan.problems.append(self._problem(field.name, cell.code,
+                                                   f"cell {cell.cell} {unreadable_text(cell)}"))
+                continue
             if empty(cell):
                 continue
             if (field.base_type or field.type) == "reference":

@@ -1,18 +1,27 @@
 """Reading an import file into a header and rows of cells: CSV in any common encoding
 (UTF-8 with or without a BOM, GB18030 from a Chinese Excel), the first (or a named) sheet
 of an XLSX workbook, and JSON Lines (one object per line; the header is every key in
-the order first seen)."""
+the order first seen).
+
+An XLSX cell is read as the value the workbook keeps for it: a formula's is the value a
+spreadsheet last computed. A workbook written by a program and never opened in a
+spreadsheet can keep none; such a cell, and one holding a spreadsheet error (`#N/A`), is
+read as `Unreadable`, which the import refuses, never as empty or as text."""
 from __future__ import annotations
 
 import csv
 import io
 import json
 import sys
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import date, datetime
 
 from openpyxl import load_workbook
+from openpyxl.formula.translate import Translator
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
+from openpyxl.xml.functions import iterparse
 
 from engine.errors import ValidationFailed
 from engine.fieldtypes import UNSTORABLE
@@ -42,6 +51,19 @@ class Table:
     @cached_property
     def _indexes(self) -> dict:
         return {number: index for index, number in enumerate(self.numbers)}
+
+
+class Unreadable(str):
+    """An XLSX cell without a value to import: a formula the workbook keeps no computed
+    value (`code` "formula_not_computed", the text its formula), or a spreadsheet error such
+    as `#DIV/0!` (`code` "spreadsheet_error", the text the error); `cell` names it (`C5`)."""
+
+    __slots__ = ("cell", "code")
+
+    def __new__(cls, text: str, cell: str, code: str):
+        made = super().__new__(cls, text)
+        made.cell, made.code = cell, code
+        return made
 
 
 def format_of(filename: str, given: str | None = None) -> str:
@@ -137,13 +159,24 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise _refuse(f"the workbook has no sheet {sheet!r} (it has {', '.join(book.sheetnames)})", "sheet")
+        chosen = book[sheet or book.sheetnames[0]]
+        chosen.reset_dimensions()  # every row there is, not only those the sheet's own <dimension> claims
         numbered = [(number, list(r)) for number, r in  # the sheet's row numbers, blank rows included
-                    enumerate(book[sheet or book.sheetnames[0]].iter_rows(values_only=True), 1)]
+                    enumerate(chosen.iter_rows(values_only=True), 1)]
+        unreadable = _unreadable(io.BytesIO(data), chosen)
     finally:
         book.close()
+    for (number, column), cell in unreadable.items():
+        numbered += [(n, []) for n in range(len(numbered) + 1, number + 1)]
+        row = numbered[number - 1][1]
+        row += [None] * (column - len(row))
+        row[column - 1] = cell
     numbered = [(n, r) for n, r in numbered if any(c is not None and str(c).strip() for c in r)]
     if not numbered:
         raise _refuse("the sheet is empty: it needs a header row")
+    cell = next((c for c in numbered[0][1] if isinstance(c, Unreadable)), None)
+    if cell is not None:
+        raise _refuse(f"the header's cell {cell.cell} {unreadable_text(cell)}: type the column's name there")
     header = [("" if c is None else str(c)).strip() for c in numbered[0][1]]
     while header and not header[-1]:
         header.pop()
@@ -151,6 +184,57 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
     width = len(header)
     return Table(header, [[_xlsx_cell(c) for c in (r + [None] * width)[:width]] for _, r in numbered[1:]], "xlsx",
                  [n for n, _ in numbered[1:]])
+
+
+def _unreadable(data, sheet) -> dict:
+    """{(row, column): Unreadable} of the sheet's cells holding a formula and no computed
+    value, or an error. openpyxl reads a formula without its value as empty, and an error as
+    its text; the sheet's own XML tells them apart (read only when it holds either): a
+    formula's `<v>` is missing, or empty while the cell is not of text (`t="str"`: the
+    computed value is an empty text), and an error's cell is `t="e"`. A cell sharing another's
+    formula gets that formula moved to it, as a spreadsheet shows it."""
+    with zipfile.ZipFile(data) as archive:
+        part = archive.read(sheet._worksheet_path)
+    if b"<f" not in part and b":f>" not in part and b":f " not in part and b't="e"' not in part:
+        return {}
+    found, shared, row, column = {}, {}, 0, 0
+    formula = value = None
+    for event, element in iterparse(io.BytesIO(part), events=("start", "end")):
+        tag = element.tag.rsplit("}", 1)[-1]
+        if event == "start":
+            if tag == "row":
+                row, column = int(element.get("r") or row + 1), 0
+            elif tag == "c":
+                name = element.get("r")
+                column = column_index_from_string(coordinate_from_string(name)[0]) if name else column + 1
+                formula = value = None
+            continue
+        if tag == "f":
+            formula = "=" + (element.text or "")
+            group = element.get("si") if element.get("t") == "shared" else None
+            cell = f"{get_column_letter(column)}{row}"
+            if group is not None and element.text:
+                shared[group] = (formula, cell)
+            elif group in shared:
+                formula = Translator(shared[group][0], origin=shared[group][1]).translate_formula(cell)
+        elif tag == "v":
+            value = element.text or ""
+        elif tag == "c":
+            cell, kind = f"{get_column_letter(column)}{row}", element.get("t")
+            if kind == "e":
+                found[(row, column)] = Unreadable(value or "#VALUE!", cell, "spreadsheet_error")
+            elif formula is not None and (value is None or (not value and kind != "str")):
+                found[(row, column)] = Unreadable(formula, cell, "formula_not_computed")
+            element.clear()
+    return found
+
+
+def unreadable_text(cell: Unreadable) -> str:
+    """What is wrong with the cell, for a problem's message."""
+    if cell.code == "spreadsheet_error":
+        return f"holds the spreadsheet error {cell}"
+    return (f"holds the formula {cell} with no computed value (a program wrote the workbook and no "
+            "spreadsheet has calculated it): open the workbook in a spreadsheet and save it, or type the value")
 
 
 def _xlsx_cell(value):

@@ -9,6 +9,9 @@ import io
 import json
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from engine.imports.reading import Unreadable
 
 PROBLEMS = "problems"
 
@@ -49,7 +52,7 @@ def refused_file(table, refused) -> bytes:
         sheet = book.create_sheet()
         sheet.append(header)
         for line in lines:
-            sheet.append(line)
+            sheet.append([_as_text(sheet, c) if c.__class__ is Unreadable else c for c in line])
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()
@@ -60,6 +63,14 @@ def refused_file(table, refused) -> bytes:
     writer.writerow(header)
     writer.writerows(lines)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _as_text(sheet, cell: Unreadable) -> WriteOnlyCell:
+    """A formula never computed (or an error) written back as the text it was: the refused
+    row moves, and its formula would reckon with other rows than it did."""
+    text = WriteOnlyCell(sheet, value=str(cell))
+    text.data_type = "s"
+    return text
 
 
 def _jsonl_line(values: dict) -> bytes:
