@@ -260,6 +260,18 @@ def _whole(text: str) -> int:
     return int(text)
 
 
+class _Repeated(Exception):
+    """A JSON object naming a key twice (the json module would keep the last value)."""
+
+
+def _object(pairs: list) -> dict:
+    made = dict(pairs)
+    if len(made) < len(pairs):
+        seen = set()
+        raise _Repeated(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return made
+
+
 def _jsonl(text: str) -> Table:
     header, objects, numbers = [], [], []
     seen = set()
@@ -267,7 +279,9 @@ def _jsonl(text: str) -> Table:
         if not line.strip():
             continue
         try:
-            value = json.loads(line, parse_int=_whole)
+            value = json.loads(line, parse_int=_whole, object_pairs_hook=_object)
+        except _Repeated as exc:
+            raise _refuse(f"line {number} names the key {exc.args[0]!r} twice: which value is meant?") from None
         except RecursionError:
             raise _refuse(f"line {number} is nested too deeply to read") from None
         except _TooLong:

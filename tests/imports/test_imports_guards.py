@@ -88,6 +88,8 @@ def test_a_json_lines_value_that_is_not_text_is_a_refused_row_and_its_file_reads
     ('{"full_name": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
     ('{"full_name": 1' + "0" * 5000 + "}", "a number of more than"),
     ('{"\\ud800": 1}', "unpaired surrogate"),
+    ('{"full_name": "Ann", "email": "a@x.org", "full_name": "Bo"}', "line 1 names the key 'full_name' twice"),
+    ('{"full_name": "Ann", "notes": {"a": 1, "a": 2}}', "line 1 names the key 'a' twice"),
 ])
 def test_a_json_lines_file_the_reader_cannot_take_is_refused_with_its_line(acme, line, said):
     with pytest.raises(ValidationFailed) as refused:
