@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.dedup.entry import check_batch
 from engine.errors import ValidationFailed
+from engine.heap import paused
 from engine.records.bulk_rows import Rows
 from engine.records.conditional import conditional, missing
 from engine.records.ids import allocate_ids
@@ -22,6 +23,7 @@ class BatchWrites:
     """`create_many`, for `RecordService`."""
 
     @one_version
+    @paused()
     def create_many(self, entity_name, items, allow_duplicates=False, within=None, exclude_ids=(), before=None):
         """Validate every item first; write all of them in one transaction, or none.
         Returns the new ids in the order of `items`. A blocking duplicate rule refuses

@@ -1,5 +1,7 @@
 """engine.heap: a long command's heap is frozen while it runs and given back after; a
-process that froze its heap already (a warmed server) keeps it frozen."""
+process that froze its heap already (a warmed server) keeps it frozen. A batch write runs
+with the collector paused, which runs again after it, however it ends; a collector paused
+by something else stays paused."""
 from __future__ import annotations
 
 import gc
@@ -7,7 +9,8 @@ import weakref
 
 import pytest
 
-from engine.heap import settle, settled
+from engine.errors import ValidationFailed
+from engine.heap import paused, settle, settled
 
 
 class Node:
@@ -58,3 +61,44 @@ def test_settle_collects_before_it_freezes():
         assert gone() is None  # garbage is not kept for the life of the process
     finally:
         gc.unfreeze()
+
+
+def test_the_collector_is_paused_while_the_block_runs_and_runs_again_however_it_ends():
+    for fails in (False, True):
+        node = Node()
+        gone = weakref.ref(node)
+        try:
+            with paused():
+                assert not gc.isenabled()
+                del node
+                if fails:
+                    raise RuntimeError("the write failed")
+        except RuntimeError:
+            pass
+        assert gc.isenabled() and gone() is not None  # only a collection frees a cycle
+        gc.collect()
+        assert gone() is None
+
+
+def test_a_collector_paused_by_something_else_stays_paused():
+    gc.disable()
+    try:
+        with paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_batch_create_leaves_the_collector_running_whether_written_or_refused(acme):
+    seen = []
+    gc.callbacks.append(seen.append)  # (phase, info) of every collection: none while the batch runs
+    try:
+        ids = acme.records.create_many("contact", [{"full_name": f"P{n}"} for n in range(3000)])
+        during = len(seen)
+        with pytest.raises(ValidationFailed):
+            acme.records.create_many("contact", [{"full_name": "Good"}, {"full_name": None}])
+    finally:
+        gc.callbacks.remove(seen.append)
+    assert len(ids) == 3000 and gc.isenabled()
+    assert during == 0  # 3,000 records make far more than a collection's threshold of objects
