@@ -11,6 +11,7 @@ from engine.api import privacy as _privacy  # noqa: F401  (adds the data-subject
 from engine.api import dedup as _dedup  # noqa: F401  (adds the duplicate report's route)
 from engine.api.auth import check_token, hidden
 from engine.api.errors import register_error_handlers
+from engine.api.json_text import JsonText
 from engine.api.routes import api
 from engine.install import Install
 from engine.ratelimit import Limiter
@@ -19,14 +20,13 @@ from engine.security_headers import security_headers
 def create_app(install: Install | None = None, config: dict | None = None) -> Flask:
     """Build the app for an install (read from the environment when not given)."""
     app = Flask("loom")
+    app.json = JsonText(app)  # Chinese text unescaped; a response holding a lone surrogate still sent
     app.url_map.merge_slashes = False  # a redirect would answer bad paths with HTML, not a JSON 404
     install = install or Install()
     # the one upload limit (LOOM_MAX_UPLOAD_MB): a bigger body is a 413 (engine.api.errors)
     app.config.update(MAX_CONTENT_LENGTH=install.settings.max_upload_bytes, JSON_SORT_KEYS=False)
     app.config.update(config or {})
     app.extensions["loom"] = install
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
     register_error_handlers(app)
     app.extensions["loom_limiter"] = Limiter.from_settings(
         {**install.settings.extra, **{k: v for k, v in app.config.items() if k.startswith("LOOM_")}},

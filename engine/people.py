@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from engine import auth, passwords, token_scopes
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.fieldtypes import UNSTORABLE
 from engine.records.inputs import INT64
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
@@ -95,11 +96,11 @@ def person(storage, user_id) -> Person:
 
 
 def _stored_text(value, field: str) -> None:
-    """Refuse text no database stores (NUL) before it reaches a query."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValidationFailed(f"{field} cannot hold a NUL character",
+    """Refuse text no database stores (NUL, an unpaired surrogate) before it reaches a query."""
+    if isinstance(value, str) and UNSTORABLE.search(value):
+        raise ValidationFailed(f"{field} cannot hold a NUL character or an unpaired surrogate",
                                details=[{"field": field, "code": "unstorable_text",
-                                         "message": "holds a NUL character"}])
+                                         "message": "holds a NUL character or an unpaired surrogate"}])
 
 
 def _display_name(name) -> str | None:

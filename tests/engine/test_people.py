@@ -100,6 +100,7 @@ def test_bad_changes_are_refused_with_their_field_and_change_nothing(acme, tenan
     cases = [(mo, {"role": "boss"}, 400), (mo, {"active": "no"}, 400), (mo, {"manager": "ghost@acme.example"}, 404),
              (ann, {"manager": MEMBER}, 400), (mo, {"colour": "red"}, 400), (mo, {"display_name": 7}, 400),
              (mo, {"manager": "a\x00b@acme.example"}, 400), (mo, {"display_name": "Mo\x00"}, 400),
+             (mo, {"display_name": "Mo\ud800"}, 400),
              (999999, {"role": "member"}, 404)]
     for target, body, status in cases:
         answer = client.patch(f"/api/v1/t/acme/users/{target}", json=body, headers=bearer(tenant[ADMIN]))
@@ -134,7 +135,7 @@ def test_a_token_is_shown_once_named_used_and_refused_at_once_when_revoked(acme,
     assert client.delete("/api/v1/t/acme/tokens/999999", headers=bearer(tenant[ADMIN])).status_code == 404
     for body in ({"user": MEMBER}, {"user": MEMBER, "label": "  "}, {"user": "ghost@acme.example", "label": "x"},
                  {"user": MEMBER, "label": "x" * 201}, {"user": MEMBER, "label": "nul\x00"},
-                 {"user": "mo\x00@acme.example", "label": "x"}):
+                 {"user": MEMBER, "label": "a\ud800b"}, {"user": "mo\x00@acme.example", "label": "x"}):
         assert client.post("/api/v1/t/acme/tokens", json=body, headers=bearer(tenant[ADMIN])).status_code in (400, 404)
     assert len(people.tokens(acme.storage)) == 4
 

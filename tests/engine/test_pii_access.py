@@ -114,6 +114,8 @@ def test_unmasking_with_a_reason_gives_the_value_and_the_admin_finds_it_in_the_a
     ({"fields": [], "reason": "call"}, "fields"),
     ({"fields": ["city"], "reason": "call"}, "fields"),
     ({"fields": "phone", "reason": "call"}, "fields"),
+    ({"fields": ["phone"], "reason": "a\ud800b"}, "reason"),  # no database stores it, nor UTF-8
+    ({"fields": ["phone"], "reason": "call\x00"}, "reason"),
 ])
 def test_unmasking_without_a_reason_or_of_other_fields_is_refused_and_logs_nothing(ins, body, field):
     huang = ins.huang["id"]

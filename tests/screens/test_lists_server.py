@@ -155,6 +155,25 @@ def test_saved_views_are_private_shared_by_admins_and_changed_only_by_their_owne
     assert rep.post("e/contact/views", {"name": "bad", "query": "columns=nope"}).status_code == 400
 
 
+@pytest.mark.parametrize("query", ["tier__in=platinum", "lifetime_value__gte=abc", "q=a%00b", "full_name=a%00b",
+                                   "q=" + "x" * 5000])
+def test_a_view_the_list_would_refuse_is_refused_when_saved_and_nothing_is_kept(acme, app, query):
+    rep = ScreenClient(app, "acme", REP)
+    assert rep.get(f"e/contact?{query}").status_code == 400  # the list refuses it…
+    assert rep.post("e/contact/views", {"name": "Bad", "query": query}).status_code == 400  # …so saving does
+    assert "Bad" not in rep.get("e/contact").text
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "\x00"])  # a form's UTF-8 carries no lone surrogate
+def test_a_views_name_no_database_stores_is_refused_on_saving_and_renaming(acme, app, name):
+    rep = ScreenClient(app, "acme", REP)
+    assert rep.post("e/contact/views", {"name": name, "query": "columns=full_name"}).status_code == 400
+    saved = rep.post("e/contact/views", {"name": "Fine", "query": "columns=full_name"})
+    view_id = re.search(r"view=(\d+)", saved.headers["Location"]).group(1)
+    assert rep.post(f"e/contact/views/{view_id}/rename", {"name": name}).status_code == 400
+    assert "Fine" in rep.get("e/contact").text
+
+
 def test_a_view_of_a_field_hidden_later_drops_it_with_a_notice(acme, app):
     rep = ScreenClient(app, "acme", REP)
     saved = rep.post("e/contact/views", {"name": "By birthday",
