@@ -33,7 +33,7 @@ from engine.events import RecordEvent
 from engine.records.bulk_rows import Rows, insert_all
 from engine.records.dump import SYSTEM_FIELDS
 from engine.records.inputs import record_id_of
-from engine.records.integrity import explain_integrity_error
+from engine.records.integrity import check_references, explain_integrity_error
 from engine.records.merge_plan import MergePlan, Repoint, merge_request, references, unique_conflicts, winners
 from engine.records.pinning import one_version
 from engine.records.search_index import searchable_fields
@@ -105,6 +105,8 @@ class MergeWrites:
         for name, winner in won.items():
             winner["value"] = dumped.get(name, winner["value"])
         refuse(entity, self.sharing.refused(entity, values))
+        given = {name: values[name] for name, (kind, _) in request.choices.items() if kind == "value" and name in values}
+        check_references(conn, self.metadata, entity, [given], self.sharing)  # a value typed in: as an update checks it
         self._require_conditions(entity, {**survivor, **{k: new for k, (_, new) in changes.items()}})
         repoints = references(conn, self.metadata, entity.name, survivor["id"], request.losers)
         plan = MergePlan(entity.name, survivor, losers, won, changes, repoints,

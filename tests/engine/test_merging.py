@@ -169,6 +169,10 @@ def test_bad_merges_are_refused_plainly_and_change_nothing(shop):
         with pytest.raises(error) as refused:
             records.merge("party", *args)
         assert any(d["field"] == field and words in d["message"] for d in refused.value.details), refused.value.details
+    for dry_run in (True, False):  # a reference typed in names a record that is not there: said, in both
+        with pytest.raises(ValidationFailed) as refused:
+            records.merge("party", a, [b], {"parent": {"value": 987654}}, dry_run=dry_run)
+        assert [(d["field"], d["code"]) for d in refused.value.details] == [("parent", "unknown_reference")]
     with pytest.raises(NotFound) as missing:
         records.merge("party", a, [b, 987654])
     assert "987654" in missing.value.message
