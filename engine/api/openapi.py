@@ -111,13 +111,20 @@ def openapi_document(slug: str, compiled, plugin_paths=(), language: str = DEFAU
 
 
 def _entity_titles(schemas: dict, package, language: str) -> None:
-    """Each entity's schemas titled with its label, described with its description."""
+    """Each entity's schemas titled with its label, described with its description; an
+    update's takes the `version` it is based on too."""
     for entity in package.entities:
         for kind in ("Create", "Update", "Record"):
             schema = schemas[f"{_title(entity.name)}{kind}"]
+            if kind == "Update":  # the entity's fields, and the `version` a change may name
+                schema.setdefault("properties", {})["version"] = VERSION
             schema["title"] = text_in(entity.label, language)
             if entity.description:
                 schema["description"] = text_in(entity.description, language)
+
+
+VERSION = {"type": "integer", "format": "int64", "minimum": 1,
+           "description": "the version the change is based on, as If-Match gives it (a stale one: 412)"}
 
 
 def _entity_paths(spec, compiled, entity, language) -> None:
