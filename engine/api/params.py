@@ -4,7 +4,8 @@ is never silently ignored.
 
 `@accepts("fields")` under the route decorator declares them; a view without the mark
 reads none; `@accepts_filters` marks the views whose parameters are list filters, which
-the list query checks itself."""
+the list query checks itself. A declared parameter is given once (`REPEATABLE` ones may
+be given again): a second value is a 400, never silently dropped for the first."""
 from __future__ import annotations
 
 from flask import current_app, request
@@ -13,6 +14,7 @@ from engine.errors import BadQuery, ValidationFailed
 from engine.migration.states import parse_state_map
 
 ATTRIBUTE = "loom_query_parameters"
+REPEATABLE = frozenset({"map_state"})  # read with getlist: each one a value
 
 
 def accepts(*names):
@@ -40,6 +42,15 @@ def refuse_unknown_parameters() -> None:
         known = ", ".join(sorted(accepted)) or "none"
         raise BadQuery(f"unknown query parameter {unknown[0][:40]!r}; this endpoint accepts: {known}",
                        details=[{"field": name[:100], "message": "unknown query parameter"} for name in unknown])
+    refuse_repeated(accepted - REPEATABLE)
+
+
+def refuse_repeated(names) -> None:
+    """A 400 naming every one of the query parameters `names` given more than once."""
+    repeated = sorted(name for name in names if len(request.args.getlist(name)) > 1)
+    if repeated:
+        raise BadQuery(f"{repeated[0]} may be given only once",
+                       details=[{"field": name, "message": "given more than once"} for name in repeated])
 
 
 def flag(name) -> bool:

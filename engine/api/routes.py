@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from engine.api.auth import tenant_api
 from engine.api.body import json_body
 from engine.api.openapi import openapi_document
-from engine.api.params import accepts, accepts_filters, flag, state_map
+from engine.api.params import accepts, accepts_filters, flag, refuse_repeated, state_map
 from engine.app_view import cached_view
 from engine.errors import NotFound, ValidationFailed
 from engine.records.export import FORMATS, as_csv, as_jsonl, columns_of
@@ -55,6 +55,7 @@ def list_records(entity):
 @accepts_filters
 def export_records(entity):
     """Every readable record matching the list filters, streamed: `?format=jsonl|csv`."""
+    refuse_repeated(("format", "purpose"))  # the filters, the list query checks itself
     params = [(k, v) for k, v in request.args.items(multi=True) if k not in ("format", "purpose")]
     kind = request.args.get("format", "jsonl")
     if kind not in FORMATS:

@@ -62,6 +62,24 @@ def test_parameters_an_endpoint_reads_are_still_accepted(client, admin):
         assert client.get(f"{BASE}{path}", headers=admin).status_code == 200, path
 
 
+@pytest.mark.parametrize("path, field", [
+    ("/records/ticket/1?fields=title&fields=note", "fields"),
+    ("/records/ticket/export?format=csv&format=xml", "format"),
+    ("/records/ticket/export?format=xml&format=csv", "format"),
+    ("/openapi.json?lang=zh-CN&lang=en", "lang"),
+    ("/notifications?limit=5&limit=500", "limit"),
+])
+def test_a_parameter_given_twice_is_refused_not_read_as_its_first_value(client, admin, path, field):
+    error = refused(client.get(f"{BASE}{path}", headers=admin), 400, "bad_query", field)
+    assert "only once" in error["message"]
+
+
+def test_a_write_with_a_parameter_given_twice_is_refused_and_changes_nothing(client, admin):
+    refused(client.post(f"{BASE}/records/ticket?allow_duplicates=true&allow_duplicates=false", json={"title": "t"},
+                        headers=admin), 400, "bad_query", "allow_duplicates")
+    assert [r["id"] for r in client.get(f"{BASE}/records/ticket", headers=admin).get_json()["items"]] == [1]
+
+
 def test_a_write_refuses_unknown_query_parameters_and_changes_nothing(client, admin):
     refused(client.patch(f"{BASE}/records/ticket/1?force=true", json={"note": "x"}, headers=admin),
             400, "bad_query", "force")
