@@ -14,13 +14,13 @@ from datetime import date, datetime, timezone
 from decimal import Context, Decimal
 from functools import lru_cache
 from typing import Callable
-from urllib.parse import urlsplit
 
 from engine.currencies import ISO_4217
 from engine.normalise import phone_valid
 from engine.problem_codes import check
 from metadata.errors import Problem
 from metadata.regex import compile_pattern, pattern_problem
+from metadata.web_address import is_http_url
 
 INT64 = 2**63 - 1
 MAX_JSON_DEPTH = 32
@@ -95,8 +95,7 @@ def _phone(field, value):
 
 def _url(field, value):
     value = _string(field, value)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+    if not is_http_url(value):
         raise FieldInvalid(f"{_short(value)} is not a valid http(s) URL", "not_url")
     return value
 
@@ -127,7 +126,7 @@ def _multi_choice(field, value):
 def _integer(field, value):
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldInvalid("must be a whole number", "not_integer")
-    if abs(value) > INT64:
+    if not -INT64 - 1 <= value <= INT64:  # a BIGINT's range
         raise FieldInvalid("is out of range for a whole number", "out_of_range")
     return _in_range(field, value)
 
@@ -347,7 +346,7 @@ def parse_query_value(field, raw: str):
             value = int(raw)
         except ValueError:
             raise FieldInvalid(f"{raw!r} is not a whole number", "not_integer") from None
-        if abs(value) > INT64:
+        if not -INT64 - 1 <= value <= INT64:
             raise FieldInvalid(f"{raw!r} is out of range", "out_of_range")
         return value
     if base in ("decimal", "currency"):

@@ -14,6 +14,7 @@ from typing import Mapping
 
 from .model import BUILTIN_FIELD_TYPES, DECIMAL_TYPES, Field
 from .regex import compile_pattern, pattern_problem
+from .web_address import is_http_url
 
 COMMON_PROPERTIES = frozenset(
     ("name", "type", "label", "help", "required", "unique", "indexed", "pii", "readonly", "hidden", "default",
@@ -48,7 +49,6 @@ _DATETIME = re.compile(
 )
 _DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _PHONE = re.compile(r"\+?[0-9][0-9 ().\-]{1,30}[0-9]")
-_URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]+")
 
@@ -188,7 +188,7 @@ def value_problem(field: Field, value) -> str | None:
             return f"{show(value)} is not a plausible email address"
         if base == "phone" and (not _PHONE.fullmatch(value) or sum(c.isdigit() for c in value) < 3):
             return f"{show(value)} is not a plausible phone number"
-        if base == "url" and not _URL.fullmatch(value):
+        if base == "url" and not is_http_url(value):
             return f"{show(value)} is not an http(s) URL"
         return None
     if base == "integer":

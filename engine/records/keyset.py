@@ -101,7 +101,7 @@ def _fits(column, value) -> bool:
     if type(value) is not column.type.python_type:
         return False
     if isinstance(value, int):
-        return abs(value) <= INT64
+        return -INT64 - 1 <= value <= INT64
     if isinstance(value, Decimal):
         digits = column.type.precision - column.type.scale
         return value.is_finite() and abs(value) < Decimal(10) ** digits
