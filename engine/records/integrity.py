@@ -90,10 +90,11 @@ def explain_integrity_error(storage, metadata, entity, records, exc, record_id=N
     reference names a missing record (single writes leave that check to the foreign key)."""
     table = metadata.tables[entity.name]
     details = []
+    reference = _foreign_key_refused(exc)  # then no unique value is to blame (a merge's are still held)
     with storage.connect() as conn:
         for field in entity.fields:
             base = field.base_type or field.type
-            if not field.unique or base in UNCOMPARABLE:
+            if reference or not field.unique or base in UNCOMPARABLE:
                 continue
             column = table.c[field.name]
             wanted = {v[field.name] for v in records if v.get(field.name) is not None}
@@ -111,7 +112,7 @@ def explain_integrity_error(storage, metadata, entity, records, exc, record_id=N
                     details.append(problem(_path(field.name, index, indexed), "already_used",
                                            f"{dump_value(base, value)!r} is already used by "
                                            f"{entity.name} {holders[value]}", holder=holders[value]).to_dict())
-        if not details:
+        if not details and not reference:
             details = _composite_holders(conn, table, entity, records, record_id, indexed)
         missing = [] if details else reference_problems(conn, metadata, entity, records, indexed)
     if details:
@@ -121,6 +122,13 @@ def explain_integrity_error(storage, metadata, entity, records, exc, record_id=N
         return ValidationFailed(f"invalid {entity.name} record", details=missing)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "integrity error"
     return Conflict(f"the database refused the write: {reason}", code="integrity_error")
+
+
+def _foreign_key_refused(exc) -> bool:
+    """Was it a foreign key that refused the write (PostgreSQL's SQLSTATE 23503, SQLite's
+    message)?"""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint failed" in str(orig)
 
 
 def _composite_holders(conn, table, entity, records, record_id, indexed) -> list[dict]:

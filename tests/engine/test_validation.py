@@ -311,6 +311,25 @@ def test_a_reference_must_name_an_existing_record_of_its_target(lab):
          "entity": "owner", "id": owner['id'] + 1}]
 
 
+def test_a_missing_reference_the_foreign_key_refused_is_not_blamed_on_a_unique_value_held_elsewhere(lab):
+    """A write whose values hold another record's unique value and a missing reference (as a
+    merge's do, the loser giving up its value in the same transaction) that the foreign key
+    refused: the reference is named, not the unique value."""
+    from engine.records.integrity import explain_integrity_error
+    from sqlalchemy.exc import IntegrityError
+    holder = lab.records.create("sample", {"size": "s", "code": "AB-1"})
+    table = lab.metadata().tables["sample"]
+    with pytest.raises(IntegrityError) as refused_by_key:
+        with lab.storage.begin() as conn:
+            at = datetime.now(timezone.utc)
+            conn.execute(table.insert().values(size="s", owner=987654, version=1, created_at=at, updated_at=at))
+    values = {"size": "s", "code": "AB-1", "owner": 987654}
+    explained = explain_integrity_error(lab.storage, lab.metadata(), lab.metadata().entity("sample"), [values],
+                                        refused_by_key.value, record_id=holder["id"] + 1)
+    assert isinstance(explained, ValidationFailed)
+    assert [(d["field"], d["code"]) for d in explained.details] == [("owner", "unknown_reference")]
+
+
 def test_a_default_that_does_not_fit_its_field_is_refused_when_applied(install):
     document = {"entities": [{"name": "site", "fields": [
         {"name": "name", "type": "string"},
