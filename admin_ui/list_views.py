@@ -24,7 +24,7 @@ def save_list_view(entity):
     query = request.form.get("query", "")[:MAX_QUERY]
     pairs = [(k, v) for k, v in parse_qsl(query) if k not in ("cursor", "view")]
     state = read_state(MultiDict(pairs), screen_view(), found)
-    g.session.records.list(found["name"], state.params(1), condition=state.condition)  # its values, as the list checks them
+    g.session.records.check_list(found["name"], state.params(1), condition=state.condition)  # as the list would
     shared = request.form.get("shared") == "yes"
     view = saved_views.save_view(g.session.storage, entity, request.form.get("name", ""), state.definition(),
                                  g.ui_user, shared=shared)

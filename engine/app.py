@@ -11,7 +11,7 @@ from engine.api import privacy as _privacy  # noqa: F401  (adds the data-subject
 from engine.api import dedup as _dedup  # noqa: F401  (adds the duplicate report's route)
 from engine.api.auth import check_token, hidden
 from engine.api.errors import register_error_handlers
-from engine.api.json_text import JsonText
+from engine.api.json_provider import JsonText
 from engine.api.routes import api
 from engine.install import Install
 from engine.ratelimit import Limiter
@@ -24,7 +24,7 @@ def create_app(install: Install | None = None, config: dict | None = None) -> Fl
     app.url_map.merge_slashes = False  # a redirect would answer bad paths with HTML, not a JSON 404
     install = install or Install()
     # the one upload limit (LOOM_MAX_UPLOAD_MB): a bigger body is a 413 (engine.api.errors)
-    app.config.update(MAX_CONTENT_LENGTH=install.settings.max_upload_bytes, JSON_SORT_KEYS=False)
+    app.config.update(MAX_CONTENT_LENGTH=install.settings.max_upload_bytes)
     app.config.update(config or {})
     app.extensions["loom"] = install
     register_error_handlers(app)

@@ -19,10 +19,11 @@ from engine.currencies import ISO_4217
 from engine.normalise import phone_valid
 from engine.problem_codes import check
 from metadata.errors import Problem
+from metadata.fieldtypes import INT64_MAX, INT64_MIN
 from metadata.regex import compile_pattern, pattern_problem
 from metadata.web_address import is_http_url
 
-INT64 = 2**63 - 1
+INT64 = INT64_MAX  # a BIGINT's range: INT64_MIN to INT64_MAX (metadata.fieldtypes)
 MAX_JSON_DEPTH = 32
 # Patterns are used with fullmatch: `$` would let a trailing newline through.
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]+")
@@ -126,7 +127,7 @@ def _multi_choice(field, value):
 def _integer(field, value):
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldInvalid("must be a whole number", "not_integer")
-    if not -INT64 - 1 <= value <= INT64:  # a BIGINT's range
+    if not INT64_MIN <= value <= INT64_MAX:
         raise FieldInvalid("is out of range for a whole number", "out_of_range")
     return _in_range(field, value)
 
@@ -346,7 +347,7 @@ def parse_query_value(field, raw: str):
             value = int(raw)
         except ValueError:
             raise FieldInvalid(f"{raw!r} is not a whole number", "not_integer") from None
-        if not -INT64 - 1 <= value <= INT64:
+        if not INT64_MIN <= value <= INT64_MAX:
             raise FieldInvalid(f"{raw!r} is out of range", "out_of_range")
         return value
     if base in ("decimal", "currency"):

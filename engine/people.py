@@ -16,8 +16,7 @@ from sqlalchemy import select
 
 from engine import auth, passwords, token_scopes
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.fieldtypes import UNSTORABLE
-from engine.records.inputs import INT64
+from engine.records.inputs import INT64, refuse_unstorable
 from engine.systables import loom_table
 from engine.timefmt import iso_utc
 
@@ -96,11 +95,7 @@ def person(storage, user_id) -> Person:
 
 
 def _stored_text(value, field: str) -> None:
-    """Refuse text no database stores (NUL, an unpaired surrogate) before it reaches a query."""
-    if isinstance(value, str) and UNSTORABLE.search(value):
-        raise ValidationFailed(f"{field} cannot hold a NUL character or an unpaired surrogate",
-                               details=[{"field": field, "code": "unstorable_text",
-                                         "message": "holds a NUL character or an unpaired surrogate"}])
+    refuse_unstorable(value, field, field)
 
 
 def _display_name(name) -> str | None:

@@ -51,12 +51,15 @@ def list_records(entity):
     return jsonify(g.session.records.list(entity, request.args.items(multi=True)))
 
 
+EXPORT_OPTIONS = ("format", "purpose")  # an export's own parameters, beside the list filters
+
+
 @api.get("/records/<entity>/export")
 @accepts_filters
 def export_records(entity):
     """Every readable record matching the list filters, streamed: `?format=jsonl|csv`."""
-    refuse_repeated(("format", "purpose"))  # the filters, the list query checks itself
-    params = [(k, v) for k, v in request.args.items(multi=True) if k not in ("format", "purpose")]
+    refuse_repeated(EXPORT_OPTIONS)  # the filters, the list query checks itself
+    params = [(k, v) for k, v in request.args.items(multi=True) if k not in EXPORT_OPTIONS]
     kind = request.args.get("format", "jsonl")
     if kind not in FORMATS:
         raise ValidationFailed(f"format must be one of: {', '.join(FORMATS)}",

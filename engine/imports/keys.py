@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.imports.converting import empty
+from engine.imports.reading import Unreadable
 from engine.in_lists import in_lists
 
 
@@ -24,7 +25,7 @@ def repeats(rows: list, index: int) -> dict:
     first, repeated = {}, {}
     for number, row in enumerate(rows):
         cell = row[index]
-        if empty(cell):
+        if empty(cell) or cell.__class__ is Unreadable:  # refused for what it is, not as a repeat
             continue
         value = str(cell).strip()
         if value in first:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class Table:
         return {number: index for index, number in enumerate(self.numbers)}
 
 
+_FORMULA_OR_ERROR = re.compile(rb"<(?:\w+:)?f[ >/]|\st=[\"']e[\"']")
+
+
 class Unreadable(str):
     """An XLSX cell without a value to import: a formula the workbook keeps no computed
     value (`code` "formula_not_computed", the text its formula), or a spreadsheet error such
@@ -64,6 +68,9 @@ class Unreadable(str):
         made = super().__new__(cls, text)
         made.cell, made.code = cell, code
         return made
+
+    def __reduce__(self):  # copied and pickled as itself
+        return Unreadable, (str(self), self.cell, self.code)
 
 
 def format_of(filename: str, given: str | None = None) -> str:
@@ -192,39 +199,45 @@ def _unreadable(data, sheet) -> dict:
     its text; the sheet's own XML tells them apart (read only when it holds either): a
     formula's `<v>` is missing, or empty while the cell is not of text (`t="str"`: the
     computed value is an empty text), and an error's cell is `t="e"`. A cell sharing another's
-    formula gets that formula moved to it, as a spreadsheet shows it."""
+    formula gets that formula moved to it, as a spreadsheet shows it. Only the `<f>` of a
+    cell counts (a data validation's, after the cells, does not)."""
     with zipfile.ZipFile(data) as archive:
-        part = archive.read(sheet._worksheet_path)
-    if b"<f" not in part and b":f>" not in part and b":f " not in part and b't="e"' not in part:
+        part = archive.read(sheet._worksheet_path)  # the part openpyxl read the sheet from
+    if not _FORMULA_OR_ERROR.search(part):
         return {}
-    found, shared, row, column = {}, {}, 0, 0
-    formula = value = None
-    for event, element in iterparse(io.BytesIO(part), events=("start", "end")):
+    found, shared, pending, row, count = {}, {}, [], 0, 0
+    for _, element in iterparse(io.BytesIO(part)):  # each element once it is whole
         tag = element.tag.rsplit("}", 1)[-1]
-        if event == "start":
-            if tag == "row":
-                row, column = int(element.get("r") or row + 1), 0
-            elif tag == "c":
+        if tag == "c":
+            count += 1
+            kind, formula, value = element.get("t"), None, None
+            for child in element:
+                name = child.tag.rsplit("}", 1)[-1]
+                if name == "f":
+                    formula = child
+                elif name == "v":
+                    value = child.text or ""
+            if formula is not None or kind == "e":
                 name = element.get("r")
-                column = column_index_from_string(coordinate_from_string(name)[0]) if name else column + 1
-                formula = value = None
-            continue
-        if tag == "f":
-            formula = "=" + (element.text or "")
-            group = element.get("si") if element.get("t") == "shared" else None
-            cell = f"{get_column_letter(column)}{row}"
-            if group is not None and element.text:
-                shared[group] = (formula, cell)
-            elif group in shared:
-                formula = Translator(shared[group][0], origin=shared[group][1]).translate_formula(cell)
-        elif tag == "v":
-            value = element.text or ""
-        elif tag == "c":
-            cell, kind = f"{get_column_letter(column)}{row}", element.get("t")
-            if kind == "e":
-                found[(row, column)] = Unreadable(value or "#VALUE!", cell, "spreadsheet_error")
-            elif formula is not None and (value is None or (not value and kind != "str")):
-                found[(row, column)] = Unreadable(formula, cell, "formula_not_computed")
+                column = column_index_from_string(coordinate_from_string(name)[0]) if name else count
+                pending.append((column, kind, value, formula if formula is None else
+                                (formula.text, formula.get("si") if formula.get("t") == "shared" else None)))
+            element.clear()
+        elif tag == "row":
+            row, count = int(element.get("r") or row + 1), 0
+            for column, kind, value, formula in pending:
+                cell = f"{get_column_letter(column)}{row}"
+                if formula is not None:
+                    text, group = formula
+                    if group is not None and text:
+                        shared[group] = ("=" + text, cell)
+                    text = Translator(*shared[group]).translate_formula(cell) \
+                        if group in shared and not text else "=" + (text or "")
+                if kind == "e":
+                    found[(row, column)] = Unreadable(value or "#VALUE!", cell, "spreadsheet_error")
+                elif formula is not None and (value is None or (not value and kind != "str")):
+                    found[(row, column)] = Unreadable(text, cell, "formula_not_computed")
+            pending = []
             element.clear()
     return found
 

@@ -11,7 +11,7 @@ import json
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from engine.imports.reading import Unreadable
+from engine.json_text import json_text
 
 PROBLEMS = "problems"
 
@@ -52,7 +52,7 @@ def refused_file(table, refused) -> bytes:
         sheet = book.create_sheet()
         sheet.append(header)
         for line in lines:
-            sheet.append([_as_text(sheet, c) if c.__class__ is Unreadable else c for c in line])
+            sheet.append([_as_text(sheet, c) if isinstance(c, str) and c[:1] == "=" else c for c in line])
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()
@@ -65,20 +65,16 @@ def refused_file(table, refused) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _as_text(sheet, cell: Unreadable) -> WriteOnlyCell:
-    """A formula never computed (or an error) written back as the text it was: the refused
-    row moves, and its formula would reckon with other rows than it did."""
+def _as_text(sheet, cell: str) -> WriteOnlyCell:
+    """A cell starting with "=" written back as the text it was, never as a formula: a
+    formula never computed (`Unreadable`) would reckon with other rows once its row moved,
+    and a text would become one."""
     text = WriteOnlyCell(sheet, value=str(cell))
     text.data_type = "s"
     return text
 
 
 def _jsonl_line(values: dict) -> bytes:
-    """One object as a line of JSON Lines in UTF-8; a line holding text UTF-8 cannot
-    (an unpaired surrogate the file escaped, refused as a value) written with escapes,
-    so that it reads back as the same value."""
-    line = json.dumps(values, ensure_ascii=False) + "\n"
-    try:
-        return line.encode()
-    except UnicodeEncodeError:
-        return (json.dumps(values) + "\n").encode()
+    """One object as a line of JSON Lines in UTF-8 (an unpaired surrogate the file escaped,
+    refused as a value, escaped again: `engine.json_text`)."""
+    return (json_text(values) + "\n").encode()

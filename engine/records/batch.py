@@ -23,7 +23,6 @@ class BatchWrites:
     """`create_many`, for `RecordService`."""
 
     @one_version
-    @paused()
     def create_many(self, entity_name, items, allow_duplicates=False, within=None, exclude_ids=(), before=None):
         """Validate every item first; write all of them in one transaction, or none.
         Returns the new ids in the order of `items`. A blocking duplicate rule refuses
@@ -33,6 +32,13 @@ class BatchWrites:
         `within(conn, ids)`, when given, is the caller's last step in that transaction
         (an import's updates and checkpoint), `before(conn)` its first (an import locks the
         records it updates, before the duplicate checks' key locks)."""
+        with paused():  # the objects a batch makes, it frees itself (engine.heap)
+            ids, events = self._create_all(entity_name, items, allow_duplicates, within, exclude_ids, before)
+        self.hooks.after_commit_all(events)
+        return ids
+
+    def _create_all(self, entity_name, items, allow_duplicates, within, exclude_ids, before):
+        """`create_many`'s checks and its transaction: the new ids and their events."""
         entity, table, shape = self._entity(entity_name)
         self.permissions.require(entity, "create")
         self.permissions.require(entity, "import")
@@ -90,5 +96,4 @@ class BatchWrites:
         except IntegrityError as exc:
             raise explain_integrity_error(self.storage, self.metadata, entity, loaded, exc,
                                           indexed=True) from None
-        self.hooks.after_commit_all(events)
-        return ids
+        return ids, events

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import replace
 
 from openpyxl import Workbook
 
 from engine.errors import BadQuery
+from engine.json_text import json_text
 from engine.records import query as list_query
 from engine.records.dump import SYSTEM_FIELDS
 
@@ -61,7 +61,7 @@ def columns_of(entity, only=None) -> list[str]:
 
 def as_jsonl(records):
     for record in records:
-        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        yield json_text(record, separators=(",", ":")) + "\n"
 
 
 def as_csv(records, header):
@@ -80,7 +80,7 @@ def _cell(value):
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json_text(value, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and needs_quote(value):

@@ -1,10 +1,12 @@
-"""What callers hand the record service besides field values: record ids and the
-version they expect (a body `version` or an If-Match header)."""
+"""What callers hand the record service besides field values: record ids, the version
+they expect (a body `version` or an If-Match header), and the texts of their own records
+(a view's name, an unmask's reason, a person's name), which no database may refuse."""
 from __future__ import annotations
 
 import re
 
 from engine.errors import NotFound, StaleVersion, ValidationFailed
+from engine.fieldtypes import UNSTORABLE
 
 ID_TEXT = re.compile(r"[0-9]{1,19}")
 INT64 = 2**63 - 1
@@ -42,3 +44,17 @@ def stale_version(entity_name, record_id, current, expected) -> StaleVersion:
     return StaleVersion(f"{entity_name} {record_id} was changed by someone else: you sent "
                         f"version {expected}, it is at version {current}; reload it and try again",
                         details=[{"field": "version", "message": f"is {current}, not {expected}"}])
+
+
+def unstorable(value, field: str) -> dict | None:
+    """The problem of a text no database stores (a NUL, an unpaired surrogate), or None."""
+    if isinstance(value, str) and UNSTORABLE.search(value):
+        return {"field": field, "code": "unstorable_text", "message": "holds a NUL character or an unpaired surrogate"}
+    return None
+
+
+def refuse_unstorable(value, field: str, what: str) -> None:
+    """Refuse `value` (`what`: "a view's name"…) before it reaches a query, if no database stores it."""
+    problem = unstorable(value, field)
+    if problem is not None:
+        raise ValidationFailed(f"{what} cannot hold a NUL character or an unpaired surrogate", details=[problem])

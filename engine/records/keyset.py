@@ -19,7 +19,7 @@ from sqlalchemy import and_, false, literal, or_
 
 from engine.errors import BadQuery
 from engine.fieldstorage import dump_value
-from engine.fieldtypes import INT64, UNSTORABLE
+from engine.fieldtypes import INT64_MAX, INT64_MIN, UNSTORABLE
 
 CURSOR_TAGS = {"d": Decimal, "dt": datetime.fromisoformat, "date": date.fromisoformat}
 CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
@@ -101,7 +101,7 @@ def _fits(column, value) -> bool:
     if type(value) is not column.type.python_type:
         return False
     if isinstance(value, int):
-        return -INT64 - 1 <= value <= INT64
+        return INT64_MIN <= value <= INT64_MAX
     if isinstance(value, Decimal):
         digits = column.type.precision - column.type.scale
         return value.is_finite() and abs(value) < Decimal(10) ** digits

@@ -57,11 +57,7 @@ class RecordReads:
         ``condition`` (the condition language, compiled to SQL; BadQuery if it is invalid)."""
         entity, table, shape = self._entity(entity_name)
         params = list(params)
-        self.permissions.require(entity, "read")
-        visible = self.permissions.visible(entity)
-        query = list_query.parse_list_query(visible, table, params, *self.masking.unqueried(entity))
-        if condition is not None:
-            query = replace(query, where=query.where + (condition_where(visible, table, condition),))
+        query = self._list_query(entity, table, params, condition)
         shared = self.sharing.read_terms(entity)
         with self.storage.connect() as conn:
             if shared is not None and len(shared) > 1 and self.sharing.by_union(entity, conn.dialect.name):
@@ -81,6 +77,21 @@ class RecordReads:
         return {"items": self.masking.records(entity, [dump(r, columns) for r in rows]),
                 "next_cursor": cursor}
 
+    def check_list(self, entity_name, params=(), condition=None) -> None:
+        """BadQuery if `list` would refuse ``params`` and ``condition``; nothing is read
+        (a saved view is checked so, before it is kept)."""
+        entity, table, _ = self._entity(entity_name)
+        self._list_query(entity, table, list(params), condition)
+
+    def _list_query(self, entity, table, params, condition):
+        """The parsed list query of ``params`` and ``condition`` on what the actor may read."""
+        self.permissions.require(entity, "read")
+        visible = self.permissions.visible(entity)
+        query = list_query.parse_list_query(visible, table, params, *self.masking.unqueried(entity))
+        if condition is not None:
+            query = replace(query, where=query.where + (condition_where(visible, table, condition),))
+        return query
+
     @one_version
     def count(self, entity_name, params=(), cap=1001, condition=None) -> int:
         """How many readable records match the list filters ``params`` (and ``condition``,
@@ -88,11 +99,7 @@ class RecordReads:
         count). Paging parameters (sort, limit, cursor, fields) are accepted and do not
         change the count."""
         entity, table, _ = self._entity(entity_name)
-        self.permissions.require(entity, "read")
-        visible = self.permissions.visible(entity)
-        query = list_query.parse_list_query(visible, table, params, *self.masking.unqueried(entity))
-        if condition is not None:
-            query = replace(query, where=query.where + (condition_where(visible, table, condition),))
+        query = self._list_query(entity, table, params, condition)
         clause = self.sharing.read_clause(entity)
         if clause is not None:
             query = replace(query, where=query.where + (clause,))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 
 from engine.errors import Forbidden, NotFound, ValidationFailed
-from engine.fieldtypes import UNSTORABLE
+from engine.records.inputs import refuse_unstorable
 from engine.records.writes import utcnow
 from engine.systables import loom_table
 
@@ -108,9 +108,7 @@ def _name(name) -> str:
     if not name or len(name) > MAX_NAME:
         raise ValidationFailed("a view needs a name", details=[
             {"field": "name", "message": f"give a name of 1 to {MAX_NAME} characters"}])
-    if UNSTORABLE.search(name):
-        raise ValidationFailed("a view's name cannot hold a NUL character or an unpaired surrogate", details=[
-            {"field": "name", "code": "unstorable_text", "message": "holds a NUL character or an unpaired surrogate"}])
+    refuse_unstorable(name, "name", "a view's name")
     return name
 
 

@@ -4,9 +4,8 @@ when and why."""
 from __future__ import annotations
 
 from engine.errors import Forbidden, ValidationFailed
-from engine.fieldtypes import UNSTORABLE
 from engine.records.access_log import log_access
-from engine.records.inputs import record_id_of as _record_id
+from engine.records.inputs import record_id_of as _record_id, unstorable
 from engine.records.pii import class_of, may_unmask, pii_fields
 
 MAX_REASON = 500
@@ -43,8 +42,8 @@ def _problems_of(entity, fields, reason) -> list[str]:
         details.append({"field": "reason", "message": "say why you need the values (required)"})
     elif len(reason) > MAX_REASON:
         details.append({"field": "reason", "message": f"at most {MAX_REASON} characters"})
-    elif UNSTORABLE.search(reason):
-        details.append({"field": "reason", "message": "text without NUL characters or unpaired surrogates"})
+    elif (problem := unstorable(reason, "reason")) is not None:
+        details.append(problem)
     if details:
         raise ValidationFailed("cannot unmask: " + "; ".join(d["message"] for d in details),
                                details=details, code="bad_unmask")

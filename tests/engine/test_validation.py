@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from engine.auth import create_user
 from engine.errors import Conflict, ValidationFailed
+from engine.records.integrity import explain_integrity_error
 from engine.records.loader import BatchLoader
 from engine.schemas import entity_schema, errors_to_details, openapi_property
 from metadata import load_package
@@ -315,8 +317,6 @@ def test_a_missing_reference_the_foreign_key_refused_is_not_blamed_on_a_unique_v
     """A write whose values hold another record's unique value and a missing reference (as a
     merge's do, the loser giving up its value in the same transaction) that the foreign key
     refused: the reference is named, not the unique value."""
-    from engine.records.integrity import explain_integrity_error
-    from sqlalchemy.exc import IntegrityError
     holder = lab.records.create("sample", {"size": "s", "code": "AB-1"})
     table = lab.metadata().tables["sample"]
     with pytest.raises(IntegrityError) as refused_by_key:

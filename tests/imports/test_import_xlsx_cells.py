@@ -3,7 +3,9 @@ for (a program wrote it and no spreadsheet calculated it) and a spreadsheet erro
 refused rows naming the cell, never read as empty or as text; every row of the sheet is
 read, whatever its `<dimension>` claims. The sheets are written as the XML programs and
 spreadsheets write (SQLite and PostgreSQL for the imports)."""
+import copy
 import io
+import pickle
 import re
 import zipfile
 
@@ -74,6 +76,42 @@ def test_every_row_is_read_whatever_the_sheets_dimension_claims_and_cells_may_be
                                 + "<row><c/><c><f>1+1</f></c></row>", dimension="A1:B2"), "xlsx")
     assert table.rows == [["P2", 2], ["P3", 3], ["P4", 4], ["P5", 5], ["", "=1+1"]]
     assert table.numbers == [2, 3, 4, 5, 6] and table.rows[-1][1].cell == "B6"
+
+
+@pytest.mark.filterwarnings("ignore:Data Validation extension:UserWarning")
+def test_empty_rows_and_a_data_validations_formula_after_the_cells_are_no_cells():
+    """As Excel writes them: a row with a height but no cell, a list validation naming another
+    sheet (`<xm:f>` in `<extLst>`, after `<sheetData>`), an error written with single quotes."""
+    data = workbook(HEADER + f'<row r="2">{text("A2", "Ann")}<c r="B2"><f>1+1</f><v>2</v></c></row>'
+                    '<row r="3" ht="30" customHeight="1"/>'
+                    f"<row r=\"4\">{text('A4', 'Bo')}<c r='B4' t='e'><v>#REF!</v></c></row>")
+    data = _with_extension(data, '<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+                                 'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+                                 '<x14:dataValidations xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main" '
+                                 'count="1"><x14:dataValidation type="list"><x14:formula1><xm:f>Lists!$A$1:$A$3</xm:f>'
+                                 '</x14:formula1><xm:sqref>B2:B9</xm:sqref></x14:dataValidation></x14:dataValidations>'
+                                 '</ext></extLst>')
+    table = read_table(data, "xlsx")
+    assert table.rows == [["Ann", 2], ["Bo", "#REF!"]] and table.numbers == [2, 4]
+    assert (table.rows[1][1].cell, table.rows[1][1].code) == ("B4", "spreadsheet_error")
+
+
+def _with_extension(data: bytes, extension: str) -> bytes:
+    """The workbook with `extension` at the end of its first sheet."""
+    source, target = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(target, "w") as written:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                part = part.replace(b"</worksheet>", extension.encode() + b"</worksheet>")
+            written.writestr(item, part)
+    return target.getvalue()
+
+
+def test_an_unreadable_cell_is_copied_and_pickled_as_itself():
+    cell = Unreadable("=A1", "B2", "formula_not_computed")
+    for made in (copy.copy(cell), copy.deepcopy(cell), pickle.loads(pickle.dumps(cell))):
+        assert (type(made), made, made.cell, made.code) == (Unreadable, "=A1", "B2", "formula_not_computed")
 
 
 def test_a_header_cell_without_a_value_is_a_refused_file():
