@@ -40,6 +40,7 @@ def rotate(storage, package, batch: int = BATCH) -> Rotation:
             raise KeyProblem(f"tenant {storage.slug} has no data key: no field of it is encrypted at rest",
                              code="data_key_missing")
         resumed = rows[-1]["state"] == "rotating"
+        Keyring(lambda: rows, f"tenant {storage.slug}", master).open()  # a wrong master key: nothing changed
         keys = loom_table(storage.schema, "loom_keys")
         if not resumed:
             conn.execute(update(keys).values(state="retired"))

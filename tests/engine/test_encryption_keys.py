@@ -150,6 +150,22 @@ def test_an_interrupted_rotation_resumes_with_the_same_key(install, master):
     assert "rotated to data key k3; 4 values re-encrypted" in again.output
 
 
+def test_a_rotation_with_a_wrong_master_key_is_refused_and_changes_nothing(install, master, monkeypatch):
+    install.registry.create("shop", "Shop")
+    session = install.session("shop")
+    session.apply_metadata(DOC)
+    record = session.records.create("customer", {"id_number": ID_NUMBER})
+    monkeypatch.setenv("LOOM_MASTER_KEY", new_key())  # mistyped, or another install's
+    refused = run(install, "keys", "rotate", "shop")
+    assert refused.exit_code == 1 and "wrapped by master key" in refused.output
+    monkeypatch.setenv("LOOM_MASTER_KEY", master)
+    fresh = install.session("shop")
+    with fresh.storage.connect() as conn:
+        assert [(r["seq"], r["state"]) for r in key_rows(conn, fresh.storage.schema)] == [(1, "active")]
+    assert fresh.records.get("customer", record["id"])["id_number"] == ID_NUMBER
+    assert "rotated to data key k2" in run(install, "keys", "rotate", "shop").output
+
+
 def test_rewrap_moves_data_keys_to_a_new_master_key(settings, plugins, install, master, monkeypatch, tmp_path):
     install.registry.create("shop", "Shop")
     install.session("shop").apply_metadata(DOC)
