@@ -145,6 +145,7 @@ def _policy_words(code: str) -> str:
         "too_short": lambda: _("A password needs at least %(n)s characters.", n=MIN_LENGTH),
         "too_long": lambda: _("A password has at most %(n)s characters.", n=MAX_LENGTH),
         "blank": lambda: _("A password cannot be only spaces."),
+        "not_text": lambda: _("A password cannot hold a NUL character."),
         "is_email": lambda: _("A password cannot be your e-mail address."),
         "common": lambda: _("This password is one of the most common ones. Choose another."),
     }[code]()

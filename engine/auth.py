@@ -235,6 +235,8 @@ def update_user_in(conn, schema, email: str, role=UNSET, manager=UNSET, attribut
     values = {}
     if role is not UNSET:
         values["role"] = _role(role)
+        if values["role"] != "admin" and row["role"] == "admin" and row["active"] and active_admins(conn, users) <= 1:
+            raise Conflict(f"{email} is the tenant's last active admin; make another admin first", code="last_admin")
     if manager is not UNSET:
         values["manager_id"] = _manager_id(conn, users, manager, row["id"])
     if roles is not UNSET:
@@ -251,6 +253,16 @@ def update_user_in(conn, schema, email: str, role=UNSET, manager=UNSET, attribut
     if values:
         conn.execute(users.update().where(users.c.id == row["id"]).values(values))
     return _actor({**row, **values})
+
+
+def active_admins(conn, users) -> int:
+    """The active admins, their rows locked until the transaction ends (on SQLite the write
+    transaction holds the database's write lock already): two admins demoting each other
+    at once cannot both pass."""
+    admins = select(users.c.id).where(users.c.role == "admin", users.c.active)
+    if conn.dialect.name == "postgresql":
+        admins = admins.with_for_update()
+    return len(conn.execute(admins).all())
 
 
 def actor_by_id(storage, user_id: int) -> Actor | None:

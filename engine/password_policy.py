@@ -1,8 +1,11 @@
 """The minimum a new password must meet: at least `MIN_LENGTH` characters, at most
-`MAX_LENGTH`, not only spaces, not the user's e-mail address (or its name part), and not
+`MAX_LENGTH`, not only spaces, text (no NUL, nothing that is not UTF-8: standard input
+read with undecodable bytes), not the user's e-mail address (or its name part), and not
 one of the passwords every guessing list starts with (`COMMON`, compared without case).
 Each refusal says which rule it is, for the API, the CLI and the screens alike."""
 from __future__ import annotations
+
+from engine.fieldtypes import UNSTORABLE
 
 MIN_LENGTH = 10
 MAX_LENGTH = 200
@@ -26,6 +29,7 @@ MESSAGES = {
     "too_short": f"a password needs at least {MIN_LENGTH} characters",
     "too_long": f"a password has at most {MAX_LENGTH} characters",
     "blank": "a password cannot be only spaces",
+    "not_text": "a password cannot hold a NUL character or bytes that are not UTF-8 text",
     "is_email": "a password cannot be your e-mail address",
     "common": "this password is one of the most common ones; choose another",
 }
@@ -39,6 +43,8 @@ def problem_code(password, email: str | None = None) -> str | None:
         return "too_long"
     if not password.strip():
         return "blank"
+    if UNSTORABLE.search(password):
+        return "not_text"
     folded = password.strip().casefold()
     address = (email or "").strip().casefold()
     if address and folded in (address, address.partition("@")[0]):

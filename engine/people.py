@@ -152,7 +152,7 @@ def change(storage, user_id, by=None, *, role=auth.UNSET, manager=auth.UNSET, di
     values = {k: v for k, v in (("display_name", name), ("active", active)) if v is not auth.UNSET}
     users = loom_table(storage.schema, "loom_users")
     with storage.begin() as conn:  # one transaction: the check and every change, or nothing
-        if found.role == "admin" and found.active and not stays_admin and _active_admins(conn, users) <= 1:
+        if found.role == "admin" and found.active and not stays_admin and auth.active_admins(conn, users) <= 1:
             raise Conflict(f"{found.email} is the tenant's last active admin; make another admin first",
                            code="last_admin")
         if any(v is not auth.UNSET for v in (role, manager, roles, permission_sets)):
@@ -161,16 +161,6 @@ def change(storage, user_id, by=None, *, role=auth.UNSET, manager=auth.UNSET, di
         if values:
             conn.execute(users.update().where(users.c.id == found.id).values(values))
     return person(storage, user_id)
-
-
-def _active_admins(conn, users) -> int:
-    """The active admins, their rows locked until the transaction ends (on SQLite the write
-    transaction holds the database's write lock already): two admins demoting each other
-    at once cannot both pass."""
-    admins = select(users.c.id).where(users.c.role == "admin", users.c.active)
-    if conn.dialect.name == "postgresql":
-        admins = admins.with_for_update()
-    return len(conn.execute(admins).all())
 
 
 # -- tokens -----------------------------------------------------------------------

@@ -204,7 +204,7 @@ ATTR_HELP = "A sharing attribute KEY=VALUE (repeat a KEY for a list)."
 def user_create(install, tenant_slug, email, role, display_name, locale, manager, attrs, with_password):
     """Create user EMAIL in TENANT."""
     session = install.session(tenant_slug)
-    password = _read_password() if with_password else None  # refused before anything is created
+    password = _read_password(email) if with_password else None  # refused before anything is created
     created = auth.create_user(session.storage, email, role, display_name, locale,
                                manager=manager, attributes=_attributes(attrs))
     if password is not None:
@@ -222,23 +222,27 @@ def user_set_password(install, tenant_slug, email):
     standard input when that is not a terminal. Ends the user's signed-in sessions and
     lifts a lock-out."""
     storage = install.session(tenant_slug).storage
-    password = _read_password()
+    password = _read_password(email)
     passwords.set_password(storage, email, password)
     click.echo(f"password set for {email.strip().lower()} in {tenant_slug}")
 
 
-def _read_password() -> str:
-    """A new password, typed twice: at a prompt, or as two lines of standard input."""
+def _read_password(email: str) -> str:
+    """A new password for `email`, typed twice: at a prompt, or as two lines of standard
+    input; refused by the password policy before anything is written."""
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
-        lines = sys.stdin.read().splitlines()
+        try:  # read as bytes: the terminal's encoding may not be UTF-8, or may let bad bytes through
+            lines = sys.stdin.buffer.read().decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise click.UsageError("the password on standard input is not UTF-8 text") from None
         if len(lines) < 2:
             raise click.UsageError("give the password twice on standard input, one per line")
         password, again = lines[0], lines[1]
         if password != again:
             raise click.UsageError("the two passwords on standard input differ")
-    problem = passwords.password_problem(password)
+    problem = passwords.password_problem(password, email.strip().lower())
     if problem:
         raise click.UsageError(problem)
     return password

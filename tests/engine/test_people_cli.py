@@ -43,3 +43,30 @@ def test_the_last_admin_and_unknown_users_are_refused_changing_nothing(install):
     assert ghost.exit_code == 1 and "no user ghost@acme.example" in ghost.output
     assert [a.email for a in auth.list_users(storage)] == ["ann@acme.example"]
     assert auth.create_token(storage, "ann@acme.example")  # still active
+
+
+def test_the_last_admin_is_not_demoted_by_a_role_change(install):
+    install.registry.create("acme")
+    storage = install.session("acme").storage
+    auth.create_user(storage, "ann@acme.example", "admin")
+    demoted = run(install, "user", "update", "acme", "ann@acme.example", "--role", "member", "--attr", "region=east")
+    assert demoted.exit_code == 1 and "last active admin" in demoted.output
+    [ann] = auth.list_users(storage)
+    assert (ann.role, ann.attributes) == ("admin", {})  # nothing changed, the attribute neither
+    auth.create_user(storage, "bo@acme.example", "admin")
+    assert run(install, "user", "update", "acme", "ann@acme.example", "--role", "member").exit_code == 0
+
+
+def test_a_refused_password_creates_no_user_and_an_undecodable_one_is_a_clear_error(install):
+    install.registry.create("acme")
+    storage = install.session("acme").storage
+    for given in (b"pw1@acme.example\npw1@acme.example\n", b"\xff\xfegoodpassword12\n\xff\xfegoodpassword12\n"):
+        made = CliRunner().invoke(cli, ["user", "create", "acme", "pw1@acme.example", "--password"],
+                                  obj=install, input=given)
+        assert made.exit_code == 2 and isinstance(made.exception, SystemExit), made.output  # a usage error
+        assert "e-mail address" in made.output or "not UTF-8" in made.output
+    assert auth.list_users(storage) == []
+    auth.create_user(storage, "pw1@acme.example", "member")
+    reset = CliRunner().invoke(cli, ["user", "set-password", "acme", "pw1@acme.example"], obj=install,
+                               input=b"\xff\xfegoodpassword12\n\xff\xfegoodpassword12\n")
+    assert reset.exit_code == 2 and "not UTF-8" in reset.output
