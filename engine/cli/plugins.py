@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from engine.cli.common import pass_install
+from engine.packs.service import PackService
 
 
 @click.group()
@@ -25,6 +26,9 @@ def _change(install, tenant_slug, name, enable):
     if name not in install.plugins.names():
         raise click.UsageError(f"no installed plugin named {name}")
     tenant = install.registry.require(tenant_slug)
+    if not enable and name in {pack.name for pack in PackService(install).installed(tenant_slug)}:
+        raise click.ClickException(f"{name}'s pack is installed for {tenant_slug}, and its metadata needs the "
+                                   f"plugin: remove the pack first (loom pack remove {tenant_slug} {name})")
     plugins = set(tenant.plugins) | {name} if enable else set(tenant.plugins) - {name}
     install.registry.set_plugins(tenant_slug, plugins)
     install.cache.forget(tenant_slug)
