@@ -28,7 +28,10 @@ def export_tenant(tenant_storage, export_dir, name: str) -> Path:
     The file is written beside its final name and renamed into place, so a partial
     export never looks complete."""
     export_dir = Path(export_dir)
-    export_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        export_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportFailed(f"cannot write the export to {export_dir}: {exc.strerror or exc}") from None
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     path = export_dir / f"{tenant_storage.slug}-{stamp}.json"
     reflected = MetaData()
@@ -40,9 +43,17 @@ def export_tenant(tenant_storage, export_dir, name: str) -> Path:
             tables[table.name] = [dict(r) for r in rows]
     document = {"tenant": tenant_storage.slug, "name": name, "exported_at": stamp, "tables": tables}
     partial = path.with_suffix(".json.partial")
-    with open(partial, "w", encoding="utf-8") as fh:
-        json.dump(document, fh, default=_jsonable, ensure_ascii=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    partial.rename(path)
+    try:
+        with open(partial, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, default=_jsonable, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        partial.rename(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ExportFailed(f"cannot write the export to {export_dir}: {exc.strerror or exc}") from None
     return path
+
+
+class ExportFailed(Exception):
+    """The export could not be written (nothing was dropped): its message says where and why."""

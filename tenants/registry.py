@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from metadata.language import DEFAULT_LANGUAGE, is_language_tag
 from tenants import migrations
-from tenants.export import export_tenant
+from tenants.export import ExportFailed, export_tenant
 from tenants.migrations import recorded
 from tenants.storage import SLUG_PATTERN, Storage, TenantStorage, lock_key
 from tenants.tables import system_tables
@@ -200,7 +200,10 @@ class Registry:
 
         Returns the export's path. Nothing is dropped if the export fails."""
         tenant = self.require(slug)
-        path = export_tenant(self.storage_of(tenant), export_dir, tenant.name)
+        try:
+            path = export_tenant(self.storage_of(tenant), export_dir, tenant.name)
+        except ExportFailed as exc:
+            raise TenantError("export_failed", f"{exc}; nothing was deleted") from None
         self.storage.drop_tenant_storage(slug)
         with self.storage.system_engine.connect() as conn:
             conn = conn.execution_options(loom_write=True)

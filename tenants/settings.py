@@ -53,6 +53,15 @@ class Settings:
             raise ValueError("LOOM_MAX_OPEN_TENANTS must be a whole number of at least 1")
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
             raise ValueError("LOOM_MAX_UPLOAD_MB must be a whole number of at least 1")
+        if self.database_url is not None:
+            _check_database_url(self.database_url)
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"LOOM_REDIS_URL must be a redis://, rediss:// or unix:// URL, not {self.redis_url[:60]!r}")
+        for name in ("LOOM_RETRY_BASE_SECONDS", "LOOM_OUTBOX_LEASE_SECONDS"):
+            _seconds(self.extra, name)
+        zone = self.extra.get("LOOM_TIMEZONE")
+        if zone and not _known_zone(zone):
+            raise ValueError(f"LOOM_TIMEZONE must be a time zone such as Asia/Shanghai or UTC, not {zone[:60]!r}")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -71,3 +80,41 @@ def _positive(env, name: str, default: int, what: str = "a whole number of at le
         return int(raw)
     except ValueError:
         raise ValueError(f"{name} must be {what}, not {raw!r}") from None
+
+
+def _check_database_url(url: str) -> None:
+    """A PostgreSQL URL that SQLAlchemy can read (SQLite needs none: it is the default)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is no number fails here
+    except (ArgumentError, ValueError):
+        raise ValueError("LOOM_DATABASE_URL must be a PostgreSQL URL such as "
+                         "postgresql+psycopg://user@127.0.0.1:5432/loom") from None
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"LOOM_DATABASE_URL must be a PostgreSQL URL, not {parsed.get_backend_name()!r} "
+                         "(leave it unset for SQLite files under LOOM_DATA_DIR)")
+
+
+def _seconds(extra: dict, name: str) -> None:
+    raw = (extra.get(name) or "").strip()
+    if not raw:
+        return
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = None
+    if seconds is None or not 0 < seconds < 10**7:
+        raise ValueError(f"{name} must be a number of seconds above 0, not {raw[:40]!r}")
+
+
+def _known_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

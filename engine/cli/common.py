@@ -52,8 +52,13 @@ def pass_install(f):
         if root.obj is None:
             try:
                 root.obj = Install()
+                folder = root.obj.settings.data_dir
+                if root.obj.settings.backend == "sqlite":  # its files: checked before any command uses them
+                    folder.mkdir(parents=True, exist_ok=True)
             except ValueError as exc:  # a setting from the environment is wrong
                 _fail(str(exc), "settings")
+            except OSError as exc:  # LOOM_DATA_DIR is a file, or cannot be made
+                _fail(f"cannot use the data folder {folder} (LOOM_DATA_DIR): {exc.strerror or exc}", "settings")
             ctx.call_on_close(root.obj.dispose)
         return ctx.invoke(f, root.obj, *args, **kwargs)
     return update_wrapper(wrapper, f)

@@ -17,7 +17,7 @@ from engine.publish import PublishRequest
 from metadata import Package
 from metadata.layering import derive
 from metadata.rebase import rebase
-from tenants.export import export_tenant
+from tenants.export import ExportFailed, export_tenant
 
 
 class UpgradeConflicts(LoomError):
@@ -185,8 +185,11 @@ class PackService:
                                                                         allow_drop=purge, dry_run=True))
             return {**report, "version": result.version, "changes": result.changes, "plan": result.plan}
         if purge:
-            report["export"] = str(export_tenant(session.storage, export_dir or
-                                                 self.loom.settings.data_dir / "exports", session.tenant.name))
+            try:
+                report["export"] = str(export_tenant(session.storage, export_dir or
+                                                     self.loom.settings.data_dir / "exports", session.tenant.name))
+            except ExportFailed as exc:
+                raise LoomError(f"{exc}; nothing was removed", code="export_failed") from None
         result = session.publisher(enabled).publish(PublishRequest(remaining, action="pack remove",
                                                                     allow_drop=purge))
         self.loom.registry.set_plugins(slug, enabled)
