@@ -22,10 +22,12 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.fieldtypes import EMAIL_RE
 from engine.systables import loom_table
 from metadata.identifiers import identifier_problem
+from metadata.language import is_language_tag
 
 ROLES = ("admin", "member")
 TOKEN_PREFIX = "loom_"
 TENANT_UID = re.compile(r"[0-9a-f]{32}")
+CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # control characters, NUL, unpaired surrogates
 UNSET = object()  # update_user: "leave as it is"
 MAX_ATTRIBUTES = 50
 MAX_VALUES = 100
@@ -131,10 +133,34 @@ def _digest(token: str) -> str:
 
 def _email(email) -> str:
     email = (email or "").strip().lower()
-    if not EMAIL_RE.fullmatch(email):
+    if len(email) > MAX_EMAIL or not EMAIL_RE.fullmatch(email):
         raise ValidationFailed(f"{email!r} is not a valid e-mail address",
                                details=[{"field": "email", "code": "not_email", "message": "not an e-mail address"}])
     return email
+
+
+MAX_EMAIL = 254  # an address's longest (RFC 5321's path, less its brackets)
+MAX_NAME = 200
+
+
+def display_name_of(name) -> str | None:
+    """A person's display name as kept (trimmed; None for none); text of at most `MAX_NAME`
+    characters without control characters (a line break would split a listing's line),
+    NUL or unpaired surrogates."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or len(name.strip()) > MAX_NAME or CONTROL.search(name):
+        raise ValidationFailed(f"a name is text of at most {MAX_NAME} characters, without control characters",
+                               details=[{"field": "display_name", "code": "not_text",
+                                         "message": "too long, not text, or holding control characters"}])
+    return name.strip() or None
+
+
+def _locale(locale) -> str:
+    if not is_language_tag(locale):
+        raise ValidationFailed(f"invalid locale {str(locale)[:40]!r}: use a language tag such as en or zh-CN",
+                               details=[{"field": "locale", "message": "not a language tag"}])
+    return locale
 
 
 def _role(role) -> str:
@@ -199,7 +225,8 @@ def create_user(storage, email: str, role: str = "member", display_name=None, lo
                 permission_sets=()) -> Actor:
     """A new user; ``manager`` is an existing user's e-mail; ``roles`` and
     ``permission_sets`` name the tenant's roles and permission sets the user holds."""
-    email, role = _email(email), _role(role)
+    email, role, locale = _email(email), _role(role), _locale(locale)
+    display_name = display_name_of(display_name)
     attributes = check_attributes(attributes or {})
     roles, permission_sets = check_names(roles, "roles"), check_names(permission_sets, "permission_sets")
     users = loom_table(storage.schema, "loom_users")

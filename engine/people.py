@@ -99,13 +99,8 @@ def _stored_text(value, field: str) -> None:
 
 
 def _display_name(name) -> str | None:
-    if name is None:
-        return None
-    _stored_text(name, "display_name")
-    if not isinstance(name, str) or len(name.strip()) > MAX_NAME:
-        raise ValidationFailed(f"a name is text of at most {MAX_NAME} characters",
-                               details=[{"field": "display_name", "message": "too long or not text"}])
-    return name.strip() or None
+    _stored_text(name, "display_name")  # said as such first
+    return auth.display_name_of(name)
 
 
 def invite(storage, email, role="member", display_name=None, manager=None) -> tuple[Person, str]:

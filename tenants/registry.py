@@ -1,6 +1,7 @@
 """The tenant registry: which tenants exist, and provisioning and removing them."""
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -143,6 +144,7 @@ class Registry:
                 "hyphens, starting with a letter and not ending with a hyphen",
             )
         _check_language(language)
+        _check_name(name)
         if self.get(slug) is not None:
             raise TenantError("tenant_exists", f"tenant {slug!r} already exists")
         uid = uuid.uuid4().hex
@@ -214,6 +216,18 @@ class Registry:
 
 def _qualified(schema, name):
     return f"{schema}.{name}" if schema else name
+
+
+MAX_NAME = 200
+CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _check_name(name) -> None:
+    """A tenant's display name: text of at most `MAX_NAME` characters without control
+    characters (a line break would split `loom tenant list`'s line), or none (the slug)."""
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME or CONTROL.search(name)):
+        raise TenantError("invalid_name", f"a tenant's name is text of at most {MAX_NAME} characters "
+                                          "without control characters")
 
 
 def _check_language(language) -> None:

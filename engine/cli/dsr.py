@@ -2,6 +2,8 @@
 retention (a dry run first), the requests' log and the consent refusals."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from engine.cli.common import echo_json, pass_install
@@ -22,15 +24,19 @@ def dsr():
 @click.argument("tenant_slug", metavar="TENANT")
 @click.argument("party_id")
 @click.option("--zip", "zip_path", type=click.Path(dir_okay=False, writable=True),
-              help="also write the bundle as a zip with one CSV per entity to this file")
+              help="also write the bundle as a zip with one CSV per entity to this new file")
 @pass_install
 def export(install, tenant_slug, party_id, zip_path):
     """Print everything TENANT holds about party PARTY_ID as JSON."""
+    if zip_path and os.path.lexists(zip_path):  # before the bundle is made (and its export logged)
+        raise LoomError(f"{zip_path} exists already: give a new file name", code="file_exists")
     found = bundles.bundle(install.session(tenant_slug), party_id)
     if zip_path:
         try:
-            with open(zip_path, "wb") as fh:
+            with open(zip_path, "xb") as fh:  # never written over: it may be an earlier answer
                 fh.write(bundles.as_zip(found))
+        except FileExistsError:
+            raise LoomError(f"{zip_path} exists already: give a new file name", code="file_exists") from None
         except OSError as exc:
             raise LoomError(f"cannot write {zip_path}: {exc.strerror}", code="file_error") from None
     echo_json(found)

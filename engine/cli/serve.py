@@ -46,7 +46,7 @@ def _demo_member(storage) -> str:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--debug", is_flag=True, help="Flask's debugger and reloader (never in production).")
 @pass_install
 def serve(install, host, port, debug):
@@ -67,7 +67,7 @@ def serve(install, host, port, debug):
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Set up the demo tenant and stop.")
 @pass_install
 def demo(install, host, port, no_serve):

@@ -14,7 +14,7 @@ from engine.imports import retention as import_retention
 
 @click.group()
 def tenant():
-    """Create, list and delete tenants."""
+    """Create, list, update, set, back up, restore and delete tenants."""
 
 
 @tenant.command("create")

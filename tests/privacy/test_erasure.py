@@ -188,7 +188,7 @@ def test_erasure_leaves_no_trace_and_the_policy_still_counts(ins):
     assert leaks(ins.install) == []
 
 
-def test_the_access_bundle_holds_the_party_its_related_records_and_history(ins):
+def test_the_access_bundle_holds_the_party_its_related_records_and_history(ins, tmp_path):
     others = [p for p in ins.session.records.list("party", [("limit", "200")])["items"] if p["name"] == "Liu Na"]
     liu = others[0]
     response = ins.client.get(f"{API}/privacy/parties/{liu['id']}/bundle", headers=ins.headers)
@@ -211,6 +211,12 @@ def test_the_access_bundle_holds_the_party_its_related_records_and_history(ins):
     assert len(exports) == 3 and "Liu Na" not in json.dumps(exports)
     bad = loom(ins.install, "dsr", "export", "ins", "nobody")
     assert bad.exit_code == 1 and "error: no record 'nobody'" in bad.output
+    earlier = tmp_path / "answer.zip"  # an earlier answer is never written over
+    earlier.write_bytes(b"sent last week")
+    kept = loom(ins.install, "dsr", "export", "ins", str(liu["id"]), "--zip", str(earlier))
+    assert kept.exit_code == 1 and "exists already" in kept.output and earlier.read_bytes() == b"sent last week"
+    assert len([e for e in ins.client.get(f"{API}/privacy/log?entity=party&record={liu['id']}",
+                                          headers=ins.headers).get_json()["items"] if e["kind"] == "export"]) == 3
 
 
 def test_the_cli_erases_with_a_reason(ins):

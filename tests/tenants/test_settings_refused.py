@@ -50,3 +50,28 @@ def test_an_export_folder_that_cannot_be_written_deletes_nothing(tmp_path):
     assert answer.exit_code == 1 and "cannot write the export" in answer.output and "nothing was deleted" in answer.output
     assert "race1" in loom(env, "tenant", "list").output
     assert not list(tmp_path.rglob("*.partial"))
+
+
+@pytest.mark.parametrize("args, said", [
+    (["tenant", "create", "qq", "--name", "x\ny\tz"], "without control characters"),
+    (["tenant", "create", "qq", "--name", "x" * 201], "at most 200 characters"),
+])
+def test_a_tenant_name_that_would_break_a_listing_is_refused(tmp_path, args, said):
+    env = {"LOOM_DATA_DIR": str(tmp_path / "data"), "LOOM_DATABASE_URL": None}
+    answer = loom(env, *args)
+    assert answer.exit_code == 1 and said in answer.output
+    assert "qq" not in loom(env, "tenant", "list").output
+
+
+@pytest.mark.parametrize("option, said", [
+    (["--name", "y" * 300], "at most 200 characters"), (["--name", "a\nb"], "control characters"),
+    (["--locale", "!!"], "invalid locale"), (["--role", "member", "--locale", ""], "invalid locale"),
+])
+def test_a_user_the_api_would_refuse_is_refused_by_the_cli_too(tmp_path, option, said):
+    env = {"LOOM_DATA_DIR": str(tmp_path / "data"), "LOOM_DATABASE_URL": None}
+    assert loom(env, "tenant", "create", "mt").exit_code == 0
+    answer = loom(env, "user", "create", "mt", "dn@x.example", *option)
+    assert answer.exit_code == 1 and said in answer.output
+    long_address = loom(env, "user", "create", "mt", "a" * 250 + "@x.example")
+    assert long_address.exit_code == 1 and "not a valid e-mail address" in long_address.output
+    assert loom(env, "user", "list", "mt").output.strip() == ""
