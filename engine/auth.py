@@ -322,9 +322,13 @@ def create_token(storage, email: str, label: str | None = None, *, lifetime: tim
     moment = datetime.now(timezone.utc)
     span = token_scopes.lifetime(token_scopes.DEFAULT_LIFETIME) if lifetime is None else lifetime
     with storage.begin() as conn:
-        user_id = conn.execute(select(users.c.id).where(users.c.email == email, users.c.active)).scalar()
-        if user_id is None:
+        found = conn.execute(select(users.c.id, users.c.active).where(users.c.email == email)).first()
+        if found is None:
             raise NotFound(f"no user {email} in tenant {storage.slug}", code="user_not_found")
+        if not found.active:
+            raise Conflict(f"{email} is deactivated in tenant {storage.slug}: reactivate the user first",
+                           code="user_inactive")
+        user_id = found.id
         conn.execute(tokens.insert().values(user_id=user_id, token_hash=_digest(token), label=label,
                                             created_at=moment, expires_at=moment + span,
                                             scopes=list(scopes or token_scopes.DEFAULT_SCOPES)))

@@ -98,7 +98,7 @@ def people_paths(spec, responses) -> None:
                                                                             "at most 366d)"},
                                            "scopes": {"type": "array", "items": {"type": "string"},
                                                       "description": "default [read-write]"}}}),
-                 "responses": responses("201", token, ("403", "404"))}})
+                 "responses": responses("201", token, ("403", "404", "409"))}})
     spec.path(path="/tokens/{token_id}", operations={"delete": {
         "summary": "Revoke a token (an admin: any; anyone: their own): refused (401) from the next request on",
         "tags": ["people"],

@@ -104,8 +104,12 @@ class Publisher:
         with storage.connect() as conn:
             row = versions.load_version(conn, storage.schema, version)
             current = state.load(conn, storage.schema)
+            now = versions.current_version(conn, storage.schema)
         if row is None:
             raise NotFound(f"no metadata version {version}", code="version_not_found")
+        if version == now:
+            raise Conflict(f"version {version} is the current version: there is nothing to roll back",
+                           code="already_current")
         if row["layers"]:
             layers = state.Layers.from_dict(row["layers"])
         else:  # a version from before layers were recorded: its document was all the tenant's

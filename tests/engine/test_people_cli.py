@@ -70,3 +70,15 @@ def test_a_refused_password_creates_no_user_and_an_undecodable_one_is_a_clear_er
     reset = CliRunner().invoke(cli, ["user", "set-password", "acme", "pw1@acme.example"], obj=install,
                                input=b"\xff\xfegoodpassword12\n\xff\xfegoodpassword12\n")
     assert reset.exit_code == 2 and "not UTF-8" in reset.output
+
+
+def test_a_token_for_a_deactivated_user_says_so(install):
+    install.registry.create("acme")
+    storage = install.session("acme").storage
+    auth.create_user(storage, "ann@acme.example", "admin")
+    auth.create_user(storage, "tk@acme.example", "member")
+    assert run(install, "user", "deactivate", "acme", "tk@acme.example").exit_code == 0
+    refused = run(install, "token", "create", "acme", "tk@acme.example")
+    assert refused.exit_code == 1 and "tk@acme.example is deactivated" in refused.output
+    ghost = run(install, "token", "create", "acme", "ghost@acme.example")
+    assert ghost.exit_code == 1 and "no user ghost@acme.example" in ghost.output

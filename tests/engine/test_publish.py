@@ -126,6 +126,8 @@ def test_every_way_to_change_metadata_publishes_through_the_publisher(settings, 
     assert client.put("/api/v1/t/shop/metadata", json=document, headers=admin).status_code == 200
     assert client.post("/api/v1/t/shop/metadata/rollback/2", headers=admin).status_code == 200
     assert run(cli, ["metadata", "rollback", "shop", "1"], obj=install).exit_code == 0
+    same = run(cli, ["metadata", "rollback", "shop", "5"], obj=install)  # the current one: no version recorded
+    assert same.exit_code == 1 and "version 5 is the current version" in same.output
     PackService(install).remove("shop", "shop_pack")
     recorded = [(h["action"], h["version"]) for h in install.session("shop").metadata_history()]
     assert published == recorded == [("pack install", 1), ("apply", 2), ("apply", 3), ("rollback to 2", 4),
