@@ -76,8 +76,12 @@ def jobs_retry(install, tenant_slug, ids, everything):
     if bool(ids) == everything:
         raise click.UsageError("give --id N (repeatable) or --all")
     count = outbox.retry(install.session(tenant_slug).storage, None if everything else ids)
+    if ids and not count:
+        raise click.ClickException(f"no failed event of {tenant_slug} has the id "
+                                   f"{', '.join(map(str, sorted(set(ids))))}: nothing was queued")
     runtime_of(install).jobs.enqueue_drain(tenant_slug)
-    click.echo(f"queued {count} event(s) again")
+    asked = f" of the {len(set(ids))} named (the others are not failed events)" if ids and count < len(set(ids)) else ""
+    click.echo(f"queued {count} event(s) again{asked}")
 
 
 @click.group()

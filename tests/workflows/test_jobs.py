@@ -232,8 +232,8 @@ def test_retry_usage_and_unknown_tenants(install):
     assert both.exit_code == 2
     nobody = runner.invoke(cli, ["jobs", "failed", "nobody"], obj=install)
     assert nobody.exit_code == 1 and "no tenant 'nobody'" in nobody.output
-    assert runner.invoke(cli, ["jobs", "retry", "acme", "--id", "999"], obj=install).output.strip() == \
-        "queued 0 event(s) again"
+    unknown = runner.invoke(cli, ["jobs", "retry", "acme", "--id", "999", "--id", "998"], obj=install)
+    assert unknown.exit_code == 1 and "no failed event of acme has the id 998, 999: nothing was queued" in unknown.output
 
 
 # -- huey on Redis ------------------------------------------------------------------------------
