@@ -23,4 +23,4 @@ def unmask_record(entity, record_id):
 def access_log():
     """The access log, newest first, filtered; `next` is the `before` of the next page."""
     g.session.require_admin(to="read the access log")
-    return jsonify(access_page(g.session.storage, AuditQuery.parse(request.args)))
+    return jsonify(access_page(g.session.storage, AuditQuery.parse(request.args, "access log")))

@@ -31,7 +31,7 @@ def access_log(install, tenant_slug, user, entity, record, since, until, limit, 
     storage = install.session(tenant_slug).storage
     args = {"entity": entity, "record": record, "since": since, "until": until, "limit": limit,
             "user": _user_id(storage, user)}
-    page = access_page(storage, AuditQuery.parse(args))
+    page = access_page(storage, AuditQuery.parse(args, "access log"))
     if as_json:
         echo_json(page["items"])
         return

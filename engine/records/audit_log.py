@@ -31,7 +31,7 @@ class AuditQuery:
     limit: int = PAGE
 
     @classmethod
-    def parse(cls, args) -> "AuditQuery":
+    def parse(cls, args, log: str = "audit log") -> "AuditQuery":
         """From text parameters (`user`, `entity`, `record`, `since`, `until`, `before`,
         `limit`), every bad one reported at once."""
         details, values = [], {}
@@ -41,7 +41,9 @@ class AuditQuery:
                 continue
             whole = raw.isascii() and raw.isdigit() and len(raw) <= 18
             if not whole:
-                details.append({"field": key, "code": "not_integer", "message": "a whole number"})
+                details.append({"field": key, "code": "not_integer",
+                                "message": f"a whole number from 1 to {MAX_PAGE}" if key == "limit" else
+                                "a whole number"})
             elif key == "limit" and not 1 <= int(raw) <= MAX_PAGE:
                 details.append({"field": key, "code": "not_in_range", "message": f"a whole number from 1 to {MAX_PAGE}",
                                 "min": 1, "max": MAX_PAGE})
@@ -64,7 +66,7 @@ class AuditQuery:
         if values.get("since") and values.get("until") and values["since"] > values["until"]:
             details.append({"field": "until", "code": "until_before_since", "message": "before since"})
         if details:
-            raise ValidationFailed("invalid audit log filter: " + "; ".join(
+            raise ValidationFailed(f"invalid {log} filter: " + "; ".join(
                 f"{d['field']}: {d['message']}" for d in details), details=details, code="bad_filter")
         return cls(**values)
 
