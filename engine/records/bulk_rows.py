@@ -138,10 +138,8 @@ def _insert(conn, batches: list[Rows], commit: bool, meanwhile: _Meanwhile) -> N
                 whole = len(rows) - len(rows) % per if per > 1 else 0
                 if whole:
                     sql = _statement(dialect, b.table, b.columns, b.skip_existing, False, per)
-                    values = list(chain.from_iterable(rows[:whole]))
-                    width = per * len(b.columns)
-                    for start in range(0, len(values), width):
-                        cursor.execute(sql, values[start:start + width])
+                    for start in range(0, whole, per):
+                        cursor.execute(sql, list(chain.from_iterable(rows[start:start + per])))
                 if whole < len(rows):
                     sql = _statement(dialect, b.table, b.columns, b.skip_existing, False)
                     cursor.executemany(sql, rows[whole:])
