@@ -54,7 +54,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from psycopg.copy import Copy, FileWriter, LibpqWriter
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, Boolean, Date, DateTime, String
 from sqlalchemy.exc import DBAPIError
 
 
@@ -76,7 +76,7 @@ class Rows:
 
 
 COPY_ROWS = 64  # PostgreSQL: batches from this size on are written with COPY
-STATEMENT_ROWS = 100  # SQLite: rows one statement inserts (fewer where the columns would pass SQLite's limit)
+STATEMENT_ROWS = 250  # SQLite: rows one statement inserts (fewer where the columns would pass SQLite's limit)
 COMMITS_EARLY = "loom_commits_early"  # execution option: `insert_all(commit=True)` may send COMMIT
 
 
@@ -273,7 +273,8 @@ def _processors(dialect, table, columns: tuple[str, ...], typed: bool = False) -
     for index, name in enumerate(columns):
         type_ = table.c[name].type
         if typed:
-            process = type_._cached_bind_processor(dialect)
+            shortcut = _sqlite_shortcut(type_, dialect) if dialect.name == "sqlite" else None
+            process = None if shortcut is _AS_IT_IS else shortcut or type_._cached_bind_processor(dialect)
         elif dialect.name == "postgresql":
             process = json.dumps if isinstance(type_, JSON) else None
         elif isinstance(type_, (DateTime, JSON)):
@@ -283,6 +284,22 @@ def _processors(dialect, table, columns: tuple[str, ...], typed: bool = False) -
         if process is not None:
             found.append((index, _keeping_encoded(process) if isinstance(type_, JSON) else process))
     return found
+
+
+_AS_IT_IS = object()
+
+
+def _sqlite_shortcut(type_, dialect):
+    """SQLite: what writes a typed value as SQLAlchemy's own processor does, in fewer
+    steps (a property test holds them equal): a date's ISO text (SQLAlchemy formats its
+    fields one by one), a boolean as it is (`_AS_IT_IS`: the driver binds True as 1, as
+    SQLAlchemy's `int()` makes it). None: SQLAlchemy's own."""
+    if type(type_) is Boolean:
+        return _AS_IT_IS
+    if type(type_) is Date:
+        slow = type_._cached_bind_processor(dialect)
+        return lambda value: value.isoformat() if value.__class__ is date else slow(value)
+    return None
 
 
 def _keeping_encoded(process):

@@ -14,11 +14,12 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from psycopg.pq import TransactionStatus
-from sqlalchemy import func, select, text
+from sqlalchemy import Boolean, Date, func, select, text
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 
 from engine.events import RecordEvent
-from engine.records.bulk_rows import COPY_ROWS, STATEMENT_ROWS, Rows, insert_all
+from engine.records.bulk_rows import _AS_IT_IS, COPY_ROWS, STATEMENT_ROWS, Rows, _sqlite_shortcut, insert_all
 from engine.records.search_index import find
 from engine.systables import loom_table
 
@@ -235,3 +236,17 @@ def test_work_done_meanwhile_is_refused_beside_a_commit_sent_with_the_rows(acme)
         with pytest.raises(ValueError, match="cannot run beside a COMMIT"):
             insert_all(conn, [_contact_rows(acme, 2, "c")], commit=True, meanwhile=lambda: None)
     assert _contacts(acme) == 0
+
+
+@given(day=st.dates() | st.datetimes() | st.none(), flag=st.booleans() | st.none())
+def test_sqlites_typed_shortcuts_write_what_sqlalchemy_writes(day, flag):
+    """A date's ISO text and a boolean bound as it is: the values SQLAlchemy's own
+    processors give the driver, byte for byte (a datetime in a date column too)."""
+    dialect = sqlite_dialect()
+    date_type, bool_type = Date(), Boolean()
+    assert _sqlite_shortcut(date_type, dialect)(day) == date_type._cached_bind_processor(dialect)(day)
+    assert _sqlite_shortcut(bool_type, dialect) is _AS_IT_IS
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        bound = conn.execute("SELECT ?, typeof(?)", (flag, flag)).fetchone()
+        expected = bool_type._cached_bind_processor(dialect)(flag)
+        assert bound == conn.execute("SELECT ?, typeof(?)", (expected, expected)).fetchone()
