@@ -99,7 +99,7 @@ def demo(install, host, port, no_serve):
         passwords.set_password(storage, email, password)
         click.echo(f"screens: sign in at http://{host}:{port}/t/{DEMO_TENANT}/ "
                    f"as {email} with the password {password}" + ("" if role == "admin" else
-                                                                  " (a member: sharing limits what it sees)"))
+                                                                  " (a member: it changes only what sharing gives it, and has no Designer)"))
     if not no_serve:
         entity = "membership" if with_pack else "contact"
         click.echo(f"try: curl -H 'Authorization: Bearer <token>' "
