@@ -187,6 +187,8 @@ def _print(result, refused_path, save_mapping) -> None:
         line = f"row {row.row}\t{row.action}"
         if row.record_id is not None:
             line += f"\trecord {row.record_id}"
+        if row.action == "update" and row.data:
+            line += "\tchanges " + ", ".join(row.data)  # the fields it changes, not their values
         if row.reason:
             line += f"\t{row.reason}"
         if row.problems:

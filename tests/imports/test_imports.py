@@ -186,6 +186,8 @@ def test_the_cli_dry_run_commit_export_and_reimport(install, crm, tmp_path):
     assert dry.exit_code == 0, dry.output
     assert "row 3\trefuse\t邮箱: 'bad-email' is not a valid e-mail address" in dry.output
     assert "column 备注 (unmapped)" in dry.output
+    [updated] = [line for line in dry.output.splitlines() if line.startswith("row 4\tupdate\trecord ")]
+    assert "\tchanges full_name, birthday" in updated and "Old Two" not in updated  # names, not values
     assert "dry run, nothing written: read 4, created 1, updated 1, skipped 0, refused 2" in dry.output
     done = run(install, "import", "acme", "contact", str(path), "--key", "email", "--commit",
                "--save-mapping", "people")
