@@ -90,6 +90,8 @@ def test_the_password_policy_names_the_rule_a_password_breaks(password):
     problem = password_problem(password, BOSS)
     if len(password) < MIN_LENGTH:
         assert problem == f"a password needs at least {MIN_LENGTH} characters"
+    elif password.strip() and "\x00" in password:
+        assert problem == "a password cannot hold a NUL character or bytes that are not UTF-8 text"
     elif password.strip().casefold() in COMMON or password.strip().casefold() == BOSS:
         assert problem is not None and ("common" in problem or "e-mail" in problem)
     elif password.strip():
