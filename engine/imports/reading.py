@@ -171,6 +171,10 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
         numbered = [(number, list(r)) for number, r in  # the sheet's row numbers, blank rows included
                     enumerate(chosen.iter_rows(values_only=True), 1)]
         unreadable = _unreadable(io.BytesIO(data), chosen)
+    except ValidationFailed:
+        raise
+    except Exception as exc:  # a sheet its reader cannot take (a cell named "A0", a row "x"…)
+        raise _refuse(f"the sheet cannot be read ({type(exc).__name__})") from None
     finally:
         book.close()
     for (number, column), cell in unreadable.items():

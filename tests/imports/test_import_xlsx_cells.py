@@ -154,3 +154,17 @@ def test_rows_with_such_cells_are_refused_naming_the_cell_and_the_others_importe
                                               ["", "=SUM(B2:B5)", ""]]
     kinds = [[getattr(cell, "code", None) for cell in row[:3]] for row in back.rows]
     assert kinds == [[None] * 3, [None, "spreadsheet_error", None], [None] * 3, [None] * 3]  # an error stays one
+
+
+@pytest.mark.parametrize("rows", [
+    f'<row r="x">{text("A2", "Ann")}</row>',
+    '<row r="2"><c r="A0"><f>1+1</f></c></row>',
+    '<row r="2"><c r="B2"><f t="shared" si="0" ref="B2:B3">SUM(</f></c></row><row r="3"><c r="B3"><f t="shared" si="0"/></c></row>',
+])
+def test_a_sheet_its_reader_cannot_take_is_a_refused_file_not_an_error(rows):
+    """Refused plainly, or read (a formula that is no formula is still one never computed):
+    never another exception, which the API would answer with a 500."""
+    try:
+        read_table(workbook(HEADER + rows), "xlsx")
+    except ValidationFailed as refused:
+        assert "the sheet cannot be read" in refused.message or "formula" in refused.message
