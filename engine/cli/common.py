@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import update_wrapper
 
@@ -50,6 +51,7 @@ def pass_install(f):
 
         root = ctx.find_root()
         if root.obj is None:
+            folder = os.environ.get("LOOM_DATA_DIR") or "./loom-data"
             try:
                 root.obj = Install()
                 folder = root.obj.settings.data_dir
