@@ -23,11 +23,11 @@ from engine.fieldtypes import EMAIL_RE
 from engine.systables import loom_table
 from metadata.identifiers import identifier_problem
 from metadata.language import is_language_tag
+from tenants.registry import CONTROL  # control characters, NUL, unpaired surrogates: as a tenant's name
 
 ROLES = ("admin", "member")
 TOKEN_PREFIX = "loom_"
 TENANT_UID = re.compile(r"[0-9a-f]{32}")
-CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # control characters, NUL, unpaired surrogates
 UNSET = object()  # update_user: "leave as it is"
 MAX_ATTRIBUTES = 50
 MAX_VALUES = 100

@@ -21,7 +21,7 @@ from engine.systables import loom_table
 from engine.timefmt import iso_utc
 
 INVITE_HOURS = 72
-MAX_NAME = 200
+MAX_NAME = auth.MAX_NAME  # a token's label, as a person's name
 
 
 @dataclass(frozen=True)
