@@ -1,7 +1,9 @@
 """JSON text as Loom reads it from people: strict where Python's json is lenient. NaN,
 Infinity and numbers too large for a float are refused (PostgreSQL's JSON refuses them
 too, so a document holding one could never be stored), and so is nesting too deep for
-the reader; each as a ValueError with a plain message."""
+the reader, and an object naming a key twice (Python's json keeps the last value and drops
+the other without a word: which one was meant is the writer's to say); each as a
+ValueError with a plain message."""
 from __future__ import annotations
 
 import json
@@ -12,12 +14,30 @@ class TooDeep(ValueError):
     """JSON nested deeper than the reader goes."""
 
 
-def strict_loads(text):
-    """The JSON value `text` spells; ValueError when it is not strict JSON."""
+class RepeatedKey(ValueError):
+    """A JSON object naming `key` twice."""
+
+    def __init__(self, key: str):
+        super().__init__(f"an object names the key {key[:100]!r} twice")
+        self.key = key
+
+
+def strict_loads(text, parse_int=None):
+    """The JSON value `text` spells; ValueError when it is not strict JSON. `parse_int`:
+    as the json module's."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float,
+                          parse_int=parse_int, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise TooDeep("the JSON is nested too deeply") from None
+
+
+def _unique_keys(pairs: list) -> dict:
+    made = dict(pairs)
+    if len(made) < len(pairs):
+        seen = set()
+        raise RepeatedKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return made
 
 
 def _refuse_constant(name):

@@ -4,14 +4,13 @@ background job of kind "import" (`GET …/jobs/{id}` follows it); an import run 
 refused-rows file."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, g, jsonify, request
 
 from engine.api.auth import tenant_api
 from engine.errors import ValidationFailed
 from engine.imports import importer, kept, mapping as mappings, runs
 from engine.imports.planning import Options
+from engine.jsontext import RepeatedKey, strict_loads
 from workflows.api import start_job
 
 imports_api = Blueprint("imports", __name__, url_prefix="/api/v1/t/<tenant>")
@@ -47,8 +46,11 @@ def _mapping(value):
         return None
     if value.lstrip().startswith("{"):
         try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
+            return strict_loads(value)
+        except RepeatedKey as exc:
+            raise ValidationFailed(f"mapping names the column {exc.key[:100]!r} twice: which field is meant?",
+                                   details=[{"field": "mapping", "message": "a column named twice"}]) from None
+        except ValueError:  # TooDeep included
             raise ValidationFailed("mapping is not JSON", details=[{"field": "mapping", "message": "not JSON"}]) \
                 from None
     if not mappings.NAME.fullmatch(value.strip()):

@@ -1,11 +1,12 @@
 """Reading a JSON request body safely: malformed, oversized or absurdly nested input is
-a 400 with a clear message, never a 500; so is a key a fixed-shape body does not have."""
+a 400 with a clear message, never a 500; so is an object naming a key twice (never one of
+its values silently dropped), and a key a fixed-shape body does not have."""
 from __future__ import annotations
 
 from flask import request
 
 from engine.errors import LoomError, ValidationFailed
-from engine.jsontext import TooDeep, strict_loads
+from engine.jsontext import RepeatedKey, TooDeep, strict_loads
 
 MAX_DEPTH = 32
 
@@ -26,6 +27,9 @@ def json_body(keys=None, optional=False) -> dict:
         value = strict_loads(raw)
     except TooDeep:
         raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except RepeatedKey as exc:
+        raise BadBody(f"the JSON body names the key {exc.key[:100]!r} twice in one object: "
+                      "which value is meant?") from None
     except ValueError as exc:
         raise BadBody(f"the body is not valid JSON: {exc}") from None
     if _depth(value) > MAX_DEPTH:

@@ -10,6 +10,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from engine.errors import LoomError
+from engine.jsontext import RepeatedKey, TooDeep, strict_loads
 from tenants import TenantError
 
 
@@ -73,10 +74,13 @@ def echo_json(value) -> None:
 def read_json_file(path: str):
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            return strict_loads(fh.read())
     except OSError as exc:
         raise LoomError(f"cannot read {path}: {exc.strerror}", code="file_error") from None
-    except RecursionError:
+    except TooDeep:
         raise LoomError(f"{path} is nested too deeply", code="bad_json") from None
+    except RepeatedKey as exc:
+        raise LoomError(f"{path} names the key {exc.key[:100]!r} twice in one object: which value is meant?",
+                        code="bad_json") from None
     except ValueError as exc:
         raise LoomError(f"{path} is not valid JSON: {exc}", code="bad_json") from None

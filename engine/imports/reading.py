@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import sys
 import zipfile
@@ -26,6 +25,7 @@ from openpyxl.xml.functions import iterparse
 
 from engine.errors import ValidationFailed
 from engine.fieldtypes import UNSTORABLE
+from engine.jsontext import RepeatedKey, TooDeep, strict_loads
 
 FORMATS = ("csv", "xlsx", "jsonl")
 ENCODINGS = ("utf-8-sig", "gb18030")  # tried in this order when none is given
@@ -277,18 +277,6 @@ def _whole(text: str) -> int:
     return int(text)
 
 
-class _Repeated(Exception):
-    """A JSON object naming a key twice (the json module would keep the last value)."""
-
-
-def _object(pairs: list) -> dict:
-    made = dict(pairs)
-    if len(made) < len(pairs):
-        seen = set()
-        raise _Repeated(next(key for key, _ in pairs if key in seen or seen.add(key)))
-    return made
-
-
 def _jsonl(text: str) -> Table:
     header, objects, numbers = [], [], []
     seen = set()
@@ -296,10 +284,10 @@ def _jsonl(text: str) -> Table:
         if not line.strip():
             continue
         try:
-            value = json.loads(line, parse_int=_whole, object_pairs_hook=_object)
-        except _Repeated as exc:
-            raise _refuse(f"line {number} names the key {exc.args[0]!r} twice: which value is meant?") from None
-        except RecursionError:
+            value = strict_loads(line, parse_int=_whole)
+        except RepeatedKey as exc:
+            raise _refuse(f"line {number} names the key {exc.key!r} twice: which value is meant?") from None
+        except TooDeep:
             raise _refuse(f"line {number} is nested too deeply to read") from None
         except _TooLong:
             raise _refuse(f"line {number} holds a number of more than {sys.get_int_max_str_digits()} digits") \

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from engine.jsontext import strict_loads
 from metadata.layering import check_change
 from metadata.model import language_map
 from metadata.resources import cached_schema
@@ -109,7 +109,7 @@ class Pack:
 
 def _read(path: Path):
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return strict_loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PackInvalid(path.parent.name, [f"cannot read {path}: {exc.strerror}"]) from None
     except ValueError as exc:

@@ -4,8 +4,9 @@ layouts), roles and permission sets (one per file), and `extends` files (changes
 composed in the listed order; every problem is reported with the file it is in."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from engine.jsontext import strict_loads
 
 LISTED = ("entities", "workflows", "rulesets", "templates", "layouts", "roles", "permission_sets", "extends")
 
@@ -34,7 +35,7 @@ def compose(directory: Path, listing: dict) -> tuple[dict, list[str]]:
 def _load(directory: Path, ref: str):
     path = directory / ref
     try:
-        return json.loads(path.read_text(encoding="utf-8")), None
+        return strict_loads(path.read_text(encoding="utf-8")), None
     except OSError as exc:
         return None, f"{ref}: listed in pack.json but cannot be read ({exc.strerror})"
     except ValueError as exc:

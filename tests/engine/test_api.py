@@ -249,6 +249,23 @@ def test_a_bad_body_is_a_json_4xx(client, member, data, status):
         assert_error(response, status)
 
 
+@pytest.mark.parametrize("data, key", [
+    ('{"full_name": "Ann", "email": "a@x.org", "full_name": "Bo"}', "full_name"),
+    ('{"full_name": "Ann", "email": "a@x.org", "email": "b@x.org"}', "email"),
+    ('[{"full_name": "Ann"}, {"full_name": "Bo", "tier": "gold", "tier": "silver"}]', "tier"),
+])
+def test_a_body_naming_a_key_twice_is_refused_and_nothing_is_written(client, member, data, key):
+    seed = client.post(f"{BASE}/records/contact", json={"full_name": "seed"}, headers=member).get_json()
+    path = "/records/contact/batch" if data.startswith("[") else "/records/contact"
+    for method, where in (("POST", path), ("PATCH", f"/records/contact/{seed['id']}")):
+        response = client.open(f"{BASE}{where}", method=method, data=data, headers=member,
+                               content_type="application/json")
+        assert_error(response, 400, "bad_body")
+        assert f"names the key '{key}' twice" in response.get_json()["error"]["message"]
+    items = client.get(f"{BASE}/records/contact", headers=member).get_json()["items"]
+    assert [(r["full_name"], r["email"], r["version"]) for r in items] == [("seed", None, 1)]
+
+
 def test_unicode_is_kept_as_sent(client, member):
     name = "Zoë 名前 😀 \u202e"
     record = client.post(f"{BASE}/records/contact", json={"full_name": name}, headers=member).get_json()

@@ -95,6 +95,13 @@ def test_a_file_of_invalid_json_is_refused_naming_it(example):
     assert refusal(example).startswith("workflows/subscription_lifecycle.json: not valid JSON")
 
 
+def test_a_file_naming_a_key_twice_is_refused_naming_it_and_the_key(example):
+    (example / "workflows" / "subscription_lifecycle.json").write_text(
+        '{"name": "subscription_lifecycle", "entity": "a", "entity": "b"}')
+    assert refusal(example) == ("workflows/subscription_lifecycle.json: not valid JSON: "
+                                "an object names the key 'entity' twice")
+
+
 def test_a_definition_named_otherwise_than_its_file_is_refused_naming_it(example):
     source = example / "entities" / "subscription.json"
     source.write_text(json.dumps({**json.loads(source.read_text(encoding="utf-8")), "name": "plan"}))

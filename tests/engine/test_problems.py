@@ -47,6 +47,18 @@ def test_a_bad_document_gives_the_same_problems_in_the_validator_the_cli_and_the
     assert [(d["field"], d["code"], d["message"]) for d in error["details"]] == expected
 
 
+def test_a_document_file_naming_a_key_twice_is_refused_by_the_cli_and_nothing_is_applied(install, acme, tmp_path):
+    before = acme.metadata().version
+    twice = tmp_path / "twice.json"
+    twice.write_text('{"entities": [{"name": "lead", "fields": [{"name": "a", "type": "string"}],'
+                     ' "fields": [{"name": "b", "type": "string"}]}]}', encoding="utf-8")
+    for args in (["metadata", "validate", str(twice)], ["metadata", "apply", "acme", str(twice)]):
+        ran = CliRunner().invoke(cli, args, obj=install)
+        assert ran.exit_code == 1 and "Traceback" not in ran.output
+        assert f"{twice} names the key 'fields' twice in one object: which value is meant?" in ran.stderr
+    assert acme.metadata().version == before and acme.metadata().entity("lead") is None
+
+
 def test_an_error_holds_problems_and_details_without_a_code_take_the_errors():
     refused = ValidationFailed("invalid contact record", details=[
         {"field": "email", "message": "not an e-mail address"}, ("tier", "not a tier"),

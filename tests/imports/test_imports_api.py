@@ -72,6 +72,7 @@ def test_a_dry_run_answers_at_once_and_a_real_run_is_a_job_with_its_refused_rows
     (lambda: upload(mapping="{not json"), "mapping"),
     (lambda: upload(mapping="[1]"), "mapping"),
     (lambda: upload(mapping='{"a":' + "[" * 50_000), "mapping"),
+    (lambda: upload(mapping='{"full_name": "full_name", "full_name": "email"}'), "mapping"),
     (lambda: upload(commit="true", save_mapping="bad name"), "save_mapping"),
     (lambda: upload(sheet="Sheet1"), "sheet"),
     (lambda: upload(chunk_size="lots"), "chunk_size"),
