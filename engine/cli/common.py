@@ -44,8 +44,17 @@ def _fail(message: str, code: str):
     sys.exit(1)
 
 
-def pass_install(f):
-    """Give a command the install (built from the environment once per process)."""
+def pass_install(f=None, *, data="existing"):
+    """Give a command the install (built from the environment once per process).
+
+    `data` says what the command does with the install's data folder (SQLite): "existing"
+    (the default) needs one that holds an install — run in another folder, with no
+    LOOM_DATA_DIR, it is refused instead of quietly making an empty one there; "new" may
+    start one (making a tenant, restoring one, serving); "none" reads nothing of it
+    (listing what the installed plugins offer)."""
+    if f is None:
+        return lambda g: pass_install(g, data=data)
+
     @click.pass_context
     def wrapper(ctx, *args, **kwargs):
         from engine.install import Install
@@ -56,15 +65,29 @@ def pass_install(f):
             try:
                 root.obj = Install()
                 folder = root.obj.settings.data_dir
-                if root.obj.settings.backend == "sqlite":  # its files: checked before any command uses them
+                if root.obj.settings.backend == "sqlite" and data == "new":  # its files: checked before use
                     folder.mkdir(parents=True, exist_ok=True)
             except ValueError as exc:  # a setting from the environment is wrong
                 _fail(str(exc), "settings")
             except OSError as exc:  # LOOM_DATA_DIR is a file, or cannot be made
                 _fail(f"cannot use the data folder {folder} (LOOM_DATA_DIR): {exc.strerror or exc}", "settings")
             ctx.call_on_close(root.obj.dispose)
+            if data == "existing":
+                require_existing(root.obj)
         return ctx.invoke(f, root.obj, *args, **kwargs)
     return update_wrapper(wrapper, f)
+
+
+def require_existing(install) -> None:
+    """Refuse (exit 1) when the install's SQLite data folder holds no install: the
+    command was run away from the folder that holds it, or LOOM_DATA_DIR names another."""
+    settings = install.settings
+    if settings.backend != "sqlite" or (settings.data_dir / "system.db").is_file():
+        return
+    given = os.environ.get("LOOM_DATA_DIR")
+    where = f"LOOM_DATA_DIR={given}" if given else "LOOM_DATA_DIR is not set: ./loom-data of this folder"
+    _fail(f"no Loom install in {settings.data_dir.resolve()} ({where}); run loom in the folder that "
+          "holds loom-data or set LOOM_DATA_DIR to it — `loom tenant create` starts a new install", "no_install")
 
 
 def echo_json(value) -> None:

@@ -144,7 +144,7 @@ def metadata_show(install, tenant_slug, layer):
 
 
 @metadata.command("packages")
-@pass_install
+@pass_install(data="none")
 def metadata_packages(install):
     """List the metadata packages installed plugins contribute."""
     packages = install.plugins.metadata_packages()

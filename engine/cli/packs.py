@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine.cli.common import echo_json, pass_install
+from engine.cli.common import echo_json, pass_install, require_existing
 from engine.packs.service import PackService, UpgradeConflicts
 from engine.words import counted
 
@@ -23,9 +23,11 @@ def _text(label) -> str:
 @pack.command("list")
 @click.option("--tenant", "tenant_slug", metavar="TENANT", help="Also show what TENANT has installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_install
+@pass_install(data="none")
 def pack_list(install, tenant_slug, as_json):
     """List the packs this install offers (and, with --tenant, which versions it has)."""
+    if tenant_slug:
+        require_existing(install)
     service = PackService(install)
     offered = service.catalog()
     installed = {p.name: p.version for p in service.installed(tenant_slug)} if tenant_slug else {}

@@ -13,7 +13,7 @@ def plugin():
 
 
 @plugin.command("list")
-@pass_install
+@pass_install(data="none")
 def plugin_list(install):
     """List the plugins installed on this install."""
     names = install.plugins.names()

@@ -48,7 +48,7 @@ def _demo_member(storage) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--debug", is_flag=True, help="Flask's debugger and reloader (never in production).")
-@pass_install
+@pass_install(data="new")
 def serve(install, host, port, debug):
     """Run the development web server (one process; not for production).
 
@@ -69,7 +69,7 @@ def serve(install, host, port, debug):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Set up the demo tenant and stop.")
-@pass_install
+@pass_install(data="new")
 def demo(install, host, port, no_serve):
     """Create the demo tenant (once) — the retail loyalty pack with its demo data, an admin
     and a token — give the admin and a member new passwords for the screens, then serve."""

@@ -26,7 +26,7 @@ def tenant():
 @click.option("--demo", is_flag=True, help="Load the demo data of the packs installed.")
 @click.option("--language", default="en", show_default=True, metavar="TAG",
               help="The tenant's default language (e.g. zh-CN): its API document describes entities and fields in it.")
-@pass_install
+@pass_install(data="new")
 def tenant_create(install, slug, name, plugins, packs, demo, language):
     """Create tenant SLUG with its own isolated storage, optionally with industry packs."""
     from engine.cli.packs import print_install
@@ -154,7 +154,7 @@ def tenant_backup(install, slug, file):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--as", "as_slug", metavar="NEW", help="Restore into a new tenant of this slug "
                                                       "(default: the slug the backup was taken from).")
-@pass_install
+@pass_install(data="new")
 def tenant_restore(install, file, as_slug):
     """Restore a backup FILE into a new tenant, checking every table's rows against it."""
     try:

@@ -37,8 +37,31 @@ def test_a_data_folder_that_is_a_file_or_cannot_be_made_is_named(tmp_path):
     a_file = tmp_path / "afile"
     a_file.write_text("x")
     for folder, why in ((a_file, "File exists"), (a_file / "sub", "Not a directory")):
-        answer = loom({"LOOM_DATA_DIR": str(folder), "LOOM_DATABASE_URL": None}, "tenant", "list")
+        answer = loom({"LOOM_DATA_DIR": str(folder), "LOOM_DATABASE_URL": None}, "tenant", "create", "qq")
         assert answer.exit_code == 1 and f"cannot use the data folder {folder} (LOOM_DATA_DIR): {why}" in answer.output
+    listed = loom({"LOOM_DATA_DIR": str(a_file), "LOOM_DATABASE_URL": None}, "tenant", "list")
+    assert listed.exit_code == 1 and f"no Loom install in {a_file} (LOOM_DATA_DIR={a_file})" in listed.output
+
+
+@pytest.mark.parametrize("args", [["tenant", "list"], ["user", "list", "acme"], ["export", "acme", "contact", "x.csv"],
+                                  ["pack", "list", "--tenant", "acme"], ["metadata", "history", "acme"]])
+def test_a_command_run_away_from_the_install_says_so_and_makes_no_empty_one(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    answer = loom({"LOOM_DATA_DIR": None, "LOOM_DATABASE_URL": None}, *args)
+    assert answer.exit_code == 1 and "Traceback" not in answer.output
+    assert (f"no Loom install in {tmp_path / 'loom-data'} (LOOM_DATA_DIR is not set: ./loom-data of this folder); "
+            "run loom in the folder that holds loom-data or set LOOM_DATA_DIR to it") in answer.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_listing_what_plugins_offer_needs_no_install_and_makes_none(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["plugin", "list"], ["pack", "list"], ["metadata", "packages"]):
+        assert loom({"LOOM_DATA_DIR": None, "LOOM_DATABASE_URL": None}, *args).exit_code == 0
+    assert list(tmp_path.iterdir()) == []
+    made = loom({"LOOM_DATA_DIR": None, "LOOM_DATABASE_URL": None}, "tenant", "create", "qq")
+    assert made.exit_code == 0 and (tmp_path / "loom-data" / "system.db").is_file()
+    assert "qq" in loom({"LOOM_DATA_DIR": None, "LOOM_DATABASE_URL": None}, "tenant", "list").output
 
 
 def test_an_export_folder_that_cannot_be_written_deletes_nothing(tmp_path):
