@@ -14,6 +14,7 @@ import io
 import re
 import sys
 import zipfile
+from itertools import islice
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import date, datetime
@@ -124,7 +125,9 @@ def _decode(data: bytes, encoding: str | None) -> str:
 def _csv(text: str) -> Table:
     first = text.split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=first.count)  # by the header line: the values may hold anything
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote never closed, or text after a closing quote, is refused — read leniently,
+    # the first would swallow every line after it into one cell
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     lines, numbers, read = [], [], 0
     try:
         for line in reader:
@@ -132,14 +135,42 @@ def _csv(text: str) -> Table:
                 lines.append(line)
                 numbers.append(read + 1)  # the line it starts on: a quoted cell may span lines
             read = reader.line_num
-    except csv.Error as exc:  # a field longer than the reader takes, a NUL byte…
-        raise _refuse(f"the CSV file cannot be read: {exc}") from None
+    except csv.Error as exc:  # a quote misplaced, a field longer than the reader takes, a NUL byte…
+        raise _refuse(f"the CSV file cannot be read from line {read + 1} on: {_csv_error(exc)}") from None
     if not lines:
         raise _refuse("the file is empty: it needs a header line")
     header = [cell.strip() for cell in lines[0]]
     _check_header(header)
     width = len(header)
+    _refuse_overflow((number, f"cell {index + 1}", cell) for number, line in zip(numbers[1:], lines[1:])
+                     for index, cell in enumerate(line[width:], width) if cell.strip())
     return Table(header, [(line + [""] * width)[:width] for line in lines[1:]], "csv", numbers[1:])
+
+
+def _csv_error(exc: csv.Error) -> str:
+    said = str(exc)
+    if said == "unexpected end of data":
+        return "a quoted cell is never closed (a quote opens it and none ends it)"
+    if "expected after" in said:
+        return "text follows a quoted cell's closing quote (a quote inside a quoted cell is written twice: \"\")"
+    return said
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _refuse_overflow(cells) -> None:
+    """Refuse the file when a row holds a value beyond the header's columns (`cells`: the
+    row's number, the cell's name, its value): it would have no column to go to, and be
+    lost — most often a value holding the delimiter without quotes, which moved the
+    row's other values too."""
+    found = list(islice(cells, 3))
+    if found:
+        named = "; ".join(f"row {number}, {name}: {_short(value)}" for number, name, value in found)
+        raise _refuse(f"a row holds a value beyond the header's columns ({named}): name its column in the "
+                      "header, or quote a value that holds the delimiter")
 
 
 def _check_header(header) -> None:
@@ -193,6 +224,8 @@ def _xlsx(data: bytes, sheet: str | None) -> Table:
         header.pop()
     _check_header(header)
     width = len(header)
+    _refuse_overflow((number, f"cell {get_column_letter(index + 1)}{number}", cell) for number, r in numbered[1:]
+                     for index, cell in enumerate(r[width:], width) if cell is not None and str(cell).strip())
     return Table(header, [[_xlsx_cell(c) for c in (r + [None] * width)[:width]] for _, r in numbered[1:]], "xlsx",
                  [n for n, _ in numbered[1:]])
 

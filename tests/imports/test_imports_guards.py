@@ -117,3 +117,36 @@ def test_a_row_is_named_by_its_number_in_the_file_blank_rows_and_long_cells_incl
     book.save(data)
     plan = importer.dry_run(acme.records, "contact", importer.Source("p.xlsx", data.getvalue()))
     assert {r.row: r.action for r in plan.rows} == {4: "create", 6: "refuse"}  # the sheet's own row numbers
+
+
+@pytest.mark.parametrize("text, said", [
+    ('full_name,email\n"Alice,alice@example.cn\nBob,bob@example.cn\nCarol,carol@example.cn\n',
+     "cannot be read from line 2 on: a quoted cell is never closed"),
+    ('full_name,email\nGood,g@x.org\n"x"y,z@x.org\n', "cannot be read from line 3 on: text follows a quoted cell's"),
+    ("full_name,email\nAlice,a@example.cn,EXTRA\n", "beyond the header's columns (row 2, cell 3: 'EXTRA')"),
+    ("full_name,email\nGood,g@x.org\nLi, Lei,l@x.org\n", "(row 3, cell 3: 'l@x.org')"),
+])
+def test_a_csv_whose_cells_cannot_all_be_placed_is_refused_and_nothing_is_lost(acme, text, said):
+    for run in (lambda: importer.dry_run(acme.records, "contact", source(text)),
+                lambda: importer.commit(acme.records, "contact", source(text), None, Options())):
+        with pytest.raises(ValidationFailed) as refused:
+            run()
+        assert said in refused.value.message
+    assert acme.records.list("contact", [])["items"] == []
+
+
+def test_quotes_inside_cells_and_empty_cells_past_the_header_are_read_as_written(acme):
+    text = 'full_name,email\nBob "the builder",b@x.org,,\n"Ann ""Q"" Lee",a@x.org\n'
+    assert read_table(text.encode(), "csv").rows == [['Bob "the builder"', "b@x.org"], ['Ann "Q" Lee', "a@x.org"]]
+
+
+def test_an_xlsx_value_in_a_column_the_header_does_not_name_is_refused_naming_its_cell(acme):
+    book = Workbook()
+    sheet = book.active
+    for row in (["full_name", "email"], ["Ann", "a@x.org"], ["Bo", "b@x.org", None, "LOST DATA"]):
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    with pytest.raises(ValidationFailed) as refused:
+        importer.dry_run(acme.records, "contact", importer.Source("p.xlsx", data.getvalue()))
+    assert "(row 3, cell D3: 'LOST DATA')" in refused.value.message
