@@ -1,13 +1,18 @@
-"""JSON text as Loom reads it from people: strict where Python's json is lenient. NaN,
-Infinity and numbers too large for a float are refused (PostgreSQL's JSON refuses them
-too, so a document holding one could never be stored), and so is nesting too deep for
-the reader, and an object naming a key twice (Python's json keeps the last value and drops
-the other without a word: which one was meant is the writer's to say); each as a
-ValueError with a plain message."""
+"""JSON text as Loom reads it from people: strict where Python's json is lenient. Each of
+these is refused as a ValueError with a plain message:
+
+- NaN, Infinity and numbers too large for a float (PostgreSQL's JSON refuses them too, so a
+  document holding one could never be stored);
+- a number with more digits than a float keeps (read as one, it would be stored rounded
+  without a word; written as text, a decimal field keeps every digit);
+- nesting too deep for the reader;
+- an object naming a key twice (Python's json keeps the last value and drops the other:
+  which one was meant is the writer's to say)."""
 from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 
 
 class TooDeep(ValueError):
@@ -48,4 +53,11 @@ def _finite_float(text):
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text[:40]} is too large a number")
+    if Decimal(text) != Decimal(repr(value)):  # the float rounds it: a digit would be lost unseen
+        raise ValueError(f"{_shown(text)} has more digits than a JSON number keeps exactly "
+                         f"(it would be read as {value!r}): write it as text, \"{_shown(text)}\"")
     return value
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."

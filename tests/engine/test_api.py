@@ -266,6 +266,20 @@ def test_a_body_naming_a_key_twice_is_refused_and_nothing_is_written(client, mem
     assert [(r["full_name"], r["email"], r["version"]) for r in items] == [("seed", None, 1)]
 
 
+def test_a_number_with_more_digits_than_a_json_number_keeps_is_refused_never_rounded(client, member):
+    long = client.post(f"{BASE}/records/contact", headers=member, content_type="application/json",
+                       data='{"full_name": "Ann", "lifetime_value": 99999999.9999999999999}')
+    assert_error(long, 400, "bad_body")
+    assert '"99999999.9999999999999"' in long.get_json()["error"]["message"]  # what to send instead
+    as_text = client.post(f"{BASE}/records/contact", json={"full_name": "Ann", "lifetime_value": "99999999.9999999999999"},
+                          headers=member)
+    assert_error(as_text, 400, "validation_failed")  # the field's own rule, not a rounded value
+    assert client.get(f"{BASE}/records/contact", headers=member).get_json()["items"] == []
+    short = client.post(f"{BASE}/records/contact", headers=member, content_type="application/json",
+                        data='{"full_name": "Bo", "lifetime_value": 4300.5}')
+    assert short.status_code == 201 and short.get_json()["lifetime_value"] == "4300.50"
+
+
 def test_unicode_is_kept_as_sent(client, member):
     name = "Zoë 名前 😀 \u202e"
     record = client.post(f"{BASE}/records/contact", json={"full_name": name}, headers=member).get_json()

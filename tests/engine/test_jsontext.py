@@ -2,6 +2,8 @@
 document and mapping files, packs' files, JSON Lines imports): every JSON value it reads
 as the json module does, and an object naming a key twice refused, naming the key."""
 import json
+import math
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, strategies as st
@@ -39,3 +41,15 @@ def test_what_no_database_stores_is_refused(text):
 def test_nesting_too_deep_for_the_reader_is_refused_as_such():
     with pytest.raises(TooDeep):
         strict_loads("[" * 100_000 + "]" * 100_000)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_a_number_is_read_only_when_no_digit_of_it_is_lost(number):
+    text = str(number) if "E" not in str(number) else f"{number:e}"
+    try:
+        value = strict_loads(text)
+    except ValueError as exc:
+        assert "has more digits than a JSON number keeps exactly" in str(exc) or "too large" in str(exc)
+        assert Decimal(repr(float(text))) != Decimal(text) or not math.isfinite(float(text))
+    else:
+        assert Decimal(repr(value)) == Decimal(text)
