@@ -166,6 +166,10 @@ def _entity_paths(spec, compiled, entity, language) -> None:
                   "parameters": [id_param, if_match], "requestBody": _body(f"{title}Update"),
                   "responses": _responses("200", record, ("403", "409", "412"))},
         "delete": {"summary": f"Delete a {label} record", "tags": tags, "parameters": [id_param, if_match],
+                   "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                       "type": "object", "additionalProperties": False, "properties": {"version": {
+                           "type": "integer", "minimum": 1,
+                           "description": "the version the delete is based on (as If-Match)"}}}}}},
                    "responses": _responses("200", DELETED, ("403", "409", "412"))},
     })
     spec.path(path=f"/records/{entity.name}/{{id}}/history", operations={

@@ -121,7 +121,13 @@ def test_delete_with_stale_if_match_is_refused_with_412_and_deletes_nothing(clie
     client.patch(f"{BASE}/records/contact/1", json={"tier": "silver"}, headers=member)
     assert_error(client.delete(f"{BASE}/records/contact/1", headers={**member, "If-Match": '"1"'}), 412)
     assert client.get(f"{BASE}/records/contact/1", headers=member).status_code == 200
-    assert client.delete(f"{BASE}/records/contact/1", headers={**member, "If-Match": '"2"'}).status_code == 200
+    for body, status, code in (({"version": 1}, 412, "stale_version"), ({"anything": "goes"}, 400, "validation_failed"),
+                               ({"version": "two"}, 400, "validation_failed")):
+        assert_error(client.delete(f"{BASE}/records/contact/1", json=body, headers=member), status, code)
+    disagree = client.delete(f"{BASE}/records/contact/1", json={"version": 2}, headers={**member, "If-Match": '"1"'})
+    assert_error(disagree, 400, "validation_failed")
+    assert client.get(f"{BASE}/records/contact/1", headers=member).status_code == 200
+    assert client.delete(f"{BASE}/records/contact/1", json={"version": 2}, headers=member).status_code == 200
 
 
 # -- metadata -------------------------------------------------------------------------------------
@@ -300,7 +306,7 @@ COLLECTIONS = ["/records/nope", "/records/%F0%9F%98%80", "/records/contact%00", 
                             ("POST", "/records/nope/batch")])
 def test_unknown_entities_records_and_paths_are_json_404s(client, member, method, path):
     client.post(f"{BASE}/records/contact", json=ANN, headers=member)
-    body = {"records": [ANN]} if path.endswith("/batch") else ANN
+    body = {"records": [ANN]} if path.endswith("/batch") else {"version": 1} if method == "DELETE" else ANN
     assert_error(client.open(f"{BASE}{path}", method=method, headers=member, json=body), 404)
     assert client.get(f"{BASE}/records/contact/1", headers=member).get_json()["version"] == 1
 
