@@ -24,13 +24,18 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
 
 
 def _form():
+    """The import's form fields and its file: each given once (a second `file`, or a field
+    given twice, would otherwise go unread — which one was meant is the caller's to say)."""
     unknown = sorted(set(request.form) - set(FIELDS))
-    if unknown or "file" not in request.files or set(request.files) != {"file"}:
+    repeated = sorted(name for name in set(request.form) | set(request.files)
+                      if len(request.form.getlist(name)) + len(request.files.getlist(name)) > 1)
+    if unknown or repeated or "file" not in request.files or set(request.files) != {"file"}:
         details = [{"field": name, "message": "not a field of an import"} for name in unknown]
+        details += [{"field": name, "message": "given more than once: which one is meant?"} for name in repeated]
         if "file" not in request.files:
             details.append({"field": "file", "message": "the file to import is required (multipart/form-data)"})
-        raise ValidationFailed("an import is a multipart form with a file", code="bad_import_request",
-                               details=details)
+        raise ValidationFailed("an import is a multipart form with one file, each field given once",
+                               code="bad_import_request", details=details)
     return request.form, request.files["file"]
 
 

@@ -78,6 +78,10 @@ def test_a_dry_run_answers_at_once_and_a_real_run_is_a_job_with_its_refused_rows
     (lambda: upload(chunk_size="lots"), "chunk_size"),
     (lambda: upload(b"", "empty.csv"), "file"),
     (lambda: upload(other="x"), "other"),
+    (lambda: {"data": {"file": [(io.BytesIO(CSV), "a.csv"), (io.BytesIO(CSV), "b.csv")]},
+              "content_type": "multipart/form-data"}, "file"),
+    (lambda: upload(commit=["false", "true"]), "commit"),
+    (lambda: upload(key=["email", "full_name"]), "key"),
 ])
 def test_a_bad_import_request_is_refused_with_what_is_wrong(call, request_kwargs, field):
     answer = call("POST", "/imports/contact", **request_kwargs())
