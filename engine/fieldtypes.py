@@ -19,7 +19,7 @@ from engine.currencies import ISO_4217
 from engine.normalise import phone_valid
 from engine.problem_codes import check
 from metadata.errors import Problem
-from metadata.fieldtypes import INT64_MAX, INT64_MIN
+from metadata.fieldtypes import INT64_MAX, INT64_MIN, UNSTORABLE
 from metadata.regex import compile_pattern, pattern_problem
 from metadata.web_address import is_http_url
 
@@ -32,7 +32,6 @@ DECIMAL_RE = re.compile(r"[+-]?[0-9]{1,100}(\.[0-9]{1,100})?")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DATETIME_RE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?")
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _THREE_DIGITS = re.compile(r"(?:[^0-9]*[0-9]){3}")  # (a phone's digits are ASCII: PHONE_RE)
 STRING_TYPES = {"string", "text", "email", "phone", "url", "choice"}
 

@@ -19,6 +19,7 @@ from .model import Package
 from .resources import cached_schema
 from .role_checks import role_problems
 from .semantic import semantic_problems
+from .text_checks import unstorable_problems
 from .sharing_checks import sharing_problems
 from .duplicate_checks import duplicate_rule_problems
 from .natural_key_checks import natural_key_problems
@@ -115,6 +116,7 @@ def check_package(document, extra_types: Mapping[str, str] | None = None,
     problems += workflow_problems(document, types, known_actions, known_roles)
     problems += layout_problems(document, types)
     problems += role_problems(document)
+    problems += unstorable_problems(document)
     return tidy(problems)
 
 

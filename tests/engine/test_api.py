@@ -190,6 +190,19 @@ def test_metadata_is_for_admins_only_and_the_refusal_says_what_was_refused(clien
         assert assert_error(response, 403, "admin_only")["message"] == refused
 
 
+@pytest.mark.parametrize("field", [{"name": "nick", "type": "string", "default": "x\u0000y"},
+                                   {"name": "grade", "type": "choice", "options": ["a\u0000", "b"]},
+                                   {"name": "nick", "type": "string", "label": {"en": "N\ud800"}}])
+def test_metadata_text_no_database_stores_is_refused_before_anything_is_applied(client, admin, field):
+    client.post(f"{BASE}/records/contact", json=ANN, headers=admin)  # rows a default would fill
+    before = client.get(f"{BASE}/metadata/history", headers=admin).get_json()
+    for path in ("/metadata?dry_run=true", "/metadata"):
+        answer = client.put(f"{BASE}{path}", json=with_field(crm_document(), field), headers=admin)
+        error = assert_error(answer, 400, "invalid_metadata")
+        assert [d["code"] for d in error["details"]] == ["unstorable_text"]
+    assert client.get(f"{BASE}/metadata/history", headers=admin).get_json() == before
+
+
 # -- tokens and tenants ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": ""}, {"Authorization": "Bearer"},

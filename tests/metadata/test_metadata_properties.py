@@ -15,10 +15,14 @@ GENERATED = settings(SETTINGS, max_examples=100)  # drawing whole packages is th
 
 
 def json_values(allow_nan=True):
+    """Any JSON value; `allow_nan=False`: only what a valid document may hold (finite
+    numbers, text a database stores)."""
+    text = st.text if allow_nan else (lambda max_size: st.text(
+        st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=max_size))
     scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=allow_nan, allow_infinity=allow_nan)
-               | st.text(max_size=20))
+               | text(max_size=20))
     return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                        | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+                        | st.dictionaries(text(max_size=8), inner, max_size=4), max_leaves=12)
 
 
 def assert_problem_list(result):

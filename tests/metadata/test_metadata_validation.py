@@ -257,6 +257,11 @@ def test_defaults_that_fit_the_field_are_accepted(field):
     ({"type": "choice", "options": ["a", 5]}, "options/1", "schema"),  # option values must be strings
     ({"type": "choice", "options": [{"value": 5}]}, "options/0/value", "schema"),
     ({"type": "choice", "options": []}, "options", "schema"),
+    ({"type": "string", "default": "x\x00y"}, "default", "unstorable_text"),
+    ({"type": "choice", "options": ["a\x00", "b"]}, "options/0", "unstorable_text"),
+    ({"type": "choice", "options": [{"value": "a", "label": {"en": "A\ud800"}}]}, "options/0/label/en",
+     "unstorable_text"),
+    ({"type": "string", "help": "\udfffhelp"}, "help", "unstorable_text"),
 ])
 def test_semantic_check_is_reported_at_its_path(field, key, code):
     problems = check_package(doc_with({"name": "x", **field}))
@@ -390,3 +395,9 @@ def test_metadata_invalid_summarises_and_pickles():
     assert pickle.loads(pickle.dumps(exc)).problems == problems
     with pytest.raises(MetadataInvalid):
         load_package(None)
+
+
+def test_a_key_no_database_stores_is_reported_escaped_at_its_path():
+    document = doc_with({"name": "x", "type": "json", "default": {"a\x00b": 1}})
+    problems = [(p.path, p.code) for p in check_package(document) if p.code == "unstorable_text"]
+    assert problems == [(f"{F}/default/a\\x00b", "unstorable_text")]
