@@ -130,7 +130,7 @@ def verify(storage, user_id: int, code) -> bool:
     code, secret = _code(code), _secret(storage, user_id)
     if secret is None or not code:
         return False
-    if code.isdigit() and len(code) == 6:
+    if code.isascii() and code.isdigit() and len(code) == 6:
         return pyotp.TOTP(secret).verify(code, valid_window=1)
     return _use_recovery_code(storage, user_id, code.lower())
 

@@ -30,7 +30,7 @@ def designer_diff():
     numbers = []
     for key in ("from", "to"):
         text = request.args.get(key, "")
-        if not text.isdigit() or not 0 < int(text) <= current:
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= current:
             raise NotFound(_("There is no version %(version)s.", version=text[:20] or "?"))
         numbers.append(int(text))
     packages = [Package.from_document(found.published(n)[1], extra_types=g.session.extra_types) for n in numbers]

@@ -98,7 +98,7 @@ def designer_export():
     if version is None:
         document, name = found.open().document, "draft"
     else:
-        number = int(version) if version.isdigit() else -1
+        number = int(version) if version.isascii() and version.isdigit() else -1
         if not 0 < number <= found.published()[0]:
             raise NotFound(_("There is no version %(version)s.", version=version[:20]))
         document, name = found.published(number)[1], f"version-{number}"

@@ -177,7 +177,7 @@ def _attributes(pairs) -> dict:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise click.UsageError(f"--attr wants KEY=VALUE, got {pair!r}")
-        value = int(raw) if raw.isdigit() and len(raw) < 19 else raw
+        value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else raw
         key = key.strip()
         if key in out:
             out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]

@@ -90,8 +90,9 @@ def _reason(reason) -> str:
 
 
 def _id(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit() \
-            or len(str(value)) > 18 or int(value) < 1:
+    text = str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not (text.isascii() and text.isdigit()) \
+            or len(text) > 18 or int(value) < 1:
         raise NotFound(f"no record {str(value)[:40]!r}", code="record_not_found")
     return int(value)
 

@@ -137,8 +137,10 @@ def test_erasure_leaves_no_trace_and_the_policy_still_counts(ins):
     assert client.post(f"{API}/privacy/parties/{huang['id']}/erasure", json={}, headers=ins.headers).status_code == 400
     assert client.post(f"{API}/privacy/parties/999999/erasure", json={"reason": "x"},
                        headers=ins.headers).status_code == 404
-    assert client.post(f"{API}/privacy/parties/abc/erasure", json={"reason": "x"},
-                       headers=ins.headers).status_code == 404
+    for odd in ("abc", "%C2%B2", "%D9%A1"):  # "²" and an Arabic-Indic 1: digits to str.isdigit(), no ids
+        assert client.post(f"{API}/privacy/parties/{odd}/erasure", json={"reason": "x"},
+                           headers=ins.headers).status_code == 404
+        assert client.get(f"{API}/privacy/parties/{odd}/bundle", headers=ins.headers).status_code == 404
     agent = {"Authorization": f"Bearer {create_token(ins.session.storage, 'li.wei@east-agency.example')}"}
     refused = client.post(f"{API}/privacy/parties/{huang['id']}/erasure", json={"reason": "x"}, headers=agent)
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "admin_only"

@@ -425,6 +425,9 @@ def test_in_app_notifications_through_the_api(install, shop, smtp, api_client):
     assert bad.status_code == 400 and bad.json["error"]["code"] == "validation_failed"
     assert api_client.get("/api/v1/t/acme/notifications?unread=maybe",
                           headers=bearer(ann_token)).status_code == 400
+    for limit in ("%C2%B2", "%D9%A5", "0", "-1", "x"):  # "²" and an Arabic-Indic 5 are digits to str.isdigit()
+        assert api_client.get(f"/api/v1/t/acme/notifications?limit={limit}",
+                              headers=bearer(ann_token)).status_code == 400
 
     # no token, another tenant's token, an unknown tenant
     assert api_client.get("/api/v1/t/acme/notifications").status_code == 401

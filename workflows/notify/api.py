@@ -23,7 +23,7 @@ INT64 = 2**63 - 1
 def list_notifications():
     unread = _flag("unread")
     limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= inapp.MAX_LIMIT:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= inapp.MAX_LIMIT:
         raise ValidationFailed(f"limit must be a number from 1 to {inapp.MAX_LIMIT}",
                                details=[{"field": "limit", "message": limit[:20]}])
     storage, user_id = g.session.storage, g.session.actor.id

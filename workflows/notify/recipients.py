@@ -108,7 +108,7 @@ def _by_email(conn, schema, email, record):
 
 def _by_id(conn, schema, value, what):
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
             value = int(value)
         else:
             return [], f"{what} does not hold a user id"
