@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import and_, false, literal, or_
@@ -106,7 +106,13 @@ def _fits(column, value) -> bool:
         digits = column.type.precision - column.type.scale
         return value.is_finite() and abs(value) < Decimal(10) ** digits
     if isinstance(value, datetime):
-        return value.tzinfo is not None
+        if value.tzinfo is None:
+            return False
+        try:  # stored in UTC: a time whose UTC falls outside years 1 to 9999 is no stored time
+            value.astimezone(timezone.utc)
+        except OverflowError:
+            return False
+        return True
     return not UNSTORABLE.search(value) if isinstance(value, str) else True
 
 

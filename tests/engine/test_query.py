@@ -467,6 +467,8 @@ def _forge(body):
     (_forge({"s": "birthday,id", "v": [{"date": "2001-02-30"}, 1]}), "birthday"),
     (_forge({"s": "birthday,id", "v": [{"dt": "2001-02-03T00:00:00Z"}, 1]}), "birthday"),
     (_forge({"s": "created_at,id", "v": [{"dt": "2001-02-03T00:00:00"}, 1]}), "created_at"),
+    (_forge({"s": "created_at,id", "v": [{"dt": "0001-01-01T00:00:00+05:00"}, 1]}), "created_at"),
+    (_forge({"s": "created_at,id", "v": [{"dt": "9999-12-31T23:00:00-05:00"}, 1]}), "created_at"),
     (_forge({"s": "full_name,id", "v": ["a\u0000", 1]}), "full_name"),
     (_forge({"s": "full_name,id", "v": ["\ud800", 1]}), "full_name"),
     (_forge({"s": "vip,id", "v": [1, 1]}), "vip"),
