@@ -58,6 +58,9 @@ def url_problems(url) -> list[str]:
     if not isinstance(url, str) or not url or len(url) > MAX_URL or UNSAFE.search(url) or " " in url:
         return [f"{NAME}: url must be an http:// or https:// address of at most {MAX_URL} characters "
                 f"without spaces or control characters"]
+    if not url.isascii():  # an HTTP request line is ASCII: the delivery could never be sent
+        return [f"{NAME}: url {url[:80]!r} holds characters other than ASCII: percent-encode them "
+                "(%E4%BE%8B for 例), and write an international host name in its xn-- form"]
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
@@ -81,6 +84,9 @@ def header_problems(name, value) -> list[str]:
         return [f"{NAME}: header {name} must be text of at most {MAX_VALUE} characters"]
     if UNSAFE.search(value.replace("\t", " ")):
         return [f"{NAME}: header {name} holds a line break or control character (header injection refused)"]
+    if not value.isascii():  # HTTP sends header values as bytes: other characters never arrive as written
+        return [f"{NAME}: header {name} holds characters other than ASCII: encode them (percent-encoding or "
+                "base64, as the receiver expects)"]
     return []
 
 
