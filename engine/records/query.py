@@ -99,7 +99,8 @@ def _check_text(raw):
 
 
 def _parse_sort(entity, raw) -> tuple:
-    """Sort keys plus ``id`` as the tie-breaker that makes the order total (keys after ``id`` are moot)."""
+    """Sort keys plus ``id`` as the tie-breaker that makes the order total (keys after ``id`` are moot:
+    checked as every key is, then left out)."""
     if raw is None:
         return (("id", False),)
     items = raw.split(",")
@@ -118,8 +119,9 @@ def _parse_sort(entity, raw) -> tuple:
         if any(name == seen for seen, _ in order):
             raise ParamProblem(f"{name!r} is given more than once")
         order.append((name, descending))
-        if name == "id":
-            return tuple(order)
+    names = [name for name, _ in order]
+    if "id" in names:
+        return tuple(order[:names.index("id") + 1])
     return tuple(order) + (("id", order[-1][1]),)
 
 

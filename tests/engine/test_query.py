@@ -239,6 +239,10 @@ def test_search_needs_text_fields(db, package):
     ("sort=nope", "sort", ["unknown field 'nope'"]),
     ("sort=tags", "sort", ["tags"]),
     ("sort=tier,-tier", "sort", ["more than once"]),
+    ("sort=id,shoe_size", "sort", ["unknown field 'shoe_size'"]),  # after id: moot, still checked
+    ("sort=-id,id", "sort", ["more than once"]),
+    ("sort=-id,tags", "sort", ["tags"]),
+    ("sort=id,,", "sort", ["unknown field ''"]),
     ("sort=a,b,c,d,e,f", "sort", ["at most 5"]),
     ("sort=", "sort", ["unknown field ''"]),
     ("sort=id&sort=id", "sort", ["only once"]),
