@@ -19,6 +19,9 @@ def check(session, params) -> dict:
                                "run, check: true",
                                details=[{"field": "params.run_id", "message": "the id of a kept import run"}])
     run = runs.require_owner(runs.get(session.storage, run_id), session.actor, "run it")
+    if commit and run["status"] == "done":  # written once: its result is kept, never written again
+        raise Conflict(f"import run {run_id} is done: it was written already; its result is at "
+                       f"GET …/imports/runs/{run_id}", code="import_run_done")
     if commit and not checked and run["status"] == "planned":  # a kept dry run is committed once its plan is checked
         raise Conflict(f"import run {run_id} is a kept dry run: commit it with POST …/imports/runs/{run_id}/commit, "
                        "which checks that its plan still holds", code="import_run_not_started")

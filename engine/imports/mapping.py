@@ -82,13 +82,21 @@ def checked(entity, header, columns: dict) -> dict:
 
 
 def resolve(storage, entity, header, given) -> dict:
-    """The mapping for a file: `given` is None (suggest one), a saved mapping's name, or
-    a {column: field} object."""
+    """The mapping for a file: `given` is None (suggest one), a saved mapping's name (its
+    columns the file lacks are passed over: a saved mapping serves many files), or a
+    {column: field} object (every column it names must be in the file)."""
     if given is None:
         return suggest(entity, header)
     if isinstance(given, str):
         columns = load(storage, given, entity.name)
-        return checked(entity, header, {**suggest(entity, header), **columns})
+        return checked(entity, header, {**suggest(entity, header), **columns})  # kept for many files: a column
+    absent = [column for column in given if column not in header] if isinstance(given, dict) else []
+    if absent:  # one file's own mapping: a column it names is meant to be read
+        shown = ", ".join(repr(c) for c in header[:20]) + (", …" if len(header) > 20 else "")
+        raise ValidationFailed(f"the mapping names a column the file does not have: {absent[0][:100]!r} "
+                               f"(the file's columns: {shown})", code="bad_mapping",
+                               details=[{"field": f"mapping/{c[:100]}", "message": "no such column in the file"}
+                                        for c in absent[:20]])
     return checked(entity, header, given)
 
 

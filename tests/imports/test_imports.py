@@ -168,7 +168,8 @@ def test_bad_options_and_mappings_are_refused_before_anything_is_read(acme):
     for options, given, field in [(Options(key="nope"), None, "key"), (Options(key="phone"), None, "key"),
                                   (Options(on_duplicate="merge"), None, "on_duplicate"),
                                   (Options(), {"full_name": "nope"}, "mapping/full_name"),
-                                  (Options(), {"full_name": "email", "email": "email"}, "mapping")]:
+                                  (Options(), {"full_name": "email", "email": "email"}, "mapping"),
+                                  (Options(), {"full_name": "full_name", "Name": "email"}, "mapping/Name")]:
         with pytest.raises(ValidationFailed) as refused:
             importer.commit(acme.records, "contact", data, given, options)
         assert field in [d["field"] for d in refused.value.details]

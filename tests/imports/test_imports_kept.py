@@ -69,6 +69,10 @@ def test_a_kept_dry_run_is_committed_later_without_the_file_and_only_once(call):
     assert [c["email"] for c in contacts(call)] == ["zw@x.org"]
     again = call("POST", f"/imports/runs/{run_id}/commit")
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "import_run_not_planned"
+    finished = call("GET", f"/imports/runs/{run_id}").get_json()
+    as_job = call("POST", "/jobs", json={"kind": "import", "params": {"run_id": run_id, "commit": True}})
+    assert as_job.status_code == 409 and as_job.get_json()["error"]["code"] == "import_run_done"
+    assert call("GET", f"/imports/runs/{run_id}").get_json() == finished  # its finish is as it was
     assert len(contacts(call)) == 1
 
 
