@@ -115,11 +115,38 @@ def _decode(data: bytes, encoding: str | None) -> str:
             raise _refuse(f"the file is not {encoding}: byte {exc.start} cannot be read", "encoding") from None
     for name in ENCODINGS:
         try:
-            return data.decode(name)
+            text = data.decode(name)
         except UnicodeDecodeError:
             continue
+        if name == "gb18030" and not _reads_as_chinese(text):
+            raise _refuse("the file is not UTF-8, and read as GB18030 it holds mostly rare characters "
+                          f"({_rare_sample(text)}): it is likely in another encoding, such as Windows-1252 "
+                          "(cp1252) for Western European text; give its encoding (--encoding; in the API, the "
+                          "encoding field) — gb18030 too, if the text really is so", "encoding")
+        return text
     raise _refuse("the file's encoding is neither UTF-8 nor GB18030: give its encoding (--encoding; in the API, "
                   "the encoding field)", "encoding")
+
+
+SAMPLE = 100_000  # characters of a file GB18030's reading is judged by
+
+
+def _reads_as_chinese(text: str) -> bool:
+    """Whether `text`, read as GB18030, reads as Chinese: at least half of its characters
+    beyond ASCII are among GB2312's common ones. Text in a Western encoding read as
+    GB18030 (cp1252's "Müller" as "M黮ler") makes only rare ones — an accented letter and
+    the letter after it read as one character GB2312 does not have — while Chinese names
+    and addresses are nearly all common characters."""
+    sample = text[:SAMPLE]
+    ascii_count = len(sample.encode("ascii", "ignore"))
+    beyond = len(sample) - ascii_count
+    common = (len(sample.encode("gb2312", "ignore")) - ascii_count) // 2
+    return not beyond or common * 2 >= beyond
+
+
+def _rare_sample(text: str) -> str:
+    words = [w for w in text[:SAMPLE].split() if not w.isascii()][:3]
+    return ", ".join(_short(w[:30]) for w in words)
 
 
 def _csv(text: str) -> Table:

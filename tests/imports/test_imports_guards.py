@@ -150,3 +150,19 @@ def test_an_xlsx_value_in_a_column_the_header_does_not_name_is_refused_naming_it
     with pytest.raises(ValidationFailed) as refused:
         importer.dry_run(acme.records, "contact", importer.Source("p.xlsx", data.getvalue()))
     assert "(row 3, cell D3: 'LOST DATA')" in refused.value.message
+
+
+def test_a_western_file_that_only_happens_to_read_as_gb18030_is_refused_and_read_with_its_encoding(acme):
+    data = "full_name,email\nMüller Jürgen,m@x.org\nBjörk Gómez,b@x.org\n".encode("cp1252")
+    with pytest.raises(ValidationFailed) as refused:
+        importer.dry_run(acme.records, "contact", importer.Source("p.csv", data))
+    assert "such as Windows-1252 (cp1252)" in refused.value.message and "'M黮ler'" in refused.value.message
+    plan = importer.dry_run(acme.records, "contact", importer.Source("p.csv", data, encoding="cp1252"))
+    assert [r.action for r in plan.rows] == ["create", "create"]
+    assert read_table(data, "csv", encoding="cp1252").rows[0][0] == "Müller Jürgen"
+
+
+def test_chinese_text_with_rare_name_characters_still_reads_as_gb18030():
+    text = ("姓名,地址\n徐喆,上海市浦东新区世纪大道100号\n孙堃,北京市朝阳区建国路88号\n马骉,广州市天河区体育西路\n"
+            "朱珺,深圳市南山区科技园\n")
+    assert read_table(text.encode("gb18030"), "csv").rows[0] == ["徐喆", "上海市浦东新区世纪大道100号"]
