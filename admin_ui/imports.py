@@ -15,7 +15,9 @@ from flask_babel import gettext as _
 
 from admin_ui import duplicates
 from admin_ui.formats import moment
+from admin_ui.i18n import language_of_request
 from admin_ui.list_state import list_entity
+from admin_ui.problems import translated
 from admin_ui.view import screen_view
 from admin_ui.web import screens
 from engine import background
@@ -211,10 +213,16 @@ def _run_page(found, run, report, status=200, **context):
 
 
 def _report(found, result: dict) -> dict:
-    """A dry run's report (`Result.to_dict`) as the page shows it; without its rows (a large
-    file's, revisited without its job), its totals alone."""
+    """A dry run's report (`Result.to_dict`) as the page shows it: each row's problems in the
+    user's language — the screens' words for their codes and details (`problems.translated`)
+    in any language but English, whose engine messages also quote the cell's value (no input
+    beside them shows it, as a form's does); without its rows (a large file's, revisited
+    without its job), its totals alone."""
     rows = result.get("rows", [])
-    shown = [{**r, "duplicates": duplicates.shown(found, r["duplicates"]) if r.get("duplicates") else [],
+    worded = language_of_request() != "en"  # English: the engine's own words, which quote the cell's value
+    shown = [{**r, "problems": [{**p, "message": translated(p["code"], p["message"], p)}
+                                for p in r.get("problems", [])] if worded else r.get("problems", []),
+              "duplicates": duplicates.shown(found, r["duplicates"]) if r.get("duplicates") else [],
               "url": url_for("screens.record_page", entity=found["name"], record_id=r["record_id"])
               if r.get("record_id") else None} for r in rows[:SHOWN_ROWS]]
     return {"totals": result["totals"], "rows": shown, "more": max(0, len(rows) - SHOWN_ROWS),

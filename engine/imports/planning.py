@@ -204,7 +204,7 @@ class Planner:
             try:
                 values[field.name] = convert(field, cell)
             except FieldInvalid as exc:
-                plan.problems.append(self._problem(field.name, exc.code, str(exc)))
+                plan.problems.append(self._problem(field.name, exc.code, str(exc), exc.details))
         if number in self.repeats:
             key = self.options.key
             plan.problems.append(self._problem(key, "repeated_key",
@@ -215,8 +215,11 @@ class Planner:
     def _index_of(self, field_name: str) -> int:
         return next(i for i, _, f in self.columns if f.name == field_name)
 
-    def _problem(self, field_name: str, code: str, message: str) -> dict:
-        return {"column": self.column_of.get(field_name), "field": field_name, "code": code, "message": message}
+    def _problem(self, field_name: str, code: str, message: str, details=None) -> dict:
+        """A row's problem: its column, field, code and message, and the code's details (as a
+        record's problem has them: what a screen words it by)."""
+        return {**(details or {}), "column": self.column_of.get(field_name), "field": field_name, "code": code,
+                "message": message}
 
     def _stored(self, conn, plans, data) -> dict:
         """{loaded key: the stored records holding it} for the keys of these rows (`keys`)."""
@@ -250,9 +253,9 @@ class Planner:
                 return
         values = self.rules.fill(plan, values)
         loaded, errors = self.loader.load_one(values)
-        problems = [self._problem(p.path, p.code, p.message) for p in errors] + self.rules.outside(loaded)
+        problems = [self._problem(p.path, p.code, p.message, p.details) for p in errors] + self.rules.outside(loaded)
         if not problems and conditional(self.entity):
-            problems = [self._problem(p.path, p.code, p.message)
+            problems = [self._problem(p.path, p.code, p.message, p.details)
                         for p in missing(self.entity, self.shape.dump_values(loaded))]
         if problems and self.options.on_duplicate == "update" and self.dedup.rules and all(
                 p["field"] not in values for p in problems):  # only a create's: it may be an update
@@ -268,7 +271,7 @@ class Planner:
         row leaves empty included) to the problems `plan` has already."""
         named = {p["field"] for p in plan.problems}
         loaded, errors = self.loader.load_one(self.rules.fill(plan, values))
-        plan.problems += [self._problem(p.path, p.code, p.message) for p in errors
+        plan.problems += [self._problem(p.path, p.code, p.message, p.details) for p in errors
                           if p.path not in named and not (p.code == "required" and p.path in named)]
         plan.problems += [p for p in self.rules.outside(loaded) if p["field"] not in named]
         plan.problems.sort(key=lambda p: self._order.get(p["field"], len(self._order)))
@@ -284,7 +287,7 @@ class Planner:
         plan.of_row = of_row
         record, changes, loaded, errors = self._changes(values, record, self._predicted.get(plan.row))
         if errors:
-            plan.problems += [self._problem(p.path, p.code, p.message) for p in errors]
+            plan.problems += [self._problem(p.path, p.code, p.message, p.details) for p in errors]
             plan.action, plan.data = "refuse", None
             return
         plan.record_id = record["id"]
@@ -297,7 +300,7 @@ class Planner:
             plan.action, plan.data = "refuse", None
             return
         if conditional(self.entity):
-            problems = [self._problem(p.path, p.code, p.message)
+            problems = [self._problem(p.path, p.code, p.message, p.details)
                         for p in missing(self.entity, {**record, **changes})]
             if problems:
                 plan.problems += problems

@@ -74,6 +74,21 @@ def test_upload_map_dry_run_import_and_the_refused_rows(screens_app, install):
     assert 'value="people"' in boss.get("/e/contact/import").text  # the saved mapping, offered
 
 
+def test_row_problems_are_worded_in_the_user_s_language(screens_app, install):
+    storage = install.session("acme").storage
+    auth.create_user(storage, "wang@acme.example", "admin", locale="zh-CN")
+    passwords.set_password(storage, "wang@acme.example", PASSWORD)
+    boss = ScreenClient(screens_app, "acme", "wang@acme.example")
+    csv = "姓名,邮箱\n张伟,zw@x.org\n李,bad\n王芳,zw@x.org\n".encode()
+    run_id = int(upload(boss, csv).headers["Location"].rstrip("/").split("/")[-1])
+    planned = boss.post(f"/e/contact/import/{run_id}/plan", data={"column-0": "full_name", "column-1": "email",
+                                                                  "key": "email"})
+    assert planned.status_code == 200, planned.text
+    assert "列 邮箱：请输入电子邮箱，例如 name@example.com。" in planned.text
+    assert "列 邮箱：文件中前面的一行有相同的键：请只保留其中一行。" in planned.text  # the import's own code
+    assert "is not a valid e-mail" not in planned.text and "repeats row" not in planned.text
+
+
 def test_a_member_without_the_import_right_gets_no_link_and_a_403(screens_app, install):
     document = crm_document()
     document["roles"] = [{"name": "clerk", "entities": {"contact": {"rights": ["read", "create", "update"]}}}]
