@@ -21,7 +21,8 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 from openpyxl.formula.translate import Translator
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter, \
+    range_boundaries
 from openpyxl.xml.functions import iterparse
 
 from engine.errors import ValidationFailed
@@ -263,7 +264,8 @@ def _unreadable(data, sheet) -> dict:
     its text; the sheet's own XML tells them apart (read only when it holds either): a
     formula's `<v>` is missing, or empty while the cell is not of text (`t="str"`: the
     computed value is an empty text), and an error's cell is `t="e"`. A cell sharing another's
-    formula gets that formula moved to it, as a spreadsheet shows it. Only the `<f>` of a
+    formula gets that formula moved to it, as a spreadsheet shows it; an array formula with no
+    computed value marks every cell of its range (its result's cells). Only the `<f>` of a
     cell counts (a data validation's, after the cells, does not)."""
     with zipfile.ZipFile(data) as archive:
         part = archive.read(sheet._worksheet_path)  # the part openpyxl read the sheet from
@@ -285,14 +287,16 @@ def _unreadable(data, sheet) -> dict:
                 name = element.get("r")
                 column = column_index_from_string(coordinate_from_string(name)[0]) if name else count
                 pending.append((column, kind, value, formula if formula is None else
-                                (formula.text, formula.get("si") if formula.get("t") == "shared" else None)))
+                                (formula.text, formula.get("si") if formula.get("t") == "shared" else None,
+                                 formula.get("ref") if formula.get("t") == "array" else None)))
             element.clear()
         elif tag == "row":
             row, count = int(element.get("r") or row + 1), 0
             for column, kind, value, formula in pending:
                 cell = f"{get_column_letter(column)}{row}"
+                spread = None
                 if formula is not None:
-                    text, group = formula
+                    text, group, spread = formula
                     if group is not None and text:
                         shared[group] = ("=" + text, cell)
                     text = Translator(*shared[group]).translate_formula(cell) \
@@ -301,9 +305,31 @@ def _unreadable(data, sheet) -> dict:
                     found[(row, column)] = Unreadable(value or "#VALUE!", cell, "spreadsheet_error")
                 elif formula is not None and (value is None or (not value and kind != "str")):
                     found[(row, column)] = Unreadable(text, cell, "formula_not_computed")
+                    for at in _array_cells(spread, (row, column)):  # the cells its result would fill
+                        found[at] = Unreadable("{" + text + "}", f"{get_column_letter(at[1])}{at[0]}",
+                                               "formula_not_computed")
             pending = []
             element.clear()
     return found
+
+
+ARRAY_CELLS = 10_000  # an uncomputed array formula's cells marked (beyond: its own cell's row alone)
+
+
+def _array_cells(ref, master) -> list:
+    """The (row, column) cells besides `master` that the array formula over `ref` ("B2:B9")
+    fills: without its computed values they hold nothing openpyxl reads, and would be read as
+    empty."""
+    if not ref:
+        return []
+    try:
+        low_column, low_row, high_column, high_row = range_boundaries(ref)
+    except (TypeError, ValueError):
+        return []
+    if (high_row - low_row + 1) * (high_column - low_column + 1) > ARRAY_CELLS:
+        return []
+    return [(r, c) for r in range(low_row, high_row + 1) for c in range(low_column, high_column + 1)
+            if (r, c) != master]
 
 
 def unreadable_text(cell: Unreadable) -> str:

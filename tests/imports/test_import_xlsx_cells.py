@@ -68,6 +68,21 @@ def test_a_shared_formula_is_moved_to_each_cell_that_shares_it():
     assert [row[1] for row in read_table(data, "xlsx").rows] == ["=A2*2", "=A3*2", "=A4*2"]
 
 
+def test_an_array_formula_with_no_computed_value_marks_every_cell_of_its_range():
+    """As a program writes one (openpyxl's ArrayFormula): the formula in its first cell, its
+    other cells absent — a spreadsheet would fill them all with its result."""
+    rows = "".join(f'<row r="{n}">{text(f"A{n}", f"P{n}")}</row>' for n in (3, 4))
+    data = workbook(HEADER + f'<row r="2">{text("A2", "P2")}<c r="B2"><f t="array" ref="B2:B4">A2:A4&amp;"x"</f>'
+                    "</c></row>" + rows)
+    cells = [row[1] for row in read_table(data, "xlsx").rows]
+    assert [(c, c.cell, c.code) for c in cells] == [
+        ('=A2:A4&"x"', "B2", "formula_not_computed"), ('{=A2:A4&"x"}', "B3", "formula_not_computed"),
+        ('{=A2:A4&"x"}', "B4", "formula_not_computed")]
+    computed = workbook(HEADER + f'<row r="2">{text("A2", "P2")}<c r="B2"><f t="array" ref="B2:B3">A2:A3</f>'
+                        f'<v>1</v></c></row><row r="3">{text("A3", "P3")}<c r="B3"><v>2</v></c></row>')
+    assert [row[1] for row in read_table(computed, "xlsx").rows] == [1, 2]
+
+
 def test_every_row_is_read_whatever_the_sheets_dimension_claims_and_cells_may_be_unnamed():
     def bare(value):  # a cell without its `r`: the one after the last
         return f'<c t="inlineStr"><is><t>{value}</t></is></c>'
