@@ -13,9 +13,12 @@ EDITABLE = ("type", "label", "help", "required", "readonly", "unique", "indexed"
             "max_length", "pattern", "min", "max", "precision", "scale", "options", "to", "on_delete")
 
 
+FLAGS = ("required", "readonly", "unique", "indexed", "pii")  # off (False) is their default
+
+
 def replace_properties(document: dict, entity_name: str, field_name: str, properties: dict) -> dict:
-    """The field's EDITABLE properties replaced by `properties` (a None or False value
-    leaves the key out: it takes its default)."""
+    """The field's EDITABLE properties replaced by `properties` (None leaves the key out, and
+    so does a flag that is off: each takes its default; a default value of false is kept)."""
     unknown = set(properties) - set(EDITABLE)
     if unknown:
         raise EditRefused(f"the field editor does not write {sorted(unknown)[0]!r}")
@@ -27,7 +30,7 @@ def replace_properties(document: dict, entity_name: str, field_name: str, proper
     if properties.get("pii") is True and isinstance(fields[index].get("pii"), str):
         properties = {**properties, "pii": fields[index]["pii"]}  # a ticked "PII" keeps the field's class
     written = {key: copy.deepcopy(value) for key, value in properties.items()
-               if value is not None and value is not False}
+               if value is not None and not (value is False and key in FLAGS)}
     fields[index] = {"name": kept.pop("name", field_name), **written, **kept}
     return out
 

@@ -20,7 +20,7 @@ from engine.migration.conversion import conversion, rewritten
 from metadata.fieldtypes import COMMON_PROPERTIES, TYPE_PROPERTIES, known_types
 from metadata.model import OPTION_COLORS, Field
 
-FLAGS = ("required", "readonly", "unique", "indexed", "pii")
+FLAGS = edits_fields.FLAGS
 NEW_OPTION_ROWS = 2  # empty rows for new choices under the existing ones
 WHOLE = ("max_length", "precision", "scale")
 ON_DELETE = ("restrict", "set_null", "cascade")
@@ -54,7 +54,7 @@ def designer_field(entity, field):
         flags=FLAGS, options=_options(doc, at, draft.problems), colours=OPTION_COLORS, on_delete=ON_DELETE,
         targets=[e.get("name") for e in edits.dicts(draft.document, "entities")],
         problems={key: problems_at(draft.problems, f"{at}/{key}") for key in (*COMMON_PROPERTIES, *_all_props())},
-        own_problems=problems_at(draft.problems, at, exact=True), default=_shown_default(doc.get("default", None)),
+        own_problems=problems_at(draft.problems, at, exact=True), default=shown_value(doc.get("default", None)),
         usage=_grouped(field_usage(draft.document, entity, field)),
         conversion=None if problems else _conversion(entity, doc, types))
 
@@ -81,7 +81,9 @@ def _options(doc: dict, at: str, problems: list) -> list[dict]:
     return rows + [{"value": "", "en": "", "zh": "", "color": "", "problems": [], "new": True}] * NEW_OPTION_ROWS
 
 
-def _shown_default(value) -> str:
+def shown_value(value) -> str:
+    """A default, min or max as the editor's input shows it (text as it is, anything else
+    as JSON: `false`, `0`, `["a"]`)."""
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
@@ -101,7 +103,7 @@ def _conversion(entity: str, doc: dict, types: dict) -> dict | None:
     with g.session.storage.connect() as conn:
         found = conversion(conn, compiled.tables[entity], old, new)
     return {"old": old.type, "new": new.type, **found,
-            "examples": [{**e, "shown": _shown_default(e["value"]),
+            "examples": [{**e, "shown": shown_value(e["value"]),
                           "url": url_for("screens.record_page", entity=entity, record_id=e["id"])}
                          for e in found["examples"]]}
 
@@ -110,26 +112,37 @@ def _conversion(entity: str, doc: dict, types: dict) -> dict | None:
 @admin_only
 def designer_save_field(entity, field):
     types = known_types(g.session.extra_types)
-    properties = properties_from(request.form, types)
+    current = _found(drafts().open().document, entity, field)[3]
+    properties = properties_from(request.form, types, current)
     back = url_for("screens.designer_field", entity=entity, field=field)
     return save_edit(edits_fields.replace_properties, entity, field, properties, back=back)
 
 
-def properties_from(form, types: dict) -> dict:
+def properties_from(form, types: dict, current: dict | None = None) -> dict:
     """The field's properties as the editor's form gives them: the common ones and those
     of its (new) type; a value that is not what the format wants is kept as typed, so the
-    draft's check says why next to its input."""
+    draft's check says why next to its input. A default, min or max whose text is the one
+    the form showed for the field's `current` value (its document) keeps that value as it
+    is (a decimal's bound written as a number stays one): a form saved unchanged changes
+    nothing."""
+    current = current or {}
     type_name = form.get("type", "").strip()
     base = types.get(type_name, "")
     allowed = TYPE_PROPERTIES.get(base, frozenset())
+
+    def typed(key):
+        text = form.get(key, "")
+        if key in current and text.strip() == shown_value(current[key]).strip():
+            return current[key]
+        return _typed(text, base)
+
     out = {"type": type_name, "label": edits.labels(form.get("label_en"), form.get("label_zh")),
-           "help": edits.labels(form.get("help_en"), form.get("help_zh")),
-           "default": _typed(form.get("default", ""), base)}
+           "help": edits.labels(form.get("help_en"), form.get("help_zh")), "default": typed("default")}
     out.update({flag: form.get(flag) == "on" for flag in FLAGS})
     for key in ("max_length", "pattern", "min", "max", "precision", "scale", "to", "on_delete"):
         if key in allowed:
             text = form.get(key, "").strip()
-            out[key] = _whole(text) if key in WHOLE else (_typed(text, base) if key in ("min", "max") else text or None)
+            out[key] = _whole(text) if key in WHOLE else (typed(key) if key in ("min", "max") else text or None)
     if "options" in allowed:
         out["options"] = _options_from(form) or None
     return out

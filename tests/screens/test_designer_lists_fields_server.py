@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from html import unescape
+from html.parser import HTMLParser
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -182,6 +183,71 @@ def test_the_field_editor_writes_every_property_and_colours_show_as_badges(acme,
     assert '<span class="badge badge-yellow">Gold</span>' in ann.get(f"/e/contact/{record['id']}").text
     board = ann.get("/e/contact/kanban?by=tier").text
     assert '<span class="badge badge-purple">Platinum</span>' in board  # a column's heading
+
+
+class _Form(HTMLParser):
+    """What a browser sends for the page's form posting to `action`: its inputs (a checkbox
+    when ticked), text areas and selects' chosen options."""
+
+    def __init__(self, action):
+        super().__init__()
+        self.action, self.inside, self.data, self._area, self._select = action, False, {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action", "").endswith(self.action) and a.get("method", "").lower() == "post"
+        elif not self.inside:
+            return
+        elif tag == "input" and a.get("name") and a.get("type") not in ("submit", "button"):
+            if a.get("type") != "checkbox" or "checked" in a:
+                self.data[a["name"]] = a.get("value", "on" if a.get("type") == "checkbox" else "")
+        elif tag == "textarea":
+            self._area = a.get("name")
+            self.data[self._area] = ""
+        elif tag == "select":
+            self._select = a.get("name")
+            self.data.setdefault(self._select, "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.data[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea":
+            self._area = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self.inside and self._area:
+            self.data[self._area] += data
+
+
+def form_of(html: str, action: str) -> dict:
+    parser = _Form(action)
+    parser.feed(html)
+    return parser.data
+
+
+def test_a_field_editor_saved_unchanged_changes_nothing(acme, install):
+    """A boolean's default of false, a decimal's bounds and default written as numbers, every
+    field of the entity: saving the form as drawn leaves each field as it was."""
+    ann = ScreenClient(acme, "acme", "ann@acme.example")
+    document = copy.deepcopy(draft(install).document)
+    contact = next(e for e in document["entities"] if e["name"] == "contact")
+    contact["fields"] += [{"name": "vip", "type": "boolean", "default": False},
+                          {"name": "discount", "type": "decimal", "precision": 5, "scale": 2, "min": 0,
+                           "max": 100, "default": 0.5}]
+    install.session("acme").apply_metadata(document)
+    for name in [f["name"] for f in contact["fields"]]:
+        before = field(install, name)
+        path = f"/designer/e/contact/f/{name}"
+        sent = form_of(ann.get(path).text, path)
+        assert sent["type"] == before["type"], (name, sent)
+        saved = ann.post(path, data=sent)
+        assert saved.status_code == 302, (name, saved.text)
+        assert field(install, name) == before, name
 
 
 def test_a_type_change_shows_how_many_values_convert_and_which_would_not(acme, install):
