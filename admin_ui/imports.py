@@ -139,6 +139,8 @@ def import_plan(entity, run_id):
     if form.get("saved"):
         given = form["saved"]
     try:
+        if form.get("save_as", "").strip():  # before the run changes: a name it cannot take changes nothing
+            mappings.check_name(form["save_as"].strip(), g.session.storage, entity)
         run = kept.change(g.session.records, run["id"], given, form.get("key") or None,
                           form.get("on_duplicate") or None)
         if form.get("save_as", "").strip():

@@ -82,7 +82,7 @@ def post_import(entity):
     options = Options(form.get("key") or None, form.get("on_duplicate") or None, _chunk_size(form))
     given = _mapping(form.get("mapping"))
     if form.get("save_mapping"):
-        mappings.check_name(form["save_mapping"])  # before a run is kept or started
+        mappings.check_name(form["save_mapping"], g.session.storage, entity)  # before a run is kept or started
     service = g.session.records
     at_once = not commit and importer.in_request(g.session.install.settings, len(source.data))
     if at_once and not keep:

@@ -139,7 +139,7 @@ def import_command(install, tenant_slug, entity, path, mapping_given, save_mappi
         refused_path = _refused_path(path)
     _writable(refused_path)
     if save_mapping is not None:
-        mappings.check_name(save_mapping)
+        mappings.check_name(save_mapping, service.storage, entity)
     source = importer.Source(os.path.basename(path), data, fmt, encoding, sheet)
     options = Options(key, on_duplicate, chunk_size)
     bar = _Bar()

@@ -10,7 +10,7 @@ import re
 
 from sqlalchemy import select
 
-from engine.errors import NotFound, ValidationFailed
+from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.records.writes import utcnow
 from engine.systables import loom_table
 
@@ -112,20 +112,34 @@ def load(storage, name: str, entity_name: str) -> dict:
     return dict(row["columns"])
 
 
-def check_name(name) -> None:
-    """A name to save a mapping under (checked before an import that saves one)."""
+def check_name(name, storage=None, entity_name: str | None = None) -> None:
+    """A name to save a mapping of `entity_name` under (checked before an import that saves
+    one): a name, and with `storage`, not one a saved mapping of another entity has —
+    saving would replace that one, unseen."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ValidationFailed(f"{name!r} is not a mapping name (letters, digits, _ - ., at most 64)",
                                code="bad_mapping", details=[{"field": "save_mapping", "message": "not a name"}])
+    if storage is not None:
+        with storage.connect() as conn:
+            _refuse_taken(conn, loom_table(storage.schema, "loom_import_mappings"), name, entity_name)
+
+
+def _refuse_taken(conn, table, name: str, entity_name: str) -> None:
+    other = conn.execute(select(table.c.entity).where(table.c.name == name, table.c.entity != entity_name)).scalar()
+    if other is not None:
+        raise Conflict(f"the mapping name {name!r} is taken by a saved mapping of {other}: choose another name",
+                       code="mapping_name_taken", details=[{"field": "save_mapping", "message": f"used for {other}"}])
 
 
 def save(storage, name: str, entity_name: str, columns: dict, by: str | None = None) -> None:
-    """Save (or replace) a mapping under `name`; only mapped columns are kept."""
+    """Save (or replace) `entity_name`'s mapping under `name`; only mapped columns are kept.
+    A name another entity's mapping has is refused (`check_name`)."""
     check_name(name)
     table = loom_table(storage.schema, "loom_import_mappings")
     row = {"entity": entity_name, "columns": {c: f for c, f in columns.items() if f}, "updated_at": utcnow(),
            "updated_by": by}
     with storage.begin() as conn:
+        _refuse_taken(conn, table, name, entity_name)
         if conn.execute(table.update().where(table.c.name == name).values(row)).rowcount == 0:
             conn.execute(table.insert().values(name=name, **row))
 

@@ -166,3 +166,19 @@ def test_chinese_text_with_rare_name_characters_still_reads_as_gb18030():
     text = ("姓名,地址\n徐喆,上海市浦东新区世纪大道100号\n孙堃,北京市朝阳区建国路88号\n马骉,广州市天河区体育西路\n"
             "朱珺,深圳市南山区科技园\n")
     assert read_table(text.encode("gb18030"), "csv").rows[0] == ["徐喆", "上海市浦东新区世纪大道100号"]
+
+
+def test_a_mapping_name_another_entity_s_mapping_has_is_refused_and_that_one_kept(acme):
+    from engine.errors import Conflict
+    from engine.imports import mapping as mappings
+
+    storage = acme.records.storage
+    mappings.save(storage, "monthly", "contact", {"Name": "full_name"})
+    for attempt in (lambda: mappings.check_name("monthly", storage, "account"),
+                    lambda: mappings.save(storage, "monthly", "account", {"Name": "name"})):
+        with pytest.raises(Conflict) as refused:
+            attempt()
+        assert refused.value.code == "mapping_name_taken" and "a saved mapping of contact" in refused.value.message
+    assert mappings.names_for(storage, "contact") == ["monthly"] and mappings.names_for(storage, "account") == []
+    mappings.save(storage, "monthly", "contact", {"Name": "full_name", "Mail": "email"})  # its own: replaced
+    assert mappings.load(storage, "monthly", "contact") == {"Name": "full_name", "Mail": "email"}
