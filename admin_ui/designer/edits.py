@@ -10,6 +10,15 @@ class EditRefused(ValueError):
     """An edit naming an entity or field the draft does not have."""
 
 
+class NameTaken(EditRefused):
+    """A rename to a name its kind already has in the draft (two states, two transitions of
+    one name would merge, and no rename could part them again)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"the name {name!r} is already used")
+        self.name = name
+
+
 class DraftMalformed(EditRefused):
     """An edit of a part of the draft that is not what it must be (a draft is kept even
     when invalid, e.g. imported JSON whose "fields" is not a list)."""

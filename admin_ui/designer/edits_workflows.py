@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 
-from admin_ui.designer.edits import EditRefused, dicts, editable_list, entity_of, field_index, named
+from admin_ui.designer.edits import EditRefused, NameTaken, dicts, editable_list, entity_of, field_index, named
 
 ANY = "*"
 
@@ -103,7 +103,10 @@ def rename_state(document: dict, entity_name: str, old: str, new: str) -> dict:
     the state map when the draft is published."""
     out = copy.deepcopy(document)
     workflow = workflow_of(out, entity_name)
-    state_of(workflow, old)["name"] = new
+    state = state_of(workflow, old)
+    if new != old and any(s.get("name") == new for s in dicts(workflow, "states")):
+        raise NameTaken(new)
+    state["name"] = new
     if workflow.get("initial") == old:
         workflow["initial"] = new
     for transition in dicts(workflow, "transitions"):
@@ -176,7 +179,11 @@ def set_transition(document: dict, entity_name: str, name: str, properties: dict
 
 def rename_transition(document: dict, entity_name: str, old: str, new: str) -> dict:
     out = copy.deepcopy(document)
-    transition_of(workflow_of(out, entity_name), old)["name"] = new
+    workflow = workflow_of(out, entity_name)
+    transition = transition_of(workflow, old)
+    if new != old and any(t.get("name") == new for t in dicts(workflow, "transitions")):
+        raise NameTaken(new)
+    transition["name"] = new
     return out
 
 

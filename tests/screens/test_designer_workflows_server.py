@@ -108,6 +108,15 @@ def test_the_states_and_transitions_are_tables_beside_a_diagram_that_highlights_
     assert 'id="state-waiting" class="selected" aria-current="true"' in state and "Rename the state" in state
 
 
+def test_a_rename_to_a_name_already_used_is_refused_and_changes_nothing(ann):
+    before = draft_workflow(ann)
+    for path, name in (("states/waiting/rename", "open"), ("transitions/park/rename", "close")):
+        refused = ann.post(f"/designer/e/ticket/workflow/{path}", data={"name": name})
+        assert refused.status_code == 409 and f"The name {name} is already used here" in refused.text
+    assert draft_workflow(ann) == before
+    assert ann.post("/designer/e/ticket/workflow/states/waiting/rename", data={"name": "waiting"}).status_code == 302
+
+
 def test_a_state_added_renamed_and_removed_changes_the_state_fields_choices_with_it(ann):
     assert ann.post("/designer/e/ticket/workflow/states", data={
         "name": "review", "category": "waiting", "label_en": "In review", "label_zh": "审核中"}).status_code == 302
