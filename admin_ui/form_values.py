@@ -43,6 +43,19 @@ def input_value(field: dict, value):
     return _text(value)
 
 
+def as_sent(field: dict, shown):
+    """What a browser sends back for an input showing `shown` (an `input_value`) that the
+    user left as it was, as `submitted` reads it: a text input's line breaks dropped (browsers
+    do) and its outer spaces stripped; a text area's line breaks as LF. An untouched value is
+    then never taken for a change."""
+    base = field["base_type"]
+    if not isinstance(shown, str) or base in ("boolean", "multi_choice", "currency"):
+        return shown
+    if base in TEXTAREA_TYPES:
+        return shown.replace("\r\n", "\n").replace("\r", "\n")
+    return shown.replace("\r", "").replace("\n", "").strip()
+
+
 def submitted(field: dict, form, name: str | None = None) -> object:
     """The field's input value as the form sent it under `name` (the field's name by
     default), in the shape `input_value` gives. Money without a currency input (a dialog

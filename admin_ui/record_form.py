@@ -8,7 +8,7 @@ stale edit can tell the user's changes from the other person's."""
 from __future__ import annotations
 
 from admin_ui import form_layout
-from admin_ui.form_values import input_value, record_value, submitted
+from admin_ui.form_values import as_sent, input_value, record_value, submitted
 from admin_ui.view import screen_view
 
 FALLBACK_COLUMNS = 2
@@ -105,7 +105,7 @@ def read_form(entity: dict, form, before: dict | None = None) -> tuple[dict, dic
         name = field["name"]
         if name not in raw or name not in shown or (drawn is not None and name not in drawn):
             continue
-        if before is not None and raw[name] == input_value(field, before.get(name)):
+        if before is not None and raw[name] == as_sent(field, input_value(field, before.get(name))):
             continue
         value, problem = record_value(field, raw[name])
         if problem:

@@ -5,8 +5,10 @@ problems beside their fields; a stale edit that overwrites nothing."""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from engine import auth
 from engine.app import create_app
@@ -153,6 +155,45 @@ def test_an_edit_sends_only_what_changed_and_a_stale_one_overwrites_nothing(acme
     assert current["full_name"] == "Rita Rep" and current["phone"] == "+86 21 5555 0000"
     assert f'name="version" value="{current["version"]}"' in stale.text
     assert rep.post(f"e/contact/{rita['id']}/edit", {**form, "version": "x"}).status_code == 400
+
+
+def browser_form(html: str) -> MultiDict:
+    """The edit form's fields as a browser sends them: text inputs' values (their line breaks
+    dropped), a text area's text without the one line break after its tag, its line breaks
+    as CR LF."""
+    sent = MultiDict()
+    for tag in re.findall(r"<input[^>]*>", html):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name and (' type="checkbox"' not in tag or " checked" in tag):
+            sent.add(name.group(1), unescape(value.group(1) if value else "on").replace("\r", "").replace("\n", ""))
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
+        sent.add(name, unescape(chosen.group(1)) if chosen else "")
+    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
+        text = unescape(text)
+        text = text[1:] if text.startswith("\n") else text
+        sent[name] = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+    return sent
+
+
+def test_an_edit_leaves_text_the_user_did_not_touch_as_it_was(acme):
+    """Outer spaces, a first line left blank, a lone CR: what the engine stored stays, and
+    the history holds only the field the user changed."""
+    document = crm_document()
+    for entity in document["entities"]:
+        entity["sharing"] = {"default": "read" if entity["name"] == "account" else "none", "rules": []}
+    next(e for e in document["entities"] if e["name"] == "contact")["fields"].append({"name": "notes", "type": "text"})
+    acme["boss"].apply_metadata(document)
+    made = acme["boss"].records.create("contact", {"full_name": " Padded Name ", "notes": "\nfirst line blank\r"})
+    boss = ScreenClient(acme["app"], "acme", BOSS)
+    form = browser_form(boss.get(f"e/contact/{made['id']}/edit").text)
+    assert form["notes"] == "\r\nfirst line blank\r\n" and form["full_name"] == " Padded Name "
+    form["email"] = "p@acme.example"
+    form["csrf_token"] = boss.token
+    saved = boss.client.post(boss.path(f"e/contact/{made['id']}/edit"), data=form)  # every _shown input kept
+    assert saved.status_code == 302, saved.text
+    assert acme["boss"].records.history("contact", made["id"])[-1]["changes"] == {"email": [None, "p@acme.example"]}
+    assert acme["boss"].records.get("contact", made["id"])["notes"] == "\nfirst line blank\r"
 
 
 def test_a_bad_timeline_kind_is_a_clear_400(acme):
