@@ -49,14 +49,29 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not a JSON number")
 
 
+class TooPrecise(ValueError):
+    """A number with more digits than a float keeps: read as one, it would be stored rounded."""
+
+
 def _finite_float(text):
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text[:40]} is too large a number")
-    if Decimal(text) != Decimal(repr(value)):  # the float rounds it: a digit would be lost unseen
-        raise ValueError(f"{_shown(text)} has more digits than a JSON number keeps exactly "
-                         f"(it would be read as {value!r}): write it as text, \"{_shown(text)}\"")
+    if not _faithful(text, value):  # the float rounds it: a digit would be lost unseen
+        raise TooPrecise(f"the number {_shown(text)}, which has more digits than a JSON number keeps exactly (it would "
+                         f"be read as {value!r}): write it as text, \"{_shown(text)}\"")
     return value
+
+
+def _faithful(text: str, value: float) -> bool:
+    """Whether `text` is what a writer of the float `value` prints: its shortest form (as
+    JavaScript and Python write), or its digits to a precision of at most 17 (as C's %.17g,
+    Java and .NET may) — not a number the float only approximates."""
+    written = Decimal(text)
+    if written == Decimal(repr(value)):
+        return True
+    digits = len(written.as_tuple().digits)
+    return digits <= 17 and Decimal(format(value, f".{digits}g")) == written
 
 
 def _shown(text: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import request
 
 from engine.errors import LoomError, ValidationFailed
-from engine.jsontext import RepeatedKey, TooDeep, strict_loads
+from engine.jsontext import RepeatedKey, TooDeep, TooPrecise, strict_loads
 
 MAX_DEPTH = 32
 
@@ -27,6 +27,8 @@ def json_body(keys=None, optional=False) -> dict:
         value = strict_loads(raw)
     except TooDeep:
         raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except TooPrecise as exc:  # valid JSON, but not a number the body keeps
+        raise BadBody(f"the JSON body holds {exc}") from None
     except RepeatedKey as exc:
         raise BadBody(f"the JSON body names the key {exc.key[:100]!r} twice in one object: "
                       "which value is meant?") from None

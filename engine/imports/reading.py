@@ -27,7 +27,7 @@ from openpyxl.xml.functions import iterparse
 
 from engine.errors import ValidationFailed
 from engine.fieldtypes import UNSTORABLE
-from engine.jsontext import RepeatedKey, TooDeep, strict_loads
+from engine.jsontext import RepeatedKey, TooDeep, TooPrecise, strict_loads
 
 FORMATS = ("csv", "xlsx", "jsonl")
 ENCODINGS = ("utf-8-sig", "gb18030")  # tried in this order when none is given
@@ -372,7 +372,9 @@ def _jsonl(text: str) -> Table:
         try:
             value = strict_loads(line, parse_int=_whole)
         except RepeatedKey as exc:
-            raise _refuse(f"line {number} names the key {exc.key!r} twice: which value is meant?") from None
+            raise _refuse(f"line {number} names the key {exc.key[:100]!r} twice: which value is meant?") from None
+        except TooPrecise as exc:
+            raise _refuse(f"line {number} holds {exc}") from None
         except TooDeep:
             raise _refuse(f"line {number} is nested too deeply to read") from None
         except _TooLong:
