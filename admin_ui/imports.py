@@ -83,10 +83,20 @@ def import_start(entity):
     return _start_page(found)
 
 
-def _start_page(found, status=200, refusal=None):
+# The text encodings the upload form offers ("": UTF-8, else GB18030, as `engine.imports` reads).
+ENCODINGS = ("", "utf-8", "gb18030", "big5", "cp1252")
+
+
+def _encoding_names() -> dict:
+    return {"": _("Automatic: UTF-8, else GB18030 (Excel in Chinese)"), "utf-8": "UTF-8",
+            "gb18030": _("GB18030 (simplified Chinese)"), "big5": _("Big5 (traditional Chinese)"),
+            "cp1252": _("Windows-1252 (Western European)")}
+
+
+def _start_page(found, status=200, refusal=None, encoding=""):
     return render_template("screens/imports/start.html", title=_("Import %(entity)s", entity=_label(found)),
-                           entity=found, nav_entity=found["name"], refusal=refusal,
-                           saved=mappings.names_for(g.session.storage, found["name"])), status
+                           entity=found, nav_entity=found["name"], refusal=refusal, encodings=_encoding_names(),
+                           encoding=encoding, saved=mappings.names_for(g.session.storage, found["name"])), status
 
 
 def _label(found) -> str:
@@ -100,12 +110,18 @@ def import_upload(entity):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _start_page(found, 400, _("Choose a file to import (CSV, XLSX or JSON Lines)."))
-    source = importer.Source(upload.filename, upload.read())
+    encoding = request.form.get("encoding", "")
+    if encoding not in ENCODINGS:
+        return _start_page(found, 400, _("Choose one of the text encodings offered."))
+    source = importer.Source(upload.filename, upload.read(), encoding=encoding or None)
     try:
         run_id = importer.keep(g.session.records, entity, source, request.form.get("mapping") or None, Options(),
                                "planned")
     except LoomError as exc:
-        return _start_page(found, exc.status, exc.message)
+        if any(d.get("field") == "encoding" for d in exc.details or ()):  # the file's text is not as chosen
+            return _start_page(found, exc.status, _("The file's text cannot be read in this encoding: choose the "
+                                                    "encoding it was saved in below."), encoding)
+        return _start_page(found, exc.status, exc.message, encoding)
     return redirect(url_for("screens.import_run", entity=entity, run_id=run_id))
 
 

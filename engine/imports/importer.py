@@ -33,7 +33,7 @@ class Source:
     filename: str
     data: bytes
     format: str | None = None  # None: by the file name's extension
-    encoding: str | None = None  # None: UTF-8 (with or without BOM), else GB18030
+    encoding: str | None = None  # None: UTF-8 (with or without BOM), else GB18030 unless it reads as Western
     sheet: str | None = None  # XLSX: None is the first sheet
 
 

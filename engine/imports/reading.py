@@ -132,17 +132,23 @@ def _decode(data: bytes, encoding: str | None) -> str:
 SAMPLE = 100_000  # characters of a file GB18030's reading is judged by
 
 
+_INSIDE_LATIN = re.compile(r"(?<=[A-Za-z])[^\x00-\x7f](?=[A-Za-z])")
+
+
 def _reads_as_chinese(text: str) -> bool:
-    """Whether `text`, read as GB18030, reads as Chinese: at least half of its characters
-    beyond ASCII are among GB2312's common ones. Text in a Western encoding read as
-    GB18030 (cp1252's "Müller" as "M黮ler") makes only rare ones — an accented letter and
-    the letter after it read as one character GB2312 does not have — while Chinese names
-    and addresses are nearly all common characters."""
+    """Whether `text`, read as GB18030, reads as Chinese rather than as Western text in
+    another encoding: refused only on both signs of the latter. Read as GB18030, cp1252's
+    "Müller" is "M黮ler" — an accented letter and the letter after it make one character
+    GB2312's common ones do not have, inside a Latin word. Chinese text holds mostly common
+    characters (traditional Chinese does not, but never inside Latin words); symbols and emoji
+    count for neither."""
     sample = text[:SAMPLE]
-    ascii_count = len(sample.encode("ascii", "ignore"))
-    beyond = len(sample) - ascii_count
-    common = (len(sample.encode("gb2312", "ignore")) - ascii_count) // 2
-    return not beyond or common * 2 >= beyond
+    letters = [c for c in sample if not c.isascii() and c.isalpha()]
+    if not letters:
+        return True
+    common = len("".join(letters).encode("gb2312", "ignore")) // 2
+    inside = len(_INSIDE_LATIN.findall(sample))
+    return common * 2 >= len(letters) or inside * 4 < len(letters)
 
 
 def _rare_sample(text: str) -> str:

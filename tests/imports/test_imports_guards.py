@@ -182,3 +182,9 @@ def test_a_mapping_name_another_entity_s_mapping_has_is_refused_and_that_one_kep
     assert mappings.names_for(storage, "contact") == ["monthly"] and mappings.names_for(storage, "account") == []
     mappings.save(storage, "monthly", "contact", {"Name": "full_name", "Mail": "email"})  # its own: replaced
     assert mappings.load(storage, "monthly", "contact") == {"Name": "full_name", "Mail": "email"}
+
+
+@pytest.mark.parametrize("text", ["姓名,電話\n陳大文,+852 2123 4567\n黃志強,+852 2765 4321\n",
+                                  "full_name,notes\nTea Shop,€5 • 新品™ 😀\n", "full_name\n张伟 iPhone手机\n"])
+def test_traditional_chinese_and_symbols_read_as_gb18030_as_before(text):
+    assert read_table(text.encode("gb18030"), "csv").rows[0] == text.split("\n")[1].split(",")

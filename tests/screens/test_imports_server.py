@@ -89,6 +89,23 @@ def test_row_problems_are_worded_in_the_user_s_language(screens_app, install):
     assert "is not a valid e-mail" not in planned.text and "repeats row" not in planned.text
 
 
+def test_a_file_in_another_encoding_is_refused_on_the_form_and_read_in_the_one_chosen(screens_app, install):
+    boss = ScreenClient(screens_app, "acme", BOSS)
+    data = "full_name,email\nMüller Jürgen,m@x.org\n".encode("cp1252")
+    refused = upload(boss, data)
+    assert refused.status_code == 400 and "cannot be read in this encoding" in refused.text
+    assert '<select name="encoding">' in refused.text and "Windows-1252 (Western European)" in refused.text
+    sent = boss.post("/e/contact/import", data={"file": (io.BytesIO(data), "people.csv"), "encoding": "cp1252"},
+                     content_type="multipart/form-data")
+    assert sent.status_code == 302, sent.text
+    run_id = int(sent.headers["Location"].rstrip("/").split("/")[-1])
+    from engine.imports import runs
+    assert runs.get(install.session("acme").storage, run_id)["options"]["encoding"] == "cp1252"
+    odd = boss.post("/e/contact/import", data={"file": (io.BytesIO(data), "people.csv"), "encoding": "rot13"},
+                    content_type="multipart/form-data")
+    assert odd.status_code == 400 and "Choose one of the text encodings offered." in odd.text
+
+
 def test_a_member_without_the_import_right_gets_no_link_and_a_403(screens_app, install):
     document = crm_document()
     document["roles"] = [{"name": "clerk", "entities": {"contact": {"rights": ["read", "create", "update"]}}}]
