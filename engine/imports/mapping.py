@@ -63,41 +63,44 @@ def suggest(entity, header) -> dict:
     return {column: mapping.get(column) for column in header}
 
 
-def checked(entity, header, columns: dict) -> dict:
+def checked(entity, header, columns: dict, strict: bool = False) -> dict:
     """A mapping given by the user (from a file or saved), checked against the entity and
-    completed for the header: columns it does not name are unmapped."""
+    completed for the header: columns it does not name are unmapped. `strict` (one file's
+    own mapping): a column it maps to a field must be in the file — it is meant to be read."""
     if not isinstance(columns, dict) or not all(isinstance(k, str) for k in columns):
         raise ValidationFailed("a mapping is a JSON object of column: field", code="bad_mapping",
                                details=[{"field": "mapping", "message": "must be an object of column: field"}])
     details = []
     for column, field in columns.items():
         if field is not None and (not isinstance(field, str) or entity.field(field) is None):
-            details.append({"field": f"mapping/{column}", "message": f"{entity.name} has no field {field!r}"})
+            details.append({"field": f"mapping/{column[:100]}", "message": f"{entity.name} has no field {field!r}"})
+        elif strict and field is not None and column not in header:
+            details.append({"field": f"mapping/{column[:100]}", "message": "no such column in the file"})
     fields = [f for f in columns.values() if f is not None]
-    for field in sorted({f for f in fields if fields.count(f) > 1}):
+    for field in sorted({f for f in fields if isinstance(f, str) and fields.count(f) > 1}):
         details.append({"field": "mapping", "message": f"field {field!r} is mapped from more than one column"})
     if details:
-        raise ValidationFailed(f"the mapping does not fit {entity.name}", code="bad_mapping", details=details)
+        absent = [d["field"][len("mapping/"):] for d in details if d["message"] == "no such column in the file"]
+        shown = ", ".join(repr(c) for c in header[:20]) + (", …" if len(header) > 20 else "")
+        message = (f"the mapping names a column the file does not have: {absent[0]!r} (the file's columns: {shown})"
+                   if absent else f"the mapping does not fit {entity.name}")
+        raise ValidationFailed(message, code="bad_mapping", details=details)
     return {column: columns.get(column) for column in header}
 
 
 def resolve(storage, entity, header, given) -> dict:
     """The mapping for a file: `given` is None (suggest one), a saved mapping's name (its
-    columns the file lacks are passed over: a saved mapping serves many files), or a
-    {column: field} object (every column it names must be in the file)."""
+    columns the file lacks are passed over: a saved mapping serves many files; a suggested
+    column is left out when the saved mapping gives its field to another column), or a
+    {column: field} object (every column it maps to a field must be in the file)."""
     if given is None:
         return suggest(entity, header)
     if isinstance(given, str):
         columns = load(storage, given, entity.name)
-        return checked(entity, header, {**suggest(entity, header), **columns})  # kept for many files: a column
-    absent = [column for column in given if column not in header] if isinstance(given, dict) else []
-    if absent:  # one file's own mapping: a column it names is meant to be read
-        shown = ", ".join(repr(c) for c in header[:20]) + (", …" if len(header) > 20 else "")
-        raise ValidationFailed(f"the mapping names a column the file does not have: {absent[0][:100]!r} "
-                               f"(the file's columns: {shown})", code="bad_mapping",
-                               details=[{"field": f"mapping/{c[:100]}", "message": "no such column in the file"}
-                                        for c in absent[:20]])
-    return checked(entity, header, given)
+        taken = set(columns.values())
+        suggested = {c: f for c, f in suggest(entity, header).items() if f not in taken}
+        return checked(entity, header, {**suggested, **columns})
+    return checked(entity, header, given, strict=True)
 
 
 def load(storage, name: str, entity_name: str) -> dict:

@@ -188,3 +188,27 @@ def test_a_mapping_name_another_entity_s_mapping_has_is_refused_and_that_one_kep
                                   "full_name,notes\nTea Shop,€5 • 新品™ 😀\n", "full_name\n张伟 iPhone手机\n"])
 def test_traditional_chinese_and_symbols_read_as_gb18030_as_before(text):
     assert read_table(text.encode("gb18030"), "csv").rows[0] == text.split("\n")[1].split(",")
+
+
+def test_a_mapping_s_columns_mapped_to_nothing_need_not_be_in_the_file_and_a_saved_one_wins_over_suggestions(acme):
+    from engine.imports import mapping as mappings
+
+    text = "Name,Contact Email\nP Q,pq@x.org\n"
+    given = {"Name": "full_name", "Contact Email": "email", "Notes": None}  # as a dry run prints it
+    plan = importer.dry_run(acme.records, "contact", source(text), given)
+    assert [r.action for r in plan.rows] == ["create"]
+    mappings.save(acme.records.storage, "mine", "contact", given)
+    extra = "Name,Contact Email,email\nR S,rs@x.org,old@x.org\n"  # "email" would be suggested for email
+    plan = importer.dry_run(acme.records, "contact", source(extra), "mine")
+    assert plan.mapping == {"Name": "full_name", "Contact Email": "email", "email": None}
+    assert [r.action for r in plan.rows] == ["create"]
+
+
+@pytest.mark.parametrize("given, said", [
+    ({"Name": "full_name", "Nope": "email"}, "the mapping names a column the file does not have: 'Nope'"),
+    ({"Name": "full_name", 5: "email"}, "a mapping is a JSON object of column: field"),
+])
+def test_a_mapping_that_cannot_be_read_as_given_is_refused_saying_why(acme, given, said):
+    with pytest.raises(ValidationFailed) as refused:
+        importer.dry_run(acme.records, "contact", source("Name,Email\nA,a@x.org\n"), given)
+    assert said in refused.value.message
