@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import request
 
-from engine.errors import LoomError, ValidationFailed
+from engine.errors import LoomError
 from engine.jsontext import RepeatedKey, TooDeep, TooPrecise, strict_loads
+from engine.records.inputs import refuse_keys
 
 MAX_DEPTH = 32
 
@@ -38,11 +39,8 @@ def json_body(keys=None, optional=False) -> dict:
         raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)")
     if not isinstance(value, dict):
         raise BadBody("the JSON body must be an object")
-    unknown = [] if keys is None else sorted(set(value) - set(keys))
-    if unknown:
-        shape = ", ".join(repr(k) for k in keys)
-        raise ValidationFailed(f"unknown key {unknown[0][:40]!r} in the body; it takes only: {shape}",
-                               details=[{"field": k[:100], "message": "unknown key"} for k in unknown])
+    if keys is not None:
+        refuse_keys(value, keys)
     return value
 
 

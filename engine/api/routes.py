@@ -12,7 +12,6 @@ from engine.api.params import accepts, accepts_filters, flag, refuse_repeated, s
 from engine.app_view import cached_view
 from engine.errors import NotFound, ValidationFailed
 from engine.records.export import FORMATS, as_csv, as_jsonl, columns_of
-from engine.records.inputs import expected_version_of
 from engine.timefmt import iso_utc
 from metadata import effective_layout, effective_layouts
 from metadata.language import is_language_tag
@@ -94,9 +93,8 @@ def update_record(entity, record_id):
 
 @api.delete("/records/<entity>/<record_id>")
 def delete_record(entity, record_id):
-    body = json_body(keys=("version",), optional=True)
-    expected = expected_version_of(body.get("version"), request.headers.get("If-Match"))  # both: they must agree
-    return jsonify(g.session.records.delete(entity, record_id, expected_version=expected))
+    return jsonify(g.session.records.delete(entity, record_id, expected_version=request.headers.get("If-Match"),
+                                            body=json_body(optional=True)))
 
 
 @api.get("/records/<entity>/<record_id>/history")

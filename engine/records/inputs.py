@@ -58,3 +58,12 @@ def refuse_unstorable(value, field: str, what: str) -> None:
     problem = unstorable(value, field)
     if problem is not None:
         raise ValidationFailed(f"{what} cannot hold a NUL character or an unpaired surrogate", details=[problem])
+
+
+def refuse_keys(body: dict, keys) -> None:
+    """Refuse a fixed-shape body holding a key other than `keys`, naming each."""
+    unknown = sorted(set(body) - set(keys))
+    if unknown:
+        shape = ", ".join(repr(k) for k in keys)
+        raise ValidationFailed(f"unknown key {unknown[0][:40]!r} in the body; it takes only: {shape}",
+                               details=[{"field": k[:100], "message": "unknown key"} for k in unknown])

@@ -20,7 +20,7 @@ from engine.dedup.entry import check_entry, checks_entry, with_duplicates
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.events import RecordEvent, thaw
 from engine.records.deletes import Deletion
-from engine.records.inputs import expected_version_of, record_id_of as _record_id, stale_version
+from engine.records.inputs import expected_version_of, record_id_of as _record_id, refuse_keys, stale_version
 from engine.records.integrity import check_references, explain_integrity_error, reference_problems
 from engine.records.pinning import MetadataChanged, confirm, held, one_version
 from engine.records.permissions import Permissions
@@ -360,16 +360,20 @@ class RecordService(BatchWrites, RecordReads, StateWrites, WithinWrites, Ownersh
 
     # -- deleting ---------------------------------------------------------------------
     @one_version
-    def delete(self, entity_name, record_id, expected_version=None):
-        """Delete a record (If-Match: `expected_version`) and apply its referrers' on_delete rules."""
+    def delete(self, entity_name, record_id, expected_version=None, body=None):
+        """Delete a record (If-Match: `expected_version`, or `version` in `body`, the request's
+        body: both must agree) and apply its referrers' on_delete rules. A missing record is
+        named before a body that holds anything but `version` is refused."""
         entity, table, _ = self._entity(entity_name)
         self.permissions.require(entity, "delete")
         record_id = _record_id(record_id, entity_name)
-        expected_version = expected_version_of(None, expected_version)
+        body = {} if body is None else body
+        expected_version = expected_version_of(body.get("version"), expected_version)
         at = utcnow()
         try:
             with self._write() as conn:
                 old = self._editable(conn, entity, table, record_id, expected_version)
+                refuse_keys(body, ("version",))
                 deletion = Deletion(self, conn, at)
                 deletion.run(entity, old)
                 deletion.events = self._finish(conn, deletion.events, deletion.audits, at, last=True)
