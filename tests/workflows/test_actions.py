@@ -705,6 +705,10 @@ def test_check_accepts_good_params(action):
     assert ACTIONS[action].check(GOOD[action]) == []
 
 
+def test_a_webhook_to_an_international_host_name_is_accepted_it_is_sent_in_its_xn_form():
+    assert ACTIONS["webhook"].check({"url": "https://例子.测试/hook?k=%E8%AE%A2%E5%8D%95"}) == []
+
+
 def step(**changes):
     return {**PLAN, "plans": {"*": [{"title": "t", "due_in": "1h", **changes}]}}
 
@@ -771,7 +775,7 @@ def step(**changes):
     ("webhook", {"url": "http://x.org", "headers": {"Authorization": "Bearer 令牌"}},
      "webhook: header Authorization holds characters other than ASCII"),
     ("webhook", {"url": "http://x.org/订单"}, "webhook: url 'http://x.org/订单' holds characters other than ASCII"),
-    ("webhook", {"url": "http://例子.测试/"}, "webhook: url 'http://例子.测试/' holds characters other than ASCII"),
+    ("webhook", {"url": "http://x.org/?q=订单"}, "webhook: url 'http://x.org/?q=订单' holds characters other than"),
     ("webhook", {"url": "http://x.org", "headers": {"x-loom-effect": "k"}},
      "webhook: header x-loom-effect is set by Loom"),
     ("webhook", {"url": "http://x.org", "headers": {"Host": "evil"}}, "webhook: header Host is set by Loom"),

@@ -58,9 +58,6 @@ def url_problems(url) -> list[str]:
     if not isinstance(url, str) or not url or len(url) > MAX_URL or UNSAFE.search(url) or " " in url:
         return [f"{NAME}: url must be an http:// or https:// address of at most {MAX_URL} characters "
                 f"without spaces or control characters"]
-    if not url.isascii():  # an HTTP request line is ASCII: the delivery could never be sent
-        return [f"{NAME}: url {url[:80]!r} holds characters other than ASCII: percent-encode them "
-                "(%E4%BE%8B for 例), and write an international host name in its xn-- form"]
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
@@ -70,6 +67,13 @@ def url_problems(url) -> list[str]:
         return [f"{NAME}: url must use http or https, not {parts.scheme or 'no scheme'!r}"]
     if not parts.hostname:
         return [f"{NAME}: url {url[:80]!r} names no host"]
+    if not (parts.path + parts.query + parts.fragment).isascii():  # an HTTP request line is ASCII
+        return [f"{NAME}: url {url[:80]!r} holds characters other than ASCII in its path or query: "
+                "percent-encode them (%E4%BE%8B for 例)"]
+    try:
+        parts.hostname.encode("idna")  # an international host name is sent in its xn-- form
+    except UnicodeError:
+        return [f"{NAME}: url {url[:80]!r} names a host that is no valid host name"]
     if parts.username is not None or parts.password is not None:
         return [f"{NAME}: url must not hold a user name or password; send credentials in a header"]
     return []
