@@ -17,7 +17,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import get_timezone, to_user_timezone, to_utc
 
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from engine.jsontext import strict_loads
 
 TEXTAREA_TYPES = ("text", "json")

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from admin_ui import problems
 from admin_ui.form_values import record_value, submitted
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.formats import record_title
 from engine.errors import LoomError, ValidationFailed
 from metadata.errors import Problem

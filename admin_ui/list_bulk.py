@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 from flask_babel import gettext as _
 
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui import formats, problems
 from admin_ui.form_values import record_value, submitted
 from admin_ui.list_state import list_entity

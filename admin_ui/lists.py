@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from admin_ui.board_common import record_url
 from admin_ui.condition_words import describe
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui import formats, problems
 from admin_ui.i18n import language_of_request
 from admin_ui.list_filters import filters_for

@@ -11,7 +11,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin_ui.formats import display, record_title
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.record_access import entity_or_404, record_or_404
 from admin_ui.view import entity_view
 from admin_ui.web import screens

@@ -6,7 +6,7 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin_ui.board_common import record_url
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.formats import moment
 from admin_ui.view import entity_view
 from admin_ui.web import screens

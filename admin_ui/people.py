@@ -1,7 +1,7 @@
 """Who did something, as a screen names them: a user's display name, else their e-mail."""
 from __future__ import annotations
 
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from flask import g
 from sqlalchemy import select
 

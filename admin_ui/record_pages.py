@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui import duplicates, form_layout, record_form, related, stale_edit, timeline, workflow_bar
 from admin_ui.formats import record_title, reference_labels, title_field
 from admin_ui.problems import by_field

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import abort, g, render_template, request
 from flask_babel import gettext as _
 
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.formats import display, record_title, reference_labels, title_field
 from admin_ui.record_form import summary_fields
 from admin_ui.record_access import entity_or_404, record_or_404

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import abort, g
 
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui import record_form
 from admin_ui.people import names_of
 

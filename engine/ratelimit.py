@@ -14,6 +14,7 @@ import time
 import redis
 
 from engine.errors import LoomError
+from engine.whole import whole_number
 
 log = logging.getLogger("loom.ratelimit")
 FAILURES_PER_ADDRESS = 30   # failed sign-ins or tokens from one address per window
@@ -90,6 +91,7 @@ def _whole(extra: dict, name: str, default: int) -> int:
     raw = str(extra.get(name) or "").strip()
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
+    number = whole_number(raw, lowest=1)
+    if number is None:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw[:20]!r}")
+    return number

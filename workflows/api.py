@@ -17,6 +17,7 @@ from engine.timefmt import iso_utc
 from workflows import outbox, transitions
 from workflows.calendar import load_calendar, save_calendar
 from workflows.runtime import rule_event, runtime_of
+from engine.whole import whole_number
 
 workflow_api = Blueprint("workflows", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(workflow_api)
@@ -147,7 +148,7 @@ def post_job():
 @accepts("kind", "limit")
 def list_jobs():
     limit = request.args.get("limit", "50")
-    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= background.MAX_LISTED:
+    if whole_number(limit, 1, background.MAX_LISTED) is None:
         raise ValidationFailed(f"limit must be a whole number from 1 to {background.MAX_LISTED}",
                                details=[{"field": "limit", "message": f"1 to {background.MAX_LISTED}"}])
     return jsonify({"items": background.listing(g.session, request.args.get("kind"), int(limit))})

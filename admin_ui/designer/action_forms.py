@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from admin_ui.designer.edits import dicts
 from admin_ui.i18n import shown
-from admin_ui.inputs import INT64, whole_number
+from engine.whole import INT64, whole_number
 from engine.actions import ActionParam
 from engine.auth import ROLES
 from engine.jsontext import strict_loads

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from admin_ui.condition_words import op_words
 from admin_ui.designer import edits
 from admin_ui.designer.common import drafts, shown
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.web import admin_only, screens
 from engine.jsontext import strict_loads
 from metadata.conditions import NO_VALUE_OPS, check_condition, condition_field, ops_for

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from admin_ui.designer import edits, edits_fields
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
 from admin_ui.designer.usage import field_usage
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.web import admin_only, screens
 from engine.jsontext import strict_loads
 from engine.migration.conversion import conversion, rewritten

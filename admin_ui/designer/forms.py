@@ -16,7 +16,7 @@ from admin_ui.designer.common import drafts
 from admin_ui.designer.edits import DraftMalformed, EditRefused
 from admin_ui.designer.forms_preview import preview, submitted_preview
 from admin_ui.designer.forms_view import editor
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.web import admin_only, screens
 from metadata.identifiers import identifier_problem
 

@@ -11,6 +11,7 @@ from admin_ui.formats import moment
 from admin_ui.web import admin_only, screens
 from engine.errors import NotFound
 from metadata import Package, diff_packages
+from engine.whole import whole_number
 
 
 @screens.get("/designer/history")
@@ -30,7 +31,7 @@ def designer_diff():
     numbers = []
     for key in ("from", "to"):
         text = request.args.get(key, "")
-        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= current:
+        if whole_number(text, 1, current) is None:
             raise NotFound(_("There is no version %(version)s.", version=text[:20] or "?"))
         numbers.append(int(text))
     packages = [Package.from_document(found.published(n)[1], extra_types=g.session.extra_types) for n in numbers]

@@ -14,7 +14,7 @@ from admin_ui.condition_words import describe
 from admin_ui.designer import edits, edits_lists
 from admin_ui.designer.condition_builder import builder_for, condition_from_form
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.web import admin_only, screens
 from metadata.fieldtypes import known_types
 from metadata.layout_checks import LIST_SYSTEM_COLUMNS, UNSORTABLE_TYPES

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from admin_ui.designer import edits, edits_templates
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.web import admin_only, screens
 from engine.errors import LoomError
 from workflows.notify.templates import NAME_RE, TemplateFailed, message_context, render

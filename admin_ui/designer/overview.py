@@ -17,6 +17,7 @@ from admin_ui.web import admin_only, screens
 from engine.errors import Conflict, NotFound
 from engine.jsontext import strict_loads
 from metadata.identifiers import identifier_problem
+from engine.whole import whole_number
 
 
 @screens.get("/designer/")
@@ -98,7 +99,7 @@ def designer_export():
     if version is None:
         document, name = found.open().document, "draft"
     else:
-        number = int(version) if version.isascii() and version.isdigit() else -1
+        number = whole_number(version, 1) or -1
         if not 0 < number <= found.published()[0]:
             raise NotFound(_("There is no version %(version)s.", version=version[:20]))
         document, name = found.published(number)[1], f"version-{number}"

@@ -11,7 +11,7 @@ from admin_ui.designer.edits import dicts
 from admin_ui.designer.preview_view import as_drafted, drafted, drawn_with, screens_of
 from admin_ui import problems
 from admin_ui.formats import reference_labels, record_title, title_field
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.record_access import record_or_404
 from admin_ui.view import entity_view, screen_view
 from admin_ui.web import admin_only, screens

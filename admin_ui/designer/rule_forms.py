@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from admin_ui.designer.edits import dicts, labels
 from admin_ui.designer.common import shown
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 
 EVENTS = ("record.updated", "record.created", "created_or_updated", "record.transitioned", "timer")
 BOTH = ["record.created", "record.updated"]

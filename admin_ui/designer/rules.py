@@ -16,7 +16,7 @@ from admin_ui.designer.condition_builder import builder_for, builder_from_form, 
 from admin_ui.designer.rule_forms import trigger_in_words, trigger_view, when_from_form
 from admin_ui.formats import record_title, reference_labels
 from admin_ui.i18n import language_of_request
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.view import entity_view
 from admin_ui.web import admin_only, screens
 from engine.errors import LoomError, NotFound

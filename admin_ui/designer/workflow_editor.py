@@ -17,7 +17,7 @@ from admin_ui.designer import edits_workflows as wf
 from admin_ui.designer.common import drafts, problems_at, save_edit, shown
 from admin_ui.designer.condition_builder import builder_for, condition_from_form
 from admin_ui.designer.workflow_diagram import Words, diagram
-from admin_ui.inputs import whole_number
+from engine.whole import whole_number
 from admin_ui.web import admin_only, screens
 from engine.auth import ROLES
 from engine.errors import LoomError

@@ -10,6 +10,7 @@ import click
 from engine import auth, backup, mfa, passwords, people
 from engine.cli.common import echo_json, pass_install
 from engine.imports import retention as import_retention
+from engine.whole import whole_number
 
 
 @click.group()
@@ -177,7 +178,8 @@ def _attributes(pairs) -> dict:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise click.UsageError(f"--attr wants KEY=VALUE, got {pair!r}")
-        value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else raw
+        number = whole_number(raw, lowest=0) if raw.isdigit() else None  # "007" is 7; "-5", " 5" stay text
+        value = raw if number is None else number
         key = key.strip()
         if key in out:
             out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]

@@ -32,6 +32,7 @@ from engine.records.search_index import reindex_record
 from engine.records import redactions
 from engine.records.writes import audit_row, utcnow, write_audit
 from engine.systables import loom_table
+from engine.whole import whole_number
 
 IDENTIFIER_TYPES = ("email", "phone")
 MAX_REASON = 2000
@@ -90,11 +91,10 @@ def _reason(reason) -> str:
 
 
 def _id(value) -> int:
-    text = str(value)
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not (text.isascii() and text.isdigit()) \
-            or len(text) > 18 or int(value) < 1:
+    number = whole_number(value, lowest=1)
+    if number is None:
         raise NotFound(f"no record {str(value)[:40]!r}", code="record_not_found")
-    return int(value)
+    return number
 
 
 class _Erasure:

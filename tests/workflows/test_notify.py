@@ -131,7 +131,8 @@ def test_smtp_settings_from_a_mapping():
                                "LOOM_SMTP_TIMEOUT": "2.5"}).extra
     assert smtp_settings(extra) == SmtpSettings("mail.example.org", 587, "u", "p", "crm@example.org",
                                                 starttls=True, ssl=False, timeout=2.5)
-    for bad, words in [({"LOOM_SMTP_PORT": "x"}, "LOOM_SMTP_PORT"), ({"LOOM_SMTP_SSL": "maybe"}, "LOOM_SMTP_SSL"),
+    for bad, words in [({"LOOM_SMTP_PORT": "x"}, "LOOM_SMTP_PORT"), ({"LOOM_SMTP_PORT": "٢٥"}, "LOOM_SMTP_PORT"),
+                       ({"LOOM_SMTP_SSL": "maybe"}, "LOOM_SMTP_SSL"),
                        ({"LOOM_SMTP_SSL": "1", "LOOM_SMTP_STARTTLS": "1"}, "not both"),
                        ({"LOOM_SMTP_TIMEOUT": "-1"}, "LOOM_SMTP_TIMEOUT"),
                        ({"LOOM_SMTP_FROM": "nobody"}, "LOOM_SMTP_FROM")]:
@@ -425,7 +426,7 @@ def test_in_app_notifications_through_the_api(install, shop, smtp, api_client):
     assert bad.status_code == 400 and bad.json["error"]["code"] == "validation_failed"
     assert api_client.get("/api/v1/t/acme/notifications?unread=maybe",
                           headers=bearer(ann_token)).status_code == 400
-    for limit in ("%C2%B2", "%D9%A5", "0", "-1", "x"):  # "²" and an Arabic-Indic 5 are digits to str.isdigit()
+    for limit in ("%C2%B2", "%D9%A5", "0", "-1", "x", "9" * 4301):  # "²", an Arabic-Indic 5; more digits than int()
         assert api_client.get(f"/api/v1/t/acme/notifications?limit={limit}",
                               headers=bearer(ann_token)).status_code == 400
 

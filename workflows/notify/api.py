@@ -12,6 +12,7 @@ from engine.api.body import json_body
 from engine.api.params import accepts
 from engine.errors import ValidationFailed
 from workflows.notify import inapp
+from engine.whole import whole_number
 
 notifications = Blueprint("notifications", __name__, url_prefix="/api/v1/t/<tenant>")
 tenant_api(notifications)
@@ -23,7 +24,7 @@ INT64 = 2**63 - 1
 def list_notifications():
     unread = _flag("unread")
     limit = request.args.get("limit", "50")
-    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= inapp.MAX_LIMIT:
+    if whole_number(limit, 1, inapp.MAX_LIMIT) is None:
         raise ValidationFailed(f"limit must be a number from 1 to {inapp.MAX_LIMIT}",
                                details=[{"field": "limit", "message": limit[:20]}])
     storage, user_id = g.session.storage, g.session.actor.id

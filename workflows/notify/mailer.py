@@ -20,6 +20,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 from engine.actions import ActionFailed
 from engine.fieldtypes import EMAIL_RE
+from engine.whole import whole_number
 
 EFFECT_HEADER = "X-Loom-Effect"
 HEADER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,75}$")
@@ -53,7 +54,7 @@ def smtp_settings(environ: Mapping) -> SmtpSettings:
         return default if value is None or value == "" else value
 
     port, timeout = get("PORT", "25"), get("TIMEOUT", "10")
-    if not str(port).isdigit() or not 0 < int(port) < 65536:
+    if whole_number(str(port), 1, 65535) is None:
         raise ValueError(f"LOOM_SMTP_PORT must be a port number, not {str(port)[:20]!r}")
     try:
         timeout = float(timeout)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from engine.auth import holding
 from engine.fieldtypes import EMAIL_RE
 from engine.systables import loom_table
+from engine.whole import whole_number
 
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 ROLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -108,8 +109,9 @@ def _by_email(conn, schema, email, record):
 
 def _by_id(conn, schema, value, what):
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-            value = int(value)
+        number = whole_number(value, lowest=1) if isinstance(value, str) else None
+        if number is not None:
+            value = number
         else:
             return [], f"{what} does not hold a user id"
     people = _users(conn, schema, lambda c: c.id == value)
