@@ -32,7 +32,8 @@ class _Bar:
 
     def close(self) -> None:
         if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+            bar, self.bar = self.bar, None
+            bar.__exit__(None, None, None)
 
 
 def _mapping(value):
@@ -146,10 +147,12 @@ def import_command(install, tenant_slug, entity, path, mapping_given, save_mappi
     try:
         with settled():  # chunk after chunk: the start-up heap out of the full collections
             if resume_id is not None:
-                result = importer.resume(service, run["id"], None if as_json else bar)
+                result = _written(service, run["id"], bar, as_json, f"loom import {tenant_slug} {entity} {path} "
+                                  f"--resume {run['id']}")
             elif commit:
-                result = importer.commit(service, entity, source, _mapping(mapping_given), options,
-                                         None if as_json else bar)
+                run_id = importer.keep(service, entity, source, _mapping(mapping_given), options)
+                result = _written(service, run_id, bar, as_json,
+                                  f"loom import {tenant_slug} {entity} {path} --resume {run_id}")
             elif keep:
                 result = importer.dry_run_of(service, importer.keep(service, entity, source, _mapping(mapping_given),
                                                                      options, "planned"))
@@ -222,14 +225,37 @@ def import_commit_command(install, tenant_slug, run_id, refused_path, as_json):
     refused when the records changed so that its plan no longer holds."""
     service = install.session(tenant_slug).records
     _writable(refused_path)
-    run = kept.check_commit(service, run_id)
+    run = runs.get(service.storage, run_id)
+    if run["status"] != "failed":  # a stopped run goes on where it stopped; a kept one is checked first
+        run = kept.check_commit(service, run_id)
     bar = _Bar()
     try:
         with settled():
-            result = importer.resume(service, run["id"], None if as_json else bar)
+            result = _written(service, run["id"], bar, as_json, f"loom import-commit {tenant_slug} {run['id']}")
     finally:
         bar.close()
     _report(result, refused_path, as_json)
+
+
+def _written(service, run_id: int, bar, as_json: bool, again: str):
+    """Run `run_id` written (`importer.resume`); when it stops — an error, the database gone,
+    Ctrl-C — the operator is told which run it was and how to finish it (every chunk written
+    stays written; the rest is written once)."""
+    try:
+        return importer.resume(service, run_id, None if as_json else bar)
+    except BaseException:
+        bar.close()
+        if _started(service, run_id):
+            click.echo(f"import run {run_id} stopped; finish it with: {again}", err=True)
+        raise
+
+
+def _started(service, run_id: int) -> bool:
+    """Whether run `run_id` began writing (a kept dry run refused before is not stopped)."""
+    try:
+        return runs.get(service.storage, run_id)["status"] in ("running", "failed")
+    except Exception:  # the database itself is gone: it may have stopped part-way
+        return True
 
 
 @click.command("import-sweep")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field as dataclass_field
 
-from engine.errors import LoomError, ValidationFailed
+from engine.errors import Conflict, LoomError
 from engine.background import NoProgress, Superseded
 from engine.imports import mapping as mappings, report, runs
 from engine.imports.planning import Options, Planner
@@ -151,11 +151,18 @@ def resume(service, run_id, progress=None) -> Result:
     """Write the chunks of run `run_id` that have no checkpoint yet (all of them for a new
     run), then its reconciliation. A finished run is reported as it finished."""
     run = runs.get(service.storage, run_id)
+    if run["status"] == "planned":  # a kept dry run is written once its plan is checked (`kept.check_commit`)
+        raise Conflict(f"import run {run['id']} is a kept dry run: commit it with `loom import-commit` (or POST "
+                       f"…/imports/runs/{run['id']}/commit), which checks that its plan still holds",
+                       code="import_run_not_started")
     given = run["options"]
     table, planner = _of_run(service, run)
     try:
         done = write_all(service, planner, run["id"], progress)
     except Superseded:  # another worker took the job over: it owns the run now
+        raise
+    except KeyboardInterrupt:  # stopped by its operator: resumable, as after a crash
+        runs.finish(service.storage, run["id"], "failed", {"error": "the run was interrupted"})
         raise
     except Exception as exc:  # a refused chunk or a crash: the run stays resumable
         # a refusal's own message, without the personal values of the rows it was writing; anything

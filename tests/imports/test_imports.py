@@ -180,6 +180,48 @@ def run(install, *args):
     return CliRunner().invoke(cli, list(args), obj=install)
 
 
+class Interrupt(Crash):
+    """As Crash, but the operator presses Ctrl-C."""
+
+    @hookimpl
+    def loom_record_before_write(self, event):
+        if event.record.get("full_name") == self.at:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stop", [Crash, Interrupt])
+def test_a_cli_run_that_stops_names_itself_and_finishes_with_the_line_it_gives(install, plugins, crm, tmp_path,
+                                                                               stop):
+    stopper = stop()
+    plugins.pm.register(stopper, name="stopper")
+    install.registry.set_plugins("acme", ["stopper"])
+    path = tmp_path / "people.csv"
+    path.write_text("full_name,email\n" + "\n".join(f"P{n},p{n}@x.org" for n in range(12)) + "\n", encoding="utf-8")
+    stopper.at, before = "P7", count(crm, "contact")
+    stopped = run(install, "import", "acme", "contact", str(path), "--commit", "--chunk-size", "5")
+    assert stopped.exit_code != 0 and count(crm, "contact") == before + 5
+    [line] = [x for x in stopped.stderr.splitlines() if "stopped; finish it with:" in x]
+    run_id = int(re.search(r"import run (\d+) stopped", line).group(1))
+    assert line.endswith(f"loom import acme contact {path} --resume {run_id}")
+    assert runs.get(crm.storage, run_id)["status"] == "failed"
+    stopper.at = None
+    done = run(install, *line.split("finish it with: loom ")[1].split())
+    assert done.exit_code == 0, done.output
+    assert count(crm, "contact") == before + 12 and "created 12" in done.output
+
+
+def test_a_kept_dry_run_is_not_written_by_resume_past_its_plan_check(install, crm, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("full_name,email\nKeep One,k3@x.org\n", encoding="utf-8")
+    kept = run(install, "import", "acme", "contact", str(path), "--key", "email", "--keep")
+    run_id = int(kept.output.split("kept as run ")[1].split(":")[0])
+    refused = run(install, "import", "acme", "contact", str(path), "--resume", str(run_id))
+    assert refused.exit_code == 1 and f"import run {run_id} is a kept dry run: commit it with `loom import-commit`" \
+        in refused.stderr and "stopped; finish it" not in refused.stderr
+    assert runs.get(crm.storage, run_id)["status"] == "planned" and not crm.records.list(
+        "contact", [("email", "k3@x.org")])["items"]
+
+
 def test_the_cli_dry_run_commit_export_and_reimport(install, crm, tmp_path):
     path = tmp_path / "people.csv"
     path.write_bytes(CSV.encode("gb18030"))
