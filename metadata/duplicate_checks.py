@@ -14,6 +14,7 @@ import copy
 from typing import Mapping
 
 from .errors import Problem, pointer
+from .fields_of import fields_by_name
 from .pii import ENCRYPTED_CLASSES, pii_class
 
 DEFAULT_SCORER = "token_sort_ratio"
@@ -50,7 +51,7 @@ def duplicate_rule_problems(document, types: Mapping[str, str]) -> list[Problem]
         rules = entity.get("duplicate_rules") if isinstance(entity, dict) else None
         if not isinstance(rules, list):
             continue
-        fields = {f.get("name"): f for f in entity.get("fields") or [] if isinstance(f, dict)}
+        fields = fields_by_name(entity)
         seen: dict[str, int] = {}
         for k, rule in enumerate(rules):
             if not isinstance(rule, dict):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .errors import Problem, pointer
+from .fields_of import fields_by_name
 from .pii import ENCRYPTED_CLASSES, pii_class
 
 KEY_TYPES = ("string", "email", "phone", "url", "integer", "choice", "date")
@@ -22,7 +23,7 @@ def natural_key_problems(document, types: Mapping[str, str]) -> list[Problem]:
         if not isinstance(name, str):
             continue
         path = pointer("entities", i, "natural_key")
-        fields = {f.get("name"): f for f in entity.get("fields") or [] if isinstance(f, dict)}
+        fields = fields_by_name(entity)
         field = fields.get(name)
         if field is None:
             problems.append(Problem(path, "unknown_field", f"{name!r} is not a field of this entity; fields: "

@@ -23,4 +23,4 @@ def pii_value(value):
 
 def pii_class(value) -> str | None:
     """The class a ``"pii"`` value names; None when the field holds no personal data."""
-    return "contact" if value is True else (value or None)
+    return "contact" if value is True else (value if isinstance(value, str) and value else None)

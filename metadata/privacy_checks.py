@@ -9,6 +9,7 @@ import copy
 from typing import Mapping
 
 from .errors import Problem, pointer
+from .fields_of import fields_by_name
 from .pii import ENCRYPTED_CLASSES, pii_class
 
 SYSTEM_DATES = ("created_at", "updated_at")
@@ -40,7 +41,7 @@ def privacy_problems(document, types: Mapping[str, str]) -> list[Problem]:
             continue
         path = pointer("entities", i, "privacy", "retention")
         name = privacy["retention"].get("field")
-        fields = {f.get("name"): f for f in entity.get("fields") or [] if isinstance(f, dict)}
+        fields = fields_by_name(entity)
         if isinstance(name, str) and name not in SYSTEM_DATES:
             field = fields.get(name)
             kind = field.get("type") if isinstance(field, dict) else None

@@ -18,7 +18,7 @@ from .fieldtypes import (
 from .identifiers import identifier_problem
 from .match_checks import match_problems, settings_problems
 from .model import DECIMAL_TYPES, DEFAULT_PRECISION, DEFAULT_SCALE, Field, Option
-from .pii import ENCRYPTABLE_TYPES, ENCRYPTED_CLASSES
+from .pii import ENCRYPTABLE_TYPES, ENCRYPTED_CLASSES, pii_class
 from .regex import pattern_problem
 
 MAX_FIELDS = 500
@@ -128,7 +128,7 @@ def _entity_indexes(entity: dict, i: int, types, index_names: dict) -> list[Prob
             elif field is not None and types.get(field.get("type")) in UNINDEXABLE_TYPES:
                 problems.append(Problem(where, "not_indexable",
                                         f"{show(name)} is a {field.get('type')} field, which cannot be indexed"))
-            elif field is not None and field.get("pii") in ENCRYPTED_CLASSES:
+            elif field is not None and pii_class(field.get("pii")) in ENCRYPTED_CLASSES:
                 problems.append(Problem(where, "not_indexable",
                                         f"{show(name)} is encrypted at rest ({field['pii']}): it cannot be part "
                                         "of a composite index (give the field unique or indexed instead)"))
@@ -224,7 +224,7 @@ def _field(doc: dict, path: str, entity_names, types) -> list[Problem]:
 
 def _encryption(doc, path, base, type_name) -> list[Problem]:
     """A class encrypted at rest asks for a type whose value fits one encrypted column."""
-    pii = doc.get("pii")
+    pii = pii_class(doc.get("pii"))
     if pii in ENCRYPTED_CLASSES and base not in ENCRYPTABLE_TYPES:
         return [Problem(path + "/pii", "not_encryptable",
                         f"{show(pii)} values are encrypted at rest, which {_a(type_name)} field cannot be; "

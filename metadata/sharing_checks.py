@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .errors import Problem, pointer
+from .fields_of import fields_by_name
 from .fieldtypes import show
 from .identifiers import identifier_problem
 
@@ -21,7 +22,7 @@ def sharing_problems(document, types: Mapping[str, str]) -> list[Problem]:
     if not isinstance(document, dict) or not isinstance(document.get("entities"), list):
         return []
     problems: list[Problem] = []
-    entities = {e["name"]: _fields(e) for e in document["entities"]
+    entities = {e["name"]: fields_by_name(e) for e in document["entities"]
                 if isinstance(e, dict) and isinstance(e.get("name"), str)}
     for i, entity in enumerate(document["entities"]):
         if not isinstance(entity, dict) or not isinstance(entity.get("sharing"), dict):
@@ -36,13 +37,10 @@ def sharing_problems(document, types: Mapping[str, str]) -> list[Problem]:
             if "referenced_by" in rule:
                 problems += _referrer(rule, path, entity.get("name"), entities, types)
             else:
-                problems += _rule(rule, path, _fields(entity), types)
+                problems += _rule(rule, path, fields_by_name(entity), types)
     return problems
 
 
-def _fields(entity: dict) -> dict:
-    fields = entity.get("fields") if isinstance(entity.get("fields"), list) else []
-    return {f["name"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
 
 
 def _base(field: dict, types) -> str | None:

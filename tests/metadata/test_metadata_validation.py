@@ -401,3 +401,15 @@ def test_a_key_no_database_stores_is_reported_escaped_at_its_path():
     document = doc_with({"name": "x", "type": "json", "default": {"a\x00b": 1}})
     problems = [(p.path, p.code) for p in check_package(document) if p.code == "unstorable_text"]
     assert problems == [(f"{F}/default/a\\x00b", "unstorable_text")]
+
+
+@pytest.mark.parametrize("entity", [
+    {"name": "x", "fields": [{"name": "a", "type": "string", "pii": {"class": "identity"}}]},
+    {"name": "x", "natural_key": "a", "fields": [{"name": ["a"], "type": "string"}]},
+    {"name": "x", "duplicate_rules": [], "fields": [{"name": ["a"], "type": "string"}]},
+    {"name": "x", "privacy": {"retention": {"field": "a"}}, "fields": [{"name": {"a": 1}, "type": "string"}]},
+    {"name": "x", "indexes": [{"fields": ["a"]}], "fields": [{"name": "a", "type": "string", "pii": ["identity"]}]},
+])
+def test_a_field_whose_name_or_pii_has_another_shape_is_a_problem_not_a_crash(entity):
+    problems = check_package({"entities": [entity]})
+    assert problems and all(isinstance(p, Problem) for p in problems)
