@@ -9,11 +9,11 @@ type raises FieldInvalid here. References are resolved by the planner (they need
 database)."""
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 
 from engine.fieldtypes import FieldInvalid
+from engine.jsontext import RepeatedKey, TooPrecise, strict_loads
 from engine.records.export import needs_quote
 
 TRUE = {"true", "yes", "y", "1", "是", "对", "真", "t", "on", "x", "✓"}
@@ -128,7 +128,7 @@ def _multi_choice(field, cell):
     text = str(cell).strip()
     if text.startswith("["):
         try:
-            items = json.loads(text)
+            items = strict_loads(text)
         except ValueError:
             raise FieldInvalid(f"{_short(cell)} is not a JSON list of options", "not_option_list") from None
         if isinstance(items, list):
@@ -142,7 +142,9 @@ def _currency(field, cell):
     text = str(cell).strip()
     if text.startswith("{"):
         try:
-            return json.loads(text)
+            return strict_loads(text)
+        except (RepeatedKey, TooPrecise) as exc:  # JSON, but not one amount as written
+            raise FieldInvalid(f"{_short(cell)}: {exc}", "not_money") from None
         except ValueError:
             pass
     found = MONEY.fullmatch(text)
@@ -156,7 +158,9 @@ def _json(field, cell):
     if not isinstance(cell, str):
         return cell
     try:
-        return json.loads(cell)
+        return strict_loads(cell)
+    except (RepeatedKey, TooPrecise) as exc:  # JSON the field would not keep as written
+        raise FieldInvalid(f"{_short(cell)}: {exc}", "not_json") from None
     except ValueError:
         raise FieldInvalid(f"{_short(cell)} is not JSON", "not_json") from None
 

@@ -212,3 +212,19 @@ def test_a_mapping_that_cannot_be_read_as_given_is_refused_saying_why(acme, give
     with pytest.raises(ValidationFailed) as refused:
         importer.dry_run(acme.records, "contact", source("Name,Email\nA,a@x.org\n"), given)
     assert said in refused.value.message
+
+
+@pytest.mark.parametrize("kind, cell, code", [
+    ({"type": "json"}, '{"a": 1, "a": 2}', "not_json"),
+    ({"type": "json"}, '{"a": 1234567890123456.78}', "not_json"),
+    ({"type": "currency"}, '{"amount": 1, "amount": 2, "currency": "CNY"}', "not_money"),
+])
+def test_json_typed_into_a_cell_is_read_as_strictly_as_a_body(kind, cell, code):
+    from engine.fieldtypes import FieldInvalid
+    from engine.imports.converting import convert
+    from metadata.model import Field
+
+    field = Field.from_document({"name": "x", **kind})
+    with pytest.raises(FieldInvalid) as refused:
+        convert(field, cell)
+    assert refused.value.code == code
