@@ -319,13 +319,13 @@ def _unreadable(data, sheet) -> dict:
     return found
 
 
-ARRAY_CELLS = 10_000  # an uncomputed array formula's cells marked (beyond: its own cell's row alone)
+ARRAY_CELLS = 10_000  # an uncomputed array formula over more cells refuses the file
 
 
 def _array_cells(ref, master) -> list:
     """The (row, column) cells besides `master` that the array formula over `ref` ("B2:B9")
     fills: without its computed values they hold nothing openpyxl reads, and would be read as
-    empty."""
+    empty. Over more than `ARRAY_CELLS` cells (a whole column's), the file is refused."""
     if not ref:
         return []
     try:
@@ -333,7 +333,8 @@ def _array_cells(ref, master) -> list:
     except (TypeError, ValueError):
         return []
     if (high_row - low_row + 1) * (high_column - low_column + 1) > ARRAY_CELLS:
-        return []
+        raise _refuse(f"cell {get_column_letter(master[1])}{master[0]} holds an array formula over {ref} with no "
+                      "computed value: open the workbook in a spreadsheet and save it, then import it again")
     return [(r, c) for r in range(low_row, high_row + 1) for c in range(low_column, high_column + 1)
             if (r, c) != master]
 

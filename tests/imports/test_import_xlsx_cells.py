@@ -81,6 +81,11 @@ def test_an_array_formula_with_no_computed_value_marks_every_cell_of_its_range()
     computed = workbook(HEADER + f'<row r="2">{text("A2", "P2")}<c r="B2"><f t="array" ref="B2:B3">A2:A3</f>'
                         f'<v>1</v></c></row><row r="3">{text("A3", "P3")}<c r="B3"><v>2</v></c></row>')
     assert [row[1] for row in read_table(computed, "xlsx").rows] == [1, 2]
+    whole_column = workbook(HEADER + f'<row r="2">{text("A2", "P2")}<c r="B2"><f t="array" ref="B2:B1048576">A2:A9'
+                            "</f></c></row>" + rows)
+    with pytest.raises(ValidationFailed) as refused:
+        read_table(whole_column, "xlsx")
+    assert "cell B2 holds an array formula over B2:B1048576 with no computed value" in refused.value.message
 
 
 def test_every_row_is_read_whatever_the_sheets_dimension_claims_and_cells_may_be_unnamed():
