@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.imports.converting import empty
-from engine.imports.reading import Unreadable
+from engine.imports.xlsx_cells import Unreadable
 from engine.in_lists import in_lists
 
 

@@ -29,7 +29,7 @@ from engine.imports.keys import Keys, repeats
 from engine.imports.ledger import Ledger
 # ON_DUPLICATE: the CLI, the API and the admin UI import it from here
 from engine.imports.plans import ON_DUPLICATE, Options, RowPlan, check_options  # noqa: F401
-from engine.imports.reading import Unreadable, unreadable_text
+from engine.imports.xlsx_cells import Unreadable, unreadable_text
 from engine.imports.unique import Unique
 from engine.records.conditional import conditional, missing
 from engine.records.integrity import reference_problems

@@ -15,7 +15,8 @@ from openpyxl import Workbook
 from engine.errors import ValidationFailed
 from engine.imports import importer
 from engine.imports.planning import Options
-from engine.imports.reading import Unreadable, read_table
+from engine.imports.reading import read_table
+from engine.imports.xlsx_cells import Unreadable
 
 
 def workbook(sheet_data: str, dimension: str = "A1") -> bytes:
