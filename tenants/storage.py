@@ -189,6 +189,16 @@ class Storage:
 
     # -- the system database -------------------------------------------------
     @property
+    def system_path(self) -> Path:
+        """SQLite: the file of the install's system database."""
+        return self.settings.data_dir / "system.db"
+
+    def has_install(self) -> bool:
+        """SQLite: whether the data folder holds an install (its system database), looked at
+        without making one; PostgreSQL: True (the database URL names the install)."""
+        return self.dialect == "postgresql" or self.system_path.is_file()
+
+    @property
     def system_schema(self) -> str | None:
         return self.settings.schema_prefix + SYSTEM_SCHEMA if self.dialect == "postgresql" else None
 
@@ -201,7 +211,7 @@ class Storage:
                 else:
                     self.settings.data_dir.mkdir(parents=True, exist_ok=True)
                     self._system_engine = sqlite_engine(
-                        self.settings.data_dir / "system.db", self.settings.sqlite_synchronous,
+                        self.system_path, self.settings.sqlite_synchronous,
                         checkpoint_pages=self.settings.sqlite_checkpoint_pages,
                     )
             return self._system_engine

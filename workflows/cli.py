@@ -17,7 +17,7 @@ from workflows.simulate import simulate
 @click.command()
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
 @click.option("--once", is_flag=True, help="Handle everything due in every tenant, then exit.")
-@pass_install(data="new")
+@pass_install
 def worker(install, workers, once):
     """Run the job queue: outbox events, automation rules, SLA timers and schedules."""
     runtime = runtime_of(install)

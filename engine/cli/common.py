@@ -81,9 +81,9 @@ def pass_install(f=None, *, data="existing"):
 def require_existing(install) -> None:
     """Refuse (exit 1) when the install's SQLite data folder holds no install: the
     command was run away from the folder that holds it, or LOOM_DATA_DIR names another."""
-    settings = install.settings
-    if settings.backend != "sqlite" or (settings.data_dir / "system.db").is_file():
+    if install.storage.has_install():
         return
+    settings = install.settings
     given = os.environ.get("LOOM_DATA_DIR")
     where = f"LOOM_DATA_DIR={given}" if given else "LOOM_DATA_DIR is not set: ./loom-data of this folder"
     _fail(f"no Loom install in {settings.data_dir.resolve()} ({where}); run loom in the folder that "
