@@ -149,10 +149,15 @@ def display_name_of(name) -> str | None:
     NUL or unpaired surrogates."""
     if name is None:
         return None
-    if not isinstance(name, str) or len(name.strip()) > MAX_NAME or CONTROL.search(name):
-        raise ValidationFailed(f"a name is text of at most {MAX_NAME} characters, without control characters",
+    if isinstance(name, str) and len(name.strip()) > MAX_NAME:
+        raise ValidationFailed(f"a name is text of at most {MAX_NAME} characters",
+                               details=[{"field": "display_name", "code": "too_long", "max": MAX_NAME,
+                                         "length": len(name.strip()),
+                                         "message": f"at most {MAX_NAME} characters (got {len(name.strip())})"}])
+    if not isinstance(name, str) or CONTROL.search(name):
+        raise ValidationFailed("a name is text without control characters",
                                details=[{"field": "display_name", "code": "not_text",
-                                         "message": "too long, not text, or holding control characters"}])
+                                         "message": "not text, or holding control characters"}])
     return name.strip() or None
 
 

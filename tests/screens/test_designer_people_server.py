@@ -86,6 +86,14 @@ def test_an_invitation_is_mailed_and_its_link_sets_the_password(settings):
             install.dispose()
 
 
+def test_a_name_too_long_is_refused_saying_so(acme):
+    ann = ScreenClient(acme, "acme", ANN)
+    refused = ann.post("/designer/people/invite", data={"email": "long@acme.example", "role": "member",
+                                                         "display_name": "n" * 201})
+    assert refused.status_code == 400 and "At most 200 characters." in refused.text
+    assert "Enter text." not in refused.text
+
+
 def test_without_mail_the_admin_is_given_the_link(acme):
     ann = ScreenClient(acme, "acme", ANN)
     ann.post("/designer/people/invite", data={"email": "zoe@acme.example", "role": "member"})
