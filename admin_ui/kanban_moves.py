@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from admin_ui import problems
 from admin_ui.form_values import record_value, submitted
+from engine.records.inputs import stale_version
 from engine.whole import whole_number
 from admin_ui.formats import record_title
 from engine.errors import LoomError, ValidationFailed
@@ -66,6 +67,9 @@ def move_card(board, form) -> Outcome:
         record = g.session.records.get(board.entity["name"], form.get("id"))
         if record.get(board.field["name"]) == to:
             return Outcome("done", _("%(title)s is already there.", title=_title(board, record)), card=record["id"])
+        if record["version"] != whole_number(form.get("version")):  # changed since the card was drawn (a
+            raise stale_version(board.entity["name"], record["id"], record["version"],  # dialog would hide it)
+                                whole_number(form.get("version")))
         if board.workflow is None:
             return _update(board, record, to, form)
         return _transition(board, record, to, form)

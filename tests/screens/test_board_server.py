@@ -202,6 +202,14 @@ def test_a_move_asks_for_the_required_fields_and_comment_then_takes_the_step(sys
     assert system.records.get("deal", record["id"])["stage"] == "lost"
 
 
+def test_a_card_changed_since_it_was_drawn_is_refused_before_its_dialog_asks_anything(system, boss):
+    record = deal(system, title="Edited meanwhile")
+    system.records.update("deal", record["id"], {"title": "Edited by someone else"})
+    stale = move(boss, record, "lost")  # the card's version: the one drawn
+    assert stale.status_code == 412 and "<dialog open" not in stale.text and 'role="alert"' in stale.text
+    assert system.records.get("deal", record["id"])["stage"] == "lead"
+
+
 def test_a_move_needing_approvals_records_the_approval_and_stays(system, boss):
     record = deal(system, title="Hold it")
     answer = move(boss, record, "held")
