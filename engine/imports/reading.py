@@ -207,6 +207,9 @@ def _whole(text: str) -> int:
 
 
 def _jsonl(text: str) -> Table:
+    if text.lstrip("\ufeff \t\r\n")[:1] == "[":  # a JSON array, as many programs export JSON
+        raise refuse("the file is a JSON array, not JSON Lines: an import takes one JSON object per line "
+                     "(jq -c '.[]' writes an array so)")
     header, objects, numbers = [], [], []
     seen = set()
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines: a value may hold U+2028

@@ -91,6 +91,7 @@ def test_a_json_lines_value_that_is_not_text_is_a_refused_row_and_its_file_reads
     ('{"full_name": "Ann", "email": "a@x.org", "full_name": "Bo"}', "line 1 names the key 'full_name' twice"),
     ('{"full_name": "Ann", "notes": {"a": 1, "a": 2}}', "line 1 names the key 'a' twice"),
     ('{"full_name": NaN}', "line 1 is not JSON: NaN is not a JSON number"),
+    ('[{"full_name": "Ann"},\n {"full_name": "Bo"}]', "the file is a JSON array, not JSON Lines"),
     ('{"full_name": "Ann", "lifetime_value": 1e999}', "line 1 is not JSON: 1e999 is too large a number"),
 ])
 def test_a_json_lines_file_the_reader_cannot_take_is_refused_with_its_line(acme, line, said):

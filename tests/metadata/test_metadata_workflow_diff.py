@@ -125,6 +125,10 @@ names = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=6).filter(
 anything = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
                         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
                                                                                       max_size=3), max_leaves=6)
+_text = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=5)
+storable = st.recursive(st.none() | st.booleans() | st.integers() | _text,  # what a valid document may hold
+                        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+                        max_leaves=8)
 tricky = anything | st.sampled_from(STATES + ["*", "status", "service_request", "4h", "x", "set_field", "admin"])
 actions = st.lists(st.fixed_dictionaries({"action": tricky}, optional={"params": tricky}) | tricky, max_size=2)
 random_states = st.fixed_dictionaries({"name": tricky}, optional={
@@ -166,7 +170,7 @@ def valid_packages(draw):
                            if draw(st.booleans()) else {})} for s in states],
             "transitions": transitions}
     entity = {"name": "service_request", "fields": [{"name": "status", "type": "choice", "options": states}]}
-    rulesets = [{"name": n, "body": draw(anything)} for n in draw(st.lists(names, max_size=2, unique=True))]
+    rulesets = [{"name": n, "body": draw(storable)} for n in draw(st.lists(names, max_size=2, unique=True))]
     return {"entities": [entity], "workflows": [flow], "rulesets": rulesets}
 
 
