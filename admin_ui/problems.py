@@ -73,12 +73,12 @@ TEXTS: dict[str, Callable[[Mapping, Mapping], str]] = {
     "until_before_since": lambda d, f: _("The end is before the start."),
     "not_in_range": lambda d, f: _("Enter a whole number from %(min)s to %(max)s.", min=d["min"], max=d["max"]),
     # an import's rows (`engine.imports`)
-    "repeated_key": lambda d, f: _("An earlier row of the file has the same key: keep one of them."),
-    "ambiguous_key": lambda d, f: _("The key names more than one record: use a key that names one."),
-    "formula_not_computed": lambda d, f: _("The cell holds a formula with no computed value: open the workbook in "
-                                           "a spreadsheet, save it and import it again."),
-    "spreadsheet_error": lambda d, f: _("The cell holds a spreadsheet error (such as #N/A): correct it in the "
-                                        "workbook."),
+    "repeated_key": lambda d, f: _("Row %(row)s of the file has the same key: keep one of them.", row=d["row"]),
+    "ambiguous_key": lambda d, f: _("The key names %(count)s records: use a key that names one.", count=d["count"]),
+    "formula_not_computed": lambda d, f: _("Cell %(cell)s holds a formula with no computed value: open the workbook "
+                                           "in a spreadsheet, save it and import it again.", cell=d["cell"]),
+    "spreadsheet_error": lambda d, f: _("Cell %(cell)s holds a spreadsheet error (such as #N/A): correct it in the "
+                                        "workbook.", cell=d["cell"]),
     # the codes of whole errors, which their problems take when they have none of their own
     "duplicate": lambda d, f: (_("This looks like record %(id)s (score %(score)s).", id=d["record_id"],
                                   score=d["score"]) if d.get("record_id") is not None

@@ -194,7 +194,7 @@ class Planner:
             cell = row[index]
             if cell.__class__ is Unreadable:  # an XLSX formula never computed, or an error
                 plan.problems.append(self._problem(field.name, cell.code,
-                                                   f"cell {cell.cell} {unreadable_text(cell)}"))
+                                                   f"cell {cell.cell} {unreadable_text(cell)}", {"cell": cell.cell}))
                 continue
             if empty(cell):
                 continue
@@ -207,9 +207,10 @@ class Planner:
                 plan.problems.append(self._problem(field.name, exc.code, str(exc), exc.details))
         if number in self.repeats:
             key = self.options.key
+            first = self.file.numbers[self.repeats[number]]
             plan.problems.append(self._problem(key, "repeated_key",
-                                               f"{key} {str(row[self._index_of(key)]).strip()!r} repeats row "
-                                               f"{self.file.numbers[self.repeats[number]]}"))
+                                               f"{key} {str(row[self._index_of(key)]).strip()!r} repeats row {first}",
+                                               {"row": first}))
         return plan, values
 
     def _index_of(self, field_name: str) -> int:
@@ -245,7 +246,8 @@ class Planner:
             self._named[plan.row] = (value, named)
             if len(named) > 1:
                 plan.problems.append(self._problem(key, "ambiguous_key", f"{key} {values[key]!r} names "
-                                                   f"{len(named)} records: the key is not unique"))
+                                                   f"{len(named)} records: the key is not unique",
+                                                   {"count": len(named)}))
                 plan.action = "refuse"
                 return
             if named:

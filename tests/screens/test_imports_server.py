@@ -85,7 +85,7 @@ def test_row_problems_are_worded_in_the_user_s_language(screens_app, install):
                                                                   "key": "email"})
     assert planned.status_code == 200, planned.text
     assert "列 邮箱：请输入电子邮箱，例如 name@example.com。" in planned.text
-    assert "列 邮箱：文件中前面的一行有相同的键：请只保留其中一行。" in planned.text  # the import's own code
+    assert "列 邮箱：文件第 2 行的键与此相同：请只保留其中一行。" in planned.text  # the import's own code
     assert "is not a valid e-mail" not in planned.text and "repeats row" not in planned.text
 
 
