@@ -4,7 +4,7 @@ rule's parameter…). Found here, it is a problem with its path before anything 
 unfound, it failed later — a migration's backfill, or every write of a record."""
 from __future__ import annotations
 
-from .errors import Problem
+from .errors import Problem, pointer
 from .fieldtypes import UNSTORABLE
 
 MESSAGE = "holds a NUL character or an unpaired surrogate, which no database stores"
@@ -30,6 +30,5 @@ def unstorable_problems(document) -> list[Problem]:
 
 
 def _pointer(key) -> str:
-    """`key` as a JSON Pointer step; a key no database stores is shown escaped."""
-    text = str(key).replace("~", "~0").replace("/", "~1")
-    return UNSTORABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+    """`key` as a JSON Pointer step (`pointer`'s), a character no database stores shown escaped."""
+    return UNSTORABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), pointer(key)[1:])
