@@ -19,7 +19,8 @@ from engine.currencies import ISO_4217
 from engine.normalise import phone_valid
 from engine.problem_codes import check
 from metadata.errors import Problem
-from metadata.fieldtypes import INT64_MAX, INT64_MIN, UNSTORABLE
+from metadata.fieldtypes import INT64_MAX, INT64_MIN
+from metadata.text_checks import UNSTORABLE
 from metadata.regex import compile_pattern, pattern_problem
 from metadata.web_address import is_http_url
 

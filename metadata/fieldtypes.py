@@ -42,9 +42,6 @@ TYPE_PROPERTIES: dict[str, frozenset] = {
 REQUIRED_PROPERTIES: dict[str, tuple] = {"choice": ("options",), "multi_choice": ("options",), "reference": ("to",)}
 assert set(TYPE_PROPERTIES) == set(BUILTIN_FIELD_TYPES)
 
-# Text no database stores: a NUL character (PostgreSQL refuses it) or an unpaired surrogate
-# (no UTF-8 encoding has one). Record values, metadata and every name people type are refused it.
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(

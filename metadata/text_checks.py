@@ -4,8 +4,13 @@ rule's parameter…). Found here, it is a problem with its path before anything 
 unfound, it failed later — a migration's backfill, or every write of a record."""
 from __future__ import annotations
 
+import re
+
 from .errors import Problem, pointer
-from .fieldtypes import UNSTORABLE
+
+# Text no database stores: a NUL character (PostgreSQL refuses it) or an unpaired surrogate
+# (no UTF-8 encoding has one). Record values, metadata and every name people type are refused it.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 MESSAGE = "holds a NUL character or an unpaired surrogate, which no database stores"
 
