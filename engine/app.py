@@ -11,6 +11,7 @@ from engine.api import privacy as _privacy  # noqa: F401  (adds the data-subject
 from engine.api import dedup as _dedup  # noqa: F401  (adds the duplicate report's route)
 from engine.api.auth import check_token, hidden
 from engine.api.errors import register_error_handlers
+from engine.request_text import refuse_undecodable
 from engine.api.json_provider import JsonText
 from engine.api.routes import api
 from engine.install import Install
@@ -32,6 +33,7 @@ def create_app(install: Install | None = None, config: dict | None = None) -> Fl
         {**install.settings.extra, **{k: v for k, v in app.config.items() if k.startswith("LOOM_")}},
         install.settings.redis_url)
     app.before_request(check_token)  # first: a bad token is a 401 before any 404 (engine.api.auth)
+    app.before_request(refuse_undecodable)  # then text that spells no characters, never kept as escapes
     app.after_request(security_headers)
     app.register_blueprint(api)
     _register_plugin_blueprints(app, install)

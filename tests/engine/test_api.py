@@ -299,6 +299,12 @@ def test_a_number_with_more_digits_than_a_json_number_keeps_is_refused_never_rou
     assert short.status_code == 201 and short.get_json()["lifetime_value"] == "4300.50"
 
 
+def test_text_that_spells_no_characters_is_refused_never_kept_as_escapes(client, member):
+    odd = client.get(f"{BASE}/records/contact?full_name=Li%ED%A0%80Lei", headers=member)
+    assert_error(odd, 400, "not_utf8")
+    assert client.get(f"{BASE}/records/contact?full_name=%E5%BC%A0%E4%BC%9F+x", headers=member).status_code == 200
+
+
 def test_unicode_is_kept_as_sent(client, member):
     name = "Zoë 名前 😀 \u202e"
     record = client.post(f"{BASE}/records/contact", json={"full_name": name}, headers=member).get_json()

@@ -196,6 +196,15 @@ def test_an_edit_leaves_text_the_user_did_not_touch_as_it_was(acme):
     assert acme["boss"].records.get("contact", made["id"])["notes"] == "\nfirst line blank\r"
 
 
+def test_a_form_whose_text_spells_no_characters_is_refused_and_nothing_is_saved(acme):
+    boss = ScreenClient(acme["app"], "acme", BOSS)
+    before = acme["boss"].records.list("contact", [])["items"]
+    sent = boss.client.post(boss.path("e/contact/new"), data=f"csrf_token={boss.token}&full_name=Li%ED%A0%80Lei",
+                            content_type="application/x-www-form-urlencoded")
+    assert sent.status_code == 400 and "not UTF-8" in sent.text
+    assert acme["boss"].records.list("contact", [])["items"] == before
+
+
 def test_a_bad_timeline_kind_is_a_clear_400(acme):
     rep = ScreenClient(acme["app"], "acme", REP)
     page = rep.get(f"e/account/{acme['account']['id']}/timeline?kind=nonsense")
