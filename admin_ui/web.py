@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
-from admin_ui import i18n
+from admin_ui import i18n, problems
 from engine.errors import LoomError
 from engine.install import TenantSession
 from engine.passwords import session_user
@@ -185,8 +185,12 @@ def _csrf_refused(error):
 
 @screens.errorhandler(LoomError)
 def _loom_error(error):
+    """A refusal on a page of its own: its message (the screens' words when a screen raised
+    it), and each problem in the user's language by its code and details (`problems.text`;
+    the engine's English where the screens have no words for the code)."""
+    listed = [{"field": p.path, "message": problems.text(p)} for p in error.problems]
     return render_template("screens/error.html", title=_("Not possible"), message=error.message,
-                           problems=error.details), error.status
+                           problems=listed), error.status
 
 
 @screens.errorhandler(HTTPException)
