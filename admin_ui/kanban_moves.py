@@ -61,15 +61,15 @@ def move_card(board, form) -> Outcome:
     to = form.get("to")
     if to not in {c["value"] for c in board.columns}:
         return Outcome("refused", _("There is no such column on this board."), 400)
-    if whole_number(form.get("version"), 1) is None:  # a move is of the card as it was shown
+    shown = whole_number(form.get("version"), 1)  # a move is of the card as it was shown
+    if shown is None:
         return Outcome("refused", _("Reload the board: this card's version is missing."), 400)
     try:
         record = g.session.records.get(board.entity["name"], form.get("id"))
         if record.get(board.field["name"]) == to:
             return Outcome("done", _("%(title)s is already there.", title=_title(board, record)), card=record["id"])
-        if record["version"] != whole_number(form.get("version")):  # changed since the card was drawn (a
-            raise stale_version(board.entity["name"], record["id"], record["version"],  # dialog would hide it)
-                                whole_number(form.get("version")))
+        if record["version"] != shown:  # changed since the card was drawn (a step's dialog would hide it)
+            raise stale_version(board.entity["name"], record["id"], record["version"], shown)
         if board.workflow is None:
             return _update(board, record, to, form)
         return _transition(board, record, to, form)

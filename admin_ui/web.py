@@ -185,9 +185,10 @@ def _csrf_refused(error):
 
 @screens.errorhandler(LoomError)
 def _loom_error(error):
-    """A refusal on a page of its own: its message (the screens' words when a screen raised
-    it), and each problem in the user's language by its code and details (`problems.text`;
-    the engine's English where the screens have no words for the code)."""
+    """A refusal on a page of its own: its message as raised (a screen raises its own words;
+    an engine refusal's message is English), and each problem in the user's language by its
+    code and details (`problems.text`; the engine's English where the screens have no words
+    for the code)."""
     listed = [{"field": p.path, "message": problems.text(p)} for p in error.problems]
     return render_template("screens/error.html", title=_("Not possible"), message=error.message,
                            problems=listed), error.status

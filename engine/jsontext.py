@@ -3,8 +3,9 @@ these is refused as a ValueError with a plain message:
 
 - NaN, Infinity and numbers too large for a float (PostgreSQL's JSON refuses them too, so a
   document holding one could never be stored);
-- a number with more digits than a float keeps (read as one, it would be stored rounded
-  without a word; written as text, a decimal field keeps every digit);
+- a number a float would round (read as one, it would be stored rounded without a word;
+  written as text, a decimal field keeps every digit) — what a writer of a float prints,
+  its shortest form or its 17 digits (`0.10000000000000001` is 0.1), is read as that float;
 - nesting too deep for the reader;
 - an object naming a key twice (Python's json keeps the last value and drops the other:
   which one was meant is the writer's to say)."""
@@ -58,8 +59,9 @@ def _finite_float(text):
     if not math.isfinite(value):
         raise ValueError(f"{text[:40]} is too large a number")
     if not _faithful(text, value):  # the float rounds it: a digit would be lost unseen
-        raise TooPrecise(f"the number {_shown(text)}, which has more digits than a JSON number keeps exactly (it would "
-                         f"be read as {value!r}): write it as text, \"{_shown(text)}\"")
+        why = "is too small for a JSON number" if value == 0 else "has more digits than a JSON number keeps exactly"
+        raise TooPrecise(f"the number {_shown(text)} {why} (it would be read as {value!r}): write it as text, "
+                         f"\"{_shown(text)}\"")
     return value
 
 

@@ -80,4 +80,3 @@ def identifier_problem(name: str, kind: str = "field") -> str | None:
     if kind in SQL_KINDS and name in SQL_RESERVED_WORDS:
         return f"{kind} name {shown} is a word reserved by SQL or the database; choose another name"
     return None
-

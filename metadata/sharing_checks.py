@@ -41,8 +41,6 @@ def sharing_problems(document, types: Mapping[str, str]) -> list[Problem]:
     return problems
 
 
-
-
 def _base(field: dict, types) -> str | None:
     kind = field.get("type")
     return types.get(kind) if isinstance(kind, str) else None

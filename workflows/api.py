@@ -147,11 +147,11 @@ def post_job():
 @workflow_api.get("/jobs")
 @accepts("kind", "limit")
 def list_jobs():
-    limit = request.args.get("limit", "50")
-    if whole_number(limit, 1, background.MAX_LISTED) is None:
+    limit = whole_number(request.args.get("limit", "50"), 1, background.MAX_LISTED)
+    if limit is None:
         raise ValidationFailed(f"limit must be a whole number from 1 to {background.MAX_LISTED}",
                                details=[{"field": "limit", "message": f"1 to {background.MAX_LISTED}"}])
-    return jsonify({"items": background.listing(g.session, request.args.get("kind"), int(limit))})
+    return jsonify({"items": background.listing(g.session, request.args.get("kind"), limit)})
 
 
 @workflow_api.get("/jobs/<int:job_id>")

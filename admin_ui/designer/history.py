@@ -31,9 +31,10 @@ def designer_diff():
     numbers = []
     for key in ("from", "to"):
         text = request.args.get(key, "")
-        if whole_number(text, 1, current) is None:
+        number = whole_number(text, 1, current)
+        if number is None:
             raise NotFound(_("There is no version %(version)s.", version=text[:20] or "?"))
-        numbers.append(int(text))
+        numbers.append(number)
     packages = [Package.from_document(found.published(n)[1], extra_types=g.session.extra_types) for n in numbers]
     changes = [c.describe() for c in diff_packages(*packages)]
     return render_template("designer/diff.html", title=_("Changes between versions"), changes=changes,

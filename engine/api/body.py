@@ -29,7 +29,7 @@ def json_body(keys=None, optional=False) -> dict:
     except TooDeep:
         raise BadBody(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except TooPrecise as exc:  # valid JSON, but not a number the body keeps
-        raise BadBody(f"the JSON body holds {exc}") from None
+        raise BadBody(f"in the JSON body, {exc}") from None
     except RepeatedKey as exc:
         raise BadBody(f"the JSON body names the key {exc.key[:100]!r} twice in one object: "
                       "which value is meant?") from None

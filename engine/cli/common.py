@@ -10,7 +10,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from engine.errors import LoomError
-from engine.jsontext import RepeatedKey, TooDeep, strict_loads
+from engine.jsontext import RepeatedKey, TooDeep, TooPrecise, strict_loads
 from tenants import TenantError
 
 
@@ -102,6 +102,8 @@ def read_json_file(path: str):
         raise LoomError(f"cannot read {path}: {exc.strerror}", code="file_error") from None
     except TooDeep:
         raise LoomError(f"{path} is nested too deeply", code="bad_json") from None
+    except TooPrecise as exc:  # valid JSON, but not a number a document keeps as written
+        raise LoomError(f"{path}: {exc}", code="bad_json") from None
     except RepeatedKey as exc:
         raise LoomError(f"{path} names the key {exc.key[:100]!r} twice in one object: which value is meant?",
                         code="bad_json") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 import click
@@ -147,12 +148,12 @@ def import_command(install, tenant_slug, entity, path, mapping_given, save_mappi
     try:
         with settled():  # chunk after chunk: the start-up heap out of the full collections
             if resume_id is not None:
-                result = _written(service, run["id"], bar, as_json, f"loom import {tenant_slug} {entity} {path} "
-                                  f"--resume {run['id']}")
+                result = _written(service, run["id"], bar, as_json,
+                                  _again(tenant_slug, entity, path, f"--resume {run['id']}"))
             elif commit:
                 run_id = importer.keep(service, entity, source, _mapping(mapping_given), options)
-                result = _written(service, run_id, bar, as_json,
-                                  f"loom import {tenant_slug} {entity} {path} --resume {run_id}")
+                result = _written(service, run_id, bar, as_json, _again(tenant_slug, entity, path,
+                                                                        f"--resume {run_id}"))
             elif keep:
                 result = importer.dry_run_of(service, importer.keep(service, entity, source, _mapping(mapping_given),
                                                                      options, "planned"))
@@ -226,8 +227,8 @@ def import_commit_command(install, tenant_slug, run_id, refused_path, as_json):
     service = install.session(tenant_slug).records
     _writable(refused_path)
     run = runs.get(service.storage, run_id)
-    if run["status"] != "failed":  # a stopped run goes on where it stopped; a kept one is checked first
-        run = kept.check_commit(service, run_id)
+    if run["status"] not in ("failed", "running"):  # a stopped run goes on where it stopped (its status
+        run = kept.check_commit(service, run_id)      # stays running when the database went first)
     bar = _Bar()
     try:
         with settled():
@@ -248,6 +249,11 @@ def _written(service, run_id: int, bar, as_json: bool, again: str):
         if _started(service, run_id):
             click.echo(f"import run {run_id} stopped; finish it with: {again}", err=True)
         raise
+
+
+def _again(tenant_slug: str, entity: str, path: str, resume: str) -> str:
+    """The command line that finishes a stopped run, quoted as a shell takes it."""
+    return " ".join(["loom import", shlex.quote(tenant_slug), shlex.quote(entity), shlex.quote(path), resume])
 
 
 def _started(service, run_id: int) -> bool:

@@ -91,15 +91,15 @@ def checked(entity, header, columns: dict, strict: bool = False) -> dict:
 def resolve(storage, entity, header, given) -> dict:
     """The mapping for a file: `given` is None (suggest one), a saved mapping's name (its
     columns the file lacks are passed over: a saved mapping serves many files; a suggested
-    column is left out when the saved mapping gives its field to another column), or a
+    column is left out when the saved mapping gives its field to another column of the file), or a
     {column: field} object (every column it maps to a field must be in the file)."""
     if given is None:
         return suggest(entity, header)
     if isinstance(given, str):
         columns = load(storage, given, entity.name)
-        taken = set(columns.values())
-        suggested = {c: f for c, f in suggest(entity, header).items() if f not in taken}
-        return checked(entity, header, {**suggested, **columns})
+        present = {column: field for column, field in columns.items() if column in header}  # of this file
+        suggested = {c: f for c, f in suggest(entity, header).items() if f not in present.values()}
+        return checked(entity, header, {**suggested, **present})
     return checked(entity, header, given, strict=True)
 
 

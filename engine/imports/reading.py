@@ -220,7 +220,7 @@ def _jsonl(text: str) -> Table:
         except RepeatedKey as exc:
             raise refuse(f"line {number} names the key {exc.key[:100]!r} twice: which value is meant?") from None
         except TooPrecise as exc:
-            raise refuse(f"line {number} holds {exc}") from None
+            raise refuse(f"line {number}: {exc}") from None
         except TooDeep:
             raise refuse(f"line {number} is nested too deeply to read") from None
         except _TooLong:

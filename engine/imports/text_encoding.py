@@ -3,6 +3,7 @@ saves it — unless, read so, it reads as Western text in another encoding — o
 given."""
 from __future__ import annotations
 
+import codecs
 import re
 
 from engine.imports.file_refusal import refuse, short
@@ -13,7 +14,8 @@ ENCODINGS = ("utf-8-sig", "gb18030")  # tried in this order when none is given
 def decode(data: bytes, encoding: str | None) -> str:
     if encoding:
         try:
-            return data.decode(encoding)
+            # any spelling of UTF-8 reads a BOM (Excel writes one) as no text
+            return data.decode("utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding)
         except LookupError:
             raise refuse(f"unknown encoding {encoding!r}", "encoding") from None
         except UnicodeDecodeError as exc:
@@ -36,23 +38,23 @@ def decode(data: bytes, encoding: str | None) -> str:
 SAMPLE = 100_000  # characters of a file GB18030's reading is judged by
 
 
-_INSIDE_LATIN = re.compile(r"(?<=[A-Za-z])[^\x00-\x7f](?=[A-Za-z])")
+_BY_LATIN = re.compile(r"(?<=[A-Za-z])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z])")
 
 
 def _reads_as_chinese(text: str) -> bool:
     """Whether `text`, read as GB18030, reads as Chinese rather than as Western text in
     another encoding: refused only on both signs of the latter. Read as GB18030, cp1252's
-    "Müller" is "M黮ler" — an accented letter and the letter after it make one character
-    GB2312's common ones do not have, inside a Latin word. Chinese text holds mostly common
-    characters (traditional Chinese does not, but never inside Latin words); symbols and emoji
-    count for neither."""
+    "Müller" is "M黮ler" and "Élodie" is "蒷odie" — an accented letter and the letter after
+    it make one character GB2312's common ones do not have, touching a Latin letter. Chinese
+    text holds mostly common characters (traditional Chinese does not, but seldom touching
+    Latin letters); symbols and emoji count for neither."""
     sample = text[:SAMPLE]
     letters = [c for c in sample if not c.isascii() and c.isalpha()]
     if not letters:
         return True
     common = len("".join(letters).encode("gb2312", "ignore")) // 2
-    inside = len(_INSIDE_LATIN.findall(sample))
-    return common * 2 >= len(letters) or inside * 4 < len(letters)
+    by_latin = len(_BY_LATIN.findall(sample))
+    return common * 2 >= len(letters) or by_latin * 4 < len(letters)
 
 
 def _rare_sample(text: str) -> str:

@@ -229,3 +229,25 @@ def test_json_typed_into_a_cell_is_read_as_strictly_as_a_body(kind, cell, code):
     with pytest.raises(FieldInvalid) as refused:
         convert(field, cell)
     assert refused.value.code == code
+
+
+@pytest.mark.parametrize("text", ["full_name,city\nÉlodie Lefèvre,Évry\n", "full_name,city\nÁngel Álvarez,Ávila\n"])
+def test_western_text_whose_accents_start_words_is_not_read_as_gb18030_either(text):
+    with pytest.raises(ValidationFailed) as refused:
+        read_table(text.encode("cp1252"), "csv")
+    assert "such as Windows-1252 (cp1252)" in refused.value.message
+    assert read_table(text.encode("cp1252"), "csv", encoding="cp1252").rows[0] == text.split("\n")[1].split(",")
+
+
+def test_utf_8_chosen_by_name_reads_a_bom_as_no_text():
+    data = "\ufefffull_name,email\nAnn,a@x.org\n".encode("utf-8")
+    for name in ("utf-8", "UTF8", "utf_8"):
+        assert read_table(data, "csv", encoding=name).header == ["full_name", "email"]
+
+
+def test_a_saved_mapping_s_field_whose_column_this_file_lacks_is_still_suggested(acme):
+    from engine.imports import mapping as mappings
+
+    mappings.save(acme.records.storage, "old-export", "contact", {"Name": "full_name", "Email": "email"})
+    plan = importer.dry_run(acme.records, "contact", source("Name,E-mail\nAnn,a@x.org\n"), "old-export")
+    assert plan.mapping == {"Name": "full_name", "E-mail": "email"}

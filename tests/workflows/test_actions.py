@@ -776,6 +776,8 @@ def step(**changes):
      "webhook: header Authorization holds characters other than ASCII"),
     ("webhook", {"url": "http://x.org/订单"}, "webhook: url 'http://x.org/订单' holds characters other than ASCII"),
     ("webhook", {"url": "http://x.org/?q=订单"}, "webhook: url 'http://x.org/?q=订单' holds characters other than"),
+    ("webhook", {"url": "http://faß.de/hook"}, "webhook: url 'http://faß.de/hook' names a host that would be sent as"),
+    ("webhook", {"url": "http://ex\u200bample.com/"}, "webhook: url 'http://ex\\u200bample.com/' names a host that"),
     ("webhook", {"url": "http://x.org", "headers": {"x-loom-effect": "k"}},
      "webhook: header x-loom-effect is set by Loom"),
     ("webhook", {"url": "http://x.org", "headers": {"Host": "evil"}}, "webhook: header Host is set by Loom"),

@@ -363,7 +363,12 @@ def test_with_no_smtp_host_email_is_off_said_once_and_each_e_mail_is_skipped_not
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_worker_says_at_start_that_e_mail_is_off(backend, install, tmp_path, caplog):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOM_")}
-    env["LOOM_DATA_DIR"] = str(tmp_path / "data")
+    empty = subprocess.run([sys.executable, "-m", "engine.cli", "worker", "--once"], text=True, capture_output=True,
+                           env={**env, "LOOM_DATA_DIR": str(tmp_path / "nothing")}, cwd=Path(__file__).resolve().parents[2])
+    assert empty.returncode == 1 and "error: no Loom install in" in empty.stderr  # never an empty one made
+    assert not (tmp_path / "nothing").exists()
+    install.registry.ensure_ready()
+    env["LOOM_DATA_DIR"] = str(install.settings.data_dir)
     worker = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], env=env, text=True,
                               cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE)

@@ -67,13 +67,17 @@ def url_problems(url) -> list[str]:
         return [f"{NAME}: url must use http or https, not {parts.scheme or 'no scheme'!r}"]
     if not parts.hostname:
         return [f"{NAME}: url {url[:80]!r} names no host"]
-    if not (parts.path + parts.query + parts.fragment).isascii():  # an HTTP request line is ASCII
+    if not (parts.path + parts.query).isascii():  # an HTTP request line is ASCII (a fragment is never sent)
         return [f"{NAME}: url {url[:80]!r} holds characters other than ASCII in its path or query: "
                 "percent-encode them (%E4%BE%8B for 例)"]
-    try:
-        parts.hostname.encode("idna")  # an international host name is sent in its xn-- form
+    try:  # an international host name is sent in its xn-- form, which must name this very host
+        sent = parts.hostname.encode("idna")
+        same = sent.decode("idna") == parts.hostname.lower()
     except UnicodeError:
-        return [f"{NAME}: url {url[:80]!r} names a host that is no valid host name"]
+        sent, same = None, False
+    if not same:  # 'faß.de' would be sent as 'fass.de', a zero-width space dropped: another host
+        return [f"{NAME}: url {url[:80]!r} names a host that would be sent as another"
+                + (f" ({sent.decode('ascii')})" if sent else "") + ": write the host as it is registered"]
     if parts.username is not None or parts.password is not None:
         return [f"{NAME}: url must not hold a user name or password; send credentials in a header"]
     return []

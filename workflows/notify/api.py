@@ -23,12 +23,13 @@ INT64 = 2**63 - 1
 @accepts("unread", "limit")
 def list_notifications():
     unread = _flag("unread")
-    limit = request.args.get("limit", "50")
-    if whole_number(limit, 1, inapp.MAX_LIMIT) is None:
+    given = request.args.get("limit", "50")
+    limit = whole_number(given, 1, inapp.MAX_LIMIT)
+    if limit is None:
         raise ValidationFailed(f"limit must be a number from 1 to {inapp.MAX_LIMIT}",
-                               details=[{"field": "limit", "message": limit[:20]}])
+                               details=[{"field": "limit", "message": given[:20]}])
     storage, user_id = g.session.storage, g.session.actor.id
-    return jsonify({"items": inapp.list_for(storage, user_id, unread_only=unread, limit=int(limit)),
+    return jsonify({"items": inapp.list_for(storage, user_id, unread_only=unread, limit=limit),
                     "unread": inapp.unread_count(storage, user_id)})
 
 
