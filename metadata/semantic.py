@@ -11,6 +11,7 @@ import dataclasses
 from typing import Mapping
 
 from .errors import Problem, pointer
+from .fields_of import fields_by_name
 from .fieldtypes import (
     BOUND_HINTS, COMMON_PROPERTIES, REQUIRED_PROPERTIES, TYPE_PROPERTIES, parse_bound,
     show, value_problem,
@@ -101,8 +102,7 @@ def _entity_indexes(entity: dict, i: int, types, index_names: dict) -> list[Prob
     that would get the same database name: PostgreSQL names indexes per schema.
     """
     problems: list[Problem] = []
-    fields = entity.get("fields") if isinstance(entity.get("fields"), list) else []
-    by_name = {f["name"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
+    by_name = fields_by_name(entity)
     entity_name = entity.get("name") if isinstance(entity.get("name"), str) else None
     seen_lists: dict[tuple, int] = {}
     for k, index in enumerate(entity["indexes"]):

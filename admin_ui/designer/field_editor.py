@@ -112,10 +112,14 @@ def _conversion(entity: str, doc: dict, types: dict) -> dict | None:
 @admin_only
 def designer_save_field(entity, field):
     types = known_types(g.session.extra_types)
-    current = _found(drafts().open().document, entity, field)[3]
-    properties = properties_from(request.form, types, current)
+
+    def replaced(document, entity, field):  # the form read against the very field it replaces
+        definition = edits.entity_of(document, entity)
+        current = definition["fields"][edits.field_index(definition, field)]
+        return edits_fields.replace_properties(document, entity, field, properties_from(request.form, types, current))
+
     back = url_for("screens.designer_field", entity=entity, field=field)
-    return save_edit(edits_fields.replace_properties, entity, field, properties, back=back)
+    return save_edit(replaced, entity, field, back=back)
 
 
 def properties_from(form, types: dict, current: dict | None = None) -> dict:

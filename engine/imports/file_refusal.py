@@ -7,7 +7,3 @@ from engine.errors import ValidationFailed
 def refuse(message: str, field: str = "file"):
     return ValidationFailed(message, code="bad_import_file", details=[{"field": field, "message": message}])
 
-
-def short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -22,10 +22,11 @@ from openpyxl.utils.cell import get_column_letter
 
 from engine.errors import ValidationFailed
 from engine.fieldtypes import UNSTORABLE
-from engine.imports.file_refusal import refuse, short
+from engine.imports.file_refusal import refuse
 from engine.imports.text_encoding import decode
 from engine.imports.xlsx_cells import Unreadable, unreadable_cells, unreadable_text
 from engine.jsontext import RepeatedKey, TooDeep, TooPrecise, strict_loads
+from metadata.fieldtypes import show
 
 FORMATS = ("csv", "xlsx", "jsonl")
 MAX_COLUMNS = 500
@@ -121,7 +122,7 @@ def _refuse_overflow(cells) -> None:
     row's other values too."""
     found = list(islice(cells, 3))
     if found:
-        named = "; ".join(f"row {number}, {name}: {short(value)}" for number, name, value in found)
+        named = "; ".join(f"row {number}, {name}: {show(value, 40)}" for number, name, value in found)
         raise refuse(f"a row holds a value beyond the header's columns ({named}): name its column in the "
                      "header, or quote a value that holds the delimiter")
 

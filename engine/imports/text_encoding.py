@@ -6,7 +6,8 @@ from __future__ import annotations
 import codecs
 import re
 
-from engine.imports.file_refusal import refuse, short
+from engine.imports.file_refusal import refuse
+from metadata.fieldtypes import show
 
 ENCODINGS = ("utf-8-sig", "gb18030")  # tried in this order when none is given
 
@@ -59,4 +60,4 @@ def _reads_as_chinese(text: str) -> bool:
 
 def _rare_sample(text: str) -> str:
     words = [w for w in text[:SAMPLE].split() if not w.isascii()][:3]
-    return ", ".join(short(w[:30]) for w in words)
+    return ", ".join(show(w[:30]) for w in words)
